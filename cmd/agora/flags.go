@@ -1,0 +1,117 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+)
+
+// newFlagSet returns a flag set for one subcommand that reports errors instead of exiting.
+func newFlagSet(name string) *pflag.FlagSet {
+	fs := pflag.NewFlagSet("agora "+name, pflag.ContinueOnError)
+	fs.SortFlags = false
+	return fs
+}
+
+// parseFlags parses args, then fills every flag not given on the command line from
+// AGORA_<FLAG> in env (the flag name upper-cased, dashes as underscores).
+func parseFlags(fs *pflag.FlagSet, args []string, env func(string) string) error {
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	var errs []string
+	fs.VisitAll(func(f *pflag.Flag) {
+		if f.Changed {
+			return
+		}
+		name := envName(f.Name)
+		if v := env(name); v != "" {
+			if err := fs.Set(f.Name, v); err != nil {
+				errs = append(errs, fmt.Sprintf("%s: %v", name, err))
+			}
+		}
+	})
+	if len(errs) > 0 {
+		return fmt.Errorf("environment: %s", strings.Join(errs, "; "))
+	}
+	return nil
+}
+
+// envName is the environment variable that sets flag name.
+func envName(flag string) string {
+	return "AGORA_" + strings.ToUpper(strings.ReplaceAll(flag, "-", "_"))
+}
+
+// durationFlag is a time.Duration flag that takes Go's form (4s, 500ms, 1h30m) and
+// Mesos's (4secs, 500ms, 2mins, 1hrs, 3days).
+type durationFlag struct{ d *time.Duration }
+
+func (f durationFlag) String() string { return f.d.String() }
+func (f durationFlag) Type() string   { return "duration" }
+func (f durationFlag) Set(s string) error {
+	d, err := parseDuration(s)
+	if err != nil {
+		return err
+	}
+	*f.d = d
+	return nil
+}
+
+// durationVar defines a duration flag with Mesos-style parsing.
+func durationVar(fs *pflag.FlagSet, p *time.Duration, name string, value time.Duration, usage string) {
+	*p = value
+	fs.Var(durationFlag{p}, name, usage)
+}
+
+var mesosDurationUnits = []struct {
+	suffix string
+	unit   time.Duration
+}{
+	{"nanosecs", time.Nanosecond}, {"ns", time.Nanosecond},
+	{"microsecs", time.Microsecond}, {"us", time.Microsecond},
+	{"millisecs", time.Millisecond}, {"ms", time.Millisecond},
+	{"secs", time.Second}, {"mins", time.Minute}, {"hrs", time.Hour},
+	{"days", 24 * time.Hour}, {"weeks", 7 * 24 * time.Hour},
+}
+
+// parseDuration accepts Go durations and Mesos durations ("4secs", "2mins", "1.5hrs").
+func parseDuration(s string) (time.Duration, error) {
+	s = strings.TrimSpace(s)
+	if d, err := time.ParseDuration(s); err == nil {
+		return d, nil
+	}
+	for _, u := range mesosDurationUnits {
+		if num, ok := strings.CutSuffix(s, u.suffix); ok {
+			v, err := strconv.ParseFloat(num, 64)
+			if err != nil || v < 0 {
+				break
+			}
+			return time.Duration(v * float64(u.unit)), nil
+		}
+	}
+	return 0, fmt.Errorf("invalid duration %q (want e.g. 4s, 500ms, 4secs, 2mins)", s)
+}
+
+// newLogger builds the process logger at the given level ("debug", "info", "warn", "error").
+func newLogger(level string) (*zap.Logger, error) {
+	lvl, err := zapcore.ParseLevel(level)
+	if err != nil {
+		return nil, fmt.Errorf("--logging_level: %w", err)
+	}
+	cfg := zap.NewProductionConfig()
+	cfg.Level = zap.NewAtomicLevelAt(lvl)
+	cfg.Encoding = "console"
+	cfg.EncoderConfig.EncodeTime = zapcore.ISO8601TimeEncoder
+	cfg.Sampling = nil
+	cfg.OutputPaths = []string{"stderr"}
+	return cfg.Build()
+}
+
+// osEnv is the process environment as a lookup function.
+func osEnv(name string) string { return os.Getenv(name) }
