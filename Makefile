@@ -1,0 +1,53 @@
+# Agora build, run and test entry points. See README.md.
+GO        ?= go
+BIN       := bin/agora
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS   := -X main.version=$(VERSION)
+GOTESTFLAGS ?=
+PKGS_UNIT := $(shell $(GO) list ./... 2>/dev/null | grep -v /integration)
+
+.PHONY: all build run test test-unit test-integration bench proto proto-check lint deps clean
+
+all: build
+
+build:
+	CGO_ENABLED=0 $(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/agora
+
+## run: build and start a local cluster (master :5050, agent :5051, frameworks) in the foreground.
+run: build
+	$(BIN) local $(ARGS)
+
+## test: install what the tests need, then unit tests (race detector) and integration tests.
+test: deps build
+	$(GO) vet ./...
+	$(GO) test -race -count=1 $(GOTESTFLAGS) $(PKGS_UNIT)
+	AGORA_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -timeout 20m $(GOTESTFLAGS) ./integration/...
+
+test-unit:
+	$(GO) test -race -count=1 $(GOTESTFLAGS) $(PKGS_UNIT)
+
+test-integration: deps build
+	AGORA_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -v -timeout 20m $(GOTESTFLAGS) ./integration/...
+
+## bench: run the benchmarks and print one table of the figures.
+bench: build
+	AGORA_BIN=$(CURDIR)/$(BIN) ./scripts/bench.sh
+
+## proto: regenerate the Go code from proto/ (pinned protoc-gen-go from go.mod, protoc from Debian).
+proto:
+	./scripts/genproto.sh
+
+## proto-check: fail when the committed generated code differs from a fresh generation.
+proto-check: proto
+	@git diff --exit-code -- proto || (echo "generated protobuf code is stale: run 'make proto' and commit" >&2; exit 1)
+
+lint:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go' | grep -v '\.pb\.go$$'))" || (gofmt -l $$(git ls-files '*.go' | grep -v '\.pb\.go$$'); exit 1)
+	$(GO) vet ./...
+
+## deps: install the tools the tests need (ZooKeeper, protoc) from the OS packages when missing.
+deps:
+	./scripts/install-deps.sh
+
+clean:
+	rm -rf bin .work

@@ -1,0 +1,295 @@
+package cluster
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// Binary returns the agora binary under test: $AGORA_BIN, or one built once per test
+// binary into a temp dir.
+func Binary(t testing.TB) string {
+	t.Helper()
+	if bin := os.Getenv("AGORA_BIN"); bin != "" {
+		return bin
+	}
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "agora-bin-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		builtBin = filepath.Join(dir, "agora")
+		_, file, _, _ := runtime.Caller(0)
+		root := filepath.Join(filepath.Dir(file), "..", "..")
+		cmd := exec.Command("go", "build", "-o", builtBin, "./cmd/agora")
+		cmd.Dir = root
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatalf("build agora: %v", buildErr)
+	}
+	return builtBin
+}
+
+var (
+	buildOnce sync.Once
+	builtBin  string
+	buildErr  error
+)
+
+// FreePort returns a TCP port on 127.0.0.1 that was free a moment ago.
+func FreePort(t testing.TB) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("free port: %v", err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// Process is one running agora subcommand.
+type Process struct {
+	Name    string
+	Addr    string // host:port it serves on
+	WorkDir string
+	args    []string
+	bin     string
+	t       testing.TB
+	mu      sync.Mutex
+	cmd     *exec.Cmd
+	log     *bytes.Buffer
+	done    chan struct{}
+}
+
+// Start runs `agora <args...>` and stops it (SIGTERM, then SIGKILL) when the test ends.
+// Its combined output is printed if the test fails.
+func Start(t testing.TB, name, addr, workDir string, args ...string) *Process {
+	t.Helper()
+	p := &Process{Name: name, Addr: addr, WorkDir: workDir, args: args, bin: Binary(t), t: t}
+	p.start()
+	t.Cleanup(func() {
+		p.Stop()
+		if t.Failed() {
+			t.Logf("---- %s output ----\n%s", p.Name, p.Output())
+		}
+	})
+	return p
+}
+
+func (p *Process) start() {
+	p.t.Helper()
+	cmd := exec.Command(p.bin, p.args...)
+	log := &bytes.Buffer{}
+	w := &lockedWriter{buf: log, mu: &p.mu}
+	cmd.Stdout, cmd.Stderr = w, w
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		p.t.Fatalf("start %s: %v", p.Name, err)
+	}
+	done := make(chan struct{})
+	go func() {
+		_ = cmd.Wait()
+		close(done)
+	}()
+	p.mu.Lock()
+	p.cmd, p.log, p.done = cmd, log, done
+	p.mu.Unlock()
+}
+
+// Output returns everything the process printed so far.
+func (p *Process) Output() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.log.String()
+}
+
+// Kill sends SIGKILL to the process only (its children, e.g. executors, survive) and waits.
+func (p *Process) Kill() {
+	p.mu.Lock()
+	cmd, done := p.cmd, p.done
+	p.mu.Unlock()
+	_ = cmd.Process.Signal(syscall.SIGKILL)
+	<-done
+}
+
+// Restart starts the process again with the same arguments.
+func (p *Process) Restart() { p.start() }
+
+// Stop sends SIGTERM to the process and, after 10s, SIGKILL; it waits for the exit.
+func (p *Process) Stop() {
+	p.mu.Lock()
+	cmd, done := p.cmd, p.done
+	p.mu.Unlock()
+	select {
+	case <-done:
+		return
+	default:
+	}
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		<-done
+	}
+}
+
+type lockedWriter struct {
+	buf *bytes.Buffer
+	mu  *sync.Mutex
+}
+
+func (w *lockedWriter) Write(b []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buf.Write(b)
+}
+
+// Eventually polls cond every 20ms until it returns nil or the deadline passes; it fails the
+// test with the last error.
+func Eventually(t testing.TB, timeout time.Duration, cond func() error) {
+	t.Helper()
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		err := cond()
+		if err == nil {
+			return
+		}
+		select {
+		case <-deadline.C:
+			t.Fatalf("condition not met within %v: %v", timeout, err)
+		case <-tick.C:
+		}
+	}
+}
+
+// GetJSON fetches url and decodes the JSON body into v.
+func GetJSON(ctx context.Context, url string, v any) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s: %s", url, resp.Status)
+	}
+	return json.NewDecoder(resp.Body).Decode(v)
+}
+
+// Cluster is a master with agents.
+type Cluster struct {
+	Master *Process
+	Agents []*Process
+	t      testing.TB
+}
+
+// Options shape a test cluster.
+type Options struct {
+	Agents         int
+	AgentResources string   // Mesos text form; default "cpus:8;mem:8192;disk:10000;ports:[31000-32000]"
+	MasterArgs     []string // extra flags for the master
+	AgentArgs      []string // extra flags for every agent
+}
+
+// New starts a master and opts.Agents agents and waits until every agent is registered.
+func New(t testing.TB, opts Options) *Cluster {
+	t.Helper()
+	if opts.AgentResources == "" {
+		opts.AgentResources = "cpus:8;mem:8192;disk:10000;ports:[31000-32000]"
+	}
+	root := t.TempDir()
+	mport := FreePort(t)
+	maddr := "127.0.0.1:" + strconv.Itoa(mport)
+	margs := append([]string{"master", "--ip", "127.0.0.1", "--port", strconv.Itoa(mport),
+		"--work_dir", filepath.Join(root, "master")}, opts.MasterArgs...)
+	c := &Cluster{t: t}
+	c.Master = Start(t, "master", maddr, filepath.Join(root, "master"), margs...)
+	Eventually(t, 20*time.Second, func() error { return get(maddr, "/health") })
+	for i := 0; i < opts.Agents; i++ {
+		c.AddAgent(opts.AgentResources, opts.AgentArgs...)
+	}
+	return c
+}
+
+// AddAgent starts one more agent and waits until the master lists it.
+func (c *Cluster) AddAgent(res string, extra ...string) *Process {
+	c.t.Helper()
+	port := FreePort(c.t)
+	dir := filepath.Join(c.t.TempDir(), "agent")
+	args := append([]string{"agent", "--master", c.Master.Addr, "--ip", "127.0.0.1",
+		"--port", strconv.Itoa(port), "--work_dir", dir, "--resources", res}, extra...)
+	p := Start(c.t, fmt.Sprintf("agent-%d", len(c.Agents)), "127.0.0.1:"+strconv.Itoa(port), dir, args...)
+	c.Agents = append(c.Agents, p)
+	want := len(c.Agents)
+	Eventually(c.t, 20*time.Second, func() error {
+		n, err := c.ActiveAgents()
+		if err != nil {
+			return err
+		}
+		if n < want {
+			return fmt.Errorf("%d of %d agents registered", n, want)
+		}
+		return nil
+	})
+	return p
+}
+
+// MasterURL is the master's base URL.
+func (c *Cluster) MasterURL() string { return "http://" + c.Master.Addr }
+
+// ActiveAgents counts the agents the master reports as active.
+func (c *Cluster) ActiveAgents() (int, error) {
+	var st struct {
+		Slaves []struct {
+			Active bool `json:"active"`
+		} `json:"slaves"`
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := GetJSON(ctx, c.MasterURL()+"/state", &st); err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, s := range st.Slaves {
+		if s.Active {
+			n++
+		}
+	}
+	return n, nil
+}
+
+func get(addr, path string) error {
+	resp, err := http.Get("http://" + addr + path)
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s: %s", path, resp.Status)
+	}
+	return nil
+}

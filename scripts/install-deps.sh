@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs what Agora's tests need from Debian's packages when it is missing:
+# ZooKeeper (started by the test harness on a free loopback port) and protoc.
+set -euo pipefail
+
+missing=()
+[ -x /usr/share/zookeeper/bin/zkServer.sh ] || missing+=(zookeeper)
+command -v protoc >/dev/null 2>&1 || missing+=(protobuf-compiler)
+command -v java >/dev/null 2>&1 || missing+=(default-jre-headless)
+
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+echo "installing: ${missing[*]}" >&2
+if [ "$(id -u)" -ne 0 ]; then
+  if command -v sudo >/dev/null 2>&1; then SUDO=sudo; else
+    echo "need root to install ${missing[*]} (apt-get); install them and re-run" >&2; exit 1
+  fi
+else
+  SUDO=
+fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
