@@ -69,15 +69,16 @@ func durationVar(fs *pflag.FlagSet, p *time.Duration, name string, value time.Du
 	fs.Var(durationFlag{p}, name, usage)
 }
 
+// mesosDurationUnits are Mesos's duration suffixes, longest first so that "mins" is tried
+// before "ns" and "millisecs" before "secs".
 var mesosDurationUnits = []struct {
 	suffix string
 	unit   time.Duration
 }{
-	{"nanosecs", time.Nanosecond}, {"ns", time.Nanosecond},
-	{"microsecs", time.Microsecond}, {"us", time.Microsecond},
-	{"millisecs", time.Millisecond}, {"ms", time.Millisecond},
-	{"secs", time.Second}, {"mins", time.Minute}, {"hrs", time.Hour},
-	{"days", 24 * time.Hour}, {"weeks", 7 * 24 * time.Hour},
+	{"microsecs", time.Microsecond}, {"millisecs", time.Millisecond}, {"nanosecs", time.Nanosecond},
+	{"weeks", 7 * 24 * time.Hour}, {"days", 24 * time.Hour}, {"mins", time.Minute},
+	{"secs", time.Second}, {"hrs", time.Hour}, {"ms", time.Millisecond},
+	{"us", time.Microsecond}, {"ns", time.Nanosecond},
 }
 
 // parseDuration accepts Go durations and Mesos durations ("4secs", "2mins", "1.5hrs").
@@ -90,7 +91,7 @@ func parseDuration(s string) (time.Duration, error) {
 		if num, ok := strings.CutSuffix(s, u.suffix); ok {
 			v, err := strconv.ParseFloat(num, 64)
 			if err != nil || v < 0 {
-				break
+				return 0, fmt.Errorf("invalid duration %q (want e.g. 4s, 500ms, 4secs, 2mins)", s)
 			}
 			return time.Duration(v * float64(u.unit)), nil
 		}
