@@ -3,13 +3,13 @@
 # Output is deterministic: running it twice gives byte-identical files.
 set -euo pipefail
 
-root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-cd "$root"
-
 if ! command -v protoc >/dev/null 2>&1; then
   echo "genproto: protoc not found; install it with: apt-get install protobuf-compiler" >&2
   exit 1
 fi
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
 
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
