@@ -34,7 +34,7 @@ func (a *Allocator) Allocate(now time.Time) []Offer {
 		// The role order at the start of the agent, as Mesos sorts once per agent.
 		roleOrder := append(a.roleOrder[:0], a.roleSorter.clients...)
 		for _, rc := range roleOrder {
-			if !s.hasUnreserved && !s.reserved[rc.name] {
+			if !s.hasUnreserved && !s.mayHaveFor(rc.name) {
 				// Nothing left on this agent that this role may use.
 				if len(s.reserved) == 0 {
 					break
@@ -60,12 +60,14 @@ func (a *Allocator) Allocate(now time.Time) []Offer {
 // allocateRole offers what role may use on s to the first eligible framework.
 func (a *Allocator) allocateRole(s *agent, r *role, now time.Time) (Offer, bool) {
 	var offered resources.Resources
+	computed := false
 	for _, c := range r.frameworks.clients {
 		fw := c.fw
 		if !fw.active || fw.suppressed[r.name] {
 			continue
 		}
-		if offered == nil {
+		if !computed {
+			computed = true
 			offered = s.available.AllocatableTo(r.name)
 			if offered.IsEmpty() || !a.allocatable(offered) {
 				return Offer{}, false

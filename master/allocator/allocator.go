@@ -85,7 +85,7 @@ type agent struct {
 	available resources.Resources // total − allocated, kept current
 	// hasUnreserved: available holds unreserved resources.
 	hasUnreserved bool
-	reserved      map[string]bool // roles with reservations in total
+	reserved      []string // roles with reservations in total
 
 	// allocs: framework ID → role → resources. Role "" holds resources of a
 	// framework that the allocator does not know yet (reported in Agent.Used).
@@ -123,17 +123,6 @@ func New(cfg Config, rnd *rand.Rand) *Allocator {
 		weights:    map[string]float64{},
 		total:      quantities{},
 	}
-}
-
-// scalarQ returns the scalar quantities of r in thousandths.
-func scalarQ(r resources.Resources) quantities {
-	q := quantities{}
-	for _, n := range scalarNames(r) {
-		if v := milli(r.Scalar(n)); v > 0 {
-			q[n] = v
-		}
-	}
-	return q
 }
 
 // AddAgent adds (or replaces) an agent. It starts active.
@@ -177,11 +166,19 @@ func (a *Allocator) setTotal(s *agent, total resources.Resources) {
 	s.totalQ = scalarQ(total)
 	a.total.add(s.totalQ)
 	a.stale = true
-	s.reserved = map[string]bool{}
-	for _, r := range reservedRoles(total) {
-		s.reserved[r] = true
-	}
+	s.reserved = reservedRoles(total)
 	a.refreshAvailable(s)
+}
+
+// mayHaveFor reports whether s has reservations that role may use (its own or
+// an ancestor's in the role hierarchy).
+func (s *agent) mayHaveFor(role string) bool {
+	for _, r := range s.reserved {
+		if resources.IsAllocatableTo(r, role) {
+			return true
+		}
+	}
+	return false
 }
 
 func (a *Allocator) refreshAvailable(s *agent) {
@@ -462,11 +459,11 @@ func (a *Allocator) untrack(s *agent, fwID, role string, r resources.Resources) 
 	m := s.allocs[fwID]
 	held, ok := m[role]
 	if !ok {
-		return nil
+		return resources.Resources{}
 	}
 	part := intersect(held, r)
 	if part.IsEmpty() {
-		return nil
+		return resources.Resources{}
 	}
 	if rest := held.Minus(part); rest.IsEmpty() {
 		delete(m, role)

@@ -2,41 +2,26 @@ package allocator
 
 import (
 	"math"
-	"sort"
 
 	"github.com/agoracluster/agora/resources"
 )
 
-// This file is the only place that looks inside resources.Resources beyond its
-// arithmetic; the rest of the package uses the documented value API.
-
 // unreservedRole is the Mesos default role: resources that any role may use.
-const unreservedRole = "*"
+const unreservedRole = resources.Unreserved
 
 // milli converts a scalar amount to thousandths, the resolution of resources
 // scalars, so that sums of quantities never drift.
 func milli(v float64) int64 { return int64(math.Round(v * 1000)) }
 
-// scalarNames returns the names of the scalar resources in r, sorted, without
-// duplicates.
-func scalarNames(r resources.Resources) []string {
-	var names []string
-	seen := map[string]bool{}
-	r.Filter(func(x resources.Resource) bool {
-		if !seen[x.Name] {
-			seen[x.Name] = true
-			names = append(names, x.Name)
-		}
-		return false
-	})
-	out := names[:0]
-	for _, n := range names {
-		if r.Scalar(n) > 0 {
-			out = append(out, n)
+// scalarQ returns the scalar quantities of r, summed over roles, in thousandths.
+func scalarQ(r resources.Resources) quantities {
+	q := quantities{}
+	for _, x := range r.All() {
+		if x.Type == resources.ScalarType && x.Scalar > 0 {
+			q[x.Name] += int64(x.Scalar)
 		}
 	}
-	sort.Strings(out)
-	return out
+	return q
 }
 
 // reservedRoles returns the roles (other than "*") that hold reservations in r,
@@ -44,14 +29,12 @@ func scalarNames(r resources.Resources) []string {
 func reservedRoles(r resources.Resources) []string {
 	var roles []string
 	seen := map[string]bool{}
-	r.Filter(func(x resources.Resource) bool {
-		if x.Role != unreservedRole && x.Role != "" && !seen[x.Role] {
+	for _, x := range r.Reserved("").All() {
+		if !seen[x.Role] {
 			seen[x.Role] = true
 			roles = append(roles, x.Role)
 		}
-		return false
-	})
-	sort.Strings(roles)
+	}
 	return roles
 }
 
