@@ -63,17 +63,20 @@ func (a *Allocator) allocateRole(s *agent, r *role, now time.Time) (Offer, bool)
 	computed := false
 	for _, c := range r.frameworks.clients {
 		fw := c.fw
-		if !fw.active || fw.suppressed[r.name] {
+		if !fw.active || c.suppressed {
 			continue
 		}
 		if !computed {
 			computed = true
-			offered = s.available.AllocatableTo(r.name)
+			offered = s.available
+			if len(s.reserved) > 0 {
+				offered = offered.AllocatableTo(r.name)
+			}
 			if offered.IsEmpty() || !a.allocatable(offered) {
 				return Offer{}, false
 			}
 		}
-		if len(fw.filters) > 0 && fw.filtered(s.id, r.name, offered, now) {
+		if len(s.filters) > 0 && s.filtered(fw, r.name, offered, now) {
 			continue
 		}
 		a.track(s, fw.id, r.name, offered)

@@ -86,6 +86,8 @@ type agent struct {
 	// hasUnreserved: available holds unreserved resources.
 	hasUnreserved bool
 	reserved      []string // roles with reservations in total
+	gen           uint64   // changes whenever available changes
+	filters       map[*framework][]*filter
 
 	// allocs: framework ID → role → resources. Role "" holds resources of a
 	// framework that the allocator does not know yet (reported in Agent.Used).
@@ -96,7 +98,6 @@ type framework struct {
 	id         string
 	roles      []string
 	active     bool
-	suppressed map[string]bool
 	members    map[string]*client // role → this framework in the role's sorter
 	agents     map[string]bool    // agents where it holds resources
 	filters    map[string][]*filter
@@ -183,6 +184,7 @@ func (s *agent) mayHaveFor(role string) bool {
 
 func (a *Allocator) refreshAvailable(s *agent) {
 	s.available = s.total.Minus(s.allocated)
+	s.gen++
 	s.hasUnreserved = !s.available.Unreserved().IsEmpty()
 }
 
@@ -199,8 +201,8 @@ func (a *Allocator) RemoveAgent(id string) {
 			a.untrack(s, fwID, role, m[role])
 		}
 	}
-	for _, fw := range a.frameworks {
-		for _, f := range append([]*filter(nil), fw.filters[id]...) {
+	for _, fs := range s.filters {
+		for _, f := range append([]*filter(nil), fs...) {
 			dropFilter(f)
 		}
 	}
@@ -239,7 +241,6 @@ func (a *Allocator) AddFramework(id string, f Framework) {
 		id:         id,
 		roles:      roles,
 		active:     f.Active,
-		suppressed: map[string]bool{},
 		members:    map[string]*client{},
 		agents:     map[string]bool{},
 	}
@@ -349,8 +350,8 @@ func (a *Allocator) Suppress(frameworkID string, roles []string) {
 
 func (a *Allocator) suppress(fw *framework, roles []string) {
 	for _, r := range roles {
-		if _, ok := fw.members[r]; ok {
-			fw.suppressed[r] = true
+		if c := fw.members[r]; c != nil {
+			c.suppressed = true
 		}
 	}
 }
@@ -367,7 +368,9 @@ func (a *Allocator) Revive(frameworkID string, roles []string) {
 	}
 	clear := map[string]bool{}
 	for _, r := range roles {
-		delete(fw.suppressed, r)
+		if c := fw.members[r]; c != nil {
+			c.suppressed = false
+		}
 		clear[r] = true
 	}
 	for _, agentID := range sortedKeys(fw.filters) {
@@ -401,7 +404,7 @@ func (a *Allocator) Recover(frameworkID, agentID string, r resources.Resources, 
 		}
 		remaining = remaining.Minus(part)
 		if fw := a.frameworks[frameworkID]; fw != nil && refuse > 0 && role != "" {
-			a.addFilter(fw, agentID, role, part, now.Add(refuse))
+			a.addFilter(fw, s, role, part, now.Add(refuse))
 		}
 	}
 }
@@ -416,7 +419,7 @@ func (a *Allocator) RecoverRole(frameworkID, agentID, role string, r resources.R
 	a.untrack(s, frameworkID, role, r)
 	fw := a.frameworks[frameworkID]
 	if fw != nil && refuse > 0 && fw.members[role] != nil && !r.IsEmpty() {
-		a.addFilter(fw, agentID, role, r, now.Add(refuse))
+		a.addFilter(fw, s, role, r, now.Add(refuse))
 	}
 }
 

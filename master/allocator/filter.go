@@ -12,17 +12,31 @@ import (
 // resources contain.
 type filter struct {
 	framework *framework
-	agentID   string
+	agent     *agent
 	role      string
 	resources resources.Resources
 	expires   time.Time
 	removed   bool // revived, or its framework or agent is gone
 	index     int  // in filterHeap
+
+	// The outcome of the last Contains check, valid while the agent's
+	// available resources are unchanged (agent.gen), which keeps a cycle in
+	// which most frameworks filter most agents cheap.
+	checkedGen uint64
+	contains   bool
 }
 
-// blocks reports whether f keeps offered (in role, at now) from its framework.
+// blocks reports whether f keeps offered (what role may use of the agent's
+// available resources) from its framework at now.
 func (f *filter) blocks(role string, offered resources.Resources, now time.Time) bool {
-	return !f.removed && f.role == role && now.Before(f.expires) && f.resources.Contains(offered)
+	if f.removed || f.role != role || !now.Before(f.expires) {
+		return false
+	}
+	if f.checkedGen != f.agent.gen {
+		f.checkedGen = f.agent.gen
+		f.contains = f.resources.Contains(offered)
+	}
+	return f.contains
 }
 
 // filterHeap orders filters by expiry so that expired ones are dropped, and the
@@ -51,13 +65,27 @@ func (h *filterHeap) Pop() any {
 }
 
 // addFilter installs a refuse filter.
-func (a *Allocator) addFilter(fw *framework, agentID, role string, r resources.Resources, expires time.Time) {
-	f := &filter{framework: fw, agentID: agentID, role: role, resources: r, expires: expires}
+func (a *Allocator) addFilter(fw *framework, s *agent, role string, r resources.Resources, expires time.Time) {
+	f := &filter{framework: fw, agent: s, role: role, resources: r, expires: expires}
 	if fw.filters == nil {
 		fw.filters = map[string][]*filter{}
 	}
-	fw.filters[agentID] = append(fw.filters[agentID], f)
+	fw.filters[s.id] = append(fw.filters[s.id], f)
+	if s.filters == nil {
+		s.filters = map[*framework][]*filter{}
+	}
+	s.filters[fw] = append(s.filters[fw], f)
 	heap.Push(&a.filters, f)
+}
+
+// without returns fs without f.
+func without(fs []*filter, f *filter) []*filter {
+	for i, g := range fs {
+		if g == f {
+			return append(fs[:i], fs[i+1:]...)
+		}
+	}
+	return fs
 }
 
 // dropFilter detaches f from its framework; the heap entry goes lazily.
@@ -66,17 +94,16 @@ func dropFilter(f *filter) {
 		return
 	}
 	f.removed = true
-	fs := f.framework.filters[f.agentID]
-	for i, g := range fs {
-		if g == f {
-			fs = append(fs[:i], fs[i+1:]...)
-			break
-		}
-	}
-	if len(fs) == 0 {
-		delete(f.framework.filters, f.agentID)
+	fw, s := f.framework, f.agent
+	if fs := without(fw.filters[s.id], f); len(fs) == 0 {
+		delete(fw.filters, s.id)
 	} else {
-		f.framework.filters[f.agentID] = fs
+		fw.filters[s.id] = fs
+	}
+	if fs := without(s.filters[fw], f); len(fs) == 0 {
+		delete(s.filters, fw)
+	} else {
+		s.filters[fw] = fs
 	}
 }
 
@@ -107,9 +134,9 @@ func (a *Allocator) NextFilterExpiry() (t time.Time, ok bool) {
 	return time.Time{}, false
 }
 
-// filtered reports whether fw has a filter that blocks offered on agentID in role.
-func (fw *framework) filtered(agentID, role string, offered resources.Resources, now time.Time) bool {
-	for _, f := range fw.filters[agentID] {
+// filtered reports whether fw has a filter that blocks offered on s in role.
+func (s *agent) filtered(fw *framework, role string, offered resources.Resources, now time.Time) bool {
+	for _, f := range s.filters[fw] {
 		if f.blocks(role, offered, now) {
 			return true
 		}

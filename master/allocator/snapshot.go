@@ -110,8 +110,11 @@ func (a *Allocator) Snapshot() Snapshot {
 				fs.Allocated = fs.Allocated.Plus(r)
 			}
 			fs.Shares[role] = fw.members[role].share
+			if fw.members[role].suppressed {
+				fs.Suppressed = append(fs.Suppressed, role)
+			}
 		}
-		fs.Suppressed = sortedKeys(fw.suppressed)
+		sort.Strings(fs.Suppressed)
 		for _, fl := range fw.filters {
 			fs.Filters += len(fl)
 		}

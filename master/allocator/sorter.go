@@ -30,6 +30,8 @@ type client struct {
 
 	role *role      // set in the role sorter
 	fw   *framework // set in a role's framework sorter
+
+	suppressed bool // the framework wants no offers in this role
 }
 
 // dominantShare returns max over resource names of alloc/total, divided by weight.
