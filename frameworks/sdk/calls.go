@@ -14,8 +14,11 @@ import (
 // call sends c on the current subscription and waits for the master's 202.
 func (s *Scheduler) call(ctx context.Context, c *scheduler.Call) error {
 	s.mu.Lock()
-	sess := s.session
+	sess, tornDown := s.session, s.tornDown
 	s.mu.Unlock()
+	if tornDown && c.GetType() != scheduler.Call_TEARDOWN {
+		return fmt.Errorf("%s: %w (framework torn down)", c.GetType(), ErrNotSubscribed)
+	}
 	if sess == nil {
 		return fmt.Errorf("%s: %w", c.GetType(), ErrNotSubscribed)
 	}

@@ -19,6 +19,7 @@ type Offer struct {
 	total     resources.Resources
 	remaining resources.Resources
 	allocRole string // allocation_info.role of the offer ("" when the master set none)
+	tasks     []*mesos.TaskInfo
 	err       error
 }
 
@@ -60,8 +61,8 @@ func (o *Offer) Total() resources.Resources { return o.total }
 // Remaining returns what has not been taken yet.
 func (o *Offer) Remaining() resources.Resources { return o.remaining }
 
-// Used reports whether anything was taken from the offer.
-func (o *Offer) Used() bool { return !o.remaining.Equal(o.total) }
+// Used reports whether anything was taken from the offer or a task added to it.
+func (o *Offer) Used() bool { return len(o.tasks) > 0 || !o.remaining.Equal(o.total) }
 
 // Attribute returns the value of the agent's attribute name as text (scalars, ranges and
 // sets in the Mesos text form) and whether the agent has it.
@@ -144,6 +145,14 @@ func (o *Offer) Assign(t *mesos.TaskInfo) *mesos.TaskInfo {
 	}
 	return t
 }
+
+// AddTask assigns t to the offer (see Assign) and keeps it for Tasks.
+func (o *Offer) AddTask(t *mesos.TaskInfo) {
+	o.tasks = append(o.tasks, o.Assign(t))
+}
+
+// Tasks returns the tasks added with AddTask, to launch on the offer.
+func (o *Offer) Tasks() []*mesos.TaskInfo { return o.tasks }
 
 // CommandTask is sdk.CommandTask placed on this offer (see Assign).
 func (o *Offer) CommandTask(name, id, cmd string, res resources.Resources) *mesos.TaskInfo {
