@@ -52,7 +52,7 @@ func TestDeliveryProperty(t *testing.T) {
 			case 0, 1: // new update
 				next++
 				u := fmt.Sprintf("u%d", next)
-				if err := m.Update(Update{Task: task, UUID: u, State: "TASK_RUNNING"}, now); err != nil {
+				if err := m.Update(Update{Task: task, UUID: u, State: "TASK_RUNNING", FromExecutor: true}, now); err != nil {
 					t.Fatal(err)
 				}
 				received[task] = append(received[task], u)
@@ -61,7 +61,7 @@ func TestDeliveryProperty(t *testing.T) {
 					continue
 				}
 				u := received[task][rapid.IntRange(0, len(received[task])-1).Draw(t, "dup")]
-				if err := m.Update(Update{Task: task, UUID: u, State: "TASK_RUNNING"}, now); err != nil {
+				if err := m.Update(Update{Task: task, UUID: u, State: "TASK_RUNNING", FromExecutor: true}, now); err != nil {
 					t.Fatal(err)
 				}
 			case 3: // the master acknowledges what it last got

@@ -139,9 +139,10 @@ func (r *runner) run(t *testing.T, line string) []string {
 	var err error
 	var out []string
 	switch f[0] {
-	case "update": // update <task> <uuid> <state>
+	case "update", "agent-update": // update <task> <uuid> <state>: from the executor or the agent itself
 		need(4)
-		err = r.m.Update(Update{Task: key(f[1]), UUID: f[2], State: f[3], Terminal: terminalStates[f[3]]}, r.now)
+		err = r.m.Update(Update{Task: key(f[1]), UUID: f[2], State: f[3], Terminal: terminalStates[f[3]],
+			FromExecutor: f[0] == "update"}, r.now)
 	case "ack": // ack <task> <uuid>
 		need(3)
 		err = r.m.Ack(key(f[1]), f[2], r.now)

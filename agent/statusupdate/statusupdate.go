@@ -57,7 +57,10 @@ type Update struct {
 	UUID     string
 	State    string // e.g. TASK_RUNNING; informational and reported by Latest
 	Terminal bool   // whether State is terminal
-	Payload  []byte
+	// FromExecutor marks an update sent by an executor; only those are acknowledged to the
+	// executor (the agent's own updates, e.g. TASK_FAILED for a dead executor, are not).
+	FromExecutor bool
+	Payload      []byte
 }
 
 // RecordType says what a checkpoint record holds.
@@ -139,14 +142,17 @@ func (m *Manager) stream(k TaskKey) *stream {
 
 // Update adds an update to its task's stream. A duplicate (uuid already received or
 // acknowledged) is acknowledged to the executor again and otherwise ignored. A new update
-// is persisted, acknowledged to the executor, and sent if it is the head of its stream.
+// is persisted, acknowledged to the executor (when FromExecutor), and sent if it is the head
+// of its stream.
 func (m *Manager) Update(u Update, now time.Time) error {
 	s := m.streams[u.Task]
 	if s != nil {
 		_, dupReceived := s.received[u.UUID]
 		_, dupAcked := s.acked[u.UUID]
 		if dupReceived || dupAcked {
-			m.ready.AckExecutor = append(m.ready.AckExecutor, u)
+			if u.FromExecutor {
+				m.ready.AckExecutor = append(m.ready.AckExecutor, u)
+			}
 			return nil
 		}
 		if s.terminated {
@@ -156,7 +162,9 @@ func (m *Manager) Update(u Update, now time.Time) error {
 	s = m.stream(u.Task)
 	m.apply(s, u)
 	m.ready.Persist = append(m.ready.Persist, Record{Type: RecordUpdate, Update: u, Task: u.Task})
-	m.ready.AckExecutor = append(m.ready.AckExecutor, u)
+	if u.FromExecutor {
+		m.ready.AckExecutor = append(m.ready.AckExecutor, u)
+	}
 	if len(s.pending) == 1 {
 		m.send(s, now, true)
 	}

@@ -1,0 +1,351 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/agoracluster/agora/agent/statusupdate"
+	mesos "github.com/agoracluster/agora/proto/mesos/v1"
+	"go.uber.org/zap"
+	"google.golang.org/protobuf/proto"
+)
+
+// Agent is one Agora agent. Create it with New and run it with Run.
+type Agent struct {
+	cfg           Config
+	log           *zap.Logger
+	containerizer Containerizer
+	process       *Process // the process containerizer, closed when Run ends
+	ckpt          checkpointer
+	executorBin   string
+	master        *masterConn
+
+	events   chan func()   // run on the loop goroutine
+	loopDone chan struct{} // closed when the loop has returned
+	procCtx  context.Context
+	procStop context.CancelFunc
+	watchers sync.WaitGroup // executor launch/wait goroutines
+
+	// Set once in Run before any goroutine starts.
+	info     *mesos.AgentInfo // without id; the loop copies it
+	endpoint string           // host:port executors reach the agent on
+	bootID   string
+
+	// Owned by the loop goroutine.
+	st loopState
+
+	// connected mirrors st.connected for /health without a round trip.
+	connected atomic.Bool
+}
+
+// loopState is every piece of mutable agent state; only the loop touches it.
+type loopState struct {
+	agentID             string
+	masterAddr          string
+	connected           bool
+	stopping            bool
+	frameworks          map[string]*framework
+	completedFrameworks []*framework
+	tasks               map[statusupdate.TaskKey]*task // every live task, by framework and task id
+	sum                 *statusupdate.Manager
+	retry               *time.Timer
+	stopped             chan struct{} // closed when stopping and every executor is gone
+	shutdownByMaster    bool
+}
+
+// New builds an agent. It does no IO beyond reading the host's properties.
+func New(cfg Config, logger *zap.Logger) (*Agent, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	bin, err := cfg.executorBinary()
+	if err != nil {
+		return nil, fmt.Errorf("agent: executor binary: %w", err)
+	}
+	log := logger.Named("agent")
+	procCtx, procStop := context.WithCancel(context.Background())
+	a := &Agent{
+		cfg:         cfg,
+		log:         log,
+		ckpt:        checkpointer{workDir: cfg.WorkDir},
+		executorBin: bin,
+		events:      make(chan func(), 1024),
+		loopDone:    make(chan struct{}),
+		procCtx:     procCtx,
+		procStop:    procStop,
+		st: loopState{
+			frameworks: make(map[string]*framework),
+			tasks:      make(map[statusupdate.TaskKey]*task),
+			sum:        statusupdate.New(cfg.StatusUpdate),
+		},
+	}
+	a.process = NewProcess(fetchURIs, log)
+	a.containerizer = a.process
+	a.st.sum.Pause() // nothing is sent before the first subscription
+	return a, nil
+}
+
+// Run serves the agent's HTTP API on ln, registers with the master and runs executors until
+// ctx is done. With ShutdownExecutorsOnExit it then shuts every executor down (SHUTDOWN,
+// then SIGKILL after the grace period) before it returns. It returns nil on ctx cancel.
+func (a *Agent) Run(ctx context.Context, ln net.Listener) error {
+	defer a.procStop()
+	if err := os.MkdirAll(sandboxRoot(a.cfg.WorkDir), 0o755); err != nil {
+		return fmt.Errorf("agent: work dir: %w", err)
+	}
+	info, err := a.agentInfo(ln)
+	if err != nil {
+		return err
+	}
+	a.info = info
+	a.bootID = readBootID()
+	a.endpoint = executorEndpoint(ln.Addr())
+	mu, err := masterURL(a.cfg.Master)
+	if err != nil {
+		return err
+	}
+	a.master = newMasterConn(a, mu)
+
+	srv := &http.Server{Handler: a.routes(), ReadHeaderTimeout: 10 * time.Second}
+	loopCtx, stopLoop := context.WithCancel(ctx)
+	defer stopLoop()
+	loopErr := make(chan error, 1)
+	go func() { loopErr <- a.loop(loopCtx) }()
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+
+	// The master connection ends with the loop: a stopping agent keeps reporting to the
+	// master while its executors shut down.
+	masterCtx, stopMaster := context.WithCancel(context.Background())
+	var masterWG sync.WaitGroup
+	masterWG.Add(2)
+	go func() { defer masterWG.Done(); a.master.run(masterCtx) }()
+	go func() { defer masterWG.Done(); a.master.sendLoop(masterCtx) }()
+
+	var runErr error
+	select {
+	case err := <-serveErr:
+		runErr = fmt.Errorf("agent: serve: %w", err)
+		stopLoop()
+		<-a.loopDone
+	case <-a.loopDone:
+	}
+	if err := <-loopErr; err != nil && runErr == nil {
+		runErr = err
+	}
+	stopMaster()
+	masterWG.Wait()
+	shutCtx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	if err := srv.Shutdown(shutCtx); err != nil {
+		_ = srv.Close()
+	}
+	cancel()
+	a.procStop()
+	a.watchers.Wait()
+	a.process.Close()
+	return runErr
+}
+
+// loop runs events until stopped; it owns a.st.
+func (a *Agent) loop(ctx context.Context) error {
+	defer close(a.loopDone)
+	a.st.retry = time.NewTimer(time.Hour)
+	a.st.retry.Stop()
+	defer a.st.retry.Stop()
+	stopRequested := ctx.Done()
+	for {
+		select {
+		case ev := <-a.events:
+			ev()
+		case <-a.st.retry.C:
+			a.st.sum.Tick(time.Now())
+		case <-stopRequested:
+			stopRequested = nil
+			a.beginStop()
+		case <-a.stoppedCh():
+			a.closeExecutorConns()
+			return nil
+		}
+		a.flushUpdates()
+		a.resetRetry()
+	}
+}
+
+// stoppedCh returns a channel that is closed once stopping finished (nil before).
+func (a *Agent) stoppedCh() <-chan struct{} { return a.st.stopped }
+
+// send runs ev on the loop; it never blocks once the loop has returned.
+func (a *Agent) send(ev func()) bool {
+	select {
+	case a.events <- ev:
+		return true
+	case <-a.loopDone:
+		return false
+	}
+}
+
+// errStopped is returned by query once the loop has ended.
+var errStopped = errors.New("agent: stopped")
+
+// query runs fn on the loop and waits for it.
+func (a *Agent) query(ctx context.Context, fn func()) error {
+	done := make(chan struct{})
+	if !a.send(func() { fn(); close(done) }) {
+		return errStopped
+	}
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-a.loopDone:
+		select {
+		case <-done:
+			return nil
+		default:
+			return errStopped
+		}
+	}
+}
+
+// afterFunc runs ev on the loop after d; the returned timer can be stopped.
+func (a *Agent) afterFunc(d time.Duration, ev func()) *time.Timer {
+	return time.AfterFunc(d, func() { a.send(ev) })
+}
+
+func (a *Agent) resetRetry() {
+	a.st.retry.Stop()
+	select {
+	case <-a.st.retry.C:
+	default:
+	}
+	if next, ok := a.st.sum.NextRetry(); ok {
+		a.st.retry.Reset(max(time.Until(next), 0))
+	}
+}
+
+// beginStop starts shutting down: executors are told to shut down (when configured) and the
+// loop ends once they are all gone.
+func (a *Agent) beginStop() {
+	a.st.stopping = true
+	a.st.stopped = make(chan struct{})
+	if a.cfg.ShutdownExecutorsOnExit {
+		for _, fw := range a.st.frameworks {
+			for _, ex := range fw.executors {
+				a.shutdownExecutor(ex)
+			}
+		}
+	} else {
+		for _, fw := range a.st.frameworks {
+			for _, ex := range fw.executors {
+				a.detachExecutor(ex)
+			}
+		}
+	}
+	a.checkStopped()
+}
+
+// checkStopped closes st.stopped when stopping and no executor is left running.
+func (a *Agent) checkStopped() {
+	if !a.st.stopping || a.st.stopped == nil {
+		return
+	}
+	select {
+	case <-a.st.stopped:
+		return
+	default:
+	}
+	for _, fw := range a.st.frameworks {
+		for _, ex := range fw.executors {
+			if ex.state != executorTerminated && !ex.detached {
+				return
+			}
+		}
+	}
+	close(a.st.stopped)
+}
+
+func (a *Agent) closeExecutorConns() {
+	for _, fw := range a.st.frameworks {
+		for _, ex := range fw.executors {
+			ex.stopTimers()
+			if ex.conn != nil {
+				ex.conn.close()
+				ex.conn = nil
+			}
+		}
+	}
+}
+
+// agentInfo builds the AgentInfo (without id) from the config and the listener.
+func (a *Agent) agentInfo(ln net.Listener) (*mesos.AgentInfo, error) {
+	host := a.cfg.Hostname
+	if host == "" {
+		h, err := os.Hostname()
+		if err != nil {
+			return nil, fmt.Errorf("agent: hostname: %w", err)
+		}
+		host = h
+	}
+	_, portStr, err := net.SplitHostPort(ln.Addr().String())
+	if err != nil {
+		return nil, fmt.Errorf("agent: listener address: %w", err)
+	}
+	port, err := strconv.Atoi(portStr)
+	if err != nil {
+		return nil, fmt.Errorf("agent: listener port: %w", err)
+	}
+	res, err := agentResources(a.cfg.Resources, a.cfg.WorkDir)
+	if err != nil {
+		return nil, err
+	}
+	attrs, err := agentAttributes(a.cfg.Attributes)
+	if err != nil {
+		return nil, err
+	}
+	return &mesos.AgentInfo{
+		Hostname:   proto.String(host),
+		Port:       proto.Int32(int32(port)),
+		Resources:  res,
+		Attributes: attrs,
+	}, nil
+}
+
+// executorEndpoint is the host:port executors use; an unspecified listen address becomes
+// loopback, since executors run on this host.
+func executorEndpoint(addr net.Addr) string {
+	host, port, err := net.SplitHostPort(addr.String())
+	if err != nil {
+		return addr.String()
+	}
+	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	return net.JoinHostPort(host, port)
+}
+
+func readBootID() string {
+	b, err := os.ReadFile("/proc/sys/kernel/random/boot_id")
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(b))
+}
+
+// currentAgentInfo is the AgentInfo with the agent id once registered. Loop only.
+func (a *Agent) currentAgentInfo() *mesos.AgentInfo {
+	info := proto.Clone(a.info).(*mesos.AgentInfo)
+	if a.st.agentID != "" {
+		info.Id = &mesos.AgentID{Value: proto.String(a.st.agentID)}
+	}
+	return info
+}

@@ -1,0 +1,122 @@
+package agent
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/agoracluster/agora/agent/statusupdate"
+)
+
+// Config configures an agent.
+type Config struct {
+	// Master is the master's address: host:port or http://host:port.
+	Master string
+	// Hostname is advertised to the master; empty means os.Hostname().
+	Hostname string
+	// WorkDir holds sandboxes (slaves/...) and checkpoints (meta/...).
+	WorkDir string
+	// Resources in Mesos text form; names not given are detected.
+	Resources string
+	// Attributes in Mesos text form ("rack:r1;zone:a").
+	Attributes string
+	// Containerizers lists the enabled containerizers; only "process" exists now.
+	Containerizers []string
+	// ExecutorBinary is the agora binary run as `<binary> executor` for command tasks;
+	// empty means os.Executable().
+	ExecutorBinary string
+	// ExecutorRegistrationTimeout is how long a launched executor has to subscribe.
+	ExecutorRegistrationTimeout time.Duration
+	// ExecutorShutdownGracePeriod is how long an executor told to shut down has before SIGKILL.
+	ExecutorShutdownGracePeriod time.Duration
+	// ExecutorHeartbeatInterval is the period of HEARTBEAT events on executor streams.
+	ExecutorHeartbeatInterval time.Duration
+	// RegistrationBackoffMin and RegistrationBackoffMax bound the exponential back-off
+	// between attempts to subscribe to the master.
+	RegistrationBackoffMin time.Duration
+	RegistrationBackoffMax time.Duration
+	// ShutdownExecutorsOnExit makes Run shut down every executor before it returns. Until
+	// agent recovery exists this is the only way not to leave orphans behind.
+	ShutdownExecutorsOnExit bool
+	// StatusUpdate is the retry policy of status updates.
+	StatusUpdate statusupdate.Config
+	// Version is reported to the master.
+	Version string
+}
+
+// DefaultConfig returns the Mesos defaults.
+func DefaultConfig() Config {
+	return Config{
+		WorkDir:                     "/var/lib/agora/agent",
+		Containerizers:              []string{"process"},
+		ExecutorRegistrationTimeout: time.Minute,
+		ExecutorShutdownGracePeriod: 5 * time.Second,
+		ExecutorHeartbeatInterval:   30 * time.Second,
+		RegistrationBackoffMin:      100 * time.Millisecond,
+		RegistrationBackoffMax:      10 * time.Second,
+		ShutdownExecutorsOnExit:     true,
+		StatusUpdate:                statusupdate.DefaultConfig(),
+		Version:                     "dev",
+	}
+}
+
+// Validate reports every problem at once.
+func (c Config) Validate() error {
+	var errs []error
+	if c.Master == "" {
+		errs = append(errs, errors.New("agent: master must be set (host:port or http://host:port)"))
+	} else if _, err := masterURL(c.Master); err != nil {
+		errs = append(errs, err)
+	}
+	if c.WorkDir == "" {
+		errs = append(errs, errors.New("agent: work_dir must be set"))
+	}
+	for _, cz := range c.Containerizers {
+		if cz != "process" {
+			errs = append(errs, fmt.Errorf("agent: containerizers: unsupported %q (supported: process)", cz))
+		}
+	}
+	if len(c.Containerizers) == 0 {
+		errs = append(errs, errors.New("agent: containerizers must not be empty"))
+	}
+	if c.ExecutorRegistrationTimeout <= 0 {
+		errs = append(errs, errors.New("agent: executor_registration_timeout must be positive"))
+	}
+	if c.ExecutorShutdownGracePeriod <= 0 {
+		errs = append(errs, errors.New("agent: executor_shutdown_grace_period must be positive"))
+	}
+	if c.ExecutorHeartbeatInterval <= 0 {
+		errs = append(errs, errors.New("agent: executor heartbeat interval must be positive"))
+	}
+	if c.RegistrationBackoffMin <= 0 || c.RegistrationBackoffMax < c.RegistrationBackoffMin {
+		errs = append(errs, errors.New("agent: registration back-off must be positive with max >= min"))
+	}
+	if err := c.StatusUpdate.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// masterURL turns "host:port" or "http://host:port" into the agent API URL.
+func masterURL(master string) (*url.URL, error) {
+	s := master
+	if !strings.Contains(s, "://") {
+		s = "http://" + s
+	}
+	u, err := url.Parse(s)
+	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+		return nil, fmt.Errorf("agent: master %q: want host:port or http://host:port", master)
+	}
+	u.Path = "/api/v1/agent"
+	return u, nil
+}
+
+func (c Config) executorBinary() (string, error) {
+	if c.ExecutorBinary != "" {
+		return c.ExecutorBinary, nil
+	}
+	return os.Executable()
+}

@@ -1,0 +1,258 @@
+package agent
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"syscall"
+	"time"
+
+	mesos "github.com/agoracluster/agora/proto/mesos/v1"
+	executorpb "github.com/agoracluster/agora/proto/mesos/v1/executor"
+	"github.com/google/uuid"
+	"go.uber.org/zap"
+	"google.golang.org/protobuf/proto"
+)
+
+// executorInfoFor returns the executor that runs task: its own ExecutorInfo, or Agora's
+// command executor (executor id = task id) for a command task.
+func (a *Agent) executorInfoFor(fw *framework, t *mesos.TaskInfo) (*mesos.ExecutorInfo, bool) {
+	if t.GetExecutor() != nil {
+		info := proto.Clone(t.GetExecutor()).(*mesos.ExecutorInfo)
+		if info.FrameworkId == nil {
+			info.FrameworkId = &mesos.FrameworkID{Value: proto.String(fw.id)}
+		}
+		return info, false
+	}
+	cmd := t.GetCommand()
+	return &mesos.ExecutorInfo{
+		ExecutorId:  &mesos.ExecutorID{Value: proto.String(t.GetTaskId().GetValue())},
+		FrameworkId: &mesos.FrameworkID{Value: proto.String(fw.id)},
+		Name:        proto.String("Command Executor (Task: " + t.GetTaskId().GetValue() + ")"),
+		Source:      proto.String(t.GetTaskId().GetValue()),
+		Command: &mesos.CommandInfo{
+			Shell:     proto.Bool(false),
+			Value:     proto.String(a.executorBin),
+			Arguments: []string{a.executorBin, "executor"},
+			Uris:      cmd.GetUris(),
+			User:      cmd.User,
+		},
+		Labels: t.GetLabels(),
+	}, true
+}
+
+// launchExecutor registers a new executor and starts it in the background. Loop only.
+func (a *Agent) launchExecutor(fw *framework, info *mesos.ExecutorInfo, command bool) *executor {
+	eid := info.GetExecutorId().GetValue()
+	cid := uuid.NewString()
+	ex := &executor{
+		fw:           fw,
+		id:           eid,
+		info:         info,
+		containerID:  cid,
+		sandbox:      sandboxPath(a.cfg.WorkDir, a.st.agentID, fw.id, eid, cid),
+		command:      command,
+		state:        executorLaunching,
+		tasks:        make(map[string]*task),
+		pendingKills: make(map[string]*mesos.KillPolicy),
+		failReason:   mesos.TaskStatus_REASON_EXECUTOR_TERMINATED,
+	}
+	fw.executors[eid] = ex
+	user := info.GetCommand().GetUser()
+	if user == "" {
+		user = fw.info.GetUser()
+	}
+	spec := ContainerSpec{
+		ContainerID: cid,
+		FrameworkID: fw.id,
+		ExecutorID:  eid,
+		Sandbox:     ex.sandbox,
+		Command:     info.GetCommand(),
+		Env:         a.executorEnv(ex),
+		User:        user,
+		Container:   info.GetContainer(),
+	}
+	agentID := a.st.agentID
+	log := a.log.With(zap.String("framework_id", fw.id), zap.String("executor_id", eid), zap.String("container_id", cid))
+	log.Debug("launching executor", zap.String("sandbox", ex.sandbox))
+	a.watchers.Add(1)
+	go func() {
+		defer a.watchers.Done()
+		a.watchExecutor(ex, spec, agentID, info, log)
+	}()
+	return ex
+}
+
+// watchExecutor creates the sandbox, launches the executor, waits for it to end and reports
+// each step to the loop. It runs on its own goroutine and touches no loop state.
+func (a *Agent) watchExecutor(ex *executor, spec ContainerSpec, agentID string, info *mesos.ExecutorInfo, log *zap.Logger) {
+	err := createSandbox(spec.Sandbox)
+	if err == nil {
+		if cerr := a.ckpt.writeExecutorRun(agentID, spec.FrameworkID, info, spec.ContainerID, spec.Sandbox); cerr != nil {
+			log.Warn("checkpoint executor", zap.Error(cerr))
+		}
+	}
+	var pid int
+	if err == nil {
+		pid, err = a.containerizer.Launch(a.procCtx, spec)
+	}
+	if err != nil {
+		a.send(func() { a.executorLaunchFailed(ex, err) })
+		return
+	}
+	if cerr := a.ckpt.writePID(agentID, spec.FrameworkID, spec.ExecutorID, spec.ContainerID, pid); cerr != nil {
+		log.Warn("checkpoint executor pid", zap.Error(cerr))
+	}
+	a.send(func() { a.executorStarted(ex, pid) })
+	term, err := a.containerizer.Wait(a.procCtx, spec.ContainerID)
+	if err != nil {
+		return // the agent is exiting and leaves the executor running
+	}
+	a.send(func() { a.executorExited(ex, term) })
+}
+
+func (a *Agent) executorLaunchFailed(ex *executor, err error) {
+	a.log.Warn("executor launch failed", zap.String("framework_id", ex.fw.id), zap.String("executor_id", ex.id), zap.Error(err))
+	ex.failReason = mesos.TaskStatus_REASON_CONTAINER_LAUNCH_FAILED
+	ex.failMessage = "Failed to launch container: " + err.Error()
+	a.executorExited(ex, Termination{Status: -1, Message: err.Error()})
+}
+
+func (a *Agent) executorStarted(ex *executor, pid int) {
+	ex.pid = pid
+	if ex.state == executorTerminating {
+		a.killExecutor(ex)
+		return
+	}
+	if ex.state != executorLaunching {
+		return
+	}
+	ex.state = executorRegistering
+	ex.regTimer = a.afterFunc(a.cfg.ExecutorRegistrationTimeout, func() {
+		if ex.state != executorRegistering {
+			return
+		}
+		a.log.Warn("executor did not subscribe in time, killing it",
+			zap.String("framework_id", ex.fw.id), zap.String("executor_id", ex.id),
+			zap.Duration("timeout", a.cfg.ExecutorRegistrationTimeout))
+		ex.failReason = mesos.TaskStatus_REASON_EXECUTOR_REGISTRATION_TIMEOUT
+		ex.failMessage = fmt.Sprintf("Executor did not register within %v", a.cfg.ExecutorRegistrationTimeout)
+		a.killExecutor(ex)
+	})
+}
+
+// executorExited fails the executor's live tasks and tells the master.
+func (a *Agent) executorExited(ex *executor, term Termination) {
+	if ex.gone() {
+		return
+	}
+	ex.stopTimers()
+	if ex.conn != nil {
+		ex.conn.close()
+		ex.conn = nil
+	}
+	ex.state = executorTerminated
+	a.log.Info("executor exited", zap.String("framework_id", ex.fw.id), zap.String("executor_id", ex.id),
+		zap.String("status", term.Message))
+	msg := ex.failMessage
+	if msg == "" {
+		msg = "Executor terminated: " + term.Message
+	}
+	ex.queue = nil
+	for _, t := range sortedTasks(ex.tasks) {
+		if isTerminal(t.state) {
+			continue
+		}
+		state := mesos.TaskState_TASK_FAILED
+		if t.killRequested || ex.fw.shuttingDown {
+			state = mesos.TaskState_TASK_KILLED
+		}
+		a.agentUpdate(t, state, ex.failReason, msg)
+	}
+	a.master.enqueue(a.executorExitedCall(ex, term.Status))
+	a.maybeRemoveExecutor(ex)
+}
+
+// killExecutor sends SIGKILL to the executor's container.
+func (a *Agent) killExecutor(ex *executor) {
+	if ex.gone() {
+		return
+	}
+	ex.state = executorTerminating
+	if ex.pid == 0 {
+		return // still launching; executorStarted kills it
+	}
+	if err := a.containerizer.Kill(a.procCtx, ex.containerID, syscall.SIGKILL); err != nil {
+		a.log.Warn("kill executor", zap.String("executor_id", ex.id), zap.Error(err))
+	}
+}
+
+// shutdownExecutor asks the executor to shut down and kills it after the grace period.
+func (a *Agent) shutdownExecutor(ex *executor) {
+	if ex.gone() || ex.state == executorTerminating {
+		return
+	}
+	ex.state = executorTerminating
+	if ex.conn == nil {
+		a.killExecutor(ex)
+		return
+	}
+	ex.conn.push(&executorpb.Event{Type: executorpb.Event_SHUTDOWN.Enum()})
+	ex.killTimer = a.afterFunc(a.gracePeriod(ex), func() { a.killExecutor(ex) })
+}
+
+// detachExecutor leaves the executor running when the agent exits.
+func (a *Agent) detachExecutor(ex *executor) {
+	ex.detached = true
+	ex.stopTimers()
+	if ex.conn != nil {
+		ex.conn.close()
+		ex.conn = nil
+	}
+}
+
+func (a *Agent) gracePeriod(ex *executor) time.Duration {
+	if ns := ex.info.GetShutdownGracePeriod().GetNanoseconds(); ns > 0 {
+		return time.Duration(ns)
+	}
+	return a.cfg.ExecutorShutdownGracePeriod
+}
+
+// executorEnv is the executor's environment: the agent's own (without AGORA_* and MESOS_*),
+// the Mesos executor variables, then ExecutorInfo.command.environment.
+func (a *Agent) executorEnv(ex *executor) []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if strings.HasPrefix(kv, "AGORA_") || strings.HasPrefix(kv, "MESOS_") {
+			continue
+		}
+		env = append(env, kv)
+	}
+	env = append(env,
+		"MESOS_FRAMEWORK_ID="+ex.fw.id,
+		"MESOS_EXECUTOR_ID="+ex.id,
+		"MESOS_AGENT_ENDPOINT="+a.endpoint,
+		"MESOS_DIRECTORY="+ex.sandbox,
+		"MESOS_SANDBOX="+ex.sandbox,
+		"MESOS_CHECKPOINT=1",
+		"MESOS_HTTP_COMMAND_EXECUTOR=1",
+		"MESOS_RECOVERY_TIMEOUT=15mins",
+		"MESOS_SUBSCRIPTION_BACKOFF_MAX=2secs",
+		"MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD="+mesosDuration(a.gracePeriod(ex)),
+	)
+	for _, v := range ex.info.GetCommand().GetEnvironment().GetVariables() {
+		if v.GetType() == mesos.Environment_Variable_SECRET {
+			continue
+		}
+		env = append(env, v.GetName()+"="+v.GetValue())
+	}
+	return env
+}
+
+// mesosDuration formats d the way Mesos prints durations ("5secs", "500ms").
+func mesosDuration(d time.Duration) string {
+	if d%time.Second == 0 {
+		return fmt.Sprintf("%dsecs", d/time.Second)
+	}
+	return fmt.Sprintf("%dms", d/time.Millisecond)
+}

@@ -1,0 +1,219 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"syscall"
+
+	mesos "github.com/agoracluster/agora/proto/mesos/v1"
+	"go.uber.org/zap"
+)
+
+// FetchFunc fetches uris into a sandbox directory (agent/fetcher.Fetch).
+type FetchFunc func(ctx context.Context, uris []*mesos.CommandInfo_URI, sandbox string) error
+
+// Process is the process containerizer: every executor is a plain child process in its own
+// process group, with stdout and stderr in its sandbox.
+type Process struct {
+	log   *zap.Logger
+	fetch FetchFunc
+
+	mu    sync.Mutex
+	procs map[string]*proc
+	wg    sync.WaitGroup // reapers
+}
+
+var _ Containerizer = (*Process)(nil)
+
+type proc struct {
+	pid  int
+	done chan struct{}
+	term Termination // set before done is closed
+}
+
+// NewProcess returns a process containerizer that fetches with fetch.
+func NewProcess(fetch FetchFunc, log *zap.Logger) *Process {
+	return &Process{log: log.Named("process"), fetch: fetch, procs: make(map[string]*proc)}
+}
+
+// Launch implements Containerizer.
+func (p *Process) Launch(ctx context.Context, spec ContainerSpec) (int, error) {
+	cmdInfo := spec.Command
+	if cmdInfo == nil {
+		return 0, errors.New("launch: no command")
+	}
+	stdout, err := os.OpenFile(filepath.Join(spec.Sandbox, "stdout"), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	if err != nil {
+		return 0, fmt.Errorf("launch: %w", err)
+	}
+	defer stdout.Close()
+	stderr, err := os.OpenFile(filepath.Join(spec.Sandbox, "stderr"), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	if err != nil {
+		return 0, fmt.Errorf("launch: %w", err)
+	}
+	defer stderr.Close()
+
+	if len(cmdInfo.GetUris()) > 0 {
+		if err := p.fetch(ctx, cmdInfo.GetUris(), spec.Sandbox); err != nil {
+			fmt.Fprintf(stderr, "Failed to fetch URIs: %v\n", err)
+			return 0, fmt.Errorf("fetch: %w", err)
+		}
+	}
+
+	cmd, err := command(cmdInfo)
+	if err != nil {
+		return 0, err
+	}
+	cmd.Dir = spec.Sandbox
+	cmd.Env = spec.Env
+	cmd.Stdout = stdout
+	cmd.Stderr = stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if cred, err := credential(spec.User); err != nil {
+		return 0, err
+	} else if cred != nil {
+		cmd.SysProcAttr.Credential = cred
+		// The sandbox must be usable by the executor's user.
+		chownSandbox(spec.Sandbox, int(cred.Uid), int(cred.Gid))
+	}
+	if err := cmd.Start(); err != nil {
+		fmt.Fprintf(stderr, "Failed to start executor: %v\n", err)
+		return 0, fmt.Errorf("start executor: %w", err)
+	}
+	pr := &proc{pid: cmd.Process.Pid, done: make(chan struct{})}
+	p.mu.Lock()
+	p.procs[spec.ContainerID] = pr
+	p.mu.Unlock()
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		err := cmd.Wait()
+		pr.term = termination(cmd, err)
+		close(pr.done)
+	}()
+	return pr.pid, nil
+}
+
+// command builds the exec.Cmd for a CommandInfo (shell or argv form).
+func command(ci *mesos.CommandInfo) (*exec.Cmd, error) {
+	if ci.GetShell() {
+		if ci.GetValue() == "" {
+			return nil, errors.New("launch: command.value must not be empty")
+		}
+		return exec.Command("/bin/sh", "-c", ci.GetValue()), nil
+	}
+	if ci.GetValue() == "" {
+		return nil, errors.New("launch: command.value must not be empty")
+	}
+	cmd := exec.Command(ci.GetValue())
+	if args := ci.GetArguments(); len(args) > 0 {
+		cmd.Args = append([]string(nil), args...)
+	}
+	return cmd, nil
+}
+
+// credential returns the credential to run as name, or nil when no switch is needed (empty
+// name, the same user, or the agent is not root).
+func credential(name string) (*syscall.Credential, error) {
+	if name == "" || os.Geteuid() != 0 {
+		return nil, nil
+	}
+	if cur, err := user.Current(); err == nil && cur.Username == name {
+		return nil, nil
+	}
+	u, err := user.Lookup(name)
+	if err != nil {
+		return nil, fmt.Errorf("launch: user %q: %w", name, err)
+	}
+	uid, err := strconv.ParseUint(u.Uid, 10, 32)
+	if err != nil {
+		return nil, fmt.Errorf("launch: user %q: uid %q: %w", name, u.Uid, err)
+	}
+	gid, err := strconv.ParseUint(u.Gid, 10, 32)
+	if err != nil {
+		return nil, fmt.Errorf("launch: user %q: gid %q: %w", name, u.Gid, err)
+	}
+	cred := &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}
+	if gids, err := u.GroupIds(); err == nil {
+		for _, g := range gids {
+			if n, err := strconv.ParseUint(g, 10, 32); err == nil {
+				cred.Groups = append(cred.Groups, uint32(n))
+			}
+		}
+	}
+	return cred, nil
+}
+
+func chownSandbox(dir string, uid, gid int) {
+	_ = filepath.Walk(dir, func(path string, _ os.FileInfo, err error) error {
+		if err == nil {
+			_ = os.Lchown(path, uid, gid)
+		}
+		return nil
+	})
+}
+
+func termination(cmd *exec.Cmd, err error) Termination {
+	if cmd.ProcessState != nil {
+		if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); ok {
+			return Termination{Status: int(ws), Message: describeWaitStatus(ws)}
+		}
+	}
+	if err != nil {
+		return Termination{Status: -1, Message: err.Error()}
+	}
+	return Termination{Status: -1, Message: "Executor ended"}
+}
+
+// Wait implements Containerizer.
+func (p *Process) Wait(ctx context.Context, containerID string) (Termination, error) {
+	p.mu.Lock()
+	pr := p.procs[containerID]
+	p.mu.Unlock()
+	if pr == nil {
+		return Termination{}, fmt.Errorf("%w: %s", ErrUnknownContainer, containerID)
+	}
+	select {
+	case <-pr.done:
+		p.mu.Lock()
+		delete(p.procs, containerID)
+		p.mu.Unlock()
+		return pr.term, nil
+	case <-ctx.Done():
+		return Termination{}, ctx.Err()
+	}
+}
+
+// Kill implements Containerizer: it signals the executor's whole process group.
+func (p *Process) Kill(_ context.Context, containerID string, sig syscall.Signal) error {
+	p.mu.Lock()
+	pr := p.procs[containerID]
+	p.mu.Unlock()
+	if pr == nil {
+		return fmt.Errorf("%w: %s", ErrUnknownContainer, containerID)
+	}
+	select {
+	case <-pr.done:
+		return nil
+	default:
+	}
+	if err := syscall.Kill(-pr.pid, sig); err != nil && !errors.Is(err, syscall.ESRCH) {
+		return fmt.Errorf("kill container %s: %w", containerID, err)
+	}
+	return nil
+}
+
+// Recover implements Containerizer. Recovery of processes from a previous agent run is not
+// implemented yet; nothing is adopted.
+func (p *Process) Recover(context.Context, []string) error { return nil }
+
+// Close waits for the reapers of processes that already ended; it must be called after every
+// launched process was waited for or killed.
+func (p *Process) Close() { p.wg.Wait() }

@@ -1,0 +1,221 @@
+package agent
+
+import (
+	"sort"
+	"time"
+
+	"github.com/agoracluster/agora/agent/statusupdate"
+	mesos "github.com/agoracluster/agora/proto/mesos/v1"
+	"google.golang.org/protobuf/proto"
+)
+
+// maxCompleted bounds the completed tasks, executors and frameworks kept for /state.
+const maxCompleted = 200
+
+type framework struct {
+	id                 string
+	info               *mesos.FrameworkInfo
+	executors          map[string]*executor
+	completedExecutors []*executor
+	shuttingDown       bool
+}
+
+type executorState int
+
+const (
+	executorLaunching   executorState = iota // sandbox, fetch and process start under way
+	executorRegistering                      // process runs, waiting for SUBSCRIBE
+	executorRunning                          // subscribed
+	executorTerminating                      // told to shut down or being killed
+	executorTerminated                       // process gone
+)
+
+func (s executorState) String() string {
+	return [...]string{"LAUNCHING", "REGISTERING", "RUNNING", "TERMINATING", "TERMINATED"}[s]
+}
+
+type executor struct {
+	fw          *framework
+	id          string
+	info        *mesos.ExecutorInfo
+	containerID string
+	sandbox     string
+	command     bool // Agora's command executor for a command task
+	state       executorState
+	pid         int
+	conn        *executorConn
+	// queue holds launches not yet sent to the executor, in arrival order.
+	queue []launchItem
+	// tasks holds queued, launched and terminal-but-unacknowledged tasks.
+	tasks     map[string]*task
+	completed []*mesos.Task
+	// pendingKills are kills for launched tasks that arrived while disconnected.
+	pendingKills map[string]*mesos.KillPolicy
+	// failReason is the reason given to tasks failed when the executor ends.
+	failReason  mesos.TaskStatus_Reason
+	failMessage string
+	regTimer    *time.Timer
+	killTimer   *time.Timer
+	detached    bool // left running on agent exit (ShutdownExecutorsOnExit false)
+}
+
+// launchItem is one queued RUN_TASK (task) or RUN_TASK_GROUP (group).
+type launchItem struct {
+	task  *mesos.TaskInfo
+	group *mesos.TaskGroupInfo
+}
+
+type task struct {
+	ex            *executor
+	info          *mesos.TaskInfo
+	state         mesos.TaskState
+	statuses      []*mesos.TaskStatus // latest status per state change, bounded
+	launched      bool                // sent to the executor
+	killRequested bool
+}
+
+func (ex *executor) key(taskID string) statusupdate.TaskKey {
+	return statusupdate.TaskKey{FrameworkID: ex.fw.id, TaskID: taskID}
+}
+
+func (ex *executor) stopTimers() {
+	if ex.regTimer != nil {
+		ex.regTimer.Stop()
+		ex.regTimer = nil
+	}
+	if ex.killTimer != nil {
+		ex.killTimer.Stop()
+		ex.killTimer = nil
+	}
+}
+
+func (ex *executor) gone() bool { return ex.state == executorTerminated }
+
+// toTask renders a task as a mesos.Task for the master and /state.
+func (t *task) toTask(agentID string, sum *statusupdate.Manager) *mesos.Task {
+	mt := &mesos.Task{
+		Name:        proto.String(t.info.GetName()),
+		TaskId:      t.info.GetTaskId(),
+		FrameworkId: &mesos.FrameworkID{Value: proto.String(t.ex.fw.id)},
+		ExecutorId:  &mesos.ExecutorID{Value: proto.String(t.ex.id)},
+		AgentId:     &mesos.AgentID{Value: proto.String(agentID)},
+		State:       t.state.Enum(),
+		Resources:   t.info.GetResources(),
+		Statuses:    t.statuses,
+		Labels:      t.info.GetLabels(),
+		Discovery:   t.info.GetDiscovery(),
+		Container:   t.info.GetContainer(),
+		HealthCheck: t.info.GetHealthCheck(),
+		KillPolicy:  t.info.GetKillPolicy(),
+	}
+	if sum != nil {
+		if p := sum.Pending(t.ex.key(t.info.GetTaskId().GetValue())); len(p) > 0 {
+			if s, ok := mesos.TaskState_value[p[0].State]; ok {
+				mt.StatusUpdateState = mesos.TaskState(s).Enum()
+			}
+			mt.StatusUpdateUuid = []byte(p[0].UUID)
+		}
+	}
+	if u := t.info.GetCommand().GetUser(); u != "" {
+		mt.User = proto.String(u)
+	} else if u := t.ex.fw.info.GetUser(); u != "" {
+		mt.User = proto.String(u)
+	}
+	return mt
+}
+
+// frameworkFor returns the framework, creating or refreshing it from info. Loop only.
+func (a *Agent) frameworkFor(info *mesos.FrameworkInfo) *framework {
+	id := info.GetId().GetValue()
+	fw := a.st.frameworks[id]
+	if fw == nil {
+		fw = &framework{id: id, executors: make(map[string]*executor)}
+		a.st.frameworks[id] = fw
+	}
+	fw.info = info
+	return fw
+}
+
+// executorOf finds an executor. Loop only.
+func (a *Agent) executorOf(frameworkID, executorID string) *executor {
+	fw := a.st.frameworks[frameworkID]
+	if fw == nil {
+		return nil
+	}
+	return fw.executors[executorID]
+}
+
+// completeTask moves a task whose terminal update was acknowledged to completed.
+func (a *Agent) completeTask(k statusupdate.TaskKey) {
+	t := a.st.tasks[k]
+	if t == nil {
+		return
+	}
+	delete(a.st.tasks, k)
+	ex := t.ex
+	delete(ex.tasks, k.TaskID)
+	ex.completed = appendBounded(ex.completed, t.toTask(a.st.agentID, nil))
+	a.maybeRemoveExecutor(ex)
+}
+
+// maybeRemoveExecutor forgets a terminated executor without live tasks, and its framework
+// when that was the framework's last executor.
+func (a *Agent) maybeRemoveExecutor(ex *executor) {
+	if !ex.gone() || (len(ex.tasks) > 0 && !ex.fw.shuttingDown) {
+		return
+	}
+	fw := ex.fw
+	for tid := range ex.tasks {
+		delete(a.st.tasks, ex.key(tid))
+	}
+	delete(fw.executors, ex.id)
+	fw.completedExecutors = appendBounded(fw.completedExecutors, ex)
+	if len(fw.executors) == 0 && (fw.shuttingDown || a.frameworkIdle(fw)) {
+		a.removeFramework(fw)
+	}
+	a.checkStopped()
+}
+
+// frameworkIdle reports whether the framework has no live tasks on this agent.
+func (a *Agent) frameworkIdle(fw *framework) bool {
+	for _, ex := range fw.executors {
+		if len(ex.tasks) > 0 {
+			return false
+		}
+	}
+	return true
+}
+
+func (a *Agent) removeFramework(fw *framework) {
+	delete(a.st.frameworks, fw.id)
+	if fw.shuttingDown {
+		a.st.sum.CleanupFramework(fw.id)
+	}
+	a.st.completedFrameworks = appendBounded(a.st.completedFrameworks, fw)
+}
+
+func appendBounded[T any](s []T, v T) []T {
+	s = append(s, v)
+	if len(s) > maxCompleted {
+		s = append(s[:0:0], s[len(s)-maxCompleted:]...)
+	}
+	return s
+}
+
+func sortedFrameworks(m map[string]*framework) []*framework {
+	out := make([]*framework, 0, len(m))
+	for _, fw := range m {
+		out = append(out, fw)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].id < out[j].id })
+	return out
+}
+
+func sortedExecutors(m map[string]*executor) []*executor {
+	out := make([]*executor, 0, len(m))
+	for _, ex := range m {
+		out = append(out, ex)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].id < out[j].id })
+	return out
+}

@@ -1,0 +1,389 @@
+package agent
+
+import (
+	"sort"
+	"time"
+
+	"github.com/agoracluster/agora/agent/statusupdate"
+	agorapb "github.com/agoracluster/agora/proto/agora/v1"
+	mesos "github.com/agoracluster/agora/proto/mesos/v1"
+	executorpb "github.com/agoracluster/agora/proto/mesos/v1/executor"
+	"github.com/google/uuid"
+	"go.uber.org/zap"
+	"google.golang.org/protobuf/proto"
+)
+
+// maxStatuses bounds the statuses kept per task.
+const maxStatuses = 8
+
+// handleMasterEvent carries out one event from the master. Loop only.
+func (a *Agent) handleMasterEvent(ev *agorapb.AgentEvent) {
+	switch ev.GetType() {
+	case agorapb.AgentEvent_RUN_TASK:
+		rt := ev.GetRunTask()
+		a.runTasks(rt.GetFrameworkInfo(), nil, []*mesos.TaskInfo{rt.GetTask()})
+	case agorapb.AgentEvent_RUN_TASK_GROUP:
+		rg := ev.GetRunTaskGroup()
+		a.runTasks(rg.GetFrameworkInfo(), rg.GetExecutor(), rg.GetTaskGroup().GetTasks())
+	case agorapb.AgentEvent_KILL_TASK:
+		k := ev.GetKillTask()
+		a.killTask(k.GetFrameworkId().GetValue(), k.GetTaskId().GetValue(), k.GetKillPolicy())
+	case agorapb.AgentEvent_ACKNOWLEDGE:
+		ack := ev.GetAcknowledge()
+		key := statusupdate.TaskKey{FrameworkID: ack.GetFrameworkId().GetValue(), TaskID: ack.GetTaskId().GetValue()}
+		if err := a.st.sum.Ack(key, string(ack.GetUuid()), time.Now()); err != nil {
+			a.log.Debug("ignoring acknowledgement", zap.Error(err))
+		}
+	case agorapb.AgentEvent_SHUTDOWN_FRAMEWORK:
+		a.shutdownFramework(ev.GetShutdownFramework().GetFrameworkId().GetValue())
+	case agorapb.AgentEvent_FRAMEWORK_MESSAGE:
+		m := ev.GetFrameworkMessage()
+		ex := a.executorOf(m.GetFrameworkId().GetValue(), m.GetExecutorId().GetValue())
+		if ex == nil || ex.conn == nil {
+			a.log.Warn("dropping framework message for an executor that is not subscribed",
+				zap.String("framework_id", m.GetFrameworkId().GetValue()), zap.String("executor_id", m.GetExecutorId().GetValue()))
+			return
+		}
+		ex.conn.push(&executorpb.Event{Type: executorpb.Event_MESSAGE.Enum(),
+			Message: &executorpb.Event_Message{Data: m.GetData()}})
+	case agorapb.AgentEvent_SHUTDOWN:
+		a.log.Warn("the master asked this agent to shut down")
+		a.st.shutdownByMaster = true
+		a.cfg.ShutdownExecutorsOnExit = true
+		a.beginStop()
+	case agorapb.AgentEvent_HEARTBEAT, agorapb.AgentEvent_SUBSCRIBED:
+	case agorapb.AgentEvent_ERROR:
+		a.log.Warn("error from master", zap.String("message", ev.GetError().GetMessage()))
+	default:
+		a.log.Warn("unknown event from master", zap.Stringer("type", ev.GetType()))
+	}
+}
+
+// runTasks handles RUN_TASK (one task, executor nil or in the task) and RUN_TASK_GROUP.
+func (a *Agent) runTasks(fwInfo *mesos.FrameworkInfo, groupExecutor *mesos.ExecutorInfo, tasks []*mesos.TaskInfo) {
+	if len(tasks) == 0 {
+		return
+	}
+	fid := fwInfo.GetId().GetValue()
+	if a.st.stopping {
+		a.dropTasks(fid, tasks, "Agent is shutting down")
+		return
+	}
+	_, known := a.st.frameworks[fid]
+	fw := a.frameworkFor(fwInfo)
+	if !known {
+		if err := a.ckpt.writeFramework(a.st.agentID, fwInfo); err != nil {
+			a.log.Warn("checkpoint framework", zap.Error(err))
+		}
+	}
+	if fw.shuttingDown {
+		a.dropTasks(fid, tasks, "Framework is shutting down")
+		return
+	}
+	for _, t := range tasks {
+		if a.st.tasks[statusupdate.TaskKey{FrameworkID: fid, TaskID: t.GetTaskId().GetValue()}] != nil {
+			a.log.Warn("ignoring a task with a duplicate id", zap.String("framework_id", fid), zap.String("task_id", t.GetTaskId().GetValue()))
+			return
+		}
+	}
+	var info *mesos.ExecutorInfo
+	command := false
+	if groupExecutor != nil {
+		info = proto.Clone(groupExecutor).(*mesos.ExecutorInfo)
+		if info.FrameworkId == nil {
+			info.FrameworkId = &mesos.FrameworkID{Value: proto.String(fid)}
+		}
+		if info.GetCommand().GetValue() == "" {
+			a.dropTasksAs(fid, tasks, mesos.TaskState_TASK_FAILED, mesos.TaskStatus_REASON_TASK_GROUP_INVALID,
+				"The task group's executor has no command (the default executor is not supported)")
+			return
+		}
+	} else {
+		info, command = a.executorInfoFor(fw, tasks[0])
+	}
+	ex := fw.executors[info.GetExecutorId().GetValue()]
+	if ex != nil && ex.state >= executorTerminating {
+		a.dropTasks(fid, tasks, "Executor is terminating")
+		return
+	}
+	if ex == nil {
+		ex = a.launchExecutor(fw, info, command)
+	}
+	item := launchItem{}
+	if groupExecutor != nil {
+		item.group = &mesos.TaskGroupInfo{Tasks: tasks}
+	} else {
+		item.task = tasks[0]
+	}
+	for _, ti := range tasks {
+		t := &task{ex: ex, info: ti, state: mesos.TaskState_TASK_STAGING}
+		ex.tasks[ti.GetTaskId().GetValue()] = t
+		a.st.tasks[ex.key(ti.GetTaskId().GetValue())] = t
+		if err := a.ckpt.writeTask(a.st.agentID, fid, ex.id, ex.containerID, t.toTask(a.st.agentID, nil)); err != nil {
+			a.log.Warn("checkpoint task", zap.Error(err))
+		}
+	}
+	ex.queue = append(ex.queue, item)
+	if ex.state == executorRunning && ex.conn != nil {
+		a.flushQueue(ex)
+	}
+}
+
+// flushQueue sends every queued launch to the subscribed executor.
+func (a *Agent) flushQueue(ex *executor) {
+	for _, item := range ex.queue {
+		if item.task != nil {
+			t := ex.tasks[item.task.GetTaskId().GetValue()]
+			if t == nil || t.launched || isTerminal(t.state) {
+				continue
+			}
+			t.launched = true
+			ex.conn.push(&executorpb.Event{Type: executorpb.Event_LAUNCH.Enum(),
+				Launch: &executorpb.Event_Launch{Task: item.task}})
+			continue
+		}
+		var live []*mesos.TaskInfo
+		for _, ti := range item.group.GetTasks() {
+			if t := ex.tasks[ti.GetTaskId().GetValue()]; t != nil && !t.launched && !isTerminal(t.state) {
+				t.launched = true
+				live = append(live, ti)
+			}
+		}
+		if len(live) > 0 {
+			ex.conn.push(&executorpb.Event{Type: executorpb.Event_LAUNCH_GROUP.Enum(),
+				LaunchGroup: &executorpb.Event_LaunchGroup{TaskGroup: &mesos.TaskGroupInfo{Tasks: live}}})
+		}
+	}
+	ex.queue = nil
+}
+
+// killTask handles KILL_TASK.
+func (a *Agent) killTask(fid, tid string, policy *mesos.KillPolicy) {
+	log := a.log.With(zap.String("framework_id", fid), zap.String("task_id", tid))
+	t := a.st.tasks[statusupdate.TaskKey{FrameworkID: fid, TaskID: tid}]
+	if t == nil {
+		if a.st.frameworks[fid] == nil {
+			log.Info("ignoring kill of a task of an unknown framework")
+			return
+		}
+		log.Info("kill of an unknown task")
+		a.untrackedUpdate(fid, tid, mesos.TaskState_TASK_LOST, mesos.TaskStatus_REASON_TASK_UNKNOWN, "Cannot find the task on the agent")
+		return
+	}
+	if isTerminal(t.state) {
+		return
+	}
+	t.killRequested = true
+	ex := t.ex
+	if !t.launched {
+		a.agentUpdate(t, mesos.TaskState_TASK_KILLED, mesos.TaskStatus_REASON_TASK_KILLED_DURING_LAUNCH,
+			"Killed before delivery to the executor")
+		if ex.state < executorRunning && !a.hasLiveTasks(ex) {
+			a.shutdownExecutor(ex)
+		}
+		return
+	}
+	if policy == nil {
+		policy = t.info.GetKillPolicy()
+	}
+	if ex.conn == nil {
+		ex.pendingKills[tid] = policy
+		return
+	}
+	ex.conn.push(killEvent(tid, policy))
+}
+
+func killEvent(tid string, policy *mesos.KillPolicy) *executorpb.Event {
+	return &executorpb.Event{Type: executorpb.Event_KILL.Enum(), Kill: &executorpb.Event_Kill{
+		TaskId: &mesos.TaskID{Value: proto.String(tid)}, KillPolicy: policy}}
+}
+
+func (a *Agent) hasLiveTasks(ex *executor) bool {
+	for _, t := range ex.tasks {
+		if !isTerminal(t.state) {
+			return true
+		}
+	}
+	return false
+}
+
+// shutdownFramework handles SHUTDOWN_FRAMEWORK.
+func (a *Agent) shutdownFramework(fid string) {
+	fw := a.st.frameworks[fid]
+	if fw == nil {
+		return
+	}
+	a.log.Info("shutting down framework", zap.String("framework_id", fid))
+	fw.shuttingDown = true
+	if len(fw.executors) == 0 {
+		a.removeFramework(fw)
+		return
+	}
+	for _, ex := range fw.executors {
+		a.shutdownExecutor(ex)
+	}
+}
+
+// dropTasks reports TASK_LOST for tasks the agent will not run.
+func (a *Agent) dropTasks(fid string, tasks []*mesos.TaskInfo, msg string) {
+	a.dropTasksAs(fid, tasks, mesos.TaskState_TASK_LOST, mesos.TaskStatus_REASON_EXECUTOR_TERMINATED, msg)
+}
+
+func (a *Agent) dropTasksAs(fid string, tasks []*mesos.TaskInfo, state mesos.TaskState, reason mesos.TaskStatus_Reason, msg string) {
+	for _, t := range tasks {
+		a.untrackedUpdate(fid, t.GetTaskId().GetValue(), state, reason, msg)
+	}
+}
+
+// agentUpdate generates a status update for a tracked task on the agent's behalf.
+func (a *Agent) agentUpdate(t *task, state mesos.TaskState, reason mesos.TaskStatus_Reason, msg string) {
+	st := a.newStatus(t.info.GetTaskId().GetValue(), state, reason, msg)
+	st.ExecutorId = &mesos.ExecutorID{Value: proto.String(t.ex.id)}
+	a.statusUpdate(t.ex.fw.id, st)
+}
+
+// untrackedUpdate generates a status update for a task the agent does not track.
+func (a *Agent) untrackedUpdate(fid, tid string, state mesos.TaskState, reason mesos.TaskStatus_Reason, msg string) {
+	a.statusUpdate(fid, a.newStatus(tid, state, reason, msg))
+}
+
+func (a *Agent) newStatus(tid string, state mesos.TaskState, reason mesos.TaskStatus_Reason, msg string) *mesos.TaskStatus {
+	id := uuid.New()
+	return &mesos.TaskStatus{
+		TaskId:    &mesos.TaskID{Value: proto.String(tid)},
+		State:     state.Enum(),
+		Message:   proto.String(msg),
+		Source:    mesos.TaskStatus_SOURCE_AGENT.Enum(),
+		Reason:    reason.Enum(),
+		AgentId:   &mesos.AgentID{Value: proto.String(a.st.agentID)},
+		Timestamp: proto.Float64(float64(time.Now().UnixNano()) / 1e9),
+		Uuid:      id[:],
+	}
+}
+
+// statusUpdate feeds an update into the status update manager and the task's state.
+func (a *Agent) statusUpdate(fid string, st *mesos.TaskStatus) error {
+	rec := &agorapb.StatusUpdateRecord{FrameworkId: &mesos.FrameworkID{Value: proto.String(fid)}, Status: st}
+	payload, err := proto.Marshal(rec)
+	if err != nil {
+		return err
+	}
+	u := updateFromRecord(rec, payload)
+	if err := a.st.sum.Update(u, time.Now()); err != nil {
+		a.log.Warn("status update rejected", zap.String("framework_id", fid),
+			zap.String("task_id", st.GetTaskId().GetValue()), zap.Error(err))
+		return err
+	}
+	if t := a.st.tasks[u.Task]; t != nil && !isTerminal(t.state) {
+		t.state = st.GetState()
+		light := proto.Clone(st).(*mesos.TaskStatus)
+		light.Data = nil
+		t.statuses = append(t.statuses, light)
+		if len(t.statuses) > maxStatuses {
+			t.statuses = append(t.statuses[:0:0], t.statuses[len(t.statuses)-maxStatuses:]...)
+		}
+		if isTerminal(t.state) && !t.launched {
+			a.unqueue(t)
+		}
+	}
+	return nil
+}
+
+// unqueue removes a task that ended before it was sent from its executor's queue.
+func (a *Agent) unqueue(t *task) {
+	ex := t.ex
+	tid := t.info.GetTaskId().GetValue()
+	out := ex.queue[:0]
+	for _, item := range ex.queue {
+		if item.task != nil && item.task.GetTaskId().GetValue() == tid {
+			continue
+		}
+		if item.group != nil {
+			var rest []*mesos.TaskInfo
+			for _, ti := range item.group.GetTasks() {
+				if ti.GetTaskId().GetValue() != tid {
+					rest = append(rest, ti)
+				}
+			}
+			if len(rest) == 0 {
+				continue
+			}
+			item.group = &mesos.TaskGroupInfo{Tasks: rest}
+		}
+		out = append(out, item)
+	}
+	ex.queue = out
+}
+
+// flushUpdates carries out the status update manager's decisions: checkpoint, acknowledge
+// to executors, forward to the master. Loop only; called after every event.
+func (a *Agent) flushUpdates() {
+	if !a.st.sum.HasReady() {
+		return
+	}
+	rd := a.st.sum.Ready()
+	var order []statusupdate.TaskKey
+	recs := make(map[statusupdate.TaskKey][][]byte)
+	for _, r := range rd.Persist {
+		if _, ok := recs[r.Task]; !ok {
+			order = append(order, r.Task)
+		}
+		recs[r.Task] = append(recs[r.Task], encodeRecord(r))
+	}
+	for _, k := range order {
+		t := a.st.tasks[k]
+		if t == nil {
+			continue // not launched here: nothing to recover
+		}
+		ex := t.ex
+		if err := a.ckpt.appendUpdates(a.st.agentID, k.FrameworkID, ex.id, ex.containerID, k.TaskID, recs[k]); err != nil {
+			a.log.Error("checkpoint status update", zap.String("task_id", k.TaskID), zap.Error(err))
+		}
+	}
+	for _, u := range rd.AckExecutor {
+		t := a.st.tasks[u.Task]
+		if t == nil || t.ex.conn == nil {
+			continue
+		}
+		t.ex.conn.push(&executorpb.Event{Type: executorpb.Event_ACKNOWLEDGED.Enum(),
+			Acknowledged: &executorpb.Event_Acknowledged{
+				TaskId: &mesos.TaskID{Value: proto.String(u.Task.TaskID)}, Uuid: []byte(u.UUID)}})
+	}
+	for _, u := range rd.Send {
+		var rec agorapb.StatusUpdateRecord
+		if err := proto.Unmarshal(u.Payload, &rec); err != nil {
+			a.log.Error("decode status update", zap.Error(err))
+			continue
+		}
+		if t := a.st.tasks[u.Task]; t != nil {
+			rec.LatestState = t.state.Enum()
+		}
+		a.master.enqueue(&agorapb.AgentCall{
+			Type:         agorapb.AgentCall_STATUS_UPDATE.Enum(),
+			StatusUpdate: &agorapb.AgentCall_StatusUpdate{Update: &rec},
+		})
+	}
+	for _, k := range rd.Closed {
+		a.completeTask(k)
+	}
+}
+
+func (a *Agent) executorExitedCall(ex *executor, status int) *agorapb.AgentCall {
+	return &agorapb.AgentCall{
+		Type: agorapb.AgentCall_EXECUTOR_EXITED.Enum(),
+		ExecutorExited: &agorapb.AgentCall_ExecutorExited{
+			FrameworkId: &mesos.FrameworkID{Value: proto.String(ex.fw.id)},
+			ExecutorId:  &mesos.ExecutorID{Value: proto.String(ex.id)},
+			Status:      proto.Int32(int32(status)),
+		},
+	}
+}
+
+func sortedTasks(m map[string]*task) []*task {
+	out := make([]*task, 0, len(m))
+	for _, t := range m {
+		out = append(out, t)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].info.GetTaskId().GetValue() < out[j].info.GetTaskId().GetValue() })
+	return out
+}
