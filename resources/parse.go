@@ -24,11 +24,18 @@ func (e *ParseError) Error() string {
 // Whitespace around tokens is ignored, as are empty entries; entries with
 // the same name and role add up; zero quantities are dropped. Errors name
 // the offending entry.
+//
+// Like Mesos, Parse also takes a JSON array of Resource messages
+// (`[{"name":"cpus","type":"SCALAR","scalar":{"value":4}}]`); entries
+// without role or reservations get defaultRole.
 func Parse(text, defaultRole string) (Resources, error) {
 	if defaultRole == "" {
 		defaultRole = Unreserved
 	} else if err := validateRole(defaultRole); err != nil {
 		return Resources{}, fmt.Errorf("resources: default role %q: %w", defaultRole, err)
+	}
+	if strings.HasPrefix(strings.TrimSpace(text), "[") {
+		return parseJSON(text, defaultRole)
 	}
 	var out []Resource
 	types := make(map[string]Type)
@@ -151,8 +158,8 @@ func parseSet(value string) ([]string, error) {
 		if it == "" {
 			return nil, fmt.Errorf("empty item")
 		}
-		if strings.ContainsAny(it, "{}[]();") {
-			return nil, fmt.Errorf("item %q: must not contain any of {}[]();", it)
+		if err := validateSetItem(it); err != nil {
+			return nil, err
 		}
 		items = append(items, it)
 	}
@@ -205,6 +212,19 @@ func validateRole(role string) error {
 func ValidateRole(role string) error {
 	if err := validateRole(role); err != nil {
 		return fmt.Errorf("resources: %w", err)
+	}
+	return nil
+}
+
+// validateSetItem checks that a set item survives the text form.
+func validateSetItem(it string) error {
+	switch {
+	case it == "":
+		return fmt.Errorf("empty item")
+	case strings.TrimSpace(it) != it:
+		return fmt.Errorf("item %q: leading or trailing space", it)
+	case strings.ContainsAny(it, "{}[]();:,"):
+		return fmt.Errorf("item %q: must not contain any of {}[]();:,", it)
 	}
 	return nil
 }

@@ -158,6 +158,7 @@ func FuzzParse(f *testing.F) {
 		"x(y):{a b,c}",
 		"cpus:abc",
 		"ports:[5-1]",
+		`[{"name":"disks","type":"SET","set":{"item":["a"]},"role":"web"}]`,
 	} {
 		f.Add(s)
 	}

@@ -1,9 +1,11 @@
 package resources
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
 
+	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
@@ -67,6 +69,11 @@ func fromProto(pb *mesos.Resource) (Resource, error) {
 		r.Type, r.Ranges = RangesType, rs.normalize()
 	case mesos.Value_SET:
 		items := append([]string(nil), pb.GetSet().GetItem()...)
+		for _, it := range items {
+			if err := validateSetItem(it); err != nil {
+				return Resource{}, fmt.Errorf("invalid set value: %w", err)
+			}
+		}
 		r.Type, r.Set = SetType, normalizeSet(items)
 	default:
 		return Resource{}, fmt.Errorf("unsupported resource type %s", pb.GetType())
@@ -121,4 +128,25 @@ func (r Resource) ToProto() *mesos.Resource {
 		}}
 	}
 	return pb
+}
+
+// parseJSON reads a JSON array of Mesos Resource messages.
+func parseJSON(text, defaultRole string) (Resources, error) {
+	var raw []json.RawMessage
+	if err := json.Unmarshal([]byte(text), &raw); err != nil {
+		return Resources{}, fmt.Errorf("resources: invalid JSON: %w", err)
+	}
+	opts := protojson.UnmarshalOptions{DiscardUnknown: true}
+	pbs := make([]*mesos.Resource, len(raw))
+	for i, m := range raw {
+		pb := &mesos.Resource{}
+		if err := opts.Unmarshal(m, pb); err != nil {
+			return Resources{}, fmt.Errorf("resources: JSON resource %d: %w", i, err)
+		}
+		if pb.Role == nil && len(pb.GetReservations()) == 0 {
+			pb.Role = proto.String(defaultRole)
+		}
+		pbs[i] = pb
+	}
+	return FromProto(pbs)
 }

@@ -1,6 +1,7 @@
 package resources_test
 
 import (
+	"encoding/json"
 	"math"
 	"strings"
 	"testing"
@@ -167,4 +168,55 @@ func FuzzParseAttributes(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestParseJSON(t *testing.T) {
+	text := `[
+	  {"name":"cpus","type":"SCALAR","scalar":{"value":4}},
+	  {"name":"mem","type":"SCALAR","scalar":{"value":1024},"role":"*"},
+	  {"name":"ports","type":"RANGES","ranges":{"range":[{"begin":31000,"end":32000}]},"reservations":[{"type":"STATIC","role":"eng"}],"unknown_field":1}
+	]`
+	got, err := resources.Parse(text, "web")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "cpus(web):4;mem:1024;ports(eng):[31000-32000]"; got.String() != want {
+		t.Fatalf("Parse(JSON) = %q, want %q", got, want)
+	}
+	for _, bad := range []string{`[{"name":"cpus"`, `[{"name":"cpus","type":"SCALAR","scalar":{"value":-1}}]`, `[{"name":1}]`} {
+		if _, err := resources.Parse(bad, ""); err == nil || !strings.HasPrefix(err.Error(), "resources: ") {
+			t.Errorf("Parse(%s): err = %v, want resources: error", bad, err)
+		}
+	}
+}
+
+func TestTextMarshaling(t *testing.T) {
+	type doc struct {
+		R resources.Resources `json:"r"`
+	}
+	in := doc{R: resources.MustParse("cpus:1.5;ports(web):[1-2]")}
+	b, err := json.Marshal(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(b) != `{"r":"cpus:1.5;ports(web):[1-2]"}` {
+		t.Fatalf("json = %s", b)
+	}
+	var out doc
+	if err := json.Unmarshal(b, &out); err != nil {
+		t.Fatal(err)
+	}
+	if !out.R.Equal(in.R) {
+		t.Fatalf("round trip = %v, want %v", out.R, in.R)
+	}
+	n := 0
+	for r := range in.R.Each {
+		if r.Name == "" {
+			t.Fatal("empty entry")
+		}
+		n++
+	}
+	if n != 2 {
+		t.Fatalf("Each yielded %d entries, want 2", n)
+	}
 }

@@ -53,6 +53,29 @@ func fromUnsorted(rs []Resource) Resources {
 // All returns a copy of the entries, sorted by (name, role, type).
 func (a Resources) All() []Resource { return slices.Clone(a.rs) }
 
+// Each yields the entries in order without copying the slice; use it as
+// `for r := range rs.Each`.
+func (a Resources) Each(yield func(Resource) bool) {
+	for _, r := range a.rs {
+		if !yield(r) {
+			return
+		}
+	}
+}
+
+// MarshalText renders a as String does, so Resources can be a JSON string.
+func (a Resources) MarshalText() ([]byte, error) { return []byte(a.String()), nil }
+
+// UnmarshalText parses text with Parse and unreserved default role.
+func (a *Resources) UnmarshalText(text []byte) error {
+	r, err := Parse(string(text), "")
+	if err != nil {
+		return err
+	}
+	*a = r
+	return nil
+}
+
 // Len returns the number of entries.
 func (a Resources) Len() int { return len(a.rs) }
 
