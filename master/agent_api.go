@@ -1,0 +1,78 @@
+package master
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/google/uuid"
+
+	agorapb "github.com/agoracluster/agora/proto/agora/v1"
+)
+
+var agentHeartbeat = &agorapb.AgentEvent{Type: agorapb.AgentEvent_HEARTBEAT.Enum()}
+
+// handleAgent serves POST /api/v1/agent, the master side of the agent protocol.
+func (m *Master) handleAgent(w http.ResponseWriter, r *http.Request) {
+	c, body, ok := m.readBody(w, r)
+	if !ok {
+		return
+	}
+	call := &agorapb.AgentCall{}
+	if err := c.unmarshal(body, call); err != nil {
+		httpError(w, http.StatusBadRequest, "Failed to parse body into AgentCall: "+err.Error())
+		return
+	}
+	if err := validateAgentCall(call); err != nil {
+		httpError(w, http.StatusBadRequest, "Failed to validate AgentCall: "+err.Error())
+		return
+	}
+	if call.GetType() == agorapb.AgentCall_SUBSCRIBE {
+		m.subscribeAgent(w, r, c, call)
+		return
+	}
+	streamID := r.Header.Get(streamIDHeader)
+	var callErr error
+	if err := m.exec(r.Context(), func(s *state) { callErr = s.agentCall(call, streamID) }); err != nil {
+		writeError(w, err)
+		return
+	}
+	if callErr != nil {
+		writeError(w, callErr)
+		return
+	}
+	w.WriteHeader(http.StatusAccepted)
+}
+
+func (m *Master) subscribeAgent(w http.ResponseWriter, r *http.Request, in codec, call *agorapb.AgentCall) {
+	out := in
+	if accept := r.Header.Get("Accept"); accept != "" && accept != "*/*" {
+		var err error
+		if out, err = responseCodec(accept); err != nil {
+			httpError(w, http.StatusNotAcceptable, err.Error())
+			return
+		}
+	}
+	streamID := uuid.NewString()
+	stream := newHTTPStream(out)
+	var agentID string
+	var subErr error
+	if err := m.exec(r.Context(), func(s *state) {
+		agentID, subErr = s.subscribeAgent(stream, streamID, call.GetSubscribe())
+	}); err != nil {
+		writeError(w, err)
+		return
+	}
+	if subErr != nil {
+		writeError(w, subErr)
+		return
+	}
+	w.Header().Set("Content-Type", out.media)
+	w.Header().Set(streamIDHeader, streamID)
+	w.Header().Set("Cache-Control", "no-cache")
+	w.WriteHeader(http.StatusOK)
+	if f, ok := w.(http.Flusher); ok {
+		f.Flush()
+	}
+	stream.serve(w, r, m.stop, agentHeartbeat, m.cfg.AgentHeartbeatInterval)
+	_ = m.exec(context.Background(), func(s *state) { s.agentDisconnected(agentID, streamID) })
+}

@@ -1,0 +1,530 @@
+package master
+
+import (
+	"fmt"
+	"slices"
+	"time"
+
+	"go.uber.org/zap"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/agoracluster/agora/master/allocator"
+	agorapb "github.com/agoracluster/agora/proto/agora/v1"
+	mesos "github.com/agoracluster/agora/proto/mesos/v1"
+	"github.com/agoracluster/agora/proto/mesos/v1/scheduler"
+	"github.com/agoracluster/agora/resources"
+)
+
+type agentState int
+
+const (
+	agentActive       agentState = iota // subscribed, stream open
+	agentDisconnected                   // stream closed, within the ping timeout
+	agentRecovered                      // known from the registry, not re-registered yet
+	agentUnreachable                    // timed out; its tasks were reported lost/unreachable
+)
+
+func (s agentState) String() string {
+	return [...]string{"active", "disconnected", "recovered", "unreachable"}[s]
+}
+
+// agent is an admitted agent.
+type agent struct {
+	id      string
+	info    *mesos.AgentInfo // id set
+	total   resources.Resources
+	state   agentState
+	version string
+
+	sink     eventSink
+	streamID string
+
+	registeredTime   time.Time
+	reregisteredTime time.Time
+	lastSeen         time.Time // last subscribe or call
+	unreachableTime  time.Time
+
+	tasks     map[string]*task                // by taskKey
+	executors map[string]map[string]*executor // framework id -> executor id
+	offers    map[string]*offer
+	// gone holds the tasks the master reported lost when it marked the agent
+	// unreachable; if the agent comes back with them they are killed.
+	gone map[string]bool
+	// pendingEvents are sent right after SUBSCRIBED on re-registration.
+	pendingEvents []proto.Message
+}
+
+type executor struct {
+	info *mesos.ExecutorInfo
+	res  resources.Resources
+}
+
+func taskKey(fwID, taskID string) string { return fwID + "/" + taskID }
+
+func newAgent(id string, info *mesos.AgentInfo, total resources.Resources) *agent {
+	return &agent{
+		id:        id,
+		info:      info,
+		total:     total,
+		tasks:     map[string]*task{},
+		executors: map[string]map[string]*executor{},
+		offers:    map[string]*offer{},
+		gone:      map[string]bool{},
+	}
+}
+
+func (a *agent) send(ev proto.Message) {
+	if a.sink != nil {
+		a.sink.Send(ev)
+	}
+}
+
+func (a *agent) hasFramework(fwID string) bool {
+	if len(a.executors[fwID]) > 0 {
+		return true
+	}
+	for _, t := range a.tasks {
+		if t.frameworkID == fwID {
+			return true
+		}
+	}
+	return false
+}
+
+// usedBy is what a framework's tasks (non-terminal) and executors use on the agent.
+func (a *agent) usedBy(fwID string) resources.Resources {
+	var used resources.Resources
+	for _, t := range a.tasks {
+		if t.frameworkID == fwID && !t.recovered {
+			used = used.Plus(t.res)
+		}
+	}
+	for _, e := range a.executors[fwID] {
+		used = used.Plus(e.res)
+	}
+	return used
+}
+
+func (a *agent) usedByFramework() map[string]resources.Resources {
+	used := map[string]resources.Resources{}
+	fws := map[string]bool{}
+	for _, t := range a.tasks {
+		fws[t.frameworkID] = true
+	}
+	for fwID := range a.executors {
+		fws[fwID] = true
+	}
+	for fwID := range fws {
+		if r := a.usedBy(fwID); !r.IsEmpty() {
+			used[fwID] = r
+		}
+	}
+	return used
+}
+
+func (a *agent) allocatorAgent() allocator.Agent {
+	return allocator.Agent{
+		Hostname:   a.info.GetHostname(),
+		Attributes: resources.AttributeMap(a.info.GetAttributes()),
+		Total:      a.total,
+		Used:       a.usedByFramework(),
+	}
+}
+
+func (s *state) sortedAgents() []*agent {
+	out := make([]*agent, 0, len(s.agents))
+	for _, a := range s.agents {
+		out = append(out, a)
+	}
+	slices.SortFunc(out, func(x, y *agent) int { return compareStrings(x.id, y.id) })
+	return out
+}
+
+// inAllocator reports whether the allocator currently holds the agent.
+func (a *agent) inAllocator() bool { return a.state == agentActive || a.state == agentDisconnected }
+
+// subscribeAgent admits a new agent or re-admits a known one, reconciling the tasks it
+// reports with the master's view. It returns the agent's id; an error means the
+// subscription is rejected before any event is sent.
+func (s *state) subscribeAgent(sink eventSink, streamID string, sub *agorapb.AgentCall_Subscribe) (string, error) {
+	now := s.now()
+	info := proto.Clone(sub.GetAgentInfo()).(*mesos.AgentInfo)
+	total, err := parseResources(info.GetResources())
+	if err != nil {
+		return "", badRequest("agent_info.resources: %v", err)
+	}
+	id := info.GetId().GetValue()
+	if id == "" {
+		id = s.newAgentID()
+	}
+	info.Id = agentIDpb(id)
+	// Resources are kept without allocation info and in normalized form.
+	info.Resources = total.ToProto()
+
+	a := s.agents[id]
+	if a == nil {
+		a = newAgent(id, info, total)
+		a.registeredTime = now
+		s.agents[id] = a
+		s.log.Info("agent registered", zap.String("agent_id", id), zap.String("hostname", info.GetHostname()))
+	} else {
+		s.detachAgent(a)
+		a.info, a.total = info, total
+		a.reregisteredTime = now
+		s.log.Info("agent re-registered", zap.String("agent_id", id), zap.String("previous_state", a.state.String()))
+	}
+	a.version = sub.GetVersion()
+	s.reconcileAgentTasks(a, sub)
+	a.state = agentActive
+	a.sink, a.streamID, a.lastSeen = sink, streamID, now
+	a.unreachableTime = time.Time{}
+	s.alloc.AddAgent(id, a.allocatorAgent())
+	s.persistAgent(a)
+	sink.Send(&agorapb.AgentEvent{
+		Type: agorapb.AgentEvent_SUBSCRIBED.Enum(),
+		Subscribed: &agorapb.AgentEvent_Subscribed{
+			AgentId:                  agentIDpb(id),
+			HeartbeatIntervalSeconds: proto.Float64(s.cfg.AgentHeartbeatInterval.Seconds()),
+			MasterInfo:               proto.Clone(s.info).(*mesos.MasterInfo),
+		},
+	})
+	// Kills decided during reconciliation go after SUBSCRIBED.
+	for _, ev := range a.pendingEvents {
+		sink.Send(ev)
+	}
+	a.pendingEvents = nil
+	s.requestAllocation()
+	return id, nil
+}
+
+// detachAgent closes a known agent's old stream, rescinds its offers and takes it
+// out of the allocator, ready for re-admission.
+func (s *state) detachAgent(a *agent) {
+	if a.sink != nil {
+		a.sink.Close()
+		a.sink = nil
+	}
+	for _, o := range a.sortedOffers() {
+		s.removeOffer(o, 0, true)
+	}
+	if a.inAllocator() {
+		s.alloc.RemoveAgent(a.id)
+	}
+}
+
+// reconcileAgentTasks replaces the agent's tasks and executors by what it reports.
+func (s *state) reconcileAgentTasks(a *agent, sub *agorapb.AgentCall_Subscribe) {
+	now := s.now()
+	reported := map[string]*mesos.Task{}
+	for _, t := range sub.GetTasks() {
+		reported[taskKey(t.GetFrameworkId().GetValue(), t.GetTaskId().GetValue())] = t
+	}
+	fwInfos := map[string]*mesos.FrameworkInfo{}
+	for _, fi := range sub.GetFrameworks() {
+		fwInfos[fi.GetId().GetValue()] = fi
+	}
+
+	// Tasks the master knows on this agent but the agent does not: lost in flight.
+	for _, key := range sortedKeys(a.tasks) {
+		t := a.tasks[key]
+		if _, ok := reported[key]; ok {
+			continue
+		}
+		fw := s.frameworks[t.frameworkID]
+		if !isTerminal(t.state()) {
+			state := mesos.TaskState_TASK_LOST
+			if fw != nil && fw.partitionAware {
+				state = mesos.TaskState_TASK_DROPPED
+			}
+			st := s.masterStatus(t, state, mesos.TaskStatus_REASON_RECONCILIATION, "Task is unknown to the agent")
+			t.setStatus(st, state)
+			if fw != nil {
+				fw.send(updateEvent(st))
+			}
+		}
+		s.removeTask(t)
+	}
+
+	shutdown := map[string]bool{}
+	for _, key := range sortedKeys(reported) {
+		rt := reported[key]
+		fwID := rt.GetFrameworkId().GetValue()
+		fw := s.frameworks[fwID]
+		if fw == nil && s.completedFramework(fwID) != nil {
+			shutdown[fwID] = true
+			continue
+		}
+		if a.gone[key] && (fw == nil || !fw.partitionAware) {
+			a.pendingEvents = append(a.pendingEvents, killTaskEvent(fwID, rt.GetTaskId().GetValue(), nil))
+			continue
+		}
+		if fw == nil {
+			info := fwInfos[fwID]
+			if info == nil {
+				info = &mesos.FrameworkInfo{User: proto.String(""), Name: proto.String(""), Id: frameworkIDpb(fwID)}
+			}
+			fw = s.recoverFramework(info, now.Add(failoverTimeout(info)))
+		}
+		if t := a.tasks[key]; t != nil {
+			if !isTerminal(t.state()) {
+				t.pb.State = rt.State
+			}
+			continue
+		}
+		delete(fw.unreachable, rt.GetTaskId().GetValue())
+		t, err := taskFromReport(a.id, rt)
+		if err != nil {
+			s.log.Warn("ignoring reported task with invalid resources", zap.String("agent_id", a.id),
+				zap.String("task_id", rt.GetTaskId().GetValue()), zap.Error(err))
+			continue
+		}
+		s.addTask(fw, a, t)
+	}
+	clear(a.gone)
+	for _, fwID := range sortedKeys(shutdown) {
+		a.pendingEvents = append(a.pendingEvents, agentShutdownFramework(fwID))
+	}
+
+	clear(a.executors)
+	for _, ei := range sub.GetExecutors() {
+		fwID := ei.GetFrameworkId().GetValue()
+		if s.frameworks[fwID] == nil {
+			continue
+		}
+		res, err := parseResources(ei.GetResources())
+		if err != nil {
+			res = resources.Resources{}
+		}
+		s.addExecutor(a, fwID, proto.Clone(ei).(*mesos.ExecutorInfo), res)
+	}
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+func (s *state) addExecutor(a *agent, fwID string, info *mesos.ExecutorInfo, res resources.Resources) {
+	if a.executors[fwID] == nil {
+		a.executors[fwID] = map[string]*executor{}
+	}
+	a.executors[fwID][info.GetExecutorId().GetValue()] = &executor{info: info, res: res}
+}
+
+// removeExecutor forgets an executor and returns its resources to the allocator.
+func (s *state) removeExecutor(a *agent, fwID, execID string) {
+	e := a.executors[fwID][execID]
+	if e == nil {
+		return
+	}
+	delete(a.executors[fwID], execID)
+	if len(a.executors[fwID]) == 0 {
+		delete(a.executors, fwID)
+	}
+	if !e.res.IsEmpty() && a.inAllocator() && s.frameworks[fwID] != nil {
+		s.alloc.Recover(fwID, a.id, e.res, 0, s.now())
+		s.requestAllocation()
+	}
+}
+
+// agentDisconnected handles the end of an agent's stream; a stale stream is ignored.
+func (s *state) agentDisconnected(id, streamID string) {
+	a := s.agents[id]
+	if a == nil || a.state != agentActive || a.streamID != streamID {
+		return
+	}
+	a.sink = nil
+	a.state = agentDisconnected
+	for _, o := range a.sortedOffers() {
+		s.removeOffer(o, 0, true)
+	}
+	s.alloc.DeactivateAgent(id)
+	s.log.Info("agent disconnected", zap.String("agent_id", id))
+}
+
+// checkAgents marks silent agents unreachable and forgets long-unreachable ones.
+func (s *state) checkAgents(now time.Time) {
+	for _, a := range s.sortedAgents() {
+		switch a.state {
+		case agentActive, agentDisconnected:
+			if now.Sub(a.lastSeen) > s.cfg.agentTimeout() {
+				s.markUnreachable(a, fmt.Sprintf("no heartbeat for %s", now.Sub(a.lastSeen).Round(time.Second)))
+			}
+		case agentRecovered:
+			if now.Sub(a.lastSeen) > s.cfg.AgentReregisterTimeout {
+				s.markUnreachable(a, "agent did not re-register after master failover")
+			}
+		case agentUnreachable:
+			if now.Sub(a.unreachableTime) > s.cfg.AgentRemovalTimeout {
+				delete(s.agents, a.id)
+				s.deleteAgentRecord(a.id)
+				s.log.Info("unreachable agent removed", zap.String("agent_id", a.id))
+			}
+		}
+	}
+}
+
+// markUnreachable reports the agent's tasks as unreachable (partition-aware
+// frameworks) or lost (others) and removes its resources from the allocator.
+func (s *state) markUnreachable(a *agent, why string) {
+	now := s.now()
+	s.log.Warn("agent unreachable", zap.String("agent_id", a.id), zap.String("reason", why))
+	if a.sink != nil {
+		a.sink.Close()
+		a.sink = nil
+	}
+	for _, o := range a.sortedOffers() {
+		s.removeOffer(o, 0, true)
+	}
+	wasAllocated := a.inAllocator()
+	msg := fmt.Sprintf("Agent %s is unreachable: %s", a.info.GetHostname(), why)
+	for _, key := range sortedKeys(a.tasks) {
+		t := a.tasks[key]
+		fw := s.frameworks[t.frameworkID]
+		if isTerminal(t.state()) {
+			s.removeTask(t)
+			continue
+		}
+		state := mesos.TaskState_TASK_LOST
+		if fw != nil && fw.partitionAware {
+			state = mesos.TaskState_TASK_UNREACHABLE
+		}
+		st := s.masterStatus(t, state, mesos.TaskStatus_REASON_AGENT_REMOVED, msg)
+		st.UnreachableTime = &mesos.TimeInfo{Nanoseconds: proto.Int64(now.UnixNano())}
+		t.setStatus(st, state)
+		if fw != nil {
+			fw.send(updateEvent(st))
+		}
+		if state == mesos.TaskState_TASK_UNREACHABLE {
+			t.recovered = true // its resources leave with the agent
+			delete(a.tasks, key)
+			delete(fw.tasks, t.id)
+			fw.unreachable[t.id] = t
+			continue
+		}
+		a.gone[key] = true
+		t.recovered = true
+		s.removeTask(t)
+	}
+	clear(a.executors)
+	if wasAllocated {
+		s.alloc.RemoveAgent(a.id)
+	}
+	a.state = agentUnreachable
+	a.unreachableTime = now
+	s.persistAgent(a)
+	for _, fw := range s.sortedFrameworks() {
+		fw.send(&scheduler.Event{Type: scheduler.Event_FAILURE.Enum(), Failure: &scheduler.Event_Failure{AgentId: agentIDpb(a.id)}})
+	}
+	s.requestAllocation()
+}
+
+func (s *state) sortedFrameworks() []*framework {
+	out := make([]*framework, 0, len(s.frameworks))
+	for _, fw := range s.frameworks {
+		out = append(out, fw)
+	}
+	slices.SortFunc(out, func(x, y *framework) int { return compareStrings(x.id, y.id) })
+	return out
+}
+
+func (a *agent) sortedOffers() []*offer {
+	out := make([]*offer, 0, len(a.offers))
+	for _, o := range a.offers {
+		out = append(out, o)
+	}
+	slices.SortFunc(out, func(x, y *offer) int { return compareStrings(x.id, y.id) })
+	return out
+}
+
+// agentCall handles every agent call but SUBSCRIBE.
+func (s *state) agentCall(call *agorapb.AgentCall, streamID string) error {
+	id := call.GetAgentId().GetValue()
+	a := s.agents[id]
+	if a == nil {
+		return forbidden("Agent %s is not registered", id)
+	}
+	if a.state != agentActive {
+		return forbidden("Agent %s is not subscribed (%s)", id, a.state)
+	}
+	if streamID != a.streamID {
+		return badRequest("The stream ID '%s' included in this request didn't match the stream ID currently associated with agent ID %s", streamID, id)
+	}
+	a.lastSeen = s.now()
+	switch call.GetType() {
+	case agorapb.AgentCall_HEARTBEAT:
+	case agorapb.AgentCall_STATUS_UPDATE:
+		s.statusUpdate(a, call.GetStatusUpdate().GetUpdate())
+	case agorapb.AgentCall_UPDATE_RESOURCES:
+		total, err := parseResources(call.GetUpdateResources().GetTotal())
+		if err != nil {
+			return badRequest("update_resources.total: %v", err)
+		}
+		for _, o := range a.sortedOffers() {
+			s.removeOffer(o, 0, true)
+		}
+		a.total = total
+		a.info.Resources = total.ToProto()
+		s.alloc.UpdateAgentTotal(id, total)
+		s.persistAgent(a)
+		s.requestAllocation()
+	case agorapb.AgentCall_EXECUTOR_EXITED:
+		ee := call.GetExecutorExited()
+		fwID, execID := ee.GetFrameworkId().GetValue(), ee.GetExecutorId().GetValue()
+		s.removeExecutor(a, fwID, execID)
+		if fw := s.frameworks[fwID]; fw != nil {
+			fw.send(&scheduler.Event{Type: scheduler.Event_FAILURE.Enum(), Failure: &scheduler.Event_Failure{
+				AgentId: agentIDpb(id), ExecutorId: executorIDpb(execID), Status: ee.Status,
+			}})
+		}
+	case agorapb.AgentCall_FRAMEWORK_MESSAGE:
+		m := call.GetFrameworkMessage()
+		if fw := s.frameworks[m.GetFrameworkId().GetValue()]; fw != nil {
+			fw.send(&scheduler.Event{Type: scheduler.Event_MESSAGE.Enum(), Message: &scheduler.Event_Message{
+				AgentId: agentIDpb(id), ExecutorId: m.ExecutorId, Data: m.Data,
+			}})
+		}
+	default:
+		return badRequest("unexpected agent call type %s", call.GetType())
+	}
+	return nil
+}
+
+// recoverAgent adds an agent known from the registry after a master restart.
+func (s *state) recoverAgent(rec *agentRecord) {
+	info := rec.Info
+	id := info.GetId().GetValue()
+	total, err := parseResources(info.GetResources())
+	if err != nil {
+		s.log.Warn("registry: agent with invalid resources", zap.String("agent_id", id), zap.Error(err))
+	}
+	a := newAgent(id, info, total)
+	a.registeredTime = rec.RegisteredTime
+	a.lastSeen = s.now()
+	a.state = agentRecovered
+	if !rec.UnreachableTime.IsZero() {
+		a.state = agentUnreachable
+		a.unreachableTime = rec.UnreachableTime
+	}
+	s.agents[id] = a
+}
+
+func agentShutdownFramework(fwID string) *agorapb.AgentEvent {
+	return &agorapb.AgentEvent{
+		Type:              agorapb.AgentEvent_SHUTDOWN_FRAMEWORK.Enum(),
+		ShutdownFramework: &agorapb.AgentEvent_ShutdownFramework{FrameworkId: frameworkIDpb(fwID)},
+	}
+}
+
+func killTaskEvent(fwID, taskID string, policy *mesos.KillPolicy) *agorapb.AgentEvent {
+	return &agorapb.AgentEvent{
+		Type: agorapb.AgentEvent_KILL_TASK.Enum(),
+		KillTask: &agorapb.AgentEvent_KillTask{
+			FrameworkId: frameworkIDpb(fwID), TaskId: taskIDpb(taskID), KillPolicy: policy,
+		},
+	}
+}

@@ -1,0 +1,111 @@
+package master
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Config holds the master's settings.
+type Config struct {
+	// IP is the address advertised in MasterInfo; empty means the listener's address.
+	IP string
+	// Port is advertised in MasterInfo; 0 means the listener's port.
+	Port int
+	// Hostname is advertised in MasterInfo; empty means the OS hostname.
+	Hostname string
+	// WorkDir holds the registry (admitted agents, frameworks). Required.
+	WorkDir string
+	// Cluster is a human readable cluster name shown in /state.
+	Cluster string
+
+	// AgentHeartbeatInterval is how often the master sends HEARTBEAT events to agents
+	// and frameworks, and the heartbeat_interval_seconds it announces.
+	AgentHeartbeatInterval time.Duration
+	// FrameworkHeartbeatInterval is the heartbeat period on scheduler streams.
+	FrameworkHeartbeatInterval time.Duration
+	// AgentPingTimeout × MaxAgentPingTimeouts without a heartbeat call or a
+	// re-subscription marks an agent unreachable.
+	AgentPingTimeout     time.Duration
+	MaxAgentPingTimeouts int
+	// AgentReregisterTimeout is how long an agent recovered from the registry after a
+	// master restart has to re-register before it is marked unreachable.
+	AgentReregisterTimeout time.Duration
+	// AgentRemovalTimeout is how long an unreachable agent stays in the registry.
+	AgentRemovalTimeout time.Duration
+	// OfferTimeout rescinds outstanding offers after this long; 0 disables.
+	OfferTimeout time.Duration
+	// AllocationInterval is the slow safety tick of the allocator.
+	AllocationInterval time.Duration
+	// AllocationBatch is how long events are batched before an allocation cycle.
+	AllocationBatch time.Duration
+	// MaxCompletedTasksPerFramework bounds the completed tasks kept per framework.
+	MaxCompletedTasksPerFramework int
+	// MaxCompletedFrameworks bounds the removed frameworks kept for /state.
+	MaxCompletedFrameworks int
+	// MaxBodySize bounds API request bodies, in bytes.
+	MaxBodySize int64
+}
+
+// DefaultConfig returns the Mesos defaults.
+func DefaultConfig() Config {
+	return Config{
+		AgentHeartbeatInterval:        15 * time.Second,
+		FrameworkHeartbeatInterval:    15 * time.Second,
+		AgentPingTimeout:              15 * time.Second,
+		MaxAgentPingTimeouts:          5,
+		AgentReregisterTimeout:        10 * time.Minute,
+		AgentRemovalTimeout:           10 * time.Minute,
+		AllocationInterval:            time.Second,
+		AllocationBatch:               3 * time.Millisecond,
+		MaxCompletedTasksPerFramework: 1000,
+		MaxCompletedFrameworks:        50,
+		MaxBodySize:                   4 << 20,
+	}
+}
+
+// Validate reports every problem with the configuration at once.
+func (c Config) Validate() error {
+	var errs []error
+	if c.WorkDir == "" {
+		errs = append(errs, errors.New("master: work_dir must be set"))
+	}
+	if c.Port < 0 || c.Port > 65535 {
+		errs = append(errs, fmt.Errorf("master: port %d out of range", c.Port))
+	}
+	positive := []struct {
+		name string
+		d    time.Duration
+	}{
+		{"agent_heartbeat_interval", c.AgentHeartbeatInterval},
+		{"framework_heartbeat_interval", c.FrameworkHeartbeatInterval},
+		{"agent_ping_timeout", c.AgentPingTimeout},
+		{"agent_reregister_timeout", c.AgentReregisterTimeout},
+		{"agent_removal_timeout", c.AgentRemovalTimeout},
+		{"allocation_interval", c.AllocationInterval},
+		{"allocation_batch", c.AllocationBatch},
+	}
+	for _, p := range positive {
+		if p.d <= 0 {
+			errs = append(errs, fmt.Errorf("master: %s must be positive, got %s", p.name, p.d))
+		}
+	}
+	if c.OfferTimeout < 0 {
+		errs = append(errs, fmt.Errorf("master: offer_timeout must not be negative, got %s", c.OfferTimeout))
+	}
+	if c.MaxAgentPingTimeouts < 1 {
+		errs = append(errs, fmt.Errorf("master: max_agent_ping_timeouts must be at least 1, got %d", c.MaxAgentPingTimeouts))
+	}
+	if c.MaxCompletedTasksPerFramework < 0 || c.MaxCompletedFrameworks < 0 {
+		errs = append(errs, errors.New("master: completed task/framework limits must not be negative"))
+	}
+	if c.MaxBodySize <= 0 {
+		errs = append(errs, fmt.Errorf("master: max body size must be positive, got %d", c.MaxBodySize))
+	}
+	return errors.Join(errs...)
+}
+
+// agentTimeout is how long an agent may stay silent before it is unreachable.
+func (c Config) agentTimeout() time.Duration {
+	return c.AgentPingTimeout * time.Duration(c.MaxAgentPingTimeouts)
+}

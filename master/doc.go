@@ -1,0 +1,13 @@
+// Package master is the Agora master: it admits agents over the agent protocol
+// (POST /api/v1/agent), serves the Mesos v1 scheduler API (POST /api/v1/scheduler),
+// offers the agents' resources to frameworks through the DRF allocator, routes task
+// launches to agents and status updates back to frameworks, and tracks agent and
+// framework liveness.
+//
+// One goroutine owns all master state (the *state value in state.go). HTTP handlers
+// decode and validate their input, hand a closure to that goroutine and wait for its
+// reply; the decisions themselves are plain methods on *state that take the current
+// time from an injected clock, so they are tested without HTTP and without sleeping.
+// Streams to frameworks and agents are eventSinks: the state enqueues encoded events
+// and never blocks; one HTTP handler goroutine per stream writes them out.
+package master

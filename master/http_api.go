@@ -1,0 +1,84 @@
+package master
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+)
+
+// httpError writes a plain text error response.
+func httpError(w http.ResponseWriter, code int, msg string) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.WriteHeader(code)
+	_, _ = io.WriteString(w, msg)
+}
+
+// writeError maps an error from the state core or decoding to a response.
+func writeError(w http.ResponseWriter, err error) {
+	var ae *apiError
+	switch {
+	case errors.As(err, &ae):
+		httpError(w, ae.code, ae.msg)
+	case errors.Is(err, errStopped), errors.Is(err, context.Canceled):
+		httpError(w, http.StatusServiceUnavailable, "Master is shutting down")
+	default:
+		httpError(w, http.StatusInternalServerError, err.Error())
+	}
+}
+
+// readBody reads a POST body with the configured limit; it writes the error
+// response itself and returns ok=false on failure.
+func (m *Master) readBody(w http.ResponseWriter, r *http.Request) (codec, []byte, bool) {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		httpError(w, http.StatusMethodNotAllowed, "Expecting one of { 'POST' }, but received '"+r.Method+"'")
+		return codec{}, nil, false
+	}
+	c, err := requestCodec(r.Header.Get("Content-Type"))
+	if err != nil {
+		httpError(w, http.StatusUnsupportedMediaType, err.Error())
+		return codec{}, nil, false
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, m.cfg.MaxBodySize))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			httpError(w, http.StatusRequestEntityTooLarge, "Request body exceeds the limit of "+formatBytes(m.cfg.MaxBodySize))
+			return codec{}, nil, false
+		}
+		httpError(w, http.StatusBadRequest, "Failed to read request body: "+err.Error())
+		return codec{}, nil, false
+	}
+	return c, body, true
+}
+
+func formatBytes(n int64) string {
+	const mib = 1 << 20
+	if n%mib == 0 {
+		return itoa(n/mib) + " MiB"
+	}
+	return itoa(n) + " bytes"
+}
+
+func itoa(n int64) string {
+	if n == 0 {
+		return "0"
+	}
+	neg := n < 0
+	if neg {
+		n = -n
+	}
+	var b [20]byte
+	i := len(b)
+	for n > 0 {
+		i--
+		b[i] = byte('0' + n%10)
+		n /= 10
+	}
+	if neg {
+		i--
+		b[i] = '-'
+	}
+	return string(b[i:])
+}

@@ -1,0 +1,274 @@
+package master
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"go.uber.org/zap"
+	"google.golang.org/protobuf/proto"
+
+	mesos "github.com/agoracluster/agora/proto/mesos/v1"
+	"github.com/agoracluster/agora/store"
+)
+
+// Version is reported in MasterInfo and /state.
+const Version = "1.11.0-agora"
+
+var errStopped = errors.New("master: stopped")
+
+// Master is the Agora master process.
+type Master struct {
+	cfg     Config
+	log     *zap.Logger
+	clock   Clock
+	reg     *storeRegistry
+	metrics *metrics
+
+	reqs     chan func(*state)
+	stop     chan struct{} // closed when Run winds down: streams end
+	loopDone chan struct{}
+
+	mu   sync.Mutex
+	info *mesos.MasterInfo // set by Run
+}
+
+// New returns a master with its registry opened under cfg.WorkDir.
+func New(cfg Config, log *zap.Logger) (*Master, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	dir := filepath.Join(cfg.WorkDir, "registry")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("master: create registry dir: %w", err)
+	}
+	st, err := store.OpenFile(dir)
+	if err != nil {
+		return nil, fmt.Errorf("master: open registry: %w", err)
+	}
+	return &Master{
+		cfg:      cfg,
+		log:      log.Named("master"),
+		clock:    realClock{},
+		reg:      &storeRegistry{st: st, timeout: 10 * time.Second},
+		metrics:  newMetrics(),
+		reqs:     make(chan func(*state)),
+		stop:     make(chan struct{}),
+		loopDone: make(chan struct{}),
+	}, nil
+}
+
+// Run serves the master on ln until ctx is done; it returns nil on cancellation.
+func (m *Master) Run(ctx context.Context, ln net.Listener) error {
+	info, err := m.masterInfo(ln.Addr())
+	if err != nil {
+		return err
+	}
+	m.mu.Lock()
+	m.info = info
+	m.mu.Unlock()
+	agents, fws, err := m.reg.load(ctx)
+	if err != nil {
+		return fmt.Errorf("master: recover registry: %w", err)
+	}
+	s := newState(m.cfg, m.log, m.clock, info, m.reg, rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0)))
+	s.recoverRegistry(agents, fws)
+	m.log.Info("master started", zap.String("id", info.GetId()), zap.String("address", ln.Addr().String()),
+		zap.Int("recovered_agents", len(agents)), zap.Int("recovered_frameworks", len(fws)))
+
+	loopCtx, cancelLoop := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		defer close(m.loopDone)
+		m.loop(loopCtx, s)
+	}()
+
+	srv := &http.Server{Handler: m.routes(), ReadHeaderTimeout: 10 * time.Second}
+	serveErr := make(chan error, 1)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		serveErr <- srv.Serve(ln)
+	}()
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case err := <-serveErr:
+		if !errors.Is(err, http.ErrServerClosed) {
+			runErr = fmt.Errorf("master: serve: %w", err)
+		}
+	}
+	close(m.stop)
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		_ = srv.Close()
+	}
+	cancel()
+	cancelLoop()
+	wg.Wait()
+	return runErr
+}
+
+// masterInfo describes this master with the advertised address.
+func (m *Master) masterInfo(addr net.Addr) (*mesos.MasterInfo, error) {
+	host, portStr, err := net.SplitHostPort(addr.String())
+	if err != nil {
+		return nil, fmt.Errorf("master: listener address %q: %w", addr, err)
+	}
+	port, _ := strconv.Atoi(portStr)
+	if m.cfg.Port != 0 {
+		port = m.cfg.Port
+	}
+	ip := m.cfg.IP
+	if ip == "" {
+		ip = host
+	}
+	parsed := net.ParseIP(ip)
+	if parsed == nil || parsed.IsUnspecified() {
+		parsed = net.IPv4(127, 0, 0, 1)
+		ip = "127.0.0.1"
+	}
+	hostname := m.cfg.Hostname
+	if hostname == "" {
+		if h, err := os.Hostname(); err == nil {
+			hostname = h
+		} else {
+			hostname = ip
+		}
+	}
+	var ipNum uint32
+	if v4 := parsed.To4(); v4 != nil {
+		// Mesos stores the in_addr as it lies in memory on a little-endian host.
+		ipNum = binary.LittleEndian.Uint32(v4)
+	}
+	return &mesos.MasterInfo{
+		Id:       proto.String(uuid.NewString()),
+		Ip:       proto.Uint32(ipNum),
+		Port:     proto.Uint32(uint32(port)),
+		Pid:      proto.String(fmt.Sprintf("master@%s:%d", ip, port)),
+		Hostname: proto.String(hostname),
+		Version:  proto.String(Version),
+		Address: &mesos.Address{
+			Hostname: proto.String(hostname),
+			Ip:       proto.String(ip),
+			Port:     proto.Int32(int32(port)),
+		},
+	}, nil
+}
+
+// loop owns the state: it runs requests from the HTTP handlers, deadlines and
+// allocation cycles, one at a time.
+func (m *Master) loop(ctx context.Context, s *state) {
+	tick := time.NewTicker(m.cfg.AllocationInterval)
+	defer tick.Stop()
+	batch := time.NewTimer(time.Hour)
+	batch.Stop()
+	batchArmed := false
+	filter := time.NewTimer(time.Hour)
+	filter.Stop()
+	defer batch.Stop()
+	defer filter.Stop()
+	for {
+		select {
+		case f := <-m.reqs:
+			f(s)
+		case <-tick.C:
+			s.tick()
+			s.requestAllocation()
+		case <-batch.C:
+			batchArmed = false
+			m.allocate(s, filter)
+		case <-filter.C:
+			m.allocate(s, filter)
+		case <-ctx.Done():
+			return
+		}
+		if s.allocPending && !batchArmed {
+			batch.Reset(m.cfg.AllocationBatch)
+			batchArmed = true
+		}
+	}
+}
+
+func (m *Master) allocate(s *state, filter *time.Timer) {
+	start := time.Now()
+	s.allocate()
+	m.metrics.allocationSeconds.Observe(time.Since(start).Seconds())
+	if t, ok := s.alloc.NextFilterExpiry(); ok {
+		d := t.Sub(s.now())
+		if d < time.Millisecond {
+			d = time.Millisecond
+		}
+		filter.Reset(d)
+	}
+}
+
+// exec runs f on the state goroutine and waits for it.
+func (m *Master) exec(ctx context.Context, f func(*state)) error {
+	done := make(chan struct{})
+	wrapped := func(s *state) {
+		defer close(done)
+		f(s)
+	}
+	select {
+	case m.reqs <- wrapped:
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-m.loopDone:
+		return errStopped
+	}
+	select {
+	case <-done:
+		return nil
+	case <-m.loopDone:
+		return errStopped
+	}
+}
+
+func (m *Master) routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/api/v1/scheduler", m.handleScheduler)
+	mux.HandleFunc("/master/api/v1/scheduler", m.handleScheduler)
+	mux.HandleFunc("/api/v1/agent", m.handleAgent)
+	mux.HandleFunc("/state", m.handleState)
+	mux.HandleFunc("/state.json", m.handleState)
+	mux.HandleFunc("/master/state", m.handleState)
+	mux.HandleFunc("/master/state.json", m.handleState)
+	mux.HandleFunc("/health", m.handleHealth)
+	mux.HandleFunc("/master/health", m.handleHealth)
+	mux.HandleFunc("/redirect", m.handleRedirect)
+	mux.HandleFunc("/master/redirect", m.handleRedirect)
+	mux.Handle("/metrics", m.metrics.handler(m))
+	return mux
+}
+
+func (m *Master) handleHealth(w http.ResponseWriter, _ *http.Request) {
+	w.WriteHeader(http.StatusOK)
+}
+
+// handleRedirect answers with the leading master's address; this master always
+// leads for now.
+func (m *Master) handleRedirect(w http.ResponseWriter, r *http.Request) {
+	m.mu.Lock()
+	info := m.info
+	m.mu.Unlock()
+	host := r.Host
+	if info != nil {
+		host = net.JoinHostPort(info.GetAddress().GetHostname(), strconv.Itoa(int(info.GetPort())))
+	}
+	w.Header().Set("Location", "//"+host+"/")
+	w.WriteHeader(http.StatusTemporaryRedirect)
+}
