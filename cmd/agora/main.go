@@ -27,6 +27,7 @@ type command struct {
 func commands() map[string]command {
 	return map[string]command{
 		"version": {summary: "print the version", run: runVersion},
+		"agent":   {summary: "run an agent", run: runAgent},
 	}
 }
 

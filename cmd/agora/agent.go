@@ -1,0 +1,57 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"strconv"
+	"strings"
+
+	"github.com/agoracluster/agora/agent"
+)
+
+// runAgent is `agora agent`: registers with a master and runs tasks.
+func runAgent(ctx context.Context, args []string, _, stderr io.Writer) error {
+	cfg := agent.DefaultConfig()
+	fs := newFlagSet("agent")
+	fs.SetOutput(stderr)
+	fs.StringVar(&cfg.Master, "master", "", "master address: host:port or http://host:port")
+	ip := fs.String("ip", "0.0.0.0", "IP address to listen on")
+	port := fs.Int("port", 5051, "port to listen on")
+	fs.StringVar(&cfg.Hostname, "hostname", "", "hostname advertised to the master (default: the system hostname)")
+	fs.StringVar(&cfg.WorkDir, "work_dir", cfg.WorkDir, "directory for sandboxes and checkpoints")
+	fs.StringVar(&cfg.Resources, "resources", "", "resources, e.g. cpus:4;mem:8192;disk:20000;ports:[31000-32000] (missing ones are detected)")
+	fs.StringVar(&cfg.Attributes, "attributes", "", "attributes, e.g. rack:r1;zone:a")
+	containerizers := fs.String("containerizers", strings.Join(cfg.Containerizers, ","), "comma-separated containerizers (process)")
+	fs.StringVar(&cfg.ExecutorBinary, "executor_binary", "", "agora binary run as the command executor (default: this binary)")
+	durationVar(fs, &cfg.ExecutorRegistrationTimeout, "executor_registration_timeout", cfg.ExecutorRegistrationTimeout,
+		"how long an executor has to subscribe before it is killed")
+	durationVar(fs, &cfg.ExecutorShutdownGracePeriod, "executor_shutdown_grace_period", cfg.ExecutorShutdownGracePeriod,
+		"how long an executor told to shut down has before it is killed")
+	level := fs.String("logging_level", "info", "log level: debug, info, warn, error")
+	if err := parseFlags(fs, args, osEnv); err != nil {
+		return err
+	}
+	cfg.Containerizers = nil
+	for _, c := range strings.Split(*containerizers, ",") {
+		if c = strings.TrimSpace(c); c != "" {
+			cfg.Containerizers = append(cfg.Containerizers, c)
+		}
+	}
+	cfg.Version = version
+	log, err := newLogger(*level)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = log.Sync() }()
+	a, err := agent.New(cfg, log)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", net.JoinHostPort(*ip, strconv.Itoa(*port)))
+	if err != nil {
+		return fmt.Errorf("agent: listen: %w", err)
+	}
+	return a.Run(ctx, ln)
+}
