@@ -8,9 +8,9 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/agoracluster/agora/master/allocator"
-	"github.com/agoracluster/agora/resources"
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
 	"github.com/agoracluster/agora/proto/mesos/v1/scheduler"
+	"github.com/agoracluster/agora/resources"
 )
 
 // framework is a registered framework, connected or not.

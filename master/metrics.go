@@ -37,12 +37,12 @@ func newMetrics() *metrics {
 
 // gauges is a snapshot of the state's sizes taken on the loop for a scrape.
 type gauges struct {
-	agents          map[string]int // by state
-	frameworks      map[string]int // connected / disconnected
-	tasks           map[string]int // by state
-	offers          int
-	counters        counters
-	completedFw     int
+	agents      map[string]int // by state
+	frameworks  map[string]int // connected / disconnected
+	tasks       map[string]int // by state
+	offers      int
+	counters    counters
+	completedFw int
 }
 
 func (s *state) gauges() gauges {

@@ -363,4 +363,3 @@ func runTaskGroupEvent(fw *framework, exec *mesos.ExecutorInfo, group *mesos.Tas
 		},
 	}
 }
-
