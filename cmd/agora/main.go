@@ -28,6 +28,7 @@ func commands() map[string]command {
 	return map[string]command{
 		"version": {summary: "print the version", run: runVersion},
 		"agent":   {summary: "run an agent", run: runAgent},
+		"master":  {summary: "run a master", run: runMaster},
 	}
 }
 

@@ -1,0 +1,63 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+
+	"github.com/agoracluster/agora/master"
+)
+
+// runMaster is `agora master`: the leading (for now: only) master.
+func runMaster(ctx context.Context, args []string, _, stderr io.Writer) error {
+	cfg := master.DefaultConfig()
+	fs := newFlagSet("master")
+	fs.SetOutput(stderr)
+	ip := fs.String("ip", "0.0.0.0", "IP address to listen on (and to advertise unless it is 0.0.0.0)")
+	port := fs.Int("port", 5050, "port to listen on")
+	fs.StringVar(&cfg.Hostname, "hostname", "", "hostname advertised to agents and frameworks (default: the system hostname)")
+	fs.StringVar(&cfg.WorkDir, "work_dir", filepath.Join(os.TempDir(), "agora", "master"), "directory for the registry")
+	zk := fs.String("zk", "", "ZooKeeper URL for leader election (zk://host:2181/agora); not supported yet")
+	fs.StringVar(&cfg.Cluster, "cluster", "", "human readable cluster name")
+	durationVar(fs, &cfg.AgentPingTimeout, "agent_ping_timeout", cfg.AgentPingTimeout,
+		"how long an agent may go without a heartbeat before a ping is counted as missed")
+	fs.IntVar(&cfg.MaxAgentPingTimeouts, "max_agent_ping_timeouts", cfg.MaxAgentPingTimeouts,
+		"missed pings after which an agent is marked unreachable")
+	durationVar(fs, &cfg.AgentHeartbeatInterval, "agent_heartbeat_interval", cfg.AgentHeartbeatInterval,
+		"interval of HEARTBEAT events on agent streams")
+	durationVar(fs, &cfg.AgentReregisterTimeout, "agent_reregister_timeout", cfg.AgentReregisterTimeout,
+		"how long agents known from the registry have to re-register after a master restart")
+	durationVar(fs, &cfg.AgentRemovalTimeout, "agent_removal_timeout", cfg.AgentRemovalTimeout,
+		"how long an unreachable agent is kept in the registry")
+	durationVar(fs, &cfg.OfferTimeout, "offer_timeout", 0, "rescind offers after this long (0: never)")
+	durationVar(fs, &cfg.AllocationInterval, "allocation_interval", cfg.AllocationInterval, "interval of the periodic allocation cycle")
+	level := fs.String("logging_level", "info", "log level: debug, info, warn, error")
+	if err := parseFlags(fs, args, osEnv); err != nil {
+		return err
+	}
+	if *zk != "" {
+		return errors.New("master: --zk is not supported yet; run without it for a standalone master")
+	}
+	if parsed := net.ParseIP(*ip); parsed != nil && !parsed.IsUnspecified() {
+		cfg.IP = *ip
+	}
+	log, err := newLogger(*level)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = log.Sync() }()
+	m, err := master.New(cfg, log)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", net.JoinHostPort(*ip, strconv.Itoa(*port)))
+	if err != nil {
+		return fmt.Errorf("master: listen: %w", err)
+	}
+	return m.Run(ctx, ln)
+}
