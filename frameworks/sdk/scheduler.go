@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"mime"
 	"net/http"
 	"net/url"
 	"sync"
@@ -211,6 +212,10 @@ func (s *Scheduler) attempt(ctx context.Context) (subscribed bool, err error) {
 	streamID := resp.Header.Get(StreamIDHeader)
 	s.log.Debug("subscription accepted", zap.String("master", endpoint.Host), zap.String("stream_id", streamID))
 
+	dec := s.codec
+	if ct, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); ct == string(JSON) || ct == string(Protobuf) {
+		dec = codec(ct) // decode what the master actually sent
+	}
 	sess := &session{endpoint: endpoint, streamID: streamID}
 	wantAtSubscribe := len(call.GetSubscribe().GetSuppressedRoles()) == 0
 	r := recordio.NewReader(resp.Body, s.cfg.MaxEventSize)
@@ -226,7 +231,7 @@ func (s *Scheduler) attempt(ctx context.Context) (subscribed bool, err error) {
 			return subscribed, causeOr(streamCtx, err)
 		}
 		ev := &scheduler.Event{}
-		if err := s.codec.unmarshal(rec, ev); err != nil {
+		if err := dec.unmarshal(rec, ev); err != nil {
 			return subscribed, fmt.Errorf("sdk: decode event: %w", err)
 		}
 		if !subscribed && ev.GetType() != scheduler.Event_SUBSCRIBED {
