@@ -1,0 +1,171 @@
+package commandexec
+
+import (
+	"fmt"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is the executor's configuration, normally read from the MESOS_* environment the
+// agent sets (ConfigFromEnv).
+type Config struct {
+	// FrameworkID is the task's framework (MESOS_FRAMEWORK_ID).
+	FrameworkID string
+	// ExecutorID is this executor's id, the task id for command tasks (MESOS_EXECUTOR_ID).
+	ExecutorID string
+	// AgentEndpoint is host:port of the agent's HTTP server (MESOS_AGENT_ENDPOINT).
+	AgentEndpoint string
+	// Sandbox is the task's sandbox directory and working directory (MESOS_SANDBOX, else
+	// MESOS_DIRECTORY).
+	Sandbox string
+	// Checkpoint keeps the task running while the agent is away, for up to RecoveryTimeout
+	// (MESOS_CHECKPOINT=1); without it a lost agent connection kills the task at once.
+	Checkpoint bool
+	// RecoveryTimeout is how long to keep re-subscribing to a lost agent before the task is
+	// killed and the executor exits (MESOS_RECOVERY_TIMEOUT).
+	RecoveryTimeout time.Duration
+	// SubscriptionBackoffMax caps the back-off between subscription attempts
+	// (MESOS_SUBSCRIPTION_BACKOFF_MAX).
+	SubscriptionBackoffMax time.Duration
+	// ShutdownGracePeriod is the time the agent gives the executor to shut down
+	// (MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD); the task gets this minus 2s after SIGTERM.
+	ShutdownGracePeriod time.Duration
+	// KillGracePeriod is the time between SIGTERM and SIGKILL when neither the KILL event nor
+	// the task has a kill policy.
+	KillGracePeriod time.Duration
+	// TerminalAckTimeout is how long to wait, while subscribed, for the agent to acknowledge
+	// the terminal update before exiting anyway.
+	TerminalAckTimeout time.Duration
+	// Env is the environment the agent gave the executor ("NAME=value"); the task gets it
+	// plus MESOS_TASK_ID, MESOS_SANDBOX and its CommandInfo.environment.
+	Env []string
+	// TaskStdout and TaskStderr receive the task's output; nil means the executor's own
+	// stdout and stderr (the sandbox files the agent opened).
+	TaskStdout, TaskStderr *os.File
+	// HTTPClient talks to the agent; nil means a private client without timeouts.
+	HTTPClient *http.Client
+}
+
+// DefaultConfig returns the Mesos defaults; the ids, the endpoint and the sandbox are empty.
+func DefaultConfig() Config {
+	return Config{
+		Checkpoint:             true,
+		RecoveryTimeout:        15 * time.Minute,
+		SubscriptionBackoffMax: 2 * time.Second,
+		ShutdownGracePeriod:    5 * time.Second,
+		KillGracePeriod:        3 * time.Second,
+		TerminalAckTimeout:     10 * time.Second,
+	}
+}
+
+// Validate reports every problem at once.
+func (c Config) Validate() error {
+	var errs []string
+	for _, f := range []struct{ name, value string }{
+		{"MESOS_FRAMEWORK_ID", c.FrameworkID},
+		{"MESOS_EXECUTOR_ID", c.ExecutorID},
+		{"MESOS_AGENT_ENDPOINT", c.AgentEndpoint},
+		{"MESOS_SANDBOX", c.Sandbox},
+	} {
+		if f.value == "" {
+			errs = append(errs, f.name+" is not set")
+		}
+	}
+	for _, f := range []struct {
+		name string
+		d    time.Duration
+	}{
+		{"MESOS_RECOVERY_TIMEOUT", c.RecoveryTimeout},
+		{"MESOS_SUBSCRIPTION_BACKOFF_MAX", c.SubscriptionBackoffMax},
+		{"MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD", c.ShutdownGracePeriod},
+		{"kill grace period", c.KillGracePeriod},
+		{"terminal ack timeout", c.TerminalAckTimeout},
+	} {
+		if f.d < 0 {
+			errs = append(errs, f.name+" must not be negative")
+		}
+	}
+	if c.SubscriptionBackoffMax == 0 {
+		errs = append(errs, "MESOS_SUBSCRIPTION_BACKOFF_MAX must be positive")
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("commandexec: invalid config: %s", strings.Join(errs, "; "))
+	}
+	return nil
+}
+
+// ConfigFromEnv reads the MESOS_* variables the agent sets and validates them; the error
+// names every missing or malformed variable. Env, TaskStdout and TaskStderr are left for
+// the caller.
+func ConfigFromEnv(env func(string) string) (Config, error) {
+	c := DefaultConfig()
+	c.FrameworkID = env("MESOS_FRAMEWORK_ID")
+	c.ExecutorID = env("MESOS_EXECUTOR_ID")
+	c.AgentEndpoint = env("MESOS_AGENT_ENDPOINT")
+	c.Sandbox = env("MESOS_SANDBOX")
+	if c.Sandbox == "" {
+		c.Sandbox = env("MESOS_DIRECTORY")
+	}
+	var errs []string
+	if v := env("MESOS_CHECKPOINT"); v != "" {
+		c.Checkpoint = v == "1" || strings.EqualFold(v, "true")
+	}
+	for _, d := range []struct {
+		name string
+		p    *time.Duration
+	}{
+		{"MESOS_RECOVERY_TIMEOUT", &c.RecoveryTimeout},
+		{"MESOS_SUBSCRIPTION_BACKOFF_MAX", &c.SubscriptionBackoffMax},
+		{"MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD", &c.ShutdownGracePeriod},
+	} {
+		v := env(d.name)
+		if v == "" {
+			continue
+		}
+		parsed, err := parseDuration(v)
+		if err != nil {
+			errs = append(errs, d.name+": "+err.Error())
+			continue
+		}
+		*d.p = parsed
+	}
+	if err := c.Validate(); err != nil {
+		errs = append([]string{err.Error()}, errs...)
+	}
+	if len(errs) > 0 {
+		return c, fmt.Errorf("%s", strings.Join(errs, "; "))
+	}
+	return c, nil
+}
+
+var mesosUnits = []struct {
+	suffix string
+	unit   time.Duration
+}{
+	{"nanosecs", time.Nanosecond}, {"ns", time.Nanosecond},
+	{"microsecs", time.Microsecond}, {"us", time.Microsecond},
+	{"millisecs", time.Millisecond}, {"ms", time.Millisecond},
+	{"secs", time.Second}, {"mins", time.Minute}, {"hrs", time.Hour},
+	{"days", 24 * time.Hour}, {"weeks", 7 * 24 * time.Hour},
+}
+
+// parseDuration accepts Go durations ("4s") and Mesos durations ("4secs", "15mins").
+func parseDuration(s string) (time.Duration, error) {
+	s = strings.TrimSpace(s)
+	if d, err := time.ParseDuration(s); err == nil && d >= 0 {
+		return d, nil
+	}
+	for _, u := range mesosUnits {
+		if num, ok := strings.CutSuffix(s, u.suffix); ok {
+			v, err := strconv.ParseFloat(num, 64)
+			if err != nil || v < 0 {
+				continue // "15mins" also ends in "ns"
+			}
+			return time.Duration(v * float64(u.unit)), nil
+		}
+	}
+	return 0, fmt.Errorf("invalid duration %q", s)
+}

@@ -1,0 +1,102 @@
+package commandexec
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/agoracluster/agora/proto/mesos/v1/executor"
+	"github.com/agoracluster/agora/recordio"
+)
+
+const (
+	contentType   = "application/x-protobuf"
+	maxEventSize  = 16 << 20
+	callTimeout   = 10 * time.Second
+	maxErrorBytes = 4 << 10
+)
+
+// agentClient speaks the executor API to one agent.
+type agentClient struct {
+	url    string
+	client *http.Client
+}
+
+func newAgentClient(endpoint string, client *http.Client) *agentClient {
+	if client == nil {
+		client = &http.Client{}
+	}
+	return &agentClient{url: "http://" + endpoint + "/api/v1/executor", client: client}
+}
+
+func (a *agentClient) post(ctx context.Context, call *executor.Call) (*http.Response, error) {
+	body, err := proto.Marshal(call)
+	if err != nil {
+		return nil, fmt.Errorf("encode %v call: %w", call.GetType(), err)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, a.url, bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", contentType)
+	req.Header.Set("Accept", contentType)
+	return a.client.Do(req)
+}
+
+// statusError turns an unexpected response into an error with the agent's message.
+func statusError(call executor.Call_Type, resp *http.Response) error {
+	msg, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBytes))
+	return fmt.Errorf("%v: agent answered %s: %s", call, resp.Status, strings.TrimSpace(string(msg)))
+}
+
+// send posts one call that is not SUBSCRIBE; the agent answers 202.
+func (a *agentClient) send(ctx context.Context, call *executor.Call) error {
+	ctx, cancel := context.WithTimeout(ctx, callTimeout)
+	defer cancel()
+	resp, err := a.post(ctx, call)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted && resp.StatusCode != http.StatusOK {
+		return statusError(call.GetType(), resp)
+	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxErrorBytes))
+	return nil
+}
+
+// subscribe opens the event stream and hands every event to deliver until the stream ends,
+// ctx is done or deliver returns false. It always returns a non-nil error.
+func (a *agentClient) subscribe(ctx context.Context, call *executor.Call, deliver func(*executor.Event) bool) error {
+	resp, err := a.post(ctx, call)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return statusError(call.GetType(), resp)
+	}
+	r := recordio.NewReader(resp.Body, maxEventSize)
+	for {
+		rec, err := r.ReadRecord()
+		if err == io.EOF {
+			return fmt.Errorf("event stream closed by the agent")
+		}
+		if err != nil {
+			return fmt.Errorf("read event stream: %w", err)
+		}
+		ev := &executor.Event{}
+		if err := proto.Unmarshal(rec, ev); err != nil {
+			return fmt.Errorf("decode event: %w", err)
+		}
+		if !deliver(ev) {
+			return ctx.Err()
+		}
+	}
+}
