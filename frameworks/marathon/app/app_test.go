@@ -165,6 +165,10 @@ func TestValidationMessages(t *testing.T) {
 		{"ports and portDefinitions", `{"id":"a","cmd":"x","ports":[1],"portDefinitions":[]}`, []Detail{{"/", []string{"You cannot specify both ports and port definitions"}}}},
 		{"duplicate port names", `{"id":"a","cmd":"x","portDefinitions":[{"name":"h"},{"name":"h"}]}`, []Detail{{"/portDefinitions", []string{"Port names must be unique."}}}},
 		{"constraint shape", `{"id":"a","cmd":"x","constraints":[["hostname"]]}`, []Detail{{"/constraints(0)", []string{"Each constraint must have either 2 or 3 fields"}}}},
+		{"constraint operator", `{"id":"a","cmd":"x","constraints":[["hostname","UNIQUE"],["rack","GROUP_BY","x"],["z","NEAR"]]}`, []Detail{
+			{"/constraints(1)", []string{"Value was specified but is not a number"}},
+			{"/constraints(2)", []string{"Operator must be one of UNIQUE, CLUSTER, GROUP_BY, LIKE, MAX_PER, UNLIKE or IS"}},
+		}},
 		{"reserved id", `{"id":"/g/versions","cmd":"x"}`, []Detail{{"/id", []string{MsgIDReserved}}}},
 	}
 	for _, tt := range tests {

@@ -2,6 +2,7 @@ package app
 
 import (
 	"fmt"
+	"github.com/agoracluster/agora/frameworks/marathon/constraints"
 	"sort"
 	"strconv"
 	"strings"
@@ -114,14 +115,6 @@ func oneOf(e *ValidationError, path, v string, allowed ...string) {
 
 func idx(path string, i int) string { return fmt.Sprintf("%s(%d)", path, i) }
 
-// checkConstraint returns Marathon's message for a malformed constraint, or "".
-func checkConstraint(c []string) string {
-	if len(c) < 2 || len(c) > 3 {
-		return "Each constraint must have either 2 or 3 fields"
-	}
-	return ""
-}
-
 func validate(a *App, e *ValidationError) {
 	cmd := a.Cmd != nil && *a.Cmd != ""
 	args := len(a.Args) > 0
@@ -162,7 +155,7 @@ func validate(a *App, e *ValidationError) {
 		}
 	}
 	for i, c := range a.Constraints {
-		if msg := checkConstraint(c); msg != "" {
+		if msg := constraints.Check(c); msg != "" {
 			e.add(idx("/constraints", i), msg)
 		}
 	}
