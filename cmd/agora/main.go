@@ -26,9 +26,10 @@ type command struct {
 
 func commands() map[string]command {
 	return map[string]command{
-		"version": {summary: "print the version", run: runVersion},
-		"agent":   {summary: "run an agent", run: runAgent},
-		"master":  {summary: "run a master", run: runMaster},
+		"version":  {summary: "print the version", run: runVersion},
+		"executor": {summary: "run the command executor (started by the agent)", run: runExecutor},
+		"agent":    {summary: "run an agent", run: runAgent},
+		"master":   {summary: "run a master", run: runMaster},
 	}
 }
 

@@ -1,0 +1,38 @@
+package main
+
+import (
+	"context"
+	"io"
+	"os"
+	"runtime"
+	"runtime/debug"
+
+	"github.com/agoracluster/agora/agent/commandexec"
+)
+
+// runExecutor is `agora executor`: Agora's command executor, started by the agent in a
+// command task's sandbox with the MESOS_* environment.
+func runExecutor(ctx context.Context, args []string, _, stderr io.Writer) error {
+	fs := newFlagSet("executor")
+	fs.SetOutput(stderr)
+	level := fs.String("logging_level", "info", "log level: debug, info, warn, error")
+	if err := parseFlags(fs, args, osEnv); err != nil {
+		return err
+	}
+	// One executor runs per task, a thousand at a time on a busy agent: keep each small.
+	runtime.GOMAXPROCS(min(runtime.GOMAXPROCS(0), 2))
+	debug.SetGCPercent(50)
+	debug.SetMemoryLimit(32 << 20)
+
+	cfg, err := commandexec.ConfigFromEnv(osEnv)
+	if err != nil {
+		return err
+	}
+	cfg.Env = os.Environ()
+	log, err := newLogger(*level)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = log.Sync() }()
+	return commandexec.Run(ctx, cfg, log)
+}
