@@ -56,7 +56,7 @@ func New(cfg Config, log *zap.Logger) (*Master, error) {
 	if err != nil {
 		return nil, fmt.Errorf("master: open registry: %w", err)
 	}
-	return &Master{
+	m := &Master{
 		cfg:      cfg,
 		log:      log.Named("master"),
 		clock:    realClock{},
@@ -65,7 +65,9 @@ func New(cfg Config, log *zap.Logger) (*Master, error) {
 		reqs:     make(chan func(*state)),
 		stop:     make(chan struct{}),
 		loopDone: make(chan struct{}),
-	}, nil
+	}
+	m.metrics.reg.MustRegister(stateCollector{m})
+	return m, nil
 }
 
 // Run serves the master on ln until ctx is done; it returns nil on cancellation.
@@ -251,7 +253,7 @@ func (m *Master) routes() http.Handler {
 	mux.HandleFunc("/master/health", m.handleHealth)
 	mux.HandleFunc("/redirect", m.handleRedirect)
 	mux.HandleFunc("/master/redirect", m.handleRedirect)
-	mux.Handle("/metrics", m.metrics.handler(m))
+	mux.Handle("/metrics", m.metrics.handler())
 	return mux
 }
 

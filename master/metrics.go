@@ -117,7 +117,6 @@ func (c stateCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 }
 
-func (m *metrics) handler(master *Master) http.Handler {
-	m.reg.MustRegister(stateCollector{master})
+func (m *metrics) handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
 }
