@@ -408,7 +408,7 @@ func (s *Scheduler) dispatch(ctx context.Context, ev *scheduler.Event) {
 	case scheduler.Event_UPDATE:
 		st := ev.GetUpdate().GetStatus()
 		s.handler.Update(ctx, s, st)
-		if s.cfg.AutoAcknowledge && len(st.GetUuid()) > 0 {
+		if s.cfg.AutoAcknowledge && len(st.GetUuid()) > 0 && !s.tearingDown() {
 			if err := s.Acknowledge(ctx, st); err != nil {
 				s.log.Warn("acknowledge update", zap.String("task_id", st.GetTaskId().GetValue()), zapError(err))
 			}
