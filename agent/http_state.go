@@ -24,6 +24,13 @@ func (a *Agent) routes() http.Handler {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(&agentCollector{a: a})
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux.Handle("/files/", a.filesRoutes())
+	return mux
+}
+
+// filesRoutes serves the sandbox files API.
+func (a *Agent) filesRoutes() http.Handler {
+	mux := http.NewServeMux()
 	files := filesAPI{workDir: a.cfg.WorkDir}
 	mux.HandleFunc("/files/browse", files.browse)
 	mux.HandleFunc("/files/browse.json", files.browse)
