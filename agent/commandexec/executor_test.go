@@ -457,3 +457,53 @@ func liveGroupMembers(t *testing.T, pgid int) []int {
 	}
 	return live
 }
+
+func TestSecondKillShortensGracePeriod(t *testing.T) {
+	agent := newFakeAgent(t, shellTask(`trap '' TERM; echo ready > ready; while :; do sleep 0.05; done`))
+	r := start(t, agent, nil)
+	r.waitFile(t, "ready")
+	agent.waitState(mesos.TaskState_TASK_RUNNING)
+	agent.send(killEvent(time.Hour))
+	agent.send(killEvent(100 * time.Millisecond))
+	killed := agent.waitState(mesos.TaskState_TASK_KILLED)
+	if killed.GetMessage() != "Command terminated with signal Killed" {
+		t.Errorf("message = %q, want SIGKILL", killed.GetMessage())
+	}
+	if err := r.wait(t); err != nil {
+		t.Fatalf("Run = %v", err)
+	}
+}
+
+func TestExitWithoutTerminalAcknowledgement(t *testing.T) {
+	agent := newFakeAgent(t, shellTask(`exit 0`))
+	agent.autoAck = false
+	r := start(t, agent, func(c *Config) { c.TerminalAckTimeout = 200 * time.Millisecond })
+	agent.waitState(mesos.TaskState_TASK_FINISHED)
+	if err := r.wait(t); err != nil {
+		t.Fatalf("Run = %v", err)
+	}
+}
+
+func TestUserSwitch(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to switch users")
+	}
+	agent := newFakeAgent(t, shellTask(`id -u > /dev/stdout; test "$(id -u)" = 65534`))
+	agent.framework.User = proto.String("nobody")
+	r := start(t, agent, func(c *Config) {
+		// The task must be able to enter its sandbox as nobody.
+		if err := os.Chmod(c.Sandbox, 0o777); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(filepath.Dir(c.Sandbox), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	})
+	finished := agent.waitState(mesos.TaskState_TASK_FINISHED)
+	if err := r.wait(t); err != nil {
+		t.Fatalf("Run = %v", err)
+	}
+	if finished.GetMessage() != "Command exited with status 0" {
+		t.Errorf("message = %q", finished.GetMessage())
+	}
+}

@@ -30,7 +30,7 @@ type entry struct {
 	mode             int64
 }
 
-func tarBytes(t *testing.T, entries ...entry) []byte {
+func tarBytes(t testing.TB, entries ...entry) []byte {
 	t.Helper()
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
