@@ -61,8 +61,10 @@ func (r *recorder) Update(_ context.Context, _ *sdk.Scheduler, st *mesos.TaskSta
 	r.updateDone.Add(1)
 }
 
-func (r *recorder) Disconnected(_ context.Context, _ *sdk.Scheduler, err error) { r.disconnected <- err }
-func (r *recorder) Error(_ context.Context, _ *sdk.Scheduler, msg string)       { r.errors <- msg }
+func (r *recorder) Disconnected(_ context.Context, _ *sdk.Scheduler, err error) {
+	r.disconnected <- err
+}
+func (r *recorder) Error(_ context.Context, _ *sdk.Scheduler, msg string) { r.errors <- msg }
 
 func testConfig(masters ...string) sdk.Config {
 	cfg := sdk.DefaultConfig()
