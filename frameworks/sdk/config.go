@@ -51,8 +51,8 @@ type Config struct {
 	// event arrived for MissedHeartbeats × the master's heartbeat interval. Default 5.
 	MissedHeartbeats int
 	// SubscribeTimeout bounds connecting, the subscription response and the wait for the
-	// SUBSCRIBED event, and the time without events when the master sent no heartbeat
-	// interval. Default 20s.
+	// SUBSCRIBED event. Default 20s. (A master that announces no heartbeat interval is not
+	// watched after SUBSCRIBED.)
 	SubscribeTimeout time.Duration
 	// CallTimeout bounds one call (ACCEPT, DECLINE, ...) unless the caller's ctx is shorter.
 	// Default 10s.
