@@ -29,6 +29,7 @@ func run(args []string) int {
 	listen := fs.String("listen", "", "comma-separated listen addresses (default :$PORT and :9001)")
 	stdout := fs.String("stdout", "", "print this line to stdout at start")
 	stderr := fs.String("stderr", "", "print this line to stderr at start")
+	stdoutEnd := fs.String("stdout-end", "", "print this line to stdout before exiting after -sleep")
 	allocMiB := fs.Int("alloc-mib", 0, "allocate and touch this many MiB, and hold them")
 	touch := fs.String("touch", "", "create this file (containing \"hello\") at start")
 	sleep := fs.Duration("sleep", 0, "sleep this long, then exit with -exit (default 0)")
@@ -71,6 +72,9 @@ func run(args []string) int {
 	if *sleep > 0 {
 		select {
 		case <-time.After(*sleep):
+			if *stdoutEnd != "" {
+				fmt.Fprintln(os.Stdout, *stdoutEnd)
+			}
 		case s := <-sigs:
 			fmt.Printf("hello: got %v\n", s)
 			return 0
