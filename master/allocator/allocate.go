@@ -59,8 +59,12 @@ func (a *Allocator) Allocate(now time.Time) []Offer {
 
 // allocateRole offers what role may use on s to the first eligible framework.
 func (a *Allocator) allocateRole(s *agent, r *role, now time.Time) (Offer, bool) {
+	if m, ok := s.blocked[r]; ok && m.gen == s.gen && m.version == r.version && (m.forever || now.Before(m.until)) {
+		return Offer{}, false
+	}
 	var offered resources.Resources
 	computed := false
+	memo := blockMemo{gen: s.gen, version: r.version, forever: true}
 	for _, c := range r.frameworks.clients {
 		fw := c.fw
 		if !fw.active || c.suppressed {
@@ -76,13 +80,35 @@ func (a *Allocator) allocateRole(s *agent, r *role, now time.Time) (Offer, bool)
 				return Offer{}, false
 			}
 		}
-		if len(s.filters) > 0 && s.filtered(fw, r.name, offered, now) {
-			continue
+		if len(s.filters) > 0 {
+			if until, blocked := s.blockedUntil(fw, r.name, offered, now); blocked {
+				if memo.forever || until.Before(memo.until) {
+					memo.forever, memo.until = false, until
+				}
+				continue
+			}
 		}
 		a.track(s, fw.id, r.name, offered)
 		return Offer{FrameworkID: fw.id, AgentID: s.id, Role: r.name, Resources: offered}, true
 	}
+	// No framework of the role takes what s has: remember that until something
+	// that could change it happens, so that a cluster whose frameworks filter
+	// most agents is cheap to cycle over.
+	if s.blocked == nil {
+		s.blocked = map[*role]blockMemo{}
+	}
+	s.blocked[r] = memo
 	return Offer{}, false
+}
+
+// blockMemo records that no framework of a role took an agent's resources. It
+// holds while the agent's available resources (gen) and the role's frameworks
+// (version: activation, suppression, membership, filter removal) are
+// unchanged, until the earliest time at which a blocking filter set expires.
+type blockMemo struct {
+	gen, version uint64
+	forever      bool // no filter involved
+	until        time.Time
 }
 
 // allocatable reports whether r holds at least one MinAllocatable amount.

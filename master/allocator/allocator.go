@@ -88,6 +88,7 @@ type agent struct {
 	reserved      []string // roles with reservations in total
 	gen           uint64   // changes whenever available changes
 	filters       map[*framework][]*filter
+	blocked       map[*role]blockMemo // see allocateRole
 
 	// allocs: framework ID → role → resources. Role "" holds resources of a
 	// framework that the allocator does not know yet (reported in Agent.Used).
@@ -95,16 +96,17 @@ type agent struct {
 }
 
 type framework struct {
-	id         string
-	roles      []string
-	active     bool
-	members    map[string]*client // role → this framework in the role's sorter
-	agents     map[string]bool    // agents where it holds resources
-	filters    map[string][]*filter
+	id      string
+	roles   []string
+	active  bool
+	members map[string]*client // role → this framework in the role's sorter
+	agents  map[string]bool    // agents where it holds resources
+	filters map[string][]*filter
 }
 
 type role struct {
 	name       string
+	version    uint64 // changes whenever a framework may have become eligible
 	client     client // in Allocator.roleSorter
 	frameworks sorter
 }
@@ -238,11 +240,11 @@ func (a *Allocator) AddFramework(id string, f Framework) {
 	}
 	roles := uniqueRoles(f.Roles)
 	fw := &framework{
-		id:         id,
-		roles:      roles,
-		active:     f.Active,
-		members:    map[string]*client{},
-		agents:     map[string]bool{},
+		id:      id,
+		roles:   roles,
+		active:  f.Active,
+		members: map[string]*client{},
+		agents:  map[string]bool{},
 	}
 	a.frameworks[id] = fw
 	for _, name := range roles {
@@ -250,6 +252,7 @@ func (a *Allocator) AddFramework(id string, f Framework) {
 		c := &client{name: id, weight: 1, alloc: quantities{}, fw: fw}
 		fw.members[name] = c
 		r.frameworks.add(c)
+		r.version++
 	}
 	a.suppress(fw, f.SuppressedRoles)
 	// Resources the agents reported for this framework before it was known.
@@ -326,6 +329,9 @@ func (a *Allocator) RemoveFramework(id string) {
 func (a *Allocator) ActivateFramework(id string) {
 	if fw := a.frameworks[id]; fw != nil {
 		fw.active = true
+		for _, name := range fw.roles {
+			a.roles[name].version++
+		}
 	}
 }
 
@@ -370,6 +376,7 @@ func (a *Allocator) Revive(frameworkID string, roles []string) {
 	for _, r := range roles {
 		if c := fw.members[r]; c != nil {
 			c.suppressed = false
+			a.roles[r].version++
 		}
 		clear[r] = true
 	}

@@ -14,6 +14,7 @@ type filter struct {
 	framework *framework
 	agent     *agent
 	role      string
+	roleRef   *role
 	resources resources.Resources
 	expires   time.Time
 	removed   bool // revived, or its framework or agent is gone
@@ -43,7 +44,7 @@ func (f *filter) blocks(role string, offered resources.Resources, now time.Time)
 // next expiry found, without scanning every filter.
 type filterHeap []*filter
 
-func (h filterHeap) Len() int { return len(h) }
+func (h filterHeap) Len() int           { return len(h) }
 func (h filterHeap) Less(i, j int) bool { return h[i].expires.Before(h[j].expires) }
 func (h filterHeap) Swap(i, j int) {
 	h[i], h[j] = h[j], h[i]
@@ -66,7 +67,7 @@ func (h *filterHeap) Pop() any {
 
 // addFilter installs a refuse filter.
 func (a *Allocator) addFilter(fw *framework, s *agent, role string, r resources.Resources, expires time.Time) {
-	f := &filter{framework: fw, agent: s, role: role, resources: r, expires: expires}
+	f := &filter{framework: fw, agent: s, role: role, roleRef: a.roles[role], resources: r, expires: expires}
 	if fw.filters == nil {
 		fw.filters = map[string][]*filter{}
 	}
@@ -94,6 +95,9 @@ func dropFilter(f *filter) {
 		return
 	}
 	f.removed = true
+	if f.roleRef != nil {
+		f.roleRef.version++ // offers the filter blocked may go through now
+	}
 	fw, s := f.framework, f.agent
 	if fs := without(fw.filters[s.id], f); len(fs) == 0 {
 		delete(fw.filters, s.id)
@@ -134,12 +138,16 @@ func (a *Allocator) NextFilterExpiry() (t time.Time, ok bool) {
 	return time.Time{}, false
 }
 
-// filtered reports whether fw has a filter that blocks offered on s in role.
-func (s *agent) filtered(fw *framework, role string, offered resources.Resources, now time.Time) bool {
+// blockedUntil reports whether fw has filters that block offered on s in role,
+// and until when the last of them holds.
+func (s *agent) blockedUntil(fw *framework, role string, offered resources.Resources, now time.Time) (until time.Time, blocked bool) {
 	for _, f := range s.filters[fw] {
 		if f.blocks(role, offered, now) {
-			return true
+			blocked = true
+			if f.expires.After(until) {
+				until = f.expires
+			}
 		}
 	}
-	return false
+	return until, blocked
 }
