@@ -27,6 +27,9 @@ func (m *Master) handleAgent(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if call.GetType() == agorapb.AgentCall_SUBSCRIBE {
+		if info := call.GetSubscribe().GetAgentInfo(); info.Id == nil && call.AgentId != nil {
+			info.Id = call.AgentId
+		}
 		m.subscribeAgent(w, r, c, call)
 		return
 	}

@@ -297,7 +297,8 @@ func validateAgentCall(call *agorapb.AgentCall) error {
 				return fmt.Errorf("'subscribe.agent_info.id' is invalid: %w", err)
 			}
 		}
-		if call.AgentId != nil && call.GetAgentId().GetValue() != call.GetSubscribe().GetAgentInfo().GetId().GetValue() {
+		infoID := call.GetSubscribe().GetAgentInfo().GetId()
+		if call.AgentId != nil && infoID != nil && call.GetAgentId().GetValue() != infoID.GetValue() {
 			return errors.New("'agent_id' differs from 'subscribe.agent_info.id'")
 		}
 		return nil
