@@ -95,6 +95,24 @@ func TestPropertyAllocatorMatchesModel(t *testing.T) {
 				m.removeAgent(id)
 				m.agents[id] = &modelAgent{total: total, active: true}
 			},
+			"addAgentWithOrphan": func(t *rapid.T) {
+				// Resources used by a framework the allocator does not know:
+				// allocated, never offered, freed by Recover.
+				id := rapid.SampledFrom(propAgentIDs).Draw(t, "agent")
+				total := propTotals[0]
+				used := resources.MustParse("cpus:1;mem:1024;ports:[31000-31005]")
+				a.AddAgent(id, Agent{Total: total, Used: map[string]resources.Resources{"ghost": used}})
+				m.removeAgent(id)
+				m.agents[id] = &modelAgent{total: total, active: true}
+				m.alloc[modelKey{"ghost", id, ""}] = used
+			},
+			"growAgent": func(t *rapid.T) {
+				id := rapid.SampledFrom(propAgentIDs).Draw(t, "agent")
+				if ag := m.agents[id]; ag != nil {
+					ag.total = ag.total.Plus(resources.MustParse("cpus:1;mem:256;cpus(r1):1"))
+					a.UpdateAgentTotal(id, ag.total)
+				}
+			},
 			"removeAgent": func(t *rapid.T) {
 				id := rapid.SampledFrom(propAgentIDs).Draw(t, "agent")
 				a.RemoveAgent(id)
@@ -193,14 +211,30 @@ func TestPropertyAllocatorMatchesModel(t *testing.T) {
 					r = held.Filter(func(x resources.Resource) bool { return x.Name == name })
 				}
 				refuse := time.Duration(rapid.IntRange(0, 5).Draw(t, "refuse")) * time.Second
-				a.RecoverRole(k.fw, k.agent, k.role, r, refuse, m.now)
-				if rest := held.Minus(r); rest.IsEmpty() {
-					delete(m.alloc, k)
-				} else {
-					m.alloc[k] = rest
+				if rapid.Bool().Draw(t, "with_role") {
+					a.RecoverRole(k.fw, k.agent, k.role, r, refuse, m.now)
+					m.recover(k, r, refuse)
+					return
 				}
-				if refuse > 0 {
-					m.filters = append(m.filters, modelFilter{k.fw, k.agent, k.role, r, m.now.Add(refuse)})
+				// Without a role the allocator takes from the framework's roles
+				// on the agent in name order.
+				a.Recover(k.fw, k.agent, r, refuse, m.now)
+				var roles []string
+				for key := range m.alloc {
+					if key.fw == k.fw && key.agent == k.agent {
+						roles = append(roles, key.role)
+					}
+				}
+				slices.Sort(roles)
+				remaining := r
+				for _, role := range roles {
+					key := modelKey{k.fw, k.agent, role}
+					part := intersect(m.alloc[key], remaining)
+					if part.IsEmpty() {
+						continue
+					}
+					remaining = remaining.Minus(part)
+					m.recover(key, part, refuse)
 				}
 			},
 			"allocate": func(t *rapid.T) {
@@ -230,6 +264,18 @@ func cmpStrings(a, b string) int {
 		return 1
 	}
 	return 0
+}
+
+// recover frees r of the allocation k and installs a filter for it.
+func (m *model) recover(k modelKey, r resources.Resources, refuse time.Duration) {
+	if rest := m.alloc[k].Minus(r); rest.IsEmpty() {
+		delete(m.alloc, k)
+	} else {
+		m.alloc[k] = rest
+	}
+	if _, known := m.frameworks[k.fw]; known && refuse > 0 {
+		m.filters = append(m.filters, modelFilter{k.fw, k.agent, k.role, r, m.now.Add(refuse)})
+	}
 }
 
 func (m *model) removeAgent(id string) {
