@@ -77,5 +77,8 @@ func (m *Master) subscribeAgent(w http.ResponseWriter, r *http.Request, in codec
 		f.Flush()
 	}
 	stream.serve(w, r, m.stop, agentHeartbeat, m.cfg.AgentHeartbeatInterval)
+	if m.stopping() {
+		return // a restarting master keeps its registry as it was
+	}
 	_ = m.exec(context.Background(), func(s *state) { s.agentDisconnected(agentID, streamID) })
 }

@@ -263,11 +263,12 @@ func (s *state) reconcileAgentTasks(a *agent, sub *agorapb.AgentCall_Subscribe) 
 			if info == nil {
 				info = &mesos.FrameworkInfo{User: proto.String(""), Name: proto.String(""), Id: frameworkIDpb(fwID)}
 			}
-			fw = s.recoverFramework(info, now.Add(failoverTimeout(info)))
+			fw = s.recoverFramework(info, now.Add(s.recoveryGrace(info)))
 		}
 		if t := a.tasks[key]; t != nil {
 			if !isTerminal(t.state()) {
 				t.pb.State = rt.State
+				t.recovered = isTerminal(rt.GetState())
 			}
 			continue
 		}
@@ -446,10 +447,10 @@ func (s *state) agentCall(call *agorapb.AgentCall, streamID string) error {
 	id := call.GetAgentId().GetValue()
 	a := s.agents[id]
 	if a == nil {
-		return forbidden("Agent %s is not registered", id)
+		return badRequest("Agent %s is not registered", id)
 	}
 	if a.state != agentActive {
-		return forbidden("Agent %s is not subscribed (%s)", id, a.state)
+		return badRequest("Agent %s is not subscribed (%s)", id, a.state)
 	}
 	if streamID != a.streamID {
 		return badRequest("The stream ID '%s' included in this request didn't match the stream ID currently associated with agent ID %s", streamID, id)

@@ -218,6 +218,16 @@ func (m *Master) allocate(s *state, filter *time.Timer) {
 	}
 }
 
+// stopping reports whether Run is winding down.
+func (m *Master) stopping() bool {
+	select {
+	case <-m.stop:
+		return true
+	default:
+		return false
+	}
+}
+
 // exec runs f on the state goroutine and waits for it.
 func (m *Master) exec(ctx context.Context, f func(*state)) error {
 	done := make(chan struct{})

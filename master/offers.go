@@ -190,14 +190,32 @@ func (s *state) accept(fw *framework, acc *scheduler.Call_Accept) {
 		case mesos.Offer_Operation_LAUNCH_GROUP:
 			remaining = s.launchGroup(fw, a, op.GetLaunchGroup(), remaining)
 		default:
-			s.log.Warn("dropping unsupported offer operation", zap.String("framework_id", fw.id),
-				zap.String("operation", op.GetType().String()))
+			s.dropOperation(fw, a, op)
 		}
 	}
 	if !remaining.IsEmpty() {
 		s.alloc.Recover(fw.id, a.id, remaining, refuseDuration(acc.GetFilters()), now)
 	}
 	s.requestAllocation()
+}
+
+// dropOperation refuses an operation the master does not support yet; a framework
+// that set an operation id learns it through UPDATE_OPERATION_STATUS.
+func (s *state) dropOperation(fw *framework, a *agent, op *mesos.Offer_Operation) {
+	msg := fmt.Sprintf("Offer operation %s is not supported yet; dropped", op.GetType())
+	s.log.Warn("dropping unsupported offer operation", zap.String("framework_id", fw.id), zap.String("operation", op.GetType().String()))
+	if op.Id == nil {
+		return
+	}
+	fw.send(&scheduler.Event{
+		Type: scheduler.Event_UPDATE_OPERATION_STATUS.Enum(),
+		UpdateOperationStatus: &scheduler.Event_UpdateOperationStatus{Status: &mesos.OperationStatus{
+			OperationId: op.Id,
+			State:       mesos.OperationState_OPERATION_ERROR.Enum(),
+			Message:     proto.String(msg),
+			AgentId:     agentIDpb(a.id),
+		}},
+	})
 }
 
 func operationTasks(op *mesos.Offer_Operation) []*mesos.TaskInfo {

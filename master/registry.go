@@ -193,15 +193,21 @@ func (s *state) recoverRegistry(agents []*agentRecord, fws []*frameworkRecord) {
 	now := s.now()
 	for _, rec := range fws {
 		deadline := rec.FailoverDeadline
-		if deadline.IsZero() || deadline.Before(now) {
-			// The master was down meanwhile: give the scheduler its full timeout again.
-			deadline = now.Add(failoverTimeout(rec.Info))
+		if grace := now.Add(s.recoveryGrace(rec.Info)); deadline.Before(grace) {
+			deadline = grace
 		}
 		s.recoverFramework(rec.Info, deadline)
 	}
 	for _, rec := range agents {
 		s.recoverAgent(rec)
 	}
+}
+
+// recoveryGrace is how long a framework known from the registry or an agent's
+// report has to re-subscribe after a master restart: its failover timeout, but at
+// least as long as agents have to re-register.
+func (s *state) recoveryGrace(info *mesos.FrameworkInfo) time.Duration {
+	return max(failoverTimeout(info), s.cfg.AgentReregisterTimeout)
 }
 
 // memRegistry is an in-memory registry for tests and for callers without a store.

@@ -76,5 +76,8 @@ func (m *Master) subscribeScheduler(w http.ResponseWriter, r *http.Request, call
 	stream.serve(w, r, m.stop, proto.Message(schedulerHeartbeat), m.cfg.FrameworkHeartbeatInterval)
 	// Whoever ended the stream, the framework is no longer connected through it;
 	// the state ignores this when the stream was already replaced or removed.
+	if m.stopping() {
+		return // a restarting master keeps its registry as it was
+	}
 	_ = m.exec(context.Background(), func(s *state) { s.frameworkDisconnected(fwID, streamID) })
 }

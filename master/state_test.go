@@ -385,7 +385,7 @@ func TestAgentCallErrors(t *testing.T) {
 	}{
 		{"heartbeat", hb(agentID), "stream-host0", 0},
 		{"wrong stream", hb(agentID), "other", 400},
-		{"unknown agent", hb("nope"), "stream-host0", 403},
+		{"unknown agent", hb("nope"), "stream-host0", 400},
 		{"status update", statusUpdateCall(agentID, fwID, "t1", mesos.TaskState_TASK_RUNNING, nil), "stream-host0", 0},
 	}
 	for _, tt := range tests {
