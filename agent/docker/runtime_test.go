@@ -185,6 +185,26 @@ func TestRuntime(t *testing.T) {
 		}
 	})
 
+	t.Run("host network with a port mapping is reachable through the host port (hello-marathon.json)", func(t *testing.T) {
+		t.Parallel()
+		ctx := testContext(t)
+		port := freePort(t)
+		spec := e.spec(t, "cpus:0.1;mem:64;ports:["+strconv.Itoa(port)+"-"+strconv.Itoa(port)+"]", mesos.ContainerInfo_DockerInfo_HOST)
+		spec.Task.Container.Docker.PortMappings = []*mesos.ContainerInfo_DockerInfo_PortMapping{
+			{HostPort: proto.Uint32(uint32(port)), ContainerPort: proto.Uint32(dockertest.HelloPort)},
+		}
+		spec.Env = append(spec.Env, "PORT="+strconv.Itoa(port), "PORT0="+strconv.Itoa(port)) // as Marathon sets them
+		c := e.run(t, ctx, spec)
+		eventually(t, "hello over the host port", 30*time.Second, func() bool {
+			body, _ := httpGet("http://127.0.0.1:" + strconv.Itoa(port) + "/")
+			return body == "hello\n"
+		})
+		if err := c.Kill(ctx, 20*time.Second); err != nil {
+			t.Fatal(err)
+		}
+		wait(t, ctx, c)
+	})
+
 	t.Run("exit code is propagated", func(t *testing.T) {
 		t.Parallel()
 		ctx := testContext(t)
