@@ -15,6 +15,7 @@ import (
 	agorapb "github.com/agoracluster/agora/proto/agora/v1"
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
 	"github.com/agoracluster/agora/recordio"
+	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
 	"google.golang.org/protobuf/proto"
 )
@@ -24,7 +25,7 @@ const testAgentID = "master-S0"
 // fakeMaster speaks the master side of the agent protocol: it accepts subscriptions,
 // streams events the test pushes, records calls and (optionally) acknowledges updates.
 type fakeMaster struct {
-	t   *testing.T
+	t   testing.TB
 	srv *httptest.Server
 
 	mu         sync.Mutex
@@ -38,7 +39,7 @@ type fakeMaster struct {
 	closing    chan struct{}
 }
 
-func newFakeMaster(t *testing.T) *fakeMaster {
+func newFakeMaster(t testing.TB) *fakeMaster {
 	fm := &fakeMaster{t: t, autoAck: true, events: make(chan *agorapb.AgentEvent, 10000),
 		closing: make(chan struct{}), drop: make(chan struct{})}
 	fm.srv = httptest.NewServer(http.HandlerFunc(fm.serve))
@@ -194,7 +195,7 @@ func states(us []*mesos.TaskStatus) []string {
 }
 
 // eventually polls cond until it holds or the deadline passes.
-func eventually(t *testing.T, timeout time.Duration, cond func() bool, format string, args ...any) {
+func eventually(t testing.TB, timeout time.Duration, cond func() bool, format string, args ...any) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	tick := time.NewTicker(10 * time.Millisecond)
@@ -215,7 +216,13 @@ type testAgent struct {
 }
 
 // startAgent runs an agent against master addr until the test ends.
-func startAgent(t *testing.T, master string, mutate func(*Config)) *testAgent {
+func startAgent(t testing.TB, master string, mutate func(*Config)) *testAgent {
+	t.Helper()
+	return startAgentWith(t, master, mutate, nil)
+}
+
+// startAgentWith is startAgent with a hook that can replace parts of the built agent.
+func startAgentWith(t testing.TB, master string, mutate func(*Config), hook func(*Agent)) *testAgent {
 	t.Helper()
 	cfg := DefaultConfig()
 	cfg.Master = master
@@ -230,9 +237,16 @@ func startAgent(t *testing.T, master string, mutate func(*Config)) *testAgent {
 	if mutate != nil {
 		mutate(&cfg)
 	}
-	a, err := New(cfg, zaptest.NewLogger(t))
+	logger := zap.NewNop()
+	if tt, ok := t.(*testing.T); ok {
+		logger = zaptest.NewLogger(tt)
+	}
+	a, err := New(cfg, logger)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if hook != nil {
+		hook(a)
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
