@@ -20,6 +20,10 @@ import (
 // ErrNotFound is returned for a container the engine does not know.
 var ErrNotFound = errors.New("docker: no such container")
 
+// ErrExists is returned by Run when a container with the spec's name already exists (e.g. an
+// executor restarted during launch): Attach to Name(containerID) instead.
+var ErrExists = errors.New("docker: container already exists")
+
 // NewClient connects to the Docker Engine: socket "" uses the environment (DOCKER_HOST, else
 // the default /var/run/docker.sock); otherwise the unix socket at that path
 // (agent flag --docker_socket). The API version is negotiated with the engine.
@@ -72,6 +76,9 @@ func (r *Runtime) Run(ctx context.Context, spec Spec) (*Container, error) {
 	}
 	created, err := r.cli.ContainerCreate(ctx, cfg, hc, nc, nil, name)
 	if err != nil {
+		if cerrdefs.IsConflict(err) {
+			return nil, fmt.Errorf("%w: %s: %v", ErrExists, name, err)
+		}
 		return nil, fmt.Errorf("docker: create container %s: %w", name, err)
 	}
 	for _, w := range created.Warnings {

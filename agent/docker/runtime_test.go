@@ -340,6 +340,9 @@ func TestRuntime(t *testing.T) {
 		if c.ContainerID != spec.ContainerID || c.Sandbox != spec.Sandbox {
 			t.Errorf("Attach = %+v", c)
 		}
+		if _, err := e.rt.Run(ctx, spec); !errors.Is(err, docker.ErrExists) {
+			t.Errorf("second Run of the same container: %v, want ErrExists", err)
+		}
 		code, _ := wait(t, ctx, c)
 		c.Close()
 		if code != 0 {
