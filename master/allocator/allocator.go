@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"sort"
 	"time"
 
@@ -272,6 +273,57 @@ func (a *Allocator) AddFramework(id string, f Framework) {
 		r := intersect(s.available, f.Used[agentID])
 		for _, p := range attribute(roles, r) {
 			a.track(s, id, p.role, p.res)
+		}
+	}
+}
+
+// UpdateFramework changes the roles a framework subscribes to (Mesos
+// UPDATE_FRAMEWORK). Resources it holds in a role it leaves are moved to its
+// remaining roles as AddFramework's Used would be; its filters and
+// suppression in that role are dropped.
+func (a *Allocator) UpdateFramework(id string, roles []string) {
+	fw := a.frameworks[id]
+	if fw == nil {
+		return
+	}
+	roles = uniqueRoles(roles)
+	old := fw.roles
+	fw.roles = roles
+	for _, name := range roles {
+		if fw.members[name] == nil {
+			r := a.role(name)
+			c := &client{name: id, weight: 1, alloc: quantities{}, fw: fw}
+			fw.members[name] = c
+			r.frameworks.add(c)
+			r.version++
+		}
+	}
+	for _, name := range old {
+		if slices.Contains(roles, name) {
+			continue
+		}
+		for _, agentID := range sortedKeys(fw.agents) {
+			s := a.agents[agentID]
+			if held, ok := s.allocs[id][name]; ok {
+				a.untrack(s, id, name, held)
+				for _, p := range attribute(roles, held) {
+					a.track(s, id, p.role, p.res)
+				}
+			}
+		}
+		for _, agentID := range sortedKeys(fw.filters) {
+			for _, f := range append([]*filter(nil), fw.filters[agentID]...) {
+				if f.role == name {
+					dropFilter(f)
+				}
+			}
+		}
+		r := a.roles[name]
+		r.frameworks.remove(fw.members[name])
+		delete(fw.members, name)
+		if len(r.frameworks.clients) == 0 {
+			a.roleSorter.remove(&r.client)
+			delete(a.roles, name)
 		}
 	}
 }

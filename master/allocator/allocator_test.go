@@ -466,3 +466,29 @@ func TestQuantitiesString(t *testing.T) {
 		t.Errorf("String() = %q", got)
 	}
 }
+
+func TestUpdateFramework(t *testing.T) {
+	r := resources.MustParse
+	a := newTestAllocator()
+	a.AddAgent("a1", Agent{Total: r("cpus:2;mem:1024")})
+	a.AddAgent("a2", Agent{Total: r("cpus:2;mem:1024")})
+	a.AddFramework("f1", Framework{Roles: []string{"web"}, Active: true,
+		Used: map[string]resources.Resources{"a1": r("cpus:1;mem:512")}})
+	a.Allocate(at(0))
+	a.Recover("f1", "a2", r("cpus:2;mem:1024"), time.Hour, at(0))
+	a.UpdateFramework("f1", []string{"batch"})
+
+	snap := a.Snapshot()
+	if len(snap.Roles) != 1 || snap.Roles[0].Name != "batch" {
+		t.Fatalf("roles = %+v, want only batch", snap.Roles)
+	}
+	f := snap.Frameworks[0]
+	if !f.AllocatedByRole["batch"].Equal(r("cpus:2;mem:1024")) || f.Filters != 0 {
+		t.Errorf("framework = %+v, want a1 moved to batch and no filters", f)
+	}
+	// The web filter on a2 is gone with the role: a2 is offered in batch.
+	if got, want := offerStrings(a.Allocate(at(1))), []string{"f1 a2 batch cpus:2;mem:1024"}; !slices.Equal(got, want) {
+		t.Errorf("offers = %q, want %q", got, want)
+	}
+	a.UpdateFramework("nope", []string{"x"})
+}

@@ -136,6 +136,41 @@ func TestPropertyAllocatorMatchesModel(t *testing.T) {
 				m.removeFramework(id)
 				m.frameworks[id] = &modelFramework{roles: roles, active: active, suppressed: map[string]bool{}}
 			},
+			"updateFramework": func(t *rapid.T) {
+				id := rapid.SampledFrom(propFrameworkIDs).Draw(t, "framework")
+				roles := rapid.SliceOfNDistinct(rapid.SampledFrom(propRoles), 1, 3, rapid.ID).Draw(t, "roles")
+				a.UpdateFramework(id, roles)
+				fw := m.frameworks[id]
+				if fw == nil {
+					return
+				}
+				for _, old := range fw.roles {
+					if slices.Contains(roles, old) {
+						continue
+					}
+					delete(fw.suppressed, old)
+					m.dropFilters(func(f modelFilter) bool { return f.fw != id || f.role != old })
+					for k, held := range m.alloc {
+						if k.fw != id || k.role != old {
+							continue
+						}
+						delete(m.alloc, k)
+						rest := held
+						for _, role := range roles {
+							if p := held.Reserved(role); !p.IsEmpty() {
+								nk := modelKey{id, k.agent, role}
+								m.alloc[nk] = m.alloc[nk].Plus(p)
+								rest = rest.Minus(p)
+							}
+						}
+						if !rest.IsEmpty() {
+							nk := modelKey{id, k.agent, roles[0]}
+							m.alloc[nk] = m.alloc[nk].Plus(rest)
+						}
+					}
+				}
+				fw.roles = roles
+			},
 			"removeFramework": func(t *rapid.T) {
 				id := rapid.SampledFrom(propFrameworkIDs).Draw(t, "framework")
 				a.RemoveFramework(id)
