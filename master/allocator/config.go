@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -59,4 +60,41 @@ func (c Config) Validate() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// ParseMinAllocatable reads the Mesos --min_allocatable_resources form:
+// alternatives separated by "|", each a ";"-separated list of name:amount
+// ("cpus:0.01|mem:32"). The empty string means no minimum.
+func ParseMinAllocatable(text string) ([]Quantities, error) {
+	if strings.TrimSpace(text) == "" {
+		return nil, nil
+	}
+	var out []Quantities
+	for i, alt := range strings.Split(text, "|") {
+		q := Quantities{}
+		for _, part := range strings.Split(alt, ";") {
+			part = strings.TrimSpace(part)
+			if part == "" {
+				continue
+			}
+			name, v, ok := strings.Cut(part, ":")
+			name = strings.TrimSpace(name)
+			if !ok || name == "" {
+				return nil, fmt.Errorf("allocator: min allocatable alternative %d: %q: want name:amount", i+1, part)
+			}
+			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			if err != nil || math.IsNaN(f) || math.IsInf(f, 0) || f < 0 {
+				return nil, fmt.Errorf("allocator: min allocatable alternative %d: %q: amount must be a number >= 0", i+1, part)
+			}
+			if _, dup := q[name]; dup {
+				return nil, fmt.Errorf("allocator: min allocatable alternative %d: %s given twice", i+1, name)
+			}
+			q[name] = f
+		}
+		if len(q) == 0 {
+			return nil, fmt.Errorf("allocator: min allocatable alternative %d: empty", i+1)
+		}
+		out = append(out, q)
+	}
+	return out, nil
 }
