@@ -2,6 +2,7 @@ package agent
 
 import (
 	"encoding/json"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -256,4 +257,47 @@ func TestStatusUpdateManagerKeys(t *testing.T) {
 	if k.String() != "f/t" {
 		t.Fatal(k.String())
 	}
+}
+
+func TestTaskGroupAndMetrics(t *testing.T) {
+	fm := newFakeMaster(t)
+	ta := startAgent(t, fm.addr(), nil)
+	waitSubscribed(t, fm, 1)
+	exInfo := &mesos.ExecutorInfo{
+		ExecutorId: &mesos.ExecutorID{Value: proto.String("group-ex")},
+		Command: &mesos.CommandInfo{Value: proto.String(os.Args[0]), Environment: &mesos.Environment{
+			Variables: []*mesos.Environment_Variable{{Name: proto.String("AGENT_TEST_EXECUTOR"), Value: proto.String("1")}}}},
+	}
+	var tasks []*mesos.TaskInfo
+	for _, id := range []string{"g1", "g2"} {
+		tasks = append(tasks, &mesos.TaskInfo{Name: proto.String(id), TaskId: &mesos.TaskID{Value: proto.String(id)},
+			AgentId: &mesos.AgentID{Value: proto.String(testAgentID)}, Data: []byte("run")})
+	}
+	fm.send(&agorapb.AgentEvent{Type: agorapb.AgentEvent_RUN_TASK_GROUP.Enum(), RunTaskGroup: &agorapb.AgentEvent_RunTaskGroup{
+		FrameworkInfo: frameworkInfo("fw-g"), Executor: exInfo, TaskGroup: &mesos.TaskGroupInfo{Tasks: tasks}}})
+	fm.waitState(t, "g1", mesos.TaskState_TASK_RUNNING)
+	fm.waitState(t, "g2", mesos.TaskState_TASK_RUNNING)
+
+	resp, err := http.Get(ta.url + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{`agora_agent_tasks{state="TASK_RUNNING"} 2`, "agora_agent_executors_running 1", "agora_agent_connected 1"} {
+		if !strings.Contains(string(body), want) {
+			t.Fatalf("metrics lack %q:\n%s", want, body)
+		}
+	}
+	resp, err = http.Get(ta.url + "/health")
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("health: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	st := getState(t, ta.url)
+	if len(st.Frameworks) != 1 || len(st.Frameworks[0].Executors) != 1 || len(st.Frameworks[0].Executors[0].Tasks) != 2 {
+		t.Fatalf("state = %+v", st)
+	}
+	// Stopping the agent shuts the executor down: its tasks end as TASK_KILLED.
+	ta.stop()
 }
