@@ -28,6 +28,8 @@ type Task struct {
 	Ready     bool // passed readiness checks (true when the app has none)
 	AgentID   string
 	StartedAt time.Time // zero until running
+	// UnreachableSince is when the task became unreachable (State Unreachable).
+	UnreachableSince time.Time
 }
 
 // AppSpec is what the planner needs of an app definition.
@@ -40,6 +42,12 @@ type AppSpec struct {
 	MinimumHealthCapacity float64
 	MaximumOverCapacity   float64
 	KillSelection         string // app.KillYoungestFirst or app.KillOldestFirst
+	// UnreachableStrategy: an unreachable task is replaced after
+	// InactiveAfter and forgotten (killed if it comes back) after
+	// ExpungeAfter, unless UnreachableDisabled.
+	UnreachableDisabled bool
+	InactiveAfter       time.Duration
+	ExpungeAfter        time.Duration
 }
 
 // SpecFromApp builds the planner's view of an app definition. The config
@@ -57,6 +65,9 @@ func SpecFromApp(a *app.App) AppSpec {
 		MinimumHealthCapacity: a.UpgradeStrategy.MinimumHealthCapacity,
 		MaximumOverCapacity:   a.UpgradeStrategy.MaximumOverCapacity,
 		KillSelection:         a.KillSelection,
+		UnreachableDisabled:   a.UnreachableStrategy.Disabled,
+		InactiveAfter:         time.Duration(a.UnreachableStrategy.InactiveAfterSeconds) * time.Second,
+		ExpungeAfter:          time.Duration(a.UnreachableStrategy.ExpungeAfterSeconds) * time.Second,
 	}
 }
 
@@ -86,6 +97,8 @@ const (
 	Purge ActionKind = "purge"
 	// Dequeue: drop Count queued launches of AppID.
 	Dequeue ActionKind = "dequeue"
+	// Expunge: forget unreachable task TaskID (kill it if it comes back).
+	Expunge ActionKind = "expunge"
 )
 
 // Kill reasons, as Marathon names them.

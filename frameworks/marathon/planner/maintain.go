@@ -1,0 +1,46 @@
+package planner
+
+import "time"
+
+// Maintain is the steady-state loop for an app that no deployment is
+// changing: it keeps Instances tasks of the app running, replacing failed
+// and lost tasks (they are no longer in tasks) and unreachable tasks once
+// they have been unreachable for InactiveAfter, expunging those unreachable
+// for ExpungeAfter, and killing tasks beyond the instance count by the kill
+// order. Launch back-off is the launch queue's business: Maintain only asks
+// for launches. The caller records actions as for Next.
+func Maintain(s AppSpec, tasks []Task, q Queued, now time.Time) []Action {
+	acts, queued := purgeStale(s, q)
+	var active []Task
+	for _, t := range tasks {
+		if t.State == Killing {
+			continue
+		}
+		if t.State == Unreachable && !s.UnreachableDisabled {
+			gone := now.Sub(t.UnreachableSince)
+			if gone >= s.ExpungeAfter {
+				acts = append(acts, Action{Kind: Expunge, AppID: s.ID, TaskID: t.ID})
+				continue
+			}
+			if gone >= s.InactiveAfter {
+				continue // inactive: replaced, not yet expunged
+			}
+		}
+		active = append(active, t)
+	}
+	have := len(active) + queued
+	switch {
+	case have < s.Instances:
+		acts = append(acts, Action{Kind: Start, AppID: s.ID, Version: s.Version, Count: s.Instances - have})
+	case have > s.Instances:
+		excess := have - s.Instances
+		if d := min(excess, queued); d > 0 {
+			acts = append(acts, Action{Kind: Dequeue, AppID: s.ID, Count: d})
+			excess -= d
+		}
+		for _, t := range killOrder(active, s.KillSelection, now)[:excess] {
+			acts = append(acts, Action{Kind: Kill, AppID: s.ID, TaskID: t.ID, Reason: ReasonOverCap})
+		}
+	}
+	return acts
+}

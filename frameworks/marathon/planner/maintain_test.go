@@ -1,0 +1,89 @@
+package planner
+
+import (
+	"encoding/json"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/agoracluster/agora/frameworks/marathon/app"
+)
+
+func TestMaintain(t *testing.T) {
+	now := time.Date(2024, 1, 1, 1, 0, 0, 0, time.UTC)
+	spec := AppSpec{ID: "/a", Version: "v1", Instances: 2, KillSelection: app.KillYoungestFirst,
+		InactiveAfter: time.Minute, ExpungeAfter: 10 * time.Minute}
+	run := func(id string, startedMin int) Task {
+		return Task{ID: id, AppID: "/a", Version: "v1", State: Running, Healthy: true, Ready: true,
+			StartedAt: now.Add(time.Duration(-startedMin) * time.Minute)}
+	}
+	unreach := func(id string, since time.Duration) Task {
+		return Task{ID: id, AppID: "/a", Version: "v1", State: Unreachable, UnreachableSince: now.Add(-since)}
+	}
+	tests := []struct {
+		name  string
+		spec  AppSpec
+		tasks []Task
+		q     Queued
+		want  []Action
+	}{
+		{"steady", spec, []Task{run("t1", 5), run("t2", 4)}, Queued{}, nil},
+		{"replace failed", spec, []Task{run("t1", 5)}, Queued{}, []Action{{Kind: Start, AppID: "/a", Version: "v1", Count: 1}}},
+		{"already queued", spec, []Task{run("t1", 5)}, Queued{Version: "v1", Count: 1}, nil},
+		{"stale queue purged", spec, []Task{run("t1", 5)}, Queued{Version: "v0", Count: 1},
+			[]Action{{Kind: Purge, AppID: "/a"}, {Kind: Start, AppID: "/a", Version: "v1", Count: 1}}},
+		{"unreachable still counts", spec, []Task{run("t1", 5), unreach("t2", 30*time.Second)}, Queued{}, nil},
+		{"inactive unreachable replaced", spec, []Task{run("t1", 5), unreach("t2", 2*time.Minute)}, Queued{},
+			[]Action{{Kind: Start, AppID: "/a", Version: "v1", Count: 1}}},
+		{"expunged", spec, []Task{run("t1", 5), unreach("t2", 11*time.Minute), run("t3", 1)}, Queued{},
+			[]Action{{Kind: Expunge, AppID: "/a", TaskID: "t2"}}},
+		{"disabled strategy keeps waiting", func() AppSpec { s := spec; s.UnreachableDisabled = true; return s }(),
+			[]Task{run("t1", 5), unreach("t2", time.Hour)}, Queued{}, nil},
+		{"excess killed youngest first", spec, []Task{run("t1", 5), run("t2", 1), run("t3", 3)}, Queued{},
+			[]Action{{Kind: Kill, AppID: "/a", TaskID: "t2", Reason: ReasonOverCap}}},
+		{"excess queue dropped first", spec, []Task{run("t1", 5), run("t2", 1)}, Queued{Version: "v1", Count: 2},
+			[]Action{{Kind: Dequeue, AppID: "/a", Count: 2}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := Maintain(tt.spec, tt.tasks, tt.q, now); !reflect.DeepEqual(got, tt.want) {
+				t.Fatalf("got %+v\nwant %+v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestSpecFromApp(t *testing.T) {
+	a, err := app.Parse([]byte(`{"id":"g/a","cmd":"x","instances":3,"dependencies":["../db"],
+	  "upgradeStrategy":{"minimumHealthCapacity":0.5,"maximumOverCapacity":0.2},"killSelection":"OLDEST_FIRST",
+	  "unreachableStrategy":{"inactiveAfterSeconds":60,"expungeAfterSeconds":600}}`), "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.Version = "2024-01-02T00:00:00.000Z"
+	a.VersionInfo = &app.VersionInfo{LastScalingAt: a.Version, LastConfigChangeAt: "2024-01-01T00:00:00.000Z"}
+	want := AppSpec{ID: "/g/a", Version: "2024-01-01T00:00:00.000Z", Instances: 3, Dependencies: []string{"/g/db"},
+		MinimumHealthCapacity: 0.5, MaximumOverCapacity: 0.2, KillSelection: "OLDEST_FIRST",
+		InactiveAfter: time.Minute, ExpungeAfter: 10 * time.Minute}
+	if got := SpecFromApp(a); !reflect.DeepEqual(got, want) {
+		t.Fatalf("got %+v\nwant %+v", got, want)
+	}
+}
+
+func TestInfoJSON(t *testing.T) {
+	p, err := NewPlan("d1", "2024-01-01T00:00:00.000Z", map[string]AppSpec{},
+		map[string]AppSpec{"/a": {ID: "/a", Version: "v1", Instances: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := json.Marshal(p.Info(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"id":"d1","version":"2024-01-01T00:00:00.000Z","affectedApps":["/a"],"affectedPods":[],` +
+		`"steps":[{"actions":[{"action":"StartApplication","app":"/a"}]},{"actions":[{"action":"ScaleApplication","app":"/a"}]}],` +
+		`"currentActions":[{"action":"ScaleApplication","app":"/a","readinessCheckResults":[]}],"currentStep":2,"totalSteps":2}`
+	if string(b) != want {
+		t.Fatalf("got  %s\nwant %s", b, want)
+	}
+}
