@@ -19,5 +19,8 @@
 // resources. Each offer is for one framework, one role and one agent. Shares are kept
 // incrementally, so a cycle over 10,000 agents costs milliseconds.
 //
+// Hierarchical roles ("eng/web") may use their ancestors' reservations, but
+// roles are sorted as one flat list, not level by level as Mesos does.
+//
 // The allocator is not safe for concurrent use: the master's allocation loop owns it.
 package allocator

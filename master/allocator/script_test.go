@@ -33,6 +33,7 @@ var epoch = time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 //	update-agent a1 cpus:8;mem:8192
 //	remove-agent a1 | activate-agent a1 | deactivate-agent a1
 //	framework f1 [roles=web,batch] [inactive] [suppressed=web] [used(a1)=cpus:1]
+//	update-framework f1 roles=web,db
 //	remove-framework f1 | activate-framework f1 | deactivate-framework f1
 //	suppress f1 [roles=web] | revive f1 [roles=web]
 //	recover f1 a1 cpus:1 [role=web] [refuse=5s] [t=1s]
@@ -228,6 +229,11 @@ func (r *scriptRunner) run(line string) error {
 			Active:          !inactive,
 			SuppressedRoles: splitList(opts["suppressed"]),
 		})
+	case "update-framework":
+		if err := need(1); err != nil {
+			return err
+		}
+		r.a.UpdateFramework(pos[0], splitList(opts["roles"]))
 	case "suppress", "revive":
 		if err := need(1); err != nil {
 			return err
