@@ -104,8 +104,9 @@ func (f *Framework) Stop() {
 // Launch queues tasks; each is launched on the next offer that holds its resources.
 func (f *Framework) Launch(ctx context.Context, tasks ...*mesos.TaskInfo) {
 	f.mu.Lock()
+	defer f.mu.Unlock()
 	f.queue = append(f.queue, tasks...)
-	f.mu.Unlock()
+	// The wish for offers changes under f.mu so that it always matches the queue.
 	if err := f.S.SetWantOffers(ctx, true); err != nil {
 		f.t.Errorf("revive: %v", err)
 	}
@@ -130,7 +131,9 @@ func (f *Framework) Offers(ctx context.Context, s *sdk.Scheduler, offered []*mes
 		o.AddTask(task)
 	}
 	f.queue = rest
-	want := len(rest) > 0
+	if err := s.SetWantOffers(ctx, len(rest) > 0); err != nil {
+		f.t.Errorf("suppress/revive: %v", err)
+	}
 	f.mu.Unlock()
 	for _, o := range pool.Used() {
 		if err := s.Launch(ctx, o.ID(), o.Tasks()...); err != nil {
@@ -138,7 +141,6 @@ func (f *Framework) Offers(ctx context.Context, s *sdk.Scheduler, offered []*mes
 		}
 	}
 	_ = s.Decline(ctx, pool.Unused(), time.Second)
-	_ = s.SetWantOffers(ctx, want)
 }
 
 // Update implements sdk.Handler.
