@@ -255,7 +255,9 @@ func (s *state) reconcileAgentTasks(a *agent, sub *agorapb.AgentCall_Subscribe) 
 			continue
 		}
 		if a.gone[key] && (fw == nil || !fw.partitionAware) {
-			a.pendingEvents = append(a.pendingEvents, killTaskEvent(fwID, rt.GetTaskId().GetValue(), nil))
+			if !isTerminal(rt.GetState()) {
+				a.pendingEvents = append(a.pendingEvents, killTaskEvent(fwID, rt.GetTaskId().GetValue(), nil))
+			}
 			continue
 		}
 		if fw == nil {
@@ -266,9 +268,9 @@ func (s *state) reconcileAgentTasks(a *agent, sub *agorapb.AgentCall_Subscribe) 
 			fw = s.recoverFramework(info, now.Add(s.recoveryGrace(info)))
 		}
 		if t := a.tasks[key]; t != nil {
-			if !isTerminal(t.state()) {
+			if !isTerminal(t.state()) && rt.State != nil {
 				t.pb.State = rt.State
-				t.recovered = isTerminal(rt.GetState())
+				t.recovered = t.recovered || isTerminal(rt.GetState())
 			}
 			continue
 		}
@@ -281,7 +283,12 @@ func (s *state) reconcileAgentTasks(a *agent, sub *agorapb.AgentCall_Subscribe) 
 		}
 		s.addTask(fw, a, t)
 	}
-	clear(a.gone)
+	// Forget lost tasks the agent no longer reports; keep killing the others.
+	for key := range a.gone {
+		if _, ok := reported[key]; !ok {
+			delete(a.gone, key)
+		}
+	}
 	for _, fwID := range sortedKeys(shutdown) {
 		a.pendingEvents = append(a.pendingEvents, agentShutdownFramework(fwID))
 	}

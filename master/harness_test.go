@@ -21,7 +21,10 @@ func (c *fakeClock) advance(d time.Duration) { c.t = c.t.Add(d) }
 
 // fakeSink records events; every event must be a fully initialized proto2 message.
 type fakeSink struct {
-	t      testing.TB
+	t interface {
+		Helper()
+		Errorf(format string, args ...any)
+	}
 	events []proto.Message
 	closed bool
 }

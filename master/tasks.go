@@ -154,6 +154,11 @@ func (s *state) statusUpdate(a *agent, rec *agorapb.StatusUpdateRecord) {
 	}
 	t := a.tasks[taskKey(fwID, taskID)]
 	if t != nil {
+		if isTerminal(t.state()) && !isTerminal(latest) {
+			// Out of order: a terminal task stays terminal, so its resources, already
+			// recovered, are never counted twice (as Mesos does, MESOS-1799).
+			latest = t.state()
+		}
 		t.setStatus(st, latest)
 		if isTerminal(latest) && !t.recovered {
 			t.recovered = true
