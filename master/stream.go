@@ -17,20 +17,29 @@ type eventSink interface {
 	Close()
 }
 
+// Limits that keep a subscriber that stopped reading from holding the master's
+// memory: its stream ends (and the framework or agent is disconnected) instead.
+const (
+	maxQueuedBytes    = 64 << 20
+	streamWriteTimout = 30 * time.Second
+)
+
 // httpStream is an eventSink written out by one HTTP handler goroutine.
 type httpStream struct {
 	codec codec
 
-	mu     sync.Mutex
-	queue  [][]byte
-	closed bool
-	wake   chan struct{}
+	mu       sync.Mutex
+	queue    [][]byte
+	queued   int
+	limit    int // bytes queued at most
+	closed   bool
+	wake     chan struct{}
 }
 
 var _ eventSink = (*httpStream)(nil)
 
 func newHTTPStream(c codec) *httpStream {
-	return &httpStream{codec: c, wake: make(chan struct{}, 1)}
+	return &httpStream{codec: c, limit: maxQueuedBytes, wake: make(chan struct{}, 1)}
 }
 
 // Send encodes m now (so the caller may reuse m) and queues it.
@@ -40,8 +49,14 @@ func (s *httpStream) Send(m proto.Message) {
 		return // our own messages always encode; nothing sensible to do otherwise
 	}
 	s.mu.Lock()
-	if !s.closed {
+	switch {
+	case s.closed:
+	case s.queued+len(b) > s.limit:
+		// The subscriber does not keep up: drop it.
+		s.queue, s.queued, s.closed = nil, 0, true
+	default:
 		s.queue = append(s.queue, b)
+		s.queued += len(b)
 	}
 	s.mu.Unlock()
 	s.notify()
@@ -66,7 +81,7 @@ func (s *httpStream) take() ([][]byte, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	q := s.queue
-	s.queue = nil
+	s.queue, s.queued = nil, 0
 	return q, s.closed
 }
 
@@ -74,15 +89,20 @@ func (s *httpStream) take() ([][]byte, bool) {
 // away or stop is closed (returns false). heartbeat is written every interval.
 func (s *httpStream) serve(w http.ResponseWriter, r *http.Request, stop <-chan struct{}, heartbeat proto.Message, interval time.Duration) bool {
 	rw := recordio.NewWriter(w)
+	rc := http.NewResponseController(w)
 	hb, _ := s.codec.marshal(heartbeat)
 	ticker := time.NewTicker(interval)
 	defer ticker.Stop()
+	write := func(b []byte) bool {
+		_ = rc.SetWriteDeadline(time.Now().Add(streamWriteTimout))
+		return rw.WriteRecord(b) == nil
+	}
 	for {
 		select {
 		case <-s.wake:
 			q, closed := s.take()
 			for _, b := range q {
-				if err := rw.WriteRecord(b); err != nil {
+				if !write(b) {
 					return false
 				}
 			}
@@ -90,7 +110,7 @@ func (s *httpStream) serve(w http.ResponseWriter, r *http.Request, stop <-chan s
 				return true
 			}
 		case <-ticker.C:
-			if err := rw.WriteRecord(hb); err != nil {
+			if !write(hb) {
 				return false
 			}
 		case <-r.Context().Done():
