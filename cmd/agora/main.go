@@ -13,6 +13,8 @@ import (
 	"os/signal"
 	"sort"
 	"syscall"
+
+	"github.com/spf13/pflag"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -30,6 +32,7 @@ func commands() map[string]command {
 		"executor": {summary: "run the command executor (started by the agent)", run: runExecutor},
 		"agent":    {summary: "run an agent", run: runAgent},
 		"master":   {summary: "run a master", run: runMaster},
+		"local":    {summary: "run a master and agents in one process tree", run: runLocal},
 	}
 }
 
@@ -62,7 +65,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		usage(stderr, cmds)
 		return errUsage
 	}
-	return cmd.run(ctx, args[1:], stdout, stderr)
+	err := cmd.run(ctx, args[1:], stdout, stderr)
+	if errors.Is(err, pflag.ErrHelp) {
+		return nil // the flag set printed the usage
+	}
+	return err
 }
 
 func usage(w io.Writer, cmds map[string]command) {

@@ -1,0 +1,131 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+
+	"go.uber.org/zap"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/agoracluster/agora/agent"
+	"github.com/agoracluster/agora/master"
+)
+
+// localConfig is what `agora local` starts.
+type localConfig struct {
+	ip         string
+	masterPort int
+	agentPort  int // first agent's port; the others follow
+	agents     int
+	workDir    string
+	resources  string
+	attributes string
+	level      string
+}
+
+// runLocal is `agora local`: a master and N agents (and the frameworks) in one process
+// tree, for development and demos. Ctrl-C stops everything, tasks included.
+func runLocal(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var lc localConfig
+	fs := newFlagSet("local")
+	fs.SetOutput(stderr)
+	fs.StringVar(&lc.ip, "ip", "127.0.0.1", "IP address every component listens on")
+	fs.IntVar(&lc.masterPort, "port", 5050, "master port")
+	fs.IntVar(&lc.agentPort, "agent_port", 5051, "port of the first agent; agent i listens on agent_port+i")
+	fs.IntVar(&lc.agents, "agents", 1, "number of agents")
+	fs.StringVar(&lc.workDir, "work_dir", filepath.Join(".work", "local"), "directory for the master's registry and the agents' sandboxes")
+	fs.StringVar(&lc.resources, "resources", "", "resources of each agent (default: detected)")
+	fs.StringVar(&lc.attributes, "attributes", "", "attributes of each agent")
+	fs.StringVar(&lc.level, "logging_level", "info", "log level: debug, info, warn, error")
+	if err := parseFlags(fs, args, osEnv); err != nil {
+		return err
+	}
+	if lc.agents < 0 {
+		return fmt.Errorf("local: --agents must not be negative, got %d", lc.agents)
+	}
+	workDir, err := filepath.Abs(lc.workDir)
+	if err != nil {
+		return fmt.Errorf("local: work_dir: %w", err)
+	}
+	lc.workDir = workDir
+	log, err := newLogger(lc.level)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = log.Sync() }()
+	return runLocalCluster(ctx, lc, stdout, log)
+}
+
+func runLocalCluster(ctx context.Context, lc localConfig, stdout io.Writer, log *zap.Logger) error {
+	masterAddr := net.JoinHostPort(lc.ip, strconv.Itoa(lc.masterPort))
+	mcfg := master.DefaultConfig()
+	mcfg.IP = lc.ip
+	mcfg.WorkDir = filepath.Join(lc.workDir, "master")
+	mcfg.Cluster = "local"
+	if err := os.MkdirAll(mcfg.WorkDir, 0o755); err != nil {
+		return fmt.Errorf("local: %w", err)
+	}
+	m, err := master.New(mcfg, log)
+	if err != nil {
+		return err
+	}
+	mln, err := net.Listen("tcp", masterAddr)
+	if err != nil {
+		return fmt.Errorf("local: master: listen: %w", err)
+	}
+
+	type runner struct {
+		name string
+		ln   net.Listener
+		run  func(context.Context, net.Listener) error
+	}
+	runners := []runner{{"master", mln, m.Run}}
+	closeAll := func() {
+		for _, r := range runners {
+			r.ln.Close()
+		}
+	}
+	for i := 0; i < lc.agents; i++ {
+		acfg := agent.DefaultConfig()
+		acfg.Master = masterAddr
+		acfg.Hostname = lc.ip
+		acfg.WorkDir = filepath.Join(lc.workDir, fmt.Sprintf("agent-%d", i))
+		acfg.Resources = lc.resources
+		acfg.Attributes = lc.attributes
+		acfg.ShutdownExecutorsOnExit = true // Ctrl-C stops the tasks too
+		acfg.Version = version
+		a, err := agent.New(acfg, log.Named(fmt.Sprintf("agent-%d", i)))
+		if err != nil {
+			closeAll()
+			return err
+		}
+		ln, err := net.Listen("tcp", net.JoinHostPort(lc.ip, strconv.Itoa(lc.agentPort+i)))
+		if err != nil {
+			closeAll()
+			return fmt.Errorf("local: agent %d: listen: %w", i, err)
+		}
+		runners = append(runners, runner{fmt.Sprintf("agent %d", i), ln, a.Run})
+	}
+
+	fmt.Fprintf(stdout, "Agora local cluster (work dir %s)\n", lc.workDir)
+	for _, r := range runners {
+		fmt.Fprintf(stdout, "  %-9s http://%s\n", r.name, r.ln.Addr())
+	}
+	fmt.Fprintln(stdout, "Press Ctrl-C to stop.")
+
+	g, gctx := errgroup.WithContext(ctx)
+	for _, r := range runners {
+		g.Go(func() error {
+			if err := r.run(gctx, r.ln); err != nil {
+				return fmt.Errorf("%s: %w", r.name, err)
+			}
+			return nil
+		})
+	}
+	return g.Wait()
+}
