@@ -323,11 +323,12 @@ func (s *state) addExecutor(a *agent, fwID string, info *mesos.ExecutorInfo, res
 	a.executors[fwID][info.GetExecutorId().GetValue()] = &executor{info: info, res: res}
 }
 
-// removeExecutor forgets an executor and returns its resources to the allocator.
-func (s *state) removeExecutor(a *agent, fwID, execID string) {
+// removeExecutor forgets an executor and returns its resources to the allocator;
+// it reports whether the executor was known (command executors are not).
+func (s *state) removeExecutor(a *agent, fwID, execID string) bool {
 	e := a.executors[fwID][execID]
 	if e == nil {
-		return
+		return false
 	}
 	delete(a.executors[fwID], execID)
 	if len(a.executors[fwID]) == 0 {
@@ -337,6 +338,7 @@ func (s *state) removeExecutor(a *agent, fwID, execID string) {
 		s.alloc.Recover(fwID, a.id, e.res, 0, s.now())
 		s.requestAllocation()
 	}
+	return true
 }
 
 // agentDisconnected handles the end of an agent's stream; a stale stream is ignored.
@@ -483,8 +485,8 @@ func (s *state) agentCall(call *agorapb.AgentCall, streamID string) error {
 	case agorapb.AgentCall_EXECUTOR_EXITED:
 		ee := call.GetExecutorExited()
 		fwID, execID := ee.GetFrameworkId().GetValue(), ee.GetExecutorId().GetValue()
-		s.removeExecutor(a, fwID, execID)
-		if fw := s.frameworks[fwID]; fw != nil {
+		// As in Mesos, only custom executors' exits are reported to the scheduler.
+		if fw := s.frameworks[fwID]; s.removeExecutor(a, fwID, execID) && fw != nil {
 			fw.send(&scheduler.Event{Type: scheduler.Event_FAILURE.Enum(), Failure: &scheduler.Event_Failure{
 				AgentId: agentIDpb(id), ExecutorId: executorIDpb(execID), Status: ee.Status,
 			}})
