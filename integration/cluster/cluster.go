@@ -243,19 +243,49 @@ func (c *Cluster) AddAgent(res string, extra ...string) *Process {
 	args := append([]string{"agent", "--master", c.Master.Addr, "--ip", "127.0.0.1",
 		"--port", strconv.Itoa(port), "--work_dir", dir, "--resources", res}, extra...)
 	p := Start(c.t, fmt.Sprintf("agent-%d", len(c.Agents)), "127.0.0.1:"+strconv.Itoa(port), dir, args...)
+	c.t.Cleanup(func() { KillProcessesUnder(dir) }) // runs after the agent stopped
 	c.Agents = append(c.Agents, p)
-	want := len(c.Agents)
 	Eventually(c.t, 20*time.Second, func() error {
-		n, err := c.ActiveAgents()
+		active, err := c.agentActive(port)
 		if err != nil {
 			return err
 		}
-		if n < want {
-			return fmt.Errorf("%d of %d agents registered", n, want)
+		if !active {
+			return fmt.Errorf("agent on port %d not registered", port)
 		}
 		return nil
 	})
 	return p
+}
+
+// agentActive tells whether the master lists an active agent on port.
+func (c *Cluster) agentActive(port int) (bool, error) {
+	st, err := c.masterState()
+	if err != nil {
+		return false, err
+	}
+	for _, s := range st.Slaves {
+		if s.Port == port && s.Active {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+type masterState struct {
+	Slaves []struct {
+		ID     string `json:"id"`
+		Port   int    `json:"port"`
+		Active bool   `json:"active"`
+	} `json:"slaves"`
+}
+
+func (c *Cluster) masterState() (masterState, error) {
+	var st masterState
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	err := GetJSON(ctx, c.MasterURL()+"/state", &st)
+	return st, err
 }
 
 // MasterURL is the master's base URL.
@@ -263,14 +293,8 @@ func (c *Cluster) MasterURL() string { return "http://" + c.Master.Addr }
 
 // ActiveAgents counts the agents the master reports as active.
 func (c *Cluster) ActiveAgents() (int, error) {
-	var st struct {
-		Slaves []struct {
-			Active bool `json:"active"`
-		} `json:"slaves"`
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := GetJSON(ctx, c.MasterURL()+"/state", &st); err != nil {
+	st, err := c.masterState()
+	if err != nil {
 		return 0, err
 	}
 	n := 0
