@@ -461,12 +461,8 @@ func (c *cancelOnHeader) WriteHeader(code int) {
 	}
 }
 
-func FuzzSchedulerCall(f *testing.F) {
-	f.Add([]byte(`{"type":"SUBSCRIBE","subscribe":{"framework_info":{"user":"u","name":"n"}}}`), true)
-	f.Add([]byte(`{"type":"ACCEPT","framework_id":{"value":"x"},"accept":{"offer_ids":[{"value":"o"}]}}`), true)
-	f.Add([]byte(`{"type":"ACKNOWLEDGE","framework_id":{"value":"x"},"acknowledge":{"agent_id":{"value":"a"},"task_id":{"value":"t"},"uuid":"AAAA"}}`), true)
-	f.Add([]byte{0x10, 0x01, 0x1a, 0x00}, false)
-	f.Add([]byte(`{"type":"SUBSCRIBE","subscribe":{"framework_info":{"user":"u","name":"n","failover_timeout":1e308,"capabilities":[{"type":"MULTI_ROLE"}],"roles":["a","b/c"]}}}`), true)
+// startFuzzMaster runs a master for a fuzz target and returns its handler.
+func startFuzzMaster(f *testing.F) http.Handler {
 	cfg := DefaultConfig()
 	cfg.WorkDir = f.TempDir()
 	m, err := New(cfg, zap.NewNop())
@@ -486,16 +482,41 @@ func FuzzSchedulerCall(f *testing.F) {
 			f.Error(err)
 		}
 	})
-	handler := m.routes()
+	return m.routes()
+}
+
+// fuzzPost posts body to path and fails on a server error.
+func fuzzPost(t *testing.T, handler http.Handler, path string, body []byte, isJSON bool) {
+	rctx, rcancel := context.WithCancel(context.Background())
+	defer rcancel()
+	req, _ := http.NewRequestWithContext(rctx, http.MethodPost, path, bytes.NewReader(body))
+	req.Header.Set("Content-Type", map[bool]string{true: mediaJSON, false: mediaProtobuf}[isJSON])
+	w := &cancelOnHeader{header: http.Header{}, cancel: rcancel}
+	handler.ServeHTTP(w, req)
+	if w.code >= 500 {
+		t.Errorf("status %d for %q: %s", w.code, body, w.body.String())
+	}
+}
+
+func FuzzSchedulerCall(f *testing.F) {
+	f.Add([]byte(`{"type":"SUBSCRIBE","subscribe":{"framework_info":{"user":"u","name":"n"}}}`), true)
+	f.Add([]byte(`{"type":"ACCEPT","framework_id":{"value":"x"},"accept":{"offer_ids":[{"value":"o"}]}}`), true)
+	f.Add([]byte(`{"type":"ACKNOWLEDGE","framework_id":{"value":"x"},"acknowledge":{"agent_id":{"value":"a"},"task_id":{"value":"t"},"uuid":"AAAA"}}`), true)
+	f.Add([]byte{0x10, 0x01, 0x1a, 0x00}, false)
+	f.Add([]byte(`{"type":"SUBSCRIBE","subscribe":{"framework_info":{"user":"u","name":"n","failover_timeout":1e308,"capabilities":[{"type":"MULTI_ROLE"}],"roles":["a","b/c"]}}}`), true)
+	handler := startFuzzMaster(f)
 	f.Fuzz(func(t *testing.T, body []byte, isJSON bool) {
-		rctx, rcancel := context.WithCancel(context.Background())
-		defer rcancel()
-		req, _ := http.NewRequestWithContext(rctx, http.MethodPost, "/api/v1/scheduler", bytes.NewReader(body))
-		req.Header.Set("Content-Type", map[bool]string{true: mediaJSON, false: mediaProtobuf}[isJSON])
-		w := &cancelOnHeader{header: http.Header{}, cancel: rcancel}
-		handler.ServeHTTP(w, req)
-		if w.code >= 500 {
-			t.Errorf("status %d for %q: %s", w.code, body, w.body.String())
-		}
+		fuzzPost(t, handler, "/api/v1/scheduler", body, isJSON)
+	})
+}
+
+func FuzzAgentCall(f *testing.F) {
+	f.Add([]byte(`{"type":"SUBSCRIBE","subscribe":{"agent_info":{"hostname":"h","resources":[{"name":"cpus","type":"SCALAR","scalar":{"value":1}}]}}}`), true)
+	f.Add([]byte(`{"type":"SUBSCRIBE","subscribe":{"agent_info":{"hostname":"h","id":{"value":"x-S1"}},"tasks":[{"name":"t","task_id":{"value":"t"},"framework_id":{"value":"f"},"agent_id":{"value":"x-S1"},"state":"TASK_RUNNING"}]}}`), true)
+	f.Add([]byte(`{"type":"STATUS_UPDATE","agent_id":{"value":"a"},"status_update":{"update":{"framework_id":{"value":"f"},"status":{"task_id":{"value":"t"},"state":"TASK_RUNNING"}}}}`), true)
+	f.Add([]byte{0x10, 0x03, 0x0a, 0x03, 0x0a, 0x01, 0x61}, false)
+	handler := startFuzzMaster(f)
+	f.Fuzz(func(t *testing.T, body []byte, isJSON bool) {
+		fuzzPost(t, handler, "/api/v1/agent", body, isJSON)
 	})
 }
