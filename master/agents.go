@@ -245,6 +245,26 @@ func (s *state) reconcileAgentTasks(a *agent, sub *agorapb.AgentCall_Subscribe) 
 		s.removeTask(t)
 	}
 
+	// Partition-aware tasks the master holds as unreachable on this agent which the
+	// agent no longer runs are gone.
+	for _, fw := range s.sortedFrameworks() {
+		for _, id := range sortedKeys(fw.unreachable) {
+			t := fw.unreachable[id]
+			if t.agentID != a.id {
+				continue
+			}
+			if _, ok := reported[taskKey(fw.id, id)]; ok {
+				continue
+			}
+			st := s.masterStatus(t, mesos.TaskState_TASK_GONE, mesos.TaskStatus_REASON_AGENT_REREGISTERED,
+				"Task was not reported by its agent after the partition")
+			t.setStatus(st, mesos.TaskState_TASK_GONE)
+			fw.send(updateEvent(st))
+			delete(fw.unreachable, id)
+			s.appendCompleted(fw, t)
+		}
+	}
+
 	shutdown := map[string]bool{}
 	for _, key := range sortedKeys(reported) {
 		rt := reported[key]
@@ -370,6 +390,14 @@ func (s *state) checkAgents(now time.Time) {
 			}
 		case agentUnreachable:
 			if now.Sub(a.unreachableTime) > s.cfg.AgentRemovalTimeout {
+				for _, fw := range s.sortedFrameworks() {
+					for _, id := range sortedKeys(fw.unreachable) {
+						if t := fw.unreachable[id]; t.agentID == a.id {
+							delete(fw.unreachable, id)
+							s.appendCompleted(fw, t)
+						}
+					}
+				}
 				delete(s.agents, a.id)
 				s.deleteAgentRecord(a.id)
 				s.log.Info("unreachable agent removed", zap.String("agent_id", a.id))

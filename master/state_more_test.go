@@ -247,3 +247,24 @@ func TestUpdateResources(t *testing.T) {
 		t.Errorf("offered %s", got)
 	}
 }
+
+func TestPartitionAwareTaskGoneAfterRestartOfAgent(t *testing.T) {
+	h, agentID, _, fwID, sink := launched(t, mesos.FrameworkInfo_Capability_PARTITION_AWARE)
+	h.clock.advance(76 * time.Second)
+	h.s.tick()
+	if got := updates(sink.schedulerEvents()); !slices.Equal(got, []string{"t1:TASK_UNREACHABLE"}) {
+		t.Fatalf("updates %v", got)
+	}
+	back := &fakeSink{t: t}
+	if _, err := h.s.subscribeAgent(back, "x", &agorapb.AgentCall_Subscribe{
+		AgentInfo: &mesos.AgentInfo{Id: agentIDpb(agentID), Hostname: proto.String("host0"), Resources: resources.MustParse("cpus:4;mem:1024").ToProto()},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if got := updates(sink.schedulerEvents()); !slices.Equal(got, []string{"t1:TASK_GONE"}) {
+		t.Errorf("updates %v, want t1:TASK_GONE", got)
+	}
+	if len(h.s.frameworks[fwID].unreachable) != 0 {
+		t.Errorf("task still unreachable")
+	}
+}

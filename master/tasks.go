@@ -95,6 +95,11 @@ func (s *state) removeTask(t *task) {
 	if fw.tasks[t.id] == t {
 		delete(fw.tasks, t.id)
 	}
+	s.appendCompleted(fw, t)
+}
+
+// appendCompleted keeps a finished task for /state, up to the configured number.
+func (s *state) appendCompleted(fw *framework, t *task) {
 	fw.completed = append(fw.completed, t)
 	if n := len(fw.completed) - s.cfg.MaxCompletedTasksPerFramework; n > 0 {
 		fw.completed = slices.Delete(fw.completed, 0, n)
