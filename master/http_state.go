@@ -2,6 +2,7 @@ package master
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"sort"
 	"time"
@@ -252,7 +253,7 @@ func (s *state) stateDocument() *stateJSON {
 			offered = offered.Plus(o.res)
 		}
 		doc.Slaves = append(doc.Slaves, agentJSON{
-			ID: a.id, PID: "slave(1)@" + a.info.GetHostname(), Hostname: a.info.GetHostname(), Port: a.info.GetPort(),
+			ID: a.id, PID: fmt.Sprintf("slave(1)@%s:%d", a.info.GetHostname(), a.info.GetPort()), Hostname: a.info.GetHostname(), Port: a.info.GetPort(),
 			RegisteredTime: secs(a.registeredTime), ReregisteredTime: secs(a.reregisteredTime),
 			Resources: resourcesJSON(a.total), UsedResources: resourcesJSON(used),
 			OfferedResources: resourcesJSON(offered), UnreservedResources: resourcesJSON(a.total.Unreserved()),

@@ -2,9 +2,11 @@ package master
 
 import (
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"go.uber.org/zap"
@@ -90,22 +92,33 @@ func (r *storeRegistry) putAgent(rec *agentRecord) error {
 	if err != nil {
 		return err
 	}
-	return r.put("agents/"+rec.Info.GetId().GetValue(), recordJSON{
+	return r.put("agents/"+storeKey(rec.Info.GetId().GetValue()), recordJSON{
 		Info: info, RegisteredTime: unixNanos(rec.RegisteredTime), UnreachableTime: unixNanos(rec.UnreachableTime),
 	})
 }
 
-func (r *storeRegistry) deleteAgent(id string) error { return r.del("agents/" + id) }
+func (r *storeRegistry) deleteAgent(id string) error { return r.del("agents/" + storeKey(id)) }
 
 func (r *storeRegistry) putFramework(rec *frameworkRecord) error {
 	info, err := protoJSON.Marshal(rec.Info)
 	if err != nil {
 		return err
 	}
-	return r.put("frameworks/"+rec.Info.GetId().GetValue(), recordJSON{Info: info, Deadline: unixNanos(rec.FailoverDeadline)})
+	return r.put("frameworks/"+storeKey(rec.Info.GetId().GetValue()), recordJSON{Info: info, Deadline: unixNanos(rec.FailoverDeadline)})
 }
 
-func (r *storeRegistry) deleteFramework(id string) error { return r.del("frameworks/" + id) }
+func (r *storeRegistry) deleteFramework(id string) error {
+	return r.del("frameworks/" + storeKey(id))
+}
+
+// storeKey is an id as a store key segment: as is when it only has the characters
+// keys allow, else hex-encoded behind "x-" (the record holds the id itself).
+func storeKey(id string) string {
+	if store.ValidateKey(id) == nil && !strings.HasPrefix(id, "x-") {
+		return id
+	}
+	return "x-" + hex.EncodeToString([]byte(id))
+}
 
 // load reads every record.
 func (r *storeRegistry) load(ctx context.Context) ([]*agentRecord, []*frameworkRecord, error) {
