@@ -1,0 +1,67 @@
+package master
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"go.uber.org/zap"
+	"google.golang.org/protobuf/proto"
+
+	agorapb "github.com/agoracluster/agora/proto/agora/v1"
+	mesos "github.com/agoracluster/agora/proto/mesos/v1"
+	"github.com/agoracluster/agora/proto/mesos/v1/scheduler"
+	"github.com/agoracluster/agora/resources"
+)
+
+// nopSink discards events (encoding is measured by the HTTP path, not here).
+type nopSink struct{}
+
+func (nopSink) Send(proto.Message) {}
+func (nopSink) Close()             {}
+
+// BenchmarkOfferAcceptCycle measures the state core's part of launching tasks: an
+// allocation cycle over the cluster, then one ACCEPT with one task per offer, then
+// the tasks finishing.
+func BenchmarkOfferAcceptCycle(b *testing.B) {
+	for _, agents := range []int{10, 100, 1000} {
+		b.Run(fmt.Sprintf("agents=%d", agents), func(b *testing.B) {
+			clock := &fakeClock{t: time.Unix(0, 0)}
+			info := &mesos.MasterInfo{Id: proto.String("M"), Ip: proto.Uint32(1), Port: proto.Uint32(5050)}
+			s := newState(DefaultConfig(), zap.NewNop(), clock, info, newMemRegistry(), nil)
+			total := resources.MustParse("cpus:8;mem:16384").ToProto()
+			for i := range agents {
+				if _, err := s.subscribeAgent(nopSink{}, fmt.Sprint("a", i), &agorapb.AgentCall_Subscribe{
+					AgentInfo: &mesos.AgentInfo{Hostname: proto.String(fmt.Sprint("host", i)), Resources: total},
+				}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			fwID := s.subscribeFramework(nopSink{}, "s", &scheduler.Call_Subscribe{FrameworkInfo: frameworkInfo("bench")})
+			b.ReportAllocs()
+			b.ResetTimer()
+			n := 0
+			for range b.N {
+				s.allocate()
+				var launched []*task
+				for _, id := range sortedKeys(s.offers) {
+					o := s.offers[id]
+					n++
+					c := launchCall([]*mesos.OfferID{offerIDpb(id)}, commandTask(fmt.Sprint("t", n), o.agentID, "cpus:1;mem:128"))
+					c.FrameworkId = frameworkIDpb(fwID)
+					if err := s.schedulerCall(c, "s"); err != nil {
+						b.Fatal(err)
+					}
+					launched = append(launched, s.frameworks[fwID].tasks[fmt.Sprint("t", n)])
+				}
+				for _, t := range launched {
+					a := s.agents[t.agentID]
+					if err := s.agentCall(statusUpdateCall(a.id, fwID, t.id, mesos.TaskState_TASK_FINISHED, nil), a.streamID); err != nil {
+						b.Fatal(err)
+					}
+				}
+				clock.advance(6 * time.Second)
+			}
+		})
+	}
+}
