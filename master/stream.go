@@ -28,12 +28,12 @@ const (
 type httpStream struct {
 	codec codec
 
-	mu       sync.Mutex
-	queue    [][]byte
-	queued   int
-	limit    int // bytes queued at most
-	closed   bool
-	wake     chan struct{}
+	mu     sync.Mutex
+	queue  [][]byte
+	queued int
+	limit  int // bytes queued at most
+	closed bool
+	wake   chan struct{}
 }
 
 var _ eventSink = (*httpStream)(nil)
