@@ -76,7 +76,7 @@ func (m *Master) subscribeAgent(w http.ResponseWriter, r *http.Request, in codec
 	if f, ok := w.(http.Flusher); ok {
 		f.Flush()
 	}
-	stream.serve(w, r, m.stop, agentHeartbeat, m.cfg.AgentHeartbeatInterval)
+	stream.serve(w, r, m.stop, agentHeartbeat, m.cfg.agentHeartbeat())
 	if m.stopping() {
 		return // a restarting master keeps its registry as it was
 	}

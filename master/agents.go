@@ -184,7 +184,7 @@ func (s *state) subscribeAgent(sink eventSink, streamID string, sub *agorapb.Age
 		Type: agorapb.AgentEvent_SUBSCRIBED.Enum(),
 		Subscribed: &agorapb.AgentEvent_Subscribed{
 			AgentId:                  agentIDpb(id),
-			HeartbeatIntervalSeconds: proto.Float64(s.cfg.AgentHeartbeatInterval.Seconds()),
+			HeartbeatIntervalSeconds: proto.Float64(s.cfg.agentHeartbeat().Seconds()),
 			MasterInfo:               proto.Clone(s.info).(*mesos.MasterInfo),
 		},
 	})

@@ -109,3 +109,10 @@ func (c Config) Validate() error {
 func (c Config) agentTimeout() time.Duration {
 	return c.AgentPingTimeout * time.Duration(c.MaxAgentPingTimeouts)
 }
+
+// agentHeartbeat is the heartbeat interval announced to agents (they heartbeat at
+// it too): never longer than one ping timeout, so live agents are not marked
+// unreachable.
+func (c Config) agentHeartbeat() time.Duration {
+	return min(c.AgentHeartbeatInterval, c.AgentPingTimeout)
+}

@@ -138,18 +138,20 @@ func (m *Master) masterInfo(addr net.Addr) (*mesos.MasterInfo, error) {
 	if ip == "" {
 		ip = host
 	}
-	parsed := net.ParseIP(ip)
-	if parsed == nil || parsed.IsUnspecified() {
-		parsed = net.IPv4(127, 0, 0, 1)
-		ip = "127.0.0.1"
-	}
 	hostname := m.cfg.Hostname
 	if hostname == "" {
 		if h, err := os.Hostname(); err == nil {
 			hostname = h
-		} else {
-			hostname = ip
 		}
+	}
+	parsed := net.ParseIP(ip)
+	if parsed == nil || parsed.IsUnspecified() {
+		// Listening on every address: advertise the hostname's address, as Mesos does.
+		parsed = hostIPv4(hostname)
+		ip = parsed.String()
+	}
+	if hostname == "" {
+		hostname = ip
 	}
 	var ipNum uint32
 	if v4 := parsed.To4(); v4 != nil {
@@ -169,6 +171,20 @@ func (m *Master) masterInfo(addr net.Addr) (*mesos.MasterInfo, error) {
 			Port:     proto.Int32(int32(port)),
 		},
 	}, nil
+}
+
+// hostIPv4 is the first IPv4 address of hostname, or 127.0.0.1.
+func hostIPv4(hostname string) net.IP {
+	if hostname != "" {
+		if ips, err := net.LookupIP(hostname); err == nil {
+			for _, ip := range ips {
+				if v4 := ip.To4(); v4 != nil {
+					return v4
+				}
+			}
+		}
+	}
+	return net.IPv4(127, 0, 0, 1).To4()
 }
 
 // loop owns the state: it runs requests from the HTTP handlers, deadlines and

@@ -34,6 +34,8 @@ func runMaster(ctx context.Context, args []string, _, stderr io.Writer) error {
 		"how long agents known from the registry have to re-register after a master restart")
 	durationVar(fs, &cfg.AgentRemovalTimeout, "agent_removal_timeout", cfg.AgentRemovalTimeout,
 		"how long an unreachable agent is kept in the registry")
+	durationVar(fs, &cfg.AgentRemovalTimeout, "registry_max_agent_age", cfg.AgentRemovalTimeout,
+		"alias of --agent_removal_timeout (the Mesos name)")
 	durationVar(fs, &cfg.OfferTimeout, "offer_timeout", 0, "rescind offers after this long (0: never)")
 	durationVar(fs, &cfg.AllocationInterval, "allocation_interval", cfg.AllocationInterval, "interval of the periodic allocation cycle")
 	level := fs.String("logging_level", "info", "log level: debug, info, warn, error")
