@@ -107,13 +107,16 @@ func (a *Agent) Run(ctx context.Context, ln net.Listener) error {
 		return err
 	}
 	a.info = info
-	a.bootID = readBootID()
+	a.bootID = readBootID(a.cfg.BootIDPath)
 	a.endpoint = executorEndpoint(ln.Addr())
 	mu, err := masterURL(a.cfg.Master)
 	if err != nil {
 		return err
 	}
 	a.master = newMasterConn(a, mu)
+	if err := a.recover(ctx); err != nil {
+		return err
+	}
 
 	srv := &http.Server{Handler: a.routes(), ReadHeaderTimeout: 10 * time.Second}
 	loopCtx, stopLoop := context.WithCancel(ctx)
@@ -333,8 +336,8 @@ func executorEndpoint(addr net.Addr) string {
 	return net.JoinHostPort(host, port)
 }
 
-func readBootID() string {
-	b, err := os.ReadFile("/proc/sys/kernel/random/boot_id")
+func readBootID(path string) string {
+	b, err := os.ReadFile(path)
 	if err != nil {
 		return ""
 	}

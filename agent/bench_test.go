@@ -47,7 +47,7 @@ func (c *instantContainerizer) Kill(_ context.Context, id string, _ syscall.Sign
 	return nil
 }
 
-func (c *instantContainerizer) Recover(context.Context, []string) error { return nil }
+func (c *instantContainerizer) Recover(context.Context, []RecoveredContainer) error { return nil }
 
 // BenchmarkLaunchTasks measures how long the agent takes to accept N command tasks and
 // start their executors (without the executor processes themselves).

@@ -43,6 +43,16 @@ type Config struct {
 	ShutdownExecutorsOnExit bool
 	// StatusUpdate is the retry policy of status updates.
 	StatusUpdate statusupdate.Config
+	// Recover is what a starting agent does with the checkpoints of a previous run:
+	// RecoverReconnect adopts live executors and re-registers with the same agent id;
+	// RecoverCleanup kills every executor it finds and registers as a new agent.
+	Recover string
+	// ExecutorReregistrationTimeout is how long a recovered executor has to subscribe again
+	// before it is killed and its tasks are failed.
+	ExecutorReregistrationTimeout time.Duration
+	// BootIDPath is where the host's boot id is read (a changed boot id means the host
+	// rebooted: the agent starts fresh). Tests point it at a file.
+	BootIDPath string
 	// Version is reported to the master.
 	Version string
 }
@@ -60,8 +70,18 @@ func DefaultConfig() Config {
 		ShutdownExecutorsOnExit:     true,
 		StatusUpdate:                statusupdate.DefaultConfig(),
 		Version:                     "dev",
+
+		Recover:                       RecoverReconnect,
+		ExecutorReregistrationTimeout: 5 * time.Second,
+		BootIDPath:                    "/proc/sys/kernel/random/boot_id",
 	}
 }
+
+// Recovery modes (Config.Recover, --recover).
+const (
+	RecoverReconnect = "reconnect"
+	RecoverCleanup   = "cleanup"
+)
 
 // Validate reports every problem at once.
 func (c Config) Validate() error {
@@ -93,6 +113,12 @@ func (c Config) Validate() error {
 	}
 	if c.RegistrationBackoffMin <= 0 || c.RegistrationBackoffMax < c.RegistrationBackoffMin {
 		errs = append(errs, errors.New("agent: registration back-off must be positive with max >= min"))
+	}
+	if c.Recover != RecoverReconnect && c.Recover != RecoverCleanup {
+		errs = append(errs, fmt.Errorf("agent: recover: %q is not %q or %q", c.Recover, RecoverReconnect, RecoverCleanup))
+	}
+	if c.ExecutorReregistrationTimeout <= 0 {
+		errs = append(errs, errors.New("agent: executor_reregistration_timeout must be positive"))
 	}
 	if err := c.StatusUpdate.Validate(); err != nil {
 		errs = append(errs, err)

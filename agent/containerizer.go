@@ -48,8 +48,9 @@ type Containerizer interface {
 	Wait(ctx context.Context, containerID string) (Termination, error)
 	// Kill sends sig to every process of the container.
 	Kill(ctx context.Context, containerID string, sig syscall.Signal) error
-	// Recover adopts containers left by a previous agent run (agent recovery; later issue).
-	Recover(ctx context.Context, containerIDs []string) error
+	// Recover adopts containers left by a previous agent run. Afterwards Wait and Kill work
+	// for every given container; Wait returns at once for one that is gone.
+	Recover(ctx context.Context, containers []RecoveredContainer) error
 }
 
 // describeWaitStatus renders a wait status the way Mesos messages do.

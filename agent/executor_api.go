@@ -302,7 +302,9 @@ func (a *Agent) executorSubscribe(c *executorpb.Call, conn *executorConn) error 
 		},
 	})
 	sub := c.GetSubscribe()
+	known := make(map[string]bool)
 	for _, ti := range sub.GetUnacknowledgedTasks() {
+		known[ti.GetTaskId().GetValue()] = true
 		if t := ex.tasks[ti.GetTaskId().GetValue()]; t != nil {
 			t.launched = true // the executor has it already
 		}
@@ -315,6 +317,10 @@ func (a *Agent) executorSubscribe(c *executorpb.Call, conn *executorConn) error 
 			continue
 		}
 		a.updateFromExecutor(ex, u.GetStatus())
+	}
+	if ex.recovered {
+		ex.recovered = false
+		a.dropUndelivered(ex, known)
 	}
 	a.flushQueue(ex)
 	for tid, policy := range ex.pendingKills {

@@ -103,6 +103,11 @@ func (a *Agent) watchExecutor(ex *executor, spec ContainerSpec, agentID string, 
 	if cerr := a.ckpt.writePID(agentID, spec.FrameworkID, spec.ExecutorID, spec.ContainerID, pid); cerr != nil {
 		log.Warn("checkpoint executor pid", zap.Error(cerr))
 	}
+	if start := procStartTime(pid); start != 0 {
+		if cerr := a.ckpt.writePIDStart(agentID, spec.FrameworkID, spec.ExecutorID, spec.ContainerID, start); cerr != nil {
+			log.Warn("checkpoint executor start time", zap.Error(cerr))
+		}
+	}
 	a.send(func() { a.executorStarted(ex, pid) })
 	term, err := a.containerizer.Wait(a.procCtx, spec.ContainerID)
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"sync"
 	"syscall"
+	"time"
 
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
 	"go.uber.org/zap"
@@ -27,7 +28,9 @@ type Process struct {
 
 	mu    sync.Mutex
 	procs map[string]*proc
-	wg    sync.WaitGroup // reapers
+	wg    sync.WaitGroup // reapers and watchers of adopted executors
+	stop  chan struct{}  // closed by Close: ends the watchers of adopted executors
+	once  sync.Once
 }
 
 var _ Containerizer = (*Process)(nil)
@@ -40,7 +43,7 @@ type proc struct {
 
 // NewProcess returns a process containerizer that fetches with fetch.
 func NewProcess(fetch FetchFunc, log *zap.Logger) *Process {
-	return &Process{log: log.Named("process"), fetch: fetch, procs: make(map[string]*proc)}
+	return &Process{log: log.Named("process"), fetch: fetch, procs: make(map[string]*proc), stop: make(chan struct{})}
 }
 
 // Launch implements Containerizer.
@@ -75,7 +78,9 @@ func (p *Process) Launch(ctx context.Context, spec ContainerSpec) (int, error) {
 	cmd.Env = spec.Env
 	cmd.Stdout = stdout
 	cmd.Stderr = stderr
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// A session of its own (and so a process group of its own): tasks the executor starts in
+	// their own process groups stay in its session, so they can be found and killed with it.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if cred, err := credential(spec.User); err != nil {
 		return 0, err
 	} else if cred != nil {
@@ -96,6 +101,8 @@ func (p *Process) Launch(ctx context.Context, spec ContainerSpec) (int, error) {
 		defer p.wg.Done()
 		err := cmd.Wait()
 		pr.term = termination(cmd, err)
+		// The container ends with its executor: nothing it started may outlive it.
+		killSession(pr.pid)
 		close(pr.done)
 	}()
 	return pr.pid, nil
@@ -207,13 +214,64 @@ func (p *Process) Kill(_ context.Context, containerID string, sig syscall.Signal
 	if err := syscall.Kill(-pr.pid, sig); err != nil && !errors.Is(err, syscall.ESRCH) {
 		return fmt.Errorf("kill container %s: %w", containerID, err)
 	}
+	if sig == syscall.SIGKILL {
+		killSession(pr.pid)
+	}
 	return nil
 }
 
-// Recover implements Containerizer. Recovery of processes from a previous agent run is not
-// implemented yet; nothing is adopted.
-func (p *Process) Recover(context.Context, []string) error { return nil }
+// Recover implements Containerizer: every container whose executor is still alive (and is
+// the same process, see executorAlive) is adopted and watched by polling /proc, since it is
+// not our child; its exit status cannot be learned. A container whose executor is gone is
+// registered as ended, so Wait returns at once for it.
+func (p *Process) Recover(_ context.Context, containers []RecoveredContainer) error {
+	for _, c := range containers {
+		pr := &proc{pid: c.PID, done: make(chan struct{})}
+		p.mu.Lock()
+		p.procs[c.ContainerID] = pr
+		p.mu.Unlock()
+		if !executorAlive(c) {
+			pr.term = Termination{Status: -1, Message: "Executor ended while the agent was down"}
+			killLeftovers(c) // what the dead executor left behind
+			close(pr.done)
+			continue
+		}
+		p.log.Info("adopted executor", zap.String("container_id", c.ContainerID), zap.String("executor_id", c.ExecutorID),
+			zap.Int("pid", c.PID))
+		p.wg.Add(1)
+		go func() {
+			defer p.wg.Done()
+			p.watchAdopted(pr, c)
+		}()
+	}
+	return nil
+}
 
-// Close waits for the reapers of processes that already ended; it must be called after every
-// launched process was waited for or killed.
-func (p *Process) Close() { p.wg.Wait() }
+// watchAdopted closes pr.done once the adopted executor is gone (or Close is called).
+func (p *Process) watchAdopted(pr *proc, c RecoveredContainer) {
+	if c.StartTime == 0 {
+		c.StartTime = procStartTime(c.PID)
+	}
+	t := time.NewTicker(adoptPollInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-p.stop:
+			return
+		case <-t.C:
+		}
+		if !executorAlive(c) {
+			pr.term = Termination{Status: -1, Message: "Executor terminated"}
+			killLeftovers(c)
+			close(pr.done)
+			return
+		}
+	}
+}
+
+// Close ends the watchers of adopted executors and waits for the reapers of processes that
+// already ended; it must be called after every launched process was waited for or killed.
+func (p *Process) Close() {
+	p.once.Do(func() { close(p.stop) })
+	p.wg.Wait()
+}

@@ -57,6 +57,8 @@ type executor struct {
 	regTimer    *time.Timer
 	killTimer   *time.Timer
 	detached    bool // left running on agent exit (ShutdownExecutorsOnExit false)
+	// recovered marks an executor adopted from a previous agent run until it subscribes.
+	recovered bool
 }
 
 // launchItem is one queued RUN_TASK (task) or RUN_TASK_GROUP (group).

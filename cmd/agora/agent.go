@@ -29,6 +29,11 @@ func runAgent(ctx context.Context, args []string, _, stderr io.Writer) error {
 		"how long an executor has to subscribe before it is killed")
 	durationVar(fs, &cfg.ExecutorShutdownGracePeriod, "executor_shutdown_grace_period", cfg.ExecutorShutdownGracePeriod,
 		"how long an executor told to shut down has before it is killed")
+	fs.StringVar(&cfg.Recover, "recover", cfg.Recover,
+		"what to do with the executors of a previous run: reconnect (adopt them, keep the agent id) or cleanup (kill them, register as a new agent)")
+	durationVar(fs, &cfg.ExecutorReregistrationTimeout, "executor_reregistration_timeout", cfg.ExecutorReregistrationTimeout,
+		"how long a recovered executor has to subscribe again before it is killed")
+	fs.StringVar(&cfg.BootIDPath, "boot_id_path", cfg.BootIDPath, "file holding the host's boot id (a changed boot id means the host rebooted)")
 	level := fs.String("logging_level", "info", "log level: debug, info, warn, error")
 	if err := parseFlags(fs, args, osEnv); err != nil {
 		return err
