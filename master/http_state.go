@@ -172,7 +172,7 @@ func taskToJSON(t *task) taskJSON {
 func (s *state) frameworkToJSON(fw *framework, active bool) frameworkJSON {
 	info := fw.info
 	fj := frameworkJSON{
-		ID: fw.id, Name: info.GetName(), User: info.GetUser(), Roles: fw.roles,
+		ID: fw.id, Name: info.GetName(), User: info.GetUser(), Roles: append([]string{}, fw.roles...),
 		Principal: info.GetPrincipal(), Hostname: info.GetHostname(), WebuiURL: info.GetWebuiUrl(),
 		FailoverTimeout: info.GetFailoverTimeout(), Checkpoint: info.GetCheckpoint(),
 		Active: active && fw.connected, Connected: fw.connected, Recovered: fw.recovered,
