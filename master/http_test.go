@@ -520,3 +520,35 @@ func FuzzAgentCall(f *testing.F) {
 		fuzzPost(t, handler, "/api/v1/agent", body, isJSON)
 	})
 }
+
+func TestStreamBreakStartsFailoverTimeout(t *testing.T) {
+	tm := startMaster(t, func(c *Config) { c.AllocationInterval = 10 * time.Millisecond })
+	ctx, cancel := context.WithCancel(context.Background())
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, tm.url+"/api/v1/scheduler",
+		bytes.NewReader(mustMarshal(t, jsonCodec, subscribeCall(frameworkInfo("fw")))))
+	req.Header.Set("Content-Type", mediaJSON)
+	resp, err := tm.client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	es := openStream(t, resp)
+	ev := &scheduler.Event{}
+	es.next(ev, func() bool { return ev.GetType() == scheduler.Event_SUBSCRIBED })
+	fwID := ev.GetSubscribed().GetFrameworkId().GetValue()
+	cancel() // the scheduler goes away; failover_timeout is 0
+
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var removed bool
+		if err := tm.m.exec(context.Background(), func(s *state) { removed = s.frameworks[fwID] == nil && s.completedFramework(fwID) != nil }); err != nil {
+			t.Fatal(err)
+		}
+		if removed {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("framework %s not removed after its stream broke", fwID)
+		}
+		<-time.After(5 * time.Millisecond) // poll interval
+	}
+}
