@@ -18,6 +18,8 @@ type Config struct {
 	WorkDir string
 	// Cluster is a human readable cluster name shown in /state.
 	Cluster string
+	// Version is the build version reported in MasterInfo and /state.
+	Version string
 
 	// AgentHeartbeatInterval is how often the master sends HEARTBEAT events to agents
 	// and frameworks, and the heartbeat_interval_seconds it announces.
@@ -50,6 +52,7 @@ type Config struct {
 // DefaultConfig returns the Mesos defaults.
 func DefaultConfig() Config {
 	return Config{
+		Version:                       Version,
 		AgentHeartbeatInterval:        15 * time.Second,
 		FrameworkHeartbeatInterval:    15 * time.Second,
 		AgentPingTimeout:              15 * time.Second,

@@ -222,7 +222,7 @@ func (s *state) frameworkToJSON(fw *framework, active bool) frameworkJSON {
 func (s *state) stateDocument() *stateJSON {
 	leader, _ := protoJSON.Marshal(s.info)
 	doc := &stateJSON{
-		Version: Version, ID: s.id, PID: s.info.GetPid(), Hostname: s.info.GetHostname(),
+		Version: s.cfg.Version, ID: s.id, PID: s.info.GetPid(), Hostname: s.info.GetHostname(),
 		Cluster: s.cfg.Cluster, Leader: s.info.GetPid(), LeaderInfo: leader,
 		StartTime: secs(s.startTime), ElectedTime: secs(s.startTime),
 		Slaves: []agentJSON{}, Frameworks: []frameworkJSON{}, CompletedFrameworks: []frameworkJSON{},

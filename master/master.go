@@ -22,8 +22,8 @@ import (
 	"github.com/agoracluster/agora/store"
 )
 
-// Version is reported in MasterInfo and /state.
-const Version = "1.11.0-agora"
+// Version is the default Config.Version.
+const Version = "dev"
 
 var errStopped = errors.New("master: stopped")
 
@@ -164,7 +164,7 @@ func (m *Master) masterInfo(addr net.Addr) (*mesos.MasterInfo, error) {
 		Port:     proto.Uint32(uint32(port)),
 		Pid:      proto.String(fmt.Sprintf("master@%s:%d", ip, port)),
 		Hostname: proto.String(hostname),
-		Version:  proto.String(Version),
+		Version:  proto.String(m.cfg.Version),
 		Address: &mesos.Address{
 			Hostname: proto.String(hostname),
 			Ip:       proto.String(ip),

@@ -45,6 +45,7 @@ func runMaster(ctx context.Context, args []string, _, stderr io.Writer) error {
 	if *zk != "" {
 		return errors.New("master: --zk is not supported yet; run without it for a standalone master")
 	}
+	cfg.Version = version
 	if parsed := net.ParseIP(*ip); parsed != nil && !parsed.IsUnspecified() {
 		cfg.IP = *ip
 	}
