@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -47,6 +48,14 @@ type Config struct {
 	TaskStdout, TaskStderr *os.File
 	// HTTPClient talks to the agent; nil means a private client without timeouts.
 	HTTPClient *http.Client
+	// ContainerID is the agent's container id for this executor (AGORA_CONTAINER_ID, else
+	// the sandbox directory's name, runs/<container_id>); a DOCKER task's container is named
+	// agora-<ContainerID> and labelled with it, so the agent can tell live containers from
+	// orphans.
+	ContainerID string
+	// DockerSocket is the Docker Engine's unix socket for DOCKER tasks (AGORA_DOCKER_SOCKET);
+	// empty means DOCKER_HOST, else /var/run/docker.sock.
+	DockerSocket string
 }
 
 // DefaultConfig returns the Mesos defaults; the ids, the endpoint and the sandbox are empty.
@@ -109,6 +118,16 @@ func ConfigFromEnv(env func(string) string) (Config, error) {
 	if c.Sandbox == "" {
 		c.Sandbox = env("MESOS_DIRECTORY")
 	}
+	if c.Sandbox != "" {
+		if abs, err := filepath.Abs(c.Sandbox); err == nil {
+			c.Sandbox = abs
+		}
+	}
+	c.ContainerID = env("AGORA_CONTAINER_ID")
+	if c.ContainerID == "" && c.Sandbox != "" {
+		c.ContainerID = filepath.Base(c.Sandbox)
+	}
+	c.DockerSocket = env("AGORA_DOCKER_SOCKET")
 	var errs []string
 	if v := env("MESOS_CHECKPOINT"); v != "" {
 		c.Checkpoint = v == "1" || strings.EqualFold(v, "true")

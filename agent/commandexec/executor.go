@@ -4,15 +4,14 @@ import (
 	"context"
 	"errors"
 	"os"
-	"os/exec"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/google/uuid"
 	"go.uber.org/zap"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/agoracluster/agora/agent/docker"
 	"github.com/agoracluster/agora/agent/healthcheck"
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
 	"github.com/agoracluster/agora/proto/mesos/v1/executor"
@@ -38,10 +37,6 @@ type (
 		conn int
 		err  error
 	}
-	processExited struct {
-		state *os.ProcessState
-		err   error
-	}
 	healthChanged struct{ status healthcheck.Status }
 )
 
@@ -57,6 +52,9 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger) error {
 	}
 	if cfg.TaskStderr == nil {
 		cfg.TaskStderr = os.Stderr
+	}
+	if cfg.ContainerID == "" {
+		cfg.ContainerID = uuid.NewString()
 	}
 	ioCtx, ioCancel := context.WithCancel(context.WithoutCancel(ctx))
 	e := &commandExecutor{
@@ -82,6 +80,9 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger) error {
 	ioCancel()
 	<-senderDone
 	e.wg.Wait()
+	if e.dockerClose != nil {
+		_ = e.dockerClose()
+	}
 	return err
 }
 
@@ -107,8 +108,9 @@ type commandExecutor struct {
 	// task
 	task           *mesos.TaskInfo
 	taskAcked      bool
-	cmd            *exec.Cmd
-	pgid           int
+	run            runner // nil until the task runs
+	launching      bool   // a container launch is under way
+	launchCancel   context.CancelFunc
 	killed         bool
 	killedByHealth bool
 	terminated     bool // the task is over (exited, or failed to launch)
@@ -116,6 +118,9 @@ type commandExecutor struct {
 	killDeadline   time.Time
 	healthCancel   context.CancelFunc
 	lastStatus     *mesos.TaskStatus
+
+	docker      *docker.Runtime // connected on the first docker task
+	dockerClose func() error
 
 	// updates not yet acknowledged, oldest first
 	unacked      []*executor.Call_Update
@@ -154,12 +159,16 @@ func (e *commandExecutor) loop(ctx context.Context) error {
 		if e.healthCancel != nil {
 			e.healthCancel()
 		}
-		if e.cmd != nil && !e.terminated {
-			// Never leave the task behind; the process-wait goroutine finishes once it is dead.
-			_ = signalGroup(e.pgid, syscall.SIGKILL)
-			for ev := range e.events {
-				if _, ok := ev.(processExited); ok {
-					break
+		if e.taskActive() {
+			// Never leave the task behind; the wait goroutine finishes once it is dead.
+			e.killed = true
+			e.forceKill()
+			for !e.terminated {
+				switch m := (<-e.events).(type) {
+				case containerLaunched:
+					e.launched(m)
+				case taskExited:
+					e.reaped(m)
 				}
 			}
 		}
@@ -218,8 +227,10 @@ func (e *commandExecutor) handle(msg any) {
 			e.log.Warn("agent connection lost", zap.Error(m.err))
 			e.disconnected(m.err)
 		}
-	case processExited:
-		e.reaped(m.state, m.err)
+	case taskExited:
+		e.reaped(m)
+	case containerLaunched:
+		e.launched(m)
 	case healthChanged:
 		e.healthUpdated(m.status)
 	}
@@ -293,13 +304,28 @@ func (e *commandExecutor) agentLost() {
 
 // forceExit kills the task at once and exits once it is gone.
 func (e *commandExecutor) forceExit() {
-	if e.cmd != nil && !e.terminated {
+	if e.taskActive() {
 		e.killed = true
-		_ = signalGroup(e.pgid, syscall.SIGKILL)
+		e.forceKill()
 		e.exitOnReap = true
 		return
 	}
 	e.done = true
+}
+
+// taskActive: the task is being launched or runs, and has not ended.
+func (e *commandExecutor) taskActive() bool {
+	return (e.run != nil || e.launching) && !e.terminated
+}
+
+// forceKill kills the running task, or aborts its launch.
+func (e *commandExecutor) forceKill() {
+	switch {
+	case e.run != nil:
+		e.run.kill()
+	case e.launching:
+		e.launchCancel()
+	}
 }
 
 func (e *commandExecutor) received(ev *executor.Event) {
@@ -450,6 +476,10 @@ func (e *commandExecutor) launch(task *mesos.TaskInfo) {
 		e.failLaunch(errors.New("executor is shutting down"))
 		return
 	}
+	if isDocker(task) {
+		e.launchDocker(task, log)
+		return
+	}
 	ci := task.GetCommand()
 	userName := ci.GetUser()
 	if userName == "" {
@@ -464,13 +494,10 @@ func (e *commandExecutor) launch(task *mesos.TaskInfo) {
 		e.failLaunch(err)
 		return
 	}
-	e.cmd = cmd
-	e.pgid = cmd.Process.Pid
-	log.Info("task started", zap.Int("pid", e.pgid))
-	e.wg.Go(func() {
-		err := cmd.Wait()
-		e.post(processExited{state: cmd.ProcessState, err: err})
-	})
+	pr := &processRunner{cmd: cmd, pgid: cmd.Process.Pid, dir: e.cfg.Sandbox}
+	e.run = pr
+	log.Info("task started", zap.Int("pid", pr.pgid))
+	e.wg.Go(func() { e.post(pr.wait()) })
 	e.forward(e.newStatus(task.GetTaskId(), mesos.TaskState_TASK_RUNNING, ""))
 	if hc := task.GetHealthCheck(); hc != nil {
 		e.startHealthCheck(hc, env, log)
@@ -486,17 +513,13 @@ func (e *commandExecutor) failLaunch(err error) {
 
 func (e *commandExecutor) startHealthCheck(hc *mesos.HealthCheck, env []string, log *zap.Logger) {
 	policy := healthcheck.PolicyFromProto(hc)
-	probe, err := healthcheck.ProbeFromProto(hc, env, e.cfg.Sandbox)
+	probe, err := e.run.probe(hc, env)
 	if err == nil {
 		err = policy.Validate()
 	}
 	if err != nil {
 		log.Error("health check not started", zap.Error(err))
 		return
-	}
-	if cp, ok := probe.(healthcheck.CommandProbe); ok {
-		cp.User = e.cmd.SysProcAttr.Credential
-		probe = cp
 	}
 	ctx, cancel := context.WithCancel(e.ioCtx)
 	e.healthCancel = cancel
@@ -542,7 +565,7 @@ func (e *commandExecutor) gracePeriod(override *mesos.KillPolicy) time.Duration 
 // kill sends SIGTERM to the task's process group and schedules SIGKILL after grace. A kill
 // while one is in progress can only shorten the grace period (as in Mesos).
 func (e *commandExecutor) kill(grace time.Duration) {
-	if e.cmd == nil || e.terminated {
+	if !e.taskActive() {
 		return
 	}
 	grace = max(grace, 0)
@@ -561,8 +584,10 @@ func (e *commandExecutor) kill(grace time.Duration) {
 		e.forward(e.newStatus(e.task.GetTaskId(), mesos.TaskState_TASK_KILLING, ""))
 	}
 	e.log.Info("killing task", zap.String("task_id", e.task.GetTaskId().GetValue()), zap.Duration("grace_period", grace))
-	if err := signalGroup(e.pgid, syscall.SIGTERM); err != nil {
-		e.log.Warn("SIGTERM task", zap.Error(err))
+	if e.run != nil {
+		e.run.terminate(grace)
+	} else {
+		e.launchCancel() // abort the launch; launched reports TASK_KILLED
 	}
 	e.killStart = now
 	e.killDeadline = now.Add(grace)
@@ -570,13 +595,11 @@ func (e *commandExecutor) kill(grace time.Duration) {
 }
 
 func (e *commandExecutor) escalate() {
-	if e.terminated {
+	if e.terminated || e.run == nil {
 		return
 	}
 	e.log.Info("task did not terminate in its grace period; sending SIGKILL", zap.String("task_id", e.task.GetTaskId().GetValue()))
-	if err := signalGroup(e.pgid, syscall.SIGKILL); err != nil {
-		e.log.Warn("SIGKILL task", zap.Error(err))
-	}
+	e.run.kill()
 }
 
 func (e *commandExecutor) hasCapability(c mesos.FrameworkInfo_Capability_Type) bool {
@@ -588,13 +611,13 @@ func (e *commandExecutor) hasCapability(c mesos.FrameworkInfo_Capability_Type) b
 	return false
 }
 
-func (e *commandExecutor) reaped(ps *os.ProcessState, waitErr error) {
+func (e *commandExecutor) reaped(m taskExited) {
 	e.terminated = true
 	stopTimer(&e.killTimer)
 	e.stopHealthCheck()
-	_ = signalGroup(e.pgid, syscall.SIGKILL) // leftovers of the task's process group
-	state, msg := exitOutcome(ps, waitErr, e.killed)
+	state, msg, reason := m.outcome(e.killed)
 	status := e.newStatus(e.task.GetTaskId(), state, msg)
+	status.Reason = reason
 	if e.killed && e.killedByHealth {
 		status.Healthy = proto.Bool(false)
 	}
@@ -608,7 +631,7 @@ func (e *commandExecutor) reaped(ps *os.ProcessState, waitErr error) {
 // exits once its terminal update is acknowledged.
 func (e *commandExecutor) shutdown() {
 	e.shuttingDown = true
-	if e.cmd != nil && !e.terminated {
+	if e.taskActive() {
 		e.kill(e.cfg.ShutdownGracePeriod - 2*time.Second)
 		return
 	}
