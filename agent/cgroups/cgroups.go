@@ -1,0 +1,436 @@
+package cgroups
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+
+	cgroupsv3 "github.com/containerd/cgroups/v3"
+	"github.com/containerd/cgroups/v3/cgroup1"
+	"github.com/containerd/cgroups/v3/cgroup2"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// ErrUnavailable is returned by New when this host's cgroups cannot be used (not root, no
+// hierarchy, a controller missing); the agent then runs without limits.
+var ErrUnavailable = errors.New("cgroups: unavailable")
+
+// ErrUnknown is returned for a container without a cgroup.
+var ErrUnknown = errors.New("cgroups: unknown container")
+
+// cfsPeriod is the CFS period used with quotas (Mesos's default, 100ms), in microseconds.
+const cfsPeriod = 100000
+
+// v1Controllers are the cgroup v1 controllers used, each a hierarchy of its own or shared.
+var v1Controllers = []cgroup1.Name{cgroup1.Cpu, cgroup1.Cpuacct, cgroup1.Memory}
+
+// Config configures the cgroups of executor containers.
+type Config struct {
+	// Root is the cgroup (relative to every hierarchy's root) that holds one child per
+	// container, e.g. "agora" → /sys/fs/cgroup/memory/agora/<container_id> on v1.
+	Root string
+	// EnableCFS sets a CFS quota (hard CPU cap: cpus × period) besides the CPU shares/weight.
+	EnableCFS bool
+	// Mountpoint is the cgroup file system root; empty means /sys/fs/cgroup.
+	Mountpoint string
+}
+
+// DefaultConfig returns the defaults.
+func DefaultConfig() Config { return Config{Root: "agora", Mountpoint: "/sys/fs/cgroup"} }
+
+// Validate reports every problem at once.
+func (c Config) Validate() error {
+	var errs []error
+	if !validName.MatchString(c.Root) || hasDotComponent(c.Root) {
+		errs = append(errs, fmt.Errorf("cgroups: root %q must be a relative path of [A-Za-z0-9_.-] names", c.Root))
+	}
+	if c.Mountpoint == "" || !filepath.IsAbs(c.Mountpoint) {
+		errs = append(errs, fmt.Errorf("cgroups: mountpoint %q must be an absolute path", c.Mountpoint))
+	}
+	return errors.Join(errs...)
+}
+
+var validName = regexp.MustCompile(`^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$`)
+
+func hasDotComponent(p string) bool {
+	for _, c := range strings.Split(p, "/") {
+		if c == "." || c == ".." {
+			return true
+		}
+	}
+	return false
+}
+
+// Limits are the resources of one container.
+type Limits struct {
+	// CPUs is the CPU share (1.0 = one core); 0 sets no CPU limit.
+	CPUs float64
+	// MemoryBytes is the memory (and memory+swap) limit; 0 sets none.
+	MemoryBytes int64
+}
+
+// Manager creates and finds the cgroups of containers under Config.Root. It is safe for
+// concurrent use (it holds no mutable state).
+type Manager struct {
+	cfg     Config
+	unified bool              // cgroup v2
+	mounts  map[string]string // v1: controller -> mount point
+}
+
+// New checks that the cgroups can be used (by creating Config.Root with the CPU and memory
+// controllers) and returns a manager. An error wraps ErrUnavailable.
+func New(cfg Config) (*Manager, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if os.Geteuid() != 0 {
+		return nil, fmt.Errorf("%w: not running as root", ErrUnavailable)
+	}
+	m := &Manager{cfg: cfg}
+	switch cgroupsv3.Mode() {
+	case cgroupsv3.Unified:
+		m.unified = true
+		mgr, err := cgroup2.NewManager(cfg.Mountpoint, "/"+cfg.Root, &cgroup2.Resources{})
+		if err != nil {
+			return nil, fmt.Errorf("%w: create %s: %v", ErrUnavailable, cfg.Root, err)
+		}
+		ctrls, err := mgr.RootControllers()
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
+		}
+		for _, want := range []string{"cpu", "memory"} {
+			if !contains(ctrls, want) {
+				return nil, fmt.Errorf("%w: cgroup v2 controller %q is not available", ErrUnavailable, want)
+			}
+		}
+		if err := mgr.ToggleControllers([]string{"cpu", "memory"}, cgroup2.Enable); err != nil {
+			return nil, fmt.Errorf("%w: enable cpu and memory under %s: %v", ErrUnavailable, cfg.Root, err)
+		}
+	case cgroupsv3.Legacy, cgroupsv3.Hybrid:
+		mounts, err := v1Mounts()
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
+		}
+		for _, c := range v1Controllers {
+			if mounts[string(c)] == "" {
+				return nil, fmt.Errorf("%w: cgroup v1 controller %q is not mounted", ErrUnavailable, c)
+			}
+		}
+		m.mounts = mounts
+		for _, c := range v1Controllers {
+			if err := os.MkdirAll(filepath.Join(mounts[string(c)], cfg.Root), 0o755); err != nil {
+				return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
+			}
+		}
+	default:
+		return nil, fmt.Errorf("%w: no cgroup hierarchy", ErrUnavailable)
+	}
+	return m, nil
+}
+
+// Version returns 1 or 2.
+func (m *Manager) Version() int {
+	if m.unified {
+		return 2
+	}
+	return 1
+}
+
+func (m *Manager) group(id string) string { return "/" + m.cfg.Root + "/" + id }
+
+// dir returns the directory of a container's cgroup for a controller ("" for v2).
+func (m *Manager) dir(id string, controller cgroup1.Name) string {
+	if m.unified {
+		return filepath.Join(m.cfg.Mountpoint, m.cfg.Root, id)
+	}
+	return filepath.Join(m.mounts[string(controller)], m.cfg.Root, id)
+}
+
+// Create creates the cgroup of a container with limits (or updates an existing one).
+func (m *Manager) Create(id string, l Limits) (*Cgroup, error) {
+	if !validName.MatchString(id) || strings.Contains(id, "/") || hasDotComponent(id) {
+		return nil, fmt.Errorf("cgroups: invalid container id %q", id)
+	}
+	c := &Cgroup{m: m, id: id}
+	if m.unified {
+		mgr, err := cgroup2.NewManager(m.cfg.Mountpoint, m.group(id), m.v2Resources(l))
+		if err != nil {
+			return nil, fmt.Errorf("cgroups: create %s: %w", id, err)
+		}
+		c.v2 = mgr
+		return c, nil
+	}
+	cg, err := cgroup1.New(cgroup1.StaticPath(m.group(id)), m.v1Resources(l), m.v1Opts()...)
+	if err != nil {
+		return nil, fmt.Errorf("cgroups: create %s: %w", id, err)
+	}
+	c.v1 = cg
+	return c, nil
+}
+
+// Load returns the existing cgroup of a container (agent recovery); ErrUnknown when none.
+func (m *Manager) Load(id string) (*Cgroup, error) {
+	if _, err := os.Stat(m.dir(id, cgroup1.Memory)); err != nil {
+		return nil, fmt.Errorf("%w: %s", ErrUnknown, id)
+	}
+	c := &Cgroup{m: m, id: id}
+	if m.unified {
+		mgr, err := cgroup2.Load(m.group(id), cgroup2.WithMountpoint(m.cfg.Mountpoint))
+		if err != nil {
+			return nil, fmt.Errorf("cgroups: load %s: %w", id, err)
+		}
+		c.v2 = mgr
+		return c, nil
+	}
+	cg, err := cgroup1.Load(cgroup1.StaticPath(m.group(id)), m.v1Opts()...)
+	if err != nil {
+		return nil, fmt.Errorf("cgroups: load %s: %w", id, err)
+	}
+	c.v1 = cg
+	return c, nil
+}
+
+// List returns the ids of every container cgroup under the root.
+func (m *Manager) List() ([]string, error) {
+	ents, err := os.ReadDir(filepath.Dir(m.dir("x", cgroup1.Memory)))
+	if err != nil {
+		return nil, fmt.Errorf("cgroups: list: %w", err)
+	}
+	var out []string
+	for _, e := range ents {
+		if e.IsDir() {
+			out = append(out, e.Name())
+		}
+	}
+	return out, nil
+}
+
+func (m *Manager) v1Opts() []cgroup1.InitOpts {
+	return []cgroup1.InitOpts{cgroup1.WithHierarchy(m.v1Hierarchy)}
+}
+
+func (m *Manager) v1Hierarchy() ([]cgroup1.Subsystem, error) {
+	var out []cgroup1.Subsystem
+	for _, c := range v1Controllers {
+		// Each subsystem's root is the parent of its mount point's directory name, so that
+		// <root>/<name>/<path> is <mount>/<path> whatever the mount is called.
+		mount := m.mounts[string(c)]
+		switch c {
+		case cgroup1.Cpu:
+			out = append(out, cgroup1.NewCpu(filepath.Dir(mount)))
+		case cgroup1.Cpuacct:
+			out = append(out, cgroup1.NewCpuacct(filepath.Dir(mount)))
+		case cgroup1.Memory:
+			out = append(out, cgroup1.NewMemory(filepath.Dir(mount)))
+		}
+	}
+	return out, nil
+}
+
+func (m *Manager) v1Resources(l Limits) *specs.LinuxResources {
+	r := &specs.LinuxResources{}
+	if l.CPUs > 0 {
+		shares := uint64(l.CPUs * 1024)
+		r.CPU = &specs.LinuxCPU{Shares: &shares}
+		if m.cfg.EnableCFS {
+			period := uint64(cfsPeriod)
+			quota := int64(l.CPUs * cfsPeriod)
+			r.CPU.Period, r.CPU.Quota = &period, &quota
+		}
+	}
+	if l.MemoryBytes > 0 {
+		limit := l.MemoryBytes
+		r.Memory = &specs.LinuxMemory{Limit: &limit}
+		if _, err := os.Stat(filepath.Join(m.mounts[string(cgroup1.Memory)], "memory.memsw.limit_in_bytes")); err == nil {
+			r.Memory.Swap = &limit // no swapping past the limit either
+		}
+	}
+	return r
+}
+
+func (m *Manager) v2Resources(l Limits) *cgroup2.Resources {
+	r := &cgroup2.Resources{}
+	if l.CPUs > 0 {
+		// cpu.weight 1..10000, 100 = one share of 1024.
+		w := uint64(max(1, min(10000, l.CPUs*100)))
+		r.CPU = &cgroup2.CPU{Weight: &w}
+		if m.cfg.EnableCFS {
+			period := uint64(cfsPeriod)
+			quota := int64(l.CPUs * cfsPeriod)
+			r.CPU.Max = cgroup2.NewCPUMax(&quota, &period)
+		}
+	}
+	if l.MemoryBytes > 0 {
+		limit := l.MemoryBytes
+		zero := int64(0)
+		r.Memory = &cgroup2.Memory{Max: &limit, Swap: &zero}
+	}
+	return r
+}
+
+// Cgroup is one container's cgroup.
+type Cgroup struct {
+	m  *Manager
+	id string
+	v1 cgroup1.Cgroup
+	v2 *cgroup2.Manager
+}
+
+// ID returns the container id.
+func (c *Cgroup) ID() string { return c.id }
+
+// Update changes the limits.
+func (c *Cgroup) Update(l Limits) error {
+	var err error
+	if c.v2 != nil {
+		err = c.v2.Update(c.m.v2Resources(l))
+	} else {
+		// memory+swap must never be below memory: raise it first when the limit grows.
+		memsw := filepath.Join(c.m.dir(c.id, cgroup1.Memory), "memory.memsw.limit_in_bytes")
+		if cur, rerr := readInt(memsw); rerr == nil && l.MemoryBytes > cur {
+			_ = os.WriteFile(memsw, []byte(strconv.FormatInt(l.MemoryBytes, 10)), 0o644)
+		}
+		err = c.v1.Update(c.m.v1Resources(l))
+	}
+	if err != nil {
+		return fmt.Errorf("cgroups: update %s: %w", c.id, err)
+	}
+	return nil
+}
+
+// Add moves process pid (and so its future children) into the cgroup.
+func (c *Cgroup) Add(pid int) error {
+	var err error
+	if c.v2 != nil {
+		err = c.v2.AddProc(uint64(pid))
+	} else {
+		err = c.v1.Add(cgroup1.Process{Pid: pid})
+	}
+	if err != nil {
+		return fmt.Errorf("cgroups: add %d to %s: %w", pid, c.id, err)
+	}
+	return nil
+}
+
+// Pids returns the processes in the cgroup.
+func (c *Cgroup) Pids() ([]int, error) {
+	var out []int
+	if c.v2 != nil {
+		ps, err := c.v2.Procs(true)
+		if err != nil {
+			return nil, fmt.Errorf("cgroups: procs of %s: %w", c.id, err)
+		}
+		for _, p := range ps {
+			out = append(out, int(p))
+		}
+		return out, nil
+	}
+	ps, err := c.v1.Processes(cgroup1.Memory, true)
+	if err != nil {
+		return nil, fmt.Errorf("cgroups: procs of %s: %w", c.id, err)
+	}
+	for _, p := range ps {
+		out = append(out, p.Pid)
+	}
+	return out, nil
+}
+
+// KillAll sends SIGKILL to every process in the cgroup until it is empty (new forks race
+// with the kill, so it repeats a bounded number of times). It returns the pids it killed.
+func (c *Cgroup) KillAll() ([]int, error) {
+	var killed []int
+	for range 50 {
+		pids, err := c.Pids()
+		if err != nil {
+			return killed, err
+		}
+		if len(pids) == 0 {
+			return killed, nil
+		}
+		for _, p := range pids {
+			if syscall.Kill(p, syscall.SIGKILL) == nil {
+				killed = append(killed, p)
+			}
+		}
+		if c.waitEmpty() {
+			return killed, nil
+		}
+	}
+	return killed, fmt.Errorf("cgroups: %s: processes keep appearing", c.id)
+}
+
+// waitEmpty polls briefly for the killed processes to leave the cgroup.
+func (c *Cgroup) waitEmpty() bool {
+	for range 100 {
+		pids, err := c.Pids()
+		if err == nil && len(pids) == 0 {
+			return true
+		}
+		// SIGKILLed processes leave as soon as they are reaped; yield meanwhile.
+		_ = syscall.Nanosleep(&syscall.Timespec{Nsec: 2e6}, nil)
+	}
+	return false
+}
+
+// Delete kills what is left and removes the cgroup.
+func (c *Cgroup) Delete() error {
+	if _, err := c.KillAll(); err != nil {
+		return err
+	}
+	var err error
+	if c.v2 != nil {
+		err = c.v2.Delete()
+	} else {
+		err = c.v1.Delete()
+	}
+	if err != nil {
+		return fmt.Errorf("cgroups: delete %s: %w", c.id, err)
+	}
+	return nil
+}
+
+// v1Mounts maps every v1 controller to its mount point, from /proc/self/mountinfo.
+func v1Mounts() (map[string]string, error) {
+	f, err := os.Open("/proc/self/mountinfo")
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	out := make(map[string]string)
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		// ... mountpoint(4) ... - fstype source superopts
+		sep := -1
+		for i, f := range fields {
+			if f == "-" {
+				sep = i
+				break
+			}
+		}
+		if sep < 0 || sep+3 >= len(fields) || fields[sep+1] != "cgroup" || len(fields) < 5 {
+			continue
+		}
+		for _, opt := range strings.Split(fields[sep+3], ",") {
+			if _, done := out[opt]; !done {
+				out[opt] = fields[4]
+			}
+		}
+	}
+	return out, sc.Err()
+}
+
+func contains(s []string, v string) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}

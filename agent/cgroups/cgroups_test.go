@@ -1,0 +1,175 @@
+package cgroups
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// manager returns a manager on the real hierarchy: unusable cgroups fail the test in CI and
+// skip it elsewhere only when not root.
+func manager(t *testing.T) *Manager {
+	t.Helper()
+	cfg := DefaultConfig()
+	cfg.Root = "agora-test"
+	cfg.EnableCFS = true
+	m, err := New(cfg)
+	if err != nil {
+		if os.Getenv("CI") != "true" && os.Geteuid() != 0 {
+			t.Skipf("cgroups: %v", err)
+		}
+		t.Fatalf("cgroups: %v", err)
+	}
+	return m
+}
+
+// startIn starts sh -c script held on stdin until it is in the cgroup, so that every process
+// it forks is inside too.
+func startIn(t *testing.T, cg *Cgroup, script string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command("/bin/sh", "-c", "read go; "+script)
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	if err := cg.Add(cmd.Process.Pid); err != nil {
+		t.Fatal(err)
+	}
+	_, _ = io.WriteString(in, "go\n")
+	return cmd
+}
+
+func eventually(t *testing.T, d time.Duration, cond func() error) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for {
+		err := cond()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal(err)
+		}
+		time.Sleep(20 * time.Millisecond) // polling a real process, not timing the test
+	}
+}
+
+func TestLimitsProcessesAndDelete(t *testing.T) {
+	m := manager(t)
+	id := uuid.NewString()
+	cg, err := m.Create(id, Limits{CPUs: 0.5, MemoryBytes: 64 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cg.Delete() })
+	cmd := startIn(t, cg, "sleep 30 & wait")
+	eventually(t, 5*time.Second, func() error {
+		pids, err := cg.Pids()
+		if err != nil {
+			return err
+		}
+		if len(pids) != 2 || !slices.Contains(pids, cmd.Process.Pid) {
+			return fmt.Errorf("pids = %v, want the shell %d and its sleep", pids, cmd.Process.Pid)
+		}
+		return nil
+	})
+	st, err := cg.Stats()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.MemLimitBytes != 64<<20 || st.CPULimit != 0.5 {
+		t.Errorf("limits = mem %d, cpus %v; want %d, 0.5", st.MemLimitBytes, st.CPULimit, 64<<20)
+	}
+	if err := cg.Update(Limits{CPUs: 1, MemoryBytes: 128 << 20}); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := cg.Stats(); st.MemLimitBytes != 128<<20 || st.CPULimit != 1 {
+		t.Errorf("updated limits = mem %d, cpus %v", st.MemLimitBytes, st.CPULimit)
+	}
+	ids, err := m.List()
+	if err != nil || !slices.Contains(ids, id) {
+		t.Errorf("List = %v, %v; want it to hold %s", ids, err, id)
+	}
+	if _, err := m.Load(id); err != nil {
+		t.Errorf("Load: %v", err)
+	}
+	killed, err := cg.KillAll()
+	if err != nil || len(killed) != 2 {
+		t.Errorf("KillAll = %v, %v; want both processes", killed, err)
+	}
+	if err := cg.Delete(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Load(id); !errors.Is(err, ErrUnknown) {
+		t.Errorf("Load after Delete = %v, want ErrUnknown", err)
+	}
+}
+
+func TestOOMKillIsCounted(t *testing.T) {
+	m := manager(t)
+	cg, err := m.Create(uuid.NewString(), Limits{CPUs: 1, MemoryBytes: 32 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cg.Delete() })
+	cmd := startIn(t, cg, `x=$(head -c 200000000 /dev/zero | tr '\0' a); echo ${#x}`)
+	err = cmd.Wait()
+	if err == nil {
+		t.Fatal("the shell survived allocating 200 MB under a 32 MiB limit")
+	}
+	n, err := cg.OOMKills()
+	if err != nil || n == 0 {
+		t.Errorf("OOMKills = %d, %v; want > 0", n, err)
+	}
+}
+
+func TestCFSQuotaThrottles(t *testing.T) {
+	m := manager(t)
+	cg, err := m.Create(uuid.NewString(), Limits{CPUs: 0.1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cg.Delete() })
+	startIn(t, cg, "while :; do :; done")
+	eventually(t, 10*time.Second, func() error {
+		st, err := cg.Stats()
+		if err != nil {
+			return err
+		}
+		if st.CPUThrottled == 0 {
+			return fmt.Errorf("nr_throttled = 0 after %d periods", st.CPUPeriods)
+		}
+		return nil
+	})
+}
+
+func TestConfigValidate(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		cfg  Config
+		ok   bool
+	}{
+		{"default", DefaultConfig(), true},
+		{"nested root", Config{Root: "a/b", Mountpoint: "/sys/fs/cgroup"}, true},
+		{"escaping root", Config{Root: "../x", Mountpoint: "/sys/fs/cgroup"}, false},
+		{"empty root", Config{Mountpoint: "/sys/fs/cgroup"}, false},
+		{"relative mountpoint", Config{Root: "agora", Mountpoint: "sys"}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := tc.cfg.Validate(); (err == nil) != tc.ok {
+				t.Errorf("Validate = %v, want ok=%v", err, tc.ok)
+			}
+		})
+	}
+}
