@@ -33,6 +33,7 @@ func commands() map[string]command {
 		"agent":    {summary: "run an agent", run: runAgent},
 		"master":   {summary: "run a master", run: runMaster},
 		"local":    {summary: "run a master and agents in one process tree", run: runLocal},
+		"marathon": {summary: "run the Marathon-compatible app framework (REST /v2)", run: runMarathon},
 	}
 }
 

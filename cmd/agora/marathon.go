@@ -1,0 +1,68 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/agoracluster/agora/frameworks/marathon"
+)
+
+// runMarathon is `agora marathon`: the Marathon-compatible app framework (REST /v2).
+func runMarathon(ctx context.Context, args []string, _, stderr io.Writer) error {
+	cfg := marathon.DefaultConfig()
+	fs := newFlagSet("marathon")
+	fs.SetOutput(stderr)
+	masters := fs.String("master", "127.0.0.1:5050", "master address (host:port, comma separated for several)")
+	fs.IntVar(&cfg.HTTPPort, "http_port", cfg.HTTPPort, "port of the REST API")
+	httpAddr := fs.String("http_address", "", "address to listen on (default: all interfaces)")
+	fs.StringVar(&cfg.Hostname, "hostname", "", "hostname advertised as the leader and to the master (default: the system hostname)")
+	fs.StringVar(&cfg.WorkDir, "work_dir", filepath.Join(os.TempDir(), "agora", "marathon"), "directory for the state (apps, versions, deployments, tasks, framework id)")
+	zk := fs.String("zk", "", "ZooKeeper URL for state and leader election (zk://host:2181/marathon); not supported yet")
+	fs.StringVar(&cfg.FrameworkName, "framework_name", cfg.FrameworkName, "framework name")
+	durationVar(fs, &cfg.FailoverTimeout, "failover_timeout", cfg.FailoverTimeout, "how long the master keeps tasks while Marathon is away")
+	fs.StringVar(&cfg.User, "mesos_user", "", "user tasks run as (default: the current user)")
+	fs.StringVar(&cfg.Role, "mesos_role", cfg.Role, "framework role")
+	durationVar(fs, &cfg.IdleRefuse, "decline_offer_duration", cfg.IdleRefuse, "refuse filter for offers declined while nothing waits")
+	level := fs.String("logging_level", "info", "log level: debug, info, warn, error")
+	if err := parseFlags(fs, args, osEnv); err != nil {
+		return err
+	}
+	if *zk != "" {
+		return errors.New("marathon: --zk is not supported yet; run without it (state in --work_dir)")
+	}
+	cfg.Masters = strings.Split(*masters, ",")
+	if cfg.Hostname == "" {
+		h, err := os.Hostname()
+		if err != nil {
+			return fmt.Errorf("marathon: hostname: %w", err)
+		}
+		cfg.Hostname = h
+	}
+	if cfg.User == "" {
+		if u, err := user.Current(); err == nil {
+			cfg.User = u.Username
+		}
+	}
+	log, err := newLogger(*level)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = log.Sync() }()
+	m, err := marathon.New(cfg, log)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", net.JoinHostPort(*httpAddr, strconv.Itoa(cfg.HTTPPort)))
+	if err != nil {
+		return fmt.Errorf("marathon: listen: %w", err)
+	}
+	return m.Run(ctx, ln)
+}

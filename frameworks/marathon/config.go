@@ -1,0 +1,89 @@
+package marathon
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Config configures the Marathon framework. Start from DefaultConfig.
+type Config struct {
+	// Masters lists the masters ("host:port"); --master.
+	Masters []string
+	// HTTPPort is the port the REST API is advertised on (the listener is passed to Run).
+	HTTPPort int
+	// Hostname is advertised as the leader's address and in FrameworkInfo.
+	Hostname string
+	// WorkDir holds the state store (apps, versions, deployments, tasks, framework id).
+	WorkDir string
+	// FrameworkName is FrameworkInfo.name.
+	FrameworkName string
+	// FailoverTimeout is how long the master keeps the framework's tasks while it is away.
+	FailoverTimeout time.Duration
+	// User is FrameworkInfo.user ("" = the master's/agent's user).
+	User string
+	// Role is the framework's role.
+	Role string
+	// WaitingRefuse is the refuse filter for offers declined while launches wait (so that
+	// other agents are offered soon); IdleRefuse when nothing waits (Marathon's
+	// --decline_offer_duration).
+	WaitingRefuse, IdleRefuse time.Duration
+	// TickInterval is how often the loop re-checks back-offs, unreachable tasks and
+	// deployments without an event.
+	TickInterval time.Duration
+	// MaxBodyBytes bounds request bodies; larger ones get 413.
+	MaxBodyBytes int64
+	// ServicePortMin and ServicePortMax bound the service ports assigned to apps.
+	ServicePortMin, ServicePortMax int
+}
+
+// DefaultConfig returns Marathon's defaults.
+func DefaultConfig() Config {
+	return Config{
+		Masters:         []string{"127.0.0.1:5050"},
+		HTTPPort:        8080,
+		Hostname:        "localhost",
+		FrameworkName:   "marathon",
+		FailoverTimeout: 7 * 24 * time.Hour,
+		Role:            "*",
+		WaitingRefuse:   2 * time.Second,
+		IdleRefuse:      120 * time.Second,
+		TickInterval:    time.Second,
+		MaxBodyBytes:    1 << 20,
+		ServicePortMin:  10000,
+		ServicePortMax:  20000,
+	}
+}
+
+// Validate returns every problem with c at once.
+func (c Config) Validate() error {
+	var errs []error
+	if len(c.Masters) == 0 {
+		errs = append(errs, errors.New("master: must be set"))
+	}
+	if c.HTTPPort < 0 || c.HTTPPort > 65535 {
+		errs = append(errs, fmt.Errorf("http_port: %d out of range", c.HTTPPort))
+	}
+	if c.WorkDir == "" {
+		errs = append(errs, errors.New("work_dir: must be set"))
+	}
+	if c.FrameworkName == "" {
+		errs = append(errs, errors.New("framework_name: must not be empty"))
+	}
+	if c.FailoverTimeout < 0 {
+		errs = append(errs, errors.New("failover_timeout: must not be negative"))
+	}
+	if c.Role == "" {
+		errs = append(errs, errors.New("role: must not be empty"))
+	}
+	if c.TickInterval <= 0 {
+		errs = append(errs, errors.New("tick_interval: must be positive"))
+	}
+	if c.MaxBodyBytes <= 0 {
+		errs = append(errs, errors.New("max_body_bytes: must be positive"))
+	}
+	if c.ServicePortMin <= 0 || c.ServicePortMax < c.ServicePortMin || c.ServicePortMax > 65535 {
+		errs = append(errs, errors.New("service ports: need 0 < min <= max <= 65535"))
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,302 @@
+package marathon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"go.uber.org/zap"
+	"golang.org/x/sync/errgroup"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/agoracluster/agora/frameworks/marathon/app"
+	"github.com/agoracluster/agora/frameworks/marathon/constraints"
+	"github.com/agoracluster/agora/frameworks/marathon/launchqueue"
+	"github.com/agoracluster/agora/frameworks/sdk"
+	mesos "github.com/agoracluster/agora/proto/mesos/v1"
+	"github.com/agoracluster/agora/proto/mesos/v1/scheduler"
+	"github.com/agoracluster/agora/store"
+)
+
+// ErrStopped is returned to API requests once the loop has ended.
+var ErrStopped = errors.New("marathon: stopped")
+
+// Marathon is the Marathon-compatible app framework. One goroutine (the loop) owns every
+// field below the "loop state" line; HTTP handlers and SDK callbacks hand it closures.
+type Marathon struct {
+	cfg   Config
+	log   *zap.Logger
+	now   func() time.Time
+	newID func() string
+
+	st    store.Store
+	sched *sdk.Scheduler
+	out   *outbox
+	reqs  chan func()
+	done  chan struct{} // closed when the loop ends
+	ctx   context.Context
+
+	mu          sync.Mutex // guards frameworkID for /v2/info without the loop
+	frameworkID string
+
+	// loop state
+	apps               map[string]*app.App
+	deployments        map[string]*deployment
+	tasks              map[string]*task
+	queue              map[string]*queueEntry
+	backoff            *launchqueue.Backoff
+	failures           map[string]*taskFailure
+	agents             map[string]constraints.Agent // agent id → hostname and attributes, from offers
+	expunged           map[string]bool              // task ids forgotten; killed if they come back
+	wantOffers         bool
+	needRevive         bool
+	lastStaleReconcile time.Time
+}
+
+// New checks cfg and returns a Marathon; it does no IO.
+func New(cfg Config, log *zap.Logger) (*Marathon, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("marathon: invalid config: %w", err)
+	}
+	if log == nil {
+		log = zap.NewNop()
+	}
+	return &Marathon{
+		cfg:         cfg,
+		log:         log.Named("marathon"),
+		now:         time.Now,
+		newID:       func() string { return uuid.NewString() },
+		reqs:        make(chan func()),
+		done:        make(chan struct{}),
+		apps:        map[string]*app.App{},
+		deployments: map[string]*deployment{},
+		tasks:       map[string]*task{},
+		queue:       map[string]*queueEntry{},
+		backoff:     launchqueue.NewBackoff(),
+		failures:    map[string]*taskFailure{},
+		agents:      map[string]constraints.Agent{},
+		expunged:    map[string]bool{},
+	}, nil
+}
+
+// Run opens the state store, subscribes to the master and serves the REST API on ln until
+// ctx is done; it returns nil then.
+func (m *Marathon) Run(ctx context.Context, ln net.Listener) error {
+	st, err := store.OpenFile(m.cfg.WorkDir)
+	if err != nil {
+		_ = ln.Close()
+		return fmt.Errorf("marathon: open state: %w", err)
+	}
+	return m.run(ctx, ln, st)
+}
+
+func (m *Marathon) run(ctx context.Context, ln net.Listener, st store.Store) error {
+	m.st = st
+	l, err := loadState(ctx, st)
+	if err != nil {
+		_ = ln.Close()
+		return fmt.Errorf("marathon: load state: %w", err)
+	}
+	m.apps, m.deployments, m.tasks = l.apps, l.deployments, l.tasks
+	m.log.Info("state loaded", zap.Int("apps", len(m.apps)), zap.Int("deployments", len(m.deployments)), zap.Int("tasks", len(m.tasks)))
+
+	scfg := sdk.DefaultConfig()
+	scfg.Masters = m.cfg.Masters
+	scfg.Framework = &mesos.FrameworkInfo{
+		User:            proto.String(m.cfg.User),
+		Name:            proto.String(m.cfg.FrameworkName),
+		FailoverTimeout: proto.Float64(m.cfg.FailoverTimeout.Seconds()),
+		Checkpoint:      proto.Bool(true),
+		Hostname:        proto.String(m.cfg.Hostname),
+		WebuiUrl:        proto.String("http://" + net.JoinHostPort(m.cfg.Hostname, strconv.Itoa(m.cfg.HTTPPort))),
+		Roles:           []string{m.cfg.Role},
+		Capabilities: []*mesos.FrameworkInfo_Capability{
+			{Type: mesos.FrameworkInfo_Capability_TASK_KILLING_STATE.Enum()},
+			{Type: mesos.FrameworkInfo_Capability_PARTITION_AWARE.Enum()},
+			{Type: mesos.FrameworkInfo_Capability_MULTI_ROLE.Enum()},
+		},
+	}
+	scfg.FrameworkIDStore = sdk.NewStoreIDStore(st, keyFrameworkID)
+	scfg.KnownTasks = m.knownTasks
+	scfg.WantOffers = true
+	m.wantOffers = true
+	sched, err := sdk.NewScheduler(scfg, &handler{m: m}, m.log)
+	if err != nil {
+		_ = ln.Close()
+		return fmt.Errorf("marathon: %w", err)
+	}
+	m.sched = sched
+	if id, err := scfg.FrameworkIDStore.Load(ctx); err == nil {
+		m.setFrameworkID(id)
+	}
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	m.ctx = ctx
+	m.out = newOutbox()
+	srv := &http.Server{Handler: m.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { m.loop(gctx); return nil })
+	g.Go(func() error { m.out.run(gctx, m); return nil })
+	g.Go(func() error {
+		err := sched.Run(gctx)
+		if err != nil && gctx.Err() == nil {
+			m.log.Error("scheduler stopped", zap.Error(err))
+		}
+		return err
+	})
+	g.Go(func() error {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("marathon: serve: %w", err)
+		}
+		return nil
+	})
+	g.Go(func() error {
+		<-gctx.Done()
+		sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer scancel()
+		_ = srv.Shutdown(sctx)
+		return nil
+	})
+	err = g.Wait()
+	if ctx.Err() != nil && (err == nil || errors.Is(err, context.Canceled)) {
+		return nil
+	}
+	return err
+}
+
+func (m *Marathon) setFrameworkID(id string) {
+	m.mu.Lock()
+	m.frameworkID = id
+	m.mu.Unlock()
+}
+
+func (m *Marathon) getFrameworkID() string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.frameworkID
+}
+
+// loop owns the framework state until ctx is done.
+func (m *Marathon) loop(ctx context.Context) {
+	defer close(m.done)
+	tick := time.NewTicker(m.cfg.TickInterval)
+	defer tick.Stop()
+	m.reconcile()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case f := <-m.reqs:
+			f()
+		case <-tick.C:
+			m.tick()
+		}
+	}
+}
+
+// do runs f on the loop goroutine and waits for it.
+func (m *Marathon) do(ctx context.Context, f func()) error {
+	finished := make(chan struct{})
+	wrapped := func() { defer close(finished); f() }
+	select {
+	case m.reqs <- wrapped:
+	case <-m.done:
+		return ErrStopped
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case <-finished:
+		return nil
+	case <-m.done:
+		return ErrStopped
+	}
+}
+
+// handler feeds SDK events into the loop.
+type handler struct {
+	sdk.NoopHandler
+	m *Marathon
+}
+
+func (h *handler) Subscribed(ctx context.Context, _ *sdk.Scheduler, ev *scheduler.Event_Subscribed) {
+	h.m.setFrameworkID(ev.GetFrameworkId().GetValue())
+	_ = h.m.do(ctx, func() {
+		h.m.needRevive = true
+		h.m.reconcile()
+	})
+}
+
+func (h *handler) Offers(ctx context.Context, s *sdk.Scheduler, offers []*mesos.Offer) {
+	if err := h.m.do(ctx, func() { h.m.handleOffers(offers) }); err != nil {
+		_ = s.DeclineOffers(ctx, offers, 0)
+	}
+}
+
+func (h *handler) Update(ctx context.Context, _ *sdk.Scheduler, status *mesos.TaskStatus) {
+	_ = h.m.do(ctx, func() { h.m.handleUpdate(status) })
+}
+
+// knownTasks lists the tasks to reconcile explicitly after a subscription.
+func (m *Marathon) knownTasks(ctx context.Context) []*scheduler.Call_Reconcile_Task {
+	var out []*scheduler.Call_Reconcile_Task
+	_ = m.do(ctx, func() {
+		for _, t := range m.tasks {
+			out = append(out, sdk.ReconcileTask(t.ID, t.AgentID))
+		}
+	})
+	return out
+}
+
+// outbox carries calls to the master in order, off the loop goroutine.
+type outbox struct {
+	mu     sync.Mutex
+	calls  []func(ctx context.Context, s *sdk.Scheduler) error
+	notify chan struct{}
+}
+
+func newOutbox() *outbox { return &outbox{notify: make(chan struct{}, 1)} }
+
+func (o *outbox) push(f func(ctx context.Context, s *sdk.Scheduler) error) {
+	o.mu.Lock()
+	o.calls = append(o.calls, f)
+	o.mu.Unlock()
+	select {
+	case o.notify <- struct{}{}:
+	default:
+	}
+}
+
+func (o *outbox) run(ctx context.Context, m *Marathon) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-o.notify:
+		}
+		for {
+			o.mu.Lock()
+			calls := o.calls
+			o.calls = nil
+			o.mu.Unlock()
+			if len(calls) == 0 {
+				break
+			}
+			for _, c := range calls {
+				if ctx.Err() != nil {
+					return
+				}
+				if err := c(ctx, m.sched); err != nil {
+					m.log.Warn("call to master failed", zap.Error(err))
+				}
+			}
+		}
+	}
+}
