@@ -3,10 +3,10 @@ package main
 import (
 	"fmt"
 	"os"
-	"strconv"
 	"strings"
 	"time"
 
+	"github.com/agoracluster/agora/duration"
 	"github.com/spf13/pflag"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
@@ -55,7 +55,7 @@ type durationFlag struct{ d *time.Duration }
 func (f durationFlag) String() string { return f.d.String() }
 func (f durationFlag) Type() string   { return "duration" }
 func (f durationFlag) Set(s string) error {
-	d, err := parseDuration(s)
+	d, err := duration.Parse(s)
 	if err != nil {
 		return err
 	}
@@ -67,36 +67,6 @@ func (f durationFlag) Set(s string) error {
 func durationVar(fs *pflag.FlagSet, p *time.Duration, name string, value time.Duration, usage string) {
 	*p = value
 	fs.Var(durationFlag{p}, name, usage)
-}
-
-// mesosDurationUnits are Mesos's duration suffixes, longest first so that "mins" is tried
-// before "ns" and "millisecs" before "secs".
-var mesosDurationUnits = []struct {
-	suffix string
-	unit   time.Duration
-}{
-	{"microsecs", time.Microsecond}, {"millisecs", time.Millisecond}, {"nanosecs", time.Nanosecond},
-	{"weeks", 7 * 24 * time.Hour}, {"days", 24 * time.Hour}, {"mins", time.Minute},
-	{"secs", time.Second}, {"hrs", time.Hour}, {"ms", time.Millisecond},
-	{"us", time.Microsecond}, {"ns", time.Nanosecond},
-}
-
-// parseDuration accepts Go durations and Mesos durations ("4secs", "2mins", "1.5hrs").
-func parseDuration(s string) (time.Duration, error) {
-	s = strings.TrimSpace(s)
-	if d, err := time.ParseDuration(s); err == nil {
-		return d, nil
-	}
-	for _, u := range mesosDurationUnits {
-		if num, ok := strings.CutSuffix(s, u.suffix); ok {
-			v, err := strconv.ParseFloat(num, 64)
-			if err != nil || v < 0 {
-				return 0, fmt.Errorf("invalid duration %q (want e.g. 4s, 500ms, 4secs, 2mins)", s)
-			}
-			return time.Duration(v * float64(u.unit)), nil
-		}
-	}
-	return 0, fmt.Errorf("invalid duration %q (want e.g. 4s, 500ms, 4secs, 2mins)", s)
 }
 
 // newLogger builds the process logger at the given level ("debug", "info", "warn", "error").

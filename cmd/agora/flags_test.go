@@ -6,44 +6,6 @@ import (
 	"time"
 )
 
-func TestParseDuration(t *testing.T) {
-	tests := []struct {
-		in   string
-		want time.Duration
-	}{
-		{"4s", 4 * time.Second},
-		{"500ms", 500 * time.Millisecond},
-		{"1h30m", 90 * time.Minute},
-		{"4secs", 4 * time.Second},
-		{"2mins", 2 * time.Minute},
-		{"1.5hrs", 90 * time.Minute},
-		{"3days", 72 * time.Hour},
-		{"1weeks", 7 * 24 * time.Hour},
-		{"10millisecs", 10 * time.Millisecond},
-	}
-	for _, tt := range tests {
-		t.Run(tt.in, func(t *testing.T) {
-			got, err := parseDuration(tt.in)
-			if err != nil {
-				t.Fatalf("parseDuration(%q): %v", tt.in, err)
-			}
-			if got != tt.want {
-				t.Fatalf("parseDuration(%q) = %v, want %v", tt.in, got, tt.want)
-			}
-		})
-	}
-}
-
-func TestParseDurationRejects(t *testing.T) {
-	for _, in := range []string{"", "abc", "-4secs", "4 parsecs", "secs"} {
-		t.Run(in, func(t *testing.T) {
-			if _, err := parseDuration(in); err == nil {
-				t.Fatalf("parseDuration(%q) succeeded, want error", in)
-			}
-		})
-	}
-}
-
 func TestParseFlagsEnvironment(t *testing.T) {
 	env := map[string]string{"AGORA_WORK_DIR": "/from/env", "AGORA_PORT": "6060", "AGORA_TIMEOUT": "2mins"}
 	fs := newFlagSet("test")
