@@ -198,6 +198,7 @@ func TestHandlerRefusals(t *testing.T) {
 		{"json accept", http.MethodGet, "application/json", http.StatusMethodNotAllowed},
 		{"wildcard accept", http.MethodGet, "*/*", http.StatusMethodNotAllowed},
 		{"post", http.MethodPost, "text/event-stream", http.StatusMethodNotAllowed},
+		{"options", http.MethodOptions, "", http.StatusOK},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -478,3 +478,32 @@ func TestEffectiveDependencies(t *testing.T) {
 		t.Fatalf("ValidateTree: %v", ve)
 	}
 }
+
+func TestView(t *testing.T) {
+	root := Tree(appSet(mkApp(t, "/prod/web", 1), mkApp(t, "/top", 1)))
+	full, _ := json.Marshal(root.View(DefaultView()))
+	plain, _ := json.Marshal(root)
+	if string(full) != string(plain) {
+		t.Fatalf("DefaultView differs from the plain rendering:\n%s\n%s", full, plain)
+	}
+	tests := []struct {
+		name string
+		opts ViewOptions
+		want string
+	}{
+		{"groups only", ViewOptions{Groups: true},
+			`{"id":"/","groups":[{"id":"/prod","groups":[],"dependencies":[],"version":"` + v1 + `","enforceRole":false}],"dependencies":[],"version":"` + v1 + `","enforceRole":false}`},
+		{"nothing", ViewOptions{},
+			`{"id":"/","dependencies":[],"version":"` + v1 + `","enforceRole":false}`},
+		{"apps with custom renderer", ViewOptions{Apps: true, App: func(a *app.App) any { return map[string]string{"id": a.ID} }},
+			`{"id":"/","apps":[{"id":"/top"}],"dependencies":[],"version":"` + v1 + `","enforceRole":false}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b, _ := json.Marshal(root.View(tt.opts))
+			if string(b) != tt.want {
+				t.Fatalf("got  %s\nwant %s", b, tt.want)
+			}
+		})
+	}
+}
