@@ -45,6 +45,9 @@ type Agent struct {
 
 	// connected mirrors st.connected for /health without a round trip.
 	connected atomic.Bool
+
+	// dock is the docker containerizer (docker_containerizer.go), set before the loop starts.
+	dock dockerState
 }
 
 // loopState is every piece of mutable agent state; only the loop touches it.
@@ -117,6 +120,8 @@ func (a *Agent) Run(ctx context.Context, ln net.Listener) error {
 	if err := a.recover(ctx); err != nil {
 		return err
 	}
+	a.startDocker(ctx)
+	defer a.stopDocker()
 
 	srv := &http.Server{Handler: a.routes(), ReadHeaderTimeout: 10 * time.Second}
 	loopCtx, stopLoop := context.WithCancel(ctx)

@@ -23,8 +23,13 @@ type Config struct {
 	Resources string
 	// Attributes in Mesos text form ("rack:r1;zone:a").
 	Attributes string
-	// Containerizers lists the enabled containerizers; only "process" exists now.
+	// Containerizers lists the enabled containerizers: "process" (executors as processes)
+	// and "docker" (DOCKER tasks as containers, run by the command executor; enabled only
+	// when the engine answers at start).
 	Containerizers []string
+	// DockerSocket is the Docker Engine's unix socket; empty means DOCKER_HOST, else
+	// /var/run/docker.sock.
+	DockerSocket string
 	// ExecutorBinary is the agora binary run as `<binary> executor` for command tasks;
 	// empty means os.Executable().
 	ExecutorBinary string
@@ -61,7 +66,7 @@ type Config struct {
 func DefaultConfig() Config {
 	return Config{
 		WorkDir:                     "/var/lib/agora/agent",
-		Containerizers:              []string{"process"},
+		Containerizers:              []string{"process", "docker"},
 		ExecutorRegistrationTimeout: time.Minute,
 		ExecutorShutdownGracePeriod: 5 * time.Second,
 		ExecutorHeartbeatInterval:   30 * time.Second,
@@ -95,8 +100,8 @@ func (c Config) Validate() error {
 		errs = append(errs, errors.New("agent: work_dir must be set"))
 	}
 	for _, cz := range c.Containerizers {
-		if cz != "process" {
-			errs = append(errs, fmt.Errorf("agent: containerizers: unsupported %q (supported: process)", cz))
+		if cz != "process" && cz != "docker" {
+			errs = append(errs, fmt.Errorf("agent: containerizers: unsupported %q (supported: process, docker)", cz))
 		}
 	}
 	if len(c.Containerizers) == 0 {

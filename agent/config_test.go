@@ -18,7 +18,7 @@ func TestConfigValidate(t *testing.T) {
 		{"url master", func(c *Config) { c.Master = "http://m:5050" }, ""},
 		{"no master", func(c *Config) { c.Master = "" }, "master must be set"},
 		{"bad master", func(c *Config) { c.Master = "ftp://m" }, "want host:port"},
-		{"docker not yet", func(c *Config) { c.Containerizers = []string{"docker"} }, "unsupported"},
+		{"unknown containerizer", func(c *Config) { c.Containerizers = []string{"mesos"} }, "unsupported"},
 		{"zero timeout", func(c *Config) { c.ExecutorRegistrationTimeout = 0 }, "executor_registration_timeout"},
 		{"backoff", func(c *Config) { c.RegistrationBackoffMax = time.Millisecond }, "back-off"},
 		{"every problem", func(c *Config) { c.Master = ""; c.WorkDir = "" }, "work_dir"},

@@ -151,6 +151,7 @@ func (a *Agent) executorExited(ex *executor, term Termination) {
 	if ex.gone() {
 		return
 	}
+	a.removeExecutorContainer(ex)
 	ex.stopTimers()
 	if ex.conn != nil {
 		ex.conn.close()
@@ -245,6 +246,7 @@ func (a *Agent) executorEnv(ex *executor) []string {
 		"MESOS_SUBSCRIPTION_BACKOFF_MAX=2secs",
 		"MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD="+mesosDuration(a.gracePeriod(ex)),
 	)
+	env = append(env, a.dockerExecutorEnv(ex)...)
 	for _, v := range ex.info.GetCommand().GetEnvironment().GetVariables() {
 		if v.GetType() == mesos.Environment_Variable_SECRET {
 			continue

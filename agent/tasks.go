@@ -86,6 +86,10 @@ func (a *Agent) runTasks(fwInfo *mesos.FrameworkInfo, groupExecutor *mesos.Execu
 			return
 		}
 	}
+	if msg := a.unsupportedContainer(groupExecutor, tasks); msg != "" {
+		a.dropTasksAs(fid, tasks, mesos.TaskState_TASK_FAILED, mesos.TaskStatus_REASON_CONTAINER_LAUNCH_FAILED, msg)
+		return
+	}
 	var info *mesos.ExecutorInfo
 	command := false
 	if groupExecutor != nil {

@@ -23,7 +23,9 @@ func runAgent(ctx context.Context, args []string, _, stderr io.Writer) error {
 	fs.StringVar(&cfg.WorkDir, "work_dir", cfg.WorkDir, "directory for sandboxes and checkpoints")
 	fs.StringVar(&cfg.Resources, "resources", "", "resources, e.g. cpus:4;mem:8192;disk:20000;ports:[31000-32000] (missing ones are detected)")
 	fs.StringVar(&cfg.Attributes, "attributes", "", "attributes, e.g. rack:r1;zone:a")
-	containerizers := fs.String("containerizers", strings.Join(cfg.Containerizers, ","), "comma-separated containerizers (process)")
+	containerizers := fs.String("containerizers", strings.Join(cfg.Containerizers, ","),
+		"comma-separated containerizers: process, docker (docker is used only when the engine answers at start)")
+	fs.StringVar(&cfg.DockerSocket, "docker_socket", "", "Docker Engine unix socket (default: $DOCKER_HOST, else /var/run/docker.sock)")
 	fs.StringVar(&cfg.ExecutorBinary, "executor_binary", "", "agora binary run as the command executor (default: this binary)")
 	durationVar(fs, &cfg.ExecutorRegistrationTimeout, "executor_registration_timeout", cfg.ExecutorRegistrationTimeout,
 		"how long an executor has to subscribe before it is killed")
