@@ -1,0 +1,167 @@
+package integration
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/filters"
+	dockerclient "github.com/docker/docker/client"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/agoracluster/agora/agent/docker"
+	"github.com/agoracluster/agora/integration/cluster"
+	"github.com/agoracluster/agora/integration/dockertest"
+	mesos "github.com/agoracluster/agora/proto/mesos/v1"
+	"github.com/agoracluster/agora/resources"
+)
+
+// hostPort returns a host port that is free now; the agent offers exactly this port, so the
+// task's host port is the one taken from the offer.
+func hostPort(t *testing.T) uint32 {
+	t.Helper()
+	ln, err := net.Listen("tcp", "0.0.0.0:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return uint32(ln.Addr().(*net.TCPAddr).Port)
+}
+
+// helloTask is a DOCKER task running the hello image with a port mapping from port (of the
+// offer's ports) to the hello server's container port 9001.
+func helloTask(id, image string, network mesos.ContainerInfo_DockerInfo_Network, port uint32) *mesos.TaskInfo {
+	p := strconv.FormatUint(uint64(port), 10)
+	return &mesos.TaskInfo{
+		Name:      proto.String(id),
+		TaskId:    &mesos.TaskID{Value: proto.String(id)},
+		Resources: resources.MustParse("cpus:0.2;mem:64;ports:[" + p + "-" + p + "]").ToProto(),
+		Command:   &mesos.CommandInfo{Shell: proto.Bool(false)},
+		Container: &mesos.ContainerInfo{
+			Type: mesos.ContainerInfo_DOCKER.Enum(),
+			Docker: &mesos.ContainerInfo_DockerInfo{
+				Image:   proto.String(image),
+				Network: network.Enum(),
+				PortMappings: []*mesos.ContainerInfo_DockerInfo_PortMapping{{
+					HostPort: proto.Uint32(port), ContainerPort: proto.Uint32(dockertest.HelloPort), Protocol: proto.String("tcp"),
+				}},
+			},
+		},
+	}
+}
+
+func httpGet(url string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return "", err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return "", err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("GET %s: %s", url, resp.Status)
+	}
+	return string(b), nil
+}
+
+// taskContainers lists the containers (running or not) of task id.
+func taskContainers(cli dockerclient.APIClient, id string) ([]container.Summary, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return cli.ContainerList(ctx, container.ListOptions{All: true, Filters: filters.NewArgs(filters.Arg("label", docker.LabelTaskID+"="+id))})
+}
+
+// TestDockerTask runs the hello image as a DOCKER task through a real master, agent and SDK
+// framework: reachable over HTTP through the host port taken from the offer, then killed and
+// its container removed. The second case is the README's hello-marathon shape (host network
+// with a portMappings entry: agent/docker runs it on the bridge with that port published).
+func TestDockerTask(t *testing.T) {
+	cli := dockertest.RequireDocker(t)
+	image := dockertest.HelloImage(t, cli)
+	for _, tc := range []struct {
+		name    string
+		network mesos.ContainerInfo_DockerInfo_Network
+	}{
+		{"bridge with port mapping", mesos.ContainerInfo_DockerInfo_BRIDGE},
+		{"host with port mapping (hello-marathon)", mesos.ContainerInfo_DockerInfo_HOST},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			id := "hello-" + dockertest.RandomID()
+			dockertest.RemoveContainersOnCleanup(t, cli, docker.LabelTaskID, id)
+			port := hostPort(t)
+			c := cluster.New(t, cluster.Options{Agents: 1,
+				AgentResources: fmt.Sprintf("cpus:4;mem:4096;disk:1000;ports:[%d-%d]", port, port)})
+			f := c.StartFramework(cluster.FrameworkOptions{Name: "docker"})
+			f.Launch(context.Background(), helloTask(id, image, tc.network, port))
+
+			running := f.WaitState(id, mesos.TaskState_TASK_RUNNING, 2*time.Minute)
+			if tc.network == mesos.ContainerInfo_DockerInfo_BRIDGE {
+				nis := running.GetContainerStatus().GetNetworkInfos()
+				if len(nis) == 0 || len(nis[0].GetIpAddresses()) == 0 || net.ParseIP(nis[0].GetIpAddresses()[0].GetIpAddress()) == nil {
+					t.Errorf("TASK_RUNNING container_status = %v, want the container's IP address", running.GetContainerStatus())
+				}
+			}
+			url := fmt.Sprintf("http://127.0.0.1:%d/", port)
+			cluster.Eventually(t, 30*time.Second, func() error {
+				body, err := httpGet(url)
+				if err != nil {
+					return err
+				}
+				if strings.TrimSpace(body) != "hello" {
+					return fmt.Errorf("GET %s = %q, want hello", url, body)
+				}
+				return nil
+			})
+			cluster.Eventually(t, 10*time.Second, func() error {
+				return sandboxFileContains(c.Agents[0].WorkDir, id, "stdout", "hello: serving on")
+			})
+
+			if err := f.S.Kill(context.Background(), running.GetTaskId(), running.GetAgentId()); err != nil {
+				t.Fatalf("kill: %v", err)
+			}
+			killed := f.WaitState(id, mesos.TaskState_TASK_KILLED, time.Minute)
+			if !strings.HasPrefix(killed.GetMessage(), "Container exited with status") {
+				t.Errorf("TASK_KILLED message = %q", killed.GetMessage())
+			}
+			cluster.Eventually(t, 30*time.Second, func() error {
+				cs, err := taskContainers(cli, id)
+				if err != nil {
+					return err
+				}
+				if len(cs) > 0 {
+					return fmt.Errorf("container of %s still exists: %s (%s)", id, cs[0].Names, cs[0].State)
+				}
+				return nil
+			})
+		})
+	}
+}
+
+// TestDockerTaskWithoutDocker: an agent without the docker containerizer fails DOCKER tasks
+// with a message that says so, and still runs command tasks.
+func TestDockerTaskWithoutDocker(t *testing.T) {
+	c := cluster.New(t, cluster.Options{Agents: 1, AgentArgs: []string{"--containerizers", "process"}})
+	f := c.StartFramework(cluster.FrameworkOptions{Name: "nodocker"})
+	f.Launch(context.Background(), helloTask("no-docker", "hello_world:latest", mesos.ContainerInfo_DockerInfo_BRIDGE, 31000),
+		cluster.ShellTask("plain", "exit 0", "cpus:0.1;mem:32"))
+	st := f.WaitState("no-docker", mesos.TaskState_TASK_FAILED, time.Minute)
+	if !strings.Contains(st.GetMessage(), "docker containerizer is not enabled") || st.GetReason() != mesos.TaskStatus_REASON_CONTAINER_LAUNCH_FAILED {
+		t.Errorf("status = %v %q, want REASON_CONTAINER_LAUNCH_FAILED naming the docker containerizer", st.GetReason(), st.GetMessage())
+	}
+	f.WaitState("plain", mesos.TaskState_TASK_FINISHED, time.Minute)
+}
