@@ -1,0 +1,107 @@
+package agent
+
+import (
+	"context"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"go.uber.org/zap/zaptest"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/agoracluster/agora/agent/docker"
+	"github.com/agoracluster/agora/integration/dockertest"
+	mesos "github.com/agoracluster/agora/proto/mesos/v1"
+	"github.com/agoracluster/agora/resources"
+)
+
+func TestUnsupportedContainer(t *testing.T) {
+	dockerTask := &mesos.TaskInfo{Container: &mesos.ContainerInfo{Type: mesos.ContainerInfo_DOCKER.Enum(),
+		Docker: &mesos.ContainerInfo_DockerInfo{Image: proto.String("img")}}}
+	plainTask := &mesos.TaskInfo{Command: &mesos.CommandInfo{Value: proto.String("true")}}
+	// A ContainerInfo without a type is not DOCKER, although DOCKER is the enum's default.
+	untyped := &mesos.TaskInfo{Container: &mesos.ContainerInfo{}}
+	dockerExecutor := &mesos.ExecutorInfo{Container: &mesos.ContainerInfo{Type: mesos.ContainerInfo_DOCKER.Enum()}}
+	taskWithDockerExecutor := &mesos.TaskInfo{Executor: dockerExecutor}
+
+	tests := []struct {
+		name           string
+		containerizers []string
+		enabled        bool // the engine answered
+		group          *mesos.ExecutorInfo
+		task           *mesos.TaskInfo
+		want           string // substring; "" means accepted
+	}{
+		{"plain task, no docker", []string{"process"}, false, nil, plainTask, ""},
+		{"untyped container, no docker", []string{"process"}, false, nil, untyped, ""},
+		{"docker task, docker enabled", []string{"process", "docker"}, true, nil, dockerTask, ""},
+		{"docker task, docker not listed", []string{"process"}, false, nil, dockerTask, "not enabled on this agent (--containerizers)"},
+		{"docker task, engine did not answer", []string{"process", "docker"}, false, nil, dockerTask, "did not answer"},
+		{"task group executor in docker", []string{"process", "docker"}, true, dockerExecutor, plainTask, "executors in Docker containers are not supported"},
+		{"custom executor in docker", []string{"process", "docker"}, true, nil, taskWithDockerExecutor, "executors in Docker containers are not supported"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := &Agent{cfg: Config{Containerizers: tt.containerizers}}
+			if tt.enabled {
+				a.dock.rt = &docker.Runtime{}
+			}
+			got := a.unsupportedContainer(tt.group, []*mesos.TaskInfo{tt.task})
+			if (tt.want == "") != (got == "") || !strings.Contains(got, tt.want) {
+				t.Errorf("unsupportedContainer = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestRemoveDockerOrphans: of the containers labelled with the agent's id, the ones whose
+// container id belongs to no known executor are destroyed; the others are left alone.
+func TestRemoveDockerOrphans(t *testing.T) {
+	cli := dockertest.RequireDocker(t)
+	image := dockertest.HelloImage(t, cli)
+	agentID := "orphans-" + dockertest.RandomID()
+	dockertest.RemoveContainersOnCleanup(t, cli, docker.LabelAgentID, agentID)
+	rt := docker.New(cli, zaptest.NewLogger(t))
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+
+	run := func(containerID string) {
+		t.Helper()
+		c, err := rt.Run(ctx, docker.Spec{
+			ContainerID: containerID, FrameworkID: "fw", ExecutorID: containerID, Sandbox: t.TempDir(),
+			Task: &mesos.TaskInfo{
+				Name: proto.String("t"), TaskId: &mesos.TaskID{Value: proto.String(containerID)},
+				AgentId:   &mesos.AgentID{Value: proto.String(agentID)},
+				Resources: resources.MustParse("cpus:0.1;mem:32").ToProto(),
+				Command:   &mesos.CommandInfo{Shell: proto.Bool(false), Arguments: []string{"-sleep", "10m"}},
+				Container: &mesos.ContainerInfo{Type: mesos.ContainerInfo_DOCKER.Enum(),
+					Docker: &mesos.ContainerInfo_DockerInfo{Image: proto.String(image), Network: mesos.ContainerInfo_DockerInfo_NONE.Enum()}},
+			},
+		})
+		if err != nil {
+			t.Fatalf("run %s: %v", containerID, err)
+		}
+		c.Close() // leave it running, as an executor that died would
+	}
+	live, orphan := "live-"+dockertest.RandomID(), "orphan-"+dockertest.RandomID()
+	run(live)
+	run(orphan)
+
+	a := &Agent{log: zaptest.NewLogger(t), dock: dockerState{rt: rt}}
+	a.st.frameworks = map[string]*framework{"fw": {id: "fw", executors: map[string]*executor{live: {id: live, containerID: live}}}}
+	a.removeDockerOrphans(ctx, agentID, a.knownContainerIDs())
+
+	listed, err := rt.List(ctx, agentID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var left []string
+	for _, c := range listed {
+		left = append(left, c.ContainerID)
+	}
+	sort.Strings(left)
+	if strings.Join(left, ",") != live {
+		t.Errorf("containers left = %v, want only %s", left, live)
+	}
+}
