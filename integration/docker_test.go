@@ -14,6 +14,7 @@ import (
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
 	dockerclient "github.com/docker/docker/client"
+	"go.uber.org/zap/zaptest"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/agoracluster/agora/agent/docker"
@@ -33,6 +34,22 @@ func hostPort(t *testing.T) uint32 {
 	}
 	defer ln.Close()
 	return uint32(ln.Addr().(*net.TCPAddr).Port)
+}
+
+// freePortIn returns a host port in [lo, hi] that is free now.
+func freePortIn(t *testing.T, lo, hi uint32) uint32 {
+	t.Helper()
+	start := lo + uint32(time.Now().UnixNano()%int64(hi-lo+1))
+	for i := uint32(0); i <= hi-lo; i++ {
+		p := lo + (start-lo+i)%(hi-lo+1)
+		ln, err := net.Listen("tcp", "0.0.0.0:"+strconv.FormatUint(uint64(p), 10))
+		if err == nil {
+			ln.Close()
+			return p
+		}
+	}
+	t.Fatalf("no free port in [%d, %d]", lo, hi)
+	return 0
 }
 
 // helloTask is a DOCKER task running the hello image with a port mapping from port (of the
@@ -164,4 +181,76 @@ func TestDockerTaskWithoutDocker(t *testing.T) {
 		t.Errorf("status = %v %q, want REASON_CONTAINER_LAUNCH_FAILED naming the docker containerizer", st.GetReason(), st.GetMessage())
 	}
 	f.WaitState("plain", mesos.TaskState_TASK_FINISHED, time.Minute)
+}
+
+// TestDockerTaskSurvivesAgentRestart: a DOCKER task keeps running (the same container, still
+// serving) while the agent is SIGKILLed and started again; the restarted agent removes an
+// orphan container labelled with its id, re-registers, and a kill still reaches the task.
+func TestDockerTaskSurvivesAgentRestart(t *testing.T) {
+	cli := dockertest.RequireDocker(t)
+	image := dockertest.HelloImage(t, cli)
+	id := "survivor-" + dockertest.RandomID()
+	dockertest.RemoveContainersOnCleanup(t, cli, docker.LabelTaskID, id)
+	c, _ := recoveryCluster(t)
+	agent := c.Agents[0]
+	f := c.StartFramework(cluster.FrameworkOptions{Name: "docker-recovery"})
+	port := freePortIn(t, 31000, 32000) // the agent's default test range
+	f.Launch(context.Background(), helloTask(id, image, mesos.ContainerInfo_DockerInfo_BRIDGE, port))
+	running := f.WaitState(id, mesos.TaskState_TASK_RUNNING, 2*time.Minute)
+	agentID := onlyActiveAgent(t, c)
+	before, err := taskContainers(cli, id)
+	if err != nil || len(before) != 1 {
+		t.Fatalf("containers of %s = %v (%v), want 1", id, before, err)
+	}
+
+	// An orphan: a container of this agent that no executor knows.
+	dockertest.RemoveContainersOnCleanup(t, cli, docker.LabelAgentID, agentID)
+	orphanTask := helloTask("orphan-"+dockertest.RandomID(), image, mesos.ContainerInfo_DockerInfo_NONE, 0)
+	orphanTask.Container.Docker.PortMappings = nil
+	orphanTask.AgentId = &mesos.AgentID{Value: proto.String(agentID)}
+	rt := docker.New(cli, zaptest.NewLogger(t))
+	orphan, err := rt.Run(context.Background(), docker.Spec{ContainerID: "orphan-" + dockertest.RandomID(), FrameworkID: "fw",
+		ExecutorID: "orphan", Sandbox: t.TempDir(), Task: orphanTask})
+	if err != nil {
+		t.Fatal(err)
+	}
+	orphan.Close()
+
+	agent.Kill()
+	agent.Restart()
+	cluster.Eventually(t, 30*time.Second, func() error {
+		active, _, err := agentIDs(c)
+		if err != nil {
+			return err
+		}
+		if len(active) != 1 || active[0] != agentID {
+			return fmt.Errorf("active agents = %v, want [%s]", active, agentID)
+		}
+		return nil
+	})
+	cluster.Eventually(t, 30*time.Second, func() error {
+		_, err := cli.ContainerInspect(context.Background(), orphan.ID)
+		if dockerclient.IsErrNotFound(err) {
+			return nil
+		}
+		return fmt.Errorf("orphan container still there (inspect: %v)", err)
+	})
+	after, err := taskContainers(cli, id)
+	if err != nil || len(after) != 1 || after[0].ID != before[0].ID {
+		t.Fatalf("containers of %s after the restart = %v (%v), want the same one %s", id, after, err, before[0].ID)
+	}
+	if body, err := httpGet(fmt.Sprintf("http://127.0.0.1:%d/", port)); err != nil || strings.TrimSpace(body) != "hello" {
+		t.Errorf("task after the agent restart: %q, %v", body, err)
+	}
+
+	if err := f.S.Kill(context.Background(), running.GetTaskId(), running.GetAgentId()); err != nil {
+		t.Fatalf("kill: %v", err)
+	}
+	f.WaitState(id, mesos.TaskState_TASK_KILLED, time.Minute)
+	cluster.Eventually(t, 30*time.Second, func() error {
+		if cs, err := taskContainers(cli, id); err != nil || len(cs) > 0 {
+			return fmt.Errorf("container of %s still exists (%v)", id, err)
+		}
+		return nil
+	})
 }
