@@ -14,6 +14,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/agoracluster/agora/frameworks/marathon/app"
+	"github.com/agoracluster/agora/frameworks/marathon/events"
 )
 
 // Version is the Marathon version this API is compatible with, as /v2/info reports it.
@@ -33,6 +34,8 @@ func (m *Marathon) Handler() http.Handler {
 	r.HandleFunc("/v2/apps", m.postApp).Methods(http.MethodPost)
 	r.HandleFunc("/v2/apps", m.putApps).Methods(http.MethodPut, http.MethodPatch)
 	r.PathPrefix("/v2/apps/").HandlerFunc(m.appRoutes)
+	r.Handle("/v2/events", events.Handler(m.bus, m.log))
+	r.PathPrefix("/v2/groups").HandlerFunc(m.groupRoutes)
 	r.HandleFunc("/v2/tasks", m.listTasks).Methods(http.MethodGet)
 	r.HandleFunc("/v2/tasks/delete", m.deleteTasks).Methods(http.MethodPost)
 	r.HandleFunc("/v2/deployments", m.listDeployments).Methods(http.MethodGet)
@@ -123,7 +126,14 @@ func (m *Marathon) postApp(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	force := boolParam(req, "force")
-	m.call(w, req, func() reply { return m.createApp(body, force) })
+	m.call(w, req, func() reply {
+		r := m.createApp(body, force)
+		if obj, ok := r.body.(map[string]any); ok && r.status == http.StatusCreated {
+			id, _ := obj["id"].(string)
+			m.apiPost(req, id)
+		}
+		return r
+	})
 }
 
 // putApps is PUT/PATCH /v2/apps with an array of (partial) definitions: one deployment.
@@ -159,6 +169,9 @@ func (m *Marathon) putApps(w http.ResponseWriter, req *http.Request) {
 		plan, r := m.deploy(changes, force, version)
 		if r != nil {
 			return *r
+		}
+		for id := range changes {
+			m.apiPost(req, id)
 		}
 		return reply{status: http.StatusOK, body: deploymentResult{Version: version, DeploymentID: plan.ID},
 			header: map[string]string{"Marathon-Deployment-Id": plan.ID}}
@@ -306,7 +319,13 @@ func (m *Marathon) appRoot(w http.ResponseWriter, req *http.Request, id string, 
 			return
 		}
 		partial := req.Method == http.MethodPatch
-		m.call(w, req, func() reply { return m.updateApp(id, body, force, partial) })
+		m.call(w, req, func() reply {
+			r := m.updateApp(id, body, force, partial)
+			if r.status < 300 {
+				m.apiPost(req, id)
+			}
+			return r
+		})
 	case http.MethodDelete:
 		m.call(w, req, func() reply { return m.deleteApp(id, force) })
 	default:

@@ -363,3 +363,77 @@ func TestRestartKeepsState(t *testing.T) {
 }
 
 func protoString(s string) *string { return &s }
+
+func TestEventStream(t *testing.T) {
+	h := newHarness(t)
+	req, err := http.NewRequest(http.MethodGet, h.base+"/v2/events?event_type=api_post_event&event_type=deployment_info", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Accept", "text/event-stream")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("events = %d", resp.StatusCode)
+	}
+	if r, body := h.do(http.MethodPost, "/v2/apps", `{"id":"/ev","cmd":"sleep 1"}`); r.StatusCode != http.StatusCreated {
+		t.Fatalf("POST = %d %s", r.StatusCode, body)
+	}
+	seen := map[string]bool{}
+	buf := make([]byte, 64<<10)
+	var got strings.Builder
+	for !(seen["api_post_event"] && seen["deployment_info"]) {
+		n, err := resp.Body.Read(buf)
+		if err != nil {
+			t.Fatalf("read events: %v (got %s)", err, got.String())
+		}
+		got.Write(buf[:n])
+		for _, typ := range []string{"api_post_event", "deployment_info"} {
+			if strings.Contains(got.String(), "event: "+typ+"\n") {
+				seen[typ] = true
+			}
+		}
+	}
+	if strings.Contains(got.String(), "event: status_update_event") {
+		t.Errorf("filter let through other events: %s", got.String())
+	}
+}
+
+func TestGroups(t *testing.T) {
+	h := newHarness(t)
+	body := `{"id":"/prod","apps":[{"id":"db","cmd":"sleep 1","instances":0},{"id":"web","cmd":"sleep 1","instances":0,"dependencies":["/prod/db"]}]}`
+	resp, out := h.do(http.MethodPost, "/v2/groups", body)
+	if resp.StatusCode != http.StatusCreated || !strings.Contains(out, "deploymentId") {
+		t.Fatalf("POST group = %d %s", resp.StatusCode, out)
+	}
+	if resp, out := h.do(http.MethodPost, "/v2/groups", body); resp.StatusCode != http.StatusConflict {
+		t.Errorf("POST again = %d %s", resp.StatusCode, out)
+	}
+	_, out = h.do(http.MethodGet, "/v2/groups/prod", "")
+	for _, want := range []string{`"id":"/prod"`, `"id":"/prod/db"`, `"id":"/prod/web"`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("GET group lacks %s: %s", want, out)
+		}
+	}
+	if resp, _ := h.do(http.MethodGet, "/v2/apps/prod/web", ""); resp.StatusCode != http.StatusOK {
+		t.Errorf("app of the group: %d", resp.StatusCode)
+	}
+	if resp, out := h.do(http.MethodGet, "/v2/groups/nope", ""); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("unknown group = %d %s", resp.StatusCode, out)
+	}
+	h.eventually(func() error {
+		if _, out := h.do(http.MethodGet, "/v2/deployments", ""); out != "[]" {
+			return fmt.Errorf("deployments: %s", out)
+		}
+		return nil
+	})
+	if resp, out := h.do(http.MethodDelete, "/v2/groups/prod", ""); resp.StatusCode != http.StatusOK {
+		t.Fatalf("DELETE group = %d %s", resp.StatusCode, out)
+	}
+	if resp, _ := h.do(http.MethodGet, "/v2/apps/prod/web", ""); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("app after group delete: %d", resp.StatusCode)
+	}
+}

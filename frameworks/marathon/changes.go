@@ -9,6 +9,8 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/agoracluster/agora/frameworks/marathon/app"
+	"github.com/agoracluster/agora/frameworks/marathon/events"
+	"github.com/agoracluster/agora/frameworks/marathon/groups"
 	"github.com/agoracluster/agora/frameworks/marathon/launchqueue"
 	"github.com/agoracluster/agora/frameworks/marathon/planner"
 )
@@ -119,7 +121,14 @@ func (m *Marathon) deploy(changes map[string]*app.App, force bool, version strin
 			target[id] = a
 		}
 	}
-	plan, err := planner.NewPlan(m.newID(), version, m.specs(m.apps), m.specs(target))
+	targetSpecs := m.specs(target)
+	for id, deps := range groups.EffectiveDependencies(groups.Build(target, m.metas)) {
+		if s, ok := targetSpecs[id]; ok {
+			s.Dependencies = deps
+			targetSpecs[id] = s
+		}
+	}
+	plan, err := planner.NewPlan(m.newID(), version, m.specs(m.apps), targetSpecs)
 	if err != nil {
 		r := errorReply(err)
 		return planner.Plan{}, &r
@@ -135,6 +144,10 @@ func (m *Marathon) deploy(changes map[string]*app.App, force bool, version strin
 		}
 		for _, id := range conflicts {
 			m.log.Info("deployment cancelled by a forced change", zap.String("deployment_id", id))
+			if d := m.deployments[id]; d != nil {
+				m.publish(events.NewDeploymentFailed(m.eventPlan(d.Plan, d.Original), m.now()))
+				delete(m.eventPlans, id)
+			}
 			delete(m.deployments, id)
 			m.remove(deploymentKey(id))
 		}
@@ -157,6 +170,7 @@ func (m *Marathon) deploy(changes map[string]*app.App, force bool, version strin
 			delete(m.apps, id)
 			delete(m.failures, id)
 			m.remove(appKey(id))
+			m.publish(events.NewAppTerminated(id, m.now()))
 			if vs, err := storedVersions(m.ctx, m.st, id); err == nil {
 				for _, v := range vs {
 					m.remove(versionKey(id, v))
@@ -172,6 +186,9 @@ func (m *Marathon) deploy(changes map[string]*app.App, force bool, version strin
 		d := &deployment{Plan: plan, Original: originals, StartedAt: m.now()}
 		m.deployments[plan.ID] = d
 		m.persist(deploymentKey(plan.ID), d)
+		ep := m.eventPlan(plan, originals)
+		m.eventPlans[plan.ID] = ep
+		m.publish(events.NewDeploymentInfo(ep, 0, m.now()))
 		m.log.Info("deployment started", zap.String("deployment_id", plan.ID), zap.Stringer("plan", plan))
 	}
 	m.reconcile()
@@ -376,6 +393,8 @@ func (m *Marathon) cancelDeployment(id string, force bool) reply {
 	if d == nil {
 		return msgReply(http.StatusNotFound, "DeploymentPlan %s does not exist", id)
 	}
+	m.publish(events.NewDeploymentFailed(m.eventPlan(d.Plan, d.Original), m.now()))
+	delete(m.eventPlans, id)
 	delete(m.deployments, id)
 	m.remove(deploymentKey(id))
 	if force {

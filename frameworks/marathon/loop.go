@@ -9,6 +9,7 @@ import (
 
 	"github.com/agoracluster/agora/frameworks/marathon/app"
 	"github.com/agoracluster/agora/frameworks/marathon/constraints"
+	"github.com/agoracluster/agora/frameworks/marathon/events"
 	"github.com/agoracluster/agora/frameworks/marathon/launchqueue"
 	"github.com/agoracluster/agora/frameworks/marathon/planner"
 	"github.com/agoracluster/agora/frameworks/sdk"
@@ -88,12 +89,21 @@ func (m *Marathon) reconcile() {
 		}
 		step, acts, finished := planner.Advance(d.Plan, d.Step, m.plannerState(), now)
 		if step != d.Step {
+			ep := m.eventPlan(d.Plan, d.Original)
+			for s := d.Step; s < step; s++ {
+				m.publish(events.NewDeploymentStepSuccess(ep, s, now))
+			}
+			if !finished {
+				m.publish(events.NewDeploymentInfo(ep, step, now))
+			}
 			d.Step = step
 			m.persist(deploymentKey(d.Plan.ID), d)
 		}
 		m.apply(acts)
 		if finished {
 			m.log.Info("deployment finished", zap.String("deployment_id", d.Plan.ID))
+			m.publish(events.NewDeploymentSuccess(m.eventPlan(d.Plan, d.Original), now))
+			delete(m.eventPlans, d.Plan.ID)
 			delete(m.deployments, d.Plan.ID)
 			m.remove(deploymentKey(d.Plan.ID))
 		}
@@ -421,6 +431,7 @@ func (m *Marathon) handleUpdate(st *mesos.TaskStatus) {
 	if st.Healthy != nil {
 		m.recordHealth(t, st, now)
 	}
+	m.publishStatus(t, state.String(), st.GetMessage())
 	switch {
 	case sdk.IsTerminal(state):
 		m.taskEnded(t, st, now)
@@ -457,6 +468,9 @@ func statusTime(st *mesos.TaskStatus, now time.Time) time.Time {
 
 func (m *Marathon) recordHealth(t *task, st *mesos.TaskStatus, now time.Time) {
 	healthy := st.GetHealthy()
+	if t.Healthy == nil || *t.Healthy != healthy {
+		m.publishHealth(t, healthy)
+	}
 	t.Healthy = &healthy
 	if healthy {
 		if t.FirstSuccess.IsZero() {
@@ -482,6 +496,9 @@ func (m *Marathon) taskEnded(t *task, st *mesos.TaskStatus, now time.Time) {
 		zap.String("state", state.String()), zap.String("message", st.GetMessage()), zap.Bool("failure", failed))
 	if !failed {
 		return
+	}
+	if healthKill {
+		m.publish(events.NewUnhealthyInstanceKill(t.AppID, t.ID, t.ID, t.AppVersion, "health check failed", t.Host, t.AgentID, now))
 	}
 	a := m.apps[t.AppID]
 	if a == nil {

@@ -17,6 +17,8 @@ import (
 
 	"github.com/agoracluster/agora/frameworks/marathon/app"
 	"github.com/agoracluster/agora/frameworks/marathon/constraints"
+	"github.com/agoracluster/agora/frameworks/marathon/events"
+	"github.com/agoracluster/agora/frameworks/marathon/groups"
 	"github.com/agoracluster/agora/frameworks/marathon/launchqueue"
 	"github.com/agoracluster/agora/frameworks/sdk"
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
@@ -38,6 +40,7 @@ type Marathon struct {
 	st    store.Store
 	sched *sdk.Scheduler
 	out   *outbox
+	bus   *events.Bus
 	reqs  chan func()
 	done  chan struct{} // closed when the loop ends
 	ctx   context.Context
@@ -54,6 +57,8 @@ type Marathon struct {
 	failures           map[string]*taskFailure
 	agents             map[string]constraints.Agent // agent id → hostname and attributes, from offers
 	expunged           map[string]bool              // task ids forgotten; killed if they come back
+	metas              map[string]groups.Meta       // group metadata (dependencies, empty groups)
+	eventPlans         map[string]events.Plan       // deployment plans as events render them
 	wantOffers         bool
 	needRevive         bool
 	lastStaleReconcile time.Time
@@ -67,7 +72,7 @@ func New(cfg Config, log *zap.Logger) (*Marathon, error) {
 	if log == nil {
 		log = zap.NewNop()
 	}
-	return &Marathon{
+	m := &Marathon{
 		cfg:         cfg,
 		log:         log.Named("marathon"),
 		now:         time.Now,
@@ -82,7 +87,17 @@ func New(cfg Config, log *zap.Logger) (*Marathon, error) {
 		failures:    map[string]*taskFailure{},
 		agents:      map[string]constraints.Agent{},
 		expunged:    map[string]bool{},
-	}, nil
+		metas:       map[string]groups.Meta{},
+		eventPlans:  map[string]events.Plan{},
+	}
+	ecfg := events.DefaultConfig()
+	ecfg.Now = func() time.Time { return m.now() }
+	bus, err := events.NewBus(ecfg, m.log)
+	if err != nil {
+		return nil, fmt.Errorf("marathon: %w", err)
+	}
+	m.bus = bus
+	return m, nil
 }
 
 // Run opens the state store, subscribes to the master and serves the REST API on ln until
@@ -103,7 +118,7 @@ func (m *Marathon) run(ctx context.Context, ln net.Listener, st store.Store) err
 		_ = ln.Close()
 		return fmt.Errorf("marathon: load state: %w", err)
 	}
-	m.apps, m.deployments, m.tasks = l.apps, l.deployments, l.tasks
+	m.apps, m.deployments, m.tasks, m.metas = l.apps, l.deployments, l.tasks, l.metas
 	m.log.Info("state loaded", zap.Int("apps", len(m.apps)), zap.Int("deployments", len(m.deployments)), zap.Int("tasks", len(m.tasks)))
 
 	scfg := sdk.DefaultConfig()
@@ -159,6 +174,7 @@ func (m *Marathon) run(ctx context.Context, ln net.Listener, st store.Store) err
 	})
 	g.Go(func() error {
 		<-gctx.Done()
+		m.bus.Close() // ends the event streams so that Shutdown does not wait for them
 		sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer scancel()
 		_ = srv.Shutdown(sctx)
@@ -229,6 +245,7 @@ type handler struct {
 func (h *handler) Subscribed(ctx context.Context, _ *sdk.Scheduler, ev *scheduler.Event_Subscribed) {
 	h.m.setFrameworkID(ev.GetFrameworkId().GetValue())
 	_ = h.m.do(ctx, func() {
+		h.m.publish(events.NewSchedulerRegistered(ev.GetFrameworkId().GetValue(), h.m.cfg.Masters[0], h.m.now()))
 		h.m.needRevive = true
 		h.m.reconcile()
 	})

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/agoracluster/agora/frameworks/marathon/app"
+	"github.com/agoracluster/agora/frameworks/marathon/groups"
 	"github.com/agoracluster/agora/frameworks/marathon/planner"
 	"github.com/agoracluster/agora/store"
 )
@@ -116,16 +117,26 @@ const (
 	keyDeployments = "deployments"
 	keyTasks       = "tasks"
 	keyFrameworkID = "framework_id"
+	keyGroups      = "groups"
 )
 
 // escapeID turns an app id into one store key segment ("/g/a" → "g_a"; app ids never
 // contain "_").
 func escapeID(id string) string { return TaskIDPrefix(id) }
 
-func appKey(id string) string                   { return keyApps + "/" + escapeID(id) }
-func versionKey(id, version string) string      { return keyVersions + "/" + escapeID(id) + "/" + version }
-func versionsPrefix(id string) string           { return keyVersions + "/" + escapeID(id) }
-func deploymentKey(id string) string            { return keyDeployments + "/" + id }
+func appKey(id string) string              { return keyApps + "/" + escapeID(id) }
+func versionKey(id, version string) string { return keyVersions + "/" + escapeID(id) + "/" + version }
+func versionsPrefix(id string) string      { return keyVersions + "/" + escapeID(id) }
+func deploymentKey(id string) string       { return keyDeployments + "/" + id }
+
+// groupKey is the key of a group's metadata; the root group ("/") is "-".
+func groupKey(id string) string {
+	if e := escapeID(id); e != "" {
+		return keyGroups + "/" + e
+	}
+	return keyGroups + "/-"
+}
+
 func taskKey(id string) string                  { return keyTasks + "/" + id }
 func lastSegment(key string) string             { return key[strings.LastIndexByte(key, '/')+1:] }
 func specOf(a *app.App) planner.AppSpec         { return planner.SpecFromApp(a) }
@@ -155,10 +166,11 @@ type loaded struct {
 	apps        map[string]*app.App
 	deployments map[string]*deployment
 	tasks       map[string]*task
+	metas       map[string]groups.Meta
 }
 
 func loadState(ctx context.Context, st store.Store) (*loaded, error) {
-	l := &loaded{apps: map[string]*app.App{}, deployments: map[string]*deployment{}, tasks: map[string]*task{}}
+	l := &loaded{apps: map[string]*app.App{}, deployments: map[string]*deployment{}, tasks: map[string]*task{}, metas: map[string]groups.Meta{}}
 	keys, err := st.List(ctx, keyApps)
 	if err != nil {
 		return nil, err
@@ -203,6 +215,21 @@ func loadState(ctx context.Context, st store.Store) (*loaded, error) {
 			return nil, fmt.Errorf("decode %s: %w", k, err)
 		}
 		l.tasks[t.ID] = &t
+	}
+	keys, err = st.List(ctx, keyGroups)
+	if err != nil {
+		return nil, err
+	}
+	for _, k := range keys {
+		b, _, err := st.Get(ctx, k)
+		if err != nil {
+			return nil, err
+		}
+		var g groups.Meta
+		if err := json.Unmarshal(b, &g); err != nil {
+			return nil, fmt.Errorf("decode %s: %w", k, err)
+		}
+		l.metas[g.ID] = g
 	}
 	return l, nil
 }
