@@ -155,10 +155,11 @@ var executorOnlyEnv = map[string]bool{
 	"MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD": true, "MESOS_EXECUTOR_AUTHENTICATION_TOKEN": true,
 }
 
-// containerEnv is what the container gets from the executor: MESOS_TASK_ID and the
-// executor's MESOS_* (those that make sense inside a container) and MARATHON_* variables.
-// The docker package adds CommandInfo.environment, MESOS_SANDBOX and MESOS_CONTAINER_NAME.
-func containerEnv(base []string, taskID string) []string {
+// containerEnv is what the container gets from the executor: the executor's MESOS_* (those
+// that make sense inside a container) and MARATHON_* variables, then MESOS_FRAMEWORK_ID,
+// MESOS_EXECUTOR_ID and MESOS_TASK_ID. The docker package adds CommandInfo.environment,
+// MESOS_SANDBOX and MESOS_CONTAINER_NAME.
+func containerEnv(base []string, frameworkID, executorID, taskID string) []string {
 	var env []string
 	for _, kv := range base {
 		k, _, _ := strings.Cut(kv, "=")
@@ -166,7 +167,7 @@ func containerEnv(base []string, taskID string) []string {
 			env = append(env, kv)
 		}
 	}
-	return append(env, "MESOS_TASK_ID="+taskID)
+	return append(env, "MESOS_FRAMEWORK_ID="+frameworkID, "MESOS_EXECUTOR_ID="+executorID, "MESOS_TASK_ID="+taskID)
 }
 
 // dockerRuntime connects to the engine on first use.
@@ -197,7 +198,7 @@ func (e *commandExecutor) launchDocker(task *mesos.TaskInfo, log *zap.Logger) {
 		ExecutorID:  e.cfg.ExecutorID,
 		Task:        task,
 		Sandbox:     e.cfg.Sandbox,
-		Env:         containerEnv(e.cfg.Env, task.GetTaskId().GetValue()),
+		Env:         containerEnv(e.cfg.Env, e.cfg.FrameworkID, e.cfg.ExecutorID, task.GetTaskId().GetValue()),
 	}
 	if _, _, _, err := docker.ContainerConfig(spec); err != nil {
 		e.failLaunch(err)

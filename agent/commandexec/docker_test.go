@@ -2,7 +2,9 @@ package commandexec
 
 import (
 	"context"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -16,6 +18,7 @@ import (
 	"github.com/agoracluster/agora/agent/docker"
 	"github.com/agoracluster/agora/integration/dockertest"
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
+	"github.com/agoracluster/agora/proto/mesos/v1/executor"
 	"github.com/agoracluster/agora/resources"
 )
 
@@ -124,9 +127,10 @@ func TestDocker(t *testing.T) {
 	})
 
 	t.Run("kill stops the container within the grace period", func(t *testing.T) {
-		task := dockerTask(image, agentID, "cpus:0.1;mem:64", mesos.ContainerInfo_DockerInfo_NONE)
+		task := dockerTask(image, agentID, "cpus:0.1;mem:64", mesos.ContainerInfo_DockerInfo_NONE, "-stdout", "ready")
 		agent, r, cid := startDocker(t, task)
 		agent.waitState(mesos.TaskState_TASK_RUNNING)
+		waitOutput(t, r, "ready") // its SIGTERM handler is installed
 		agent.send(killEvent(10 * time.Second))
 		st := agent.waitState(mesos.TaskState_TASK_KILLED)
 		_ = r.wait(t)
@@ -137,9 +141,10 @@ func TestDocker(t *testing.T) {
 	})
 
 	t.Run("kill escalates to SIGKILL after the grace period", func(t *testing.T) {
-		task := dockerTask(image, agentID, "cpus:0.1;mem:64", mesos.ContainerInfo_DockerInfo_NONE, "-ignore-term", "-sleep", "10m")
+		task := dockerTask(image, agentID, "cpus:0.1;mem:64", mesos.ContainerInfo_DockerInfo_NONE, "-ignore-term", "-stdout", "ready", "-sleep", "10m")
 		agent, r, cid := startDocker(t, task)
 		agent.waitState(mesos.TaskState_TASK_RUNNING)
+		waitOutput(t, r, "ready") // SIGTERM is ignored by now
 		agent.send(killEvent(500 * time.Millisecond))
 		st := agent.waitState(mesos.TaskState_TASK_KILLED)
 		_ = r.wait(t)
@@ -174,8 +179,14 @@ func TestDocker(t *testing.T) {
 			GracePeriodSeconds:  proto.Float64(10),
 			ConsecutiveFailures: proto.Uint32(3),
 		}
+		task.Command.Environment = &mesos.Environment{Variables: []*mesos.Environment_Variable{{Name: proto.String("FOO"), Value: proto.String("bar")}}}
 		agent, r, cid := startDocker(t, task)
 		running := agent.waitState(mesos.TaskState_TASK_RUNNING)
+		for name, want := range map[string]string{"MESOS_TASK_ID": "task-1", "MESOS_SANDBOX": docker.SandboxMountPath, "FOO": "bar", "MESOS_FRAMEWORK_ID": "fw-1", "MESOS_AGENT_ENDPOINT": ""} {
+			if got := httpGetBody(t, "http://127.0.0.1:"+itoa(port)+"/env?name="+name); got != want {
+				t.Errorf("container env %s = %q, want %q", name, got, want)
+			}
+		}
 		ips := running.GetContainerStatus().GetNetworkInfos()
 		if len(ips) != 1 || len(ips[0].GetIpAddresses()) != 1 || net.ParseIP(ips[0].GetIpAddresses()[0].GetIpAddress()) == nil {
 			t.Errorf("container_status = %v, want the container's IP address", running.GetContainerStatus())
@@ -194,6 +205,18 @@ func TestDocker(t *testing.T) {
 		agent.send(killEvent(5 * time.Second))
 		agent.waitState(mesos.TaskState_TASK_KILLED)
 		_ = r.wait(t)
+		containerGone(t, cli, cid)
+	})
+
+	t.Run("SHUTDOWN kills the task and removes the container", func(t *testing.T) {
+		task := dockerTask(image, agentID, "cpus:0.1;mem:64", mesos.ContainerInfo_DockerInfo_NONE, "-ignore-term", "-sleep", "10m")
+		agent, r, cid := startDocker(t, task)
+		agent.waitState(mesos.TaskState_TASK_RUNNING)
+		agent.send(&executor.Event{Type: executor.Event_SHUTDOWN.Enum()})
+		agent.waitState(mesos.TaskState_TASK_KILLED)
+		if err := r.wait(t); err != nil {
+			t.Errorf("Run: %v", err)
+		}
 		containerGone(t, cli, cid)
 	})
 
@@ -221,6 +244,43 @@ func TestDocker(t *testing.T) {
 		agent.waitState(mesos.TaskState_TASK_KILLED)
 		_ = r.wait(t)
 	})
+}
+
+// waitOutput polls the sandbox's stdout until it holds want.
+func waitOutput(t *testing.T, r *running, want string) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		if b, _ := os.ReadFile(filepath.Join(r.sandbox, "stdout")); strings.Contains(string(b), want) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("stdout never contained %q", want)
+		}
+		tm := time.NewTimer(20 * time.Millisecond)
+		<-tm.C
+	}
+}
+
+// httpGetBody polls url until it answers 200 and returns the trimmed body.
+func httpGetBody(t *testing.T, url string) string {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		resp, err := http.Get(url) //nolint:noctx // test poll with a deadline
+		if err == nil {
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return strings.TrimSpace(string(b))
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("GET %s: %v", url, err)
+		}
+		tm := time.NewTimer(50 * time.Millisecond)
+		<-tm.C
+	}
 }
 
 func itoa(n uint32) string { return strconv.FormatUint(uint64(n), 10) }
