@@ -357,6 +357,20 @@ func (m *Marathon) killTasks(ts []*task, scale, wipe, force bool) reply {
 			stamp(&next, cur, version, false)
 			changes[id] = &next
 		}
+		if !force {
+			var locked []string
+			for _, d := range m.sortedDeployments() {
+				for _, id := range d.Plan.AffectedApps() {
+					if _, ok := changes[id]; ok {
+						locked = append(locked, d.Plan.ID)
+						break
+					}
+				}
+			}
+			if len(locked) > 0 {
+				return lockedReply(locked)
+			}
+		}
 		// Kill first so that the scale deployment counts them out.
 		for _, t := range ts {
 			if !t.Killing {
