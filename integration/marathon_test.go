@@ -13,7 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/agoracluster/agora/agent/docker"
 	"github.com/agoracluster/agora/integration/cluster"
+	"github.com/agoracluster/agora/integration/dockertest"
 )
 
 // marathonClient talks to the REST API of a real `agora marathon`.
@@ -321,4 +323,47 @@ func TestMarathonQueueReasons(t *testing.T) {
 	}
 	// Resetting the delay lets it launch (and fail) again at once.
 	mc.must(http.MethodDelete, "/v2/queue/fails/delay", "", http.StatusNoContent, nil)
+}
+
+// TestMarathonDockerHello posts the README's hello-marathon definition (host networking,
+// a portMappings entry with hostPort 0) with the hello image: the task is reachable over
+// HTTP through the host port it reports, and its MESOS_HTTP health check passes.
+func TestMarathonDockerHello(t *testing.T) {
+	cli := dockertest.RequireDocker(t)
+	image := dockertest.HelloImage(t, cli)
+	c := cluster.New(t, cluster.Options{Agents: 1})
+	_, mc := startMarathon(t, c)
+	def := `{"id":"marathon-demo-application","cpus":0.5,"mem":64,"disk":0,"instances":1,
+		"container":{"type":"DOCKER","docker":{"image":"` + image + `","portMappings":[{"containerPort":9001,"hostPort":0}]}},
+		"networks":[{"mode":"host"}],
+		"healthChecks":[{"protocol":"MESOS_HTTP","path":"/","portIndex":0,"gracePeriodSeconds":60,"intervalSeconds":1,"timeoutSeconds":1,"delaySeconds":0}]}`
+	mc.must(http.MethodPost, "/v2/apps", def, http.StatusCreated, nil)
+	a := mc.settled("/marathon-demo-application", 1, true, 3*time.Minute)
+	tk := a.Tasks[0]
+	dockertest.RemoveContainersOnCleanup(t, cli, docker.LabelTaskID, tk.ID)
+	if len(tk.Ports) != 1 {
+		t.Fatalf("task ports = %v", tk.Ports)
+	}
+	url := fmt.Sprintf("http://127.0.0.1:%d/", tk.Ports[0])
+	cluster.Eventually(t, 30*time.Second, func() error {
+		resp, err := http.Get(url)
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if strings.TrimSpace(string(b)) != "hello" {
+			return fmt.Errorf("GET %s = %q", url, b)
+		}
+		return nil
+	})
+	mc.must(http.MethodDelete, "/v2/apps/marathon-demo-application", "", http.StatusOK, nil)
+	cluster.Eventually(t, time.Minute, func() error {
+		var ts struct{ Tasks []any }
+		mc.must(http.MethodGet, "/v2/tasks", "", http.StatusOK, &ts)
+		if len(ts.Tasks) > 0 {
+			return fmt.Errorf("%d tasks left", len(ts.Tasks))
+		}
+		return nil
+	})
 }
