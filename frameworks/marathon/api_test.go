@@ -437,3 +437,62 @@ func TestGroups(t *testing.T) {
 		t.Errorf("app after group delete: %d", resp.StatusCode)
 	}
 }
+
+// TestUnreachableAndLostReplaced: an unreachable task (default strategy: expunge at once) and
+// a lost task are replaced; the unreachable one is killed when it comes back.
+func TestUnreachableAndLostReplaced(t *testing.T) {
+	h := newHarness(t)
+	if resp, body := h.do(http.MethodPost, "/v2/apps", `{"id":"/u","cmd":"sleep 100","cpus":0.1,"mem":16,"instances":2}`); resp.StatusCode != http.StatusCreated {
+		t.Fatalf("POST = %d %s", resp.StatusCode, body)
+	}
+	tasks := h.launch("o1")
+	for _, tk := range tasks {
+		if err := h.master.SendUpdate(sdktest.NewStatus(tk.GetTaskId().GetValue(), "agent-1", mesos.TaskState_TASK_RUNNING, nil)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	gone, lost := tasks[0].GetTaskId().GetValue(), tasks[1].GetTaskId().GetValue()
+	if err := h.master.SendUpdate(sdktest.NewStatus(gone, "agent-1", mesos.TaskState_TASK_UNREACHABLE, nil)); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.master.SendUpdate(sdktest.NewStatus(lost, "agent-1", mesos.TaskState_TASK_LOST, nil)); err != nil {
+		t.Fatal(err)
+	}
+	h.eventually(func() error {
+		_, body := h.do(http.MethodGet, "/v2/queue", "")
+		if !strings.Contains(body, `"count":2`) {
+			return fmt.Errorf("queue: %s", body)
+		}
+		return nil
+	})
+	// The lost task failed: its replacement waits out the back-off (1s by default).
+	var replaced []*mesos.TaskInfo
+	h.eventually(func() error {
+		if err := h.master.SendOffers(h.master.NewOffer("o-"+fmt.Sprint(time.Now().UnixNano()), "agent-1", "cpus:4;mem:4096;ports:[31000-31009]")); err != nil {
+			return err
+		}
+		c, err := h.master.Next(scheduler.Call_ACCEPT, 200*time.Millisecond)
+		if err != nil {
+			return err
+		}
+		replaced = append(replaced, c.GetAccept().GetOperations()[0].GetLaunch().GetTaskInfos()...)
+		if len(replaced) < 2 {
+			return fmt.Errorf("%d replacements", len(replaced))
+		}
+		return nil
+	})
+	// The expunged task comes back: it is killed.
+	if err := h.master.SendUpdate(sdktest.NewStatus(gone, "agent-1", mesos.TaskState_TASK_RUNNING, nil)); err != nil {
+		t.Fatal(err)
+	}
+	h.eventually(func() error {
+		c, err := h.master.Next(scheduler.Call_KILL, 200*time.Millisecond)
+		if err != nil {
+			return err
+		}
+		if c.GetKill().GetTaskId().GetValue() != gone {
+			return fmt.Errorf("killed %s", c.GetKill().GetTaskId().GetValue())
+		}
+		return nil
+	})
+}
