@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Mem is the memory of a set of processes, in bytes. PSS is 0 when the kernel has no
@@ -196,4 +197,66 @@ func readKB(path string, keys ...string) ([]int64, error) {
 		}
 	}
 	return vals, nil
+}
+
+// clockTick is the unit of utime and stime in /proc/<pid>/stat (USER_HZ, 100 on Linux).
+const clockTick = 10 * time.Millisecond
+
+// CPUTime sums the user and system CPU time pids have used so far. Processes that are gone
+// are skipped.
+func CPUTime(pids ...int) (time.Duration, error) {
+	var total time.Duration
+	for _, pid := range pids {
+		b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return 0, err
+		}
+		i := bytes.LastIndexByte(b, ')')
+		if i < 0 {
+			return 0, fmt.Errorf("/proc/%d/stat: malformed", pid)
+		}
+		// Fields after "(comm)": state(3) ppid(4) ... utime(14) stime(15).
+		f := strings.Fields(string(b[i+1:]))
+		if len(f) < 13 {
+			return 0, fmt.Errorf("/proc/%d/stat: %d fields", pid, len(f))
+		}
+		for _, s := range f[11:13] {
+			n, err := strconv.ParseInt(s, 10, 64)
+			if err != nil {
+				return 0, fmt.Errorf("/proc/%d/stat: %w", pid, err)
+			}
+			total += time.Duration(n) * clockTick
+		}
+	}
+	return total, nil
+}
+
+// MachineCPU returns the CPU time the whole machine has spent busy (user, nice, system,
+// irq, softirq, steal) and idle (idle, iowait) since boot, summed over its CPUs.
+func MachineCPU() (busy, idle time.Duration, err error) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, 0, err
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line)
+	if len(f) < 9 || f[0] != "cpu" {
+		return 0, 0, fmt.Errorf("/proc/stat: unexpected first line %q", line)
+	}
+	for i, s := range f[1:9] {
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			return 0, 0, fmt.Errorf("/proc/stat: %w", err)
+		}
+		switch d := time.Duration(n) * clockTick; i {
+		case 3, 4: // idle, iowait
+			idle += d
+		default:
+			busy += d
+		}
+	}
+	return busy, idle, nil
 }

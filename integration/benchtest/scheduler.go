@@ -291,3 +291,21 @@ func (s *Scheduler) KillAll(ctx context.Context, ids []string, workers int) (tim
 	}
 	return start, nil
 }
+
+// Timeline returns, for the given fractions (0..1] of tasks ids, how long after start that
+// fraction had reached state ("50%=1.2s 90%=2.0s"); tasks that have not are skipped.
+func (s *Scheduler) Timeline(ids []string, state mesos.TaskState, start time.Time, fractions ...float64) string {
+	s.mu.Lock()
+	var ds []time.Duration
+	for _, id := range ids {
+		if at, ok := s.reached[id][state]; ok {
+			ds = append(ds, at.Sub(start))
+		}
+	}
+	s.mu.Unlock()
+	var parts []string
+	for _, f := range fractions {
+		parts = append(parts, fmt.Sprintf("%g%%=%v", f*100, Percentile(ds, f*100).Round(time.Millisecond)))
+	}
+	return strings.Join(parts, " ")
+}

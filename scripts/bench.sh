@@ -1,0 +1,155 @@
+#!/usr/bin/env bash
+# bench.sh runs Agora's benchmarks and prints ONE table of the figures (name, value, unit,
+# goal), also written to .work/bench/latest.txt. Speed and memory are measured here, never
+# asserted in tests. `make bench` runs it after `make build` with AGORA_BIN set.
+#
+#   end to end (integration/bench_test.go, real `agora master` + `agora agent` processes):
+#     BenchmarkLaunchKill       N plain `sleep` tasks on one agent: ACCEPT -> all TASK_RUNNING,
+#                               KILL -> all TASK_KILLED, and the CPU each part used
+#     BenchmarkOfferToRunning   offer -> ACCEPT -> TASK_RUNNING of one task, p50/p99
+#     BenchmarkMemoryPerTask    RSS/PSS of executor + task + agent growth, per running task
+#   allocator (master/allocator):
+#     BenchmarkAllocate         one allocation cycle by cluster size
+#
+# Environment:
+#   AGORA_BIN         the agora binary (required; make bench sets it)
+#   BENCH_TASKS       tasks launched at once (default 1000)
+#   BENCH_ROUNDTRIPS  sequential single-task launches (default 200)
+#   BENCH_MEMTASKS    running tasks measured for memory (default 200)
+#   BENCH_TMPDIR      where the clusters' work dirs (sandboxes, checkpoints) go; default
+#                     .work/bench/tmp on the repository's disk, as an agent's work dir would be
+#   BENCH_PROFILE=1   afterwards, run the launch benchmark again with the master and agent
+#                     inside the test process and write a CPU profile to .work/bench/
+#   BENCH_ALLOC_TIME  -benchtime of the allocator benchmark (default 300ms)
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+
+: "${AGORA_BIN:?set AGORA_BIN to the agora binary (make bench does)}"
+[[ -x "$AGORA_BIN" ]] || { echo "bench: AGORA_BIN=$AGORA_BIN is not executable" >&2; exit 1; }
+export AGORA_BIN
+
+tasks=${BENCH_TASKS:-1000}
+roundtrips=${BENCH_ROUNDTRIPS:-200}
+memtasks=${BENCH_MEMTASKS:-200}
+alloc_time=${BENCH_ALLOC_TIME:-300ms}
+out=$root/.work/bench
+mkdir -p "$out"
+tmp=${BENCH_TMPDIR:-$out/tmp}
+mkdir -p "$tmp"
+export TMPDIR=$tmp
+
+# --- limits -------------------------------------------------------------------------------
+# Every task is an executor process (a Go program with several threads) plus the task's own
+# process; the agent holds a connection per executor. Raise what can be raised and say so
+# clearly when something cannot be.
+need_fds=$((tasks * 4 + 1024))
+hard_fds=$(ulimit -Hn)
+if [[ $hard_fds != unlimited && $hard_fds -lt $need_fds ]]; then
+	ulimit -Hn "$need_fds" 2>/dev/null || echo "bench: warning: open files hard limit $hard_fds < $need_fds needed for $tasks tasks" >&2
+fi
+ulimit -Sn "$(ulimit -Hn)" 2>/dev/null || true
+need_procs=$((tasks * 12 + 2048))
+soft_procs=$(ulimit -Su)
+if [[ $soft_procs != unlimited && $soft_procs -lt $need_procs ]]; then
+	ulimit -Su "$need_procs" 2>/dev/null || ulimit -Su "$(ulimit -Hu)" 2>/dev/null ||
+		echo "bench: warning: max user processes $soft_procs < $need_procs needed for $tasks tasks" >&2
+fi
+for knob in pid_max threads-max; do
+	f=/proc/sys/kernel/$knob
+	[[ -r $f ]] || continue
+	have=$(cat "$f")
+	if ((have < need_procs)); then
+		if [[ -w $f ]] && echo "$need_procs" >"$f" 2>/dev/null; then
+			echo "bench: raised kernel.$knob from $have to $need_procs" >&2
+		else
+			echo "bench: warning: kernel.$knob is $have < $need_procs needed for $tasks tasks" >&2
+		fi
+	fi
+done
+
+# --- run ------------------------------------------------------------------------------------
+status=0
+failures=()
+echo "bench: end-to-end benchmarks ($tasks tasks, $roundtrips round trips, $memtasks for memory; work dirs in $tmp)" >&2
+if ! go test ./integration/ -run '^$' -count 1 -timeout 15m -benchtime 1x \
+	-bench '^(BenchmarkLaunchKill|BenchmarkOfferToRunning|BenchmarkMemoryPerTask)$' \
+	-args -agora.tasks="$tasks" -agora.roundtrips="$roundtrips" -agora.memtasks="$memtasks" \
+	-agora.logs="$out" >"$out/integration.txt" 2>&1; then
+	status=1
+	failures+=("end-to-end benchmarks failed: see $out/integration.txt (last lines below)")
+fi
+echo "bench: allocator benchmark (-benchtime $alloc_time)" >&2
+if ! go test ./master/allocator/ -run '^$' -count 1 -benchtime "$alloc_time" \
+	-bench '^BenchmarkAllocate$' >"$out/allocator.txt" 2>&1; then
+	status=1
+	failures+=("allocator benchmark failed: see $out/allocator.txt")
+fi
+
+if [[ ${BENCH_PROFILE:-} == 1 ]]; then
+	echo "bench: profiling the launch benchmark with the master and agent in process" >&2
+	go test -tags inprocess ./integration/ -run '^$' -count 1 -timeout 15m -benchtime 1x \
+		-bench '^BenchmarkLaunchKill$' -cpuprofile "$out/cpu.prof" -o "$out/integration.test" \
+		-args -agora.tasks="$tasks" -agora.inprocess >"$out/profile.txt" 2>&1 ||
+		failures+=("profiling run failed: see $out/profile.txt")
+fi
+
+# --- table ----------------------------------------------------------------------------------
+# Benchmark lines look like "BenchmarkName/sub-2  1  12.5 unit  3.0 unit ...".
+table=$(cat "$out/integration.txt" "$out/allocator.txt" 2>/dev/null | awk -v tasks="$tasks" -v rts="$roundtrips" -v mem="$memtasks" '
+function row(name, value, unit, goal, cmp, limit,   verdict) {
+	verdict = "-"
+	if (cmp == "le") verdict = (value + 0 <= limit) ? "met" : "MISSED"
+	printf "%s\t%s\t%s\t%s\t%s\n", name, value, unit, goal, verdict
+}
+function fmt(v) { return (v >= 100) ? sprintf("%.0f", v) : (v >= 10) ? sprintf("%.1f", v) : sprintf("%.3g", v) }
+/^Benchmark/ {
+	name = $1; sub(/-[0-9]+$/, "", name)
+	delete m
+	for (i = 3; i < NF; i += 2) m[$(i+1)] = $i
+	if (name == "BenchmarkLaunchKill") {
+		row(tasks " sleep tasks: ACCEPT -> all TASK_RUNNING", fmt(m["running-s"]), "s", "<= 3 s", "le", 3)
+		row(tasks " sleep tasks: KILL -> all TASK_KILLED", fmt(m["killed-s"]), "s", "<= 2 s", "le", 2)
+		row(tasks " sleep tasks: ACCEPT -> all TASK_STARTING", fmt(m["starting-s"]), "s", "-")
+		row(tasks " sleep tasks: launch rate", fmt(m["launched-tasks/s"]), "tasks/s", "-")
+		if ("launch-agent-cpu-s" in m) {
+			row("  CPU during the launch: agent", fmt(m["launch-agent-cpu-s"] * 1000 / tasks), "ms/task", "-")
+			row("  CPU during the launch: executors + tasks", fmt(m["launch-executors-cpu-s"] * 1000 / tasks), "ms/task", "-")
+			row("  CPU during the launch: master", fmt(m["launch-master-cpu-s"] * 1000 / tasks), "ms/task", "-")
+		}
+		row("  CPU during the launch: scheduler (bench)", fmt(m["launch-scheduler-cpu-s"] * 1000 / tasks), "ms/task", "-")
+		other = m["launch-machine-cpu-s"] - m["launch-agent-cpu-s"] - m["launch-executors-cpu-s"] - m["launch-master-cpu-s"] - m["launch-scheduler-cpu-s"]
+		row("  CPU during the launch: rest of the machine", fmt(other), "s", "-")
+		row("  CPU available during the launch", fmt(m["cpus"] * m["running-s"]), "s", "-")
+	} else if (name == "BenchmarkOfferToRunning") {
+		row("offer -> TASK_RUNNING, one task, p50 (" rts " launches)", fmt(m["p50-ms"]), "ms", "<= 5 ms", "le", 5)
+		row("offer -> TASK_RUNNING, one task, p99", fmt(m["p99-ms"]), "ms", "<= 50 ms", "le", 50)
+		row("offer -> TASK_RUNNING, one task, max", fmt(m["max-ms"]), "ms", "-")
+		row("offer -> TASK_STARTING, one task, p50", fmt(m["starting-p50-ms"]), "ms", "-")
+	} else if (name == "BenchmarkMemoryPerTask") {
+		row("memory per running task, PSS (" mem " tasks)", fmt(m["pss-KiB/task"] / 1024), "MiB", "-")
+		row("memory per running task, RSS", fmt(m["rss-KiB/task"] / 1024), "MiB", "-")
+		row("  executor PSS / RSS", fmt(m["executor-pss-KiB/task"] / 1024) " / " fmt(m["executor-rss-KiB/task"] / 1024), "MiB", "-")
+		row("  task (sleep) RSS", fmt(m["sleep-rss-KiB/task"] / 1024), "MiB", "-")
+		row("  agent growth", fmt(m["agent-growth-KiB/task"]), "KiB", "-")
+	} else if (name ~ /^BenchmarkAllocate\//) {
+		sub(/^BenchmarkAllocate\//, "", name)
+		row("allocation cycle " name, fmt(m["ns/op"] / 1e6), "ms", "-")
+	}
+}')
+
+{
+	echo "Agora benchmarks  $(date -u +%Y-%m-%dT%H:%M:%SZ)  $(git describe --always --dirty 2>/dev/null || echo unknown)  $(nproc) CPUs  TMPDIR=$tmp"
+	echo
+	printf 'figure\tvalue\tunit\tgoal\tverdict\n%s\n' "$table" | column -t -s $'\t'
+	for f in "${failures[@]}"; do
+		echo
+		echo "FAILED: $f"
+	done
+} | tee "$out/latest.txt"
+if ((status != 0)); then
+	echo >&2
+	tail -n 40 "$out/integration.txt" >&2 || true
+fi
+exit "$status"
