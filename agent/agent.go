@@ -24,7 +24,8 @@ type Agent struct {
 	cfg           Config
 	log           *zap.Logger
 	containerizer Containerizer
-	process       *Process // the process containerizer, closed when Run ends
+	process       *Process  // the process containerizer, closed when Run ends
+	iso           *isolator // cgroups; nil without (set in Run before any goroutine starts)
 	ckpt          checkpointer
 	executorBin   string
 	master        *masterConn
@@ -117,6 +118,8 @@ func (a *Agent) Run(ctx context.Context, ln net.Listener) error {
 		return err
 	}
 	a.master = newMasterConn(a, mu)
+	a.iso = newIsolator(a.cfg, a.log)
+	a.process.iso = a.iso
 	if err := a.recover(ctx); err != nil {
 		return err
 	}
@@ -138,6 +141,10 @@ func (a *Agent) Run(ctx context.Context, ln net.Listener) error {
 	masterWG.Add(2)
 	go func() { defer masterWG.Done(); a.master.run(masterCtx) }()
 	go func() { defer masterWG.Done(); a.master.sendLoop(masterCtx) }()
+	if a.iso != nil {
+		masterWG.Add(1)
+		go func() { defer masterWG.Done(); a.watchLimitations(masterCtx) }()
+	}
 
 	var runErr error
 	select {

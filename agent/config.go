@@ -58,6 +58,14 @@ type Config struct {
 	// BootIDPath is where the host's boot id is read (a changed boot id means the host
 	// rebooted: the agent starts fresh). Tests point it at a file.
 	BootIDPath string
+	// Isolation lists the isolators (Mesos names): "cgroups/cpu,cgroups/mem" (default) puts
+	// every executor container in a cgroup with CPU and memory limits where the host allows;
+	// "posix/cpu,posix/mem" (or "none") runs without limits.
+	Isolation string
+	// CgroupsRoot is the cgroup under which every container gets one (<root>/<container_id>).
+	CgroupsRoot string
+	// CgroupsEnableCFS adds a CFS quota (a hard cap of cpus × 100ms per 100ms) to the CPU shares.
+	CgroupsEnableCFS bool
 	// Version is reported to the master.
 	Version string
 }
@@ -79,6 +87,8 @@ func DefaultConfig() Config {
 		Recover:                       RecoverReconnect,
 		ExecutorReregistrationTimeout: 5 * time.Second,
 		BootIDPath:                    "/proc/sys/kernel/random/boot_id",
+		Isolation:                     "cgroups/cpu,cgroups/mem",
+		CgroupsRoot:                   "agora",
 	}
 }
 
@@ -122,6 +132,16 @@ func (c Config) Validate() error {
 	if c.Recover != RecoverReconnect && c.Recover != RecoverCleanup {
 		errs = append(errs, fmt.Errorf("agent: recover: %q is not %q or %q", c.Recover, RecoverReconnect, RecoverCleanup))
 	}
+	for _, iso := range strings.Split(c.Isolation, ",") {
+		switch strings.TrimSpace(iso) {
+		case "cgroups/cpu", "cgroups/mem", "posix/cpu", "posix/mem", "none", "":
+		default:
+			errs = append(errs, fmt.Errorf("agent: isolation: unsupported %q (supported: cgroups/cpu, cgroups/mem, posix/cpu, posix/mem, none)", iso))
+		}
+	}
+	if c.cgroupsEnabled() && c.CgroupsRoot == "" {
+		errs = append(errs, errors.New("agent: cgroups_root must be set"))
+	}
 	if c.ExecutorReregistrationTimeout <= 0 {
 		errs = append(errs, errors.New("agent: executor_reregistration_timeout must be positive"))
 	}
@@ -144,6 +164,9 @@ func masterURL(master string) (*url.URL, error) {
 	u.Path = "/api/v1/agent"
 	return u, nil
 }
+
+// cgroupsEnabled reports whether a cgroups isolator is asked for.
+func (c Config) cgroupsEnabled() bool { return strings.Contains(c.Isolation, "cgroups/") }
 
 func (c Config) executorBinary() (string, error) {
 	if c.ExecutorBinary != "" {

@@ -239,6 +239,14 @@ func (a *Agent) updateFromExecutor(ex *executor, status *mesos.TaskStatus) {
 	if st.Timestamp == nil {
 		st.Timestamp = proto.Float64(float64(time.Now().UnixNano()) / 1e9)
 	}
+	if st.GetState() == mesos.TaskState_TASK_FAILED {
+		// A task the OOM killer killed: the executor only saw a signal.
+		if msg, ok := a.iso.memoryLimitation(ex.containerID); ok {
+			st.Reason = mesos.TaskStatus_REASON_CONTAINER_LIMITATION_MEMORY.Enum()
+			st.Message = proto.String(msg)
+			defer a.limitExecutor(ex, msg)
+		}
+	}
 	tid := st.GetTaskId().GetValue()
 	_, tracked := ex.tasks[tid]
 	if !tracked {

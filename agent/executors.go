@@ -7,6 +7,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/agoracluster/agora/agent/cgroups"
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
 	executorpb "github.com/agoracluster/agora/proto/mesos/v1/executor"
 	"github.com/google/uuid"
@@ -42,7 +43,7 @@ func (a *Agent) executorInfoFor(fw *framework, t *mesos.TaskInfo) (*mesos.Execut
 }
 
 // launchExecutor registers a new executor and starts it in the background. Loop only.
-func (a *Agent) launchExecutor(fw *framework, info *mesos.ExecutorInfo, command bool) *executor {
+func (a *Agent) launchExecutor(fw *framework, info *mesos.ExecutorInfo, command bool, tasks []*mesos.TaskInfo) *executor {
 	eid := info.GetExecutorId().GetValue()
 	cid := uuid.NewString()
 	ex := &executor{
@@ -73,23 +74,29 @@ func (a *Agent) launchExecutor(fw *framework, info *mesos.ExecutorInfo, command 
 		Container:   info.GetContainer(),
 	}
 	agentID := a.st.agentID
+	limits := limitsOf(info, tasks, command)
 	log := a.log.With(zap.String("framework_id", fw.id), zap.String("executor_id", eid), zap.String("container_id", cid))
 	log.Debug("launching executor", zap.String("sandbox", ex.sandbox))
 	a.watchers.Add(1)
 	go func() {
 		defer a.watchers.Done()
-		a.watchExecutor(ex, spec, agentID, info, log)
+		a.watchExecutor(ex, spec, agentID, info, limits, log)
 	}()
 	return ex
 }
 
 // watchExecutor creates the sandbox, launches the executor, waits for it to end and reports
 // each step to the loop. It runs on its own goroutine and touches no loop state.
-func (a *Agent) watchExecutor(ex *executor, spec ContainerSpec, agentID string, info *mesos.ExecutorInfo, log *zap.Logger) {
+func (a *Agent) watchExecutor(ex *executor, spec ContainerSpec, agentID string, info *mesos.ExecutorInfo, limits cgroups.Limits, log *zap.Logger) {
 	err := createSandbox(spec.Sandbox)
 	if err == nil {
 		if cerr := a.ckpt.writeExecutorRun(agentID, spec.FrameworkID, info, spec.ContainerID, spec.Sandbox); cerr != nil {
 			log.Warn("checkpoint executor", zap.Error(cerr))
+		}
+	}
+	if err == nil {
+		if ierr := a.iso.prepare(spec.ContainerID, limits); ierr != nil {
+			log.Warn("executor runs without limits", zap.Error(ierr))
 		}
 	}
 	var pid int
@@ -97,6 +104,7 @@ func (a *Agent) watchExecutor(ex *executor, spec ContainerSpec, agentID string, 
 		pid, err = a.containerizer.Launch(a.procCtx, spec)
 	}
 	if err != nil {
+		a.iso.destroy(spec.ContainerID)
 		a.send(func() { a.executorLaunchFailed(ex, err) })
 		return
 	}
@@ -109,11 +117,24 @@ func (a *Agent) watchExecutor(ex *executor, spec ContainerSpec, agentID string, 
 		}
 	}
 	a.send(func() { a.executorStarted(ex, pid) })
-	term, err := a.containerizer.Wait(a.procCtx, spec.ContainerID)
+	a.waitContainer(ex, spec.ContainerID)
+}
+
+// waitContainer waits for a container to end, learns whether it hit its memory limit,
+// removes its cgroup (killing what is left) and reports the end to the loop.
+func (a *Agent) waitContainer(ex *executor, containerID string) {
+	term, err := a.containerizer.Wait(a.procCtx, containerID)
 	if err != nil {
 		return // the agent is exiting and leaves the executor running
 	}
-	a.send(func() { a.executorExited(ex, term) })
+	limitation, limited := a.iso.memoryLimitation(containerID)
+	a.iso.destroy(containerID)
+	a.send(func() {
+		if limited {
+			a.limitExecutor(ex, limitation)
+		}
+		a.executorExited(ex, term)
+	})
 }
 
 func (a *Agent) executorLaunchFailed(ex *executor, err error) {

@@ -22,7 +22,9 @@ func (a *Agent) routes() http.Handler {
 	mux.HandleFunc("/state.json", a.handleState)
 	mux.HandleFunc("/health", a.handleHealth)
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(&agentCollector{a: a})
+	reg.MustRegister(&agentCollector{a: a}, &statisticsCollector{a: a})
+	mux.HandleFunc("/monitor/statistics", a.handleStatistics)
+	mux.HandleFunc("/monitor/statistics.json", a.handleStatistics)
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	mux.Handle("/files/", a.filesRoutes())
 	return mux

@@ -30,6 +30,7 @@ type Process struct {
 	procs map[string]*proc
 	wg    sync.WaitGroup // reapers and watchers of adopted executors
 	stop  chan struct{}  // closed by Close: ends the watchers of adopted executors
+	iso   *isolator      // puts started executors into their cgroups; nil without
 	once  sync.Once
 }
 
@@ -91,6 +92,9 @@ func (p *Process) Launch(ctx context.Context, spec ContainerSpec) (int, error) {
 	if err := cmd.Start(); err != nil {
 		fmt.Fprintf(stderr, "Failed to start executor: %v\n", err)
 		return 0, fmt.Errorf("start executor: %w", err)
+	}
+	if err := p.iso.isolate(spec.ContainerID, cmd.Process.Pid); err != nil {
+		p.log.Warn("executor runs without limits", zap.String("container_id", spec.ContainerID), zap.Error(err))
 	}
 	pr := &proc{pid: cmd.Process.Pid, done: make(chan struct{})}
 	p.mu.Lock()

@@ -157,11 +157,7 @@ func (a *Agent) watchRecovered(ex *executor) {
 	a.watchers.Add(1)
 	go func() {
 		defer a.watchers.Done()
-		term, err := a.containerizer.Wait(a.procCtx, cid)
-		if err != nil {
-			return
-		}
-		a.send(func() { a.executorExited(ex, term) })
+		a.waitContainer(ex, cid)
 	}()
 }
 

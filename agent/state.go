@@ -59,6 +59,8 @@ type executor struct {
 	detached    bool // left running on agent exit (ShutdownExecutorsOnExit false)
 	// recovered marks an executor adopted from a previous agent run until it subscribes.
 	recovered bool
+	// limited is set once the container hit a resource limit and is being killed for it.
+	limited bool
 }
 
 // launchItem is one queued RUN_TASK (task) or RUN_TASK_GROUP (group).

@@ -111,7 +111,13 @@ func (a *Agent) runTasks(fwInfo *mesos.FrameworkInfo, groupExecutor *mesos.Execu
 		return
 	}
 	if ex == nil {
-		ex = a.launchExecutor(fw, info, command)
+		ex = a.launchExecutor(fw, info, command, tasks)
+	} else if a.iso != nil {
+		all := append([]*mesos.TaskInfo(nil), tasks...)
+		for _, t := range ex.tasks {
+			all = append(all, t.info)
+		}
+		a.iso.update(ex.containerID, limitsOf(ex.info, all, ex.command))
 	}
 	item := launchItem{}
 	if groupExecutor != nil {

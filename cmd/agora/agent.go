@@ -36,6 +36,10 @@ func runAgent(ctx context.Context, args []string, _, stderr io.Writer) error {
 	durationVar(fs, &cfg.ExecutorReregistrationTimeout, "executor_reregistration_timeout", cfg.ExecutorReregistrationTimeout,
 		"how long a recovered executor has to subscribe again before it is killed")
 	fs.StringVar(&cfg.BootIDPath, "boot_id_path", cfg.BootIDPath, "file holding the host's boot id (a changed boot id means the host rebooted)")
+	fs.StringVar(&cfg.Isolation, "isolation", cfg.Isolation,
+		"isolators: cgroups/cpu,cgroups/mem (CPU and memory limits in cgroups where the host allows) or posix/cpu,posix/mem (none)")
+	fs.StringVar(&cfg.CgroupsRoot, "cgroups_root", cfg.CgroupsRoot, "cgroup under which every executor container gets its own")
+	fs.BoolVar(&cfg.CgroupsEnableCFS, "cgroups_enable_cfs", cfg.CgroupsEnableCFS, "cap CPU with a CFS quota (cpus × period), not only shares")
 	level := fs.String("logging_level", "info", "log level: debug, info, warn, error")
 	if err := parseFlags(fs, args, osEnv); err != nil {
 		return err
