@@ -6,7 +6,7 @@ LDFLAGS   := -X main.version=$(VERSION)
 GOTESTFLAGS ?=
 PKGS_UNIT := $(shell $(GO) list ./... 2>/dev/null | grep -v /integration)
 
-.PHONY: all build run test test-unit test-integration bench proto proto-check lint deps clean
+.PHONY: all build run hello-image test test-unit test-integration bench proto proto-check lint deps clean
 
 all: build
 
@@ -16,6 +16,10 @@ build:
 ## run: build and start a local cluster (master :5050, agent :5051, frameworks) in the foreground.
 run: build
 	$(BIN) local $(ARGS)
+
+## hello-image: build the README's hello_world:latest Docker image locally (no registry needed).
+hello-image:
+	CGO_ENABLED=0 $(GO) run ./integration/dockertest/buildhello
 
 ## test: install what the tests need, then unit tests (race detector) and integration tests.
 test: deps build

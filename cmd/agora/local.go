@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"os/user"
 	"path/filepath"
 	"strconv"
 
@@ -13,6 +14,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/agoracluster/agora/agent"
+	"github.com/agoracluster/agora/frameworks/marathon"
 	"github.com/agoracluster/agora/master"
 )
 
@@ -26,6 +28,7 @@ type localConfig struct {
 	resources  string
 	attributes string
 	level      string
+	marathon   int // Marathon's port; 0 disables it
 }
 
 // runLocal is `agora local`: a master and N agents (and the frameworks) in one process
@@ -41,6 +44,7 @@ func runLocal(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&lc.workDir, "work_dir", filepath.Join(".work", "local"), "directory for the master's registry and the agents' sandboxes")
 	fs.StringVar(&lc.resources, "resources", "", "resources of each agent (default: detected)")
 	fs.StringVar(&lc.attributes, "attributes", "", "attributes of each agent")
+	fs.IntVar(&lc.marathon, "marathon_port", 8080, "port of the Marathon-compatible app framework (0: don't run it)")
 	fs.StringVar(&lc.level, "logging_level", "info", "log level: debug, info, warn, error")
 	if err := parseFlags(fs, args, osEnv); err != nil {
 		return err
@@ -110,6 +114,28 @@ func runLocalCluster(ctx context.Context, lc localConfig, stdout io.Writer, log 
 			return fmt.Errorf("local: agent %d: listen: %w", i, err)
 		}
 		runners = append(runners, runner{fmt.Sprintf("agent %d", i), ln, a.Run})
+	}
+
+	if lc.marathon > 0 {
+		mcfg := marathon.DefaultConfig()
+		mcfg.Masters = []string{masterAddr}
+		mcfg.HTTPPort = lc.marathon
+		mcfg.Hostname = lc.ip
+		mcfg.WorkDir = filepath.Join(lc.workDir, "marathon")
+		if u, err := user.Current(); err == nil {
+			mcfg.User = u.Username
+		}
+		mar, err := marathon.New(mcfg, log)
+		if err != nil {
+			closeAll()
+			return err
+		}
+		ln, err := net.Listen("tcp", net.JoinHostPort(lc.ip, strconv.Itoa(lc.marathon)))
+		if err != nil {
+			closeAll()
+			return fmt.Errorf("local: marathon: listen: %w", err)
+		}
+		runners = append(runners, runner{"marathon", ln, mar.Run})
 	}
 
 	fmt.Fprintf(stdout, "Agora local cluster (work dir %s)\n", lc.workDir)
