@@ -1,0 +1,51 @@
+package agent
+
+import (
+	"sort"
+	"time"
+)
+
+// Sandbox garbage collection policy (as Mesos's --gc_delay and --gc_disk_headroom): the
+// sandbox and checkpoints of a finished executor are removed gcDelay after it finished; when
+// the disk is fuller, sooner: the allowed age shrinks linearly with the disk usage,
+// max(0, gcDelay × (1 − headroom − usage)) (Mesos's formula), so a disk with less than
+// headroom free removes every finished sandbox at once.
+
+// gcCandidate is a finished executor run whose sandbox and meta directories may be removed.
+type gcCandidate struct {
+	Paths      []string  // sandbox and checkpoint directories
+	FinishedAt time.Time // when the executor ended
+}
+
+// gcMaxAge is how old a finished sandbox may get at this disk usage (fraction 0..1).
+func gcMaxAge(delay time.Duration, headroom, usage float64) time.Duration {
+	f := 1 - headroom - usage
+	if f <= 0 {
+		return 0
+	}
+	if f > 1 {
+		f = 1
+	}
+	return time.Duration(float64(delay) * f)
+}
+
+// gcDue returns the candidates to remove now, oldest first, and when the next of the
+// others falls due (zero when none is left).
+func gcDue(cands []gcCandidate, now time.Time, delay time.Duration, headroom, usage float64) ([]gcCandidate, time.Time) {
+	maxAge := gcMaxAge(delay, headroom, usage)
+	sorted := append([]gcCandidate(nil), cands...)
+	sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].FinishedAt.Before(sorted[j].FinishedAt) })
+	var due []gcCandidate
+	var next time.Time
+	for _, c := range sorted {
+		at := c.FinishedAt.Add(maxAge)
+		if !at.After(now) {
+			due = append(due, c)
+			continue
+		}
+		if next.IsZero() || at.Before(next) {
+			next = at
+		}
+	}
+	return due, next
+}
