@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -213,6 +214,7 @@ func BenchmarkOfferToRunning(b *testing.B) {
 	c := startBenchCluster(b)
 	s := benchtest.StartScheduler(b, c.masterAddr, benchtest.Options{Name: "bench-roundtrip"})
 	var samples, toStarting []time.Duration
+	var timeline strings.Builder // task, offer, TASK_STARTING, TASK_RUNNING (Unix ns)
 	b.ResetTimer()
 	for round := range b.N {
 		ids, tasks := sleepTasks(fmt.Sprintf("rt%d", round), *benchRounds)
@@ -226,15 +228,22 @@ func BenchmarkOfferToRunning(b *testing.B) {
 			}
 			offerAt, _ := s.Batch()
 			samples = append(samples, running.Sub(offerAt))
-			if starting, ok := s.Reached(ids[i], mesos.TaskState_TASK_STARTING); ok {
+			starting, ok := s.Reached(ids[i], mesos.TaskState_TASK_STARTING)
+			if ok {
 				toStarting = append(toStarting, starting.Sub(offerAt))
 			}
+			fmt.Fprintf(&timeline, "%s %d %d %d\n", ids[i], offerAt.UnixNano(), starting.UnixNano(), running.UnixNano())
 		}
 		b.StopTimer()
 		killAndWait(b, s, ids)
 		b.StartTimer()
 	}
 	b.StopTimer()
+	if dir := *benchLogs; dir != "" {
+		if err := os.WriteFile(filepath.Join(dir, b.Name()+".timeline"), []byte(timeline.String()), 0o644); err != nil {
+			b.Error(err)
+		}
+	}
 	ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 	b.ReportMetric(0, "ns/op")
 	b.ReportMetric(ms(benchtest.Percentile(samples, 50)), "p50-ms")

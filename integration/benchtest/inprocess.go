@@ -50,6 +50,7 @@ func StartInProcess(tb testing.TB, res, executorBin string) *InProcess {
 	acfg.WorkDir = filepath.Join(root, "agent")
 	acfg.Resources = res
 	acfg.ExecutorBinary = executorBin
+	acfg.ShutdownExecutorsOnExit = true
 	a, err := agent.New(acfg, log)
 	if err != nil {
 		tb.Fatalf("agent: %v", err)
