@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -71,6 +72,13 @@ func New(cfg Config, logger *zap.Logger) (*Agent, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	// Executors run with their sandbox as working directory: every path handed to them
+	// must be absolute.
+	workDir, err := filepath.Abs(cfg.WorkDir)
+	if err != nil {
+		return nil, fmt.Errorf("agent: work_dir: %w", err)
+	}
+	cfg.WorkDir = workDir
 	bin, err := cfg.executorBinary()
 	if err != nil {
 		return nil, fmt.Errorf("agent: executor binary: %w", err)

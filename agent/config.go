@@ -43,8 +43,9 @@ type Config struct {
 	// between attempts to subscribe to the master.
 	RegistrationBackoffMin time.Duration
 	RegistrationBackoffMax time.Duration
-	// ShutdownExecutorsOnExit makes Run shut down every executor before it returns. Until
-	// agent recovery exists this is the only way not to leave orphans behind.
+	// ShutdownExecutorsOnExit makes Run shut down every executor before it returns. Off by
+	// default: executors and their tasks outlive the agent process, and a restarted agent
+	// recovers them (`agora local` turns it on so that Ctrl-C stops the tasks too).
 	ShutdownExecutorsOnExit bool
 	// StatusUpdate is the retry policy of status updates.
 	StatusUpdate statusupdate.Config
@@ -80,7 +81,6 @@ func DefaultConfig() Config {
 		ExecutorHeartbeatInterval:   30 * time.Second,
 		RegistrationBackoffMin:      100 * time.Millisecond,
 		RegistrationBackoffMax:      10 * time.Second,
-		ShutdownExecutorsOnExit:     true,
 		StatusUpdate:                statusupdate.DefaultConfig(),
 		Version:                     "dev",
 

@@ -234,6 +234,7 @@ func startAgentWith(t testing.TB, master string, mutate func(*Config), hook func
 	cfg.RegistrationBackoffMin = 10 * time.Millisecond
 	cfg.RegistrationBackoffMax = 100 * time.Millisecond
 	cfg.ExecutorShutdownGracePeriod = 2 * time.Second
+	cfg.ShutdownExecutorsOnExit = true // leave no executors behind a test
 	if mutate != nil {
 		mutate(&cfg)
 	}

@@ -44,6 +44,7 @@ type masterConn struct {
 
 	outMu     sync.Mutex
 	out       []*agorapb.AgentCall
+	held      []*agorapb.AgentCall // calls made while disconnected, sent after the next subscription
 	outSignal chan struct{}
 }
 
@@ -146,6 +147,7 @@ func (m *masterConn) subscribe(ctx context.Context, target *url.URL) (bool, *url
 	s := &session{url: final.String(), streamID: resp.Header.Get(streamIDHeader), agentID: agentID}
 	m.session.Store(s)
 	defer m.session.Store(nil)
+	m.releaseHeld()
 	interval := time.Duration(sub.GetHeartbeatIntervalSeconds() * float64(time.Second))
 	if interval <= 0 {
 		interval = defaultMasterHeartbeat
@@ -205,8 +207,43 @@ func (m *masterConn) heartbeat(ctx context.Context, s *session, interval time.Du
 	}
 }
 
-// enqueue queues a call for the master; calls made while disconnected are dropped (status
-// updates are resent on re-subscription).
+// maxHeldCalls bounds the calls kept while the master is away.
+const maxHeldCalls = 4096
+
+// hold keeps a call made while disconnected for the next subscription. Heartbeats are
+// pointless later and status updates are resent by the status update manager, so they are
+// dropped; executor exits and framework messages would otherwise be lost.
+func (m *masterConn) hold(c *agorapb.AgentCall) {
+	switch c.GetType() {
+	case agorapb.AgentCall_HEARTBEAT, agorapb.AgentCall_STATUS_UPDATE, agorapb.AgentCall_SUBSCRIBE:
+		m.log.Debug("dropping call while disconnected", zap.Stringer("type", c.GetType()))
+		return
+	}
+	m.outMu.Lock()
+	defer m.outMu.Unlock()
+	if len(m.held) >= maxHeldCalls {
+		m.log.Warn("dropping call while disconnected: too many held", zap.Stringer("type", c.GetType()))
+		return
+	}
+	m.held = append(m.held, c)
+}
+
+// releaseHeld queues the held calls once a subscription exists.
+func (m *masterConn) releaseHeld() {
+	m.outMu.Lock()
+	held := m.held
+	m.held = nil
+	m.out = append(m.out, held...)
+	m.outMu.Unlock()
+	if len(held) > 0 {
+		select {
+		case m.outSignal <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// enqueue queues a call for the master; see hold for calls made while disconnected.
 func (m *masterConn) enqueue(c *agorapb.AgentCall) {
 	m.outMu.Lock()
 	m.out = append(m.out, c)
@@ -231,7 +268,7 @@ func (m *masterConn) sendLoop(ctx context.Context) {
 				}
 				s := m.session.Load()
 				if s == nil {
-					m.log.Debug("dropping call while disconnected", zap.Stringer("type", c.GetType()))
+					m.hold(c)
 					continue
 				}
 				if err := m.post(ctx, s, c); err != nil && ctx.Err() == nil {
