@@ -301,3 +301,21 @@ func TestTaskGroupAndMetrics(t *testing.T) {
 	// Stopping the agent shuts the executor down: its tasks end as TASK_KILLED.
 	ta.stop()
 }
+
+// TestStopWaitsOnlyForExecutorExit: an agent that shuts its executors down on exit returns
+// from Run once they exited, even while their tasks' last updates are unacknowledged.
+func TestStopWaitsOnlyForExecutorExit(t *testing.T) {
+	fm := newFakeMaster(t)
+	fm.setAutoAck(false)
+	ta := startAgent(t, fm.addr(), nil)
+	waitSubscribed(t, fm, 1)
+	fm.send(runTask("fw-1", commandTask("t1", "run")))
+	fm.waitState(t, "t1", mesos.TaskState_TASK_RUNNING)
+	stopped := make(chan struct{})
+	go func() { ta.stop(); close(stopped) }()
+	select {
+	case <-stopped:
+	case <-time.After(15 * time.Second):
+		t.Fatal("Run did not return after its executor exited")
+	}
+}

@@ -198,6 +198,7 @@ func (a *Agent) executorExited(ex *executor, term Termination) {
 	}
 	a.master.enqueue(a.executorExitedCall(ex, term.Status))
 	a.maybeRemoveExecutor(ex)
+	a.checkStopped() // a stopping agent waits for this exit even while the tasks' updates are pending
 }
 
 // killExecutor sends SIGKILL to the executor's container.
