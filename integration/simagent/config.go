@@ -1,0 +1,98 @@
+package simagent
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/agoracluster/agora/resources"
+)
+
+// Config shapes a set of simulated agents.
+type Config struct {
+	// Master is the master's address, host:port. Required.
+	Master string
+	// Agents is how many agents to simulate.
+	Agents int
+	// Resources is every agent's resources in the Mesos text form.
+	Resources string
+	// Attributes is every agent's attributes ("rack:r1;zone:a"); AttributesFor overrides it.
+	Attributes string
+	// AttributesFor, when set, gives agent i (0-based) its own attributes.
+	AttributesFor func(i int) string
+	// HostnamePrefix names agent i "<prefix><i>"; HostnameFor overrides it.
+	HostnamePrefix string
+	// HostnameFor, when set, gives agent i (0-based) its hostname.
+	HostnameFor func(i int) string
+	// RunningDelay is how long a task stays TASK_STARTING before it reports TASK_RUNNING.
+	RunningDelay time.Duration
+	// Unhealthy makes tasks with a health check report healthy=false with TASK_RUNNING
+	// (healthy=true by default).
+	Unhealthy bool
+	// RetryInterval is how long an unacknowledged status update waits before it is sent
+	// again (a real agent starts at 10s).
+	RetryInterval time.Duration
+	// HeartbeatInterval is how often agents send HEARTBEAT; 0 means the interval the
+	// master announces in SUBSCRIBED.
+	HeartbeatInterval time.Duration
+	// ResubscribeBackoff is how long an agent waits before subscribing again after its
+	// stream ended.
+	ResubscribeBackoff time.Duration
+	// CallWorkers is how many calls to the master are in flight at once, for all agents.
+	CallWorkers int
+	// CallTimeout bounds one call to the master.
+	CallTimeout time.Duration
+}
+
+// DefaultConfig returns a config for one agent with plenty of resources; set Master.
+func DefaultConfig() Config {
+	return Config{
+		Agents:             1,
+		Resources:          "cpus:64;mem:262144;disk:1000000;ports:[31000-32000]",
+		HostnamePrefix:     "sim-agent-",
+		RetryInterval:      10 * time.Second,
+		ResubscribeBackoff: 200 * time.Millisecond,
+		CallWorkers:        32,
+		CallTimeout:        15 * time.Second,
+	}
+}
+
+// Validate reports every problem with the config at once.
+func (c Config) Validate() error {
+	var errs []error
+	if c.Master == "" {
+		errs = append(errs, errors.New("simagent: master must be set"))
+	}
+	if c.Agents < 1 {
+		errs = append(errs, fmt.Errorf("simagent: agents must be at least 1, got %d", c.Agents))
+	}
+	if _, err := resources.Parse(c.Resources, "*"); err != nil {
+		errs = append(errs, fmt.Errorf("simagent: resources: %w", err))
+	}
+	if c.AttributesFor == nil && c.Attributes != "" {
+		if _, err := resources.ParseAttributes(c.Attributes); err != nil {
+			errs = append(errs, fmt.Errorf("simagent: attributes: %w", err))
+		}
+	}
+	if c.HostnameFor == nil && c.HostnamePrefix == "" {
+		errs = append(errs, errors.New("simagent: hostname prefix must be set"))
+	}
+	if c.RunningDelay < 0 {
+		errs = append(errs, fmt.Errorf("simagent: running delay must not be negative, got %s", c.RunningDelay))
+	}
+	if c.HeartbeatInterval < 0 {
+		errs = append(errs, fmt.Errorf("simagent: heartbeat interval must not be negative, got %s", c.HeartbeatInterval))
+	}
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{{"retry interval", c.RetryInterval}, {"resubscribe backoff", c.ResubscribeBackoff}, {"call timeout", c.CallTimeout}} {
+		if d.v <= 0 {
+			errs = append(errs, fmt.Errorf("simagent: %s must be positive, got %s", d.name, d.v))
+		}
+	}
+	if c.CallWorkers < 1 {
+		errs = append(errs, fmt.Errorf("simagent: call workers must be at least 1, got %d", c.CallWorkers))
+	}
+	return errors.Join(errs...)
+}
