@@ -50,6 +50,8 @@ type Agent struct {
 
 	// dock is the docker containerizer (docker_containerizer.go), set before the loop starts.
 	dock dockerState
+	// gc removes the sandboxes of finished executors (gc_agent.go); set before the loop starts.
+	gc *sandboxCollector
 }
 
 // loopState is every piece of mutable agent state; only the loop touches it.
@@ -133,6 +135,7 @@ func (a *Agent) Run(ctx context.Context, ln net.Listener) error {
 	}
 	a.startDocker(ctx)
 	defer a.stopDocker()
+	a.startGC()
 
 	srv := &http.Server{Handler: a.routes(), ReadHeaderTimeout: 10 * time.Second}
 	loopCtx, stopLoop := context.WithCancel(ctx)
@@ -153,6 +156,8 @@ func (a *Agent) Run(ctx context.Context, ln net.Listener) error {
 		masterWG.Add(1)
 		go func() { defer masterWG.Done(); a.watchLimitations(masterCtx) }()
 	}
+	masterWG.Add(1)
+	go func() { defer masterWG.Done(); a.runGC(masterCtx) }()
 
 	var runErr error
 	select {

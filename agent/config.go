@@ -67,6 +67,15 @@ type Config struct {
 	CgroupsRoot string
 	// CgroupsEnableCFS adds a CFS quota (a hard cap of cpus × 100ms per 100ms) to the CPU shares.
 	CgroupsEnableCFS bool
+	// GCDelay is how long the sandbox and checkpoints of a finished executor (or removed
+	// framework) are kept on an empty disk; the allowed age shrinks as the disk fills:
+	// GCDelay × max(0, 1 − GCDiskHeadroom − disk usage) (Mesos's --gc_delay).
+	GCDelay time.Duration
+	// GCDiskHeadroom is the fraction (0..1) of the work dir's disk to keep free: at that
+	// usage every finished sandbox goes at once (Mesos's --gc_disk_headroom).
+	GCDiskHeadroom float64
+	// DiskWatchInterval is how often the disk usage of the work dir is checked for GC.
+	DiskWatchInterval time.Duration
 	// Version is reported to the master.
 	Version string
 }
@@ -89,6 +98,9 @@ func DefaultConfig() Config {
 		BootIDPath:                    "/proc/sys/kernel/random/boot_id",
 		Isolation:                     "cgroups/cpu,cgroups/mem",
 		CgroupsRoot:                   "agora",
+		GCDelay:                       7 * 24 * time.Hour,
+		GCDiskHeadroom:                0.1,
+		DiskWatchInterval:             time.Minute,
 	}
 }
 
@@ -144,6 +156,15 @@ func (c Config) Validate() error {
 	}
 	if c.ExecutorReregistrationTimeout <= 0 {
 		errs = append(errs, errors.New("agent: executor_reregistration_timeout must be positive"))
+	}
+	if c.GCDelay <= 0 {
+		errs = append(errs, errors.New("agent: gc_delay must be positive"))
+	}
+	if c.GCDiskHeadroom < 0 || c.GCDiskHeadroom > 1 {
+		errs = append(errs, fmt.Errorf("agent: gc_disk_headroom: %v is not between 0 and 1", c.GCDiskHeadroom))
+	}
+	if c.DiskWatchInterval <= 0 {
+		errs = append(errs, errors.New("agent: disk_watch_interval must be positive"))
 	}
 	if err := c.StatusUpdate.Validate(); err != nil {
 		errs = append(errs, err)

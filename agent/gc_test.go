@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"strings"
 	"testing"
 	"time"
 )
@@ -52,5 +53,34 @@ func TestGCDue(t *testing.T) {
 	due, next = gcDue(cands, now, 7*day, 0.1, 0.95)
 	if len(due) != 3 || !next.IsZero() {
 		t.Fatalf("due past headroom = %+v next %v, want all and no next", due, next)
+	}
+}
+
+func TestGCConfigValidate(t *testing.T) {
+	valid := DefaultConfig()
+	valid.Master = "localhost:5050"
+	tests := []struct {
+		name    string
+		mutate  func(*Config)
+		wantErr string
+	}{
+		{"defaults: one week, 10% headroom", func(c *Config) {}, ""},
+		{"zero delay", func(c *Config) { c.GCDelay = 0 }, "gc_delay"},
+		{"negative headroom", func(c *Config) { c.GCDiskHeadroom = -0.1 }, "gc_disk_headroom"},
+		{"headroom above 1", func(c *Config) { c.GCDiskHeadroom = 1.5 }, "gc_disk_headroom"},
+		{"zero disk watch", func(c *Config) { c.DiskWatchInterval = 0 }, "disk_watch_interval"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := valid
+			tt.mutate(&c)
+			err := c.Validate()
+			if (err == nil) != (tt.wantErr == "") || (err != nil && !strings.Contains(err.Error(), tt.wantErr)) {
+				t.Fatalf("Validate() = %v, want %q", err, tt.wantErr)
+			}
+		})
+	}
+	if d := DefaultConfig(); d.GCDelay != 7*24*time.Hour || d.GCDiskHeadroom != 0.1 {
+		t.Errorf("defaults gc_delay %v gc_disk_headroom %v, want 1 week and 0.1", d.GCDelay, d.GCDiskHeadroom)
 	}
 }

@@ -174,6 +174,7 @@ func (a *Agent) maybeRemoveExecutor(ex *executor) {
 	}
 	delete(fw.executors, ex.id)
 	fw.completedExecutors = appendBounded(fw.completedExecutors, ex)
+	a.gcScheduleExecutor(ex)
 	if len(fw.executors) == 0 && (fw.shuttingDown || a.frameworkIdle(fw)) {
 		a.removeFramework(fw)
 	}
@@ -196,6 +197,7 @@ func (a *Agent) removeFramework(fw *framework) {
 		a.st.sum.CleanupFramework(fw.id)
 	}
 	a.st.completedFrameworks = appendBounded(a.st.completedFrameworks, fw)
+	a.gcScheduleFramework(fw)
 }
 
 func appendBounded[T any](s []T, v T) []T {

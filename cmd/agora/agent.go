@@ -40,6 +40,12 @@ func runAgent(ctx context.Context, args []string, _, stderr io.Writer) error {
 		"isolators: cgroups/cpu,cgroups/mem (CPU and memory limits in cgroups where the host allows) or posix/cpu,posix/mem (none)")
 	fs.StringVar(&cfg.CgroupsRoot, "cgroups_root", cfg.CgroupsRoot, "cgroup under which every executor container gets its own")
 	fs.BoolVar(&cfg.CgroupsEnableCFS, "cgroups_enable_cfs", cfg.CgroupsEnableCFS, "cap CPU with a CFS quota (cpus × period), not only shares")
+	durationVar(fs, &cfg.GCDelay, "gc_delay", cfg.GCDelay,
+		"how long the sandboxes of finished executors are kept at an empty disk (sooner as the disk fills)")
+	fs.Float64Var(&cfg.GCDiskHeadroom, "gc_disk_headroom", cfg.GCDiskHeadroom,
+		"fraction of the work dir's disk to keep free: sandboxes may live gc_delay × max(0, 1 − headroom − disk usage)")
+	durationVar(fs, &cfg.DiskWatchInterval, "disk_watch_interval", cfg.DiskWatchInterval,
+		"how often the disk usage of the work dir is checked for sandbox garbage collection")
 	level := fs.String("logging_level", "info", "log level: debug, info, warn, error")
 	if err := parseFlags(fs, args, osEnv); err != nil {
 		return err
