@@ -2,8 +2,14 @@ package agent
 
 import (
 	"context"
+	"os"
+	"path/filepath"
+	"strings"
 	"time"
 
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/filters"
+	dockerclient "github.com/docker/docker/client"
 	"go.uber.org/zap"
 
 	"github.com/agoracluster/agora/agent/docker"
@@ -15,8 +21,10 @@ import (
 // an agent restart exactly like a process task. The agent only decides whether docker is
 // enabled, tells the executor how to reach the engine and which container id to use
 // (AGORA_DOCKER_SOCKET, AGORA_CONTAINER_ID), removes a container whose executor has ended,
-// and removes orphans (containers labelled with this agent's id that belong to no executor
-// it knows) at start.
+// and removes orphans at start: containers labelled with this agent's id that belong to no
+// executor it knows, and every container of an earlier agent id of this work dir (after
+// --recover=cleanup or a reboot the agent registers under a new id, and the containers of
+// the old one would otherwise run on forever).
 
 const (
 	// dockerPingTimeout bounds the engine check at start.
@@ -29,6 +37,7 @@ const (
 // starts, read-only afterwards; rt is nil when docker is not enabled.
 type dockerState struct {
 	rt    *docker.Runtime
+	cli   dockerclient.APIClient
 	close func() error
 }
 
@@ -65,11 +74,12 @@ func (a *Agent) startDocker(ctx context.Context) {
 			zap.String("docker_socket", a.cfg.DockerSocket), zap.Error(err))
 		return
 	}
-	a.dock = dockerState{rt: rt, close: cli.Close}
+	a.dock = dockerState{rt: rt, cli: cli, close: cli.Close}
 	log.Info("docker containerizer enabled", zap.String("docker_socket", a.cfg.DockerSocket))
 	if a.st.agentID != "" {
 		a.removeDockerOrphans(ctx, a.st.agentID, a.knownContainerIDs())
 	}
+	a.removePreviousAgentContainers(ctx)
 }
 
 // stopDocker closes the engine client once every watcher is done.
@@ -113,6 +123,88 @@ func (a *Agent) removeDockerOrphans(ctx context.Context, agentID string, known m
 			log.Warn("remove orphan container", zap.String("container", c.Name), zap.Error(err))
 		}
 	}
+}
+
+// previousAgentIDs are the agent ids this work dir has sandboxes or checkpoints of, other
+// than the current one. Before the loop starts only.
+func (a *Agent) previousAgentIDs() map[string]bool {
+	ids := make(map[string]bool)
+	for _, tree := range []string{sandboxRoot(a.cfg.WorkDir), filepath.Join(a.cfg.WorkDir, "meta", "slaves")} {
+		dirs, _ := listDirs(tree) // "latest" is a symlink, not listed
+		for _, id := range dirs {
+			if id != a.st.agentID {
+				ids[id] = true
+			}
+		}
+	}
+	return ids
+}
+
+// removePreviousAgentContainers destroys the containers of earlier agent ids of this work
+// dir: labelled with such an id AND with their sandbox mount inside this work dir's
+// sandboxes, so that another agent on the same host (its own work dir, its own ids) is never
+// touched. Before the loop starts only.
+func (a *Agent) removePreviousAgentContainers(ctx context.Context) {
+	prev := a.previousAgentIDs()
+	if len(prev) == 0 {
+		return
+	}
+	log := a.log.Named("docker")
+	lctx, cancel := context.WithTimeout(ctx, dockerCleanupTimeout)
+	defer cancel()
+	cs, err := a.dock.cli.ContainerList(lctx, container.ListOptions{
+		All:     true,
+		Filters: filters.NewArgs(filters.Arg("label", docker.LabelAgentID)),
+	})
+	if err != nil {
+		log.Warn("cannot list containers to remove those of earlier agent ids", zap.Error(err))
+		return
+	}
+	roots := sandboxRoots(a.cfg.WorkDir)
+	for _, c := range cs {
+		aid := c.Labels[docker.LabelAgentID]
+		if !prev[aid] {
+			continue
+		}
+		name := strings.TrimPrefix(strings.Join(c.Names, ","), "/")
+		if !sandboxMountUnder(c.Mounts, roots) {
+			log.Info("leaving a container of an earlier agent id alone: its sandbox is not in this work dir",
+				zap.String("container", name), zap.String("agent_id", aid))
+			continue
+		}
+		log.Info("removing a container of an earlier agent id", zap.String("container", name), zap.String("agent_id", aid),
+			zap.String("framework_id", c.Labels[docker.LabelFrameworkID]), zap.String("task_id", c.Labels[docker.LabelTaskID]),
+			zap.String("state", string(c.State)))
+		if err := a.dock.rt.Destroy(lctx, c.ID, 0); err != nil {
+			log.Warn("remove a container of an earlier agent id", zap.String("container", name), zap.Error(err))
+		}
+	}
+}
+
+// sandboxRoots is the sandbox root of workDir, as given and with symlinks resolved.
+func sandboxRoots(workDir string) []string {
+	root := sandboxRoot(workDir)
+	roots := []string{root}
+	if r, err := filepath.EvalSymlinks(root); err == nil && r != root {
+		roots = append(roots, r)
+	}
+	return roots
+}
+
+// sandboxMountUnder reports whether the container's sandbox mount comes from below one of
+// roots.
+func sandboxMountUnder(mounts []container.MountPoint, roots []string) bool {
+	for _, m := range mounts {
+		if m.Destination != docker.SandboxMountPath {
+			continue
+		}
+		for _, root := range roots {
+			if strings.HasPrefix(filepath.Clean(m.Source), root+string(os.PathSeparator)) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // isDockerTask: the task asks for a Docker container. ContainerInfo.type defaults to DOCKER,

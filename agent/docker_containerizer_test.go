@@ -2,6 +2,8 @@ package agent
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
@@ -103,5 +105,82 @@ func TestRemoveDockerOrphans(t *testing.T) {
 	sort.Strings(left)
 	if strings.Join(left, ",") != live {
 		t.Errorf("containers left = %v, want only %s", left, live)
+	}
+}
+
+// TestRemovePreviousAgentContainers: after a new agent id (recover=cleanup, reboot) the
+// containers of the earlier ids of this work dir are destroyed; containers of the current
+// id, of ids this work dir never had, and of an earlier id whose sandbox lies elsewhere
+// (another agent's work dir) are left alone.
+func TestRemovePreviousAgentContainers(t *testing.T) {
+	cli := dockertest.RequireDocker(t)
+	image := dockertest.HelloImage(t, cli)
+	rt := docker.New(cli, zaptest.NewLogger(t))
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	work := t.TempDir()
+	old, other, current := "old-"+dockertest.RandomID(), "other-"+dockertest.RandomID(), "current-"+dockertest.RandomID()
+	for _, id := range []string{old, other, current} {
+		dockertest.RemoveContainersOnCleanup(t, cli, docker.LabelAgentID, id)
+	}
+	if err := os.MkdirAll(filepath.Join(work, "meta", "slaves", old), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	run := func(agentID, sandbox string) string {
+		t.Helper()
+		if err := os.MkdirAll(sandbox, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		cid := dockertest.RandomID()
+		c, err := rt.Run(ctx, docker.Spec{
+			ContainerID: cid, FrameworkID: "fw", ExecutorID: cid, Sandbox: sandbox,
+			Task: &mesos.TaskInfo{
+				Name: proto.String("t"), TaskId: &mesos.TaskID{Value: proto.String(cid)},
+				AgentId:   &mesos.AgentID{Value: proto.String(agentID)},
+				Resources: resources.MustParse("cpus:0.1;mem:32").ToProto(),
+				Command:   &mesos.CommandInfo{Shell: proto.Bool(false), Arguments: []string{"-sleep", "10m"}},
+				Container: &mesos.ContainerInfo{Type: mesos.ContainerInfo_DOCKER.Enum(),
+					Docker: &mesos.ContainerInfo_DockerInfo{Image: proto.String(image), Network: mesos.ContainerInfo_DockerInfo_NONE.Enum()}},
+			},
+		})
+		if err != nil {
+			t.Fatalf("run: %v", err)
+		}
+		c.Close()
+		return cid
+	}
+	sandbox := func(agentID string) string {
+		return sandboxPath(work, agentID, "fw", "e-"+dockertest.RandomID(), dockertest.RandomID())
+	}
+	gone := run(old, sandbox(old))
+	elsewhere := run(old, filepath.Join(t.TempDir(), "sandbox"))
+	// Another agent on this host: its own work dir and id.
+	unknownID := run(other, sandboxPath(t.TempDir(), other, "fw", "e", dockertest.RandomID()))
+	cur := run(current, sandbox(current))
+
+	a := &Agent{cfg: Config{WorkDir: work}, log: zaptest.NewLogger(t), dock: dockerState{rt: rt, cli: cli}}
+	a.st.agentID = current
+	if ids := a.previousAgentIDs(); len(ids) != 1 || !ids[old] {
+		t.Fatalf("previous agent ids = %v, want only %s (the current one's directories exist too)", ids, old)
+	}
+	a.removePreviousAgentContainers(ctx)
+
+	left := map[string]bool{}
+	for _, id := range []string{old, other, current} {
+		listed, err := rt.List(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range listed {
+			left[c.ContainerID] = true
+		}
+	}
+	if left[gone] {
+		t.Errorf("the container of the earlier agent id %s was not removed", old)
+	}
+	for name, cid := range map[string]string{"sandbox elsewhere": elsewhere, "unknown agent id": unknownID, "current agent id": cur} {
+		if !left[cid] {
+			t.Errorf("container (%s) was removed", name)
+		}
 	}
 }
