@@ -8,6 +8,13 @@
 #                               KILL -> all TASK_KILLED, and the CPU each part used
 #     BenchmarkOfferToRunning   offer -> ACCEPT -> TASK_RUNNING of one task, p50/p99
 #     BenchmarkMemoryPerTask    RSS/PSS of executor + task + agent growth, per running task
+#   containers (integration/bench_containers_test.go, real processes and Docker Engine):
+#     BenchmarkDockerVsSwarm    N DOCKER tasks on one agent (ACCEPT -> all TASK_RUNNING, KILL ->
+#                               all TASK_KILLED and all containers removed) side by side with
+#                               `docker service create --replicas N` on a single-node swarm of
+#                               the same engine and image (a loopback swarm it creates and
+#                               leaves, or the engine's own); skipped without an engine
+#     BenchmarkLaunchCgroups    BENCH_TASKS sleep tasks, each in a cgroup with CPU and memory limits
 #   allocator (master/allocator):
 #     BenchmarkAllocate         one allocation cycle by cluster size
 #
@@ -21,6 +28,7 @@
 #   BENCH_PROFILE=1   afterwards, run the launch benchmark again with the master and agent
 #                     inside the test process and write a CPU profile to .work/bench/
 #   BENCH_ALLOC_TIME  -benchtime of the allocator benchmark (default 300ms)
+#   BENCH_DOCKER_TASKS  containers launched at once by BenchmarkDockerVsSwarm (default 100)
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -34,6 +42,7 @@ tasks=${BENCH_TASKS:-1000}
 roundtrips=${BENCH_ROUNDTRIPS:-200}
 memtasks=${BENCH_MEMTASKS:-200}
 alloc_time=${BENCH_ALLOC_TIME:-300ms}
+docker_tasks=${BENCH_DOCKER_TASKS:-100}
 out=$root/.work/bench
 mkdir -p "$out"
 tmp=${BENCH_TMPDIR:-$out/tmp}
@@ -80,6 +89,14 @@ if ! go test ./integration/ -run '^$' -count 1 -timeout 15m -benchtime 1x \
 	status=1
 	failures+=("end-to-end benchmarks failed: see $out/integration.txt (last lines below)")
 fi
+echo "bench: containers ($docker_tasks Docker containers vs a swarm service, $tasks tasks in cgroups)" >&2
+if ! go test ./integration/ -run '^$' -count 1 -timeout 15m -benchtime 1x \
+	-bench '^(BenchmarkDockerVsSwarm|BenchmarkLaunchCgroups)$' \
+	-args -agora.tasks="$tasks" -agora.dockertasks="$docker_tasks" -agora.logs="$out" >"$out/containers.txt" 2>&1; then
+	status=1
+	failures+=("container benchmarks failed: see $out/containers.txt")
+fi
+cat "$out/containers.txt" >>"$out/integration.txt" # one table from the end-to-end figures
 echo "bench: allocator benchmark (-benchtime $alloc_time)" >&2
 if ! go test ./master/allocator/ -run '^$' -count 1 -benchtime "$alloc_time" \
 	-bench '^BenchmarkAllocate$' >"$out/allocator.txt" 2>&1; then
@@ -104,6 +121,10 @@ function row(name, value, unit, goal, cmp, limit,   verdict) {
 	printf "%s\t%s\t%s\t%s\t%s\n", name, value, unit, goal, verdict
 }
 function fmt(v) { return (v >= 100) ? sprintf("%.0f", v) : (v >= 10) ? sprintf("%.1f", v) : sprintf("%.3g", v) }
+/SWARM-REFUSED:/ {
+	reason = substr($0, index($0, "SWARM-REFUSED:") + 15)
+	row("  swarm mode refused by the engine: " reason, "-", "-", "-")
+}
 /^Benchmark/ {
 	name = $1; sub(/-[0-9]+$/, "", name)
 	delete m
@@ -133,6 +154,24 @@ function fmt(v) { return (v >= 100) ? sprintf("%.0f", v) : (v >= 10) ? sprintf("
 		row("  executor PSS / RSS", fmt(m["executor-pss-KiB/task"] / 1024) " / " fmt(m["executor-rss-KiB/task"] / 1024), "MiB", "-")
 		row("  task (sleep) RSS", fmt(m["sleep-rss-KiB/task"] / 1024), "MiB", "-")
 		row("  agent growth", fmt(m["agent-growth-KiB/task"]), "KiB", "-")
+	} else if (name == "BenchmarkDockerVsSwarm") {
+		n = m["containers"] + 0; ok = m["swarm-ok"] + 0
+		if (ok) {
+			row(n " DOCKER tasks: ACCEPT -> all TASK_RUNNING", fmt(m["agora-running-s"]), "s", "< swarm", "le", m["swarm-running-s"])
+			row("  swarm: service create --replicas " n " -> all running", fmt(m["swarm-running-s"]), "s", "-")
+		} else {
+			row(n " DOCKER tasks: ACCEPT -> all TASK_RUNNING", fmt(m["agora-running-s"]), "s", "< swarm (swarm refused)")
+		}
+		row(n " DOCKER tasks: KILL -> all TASK_KILLED", fmt(m["agora-killed-s"]), "s", "-")
+		if (ok) {
+			row(n " DOCKER tasks: KILL -> all containers removed", fmt(m["agora-gone-s"]), "s", "< swarm", "le", m["swarm-gone-s"])
+			row("  swarm: service rm -> all containers removed", fmt(m["swarm-gone-s"]), "s", "-")
+		} else {
+			row(n " DOCKER tasks: KILL -> all containers removed", fmt(m["agora-gone-s"]), "s", "< swarm (swarm refused)")
+		}
+	} else if (name == "BenchmarkLaunchCgroups") {
+		row(m["tasks"] + 0 " sleep tasks in cgroups (cpu+mem limits): ACCEPT -> all TASK_RUNNING", fmt(m["running-s"]), "s", "<= 3 s", "le", 3)
+		row(m["tasks"] + 0 " sleep tasks in cgroups: KILL -> all TASK_KILLED", fmt(m["killed-s"]), "s", "-")
 	} else if (name ~ /^BenchmarkAllocate\//) {
 		sub(/^BenchmarkAllocate\//, "", name)
 		row("allocation cycle " name, fmt(m["ns/op"] / 1e6), "ms", "-")
