@@ -30,7 +30,7 @@ type dockerRunner struct {
 	// hostNetwork: the container shares the host's network (no port mappings, no own IP).
 	hostNetwork bool
 	// io runs fn on a goroutine the executor waits for, with its IO context.
-	io func(fn func(ctx context.Context))
+	io  func(fn func(ctx context.Context))
 	log *zap.Logger
 }
 

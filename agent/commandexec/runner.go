@@ -40,7 +40,7 @@ type processRunner struct {
 var _ runner = (*processRunner)(nil)
 
 func (p *processRunner) terminate(time.Duration) { _ = signalGroup(p.pgid, syscall.SIGTERM) }
-func (p *processRunner) kill()           { _ = signalGroup(p.pgid, syscall.SIGKILL) }
+func (p *processRunner) kill()                   { _ = signalGroup(p.pgid, syscall.SIGKILL) }
 
 func (p *processRunner) probe(hc *mesos.HealthCheck, env []string) (healthcheck.Probe, error) {
 	probe, err := healthcheck.ProbeFromProto(hc, env, p.dir)
