@@ -448,9 +448,9 @@ func countLimitedCgroups(root string) (int, error) {
 	return n, nil
 }
 
-// removeCgroupRoot removes the root cgroup the benchmark's agent created, and the empty
-// container cgroups of executors that exited after the agent was stopped.
-func removeCgroupRoot(b *testing.B, root string) {
+// removeCgroupRoot removes the root cgroup a test's or benchmark's agent created, and the
+// empty container cgroups of executors that exited after the agent was stopped.
+func removeCgroupRoot(b testing.TB, root string) {
 	for _, dir := range cgroupDirs(root) {
 		children, _ := os.ReadDir(dir)
 		for _, c := range children {
