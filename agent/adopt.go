@@ -7,8 +7,11 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // RecoveredContainer is an executor container checkpointed by a previous agent run.
@@ -97,54 +100,132 @@ func hasEnv(environ []byte, kv string) bool {
 	return false
 }
 
-// procSession returns the session id of pid.
-func procSession(pid int) (int, error) {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return 0, err
-	}
-	i := bytes.LastIndexByte(b, ')')
-	if i < 0 {
-		return 0, fmt.Errorf("agent: /proc/%d/stat: malformed", pid)
-	}
-	fields := strings.Fields(string(b[i+1:]))
-	if len(fields) < 4 {
-		return 0, fmt.Errorf("agent: /proc/%d/stat: too few fields", pid)
-	}
-	return strconv.Atoi(fields[3])
+// sessionKiller sends SIGKILL to what is left in executor sessions (the executor runs as a
+// session leader, so its tasks are in its session even in their own process groups). The
+// only way to find a session's members is to look at every process on the host, so the
+// requests that arrive while a scan runs are served together by the next scan: a thousand
+// executors ending at once cost a few scans, not a thousand. The caller that finds no scan
+// running does the scan itself, so no goroutine is left behind.
+type sessionKiller struct {
+	mu       sync.Mutex
+	cond     *sync.Cond
+	pending  map[int]bool // sessions for the next scan
+	started  uint64       // scans started
+	finished uint64       // scans finished
+	scanning bool
 }
 
-// killSession sends SIGKILL to every process of session sid (the executor runs as a
-// session leader, so its tasks are in its session even in their own process groups). It
-// returns how many processes it signalled.
-func killSession(sid int) int {
+func newSessionKiller() *sessionKiller {
+	k := &sessionKiller{pending: make(map[int]bool)}
+	k.cond = sync.NewCond(&k.mu)
+	return k
+}
+
+// kill returns once every process that was in session sid when kill was called has been
+// sent SIGKILL.
+func (k *sessionKiller) kill(sid int) {
 	if sid <= 1 {
-		return 0
+		return
 	}
-	ents, err := os.ReadDir("/proc")
-	if err != nil {
-		return 0
-	}
-	self := os.Getpid()
-	n := 0
-	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil || pid == self {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.pending[sid] = true
+	mine := k.started + 1 // the first scan to start from now on takes sid
+	for k.finished < mine {
+		if k.scanning {
+			k.cond.Wait()
 			continue
 		}
-		if s, err := procSession(pid); err == nil && s == sid {
+		batch := k.pending
+		k.pending = make(map[int]bool)
+		k.scanning = true
+		k.started++
+		k.mu.Unlock()
+		killSessions(batch)
+		k.mu.Lock()
+		k.scanning = false
+		k.finished = k.started
+		k.cond.Broadcast()
+	}
+}
+
+// killSessions sends SIGKILL to every process in one of sids, the sessions of executors that
+// have ended. A session whose leader is alive again is a new session under
+// a recycled pid (the kernel reuses a pid only once no process uses it as a session id, so
+// the old session was empty) and is left alone. Processes that fork while the scan runs
+// may be missed by it, so it scans again for the sessions where it killed something, until
+// a scan finds nothing (a session that is already empty costs one scan).
+func killSessions(sids map[int]bool) {
+	self := os.Getpid()
+	for range 5 {
+		if len(sids) == 0 {
+			return
+		}
+		pids, err := allPIDs()
+		if err != nil {
+			return
+		}
+		var members []int
+		recycled := make(map[int]bool)
+		for _, pid := range pids {
+			if pid == self {
+				continue
+			}
+			// getsid(2) is one system call; reading /proc/<pid>/stat is three and formats
+			// the whole line.
+			sid, err := unix.Getsid(pid)
+			if err != nil || !sids[sid] {
+				continue
+			}
+			if pid == sid {
+				if state, _, err := procStat(pid); err == nil && state != 'Z' && state != 'X' {
+					recycled[sid] = true
+				}
+				continue
+			}
+			members = append(members, pid)
+		}
+		hit := make(map[int]bool)
+		for _, pid := range members {
+			sid, err := unix.Getsid(pid)
+			if err != nil || recycled[sid] || !sids[sid] {
+				continue
+			}
 			if syscall.Kill(pid, syscall.SIGKILL) == nil {
-				n++
+				hit[sid] = true
 			}
 		}
+		sids = hit
 	}
-	return n
+}
+
+// allPIDs lists the processes on the host (the numeric entries of /proc).
+func allPIDs() ([]int, error) {
+	f, err := os.Open("/proc")
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	names, err := f.Readdirnames(-1)
+	if err != nil {
+		return nil, err
+	}
+	pids := make([]int, 0, len(names))
+	for _, name := range names {
+		if name[0] < '0' || name[0] > '9' {
+			continue
+		}
+		if pid, err := strconv.Atoi(name); err == nil {
+			pids = append(pids, pid)
+		}
+	}
+	return pids, nil
 }
 
 // killLeftovers kills what a dead adopted executor left in its session. The kernel does not
 // reuse a pid while it names a live session, so a different live process under the pid
 // means the session is empty and must not be touched.
-func killLeftovers(c RecoveredContainer) {
+func killLeftovers(k *sessionKiller, c RecoveredContainer) {
 	if c.PID <= 1 {
 		return
 	}
@@ -155,5 +236,5 @@ func killLeftovers(c RecoveredContainer) {
 	default:
 		return
 	}
-	killSession(c.PID)
+	k.kill(c.PID)
 }

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"strconv"
 	"sync"
 	"time"
 
@@ -13,6 +11,7 @@ import (
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
 	"github.com/agoracluster/agora/resources"
 	"go.uber.org/zap"
+	"golang.org/x/sys/unix"
 )
 
 // Executor overhead added to the limits of a command executor's container (as Mesos adds
@@ -320,17 +319,13 @@ func (i *isolator) sweep(sessions map[int]string) {
 	if i == nil || len(sessions) == 0 {
 		return
 	}
-	ents, err := os.ReadDir("/proc")
+	pids, err := allPIDs()
 	if err != nil {
 		return
 	}
 	inside := make(map[string]map[int]bool)
-	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		sid, err := procSession(pid)
+	for _, pid := range pids {
+		sid, err := unix.Getsid(pid)
 		if err != nil {
 			continue
 		}

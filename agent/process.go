@@ -32,6 +32,8 @@ type Process struct {
 	stop  chan struct{}  // closed by Close: ends the watchers of adopted executors
 	iso   *isolator      // puts started executors into their cgroups; nil without
 	once  sync.Once
+
+	sessions *sessionKiller // kills what executors leave behind
 }
 
 var _ Containerizer = (*Process)(nil)
@@ -44,7 +46,8 @@ type proc struct {
 
 // NewProcess returns a process containerizer that fetches with fetch.
 func NewProcess(fetch FetchFunc, log *zap.Logger) *Process {
-	return &Process{log: log.Named("process"), fetch: fetch, procs: make(map[string]*proc), stop: make(chan struct{})}
+	return &Process{log: log.Named("process"), fetch: fetch, procs: make(map[string]*proc), stop: make(chan struct{}),
+		sessions: newSessionKiller()}
 }
 
 // Launch implements Containerizer.
@@ -106,7 +109,7 @@ func (p *Process) Launch(ctx context.Context, spec ContainerSpec) (int, error) {
 		err := cmd.Wait()
 		pr.term = termination(cmd, err)
 		// The container ends with its executor: nothing it started may outlive it.
-		killSession(pr.pid)
+		p.sessions.kill(pr.pid)
 		close(pr.done)
 	}()
 	return pr.pid, nil
@@ -218,9 +221,8 @@ func (p *Process) Kill(_ context.Context, containerID string, sig syscall.Signal
 	if err := syscall.Kill(-pr.pid, sig); err != nil && !errors.Is(err, syscall.ESRCH) {
 		return fmt.Errorf("kill container %s: %w", containerID, err)
 	}
-	if sig == syscall.SIGKILL {
-		killSession(pr.pid)
-	}
+	// What the executor started in other process groups of its session is killed once the
+	// executor is gone (its reaper or, for an adopted executor, its watcher).
 	return nil
 }
 
@@ -236,7 +238,7 @@ func (p *Process) Recover(_ context.Context, containers []RecoveredContainer) er
 		p.mu.Unlock()
 		if !executorAlive(c) {
 			pr.term = Termination{Status: -1, Message: "Executor ended while the agent was down"}
-			killLeftovers(c) // what the dead executor left behind
+			killLeftovers(p.sessions, c) // what the dead executor left behind
 			close(pr.done)
 			continue
 		}
@@ -266,7 +268,7 @@ func (p *Process) watchAdopted(pr *proc, c RecoveredContainer) {
 		}
 		if !executorAlive(c) {
 			pr.term = Termination{Status: -1, Message: "Executor terminated"}
-			killLeftovers(c)
+			killLeftovers(p.sessions, c)
 			close(pr.done)
 			return
 		}

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	cgroupsv3 "github.com/containerd/cgroups/v3"
 	"github.com/containerd/cgroups/v3/cgroup1"
@@ -331,12 +332,36 @@ func (c *Cgroup) Pids() ([]int, error) {
 		}
 		return out, nil
 	}
-	ps, err := c.v1.Processes(cgroup1.Memory, true)
+	// cgroup1's Processes walks the tree and stats every control file (about thirty in a
+	// memory cgroup); only cgroup.procs of the cgroup and of its children matter.
+	out, err := readProcsTree(c.m.dir(c.id, cgroup1.Memory), out)
 	if err != nil {
 		return nil, fmt.Errorf("cgroups: procs of %s: %w", c.id, err)
 	}
-	for _, p := range ps {
-		out = append(out, p.Pid)
+	return out, nil
+}
+
+// readProcsTree appends the pids in dir/cgroup.procs and in those of its child cgroups.
+func readProcsTree(dir string, out []int) ([]int, error) {
+	b, err := os.ReadFile(filepath.Join(dir, "cgroup.procs"))
+	if err != nil {
+		return out, err
+	}
+	for _, f := range strings.Fields(string(b)) {
+		if pid, err := strconv.Atoi(f); err == nil {
+			out = append(out, pid)
+		}
+	}
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return out, err
+	}
+	for _, e := range ents {
+		if e.IsDir() {
+			if out, err = readProcsTree(filepath.Join(dir, e.Name()), out); err != nil && !errors.Is(err, os.ErrNotExist) {
+				return out, err
+			}
+		}
 	}
 	return out, nil
 }
@@ -387,12 +412,62 @@ func (c *Cgroup) Delete() error {
 	if c.v2 != nil {
 		err = c.v2.Delete()
 	} else {
-		err = c.v1.Delete()
+		err = c.deleteV1()
 	}
 	if err != nil {
 		return fmt.Errorf("cgroups: delete %s: %w", c.id, err)
 	}
 	return nil
+}
+
+// deleteV1 removes the (empty) cgroup from every v1 hierarchy. cgroup1's Delete walks and
+// stats every control file of every hierarchy first; an empty cgroup directory is removed
+// with one rmdir (control files do not count).
+func (c *Cgroup) deleteV1() error {
+	done := make(map[string]bool)
+	var errs []error
+	for _, ctrl := range v1Controllers {
+		dir := c.m.dir(c.id, ctrl)
+		if done[dir] {
+			continue // co-mounted controllers share the directory
+		}
+		done[dir] = true
+		if err := rmdirTree(dir); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// rmdirTree removes a cgroup directory and its child cgroups. A cgroup whose last process
+// has just been reaped can still be busy for a moment, so EBUSY is retried briefly.
+func rmdirTree(dir string) error {
+	ents, err := os.ReadDir(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	for _, e := range ents {
+		if e.IsDir() {
+			if err := rmdirTree(filepath.Join(dir, e.Name())); err != nil {
+				return err
+			}
+		}
+	}
+	delay := 2 * time.Millisecond
+	for i := 0; ; i++ {
+		err := syscall.Rmdir(dir)
+		if err == nil || errors.Is(err, syscall.ENOENT) {
+			return nil
+		}
+		if !errors.Is(err, syscall.EBUSY) || i == 6 {
+			return &os.PathError{Op: "rmdir", Path: dir, Err: err}
+		}
+		_ = syscall.Nanosleep(&syscall.Timespec{Nsec: int64(delay)}, nil)
+		delay *= 2
+	}
 }
 
 // v1Mounts maps every v1 controller to its mount point, from /proc/self/mountinfo.
