@@ -5,7 +5,6 @@ import (
 	"io"
 	"os"
 	"runtime"
-	"runtime/debug"
 
 	"github.com/agoracluster/agora/agent/commandexec"
 )
@@ -20,9 +19,7 @@ func runExecutor(ctx context.Context, args []string, _, stderr io.Writer) error 
 		return err
 	}
 	// One executor runs per task, a thousand at a time on a busy agent: keep each small.
-	runtime.GOMAXPROCS(min(runtime.GOMAXPROCS(0), 2))
-	debug.SetGCPercent(50)
-	debug.SetMemoryLimit(32 << 20)
+	runtime.GOMAXPROCS(1)
 
 	cfg, err := commandexec.ConfigFromEnv(osEnv)
 	if err != nil {
