@@ -369,7 +369,7 @@ func (m *Marathon) killAppTasks(w http.ResponseWriter, req *http.Request, id, ta
 		}
 		var ts []*task
 		if taskID != "" {
-			t := m.tasks[taskID]
+			t := m.tasks.get(taskID)
 			if t == nil || t.AppID != id {
 				return msgReply(http.StatusNotFound, "Task '%s' does not exist", taskID)
 			}
@@ -418,14 +418,10 @@ func (m *Marathon) listTasks(w http.ResponseWriter, req *http.Request) {
 			text = m.endpointsText()
 			return
 		}
-		ids := make([]string, 0, len(m.tasks))
-		for id := range m.tasks {
-			ids = append(ids, id)
-		}
-		sort.Strings(ids)
+		ids := m.tasks.sortedIDs()
 		out = make([]taskJSON, 0, len(ids))
 		for _, id := range ids {
-			t := m.tasks[id]
+			t := m.tasks.get(id)
 			if len(statuses) > 0 && !statuses[t.State] {
 				continue
 			}
@@ -459,7 +455,7 @@ func (m *Marathon) deleteTasks(w http.ResponseWriter, req *http.Request) {
 	m.call(w, req, func() reply {
 		var ts []*task
 		for _, id := range in.IDs {
-			if t := m.tasks[id]; t != nil {
+			if t := m.tasks.get(id); t != nil {
 				ts = append(ts, t)
 			}
 		}

@@ -47,18 +47,28 @@ func (m *Marathon) plannerTask(t *task) planner.Task {
 	return pt
 }
 
-func (m *Marathon) plannerState() planner.State {
+// plannerTasks is the planner's view of an app's tasks, by task id. The slice is shared
+// (see taskIndex.plannerOf): the planner only reads it.
+func (m *Marathon) plannerTasks(appID string) []planner.Task {
+	a := m.apps[appID]
+	checks := a != nil && len(a.HealthChecks) > 0
+	return m.tasks.plannerOf(appID, checks, m.plannerTask)
+}
+
+// plannerState is the planner's view of the given apps: their tasks and launch queues.
+// The planner looks at nothing else of a deployment than the apps it affects.
+func (m *Marathon) plannerState(appIDs []string) planner.State {
 	st := planner.State{Queued: map[string]planner.Queued{}}
-	ids := make([]string, 0, len(m.tasks))
-	for id := range m.tasks {
-		ids = append(ids, id)
+	if len(appIDs) == 1 {
+		st.Tasks = m.plannerTasks(appIDs[0]) // shared, not copied: the planner only reads it
 	}
-	sort.Strings(ids)
-	for _, id := range ids {
-		st.Tasks = append(st.Tasks, m.plannerTask(m.tasks[id]))
-	}
-	for id, q := range m.queue {
-		st.Queued[id] = planner.Queued{Version: q.Version, Count: q.Count}
+	for _, id := range appIDs {
+		if len(appIDs) > 1 {
+			st.Tasks = append(st.Tasks, m.plannerTasks(id)...)
+		}
+		if q := m.queue[id]; q != nil {
+			st.Queued[id] = planner.Queued{Version: q.Version, Count: q.Count}
+		}
 	}
 	return st
 }
@@ -81,13 +91,15 @@ func (m *Marathon) sortedDeployments() []*deployment {
 // reconcile compares desired and observed state and acts on the difference: deployments
 // advance, untouched apps are maintained, and the offer wish follows the queue.
 func (m *Marathon) reconcile() {
+	m.reconcilePending = false
 	now := m.now()
 	touched := map[string]bool{}
 	for _, d := range m.sortedDeployments() {
-		for _, id := range d.Plan.AffectedApps() {
+		affected := d.Plan.AffectedApps()
+		for _, id := range affected {
 			touched[id] = true
 		}
-		step, acts, finished := planner.Advance(d.Plan, d.Step, m.plannerState(), now)
+		step, acts, finished := planner.Advance(d.Plan, d.Step, m.plannerState(affected), now)
 		if step != d.Step {
 			ep := m.eventPlan(d.Plan, d.Original)
 			for s := d.Step; s < step; s++ {
@@ -113,14 +125,12 @@ func (m *Marathon) reconcile() {
 		ids = append(ids, id)
 	}
 	sort.Strings(ids)
+	// Tasks of apps that no longer exist and that no deployment stops: kill them.
 	var orphans []planner.Task
-	byApp := map[string][]planner.Task{}
-	for _, t := range m.plannerState().Tasks {
-		if _, ok := m.apps[t.AppID]; !ok && !touched[t.AppID] {
-			orphans = append(orphans, t)
-			continue
+	for _, id := range m.tasks.apps() {
+		if _, ok := m.apps[id]; !ok && !touched[id] {
+			orphans = append(orphans, m.plannerTasks(id)...)
 		}
-		byApp[t.AppID] = append(byApp[t.AppID], t)
 	}
 	for _, id := range ids {
 		if touched[id] {
@@ -130,7 +140,7 @@ func (m *Marathon) reconcile() {
 		if e := m.queue[id]; e != nil {
 			q = planner.Queued{Version: e.Version, Count: e.Count}
 		}
-		m.apply(planner.Maintain(specOf(m.apps[id]), byApp[id], q, now))
+		m.apply(planner.Maintain(specOf(m.apps[id]), m.plannerTasks(id), q, now))
 	}
 	for _, t := range orphans {
 		if t.State != planner.Killing {
@@ -159,7 +169,7 @@ func (m *Marathon) apply(acts []planner.Action) {
 			q.Count += a.Count
 			m.needRevive = true
 		case planner.Kill:
-			if t := m.tasks[a.TaskID]; t != nil {
+			if t := m.tasks.get(a.TaskID); t != nil {
 				m.log.Info("killing task", zap.String("task_id", t.ID), zap.String("app_id", t.AppID), zap.String("reason", a.Reason))
 				m.killTask(t, now)
 			}
@@ -173,7 +183,7 @@ func (m *Marathon) apply(acts []planner.Action) {
 				}
 			}
 		case planner.Expunge:
-			if t := m.tasks[a.TaskID]; t != nil {
+			if t := m.tasks.get(a.TaskID); t != nil {
 				m.expunged[t.ID] = true
 				m.dropTask(t)
 			}
@@ -184,14 +194,14 @@ func (m *Marathon) apply(acts []planner.Action) {
 func (m *Marathon) killTask(t *task, now time.Time) {
 	t.Killing = true
 	t.KillSentAt = now
-	m.persist(taskKey(t.ID), t)
+	m.persistTask(t)
 	taskID, agentID := sdk.TaskID(t.ID), sdk.AgentID(t.AgentID)
 	m.out.push(func(ctx context.Context, s *sdk.Scheduler) error { return s.Kill(ctx, taskID, agentID) })
 }
 
 func (m *Marathon) dropTask(t *task) {
-	delete(m.tasks, t.ID)
-	m.remove(taskKey(t.ID))
+	m.tasks.remove(t)
+	m.writer.del(taskKey(t.ID))
 }
 
 // syncOffers asks for offers while launches wait and are not delayed.
@@ -229,7 +239,7 @@ func (m *Marathon) tick() {
 	now := m.now()
 	m.backoff.Expire(now)
 	var stale []string
-	for _, t := range m.tasks {
+	for _, t := range m.tasks.byID {
 		if t.Killing && now.Sub(t.KillSentAt) > killRetry {
 			m.killTask(t, now)
 		}
@@ -241,7 +251,7 @@ func (m *Marathon) tick() {
 		m.lastStaleReconcile = now
 		rts := make([]*scheduler.Call_Reconcile_Task, 0, len(stale))
 		for _, id := range stale {
-			rts = append(rts, sdk.ReconcileTask(id, m.tasks[id].AgentID))
+			rts = append(rts, sdk.ReconcileTask(id, m.tasks.get(id).AgentID))
 		}
 		m.out.push(func(ctx context.Context, s *sdk.Scheduler) error { return s.Reconcile(ctx, rts...) })
 	}
@@ -319,8 +329,8 @@ func (m *Marathon) handleOffers(offered []*mesos.Offer) {
 		if t.Ports == nil {
 			t.Ports = []uint64{}
 		}
-		m.tasks[id] = t
-		m.persist(taskKey(id), t)
+		m.tasks.add(t)
+		m.persistTask(t)
 		w.q.Count--
 		m.log.Info("launching task", zap.String("task_id", id), zap.String("app_id", w.app.ID),
 			zap.String("agent_id", t.AgentID), zap.Uint64s("ports", t.Ports))
@@ -398,8 +408,8 @@ func reasonsFor(m map[string]int) []string {
 // placements lists where the app's live tasks run, for constraints.
 func (m *Marathon) placements(appID string) []constraints.Placement {
 	var out []constraints.Placement
-	for _, t := range m.tasks {
-		if t.AppID != appID || t.Killing {
+	for _, t := range m.tasks.ofApp(appID) {
+		if t.Killing {
 			continue
 		}
 		a, ok := m.agents[t.AgentID]
@@ -416,7 +426,7 @@ func (m *Marathon) handleUpdate(st *mesos.TaskStatus) {
 	now := m.now()
 	id := st.GetTaskId().GetValue()
 	state := st.GetState()
-	t := m.tasks[id]
+	t := m.tasks.get(id)
 	if t == nil {
 		if !sdk.IsTerminal(state) && state != mesos.TaskState_TASK_UNREACHABLE {
 			m.log.Info("killing unknown task", zap.String("task_id", id))
@@ -424,6 +434,10 @@ func (m *Marathon) handleUpdate(st *mesos.TaskStatus) {
 			m.out.push(func(ctx context.Context, s *sdk.Scheduler) error { return s.Kill(ctx, taskID, agentID) })
 		}
 		return
+	}
+	routine := routineUpdate(t, st)
+	if !routine {
+		m.flushReconcile() // decide on the updates before this one first, as they came
 	}
 	if st.GetAgentId().GetValue() != "" {
 		t.AgentID = st.GetAgentId().GetValue()
@@ -435,7 +449,7 @@ func (m *Marathon) handleUpdate(st *mesos.TaskStatus) {
 	switch {
 	case sdk.IsTerminal(state):
 		m.taskEnded(t, st, now)
-		m.reconcile()
+		m.reconcileAfter(routine)
 		return
 	case state == mesos.TaskState_TASK_RUNNING:
 		t.State = stateRunning
@@ -455,7 +469,33 @@ func (m *Marathon) handleUpdate(st *mesos.TaskStatus) {
 	default:
 		t.State = stateStaging
 	}
-	m.persist(taskKey(t.ID), t)
+	m.persistTask(t)
+	m.reconcileAfter(routine)
+}
+
+// routineUpdate reports whether st only moves t along the way the framework expects: a
+// task coming up (without a failing health check), or a task it is killing ending. Such
+// updates only ever move a deployment forward (more tasks serving, fewer being killed),
+// so deciding on several of them at once decides what deciding on each in turn would; a
+// burst of them shares one reconciliation. Any other update (a failure, a loss, an
+// unreachable agent, a failing health check) is decided on at once, after the routine
+// updates before it.
+func routineUpdate(t *task, st *mesos.TaskStatus) bool {
+	switch st.GetState() {
+	case mesos.TaskState_TASK_STAGING, mesos.TaskState_TASK_STARTING, mesos.TaskState_TASK_RUNNING:
+		return st.Healthy == nil || st.GetHealthy()
+	case mesos.TaskState_TASK_KILLING, mesos.TaskState_TASK_KILLED:
+		return t.Killing
+	}
+	return false
+}
+
+// reconcileAfter reconciles now, or soon after a routine update.
+func (m *Marathon) reconcileAfter(routine bool) {
+	if routine {
+		m.reconcileSoon()
+		return
+	}
 	m.reconcile()
 }
 

@@ -37,13 +37,15 @@ type Marathon struct {
 	now   func() time.Time
 	newID func() string
 
-	st    store.Store
-	sched *sdk.Scheduler
-	out   *outbox
-	bus   *events.Bus
-	reqs  chan func()
-	done  chan struct{} // closed when the loop ends
-	ctx   context.Context
+	st     store.Store
+	sched  *sdk.Scheduler
+	out    *outbox
+	acks   *acker      // acknowledges recorded status updates
+	writer *taskWriter // writes task records behind the loop
+	bus    *events.Bus
+	reqs   chan func()
+	done   chan struct{} // closed when the loop ends
+	ctx    context.Context
 
 	mu          sync.Mutex // guards frameworkID for /v2/info without the loop
 	frameworkID string
@@ -51,7 +53,7 @@ type Marathon struct {
 	// loop state
 	apps               map[string]*app.App
 	deployments        map[string]*deployment
-	tasks              map[string]*task
+	tasks              *taskIndex
 	queue              map[string]*queueEntry
 	backoff            *launchqueue.Backoff
 	failures           map[string]*taskFailure
@@ -60,6 +62,7 @@ type Marathon struct {
 	metas              map[string]groups.Meta       // group metadata (dependencies, empty groups)
 	eventPlans         map[string]events.Plan       // deployment plans as events render them
 	wantOffers         bool
+	reconcilePending   bool // a status update changed the state; reconcile soon
 	needRevive         bool
 	lastStaleReconcile time.Time
 }
@@ -78,10 +81,12 @@ func New(cfg Config, log *zap.Logger) (*Marathon, error) {
 		now:         time.Now,
 		newID:       func() string { return uuid.NewString() },
 		reqs:        make(chan func()),
+		acks:        newAcker(),
+		writer:      newTaskWriter(),
 		done:        make(chan struct{}),
 		apps:        map[string]*app.App{},
 		deployments: map[string]*deployment{},
-		tasks:       map[string]*task{},
+		tasks:       newTaskIndex(nil),
 		queue:       map[string]*queueEntry{},
 		backoff:     launchqueue.NewBackoff(),
 		failures:    map[string]*taskFailure{},
@@ -118,8 +123,8 @@ func (m *Marathon) run(ctx context.Context, ln net.Listener, st store.Store) err
 		_ = ln.Close()
 		return fmt.Errorf("marathon: load state: %w", err)
 	}
-	m.apps, m.deployments, m.tasks, m.metas = l.apps, l.deployments, l.tasks, l.metas
-	m.log.Info("state loaded", zap.Int("apps", len(m.apps)), zap.Int("deployments", len(m.deployments)), zap.Int("tasks", len(m.tasks)))
+	m.apps, m.deployments, m.tasks, m.metas = l.apps, l.deployments, newTaskIndex(l.tasks), l.metas
+	m.log.Info("state loaded", zap.Int("apps", len(m.apps)), zap.Int("deployments", len(m.deployments)), zap.Int("tasks", m.tasks.len()))
 
 	scfg := sdk.DefaultConfig()
 	scfg.Masters = m.cfg.Masters
@@ -140,6 +145,7 @@ func (m *Marathon) run(ctx context.Context, ln net.Listener, st store.Store) err
 	scfg.FrameworkIDStore = sdk.NewStoreIDStore(st, keyFrameworkID)
 	scfg.KnownTasks = m.knownTasks
 	scfg.WantOffers = true
+	scfg.AutoAcknowledge = false // see acker
 	m.wantOffers = true
 	sched, err := sdk.NewScheduler(scfg, &handler{m: m}, m.log)
 	if err != nil {
@@ -159,6 +165,8 @@ func (m *Marathon) run(ctx context.Context, ln net.Listener, st store.Store) err
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { m.loop(gctx); return nil })
 	g.Go(func() error { m.out.run(gctx, m); return nil })
+	g.Go(func() error { m.acks.run(gctx, sched, m.log); return nil })
+	g.Go(func() error { m.writer.run(gctx, st, m.log, m.done); return nil })
 	g.Go(func() error {
 		err := sched.Run(gctx)
 		if err != nil && gctx.Err() == nil {
@@ -204,6 +212,10 @@ func (m *Marathon) loop(ctx context.Context) {
 	defer close(m.done)
 	tick := time.NewTicker(m.cfg.TickInterval)
 	defer tick.Stop()
+	soon := time.NewTimer(time.Hour)
+	soon.Stop()
+	defer soon.Stop()
+	armed := false
 	m.reconcile()
 	for {
 		select {
@@ -213,12 +225,40 @@ func (m *Marathon) loop(ctx context.Context) {
 			f()
 		case <-tick.C:
 			m.tick()
+		case <-soon.C:
+			armed = false
+			m.flushReconcile()
+		}
+		if m.reconcilePending && !armed {
+			soon.Reset(reconcileDelay)
+			armed = true
 		}
 	}
 }
 
-// do runs f on the loop goroutine and waits for it.
+// reconcileDelay is how long a reconciliation asked for by a status update may wait, so
+// that the updates that arrive meanwhile share it.
+const reconcileDelay = 5 * time.Millisecond
+
+// reconcileSoon asks for a reconciliation within reconcileDelay; everything but status
+// updates reconciles first (see do), so nothing else ever sees the state unreconciled.
+func (m *Marathon) reconcileSoon() { m.reconcilePending = true }
+
+// flushReconcile reconciles if a status update asked for it.
+func (m *Marathon) flushReconcile() {
+	if m.reconcilePending {
+		m.reconcile()
+	}
+}
+
+// do runs f on the loop goroutine, after any reconciliation a status update asked for,
+// and waits for it.
 func (m *Marathon) do(ctx context.Context, f func()) error {
+	return m.doDeferred(ctx, func() { m.flushReconcile(); f() })
+}
+
+// doDeferred runs f on the loop goroutine without reconciling first and waits for it.
+func (m *Marathon) doDeferred(ctx context.Context, f func()) error {
 	finished := make(chan struct{})
 	wrapped := func() { defer close(finished); f() }
 	select {
@@ -258,14 +298,16 @@ func (h *handler) Offers(ctx context.Context, s *sdk.Scheduler, offers []*mesos.
 }
 
 func (h *handler) Update(ctx context.Context, _ *sdk.Scheduler, status *mesos.TaskStatus) {
-	_ = h.m.do(ctx, func() { h.m.handleUpdate(status) })
+	if err := h.m.doDeferred(ctx, func() { h.m.handleUpdate(status) }); err == nil {
+		h.m.acks.push(status) // recorded: acknowledge it
+	}
 }
 
 // knownTasks lists the tasks to reconcile explicitly after a subscription.
 func (m *Marathon) knownTasks(ctx context.Context) []*scheduler.Call_Reconcile_Task {
 	var out []*scheduler.Call_Reconcile_Task
 	_ = m.do(ctx, func() {
-		for _, t := range m.tasks {
+		for _, t := range m.tasks.byID {
 			out = append(out, sdk.ReconcileTask(t.ID, t.AgentID))
 		}
 	})

@@ -15,7 +15,7 @@ func (m *Marathon) metrics(w http.ResponseWriter, req *http.Request) {
 		for _, q := range m.queue {
 			queued += float64(q.Count)
 		}
-		for _, t := range m.tasks {
+		for _, t := range m.tasks.byID {
 			switch t.State {
 			case stateRunning:
 				running++

@@ -98,17 +98,8 @@ func (m *Marathon) renderTask(t *task) taskJSON {
 	return j
 }
 
-// tasksOf returns an app's tasks sorted by id.
-func (m *Marathon) tasksOf(appID string) []*task {
-	var out []*task
-	for _, t := range m.tasks {
-		if t.AppID == appID {
-			out = append(out, t)
-		}
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
-	return out
-}
+// tasksOf returns an app's tasks sorted by id; the slice is shared, do not modify it.
+func (m *Marathon) tasksOf(appID string) []*task { return m.tasks.ofApp(appID) }
 
 // counts are an app's task counts.
 type counts struct {

@@ -11,24 +11,16 @@ import "time"
 // for launches. The caller records actions as for Next.
 func Maintain(s AppSpec, tasks []Task, q Queued, now time.Time) []Action {
 	acts, queued := purgeStale(s, q)
-	var active []Task
+	active := 0
 	for _, t := range tasks {
-		if t.State == Killing {
-			continue
+		switch maintained(s, t, now) {
+		case keep:
+			active++
+		case expunge:
+			acts = append(acts, Action{Kind: Expunge, AppID: s.ID, TaskID: t.ID})
 		}
-		if t.State == Unreachable && !s.UnreachableDisabled {
-			gone := now.Sub(t.UnreachableSince)
-			if gone >= s.ExpungeAfter {
-				acts = append(acts, Action{Kind: Expunge, AppID: s.ID, TaskID: t.ID})
-				continue
-			}
-			if gone >= s.InactiveAfter {
-				continue // inactive: replaced, not yet expunged
-			}
-		}
-		active = append(active, t)
 	}
-	have := len(active) + queued
+	have := active + queued
 	switch {
 	case have < s.Instances:
 		acts = append(acts, Action{Kind: Start, AppID: s.ID, Version: s.Version, Count: s.Instances - have})
@@ -38,9 +30,40 @@ func Maintain(s AppSpec, tasks []Task, q Queued, now time.Time) []Action {
 			acts = append(acts, Action{Kind: Dequeue, AppID: s.ID, Count: d})
 			excess -= d
 		}
-		for _, t := range killOrder(active, s.KillSelection, now)[:excess] {
+		kept := make([]Task, 0, active)
+		for _, t := range tasks {
+			if maintained(s, t, now) == keep {
+				kept = append(kept, t)
+			}
+		}
+		for _, t := range killOrder(kept, s.KillSelection, now)[:excess] {
 			acts = append(acts, Action{Kind: Kill, AppID: s.ID, TaskID: t.ID, Reason: ReasonOverCap})
 		}
 	}
 	return acts
+}
+
+// fate is what Maintain does with a task.
+type fate int
+
+const (
+	keep    fate = iota // counts as one of the instances
+	skip                // being killed, or unreachable long enough to be replaced
+	expunge             // unreachable long enough to be forgotten
+)
+
+func maintained(s AppSpec, t Task, now time.Time) fate {
+	if t.State == Killing {
+		return skip
+	}
+	if t.State == Unreachable && !s.UnreachableDisabled {
+		gone := now.Sub(t.UnreachableSince)
+		if gone >= s.ExpungeAfter {
+			return expunge
+		}
+		if gone >= s.InactiveAfter {
+			return skip // inactive: replaced, not yet expunged
+		}
+	}
+	return keep
 }

@@ -42,10 +42,7 @@ func Next(p Plan, step int, st State, now time.Time) (actions []Action, stepDone
 	if step < 0 || step >= len(p.Steps) {
 		return nil, true
 	}
-	byApp := map[string][]Task{}
-	for _, t := range st.Tasks {
-		byApp[t.AppID] = append(byApp[t.AppID], t)
-	}
+	byApp := groupByApp(st.Tasks)
 	stepDone = true
 	for _, a := range p.Steps[step].Actions {
 		var acts []Action
@@ -80,6 +77,27 @@ func Advance(p Plan, step int, st State, now time.Time) (newStep int, actions []
 	return step, nil, true
 }
 
+// groupByApp splits tasks by app, keeping their order. A run of tasks of one app is
+// sliced, not copied (callers list an app's tasks together), so a large app costs no
+// allocation; the groups are only read.
+func groupByApp(tasks []Task) map[string][]Task {
+	byApp := map[string][]Task{}
+	for i := 0; i < len(tasks); {
+		j := i + 1
+		for j < len(tasks) && tasks[j].AppID == tasks[i].AppID {
+			j++
+		}
+		id := tasks[i].AppID
+		if prev, ok := byApp[id]; ok {
+			byApp[id] = append(prev[:len(prev):len(prev)], tasks[i:j]...)
+		} else {
+			byApp[id] = tasks[i:j:j]
+		}
+		i = j
+	}
+	return byApp
+}
+
 func stop(appID string, tasks []Task, q Queued) ([]Action, bool) {
 	var acts []Action
 	if q.Count > 0 {
@@ -105,20 +123,17 @@ func serving(t Task) bool { return t.State == Running && t.Healthy && t.Ready }
 
 func scale(s AppSpec, tasks []Task, q Queued, now time.Time) ([]Action, bool) {
 	acts, queued := purgeStale(s, q)
-	var active []Task
 	killing, serve := 0, 0
 	for _, t := range tasks {
 		switch {
 		case t.State == Killing:
 			killing++
-		default:
-			active = append(active, t)
-			if serving(t) {
-				serve++
-			}
+		case serving(t):
+			serve++
 		}
 	}
-	have := len(active) + queued
+	active := len(tasks) - killing
+	have := active + queued
 	switch {
 	case have < s.Instances:
 		acts = append(acts, Action{Kind: Start, AppID: s.ID, Version: s.Version, Count: s.Instances - have})
@@ -128,12 +143,23 @@ func scale(s AppSpec, tasks []Task, q Queued, now time.Time) ([]Action, bool) {
 			acts = append(acts, Action{Kind: Dequeue, AppID: s.ID, Count: d})
 			excess -= d
 		}
-		for _, t := range killOrder(active, s.KillSelection, now)[:excess] {
+		for _, t := range killOrder(notKilling(tasks), s.KillSelection, now)[:excess] {
 			acts = append(acts, Action{Kind: Kill, AppID: s.ID, TaskID: t.ID, Reason: ReasonScaling})
 		}
 	}
-	done := len(acts) == 0 && killing == 0 && len(active) == s.Instances && serve == s.Instances
+	done := len(acts) == 0 && killing == 0 && active == s.Instances && serve == s.Instances
 	return acts, done
+}
+
+// notKilling returns the tasks that are not being killed.
+func notKilling(tasks []Task) []Task {
+	var out []Task
+	for _, t := range tasks {
+		if t.State != Killing {
+			out = append(out, t)
+		}
+	}
+	return out
 }
 
 func restart(s AppSpec, tasks []Task, q Queued, now time.Time) ([]Action, bool) {

@@ -1,0 +1,88 @@
+package marathon
+
+import (
+	"context"
+	"sync"
+
+	"go.uber.org/zap"
+
+	"github.com/agoracluster/agora/frameworks/sdk"
+	mesos "github.com/agoracluster/agora/proto/mesos/v1"
+)
+
+// ackWorkers is how many acknowledgements are in flight to the master at once.
+const ackWorkers = 8
+
+// acker acknowledges status updates off the SDK's event goroutine, several at a time:
+// the loop has recorded an update by the time it is queued here. Acknowledging inline
+// would cost a round trip to the master per update before the next event is read.
+// Updates of one task are never acknowledged concurrently: the agent sends a task's next
+// update only once the previous one is acknowledged.
+type acker struct {
+	mu      sync.Mutex
+	pending []*mesos.TaskStatus
+	notify  chan struct{}
+}
+
+func newAcker() *acker { return &acker{notify: make(chan struct{}, 1)} }
+
+func (a *acker) push(st *mesos.TaskStatus) {
+	if len(st.GetUuid()) == 0 {
+		return
+	}
+	a.mu.Lock()
+	a.pending = append(a.pending, st)
+	a.mu.Unlock()
+	a.wake()
+}
+
+func (a *acker) wake() {
+	select {
+	case a.notify <- struct{}{}:
+	default:
+	}
+}
+
+func (a *acker) next(ctx context.Context) (*mesos.TaskStatus, bool) {
+	for {
+		a.mu.Lock()
+		if len(a.pending) > 0 {
+			st := a.pending[0]
+			a.pending[0] = nil
+			a.pending = a.pending[1:]
+			more := len(a.pending) > 0
+			a.mu.Unlock()
+			if more {
+				a.wake()
+			}
+			return st, true
+		}
+		a.mu.Unlock()
+		select {
+		case <-a.notify:
+		case <-ctx.Done():
+			return nil, false
+		}
+	}
+}
+
+// run acknowledges queued updates with ackWorkers workers until ctx is done.
+func (a *acker) run(ctx context.Context, s *sdk.Scheduler, log *zap.Logger) {
+	var wg sync.WaitGroup
+	for range ackWorkers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				st, ok := a.next(ctx)
+				if !ok {
+					return
+				}
+				if err := s.Acknowledge(ctx, st); err != nil && ctx.Err() == nil {
+					log.Warn("acknowledge update", zap.String("task_id", st.GetTaskId().GetValue()), zap.Error(err))
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}
