@@ -15,6 +15,10 @@
 #                               the same engine and image (a loopback swarm it creates and
 #                               leaves, or the engine's own); skipped without an engine
 #     BenchmarkLaunchCgroups    BENCH_TASKS sleep tasks, each in a cgroup with CPU and memory limits
+#   Marathon at scale (integration/bench_marathon_test.go, real `agora master` and
+#   `agora marathon` processes, simulated agents from integration/simagent in the test):
+#     BenchmarkMarathonDeploy   one app of N instances: POST -> all TASK_RUNNING, DELETE -> all killed
+#     BenchmarkMarathonListApps GET /v2/apps?embed=apps.tasks with A apps x T tasks, p50/p99
 #   allocator (master/allocator):
 #     BenchmarkAllocate         one allocation cycle by cluster size
 #
@@ -29,6 +33,10 @@
 #                     inside the test process and write a CPU profile to .work/bench/
 #   BENCH_ALLOC_TIME  -benchtime of the allocator benchmark (default 300ms)
 #   BENCH_DOCKER_TASKS  containers launched at once by BenchmarkDockerVsSwarm (default 100)
+#   BENCH_MARATHON_INSTANCES  instances of the one app (default 10000)
+#   BENCH_MARATHON_AGENTS     simulated agents (default 200)
+#   BENCH_MARATHON_APPS       apps listed (default 1000), each of BENCH_MARATHON_APPTASKS (default 10)
+#   BENCH_PROFILE=1   also profiles the Marathon deploy with master and Marathon in process
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -43,6 +51,10 @@ roundtrips=${BENCH_ROUNDTRIPS:-200}
 memtasks=${BENCH_MEMTASKS:-200}
 alloc_time=${BENCH_ALLOC_TIME:-300ms}
 docker_tasks=${BENCH_DOCKER_TASKS:-100}
+m_instances=${BENCH_MARATHON_INSTANCES:-10000}
+m_agents=${BENCH_MARATHON_AGENTS:-200}
+m_apps=${BENCH_MARATHON_APPS:-1000}
+m_apptasks=${BENCH_MARATHON_APPTASKS:-10}
 out=$root/.work/bench
 mkdir -p "$out"
 tmp=${BENCH_TMPDIR:-$out/tmp}
@@ -89,6 +101,14 @@ if ! go test ./integration/ -run '^$' -count 1 -timeout 15m -benchtime 1x \
 	status=1
 	failures+=("end-to-end benchmarks failed: see $out/integration.txt (last lines below)")
 fi
+echo "bench: Marathon at scale ($m_instances instances, $m_apps apps x $m_apptasks tasks, $m_agents simulated agents)" >&2
+if ! go test ./integration/ -run '^$' -count 1 -timeout 15m -benchtime 1x \
+	-bench '^(BenchmarkMarathonDeploy|BenchmarkMarathonListApps)$' \
+	-args -agora.marathon.instances="$m_instances" -agora.marathon.agents="$m_agents" \
+	-agora.marathon.apps="$m_apps" -agora.marathon.apptasks="$m_apptasks" >"$out/marathon.txt" 2>&1; then
+	status=1
+	failures+=("Marathon benchmarks failed: see $out/marathon.txt")
+fi
 echo "bench: containers ($docker_tasks Docker containers vs a swarm service, $tasks tasks in cgroups)" >&2
 if ! go test ./integration/ -run '^$' -count 1 -timeout 15m -benchtime 1x \
 	-bench '^(BenchmarkDockerVsSwarm|BenchmarkLaunchCgroups)$' \
@@ -110,14 +130,21 @@ if [[ ${BENCH_PROFILE:-} == 1 ]]; then
 		-bench '^BenchmarkLaunchKill$' -cpuprofile "$out/cpu.prof" -o "$out/integration.test" \
 		-args -agora.tasks="$tasks" -agora.inprocess >"$out/profile.txt" 2>&1 ||
 		failures+=("profiling run failed: see $out/profile.txt")
+	echo "bench: profiling the Marathon deploy with the master and Marathon in process" >&2
+	go test -tags inprocess ./integration/ -run '^$' -count 1 -timeout 15m -benchtime 1x \
+		-bench '^BenchmarkMarathonDeploy$' -cpuprofile "$out/marathon-cpu.prof" -o "$out/integration-inprocess.test" \
+		-args -agora.inprocess -agora.marathon.instances="$m_instances" -agora.marathon.agents="$m_agents" \
+		>"$out/marathon-profile.txt" 2>&1 || failures+=("Marathon profiling run failed: see $out/marathon-profile.txt")
 fi
 
 # --- table ----------------------------------------------------------------------------------
 # Benchmark lines look like "BenchmarkName/sub-2  1  12.5 unit  3.0 unit ...".
-table=$(cat "$out/integration.txt" "$out/allocator.txt" 2>/dev/null | awk -v tasks="$tasks" -v rts="$roundtrips" -v mem="$memtasks" '
+table=$(cat "$out/integration.txt" "$out/marathon.txt" "$out/allocator.txt" 2>/dev/null | awk -v tasks="$tasks" -v rts="$roundtrips" -v mem="$memtasks" \
+	-v minst="$m_instances" -v magents="$m_agents" -v mapps="$m_apps" -v mapptasks="$m_apptasks" '
 function row(name, value, unit, goal, cmp, limit,   verdict) {
 	verdict = "-"
 	if (cmp == "le") verdict = (value + 0 <= limit) ? "met" : "MISSED"
+	if (cmp == "ge") verdict = (value + 0 >= limit) ? "met" : "MISSED"
 	printf "%s\t%s\t%s\t%s\t%s\n", name, value, unit, goal, verdict
 }
 function fmt(v) { return (v >= 100) ? sprintf("%.0f", v) : (v >= 10) ? sprintf("%.1f", v) : sprintf("%.3g", v) }
@@ -154,6 +181,15 @@ function fmt(v) { return (v >= 100) ? sprintf("%.0f", v) : (v >= 10) ? sprintf("
 		row("  executor PSS / RSS", fmt(m["executor-pss-KiB/task"] / 1024) " / " fmt(m["executor-rss-KiB/task"] / 1024), "MiB", "-")
 		row("  task (sleep) RSS", fmt(m["sleep-rss-KiB/task"] / 1024), "MiB", "-")
 		row("  agent growth", fmt(m["agent-growth-KiB/task"]), "KiB", "-")
+	} else if (name == "BenchmarkMarathonDeploy") {
+		row("Marathon: 1 app x " minst " instances, POST -> all TASK_RUNNING (" magents " sim agents)", fmt(m["running-s"]), "s", "<= 10 s", "le", 10)
+		row("Marathon: launch rate", fmt(m["tasks/s"]), "tasks/s", ">= 1000", "ge", 1000)
+		row("Marathon: DELETE -> all " minst " TASK_KILLED", fmt(m["killed-s"]), "s", "-")
+	} else if (name == "BenchmarkMarathonListApps") {
+		row("Marathon: GET /v2/apps?embed=apps.tasks, " mapps " apps x " mapptasks " tasks, p50", fmt(m["p50-ms"]), "ms", "-")
+		row("Marathon: GET /v2/apps?embed=apps.tasks, p99", fmt(m["p99-ms"]), "ms", "<= 100 ms", "le", 100)
+		row("Marathon: GET /v2/apps?embed=apps.tasks, response size", fmt(m["MiB"]), "MiB", "-")
+		row("Marathon: " mapps " apps created -> all " mapps * mapptasks " tasks running", fmt(m["setup-s"]), "s", "-")
 	} else if (name == "BenchmarkDockerVsSwarm") {
 		n = m["containers"] + 0; ok = m["swarm-ok"] + 0
 		if (ok) {
