@@ -231,8 +231,9 @@ func (m *Marathon) listApps(w http.ResponseWriter, req *http.Request) {
 			if !labels(a.Labels) {
 				continue
 			}
-			out = append(out, m.renderApp(a, e))
+			out = append(out, m.renderAppJSON(a, e))
 		}
+		m.forgetRenderedApps()
 		return reply{status: http.StatusOK, body: map[string]any{"apps": out}}
 	})
 }
@@ -306,7 +307,7 @@ func (m *Marathon) appRoot(w http.ResponseWriter, req *http.Request, id string, 
 			if a == nil {
 				return appNotFound(id)
 			}
-			return reply{status: http.StatusOK, body: map[string]any{"app": m.renderApp(a, e)}}
+			return reply{status: http.StatusOK, body: map[string]any{"app": m.renderAppJSON(a, e)}}
 		})
 	case http.MethodPut, http.MethodPatch:
 		body, ok := m.readBody(w, req)

@@ -61,6 +61,7 @@ type Marathon struct {
 	expunged           map[string]bool              // task ids forgotten; killed if they come back
 	metas              map[string]groups.Meta       // group metadata (dependencies, empty groups)
 	eventPlans         map[string]events.Plan       // deployment plans as events render them
+	appJSON            map[string]*renderedApp      // app definitions rendered for GET responses
 	wantOffers         bool
 	reconcilePending   bool // a status update changed the state; reconcile soon
 	needRevive         bool
@@ -94,6 +95,7 @@ func New(cfg Config, log *zap.Logger) (*Marathon, error) {
 		expunged:    map[string]bool{},
 		metas:       map[string]groups.Meta{},
 		eventPlans:  map[string]events.Plan{},
+		appJSON:     map[string]*renderedApp{},
 	}
 	ecfg := events.DefaultConfig()
 	ecfg.Now = func() time.Time { return m.now() }

@@ -177,6 +177,61 @@ func (m *Marathon) renderApp(a *app.App, e embeds) map[string]any {
 	b, _ := app.Render(a)
 	var out map[string]any
 	_ = json.Unmarshal(b, &out)
+	m.addEmbeds(out, a, e)
+	return out
+}
+
+// renderAppJSON is renderApp for responses that are only written out: the definition's
+// fields are raw JSON, cached per app version, and encode to the very bytes renderApp's
+// values do (each is the canonical encoding of the decoded value).
+func (m *Marathon) renderAppJSON(a *app.App, e embeds) map[string]any {
+	c := m.appJSON[a.ID]
+	if c == nil || c.app != a || c.version != a.Version {
+		c = &renderedApp{app: a, version: a.Version, fields: canonicalFields(a)}
+		m.appJSON[a.ID] = c
+	}
+	out := make(map[string]any, len(c.fields)+8)
+	for k, v := range c.fields {
+		out[k] = v
+	}
+	m.addEmbeds(out, a, e)
+	return out
+}
+
+// renderedApp is an app definition rendered as canonical raw JSON fields.
+type renderedApp struct {
+	app     *app.App
+	version string
+	fields  map[string]json.RawMessage
+}
+
+func canonicalFields(a *app.App) map[string]json.RawMessage {
+	b, _ := app.Render(a)
+	var raw map[string]json.RawMessage
+	_ = json.Unmarshal(b, &raw)
+	for k, v := range raw {
+		var val any
+		if json.Unmarshal(v, &val) != nil {
+			continue
+		}
+		if c, err := json.Marshal(val); err == nil {
+			raw[k] = c
+		}
+	}
+	return raw
+}
+
+// forgetRenderedApps drops cached renderings of apps that are gone.
+func (m *Marathon) forgetRenderedApps() {
+	for id := range m.appJSON {
+		if m.apps[id] == nil {
+			delete(m.appJSON, id)
+		}
+	}
+}
+
+// addEmbeds adds the requested embeds to a rendered app.
+func (m *Marathon) addEmbeds(out map[string]any, a *app.App, e embeds) {
 	tasks := m.tasksOf(a.ID)
 	if e.counts {
 		c := m.countsOf(a, tasks)
@@ -204,7 +259,6 @@ func (m *Marathon) renderApp(a *app.App, e embeds) map[string]any {
 	if e.taskStats {
 		out["taskStats"] = m.taskStats(a, tasks)
 	}
-	return out
 }
 
 func (m *Marathon) taskStats(a *app.App, tasks []*task) map[string]any {
