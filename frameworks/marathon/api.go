@@ -59,6 +59,12 @@ func writeReply(w http.ResponseWriter, r reply) {
 		w.WriteHeader(r.status)
 		return
 	}
+	if raw, ok := r.body.(rawJSON); ok {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(r.status)
+		_, _ = w.Write(raw)
+		return
+	}
 	if t, ok := r.body.(textBody); ok {
 		w.Header().Set("Content-Type", "text/plain")
 		w.WriteHeader(r.status)
@@ -219,7 +225,8 @@ func (m *Marathon) listApps(w http.ResponseWriter, req *http.Request) {
 			ids = append(ids, id)
 		}
 		sort.Strings(ids)
-		out := make([]map[string]any, 0, len(ids))
+		out := append(make([]byte, 0, 64<<10), `{"apps":[`...)
+		n := 0
 		for _, id := range ids {
 			a := m.apps[id]
 			if cmd != "" && (a.Cmd == nil || !strings.Contains(*a.Cmd, cmd)) {
@@ -231,10 +238,14 @@ func (m *Marathon) listApps(w http.ResponseWriter, req *http.Request) {
 			if !labels(a.Labels) {
 				continue
 			}
-			out = append(out, m.renderAppJSON(a, e))
+			if n > 0 {
+				out = append(out, ',')
+			}
+			out = m.appendAppJSON(out, a, e)
+			n++
 		}
 		m.forgetRenderedApps()
-		return reply{status: http.StatusOK, body: map[string]any{"apps": out}}
+		return reply{status: http.StatusOK, body: rawJSON(append(out, "]}"...))}
 	})
 }
 
@@ -393,6 +404,9 @@ func (m *Marathon) killAppTasks(w http.ResponseWriter, req *http.Request, id, ta
 		return r
 	})
 }
+
+// rawJSON is a reply body encoded already.
+type rawJSON []byte
 
 // textBody marks a reply body to be written as text/plain.
 type textBody string

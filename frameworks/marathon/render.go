@@ -194,8 +194,67 @@ func (m *Marathon) renderAppJSON(a *app.App, e embeds) map[string]any {
 	for k, v := range c.fields {
 		out[k] = v
 	}
+	withTasks := e.tasks
+	e.tasks = false
 	m.addEmbeds(out, a, e)
+	if withTasks {
+		ts := m.tasksOf(a.ID)
+		raw := make([]json.RawMessage, len(ts))
+		for i, t := range ts {
+			raw[i] = m.renderedTask(t, a)
+		}
+		out["tasks"] = raw
+	}
 	return out
+}
+
+// appendAppJSON appends renderAppJSON(a, e) encoded as json.Marshal would encode it (keys
+// sorted), without encoding/json re-checking every cached raw value.
+func (m *Marathon) appendAppJSON(dst []byte, a *app.App, e embeds) []byte {
+	fields := m.renderAppJSON(a, e)
+	keys := make([]string, 0, len(fields))
+	for k := range fields {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	dst = append(dst, '{')
+	for i, k := range keys {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		kb, _ := json.Marshal(k)
+		dst = append(dst, kb...)
+		dst = append(dst, ':')
+		switch v := fields[k].(type) {
+		case json.RawMessage:
+			dst = append(dst, v...)
+		case []json.RawMessage:
+			dst = append(dst, '[')
+			for j, r := range v {
+				if j > 0 {
+					dst = append(dst, ',')
+				}
+				dst = append(dst, r...)
+			}
+			dst = append(dst, ']')
+		default:
+			b, _ := json.Marshal(v)
+			dst = append(dst, b...)
+		}
+	}
+	return append(dst, '}')
+}
+
+// renderedTask is renderTask encoded, cached until the task or its app changes.
+func (m *Marathon) renderedTask(t *task, a *app.App) json.RawMessage {
+	if t.rendered == nil || t.renderedApp != a || a != nil && t.renderedVersion != a.Version {
+		t.rendered, _ = json.Marshal(m.renderTask(t))
+		t.renderedApp = a
+		if a != nil {
+			t.renderedVersion = a.Version
+		}
+	}
+	return t.rendered
 }
 
 // renderedApp is an app definition rendered as canonical raw JSON fields.

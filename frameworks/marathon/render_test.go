@@ -45,15 +45,30 @@ func TestRenderAppJSONMatchesRenderApp(t *testing.T) {
 				if !bytes.Equal(got, want) {
 					t.Fatalf("app %s round %d:\n got %s\nwant %s", a.ID, round, got, want)
 				}
+				if got := m.appendAppJSON(nil, a, e); !bytes.Equal(got, want) {
+					t.Fatalf("appendAppJSON %s round %d:\n got %s\nwant %s", a.ID, round, got, want)
+				}
 			}
+		}
+		// A changed task is rendered anew.
+		tk := m.tasks.get(TaskIDPrefix(a.ID) + ".1")
+		tk.State, tk.Healthy = stateStaging, new(bool)
+		m.persistTask(tk)
+		want, _ := json.Marshal(m.renderApp(a, all))
+		got, _ := json.Marshal(m.renderAppJSON(a, all))
+		if !bytes.Equal(got, want) {
+			t.Fatalf("app %s after a task change:\n got %s\nwant %s", a.ID, got, want)
+		}
+		if got := m.appendAppJSON(nil, a, all); !bytes.Equal(got, want) {
+			t.Fatalf("appendAppJSON %s after a task change:\n got %s\nwant %s", a.ID, got, want)
 		}
 		// A new version of the app is rendered anew.
 		b := *a
 		b.Instances++
 		b.Version = app.FormatTime(now.Add(time.Second))
 		m.apps[a.ID] = &b
-		want, _ := json.Marshal(m.renderApp(&b, all))
-		got, _ := json.Marshal(m.renderAppJSON(&b, all))
+		want, _ = json.Marshal(m.renderApp(&b, all))
+		got, _ = json.Marshal(m.renderAppJSON(&b, all))
 		if !bytes.Equal(got, want) {
 			t.Fatalf("app %s after a change:\n got %s\nwant %s", a.ID, got, want)
 		}

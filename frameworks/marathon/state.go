@@ -47,6 +47,12 @@ type task struct {
 	LastFailure         time.Time `json:"lastFailure"`
 	LastFailureCause    string    `json:"lastFailureCause,omitempty"`
 	ConsecutiveFailures int       `json:"consecutiveFailures"`
+
+	// The task as GET responses render it, for renderApp's app at its version; cleared
+	// whenever the task changes (persistTask).
+	rendered        []byte
+	renderedApp     *app.App
+	renderedVersion string
 }
 
 // deployment is a running deployment. Persisted under deployments/<id>.

@@ -93,6 +93,7 @@ func (w *taskWriter) flush(ctx context.Context, st store.Store, log *zap.Logger)
 // handed to the task writer.
 func (m *Marathon) persistTask(t *task) {
 	m.tasks.touch(t)
+	t.rendered = nil
 	b, err := json.Marshal(t)
 	if err != nil {
 		m.log.Error("encode task", zap.String("task_id", t.ID), zap.Error(err))
