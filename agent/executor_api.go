@@ -3,10 +3,9 @@ package agent
 import (
 	"errors"
 	"fmt"
+	"github.com/agoracluster/agora/apicodec"
 	"io"
-	"mime"
 	"net/http"
-	"strings"
 	"sync"
 	"time"
 
@@ -15,7 +14,6 @@ import (
 	executorpb "github.com/agoracluster/agora/proto/mesos/v1/executor"
 	"github.com/agoracluster/agora/recordio"
 	"go.uber.org/zap"
-	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -34,68 +32,6 @@ func badRequest(format string, args ...any) error {
 	return &apiError{code: http.StatusBadRequest, msg: fmt.Sprintf(format, args...)}
 }
 
-// codec encodes and decodes messages as protobuf or JSON (Mesos field names).
-type codec struct{ json bool }
-
-func (c codec) contentType() string {
-	if c.json {
-		return contentTypeJSON
-	}
-	return contentTypeProtobuf
-}
-
-func (c codec) unmarshal(b []byte, m proto.Message) error {
-	if c.json {
-		return protojson.UnmarshalOptions{DiscardUnknown: true}.Unmarshal(b, m)
-	}
-	return proto.Unmarshal(b, m)
-}
-
-func (c codec) marshal(m proto.Message) ([]byte, error) {
-	if c.json {
-		return protojson.MarshalOptions{UseProtoNames: true}.Marshal(m)
-	}
-	return proto.Marshal(m)
-}
-
-// requestCodec picks the codec for a Content-Type; ok is false when unsupported.
-func requestCodec(contentType string) (codec, bool) {
-	mt, _, err := mime.ParseMediaType(contentType)
-	if err != nil {
-		return codec{}, false
-	}
-	switch mt {
-	case contentTypeJSON:
-		return codec{json: true}, true
-	case contentTypeProtobuf:
-		return codec{}, true
-	}
-	return codec{}, false
-}
-
-// responseCodec picks the stream codec from Accept; an empty or */* Accept answers in the
-// request's encoding.
-func responseCodec(accept string, req codec) (codec, bool) {
-	if strings.TrimSpace(accept) == "" {
-		return req, true
-	}
-	for _, part := range strings.Split(accept, ",") {
-		mt, _, err := mime.ParseMediaType(strings.TrimSpace(part))
-		if err != nil {
-			continue
-		}
-		switch mt {
-		case contentTypeJSON:
-			return codec{json: true}, true
-		case contentTypeProtobuf:
-			return codec{}, true
-		case "*/*", "application/*":
-			return req, true
-		}
-	}
-	return codec{}, false
-}
-
 // handleExecutorAPI serves POST /api/v1/executor (the Mesos v1 executor API).
 func (a *Agent) handleExecutorAPI(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
@@ -103,10 +39,9 @@ func (a *Agent) handleExecutorAPI(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "Expecting a 'POST' request", http.StatusMethodNotAllowed)
 		return
 	}
-	in, ok := requestCodec(r.Header.Get("Content-Type"))
-	if !ok {
-		http.Error(w, fmt.Sprintf("Expecting 'Content-Type' of %s or %s", contentTypeJSON, contentTypeProtobuf),
-			http.StatusUnsupportedMediaType)
+	in, err := apicodec.ForRequest(r.Header.Get("Content-Type"))
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusUnsupportedMediaType)
 		return
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxCallSize+1))
@@ -119,7 +54,7 @@ func (a *Agent) handleExecutorAPI(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	call := &executorpb.Call{}
-	if err := in.unmarshal(body, call); err != nil {
+	if err := in.Unmarshal(body, call); err != nil {
 		http.Error(w, "Failed to parse body into Call: "+err.Error(), http.StatusBadRequest)
 		return
 	}
@@ -128,10 +63,9 @@ func (a *Agent) handleExecutorAPI(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if call.GetType() == executorpb.Call_SUBSCRIBE {
-		out, ok := responseCodec(r.Header.Get("Accept"), in)
-		if !ok {
-			http.Error(w, fmt.Sprintf("Expecting 'Accept' to allow %s or %s", contentTypeJSON, contentTypeProtobuf),
-				http.StatusNotAcceptable)
+		out, err := apicodec.ForResponse(r.Header.Get("Accept"))
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusNotAcceptable)
 			return
 		}
 		a.serveExecutorStream(w, r, call, out)
@@ -352,7 +286,7 @@ func (a *Agent) executorDisconnected(fid, eid string, conn *executorConn) {
 }
 
 // serveExecutorStream runs a subscribed executor's event stream.
-func (a *Agent) serveExecutorStream(w http.ResponseWriter, r *http.Request, call *executorpb.Call, out codec) {
+func (a *Agent) serveExecutorStream(w http.ResponseWriter, r *http.Request, call *executorpb.Call, out apicodec.Codec) {
 	conn := newExecutorConn()
 	var subErr error
 	if err := a.query(r.Context(), func() { subErr = a.executorSubscribe(call, conn) }); err != nil {
@@ -364,7 +298,7 @@ func (a *Agent) serveExecutorStream(w http.ResponseWriter, r *http.Request, call
 	}
 	fid, eid := call.GetFrameworkId().GetValue(), call.GetExecutorId().GetValue()
 	defer a.send(func() { a.executorDisconnected(fid, eid, conn) })
-	w.Header().Set("Content-Type", out.contentType())
+	w.Header().Set("Content-Type", out.ContentType())
 	w.WriteHeader(http.StatusOK)
 	rw := recordio.NewWriter(w)
 	if f, ok := w.(http.Flusher); ok {
@@ -373,7 +307,7 @@ func (a *Agent) serveExecutorStream(w http.ResponseWriter, r *http.Request, call
 	heartbeat := time.NewTicker(a.cfg.ExecutorHeartbeatInterval)
 	defer heartbeat.Stop()
 	write := func(ev *executorpb.Event) bool {
-		b, err := out.marshal(ev)
+		b, err := out.Marshal(ev)
 		if err != nil {
 			a.log.Error("encode executor event", zap.Error(err))
 			return false

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"bytes"
+	"github.com/agoracluster/agora/apicodec"
 	"io"
 	"net/http"
 	"strings"
@@ -70,33 +71,13 @@ func FuzzExecutorCall(f *testing.F) {
 	f.Add([]byte{0x0a, 0x02, 0x0a, 0x00}, false)
 	f.Fuzz(func(t *testing.T, body []byte, json bool) {
 		call := &executorpb.Call{}
-		if err := (codec{json: json}).unmarshal(body, call); err != nil {
+		c := apicodec.Protobuf
+		if json {
+			c = apicodec.JSON
+		}
+		if err := c.Unmarshal(body, call); err != nil {
 			return
 		}
 		_ = validateExecutorCall(call)
 	})
-}
-
-func TestResponseCodec(t *testing.T) {
-	tests := []struct {
-		accept   string
-		req      codec
-		wantJSON bool
-		wantOK   bool
-	}{
-		{"", codec{json: true}, true, true},
-		{"", codec{}, false, true},
-		{"*/*", codec{}, false, true},
-		{"application/json", codec{}, true, true},
-		{"text/html, application/x-protobuf;q=0.9", codec{json: true}, false, true},
-		{"text/html", codec{}, false, false},
-	}
-	for _, tt := range tests {
-		t.Run(tt.accept, func(t *testing.T) {
-			got, ok := responseCodec(tt.accept, tt.req)
-			if ok != tt.wantOK || (ok && got.json != tt.wantJSON) {
-				t.Fatalf("responseCodec(%q) = %v, %v", tt.accept, got, ok)
-			}
-		})
-	}
 }

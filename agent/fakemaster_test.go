@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"fmt"
+	"github.com/agoracluster/agora/apicodec"
 	"io"
 	"net"
 	"net/http"
@@ -84,7 +85,7 @@ func (fm *fakeMaster) serve(w http.ResponseWriter, r *http.Request) {
 	drop := fm.drop
 	w.Header().Set(streamIDHeader, fm.streamID)
 	fm.mu.Unlock()
-	w.Header().Set("Content-Type", contentTypeProtobuf)
+	w.Header().Set("Content-Type", apicodec.MediaProtobuf)
 	w.WriteHeader(http.StatusOK)
 	rw := recordio.NewWriter(w)
 	write := func(ev *agorapb.AgentEvent) bool {

@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"encoding/json"
+	"github.com/agoracluster/agora/apicodec"
 	"net/http"
 	"sort"
 	"time"
@@ -101,7 +102,7 @@ func (a *Agent) handleStatistics(w http.ResponseWriter, r *http.Request) {
 	if stats == nil {
 		stats = []ExecutorStatistics{}
 	}
-	w.Header().Set("Content-Type", contentTypeJSON)
+	w.Header().Set("Content-Type", apicodec.MediaJSON)
 	_ = json.NewEncoder(w).Encode(stats)
 }
 

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/agoracluster/agora/apicodec"
 	"io"
 	"math/rand/v2"
 	"net/http"
@@ -21,9 +22,7 @@ import (
 )
 
 const (
-	contentTypeProtobuf = "application/x-protobuf"
-	contentTypeJSON     = "application/json"
-	streamIDHeader      = "Mesos-Stream-Id"
+	streamIDHeader = "Mesos-Stream-Id"
 	// callWorkers is how many calls to the master are in flight at once. Status updates of
 	// one task are never concurrent (the status update manager sends one at a time).
 	callWorkers = 4
@@ -115,8 +114,8 @@ func (m *masterConn) subscribe(ctx context.Context, target *url.URL) (bool, *url
 	if err != nil {
 		return false, nil, err
 	}
-	req.Header.Set("Content-Type", contentTypeProtobuf)
-	req.Header.Set("Accept", contentTypeProtobuf)
+	req.Header.Set("Content-Type", apicodec.MediaProtobuf)
+	req.Header.Set("Accept", apicodec.MediaProtobuf)
 	resp, err := m.stream.Do(req) // follows 307 from a non-leading master
 	if err != nil {
 		return false, nil, err
@@ -317,7 +316,7 @@ func (m *masterConn) post(ctx context.Context, s *session, c *agorapb.AgentCall)
 	if err != nil {
 		return err
 	}
-	req.Header.Set("Content-Type", contentTypeProtobuf)
+	req.Header.Set("Content-Type", apicodec.MediaProtobuf)
 	req.Header.Set(streamIDHeader, s.streamID)
 	resp, err := m.calls.Do(req)
 	if err != nil {

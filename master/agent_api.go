@@ -2,6 +2,7 @@ package master
 
 import (
 	"context"
+	"github.com/agoracluster/agora/apicodec"
 	"net/http"
 
 	"github.com/google/uuid"
@@ -18,7 +19,7 @@ func (m *Master) handleAgent(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	call := &agorapb.AgentCall{}
-	if err := c.unmarshal(body, call); err != nil {
+	if err := c.Unmarshal(body, call); err != nil {
 		httpError(w, http.StatusBadRequest, "Failed to parse body into AgentCall: "+err.Error())
 		return
 	}
@@ -46,11 +47,11 @@ func (m *Master) handleAgent(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusAccepted)
 }
 
-func (m *Master) subscribeAgent(w http.ResponseWriter, r *http.Request, in codec, call *agorapb.AgentCall) {
+func (m *Master) subscribeAgent(w http.ResponseWriter, r *http.Request, in apicodec.Codec, call *agorapb.AgentCall) {
 	out := in
 	if accept := r.Header.Get("Accept"); accept != "" && accept != "*/*" {
 		var err error
-		if out, err = responseCodec(accept); err != nil {
+		if out, err = apicodec.ForResponse(accept); err != nil {
 			httpError(w, http.StatusNotAcceptable, err.Error())
 			return
 		}
@@ -69,7 +70,7 @@ func (m *Master) subscribeAgent(w http.ResponseWriter, r *http.Request, in codec
 		writeError(w, subErr)
 		return
 	}
-	w.Header().Set("Content-Type", out.media)
+	w.Header().Set("Content-Type", out.ContentType())
 	w.Header().Set(streamIDHeader, streamID)
 	w.Header().Set("Cache-Control", "no-cache")
 	w.WriteHeader(http.StatusOK)

@@ -2,6 +2,7 @@ package master
 
 import (
 	"bytes"
+	"github.com/agoracluster/agora/apicodec"
 	"io"
 	"net/http"
 	"strings"
@@ -16,21 +17,21 @@ import (
 
 func TestAgentAPIStatusCodes(t *testing.T) {
 	tm := startMaster(t, nil)
-	sub := mustMarshal(t, protobufCodec, &agorapb.AgentCall{Type: agorapb.AgentCall_SUBSCRIBE.Enum(), Subscribe: &agorapb.AgentCall_Subscribe{
+	sub := mustMarshal(t, apicodec.Protobuf, &agorapb.AgentCall{Type: agorapb.AgentCall_SUBSCRIBE.Enum(), Subscribe: &agorapb.AgentCall_Subscribe{
 		AgentInfo: &mesos.AgentInfo{Hostname: proto.String("a"), Resources: resources.MustParse("cpus:1;mem:64").ToProto()},
 	}})
 	// Without Accept the stream uses the request's content type.
-	es := openStream(t, tm.post("/api/v1/agent", map[string]string{"Content-Type": mediaProtobuf}, sub))
-	if es.codec != protobufCodec {
+	es := openStream(t, tm.post("/api/v1/agent", map[string]string{"Content-Type": apicodec.MediaProtobuf}, sub))
+	if es.codec != apicodec.Protobuf {
 		t.Errorf("stream codec %v, want protobuf", es.codec)
 	}
 	ev := &agorapb.AgentEvent{}
 	es.next(ev, func() bool { return ev.GetType() == agorapb.AgentEvent_SUBSCRIBED })
 	agentID := ev.GetSubscribed().GetAgentId().GetValue()
 	hb := func(id string) []byte {
-		return mustMarshal(t, jsonCodec, &agorapb.AgentCall{AgentId: agentIDpb(id), Type: agorapb.AgentCall_HEARTBEAT.Enum()})
+		return mustMarshal(t, apicodec.JSON, &agorapb.AgentCall{AgentId: agentIDpb(id), Type: agorapb.AgentCall_HEARTBEAT.Enum()})
 	}
-	json := map[string]string{"Content-Type": mediaJSON}
+	json := map[string]string{"Content-Type": apicodec.MediaJSON}
 	tests := []struct {
 		name    string
 		method  string
@@ -46,9 +47,9 @@ func TestAgentAPIStatusCodes(t *testing.T) {
 		{"no agent id", "", json, []byte(`{"type":"HEARTBEAT"}`), 400, "agent_id"},
 		{"status update without update", "", json, []byte(`{"type":"STATUS_UPDATE","agent_id":{"value":"x"}}`), 400, "status_update"},
 		{"invalid resources", "", json, []byte(`{"type":"SUBSCRIBE","subscribe":{"agent_info":{"hostname":"h","resources":[{"name":"cpus","type":"SCALAR","scalar":{"value":-1}}]}}}`), 400, "resources"},
-		{"unknown agent", "", map[string]string{"Content-Type": mediaJSON, streamIDHeader: es.streamID}, hb("nope"), 400, "not registered"},
-		{"wrong stream", "", map[string]string{"Content-Type": mediaJSON, streamIDHeader: "x"}, hb(agentID), 400, "stream ID"},
-		{"heartbeat", "", map[string]string{"Content-Type": mediaJSON, streamIDHeader: es.streamID}, hb(agentID), 202, ""},
+		{"unknown agent", "", map[string]string{"Content-Type": apicodec.MediaJSON, streamIDHeader: es.streamID}, hb("nope"), 400, "not registered"},
+		{"wrong stream", "", map[string]string{"Content-Type": apicodec.MediaJSON, streamIDHeader: "x"}, hb(agentID), 400, "stream ID"},
+		{"heartbeat", "", map[string]string{"Content-Type": apicodec.MediaJSON, streamIDHeader: es.streamID}, hb(agentID), 202, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

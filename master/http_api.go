@@ -3,6 +3,7 @@ package master
 import (
 	"context"
 	"errors"
+	"github.com/agoracluster/agora/apicodec"
 	"io"
 	"net/http"
 )
@@ -29,26 +30,26 @@ func writeError(w http.ResponseWriter, err error) {
 
 // readBody reads a POST body with the configured limit; it writes the error
 // response itself and returns ok=false on failure.
-func (m *Master) readBody(w http.ResponseWriter, r *http.Request) (codec, []byte, bool) {
+func (m *Master) readBody(w http.ResponseWriter, r *http.Request) (apicodec.Codec, []byte, bool) {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
 		httpError(w, http.StatusMethodNotAllowed, "Expecting one of { 'POST' }, but received '"+r.Method+"'")
-		return codec{}, nil, false
+		return apicodec.Codec{}, nil, false
 	}
-	c, err := requestCodec(r.Header.Get("Content-Type"))
+	c, err := apicodec.ForRequest(r.Header.Get("Content-Type"))
 	if err != nil {
 		httpError(w, http.StatusUnsupportedMediaType, err.Error())
-		return codec{}, nil, false
+		return apicodec.Codec{}, nil, false
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, m.cfg.MaxBodySize))
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
 			httpError(w, http.StatusRequestEntityTooLarge, "Request body exceeds the limit of "+formatBytes(m.cfg.MaxBodySize))
-			return codec{}, nil, false
+			return apicodec.Codec{}, nil, false
 		}
 		httpError(w, http.StatusBadRequest, "Failed to read request body: "+err.Error())
-		return codec{}, nil, false
+		return apicodec.Codec{}, nil, false
 	}
 	return c, body, true
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"github.com/agoracluster/agora/apicodec"
 	"io"
 	"net"
 	"net/http"
@@ -77,9 +78,9 @@ func (tm *testMaster) post(path string, headers map[string]string, body []byte) 
 	return resp
 }
 
-func mustMarshal(t *testing.T, c codec, m proto.Message) []byte {
+func mustMarshal(t *testing.T, c apicodec.Codec, m proto.Message) []byte {
 	t.Helper()
-	b, err := c.marshal(m)
+	b, err := c.Marshal(m)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,7 +92,7 @@ type eventStream struct {
 	t        *testing.T
 	streamID string
 	ch       chan []byte
-	codec    codec
+	codec    apicodec.Codec
 }
 
 func openStream(t *testing.T, resp *http.Response) *eventStream {
@@ -101,7 +102,7 @@ func openStream(t *testing.T, resp *http.Response) *eventStream {
 		resp.Body.Close()
 		t.Fatalf("subscribe: %s: %s", resp.Status, b)
 	}
-	c, err := requestCodec(resp.Header.Get("Content-Type"))
+	c, err := apicodec.ForRequest(resp.Header.Get("Content-Type"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,7 +139,7 @@ func (es *eventStream) next(m proto.Message, match func() bool) {
 				es.t.Fatalf("stream ended")
 			}
 			proto.Reset(m)
-			if err := es.codec.unmarshal(rec, m); err != nil {
+			if err := es.codec.Unmarshal(rec, m); err != nil {
 				es.t.Fatalf("decode event: %v", err)
 			}
 			if err := proto.CheckInitialized(m); err != nil {
@@ -159,10 +160,10 @@ func subscribeCall(info *mesos.FrameworkInfo) *scheduler.Call {
 
 func TestSchedulerHTTPStatusCodes(t *testing.T) {
 	tm := startMaster(t, func(c *Config) { c.MaxBodySize = 1 << 20 })
-	json := map[string]string{"Content-Type": mediaJSON}
-	sub := mustMarshal(t, jsonCodec, subscribeCall(frameworkInfo("fw")))
+	json := map[string]string{"Content-Type": apicodec.MediaJSON}
+	sub := mustMarshal(t, apicodec.JSON, subscribeCall(frameworkInfo("fw")))
 	revive := func(fwID string) []byte {
-		return mustMarshal(t, jsonCodec, &scheduler.Call{FrameworkId: frameworkIDpb(fwID), Type: scheduler.Call_REVIVE.Enum()})
+		return mustMarshal(t, apicodec.JSON, &scheduler.Call{FrameworkId: frameworkIDpb(fwID), Type: scheduler.Call_REVIVE.Enum()})
 	}
 	es := openStream(t, tm.post("/api/v1/scheduler", json, sub))
 	ev := &scheduler.Event{}
@@ -181,18 +182,18 @@ func TestSchedulerHTTPStatusCodes(t *testing.T) {
 		{"no content type", "", map[string]string{}, sub, 415, "Content-Type"},
 		{"unsupported content type", "", map[string]string{"Content-Type": "text/plain"}, sub, 415, "Content-Type"},
 		{"malformed json", "", json, []byte(`{"type":`), 400, "Failed to parse"},
-		{"malformed protobuf", "", map[string]string{"Content-Type": mediaProtobuf}, []byte{0xff, 0xff, 0xff}, 400, "Failed to parse"},
+		{"malformed protobuf", "", map[string]string{"Content-Type": apicodec.MediaProtobuf}, []byte{0xff, 0xff, 0xff}, 400, "Failed to parse"},
 		{"missing required field", "", json, []byte(`{"type":"SUBSCRIBE","subscribe":{"framework_info":{"name":"x"}}}`), 400, "user"},
 		{"no type", "", json, []byte(`{}`), 400, "'type'"},
 		{"no framework id", "", json, []byte(`{"type":"REVIVE"}`), 400, "framework_id"},
 		{"kill without kill", "", json, []byte(`{"type":"KILL","framework_id":{"value":"x"}}`), 400, "'kill'"},
-		{"not acceptable", "", map[string]string{"Content-Type": mediaJSON, "Accept": "text/html"}, sub, 406, "Accept"},
-		{"subscribe with stream id", "", map[string]string{"Content-Type": mediaJSON, streamIDHeader: "x"}, sub, 400, "Mesos-Stream-Id"},
+		{"not acceptable", "", map[string]string{"Content-Type": apicodec.MediaJSON, "Accept": "text/html"}, sub, 406, "Accept"},
+		{"subscribe with stream id", "", map[string]string{"Content-Type": apicodec.MediaJSON, streamIDHeader: "x"}, sub, 400, "Mesos-Stream-Id"},
 		{"too large", "", json, bytes.Repeat([]byte(" "), 2<<20), 413, "limit"},
 		{"unknown framework", "", json, revive("nope"), 403, "cannot be found"},
 		{"missing stream id", "", json, revive(fwID), 400, "Mesos-Stream-Id"},
-		{"wrong stream id", "", map[string]string{"Content-Type": mediaJSON, streamIDHeader: "other"}, revive(fwID), 400, "stream ID"},
-		{"ok", "", map[string]string{"Content-Type": mediaJSON, streamIDHeader: es.streamID}, revive(fwID), 202, ""},
+		{"wrong stream id", "", map[string]string{"Content-Type": apicodec.MediaJSON, streamIDHeader: "other"}, revive(fwID), 400, "stream ID"},
+		{"ok", "", map[string]string{"Content-Type": apicodec.MediaJSON, streamIDHeader: es.streamID}, revive(fwID), 202, ""},
 		{"roles without MULTI_ROLE", "", json, []byte(`{"type":"SUBSCRIBE","subscribe":{"framework_info":{"user":"u","name":"n","roles":["a"]}}}`), 400, "MULTI_ROLE"},
 	}
 	for _, tt := range tests {
@@ -220,11 +221,11 @@ func TestSchedulerHTTPStatusCodes(t *testing.T) {
 
 func TestSubscribeProtobufAndFailover(t *testing.T) {
 	tm := startMaster(t, nil)
-	pb := map[string]string{"Content-Type": mediaProtobuf, "Accept": mediaProtobuf}
+	pb := map[string]string{"Content-Type": apicodec.MediaProtobuf, "Accept": apicodec.MediaProtobuf}
 	info := frameworkInfo("fw")
 	info.FailoverTimeout = proto.Float64(3600)
-	es := openStream(t, tm.post("/api/v1/scheduler", pb, mustMarshal(t, protobufCodec, subscribeCall(info))))
-	if es.codec != protobufCodec {
+	es := openStream(t, tm.post("/api/v1/scheduler", pb, mustMarshal(t, apicodec.Protobuf, subscribeCall(info))))
+	if es.codec != apicodec.Protobuf {
 		t.Fatalf("response codec %v", es.codec)
 	}
 	ev := &scheduler.Event{}
@@ -236,7 +237,7 @@ func TestSubscribeProtobufAndFailover(t *testing.T) {
 
 	// A second scheduler instance fails the first over.
 	info.Id = frameworkIDpb(fwID)
-	es2 := openStream(t, tm.post("/api/v1/scheduler", map[string]string{"Content-Type": mediaJSON}, mustMarshal(t, jsonCodec, subscribeCall(info))))
+	es2 := openStream(t, tm.post("/api/v1/scheduler", map[string]string{"Content-Type": apicodec.MediaJSON}, mustMarshal(t, apicodec.JSON, subscribeCall(info))))
 	ev2 := &scheduler.Event{}
 	es2.next(ev2, func() bool { return ev2.GetType() == scheduler.Event_SUBSCRIBED })
 	if ev2.GetSubscribed().GetFrameworkId().GetValue() != fwID {
@@ -258,7 +259,7 @@ func TestSubscribeProtobufAndFailover(t *testing.T) {
 
 func TestHeartbeats(t *testing.T) {
 	tm := startMaster(t, func(c *Config) { c.FrameworkHeartbeatInterval = 20 * time.Millisecond })
-	es := openStream(t, tm.post("/api/v1/scheduler", map[string]string{"Content-Type": mediaJSON}, mustMarshal(t, jsonCodec, subscribeCall(frameworkInfo("fw")))))
+	es := openStream(t, tm.post("/api/v1/scheduler", map[string]string{"Content-Type": apicodec.MediaJSON}, mustMarshal(t, apicodec.JSON, subscribeCall(frameworkInfo("fw")))))
 	ev := &scheduler.Event{}
 	es.next(ev, func() bool { return ev.GetType() == scheduler.Event_SUBSCRIBED })
 	es.next(ev, func() bool { return ev.GetType() == scheduler.Event_HEARTBEAT })
@@ -268,17 +269,17 @@ func TestHeartbeats(t *testing.T) {
 // HTTP, with a fake agent speaking the agent protocol.
 func TestLaunchThroughFakeAgent(t *testing.T) {
 	tm := startMaster(t, nil)
-	pb := map[string]string{"Content-Type": mediaProtobuf, "Accept": mediaProtobuf}
+	pb := map[string]string{"Content-Type": apicodec.MediaProtobuf, "Accept": apicodec.MediaProtobuf}
 	agentCall := &agorapb.AgentCall{Type: agorapb.AgentCall_SUBSCRIBE.Enum(), Subscribe: &agorapb.AgentCall_Subscribe{
 		AgentInfo: &mesos.AgentInfo{Hostname: proto.String("agent1"), Resources: resources.MustParse("cpus:2;mem:256").ToProto()},
 	}}
-	agent := openStream(t, tm.post("/api/v1/agent", pb, mustMarshal(t, protobufCodec, agentCall)))
+	agent := openStream(t, tm.post("/api/v1/agent", pb, mustMarshal(t, apicodec.Protobuf, agentCall)))
 	aev := &agorapb.AgentEvent{}
 	agent.next(aev, func() bool { return aev.GetType() == agorapb.AgentEvent_SUBSCRIBED })
 	agentID := aev.GetSubscribed().GetAgentId().GetValue()
 
-	json := map[string]string{"Content-Type": mediaJSON}
-	fw := openStream(t, tm.post("/api/v1/scheduler", json, mustMarshal(t, jsonCodec, subscribeCall(frameworkInfo("fw")))))
+	json := map[string]string{"Content-Type": apicodec.MediaJSON}
+	fw := openStream(t, tm.post("/api/v1/scheduler", json, mustMarshal(t, apicodec.JSON, subscribeCall(frameworkInfo("fw")))))
 	ev := &scheduler.Event{}
 	fw.next(ev, func() bool { return ev.GetType() == scheduler.Event_SUBSCRIBED })
 	fwID := ev.GetSubscribed().GetFrameworkId().GetValue()
@@ -291,7 +292,7 @@ func TestLaunchThroughFakeAgent(t *testing.T) {
 	call := func(c *scheduler.Call) {
 		t.Helper()
 		c.FrameworkId = frameworkIDpb(fwID)
-		resp := tm.post("/api/v1/scheduler", map[string]string{"Content-Type": mediaJSON, streamIDHeader: fw.streamID}, mustMarshal(t, jsonCodec, c))
+		resp := tm.post("/api/v1/scheduler", map[string]string{"Content-Type": apicodec.MediaJSON, streamIDHeader: fw.streamID}, mustMarshal(t, apicodec.JSON, c))
 		b, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
 		if resp.StatusCode != http.StatusAccepted {
@@ -307,7 +308,7 @@ func TestLaunchThroughFakeAgent(t *testing.T) {
 	uuid := []byte("0123456789abcdef")
 	agentPost := func(c *agorapb.AgentCall) {
 		t.Helper()
-		resp := tm.post("/api/v1/agent", map[string]string{"Content-Type": mediaProtobuf, streamIDHeader: agent.streamID}, mustMarshal(t, protobufCodec, c))
+		resp := tm.post("/api/v1/agent", map[string]string{"Content-Type": apicodec.MediaProtobuf, streamIDHeader: agent.streamID}, mustMarshal(t, apicodec.Protobuf, c))
 		b, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
 		if resp.StatusCode != http.StatusAccepted {
@@ -371,9 +372,9 @@ func TestAgentReconnectsAfterMasterRestart(t *testing.T) {
 		if id != "" {
 			info.Id = agentIDpb(id)
 		}
-		body := mustMarshal(t, jsonCodec, &agorapb.AgentCall{Type: agorapb.AgentCall_SUBSCRIBE.Enum(), Subscribe: &agorapb.AgentCall_Subscribe{AgentInfo: info}})
+		body := mustMarshal(t, apicodec.JSON, &agorapb.AgentCall{Type: agorapb.AgentCall_SUBSCRIBE.Enum(), Subscribe: &agorapb.AgentCall_Subscribe{AgentInfo: info}})
 		req, _ := http.NewRequest(http.MethodPost, url+"/api/v1/agent", bytes.NewReader(body))
-		req.Header.Set("Content-Type", mediaJSON)
+		req.Header.Set("Content-Type", apicodec.MediaJSON)
 		resp, err := client.Do(req)
 		if err != nil {
 			t.Fatal(err)
@@ -384,7 +385,7 @@ func TestAgentReconnectsAfterMasterRestart(t *testing.T) {
 			t.Fatal(err)
 		}
 		ev := &agorapb.AgentEvent{}
-		if err := jsonCodec.unmarshal(rec, ev); err != nil {
+		if err := apicodec.JSON.Unmarshal(rec, ev); err != nil {
 			t.Fatal(err)
 		}
 		return ev.GetSubscribed().GetAgentId().GetValue()
@@ -490,7 +491,7 @@ func fuzzPost(t *testing.T, handler http.Handler, path string, body []byte, isJS
 	rctx, rcancel := context.WithCancel(context.Background())
 	defer rcancel()
 	req, _ := http.NewRequestWithContext(rctx, http.MethodPost, path, bytes.NewReader(body))
-	req.Header.Set("Content-Type", map[bool]string{true: mediaJSON, false: mediaProtobuf}[isJSON])
+	req.Header.Set("Content-Type", map[bool]string{true: apicodec.MediaJSON, false: apicodec.MediaProtobuf}[isJSON])
 	w := &cancelOnHeader{header: http.Header{}, cancel: rcancel}
 	handler.ServeHTTP(w, req)
 	if w.code >= 500 {
@@ -525,8 +526,8 @@ func TestStreamBreakStartsFailoverTimeout(t *testing.T) {
 	tm := startMaster(t, func(c *Config) { c.AllocationInterval = 10 * time.Millisecond })
 	ctx, cancel := context.WithCancel(context.Background())
 	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, tm.url+"/api/v1/scheduler",
-		bytes.NewReader(mustMarshal(t, jsonCodec, subscribeCall(frameworkInfo("fw")))))
-	req.Header.Set("Content-Type", mediaJSON)
+		bytes.NewReader(mustMarshal(t, apicodec.JSON, subscribeCall(frameworkInfo("fw")))))
+	req.Header.Set("Content-Type", apicodec.MediaJSON)
 	resp, err := tm.client.Do(req)
 	if err != nil {
 		t.Fatal(err)

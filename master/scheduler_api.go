@@ -2,6 +2,7 @@ package master
 
 import (
 	"context"
+	"github.com/agoracluster/agora/apicodec"
 	"net/http"
 
 	"github.com/google/uuid"
@@ -21,7 +22,7 @@ func (m *Master) handleScheduler(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	call := &scheduler.Call{}
-	if err := c.unmarshal(body, call); err != nil {
+	if err := c.Unmarshal(body, call); err != nil {
 		m.metrics.invalidSchedulerCalls.Inc()
 		httpError(w, http.StatusBadRequest, "Failed to parse body into Call protobuf: "+err.Error())
 		return
@@ -50,7 +51,7 @@ func (m *Master) handleScheduler(w http.ResponseWriter, r *http.Request) {
 }
 
 func (m *Master) subscribeScheduler(w http.ResponseWriter, r *http.Request, call *scheduler.Call) {
-	out, err := responseCodec(r.Header.Get("Accept"))
+	out, err := apicodec.ForResponse(r.Header.Get("Accept"))
 	if err != nil {
 		httpError(w, http.StatusNotAcceptable, err.Error())
 		return
@@ -66,7 +67,7 @@ func (m *Master) subscribeScheduler(w http.ResponseWriter, r *http.Request, call
 		writeError(w, err)
 		return
 	}
-	w.Header().Set("Content-Type", out.media)
+	w.Header().Set("Content-Type", out.ContentType())
 	w.Header().Set(streamIDHeader, streamID)
 	w.Header().Set("Cache-Control", "no-cache")
 	w.WriteHeader(http.StatusOK)

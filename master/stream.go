@@ -1,6 +1,7 @@
 package master
 
 import (
+	"github.com/agoracluster/agora/apicodec"
 	"net/http"
 	"sync"
 	"time"
@@ -26,7 +27,7 @@ const (
 
 // httpStream is an eventSink written out by one HTTP handler goroutine.
 type httpStream struct {
-	codec codec
+	codec apicodec.Codec
 
 	mu     sync.Mutex
 	queue  [][]byte
@@ -38,13 +39,13 @@ type httpStream struct {
 
 var _ eventSink = (*httpStream)(nil)
 
-func newHTTPStream(c codec) *httpStream {
+func newHTTPStream(c apicodec.Codec) *httpStream {
 	return &httpStream{codec: c, limit: maxQueuedBytes, wake: make(chan struct{}, 1)}
 }
 
 // Send encodes m now (so the caller may reuse m) and queues it.
 func (s *httpStream) Send(m proto.Message) {
-	b, err := s.codec.marshal(m)
+	b, err := s.codec.Marshal(m)
 	if err != nil {
 		return // our own messages always encode; nothing sensible to do otherwise
 	}
@@ -90,7 +91,7 @@ func (s *httpStream) take() ([][]byte, bool) {
 func (s *httpStream) serve(w http.ResponseWriter, r *http.Request, stop <-chan struct{}, heartbeat proto.Message, interval time.Duration) bool {
 	rw := recordio.NewWriter(w)
 	rc := http.NewResponseController(w)
-	hb, _ := s.codec.marshal(heartbeat)
+	hb, _ := s.codec.Marshal(heartbeat)
 	ticker := time.NewTicker(interval)
 	defer ticker.Stop()
 	write := func(b []byte) bool {

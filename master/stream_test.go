@@ -1,13 +1,14 @@
 package master
 
 import (
+	"github.com/agoracluster/agora/apicodec"
 	"testing"
 
 	"github.com/agoracluster/agora/proto/mesos/v1/scheduler"
 )
 
 func TestHTTPStreamDropsSlowSubscriber(t *testing.T) {
-	s := newHTTPStream(jsonCodec)
+	s := newHTTPStream(apicodec.JSON)
 	s.limit = 100
 	ev := &scheduler.Event{Type: scheduler.Event_HEARTBEAT.Enum()}
 	for range 10 {
@@ -20,7 +21,7 @@ func TestHTTPStreamDropsSlowSubscriber(t *testing.T) {
 }
 
 func TestHTTPStreamQueuesInOrder(t *testing.T) {
-	s := newHTTPStream(jsonCodec)
+	s := newHTTPStream(apicodec.JSON)
 	s.Send(&scheduler.Event{Type: scheduler.Event_HEARTBEAT.Enum()})
 	s.Send(&scheduler.Event{Type: scheduler.Event_OFFERS.Enum()})
 	s.Close()
