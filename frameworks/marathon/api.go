@@ -153,7 +153,7 @@ func (m *Marathon) putApps(w http.ResponseWriter, req *http.Request) {
 		writeReply(w, msgReply(http.StatusBadRequest, "Invalid JSON: %s", err.Error()))
 		return
 	}
-	force := boolParam(req, "force")
+	force, mode := boolParam(req, "force"), updateModeOf(req)
 	m.call(w, req, func() reply {
 		changes := map[string]*app.App{}
 		version := app.FormatTime(m.now())
@@ -165,7 +165,7 @@ func (m *Marathon) putApps(w http.ResponseWriter, req *http.Request) {
 				return msgReply(http.StatusBadRequest, "every app needs an id")
 			}
 			id := app.CanonicalID(idOnly.ID, "/")
-			next, _, r := m.nextDefinition(id, item, req.Method == http.MethodPatch)
+			next, _, r := m.nextDefinition(id, item, mode)
 			if r != nil {
 				return *r
 			}
@@ -330,9 +330,9 @@ func (m *Marathon) appRoot(w http.ResponseWriter, req *http.Request, id string, 
 				Message: app.MsgObjectNotValid, Details: []app.Detail{{Path: "/id", Errors: app.IDErrors(id)}}}})
 			return
 		}
-		partial := req.Method == http.MethodPatch
+		mode := updateModeOf(req)
 		m.call(w, req, func() reply {
-			r := m.updateApp(id, body, force, partial)
+			r := m.updateApp(id, body, force, mode)
 			if r.status < 300 {
 				m.apiPost(req, id)
 			}

@@ -221,9 +221,9 @@ func (m *Marathon) createApp(body []byte, force bool) reply {
 }
 
 // updateApp is PUT or PATCH /v2/apps/{id}: create (PUT only), roll back ({"version":…}) or
-// update.
-func (m *Marathon) updateApp(id string, body []byte, force, partial bool) reply {
-	next, created, r := m.nextDefinition(id, body, partial)
+// update (see updateMode).
+func (m *Marathon) updateApp(id string, body []byte, force bool, mode updateMode) reply {
+	next, created, r := m.nextDefinition(id, body, mode)
 	if r != nil {
 		return *r
 	}
@@ -242,10 +242,10 @@ func (m *Marathon) updateApp(id string, body []byte, force, partial bool) reply 
 }
 
 // nextDefinition computes the definition that a PUT/PATCH body asks for, stamped.
-func (m *Marathon) nextDefinition(id string, body []byte, partial bool) (*app.App, bool, *reply) {
+func (m *Marathon) nextDefinition(id string, body []byte, mode updateMode) (*app.App, bool, *reply) {
 	version := app.FormatTime(m.now())
 	current := m.apps[id]
-	if v, ok := app.RollbackVersion(body); ok {
+	if v, ok := app.RollbackVersion(body); ok && mode.merge {
 		if current == nil {
 			r := appNotFound(id)
 			return nil, false, &r
@@ -263,7 +263,7 @@ func (m *Marathon) nextDefinition(id string, body []byte, partial bool) (*app.Ap
 		return &next, false, nil
 	}
 	if current == nil {
-		if partial {
+		if !mode.create {
 			r := appNotFound(id)
 			return nil, false, &r
 		}
@@ -282,15 +282,7 @@ func (m *Marathon) nextDefinition(id string, body []byte, partial bool) (*app.Ap
 		stamp(a, nil, version, true)
 		return a, true, nil
 	}
-	var next *app.App
-	var err error
-	if partial {
-		next, err = app.Update(current, body)
-	} else {
-		// PUT replaces the definition; Marathon 1.x still merges like PATCH for a
-		// body that omits fields, which app.Update implements.
-		next, err = app.Update(current, body)
-	}
+	next, err := mode.apply(current, id, body)
 	if err != nil {
 		r := errorReply(err)
 		return nil, false, &r
