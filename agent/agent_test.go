@@ -115,10 +115,14 @@ func TestCommandTaskLifecycle(t *testing.T) {
 		t.Fatalf("latest -> %q, %v", target, err)
 	}
 	// The checkpoint holds both updates and both acknowledgements.
-	recs, err := readTaskUpdates(filepath.Join(ta.a.ckpt.taskDir(testAgentID, "fw-1", "t1", ex.Container, "t1"), "task.updates"))
+	log, err := readRunLog(filepath.Join(ta.a.ckpt.runDir(testAgentID, "fw-1", "t1", ex.Container), runLog))
 	if err != nil {
 		t.Fatal(err)
 	}
+	if len(log.tasks) != 1 || log.tasks[0].GetTaskId().GetValue() != "t1" {
+		t.Fatalf("checkpointed tasks = %v", log.tasks)
+	}
+	recs := log.records["t1"]
 	count := map[statusupdate.RecordType]int{}
 	for _, r := range recs {
 		count[r.Type]++

@@ -23,22 +23,41 @@ import (
 //	<work_dir>/meta/slaves/latest -> <agent_id>                  symlink
 //	<work_dir>/meta/slaves/<agent_id>/slave.info                 mesos.v1.AgentInfo (with id)
 //	  frameworks/<framework_id>/framework.info                   mesos.v1.FrameworkInfo (with id)
-//	  frameworks/<framework_id>/executors/<executor_id>/executor.info   mesos.v1.ExecutorInfo
-//	    runs/latest -> <container_id>                            symlink
-//	    runs/<container_id>/sandbox                              text: sandbox path
-//	    runs/<container_id>/pids/forked.pid                      text: executor pid
-//	    runs/<container_id>/tasks/<task_id>/task.info            mesos.v1.Task (state TASK_STAGING)
-//	    runs/<container_id>/tasks/<task_id>/task.updates         append-only RecordIO stream
+//	  frameworks/<framework_id>/executors/<executor_id>/runs/latest -> <container_id>   symlink
+//	    runs/<container_id>/run.log                              append-only RecordIO stream
+//	    runs/<container_id>/pids/forked.pid                      text: executor pid (for tools)
 //
-// Each task.updates record is one byte of type followed by its body: 'U' + an
-// agora.v1.StatusUpdateRecord (an update received), or 'A' + the raw uuid bytes (the master
-// acknowledged that update). Replaying the records through statusupdate.Manager.Recover
-// rebuilds the task's stream.
+// Every file created costs an inode, and allocating one is most of the agent's own work
+// per task on a busy ext4 (a thousand tasks launched at once), so all there is to know
+// about a run goes into one log. Each record is one byte of type followed by its body:
+//
+//	'E' + mesos.v1.ExecutorInfo         the executor (first record)
+//	'P' + "<pid> <start time>"          the started executor's pid and /proc start time
+//	'T' + mesos.v1.Task                 a task given to the executor (state TASK_STAGING)
+//	'U' + agora.v1.StatusUpdateRecord   a status update received
+//	'A' + raw uuid bytes                the master acknowledged the update with that uuid
+//	                                    (uuids are unique: the update names the task)
+//
+// Replaying a task's 'U' and 'A' records through statusupdate.Manager.Recover rebuilds its
+// stream. Checkpoints of earlier versions (executors/<id>/executor.info, runs/<id>/sandbox,
+// pids/forked.start, tasks/<task_id>/task.info and task.updates) are still read.
+//
+// Files are replaced by writing a temporary file and renaming it, and the log is only
+// appended to, so an agent killed at any point leaves whole files and at worst a torn last
+// record (ignored: it was never acknowledged to anyone). Nothing is fsynced: checkpoints
+// outlive the agent process, not the host, and after a reboot the agent starts afresh
+// (boot id) anyway, as its executors are gone.
 
 const (
-	recordTagUpdate = 'U'
-	recordTagAck    = 'A'
+	recordTagExecutor = 'E'
+	recordTagPID      = 'P'
+	recordTagTask     = 'T'
+	recordTagUpdate   = 'U'
+	recordTagAck      = 'A'
 )
+
+// runLog is the name of a run's log.
+const runLog = "run.log"
 
 // checkpointer writes the checkpoint files under <work_dir>/meta.
 type checkpointer struct {
@@ -61,6 +80,7 @@ func (c checkpointer) runDir(agentID, frameworkID, executorID, containerID strin
 	return filepath.Join(c.executorDir(agentID, frameworkID, executorID), "runs", containerID)
 }
 
+// taskDir is where checkpoints of earlier versions kept a task's files.
 func (c checkpointer) taskDir(agentID, frameworkID, executorID, containerID, taskID string) string {
 	return filepath.Join(c.runDir(agentID, frameworkID, executorID, containerID), "tasks", taskID)
 }
@@ -68,6 +88,9 @@ func (c checkpointer) taskDir(agentID, frameworkID, executorID, containerID, tas
 // writeAgent checkpoints the agent info and points meta/slaves/latest at it.
 func (c checkpointer) writeAgent(info *mesos.AgentInfo, bootID string) error {
 	id := info.GetId().GetValue()
+	if err := os.MkdirAll(c.agentDir(id), 0o755); err != nil {
+		return fmt.Errorf("checkpoint: %w", err)
+	}
 	if err := writeProto(filepath.Join(c.agentDir(id), "slave.info"), info); err != nil {
 		return err
 	}
@@ -80,58 +103,117 @@ func (c checkpointer) writeAgent(info *mesos.AgentInfo, bootID string) error {
 }
 
 func (c checkpointer) writeFramework(agentID string, info *mesos.FrameworkInfo) error {
-	return writeProto(filepath.Join(c.frameworkDir(agentID, info.GetId().GetValue()), "framework.info"), info)
+	dir := c.frameworkDir(agentID, info.GetId().GetValue())
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("checkpoint: %w", err)
+	}
+	return writeProto(filepath.Join(dir, "framework.info"), info)
 }
 
-// writeExecutorRun checkpoints the executor info and its run (sandbox path, runs/latest).
-func (c checkpointer) writeExecutorRun(agentID, frameworkID string, info *mesos.ExecutorInfo, containerID, sandbox string) error {
+// writeExecutorRun checkpoints a new run of an executor before it starts: the run's
+// directories, runs/latest, and a log with the executor info and the records (taskRecord)
+// of the tasks it is started for.
+func (c checkpointer) writeExecutorRun(agentID, frameworkID string, info *mesos.ExecutorInfo, containerID string, taskRecs [][]byte) error {
 	eid := info.GetExecutorId().GetValue()
-	if err := writeProto(filepath.Join(c.executorDir(agentID, frameworkID, eid), "executor.info"), info); err != nil {
-		return err
+	if err := mkdirs(c.frameworkDir(agentID, frameworkID), "executors", eid, "runs", containerID, "pids"); err != nil {
+		return fmt.Errorf("checkpoint: %w", err)
 	}
-	run := c.runDir(agentID, frameworkID, eid, containerID)
-	if err := writeFileAtomic(filepath.Join(run, "sandbox"), []byte(sandbox)); err != nil {
-		return err
+	if err := link(filepath.Join(c.executorDir(agentID, frameworkID, eid), "runs", "latest"), containerID); err != nil {
+		return fmt.Errorf("checkpoint: %w", err)
 	}
-	return relink(filepath.Join(filepath.Dir(run), "latest"), containerID)
+	b, err := proto.Marshal(info)
+	if err != nil {
+		return fmt.Errorf("checkpoint executor %s: %w", eid, err)
+	}
+	recs := append([][]byte{append([]byte{recordTagExecutor}, b...)}, taskRecs...)
+	return c.appendRecords(c.runDir(agentID, frameworkID, eid, containerID), recs)
 }
 
-func (c checkpointer) writePID(agentID, frameworkID, executorID, containerID string, pid int) error {
-	return writeFileAtomic(filepath.Join(c.runDir(agentID, frameworkID, executorID, containerID), "pids", "forked.pid"),
-		[]byte(strconv.Itoa(pid)))
+// taskRecord frames a task for the run log.
+func taskRecord(task *mesos.Task) ([]byte, error) {
+	b, err := proto.Marshal(task)
+	if err != nil {
+		return nil, fmt.Errorf("checkpoint task %s: %w", task.GetTaskId().GetValue(), err)
+	}
+	return append([]byte{recordTagTask}, b...), nil
 }
 
+// writePID checkpoints a started executor's pid and start time (0: unknown).
+func (c checkpointer) writePID(agentID, frameworkID, executorID, containerID string, pid int, start uint64) error {
+	run := c.runDir(agentID, frameworkID, executorID, containerID)
+	rec := []byte{recordTagPID}
+	rec = strconv.AppendInt(rec, int64(pid), 10)
+	rec = append(rec, ' ')
+	rec = strconv.AppendUint(rec, start, 10)
+	if err := c.appendRecords(run, [][]byte{rec}); err != nil {
+		return err
+	}
+	return writeFileAtomic(filepath.Join(run, "pids", "forked.pid"), []byte(strconv.Itoa(pid)))
+}
+
+// writeTask checkpoints a task given to an executor that already runs.
 func (c checkpointer) writeTask(agentID, frameworkID, executorID, containerID string, task *mesos.Task) error {
-	dir := c.taskDir(agentID, frameworkID, executorID, containerID, task.GetTaskId().GetValue())
-	return writeProto(filepath.Join(dir, "task.info"), task)
+	rec, err := taskRecord(task)
+	if err != nil {
+		return err
+	}
+	return c.appendRecords(c.runDir(agentID, frameworkID, executorID, containerID), [][]byte{rec})
 }
 
-// appendUpdates appends records to a task's task.updates file.
-func (c checkpointer) appendUpdates(agentID, frameworkID, executorID, containerID, taskID string, recs [][]byte) error {
-	dir := c.taskDir(agentID, frameworkID, executorID, containerID, taskID)
-	path := filepath.Join(dir, "task.updates")
+// appendUpdates appends status update manager records of a task to its run's log.
+func (c checkpointer) appendUpdates(agentID, frameworkID, executorID, containerID, _ string, recs [][]byte) error {
+	return c.appendRecords(c.runDir(agentID, frameworkID, executorID, containerID), recs)
+}
+
+// appendRecords appends records to the log of the run in dir with one write.
+func (c checkpointer) appendRecords(dir string, recs [][]byte) error {
+	var buf bytes.Buffer
+	w := recordio.NewWriter(&buf)
+	for _, r := range recs {
+		if err := w.WriteRecord(r); err != nil {
+			return err
+		}
+	}
+	path := filepath.Join(dir, runLog)
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
 	if errors.Is(err, os.ErrNotExist) {
+		// An update for a run whose directory is not there yet (the executor is still
+		// being launched) or no longer there.
 		if err = os.MkdirAll(dir, 0o755); err == nil {
 			f, err = os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
 		}
 	}
 	if err != nil {
-		return fmt.Errorf("checkpoint update: %w", err)
-	}
-	var buf bytes.Buffer
-	w := recordio.NewWriter(&buf)
-	for _, r := range recs {
-		if err := w.WriteRecord(r); err != nil {
-			f.Close()
-			return err
-		}
+		return fmt.Errorf("checkpoint: %w", err)
 	}
 	if _, err := f.Write(buf.Bytes()); err != nil {
 		f.Close()
-		return fmt.Errorf("checkpoint update: %w", err)
+		return fmt.Errorf("checkpoint: %w", err)
 	}
-	return f.Close()
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("checkpoint: %w", err)
+	}
+	return nil
+}
+
+// mkdirs creates base/names[0]/names[1]/... level by level, one mkdir each (MkdirAll
+// stats every level first); base is created when missing.
+func mkdirs(base string, names ...string) error {
+	dir := base
+	for i, name := range names {
+		dir = filepath.Join(dir, name)
+		err := os.Mkdir(dir, 0o755)
+		if err == nil || errors.Is(err, os.ErrExist) {
+			continue
+		}
+		if i == 0 && errors.Is(err, os.ErrNotExist) {
+			if err := os.MkdirAll(dir, 0o755); err == nil {
+				continue
+			}
+		}
+		return err
+	}
+	return nil
 }
 
 // encodeRecord frames a status update manager record for task.updates.
@@ -142,38 +224,88 @@ func encodeRecord(r statusupdate.Record) []byte {
 	return append([]byte{recordTagUpdate}, r.Update.Payload...)
 }
 
-// readTaskUpdates reads a task.updates file back into status update manager records.
+// readTaskUpdates reads a task.updates file (earlier versions) back into status update
+// manager records.
 func readTaskUpdates(path string) ([]statusupdate.Record, error) {
+	log, err := readRunLog(path)
+	var out []statusupdate.Record
+	for _, recs := range log.records {
+		out = append(out, recs...)
+	}
+	return out, err
+}
+
+// runRecords is a run's log read back.
+type runRecords struct {
+	executor   *mesos.ExecutorInfo // nil without an 'E' record
+	pid        int
+	startTime  uint64
+	tasks      []*mesos.Task                    // in the order they were checkpointed
+	records    map[string][]statusupdate.Record // update manager records by task id
+	hasPIDInfo bool
+}
+
+// readRunLog reads a run log (or an earlier version's task.updates, which holds only 'U'
+// and 'A' records). It returns what it could read along with an error for a malformed
+// record.
+func readRunLog(path string) (runRecords, error) {
+	log := runRecords{records: make(map[string][]statusupdate.Record)}
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, err
+		return log, err
 	}
 	defer f.Close()
 	rd := recordio.NewReader(f, 0)
-	var out []statusupdate.Record
+	byUUID := make(map[string]string) // update uuid -> task id
 	for {
 		rec, err := rd.ReadRecord()
 		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-			return out, nil // a torn last record was never acknowledged to anyone
+			return log, nil // a torn last record was never acknowledged to anyone
 		}
 		if err != nil {
-			return out, err
+			return log, err
 		}
 		if len(rec) == 0 {
-			return out, fmt.Errorf("%s: empty record", path)
+			return log, fmt.Errorf("%s: empty record", path)
 		}
 		switch rec[0] {
+		case recordTagExecutor:
+			info := &mesos.ExecutorInfo{}
+			if err := proto.Unmarshal(rec[1:], info); err != nil {
+				return log, fmt.Errorf("%s: %w", path, err)
+			}
+			log.executor = info
+		case recordTagPID:
+			var pid int
+			var start uint64
+			if _, err := fmt.Sscanf(string(rec[1:]), "%d %d", &pid, &start); err != nil {
+				return log, fmt.Errorf("%s: pid record %q: %w", path, rec[1:], err)
+			}
+			log.pid, log.startTime, log.hasPIDInfo = pid, start, true
+		case recordTagTask:
+			t := &mesos.Task{}
+			if err := proto.Unmarshal(rec[1:], t); err != nil {
+				return log, fmt.Errorf("%s: %w", path, err)
+			}
+			log.tasks = append(log.tasks, t)
 		case recordTagAck:
-			out = append(out, statusupdate.Record{Type: statusupdate.RecordAck, UUID: string(rec[1:])})
+			uuid := string(rec[1:])
+			tid, ok := byUUID[uuid]
+			if !ok {
+				return log, fmt.Errorf("%s: acknowledgement of an unknown update", path)
+			}
+			log.records[tid] = append(log.records[tid], statusupdate.Record{Type: statusupdate.RecordAck, UUID: uuid})
 		case recordTagUpdate:
 			var sur agorapb.StatusUpdateRecord
 			if err := proto.Unmarshal(rec[1:], &sur); err != nil {
-				return out, fmt.Errorf("%s: %w", path, err)
+				return log, fmt.Errorf("%s: %w", path, err)
 			}
 			u := updateFromRecord(&sur, rec[1:])
-			out = append(out, statusupdate.Record{Type: statusupdate.RecordUpdate, Task: u.Task, Update: u})
+			byUUID[u.UUID] = u.Task.TaskID
+			log.records[u.Task.TaskID] = append(log.records[u.Task.TaskID],
+				statusupdate.Record{Type: statusupdate.RecordUpdate, Task: u.Task, Update: u})
 		default:
-			return out, fmt.Errorf("%s: unknown record type %q", path, rec[0])
+			return log, fmt.Errorf("%s: unknown record type %q", path, rec[0])
 		}
 	}
 }
@@ -199,12 +331,9 @@ func writeProto(path string, m proto.Message) error {
 	return writeFileAtomic(path, b)
 }
 
-// writeFileAtomic writes data to path through a temporary file and a rename, creating the
-// directory when needed.
+// writeFileAtomic writes data to path (whose directory exists) through a temporary file
+// and a rename.
 func writeFileAtomic(path string, data []byte) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return fmt.Errorf("checkpoint: %w", err)
-	}
 	tmp := path + ".tmp"
 	if err := os.WriteFile(tmp, data, 0o644); err != nil {
 		return fmt.Errorf("checkpoint: %w", err)

@@ -94,42 +94,55 @@ func (c checkpointer) read() (st *checkpointState, warnings []error, err error) 
 func (c checkpointer) readExecutor(agentID, fid, eid string) (*checkpointExecutor, []error) {
 	var warnings []error
 	dir := c.executorDir(agentID, fid, eid)
-	ex := &checkpointExecutor{info: &mesos.ExecutorInfo{}}
-	if err := readProto(filepath.Join(dir, "executor.info"), ex.info); err != nil {
-		return nil, []error{fmt.Errorf("executor %s of framework %s: %w", eid, fid, err)}
-	}
 	cid, err := os.Readlink(filepath.Join(dir, "runs", "latest"))
 	if err != nil {
 		return nil, []error{fmt.Errorf("executor %s of framework %s: no run: %w", eid, fid, err)}
 	}
-	ex.containerID = filepath.Base(cid)
+	ex := &checkpointExecutor{containerID: filepath.Base(cid)}
 	run := c.runDir(agentID, fid, eid, ex.containerID)
+	log, err := readRunLog(filepath.Join(run, runLog))
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		warnings = append(warnings, fmt.Errorf("executor %s of framework %s: run log: %w", eid, fid, err))
+	}
+	ex.info = log.executor
+	if ex.info == nil { // earlier versions
+		ex.info = &mesos.ExecutorInfo{}
+		if err := readProto(filepath.Join(dir, "executor.info"), ex.info); err != nil {
+			return nil, append(warnings, fmt.Errorf("executor %s of framework %s: %w", eid, fid, err))
+		}
+	}
+	// Earlier versions checkpointed the sandbox path; it is the one derived from the work
+	// dir now.
 	if b, err := os.ReadFile(filepath.Join(run, "sandbox")); err == nil {
 		ex.sandbox = strings.TrimSpace(string(b))
 	} else {
 		ex.sandbox = sandboxPath(c.workDir, agentID, fid, eid, ex.containerID)
 	}
-	if b, err := os.ReadFile(filepath.Join(run, "pids", "forked.pid")); err == nil {
-		ex.pid, _ = strconv.Atoi(strings.TrimSpace(string(b)))
+	if log.hasPIDInfo {
+		ex.pid, ex.startTime = log.pid, log.startTime
+	} else {
+		if b, err := os.ReadFile(filepath.Join(run, "pids", "forked.pid")); err == nil {
+			ex.pid, _ = strconv.Atoi(strings.TrimSpace(string(b)))
+		}
+		if b, err := os.ReadFile(filepath.Join(run, "pids", "forked.start")); err == nil {
+			ex.startTime, _ = strconv.ParseUint(strings.TrimSpace(string(b)), 10, 64)
+		}
 	}
-	if b, err := os.ReadFile(filepath.Join(run, "pids", "forked.start")); err == nil {
-		ex.startTime, _ = strconv.ParseUint(strings.TrimSpace(string(b)), 10, 64)
-	}
-	taskIDs, _ := listDirs(filepath.Join(run, "tasks"))
-	for _, tid := range taskIDs {
-		tdir := filepath.Join(run, "tasks", tid)
-		t := &checkpointTask{task: &mesos.Task{}}
-		if err := readProto(filepath.Join(tdir, "task.info"), t.task); err != nil {
-			warnings = append(warnings, fmt.Errorf("task %s of framework %s: %w", tid, fid, err))
+	seen := make(map[string]bool)
+	for _, task := range log.tasks {
+		tid := task.GetTaskId().GetValue()
+		if seen[tid] {
 			continue
 		}
-		recs, err := readTaskUpdates(filepath.Join(tdir, "task.updates"))
-		if err != nil && !errors.Is(err, os.ErrNotExist) {
-			warnings = append(warnings, fmt.Errorf("task %s of framework %s: updates: %w", tid, fid, err))
-		}
-		t.records = recs
-		ex.tasks = append(ex.tasks, t)
+		seen[tid] = true
+		ex.tasks = append(ex.tasks, &checkpointTask{task: task, records: log.records[tid]})
 	}
+	for tid := range log.records {
+		if !seen[tid] {
+			warnings = append(warnings, fmt.Errorf("task %s of framework %s: updates without the task", tid, fid))
+		}
+	}
+	ex.tasks = append(ex.tasks, c.readTaskDirs(run, fid, &warnings)...)
 	return ex, warnings
 }
 
@@ -143,9 +156,26 @@ func (c checkpointer) forgetLatest() error {
 	return nil
 }
 
-func (c checkpointer) writePIDStart(agentID, frameworkID, executorID, containerID string, start uint64) error {
-	return writeFileAtomic(filepath.Join(c.runDir(agentID, frameworkID, executorID, containerID), "pids", "forked.start"),
-		[]byte(strconv.FormatUint(start, 10)))
+// readTaskDirs reads the tasks of a run checkpointed by earlier versions, one directory
+// each: tasks/<task_id>/task.info and task.updates.
+func (c checkpointer) readTaskDirs(run, fid string, warnings *[]error) []*checkpointTask {
+	var out []*checkpointTask
+	taskIDs, _ := listDirs(filepath.Join(run, "tasks"))
+	for _, tid := range taskIDs {
+		tdir := filepath.Join(run, "tasks", tid)
+		t := &checkpointTask{task: &mesos.Task{}}
+		if err := readProto(filepath.Join(tdir, "task.info"), t.task); err != nil {
+			*warnings = append(*warnings, fmt.Errorf("task %s of framework %s: %w", tid, fid, err))
+			continue
+		}
+		recs, err := readTaskUpdates(filepath.Join(tdir, "task.updates"))
+		if err != nil && !errors.Is(err, os.ErrNotExist) {
+			*warnings = append(*warnings, fmt.Errorf("task %s of framework %s: updates: %w", tid, fid, err))
+		}
+		t.records = recs
+		out = append(out, t)
+	}
+	return out
 }
 
 func readProto(path string, m proto.Message) error {

@@ -42,7 +42,8 @@ func (a *Agent) executorInfoFor(fw *framework, t *mesos.TaskInfo) (*mesos.Execut
 	}, true
 }
 
-// launchExecutor registers a new executor and starts it in the background. Loop only.
+// launchExecutor registers a new executor and starts it in the background; its checkpoints,
+// tasks included, are written there too, off the loop. Loop only.
 func (a *Agent) launchExecutor(fw *framework, info *mesos.ExecutorInfo, command bool, tasks []*mesos.TaskInfo) *executor {
 	eid := info.GetExecutorId().GetValue()
 	cid := uuid.NewString()
@@ -59,6 +60,15 @@ func (a *Agent) launchExecutor(fw *framework, info *mesos.ExecutorInfo, command 
 		failReason:   mesos.TaskStatus_REASON_EXECUTOR_TERMINATED,
 	}
 	fw.executors[eid] = ex
+	var taskRecs [][]byte
+	for _, ti := range tasks {
+		t := &task{ex: ex, info: ti, state: mesos.TaskState_TASK_STAGING}
+		if rec, err := taskRecord(t.toTask(a.st.agentID, nil)); err != nil {
+			a.log.Warn("checkpoint task", zap.Error(err))
+		} else {
+			taskRecs = append(taskRecs, rec)
+		}
+	}
 	user := info.GetCommand().GetUser()
 	if user == "" {
 		user = fw.info.GetUser()
@@ -80,17 +90,17 @@ func (a *Agent) launchExecutor(fw *framework, info *mesos.ExecutorInfo, command 
 	a.watchers.Add(1)
 	go func() {
 		defer a.watchers.Done()
-		a.watchExecutor(ex, spec, agentID, info, limits, log)
+		a.watchExecutor(ex, spec, agentID, info, taskRecs, limits, log)
 	}()
 	return ex
 }
 
 // watchExecutor creates the sandbox, launches the executor, waits for it to end and reports
 // each step to the loop. It runs on its own goroutine and touches no loop state.
-func (a *Agent) watchExecutor(ex *executor, spec ContainerSpec, agentID string, info *mesos.ExecutorInfo, limits cgroups.Limits, log *zap.Logger) {
+func (a *Agent) watchExecutor(ex *executor, spec ContainerSpec, agentID string, info *mesos.ExecutorInfo, taskRecs [][]byte, limits cgroups.Limits, log *zap.Logger) {
 	err := createSandbox(spec.Sandbox)
 	if err == nil {
-		if cerr := a.ckpt.writeExecutorRun(agentID, spec.FrameworkID, info, spec.ContainerID, spec.Sandbox); cerr != nil {
+		if cerr := a.ckpt.writeExecutorRun(agentID, spec.FrameworkID, info, spec.ContainerID, taskRecs); cerr != nil {
 			log.Warn("checkpoint executor", zap.Error(cerr))
 		}
 	}
@@ -108,13 +118,8 @@ func (a *Agent) watchExecutor(ex *executor, spec ContainerSpec, agentID string, 
 		a.send(func() { a.executorLaunchFailed(ex, err) })
 		return
 	}
-	if cerr := a.ckpt.writePID(agentID, spec.FrameworkID, spec.ExecutorID, spec.ContainerID, pid); cerr != nil {
+	if cerr := a.ckpt.writePID(agentID, spec.FrameworkID, spec.ExecutorID, spec.ContainerID, pid, procStartTime(pid)); cerr != nil {
 		log.Warn("checkpoint executor pid", zap.Error(cerr))
-	}
-	if start := procStartTime(pid); start != 0 {
-		if cerr := a.ckpt.writePIDStart(agentID, spec.FrameworkID, spec.ExecutorID, spec.ContainerID, start); cerr != nil {
-			log.Warn("checkpoint executor start time", zap.Error(cerr))
-		}
 	}
 	a.send(func() { a.executorStarted(ex, pid) })
 	a.waitContainer(ex, spec.ContainerID)

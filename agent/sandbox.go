@@ -25,15 +25,29 @@ func sandboxPath(workDir, agentID, frameworkID, executorID, containerID string) 
 	return filepath.Join(executorRunsDir(workDir, agentID, frameworkID, executorID), containerID)
 }
 
-// createSandbox creates the sandbox directory and points runs/latest at it.
+// createSandbox creates the sandbox directory (…/executors/<executor_id>/runs/<container_id>)
+// and points runs/latest at it.
 func createSandbox(dir string) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	runs := filepath.Dir(dir)
+	executors := filepath.Dir(filepath.Dir(runs))
+	err := mkdirs(filepath.Dir(executors), filepath.Base(executors), filepath.Base(filepath.Dir(runs)), filepath.Base(runs), filepath.Base(dir))
+	if err != nil {
 		return fmt.Errorf("create sandbox: %w", err)
 	}
-	if err := relink(filepath.Join(filepath.Dir(dir), "latest"), filepath.Base(dir)); err != nil {
+	if err := link(filepath.Join(runs, "latest"), filepath.Base(dir)); err != nil {
 		return fmt.Errorf("create sandbox: %w", err)
 	}
 	return nil
+}
+
+// link points the symlink link at target: a new link is created in place, an existing one
+// is replaced atomically (relink).
+func link(link, target string) error {
+	err := os.Symlink(target, link)
+	if errors.Is(err, os.ErrExist) {
+		return relink(link, target)
+	}
+	return err
 }
 
 // relink atomically points the symlink link at target.

@@ -110,7 +110,9 @@ func (a *Agent) runTasks(fwInfo *mesos.FrameworkInfo, groupExecutor *mesos.Execu
 		a.dropTasks(fid, tasks, "Executor is terminating")
 		return
 	}
-	if ex == nil {
+	newExecutor := ex == nil
+	if newExecutor {
+		// The launch checkpoints the tasks with the executor's run, off the loop.
 		ex = a.launchExecutor(fw, info, command, tasks)
 	} else if a.iso != nil {
 		all := append([]*mesos.TaskInfo(nil), tasks...)
@@ -129,6 +131,9 @@ func (a *Agent) runTasks(fwInfo *mesos.FrameworkInfo, groupExecutor *mesos.Execu
 		t := &task{ex: ex, info: ti, state: mesos.TaskState_TASK_STAGING}
 		ex.tasks[ti.GetTaskId().GetValue()] = t
 		a.st.tasks[ex.key(ti.GetTaskId().GetValue())] = t
+		if newExecutor {
+			continue
+		}
 		if err := a.ckpt.writeTask(a.st.agentID, fid, ex.id, ex.containerID, t.toTask(a.st.agentID, nil)); err != nil {
 			a.log.Warn("checkpoint task", zap.Error(err))
 		}
