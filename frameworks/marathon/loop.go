@@ -445,6 +445,7 @@ func (m *Marathon) handleUpdate(st *mesos.TaskStatus) {
 	if st.Healthy != nil {
 		m.recordHealth(t, st, now)
 	}
+	recordIPs(t, st)
 	m.publishStatus(t, state.String(), st.GetMessage())
 	switch {
 	case sdk.IsTerminal(state):

@@ -56,7 +56,7 @@ func (m *Marathon) publishStatus(t *task, state, message string) {
 	for i, p := range t.Ports {
 		ports[i] = int(p)
 	}
-	m.publish(events.NewStatusUpdate(t.AgentID, t.ID, state, message, t.AppID, t.Host, nil, ports, t.AppVersion, now))
+	m.publish(events.NewStatusUpdate(t.AgentID, t.ID, state, message, t.AppID, t.Host, eventIPs(t), ports, t.AppVersion, now))
 	m.publish(events.NewInstanceChanged(t.ID, events.Condition(state), t.AppID, t.AgentID, t.Host, t.AppVersion, now))
 }
 

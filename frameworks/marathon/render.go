@@ -79,7 +79,7 @@ func servicePortsOf(a *app.App) []int {
 func (m *Marathon) renderTask(t *task) taskJSON {
 	a := m.apps[t.AppID]
 	j := taskJSON{
-		AppID: t.AppID, Host: t.Host, ID: t.ID, IPAddresses: []ipJSON{}, Ports: t.Ports,
+		AppID: t.AppID, Host: t.Host, ID: t.ID, IPAddresses: taskIPs(t), Ports: t.Ports,
 		ServicePorts: servicePortsOf(a), SlaveID: t.AgentID, State: t.State,
 		StagedAt: app.FormatTime(t.StagedAt), StartedAt: optTime(t.StartedAt), Version: t.AppVersion,
 		LocalVolumes: []any{},

@@ -47,6 +47,8 @@ type task struct {
 	LastFailure         time.Time `json:"lastFailure"`
 	LastFailureCause    string    `json:"lastFailureCause,omitempty"`
 	ConsecutiveFailures int       `json:"consecutiveFailures"`
+	// IPAddresses are the container's addresses from the latest status that had any.
+	IPAddresses []ipJSON `json:"ipAddresses,omitempty"`
 
 	// The task as GET responses render it, for renderApp's app at its version; cleared
 	// whenever the task changes (persistTask).
