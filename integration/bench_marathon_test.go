@@ -246,8 +246,8 @@ func BenchmarkMarathonDeploy(b *testing.B) {
 
 // BenchmarkMarathonListApps creates -agora.marathon.apps apps of -agora.marathon.apptasks
 // instances each, waits until every task runs, then times -agora.marathon.gets requests of
-// GET /v2/apps?embed=apps.tasks. Figures: p50, p99 and max in milliseconds, and the size
-// of the response.
+// GET /v2/apps?embed=apps.tasks after a first one. Figures: p50, p99 and max in
+// milliseconds, the first request's latency, and the size of the response.
 func BenchmarkMarathonListApps(b *testing.B) {
 	apps, per := *benchMarathonApps, *benchMarathonAppTasks
 	mb := startMarathonBench(b, *benchMarathonAgents)
@@ -260,6 +260,11 @@ func BenchmarkMarathonListApps(b *testing.B) {
 		b.Fatal(err)
 	}
 	setup := time.Since(start)
+	// The first request renders every app and task for the first time: its latency is
+	// reported on its own, the steady state is what the percentiles describe.
+	t0 := time.Now()
+	mb.must(b, http.MethodGet, "/v2/apps?embed=apps.tasks", nil, http.StatusOK)
+	cold := time.Since(t0)
 	var samples []time.Duration
 	var size int
 	b.ResetTimer()
@@ -293,6 +298,7 @@ func BenchmarkMarathonListApps(b *testing.B) {
 	b.ReportMetric(ms(benchtest.Percentile(samples, 50)), "p50-ms")
 	b.ReportMetric(ms(benchtest.Percentile(samples, 99)), "p99-ms")
 	b.ReportMetric(ms(benchtest.Percentile(samples, 100)), "max-ms")
+	b.ReportMetric(ms(cold), "first-ms")
 	b.ReportMetric(float64(size)/(1<<20), "MiB")
 	b.ReportMetric(setup.Seconds(), "setup-s")
 }

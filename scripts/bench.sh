@@ -188,6 +188,8 @@ function fmt(v) { return (v >= 100) ? sprintf("%.0f", v) : (v >= 10) ? sprintf("
 	} else if (name == "BenchmarkMarathonListApps") {
 		row("Marathon: GET /v2/apps?embed=apps.tasks, " mapps " apps x " mapptasks " tasks, p50", fmt(m["p50-ms"]), "ms", "-")
 		row("Marathon: GET /v2/apps?embed=apps.tasks, p99", fmt(m["p99-ms"]), "ms", "<= 100 ms", "le", 100)
+		row("Marathon: GET /v2/apps?embed=apps.tasks, max", fmt(m["max-ms"]), "ms", "-")
+		row("Marathon: GET /v2/apps?embed=apps.tasks, first request (nothing rendered yet)", fmt(m["first-ms"]), "ms", "-")
 		row("Marathon: GET /v2/apps?embed=apps.tasks, response size", fmt(m["MiB"]), "MiB", "-")
 		row("Marathon: " mapps " apps created -> all " mapps * mapptasks " tasks running", fmt(m["setup-s"]), "s", "-")
 	} else if (name == "BenchmarkDockerVsSwarm") {
