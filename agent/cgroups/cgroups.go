@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -48,7 +49,7 @@ func DefaultConfig() Config { return Config{Root: "agora", Mountpoint: "/sys/fs/
 // Validate reports every problem at once.
 func (c Config) Validate() error {
 	var errs []error
-	if !validName.MatchString(c.Root) || hasDotComponent(c.Root) {
+	if !validName().MatchString(c.Root) || hasDotComponent(c.Root) {
 		errs = append(errs, fmt.Errorf("cgroups: root %q must be a relative path of [A-Za-z0-9_.-] names", c.Root))
 	}
 	if c.Mountpoint == "" || !filepath.IsAbs(c.Mountpoint) {
@@ -57,7 +58,9 @@ func (c Config) Validate() error {
 	return errors.Join(errs...)
 }
 
-var validName = regexp.MustCompile(`^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$`)
+// validName is compiled on first use: every process started from the agora binary (a
+// thousand command executors on a busy agent) would pay for it at start otherwise.
+var validName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$`) })
 
 func hasDotComponent(p string) bool {
 	for _, c := range strings.Split(p, "/") {
@@ -155,7 +158,7 @@ func (m *Manager) dir(id string, controller cgroup1.Name) string {
 
 // Create creates the cgroup of a container with limits (or updates an existing one).
 func (m *Manager) Create(id string, l Limits) (*Cgroup, error) {
-	if !validName.MatchString(id) || strings.Contains(id, "/") || hasDotComponent(id) {
+	if !validName().MatchString(id) || strings.Contains(id, "/") || hasDotComponent(id) {
 		return nil, fmt.Errorf("cgroups: invalid container id %q", id)
 	}
 	c := &Cgroup{m: m, id: id}

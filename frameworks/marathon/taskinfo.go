@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/agoracluster/agora/frameworks/marathon/app"
@@ -95,7 +96,8 @@ func declaredPorts(a *app.App) (declared []int, names []string) {
 	return declared, names
 }
 
-var envNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+// envNameRE is compiled on first use (see app.idSegmentRE).
+var envNameRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`) })
 
 // envKey upper-cases a name and turns everything that is not a letter, digit or
 // underscore into an underscore, as Marathon does for label and port names.
@@ -138,7 +140,7 @@ func TaskEnv(a *app.App, taskID, host string, ports []uint64) map[string]string 
 	}
 	keys := make([]string, 0, len(a.Labels))
 	for k, v := range a.Labels {
-		if envNameRE.MatchString(envKey(k)) && len(v) < 512 {
+		if envNameRE().MatchString(envKey(k)) && len(v) < 512 {
 			keys = append(keys, k)
 		}
 	}

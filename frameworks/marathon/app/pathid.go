@@ -3,12 +3,15 @@ package app
 import (
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // idSegmentPattern is Marathon's rule for one segment of a path id.
 const idSegmentPattern = `^(([a-z0-9]|[a-z0-9][a-z0-9\-]*[a-z0-9])\.)*([a-z0-9]|[a-z0-9][a-z0-9\-]*[a-z0-9])|(\.|\.\.)$`
 
-var idSegmentRE = regexp.MustCompile(`^(?:` + idSegmentPattern + `)$`)
+// idSegmentRE is compiled on first use: every process started from the agora binary (a
+// thousand command executors on a busy agent) would pay for it at start otherwise.
+var idSegmentRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(?:` + idSegmentPattern + `)$`) })
 
 // Marathon's messages for a bad path id.
 var (
@@ -67,7 +70,7 @@ func IDErrors(id string) []string {
 	parts := splitID(id)
 	var errs []string
 	for _, p := range parts {
-		if !idSegmentRE.MatchString(p) {
+		if !idSegmentRE().MatchString(p) {
 			errs = append(errs, MsgIDPattern)
 			break
 		}
