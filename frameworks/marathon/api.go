@@ -481,8 +481,9 @@ func (m *Marathon) deleteTasks(w http.ResponseWriter, req *http.Request) {
 func (m *Marathon) listDeployments(w http.ResponseWriter, req *http.Request) {
 	m.call(w, req, func() reply {
 		out := []any{}
+		deploying := m.deployingApps()
 		for _, d := range m.sortedDeployments() {
-			out = append(out, d.Plan.Info(d.Step))
+			out = append(out, m.deploymentInfo(d, deploying))
 		}
 		return reply{status: http.StatusOK, body: out}
 	})

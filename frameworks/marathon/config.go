@@ -35,6 +35,8 @@ type Config struct {
 	MaxBodyBytes int64
 	// ServicePortMin and ServicePortMax bound the service ports assigned to apps.
 	ServicePortMin, ServicePortMax int
+	// MaxReadinessChecks bounds the readiness check probes in flight at once.
+	MaxReadinessChecks int
 }
 
 // DefaultConfig returns Marathon's defaults.
@@ -52,6 +54,8 @@ func DefaultConfig() Config {
 		MaxBodyBytes:    1 << 20,
 		ServicePortMin:  10000,
 		ServicePortMax:  20000,
+
+		MaxReadinessChecks: 64,
 	}
 }
 
@@ -84,6 +88,9 @@ func (c Config) Validate() error {
 	}
 	if c.ServicePortMin <= 0 || c.ServicePortMax < c.ServicePortMin || c.ServicePortMax > 65535 {
 		errs = append(errs, errors.New("service ports: need 0 < min <= max <= 65535"))
+	}
+	if c.MaxReadinessChecks <= 0 {
+		errs = append(errs, errors.New("max_readiness_checks: must be positive"))
 	}
 	return errors.Join(errs...)
 }

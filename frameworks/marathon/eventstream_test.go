@@ -79,4 +79,3 @@ func (s *eventStream) waitFor(t *testing.T, want string) {
 		}
 	}
 }
-

@@ -44,6 +44,7 @@ func (m *Marathon) plannerTask(t *task) planner.Task {
 	}
 	a := m.apps[t.AppID]
 	pt.Healthy = a == nil || len(a.HealthChecks) == 0 || (t.Healthy != nil && *t.Healthy)
+	pt.Ready = taskReady(a, t)
 	return pt
 }
 
@@ -152,6 +153,7 @@ func (m *Marathon) reconcile() {
 			delete(m.queue, id)
 		}
 	}
+	m.syncReadiness()
 	m.syncOffers(now)
 }
 

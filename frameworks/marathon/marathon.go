@@ -62,6 +62,7 @@ type Marathon struct {
 	metas              map[string]groups.Meta       // group metadata (dependencies, empty groups)
 	eventPlans         map[string]events.Plan       // deployment plans as events render them
 	appJSON            map[string]*renderedApp      // app definitions rendered for GET responses
+	readiness          *readinessState              // readiness checks in flight (set by run)
 	wantOffers         bool
 	reconcilePending   bool // a status update changed the state; reconcile soon
 	needRevive         bool
@@ -165,6 +166,8 @@ func (m *Marathon) run(ctx context.Context, ln net.Listener, st store.Store) err
 	m.out = newOutbox()
 	srv := &http.Server{Handler: m.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	g, gctx := errgroup.WithContext(ctx)
+	m.readiness = newReadinessState(newReadinessRunner(gctx, m.cfg.MaxReadinessChecks))
+	g.Go(func() error { m.readiness.runner.wait(); return nil })
 	g.Go(func() error { m.loop(gctx); return nil })
 	g.Go(func() error { m.out.run(gctx, m); return nil })
 	g.Go(func() error { m.acks.run(gctx, sched, m.log); return nil })

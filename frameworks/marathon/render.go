@@ -313,7 +313,7 @@ func (m *Marathon) addEmbeds(out map[string]any, a *app.App, e embeds) {
 		}
 	}
 	if e.readiness {
-		out["readinessCheckResults"] = []any{}
+		out["readinessCheckResults"] = m.readinessResultsOf(a.ID, m.deployingApps())
 	}
 	if e.taskStats {
 		out["taskStats"] = m.taskStats(a, tasks)

@@ -49,6 +49,10 @@ type task struct {
 	ConsecutiveFailures int       `json:"consecutiveFailures"`
 	// IPAddresses are the container's addresses from the latest status that had any.
 	IPAddresses []ipJSON `json:"ipAddresses,omitempty"`
+	// Ready: a readiness check of the task passed (see readiness.go); readiness is the
+	// latest result while a check runs.
+	Ready     bool `json:"ready,omitempty"`
+	readiness *readinessResult
 
 	// The task as GET responses render it, for renderApp's app at its version; cleared
 	// whenever the task changes (persistTask).
