@@ -36,6 +36,7 @@ type Agent struct {
 	procCtx  context.Context
 	procStop context.CancelFunc
 	watchers sync.WaitGroup // executor launch/wait goroutines
+	launches chan struct{}  // one element per executor starting (Config.LaunchConcurrency)
 
 	// Set once in Run before any goroutine starts.
 	info     *mesos.AgentInfo // without id; the loop copies it
@@ -95,6 +96,7 @@ func New(cfg Config, logger *zap.Logger) (*Agent, error) {
 		events:      make(chan func(), 1024),
 		loopDone:    make(chan struct{}),
 		procCtx:     procCtx,
+		launches:    make(chan struct{}, cfg.LaunchConcurrency),
 		procStop:    procStop,
 		st: loopState{
 			frameworks: make(map[string]*framework),

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"runtime"
 	"strings"
 	"time"
 
@@ -39,6 +40,12 @@ type Config struct {
 	ExecutorShutdownGracePeriod time.Duration
 	// ExecutorHeartbeatInterval is the period of HEARTBEAT events on executor streams.
 	ExecutorHeartbeatInterval time.Duration
+	// LaunchConcurrency is how many executors may be starting at once (sandbox and
+	// checkpoints created, URIs fetched, process started, not yet subscribed; a slot is
+	// given back after a second at most). A thousand executors started together share the
+	// CPUs and all subscribe late; a few at a time each start in milliseconds, so tasks
+	// reach TASK_RUNNING progressively, for the same total time.
+	LaunchConcurrency int
 	// RegistrationBackoffMin and RegistrationBackoffMax bound the exponential back-off
 	// between attempts to subscribe to the master.
 	RegistrationBackoffMin time.Duration
@@ -88,6 +95,7 @@ func DefaultConfig() Config {
 		ExecutorRegistrationTimeout: time.Minute,
 		ExecutorShutdownGracePeriod: 5 * time.Second,
 		ExecutorHeartbeatInterval:   30 * time.Second,
+		LaunchConcurrency:           8 * runtime.NumCPU(),
 		RegistrationBackoffMin:      100 * time.Millisecond,
 		RegistrationBackoffMax:      10 * time.Second,
 		StatusUpdate:                statusupdate.DefaultConfig(),
@@ -137,6 +145,9 @@ func (c Config) Validate() error {
 	}
 	if c.ExecutorHeartbeatInterval <= 0 {
 		errs = append(errs, errors.New("agent: executor heartbeat interval must be positive"))
+	}
+	if c.LaunchConcurrency <= 0 {
+		errs = append(errs, errors.New("agent: launch_concurrency must be positive"))
 	}
 	if c.RegistrationBackoffMin <= 0 || c.RegistrationBackoffMax < c.RegistrationBackoffMin {
 		errs = append(errs, errors.New("agent: registration back-off must be positive with max >= min"))

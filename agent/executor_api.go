@@ -229,6 +229,7 @@ func (a *Agent) executorSubscribe(c *executorpb.Call, conn *executorConn) error 
 	}
 	ex.conn = conn
 	ex.state = executorRunning
+	ex.starting.release()
 	if ex.regTimer != nil {
 		ex.regTimer.Stop()
 		ex.regTimer = nil

@@ -1,9 +1,12 @@
 package agent
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -58,6 +61,7 @@ func (a *Agent) launchExecutor(fw *framework, info *mesos.ExecutorInfo, command 
 		tasks:        make(map[string]*task),
 		pendingKills: make(map[string]*mesos.KillPolicy),
 		failReason:   mesos.TaskStatus_REASON_EXECUTOR_TERMINATED,
+		starting:     &launchSlot{slots: a.launches},
 	}
 	fw.executors[eid] = ex
 	var taskRecs [][]byte
@@ -95,9 +99,69 @@ func (a *Agent) launchExecutor(fw *framework, info *mesos.ExecutorInfo, command 
 	return ex
 }
 
+// launchSlotTimeout bounds how long a started executor holds its launch slot without
+// subscribing (a custom executor may be slow, or not speak the executor API at all).
+const launchSlotTimeout = time.Second
+
+// launchSlot is an executor's place among the executors starting at once: taken by its
+// launch goroutine before the sandbox is created, given back when the executor subscribes
+// (loop), ends or fails to launch, or after launchSlotTimeout.
+type launchSlot struct {
+	slots chan struct{}
+	mu    sync.Mutex
+	held  bool
+	timer *time.Timer
+}
+
+// acquire waits for a slot; false when ctx ended first.
+func (s *launchSlot) acquire(ctx context.Context) bool {
+	select {
+	case s.slots <- struct{}{}:
+	case <-ctx.Done():
+		return false
+	}
+	s.mu.Lock()
+	s.held = true
+	s.mu.Unlock()
+	return true
+}
+
+// started starts the timeout once the executor process runs.
+func (s *launchSlot) started() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.held {
+		s.timer = time.AfterFunc(launchSlotTimeout, s.release)
+	}
+}
+
+// release gives the slot back; only the first call after acquire does anything.
+func (s *launchSlot) release() {
+	if s == nil {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.held {
+		return
+	}
+	s.held = false
+	if s.timer != nil {
+		s.timer.Stop()
+		s.timer = nil
+	}
+	<-s.slots
+}
+
 // watchExecutor creates the sandbox, launches the executor, waits for it to end and reports
 // each step to the loop. It runs on its own goroutine and touches no loop state.
 func (a *Agent) watchExecutor(ex *executor, spec ContainerSpec, agentID string, info *mesos.ExecutorInfo, taskRecs [][]byte, limits cgroups.Limits, log *zap.Logger) {
+	slot := ex.starting
+	defer slot.release()
+	if !slot.acquire(a.procCtx) {
+		a.send(func() { a.executorLaunchFailed(ex, errors.New("agent stopping")) })
+		return
+	}
 	err := createSandbox(spec.Sandbox)
 	if err == nil {
 		if cerr := a.ckpt.writeExecutorRun(agentID, spec.FrameworkID, info, spec.ContainerID, taskRecs); cerr != nil {
@@ -121,6 +185,7 @@ func (a *Agent) watchExecutor(ex *executor, spec ContainerSpec, agentID string, 
 	if cerr := a.ckpt.writePID(agentID, spec.FrameworkID, spec.ExecutorID, spec.ContainerID, pid, procStartTime(pid)); cerr != nil {
 		log.Warn("checkpoint executor pid", zap.Error(cerr))
 	}
+	slot.started()
 	a.send(func() { a.executorStarted(ex, pid) })
 	a.waitContainer(ex, spec.ContainerID)
 }

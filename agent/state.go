@@ -55,6 +55,7 @@ type executor struct {
 	failReason  mesos.TaskStatus_Reason
 	failMessage string
 	regTimer    *time.Timer
+	starting    *launchSlot // released once the executor subscribed
 	killTimer   *time.Timer
 	detached    bool // left running on agent exit (ShutdownExecutorsOnExit false)
 	// recovered marks an executor adopted from a previous agent run until it subscribes.

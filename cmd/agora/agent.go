@@ -31,6 +31,8 @@ func runAgent(ctx context.Context, args []string, _, stderr io.Writer) error {
 		"how long an executor has to subscribe before it is killed")
 	durationVar(fs, &cfg.ExecutorShutdownGracePeriod, "executor_shutdown_grace_period", cfg.ExecutorShutdownGracePeriod,
 		"how long an executor told to shut down has before it is killed")
+	fs.IntVar(&cfg.LaunchConcurrency, "launch_concurrency", cfg.LaunchConcurrency,
+		"how many executors may be starting (launched, not yet subscribed) at once")
 	fs.StringVar(&cfg.Recover, "recover", cfg.Recover,
 		"what to do with the executors of a previous run: reconnect (adopt them, keep the agent id) or cleanup (kill them, register as a new agent)")
 	durationVar(fs, &cfg.ExecutorReregistrationTimeout, "executor_reregistration_timeout", cfg.ExecutorReregistrationTimeout,
