@@ -31,6 +31,7 @@ func runMarathon(ctx context.Context, args []string, _, stderr io.Writer) error 
 	fs.StringVar(&cfg.User, "mesos_user", "", "user tasks run as (default: the current user)")
 	fs.StringVar(&cfg.Role, "mesos_role", cfg.Role, "framework role")
 	durationVar(fs, &cfg.IdleRefuse, "decline_offer_duration", cfg.IdleRefuse, "refuse filter for offers declined while nothing waits")
+	fs.IntVar(&cfg.MaxVersions, "max_versions", cfg.MaxVersions, "how many versions of each app and of the root group are stored")
 	level := fs.String("logging_level", "info", "log level: debug, info, warn, error")
 	if err := parseFlags(fs, args, osEnv); err != nil {
 		return err

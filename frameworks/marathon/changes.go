@@ -163,6 +163,7 @@ func (m *Marathon) deploy(changes map[string]*app.App, force bool, version strin
 		ids = append(ids, id)
 	}
 	sort.Strings(ids)
+	var stored []*app.App
 	for _, id := range ids {
 		a := changes[id]
 		m.backoff.Reset(id)
@@ -171,16 +172,16 @@ func (m *Marathon) deploy(changes map[string]*app.App, force bool, version strin
 			delete(m.failures, id)
 			m.remove(appKey(id))
 			m.publish(events.NewAppTerminated(id, m.now()))
-			if vs, err := storedVersions(m.ctx, m.st, id); err == nil {
-				for _, v := range vs {
-					m.remove(versionKey(id, v))
-				}
-			}
+			m.forgetAppVersions(id)
 			continue
 		}
 		m.apps[id] = a
 		m.persist(appKey(id), a)
-		m.persist(versionKey(id, a.Version), a)
+		stored = append(stored, a)
+	}
+	m.storeRootVersion(version) // first: app versions it no longer names may be pruned
+	for _, a := range stored {
+		m.storeAppVersion(a)
 	}
 	if len(plan.Steps) > 0 {
 		d := &deployment{Plan: plan, Original: originals, StartedAt: m.now()}

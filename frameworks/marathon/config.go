@@ -37,6 +37,9 @@ type Config struct {
 	ServicePortMin, ServicePortMax int
 	// MaxReadinessChecks bounds the readiness check probes in flight at once.
 	MaxReadinessChecks int
+	// MaxVersions is how many versions of each app and of the root group are stored
+	// (Marathon's --max_versions); the oldest are pruned first, never the current one.
+	MaxVersions int
 }
 
 // DefaultConfig returns Marathon's defaults.
@@ -56,6 +59,7 @@ func DefaultConfig() Config {
 		ServicePortMax:  20000,
 
 		MaxReadinessChecks: 64,
+		MaxVersions:        50,
 	}
 }
 
@@ -91,6 +95,9 @@ func (c Config) Validate() error {
 	}
 	if c.MaxReadinessChecks <= 0 {
 		errs = append(errs, errors.New("max_readiness_checks: must be positive"))
+	}
+	if c.MaxVersions <= 0 {
+		errs = append(errs, errors.New("max_versions: must be positive"))
 	}
 	return errors.Join(errs...)
 }

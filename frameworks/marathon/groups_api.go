@@ -29,11 +29,7 @@ func (m *Marathon) groupRoutes(w http.ResponseWriter, req *http.Request) {
 			if g == nil {
 				return msgReply(http.StatusNotFound, "Group '%s' does not exist", id)
 			}
-			vs := []string{}
-			if g.Version != "" {
-				vs = append(vs, g.Version)
-			}
-			return reply{status: http.StatusOK, body: vs}
+			return reply{status: http.StatusOK, body: m.groupVersions(id)}
 		})
 	case req.Method == http.MethodGet:
 		opts := groupView(req.URL.Query()["embed"])
@@ -99,6 +95,13 @@ func groupError(err error) reply {
 
 // applyGroup is POST/PUT/PATCH /v2/groups: one deployment for every app the update touches.
 func (m *Marathon) applyGroup(req *http.Request, u *groups.Update, create, force bool) reply {
+	if u.Version != "" {
+		r := m.rollbackGroup(u.ID, u.Version, force)
+		if r.status < 300 {
+			m.publish(events.NewGroupChangeSuccess(u.ID, app.FormatTime(m.now()), m.now()))
+		}
+		return r
+	}
 	version := app.FormatTime(m.now())
 	res, err := groups.Apply(groups.Build(m.apps, m.metas), u, groups.Options{Create: create, Version: version})
 	if err != nil {

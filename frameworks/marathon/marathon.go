@@ -63,6 +63,7 @@ type Marathon struct {
 	eventPlans         map[string]events.Plan       // deployment plans as events render them
 	appJSON            map[string]*renderedApp      // app definitions rendered for GET responses
 	readiness          *readinessState              // readiness checks in flight (set by run)
+	versions           *versionIndex                // stored root versions (read on first use)
 	wantOffers         bool
 	reconcilePending   bool // a status update changed the state; reconcile soon
 	needRevive         bool
