@@ -126,6 +126,9 @@ func TestReadinessGatesDeployments(t *testing.T) {
 	id2 := second[0].GetTaskId().GetValue()
 	h.running(second...)
 	h.deploymentsContain(`"taskId":"`+id2+`","ready":false`, `"action":"RestartApplication"`)
+	if _, body := h.do(http.MethodGet, "/v2/deployments", ""); strings.Contains(body, id1) {
+		t.Errorf("the first deployment's result shows in the restart: %s", body)
+	}
 	for _, c := range h.master.Calls() {
 		if c.GetType() == scheduler.Call_KILL {
 			t.Fatalf("killed %s before the new task was ready", c.GetKill().GetTaskId().GetValue())

@@ -71,12 +71,12 @@ func readinessURL(a *app.App, t *task, rc app.ReadinessCheck) (string, bool) {
 	return "", false
 }
 
-// deployingApps lists the apps that running deployments change.
-func (m *Marathon) deployingApps() map[string]bool {
-	out := map[string]bool{}
+// deployingApps maps the apps that running deployments change to the deployment's id.
+func (m *Marathon) deployingApps() map[string]string {
+	out := map[string]string{}
 	for _, d := range m.deployments {
 		for _, id := range d.Plan.AffectedApps() {
-			out[id] = true
+			out[id] = d.Plan.ID
 		}
 	}
 	return out
@@ -139,6 +139,7 @@ func (m *Marathon) readinessReported(gen uint64, res readinessResult) {
 		return
 	}
 	t.readiness = &res
+	t.readinessPlan = m.deployingApps()[t.AppID]
 	if res.Ready {
 		delete(m.readiness.inflight, res.TaskID)
 		t.Ready = true
@@ -147,15 +148,16 @@ func (m *Marathon) readinessReported(gen uint64, res readinessResult) {
 	}
 }
 
-// readinessResultsOf lists the latest readiness results of an app's tasks while a
-// deployment changes the app (Marathon shows them only then), by task id.
-func (m *Marathon) readinessResultsOf(appID string, deploying map[string]bool) []readinessResult {
+// readinessResultsOf lists the latest readiness results of an app's tasks taken during
+// the deployment that changes the app now (Marathon shows them only then), by task id.
+func (m *Marathon) readinessResultsOf(appID string, deploying map[string]string) []readinessResult {
 	out := []readinessResult{}
-	if !deploying[appID] {
+	plan, ok := deploying[appID]
+	if !ok {
 		return out
 	}
 	for _, t := range m.tasks.ofApp(appID) {
-		if t.readiness != nil {
+		if t.readiness != nil && t.readinessPlan == plan {
 			out = append(out, *t.readiness)
 		}
 	}
@@ -164,7 +166,7 @@ func (m *Marathon) readinessResultsOf(appID string, deploying map[string]bool) [
 
 // deploymentInfo renders a running deployment for /v2/deployments, with the readiness
 // results of the apps its current step changes.
-func (m *Marathon) deploymentInfo(d *deployment, deploying map[string]bool) planner.DeploymentInfo {
+func (m *Marathon) deploymentInfo(d *deployment, deploying map[string]string) planner.DeploymentInfo {
 	info := d.Plan.Info(d.Step)
 	for i, ca := range info.CurrentActions {
 		rs := m.readinessResultsOf(ca.App, deploying)

@@ -51,8 +51,9 @@ type task struct {
 	IPAddresses []ipJSON `json:"ipAddresses,omitempty"`
 	// Ready: a readiness check of the task passed (see readiness.go); readiness is the
 	// latest result while a check runs.
-	Ready     bool `json:"ready,omitempty"`
-	readiness *readinessResult
+	Ready         bool `json:"ready,omitempty"`
+	readiness     *readinessResult
+	readinessPlan string // the deployment readiness was taken in
 
 	// The task as GET responses render it, for renderApp's app at its version; cleared
 	// whenever the task changes (persistTask).
