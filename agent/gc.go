@@ -33,11 +33,11 @@ func gcMaxAge(delay time.Duration, headroom, usage float64) time.Duration {
 // others falls due (zero when none is left).
 func gcDue(cands []gcCandidate, now time.Time, delay time.Duration, headroom, usage float64) ([]gcCandidate, time.Time) {
 	maxAge := gcMaxAge(delay, headroom, usage)
-	sorted := append([]gcCandidate(nil), cands...)
-	sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].FinishedAt.Before(sorted[j].FinishedAt) })
+	// One pass; only what is due is sorted (the collector looks at the whole schedule each
+	// time an executor ends: sorting all of it made a thousand ends O(n² log n)).
 	var due []gcCandidate
 	var next time.Time
-	for _, c := range sorted {
+	for _, c := range cands {
 		at := c.FinishedAt.Add(maxAge)
 		if !at.After(now) {
 			due = append(due, c)
@@ -47,5 +47,6 @@ func gcDue(cands []gcCandidate, now time.Time, delay time.Duration, headroom, us
 			next = at
 		}
 	}
+	sort.SliceStable(due, func(i, j int) bool { return due[i].FinishedAt.Before(due[j].FinishedAt) })
 	return due, next
 }
