@@ -184,67 +184,39 @@ type loaded struct {
 
 func loadState(ctx context.Context, st store.Store) (*loaded, error) {
 	l := &loaded{apps: map[string]*app.App{}, deployments: map[string]*deployment{}, tasks: map[string]*task{}, metas: map[string]groups.Meta{}}
-	keys, err := st.List(ctx, keyApps)
-	if err != nil {
+	if err := loadAll(ctx, st, keyApps, func(a *app.App) { l.apps[a.ID] = a }); err != nil {
 		return nil, err
 	}
-	for _, k := range keys {
-		b, _, err := st.Get(ctx, k)
-		if err != nil {
-			return nil, err
-		}
-		var a app.App
-		if err := json.Unmarshal(b, &a); err != nil {
-			return nil, fmt.Errorf("decode %s: %w", k, err)
-		}
-		l.apps[a.ID] = &a
-	}
-	keys, err = st.List(ctx, keyDeployments)
-	if err != nil {
+	if err := loadAll(ctx, st, keyDeployments, func(d *deployment) { l.deployments[d.Plan.ID] = d }); err != nil {
 		return nil, err
 	}
-	for _, k := range keys {
-		b, _, err := st.Get(ctx, k)
-		if err != nil {
-			return nil, err
-		}
-		var d deployment
-		if err := json.Unmarshal(b, &d); err != nil {
-			return nil, fmt.Errorf("decode %s: %w", k, err)
-		}
-		l.deployments[d.Plan.ID] = &d
-	}
-	keys, err = st.List(ctx, keyTasks)
-	if err != nil {
+	if err := loadAll(ctx, st, keyTasks, func(t *task) { l.tasks[t.ID] = t }); err != nil {
 		return nil, err
 	}
-	for _, k := range keys {
-		b, _, err := st.Get(ctx, k)
-		if err != nil {
-			return nil, err
-		}
-		var t task
-		if err := json.Unmarshal(b, &t); err != nil {
-			return nil, fmt.Errorf("decode %s: %w", k, err)
-		}
-		l.tasks[t.ID] = &t
-	}
-	keys, err = st.List(ctx, keyGroups)
-	if err != nil {
+	if err := loadAll(ctx, st, keyGroups, func(g *groups.Meta) { l.metas[g.ID] = *g }); err != nil {
 		return nil, err
-	}
-	for _, k := range keys {
-		b, _, err := st.Get(ctx, k)
-		if err != nil {
-			return nil, err
-		}
-		var g groups.Meta
-		if err := json.Unmarshal(b, &g); err != nil {
-			return nil, fmt.Errorf("decode %s: %w", k, err)
-		}
-		l.metas[g.ID] = g
 	}
 	return l, nil
+}
+
+// loadAll decodes every JSON record stored under prefix and hands each to add.
+func loadAll[T any](ctx context.Context, st store.Store, prefix string, add func(*T)) error {
+	keys, err := st.List(ctx, prefix)
+	if err != nil {
+		return err
+	}
+	for _, k := range keys {
+		b, _, err := st.Get(ctx, k)
+		if err != nil {
+			return err
+		}
+		v := new(T)
+		if err := json.Unmarshal(b, v); err != nil {
+			return fmt.Errorf("decode %s: %w", k, err)
+		}
+		add(v)
+	}
+	return nil
 }
 
 // storedVersions lists the stored versions of an app, oldest first.
