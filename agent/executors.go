@@ -11,8 +11,9 @@ import (
 	"time"
 
 	"github.com/agoracluster/agora/agent/cgroups"
-	mesos "github.com/agoracluster/agora/proto/mesos/v1"
+	"github.com/agoracluster/agora/duration"
 	executorpb "github.com/agoracluster/agora/proto/mesos/v1/executor"
+	mesos "github.com/agoracluster/agora/proto/mesos/v1"
 	"github.com/google/uuid"
 	"go.uber.org/zap"
 	"google.golang.org/protobuf/proto"
@@ -336,7 +337,7 @@ func (a *Agent) executorEnv(ex *executor) []string {
 		"MESOS_HTTP_COMMAND_EXECUTOR=1",
 		"MESOS_RECOVERY_TIMEOUT=15mins",
 		"MESOS_SUBSCRIPTION_BACKOFF_MAX=2secs",
-		"MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD="+mesosDuration(a.gracePeriod(ex)),
+		"MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD="+duration.Format(a.gracePeriod(ex)),
 	)
 	env = append(env, a.dockerExecutorEnv(ex)...)
 	for _, v := range ex.info.GetCommand().GetEnvironment().GetVariables() {
@@ -346,12 +347,4 @@ func (a *Agent) executorEnv(ex *executor) []string {
 		env = append(env, v.GetName()+"="+v.GetValue())
 	}
 	return env
-}
-
-// mesosDuration formats d the way Mesos prints durations ("5secs", "500ms").
-func mesosDuration(d time.Duration) string {
-	if d%time.Second == 0 {
-		return fmt.Sprintf("%dsecs", d/time.Second)
-	}
-	return fmt.Sprintf("%dms", d/time.Millisecond)
 }

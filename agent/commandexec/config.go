@@ -5,9 +5,10 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
+
+	"github.com/agoracluster/agora/duration"
 )
 
 // Config is the executor's configuration, normally read from the MESOS_* environment the
@@ -144,7 +145,7 @@ func ConfigFromEnv(env func(string) string) (Config, error) {
 		if v == "" {
 			continue
 		}
-		parsed, err := parseDuration(v)
+		parsed, err := duration.Parse(v)
 		if err != nil {
 			errs = append(errs, d.name+": "+err.Error())
 			continue
@@ -158,33 +159,4 @@ func ConfigFromEnv(env func(string) string) (Config, error) {
 		return c, fmt.Errorf("%s", strings.Join(errs, "; "))
 	}
 	return c, nil
-}
-
-var mesosUnits = []struct {
-	suffix string
-	unit   time.Duration
-}{
-	{"nanosecs", time.Nanosecond}, {"ns", time.Nanosecond},
-	{"microsecs", time.Microsecond}, {"us", time.Microsecond},
-	{"millisecs", time.Millisecond}, {"ms", time.Millisecond},
-	{"secs", time.Second}, {"mins", time.Minute}, {"hrs", time.Hour},
-	{"days", 24 * time.Hour}, {"weeks", 7 * 24 * time.Hour},
-}
-
-// parseDuration accepts Go durations ("4s") and Mesos durations ("4secs", "15mins").
-func parseDuration(s string) (time.Duration, error) {
-	s = strings.TrimSpace(s)
-	if d, err := time.ParseDuration(s); err == nil && d >= 0 {
-		return d, nil
-	}
-	for _, u := range mesosUnits {
-		if num, ok := strings.CutSuffix(s, u.suffix); ok {
-			v, err := strconv.ParseFloat(num, 64)
-			if err != nil || v < 0 {
-				continue // "15mins" also ends in "ns"
-			}
-			return time.Duration(v * float64(u.unit)), nil
-		}
-	}
-	return 0, fmt.Errorf("invalid duration %q", s)
 }
