@@ -12,8 +12,8 @@ import (
 
 	"github.com/agoracluster/agora/agent/cgroups"
 	"github.com/agoracluster/agora/duration"
-	executorpb "github.com/agoracluster/agora/proto/mesos/v1/executor"
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
+	executorpb "github.com/agoracluster/agora/proto/mesos/v1/executor"
 	"github.com/google/uuid"
 	"go.uber.org/zap"
 	"google.golang.org/protobuf/proto"
