@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Installs what Agora's tests need from Debian's packages when it is missing:
-# ZooKeeper (started by the test harness on a free loopback port) and protoc.
+# ZooKeeper (started by the test harness on a free loopback port), protoc, and python3
+# (a small HTTP server for tasks in the Marathon readiness test).
 set -euo pipefail
 
 missing=()
 [ -x /usr/share/zookeeper/bin/zkServer.sh ] || missing+=(zookeeper)
 command -v protoc >/dev/null 2>&1 || missing+=(protobuf-compiler)
 command -v java >/dev/null 2>&1 || missing+=(default-jre-headless)
+command -v python3 >/dev/null 2>&1 || missing+=(python3)  # HTTP server of the readiness test's tasks
 
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
