@@ -262,7 +262,7 @@ func (a *Agent) executorExited(ex *executor, term Termination) {
 			continue
 		}
 		state := mesos.TaskState_TASK_FAILED
-		if t.killRequested || ex.fw.shuttingDown {
+		if t.killRequested || ex.shutdownRequested || ex.fw.shuttingDown {
 			state = mesos.TaskState_TASK_KILLED
 		}
 		a.agentUpdate(t, state, ex.failReason, msg)

@@ -62,6 +62,9 @@ type executor struct {
 	recovered bool
 	// limited is set once the container hit a resource limit and is being killed for it.
 	limited bool
+	// shutdownRequested is set by the master's SHUTDOWN_EXECUTOR (the scheduler's SHUTDOWN
+	// call): the executor's live tasks end TASK_KILLED when it exits.
+	shutdownRequested bool
 }
 
 // launchItem is one queued RUN_TASK (task) or RUN_TASK_GROUP (group).

@@ -36,6 +36,9 @@ func (a *Agent) handleMasterEvent(ev *agorapb.AgentEvent) {
 		}
 	case agorapb.AgentEvent_SHUTDOWN_FRAMEWORK:
 		a.shutdownFramework(ev.GetShutdownFramework().GetFrameworkId().GetValue())
+	case agorapb.AgentEvent_SHUTDOWN_EXECUTOR:
+		sh := ev.GetShutdownExecutor()
+		a.shutdownExecutorByMaster(sh.GetFrameworkId().GetValue(), sh.GetExecutorId().GetValue())
 	case agorapb.AgentEvent_FRAMEWORK_MESSAGE:
 		m := ev.GetFrameworkMessage()
 		ex := a.executorOf(m.GetFrameworkId().GetValue(), m.GetExecutorId().GetValue())
@@ -237,6 +240,21 @@ func (a *Agent) shutdownFramework(fid string) {
 	for _, ex := range fw.executors {
 		a.shutdownExecutor(ex)
 	}
+}
+
+// shutdownExecutorByMaster handles SHUTDOWN_EXECUTOR: the executor gets a SHUTDOWN event
+// and SIGKILL after its grace period; its live tasks end TASK_KILLED. An unknown executor
+// is logged and ignored, as by Mesos.
+func (a *Agent) shutdownExecutorByMaster(fid, eid string) {
+	log := a.log.With(zap.String("framework_id", fid), zap.String("executor_id", eid))
+	ex := a.executorOf(fid, eid)
+	if ex == nil || ex.gone() {
+		log.Warn("ignoring shutdown of an unknown executor")
+		return
+	}
+	log.Info("shutting down executor at the framework's request")
+	ex.shutdownRequested = true
+	a.shutdownExecutor(ex)
 }
 
 // dropTasks reports TASK_LOST for tasks the agent will not run.

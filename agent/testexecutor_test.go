@@ -26,7 +26,8 @@ import (
 //	exit:N    TASK_RUNNING, then exit with status N
 //
 // With TEST_MODE=noregister in its environment it never subscribes. It exits once every
-// task ended and its updates were acknowledged, or on SHUTDOWN.
+// task ended and its updates were acknowledged, or on SHUTDOWN (ignored with
+// TEST_MODE=ignoreshutdown).
 func runTestExecutor() int {
 	if os.Getenv("TEST_MODE") == "noregister" {
 		time.Sleep(time.Hour)
@@ -126,6 +127,9 @@ func (e *testExecutor) run() error {
 		case executorpb.Event_ACKNOWLEDGED:
 			delete(e.unacked, string(ev.GetAcknowledged().GetUuid()))
 		case executorpb.Event_SHUTDOWN:
+			if os.Getenv("TEST_MODE") == "ignoreshutdown" {
+				continue // waits for the agent's SIGKILL
+			}
 			for tid := range e.live {
 				_ = e.update(tid, mesos.TaskState_TASK_KILLED)
 			}

@@ -351,6 +351,15 @@ func TestLaunchThroughFakeAgent(t *testing.T) {
 			t.Errorf("/metrics lacks %s", want)
 		}
 	}
+
+	// SHUTDOWN reaches the agent as SHUTDOWN_EXECUTOR.
+	call(&scheduler.Call{Type: scheduler.Call_SHUTDOWN.Enum(), Shutdown: &scheduler.Call_Shutdown{
+		AgentId: agentIDpb(agentID), ExecutorId: executorIDpb("t1"),
+	}})
+	agent.next(aev, func() bool { return aev.GetType() == agorapb.AgentEvent_SHUTDOWN_EXECUTOR })
+	if sh := aev.GetShutdownExecutor(); sh.GetFrameworkId().GetValue() != fwID || sh.GetExecutorId().GetValue() != "t1" {
+		t.Errorf("SHUTDOWN_EXECUTOR %v", aev)
+	}
 }
 
 func TestAgentReconnectsAfterMasterRestart(t *testing.T) {

@@ -207,11 +207,15 @@ func TestMessagesAndShutdown(t *testing.T) {
 		t.Fatal(err)
 	}
 	var types []agorapb.AgentEvent_Type
-	for _, ev := range agentSink.agentEvents() {
+	evs0 := agentSink.agentEvents()
+	for _, ev := range evs0 {
 		types = append(types, ev.GetType())
 	}
-	if !slices.Equal(types, []agorapb.AgentEvent_Type{agorapb.AgentEvent_FRAMEWORK_MESSAGE, agorapb.AgentEvent_KILL_TASK}) {
-		t.Errorf("agent events %v", types)
+	if !slices.Equal(types, []agorapb.AgentEvent_Type{agorapb.AgentEvent_FRAMEWORK_MESSAGE, agorapb.AgentEvent_SHUTDOWN_EXECUTOR}) {
+		t.Fatalf("agent events %v", types)
+	}
+	if sh := evs0[1].GetShutdownExecutor(); sh.GetFrameworkId().GetValue() != fwID || sh.GetExecutorId().GetValue() != "t1" {
+		t.Errorf("SHUTDOWN_EXECUTOR %v", sh)
 	}
 	err = h.s.agentCall(&agorapb.AgentCall{AgentId: agentIDpb(agentID), Type: agorapb.AgentCall_FRAMEWORK_MESSAGE.Enum(),
 		FrameworkMessage: &agorapb.AgentCall_FrameworkMessage{FrameworkId: frameworkIDpb(fwID), ExecutorId: executorIDpb("t1"), Data: []byte("yo")}},
@@ -222,6 +226,47 @@ func TestMessagesAndShutdown(t *testing.T) {
 	evs := sink.schedulerEvents()
 	if len(evs) != 1 || string(evs[0].GetMessage().GetData()) != "yo" {
 		t.Errorf("events %v", evs)
+	}
+}
+
+func TestShutdownExecutorForwarding(t *testing.T) {
+	tests := []struct {
+		name     string
+		agentID  func(agentID string) string
+		execID   string
+		wantSent bool
+	}{
+		{"known executor", func(id string) string { return id }, "t1", true},
+		{"executor unknown to the master is forwarded", func(id string) string { return id }, "nope", true},
+		{"unknown agent", func(string) string { return "no-such-agent" }, "t1", false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			h, agentID, agentSink, fwID, _ := launched(t)
+			err := h.call(fwID, "s1", &scheduler.Call{Type: scheduler.Call_SHUTDOWN.Enum(), Shutdown: &scheduler.Call_Shutdown{
+				AgentId: agentIDpb(tc.agentID(agentID)), ExecutorId: executorIDpb(tc.execID),
+			}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			evs := agentSink.agentEvents()
+			if !tc.wantSent {
+				if len(evs) != 0 {
+					t.Errorf("agent events %v, want none", evs)
+				}
+				return
+			}
+			if len(evs) != 1 || evs[0].GetType() != agorapb.AgentEvent_SHUTDOWN_EXECUTOR {
+				t.Fatalf("agent events %v, want SHUTDOWN_EXECUTOR", evs)
+			}
+			if got := evs[0].GetShutdownExecutor().GetExecutorId().GetValue(); got != tc.execID {
+				t.Errorf("executor id %q, want %q", got, tc.execID)
+			}
+			// The master does not kill the tasks itself: the agent reports their end.
+			if st := h.s.agents[agentID].tasks; len(st) == 0 {
+				t.Errorf("task vanished from the master")
+			}
+		})
 	}
 }
 

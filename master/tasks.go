@@ -276,20 +276,27 @@ func lastStatus(t *task) *mesos.TaskStatus {
 	return nil
 }
 
-// shutdownExecutor kills every task of the executor (the agent stops an executor
-// once it has no tasks left).
+// shutdownExecutor handles the scheduler's SHUTDOWN call as Mesos does: it forwards a
+// SHUTDOWN_EXECUTOR event to the agent, which stops the executor and kills its tasks. The
+// executor need not be known to the master (Mesos forwards the request anyway); an agent
+// that is unknown or not active is logged and skipped.
 func (s *state) shutdownExecutor(fw *framework, sh *scheduler.Call_Shutdown) {
-	a := s.agents[sh.GetAgentId().GetValue()]
+	agentID := sh.GetAgentId().GetValue()
+	execID := sh.GetExecutorId().GetValue()
+	a := s.agents[agentID]
 	if a == nil || a.state != agentActive {
+		s.log.Warn("cannot shut down executor: agent is not registered",
+			zap.String("framework_id", fw.id), zap.String("agent_id", agentID), zap.String("executor_id", execID))
 		return
 	}
-	execID := sh.GetExecutorId().GetValue()
-	for _, key := range sortedKeys(a.tasks) {
-		t := a.tasks[key]
-		if t.frameworkID == fw.id && t.executorID() == execID && !isTerminal(t.state()) {
-			a.send(killTaskEvent(fw.id, t.id, nil))
-		}
-	}
+	s.log.Info("shutting down executor", zap.String("framework_id", fw.id),
+		zap.String("agent_id", agentID), zap.String("executor_id", execID))
+	a.send(&agorapb.AgentEvent{
+		Type: agorapb.AgentEvent_SHUTDOWN_EXECUTOR.Enum(),
+		ShutdownExecutor: &agorapb.AgentEvent_ShutdownExecutor{
+			FrameworkId: frameworkIDpb(fw.id), ExecutorId: executorIDpb(execID),
+		},
+	})
 }
 
 // message relays scheduler data to an executor.

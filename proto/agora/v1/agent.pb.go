@@ -116,6 +116,7 @@ const (
 	AgentEvent_FRAMEWORK_MESSAGE  AgentEvent_Type = 8  // See 'FrameworkMessage': scheduler -> executor data.
 	AgentEvent_SHUTDOWN           AgentEvent_Type = 9  // The master removed this agent: kill everything and stop.
 	AgentEvent_ERROR              AgentEvent_Type = 10 // See 'Error'. The stream is closed after it.
+	AgentEvent_SHUTDOWN_EXECUTOR  AgentEvent_Type = 11 // See 'ShutdownExecutor': stop one executor and kill its tasks.
 )
 
 // Enum value maps for AgentEvent_Type.
@@ -132,6 +133,7 @@ var (
 		8:  "FRAMEWORK_MESSAGE",
 		9:  "SHUTDOWN",
 		10: "ERROR",
+		11: "SHUTDOWN_EXECUTOR",
 	}
 	AgentEvent_Type_value = map[string]int32{
 		"UNKNOWN":            0,
@@ -145,6 +147,7 @@ var (
 		"FRAMEWORK_MESSAGE":  8,
 		"SHUTDOWN":           9,
 		"ERROR":              10,
+		"SHUTDOWN_EXECUTOR":  11,
 	}
 )
 
@@ -352,6 +355,7 @@ type AgentEvent struct {
 	ShutdownFramework *AgentEvent_ShutdownFramework `protobuf:"bytes,7,opt,name=shutdown_framework,json=shutdownFramework" json:"shutdown_framework,omitempty"`
 	FrameworkMessage  *AgentEvent_FrameworkMessage  `protobuf:"bytes,8,opt,name=framework_message,json=frameworkMessage" json:"framework_message,omitempty"`
 	Error             *AgentEvent_Error             `protobuf:"bytes,9,opt,name=error" json:"error,omitempty"`
+	ShutdownExecutor  *AgentEvent_ShutdownExecutor  `protobuf:"bytes,10,opt,name=shutdown_executor,json=shutdownExecutor" json:"shutdown_executor,omitempty"`
 	unknownFields     protoimpl.UnknownFields
 	sizeCache         protoimpl.SizeCache
 }
@@ -445,6 +449,13 @@ func (x *AgentEvent) GetFrameworkMessage() *AgentEvent_FrameworkMessage {
 func (x *AgentEvent) GetError() *AgentEvent_Error {
 	if x != nil {
 		return x.Error
+	}
+	return nil
+}
+
+func (x *AgentEvent) GetShutdownExecutor() *AgentEvent_ShutdownExecutor {
+	if x != nil {
+		return x.ShutdownExecutor
 	}
 	return nil
 }
@@ -1079,6 +1090,61 @@ func (x *AgentEvent_ShutdownFramework) GetFrameworkId() *v1.FrameworkID {
 	return nil
 }
 
+// The scheduler's SHUTDOWN call: the agent sends the executor a SHUTDOWN event, kills it
+// after its shutdown grace period, and ends its non-terminal tasks TASK_KILLED. An executor
+// the agent does not know is ignored.
+type AgentEvent_ShutdownExecutor struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	FrameworkId   *v1.FrameworkID        `protobuf:"bytes,1,req,name=framework_id,json=frameworkId" json:"framework_id,omitempty"`
+	ExecutorId    *v1.ExecutorID         `protobuf:"bytes,2,req,name=executor_id,json=executorId" json:"executor_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AgentEvent_ShutdownExecutor) Reset() {
+	*x = AgentEvent_ShutdownExecutor{}
+	mi := &file_agora_v1_agent_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AgentEvent_ShutdownExecutor) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AgentEvent_ShutdownExecutor) ProtoMessage() {}
+
+func (x *AgentEvent_ShutdownExecutor) ProtoReflect() protoreflect.Message {
+	mi := &file_agora_v1_agent_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AgentEvent_ShutdownExecutor.ProtoReflect.Descriptor instead.
+func (*AgentEvent_ShutdownExecutor) Descriptor() ([]byte, []int) {
+	return file_agora_v1_agent_proto_rawDescGZIP(), []int{2, 6}
+}
+
+func (x *AgentEvent_ShutdownExecutor) GetFrameworkId() *v1.FrameworkID {
+	if x != nil {
+		return x.FrameworkId
+	}
+	return nil
+}
+
+func (x *AgentEvent_ShutdownExecutor) GetExecutorId() *v1.ExecutorID {
+	if x != nil {
+		return x.ExecutorId
+	}
+	return nil
+}
+
 type AgentEvent_FrameworkMessage struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	FrameworkId   *v1.FrameworkID        `protobuf:"bytes,1,req,name=framework_id,json=frameworkId" json:"framework_id,omitempty"`
@@ -1090,7 +1156,7 @@ type AgentEvent_FrameworkMessage struct {
 
 func (x *AgentEvent_FrameworkMessage) Reset() {
 	*x = AgentEvent_FrameworkMessage{}
-	mi := &file_agora_v1_agent_proto_msgTypes[14]
+	mi := &file_agora_v1_agent_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1102,7 +1168,7 @@ func (x *AgentEvent_FrameworkMessage) String() string {
 func (*AgentEvent_FrameworkMessage) ProtoMessage() {}
 
 func (x *AgentEvent_FrameworkMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_agora_v1_agent_proto_msgTypes[14]
+	mi := &file_agora_v1_agent_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1115,7 +1181,7 @@ func (x *AgentEvent_FrameworkMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AgentEvent_FrameworkMessage.ProtoReflect.Descriptor instead.
 func (*AgentEvent_FrameworkMessage) Descriptor() ([]byte, []int) {
-	return file_agora_v1_agent_proto_rawDescGZIP(), []int{2, 6}
+	return file_agora_v1_agent_proto_rawDescGZIP(), []int{2, 7}
 }
 
 func (x *AgentEvent_FrameworkMessage) GetFrameworkId() *v1.FrameworkID {
@@ -1148,7 +1214,7 @@ type AgentEvent_Error struct {
 
 func (x *AgentEvent_Error) Reset() {
 	*x = AgentEvent_Error{}
-	mi := &file_agora_v1_agent_proto_msgTypes[15]
+	mi := &file_agora_v1_agent_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1160,7 +1226,7 @@ func (x *AgentEvent_Error) String() string {
 func (*AgentEvent_Error) ProtoMessage() {}
 
 func (x *AgentEvent_Error) ProtoReflect() protoreflect.Message {
-	mi := &file_agora_v1_agent_proto_msgTypes[15]
+	mi := &file_agora_v1_agent_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1173,7 +1239,7 @@ func (x *AgentEvent_Error) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AgentEvent_Error.ProtoReflect.Descriptor instead.
 func (*AgentEvent_Error) Descriptor() ([]byte, []int) {
-	return file_agora_v1_agent_proto_rawDescGZIP(), []int{2, 7}
+	return file_agora_v1_agent_proto_rawDescGZIP(), []int{2, 8}
 }
 
 func (x *AgentEvent_Error) GetMessage() string {
@@ -1232,7 +1298,7 @@ const file_agora_v1_agent_proto_rawDesc = "" +
 	"\x12StatusUpdateRecord\x128\n" +
 	"\fframework_id\x18\x01 \x02(\v2\x15.mesos.v1.FrameworkIDR\vframeworkId\x12,\n" +
 	"\x06status\x18\x02 \x02(\v2\x14.mesos.v1.TaskStatusR\x06status\x126\n" +
-	"\flatest_state\x18\x03 \x01(\x0e2\x13.mesos.v1.TaskStateR\vlatestState\"\xba\x0e\n" +
+	"\flatest_state\x18\x03 \x01(\x0e2\x13.mesos.v1.TaskStateR\vlatestState\"\xab\x10\n" +
 	"\n" +
 	"AgentEvent\x12-\n" +
 	"\x04type\x18\x01 \x01(\x0e2\x19.agora.v1.AgentEvent.TypeR\x04type\x12?\n" +
@@ -1245,7 +1311,9 @@ const file_agora_v1_agent_proto_rawDesc = "" +
 	"\vacknowledge\x18\x06 \x01(\v2 .agora.v1.AgentEvent.AcknowledgeR\vacknowledge\x12U\n" +
 	"\x12shutdown_framework\x18\a \x01(\v2&.agora.v1.AgentEvent.ShutdownFrameworkR\x11shutdownFramework\x12R\n" +
 	"\x11framework_message\x18\b \x01(\v2%.agora.v1.AgentEvent.FrameworkMessageR\x10frameworkMessage\x120\n" +
-	"\x05error\x18\t \x01(\v2\x1a.agora.v1.AgentEvent.ErrorR\x05error\x1a\xaf\x01\n" +
+	"\x05error\x18\t \x01(\v2\x1a.agora.v1.AgentEvent.ErrorR\x05error\x12R\n" +
+	"\x11shutdown_executor\x18\n" +
+	" \x01(\v2%.agora.v1.AgentEvent.ShutdownExecutorR\x10shutdownExecutor\x1a\xaf\x01\n" +
 	"\n" +
 	"Subscribed\x12,\n" +
 	"\bagent_id\x18\x01 \x02(\v2\x11.mesos.v1.AgentIDR\aagentId\x12<\n" +
@@ -1270,14 +1338,18 @@ const file_agora_v1_agent_proto_rawDesc = "" +
 	"\atask_id\x18\x02 \x02(\v2\x10.mesos.v1.TaskIDR\x06taskId\x12\x12\n" +
 	"\x04uuid\x18\x03 \x02(\fR\x04uuid\x1aM\n" +
 	"\x11ShutdownFramework\x128\n" +
-	"\fframework_id\x18\x01 \x02(\v2\x15.mesos.v1.FrameworkIDR\vframeworkId\x1a\x97\x01\n" +
+	"\fframework_id\x18\x01 \x02(\v2\x15.mesos.v1.FrameworkIDR\vframeworkId\x1a\x83\x01\n" +
+	"\x10ShutdownExecutor\x128\n" +
+	"\fframework_id\x18\x01 \x02(\v2\x15.mesos.v1.FrameworkIDR\vframeworkId\x125\n" +
+	"\vexecutor_id\x18\x02 \x02(\v2\x14.mesos.v1.ExecutorIDR\n" +
+	"executorId\x1a\x97\x01\n" +
 	"\x10FrameworkMessage\x128\n" +
 	"\fframework_id\x18\x01 \x02(\v2\x15.mesos.v1.FrameworkIDR\vframeworkId\x125\n" +
 	"\vexecutor_id\x18\x02 \x02(\v2\x14.mesos.v1.ExecutorIDR\n" +
 	"executorId\x12\x12\n" +
 	"\x04data\x18\x03 \x02(\fR\x04data\x1a!\n" +
 	"\x05Error\x12\x18\n" +
-	"\amessage\x18\x01 \x02(\tR\amessage\"\xbc\x01\n" +
+	"\amessage\x18\x01 \x02(\tR\amessage\"\xd3\x01\n" +
 	"\x04Type\x12\v\n" +
 	"\aUNKNOWN\x10\x00\x12\x0e\n" +
 	"\n" +
@@ -1291,7 +1363,8 @@ const file_agora_v1_agent_proto_rawDesc = "" +
 	"\x11FRAMEWORK_MESSAGE\x10\b\x12\f\n" +
 	"\bSHUTDOWN\x10\t\x12\t\n" +
 	"\x05ERROR\x10\n" +
-	"B6Z4github.com/agoracluster/agora/proto/agora/v1;agorapb"
+	"\x12\x15\n" +
+	"\x11SHUTDOWN_EXECUTOR\x10\vB6Z4github.com/agoracluster/agora/proto/agora/v1;agorapb"
 
 var (
 	file_agora_v1_agent_proto_rawDescOnce sync.Once
@@ -1306,7 +1379,7 @@ func file_agora_v1_agent_proto_rawDescGZIP() []byte {
 }
 
 var file_agora_v1_agent_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_agora_v1_agent_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
+var file_agora_v1_agent_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
 var file_agora_v1_agent_proto_goTypes = []any{
 	(AgentCall_Type)(0),                  // 0: agora.v1.AgentCall.Type
 	(AgentEvent_Type)(0),                 // 1: agora.v1.AgentEvent.Type
@@ -1324,35 +1397,36 @@ var file_agora_v1_agent_proto_goTypes = []any{
 	(*AgentEvent_KillTask)(nil),          // 13: agora.v1.AgentEvent.KillTask
 	(*AgentEvent_Acknowledge)(nil),       // 14: agora.v1.AgentEvent.Acknowledge
 	(*AgentEvent_ShutdownFramework)(nil), // 15: agora.v1.AgentEvent.ShutdownFramework
-	(*AgentEvent_FrameworkMessage)(nil),  // 16: agora.v1.AgentEvent.FrameworkMessage
-	(*AgentEvent_Error)(nil),             // 17: agora.v1.AgentEvent.Error
-	(*v1.AgentID)(nil),                   // 18: mesos.v1.AgentID
-	(*v1.FrameworkID)(nil),               // 19: mesos.v1.FrameworkID
-	(*v1.TaskStatus)(nil),                // 20: mesos.v1.TaskStatus
-	(v1.TaskState)(0),                    // 21: mesos.v1.TaskState
-	(*v1.AgentInfo)(nil),                 // 22: mesos.v1.AgentInfo
-	(*v1.ExecutorInfo)(nil),              // 23: mesos.v1.ExecutorInfo
-	(*v1.Task)(nil),                      // 24: mesos.v1.Task
-	(*v1.FrameworkInfo)(nil),             // 25: mesos.v1.FrameworkInfo
-	(*v1.Resource)(nil),                  // 26: mesos.v1.Resource
-	(*v1.ExecutorID)(nil),                // 27: mesos.v1.ExecutorID
-	(*v1.MasterInfo)(nil),                // 28: mesos.v1.MasterInfo
-	(*v1.TaskInfo)(nil),                  // 29: mesos.v1.TaskInfo
-	(*v1.TaskGroupInfo)(nil),             // 30: mesos.v1.TaskGroupInfo
-	(*v1.TaskID)(nil),                    // 31: mesos.v1.TaskID
-	(*v1.KillPolicy)(nil),                // 32: mesos.v1.KillPolicy
+	(*AgentEvent_ShutdownExecutor)(nil),  // 16: agora.v1.AgentEvent.ShutdownExecutor
+	(*AgentEvent_FrameworkMessage)(nil),  // 17: agora.v1.AgentEvent.FrameworkMessage
+	(*AgentEvent_Error)(nil),             // 18: agora.v1.AgentEvent.Error
+	(*v1.AgentID)(nil),                   // 19: mesos.v1.AgentID
+	(*v1.FrameworkID)(nil),               // 20: mesos.v1.FrameworkID
+	(*v1.TaskStatus)(nil),                // 21: mesos.v1.TaskStatus
+	(v1.TaskState)(0),                    // 22: mesos.v1.TaskState
+	(*v1.AgentInfo)(nil),                 // 23: mesos.v1.AgentInfo
+	(*v1.ExecutorInfo)(nil),              // 24: mesos.v1.ExecutorInfo
+	(*v1.Task)(nil),                      // 25: mesos.v1.Task
+	(*v1.FrameworkInfo)(nil),             // 26: mesos.v1.FrameworkInfo
+	(*v1.Resource)(nil),                  // 27: mesos.v1.Resource
+	(*v1.ExecutorID)(nil),                // 28: mesos.v1.ExecutorID
+	(*v1.MasterInfo)(nil),                // 29: mesos.v1.MasterInfo
+	(*v1.TaskInfo)(nil),                  // 30: mesos.v1.TaskInfo
+	(*v1.TaskGroupInfo)(nil),             // 31: mesos.v1.TaskGroupInfo
+	(*v1.TaskID)(nil),                    // 32: mesos.v1.TaskID
+	(*v1.KillPolicy)(nil),                // 33: mesos.v1.KillPolicy
 }
 var file_agora_v1_agent_proto_depIdxs = []int32{
-	18, // 0: agora.v1.AgentCall.agent_id:type_name -> mesos.v1.AgentID
+	19, // 0: agora.v1.AgentCall.agent_id:type_name -> mesos.v1.AgentID
 	0,  // 1: agora.v1.AgentCall.type:type_name -> agora.v1.AgentCall.Type
 	5,  // 2: agora.v1.AgentCall.subscribe:type_name -> agora.v1.AgentCall.Subscribe
 	6,  // 3: agora.v1.AgentCall.status_update:type_name -> agora.v1.AgentCall.StatusUpdate
 	7,  // 4: agora.v1.AgentCall.update_resources:type_name -> agora.v1.AgentCall.UpdateResources
 	8,  // 5: agora.v1.AgentCall.executor_exited:type_name -> agora.v1.AgentCall.ExecutorExited
 	9,  // 6: agora.v1.AgentCall.framework_message:type_name -> agora.v1.AgentCall.FrameworkMessage
-	19, // 7: agora.v1.StatusUpdateRecord.framework_id:type_name -> mesos.v1.FrameworkID
-	20, // 8: agora.v1.StatusUpdateRecord.status:type_name -> mesos.v1.TaskStatus
-	21, // 9: agora.v1.StatusUpdateRecord.latest_state:type_name -> mesos.v1.TaskState
+	20, // 7: agora.v1.StatusUpdateRecord.framework_id:type_name -> mesos.v1.FrameworkID
+	21, // 8: agora.v1.StatusUpdateRecord.status:type_name -> mesos.v1.TaskStatus
+	22, // 9: agora.v1.StatusUpdateRecord.latest_state:type_name -> mesos.v1.TaskState
 	1,  // 10: agora.v1.AgentEvent.type:type_name -> agora.v1.AgentEvent.Type
 	10, // 11: agora.v1.AgentEvent.subscribed:type_name -> agora.v1.AgentEvent.Subscribed
 	11, // 12: agora.v1.AgentEvent.run_task:type_name -> agora.v1.AgentEvent.RunTask
@@ -1360,38 +1434,41 @@ var file_agora_v1_agent_proto_depIdxs = []int32{
 	13, // 14: agora.v1.AgentEvent.kill_task:type_name -> agora.v1.AgentEvent.KillTask
 	14, // 15: agora.v1.AgentEvent.acknowledge:type_name -> agora.v1.AgentEvent.Acknowledge
 	15, // 16: agora.v1.AgentEvent.shutdown_framework:type_name -> agora.v1.AgentEvent.ShutdownFramework
-	16, // 17: agora.v1.AgentEvent.framework_message:type_name -> agora.v1.AgentEvent.FrameworkMessage
-	17, // 18: agora.v1.AgentEvent.error:type_name -> agora.v1.AgentEvent.Error
-	22, // 19: agora.v1.AgentCall.Subscribe.agent_info:type_name -> mesos.v1.AgentInfo
-	23, // 20: agora.v1.AgentCall.Subscribe.executors:type_name -> mesos.v1.ExecutorInfo
-	24, // 21: agora.v1.AgentCall.Subscribe.tasks:type_name -> mesos.v1.Task
-	25, // 22: agora.v1.AgentCall.Subscribe.frameworks:type_name -> mesos.v1.FrameworkInfo
-	3,  // 23: agora.v1.AgentCall.StatusUpdate.update:type_name -> agora.v1.StatusUpdateRecord
-	26, // 24: agora.v1.AgentCall.UpdateResources.total:type_name -> mesos.v1.Resource
-	19, // 25: agora.v1.AgentCall.ExecutorExited.framework_id:type_name -> mesos.v1.FrameworkID
-	27, // 26: agora.v1.AgentCall.ExecutorExited.executor_id:type_name -> mesos.v1.ExecutorID
-	19, // 27: agora.v1.AgentCall.FrameworkMessage.framework_id:type_name -> mesos.v1.FrameworkID
-	27, // 28: agora.v1.AgentCall.FrameworkMessage.executor_id:type_name -> mesos.v1.ExecutorID
-	18, // 29: agora.v1.AgentEvent.Subscribed.agent_id:type_name -> mesos.v1.AgentID
-	28, // 30: agora.v1.AgentEvent.Subscribed.master_info:type_name -> mesos.v1.MasterInfo
-	25, // 31: agora.v1.AgentEvent.RunTask.framework_info:type_name -> mesos.v1.FrameworkInfo
-	29, // 32: agora.v1.AgentEvent.RunTask.task:type_name -> mesos.v1.TaskInfo
-	25, // 33: agora.v1.AgentEvent.RunTaskGroup.framework_info:type_name -> mesos.v1.FrameworkInfo
-	23, // 34: agora.v1.AgentEvent.RunTaskGroup.executor:type_name -> mesos.v1.ExecutorInfo
-	30, // 35: agora.v1.AgentEvent.RunTaskGroup.task_group:type_name -> mesos.v1.TaskGroupInfo
-	19, // 36: agora.v1.AgentEvent.KillTask.framework_id:type_name -> mesos.v1.FrameworkID
-	31, // 37: agora.v1.AgentEvent.KillTask.task_id:type_name -> mesos.v1.TaskID
-	32, // 38: agora.v1.AgentEvent.KillTask.kill_policy:type_name -> mesos.v1.KillPolicy
-	19, // 39: agora.v1.AgentEvent.Acknowledge.framework_id:type_name -> mesos.v1.FrameworkID
-	31, // 40: agora.v1.AgentEvent.Acknowledge.task_id:type_name -> mesos.v1.TaskID
-	19, // 41: agora.v1.AgentEvent.ShutdownFramework.framework_id:type_name -> mesos.v1.FrameworkID
-	19, // 42: agora.v1.AgentEvent.FrameworkMessage.framework_id:type_name -> mesos.v1.FrameworkID
-	27, // 43: agora.v1.AgentEvent.FrameworkMessage.executor_id:type_name -> mesos.v1.ExecutorID
-	44, // [44:44] is the sub-list for method output_type
-	44, // [44:44] is the sub-list for method input_type
-	44, // [44:44] is the sub-list for extension type_name
-	44, // [44:44] is the sub-list for extension extendee
-	0,  // [0:44] is the sub-list for field type_name
+	17, // 17: agora.v1.AgentEvent.framework_message:type_name -> agora.v1.AgentEvent.FrameworkMessage
+	18, // 18: agora.v1.AgentEvent.error:type_name -> agora.v1.AgentEvent.Error
+	16, // 19: agora.v1.AgentEvent.shutdown_executor:type_name -> agora.v1.AgentEvent.ShutdownExecutor
+	23, // 20: agora.v1.AgentCall.Subscribe.agent_info:type_name -> mesos.v1.AgentInfo
+	24, // 21: agora.v1.AgentCall.Subscribe.executors:type_name -> mesos.v1.ExecutorInfo
+	25, // 22: agora.v1.AgentCall.Subscribe.tasks:type_name -> mesos.v1.Task
+	26, // 23: agora.v1.AgentCall.Subscribe.frameworks:type_name -> mesos.v1.FrameworkInfo
+	3,  // 24: agora.v1.AgentCall.StatusUpdate.update:type_name -> agora.v1.StatusUpdateRecord
+	27, // 25: agora.v1.AgentCall.UpdateResources.total:type_name -> mesos.v1.Resource
+	20, // 26: agora.v1.AgentCall.ExecutorExited.framework_id:type_name -> mesos.v1.FrameworkID
+	28, // 27: agora.v1.AgentCall.ExecutorExited.executor_id:type_name -> mesos.v1.ExecutorID
+	20, // 28: agora.v1.AgentCall.FrameworkMessage.framework_id:type_name -> mesos.v1.FrameworkID
+	28, // 29: agora.v1.AgentCall.FrameworkMessage.executor_id:type_name -> mesos.v1.ExecutorID
+	19, // 30: agora.v1.AgentEvent.Subscribed.agent_id:type_name -> mesos.v1.AgentID
+	29, // 31: agora.v1.AgentEvent.Subscribed.master_info:type_name -> mesos.v1.MasterInfo
+	26, // 32: agora.v1.AgentEvent.RunTask.framework_info:type_name -> mesos.v1.FrameworkInfo
+	30, // 33: agora.v1.AgentEvent.RunTask.task:type_name -> mesos.v1.TaskInfo
+	26, // 34: agora.v1.AgentEvent.RunTaskGroup.framework_info:type_name -> mesos.v1.FrameworkInfo
+	24, // 35: agora.v1.AgentEvent.RunTaskGroup.executor:type_name -> mesos.v1.ExecutorInfo
+	31, // 36: agora.v1.AgentEvent.RunTaskGroup.task_group:type_name -> mesos.v1.TaskGroupInfo
+	20, // 37: agora.v1.AgentEvent.KillTask.framework_id:type_name -> mesos.v1.FrameworkID
+	32, // 38: agora.v1.AgentEvent.KillTask.task_id:type_name -> mesos.v1.TaskID
+	33, // 39: agora.v1.AgentEvent.KillTask.kill_policy:type_name -> mesos.v1.KillPolicy
+	20, // 40: agora.v1.AgentEvent.Acknowledge.framework_id:type_name -> mesos.v1.FrameworkID
+	32, // 41: agora.v1.AgentEvent.Acknowledge.task_id:type_name -> mesos.v1.TaskID
+	20, // 42: agora.v1.AgentEvent.ShutdownFramework.framework_id:type_name -> mesos.v1.FrameworkID
+	20, // 43: agora.v1.AgentEvent.ShutdownExecutor.framework_id:type_name -> mesos.v1.FrameworkID
+	28, // 44: agora.v1.AgentEvent.ShutdownExecutor.executor_id:type_name -> mesos.v1.ExecutorID
+	20, // 45: agora.v1.AgentEvent.FrameworkMessage.framework_id:type_name -> mesos.v1.FrameworkID
+	28, // 46: agora.v1.AgentEvent.FrameworkMessage.executor_id:type_name -> mesos.v1.ExecutorID
+	47, // [47:47] is the sub-list for method output_type
+	47, // [47:47] is the sub-list for method input_type
+	47, // [47:47] is the sub-list for extension type_name
+	47, // [47:47] is the sub-list for extension extendee
+	0,  // [0:47] is the sub-list for field type_name
 }
 
 func init() { file_agora_v1_agent_proto_init() }
@@ -1405,7 +1482,7 @@ func file_agora_v1_agent_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_agora_v1_agent_proto_rawDesc), len(file_agora_v1_agent_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   16,
+			NumMessages:   17,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
