@@ -41,9 +41,17 @@ type Config struct {
 	// ImplicitReconcile sends an implicit RECONCILE (no tasks) after every subscription.
 	// Default true.
 	ImplicitReconcile bool
-	// KnownTasks, when set, is asked after every subscription for the tasks the framework
-	// believes exist; they are reconciled explicitly (before the implicit reconciliation).
+	// KnownTasks, when set, is asked after every subscription for the non-terminal tasks the
+	// framework believes exist; they are reconciled explicitly, and RECONCILE is re-sent for
+	// the tasks that got no UPDATE yet (any state, any reason answers a task) with back-off
+	// (ReconcileInterval doubling up to ReconcileIntervalMax) until every task is answered;
+	// then the implicit reconciliation follows (Mesos's reconciliation algorithm). A new
+	// subscription restarts the process; the end of the stream stops it.
 	KnownTasks func(ctx context.Context) []*scheduler.Call_Reconcile_Task
+	// ReconcileInterval is the delay before the first repeat of the explicit reconciliation;
+	// it doubles per repeat up to ReconcileIntervalMax. Defaults 5s and 5min (0 means the
+	// default).
+	ReconcileInterval, ReconcileIntervalMax time.Duration
 	// WantOffers is the initial wish for offers (see Scheduler.SetWantOffers). Default true.
 	// When false the framework subscribes with all its roles suppressed.
 	WantOffers bool
@@ -74,18 +82,20 @@ type Config struct {
 // DefaultConfig returns a Config with every default filled in; set Masters and Framework.
 func DefaultConfig() Config {
 	return Config{
-		Encoding:          Protobuf,
-		AutoAcknowledge:   true,
-		ImplicitReconcile: true,
-		WantOffers:        true,
-		MissedHeartbeats:  5,
-		SubscribeTimeout:  20 * time.Second,
-		CallTimeout:       10 * time.Second,
-		BackoffMin:        500 * time.Millisecond,
-		BackoffMax:        30 * time.Second,
-		MaxRedirects:      5,
-		MaxEventSize:      64 << 20,
-		DefaultRefuse:     5 * time.Second,
+		Encoding:             Protobuf,
+		AutoAcknowledge:      true,
+		ImplicitReconcile:    true,
+		ReconcileInterval:    5 * time.Second,
+		ReconcileIntervalMax: 5 * time.Minute,
+		WantOffers:           true,
+		MissedHeartbeats:     5,
+		SubscribeTimeout:     20 * time.Second,
+		CallTimeout:          10 * time.Second,
+		BackoffMin:           500 * time.Millisecond,
+		BackoffMax:           30 * time.Second,
+		MaxRedirects:         5,
+		MaxEventSize:         64 << 20,
+		DefaultRefuse:        5 * time.Second,
 	}
 }
 
@@ -124,6 +134,11 @@ func (c Config) Validate() error {
 	}
 	if c.BackoffMin <= 0 || c.BackoffMax < c.BackoffMin {
 		errs = append(errs, errors.New("backoff: need 0 < backoff_min <= backoff_max"))
+	}
+	if c.ReconcileInterval < 0 || c.ReconcileIntervalMax < 0 {
+		errs = append(errs, errors.New("reconcile_interval: must not be negative"))
+	} else if c.ReconcileInterval > 0 && c.ReconcileIntervalMax > 0 && c.ReconcileIntervalMax < c.ReconcileInterval {
+		errs = append(errs, errors.New("reconcile_interval: need reconcile_interval <= reconcile_interval_max"))
 	}
 	if c.MaxRedirects < 0 {
 		errs = append(errs, errors.New("max_redirects: must not be negative"))

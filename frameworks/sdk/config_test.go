@@ -33,6 +33,10 @@ func TestConfigValidate(t *testing.T) {
 		{name: "encoding", modify: func(c *Config) { c.Encoding = "text/plain" }, want: "encoding"},
 		{name: "heartbeats", modify: func(c *Config) { c.MissedHeartbeats = 0 }, want: "missed_heartbeats"},
 		{name: "backoff", modify: func(c *Config) { c.BackoffMax = c.BackoffMin / 2 }, want: "backoff"},
+		{name: "reconcile default", modify: func(c *Config) { c.ReconcileInterval, c.ReconcileIntervalMax = 0, 0 }},
+		{name: "reconcile negative", modify: func(c *Config) { c.ReconcileInterval = -time.Second }, want: "reconcile_interval"},
+		{name: "reconcile max negative", modify: func(c *Config) { c.ReconcileIntervalMax = -time.Second }, want: "reconcile_interval"},
+		{name: "reconcile max below", modify: func(c *Config) { c.ReconcileIntervalMax = c.ReconcileInterval / 2 }, want: "reconcile_interval"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -4,7 +4,8 @@
 // stream, protobuf or JSON), follows 307 redirects across the configured masters, keeps the
 // Mesos-Stream-Id, re-subscribes with capped exponential back-off and jitter under the framework
 // id it was given, watches heartbeats, acknowledges status updates once the Handler has seen
-// them, reconciles after every (re)subscription and sends SUPPRESS/REVIVE only when the
+// them, reconciles after every (re)subscription (explicitly, repeated with back-off until every
+// known task got an update, then implicitly) and sends SUPPRESS/REVIVE only when the
 // framework's wish for offers changes. The Handler receives the events; calls (Launch, Accept,
 // Decline, Kill, ...) are safe from any goroutine.
 //

@@ -9,6 +9,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -45,6 +46,10 @@ type Scheduler struct {
 	sentWant     bool                      // what the master was last told
 	leader       int                       // index into masters to try first
 	rng          *rand.Rand
+	// Explicit reconciliation of the current session: the tasks without an UPDATE yet, and
+	// a channel closed when the last of them is answered (both nil when none are pending).
+	reconPending map[string]*scheduler.Call_Reconcile_Task
+	reconDone    chan struct{}
 }
 
 // session is one live subscription.
@@ -70,6 +75,13 @@ func NewScheduler(cfg Config, handler Handler, log *zap.Logger) (*Scheduler, err
 	}
 	if cfg.MaxEventSize == 0 {
 		cfg.MaxEventSize = recordio.DefaultMaxRecordSize
+	}
+	def := DefaultConfig()
+	if cfg.ReconcileInterval == 0 {
+		cfg.ReconcileInterval = def.ReconcileInterval
+	}
+	if cfg.ReconcileIntervalMax == 0 {
+		cfg.ReconcileIntervalMax = max(def.ReconcileIntervalMax, cfg.ReconcileInterval)
 	}
 	s := &Scheduler{
 		cfg:       cfg,
@@ -184,6 +196,7 @@ func (s *Scheduler) endSession() {
 	s.session = nil
 	s.streamCancel = nil
 	clear(s.offers)
+	s.reconPending, s.reconDone = nil, nil
 }
 
 // attempt makes one subscription and serves its stream until it ends. subscribed reports
@@ -191,6 +204,11 @@ func (s *Scheduler) endSession() {
 func (s *Scheduler) attempt(ctx context.Context) (subscribed bool, err error) {
 	streamCtx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
+	var wg sync.WaitGroup // the session's reconciliation loop
+	defer func() {
+		cancel(nil)
+		wg.Wait()
+	}()
 	s.mu.Lock()
 	if s.tornDown {
 		s.mu.Unlock()
@@ -244,8 +262,16 @@ func (s *Scheduler) attempt(ctx context.Context) (subscribed bool, err error) {
 		case scheduler.Event_SUBSCRIBED:
 			sub := ev.GetSubscribed()
 			sess.frameworkID = sub.GetFrameworkId()
-			if err := s.onSubscribed(ctx, sess, sub, wantAtSubscribe); err != nil {
+			pending, err := s.onSubscribed(ctx, sess, sub, wantAtSubscribe)
+			if err != nil {
 				return subscribed, err
+			}
+			if pending != nil {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					s.reconcileLoop(streamCtx, pending)
+				}()
 			}
 			subscribed = true
 			timeout, timeoutErr = 0, ErrHeartbeatTimeout
@@ -340,11 +366,13 @@ func (s *Scheduler) subscribeTo(ctx context.Context, u *url.URL, call *scheduler
 }
 
 // onSubscribed records the session, persists the framework id, tells the Handler and
-// reconciles.
-func (s *Scheduler) onSubscribed(ctx context.Context, sess *session, sub *scheduler.Event_Subscribed, wantAtSubscribe bool) error {
+// starts reconciling: the known tasks explicitly, or all tasks implicitly when none are
+// known. pending, when not nil, is closed once every known task got an UPDATE; until then
+// the caller runs reconcileLoop.
+func (s *Scheduler) onSubscribed(ctx context.Context, sess *session, sub *scheduler.Event_Subscribed, wantAtSubscribe bool) (pending <-chan struct{}, err error) {
 	id := sub.GetFrameworkId().GetValue()
 	if id == "" {
-		return errors.New("sdk: SUBSCRIBED without a framework id")
+		return nil, errors.New("sdk: SUBSCRIBED without a framework id")
 	}
 	s.mu.Lock()
 	prev := s.framework.GetId().GetValue()
@@ -366,19 +394,109 @@ func (s *Scheduler) onSubscribed(ctx context.Context, sess *session, sub *schedu
 	if err := s.syncWantOffers(ctx); err != nil {
 		log.Warn("sync offer suppression", zapError(err))
 	}
+	var known []*scheduler.Call_Reconcile_Task
 	if s.cfg.KnownTasks != nil {
-		if tasks := s.cfg.KnownTasks(ctx); len(tasks) > 0 {
-			if err := s.Reconcile(ctx, tasks...); err != nil {
-				log.Warn("explicit reconciliation", zapError(err))
-			}
-		}
+		known = s.cfg.KnownTasks(ctx)
 	}
-	if s.cfg.ImplicitReconcile {
-		if err := s.Reconcile(ctx); err != nil {
-			log.Warn("implicit reconciliation", zapError(err))
+	if done := s.startReconciliation(known); done != nil {
+		if err := s.Reconcile(ctx, s.pendingTasks()...); err != nil {
+			log.Warn("explicit reconciliation", zapError(err))
 		}
+		return done, nil
 	}
-	return nil
+	s.implicitReconcile(ctx)
+	return nil, nil
+}
+
+// startReconciliation makes tasks the pending set of the session (replacing any earlier
+// one) and returns the channel closed when the last is answered; nil when tasks is empty.
+func (s *Scheduler) startReconciliation(tasks []*scheduler.Call_Reconcile_Task) <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.reconPending, s.reconDone = nil, nil
+	for _, t := range tasks {
+		id := t.GetTaskId().GetValue()
+		if id == "" {
+			continue
+		}
+		if s.reconPending == nil {
+			s.reconPending = map[string]*scheduler.Call_Reconcile_Task{}
+		}
+		s.reconPending[id] = proto.Clone(t).(*scheduler.Call_Reconcile_Task)
+	}
+	if len(s.reconPending) == 0 {
+		return nil
+	}
+	s.reconDone = make(chan struct{})
+	return s.reconDone
+}
+
+// pendingTasks returns the tasks still awaiting an UPDATE, by task id.
+func (s *Scheduler) pendingTasks() []*scheduler.Call_Reconcile_Task {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ids := make([]string, 0, len(s.reconPending))
+	for id := range s.reconPending {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	out := make([]*scheduler.Call_Reconcile_Task, len(ids))
+	for i, id := range ids {
+		out[i] = s.reconPending[id]
+	}
+	return out
+}
+
+// answered removes a task from the pending set: an UPDATE for it arrived.
+func (s *Scheduler) answered(taskID string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.reconPending[taskID]; !ok {
+		return
+	}
+	delete(s.reconPending, taskID)
+	if len(s.reconPending) == 0 {
+		close(s.reconDone)
+		s.reconPending, s.reconDone = nil, nil
+	}
+}
+
+// reconcileLoop repeats the explicit reconciliation of the unanswered tasks with back-off
+// (ReconcileInterval doubling, capped at ReconcileIntervalMax) until done is closed, then
+// reconciles implicitly. It returns early when ctx (the stream) ends.
+func (s *Scheduler) reconcileLoop(ctx context.Context, done <-chan struct{}) {
+	d := s.cfg.ReconcileInterval
+	t := time.NewTimer(d)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-done:
+			s.implicitReconcile(ctx)
+			return
+		case <-t.C:
+		}
+		tasks := s.pendingTasks()
+		if len(tasks) == 0 { // answered just now; done is closed
+			continue
+		}
+		s.log.Info("repeating explicit reconciliation", zap.Int("tasks", len(tasks)), zap.Duration("after", d))
+		if err := s.Reconcile(ctx, tasks...); err != nil && ctx.Err() == nil {
+			s.log.Warn("explicit reconciliation", zapError(err))
+		}
+		d = min(2*d, s.cfg.ReconcileIntervalMax)
+		t.Reset(d)
+	}
+}
+
+func (s *Scheduler) implicitReconcile(ctx context.Context) {
+	if !s.cfg.ImplicitReconcile {
+		return
+	}
+	if err := s.Reconcile(ctx); err != nil && ctx.Err() == nil {
+		s.log.Warn("implicit reconciliation", zapError(err))
+	}
 }
 
 func (s *Scheduler) onError(ctx context.Context, msg string) error {
@@ -407,6 +525,7 @@ func (s *Scheduler) dispatch(ctx context.Context, ev *scheduler.Event) {
 		s.handler.Rescind(ctx, s, id)
 	case scheduler.Event_UPDATE:
 		st := ev.GetUpdate().GetStatus()
+		s.answered(st.GetTaskId().GetValue())
 		s.handler.Update(ctx, s, st)
 		if s.cfg.AutoAcknowledge && len(st.GetUuid()) > 0 && !s.tearingDown() {
 			if err := s.Acknowledge(ctx, st); err != nil {

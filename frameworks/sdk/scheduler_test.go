@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -158,6 +159,10 @@ func TestSubscribeAndReconcile(t *testing.T) {
 			if ts := explicit.GetReconcile().GetTasks(); len(ts) != 1 || ts[0].GetTaskId().GetValue() != "t1" || ts[0].GetAgentId().GetValue() != "a1" {
 				t.Errorf("explicit reconcile tasks = %v", ts)
 			}
+			// The implicit reconciliation follows once t1 is answered.
+			if err := m.SendUpdate(taskStatus("t1", mesos.TaskState_TASK_RUNNING)); err != nil {
+				t.Fatal(err)
+			}
 			implicit := next(t, m, scheduler.Call_RECONCILE)
 			if n := len(implicit.GetReconcile().GetTasks()); n != 0 {
 				t.Errorf("implicit reconcile has %d tasks", n)
@@ -173,6 +178,91 @@ func TestSubscribeAndReconcile(t *testing.T) {
 			}
 		})
 	}
+}
+
+// taskStatus is an update without a uuid (nothing to acknowledge), as for reconciliation.
+func taskStatus(id string, state mesos.TaskState) *mesos.TaskStatus {
+	return &mesos.TaskStatus{TaskId: sdk.TaskID(id), State: state.Enum(), AgentId: sdk.AgentID("a1"),
+		Reason: mesos.TaskStatus_REASON_RECONCILIATION.Enum()}
+}
+
+func reconcileIDs(c *scheduler.Call) []string {
+	ids := []string{}
+	for _, t := range c.GetReconcile().GetTasks() {
+		ids = append(ids, t.GetTaskId().GetValue())
+	}
+	return ids
+}
+
+func wantReconcile(t *testing.T, m *sdktest.Master, want ...string) {
+	t.Helper()
+	if want == nil {
+		want = []string{}
+	}
+	if got := reconcileIDs(next(t, m, scheduler.Call_RECONCILE)); !slices.Equal(got, want) {
+		t.Fatalf("RECONCILE tasks = %v, want %v", got, want)
+	}
+}
+
+// reconcileConfig knows tasks t1 and t2 and repeats the explicit reconciliation quickly.
+func reconcileConfig(addr string) sdk.Config {
+	cfg := testConfig(addr)
+	cfg.ReconcileInterval = 300 * time.Millisecond
+	cfg.ReconcileIntervalMax = 600 * time.Millisecond
+	cfg.KnownTasks = func(context.Context) []*scheduler.Call_Reconcile_Task {
+		return []*scheduler.Call_Reconcile_Task{sdk.ReconcileTask("t2", "a1"), sdk.ReconcileTask("t1", "a1")}
+	}
+	return cfg
+}
+
+func TestReconcileRepeatsUnansweredTasks(t *testing.T) {
+	m := newMaster(t)
+	h := newRecorder()
+	run(t, reconcileConfig(m.Addr()), h)
+	next(t, m, scheduler.Call_SUBSCRIBE)
+	wantReconcile(t, m, "t1", "t2")
+	// t1 is answered (a reason other than reconciliation counts too).
+	st := taskStatus("t1", mesos.TaskState_TASK_RUNNING)
+	st.Reason = nil
+	if err := m.SendUpdate(st); err != nil {
+		t.Fatal(err)
+	}
+	recv(t, h.updates, "update")
+	// t2 is not: it is reconciled again, twice (back-off), alone.
+	wantReconcile(t, m, "t2")
+	wantReconcile(t, m, "t2")
+	if err := m.SendUpdate(taskStatus("t2", mesos.TaskState_TASK_LOST)); err != nil {
+		t.Fatal(err)
+	}
+	wantReconcile(t, m) // implicit, once everything is answered
+	if c, err := m.Next(scheduler.Call_RECONCILE, 2*time.Second); err == nil {
+		t.Errorf("RECONCILE after the implicit reconciliation: %v", reconcileIDs(c))
+	}
+}
+
+func TestReconcileRestartsOnResubscribe(t *testing.T) {
+	m := newMaster(t)
+	h := newRecorder()
+	run(t, reconcileConfig(m.Addr()), h)
+	next(t, m, scheduler.Call_SUBSCRIBE)
+	wantReconcile(t, m, "t1", "t2")
+	if err := m.SendUpdate(taskStatus("t1", mesos.TaskState_TASK_RUNNING)); err != nil {
+		t.Fatal(err)
+	}
+	recv(t, h.updates, "update")
+	m.Drop()
+	recv(t, h.disconnected, "disconnect")
+	// The new subscription reconciles every known task again, and repeats for the unanswered.
+	next(t, m, scheduler.Call_SUBSCRIBE)
+	wantReconcile(t, m, "t1", "t2")
+	if err := m.SendUpdate(taskStatus("t2", mesos.TaskState_TASK_RUNNING)); err != nil {
+		t.Fatal(err)
+	}
+	wantReconcile(t, m, "t1")
+	if err := m.SendUpdate(taskStatus("t1", mesos.TaskState_TASK_RUNNING)); err != nil {
+		t.Fatal(err)
+	}
+	wantReconcile(t, m)
 }
 
 func TestOffersLaunch(t *testing.T) {
