@@ -246,7 +246,10 @@ func (a *agent) handle(ev *agorapb.AgentEvent) bool {
 		ack := ev.GetAcknowledge()
 		a.acknowledge(taskKey{ack.GetFrameworkId().GetValue(), ack.GetTaskId().GetValue()}, ack.GetUuid())
 	case agorapb.AgentEvent_SHUTDOWN_FRAMEWORK:
-		a.shutdownFramework(ev.GetShutdownFramework().GetFrameworkId().GetValue())
+		a.shutdown(ev.GetShutdownFramework().GetFrameworkId().GetValue(), "")
+	case agorapb.AgentEvent_SHUTDOWN_EXECUTOR:
+		se := ev.GetShutdownExecutor()
+		a.shutdown(se.GetFrameworkId().GetValue(), se.GetExecutorId().GetValue())
 	case agorapb.AgentEvent_SHUTDOWN:
 		a.mu.Lock()
 		a.stopped = true
@@ -325,11 +328,13 @@ func (a *agent) kill(fwID, taskID string) {
 	a.update(t, mesos.TaskState_TASK_KILLED, "Command terminated with signal Terminated")
 }
 
-func (a *agent) shutdownFramework(fwID string) {
+// shutdown kills the framework's live tasks (only those of executorID when it is set), as a
+// framework or executor shutdown does.
+func (a *agent) shutdown(fwID, executorID string) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	for _, t := range a.sortedTasks() {
-		if t.key.framework == fwID && !isTerminal(t.state) {
+		if t.key.framework == fwID && (executorID == "" || t.executorID == executorID) && !isTerminal(t.state) {
 			a.update(t, mesos.TaskState_TASK_KILLED, "Executor shut down")
 		}
 	}
