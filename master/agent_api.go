@@ -35,16 +35,7 @@ func (m *Master) handleAgent(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	streamID := r.Header.Get(streamIDHeader)
-	var callErr error
-	if err := m.exec(r.Context(), func(s *state) { callErr = s.agentCall(call, streamID) }); err != nil {
-		writeError(w, err)
-		return
-	}
-	if callErr != nil {
-		writeError(w, callErr)
-		return
-	}
-	w.WriteHeader(http.StatusAccepted)
+	m.answerCall(w, r, func(s *state) error { return s.agentCall(call, streamID) })
 }
 
 func (m *Master) subscribeAgent(w http.ResponseWriter, r *http.Request, in apicodec.Codec, call *agorapb.AgentCall) {
@@ -70,13 +61,7 @@ func (m *Master) subscribeAgent(w http.ResponseWriter, r *http.Request, in apico
 		writeError(w, subErr)
 		return
 	}
-	w.Header().Set("Content-Type", out.ContentType())
-	w.Header().Set(streamIDHeader, streamID)
-	w.Header().Set("Cache-Control", "no-cache")
-	w.WriteHeader(http.StatusOK)
-	if f, ok := w.(http.Flusher); ok {
-		f.Flush()
-	}
+	startStream(w, out, streamID)
 	stream.serve(w, r, m.stop, agentHeartbeat, m.cfg.agentHeartbeat())
 	if m.stopping() {
 		return // a restarting master keeps its registry as it was

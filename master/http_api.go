@@ -83,3 +83,29 @@ func itoa(n int64) string {
 	}
 	return string(b[i:])
 }
+
+// answerCall runs a call in the state loop and answers 202, or the error's status.
+func (m *Master) answerCall(w http.ResponseWriter, r *http.Request, call func(*state) error) {
+	var callErr error
+	if err := m.exec(r.Context(), func(s *state) { callErr = call(s) }); err != nil {
+		writeError(w, err)
+		return
+	}
+	if callErr != nil {
+		writeError(w, callErr)
+		return
+	}
+	w.WriteHeader(http.StatusAccepted)
+}
+
+// startStream answers a subscription with 200 and the stream's headers, flushed at once so
+// that the subscriber sees the stream open before the first event.
+func startStream(w http.ResponseWriter, out apicodec.Codec, streamID string) {
+	w.Header().Set("Content-Type", out.ContentType())
+	w.Header().Set(streamIDHeader, streamID)
+	w.Header().Set("Cache-Control", "no-cache")
+	w.WriteHeader(http.StatusOK)
+	if f, ok := w.(http.Flusher); ok {
+		f.Flush()
+	}
+}

@@ -38,16 +38,7 @@ func (m *Master) handleScheduler(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	streamID := r.Header.Get(streamIDHeader)
-	var callErr error
-	if err := m.exec(r.Context(), func(s *state) { callErr = s.schedulerCall(call, streamID) }); err != nil {
-		writeError(w, err)
-		return
-	}
-	if callErr != nil {
-		writeError(w, callErr)
-		return
-	}
-	w.WriteHeader(http.StatusAccepted)
+	m.answerCall(w, r, func(s *state) error { return s.schedulerCall(call, streamID) })
 }
 
 func (m *Master) subscribeScheduler(w http.ResponseWriter, r *http.Request, call *scheduler.Call) {
@@ -67,13 +58,7 @@ func (m *Master) subscribeScheduler(w http.ResponseWriter, r *http.Request, call
 		writeError(w, err)
 		return
 	}
-	w.Header().Set("Content-Type", out.ContentType())
-	w.Header().Set(streamIDHeader, streamID)
-	w.Header().Set("Cache-Control", "no-cache")
-	w.WriteHeader(http.StatusOK)
-	if f, ok := w.(http.Flusher); ok {
-		f.Flush()
-	}
+	startStream(w, out, streamID)
 	stream.serve(w, r, m.stop, proto.Message(schedulerHeartbeat), m.cfg.FrameworkHeartbeatInterval)
 	// Whoever ended the stream, the framework is no longer connected through it;
 	// the state ignores this when the stream was already replaced or removed.
