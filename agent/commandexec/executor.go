@@ -123,7 +123,10 @@ type commandExecutor struct {
 	dockerClose func() error
 
 	// updates not yet acknowledged, oldest first
-	unacked      []*executor.Call_Update
+	unacked []*executor.Call_Update
+	// inSubscribe holds the uuids of the updates the pending SUBSCRIBE carries; updates made
+	// after it was sent go out as UPDATE calls once SUBSCRIBED arrives.
+	inSubscribe  map[string]bool
 	terminalUUID []byte
 
 	shuttingDown bool
@@ -263,6 +266,10 @@ func (e *commandExecutor) subscribe() {
 	e.conn++
 	id := e.conn
 	call := proto.Clone(e.subscribeCall()).(*executor.Call)
+	e.inSubscribe = make(map[string]bool, len(e.unacked))
+	for _, u := range e.unacked {
+		e.inSubscribe[string(u.GetStatus().GetUuid())] = true
+	}
 	ctx, cancel := context.WithCancel(e.ioCtx)
 	e.connCancel = cancel
 	e.wg.Go(func() {
@@ -338,6 +345,11 @@ func (e *commandExecutor) received(ev *executor.Event) {
 		e.frameworkInfo = s.GetFrameworkInfo()
 		e.agentID = s.GetAgentInfo().GetId()
 		e.log.Info("subscribed", zap.String("agent_id", e.agentID.GetValue()), zap.Int("unacknowledged_updates", len(e.unacked)))
+		for _, u := range e.unacked {
+			if !e.inSubscribe[string(u.GetStatus().GetUuid())] {
+				e.send(u) // made while the SUBSCRIBE was under way
+			}
+		}
 		if e.terminalUUID != nil {
 			e.armAckTimer()
 		}
@@ -414,8 +426,13 @@ func (e *commandExecutor) forward(status *mesos.TaskStatus) {
 		}
 	}
 	if !e.subscribed {
-		return // goes out with the next SUBSCRIBE
+		return // goes out with the next SUBSCRIBE, or after the pending one
 	}
+	e.send(update)
+}
+
+// send queues an UPDATE call for update.
+func (e *commandExecutor) send(update *executor.Call_Update) {
 	call := e.call(executor.Call_UPDATE, func(c *executor.Call) { c.Update = update })
 	select {
 	case e.sendQ <- proto.Clone(call).(*executor.Call):

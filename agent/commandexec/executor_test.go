@@ -275,6 +275,38 @@ func TestUnacknowledgedUpdatesResentOnResubscribe(t *testing.T) {
 	}
 }
 
+// TestUpdateMadeWhileSubscribingIsSent: an update created after the SUBSCRIBE went out but
+// before SUBSCRIBED arrived is not in the SUBSCRIBE's unacknowledged updates, so it must be
+// sent once the subscription stands.
+func TestUpdateMadeWhileSubscribingIsSent(t *testing.T) {
+	agent := newFakeAgent(t, shellTask(`echo $$ > pid; while [ ! -f go ]; do sleep 0.01; done`))
+	r := start(t, agent, nil)
+	agent.waitState(mesos.TaskState_TASK_RUNNING)
+	pid := r.waitFile(t, "pid")
+
+	gate := make(chan struct{})
+	agent.set(func(a *fakeAgent) { a.gate = gate })
+	agent.drop()
+	agent.waitFor("re-subscription", func(a *fakeAgent) bool { return len(a.subscribes) == 2 })
+	r.touch(t, "go") // the task ends while the executor waits for SUBSCRIBED
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		if _, err := os.Stat("/proc/" + pid); err != nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("task did not exit")
+		}
+		time.Sleep(5 * time.Millisecond) // polling a real process's exit
+	}
+	agent.set(func(a *fakeAgent) { a.gate = nil })
+	close(gate)
+	agent.waitState(mesos.TaskState_TASK_FINISHED)
+	if err := r.wait(t); err != nil {
+		t.Fatalf("Run = %v", err)
+	}
+}
+
 func TestHealthCheckFailureKillsTask(t *testing.T) {
 	task := shellTask(`exec sleep 60`)
 	task.HealthCheck = &mesos.HealthCheck{

@@ -24,7 +24,8 @@ type fakeAgent struct {
 
 	mu         sync.Mutex
 	autoAck    bool
-	refuse     bool // answer SUBSCRIBE with 503
+	refuse     bool          // answer SUBSCRIBE with 503
+	gate       chan struct{} // when set, SUBSCRIBED waits until it is closed
 	task       *mesos.TaskInfo
 	framework  *mesos.FrameworkInfo
 	stream     chan *executor.Event // the current subscription's outgoing events
@@ -100,8 +101,12 @@ func (a *fakeAgent) serveSubscribe(w http.ResponseWriter, r *http.Request, call 
 	stream := make(chan *executor.Event, 16)
 	closeConn := make(chan struct{})
 	a.stream, a.closeConn = stream, closeConn
+	gate := a.gate
 	a.mu.Unlock()
 	a.notify()
+	if gate != nil {
+		<-gate
+	}
 
 	w.Header().Set("Content-Type", contentType)
 	w.WriteHeader(http.StatusOK)
