@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -237,4 +238,36 @@ func killLeftovers(k *sessionKiller, c RecoveredContainer) {
 		return
 	}
 	k.kill(c.PID)
+}
+
+// killSandboxProcesses SIGKILLs every process whose environment places it in a sandbox under
+// root (MESOS_SANDBOX or MESOS_DIRECTORY, which executors and their tasks carry): what a
+// previous run of this agent left behind when it starts afresh (another boot id, or
+// --recover=cleanup). Unlike pids and cgroups, the environment cannot be lost with a
+// checkpoint or left behind when something moves a process to another cgroup.
+func killSandboxProcesses(root string) {
+	pids, err := allPIDs()
+	if err != nil {
+		return
+	}
+	self := os.Getpid()
+	for _, pid := range pids {
+		if pid == self {
+			continue
+		}
+		env, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/environ")
+		if err != nil {
+			continue
+		}
+		for _, kv := range bytes.Split(env, []byte{0}) {
+			k, v, ok := bytes.Cut(kv, []byte("="))
+			if !ok || (string(k) != "MESOS_SANDBOX" && string(k) != "MESOS_DIRECTORY") {
+				continue
+			}
+			if rel, err := filepath.Rel(root, string(v)); err == nil && filepath.IsLocal(rel) {
+				_ = syscall.Kill(pid, syscall.SIGKILL)
+				break
+			}
+		}
+	}
 }

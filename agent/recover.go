@@ -49,6 +49,7 @@ func (a *Agent) recover(ctx context.Context) error {
 		// when the boot id changed without a reboot.
 		a.killRecovered(ctx, recoveredContainers(cp))
 		a.cleanupIsolation(ctx, cp)
+		killSandboxProcesses(sandboxRoot(a.cfg.WorkDir))
 		return a.ckpt.forgetLatest()
 	}
 	containers := recoveredContainers(cp)
@@ -56,6 +57,7 @@ func (a *Agent) recover(ctx context.Context) error {
 		log.Info("recover=cleanup: killing the executors of the previous run", zap.Int("executors", len(containers)))
 		a.killRecovered(ctx, containers)
 		a.cleanupIsolation(ctx, cp)
+		killSandboxProcesses(sandboxRoot(a.cfg.WorkDir))
 		return a.ckpt.forgetLatest()
 	}
 

@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -317,7 +318,9 @@ func TestAgentRebootStartsFresh(t *testing.T) {
 	}
 	cluster.Eventually(t, 15*time.Second, func() error {
 		if processAlive(pid) {
-			return errors.New("the task of the previous boot still runs")
+			stat, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+			cg, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", pid))
+			return fmt.Errorf("the task of the previous boot still runs: stat %s; cgroups %s", bytes.TrimSpace(stat), strings.ReplaceAll(string(cg), "\n", " "))
 		}
 		return nil
 	})

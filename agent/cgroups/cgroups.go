@@ -4,9 +4,11 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -336,12 +338,32 @@ func (c *Cgroup) Pids() ([]int, error) {
 		return out, nil
 	}
 	// cgroup1's Processes walks the tree and stats every control file (about thirty in a
-	// memory cgroup); only cgroup.procs of the cgroup and of its children matter.
-	out, err := readProcsTree(c.m.dir(c.id, cgroup1.Memory), out)
-	if err != nil {
-		return nil, fmt.Errorf("cgroups: procs of %s: %w", c.id, err)
+	// memory cgroup); only cgroup.procs of the cgroup and of its children matter. Every
+	// hierarchy is read: a process moved out of one (some hosts move processes between
+	// memory cgroups) is still a member through the others.
+	seen := make(map[string]bool)
+	var found bool
+	for _, ctrl := range v1Controllers {
+		dir := c.m.dir(c.id, ctrl)
+		if seen[dir] {
+			continue // co-mounted controllers share the directory
+		}
+		seen[dir] = true
+		var err error
+		out, err = readProcsTree(dir, out)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("cgroups: procs of %s: %w", c.id, err)
+		}
+		found = true
 	}
-	return out, nil
+	if !found {
+		return nil, fmt.Errorf("cgroups: procs of %s: %w", c.id, fs.ErrNotExist)
+	}
+	slices.Sort(out)
+	return slices.Compact(out), nil
 }
 
 // readProcsTree appends the pids in dir/cgroup.procs and in those of its child cgroups.
