@@ -274,19 +274,22 @@ func TestAgentRecoveryExecutorDiedDuringOutage(t *testing.T) {
 
 func executorPID(t *testing.T, workDir, executorID string) int {
 	t.Helper()
-	// meta/slaves/latest links to the agent's directory: read through it only.
-	matches, _ := filepath.Glob(filepath.Join(workDir, "meta", "slaves", "latest", "frameworks", "*", "executors", executorID, "runs", "latest", "pids", "forked.pid"))
-	if len(matches) != 1 {
-		t.Fatalf("forked.pid of %s: %d matches", executorID, len(matches))
-	}
-	b, err := os.ReadFile(matches[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	// meta/slaves/latest links to the agent's directory: read through it only. The pid is
+	// checkpointed by the launch right after the fork, which may finish after the task runs.
+	pattern := filepath.Join(workDir, "meta", "slaves", "latest", "frameworks", "*", "executors", executorID, "runs", "latest", "pids", "forked.pid")
+	var pid int
+	cluster.Eventually(t, 10*time.Second, func() error {
+		matches, _ := filepath.Glob(pattern)
+		if len(matches) != 1 {
+			return fmt.Errorf("forked.pid of %s: %d matches", executorID, len(matches))
+		}
+		b, err := os.ReadFile(matches[0])
+		if err != nil {
+			return err
+		}
+		pid, err = strconv.Atoi(strings.TrimSpace(string(b)))
+		return err
+	})
 	return pid
 }
 
