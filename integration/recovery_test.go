@@ -111,9 +111,19 @@ func onlyActiveAgent(t *testing.T, c *cluster.Cluster) string {
 	return id
 }
 
+// states lists the distinct updates of a task in order. Delivery is at least once, as in
+// Mesos: an update whose acknowledgement was lost with the killed agent is sent again by the
+// recovered agent, with the same uuid; such a repeat is not a new update.
 func states(f *cluster.Framework, id string) string {
 	var out []string
+	seen := make(map[string]bool)
 	for _, u := range f.Updates(id) {
+		if uuid := string(u.GetUuid()); uuid != "" {
+			if seen[uuid] {
+				continue
+			}
+			seen[uuid] = true
+		}
 		out = append(out, u.GetState().String())
 	}
 	return strings.Join(out, ",")
