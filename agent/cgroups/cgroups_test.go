@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -27,7 +28,17 @@ func manager(t *testing.T) *Manager {
 		}
 		t.Fatalf("cgroups: %v", err)
 	}
+	t.Cleanup(func() { removeRoot(cfg.Root) })
 	return m
+}
+
+// removeRoot removes the (by then empty) test root from every v1 hierarchy or from v2.
+func removeRoot(root string) {
+	dirs, _ := filepath.Glob(filepath.Join("/sys/fs/cgroup", "*", root))
+	dirs = append(dirs, filepath.Join("/sys/fs/cgroup", root))
+	for _, d := range dirs {
+		_ = os.Remove(d) // cgroups are removed with rmdir; a busy or missing one stays as it is
+	}
 }
 
 // startIn starts sh -c script held on stdin until it is in the cgroup, so that every process
