@@ -240,12 +240,12 @@ func killLeftovers(k *sessionKiller, c RecoveredContainer) {
 	k.kill(c.PID)
 }
 
-// killSandboxProcesses SIGKILLs every process whose environment places it in a sandbox under
+// KillSandboxProcesses SIGKILLs every process whose environment places it in a sandbox under
 // root (MESOS_SANDBOX or MESOS_DIRECTORY, which executors and their tasks carry): what a
 // previous run of this agent left behind when it starts afresh (another boot id, or
 // --recover=cleanup). Unlike pids and cgroups, the environment cannot be lost with a
 // checkpoint or left behind when something moves a process to another cgroup.
-func killSandboxProcesses(root string) {
+func KillSandboxProcesses(root string) {
 	pids, err := allPIDs()
 	if err != nil {
 		return

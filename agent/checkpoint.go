@@ -317,7 +317,7 @@ func updateFromRecord(sur *agorapb.StatusUpdateRecord, payload []byte) statusupd
 		Task:         statusupdate.TaskKey{FrameworkID: sur.GetFrameworkId().GetValue(), TaskID: st.GetTaskId().GetValue()},
 		UUID:         string(st.GetUuid()),
 		State:        st.GetState().String(),
-		Terminal:     isTerminal(st.GetState()),
+		Terminal:     st.GetState().IsTerminal(),
 		FromExecutor: st.GetSource() == mesos.TaskStatus_SOURCE_EXECUTOR,
 		Payload:      payload,
 	}
@@ -342,15 +342,4 @@ func writeFileAtomic(path string, data []byte) error {
 		return fmt.Errorf("checkpoint: %w", err)
 	}
 	return nil
-}
-
-// isTerminal reports whether a task state is terminal (as Mesos's isTerminalState).
-func isTerminal(s mesos.TaskState) bool {
-	switch s {
-	case mesos.TaskState_TASK_FINISHED, mesos.TaskState_TASK_FAILED, mesos.TaskState_TASK_KILLED,
-		mesos.TaskState_TASK_LOST, mesos.TaskState_TASK_ERROR, mesos.TaskState_TASK_DROPPED,
-		mesos.TaskState_TASK_GONE, mesos.TaskState_TASK_GONE_BY_OPERATOR:
-		return true
-	}
-	return false
 }

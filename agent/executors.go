@@ -258,7 +258,7 @@ func (a *Agent) executorExited(ex *executor, term Termination) {
 	}
 	ex.queue = nil
 	for _, t := range sortedTasks(ex.tasks) {
-		if isTerminal(t.state) {
+		if t.state.IsTerminal() {
 			continue
 		}
 		state := mesos.TaskState_TASK_FAILED

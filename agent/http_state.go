@@ -164,7 +164,7 @@ func (a *Agent) executorState(ex *executor) ExecutorState {
 	}
 	for _, t := range sortedTasks(ex.tasks) {
 		ts := taskState(t.toTask(a.st.agentID, nil))
-		if t.launched || isTerminal(t.state) {
+		if t.launched || t.state.IsTerminal() {
 			es.Tasks = append(es.Tasks, ts)
 		} else {
 			es.QueuedTasks = append(es.QueuedTasks, ts)

@@ -49,7 +49,7 @@ func (a *Agent) recover(ctx context.Context) error {
 		// when the boot id changed without a reboot.
 		a.killRecovered(ctx, recoveredContainers(cp))
 		a.cleanupIsolation(ctx, cp)
-		killSandboxProcesses(sandboxRoot(a.cfg.WorkDir))
+		KillSandboxProcesses(sandboxRoot(a.cfg.WorkDir))
 		return a.ckpt.forgetLatest()
 	}
 	containers := recoveredContainers(cp)
@@ -57,7 +57,7 @@ func (a *Agent) recover(ctx context.Context) error {
 		log.Info("recover=cleanup: killing the executors of the previous run", zap.Int("executors", len(containers)))
 		a.killRecovered(ctx, containers)
 		a.cleanupIsolation(ctx, cp)
-		killSandboxProcesses(sandboxRoot(a.cfg.WorkDir))
+		KillSandboxProcesses(sandboxRoot(a.cfg.WorkDir))
 		return a.ckpt.forgetLatest()
 	}
 
@@ -131,7 +131,7 @@ func (a *Agent) recoverExecutor(fw *framework, cex *checkpointExecutor) *executo
 			t.state = st.GetState()
 			t.statuses = appendStatus(t.statuses, st)
 		}
-		if _, open := a.st.sum.Latest(key); !open && isTerminal(t.state) {
+		if _, open := a.st.sum.Latest(key); !open && t.state.IsTerminal() {
 			ex.completed = appendBounded(ex.completed, t.toTask(a.st.agentID, nil))
 			continue
 		}

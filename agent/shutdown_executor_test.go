@@ -30,7 +30,7 @@ func customTask(id string, ex *mesos.ExecutorInfo) *mesos.TaskInfo {
 
 func hasTerminal(us []*mesos.TaskStatus) bool {
 	for _, u := range us {
-		if isTerminal(u.GetState()) {
+		if u.GetState().IsTerminal() {
 			return true
 		}
 	}

@@ -152,7 +152,7 @@ func (a *Agent) flushQueue(ex *executor) {
 	for _, item := range ex.queue {
 		if item.task != nil {
 			t := ex.tasks[item.task.GetTaskId().GetValue()]
-			if t == nil || t.launched || isTerminal(t.state) {
+			if t == nil || t.launched || t.state.IsTerminal() {
 				continue
 			}
 			t.launched = true
@@ -162,7 +162,7 @@ func (a *Agent) flushQueue(ex *executor) {
 		}
 		var live []*mesos.TaskInfo
 		for _, ti := range item.group.GetTasks() {
-			if t := ex.tasks[ti.GetTaskId().GetValue()]; t != nil && !t.launched && !isTerminal(t.state) {
+			if t := ex.tasks[ti.GetTaskId().GetValue()]; t != nil && !t.launched && !t.state.IsTerminal() {
 				t.launched = true
 				live = append(live, ti)
 			}
@@ -188,7 +188,7 @@ func (a *Agent) killTask(fid, tid string, policy *mesos.KillPolicy) {
 		a.untrackedUpdate(fid, tid, mesos.TaskState_TASK_LOST, mesos.TaskStatus_REASON_TASK_UNKNOWN, "Cannot find the task on the agent")
 		return
 	}
-	if isTerminal(t.state) {
+	if t.state.IsTerminal() {
 		return
 	}
 	t.killRequested = true
@@ -218,7 +218,7 @@ func killEvent(tid string, policy *mesos.KillPolicy) *executorpb.Event {
 
 func (a *Agent) hasLiveTasks(ex *executor) bool {
 	for _, t := range ex.tasks {
-		if !isTerminal(t.state) {
+		if !t.state.IsTerminal() {
 			return true
 		}
 	}
@@ -307,7 +307,7 @@ func (a *Agent) statusUpdate(fid string, st *mesos.TaskStatus) error {
 			zap.String("task_id", st.GetTaskId().GetValue()), zap.Error(err))
 		return err
 	}
-	if t := a.st.tasks[u.Task]; t != nil && !isTerminal(t.state) {
+	if t := a.st.tasks[u.Task]; t != nil && !t.state.IsTerminal() {
 		t.state = st.GetState()
 		light := proto.Clone(st).(*mesos.TaskStatus)
 		light.Data = nil
@@ -315,7 +315,7 @@ func (a *Agent) statusUpdate(fid string, st *mesos.TaskStatus) error {
 		if len(t.statuses) > maxStatuses {
 			t.statuses = append(t.statuses[:0:0], t.statuses[len(t.statuses)-maxStatuses:]...)
 		}
-		if isTerminal(t.state) && !t.launched {
+		if t.state.IsTerminal() && !t.launched {
 			a.unqueue(t)
 		}
 	}

@@ -81,7 +81,7 @@ func (e *testExecutor) update(tid string, state mesos.TaskState) error {
 	if resp.StatusCode != http.StatusAccepted {
 		return fmt.Errorf("update: %s", resp.Status)
 	}
-	if isTerminal(state) {
+	if state.IsTerminal() {
 		delete(e.live, tid)
 	}
 	return nil

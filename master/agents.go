@@ -231,7 +231,7 @@ func (s *state) reconcileAgentTasks(a *agent, sub *agorapb.AgentCall_Subscribe) 
 			continue
 		}
 		fw := s.frameworks[t.frameworkID]
-		if !isTerminal(t.state()) {
+		if !t.state().IsTerminal() {
 			state := mesos.TaskState_TASK_LOST
 			if fw != nil && fw.partitionAware {
 				state = mesos.TaskState_TASK_DROPPED
@@ -275,7 +275,7 @@ func (s *state) reconcileAgentTasks(a *agent, sub *agorapb.AgentCall_Subscribe) 
 			continue
 		}
 		if a.gone[key] && (fw == nil || !fw.partitionAware) {
-			if !isTerminal(rt.GetState()) {
+			if !rt.GetState().IsTerminal() {
 				a.pendingEvents = append(a.pendingEvents, killTaskEvent(fwID, rt.GetTaskId().GetValue(), nil))
 			}
 			continue
@@ -288,9 +288,9 @@ func (s *state) reconcileAgentTasks(a *agent, sub *agorapb.AgentCall_Subscribe) 
 			fw = s.recoverFramework(info, now.Add(s.recoveryGrace(info)))
 		}
 		if t := a.tasks[key]; t != nil {
-			if !isTerminal(t.state()) && rt.State != nil {
+			if !t.state().IsTerminal() && rt.State != nil {
 				t.pb.State = rt.State
-				t.recovered = t.recovered || isTerminal(rt.GetState())
+				t.recovered = t.recovered || rt.GetState().IsTerminal()
 			}
 			continue
 		}
@@ -423,7 +423,7 @@ func (s *state) markUnreachable(a *agent, why string) {
 	for _, key := range sortedKeys(a.tasks) {
 		t := a.tasks[key]
 		fw := s.frameworks[t.frameworkID]
-		if isTerminal(t.state()) {
+		if t.state().IsTerminal() {
 			s.removeTask(t)
 			continue
 		}

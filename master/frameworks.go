@@ -245,7 +245,7 @@ func (s *state) removeFramework(fw *framework) {
 		}
 	}
 	for _, t := range fw.sortedTasks() {
-		if !isTerminal(t.state()) {
+		if !t.state().IsTerminal() {
 			t.setStatus(&mesos.TaskStatus{
 				TaskId:    taskIDpb(t.id),
 				State:     mesos.TaskState_TASK_KILLED.Enum(),

@@ -134,17 +134,6 @@ func executorIDpb(id string) *mesos.ExecutorID   { return &mesos.ExecutorID{Valu
 
 func unixSeconds(t time.Time) float64 { return float64(t.UnixNano()) / 1e9 }
 
-// isTerminal reports whether a task state is final.
-func isTerminal(st mesos.TaskState) bool {
-	switch st {
-	case mesos.TaskState_TASK_FINISHED, mesos.TaskState_TASK_FAILED, mesos.TaskState_TASK_KILLED,
-		mesos.TaskState_TASK_ERROR, mesos.TaskState_TASK_LOST, mesos.TaskState_TASK_DROPPED,
-		mesos.TaskState_TASK_GONE, mesos.TaskState_TASK_GONE_BY_OPERATOR:
-		return true
-	}
-	return false
-}
-
 // stripAllocation returns resources without allocation_info, as the master keeps them.
 func stripAllocation(in []*mesos.Resource) []*mesos.Resource {
 	out := make([]*mesos.Resource, 0, len(in))

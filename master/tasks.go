@@ -63,7 +63,7 @@ func taskFromReport(agentID string, rt *mesos.Task) (*task, error) {
 		agentID:     agentID,
 		pb:          pb,
 		res:         res,
-		recovered:   isTerminal(rt.GetState()),
+		recovered:   rt.GetState().IsTerminal(),
 	}, nil
 }
 
@@ -159,20 +159,20 @@ func (s *state) statusUpdate(a *agent, rec *agorapb.StatusUpdateRecord) {
 	}
 	t := a.tasks[taskKey(fwID, taskID)]
 	if t != nil {
-		if isTerminal(t.state()) && !isTerminal(latest) {
+		if t.state().IsTerminal() && !latest.IsTerminal() {
 			// Out of order: a terminal task stays terminal, so its resources, already
 			// recovered, are never counted twice (as Mesos does, MESOS-1799).
 			latest = t.state()
 		}
 		t.setStatus(st, latest)
-		if isTerminal(latest) && !t.recovered {
+		if latest.IsTerminal() && !t.recovered {
 			t.recovered = true
 			s.alloc.Recover(fwID, a.id, t.res, 0, s.now())
 			s.requestAllocation()
 		}
 	}
 	fw.send(updateEvent(st))
-	if t != nil && len(st.GetUuid()) == 0 && isTerminal(st.GetState()) {
+	if t != nil && len(st.GetUuid()) == 0 && st.GetState().IsTerminal() {
 		s.removeTask(t)
 	}
 }
@@ -198,7 +198,7 @@ func (s *state) acknowledge(fw *framework, ack *scheduler.Call_Acknowledge) {
 	}
 	a.send(ackEvent(fw.id, taskID, ack.GetUuid()))
 	t := a.tasks[taskKey(fw.id, taskID)]
-	if t != nil && isTerminal(t.pb.GetStatusUpdateState()) && bytes.Equal(t.pb.GetStatusUpdateUuid(), ack.GetUuid()) {
+	if t != nil && t.pb.GetStatusUpdateState().IsTerminal() && bytes.Equal(t.pb.GetStatusUpdateUuid(), ack.GetUuid()) {
 		s.removeTask(t)
 	}
 }

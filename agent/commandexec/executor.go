@@ -385,16 +385,6 @@ func (e *commandExecutor) received(ev *executor.Event) {
 
 // --- updates ---
 
-func isTerminal(s mesos.TaskState) bool {
-	switch s {
-	case mesos.TaskState_TASK_FINISHED, mesos.TaskState_TASK_FAILED, mesos.TaskState_TASK_KILLED,
-		mesos.TaskState_TASK_ERROR, mesos.TaskState_TASK_LOST, mesos.TaskState_TASK_DROPPED,
-		mesos.TaskState_TASK_GONE, mesos.TaskState_TASK_GONE_BY_OPERATOR:
-		return true
-	}
-	return false
-}
-
 func (e *commandExecutor) newStatus(taskID *mesos.TaskID, state mesos.TaskState, message string) *mesos.TaskStatus {
 	s := &mesos.TaskStatus{TaskId: taskID, State: state.Enum()}
 	if message != "" {
@@ -419,7 +409,7 @@ func (e *commandExecutor) forward(status *mesos.TaskStatus) {
 	}
 	e.log.Info("status update", zap.String("task_id", status.GetTaskId().GetValue()), zap.Stringer("state", status.GetState()),
 		zap.String("message", status.GetMessage()), zap.String("uuid", id.String()))
-	if isTerminal(status.GetState()) && (e.task == nil || status.GetTaskId().GetValue() == e.task.GetTaskId().GetValue()) {
+	if status.GetState().IsTerminal() && (e.task == nil || status.GetTaskId().GetValue() == e.task.GetTaskId().GetValue()) {
 		e.terminalUUID = status.Uuid
 		if e.subscribed {
 			e.armAckTimer()

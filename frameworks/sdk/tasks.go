@@ -80,12 +80,4 @@ func OfferID(v string) *mesos.OfferID { return &mesos.OfferID{Value: proto.Strin
 func ExecutorID(v string) *mesos.ExecutorID { return &mesos.ExecutorID{Value: proto.String(v)} }
 
 // IsTerminal reports whether a task in state st will never run again.
-func IsTerminal(st mesos.TaskState) bool {
-	switch st {
-	case mesos.TaskState_TASK_FINISHED, mesos.TaskState_TASK_FAILED, mesos.TaskState_TASK_KILLED,
-		mesos.TaskState_TASK_ERROR, mesos.TaskState_TASK_LOST, mesos.TaskState_TASK_DROPPED,
-		mesos.TaskState_TASK_GONE, mesos.TaskState_TASK_GONE_BY_OPERATOR:
-		return true
-	}
-	return false
-}
+func IsTerminal(st mesos.TaskState) bool { return st.IsTerminal() }

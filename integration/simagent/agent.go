@@ -322,7 +322,7 @@ func (a *agent) kill(fwID, taskID string) {
 		a.update(t, mesos.TaskState_TASK_LOST, "Cannot find the task on the agent")
 		return
 	}
-	if isTerminal(t.state) {
+	if t.state.IsTerminal() {
 		return
 	}
 	a.update(t, mesos.TaskState_TASK_KILLED, "Command terminated with signal Terminated")
@@ -334,7 +334,7 @@ func (a *agent) shutdown(fwID, executorID string) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	for _, t := range a.sortedTasks() {
-		if t.key.framework == fwID && (executorID == "" || t.executorID == executorID) && !isTerminal(t.state) {
+		if t.key.framework == fwID && (executorID == "" || t.executorID == executorID) && !t.state.IsTerminal() {
 			a.update(t, mesos.TaskState_TASK_KILLED, "Executor shut down")
 		}
 	}
@@ -409,7 +409,7 @@ func (a *agent) acknowledge(key taskKey, uid []byte) {
 	var exited *agorapb.AgentCall
 	if len(t.pending) > 0 {
 		a.sendHead(t)
-	} else if isTerminal(t.state) {
+	} else if t.state.IsTerminal() {
 		delete(a.tasks, key)
 		exited = a.executorExited(t)
 	}
@@ -443,14 +443,4 @@ func (a *agent) executorExited(gone *simTask) *agorapb.AgentCall {
 			Status:      proto.Int32(0),
 		},
 	}
-}
-
-func isTerminal(st mesos.TaskState) bool {
-	switch st {
-	case mesos.TaskState_TASK_FINISHED, mesos.TaskState_TASK_FAILED, mesos.TaskState_TASK_KILLED,
-		mesos.TaskState_TASK_ERROR, mesos.TaskState_TASK_LOST, mesos.TaskState_TASK_DROPPED,
-		mesos.TaskState_TASK_GONE, mesos.TaskState_TASK_GONE_BY_OPERATOR:
-		return true
-	}
-	return false
 }
