@@ -340,7 +340,7 @@ func (i *isolator) sweep(sessions map[int]string) {
 		in, ok := inside[cid]
 		if !ok {
 			in = make(map[int]bool)
-			if pids, err := cg.Pids(); err == nil {
+			if pids, err := cg.Members(); err == nil {
 				for _, p := range pids {
 					in[p] = true
 				}

@@ -324,6 +324,39 @@ func (c *Cgroup) Add(pid int) error {
 	return nil
 }
 
+// Members returns the processes that are in the cgroup in every hierarchy: on v1 a process
+// some other agent moved out of one hierarchy is missing here (but still in Pids), and
+// Add puts it back.
+func (c *Cgroup) Members() ([]int, error) {
+	if c.v2 != nil {
+		return c.Pids()
+	}
+	count := make(map[int]int)
+	seen := make(map[string]bool)
+	for _, ctrl := range v1Controllers {
+		dir := c.m.dir(c.id, ctrl)
+		if seen[dir] {
+			continue
+		}
+		seen[dir] = true
+		pids, err := readProcsTree(dir, nil)
+		if err != nil {
+			return nil, fmt.Errorf("cgroups: procs of %s: %w", c.id, err)
+		}
+		for _, p := range slices.Compact(slices.Sorted(slices.Values(pids))) {
+			count[p]++
+		}
+	}
+	var out []int
+	for p, n := range count {
+		if n == len(seen) {
+			out = append(out, p)
+		}
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
 // Pids returns the processes in the cgroup.
 func (c *Cgroup) Pids() ([]int, error) {
 	var out []int

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"testing"
 	"time"
 
@@ -182,5 +183,48 @@ func TestConfigValidate(t *testing.T) {
 				t.Errorf("Validate = %v, want ok=%v", err, tc.ok)
 			}
 		})
+	}
+}
+
+// TestMembersMissesAProcessMovedOutOfOneHierarchy: on v1, a process moved out of the memory
+// hierarchy is still among Pids (so KillAll ends it) but not among Members (so the agent
+// moves it back).
+func TestMembersMissesAProcessMovedOutOfOneHierarchy(t *testing.T) {
+	m := manager(t)
+	root := "/sys/fs/cgroup/memory/cgroup.procs"
+	if _, err := os.Stat(root); err != nil {
+		t.Skip("not a cgroup v1 host with a memory hierarchy")
+	}
+	id := uuid.NewString()
+	cg, err := m.Create(id, Limits{CPUs: 0.5, MemoryBytes: 64 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cg.Delete() })
+	cmd := startIn(t, cg, "exec sleep 30")
+	pid := cmd.Process.Pid
+	eventually(t, 5*time.Second, func() error {
+		members, err := cg.Members()
+		if err != nil || !slices.Contains(members, pid) {
+			return fmt.Errorf("members = %v, %v; want %d", members, err, pid)
+		}
+		return nil
+	})
+	if err := os.WriteFile(root, []byte(strconv.Itoa(pid)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	pids, err := cg.Pids()
+	if err != nil || !slices.Contains(pids, pid) {
+		t.Errorf("Pids = %v, %v; want it to hold %d (still in the cpu hierarchy)", pids, err, pid)
+	}
+	members, err := cg.Members()
+	if err != nil || slices.Contains(members, pid) {
+		t.Errorf("Members = %v, %v; want %d missing", members, err, pid)
+	}
+	if err := cg.Add(pid); err != nil {
+		t.Fatal(err)
+	}
+	if members, _ := cg.Members(); !slices.Contains(members, pid) {
+		t.Errorf("Members after Add = %v, want %d back", members, pid)
 	}
 }
