@@ -26,6 +26,8 @@ type RecoveredContainer struct {
 	// StartTime is the executor's start time from /proc/<pid>/stat (field 22), checkpointed
 	// at launch; 0 when unknown, then the executor's environment identifies it instead.
 	StartTime uint64
+	// Hosted: the executor runs in the executor host (PID is the host's).
+	Hosted bool
 }
 
 // adoptPollInterval is how often an adopted (not our child) executor is checked for exit.

@@ -26,6 +26,7 @@ type Agent struct {
 	log           *zap.Logger
 	containerizer Containerizer
 	process       *Process  // the process containerizer, closed when Run ends
+	hosted        *Hosted   // hosted command executors, closed when Run ends
 	iso           *isolator // cgroups; nil without (set in Run before any goroutine starts)
 	ckpt          checkpointer
 	executorBin   string
@@ -105,7 +106,10 @@ func New(cfg Config, logger *zap.Logger) (*Agent, error) {
 		},
 	}
 	a.process = NewProcess(fetchURIs, log)
-	a.containerizer = a.process
+	// Always there, to recover hosted executors of a run with ExecutorHost on; it starts no
+	// host until asked to launch.
+	a.hosted = NewHosted(bin, cfg.WorkDir, logger.Level().String(), fetchURIs, log)
+	a.containerizer = newContainerRouter(a.process, a.hosted)
 	a.st.sum.Pause() // nothing is sent before the first subscription
 	return a, nil
 }
@@ -132,6 +136,7 @@ func (a *Agent) Run(ctx context.Context, ln net.Listener) error {
 	a.master = newMasterConn(a, mu)
 	a.iso = newIsolator(a.cfg, a.log)
 	a.process.iso = a.iso
+	a.hosted.iso = a.iso
 	if err := a.recover(ctx); err != nil {
 		return err
 	}
@@ -182,6 +187,7 @@ func (a *Agent) Run(ctx context.Context, ln net.Listener) error {
 	a.procStop()
 	a.watchers.Wait()
 	a.process.Close()
+	a.hosted.Close(a.cfg.ShutdownExecutorsOnExit)
 	return runErr
 }
 

@@ -33,6 +33,7 @@ import (
 //
 //	'E' + mesos.v1.ExecutorInfo         the executor (first record)
 //	'P' + "<pid> <start time>"          the started executor's pid and /proc start time
+//	'H' + "<pid> <start time>"          the executor runs in the executor host, this one
 //	'T' + mesos.v1.Task                 a task given to the executor (state TASK_STAGING)
 //	'U' + agora.v1.StatusUpdateRecord   a status update received
 //	'A' + raw uuid bytes                the master acknowledged the update with that uuid
@@ -51,6 +52,7 @@ import (
 const (
 	recordTagExecutor = 'E'
 	recordTagPID      = 'P'
+	recordTagHosted   = 'H'
 	recordTagTask     = 'T'
 	recordTagUpdate   = 'U'
 	recordTagAck      = 'A'
@@ -113,9 +115,13 @@ func (c checkpointer) writeFramework(agentID string, info *mesos.FrameworkInfo) 
 // writeExecutorRun checkpoints a new run of an executor before it starts: the run's
 // directories, runs/latest, and a log with the executor info and the records (taskRecord)
 // of the tasks it is started for.
-func (c checkpointer) writeExecutorRun(agentID, frameworkID string, info *mesos.ExecutorInfo, containerID string, taskRecs [][]byte) error {
+func (c checkpointer) writeExecutorRun(agentID, frameworkID string, info *mesos.ExecutorInfo, containerID string, hosted bool, taskRecs [][]byte) error {
 	eid := info.GetExecutorId().GetValue()
-	if err := mkdirs(c.frameworkDir(agentID, frameworkID), "executors", eid, "runs", containerID, "pids"); err != nil {
+	dirs := []string{"executors", eid, "runs", containerID, "pids"}
+	if hosted {
+		dirs = dirs[:4] // a hosted executor has no pid of its own for tools to read
+	}
+	if err := mkdirs(c.frameworkDir(agentID, frameworkID), dirs...); err != nil {
 		return fmt.Errorf("checkpoint: %w", err)
 	}
 	if err := link(filepath.Join(c.executorDir(agentID, frameworkID, eid), "runs", "latest"), containerID); err != nil {
@@ -138,15 +144,23 @@ func taskRecord(task *mesos.Task) ([]byte, error) {
 	return append([]byte{recordTagTask}, b...), nil
 }
 
-// writePID checkpoints a started executor's pid and start time (0: unknown).
-func (c checkpointer) writePID(agentID, frameworkID, executorID, containerID string, pid int, start uint64) error {
+// writePID checkpoints a started executor's pid and start time (0: unknown); for a hosted
+// executor, the executor host's.
+func (c checkpointer) writePID(agentID, frameworkID, executorID, containerID string, pid int, start uint64, hosted bool) error {
 	run := c.runDir(agentID, frameworkID, executorID, containerID)
-	rec := []byte{recordTagPID}
+	tag := byte(recordTagPID)
+	if hosted {
+		tag = recordTagHosted
+	}
+	rec := []byte{tag}
 	rec = strconv.AppendInt(rec, int64(pid), 10)
 	rec = append(rec, ' ')
 	rec = strconv.AppendUint(rec, start, 10)
 	if err := c.appendRecords(run, [][]byte{rec}); err != nil {
 		return err
+	}
+	if hosted {
+		return nil
 	}
 	return writeFileAtomic(filepath.Join(run, "pids", "forked.pid"), []byte(strconv.Itoa(pid)))
 }
@@ -243,6 +257,7 @@ type runRecords struct {
 	tasks      []*mesos.Task                    // in the order they were checkpointed
 	records    map[string][]statusupdate.Record // update manager records by task id
 	hasPIDInfo bool
+	hosted     bool // an 'H' record: the pid is the executor host's
 }
 
 // readRunLog reads a run log (or an earlier version's task.updates, which holds only 'U'
@@ -275,13 +290,14 @@ func readRunLog(path string) (runRecords, error) {
 				return log, fmt.Errorf("%s: %w", path, err)
 			}
 			log.executor = info
-		case recordTagPID:
+		case recordTagPID, recordTagHosted:
 			var pid int
 			var start uint64
 			if _, err := fmt.Sscanf(string(rec[1:]), "%d %d", &pid, &start); err != nil {
 				return log, fmt.Errorf("%s: pid record %q: %w", path, rec[1:], err)
 			}
 			log.pid, log.startTime, log.hasPIDInfo = pid, start, true
+			log.hosted = rec[0] == recordTagHosted
 		case recordTagTask:
 			t := &mesos.Task{}
 			if err := proto.Unmarshal(rec[1:], t); err != nil {

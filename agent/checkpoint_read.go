@@ -33,6 +33,7 @@ type checkpointExecutor struct {
 	sandbox     string
 	pid         int    // 0 when the pid was never checkpointed
 	startTime   uint64 // /proc/<pid>/stat start time; 0 when unknown
+	hosted      bool   // runs in the executor host (pid and start time are the host's)
 	tasks       []*checkpointTask
 }
 
@@ -119,7 +120,7 @@ func (c checkpointer) readExecutor(agentID, fid, eid string) (*checkpointExecuto
 		ex.sandbox = sandboxPath(c.workDir, agentID, fid, eid, ex.containerID)
 	}
 	if log.hasPIDInfo {
-		ex.pid, ex.startTime = log.pid, log.startTime
+		ex.pid, ex.startTime, ex.hosted = log.pid, log.startTime, log.hosted
 	} else {
 		if b, err := os.ReadFile(filepath.Join(run, "pids", "forked.pid")); err == nil {
 			ex.pid, _ = strconv.Atoi(strings.TrimSpace(string(b)))

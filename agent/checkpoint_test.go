@@ -55,7 +55,7 @@ func ckptStart(t *testing.T, c checkpointer, taskIDs ...string) {
 		recs = append(recs, rec)
 	}
 	info := &mesos.ExecutorInfo{ExecutorId: &mesos.ExecutorID{Value: proto.String("ex")}, Command: &mesos.CommandInfo{Value: proto.String("x")}}
-	if err := c.writeExecutorRun(ckptAgentID, "fw", info, "c1", recs); err != nil {
+	if err := c.writeExecutorRun(ckptAgentID, "fw", info, "c1", false, recs); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -92,7 +92,7 @@ func summary(t *testing.T, c checkpointer) string {
 func TestCheckpointRoundTrip(t *testing.T) {
 	c := checkpointer{workDir: t.TempDir()}
 	ckptStart(t, c, "t1", "t2")
-	if err := c.writePID(ckptAgentID, "fw", "ex", "c1", 42, 4242); err != nil {
+	if err := c.writePID(ckptAgentID, "fw", "ex", "c1", 42, 4242, false); err != nil {
 		t.Fatal(err)
 	}
 	u1, a1 := ckptUpdate(t, "t1", "uuid-1", mesos.TaskState_TASK_RUNNING)
@@ -171,7 +171,7 @@ func TestCheckpointReadsEarlierLayout(t *testing.T) {
 func TestCheckpointRunFiles(t *testing.T) {
 	c := checkpointer{workDir: t.TempDir()}
 	ckptStart(t, c, "t1")
-	if err := c.writePID(ckptAgentID, "fw", "ex", "c1", 42, 4242); err != nil {
+	if err := c.writePID(ckptAgentID, "fw", "ex", "c1", 42, 4242, false); err != nil {
 		t.Fatal(err)
 	}
 	var got []string

@@ -34,6 +34,12 @@ type Config struct {
 	// ExecutorBinary is the agora binary run as `<binary> executor` for command tasks;
 	// empty means os.Executable().
 	ExecutorBinary string
+	// ExecutorHost runs Agora's command executors (command tasks that are not DOCKER tasks)
+	// inside one long-lived executor host process (`agora executor-host`, agent/exechost)
+	// instead of an `agora executor` process per task: the same executor and executor API,
+	// without the start of a Go process per task. Like executor processes, the host and its
+	// tasks outlive the agent process. Custom executors are always processes of their own.
+	ExecutorHost bool
 	// ExecutorRegistrationTimeout is how long a launched executor has to subscribe.
 	ExecutorRegistrationTimeout time.Duration
 	// ExecutorShutdownGracePeriod is how long an executor told to shut down has before SIGKILL.
@@ -92,6 +98,7 @@ func DefaultConfig() Config {
 	return Config{
 		WorkDir:                     "/var/lib/agora/agent",
 		Containerizers:              []string{"process", "docker"},
+		ExecutorHost:                true,
 		ExecutorRegistrationTimeout: time.Minute,
 		ExecutorShutdownGracePeriod: 5 * time.Second,
 		ExecutorHeartbeatInterval:   30 * time.Second,

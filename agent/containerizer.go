@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"syscall"
 
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
@@ -28,6 +29,9 @@ type ContainerSpec struct {
 	User string
 	// Container is the ContainerInfo of the executor, for containerizers that use it.
 	Container *mesos.ContainerInfo
+	// Hosted runs Agora's command executor in the executor host rather than as a process
+	// of its own (Config.ExecutorHost).
+	Hosted bool
 }
 
 // Termination is how a container ended.
@@ -72,4 +76,91 @@ func signalName(s syscall.Signal) string {
 		return "Terminated"
 	}
 	return s.String()
+}
+
+// containerRouter sends each container to the containerizer that runs it: hosted command
+// executors to Hosted, every other executor to Process.
+type containerRouter struct {
+	process *Process
+	hosted  *Hosted // nil without the executor host
+
+	mu        sync.Mutex
+	hostedIDs map[string]bool
+}
+
+func newContainerRouter(process *Process, hosted *Hosted) *containerRouter {
+	return &containerRouter{process: process, hosted: hosted, hostedIDs: make(map[string]bool)}
+}
+
+func (r *containerRouter) of(containerID string) Containerizer {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.hostedIDs[containerID] {
+		return r.hosted
+	}
+	return r.process
+}
+
+func (r *containerRouter) mark(containerID string, hosted bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if hosted {
+		r.hostedIDs[containerID] = true
+	} else {
+		delete(r.hostedIDs, containerID)
+	}
+}
+
+// Launch implements Containerizer.
+func (r *containerRouter) Launch(ctx context.Context, spec ContainerSpec) (int, error) {
+	if !spec.Hosted || r.hosted == nil {
+		return r.process.Launch(ctx, spec)
+	}
+	r.mark(spec.ContainerID, true)
+	pid, err := r.hosted.Launch(ctx, spec)
+	if err != nil {
+		r.mark(spec.ContainerID, false)
+	}
+	return pid, err
+}
+
+// Wait implements Containerizer.
+func (r *containerRouter) Wait(ctx context.Context, containerID string) (Termination, error) {
+	c := r.of(containerID)
+	term, err := c.Wait(ctx, containerID)
+	if err == nil && c == Containerizer(r.hosted) {
+		r.mark(containerID, false)
+	}
+	return term, err
+}
+
+// Kill implements Containerizer.
+func (r *containerRouter) Kill(ctx context.Context, containerID string, sig syscall.Signal) error {
+	return r.of(containerID).Kill(ctx, containerID, sig)
+}
+
+// Recover implements Containerizer. Hosted containers of a previous run are recovered as
+// hosted even when the executor host is now turned off: they still run there.
+func (r *containerRouter) Recover(ctx context.Context, containers []RecoveredContainer) error {
+	var procs, hosted []RecoveredContainer
+	for _, c := range containers {
+		if c.Hosted {
+			hosted = append(hosted, c)
+		} else {
+			procs = append(procs, c)
+		}
+	}
+	if err := r.process.Recover(ctx, procs); err != nil {
+		return err
+	}
+	if len(hosted) == 0 {
+		return nil
+	}
+	if r.hosted == nil {
+		return errors.New("hosted executors to recover but no executor host")
+	}
+	for _, c := range hosted {
+		r.mark(c.ContainerID, true)
+	}
+	return r.hosted.Recover(ctx, hosted)
 }

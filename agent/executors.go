@@ -64,6 +64,7 @@ func (a *Agent) launchExecutor(fw *framework, info *mesos.ExecutorInfo, command 
 		failReason:   mesos.TaskStatus_REASON_EXECUTOR_TERMINATED,
 		starting:     &launchSlot{slots: a.launches},
 	}
+	ex.hosted = command && a.cfg.ExecutorHost && !anyDockerTask(tasks)
 	fw.executors[eid] = ex
 	var taskRecs [][]byte
 	for _, ti := range tasks {
@@ -87,6 +88,7 @@ func (a *Agent) launchExecutor(fw *framework, info *mesos.ExecutorInfo, command 
 		Env:         a.executorEnv(ex),
 		User:        user,
 		Container:   info.GetContainer(),
+		Hosted:      ex.hosted,
 	}
 	agentID := a.st.agentID
 	limits := limitsOf(info, tasks, command)
@@ -98,6 +100,17 @@ func (a *Agent) launchExecutor(fw *framework, info *mesos.ExecutorInfo, command 
 		a.watchExecutor(ex, spec, agentID, info, taskRecs, limits, log)
 	}()
 	return ex
+}
+
+// anyDockerTask: one of tasks runs in a Docker container (its command executor stays a
+// process of its own, which the docker containerizer finds its containers by).
+func anyDockerTask(tasks []*mesos.TaskInfo) bool {
+	for _, t := range tasks {
+		if isDockerTask(t) {
+			return true
+		}
+	}
+	return false
 }
 
 // launchSlotTimeout bounds how long a started executor holds its launch slot without
@@ -165,7 +178,7 @@ func (a *Agent) watchExecutor(ex *executor, spec ContainerSpec, agentID string, 
 	}
 	err := createSandbox(spec.Sandbox)
 	if err == nil {
-		if cerr := a.ckpt.writeExecutorRun(agentID, spec.FrameworkID, info, spec.ContainerID, taskRecs); cerr != nil {
+		if cerr := a.ckpt.writeExecutorRun(agentID, spec.FrameworkID, info, spec.ContainerID, spec.Hosted, taskRecs); cerr != nil {
 			log.Warn("checkpoint executor", zap.Error(cerr))
 		}
 	}
@@ -183,7 +196,7 @@ func (a *Agent) watchExecutor(ex *executor, spec ContainerSpec, agentID string, 
 		a.send(func() { a.executorLaunchFailed(ex, err) })
 		return
 	}
-	if cerr := a.ckpt.writePID(agentID, spec.FrameworkID, spec.ExecutorID, spec.ContainerID, pid, procStartTime(pid)); cerr != nil {
+	if cerr := a.ckpt.writePID(agentID, spec.FrameworkID, spec.ExecutorID, spec.ContainerID, pid, procStartTime(pid), spec.Hosted); cerr != nil {
 		log.Warn("checkpoint executor pid", zap.Error(cerr))
 	}
 	slot.started()

@@ -232,6 +232,9 @@ func startAgentWith(t testing.TB, master string, mutate func(*Config), hook func
 	cfg.Resources = "cpus:2;mem:1024;disk:1000;ports:[31000-31010]"
 	cfg.Attributes = "rack:r1"
 	cfg.ExecutorBinary = os.Args[0]
+	// The test binary's scripted executor runs command tasks (TestMain); hosted_test.go
+	// turns the executor host on.
+	cfg.ExecutorHost = false
 	cfg.RegistrationBackoffMin = 10 * time.Millisecond
 	cfg.RegistrationBackoffMax = 100 * time.Millisecond
 	cfg.ExecutorShutdownGracePeriod = 2 * time.Second

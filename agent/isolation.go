@@ -284,7 +284,7 @@ func (a *Agent) watchLimitations(ctx context.Context) {
 			if err := a.query(ctx, func() {
 				for _, fw := range a.st.frameworks {
 					for _, ex := range fw.executors {
-						if !ex.gone() && ex.pid > 0 {
+						if !ex.gone() && ex.pid > 0 && !ex.hosted {
 							sessions[ex.pid] = ex.containerID
 						}
 					}
@@ -292,6 +292,7 @@ func (a *Agent) watchLimitations(ctx context.Context) {
 			}); err != nil {
 				return
 			}
+			a.hosted.taskSessions(sessions) // a hosted task's session is its own
 			a.iso.sweep(sessions)
 			if !a.send(a.checkLimitations) {
 				return

@@ -68,7 +68,8 @@ func (a *Agent) recover(ctx context.Context) error {
 		fw := &framework{id: cfw.info.GetId().GetValue(), info: cfw.info, executors: make(map[string]*executor)}
 		for _, cex := range cfw.executors {
 			ex := a.recoverExecutor(fw, cex)
-			if len(ex.tasks) == 0 && !executorAlive(containerOf(fw.id, cex)) {
+			// (A hosted executor's liveness is the host's to tell: Recover asks it.)
+			if len(ex.tasks) == 0 && !cex.hosted && !executorAlive(containerOf(fw.id, cex)) {
 				ex.state = executorTerminated
 				fw.completedExecutors = appendBounded(fw.completedExecutors, ex)
 				a.releaseIsolation(ctx, ex.containerID)
@@ -106,6 +107,7 @@ func (a *Agent) recoverExecutor(fw *framework, cex *checkpointExecutor) *executo
 		command:      isCommandExecutor(cex.info),
 		state:        executorRegistering,
 		pid:          cex.pid,
+		hosted:       cex.hosted,
 		tasks:        make(map[string]*task),
 		pendingKills: make(map[string]*mesos.KillPolicy),
 		failReason:   mesos.TaskStatus_REASON_EXECUTOR_TERMINATED,
@@ -219,6 +221,7 @@ func containerOf(fid string, ex *checkpointExecutor) RecoveredContainer {
 		Sandbox:     ex.sandbox,
 		PID:         ex.pid,
 		StartTime:   ex.startTime,
+		Hosted:      ex.hosted,
 	}
 }
 

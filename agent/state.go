@@ -41,6 +41,7 @@ type executor struct {
 	containerID string
 	sandbox     string
 	command     bool // Agora's command executor for a command task
+	hosted      bool // runs in the executor host (pid is the host's)
 	state       executorState
 	pid         int
 	conn        *executorConn

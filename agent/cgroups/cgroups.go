@@ -324,6 +324,23 @@ func (c *Cgroup) Add(pid int) error {
 	return nil
 }
 
+// ProcsFiles returns the cgroup.procs file of each hierarchy the cgroup lives in: writing a
+// pid to every one of them is what Add does, for a process that cannot call Add itself (the
+// executor host places the tasks it starts).
+func (c *Cgroup) ProcsFiles() []string {
+	if c.v2 != nil {
+		return []string{filepath.Join(c.m.dir(c.id, ""), "cgroup.procs")}
+	}
+	var out []string
+	for _, ctrl := range v1Controllers {
+		f := filepath.Join(c.m.dir(c.id, ctrl), "cgroup.procs")
+		if !slices.Contains(out, f) {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
 // Members returns the processes that are in the cgroup in every hierarchy: on v1 a process
 // some other agent moved out of one hierarchy is missing here (but still in Pids), and
 // Add puts it back.

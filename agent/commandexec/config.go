@@ -54,6 +54,16 @@ type Config struct {
 	// agora-<ContainerID> and labelled with it, so the agent can tell live containers from
 	// orphans.
 	ContainerID string
+	// TaskSession starts the task in a session of its own rather than only a process group
+	// of its own: an executor that shares its process with other executors (the executor
+	// host) gives each task a session the agent can find and kill everything of.
+	TaskSession bool
+	// TaskStarted, when set, is called with the pid of the task's process as soon as it runs
+	// (the executor host puts it into its container's cgroup).
+	TaskStarted func(pid int)
+	// Abort, when closed, ends the executor at once, as SIGKILL ends an executor process:
+	// the task is killed and nothing more is sent to the agent. Nil never aborts.
+	Abort <-chan struct{}
 	// DockerSocket is the Docker Engine's unix socket for DOCKER tasks (AGORA_DOCKER_SOCKET);
 	// empty means DOCKER_HOST, else /var/run/docker.sock.
 	DockerSocket string

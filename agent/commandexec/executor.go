@@ -130,6 +130,7 @@ type commandExecutor struct {
 	terminalUUID []byte
 
 	shuttingDown bool
+	aborted      bool // Config.Abort was closed: nothing more goes to the agent
 	exitOnReap   bool
 	exitErr      error
 	done         bool
@@ -181,6 +182,8 @@ func (e *commandExecutor) loop(ctx context.Context) error {
 	ctxDone := ctx.Done()
 	for !e.done {
 		select {
+		case <-e.cfg.Abort:
+			e.abort()
 		case <-ctxDone:
 			ctxDone = nil
 			e.log.Info("executor stopping: shutting the task down")
@@ -263,6 +266,9 @@ func (e *commandExecutor) subscribe() {
 	if e.connCancel != nil {
 		e.connCancel()
 	}
+	if e.aborted {
+		return
+	}
 	e.conn++
 	id := e.conn
 	call := proto.Clone(e.subscribeCall()).(*executor.Call)
@@ -318,6 +324,19 @@ func (e *commandExecutor) forceExit() {
 		return
 	}
 	e.done = true
+}
+
+// abort ends the executor as SIGKILL ends an executor process: the task is killed, the
+// executor returns once it is reaped, and nothing more is sent to the agent.
+func (e *commandExecutor) abort() {
+	e.cfg.Abort = nil
+	e.aborted = true
+	if e.connCancel != nil {
+		e.connCancel()
+		e.connCancel = nil
+	}
+	stopTimer(&e.subscribeTimer)
+	e.forceExit()
 }
 
 // taskActive: the task is being launched or runs, and has not ended.
@@ -423,6 +442,9 @@ func (e *commandExecutor) forward(status *mesos.TaskStatus) {
 
 // send queues an UPDATE call for update.
 func (e *commandExecutor) send(update *executor.Call_Update) {
+	if e.aborted {
+		return
+	}
 	call := e.call(executor.Call_UPDATE, func(c *executor.Call) { c.Update = update })
 	select {
 	case e.sendQ <- proto.Clone(call).(*executor.Call):
@@ -493,13 +515,16 @@ func (e *commandExecutor) launch(task *mesos.TaskInfo) {
 		userName = e.frameworkInfo.GetUser()
 	}
 	env := taskEnv(e.cfg.Env, taskID, e.cfg.Sandbox, ci)
-	cmd, err := buildCommand(ci, env, e.cfg.Sandbox, userName, e.cfg.TaskStdout, e.cfg.TaskStderr)
+	cmd, err := buildCommand(ci, env, e.cfg.Sandbox, userName, e.cfg.TaskSession, e.cfg.TaskStdout, e.cfg.TaskStderr)
 	if err == nil {
 		err = cmd.Start()
 	}
 	if err != nil {
 		e.failLaunch(err)
 		return
+	}
+	if e.cfg.TaskStarted != nil {
+		e.cfg.TaskStarted(cmd.Process.Pid)
 	}
 	pr := &processRunner{cmd: cmd, pgid: cmd.Process.Pid, dir: e.cfg.Sandbox}
 	e.run = pr

@@ -29,9 +29,10 @@ func taskEnv(base []string, taskID, sandbox string, cmd *mesos.CommandInfo) []st
 	return env
 }
 
-// buildCommand turns a CommandInfo into a process in its own process group, run as
-// userName when the executor runs as root and userName is another user.
-func buildCommand(ci *mesos.CommandInfo, env []string, dir, userName string, stdout, stderr *os.File) (*exec.Cmd, error) {
+// buildCommand turns a CommandInfo into a process in its own process group (in its own
+// session with session true), run as userName when the executor runs as root and userName
+// is another user.
+func buildCommand(ci *mesos.CommandInfo, env []string, dir, userName string, session bool, stdout, stderr *os.File) (*exec.Cmd, error) {
 	if ci.GetValue() == "" {
 		if ci.GetShell() {
 			return nil, errors.New("shell command is not specified")
@@ -58,7 +59,7 @@ func buildCommand(ci *mesos.CommandInfo, env []string, dir, userName string, std
 	cmd.Dir = dir
 	cmd.Stdout = stdout
 	cmd.Stderr = stderr
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Credential: cred}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: !session, Setsid: session, Credential: cred}
 	return cmd, nil
 }
 

@@ -1,4 +1,4 @@
-// Command agora is the one Agora binary: `agora master|agent|local|executor|version`.
+// Command agora is the one Agora binary: `agora master|agent|local|marathon|executor|executor-host|version`.
 //
 // Every subcommand parses its own flags (Mesos and Marathon flag names) and also reads each
 // flag from the environment as AGORA_<FLAG>; a flag given on the command line wins.
@@ -28,12 +28,13 @@ type command struct {
 
 func commands() map[string]command {
 	return map[string]command{
-		"version":  {summary: "print the version", run: runVersion},
-		"executor": {summary: "run the command executor (started by the agent)", run: runExecutor},
-		"agent":    {summary: "run an agent", run: runAgent},
-		"master":   {summary: "run a master", run: runMaster},
-		"local":    {summary: "run a master and agents in one process tree", run: runLocal},
-		"marathon": {summary: "run the Marathon-compatible app framework (REST /v2)", run: runMarathon},
+		"version":       {summary: "print the version", run: runVersion},
+		"executor":      {summary: "run the command executor (started by the agent)", run: runExecutor},
+		"executor-host": {summary: "run the agent's command executors in one process (started by the agent)", run: runExecutorHost},
+		"agent":         {summary: "run an agent", run: runAgent},
+		"master":        {summary: "run a master", run: runMaster},
+		"local":         {summary: "run a master and agents in one process tree", run: runLocal},
+		"marathon":      {summary: "run the Marathon-compatible app framework (REST /v2)", run: runMarathon},
 	}
 }
 

@@ -1,0 +1,81 @@
+// Package exechost is the executor host: one long-lived process per agent (`agora
+// executor-host`) in which Agora's command executors run side by side, each on goroutines
+// of its own, instead of one `agora executor` process per command task.
+//
+// Each hosted executor is the same command executor (agent/commandexec) that `agora
+// executor` runs: it subscribes to the agent through the Mesos v1 executor API with its own
+// MESOS_* environment, launches its task in a session of its own and reports and retries
+// its status updates. What the host saves is the start of a Go process per task, which is
+// what made launching a thousand tasks take ten seconds.
+//
+// Like an executor process, the host does not belong to the agent's process: it outlives a
+// killed agent, its executors re-subscribe to the restarted agent, and the agent reattaches
+// to the host and learns which executors ended meanwhile. The agent talks to the host over
+// a unix socket in the abstract namespace (Address), HTTP with JSON bodies:
+//
+//	POST   /v1/containers               LaunchRequest   start an executor
+//	POST   /v1/containers/{id}/kill                     end it at once (SIGKILL semantics)
+//	DELETE /v1/containers/{id}                          forget an executor that ended
+//	GET    /v1/events                                   RecordIO stream of Event (JSON)
+//	POST   /v1/shutdown                                 kill every executor and exit
+//
+// The events stream starts with the state of every executor (RUNNING or EXITED), then
+// SYNCED, then the changes as they happen. The host exits by itself once no executor runs
+// and no agent has been connected for IdleTimeout.
+package exechost
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"path/filepath"
+)
+
+// LaunchRequest starts an executor in the host.
+type LaunchRequest struct {
+	// ContainerID is the agent's container id of the executor; unique within the host.
+	ContainerID string `json:"container_id"`
+	// Env is the executor's environment ("NAME=value"): the MESOS_* variables configure the
+	// executor (commandexec.ConfigFromEnv), and the task inherits all of it.
+	Env []string `json:"env"`
+	// CgroupProcs are the cgroup.procs files of the container's cgroup; the task's pid is
+	// written to each as soon as the task runs.
+	CgroupProcs []string `json:"cgroup_procs,omitempty"`
+}
+
+// EventType says what an Event reports.
+type EventType string
+
+// The events of the stream.
+const (
+	// EventRunning: the executor runs; TaskPID is its task's pid once the task runs (the
+	// task's session id), and the event comes again with it.
+	EventRunning EventType = "RUNNING"
+	// EventExited: the executor ended, with Status (a wait status as an executor process's
+	// would be) and Message.
+	EventExited EventType = "EXITED"
+	// EventSynced ends the state of every executor that opens the stream.
+	EventSynced EventType = "SYNCED"
+)
+
+// Event is one record of the events stream.
+type Event struct {
+	Type        EventType `json:"type"`
+	ContainerID string    `json:"container_id,omitempty"`
+	TaskPID     int       `json:"task_pid,omitempty"`
+	Status      int       `json:"status,omitempty"`
+	Message     string    `json:"message,omitempty"`
+	// HostPID is the host's pid (in EventSynced).
+	HostPID int `json:"host_pid,omitempty"`
+}
+
+// Address is the socket of the executor host of the agent with workDir: a name in the
+// abstract unix namespace (no file to go stale, no path length limit), derived from the
+// work dir so that agents with different work dirs have hosts of their own. The host only
+// accepts connections from its own user (see Listen).
+func Address(workDir string) string {
+	if abs, err := filepath.Abs(workDir); err == nil {
+		workDir = abs
+	}
+	sum := sha256.Sum256([]byte(filepath.Clean(workDir)))
+	return "@agora-executor-host-" + hex.EncodeToString(sum[:10])
+}

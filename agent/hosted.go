@@ -1,0 +1,425 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/agoracluster/agora/agent/exechost"
+)
+
+// Hosted runs command executors inside the agent's executor host (agent/exechost): one
+// `agora executor-host` process, started on first use and left running when the agent
+// exits, like executor processes are. A container is a hosted executor; it ends when the
+// host reports its exit. Hosted only implements the kill that ends a container at once.
+type Hosted struct {
+	log      *zap.Logger
+	fetch    FetchFunc
+	bin      string // the agora binary
+	workDir  string
+	logLevel string // the executors' log level
+	client   *exechost.Client
+	iso      *isolator
+	sessions *sessionKiller
+
+	mu      sync.Mutex
+	conts   map[string]*hostedContainer
+	hostPID int                // 0 while not connected
+	connect chan struct{}      // held (buffered, 1) while connecting
+	stop    context.CancelFunc // ends the events reader
+	wg      sync.WaitGroup     // events reader
+	reaped  chan struct{}      // closed when the host this agent started exited (nil: none)
+	closed  bool
+}
+
+var _ Containerizer = (*Hosted)(nil)
+
+type hostedContainer struct {
+	taskPID int
+	ended   bool
+	done    chan struct{}
+	term    Termination // set before done is closed
+}
+
+// hostStartTimeout bounds the wait for a started executor host to answer.
+const hostStartTimeout = 10 * time.Second
+
+// NewHosted returns a containerizer that runs command executors in the executor host of
+// workDir, started from bin.
+func NewHosted(bin, workDir, logLevel string, fetch FetchFunc, log *zap.Logger) *Hosted {
+	return &Hosted{
+		log: log.Named("hosted"), fetch: fetch, bin: bin, workDir: workDir, logLevel: logLevel,
+		client: exechost.NewClient(exechost.Address(workDir)), sessions: newSessionKiller(),
+		conts: make(map[string]*hostedContainer), connect: make(chan struct{}, 1),
+	}
+}
+
+// Launch implements Containerizer: it fetches the URIs, then starts the executor in the
+// host (starting the host first when none runs). The pid is the host's.
+func (h *Hosted) Launch(ctx context.Context, spec ContainerSpec) (int, error) {
+	if err := h.prepareSandbox(ctx, spec); err != nil {
+		return 0, err
+	}
+	pid, err := h.ensure(ctx)
+	if err != nil {
+		return 0, err
+	}
+	c := &hostedContainer{done: make(chan struct{})}
+	h.mu.Lock()
+	if _, dup := h.conts[spec.ContainerID]; dup {
+		h.mu.Unlock()
+		return 0, fmt.Errorf("launch: container %s already exists", spec.ContainerID)
+	}
+	h.conts[spec.ContainerID] = c
+	h.mu.Unlock()
+	req := exechost.LaunchRequest{ContainerID: spec.ContainerID, Env: spec.Env}
+	if cg := h.iso.get(spec.ContainerID); cg != nil {
+		req.CgroupProcs = cg.ProcsFiles()
+	}
+	if err := h.client.Launch(ctx, req); err != nil {
+		h.mu.Lock()
+		delete(h.conts, spec.ContainerID)
+		h.mu.Unlock()
+		return 0, fmt.Errorf("start executor: %w", err)
+	}
+	return pid, nil
+}
+
+// prepareSandbox fetches the URIs and hands the sandbox to the executor's user.
+func (h *Hosted) prepareSandbox(ctx context.Context, spec ContainerSpec) error {
+	if spec.Command == nil {
+		return errors.New("launch: no command")
+	}
+	if uris := spec.Command.GetUris(); len(uris) > 0 {
+		if err := h.fetch(ctx, uris, spec.Sandbox); err != nil {
+			if f, ferr := os.OpenFile(filepath.Join(spec.Sandbox, "stderr"), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644); ferr == nil {
+				fmt.Fprintf(f, "Failed to fetch URIs: %v\n", err)
+				f.Close()
+			}
+			return fmt.Errorf("fetch: %w", err)
+		}
+	}
+	cred, err := credential(spec.User)
+	if err != nil {
+		return err
+	}
+	if cred != nil {
+		chownSandbox(spec.Sandbox, int(cred.Uid), int(cred.Gid))
+	}
+	return nil
+}
+
+// ensure connects to the host, starting it when none answers; it returns the host's pid.
+func (h *Hosted) ensure(ctx context.Context) (int, error) {
+	select {
+	case h.connect <- struct{}{}:
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
+	defer func() { <-h.connect }()
+	h.mu.Lock()
+	pid, closed := h.hostPID, h.closed
+	h.mu.Unlock()
+	if closed {
+		return 0, errors.New("agent stopping")
+	}
+	if pid != 0 {
+		return pid, nil
+	}
+	stream, err := h.client.Events(ctx)
+	if err != nil {
+		if err := h.startHost(); err != nil {
+			return 0, err
+		}
+		deadline := time.Now().Add(hostStartTimeout)
+		for {
+			stream, err = h.client.Events(ctx)
+			if err == nil {
+				break
+			}
+			if time.Now().After(deadline) || ctx.Err() != nil {
+				return 0, fmt.Errorf("executor host did not answer: %w", err)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	return h.follow(stream)
+}
+
+// startHost starts `agora executor-host` in a session of its own, with its log in the work
+// dir. It is not the agent's to stop: it goes on when the agent exits.
+func (h *Hosted) startHost() error {
+	logf, err := os.OpenFile(filepath.Join(h.workDir, "executor-host.log"), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	if err != nil {
+		return fmt.Errorf("executor host: %w", err)
+	}
+	defer logf.Close()
+	cmd := exec.Command(h.bin, "executor-host", "--work_dir", h.workDir, "--logging_level", h.logLevel)
+	cmd.Env = hostEnv()
+	cmd.Dir = "/"
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start executor host: %w", err)
+	}
+	h.log.Info("started the executor host", zap.Int("pid", cmd.Process.Pid))
+	reaped := make(chan struct{})
+	h.mu.Lock()
+	h.reaped = reaped
+	h.mu.Unlock()
+	go func() {
+		defer close(reaped)
+		_ = cmd.Wait() // reap it should it exit while the agent runs
+	}()
+	return nil
+}
+
+// hostEnv is the agent's environment without the MESOS_* variables (the host must not pass
+// for an executor or a task).
+func hostEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if len(kv) >= 6 && kv[:6] == "MESOS_" {
+			continue
+		}
+		env = append(env, kv)
+	}
+	return env
+}
+
+// follow reads the state the stream starts with, then follows it in the background.
+func (h *Hosted) follow(stream *exechost.EventStream) (int, error) {
+	seen := make(map[string]exechost.Event)
+	var pid int
+	for {
+		ev, err := stream.Next()
+		if err != nil {
+			stream.Close()
+			return 0, fmt.Errorf("executor host: %w", err)
+		}
+		if ev.Type == exechost.EventSynced {
+			pid = ev.HostPID
+			break
+		}
+		seen[ev.ContainerID] = ev
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	h.mu.Lock()
+	h.hostPID, h.stop = pid, cancel
+	// What the host no longer knows ended while the agent was not looking.
+	for id, c := range h.conts {
+		if ev, ok := seen[id]; ok {
+			h.applyLocked(id, c, ev)
+		} else if !c.ended {
+			h.endLocked(c, Termination{Status: -1, Message: "Executor ended while the agent was away"})
+		}
+	}
+	h.mu.Unlock()
+	for id, ev := range seen {
+		if ev.Type == exechost.EventExited {
+			h.forget(id)
+		}
+	}
+	h.wg.Add(1)
+	go func() {
+		defer h.wg.Done()
+		defer stream.Close()
+		go func() { <-ctx.Done(); stream.Close() }()
+		h.read(ctx, stream)
+	}()
+	return pid, nil
+}
+
+// read applies the events until the stream ends. A stream that ends while the agent runs
+// means the host is gone: its containers have ended.
+func (h *Hosted) read(ctx context.Context, stream *exechost.EventStream) {
+	for {
+		ev, err := stream.Next()
+		if err != nil {
+			break
+		}
+		h.mu.Lock()
+		c := h.conts[ev.ContainerID]
+		if c != nil {
+			h.applyLocked(ev.ContainerID, c, ev)
+		}
+		h.mu.Unlock()
+		if c != nil && ev.Type == exechost.EventExited {
+			h.forget(ev.ContainerID)
+		}
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if ctx.Err() != nil || h.closed {
+		return
+	}
+	h.log.Warn("lost the executor host: its executors have ended")
+	h.hostPID = 0
+	for _, c := range h.conts {
+		h.endLocked(c, Termination{Status: -1, Message: "Executor host exited"})
+	}
+}
+
+func (h *Hosted) applyLocked(_ string, c *hostedContainer, ev exechost.Event) {
+	if ev.TaskPID > 0 {
+		c.taskPID = ev.TaskPID
+	}
+	if ev.Type != exechost.EventExited {
+		return
+	}
+	msg := describeWaitStatus(syscall.WaitStatus(ev.Status))
+	if ev.Message != "" {
+		msg += ": " + ev.Message
+	}
+	h.endLocked(c, Termination{Status: ev.Status, Message: msg})
+}
+
+// endLocked ends a container; nothing its task started may outlive it.
+func (h *Hosted) endLocked(c *hostedContainer, term Termination) {
+	if c.ended {
+		return
+	}
+	c.ended, c.term = true, term
+	if c.taskPID > 1 {
+		h.sessions.kill(c.taskPID)
+	}
+	close(c.done)
+}
+
+// forget tells the host to drop an ended container it reported.
+func (h *Hosted) forget(id string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := h.client.Forget(ctx, id); err != nil && !errors.Is(err, exechost.ErrUnknownContainer) {
+		h.log.Debug("forget hosted executor", zap.String("container_id", id), zap.Error(err))
+	}
+}
+
+// Wait implements Containerizer.
+func (h *Hosted) Wait(ctx context.Context, containerID string) (Termination, error) {
+	h.mu.Lock()
+	c := h.conts[containerID]
+	h.mu.Unlock()
+	if c == nil {
+		return Termination{}, fmt.Errorf("%w: %s", ErrUnknownContainer, containerID)
+	}
+	select {
+	case <-c.done:
+		h.mu.Lock()
+		delete(h.conts, containerID)
+		h.mu.Unlock()
+		return c.term, nil
+	case <-ctx.Done():
+		return Termination{}, ctx.Err()
+	}
+}
+
+// Kill implements Containerizer: whatever the signal, the executor and its task end at once,
+// as an executor process does on SIGKILL (the only signal the agent sends containers).
+func (h *Hosted) Kill(ctx context.Context, containerID string, _ syscall.Signal) error {
+	h.mu.Lock()
+	c := h.conts[containerID]
+	h.mu.Unlock()
+	if c == nil {
+		return fmt.Errorf("%w: %s", ErrUnknownContainer, containerID)
+	}
+	select {
+	case <-c.done:
+		return nil
+	default:
+	}
+	err := h.client.Kill(ctx, containerID)
+	if errors.Is(err, exechost.ErrUnknownContainer) {
+		h.mu.Lock()
+		h.endLocked(c, Termination{Status: -1, Message: "Executor ended"})
+		h.mu.Unlock()
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("kill container %s: %w", containerID, err)
+	}
+	return nil
+}
+
+// Recover implements Containerizer: it reattaches to the host, if one runs, and learns
+// which of containers still run there. It never starts a host.
+func (h *Hosted) Recover(ctx context.Context, containers []RecoveredContainer) error {
+	if len(containers) == 0 {
+		return nil
+	}
+	h.mu.Lock()
+	for _, rc := range containers {
+		h.conts[rc.ContainerID] = &hostedContainer{done: make(chan struct{})}
+	}
+	h.mu.Unlock()
+	h.connect <- struct{}{}
+	defer func() { <-h.connect }()
+	stream, err := h.client.Events(ctx)
+	if err != nil {
+		h.log.Info("no executor host runs: its executors ended while the agent was down", zap.Error(err))
+		h.mu.Lock()
+		for _, rc := range containers {
+			h.endLocked(h.conts[rc.ContainerID], Termination{Status: -1, Message: "Executor ended while the agent was down"})
+		}
+		h.mu.Unlock()
+		return nil
+	}
+	pid, err := h.follow(stream)
+	if err != nil {
+		return err
+	}
+	h.log.Info("reattached to the executor host", zap.Int("pid", pid), zap.Int("executors", len(containers)))
+	return nil
+}
+
+// taskSessions maps the session of every running hosted task (its pid) to its container.
+func (h *Hosted) taskSessions(into map[int]string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for id, c := range h.conts {
+		if !c.ended && c.taskPID > 0 {
+			into[c.taskPID] = id
+		}
+	}
+}
+
+// Close stops following the host; with shutdownHost the host is asked to exit (once every
+// container ended, it has nothing left to do). It must be called after every container was
+// waited for or left to run.
+func (h *Hosted) Close(shutdownHost bool) {
+	h.connect <- struct{}{}
+	h.mu.Lock()
+	h.closed = true
+	stop := h.stop
+	connected := h.hostPID != 0
+	reaped := h.reaped
+	h.mu.Unlock()
+	<-h.connect
+	if shutdownHost && connected {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		if err := h.client.Shutdown(ctx); err != nil {
+			h.log.Debug("shut the executor host down", zap.Error(err))
+		}
+		cancel()
+		if reaped != nil {
+			select {
+			case <-reaped:
+			case <-time.After(5 * time.Second):
+				h.log.Warn("the executor host did not exit")
+			}
+		}
+	}
+	if stop != nil {
+		stop()
+	}
+	h.wg.Wait()
+	h.client.Close()
+}

@@ -1,0 +1,140 @@
+package agent
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"go.uber.org/zap/zaptest"
+
+	agorapb "github.com/agoracluster/agora/proto/agora/v1"
+	mesos "github.com/agoracluster/agora/proto/mesos/v1"
+)
+
+// TestHostedCommandExecutor runs command tasks through the executor host (the test binary
+// serves as `agora executor-host`, with the real command executor).
+func TestHostedCommandExecutor(t *testing.T) {
+	fm := newFakeMaster(t)
+	ta := startAgent(t, fm.addr(), func(c *Config) { c.ExecutorHost = true })
+	waitSubscribed(t, fm, 1)
+	fm.send(runTask("fw-1", commandTask("echo", "echo hello-from-hosted-task")))
+	fm.waitState(t, "echo", mesos.TaskState_TASK_FINISHED)
+	if got := strings.Join(states(fm.updates("echo")), ","); got != "TASK_STARTING,TASK_RUNNING,TASK_FINISHED" {
+		t.Fatalf("updates = %s", got)
+	}
+	eventually(t, 20*time.Second, func() bool { return len(fm.callsOf(agorapb.AgentCall_EXECUTOR_EXITED)) == 1 }, "executor did not exit")
+	st := getState(t, ta.url)
+	if len(st.CompletedFrameworks) != 1 || len(st.CompletedFrameworks[0].CompletedExecutors) != 1 {
+		t.Fatalf("state = %+v", st)
+	}
+	ex := st.CompletedFrameworks[0].CompletedExecutors[0]
+	out, err := os.ReadFile(filepath.Join(ex.Directory, "stdout"))
+	if err != nil || !strings.Contains(string(out), "hello-from-hosted-task") {
+		t.Fatalf("stdout = %q, %v", out, err)
+	}
+	// The executor's own log goes to the sandbox, as an executor process's stderr would.
+	if logs, err := os.ReadFile(filepath.Join(ex.Directory, "stderr")); err != nil || !bytes.Contains(logs, []byte("subscribed")) {
+		t.Fatalf("stderr = %q, %v", logs, err)
+	}
+	// The checkpoint says the executor is hosted; it has no pid file of its own.
+	run := ta.a.ckpt.runDir(testAgentID, "fw-1", "echo", ex.Container)
+	log, err := readRunLog(filepath.Join(run, runLog))
+	if err != nil || !log.hosted || log.pid == 0 {
+		t.Fatalf("run log: hosted=%v pid=%d, %v", log.hosted, log.pid, err)
+	}
+	if _, err := os.Stat(filepath.Join(run, "pids")); !os.IsNotExist(err) {
+		t.Fatalf("pids dir of a hosted executor: %v", err)
+	}
+
+	// A long task is killed through its executor, and its process is gone with it.
+	fm.send(runTask("fw-1", commandTask("sleep", "sleep 60")))
+	running := fm.waitState(t, "sleep", mesos.TaskState_TASK_RUNNING)
+	_ = running
+	pid := hostedTaskPID(t, ta.a, "fw-1", "sleep")
+	fm.send(&agorapb.AgentEvent{Type: agorapb.AgentEvent_KILL_TASK.Enum(), KillTask: &agorapb.AgentEvent_KillTask{
+		FrameworkId: frameworkInfo("fw-1").GetId(), TaskId: commandTask("sleep", "").GetTaskId()}})
+	fm.waitState(t, "sleep", mesos.TaskState_TASK_KILLED)
+	eventually(t, 10*time.Second, func() bool { return syscall.Kill(pid, 0) != nil }, "task process %d still runs", pid)
+}
+
+// hostedTaskPID waits until the agent knows the pid of a hosted executor's task.
+func hostedTaskPID(t *testing.T, a *Agent, fid, eid string) int {
+	t.Helper()
+	var pid int
+	eventually(t, 10*time.Second, func() bool {
+		sessions := make(map[int]string)
+		a.hosted.taskSessions(sessions)
+		var cid string
+		_ = a.query(context.Background(), func() {
+			if fw := a.st.frameworks[fid]; fw != nil && fw.executors[eid] != nil {
+				cid = fw.executors[eid].containerID
+			}
+		})
+		for p, c := range sessions {
+			if c == cid && cid != "" {
+				pid = p
+				return true
+			}
+		}
+		return false
+	}, "no task pid for executor %s", eid)
+	return pid
+}
+
+// TestHostedContainerizerKill starts the executor host, kills an executor that never
+// reaches its agent, and shuts the host down.
+func TestHostedContainerizerKill(t *testing.T) {
+	work := t.TempDir()
+	h := NewHosted(os.Args[0], work, "debug", fetchURIs, zaptest.NewLogger(t))
+	sandbox := filepath.Join(work, "sandbox")
+	if err := os.MkdirAll(sandbox, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	env := []string{
+		"MESOS_FRAMEWORK_ID=fw", "MESOS_EXECUTOR_ID=ex", "MESOS_AGENT_ENDPOINT=127.0.0.1:1",
+		"MESOS_SANDBOX=" + sandbox, "MESOS_DIRECTORY=" + sandbox,
+	}
+	ctx := context.Background()
+	spec := ContainerSpec{ContainerID: "c1", FrameworkID: "fw", ExecutorID: "ex", Sandbox: sandbox,
+		Command: &mesos.CommandInfo{Value: new(string)}, Env: env, Hosted: true}
+	pid, err := h.Launch(ctx, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pid <= 0 || syscall.Kill(pid, 0) != nil {
+		t.Fatalf("host pid %d", pid)
+	}
+	if _, err := h.Launch(ctx, spec); err == nil {
+		t.Fatal("a second launch of c1 was accepted")
+	}
+	if err := h.Kill(ctx, "c1", syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	term, err := h.Wait(wctx, "c1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if term.Status != int(syscall.SIGKILL) || !strings.Contains(term.Message, "Killed") {
+		t.Fatalf("termination = %+v", term)
+	}
+	if err := h.Kill(ctx, "c1", syscall.SIGKILL); err == nil {
+		t.Fatal("kill of a container that was waited for succeeded")
+	}
+
+	// An executor with a malformed environment is refused with the reason.
+	bad := spec
+	bad.ContainerID, bad.Env = "c2", []string{"MESOS_SANDBOX=" + sandbox}
+	if _, err := h.Launch(ctx, bad); err == nil || !strings.Contains(err.Error(), "MESOS_FRAMEWORK_ID") {
+		t.Fatalf("launch without MESOS_FRAMEWORK_ID: %v", err)
+	}
+
+	h.Close(true)
+	eventually(t, 10*time.Second, func() bool { return syscall.Kill(pid, 0) != nil }, "executor host %d still runs", pid)
+}
