@@ -370,6 +370,12 @@ func (h *Hosted) Recover(ctx context.Context, containers []RecoveredContainer) e
 			h.endLocked(h.conts[rc.ContainerID], Termination{Status: -1, Message: "Executor ended while the agent was down"})
 		}
 		h.mu.Unlock()
+		// Their tasks may live on (each in a session of its own); they carry their sandbox.
+		for _, rc := range containers {
+			if rc.Sandbox != "" {
+				KillSandboxProcesses(rc.Sandbox)
+			}
+		}
 		return nil
 	}
 	pid, err := h.follow(stream)

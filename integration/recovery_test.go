@@ -22,6 +22,12 @@ import (
 // controls.
 func recoveryCluster(t *testing.T, masterArgs ...string) (*cluster.Cluster, string) {
 	t.Helper()
+	return recoveryClusterWith(t, nil, masterArgs...)
+}
+
+// recoveryClusterWith is recoveryCluster with extra agent flags.
+func recoveryClusterWith(t *testing.T, agentArgs []string, masterArgs ...string) (*cluster.Cluster, string) {
+	t.Helper()
 	bootID := filepath.Join(t.TempDir(), "boot_id")
 	if err := os.WriteFile(bootID, []byte("boot-1\n"), 0o644); err != nil {
 		t.Fatal(err)
@@ -29,7 +35,7 @@ func recoveryCluster(t *testing.T, masterArgs ...string) (*cluster.Cluster, stri
 	c := cluster.New(t, cluster.Options{
 		Agents:     1,
 		MasterArgs: masterArgs,
-		AgentArgs:  []string{"--boot_id_path", bootID, "--executor_reregistration_timeout", "5secs"},
+		AgentArgs:  append([]string{"--boot_id_path", bootID, "--executor_reregistration_timeout", "5secs"}, agentArgs...),
 	})
 	return c, bootID
 }
@@ -251,35 +257,77 @@ func TestAgentRecoveryReconnects(t *testing.T) {
 }
 
 // TestAgentRecoveryExecutorDiedDuringOutage: an executor killed while the agent is down has
-// its task failed by the recovered agent (REASON_EXECUTOR_TERMINATED).
+// its task failed by the recovered agent (REASON_EXECUTOR_TERMINATED): an executor process
+// of its own, or the executor host with every executor in it.
 func TestAgentRecoveryExecutorDiedDuringOutage(t *testing.T) {
-	c, _ := recoveryCluster(t)
-	agent := c.Agents[0]
-	f := c.StartFramework(cluster.FrameworkOptions{Name: "recovery-dead"})
-	f.Launch(context.Background(), pidTask("victim", "exec sleep 1000"))
-	f.WaitState("victim", mesos.TaskState_TASK_RUNNING, 30*time.Second)
-	pid := taskPID(t, agent.WorkDir, "victim")
-	agentID := onlyActiveAgent(t, c)
-	execPID := executorPID(t, agent.WorkDir, "victim")
+	for _, tc := range []struct {
+		name string
+		args []string
+		// executor returns the process group to kill for the executor of task id.
+		executor func(t *testing.T, workDir, id string) int
+	}{
+		{"process", []string{"--executor_host=false"}, executorPID},
+		{"hosted", nil, func(t *testing.T, workDir, _ string) int { return executorHostPID(t, workDir) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, _ := recoveryClusterWith(t, tc.args)
+			agent := c.Agents[0]
+			f := c.StartFramework(cluster.FrameworkOptions{Name: "recovery-dead"})
+			f.Launch(context.Background(), pidTask("victim", "exec sleep 1000"))
+			f.WaitState("victim", mesos.TaskState_TASK_RUNNING, 30*time.Second)
+			pid := taskPID(t, agent.WorkDir, "victim")
+			agentID := onlyActiveAgent(t, c)
+			execPID := tc.executor(t, agent.WorkDir, "victim")
 
-	agent.Kill()
-	// The whole executor process group goes while nobody watches.
-	_ = syscall.Kill(-execPID, syscall.SIGKILL)
-	_ = syscall.Kill(pid, syscall.SIGKILL)
+			agent.Kill()
+			// The whole executor process group goes while nobody watches.
+			_ = syscall.Kill(-execPID, syscall.SIGKILL)
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+			cluster.Eventually(t, 10*time.Second, func() error {
+				if processAlive(execPID) {
+					return errors.New("executor still running")
+				}
+				return nil
+			})
+			agent.Restart()
+			st := f.WaitState("victim", mesos.TaskState_TASK_FAILED, 30*time.Second)
+			if st.GetReason() != mesos.TaskStatus_REASON_EXECUTOR_TERMINATED {
+				t.Errorf("reason = %v, want REASON_EXECUTOR_TERMINATED", st.GetReason())
+			}
+			if id := onlyActiveAgent(t, c); id != agentID {
+				t.Errorf("agent id after restart = %s, want %s", id, agentID)
+			}
+		})
+	}
+}
+
+// executorHostPID finds the executor host of the agent with workDir among the processes.
+func executorHostPID(t *testing.T, workDir string) int {
+	t.Helper()
+	var pid int
 	cluster.Eventually(t, 10*time.Second, func() error {
-		if processAlive(execPID) {
-			return errors.New("executor still running")
+		entries, err := os.ReadDir("/proc")
+		if err != nil {
+			return err
 		}
-		return nil
+		for _, e := range entries {
+			n, err := strconv.Atoi(e.Name())
+			if err != nil {
+				continue
+			}
+			b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+			if err != nil {
+				continue
+			}
+			args := strings.Split(strings.TrimRight(string(b), "\x00"), "\x00")
+			if len(args) > 3 && args[1] == "executor-host" && args[2] == "--work_dir" && args[3] == workDir {
+				pid = n
+				return nil
+			}
+		}
+		return fmt.Errorf("no executor host for %s", workDir)
 	})
-	agent.Restart()
-	st := f.WaitState("victim", mesos.TaskState_TASK_FAILED, 30*time.Second)
-	if st.GetReason() != mesos.TaskStatus_REASON_EXECUTOR_TERMINATED {
-		t.Errorf("reason = %v, want REASON_EXECUTOR_TERMINATED", st.GetReason())
-	}
-	if id := onlyActiveAgent(t, c); id != agentID {
-		t.Errorf("agent id after restart = %s, want %s", id, agentID)
-	}
+	return pid
 }
 
 func executorPID(t *testing.T, workDir, executorID string) int {

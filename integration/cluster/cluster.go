@@ -242,8 +242,9 @@ func (c *Cluster) AddAgent(res string, extra ...string) *Process {
 	dir := filepath.Join(c.t.TempDir(), "agent")
 	args := append([]string{"agent", "--master", c.Master.Addr, "--ip", "127.0.0.1",
 		"--port", strconv.Itoa(port), "--work_dir", dir, "--resources", res}, extra...)
+	// Cleanups run last-registered first: this one runs after Start's has stopped the agent.
+	c.t.Cleanup(func() { KillProcessesUnder(dir) })
 	p := Start(c.t, fmt.Sprintf("agent-%d", len(c.Agents)), "127.0.0.1:"+strconv.Itoa(port), dir, args...)
-	c.t.Cleanup(func() { KillProcessesUnder(dir) }) // runs after the agent stopped
 	c.Agents = append(c.Agents, p)
 	Eventually(c.t, 20*time.Second, func() error {
 		active, err := c.agentActive(port)
