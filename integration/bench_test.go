@@ -253,7 +253,8 @@ func BenchmarkOfferToRunning(b *testing.B) {
 }
 
 // BenchmarkMemoryPerTask runs -agora.memtasks `sleep` tasks on one agent and divides the
-// memory of its executors, their tasks and the agent's growth by their number. Figures in
+// memory of its executors (the executor host), their tasks and the agent's growth by their
+// number. Figures in
 // KiB per task: RSS and PSS (proportional set size: shared pages split between the
 // processes that map them, the better estimate of what a task really costs), and the parts.
 func BenchmarkMemoryPerTask(b *testing.B) {
@@ -304,8 +305,10 @@ func BenchmarkMemoryPerTask(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if exec.Procs != n || procs.Procs != n {
-			b.Fatalf("found %d executor and %d task processes under the agent, want %d each", exec.Procs, procs.Procs, n)
+		// Command executors run in the agent's one executor host (the agent's only child
+		// here, the tasks' parent): its whole memory is shared out among the tasks.
+		if exec.Procs < 1 || procs.Procs != n {
+			b.Fatalf("found %d executor processes and %d task processes under the agent, want at least 1 and %d", exec.Procs, procs.Procs, n)
 		}
 		growth := benchtest.Mem{RSS: after.RSS - before.RSS, PSS: after.PSS - before.PSS}
 		agentGrowth = agentGrowth.Plus(growth)
