@@ -232,8 +232,15 @@ func (h *Hosted) follow(stream *exechost.EventStream) (int, error) {
 	go func() {
 		defer h.wg.Done()
 		defer stream.Close()
-		go func() { <-ctx.Done(); stream.Close() }()
+		closer := make(chan struct{})
+		go func() {
+			defer close(closer)
+			<-ctx.Done()
+			stream.Close()
+		}()
 		h.read(ctx, stream)
+		cancel()
+		<-closer
 	}()
 	return pid, nil
 }
@@ -282,16 +289,23 @@ func (h *Hosted) applyLocked(_ string, c *hostedContainer, ev exechost.Event) {
 	h.endLocked(c, Termination{Status: ev.Status, Message: msg})
 }
 
-// endLocked ends a container; nothing its task started may outlive it.
+// endLocked ends a container; nothing its task started may outlive it, so Wait returns once
+// what is left of the task's session is killed. The kill runs off the lock, where the
+// session killer serves containers ending together with one scan of the processes.
 func (h *Hosted) endLocked(c *hostedContainer, term Termination) {
 	if c.ended {
 		return
 	}
 	c.ended, c.term = true, term
-	if c.taskPID > 1 {
-		h.sessions.kill(c.taskPID)
-	}
-	close(c.done)
+	sid := c.taskPID
+	h.wg.Add(1)
+	go func() {
+		defer h.wg.Done()
+		if sid > 1 {
+			h.sessions.kill(sid)
+		}
+		close(c.done)
+	}()
 }
 
 // forget tells the host to drop an ended container it reported.

@@ -138,3 +138,28 @@ func TestHostedContainerizerKill(t *testing.T) {
 	h.Close(true)
 	eventually(t, 10*time.Second, func() bool { return syscall.Kill(pid, 0) != nil }, "executor host %d still runs", pid)
 }
+
+// TestHostedHostDeathFailsTasks: when the executor host dies, its executors have ended:
+// their tasks fail and are killed, and the next task starts a new host.
+func TestHostedHostDeathFailsTasks(t *testing.T) {
+	fm := newFakeMaster(t)
+	ta := startAgent(t, fm.addr(), func(c *Config) { c.ExecutorHost = true })
+	waitSubscribed(t, fm, 1)
+	fm.send(runTask("fw-1", commandTask("doomed", "sleep 60")))
+	fm.waitState(t, "doomed", mesos.TaskState_TASK_RUNNING)
+	taskPID := hostedTaskPID(t, ta.a, "fw-1", "doomed")
+	ta.a.hosted.mu.Lock()
+	hostPID := ta.a.hosted.hostPID
+	ta.a.hosted.mu.Unlock()
+	if err := syscall.Kill(hostPID, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	st := fm.waitState(t, "doomed", mesos.TaskState_TASK_FAILED)
+	if st.GetReason() != mesos.TaskStatus_REASON_EXECUTOR_TERMINATED || st.GetSource() != mesos.TaskStatus_SOURCE_AGENT {
+		t.Fatalf("status = %v", st)
+	}
+	eventually(t, 10*time.Second, func() bool { return syscall.Kill(taskPID, 0) != nil }, "task %d outlived its executor host", taskPID)
+
+	fm.send(runTask("fw-1", commandTask("after", "sleep 60")))
+	fm.waitState(t, "after", mesos.TaskState_TASK_RUNNING)
+}
