@@ -2,7 +2,6 @@ package integration
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -365,7 +364,7 @@ func BenchmarkLaunchCgroups(b *testing.B) {
 		b.Skip("cgroup limits need root")
 	}
 	root := "agora-bench-" + dockertest.RandomID()
-	b.Cleanup(func() { removeCgroupRoot(b, root) }) // runs after the agent stopped
+	b.Cleanup(func() { cluster.RemoveCgroupRoot(b, root) }) // runs after the agent stopped
 	level := []string{"--logging_level", *benchLogLevel}
 	cl := cluster.New(b, cluster.Options{Agents: 1, AgentResources: benchAgentResources, MasterArgs: level,
 		AgentArgs: append(level, "--isolation", "cgroups/cpu,cgroups/mem", "--cgroups_enable_cfs", "--cgroups_root", root)})
@@ -409,16 +408,6 @@ func BenchmarkLaunchCgroups(b *testing.B) {
 	b.ReportMetric(kill.Seconds()/rounds, "killed-s")
 }
 
-// cgroupDirs are the directories of root in every hierarchy (v1: one per controller; v2:
-// one).
-func cgroupDirs(root string) []string {
-	if _, err := os.Stat("/sys/fs/cgroup/cgroup.controllers"); err == nil {
-		return []string{filepath.Join("/sys/fs/cgroup", root)}
-	}
-	matches, _ := filepath.Glob(filepath.Join("/sys/fs/cgroup", "*", root))
-	return matches
-}
-
 // countLimitedCgroups counts the container cgroups under root that have a memory limit.
 func countLimitedCgroups(root string) (int, error) {
 	memDir := filepath.Join("/sys/fs/cgroup", root)
@@ -446,20 +435,4 @@ func countLimitedCgroups(root string) (int, error) {
 		}
 	}
 	return n, nil
-}
-
-// removeCgroupRoot removes the root cgroup a test's or benchmark's agent created, and the
-// empty container cgroups of executors that exited after the agent was stopped.
-func removeCgroupRoot(b testing.TB, root string) {
-	for _, dir := range cgroupDirs(root) {
-		children, _ := os.ReadDir(dir)
-		for _, c := range children {
-			if c.IsDir() {
-				_ = os.Remove(filepath.Join(dir, c.Name())) // cgroups are removed with rmdir
-			}
-		}
-		if err := os.Remove(dir); err != nil && !errors.Is(err, os.ErrNotExist) {
-			b.Logf("remove cgroup %s: %v", dir, err)
-		}
-	}
 }

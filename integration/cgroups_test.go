@@ -25,7 +25,7 @@ func requireCgroups(t *testing.T) {
 
 func cgroupsCluster(t *testing.T) *cluster.Cluster {
 	root := fmt.Sprintf("agora-it-%d", cluster.FreePort(t))
-	t.Cleanup(func() { removeCgroupRoot(t, root) }) // runs last, after the agent and its tasks are gone
+	t.Cleanup(func() { cluster.RemoveCgroupRoot(t, root) }) // runs last, after the agent and its tasks are gone
 	c := cluster.New(t, cluster.Options{Agents: 1, AgentArgs: []string{"--cgroups_enable_cfs", "--cgroups_root", root}})
 	if out := c.Agents[0].Output(); strings.Contains(out, "cgroups are unusable") {
 		if os.Getenv("CI") == "true" {

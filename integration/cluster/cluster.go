@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"sync"
 	"syscall"
@@ -242,8 +243,20 @@ func (c *Cluster) AddAgent(res string, extra ...string) *Process {
 	dir := filepath.Join(c.t.TempDir(), "agent")
 	args := append([]string{"agent", "--master", c.Master.Addr, "--ip", "127.0.0.1",
 		"--port", strconv.Itoa(port), "--work_dir", dir, "--resources", res}, extra...)
+	// Every agent keeps its containers' cgroups under a root of its own, removed with it
+	// (a stopped agent leaves them, as their tasks may live on).
+	cgroupsRoot := ""
+	if !slices.Contains(extra, "--cgroups_root") {
+		cgroupsRoot = "agora-it-" + strconv.Itoa(port)
+		args = append(args, "--cgroups_root", cgroupsRoot)
+	}
 	// Cleanups run last-registered first: this one runs after Start's has stopped the agent.
-	c.t.Cleanup(func() { KillProcessesUnder(dir) })
+	c.t.Cleanup(func() {
+		KillProcessesUnder(dir)
+		if cgroupsRoot != "" {
+			RemoveCgroupRoot(c.t, cgroupsRoot)
+		}
+	})
 	p := Start(c.t, fmt.Sprintf("agent-%d", len(c.Agents)), "127.0.0.1:"+strconv.Itoa(port), dir, args...)
 	c.Agents = append(c.Agents, p)
 	Eventually(c.t, 20*time.Second, func() error {
