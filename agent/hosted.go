@@ -35,18 +35,20 @@ type Hosted struct {
 	hostPID int                // 0 while not connected
 	connect chan struct{}      // held (buffered, 1) while connecting
 	stop    context.CancelFunc // ends the events reader
-	wg      sync.WaitGroup     // events reader
-	reaped  chan struct{}      // closed when the host this agent started exited (nil: none)
-	closed  bool
+	// streamDone is closed when the followed events stream ends (the host exited, or stop).
+	streamDone chan struct{}
+	wg         sync.WaitGroup // events reader
+	closed     bool
 }
 
 var _ Containerizer = (*Hosted)(nil)
 
 type hostedContainer struct {
-	taskPID int
-	ended   bool
-	done    chan struct{}
-	term    Termination // set before done is closed
+	taskPID   int
+	launching bool // the host may not know it yet
+	ended     bool
+	done      chan struct{}
+	term      Termination // set before done is closed
 }
 
 // hostStartTimeout bounds the wait for a started executor host to answer.
@@ -72,7 +74,7 @@ func (h *Hosted) Launch(ctx context.Context, spec ContainerSpec) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	c := &hostedContainer{done: make(chan struct{})}
+	c := &hostedContainer{launching: true, done: make(chan struct{})}
 	h.mu.Lock()
 	if _, dup := h.conts[spec.ContainerID]; dup {
 		h.mu.Unlock()
@@ -84,10 +86,14 @@ func (h *Hosted) Launch(ctx context.Context, spec ContainerSpec) (int, error) {
 	if cg := h.iso.get(spec.ContainerID); cg != nil {
 		req.CgroupProcs = cg.ProcsFiles()
 	}
-	if err := h.client.Launch(ctx, req); err != nil {
-		h.mu.Lock()
+	err = h.client.Launch(ctx, req)
+	h.mu.Lock()
+	c.launching = false
+	if err != nil {
 		delete(h.conts, spec.ContainerID)
-		h.mu.Unlock()
+	}
+	h.mu.Unlock()
+	if err != nil {
 		return 0, fmt.Errorf("start executor: %w", err)
 	}
 	return pid, nil
@@ -134,14 +140,16 @@ func (h *Hosted) ensure(ctx context.Context) (int, error) {
 	if pid != 0 {
 		return pid, nil
 	}
-	stream, err := h.client.Events(ctx)
+	// The stream lives until Close, whatever becomes of the launch that opened it.
+	streamCtx := context.WithoutCancel(ctx)
+	stream, err := h.client.Events(streamCtx)
 	if err != nil {
 		if err := h.startHost(); err != nil {
 			return 0, err
 		}
 		deadline := time.Now().Add(hostStartTimeout)
 		for {
-			stream, err = h.client.Events(ctx)
+			stream, err = h.client.Events(streamCtx)
 			if err == nil {
 				break
 			}
@@ -155,30 +163,25 @@ func (h *Hosted) ensure(ctx context.Context) (int, error) {
 }
 
 // startHost starts `agora executor-host` in a session of its own, with its log in the work
-// dir. It is not the agent's to stop: it goes on when the agent exits.
+// dir. It is not the agent's to stop, nor its child: a shell starts it in the background and
+// exits, so the host goes on when the agent exits, and no zombie or waiting goroutine is left
+// in the agent when the host exits first.
 func (h *Hosted) startHost() error {
 	logf, err := os.OpenFile(filepath.Join(h.workDir, "executor-host.log"), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
 	if err != nil {
 		return fmt.Errorf("executor host: %w", err)
 	}
 	defer logf.Close()
-	cmd := exec.Command(h.bin, "executor-host", "--work_dir", h.workDir, "--logging_level", h.logLevel)
+	cmd := exec.Command("/bin/sh", "-c", `"$0" "$@" &`,
+		h.bin, "executor-host", "--work_dir", h.workDir, "--logging_level", h.logLevel)
 	cmd.Env = hostEnv()
 	cmd.Dir = "/"
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	if err := cmd.Start(); err != nil {
+	if err := cmd.Run(); err != nil {
 		return fmt.Errorf("start executor host: %w", err)
 	}
-	h.log.Info("started the executor host", zap.Int("pid", cmd.Process.Pid))
-	reaped := make(chan struct{})
-	h.mu.Lock()
-	h.reaped = reaped
-	h.mu.Unlock()
-	go func() {
-		defer close(reaped)
-		_ = cmd.Wait() // reap it should it exit while the agent runs
-	}()
+	h.log.Info("started the executor host", zap.String("log", logf.Name()))
 	return nil
 }
 
@@ -213,13 +216,14 @@ func (h *Hosted) follow(stream *exechost.EventStream) (int, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	h.mu.Lock()
-	h.hostPID, h.stop = pid, cancel
+	streamDone := make(chan struct{})
+	h.hostPID, h.stop, h.streamDone = pid, cancel, streamDone
 	// What the host no longer knows ended while the agent was not looking.
 	for id, c := range h.conts {
 		if ev, ok := seen[id]; ok {
 			h.applyLocked(id, c, ev)
-		} else if !c.ended {
-			h.endLocked(c, Termination{Status: -1, Message: "Executor ended while the agent was away"})
+		} else if !c.ended && !c.launching {
+			h.endLocked(c, Termination{Status: -1, Message: "Executor ended while the agent was away"}, true)
 		}
 	}
 	h.mu.Unlock()
@@ -238,16 +242,24 @@ func (h *Hosted) follow(stream *exechost.EventStream) (int, error) {
 			<-ctx.Done()
 			stream.Close()
 		}()
-		h.read(ctx, stream)
+		h.read(stream)
+		close(streamDone)
+		stopped := ctx.Err() != nil // Close, rather than a broken stream
 		cancel()
 		<-closer
+		if !stopped {
+			h.reconnect()
+		}
 	}()
 	return pid, nil
 }
 
-// read applies the events until the stream ends. A stream that ends while the agent runs
-// means the host is gone: its containers have ended.
-func (h *Hosted) read(ctx context.Context, stream *exechost.EventStream) {
+// hostReconnectTries is how often a broken events stream is reopened (25 ms apart) before
+// the host is taken for gone.
+const hostReconnectTries = 20
+
+// read applies the events until the stream ends.
+func (h *Hosted) read(stream *exechost.EventStream) {
 	for {
 		ev, err := stream.Next()
 		if err != nil {
@@ -263,15 +275,37 @@ func (h *Hosted) read(ctx context.Context, stream *exechost.EventStream) {
 			h.forget(ev.ContainerID)
 		}
 	}
+}
+
+// reconnect follows the host again after its events stream broke while the agent runs; a
+// host that does not answer is gone, and its containers have ended with it.
+func (h *Hosted) reconnect() {
+	h.connect <- struct{}{}
+	defer func() { <-h.connect }()
 	h.mu.Lock()
-	defer h.mu.Unlock()
-	if ctx.Err() != nil || h.closed {
+	h.hostPID = 0
+	closed := h.closed
+	h.mu.Unlock()
+	for i := 0; i < hostReconnectTries && !closed; i++ {
+		if stream, err := h.client.Events(context.Background()); err == nil {
+			if _, err := h.follow(stream); err == nil {
+				h.log.Info("events stream of the executor host reopened")
+				return
+			}
+		}
+		time.Sleep(25 * time.Millisecond)
+		h.mu.Lock()
+		closed = h.closed
+		h.mu.Unlock()
+	}
+	if closed {
 		return
 	}
 	h.log.Warn("lost the executor host: its executors have ended")
-	h.hostPID = 0
+	h.mu.Lock()
+	defer h.mu.Unlock()
 	for _, c := range h.conts {
-		h.endLocked(c, Termination{Status: -1, Message: "Executor host exited"})
+		h.endLocked(c, Termination{Status: -1, Message: "Executor host exited"}, true)
 	}
 }
 
@@ -286,13 +320,20 @@ func (h *Hosted) applyLocked(_ string, c *hostedContainer, ev exechost.Event) {
 	if ev.Message != "" {
 		msg += ": " + ev.Message
 	}
-	h.endLocked(c, Termination{Status: ev.Status, Message: msg})
+	h.endLocked(c, Termination{Status: ev.Status, Message: msg}, false)
 }
 
 // endLocked ends a container; nothing its task started may outlive it, so Wait returns once
 // what is left of the task's session is killed. The kill runs off the lock, where the
 // session killer serves containers ending together with one scan of the processes.
-func (h *Hosted) endLocked(c *hostedContainer, term Termination) {
+//
+// An executor that reported its exit has reaped its task, and the session killer kills what
+// the task left. One whose host is gone may have left its task running, the leader of its
+// session, which the session killer spares (it cannot tell it from a new session under a
+// recycled pid): with taskMayLive its process group is killed first. (Its pid was the host's
+// child until the host died moments ago: only a task that ended in those moments can have
+// had its pid recycled.)
+func (h *Hosted) endLocked(c *hostedContainer, term Termination, taskMayLive bool) {
 	if c.ended {
 		return
 	}
@@ -302,6 +343,9 @@ func (h *Hosted) endLocked(c *hostedContainer, term Termination) {
 	go func() {
 		defer h.wg.Done()
 		if sid > 1 {
+			if taskMayLive {
+				_ = syscall.Kill(-sid, syscall.SIGKILL)
+			}
 			h.sessions.kill(sid)
 		}
 		close(c.done)
@@ -353,7 +397,7 @@ func (h *Hosted) Kill(ctx context.Context, containerID string, _ syscall.Signal)
 	err := h.client.Kill(ctx, containerID)
 	if errors.Is(err, exechost.ErrUnknownContainer) {
 		h.mu.Lock()
-		h.endLocked(c, Termination{Status: -1, Message: "Executor ended"})
+		h.endLocked(c, Termination{Status: -1, Message: "Executor ended"}, false)
 		h.mu.Unlock()
 		return nil
 	}
@@ -376,12 +420,12 @@ func (h *Hosted) Recover(ctx context.Context, containers []RecoveredContainer) e
 	h.mu.Unlock()
 	h.connect <- struct{}{}
 	defer func() { <-h.connect }()
-	stream, err := h.client.Events(ctx)
+	stream, err := h.client.Events(context.WithoutCancel(ctx))
 	if err != nil {
 		h.log.Info("no executor host runs: its executors ended while the agent was down", zap.Error(err))
 		h.mu.Lock()
 		for _, rc := range containers {
-			h.endLocked(h.conts[rc.ContainerID], Termination{Status: -1, Message: "Executor ended while the agent was down"})
+			h.endLocked(h.conts[rc.ContainerID], Termination{Status: -1, Message: "Executor ended while the agent was down"}, false)
 		}
 		h.mu.Unlock()
 		// Their tasks may live on (each in a session of its own); they carry their sandbox.
@@ -420,22 +464,23 @@ func (h *Hosted) Close(shutdownHost bool) {
 	h.closed = true
 	stop := h.stop
 	connected := h.hostPID != 0
-	reaped := h.reaped
 	h.mu.Unlock()
 	<-h.connect
 	if shutdownHost && connected {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		if err := h.client.Shutdown(ctx); err != nil {
 			h.log.Debug("shut the executor host down", zap.Error(err))
 		}
-		cancel()
-		if reaped != nil {
-			select {
-			case <-reaped:
-			case <-time.After(5 * time.Second):
-				h.log.Warn("the executor host did not exit")
-			}
+		// The host exits once its executors are gone; its events stream ends then.
+		h.mu.Lock()
+		done := h.streamDone
+		h.mu.Unlock()
+		select {
+		case <-done:
+		case <-ctx.Done():
+			h.log.Warn("the executor host did not exit")
 		}
+		cancel()
 	}
 	if stop != nil {
 		stop()

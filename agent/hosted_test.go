@@ -3,9 +3,12 @@ package agent
 import (
 	"bytes"
 	"context"
+	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -159,7 +162,101 @@ func TestHostedHostDeathFailsTasks(t *testing.T) {
 		t.Fatalf("status = %v", st)
 	}
 	eventually(t, 10*time.Second, func() bool { return syscall.Kill(taskPID, 0) != nil }, "task %d outlived its executor host", taskPID)
+	// ... and so did whatever it started (sh -c forks sleep).
+	eventually(t, 10*time.Second, func() bool { return len(sandboxProcesses(t, ta.a.cfg.WorkDir)) == 0 },
+		"processes of the task outlived its executor host: %v", sandboxProcesses(t, ta.a.cfg.WorkDir))
 
 	fm.send(runTask("fw-1", commandTask("after", "sleep 60")))
 	fm.waitState(t, "after", mesos.TaskState_TASK_RUNNING)
+}
+
+// TestHostedTasksOutliveAStoppedAgent: an agent stopped without shutting its executors down
+// leaves the executor host and its tasks running; started again on the same work dir and
+// port, it reattaches to them, re-registers the task and can still kill it.
+func TestHostedTasksOutliveAStoppedAgent(t *testing.T) {
+	fm := newFakeMaster(t)
+	work := t.TempDir()
+	cfg := DefaultConfig()
+	cfg.Master = fm.addr()
+	cfg.Hostname = "localhost"
+	cfg.WorkDir = work
+	cfg.Resources = "cpus:2;mem:1024;disk:1000;ports:[31000-31010]"
+	cfg.ExecutorBinary = os.Args[0]
+	cfg.RegistrationBackoffMin = 10 * time.Millisecond
+	cfg.RegistrationBackoffMax = 100 * time.Millisecond
+	cfg.BootIDPath = filepath.Join(work, "boot_id")
+	if err := os.WriteFile(cfg.BootIDPath, []byte("boot-1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	addr := "127.0.0.1:0"
+	run := func(shutdownExecutors bool) (a *Agent, stop func()) {
+		c := cfg
+		c.ShutdownExecutorsOnExit = shutdownExecutors
+		a, err := New(c, zaptest.NewLogger(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ln net.Listener
+		eventually(t, 10*time.Second, func() bool {
+			ln, err = net.Listen("tcp", addr) // the executors know the agent by its port
+			return err == nil
+		}, "listen on %s: %v", addr, err)
+		addr = ln.Addr().String()
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- a.Run(ctx, ln) }()
+		var once sync.Once
+		stop = func() {
+			once.Do(func() {
+				cancel()
+				if err := <-done; err != nil {
+					t.Errorf("Run: %v", err)
+				}
+			})
+		}
+		t.Cleanup(stop)
+		return a, stop
+	}
+
+	a, stop := run(false)
+	waitSubscribed(t, fm, 1)
+	fm.send(runTask("fw-1", commandTask("survivor", "sleep 60")))
+	fm.waitState(t, "survivor", mesos.TaskState_TASK_RUNNING)
+	pid := hostedTaskPID(t, a, "fw-1", "survivor")
+	stop()
+	if syscall.Kill(pid, 0) != nil {
+		t.Fatal("the task died with the agent")
+	}
+
+	run(true)
+	waitSubscribed(t, fm, 2)
+	sub := fm.subscriptions()[1].GetSubscribe()
+	if sub.GetAgentInfo().GetId().GetValue() != testAgentID || len(sub.GetTasks()) != 1 ||
+		sub.GetTasks()[0].GetState() != mesos.TaskState_TASK_RUNNING {
+		t.Fatalf("re-registration = %v", sub)
+	}
+	fm.send(&agorapb.AgentEvent{Type: agorapb.AgentEvent_KILL_TASK.Enum(), KillTask: &agorapb.AgentEvent_KillTask{
+		FrameworkId: frameworkInfo("fw-1").GetId(), TaskId: commandTask("survivor", "").GetTaskId()}})
+	fm.waitState(t, "survivor", mesos.TaskState_TASK_KILLED)
+	eventually(t, 10*time.Second, func() bool { return syscall.Kill(pid, 0) != nil }, "task process %d still runs", pid)
+}
+
+// sandboxProcesses lists the live processes whose MESOS_SANDBOX lies under workDir.
+func sandboxProcesses(t *testing.T, workDir string) []int {
+	t.Helper()
+	pids, err := allPIDs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []int
+	for _, pid := range pids {
+		env, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "environ"))
+		if err != nil || !bytes.Contains(env, []byte("MESOS_SANDBOX="+workDir)) {
+			continue
+		}
+		if state, _, err := procStat(pid); err == nil && state != 'Z' {
+			out = append(out, pid)
+		}
+	}
+	return out
 }
