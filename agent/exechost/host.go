@@ -177,6 +177,8 @@ loop:
 			h.log.Info("executor host shut down by request")
 			break loop
 		case err = <-served:
+			h.log.Error("executor host cannot serve: shutting the executors down", zap.Error(err))
+			h.stopAll()
 			break loop
 		case now := <-idle.C:
 			if !h.idle() {
