@@ -43,6 +43,24 @@ func (s *startedPIDs) only(t *testing.T) int {
 	return s.pids[0]
 }
 
+// waitGroupGone polls until process group pgid has no live members: a member that was sent
+// SIGKILL may still be on its way out when Run returns.
+func waitGroupGone(t *testing.T, pgid int) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		live := liveGroupMembers(t, pgid)
+		if len(live) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("task process group %d still has live members %v", pgid, live)
+			return
+		}
+		time.Sleep(10 * time.Millisecond) // polling real processes' exit
+	}
+}
+
 func TestTaskSession(t *testing.T) {
 	ourSID, err := unix.Getsid(0)
 	if err != nil {
@@ -82,21 +100,24 @@ func TestTaskSession(t *testing.T) {
 			if err := r.wait(t); err != nil {
 				t.Fatalf("Run = %v", err)
 			}
-			if live := liveGroupMembers(t, pid); len(live) > 0 {
-				t.Errorf("task process group %d still has live members %v", pid, live)
-			}
+			waitGroupGone(t, pid)
 		})
 	}
 }
 
 func TestAbort(t *testing.T) {
+	stay := func(*testing.T, *fakeAgent) {}
 	tests := []struct {
-		name string
+		name       string
+		checkpoint bool
 		// away brings the agent connection into the state the abort finds it in.
 		away func(t *testing.T, a *fakeAgent)
 	}{
-		{"subscribed", func(*testing.T, *fakeAgent) {}},
-		{"re-subscribing", func(t *testing.T, a *fakeAgent) {
+		{"subscribed", true, stay},
+		// Without checkpointing a closed connection means the agent is lost at once; the
+		// connection the abort closes must not count.
+		{"subscribed without checkpointing", false, stay},
+		{"re-subscribing", true, func(t *testing.T, a *fakeAgent) {
 			gate := make(chan struct{})
 			t.Cleanup(func() { close(gate) }) // runs before the fake agent's server closes
 			a.set(func(a *fakeAgent) { a.gate = gate })
@@ -113,6 +134,7 @@ func TestAbort(t *testing.T) {
 				c.TaskSession = true
 				c.TaskStarted = started.record
 				c.Abort = abort
+				c.Checkpoint = tt.checkpoint
 			})
 			agent.waitState(mesos.TaskState_TASK_RUNNING)
 			r.waitFile(t, "child")
@@ -126,7 +148,9 @@ func TestAbort(t *testing.T) {
 			select {
 			case err := <-r.result:
 				close(r.result) // r.wait, in the cleanup, returns at once
-				t.Logf("Run = %v", err)
+				if err != nil {
+					t.Errorf("Run = %v, want nil: the agent was not lost", err)
+				}
 			case <-time.After(5 * time.Second):
 				t.Fatal("Run did not return within 5s of the abort")
 			}
@@ -134,9 +158,7 @@ func TestAbort(t *testing.T) {
 			if err := syscall.Kill(pid, 0); !errors.Is(err, syscall.ESRCH) {
 				t.Errorf("kill(%d, 0) = %v after Run returned; want ESRCH (task killed and reaped)", pid, err)
 			}
-			if live := liveGroupMembers(t, pid); len(live) > 0 {
-				t.Errorf("task process group %d still has live members %v", pid, live)
-			}
+			waitGroupGone(t, pid)
 			// Run has returned, so every call the executor made has been answered.
 			agent.mu.Lock()
 			updatesAfter, subscribesAfter := stateNames(agent.updates), len(agent.subscribes)
@@ -166,23 +188,28 @@ func (k *killRecorder) probe(*mesos.HealthCheck, []string) (healthcheck.Probe, e
 // TestAbortWhateverComesFirst drives the loop's handlers by hand through the orders in which
 // the task's end and the end of the cancelled agent connection can reach the loop after an
 // abort; TestAbort cannot choose the order. In none of them may an update or a subscription
-// go to the agent.
+// go to the agent, or the agent be taken for lost.
 func TestAbortWhateverComesFirst(t *testing.T) {
 	exited := taskExited{outcome: func(bool) (mesos.TaskState, string, *mesos.TaskStatus_Reason) {
 		return mesos.TaskState_TASK_KILLED, "Command terminated with signal Killed", nil
 	}}
+	closed := func(e *commandExecutor) { e.handle(streamClosed{conn: e.conn, err: context.Canceled}) }
+	reaped := func(e *commandExecutor) { e.handle(exited) }
 	tests := []struct {
-		name  string
-		after []func(e *commandExecutor) // what reaches the loop after the abort, in order
+		name       string
+		checkpoint bool
+		before     []func(e *commandExecutor) // what reached the loop before the abort
+		after      []func(e *commandExecutor) // what reaches the loop after the abort, in order
 	}{
-		{"task reaped while still subscribed", []func(e *commandExecutor){
-			func(e *commandExecutor) { e.handle(exited) },
-		}},
-		{"connection closed, re-subscription due, then task reaped", []func(e *commandExecutor){
-			func(e *commandExecutor) { e.handle(streamClosed{conn: e.conn, err: context.Canceled}) },
+		{"task reaped while still subscribed", true, nil, []func(e *commandExecutor){reaped}},
+		{"connection closed, re-subscription due, then task reaped", true, nil, []func(e *commandExecutor){
+			closed,
 			func(e *commandExecutor) { stopTimer(&e.subscribeTimer); e.subscribe() }, // as the loop does when the timer fires
-			func(e *commandExecutor) { e.handle(exited) },
+			reaped,
 		}},
+		{"connection closed without checkpointing, then task reaped", false, nil, []func(e *commandExecutor){closed, reaped}},
+		// The agent went away before the abort: its recovery timer runs.
+		{"agent away, then task reaped", true, []func(e *commandExecutor){closed}, []func(e *commandExecutor){reaped}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -195,6 +222,7 @@ func TestAbortWhateverComesFirst(t *testing.T) {
 			run := &killRecorder{}
 			cfg := DefaultConfig()
 			cfg.FrameworkID, cfg.ExecutorID = "fw-1", "task-1"
+			cfg.Checkpoint = tt.checkpoint
 			e := &commandExecutor{
 				cfg:        cfg,
 				log:        zaptest.NewLogger(t),
@@ -216,6 +244,9 @@ func TestAbortWhateverComesFirst(t *testing.T) {
 				}
 			})
 
+			for _, step := range tt.before {
+				step(e)
+			}
 			e.abort()
 			for _, step := range tt.after {
 				step(e)
@@ -232,6 +263,9 @@ func TestAbortWhateverComesFirst(t *testing.T) {
 			}
 			if len(e.sendQ) != 0 {
 				t.Errorf("%d calls queued for the agent after the abort", len(e.sendQ))
+			}
+			if e.recoveryTimer != nil || e.exitErr != nil {
+				t.Errorf("recovery timer armed: %t, exit error: %v; an aborted executor must not find the agent lost", e.recoveryTimer != nil, e.exitErr)
 			}
 			if e.conn != 1 {
 				t.Errorf("%d subscription attempts after the abort", e.conn-1)

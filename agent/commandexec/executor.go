@@ -291,8 +291,8 @@ func (e *commandExecutor) subscribe() {
 func (e *commandExecutor) disconnected(err error) {
 	e.subscribed = false
 	stopTimer(&e.ackTimer)
-	if e.done {
-		return
+	if e.done || e.aborted {
+		return // an aborted executor neither re-subscribes nor finds the agent lost
 	}
 	if e.recoveryTimer == nil {
 		timeout := e.cfg.RecoveryTimeout
@@ -336,6 +336,7 @@ func (e *commandExecutor) abort() {
 		e.connCancel = nil
 	}
 	stopTimer(&e.subscribeTimer)
+	stopTimer(&e.recoveryTimer)
 	e.forceExit()
 }
 
