@@ -45,6 +45,8 @@ type benchCluster struct {
 	masterAddr string
 	masterPID  int // 0 when the master runs in this process
 	agentPID   int // 0 when the agent runs in this process
+	// agentWorkDir names the agent's executor host (empty when the agent runs in process).
+	agentWorkDir string
 }
 
 func startBenchCluster(b *testing.B) benchCluster {
@@ -76,7 +78,7 @@ func startBenchCluster(b *testing.B) benchCluster {
 			}
 		})
 	}
-	return benchCluster{masterAddr: c.Master.Addr, masterPID: mpid, agentPID: apid}
+	return benchCluster{masterAddr: c.Master.Addr, masterPID: mpid, agentPID: apid, agentWorkDir: c.Agents[0].WorkDir}
 }
 
 // cpuUse is the CPU time used by the parts of a benchmark: the master, the agent, the
@@ -93,6 +95,19 @@ func (u cpuUse) plus(o cpuUse) cpuUse {
 
 func (u cpuUse) minus(o cpuUse) cpuUse {
 	return cpuUse{u.master - o.master, u.agent - o.agent, u.executors - o.executors, u.self - o.self, u.machine - o.machine}
+}
+
+// executors returns the agent's executor processes: its executor host (not its child: the
+// host is started detached) and the executors it runs as processes of their own.
+func (c benchCluster) executors() ([]int, error) {
+	pids, err := benchtest.Children(c.agentPID)
+	if err != nil {
+		return nil, err
+	}
+	if host, err := benchtest.FindProcess("executor-host", c.agentWorkDir); err == nil {
+		pids = append(pids, host)
+	}
+	return pids, nil
 }
 
 // cpu reads the CPU time used so far. Executors that exited are not counted, so take it
@@ -119,11 +134,19 @@ func (c benchCluster) cpu(b *testing.B) cpuUse {
 	if u.agent, err = benchtest.CPUTime(c.agentPID); err != nil {
 		b.Fatal(err)
 	}
-	execs, err := benchtest.Descendants(c.agentPID)
+	execs, err := c.executors()
 	if err != nil {
 		b.Fatal(err)
 	}
-	if u.executors, err = benchtest.CPUTime(execs...); err != nil {
+	var all []int
+	for _, pid := range execs {
+		d, err := benchtest.Descendants(pid)
+		if err != nil {
+			b.Fatal(err)
+		}
+		all = append(append(all, pid), d...)
+	}
+	if u.executors, err = benchtest.CPUTime(all...); err != nil {
 		b.Fatal(err)
 	}
 	return u
@@ -281,7 +304,7 @@ func BenchmarkMemoryPerTask(b *testing.B) {
 		if _, err := s.WaitAll(ids, mesos.TaskState_TASK_RUNNING, benchWait); err != nil {
 			b.Fatal(err)
 		}
-		execPIDs, err := benchtest.Children(c.agentPID)
+		execPIDs, err := c.executors()
 		if err != nil {
 			b.Fatal(err)
 		}
