@@ -82,7 +82,7 @@ func signalName(s syscall.Signal) string {
 // executors to Hosted, every other executor to Process.
 type containerRouter struct {
 	process *Process
-	hosted  *Hosted // nil without the executor host
+	hosted  *Hosted
 
 	mu        sync.Mutex
 	hostedIDs map[string]bool
@@ -113,7 +113,7 @@ func (r *containerRouter) mark(containerID string, hosted bool) {
 
 // Launch implements Containerizer.
 func (r *containerRouter) Launch(ctx context.Context, spec ContainerSpec) (int, error) {
-	if !spec.Hosted || r.hosted == nil {
+	if !spec.Hosted {
 		return r.process.Launch(ctx, spec)
 	}
 	r.mark(spec.ContainerID, true)
@@ -155,9 +155,6 @@ func (r *containerRouter) Recover(ctx context.Context, containers []RecoveredCon
 	}
 	if len(hosted) == 0 {
 		return nil
-	}
-	if r.hosted == nil {
-		return errors.New("hosted executors to recover but no executor host")
 	}
 	for _, c := range hosted {
 		r.mark(c.ContainerID, true)
