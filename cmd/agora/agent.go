@@ -28,7 +28,7 @@ func runAgent(ctx context.Context, args []string, _, stderr io.Writer) error {
 	fs.StringVar(&cfg.DockerSocket, "docker_socket", "", "Docker Engine unix socket (default: $DOCKER_HOST, else /var/run/docker.sock)")
 	fs.StringVar(&cfg.ExecutorBinary, "executor_binary", "", "agora binary run as the command executor and executor host (default: this binary)")
 	fs.BoolVar(&cfg.ExecutorHost, "executor_host", cfg.ExecutorHost,
-		"run command executors inside one executor host process (`agora executor-host`) instead of a process per task")
+		"run command executors inside one executor host process (agora executor-host) instead of a process per task")
 	durationVar(fs, &cfg.ExecutorRegistrationTimeout, "executor_registration_timeout", cfg.ExecutorRegistrationTimeout,
 		"how long an executor has to subscribe before it is killed")
 	durationVar(fs, &cfg.ExecutorShutdownGracePeriod, "executor_shutdown_grace_period", cfg.ExecutorShutdownGracePeriod,
