@@ -498,6 +498,8 @@ func (h *Host) handleEvents(w http.ResponseWriter, r *http.Request) {
 
 // Serve runs the executor host of the agent with workDir until it is done (see Run). When
 // another host already serves that work dir it returns nil at once: the agent uses that one.
+// It first makes the process the leader of a session (and process group) of its own, as an
+// executor process is, so that `kill -- -<pid>` reaches the host and nothing else.
 func Serve(ctx context.Context, workDir string, cfg Config, log *zap.Logger) error {
 	ln, err := Listen(Address(workDir))
 	if errors.Is(err, syscall.EADDRINUSE) {
@@ -507,5 +509,6 @@ func Serve(ctx context.Context, workDir string, cfg Config, log *zap.Logger) err
 	if err != nil {
 		return fmt.Errorf("executor host: %w", err)
 	}
+	_, _ = syscall.Setsid() // fails only for a process group leader, which has its own group
 	return New(cfg, log).Run(ctx, ln)
 }
