@@ -96,13 +96,56 @@ func New(cfg Config, log *zap.Logger) *Host {
 }
 
 // Listen listens on addr (Address) and accepts only connections from processes of this
-// process's user or root: whoever connects can start processes as this user.
+// process's user or root: whoever connects can start processes as this user. The socket's
+// directory is created owner-only when it does not exist; a socket file nobody answers on
+// (a host that was killed) is replaced, and one a live host answers on gives EADDRINUSE.
 func Listen(addr string) (net.Listener, error) {
+	if err := os.MkdirAll(filepath.Dir(addr), 0o700); err != nil {
+		return nil, err
+	}
+	if err := checkSocketDir(addr); err != nil {
+		return nil, err
+	}
 	ln, err := net.Listen("unix", addr)
+	if errors.Is(err, syscall.EADDRINUSE) {
+		if c, derr := net.DialTimeout("unix", addr, time.Second); derr == nil {
+			c.Close()
+			return nil, err
+		}
+		if rerr := os.Remove(addr); rerr != nil {
+			return nil, err
+		}
+		ln, err = net.Listen("unix", addr)
+	}
 	if err != nil {
 		return nil, err
 	}
+	if err := os.Chmod(addr, 0o600); err != nil {
+		ln.Close()
+		return nil, err
+	}
 	return &peerListener{Listener: ln, uid: uint32(os.Geteuid())}, nil
+}
+
+// checkSocketDir refuses a socket whose directory another user owns or may write to: there
+// a socket could be swapped for someone else's.
+func checkSocketDir(addr string) error {
+	dir := filepath.Dir(addr)
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return err
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return nil
+	}
+	if uid := uint32(os.Geteuid()); st.Uid != uid && st.Uid != 0 {
+		return fmt.Errorf("executor host socket directory %s belongs to uid %d, not %d", dir, st.Uid, uid)
+	}
+	if fi.Mode().Perm()&0o022 != 0 && fi.Mode()&os.ModeSticky == 0 {
+		return fmt.Errorf("executor host socket directory %s is writable by others (%v)", dir, fi.Mode().Perm())
+	}
+	return nil
 }
 
 type peerListener struct {

@@ -5,8 +5,10 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -261,11 +263,44 @@ func TestSecondHostForAWorkDirStepsAside(t *testing.T) {
 }
 
 func TestAddressDependsOnTheWorkDir(t *testing.T) {
-	a, b := Address("/var/lib/agora/agent"), Address("/var/lib/agora/agent2")
-	if a == b || !strings.HasPrefix(a, "@agora-executor-host-") {
+	if got := Address("/var/lib/agora/agent/"); got != "/var/lib/agora/agent/executor-host.sock" {
+		t.Fatalf("address = %q", got)
+	}
+	// A work dir too deep for a socket path gets a directory of its own under $TMPDIR.
+	long1 := "/" + strings.Repeat("d", 100) + "/agent1"
+	long2 := "/" + strings.Repeat("d", 100) + "/agent2"
+	a, b := Address(long1), Address(long2)
+	if a == b || len(a) > maxSocketPath || !strings.HasPrefix(a, os.TempDir()+"/agora-executor-host-") {
 		t.Fatalf("addresses %q and %q", a, b)
 	}
-	if Address("/var/lib/agora/agent/") != a {
-		t.Fatal("a trailing slash changes the address")
+}
+
+func TestListenReplacesAStaleSocketOnly(t *testing.T) {
+	addr := Address(t.TempDir())
+	ln, err := Listen(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Listen(addr); !errors.Is(err, syscall.EADDRINUSE) {
+		t.Fatalf("second listener on a live socket: %v", err)
+	}
+	// A host killed outright leaves its socket file behind.
+	ln.(*peerListener).Listener.(*net.UnixListener).SetUnlinkOnClose(false)
+	ln.Close()
+	if _, err := os.Stat(addr); err != nil {
+		t.Fatal(err)
+	}
+	ln, err = Listen(addr)
+	if err != nil {
+		t.Fatalf("listen over a stale socket: %v", err)
+	}
+	ln.Close()
+	if fi, err := os.Stat(filepath.Dir(addr)); err == nil {
+		if err := os.Chmod(filepath.Dir(addr), fi.Mode().Perm()|0o002); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := Listen(addr); err == nil || !strings.Contains(err.Error(), "writable by others") {
+		t.Fatalf("listen in a world-writable directory: %v", err)
 	}
 }

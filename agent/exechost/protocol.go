@@ -11,7 +11,7 @@
 // Like an executor process, the host does not belong to the agent's process: it outlives a
 // killed agent, its executors re-subscribe to the restarted agent, and the agent reattaches
 // to the host and learns which executors ended meanwhile. The agent talks to the host over
-// a unix socket in the abstract namespace (Address), HTTP with JSON bodies:
+// a unix socket beside its work dir (Address), HTTP with JSON bodies:
 //
 //	POST   /v1/containers               LaunchRequest   start an executor
 //	POST   /v1/containers/{id}/kill                     end it at once (SIGKILL semantics)
@@ -27,6 +27,7 @@ package exechost
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"os"
 	"path/filepath"
 )
 
@@ -68,14 +69,24 @@ type Event struct {
 	HostPID int `json:"host_pid,omitempty"`
 }
 
-// Address is the socket of the executor host of the agent with workDir: a name in the
-// abstract unix namespace (no file to go stale, no path length limit), derived from the
-// work dir so that agents with different work dirs have hosts of their own. The host only
-// accepts connections from its own user (see Listen).
+// Address is the socket of the executor host of the agent with workDir:
+// <work_dir>/executor-host.sock, or, where that path is too long for a unix socket, a socket
+// named after the work dir in a directory of its own under the temporary directory. Never a
+// name in the abstract namespace: any process of the host's user in the same network
+// namespace can reach those, a container on the host network included, and the host
+// starts processes as root. The host also checks its peers' uid (see Listen).
 func Address(workDir string) string {
 	if abs, err := filepath.Abs(workDir); err == nil {
 		workDir = abs
 	}
-	sum := sha256.Sum256([]byte(filepath.Clean(workDir)))
-	return "@agora-executor-host-" + hex.EncodeToString(sum[:10])
+	workDir = filepath.Clean(workDir)
+	if p := filepath.Join(workDir, "executor-host.sock"); len(p) <= maxSocketPath {
+		return p
+	}
+	sum := sha256.Sum256([]byte(workDir))
+	return filepath.Join(os.TempDir(), "agora-executor-host-"+hex.EncodeToString(sum[:10]), "sock")
 }
+
+// maxSocketPath is the longest path a unix socket can have (sun_path holds 108 bytes with
+// the terminating NUL).
+const maxSocketPath = 107
