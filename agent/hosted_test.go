@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"go.uber.org/zap/zaptest"
+	"google.golang.org/protobuf/proto"
 
 	agorapb "github.com/agoracluster/agora/proto/agora/v1"
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
@@ -259,4 +260,50 @@ func sandboxProcesses(t *testing.T, workDir string) []int {
 		}
 	}
 	return out
+}
+
+// TestHostedHealthCheckRunsInTheContainer: a hosted task's COMMAND health check is put
+// into the task's cgroup, where an executor process's check would have started.
+func TestHostedHealthCheckRunsInTheContainer(t *testing.T) {
+	fm := newFakeMaster(t)
+	ta := startAgent(t, fm.addr(), func(c *Config) { c.ExecutorHost = true })
+	waitSubscribed(t, fm, 1)
+	var iso *isolator
+	_ = ta.a.query(context.Background(), func() { iso = ta.a.iso })
+	if iso == nil {
+		t.Skip("no cgroups on this host")
+	}
+	task := commandTask("checked", "sleep 60")
+	task.HealthCheck = &mesos.HealthCheck{
+		Type:            mesos.HealthCheck_COMMAND.Enum(),
+		DelaySeconds:    proto.Float64(0),
+		IntervalSeconds: proto.Float64(0.2),
+		Command:         &mesos.CommandInfo{Value: proto.String("sleep 0.1; cat /proc/self/cgroup > check.cgroup")},
+	}
+	fm.send(runTask("fw-1", task))
+	fm.waitState(t, "checked", mesos.TaskState_TASK_RUNNING)
+	var cid, sandbox string
+	_ = ta.a.query(context.Background(), func() {
+		ex := ta.a.st.frameworks["fw-1"].executors["checked"]
+		cid, sandbox = ex.containerID, ex.sandbox
+	})
+	var cg []byte
+	eventually(t, 10*time.Second, func() bool {
+		b, err := os.ReadFile(filepath.Join(sandbox, "check.cgroup"))
+		cg = b
+		return err == nil && len(b) > 0
+	}, "the health check never ran")
+	// The cpu hierarchy on v1 (this host's init moves new processes out of their memory
+	// cgroup), the one hierarchy on v2.
+	want := ""
+	for _, line := range strings.Split(string(cg), "\n") {
+		if f := strings.SplitN(line, ":", 3); len(f) == 3 {
+			if strings.Contains(","+f[1]+",", ",cpu,") || (f[1] == "" && want == "") {
+				want = f[2]
+			}
+		}
+	}
+	if !strings.HasSuffix(want, "/"+cid) {
+		t.Fatalf("health check in cgroup %q, want the container's (%s):\n%s", want, cid, cg)
+	}
 }

@@ -58,6 +58,11 @@ type Config struct {
 	// of its own: an executor that shares its process with other executors (the executor
 	// host) gives each task a session the agent can find and kill everything of.
 	TaskSession bool
+	// PlaceProcess, when set, is called with the pid of every process the executor starts
+	// for its task, as soon as it runs: the task and its COMMAND health checks (the executor
+	// host puts them into the container's cgroup, where an executor process's children
+	// would be from the start).
+	PlaceProcess func(pid int)
 	// TaskStarted, when set, is called with the pid of the task's process as soon as it runs
 	// (the executor host puts it into its container's cgroup).
 	TaskStarted func(pid int)

@@ -524,10 +524,13 @@ func (e *commandExecutor) launch(task *mesos.TaskInfo) {
 		e.failLaunch(err)
 		return
 	}
+	if e.cfg.PlaceProcess != nil {
+		e.cfg.PlaceProcess(cmd.Process.Pid)
+	}
 	if e.cfg.TaskStarted != nil {
 		e.cfg.TaskStarted(cmd.Process.Pid)
 	}
-	pr := &processRunner{cmd: cmd, pgid: cmd.Process.Pid, dir: e.cfg.Sandbox}
+	pr := &processRunner{cmd: cmd, pgid: cmd.Process.Pid, dir: e.cfg.Sandbox, place: e.cfg.PlaceProcess}
 	e.run = pr
 	log.Info("task started", zap.Int("pid", pr.pgid))
 	e.wg.Go(func() { e.post(pr.wait()) })

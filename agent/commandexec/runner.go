@@ -32,9 +32,10 @@ type taskExited struct {
 
 // processRunner is a task running as a process group of the executor.
 type processRunner struct {
-	cmd  *exec.Cmd
-	pgid int
-	dir  string
+	cmd   *exec.Cmd
+	pgid  int
+	dir   string
+	place func(pid int) // Config.PlaceProcess, for health check processes; may be nil
 }
 
 var _ runner = (*processRunner)(nil)
@@ -49,6 +50,7 @@ func (p *processRunner) probe(hc *mesos.HealthCheck, env []string) (healthcheck.
 	}
 	if cp, ok := probe.(healthcheck.CommandProbe); ok {
 		cp.User = p.cmd.SysProcAttr.Credential
+		cp.Started = p.place
 		probe = cp
 	}
 	return probe, nil

@@ -329,14 +329,14 @@ func (h *Host) launch(req LaunchRequest) (int, error) {
 	cfg.Abort = inst.abort
 	cfg.HTTPClient = h.client
 	procs := req.CgroupProcs
-	cfg.TaskStarted = func(pid int) {
+	cfg.PlaceProcess = func(pid int) {
 		for _, f := range procs {
 			if err := os.WriteFile(f, []byte(strconv.Itoa(pid)), 0o644); err != nil {
-				h.log.Warn("task runs outside its cgroup", zap.String("container_id", inst.id), zap.Int("pid", pid), zap.Error(err))
+				h.log.Warn("process runs outside its container's cgroup", zap.String("container_id", inst.id), zap.Int("pid", pid), zap.Error(err))
 			}
 		}
-		h.taskStarted(inst, pid)
 	}
+	cfg.TaskStarted = func(pid int) { h.taskStarted(inst, pid) }
 	log := zap.New(zapcore.NewCore(zapcore.NewConsoleEncoder(encoderConfig()), zapcore.Lock(stderr), h.cfg.ExecutorLogLevel))
 	go func() {
 		defer h.wg.Done()

@@ -109,6 +109,9 @@ type CommandProbe struct {
 	Env   []string // the complete environment, "NAME=value"
 	Dir   string   // working directory
 	User  *syscall.Credential
+	// Started, when set, is called with the check's pid once it runs (the executor host
+	// puts it into the task's cgroup).
+	Started func(pid int)
 }
 
 // Probe implements Probe.
@@ -127,7 +130,13 @@ func (p CommandProbe) Probe(ctx context.Context) error {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Credential: p.User}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	cmd.WaitDelay = time.Second
-	err := cmd.Run()
+	err := cmd.Start()
+	if err == nil {
+		if p.Started != nil {
+			p.Started(cmd.Process.Pid)
+		}
+		err = cmd.Wait()
+	}
 	if ctx.Err() != nil {
 		return ErrTimeout
 	}
