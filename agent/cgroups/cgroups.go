@@ -274,8 +274,14 @@ func (m *Manager) v2Resources(l Limits) *cgroup2.Resources {
 	}
 	if l.MemoryBytes > 0 {
 		limit := l.MemoryBytes
-		zero := int64(0)
-		r.Memory = &cgroup2.Memory{Max: &limit, Swap: &zero}
+		r.Memory = &cgroup2.Memory{Max: &limit}
+		// Without swap accounting (swapaccount=0 on kernels before 6.1, or no CONFIG_SWAP)
+		// there is no memory.swap.max to write, and trying would fail the whole container;
+		// swap then cannot be limited per cgroup (runc skips it likewise, v1 skips memsw).
+		if _, err := os.Stat(filepath.Join(m.cfg.Mountpoint, m.cfg.Root, "memory.swap.max")); err == nil {
+			zero := int64(0)
+			r.Memory.Swap = &zero // no swapping past the limit either
+		}
 	}
 	return r
 }

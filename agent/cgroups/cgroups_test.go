@@ -2,18 +2,26 @@ package cgroups
 
 import (
 	"errors"
+	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/containerd/cgroups/v3/cgroup1"
 	"github.com/google/uuid"
 )
+
+// wantVersion is the cgroup version the host must have; scripts/cgroup2-vm.sh sets it to 2 in
+// its guest, so that a guest that came up with v1 (or none) fails rather than tests v1 again.
+var wantVersion = flag.Int("cgroups.version", 0, "fail unless the host's cgroups are this version (1 or 2); 0 accepts either")
 
 // manager returns a manager on the real hierarchy: unusable cgroups fail the test in CI and
 // skip it elsewhere only when not root.
@@ -30,6 +38,9 @@ func manager(t *testing.T) *Manager {
 		t.Fatalf("cgroups: %v", err)
 	}
 	t.Cleanup(func() { removeRoot(cfg.Root) })
+	if *wantVersion != 0 && m.Version() != *wantVersion {
+		t.Fatalf("cgroup version %d, want %d (-cgroups.version)", m.Version(), *wantVersion)
+	}
 	return m
 }
 
@@ -103,12 +114,14 @@ func TestLimitsProcessesAndDelete(t *testing.T) {
 	if st.MemLimitBytes != 64<<20 || st.CPULimit != 0.5 {
 		t.Errorf("limits = mem %d, cpus %v; want %d, 0.5", st.MemLimitBytes, st.CPULimit, 64<<20)
 	}
+	checkLimitFiles(t, m, id, func(f limitFile) string { return f.created })
 	if err := cg.Update(Limits{CPUs: 1, MemoryBytes: 128 << 20}); err != nil {
 		t.Fatal(err)
 	}
 	if st, _ := cg.Stats(); st.MemLimitBytes != 128<<20 || st.CPULimit != 1 {
 		t.Errorf("updated limits = mem %d, cpus %v", st.MemLimitBytes, st.CPULimit)
 	}
+	checkLimitFiles(t, m, id, func(f limitFile) string { return f.updated })
 	ids, err := m.List()
 	if err != nil || !slices.Contains(ids, id) {
 		t.Errorf("List = %v, %v; want it to hold %s", ids, err, id)
@@ -125,6 +138,48 @@ func TestLimitsProcessesAndDelete(t *testing.T) {
 	}
 	if _, err := m.Load(id); !errors.Is(err, ErrUnknown) {
 		t.Errorf("Load after Delete = %v, want ErrUnknown", err)
+	}
+}
+
+// limitFile is a control file that TestLimitsProcessesAndDelete's limits write (CFS on):
+// Limits{CPUs: 0.5, MemoryBytes: 64 MiB} when created, {CPUs: 1, MemoryBytes: 128 MiB} after
+// the update.
+type limitFile struct {
+	ctrl             cgroup1.Name // the v1 hierarchy; "" on v2
+	name             string
+	created, updated string
+	optional         bool // only with swap accounting
+}
+
+var limitFiles = map[int][]limitFile{
+	1: {
+		{cgroup1.Cpu, "cpu.shares", "512", "1024", false},
+		{cgroup1.Cpu, "cpu.cfs_period_us", "100000", "100000", false},
+		{cgroup1.Cpu, "cpu.cfs_quota_us", "50000", "100000", false},
+		{cgroup1.Memory, "memory.limit_in_bytes", "67108864", "134217728", false},
+		{cgroup1.Memory, "memory.memsw.limit_in_bytes", "67108864", "134217728", true},
+	},
+	2: {
+		{"", "cpu.weight", "50", "100", false},
+		{"", "cpu.max", "50000 100000", "100000 100000", false},
+		{"", "memory.max", "67108864", "134217728", false},
+		{"", "memory.swap.max", "0", "0", true},
+	},
+}
+
+// checkLimitFiles compares the container's control files with want(file) for this host's
+// cgroup version.
+func checkLimitFiles(t *testing.T, m *Manager, id string, want func(limitFile) string) {
+	t.Helper()
+	for _, f := range limitFiles[m.Version()] {
+		path := filepath.Join(m.dir(id, f.ctrl), f.name)
+		b, err := os.ReadFile(path)
+		if errors.Is(err, fs.ErrNotExist) && f.optional {
+			continue
+		}
+		if got := strings.TrimSpace(string(b)); err != nil || got != want(f) {
+			t.Errorf("%s = %q, %v; want %q", path, got, err, want(f))
+		}
 	}
 }
 
@@ -162,8 +217,51 @@ func TestCFSQuotaThrottles(t *testing.T) {
 		if st.CPUThrottled == 0 {
 			return fmt.Errorf("nr_throttled = 0 after %d periods", st.CPUPeriods)
 		}
+		if st.CPUUserSeconds+st.CPUSystemSeconds == 0 || st.CPUThrottledSecs == 0 {
+			return fmt.Errorf("CPU user %vs, system %vs, throttled %vs; want each > 0 after %d throttled periods",
+				st.CPUUserSeconds, st.CPUSystemSeconds, st.CPUThrottledSecs, st.CPUThrottled)
+		}
 		return nil
 	})
+}
+
+// TestSwapIsLimitedOnlyWithSwapAccounting: the memory limit covers swap too where the kernel
+// accounts swap per cgroup; where it does not (no swap control file), the limit is set
+// without one rather than failing the container. Runs anywhere: the hierarchy is faked.
+func TestSwapIsLimitedOnlyWithSwapAccounting(t *testing.T) {
+	v1Swap := func(m *Manager, l Limits) *int64 { return m.v1Resources(l).Memory.Swap }
+	v2Swap := func(m *Manager, l Limits) *int64 { return m.v2Resources(l).Memory.Swap }
+	for _, tc := range []struct {
+		name string
+		swap func(*Manager, Limits) *int64
+		file string // the swap control file there is, relative to the hierarchy's root
+		want string // the swap value written, "none" for none
+	}{
+		{"v1 with memory.memsw", v1Swap, "memory.memsw.limit_in_bytes", "67108864"},
+		{"v1 without", v1Swap, "", "none"},
+		{"v2 with memory.swap.max", v2Swap, "agora/memory.swap.max", "0"},
+		{"v2 without", v2Swap, "", "none"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			root := t.TempDir()
+			if err := os.MkdirAll(filepath.Join(root, "agora"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if tc.file != "" {
+				if err := os.WriteFile(filepath.Join(root, tc.file), nil, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			m := &Manager{cfg: Config{Root: "agora", Mountpoint: root}, mounts: map[string]string{"memory": root}}
+			got := "none"
+			if p := tc.swap(m, Limits{MemoryBytes: 64 << 20}); p != nil {
+				got = strconv.FormatInt(*p, 10)
+			}
+			if got != tc.want {
+				t.Errorf("swap limit = %s, want %s", got, tc.want)
+			}
+		})
+	}
 }
 
 func TestConfigValidate(t *testing.T) {
@@ -226,5 +324,43 @@ func TestMembersMissesAProcessMovedOutOfOneHierarchy(t *testing.T) {
 	}
 	if members, _ := cg.Members(); !slices.Contains(members, pid) {
 		t.Errorf("Members after Add = %v, want %d back", members, pid)
+	}
+}
+
+// TestAddPutsBackAProcessMovedOut: a process that something else on the host moved out of
+// the container's cgroup (into the root cgroup, of every hierarchy on v1) is neither among
+// Pids nor among Members until Add puts it back, on v1 and v2 alike.
+func TestAddPutsBackAProcessMovedOut(t *testing.T) {
+	m := manager(t)
+	id := uuid.NewString()
+	cg, err := m.Create(id, Limits{CPUs: 0.5, MemoryBytes: 64 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cg.Delete() })
+	cmd := startIn(t, cg, "exec sleep 30")
+	pid := cmd.Process.Pid
+	for _, f := range cg.ProcsFiles() {
+		root := strings.TrimSuffix(f, "/"+m.cfg.Root+"/"+id+"/cgroup.procs") + "/cgroup.procs"
+		if err := os.WriteFile(root, []byte(strconv.Itoa(pid)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pids, err := cg.Pids()
+	if err != nil || slices.Contains(pids, pid) {
+		t.Errorf("Pids = %v, %v; want %d missing", pids, err, pid)
+	}
+	members, err := cg.Members()
+	if err != nil || slices.Contains(members, pid) {
+		t.Errorf("Members = %v, %v; want %d missing", members, err, pid)
+	}
+	if err := cg.Add(pid); err != nil {
+		t.Fatal(err)
+	}
+	if members, _ := cg.Members(); !slices.Contains(members, pid) {
+		t.Errorf("Members after Add = %v, want %d back", members, pid)
+	}
+	if pids, _ := cg.Pids(); !slices.Contains(pids, pid) {
+		t.Errorf("Pids after Add = %v, want %d back", pids, pid)
 	}
 }
