@@ -44,8 +44,9 @@ func TestMemoryLimitFailsTask(t *testing.T) {
 	f := c.StartFramework(cluster.FrameworkOptions{Name: "oom"})
 	f.Launch(context.Background(), cluster.ShellTask("hog",
 		// Some hosts (this one's init) move new processes into a memory cgroup of their own;
-		// the agent moves them back within a second. Allocate once back in the limited cgroup.
-		`echo $$ > task.pid; while ! grep -q ':memory:/agora' /proc/self/cgroup; do sleep 0.05; done; x=$(head -c 300000000 /dev/zero | tr '\0' a); sleep 10`, "cpus:0.1;mem:64"))
+		// the agent moves them back within a second. Allocate once back in the limited cgroup
+		// (the memory hierarchy's line on v1, the one hierarchy's on v2).
+		`echo $$ > task.pid; while ! grep -qE '(:memory:|^0::)/agora' /proc/self/cgroup; do sleep 0.05; done; x=$(head -c 300000000 /dev/zero | tr '\0' a); sleep 10`, "cpus:0.1;mem:64"))
 	st := f.WaitState("hog", mesos.TaskState_TASK_FAILED, 60*time.Second)
 	if st.GetReason() != mesos.TaskStatus_REASON_CONTAINER_LIMITATION_MEMORY {
 		t.Errorf("reason = %v (%q), want REASON_CONTAINER_LIMITATION_MEMORY", st.GetReason(), st.GetMessage())
