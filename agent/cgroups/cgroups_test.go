@@ -27,9 +27,15 @@ var wantVersion = flag.Int("cgroups.version", 0, "fail unless the host's cgroups
 // skip it elsewhere only when not root.
 func manager(t *testing.T) *Manager {
 	t.Helper()
+	return managerWith(t, true)
+}
+
+// managerWith is manager with or without CFS quotas.
+func managerWith(t *testing.T, cfs bool) *Manager {
+	t.Helper()
 	cfg := DefaultConfig()
 	cfg.Root = "agora-test"
-	cfg.EnableCFS = true
+	cfg.EnableCFS = cfs
 	m, err := New(cfg)
 	if err != nil {
 		if os.Getenv("CI") != "true" && os.Geteuid() != 0 {
@@ -362,5 +368,27 @@ func TestAddPutsBackAProcessMovedOut(t *testing.T) {
 	}
 	if pids, _ := cg.Pids(); !slices.Contains(pids, pid) {
 		t.Errorf("Pids after Add = %v, want %d back", pids, pid)
+	}
+}
+
+// TestCPULimitWithoutAQuota: without CFS quotas a container's CPU limit is read back from its
+// shares (v1) or weight (v2), as a recovered agent reports it.
+func TestCPULimitWithoutAQuota(t *testing.T) {
+	m := managerWith(t, false)
+	cg, err := m.Create("nocfs-"+uuid.NewString(), Limits{CPUs: 1.5, MemoryBytes: 64 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cg.Delete() })
+	loaded, err := m.Load(cg.ID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := loaded.Stats()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.CPULimit != 1.5 || st.MemLimitBytes != 64<<20 {
+		t.Fatalf("limits = cpus %v, mem %d; want 1.5 and 64 MiB", st.CPULimit, st.MemLimitBytes)
 	}
 }

@@ -21,7 +21,7 @@ const userHZ = 100
 type Stats struct {
 	CPUUserSeconds   float64
 	CPUSystemSeconds float64
-	CPULimit         float64 // cpus from the CFS quota; 0 without one
+	CPULimit         float64 // cpus from the CFS quota, else from the shares (v1) or weight (v2)
 	CPUPeriods       uint64  // nr_periods
 	CPUThrottled     uint64  // nr_throttled
 	CPUThrottledSecs float64 // throttled_time
@@ -78,6 +78,8 @@ func (m *Manager) v1Stats(id string) (Stats, error) {
 	period, errP := readInt(filepath.Join(cpuDir, "cpu.cfs_period_us"))
 	if errQ == nil && errP == nil && quota > 0 && period > 0 {
 		s.CPULimit = float64(quota) / float64(period)
+	} else if shares, err := readInt(filepath.Join(cpuDir, "cpu.shares")); err == nil && shares > 0 {
+		s.CPULimit = float64(shares) / 1024 // as v1Resources set them
 	}
 	memDir := m.dir(id, cgroup1.Memory)
 	if ms, err := readKV(filepath.Join(memDir, "memory.stat")); err == nil {
@@ -112,6 +114,11 @@ func (m *Manager) v2Stats(id string) (Stats, error) {
 			if p > 0 {
 				s.CPULimit = q / p
 			}
+		}
+	}
+	if s.CPULimit == 0 {
+		if w, err := readInt(filepath.Join(dir, "cpu.weight")); err == nil && w > 0 {
+			s.CPULimit = float64(w) / 100 // as v2Resources set it
 		}
 	}
 	if ms, err := readKV(filepath.Join(dir, "memory.stat")); err == nil {
