@@ -392,3 +392,36 @@ func TestCPULimitWithoutAQuota(t *testing.T) {
 		t.Fatalf("limits = cpus %v, mem %d; want 1.5 and 64 MiB", st.CPULimit, st.MemLimitBytes)
 	}
 }
+
+// TestProcsFilesPlaceAProcess: writing a pid to every file ProcsFiles names (what the
+// executor host does for the tasks it starts) puts the process into the cgroup.
+func TestProcsFilesPlaceAProcess(t *testing.T) {
+	m := manager(t)
+	cg, err := m.Create("procs-"+uuid.NewString(), Limits{CPUs: 0.5, MemoryBytes: 64 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cg.Delete() })
+	files := cg.ProcsFiles()
+	// v1: one per hierarchy of cpu, cpuacct and memory (cpu and cpuacct are often one); v2: one.
+	if (m.Version() == 2 && len(files) != 1) || (m.Version() == 1 && (len(files) < 2 || len(files) > 3)) {
+		t.Fatalf("procs files on cgroup v%d = %v", m.Version(), files)
+	}
+	cmd := exec.Command("sleep", "30")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	for _, f := range files {
+		if err := os.WriteFile(f, []byte(strconv.Itoa(cmd.Process.Pid)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	members, err := cg.Members()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(members, cmd.Process.Pid) {
+		t.Fatalf("members = %v, want %d", members, cmd.Process.Pid)
+	}
+}
