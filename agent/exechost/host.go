@@ -230,7 +230,7 @@ loop:
 			}
 			if idleSince.IsZero() {
 				idleSince = now
-			} else if now.Sub(idleSince) >= h.cfg.IdleTimeout {
+			} else if now.Sub(idleSince) >= h.cfg.IdleTimeout && h.stopIfIdle() {
 				h.log.Info("executor host idle: no executor runs and no agent is connected; exiting")
 				break loop
 			}
@@ -256,6 +256,18 @@ func (h *Host) idle() bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return h.running == 0 && len(h.subs) == 0
+}
+
+// stopIfIdle refuses launches from now on if the host is still idle (in the same critical
+// section, so that no launch slips in between).
+func (h *Host) stopIfIdle() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.running == 0 && len(h.subs) == 0 {
+		h.stopping = true
+		return true
+	}
+	return false
 }
 
 func (h *Host) handleLaunch(w http.ResponseWriter, r *http.Request) {
