@@ -221,7 +221,7 @@ func (h *Hosted) follow(stream *exechost.EventStream) (int, error) {
 	// What the host no longer knows ended while the agent was not looking.
 	for id, c := range h.conts {
 		if ev, ok := seen[id]; ok {
-			h.applyLocked(id, c, ev)
+			h.applyLocked(c, ev)
 		} else if !c.ended && !c.launching {
 			h.endLocked(c, Termination{Status: -1, Message: "Executor ended while the agent was away"}, true)
 		}
@@ -268,7 +268,7 @@ func (h *Hosted) read(stream *exechost.EventStream) {
 		h.mu.Lock()
 		c := h.conts[ev.ContainerID]
 		if c != nil {
-			h.applyLocked(ev.ContainerID, c, ev)
+			h.applyLocked(c, ev)
 		}
 		h.mu.Unlock()
 		if c != nil && ev.Type == exechost.EventExited {
@@ -309,7 +309,8 @@ func (h *Hosted) reconnect() {
 	}
 }
 
-func (h *Hosted) applyLocked(_ string, c *hostedContainer, ev exechost.Event) {
+// applyLocked applies an event of the host to its container.
+func (h *Hosted) applyLocked(c *hostedContainer, ev exechost.Event) {
 	if ev.TaskPID > 0 {
 		c.taskPID = ev.TaskPID
 	}
