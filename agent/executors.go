@@ -333,13 +333,7 @@ func (a *Agent) gracePeriod(ex *executor) time.Duration {
 // executorEnv is the executor's environment: the agent's own (without AGORA_* and MESOS_*),
 // the Mesos executor variables, then ExecutorInfo.command.environment.
 func (a *Agent) executorEnv(ex *executor) []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if strings.HasPrefix(kv, "AGORA_") || strings.HasPrefix(kv, "MESOS_") {
-			continue
-		}
-		env = append(env, kv)
-	}
+	env := inheritedEnv()
 	env = append(env,
 		"MESOS_FRAMEWORK_ID="+ex.fw.id,
 		"MESOS_EXECUTOR_ID="+ex.id,
@@ -358,6 +352,20 @@ func (a *Agent) executorEnv(ex *executor) []string {
 			continue
 		}
 		env = append(env, v.GetName()+"="+v.GetValue())
+	}
+	return env
+}
+
+// inheritedEnv is what the agent's environment passes on to executors and the executor host:
+// all of it but the AGORA_* variables (the agent's own flags) and the MESOS_* ones (an
+// executor's are set for it; the host must not pass for an executor).
+func inheritedEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if strings.HasPrefix(kv, "AGORA_") || strings.HasPrefix(kv, "MESOS_") {
+			continue
+		}
+		env = append(env, kv)
 	}
 	return env
 }

@@ -222,9 +222,8 @@ func startAgent(t testing.TB, master string, mutate func(*Config)) *testAgent {
 	return startAgentWith(t, master, mutate, nil)
 }
 
-// startAgentWith is startAgent with a hook that can replace parts of the built agent.
-func startAgentWith(t testing.TB, master string, mutate func(*Config), hook func(*Agent)) *testAgent {
-	t.Helper()
+// testConfig is the configuration of a test agent against master, with a work dir of its own.
+func testConfig(t testing.TB, master string) Config {
 	cfg := DefaultConfig()
 	cfg.Master = master
 	cfg.Hostname = "localhost"
@@ -239,6 +238,13 @@ func startAgentWith(t testing.TB, master string, mutate func(*Config), hook func
 	cfg.RegistrationBackoffMax = 100 * time.Millisecond
 	cfg.ExecutorShutdownGracePeriod = 2 * time.Second
 	cfg.ShutdownExecutorsOnExit = true // leave no executors behind a test
+	return cfg
+}
+
+// startAgentWith is startAgent with a hook that can replace parts of the built agent.
+func startAgentWith(t testing.TB, master string, mutate func(*Config), hook func(*Agent)) *testAgent {
+	t.Helper()
+	cfg := testConfig(t, master)
 	if mutate != nil {
 		mutate(&cfg)
 	}

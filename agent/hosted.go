@@ -67,7 +67,10 @@ func NewHosted(bin, workDir, logLevel string, fetch FetchFunc, log *zap.Logger) 
 // Launch implements Containerizer: it fetches the URIs, then starts the executor in the
 // host (starting the host first when none runs). The pid is the host's.
 func (h *Hosted) Launch(ctx context.Context, spec ContainerSpec) (int, error) {
-	if err := h.prepareSandbox(ctx, spec); err != nil {
+	if spec.Command == nil {
+		return 0, errors.New("launch: no command")
+	}
+	if _, err := prepareSandbox(ctx, h.fetch, spec, sandboxFile(filepath.Join(spec.Sandbox, "stderr"))); err != nil {
 		return 0, err
 	}
 	pid, err := h.ensure(ctx)
@@ -99,28 +102,17 @@ func (h *Hosted) Launch(ctx context.Context, spec ContainerSpec) (int, error) {
 	return pid, nil
 }
 
-// prepareSandbox fetches the URIs and hands the sandbox to the executor's user.
-func (h *Hosted) prepareSandbox(ctx context.Context, spec ContainerSpec) error {
-	if spec.Command == nil {
-		return errors.New("launch: no command")
-	}
-	if uris := spec.Command.GetUris(); len(uris) > 0 {
-		if err := h.fetch(ctx, uris, spec.Sandbox); err != nil {
-			if f, ferr := os.OpenFile(filepath.Join(spec.Sandbox, "stderr"), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644); ferr == nil {
-				fmt.Fprintf(f, "Failed to fetch URIs: %v\n", err)
-				f.Close()
-			}
-			return fmt.Errorf("fetch: %w", err)
-		}
-	}
-	cred, err := credential(spec.User)
+// sandboxFile appends to a file of the sandbox, opened only when written to (the host opens
+// the sandbox's stdout and stderr for the executor; the agent writes there only on failure).
+type sandboxFile string
+
+func (f sandboxFile) Write(b []byte) (int, error) {
+	file, err := os.OpenFile(string(f), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
 	if err != nil {
-		return err
+		return 0, err
 	}
-	if cred != nil {
-		chownSandbox(spec.Sandbox, int(cred.Uid), int(cred.Gid))
-	}
-	return nil
+	defer file.Close()
+	return file.Write(b)
 }
 
 // ensure connects to the host, starting it when none answers; it returns the host's pid.
@@ -174,7 +166,7 @@ func (h *Hosted) startHost() error {
 	defer logf.Close()
 	cmd := exec.Command("/bin/sh", "-c", `"$0" "$@" &`,
 		h.bin, "executor-host", "--work_dir", h.workDir, "--logging_level", h.logLevel)
-	cmd.Env = hostEnv()
+	cmd.Env = inheritedEnv()
 	cmd.Dir = "/"
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
@@ -183,19 +175,6 @@ func (h *Hosted) startHost() error {
 	}
 	h.log.Info("started the executor host", zap.String("log", logf.Name()))
 	return nil
-}
-
-// hostEnv is the agent's environment without the MESOS_* variables (the host must not pass
-// for an executor or a task).
-func hostEnv() []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if len(kv) >= 6 && kv[:6] == "MESOS_" {
-			continue
-		}
-		env = append(env, kv)
-	}
-	return env
 }
 
 // follow reads the state the stream starts with, then follows it in the background.

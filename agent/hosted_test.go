@@ -176,16 +176,9 @@ func TestHostedHostDeathFailsTasks(t *testing.T) {
 // port, it reattaches to them, re-registers the task and can still kill it.
 func TestHostedTasksOutliveAStoppedAgent(t *testing.T) {
 	fm := newFakeMaster(t)
-	work := t.TempDir()
-	cfg := DefaultConfig()
-	cfg.Master = fm.addr()
-	cfg.Hostname = "localhost"
-	cfg.WorkDir = work
-	cfg.Resources = "cpus:2;mem:1024;disk:1000;ports:[31000-31010]"
-	cfg.ExecutorBinary = os.Args[0]
-	cfg.RegistrationBackoffMin = 10 * time.Millisecond
-	cfg.RegistrationBackoffMax = 100 * time.Millisecond
-	cfg.BootIDPath = filepath.Join(work, "boot_id")
+	cfg := testConfig(t, fm.addr())
+	cfg.ExecutorHost = true
+	cfg.BootIDPath = filepath.Join(cfg.WorkDir, "boot_id")
 	if err := os.WriteFile(cfg.BootIDPath, []byte("boot-1\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"os/user"
@@ -67,13 +68,10 @@ func (p *Process) Launch(ctx context.Context, spec ContainerSpec) (int, error) {
 	}
 	defer stderr.Close()
 
-	if len(cmdInfo.GetUris()) > 0 {
-		if err := p.fetch(ctx, cmdInfo.GetUris(), spec.Sandbox); err != nil {
-			fmt.Fprintf(stderr, "Failed to fetch URIs: %v\n", err)
-			return 0, fmt.Errorf("fetch: %w", err)
-		}
+	cred, err := prepareSandbox(ctx, p.fetch, spec, stderr)
+	if err != nil {
+		return 0, err
 	}
-
 	cmd, err := command(cmdInfo)
 	if err != nil {
 		return 0, err
@@ -84,14 +82,7 @@ func (p *Process) Launch(ctx context.Context, spec ContainerSpec) (int, error) {
 	cmd.Stderr = stderr
 	// A session of its own (and so a process group of its own): tasks the executor starts in
 	// their own process groups stay in its session, so they can be found and killed with it.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	if cred, err := credential(spec.User); err != nil {
-		return 0, err
-	} else if cred != nil {
-		cmd.SysProcAttr.Credential = cred
-		// The sandbox must be usable by the executor's user.
-		chownSandbox(spec.Sandbox, int(cred.Uid), int(cred.Gid))
-	}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Credential: cred}
 	if err := cmd.Start(); err != nil {
 		fmt.Fprintf(stderr, "Failed to start executor: %v\n", err)
 		return 0, fmt.Errorf("start executor: %w", err)
@@ -113,6 +104,26 @@ func (p *Process) Launch(ctx context.Context, spec ContainerSpec) (int, error) {
 		close(pr.done)
 	}()
 	return pr.pid, nil
+}
+
+// prepareSandbox fetches the spec's URIs into its sandbox (a failure is written to stderr
+// too) and hands the sandbox to the user the executor runs as, whose credential it returns
+// (nil when no switch is needed).
+func prepareSandbox(ctx context.Context, fetch FetchFunc, spec ContainerSpec, stderr io.Writer) (*syscall.Credential, error) {
+	if uris := spec.Command.GetUris(); len(uris) > 0 {
+		if err := fetch(ctx, uris, spec.Sandbox); err != nil {
+			fmt.Fprintf(stderr, "Failed to fetch URIs: %v\n", err)
+			return nil, fmt.Errorf("fetch: %w", err)
+		}
+	}
+	cred, err := credential(spec.User)
+	if err != nil {
+		return nil, err
+	}
+	if cred != nil {
+		chownSandbox(spec.Sandbox, int(cred.Uid), int(cred.Gid))
+	}
+	return cred, nil
 }
 
 // command builds the exec.Cmd for a CommandInfo (shell or argv form).

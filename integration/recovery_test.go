@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/agoracluster/agora/integration/benchtest"
 	"github.com/agoracluster/agora/integration/cluster"
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
 	"google.golang.org/protobuf/proto"
@@ -306,26 +307,9 @@ func executorHostPID(t *testing.T, workDir string) int {
 	t.Helper()
 	var pid int
 	cluster.Eventually(t, 10*time.Second, func() error {
-		entries, err := os.ReadDir("/proc")
-		if err != nil {
-			return err
-		}
-		for _, e := range entries {
-			n, err := strconv.Atoi(e.Name())
-			if err != nil {
-				continue
-			}
-			b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-			if err != nil {
-				continue
-			}
-			args := strings.Split(strings.TrimRight(string(b), "\x00"), "\x00")
-			if len(args) > 3 && args[1] == "executor-host" && args[2] == "--work_dir" && args[3] == workDir {
-				pid = n
-				return nil
-			}
-		}
-		return fmt.Errorf("no executor host for %s", workDir)
+		var err error
+		pid, err = benchtest.FindProcess("executor-host", workDir)
+		return err
 	})
 	return pid
 }

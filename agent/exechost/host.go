@@ -31,13 +31,11 @@ type Config struct {
 	// ExecutorLogLevel is the level of the executors' logs, which go to the stderr file of
 	// their sandboxes as an executor process's would.
 	ExecutorLogLevel zapcore.Level
-	// AgentConnsPerExecutor bounds the idle connections to the agent kept per executor.
-	AgentConnsPerExecutor int
 }
 
 // DefaultConfig returns the defaults.
 func DefaultConfig() Config {
-	return Config{IdleTimeout: 10 * time.Second, ExecutorLogLevel: zapcore.InfoLevel, AgentConnsPerExecutor: 1}
+	return Config{IdleTimeout: 10 * time.Second, ExecutorLogLevel: zapcore.InfoLevel}
 }
 
 // maxRequestBytes bounds a launch request (the executor's environment).
@@ -79,9 +77,6 @@ type instance struct {
 
 // New returns a host.
 func New(cfg Config, log *zap.Logger) *Host {
-	if cfg.AgentConnsPerExecutor <= 0 {
-		cfg.AgentConnsPerExecutor = 1
-	}
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConns = 0
 	tr.MaxIdleConnsPerHost = 256
