@@ -264,6 +264,9 @@ func TestHostedHealthCheckRunsInTheContainer(t *testing.T) {
 	var iso *isolator
 	_ = ta.a.query(context.Background(), func() { iso = ta.a.iso })
 	if iso == nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("no cgroups: CI runs as root on a host with cgroups")
+		}
 		t.Skip("no cgroups on this host")
 	}
 	task := commandTask("checked", "sleep 60")
