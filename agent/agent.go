@@ -14,10 +14,13 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/agoracluster/agora/agent/statusupdate"
-	mesos "github.com/agoracluster/agora/proto/mesos/v1"
 	"go.uber.org/zap"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/agoracluster/agora/agent/checkpoint"
+	"github.com/agoracluster/agora/agent/sandbox"
+	"github.com/agoracluster/agora/agent/statusupdate"
+	mesos "github.com/agoracluster/agora/proto/mesos/v1"
 )
 
 // Agent is one Agora agent. Create it with New and run it with Run.
@@ -28,7 +31,7 @@ type Agent struct {
 	process       *Process  // the process containerizer, closed when Run ends
 	hosted        *Hosted   // hosted command executors, closed when Run ends
 	iso           *isolator // cgroups; nil without (set in Run before any goroutine starts)
-	ckpt          checkpointer
+	ckpt          checkpoint.Store
 	executorBin   string
 	master        *masterConn
 
@@ -92,7 +95,7 @@ func New(cfg Config, logger *zap.Logger) (*Agent, error) {
 	a := &Agent{
 		cfg:         cfg,
 		log:         log,
-		ckpt:        checkpointer{workDir: cfg.WorkDir},
+		ckpt:        checkpoint.Store{WorkDir: cfg.WorkDir},
 		executorBin: bin,
 		events:      make(chan func(), 1024),
 		loopDone:    make(chan struct{}),
@@ -119,7 +122,7 @@ func New(cfg Config, logger *zap.Logger) (*Agent, error) {
 // then SIGKILL after the grace period) before it returns. It returns nil on ctx cancel.
 func (a *Agent) Run(ctx context.Context, ln net.Listener) error {
 	defer a.procStop()
-	if err := os.MkdirAll(sandboxRoot(a.cfg.WorkDir), 0o755); err != nil {
+	if err := os.MkdirAll(sandbox.Root(a.cfg.WorkDir), 0o755); err != nil {
 		return fmt.Errorf("agent: work dir: %w", err)
 	}
 	info, err := a.agentInfo(ln)

@@ -6,14 +6,17 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"google.golang.org/protobuf/proto"
+
+	"github.com/agoracluster/agora/agent/checkpoint"
 	"github.com/agoracluster/agora/agent/statusupdate"
 	agorapb "github.com/agoracluster/agora/proto/agora/v1"
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
-	"google.golang.org/protobuf/proto"
 )
 
 func getState(t *testing.T, base string) State {
@@ -44,7 +47,7 @@ func TestRegistration(t *testing.T) {
 	if info.GetHostname() != "localhost" || info.Id != nil {
 		t.Fatalf("agent info = %v", info)
 	}
-	if !strings.HasSuffix(ta.url, ":"+itoa(int(info.GetPort()))) {
+	if !strings.HasSuffix(ta.url, ":"+strconv.Itoa(int(info.GetPort()))) {
 		t.Fatalf("port %d, listener %s", info.GetPort(), ta.url)
 	}
 	if len(info.GetResources()) != 4 || len(info.GetAttributes()) != 1 {
@@ -115,14 +118,14 @@ func TestCommandTaskLifecycle(t *testing.T) {
 		t.Fatalf("latest -> %q, %v", target, err)
 	}
 	// The checkpoint holds both updates and both acknowledgements.
-	log, err := readRunLog(filepath.Join(ta.a.ckpt.runDir(testAgentID, "fw-1", "t1", ex.Container), runLog))
+	log, err := checkpoint.ReadRunLog(filepath.Join(ta.a.ckpt.RunDir(testAgentID, "fw-1", "t1", ex.Container), checkpoint.RunLog))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(log.tasks) != 1 || log.tasks[0].GetTaskId().GetValue() != "t1" {
-		t.Fatalf("checkpointed tasks = %v", log.tasks)
+	if len(log.Tasks) != 1 || log.Tasks[0].GetTaskId().GetValue() != "t1" {
+		t.Fatalf("checkpointed tasks = %v", log.Tasks)
 	}
-	recs := log.records["t1"]
+	recs := log.Records["t1"]
 	count := map[statusupdate.RecordType]int{}
 	for _, r := range recs {
 		count[r.Type]++

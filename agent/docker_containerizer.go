@@ -13,6 +13,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/agoracluster/agora/agent/docker"
+	"github.com/agoracluster/agora/agent/sandbox"
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
 )
 
@@ -129,8 +130,8 @@ func (a *Agent) removeDockerOrphans(ctx context.Context, agentID string, known m
 // than the current one. Before the loop starts only.
 func (a *Agent) previousAgentIDs() map[string]bool {
 	ids := make(map[string]bool)
-	for _, tree := range []string{sandboxRoot(a.cfg.WorkDir), filepath.Join(a.cfg.WorkDir, "meta", "slaves")} {
-		dirs, _ := listDirs(tree) // "latest" is a symlink, not listed
+	for _, tree := range []string{sandbox.Root(a.cfg.WorkDir), filepath.Join(a.cfg.WorkDir, "meta", "slaves")} {
+		dirs, _ := sandbox.ListDirs(tree) // "latest" is a symlink, not listed
 		for _, id := range dirs {
 			if id != a.st.agentID {
 				ids[id] = true
@@ -160,7 +161,7 @@ func (a *Agent) removePreviousAgentContainers(ctx context.Context) {
 		log.Warn("cannot list containers to remove those of earlier agent ids", zap.Error(err))
 		return
 	}
-	roots := sandboxRoots(a.cfg.WorkDir)
+	roots := sandbox.Roots(a.cfg.WorkDir)
 	for _, c := range cs {
 		aid := c.Labels[docker.LabelAgentID]
 		if !prev[aid] {
@@ -179,16 +180,6 @@ func (a *Agent) removePreviousAgentContainers(ctx context.Context) {
 			log.Warn("remove a container of an earlier agent id", zap.String("container", name), zap.Error(err))
 		}
 	}
-}
-
-// sandboxRoots is the sandbox root of workDir, as given and with symlinks resolved.
-func sandboxRoots(workDir string) []string {
-	root := sandboxRoot(workDir)
-	roots := []string{root}
-	if r, err := filepath.EvalSymlinks(root); err == nil && r != root {
-		roots = append(roots, r)
-	}
-	return roots
 }
 
 // sandboxMountUnder reports whether the container's sandbox mount comes from below one of

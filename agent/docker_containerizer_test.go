@@ -13,6 +13,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/agoracluster/agora/agent/docker"
+	"github.com/agoracluster/agora/agent/sandbox"
 	"github.com/agoracluster/agora/integration/dockertest"
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
 	"github.com/agoracluster/agora/resources"
@@ -149,14 +150,14 @@ func TestRemovePreviousAgentContainers(t *testing.T) {
 		c.Close()
 		return cid
 	}
-	sandbox := func(agentID string) string {
-		return sandboxPath(work, agentID, "fw", "e-"+dockertest.RandomID(), dockertest.RandomID())
+	sandboxOf := func(agentID string) string {
+		return sandbox.Path(work, agentID, "fw", "e-"+dockertest.RandomID(), dockertest.RandomID())
 	}
-	gone := run(old, sandbox(old))
+	gone := run(old, sandboxOf(old))
 	elsewhere := run(old, filepath.Join(t.TempDir(), "sandbox"))
 	// Another agent on this host: its own work dir and id.
-	unknownID := run(other, sandboxPath(t.TempDir(), other, "fw", "e", dockertest.RandomID()))
-	cur := run(current, sandbox(current))
+	unknownID := run(other, sandbox.Path(t.TempDir(), other, "fw", "e", dockertest.RandomID()))
+	cur := run(current, sandboxOf(current))
 
 	a := &Agent{cfg: Config{WorkDir: work}, log: zaptest.NewLogger(t), dock: dockerState{rt: rt, cli: cli}}
 	a.st.agentID = current

@@ -3,18 +3,20 @@ package agent
 import (
 	"errors"
 	"fmt"
-	"github.com/agoracluster/agora/apicodec"
 	"io"
 	"net/http"
 	"sync"
 	"time"
 
+	"github.com/agoracluster/agora/apicodec"
+
+	"go.uber.org/zap"
+	"google.golang.org/protobuf/proto"
+
 	agorapb "github.com/agoracluster/agora/proto/agora/v1"
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
 	executorpb "github.com/agoracluster/agora/proto/mesos/v1/executor"
 	"github.com/agoracluster/agora/recordio"
-	"go.uber.org/zap"
-	"google.golang.org/protobuf/proto"
 )
 
 // maxCallSize bounds an executor call body.

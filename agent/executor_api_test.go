@@ -2,15 +2,17 @@ package agent
 
 import (
 	"bytes"
-	"github.com/agoracluster/agora/apicodec"
 	"io"
 	"net/http"
 	"strings"
 	"testing"
 
+	"github.com/agoracluster/agora/apicodec"
+
+	"google.golang.org/protobuf/proto"
+
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
 	executorpb "github.com/agoracluster/agora/proto/mesos/v1/executor"
-	"google.golang.org/protobuf/proto"
 )
 
 func TestExecutorAPIErrors(t *testing.T) {

@@ -10,13 +10,16 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/agoracluster/agora/agent/cgroups"
-	"github.com/agoracluster/agora/duration"
-	mesos "github.com/agoracluster/agora/proto/mesos/v1"
-	executorpb "github.com/agoracluster/agora/proto/mesos/v1/executor"
 	"github.com/google/uuid"
 	"go.uber.org/zap"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/agoracluster/agora/agent/cgroups"
+	"github.com/agoracluster/agora/agent/checkpoint"
+	"github.com/agoracluster/agora/agent/sandbox"
+	"github.com/agoracluster/agora/duration"
+	mesos "github.com/agoracluster/agora/proto/mesos/v1"
+	executorpb "github.com/agoracluster/agora/proto/mesos/v1/executor"
 )
 
 // executorInfoFor returns the executor that runs task: its own ExecutorInfo, or Agora's
@@ -56,7 +59,7 @@ func (a *Agent) launchExecutor(fw *framework, info *mesos.ExecutorInfo, command 
 		id:           eid,
 		info:         info,
 		containerID:  cid,
-		sandbox:      sandboxPath(a.cfg.WorkDir, a.st.agentID, fw.id, eid, cid),
+		sandbox:      sandbox.Path(a.cfg.WorkDir, a.st.agentID, fw.id, eid, cid),
 		command:      command,
 		state:        executorLaunching,
 		tasks:        make(map[string]*task),
@@ -69,7 +72,7 @@ func (a *Agent) launchExecutor(fw *framework, info *mesos.ExecutorInfo, command 
 	var taskRecs [][]byte
 	for _, ti := range tasks {
 		t := &task{ex: ex, info: ti, state: mesos.TaskState_TASK_STAGING}
-		if rec, err := taskRecord(t.toTask(a.st.agentID, nil)); err != nil {
+		if rec, err := checkpoint.TaskRecord(t.toTask(a.st.agentID, nil)); err != nil {
 			a.log.Warn("checkpoint task", zap.Error(err))
 		} else {
 			taskRecs = append(taskRecs, rec)
@@ -176,9 +179,9 @@ func (a *Agent) watchExecutor(ex *executor, spec ContainerSpec, agentID string, 
 		a.send(func() { a.executorLaunchFailed(ex, errors.New("agent stopping")) })
 		return
 	}
-	err := createSandbox(spec.Sandbox)
+	err := sandbox.Create(spec.Sandbox)
 	if err == nil {
-		if cerr := a.ckpt.writeExecutorRun(agentID, spec.FrameworkID, info, spec.ContainerID, spec.Hosted, taskRecs); cerr != nil {
+		if cerr := a.ckpt.WriteExecutorRun(agentID, spec.FrameworkID, info, spec.ContainerID, spec.Hosted, taskRecs); cerr != nil {
 			log.Warn("checkpoint executor", zap.Error(cerr))
 		}
 	}
@@ -196,7 +199,7 @@ func (a *Agent) watchExecutor(ex *executor, spec ContainerSpec, agentID string, 
 		a.send(func() { a.executorLaunchFailed(ex, err) })
 		return
 	}
-	if cerr := a.ckpt.writePID(agentID, spec.FrameworkID, spec.ExecutorID, spec.ContainerID, pid, procStartTime(pid), spec.Hosted); cerr != nil {
+	if cerr := a.ckpt.WritePID(agentID, spec.FrameworkID, spec.ExecutorID, spec.ContainerID, pid, procStartTime(pid), spec.Hosted); cerr != nil {
 		log.Warn("checkpoint executor pid", zap.Error(cerr))
 	}
 	slot.started()

@@ -3,7 +3,6 @@ package agent
 import (
 	"context"
 	"fmt"
-	"github.com/agoracluster/agora/apicodec"
 	"io"
 	"net"
 	"net/http"
@@ -13,12 +12,15 @@ import (
 	"testing"
 	"time"
 
-	agorapb "github.com/agoracluster/agora/proto/agora/v1"
-	mesos "github.com/agoracluster/agora/proto/mesos/v1"
-	"github.com/agoracluster/agora/recordio"
+	"github.com/agoracluster/agora/apicodec"
+
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
 	"google.golang.org/protobuf/proto"
+
+	agorapb "github.com/agoracluster/agora/proto/agora/v1"
+	mesos "github.com/agoracluster/agora/proto/mesos/v1"
+	"github.com/agoracluster/agora/recordio"
 )
 
 const testAgentID = "master-S0"

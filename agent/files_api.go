@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"syscall"
+
+	"github.com/agoracluster/agora/agent/sandbox"
 )
 
 // maxReadLength caps one /files/read answer.
@@ -43,7 +45,7 @@ func (f filesAPI) resolve(w http.ResponseWriter, r *http.Request) (string, bool)
 		http.Error(w, "Expecting 'path' in the query", http.StatusBadRequest)
 		return "", false
 	}
-	resolved, err := resolveSandboxPath(f.workDir, p)
+	resolved, err := sandbox.Resolve(f.workDir, p)
 	if err != nil {
 		http.Error(w, "No such file or directory: "+p, http.StatusNotFound)
 		return "", false

@@ -12,6 +12,8 @@ import (
 
 	"github.com/google/uuid"
 	"go.uber.org/zap"
+
+	"github.com/agoracluster/agora/agent/sandbox"
 )
 
 // Sandbox garbage collection in the agent (as Mesos's): when an executor is removed (it
@@ -56,8 +58,8 @@ func (a *Agent) gcScheduleExecutor(ex *executor) {
 	exDir := filepath.Dir(filepath.Dir(ex.sandbox)) // <executor>/runs/<container_id>
 	a.gc.schedule(now, ex.sandbox)
 	a.gc.schedule(now, exDir)
-	a.gc.schedule(now, a.ckpt.runDir(a.st.agentID, ex.fw.id, ex.id, ex.containerID))
-	a.gc.schedule(now, a.ckpt.executorDir(a.st.agentID, ex.fw.id, ex.id))
+	a.gc.schedule(now, a.ckpt.RunDir(a.st.agentID, ex.fw.id, ex.id, ex.containerID))
+	a.gc.schedule(now, a.ckpt.ExecutorDir(a.st.agentID, ex.fw.id, ex.id))
 }
 
 // gcScheduleFramework schedules the directories of a removed framework. Loop only.
@@ -67,21 +69,21 @@ func (a *Agent) gcScheduleFramework(fw *framework) {
 	}
 	now := time.Now()
 	a.gc.schedule(now, filepath.Join(a.cfg.WorkDir, "slaves", a.st.agentID, "frameworks", fw.id))
-	a.gc.schedule(now, a.ckpt.frameworkDir(a.st.agentID, fw.id))
+	a.gc.schedule(now, a.ckpt.FrameworkDir(a.st.agentID, fw.id))
 }
 
 // gcScanWorkDir schedules, at their modification time, the directories of earlier runs
 // that no recovered framework or executor uses. Before the loop starts only.
 func (a *Agent) gcScanWorkDir() {
-	for _, tree := range []string{sandboxRoot(a.cfg.WorkDir), filepath.Join(a.cfg.WorkDir, "meta", "slaves")} {
-		agents, _ := listDirs(tree) // "latest" is a symlink, not listed
+	for _, tree := range []string{sandbox.Root(a.cfg.WorkDir), filepath.Join(a.cfg.WorkDir, "meta", "slaves")} {
+		agents, _ := sandbox.ListDirs(tree) // "latest" is a symlink, not listed
 		for _, aid := range agents {
 			dir := filepath.Join(tree, aid)
 			if aid != a.st.agentID {
 				a.gcScheduleStale(dir)
 				continue
 			}
-			fws, _ := listDirs(filepath.Join(dir, "frameworks"))
+			fws, _ := sandbox.ListDirs(filepath.Join(dir, "frameworks"))
 			for _, fid := range fws {
 				fwDir := filepath.Join(dir, "frameworks", fid)
 				fw := a.st.frameworks[fid]
@@ -89,7 +91,7 @@ func (a *Agent) gcScanWorkDir() {
 					a.gcScheduleStale(fwDir)
 					continue
 				}
-				exs, _ := listDirs(filepath.Join(fwDir, "executors"))
+				exs, _ := sandbox.ListDirs(filepath.Join(fwDir, "executors"))
 				for _, eid := range exs {
 					exDir := filepath.Join(fwDir, "executors", eid)
 					ex := fw.executors[eid]
@@ -97,7 +99,7 @@ func (a *Agent) gcScanWorkDir() {
 						a.gcScheduleStale(exDir)
 						continue
 					}
-					runs, _ := listDirs(filepath.Join(exDir, "runs"))
+					runs, _ := sandbox.ListDirs(filepath.Join(exDir, "runs"))
 					for _, cid := range runs {
 						if cid != ex.containerID {
 							a.gcScheduleStale(filepath.Join(exDir, "runs", cid))
@@ -162,12 +164,12 @@ func (a *Agent) gcLivePaths() []string {
 	if a.st.agentID == "" {
 		return nil
 	}
-	live := []string{filepath.Join(sandboxRoot(a.cfg.WorkDir), a.st.agentID), a.ckpt.agentDir(a.st.agentID)}
+	live := []string{filepath.Join(sandbox.Root(a.cfg.WorkDir), a.st.agentID), a.ckpt.AgentDir(a.st.agentID)}
 	for _, fw := range a.st.frameworks {
-		live = append(live, filepath.Join(sandboxRoot(a.cfg.WorkDir), a.st.agentID, "frameworks", fw.id),
-			a.ckpt.frameworkDir(a.st.agentID, fw.id))
+		live = append(live, filepath.Join(sandbox.Root(a.cfg.WorkDir), a.st.agentID, "frameworks", fw.id),
+			a.ckpt.FrameworkDir(a.st.agentID, fw.id))
 		for _, ex := range fw.executors {
-			live = append(live, ex.sandbox, a.ckpt.runDir(a.st.agentID, fw.id, ex.id, ex.containerID))
+			live = append(live, ex.sandbox, a.ckpt.RunDir(a.st.agentID, fw.id, ex.id, ex.containerID))
 		}
 	}
 	return live

@@ -13,6 +13,7 @@ import (
 	"go.uber.org/zap/zaptest"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/agoracluster/agora/agent/checkpoint"
 	agorapb "github.com/agoracluster/agora/proto/agora/v1"
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
 )
@@ -58,8 +59,8 @@ func TestGCRemovesFinishedSandboxes(t *testing.T) {
 		return true
 	}, "the finished executor is not completed in /state")
 	ckpt := ta.a.ckpt
-	doneMeta := ckpt.executorDir(testAgentID, "fw-1", "done")
-	runningMeta := ckpt.runDir(testAgentID, "fw-1", "running", running.Container)
+	doneMeta := ckpt.ExecutorDir(testAgentID, "fw-1", "done")
+	runningMeta := ckpt.RunDir(testAgentID, "fw-1", "running", running.Container)
 	eventually(t, 10*time.Second, func() bool {
 		return !exists(done.Directory) && !exists(filepath.Dir(filepath.Dir(done.Directory))) && !exists(doneMeta)
 	}, "the finished executor's sandbox %s or checkpoints %s were not collected", done.Directory, doneMeta)
@@ -84,10 +85,10 @@ func TestGCRemovesFinishedSandboxes(t *testing.T) {
 		FrameworkId: &mesos.FrameworkID{Value: proto.String("fw-1")}, TaskId: &mesos.TaskID{Value: proto.String("running")}}})
 	fm.waitState(t, "running", mesos.TaskState_TASK_KILLED)
 	fwSandbox := filepath.Join(ta.cfg.WorkDir, "slaves", testAgentID, "frameworks", "fw-1")
-	fwMeta := ckpt.frameworkDir(testAgentID, "fw-1")
+	fwMeta := ckpt.FrameworkDir(testAgentID, "fw-1")
 	eventually(t, 20*time.Second, func() bool { return !exists(fwSandbox) && !exists(fwMeta) },
 		"the removed framework's directories %s, %s were not collected", fwSandbox, fwMeta)
-	if !exists(filepath.Join(ckpt.agentDir(testAgentID), "slave.info")) {
+	if !exists(filepath.Join(ckpt.AgentDir(testAgentID), "slave.info")) {
 		t.Fatal("the agent's own checkpoint was collected")
 	}
 	if len(getState(t, ta.url).CompletedFrameworks) != 1 {
@@ -126,7 +127,7 @@ func TestGCScanWorkDir(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	a := &Agent{cfg: Config{WorkDir: work}, log: zaptest.NewLogger(t), ckpt: checkpointer{workDir: work}}
+	a := &Agent{cfg: Config{WorkDir: work}, log: zaptest.NewLogger(t), ckpt: checkpoint.Store{WorkDir: work}}
 	a.st.agentID = "A"
 	fw := &framework{id: "F", executors: map[string]*executor{}}
 	fw.executors["E"] = &executor{fw: fw, id: "E", containerID: "C", sandbox: liveSandbox}

@@ -16,6 +16,7 @@ import (
 	"go.uber.org/zap/zaptest"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/agoracluster/agora/agent/checkpoint"
 	agorapb "github.com/agoracluster/agora/proto/agora/v1"
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
 )
@@ -46,10 +47,10 @@ func TestHostedCommandExecutor(t *testing.T) {
 		t.Fatalf("stderr = %q, %v", logs, err)
 	}
 	// The checkpoint says the executor is hosted; it has no pid file of its own.
-	run := ta.a.ckpt.runDir(testAgentID, "fw-1", "echo", ex.Container)
-	log, err := readRunLog(filepath.Join(run, runLog))
-	if err != nil || !log.hosted || log.pid == 0 {
-		t.Fatalf("run log: hosted=%v pid=%d, %v", log.hosted, log.pid, err)
+	run := ta.a.ckpt.RunDir(testAgentID, "fw-1", "echo", ex.Container)
+	log, err := checkpoint.ReadRunLog(filepath.Join(run, checkpoint.RunLog))
+	if err != nil || !log.Hosted || log.PID == 0 {
+		t.Fatalf("run log: hosted=%v pid=%d, %v", log.Hosted, log.PID, err)
 	}
 	if _, err := os.Stat(filepath.Join(run, "pids")); !os.IsNotExist(err) {
 		t.Fatalf("pids dir of a hosted executor: %v", err)

@@ -8,10 +8,11 @@ import (
 	"strings"
 	"time"
 
-	mesos "github.com/agoracluster/agora/proto/mesos/v1"
-	"github.com/agoracluster/agora/resources"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	mesos "github.com/agoracluster/agora/proto/mesos/v1"
+	"github.com/agoracluster/agora/resources"
 )
 
 // routes is the agent's HTTP API.

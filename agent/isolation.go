@@ -7,11 +7,13 @@ import (
 	"sync"
 	"time"
 
-	"github.com/agoracluster/agora/agent/cgroups"
-	mesos "github.com/agoracluster/agora/proto/mesos/v1"
-	"github.com/agoracluster/agora/resources"
 	"go.uber.org/zap"
 	"golang.org/x/sys/unix"
+
+	"github.com/agoracluster/agora/agent/cgroups"
+	"github.com/agoracluster/agora/agent/checkpoint"
+	mesos "github.com/agoracluster/agora/proto/mesos/v1"
+	"github.com/agoracluster/agora/resources"
 )
 
 // Executor overhead added to the limits of a command executor's container (as Mesos adds
@@ -218,7 +220,7 @@ func (i *isolator) removeOrphans(keep map[string]bool) {
 }
 
 // cleanupIsolation removes every container cgroup of a previous run (reboot, cleanup).
-func (a *Agent) cleanupIsolation(context.Context, *checkpointState) {
+func (a *Agent) cleanupIsolation(context.Context, *checkpoint.State) {
 	if a.iso != nil {
 		a.iso.removeOrphans(nil)
 	}

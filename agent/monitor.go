@@ -3,10 +3,11 @@ package agent
 import (
 	"context"
 	"encoding/json"
-	"github.com/agoracluster/agora/apicodec"
 	"net/http"
 	"sort"
 	"time"
+
+	"github.com/agoracluster/agora/apicodec"
 
 	"github.com/prometheus/client_golang/prometheus"
 )

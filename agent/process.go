@@ -14,8 +14,9 @@ import (
 	"syscall"
 	"time"
 
-	mesos "github.com/agoracluster/agora/proto/mesos/v1"
 	"go.uber.org/zap"
+
+	mesos "github.com/agoracluster/agora/proto/mesos/v1"
 )
 
 // FetchFunc fetches uris into a sandbox directory (agent/fetcher.Fetch).

@@ -7,11 +7,14 @@ import (
 	"syscall"
 	"time"
 
+	"go.uber.org/zap"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/agoracluster/agora/agent/checkpoint"
+	"github.com/agoracluster/agora/agent/sandbox"
 	"github.com/agoracluster/agora/agent/statusupdate"
 	agorapb "github.com/agoracluster/agora/proto/agora/v1"
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
-	"go.uber.org/zap"
-	"google.golang.org/protobuf/proto"
 )
 
 // Agent recovery (as Mesos's): at start the agent reads the checkpoints of its previous
@@ -30,7 +33,7 @@ const recoverCleanupWait = 10 * time.Second
 // recover restores state from the checkpoints. It runs in Run before the loop starts, so it
 // may touch a.st directly.
 func (a *Agent) recover(ctx context.Context) error {
-	cp, warnings, err := a.ckpt.read()
+	cp, warnings, err := a.ckpt.Read()
 	if err != nil {
 		return fmt.Errorf("%w (to start afresh remove %s/meta)", err, a.cfg.WorkDir)
 	}
@@ -40,36 +43,36 @@ func (a *Agent) recover(ctx context.Context) error {
 	if cp == nil {
 		return nil
 	}
-	agentID := cp.agent.GetId().GetValue()
+	agentID := cp.Agent.GetId().GetValue()
 	log := a.log.With(zap.String("agent_id", agentID))
-	if cp.bootID != "" && a.bootID != "" && cp.bootID != a.bootID {
+	if cp.BootID != "" && a.bootID != "" && cp.BootID != a.bootID {
 		log.Info("the host rebooted since the agent last ran: registering as a new agent",
-			zap.String("old_boot_id", cp.bootID), zap.String("boot_id", a.bootID))
+			zap.String("old_boot_id", cp.BootID), zap.String("boot_id", a.bootID))
 		// After a real reboot nothing matches (start times differ); this only kills leftovers
 		// when the boot id changed without a reboot.
 		a.killRecovered(ctx, recoveredContainers(cp))
 		a.cleanupIsolation(ctx, cp)
-		KillSandboxProcesses(sandboxRoot(a.cfg.WorkDir))
-		return a.ckpt.forgetLatest()
+		KillSandboxProcesses(sandbox.Root(a.cfg.WorkDir))
+		return a.ckpt.ForgetLatest()
 	}
 	containers := recoveredContainers(cp)
 	if a.cfg.Recover == RecoverCleanup {
 		log.Info("recover=cleanup: killing the executors of the previous run", zap.Int("executors", len(containers)))
 		a.killRecovered(ctx, containers)
 		a.cleanupIsolation(ctx, cp)
-		KillSandboxProcesses(sandboxRoot(a.cfg.WorkDir))
-		return a.ckpt.forgetLatest()
+		KillSandboxProcesses(sandbox.Root(a.cfg.WorkDir))
+		return a.ckpt.ForgetLatest()
 	}
 
 	a.st.agentID = agentID
 	var recovered []RecoveredContainer
 	var adopted []*executor
-	for _, cfw := range cp.frameworks {
-		fw := &framework{id: cfw.info.GetId().GetValue(), info: cfw.info, executors: make(map[string]*executor)}
-		for _, cex := range cfw.executors {
+	for _, cfw := range cp.Frameworks {
+		fw := &framework{id: cfw.Info.GetId().GetValue(), info: cfw.Info, executors: make(map[string]*executor)}
+		for _, cex := range cfw.Executors {
 			ex := a.recoverExecutor(fw, cex)
 			// (A hosted executor's liveness is the host's to tell: Recover asks it.)
-			if len(ex.tasks) == 0 && !cex.hosted && !executorAlive(containerOf(fw.id, cex)) {
+			if len(ex.tasks) == 0 && !cex.Hosted && !executorAlive(containerOf(fw.id, cex)) {
 				ex.state = executorTerminated
 				fw.completedExecutors = appendBounded(fw.completedExecutors, ex)
 				a.releaseIsolation(ctx, ex.containerID)
@@ -96,31 +99,31 @@ func (a *Agent) recover(ctx context.Context) error {
 }
 
 // recoverExecutor rebuilds an executor and its tasks (and their update streams).
-func (a *Agent) recoverExecutor(fw *framework, cex *checkpointExecutor) *executor {
-	eid := cex.info.GetExecutorId().GetValue()
+func (a *Agent) recoverExecutor(fw *framework, cex *checkpoint.Executor) *executor {
+	eid := cex.Info.GetExecutorId().GetValue()
 	ex := &executor{
 		fw:           fw,
 		id:           eid,
-		info:         cex.info,
-		containerID:  cex.containerID,
-		sandbox:      cex.sandbox,
-		command:      isCommandExecutor(cex.info),
+		info:         cex.Info,
+		containerID:  cex.ContainerID,
+		sandbox:      cex.Sandbox,
+		command:      isCommandExecutor(cex.Info),
 		state:        executorRegistering,
-		pid:          cex.pid,
-		hosted:       cex.hosted,
+		pid:          cex.PID,
+		hosted:       cex.Hosted,
 		tasks:        make(map[string]*task),
 		pendingKills: make(map[string]*mesos.KillPolicy),
 		failReason:   mesos.TaskStatus_REASON_EXECUTOR_TERMINATED,
 		recovered:    true,
 	}
-	for _, ct := range cex.tasks {
-		tid := ct.task.GetTaskId().GetValue()
+	for _, ct := range cex.Tasks {
+		tid := ct.Task.GetTaskId().GetValue()
 		key := ex.key(tid)
-		if err := a.st.sum.Recover(key, ct.records); err != nil {
+		if err := a.st.sum.Recover(key, ct.Records); err != nil {
 			a.log.Warn("recover status updates", zap.String("framework_id", fw.id), zap.String("task_id", tid), zap.Error(err))
 		}
-		t := &task{ex: ex, info: taskInfoOf(ct.task), state: mesos.TaskState_TASK_STAGING, launched: true}
-		for _, r := range ct.records {
+		t := &task{ex: ex, info: taskInfoOf(ct.Task), state: mesos.TaskState_TASK_STAGING, launched: true}
+		for _, r := range ct.Records {
 			if r.Type != statusupdate.RecordUpdate {
 				continue
 			}
@@ -203,25 +206,25 @@ func (a *Agent) killRecovered(ctx context.Context, containers []RecoveredContain
 	}
 }
 
-func recoveredContainers(cp *checkpointState) []RecoveredContainer {
+func recoveredContainers(cp *checkpoint.State) []RecoveredContainer {
 	var out []RecoveredContainer
-	for _, fw := range cp.frameworks {
-		for _, ex := range fw.executors {
-			out = append(out, containerOf(fw.info.GetId().GetValue(), ex))
+	for _, fw := range cp.Frameworks {
+		for _, ex := range fw.Executors {
+			out = append(out, containerOf(fw.Info.GetId().GetValue(), ex))
 		}
 	}
 	return out
 }
 
-func containerOf(fid string, ex *checkpointExecutor) RecoveredContainer {
+func containerOf(fid string, ex *checkpoint.Executor) RecoveredContainer {
 	return RecoveredContainer{
-		ContainerID: ex.containerID,
+		ContainerID: ex.ContainerID,
 		FrameworkID: fid,
-		ExecutorID:  ex.info.GetExecutorId().GetValue(),
-		Sandbox:     ex.sandbox,
-		PID:         ex.pid,
-		StartTime:   ex.startTime,
-		Hosted:      ex.hosted,
+		ExecutorID:  ex.Info.GetExecutorId().GetValue(),
+		Sandbox:     ex.Sandbox,
+		PID:         ex.PID,
+		StartTime:   ex.StartTime,
+		Hosted:      ex.Hosted,
 	}
 }
 

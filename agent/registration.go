@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/agoracluster/agora/apicodec"
 	"io"
 	"math/rand/v2"
 	"net/http"
@@ -14,11 +13,14 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/agoracluster/agora/apicodec"
+
+	"go.uber.org/zap"
+	"google.golang.org/protobuf/proto"
+
 	agorapb "github.com/agoracluster/agora/proto/agora/v1"
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
 	"github.com/agoracluster/agora/recordio"
-	"go.uber.org/zap"
-	"google.golang.org/protobuf/proto"
 )
 
 const (
@@ -366,7 +368,7 @@ func (a *Agent) onSubscribed(agentID, masterAddr string, _ *mesos.MasterInfo) {
 	a.st.masterAddr = masterAddr
 	a.st.connected = true
 	a.connected.Store(true)
-	if err := a.ckpt.writeAgent(a.currentAgentInfo(), a.bootID); err != nil {
+	if err := a.ckpt.WriteAgent(a.currentAgentInfo(), a.bootID); err != nil {
 		a.log.Warn("checkpoint agent info", zap.Error(err))
 	}
 	a.st.sum.Resume(time.Now())

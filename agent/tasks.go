@@ -4,13 +4,15 @@ import (
 	"sort"
 	"time"
 
+	"github.com/google/uuid"
+	"go.uber.org/zap"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/agoracluster/agora/agent/checkpoint"
 	"github.com/agoracluster/agora/agent/statusupdate"
 	agorapb "github.com/agoracluster/agora/proto/agora/v1"
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
 	executorpb "github.com/agoracluster/agora/proto/mesos/v1/executor"
-	"github.com/google/uuid"
-	"go.uber.org/zap"
-	"google.golang.org/protobuf/proto"
 )
 
 // maxStatuses bounds the statuses kept per task.
@@ -75,7 +77,7 @@ func (a *Agent) runTasks(fwInfo *mesos.FrameworkInfo, groupExecutor *mesos.Execu
 	_, known := a.st.frameworks[fid]
 	fw := a.frameworkFor(fwInfo)
 	if !known {
-		if err := a.ckpt.writeFramework(a.st.agentID, fwInfo); err != nil {
+		if err := a.ckpt.WriteFramework(a.st.agentID, fwInfo); err != nil {
 			a.log.Warn("checkpoint framework", zap.Error(err))
 		}
 	}
@@ -137,7 +139,7 @@ func (a *Agent) runTasks(fwInfo *mesos.FrameworkInfo, groupExecutor *mesos.Execu
 		if newExecutor {
 			continue
 		}
-		if err := a.ckpt.writeTask(a.st.agentID, fid, ex.id, ex.containerID, t.toTask(a.st.agentID, nil)); err != nil {
+		if err := a.ckpt.WriteTask(a.st.agentID, fid, ex.id, ex.containerID, t.toTask(a.st.agentID, nil)); err != nil {
 			a.log.Warn("checkpoint task", zap.Error(err))
 		}
 	}
@@ -301,7 +303,7 @@ func (a *Agent) statusUpdate(fid string, st *mesos.TaskStatus) error {
 	if err != nil {
 		return err
 	}
-	u := updateFromRecord(rec, payload)
+	u := checkpoint.UpdateFromRecord(rec, payload)
 	if err := a.st.sum.Update(u, time.Now()); err != nil {
 		a.log.Warn("status update rejected", zap.String("framework_id", fid),
 			zap.String("task_id", st.GetTaskId().GetValue()), zap.Error(err))
@@ -361,7 +363,7 @@ func (a *Agent) flushUpdates() {
 		if _, ok := recs[r.Task]; !ok {
 			order = append(order, r.Task)
 		}
-		recs[r.Task] = append(recs[r.Task], encodeRecord(r))
+		recs[r.Task] = append(recs[r.Task], checkpoint.EncodeRecord(r))
 	}
 	for _, k := range order {
 		t := a.st.tasks[k]
@@ -369,7 +371,7 @@ func (a *Agent) flushUpdates() {
 			continue // not launched here: nothing to recover
 		}
 		ex := t.ex
-		if err := a.ckpt.appendUpdates(a.st.agentID, k.FrameworkID, ex.id, ex.containerID, k.TaskID, recs[k]); err != nil {
+		if err := a.ckpt.AppendUpdates(a.st.agentID, k.FrameworkID, ex.id, ex.containerID, k.TaskID, recs[k]); err != nil {
 			a.log.Error("checkpoint status update", zap.String("task_id", k.TaskID), zap.Error(err))
 		}
 	}

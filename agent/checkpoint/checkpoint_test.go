@@ -1,10 +1,13 @@
-package agent
+package checkpoint
 
 import (
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/agoracluster/agora/agent/sandbox"
 
 	"github.com/agoracluster/agora/agent/statusupdate"
 	agorapb "github.com/agoracluster/agora/proto/agora/v1"
@@ -37,48 +40,48 @@ func ckptUpdate(t *testing.T, taskID, uuid string, state mesos.TaskState) (updat
 }
 
 // ckptStart checkpoints an agent, framework fw and a run c1 of executor ex.
-func ckptStart(t *testing.T, c checkpointer, taskIDs ...string) {
+func ckptStart(t *testing.T, c Store, taskIDs ...string) {
 	t.Helper()
-	if err := c.writeAgent(&mesos.AgentInfo{Hostname: proto.String("h"), Id: &mesos.AgentID{Value: proto.String(ckptAgentID)}}, "boot"); err != nil {
+	if err := c.WriteAgent(&mesos.AgentInfo{Hostname: proto.String("h"), Id: &mesos.AgentID{Value: proto.String(ckptAgentID)}}, "boot"); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.writeFramework(ckptAgentID, &mesos.FrameworkInfo{User: proto.String("u"), Name: proto.String("f"),
+	if err := c.WriteFramework(ckptAgentID, &mesos.FrameworkInfo{User: proto.String("u"), Name: proto.String("f"),
 		Id: &mesos.FrameworkID{Value: proto.String("fw")}}); err != nil {
 		t.Fatal(err)
 	}
 	var recs [][]byte
 	for _, id := range taskIDs {
-		rec, err := taskRecord(ckptTask(id))
+		rec, err := TaskRecord(ckptTask(id))
 		if err != nil {
 			t.Fatal(err)
 		}
 		recs = append(recs, rec)
 	}
 	info := &mesos.ExecutorInfo{ExecutorId: &mesos.ExecutorID{Value: proto.String("ex")}, Command: &mesos.CommandInfo{Value: proto.String("x")}}
-	if err := c.writeExecutorRun(ckptAgentID, "fw", info, "c1", false, recs); err != nil {
+	if err := c.WriteExecutorRun(ckptAgentID, "fw", info, "c1", false, recs); err != nil {
 		t.Fatal(err)
 	}
 }
 
 // summary renders what was read back: per task its id and record types.
-func summary(t *testing.T, c checkpointer) string {
+func summary(t *testing.T, c Store) string {
 	t.Helper()
-	st, warnings, err := c.read()
+	st, warnings, err := c.Read()
 	if err != nil || len(warnings) > 0 {
 		t.Fatalf("read: %v, warnings %v", err, warnings)
 	}
-	if len(st.frameworks) != 1 || len(st.frameworks[0].executors) != 1 {
-		t.Fatalf("read %d frameworks", len(st.frameworks))
+	if len(st.Frameworks) != 1 || len(st.Frameworks[0].Executors) != 1 {
+		t.Fatalf("read %d frameworks", len(st.Frameworks))
 	}
-	ex := st.frameworks[0].executors[0]
+	ex := st.Frameworks[0].Executors[0]
 	var b strings.Builder
-	b.WriteString("run=" + ex.containerID + " pid=" + itoa(ex.pid) + " start=" + itoa(int(ex.startTime)))
-	if ex.sandbox != sandboxPath(c.workDir, ckptAgentID, "fw", "ex", "c1") {
-		b.WriteString(" sandbox=" + ex.sandbox)
+	b.WriteString("run=" + ex.ContainerID + " pid=" + strconv.Itoa(ex.PID) + " start=" + strconv.Itoa(int(ex.StartTime)))
+	if ex.Sandbox != sandbox.Path(c.WorkDir, ckptAgentID, "fw", "ex", "c1") {
+		b.WriteString(" sandbox=" + ex.Sandbox)
 	}
-	for _, task := range ex.tasks {
-		b.WriteString(" " + task.task.GetTaskId().GetValue() + ":")
-		for _, r := range task.records {
+	for _, task := range ex.Tasks {
+		b.WriteString(" " + task.Task.GetTaskId().GetValue() + ":")
+		for _, r := range task.Records {
 			if r.Type == statusupdate.RecordAck {
 				b.WriteString("A")
 			} else {
@@ -90,19 +93,19 @@ func summary(t *testing.T, c checkpointer) string {
 }
 
 func TestCheckpointRoundTrip(t *testing.T) {
-	c := checkpointer{workDir: t.TempDir()}
+	c := Store{WorkDir: t.TempDir()}
 	ckptStart(t, c, "t1", "t2")
-	if err := c.writePID(ckptAgentID, "fw", "ex", "c1", 42, 4242, false); err != nil {
+	if err := c.WritePID(ckptAgentID, "fw", "ex", "c1", 42, 4242, false); err != nil {
 		t.Fatal(err)
 	}
 	u1, a1 := ckptUpdate(t, "t1", "uuid-1", mesos.TaskState_TASK_RUNNING)
 	u2, _ := ckptUpdate(t, "t2", "uuid-2", mesos.TaskState_TASK_RUNNING)
 	for _, recs := range [][][]byte{{u1}, {u2, a1}} {
-		if err := c.appendUpdates(ckptAgentID, "fw", "ex", "c1", "", recs); err != nil {
+		if err := c.AppendUpdates(ckptAgentID, "fw", "ex", "c1", "", recs); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := c.writeTask(ckptAgentID, "fw", "ex", "c1", ckptTask("t3")); err != nil {
+	if err := c.WriteTask(ckptAgentID, "fw", "ex", "c1", ckptTask("t3")); err != nil {
 		t.Fatal(err)
 	}
 	if got, want := summary(t, c), "run=c1 pid=42 start=4242 t1:UA t2:U t3:"; got != want {
@@ -113,9 +116,9 @@ func TestCheckpointRoundTrip(t *testing.T) {
 // An update the agent generates while the executor is still being launched (a kill) may
 // reach the task log before the task itself.
 func TestCheckpointUpdateBeforeTask(t *testing.T) {
-	c := checkpointer{workDir: t.TempDir()}
+	c := Store{WorkDir: t.TempDir()}
 	u, _ := ckptUpdate(t, "t1", "uuid-1", mesos.TaskState_TASK_KILLED)
-	if err := c.appendUpdates(ckptAgentID, "fw", "ex", "c1", "t1", [][]byte{u}); err != nil {
+	if err := c.AppendUpdates(ckptAgentID, "fw", "ex", "c1", "t1", [][]byte{u}); err != nil {
 		t.Fatal(err)
 	}
 	ckptStart(t, c, "t1")
@@ -126,14 +129,14 @@ func TestCheckpointUpdateBeforeTask(t *testing.T) {
 
 // Checkpoints written by earlier versions (sandbox file, a directory per task) are read.
 func TestCheckpointReadsEarlierLayout(t *testing.T) {
-	c := checkpointer{workDir: t.TempDir()}
+	c := Store{WorkDir: t.TempDir()}
 	ckptStart(t, c)
-	run := c.runDir(ckptAgentID, "fw", "ex", "c1")
+	run := c.RunDir(ckptAgentID, "fw", "ex", "c1")
 	info, err := proto.Marshal(&mesos.ExecutorInfo{ExecutorId: &mesos.ExecutorID{Value: proto.String("ex")}, Command: &mesos.CommandInfo{Value: proto.String("x")}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.Remove(filepath.Join(run, runLog)); err != nil {
+	if err := os.Remove(filepath.Join(run, RunLog)); err != nil {
 		t.Fatal(err)
 	}
 	tdir := filepath.Join(run, "tasks", "t1")
@@ -147,7 +150,7 @@ func TestCheckpointReadsEarlierLayout(t *testing.T) {
 	}
 	var updates []byte
 	for _, r := range [][]byte{u, a} {
-		updates = append(updates, []byte(itoa(len(r))+"\n")...)
+		updates = append(updates, []byte(strconv.Itoa(len(r))+"\n")...)
 		updates = append(updates, r...)
 	}
 	for name, data := range map[string][]byte{
@@ -169,13 +172,13 @@ func TestCheckpointReadsEarlierLayout(t *testing.T) {
 
 // A new run creates few files: every inode costs on a busy file system.
 func TestCheckpointRunFiles(t *testing.T) {
-	c := checkpointer{workDir: t.TempDir()}
+	c := Store{WorkDir: t.TempDir()}
 	ckptStart(t, c, "t1")
-	if err := c.writePID(ckptAgentID, "fw", "ex", "c1", 42, 4242, false); err != nil {
+	if err := c.WritePID(ckptAgentID, "fw", "ex", "c1", 42, 4242, false); err != nil {
 		t.Fatal(err)
 	}
 	var got []string
-	root := c.executorDir(ckptAgentID, "fw", "ex")
+	root := c.ExecutorDir(ckptAgentID, "fw", "ex")
 	err := filepath.Walk(root, func(p string, _ os.FileInfo, err error) error {
 		rel, _ := filepath.Rel(root, p)
 		got = append(got, rel)

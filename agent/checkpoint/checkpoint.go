@@ -1,4 +1,4 @@
-package agent
+package checkpoint
 
 import (
 	"bytes"
@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 
+	"github.com/agoracluster/agora/agent/sandbox"
 	"github.com/agoracluster/agora/agent/statusupdate"
 	agorapb "github.com/agoracluster/agora/proto/agora/v1"
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
@@ -58,54 +59,54 @@ const (
 	recordTagAck      = 'A'
 )
 
-// runLog is the name of a run's log.
-const runLog = "run.log"
+// RunLog is the name of a run's log.
+const RunLog = "run.log"
 
-// checkpointer writes the checkpoint files under <work_dir>/meta.
-type checkpointer struct {
-	workDir string
+// Store writes and reads the checkpoint files under <WorkDir>/meta.
+type Store struct {
+	WorkDir string
 }
 
-func (c checkpointer) agentDir(agentID string) string {
-	return filepath.Join(c.workDir, "meta", "slaves", agentID)
+func (c Store) AgentDir(agentID string) string {
+	return filepath.Join(c.WorkDir, "meta", "slaves", agentID)
 }
 
-func (c checkpointer) frameworkDir(agentID, frameworkID string) string {
-	return filepath.Join(c.agentDir(agentID), "frameworks", frameworkID)
+func (c Store) FrameworkDir(agentID, frameworkID string) string {
+	return filepath.Join(c.AgentDir(agentID), "frameworks", frameworkID)
 }
 
-func (c checkpointer) executorDir(agentID, frameworkID, executorID string) string {
-	return filepath.Join(c.frameworkDir(agentID, frameworkID), "executors", executorID)
+func (c Store) ExecutorDir(agentID, frameworkID, executorID string) string {
+	return filepath.Join(c.FrameworkDir(agentID, frameworkID), "executors", executorID)
 }
 
-func (c checkpointer) runDir(agentID, frameworkID, executorID, containerID string) string {
-	return filepath.Join(c.executorDir(agentID, frameworkID, executorID), "runs", containerID)
+func (c Store) RunDir(agentID, frameworkID, executorID, containerID string) string {
+	return filepath.Join(c.ExecutorDir(agentID, frameworkID, executorID), "runs", containerID)
 }
 
 // taskDir is where checkpoints of earlier versions kept a task's files.
-func (c checkpointer) taskDir(agentID, frameworkID, executorID, containerID, taskID string) string {
-	return filepath.Join(c.runDir(agentID, frameworkID, executorID, containerID), "tasks", taskID)
+func (c Store) taskDir(agentID, frameworkID, executorID, containerID, taskID string) string {
+	return filepath.Join(c.RunDir(agentID, frameworkID, executorID, containerID), "tasks", taskID)
 }
 
 // writeAgent checkpoints the agent info and points meta/slaves/latest at it.
-func (c checkpointer) writeAgent(info *mesos.AgentInfo, bootID string) error {
+func (c Store) WriteAgent(info *mesos.AgentInfo, bootID string) error {
 	id := info.GetId().GetValue()
-	if err := os.MkdirAll(c.agentDir(id), 0o755); err != nil {
+	if err := os.MkdirAll(c.AgentDir(id), 0o755); err != nil {
 		return fmt.Errorf("checkpoint: %w", err)
 	}
-	if err := writeProto(filepath.Join(c.agentDir(id), "slave.info"), info); err != nil {
+	if err := writeProto(filepath.Join(c.AgentDir(id), "slave.info"), info); err != nil {
 		return err
 	}
 	if bootID != "" {
-		if err := writeFileAtomic(filepath.Join(c.workDir, "meta", "boot_id"), []byte(bootID)); err != nil {
+		if err := writeFileAtomic(filepath.Join(c.WorkDir, "meta", "boot_id"), []byte(bootID)); err != nil {
 			return err
 		}
 	}
-	return relink(filepath.Join(c.workDir, "meta", "slaves", "latest"), id)
+	return sandbox.Relink(filepath.Join(c.WorkDir, "meta", "slaves", "latest"), id)
 }
 
-func (c checkpointer) writeFramework(agentID string, info *mesos.FrameworkInfo) error {
-	dir := c.frameworkDir(agentID, info.GetId().GetValue())
+func (c Store) WriteFramework(agentID string, info *mesos.FrameworkInfo) error {
+	dir := c.FrameworkDir(agentID, info.GetId().GetValue())
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("checkpoint: %w", err)
 	}
@@ -115,16 +116,16 @@ func (c checkpointer) writeFramework(agentID string, info *mesos.FrameworkInfo) 
 // writeExecutorRun checkpoints a new run of an executor before it starts: the run's
 // directories, runs/latest, and a log with the executor info and the records (taskRecord)
 // of the tasks it is started for.
-func (c checkpointer) writeExecutorRun(agentID, frameworkID string, info *mesos.ExecutorInfo, containerID string, hosted bool, taskRecs [][]byte) error {
+func (c Store) WriteExecutorRun(agentID, frameworkID string, info *mesos.ExecutorInfo, containerID string, hosted bool, taskRecs [][]byte) error {
 	eid := info.GetExecutorId().GetValue()
 	dirs := []string{"executors", eid, "runs", containerID, "pids"}
 	if hosted {
 		dirs = dirs[:4] // a hosted executor has no pid of its own for tools to read
 	}
-	if err := mkdirs(c.frameworkDir(agentID, frameworkID), dirs...); err != nil {
+	if err := sandbox.Mkdirs(c.FrameworkDir(agentID, frameworkID), dirs...); err != nil {
 		return fmt.Errorf("checkpoint: %w", err)
 	}
-	if err := link(filepath.Join(c.executorDir(agentID, frameworkID, eid), "runs", "latest"), containerID); err != nil {
+	if err := sandbox.Link(filepath.Join(c.ExecutorDir(agentID, frameworkID, eid), "runs", "latest"), containerID); err != nil {
 		return fmt.Errorf("checkpoint: %w", err)
 	}
 	b, err := proto.Marshal(info)
@@ -132,11 +133,11 @@ func (c checkpointer) writeExecutorRun(agentID, frameworkID string, info *mesos.
 		return fmt.Errorf("checkpoint executor %s: %w", eid, err)
 	}
 	recs := append([][]byte{append([]byte{recordTagExecutor}, b...)}, taskRecs...)
-	return c.appendRecords(c.runDir(agentID, frameworkID, eid, containerID), recs)
+	return c.appendRecords(c.RunDir(agentID, frameworkID, eid, containerID), recs)
 }
 
 // taskRecord frames a task for the run log.
-func taskRecord(task *mesos.Task) ([]byte, error) {
+func TaskRecord(task *mesos.Task) ([]byte, error) {
 	b, err := proto.Marshal(task)
 	if err != nil {
 		return nil, fmt.Errorf("checkpoint task %s: %w", task.GetTaskId().GetValue(), err)
@@ -146,8 +147,8 @@ func taskRecord(task *mesos.Task) ([]byte, error) {
 
 // writePID checkpoints a started executor's pid and start time (0: unknown); for a hosted
 // executor, the executor host's.
-func (c checkpointer) writePID(agentID, frameworkID, executorID, containerID string, pid int, start uint64, hosted bool) error {
-	run := c.runDir(agentID, frameworkID, executorID, containerID)
+func (c Store) WritePID(agentID, frameworkID, executorID, containerID string, pid int, start uint64, hosted bool) error {
+	run := c.RunDir(agentID, frameworkID, executorID, containerID)
 	tag := byte(recordTagPID)
 	if hosted {
 		tag = recordTagHosted
@@ -166,21 +167,21 @@ func (c checkpointer) writePID(agentID, frameworkID, executorID, containerID str
 }
 
 // writeTask checkpoints a task given to an executor that already runs.
-func (c checkpointer) writeTask(agentID, frameworkID, executorID, containerID string, task *mesos.Task) error {
-	rec, err := taskRecord(task)
+func (c Store) WriteTask(agentID, frameworkID, executorID, containerID string, task *mesos.Task) error {
+	rec, err := TaskRecord(task)
 	if err != nil {
 		return err
 	}
-	return c.appendRecords(c.runDir(agentID, frameworkID, executorID, containerID), [][]byte{rec})
+	return c.appendRecords(c.RunDir(agentID, frameworkID, executorID, containerID), [][]byte{rec})
 }
 
 // appendUpdates appends status update manager records of a task to its run's log.
-func (c checkpointer) appendUpdates(agentID, frameworkID, executorID, containerID, _ string, recs [][]byte) error {
-	return c.appendRecords(c.runDir(agentID, frameworkID, executorID, containerID), recs)
+func (c Store) AppendUpdates(agentID, frameworkID, executorID, containerID, _ string, recs [][]byte) error {
+	return c.appendRecords(c.RunDir(agentID, frameworkID, executorID, containerID), recs)
 }
 
 // appendRecords appends records to the log of the run in dir with one write.
-func (c checkpointer) appendRecords(dir string, recs [][]byte) error {
+func (c Store) appendRecords(dir string, recs [][]byte) error {
 	var buf bytes.Buffer
 	w := recordio.NewWriter(&buf)
 	for _, r := range recs {
@@ -188,7 +189,7 @@ func (c checkpointer) appendRecords(dir string, recs [][]byte) error {
 			return err
 		}
 	}
-	path := filepath.Join(dir, runLog)
+	path := filepath.Join(dir, RunLog)
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
 	if errors.Is(err, os.ErrNotExist) {
 		// An update for a run whose directory is not there yet (the executor is still
@@ -210,28 +211,8 @@ func (c checkpointer) appendRecords(dir string, recs [][]byte) error {
 	return nil
 }
 
-// mkdirs creates base/names[0]/names[1]/... level by level, one mkdir each (MkdirAll
-// stats every level first); base is created when missing.
-func mkdirs(base string, names ...string) error {
-	dir := base
-	for i, name := range names {
-		dir = filepath.Join(dir, name)
-		err := os.Mkdir(dir, 0o755)
-		if err == nil || errors.Is(err, os.ErrExist) {
-			continue
-		}
-		if i == 0 && errors.Is(err, os.ErrNotExist) {
-			if err := os.MkdirAll(dir, 0o755); err == nil {
-				continue
-			}
-		}
-		return err
-	}
-	return nil
-}
-
 // encodeRecord frames a status update manager record for task.updates.
-func encodeRecord(r statusupdate.Record) []byte {
+func EncodeRecord(r statusupdate.Record) []byte {
 	if r.Type == statusupdate.RecordAck {
 		return append([]byte{recordTagAck}, r.UUID...)
 	}
@@ -241,30 +222,30 @@ func encodeRecord(r statusupdate.Record) []byte {
 // readTaskUpdates reads a task.updates file (earlier versions) back into status update
 // manager records.
 func readTaskUpdates(path string) ([]statusupdate.Record, error) {
-	log, err := readRunLog(path)
+	log, err := ReadRunLog(path)
 	var out []statusupdate.Record
-	for _, recs := range log.records {
+	for _, recs := range log.Records {
 		out = append(out, recs...)
 	}
 	return out, err
 }
 
-// runRecords is a run's log read back.
-type runRecords struct {
-	executor   *mesos.ExecutorInfo // nil without an 'E' record
-	pid        int
-	startTime  uint64
-	tasks      []*mesos.Task                    // in the order they were checkpointed
-	records    map[string][]statusupdate.Record // update manager records by task id
-	hasPIDInfo bool
-	hosted     bool // an 'H' record: the pid is the executor host's
+// RunRecords is a run's log read back.
+type RunRecords struct {
+	Executor   *mesos.ExecutorInfo // nil without an 'E' record
+	PID        int
+	StartTime  uint64
+	Tasks      []*mesos.Task                    // in the order they were checkpointed
+	Records    map[string][]statusupdate.Record // update manager records by task id
+	HasPIDInfo bool
+	Hosted     bool // an 'H' record: the pid is the executor host's
 }
 
 // readRunLog reads a run log (or an earlier version's task.updates, which holds only 'U'
 // and 'A' records). It returns what it could read along with an error for a malformed
 // record.
-func readRunLog(path string) (runRecords, error) {
-	log := runRecords{records: make(map[string][]statusupdate.Record)}
+func ReadRunLog(path string) (RunRecords, error) {
+	log := RunRecords{Records: make(map[string][]statusupdate.Record)}
 	f, err := os.Open(path)
 	if err != nil {
 		return log, err
@@ -289,36 +270,36 @@ func readRunLog(path string) (runRecords, error) {
 			if err := proto.Unmarshal(rec[1:], info); err != nil {
 				return log, fmt.Errorf("%s: %w", path, err)
 			}
-			log.executor = info
+			log.Executor = info
 		case recordTagPID, recordTagHosted:
 			var pid int
 			var start uint64
 			if _, err := fmt.Sscanf(string(rec[1:]), "%d %d", &pid, &start); err != nil {
 				return log, fmt.Errorf("%s: pid record %q: %w", path, rec[1:], err)
 			}
-			log.pid, log.startTime, log.hasPIDInfo = pid, start, true
-			log.hosted = rec[0] == recordTagHosted
+			log.PID, log.StartTime, log.HasPIDInfo = pid, start, true
+			log.Hosted = rec[0] == recordTagHosted
 		case recordTagTask:
 			t := &mesos.Task{}
 			if err := proto.Unmarshal(rec[1:], t); err != nil {
 				return log, fmt.Errorf("%s: %w", path, err)
 			}
-			log.tasks = append(log.tasks, t)
+			log.Tasks = append(log.Tasks, t)
 		case recordTagAck:
 			uuid := string(rec[1:])
 			tid, ok := byUUID[uuid]
 			if !ok {
 				return log, fmt.Errorf("%s: acknowledgement of an unknown update", path)
 			}
-			log.records[tid] = append(log.records[tid], statusupdate.Record{Type: statusupdate.RecordAck, UUID: uuid})
+			log.Records[tid] = append(log.Records[tid], statusupdate.Record{Type: statusupdate.RecordAck, UUID: uuid})
 		case recordTagUpdate:
 			var sur agorapb.StatusUpdateRecord
 			if err := proto.Unmarshal(rec[1:], &sur); err != nil {
 				return log, fmt.Errorf("%s: %w", path, err)
 			}
-			u := updateFromRecord(&sur, rec[1:])
+			u := UpdateFromRecord(&sur, rec[1:])
 			byUUID[u.UUID] = u.Task.TaskID
-			log.records[u.Task.TaskID] = append(log.records[u.Task.TaskID],
+			log.Records[u.Task.TaskID] = append(log.Records[u.Task.TaskID],
 				statusupdate.Record{Type: statusupdate.RecordUpdate, Task: u.Task, Update: u})
 		default:
 			return log, fmt.Errorf("%s: unknown record type %q", path, rec[0])
@@ -327,7 +308,7 @@ func readRunLog(path string) (runRecords, error) {
 }
 
 // updateFromRecord builds the status update manager's view of an update record.
-func updateFromRecord(sur *agorapb.StatusUpdateRecord, payload []byte) statusupdate.Update {
+func UpdateFromRecord(sur *agorapb.StatusUpdateRecord, payload []byte) statusupdate.Update {
 	st := sur.GetStatus()
 	return statusupdate.Update{
 		Task:         statusupdate.TaskKey{FrameworkID: sur.GetFrameworkId().GetValue(), TaskID: st.GetTaskId().GetValue()},
