@@ -18,6 +18,8 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/agoracluster/agora/agent/checkpoint"
+	"github.com/agoracluster/agora/agent/containerizer"
+	"github.com/agoracluster/agora/agent/isolation"
 	"github.com/agoracluster/agora/agent/sandbox"
 	"github.com/agoracluster/agora/agent/statusupdate"
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
@@ -27,13 +29,17 @@ import (
 type Agent struct {
 	cfg           Config
 	log           *zap.Logger
-	containerizer Containerizer
-	process       *Process  // the process containerizer, closed when Run ends
-	hosted        *Hosted   // hosted command executors, closed when Run ends
-	iso           *isolator // cgroups; nil without (set in Run before any goroutine starts)
-	ckpt          checkpoint.Store
-	executorBin   string
-	master        *masterConn
+	containerizer containerizer.Containerizer // router, unless a test replaced it
+	router        *containerizer.Router
+	process       *containerizer.Process // the process containerizer, closed when Run ends
+	hosted        *containerizer.Hosted  // hosted command executors, closed when Run ends
+	// docker runs the command executors of DOCKER tasks; nil when not enabled or the engine
+	// did not answer (set in Run before recovery).
+	docker      *containerizer.Docker
+	iso         *isolation.Isolator // cgroups; nil without (set in Run before any goroutine starts)
+	ckpt        checkpoint.Store
+	executorBin string
+	master      *masterConn
 
 	events   chan func()   // run on the loop goroutine
 	loopDone chan struct{} // closed when the loop has returned
@@ -53,8 +59,6 @@ type Agent struct {
 	// connected mirrors st.connected for /health without a round trip.
 	connected atomic.Bool
 
-	// dock is the docker containerizer (docker_containerizer.go), set before the loop starts.
-	dock dockerState
 	// gc removes the sandboxes of finished executors (gc_agent.go); set before the loop starts.
 	gc *sandboxCollector
 }
@@ -108,11 +112,12 @@ func New(cfg Config, logger *zap.Logger) (*Agent, error) {
 			sum:        statusupdate.New(cfg.StatusUpdate),
 		},
 	}
-	a.process = NewProcess(fetchURIs, log)
+	a.process = containerizer.NewProcess(fetchURIs, log)
 	// Always there, to recover hosted executors of a run with ExecutorHost on; it starts no
 	// host until asked to launch.
-	a.hosted = NewHosted(bin, cfg.WorkDir, logger.Level().String(), fetchURIs, log)
-	a.containerizer = newContainerRouter(a.process, a.hosted)
+	a.hosted = containerizer.NewHosted(bin, cfg.WorkDir, logger.Level().String(), fetchURIs, log)
+	a.router = containerizer.NewRouter(a.process, a.hosted)
+	a.containerizer = a.router
 	a.st.sum.Pause() // nothing is sent before the first subscription
 	return a, nil
 }
@@ -137,14 +142,17 @@ func (a *Agent) Run(ctx context.Context, ln net.Listener) error {
 		return err
 	}
 	a.master = newMasterConn(a, mu)
-	a.iso = newIsolator(a.cfg, a.log)
-	a.process.iso = a.iso
-	a.hosted.iso = a.iso
+	a.iso = isolation.New(a.cfg.isolation(), a.log)
+	a.process.UseIsolator(a.iso)
+	a.hosted.UseIsolator(a.iso)
+	a.startDocker(ctx)
+	if a.docker != nil {
+		defer a.docker.Close()
+	}
 	if err := a.recover(ctx); err != nil {
 		return err
 	}
-	a.startDocker(ctx)
-	defer a.stopDocker()
+	a.removeDockerOrphans(ctx)
 	a.startGC()
 
 	srv := &http.Server{Handler: a.routes(), ReadHeaderTimeout: 10 * time.Second}
@@ -318,7 +326,7 @@ func (a *Agent) closeExecutorConns() {
 		for _, ex := range fw.executors {
 			ex.stopTimers()
 			if ex.conn != nil {
-				ex.conn.close()
+				ex.conn.Close()
 				ex.conn = nil
 			}
 		}

@@ -14,19 +14,20 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/agoracluster/agora/agent/checkpoint"
+	"github.com/agoracluster/agora/agent/stateapi"
 	"github.com/agoracluster/agora/agent/statusupdate"
 	agorapb "github.com/agoracluster/agora/proto/agora/v1"
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
 )
 
-func getState(t *testing.T, base string) State {
+func getState(t *testing.T, base string) stateapi.State {
 	t.Helper()
 	resp, err := http.Get(base + "/state")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	var st State
+	var st stateapi.State
 	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/agoracluster/agora/agent/containerizer"
 )
 
 // instantContainerizer "starts" executors without processes, so benchmarks measure the
@@ -17,7 +19,7 @@ type instantContainerizer struct {
 	pid   int
 }
 
-func (c *instantContainerizer) Launch(_ context.Context, spec ContainerSpec) (int, error) {
+func (c *instantContainerizer) Launch(_ context.Context, spec containerizer.ContainerSpec) (int, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.pid++
@@ -25,15 +27,15 @@ func (c *instantContainerizer) Launch(_ context.Context, spec ContainerSpec) (in
 	return c.pid, nil
 }
 
-func (c *instantContainerizer) Wait(ctx context.Context, id string) (Termination, error) {
+func (c *instantContainerizer) Wait(ctx context.Context, id string) (containerizer.Termination, error) {
 	c.mu.Lock()
 	ch := c.procs[id]
 	c.mu.Unlock()
 	select {
 	case <-ch:
-		return Termination{Status: int(syscall.SIGKILL), Message: "killed"}, nil
+		return containerizer.Termination{Status: int(syscall.SIGKILL), Message: "killed"}, nil
 	case <-ctx.Done():
-		return Termination{}, ctx.Err()
+		return containerizer.Termination{}, ctx.Err()
 	}
 }
 
@@ -47,7 +49,9 @@ func (c *instantContainerizer) Kill(_ context.Context, id string, _ syscall.Sign
 	return nil
 }
 
-func (c *instantContainerizer) Recover(context.Context, []RecoveredContainer) error { return nil }
+func (c *instantContainerizer) Recover(context.Context, []containerizer.RecoveredContainer) error {
+	return nil
+}
 
 // BenchmarkLaunchTasks measures how long the agent takes to accept N command tasks and
 // start their executors (without the executor processes themselves).

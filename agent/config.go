@@ -6,9 +6,11 @@ import (
 	"net/url"
 	"os"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
+	"github.com/agoracluster/agora/agent/isolation"
 	"github.com/agoracluster/agora/agent/statusupdate"
 )
 
@@ -169,7 +171,7 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("agent: isolation: unsupported %q (supported: cgroups/cpu, cgroups/mem, posix/cpu, posix/mem, none)", iso))
 		}
 	}
-	if c.cgroupsEnabled() && c.CgroupsRoot == "" {
+	if c.isolation().CgroupsEnabled() && c.CgroupsRoot == "" {
 		errs = append(errs, errors.New("agent: cgroups_root must be set"))
 	}
 	if c.ExecutorReregistrationTimeout <= 0 {
@@ -204,8 +206,15 @@ func masterURL(master string) (*url.URL, error) {
 	return u, nil
 }
 
-// cgroupsEnabled reports whether a cgroups isolator is asked for.
-func (c Config) cgroupsEnabled() bool { return strings.Contains(c.Isolation, "cgroups/") }
+// isolation is the isolator's part of the configuration.
+func (c Config) isolation() isolation.Config {
+	return isolation.Config{Isolation: c.Isolation, CgroupsRoot: c.CgroupsRoot, CgroupsEnableCFS: c.CgroupsEnableCFS}
+}
+
+// containerizerEnabled reports whether name is listed in --containerizers.
+func (c Config) containerizerEnabled(name string) bool {
+	return slices.Contains(c.Containerizers, name)
+}
 
 func (c Config) executorBinary() (string, error) {
 	if c.ExecutorBinary != "" {

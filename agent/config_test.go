@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/agoracluster/agora/agent/stateapi"
 )
 
 func TestConfigValidate(t *testing.T) {
@@ -57,7 +59,7 @@ func TestAgentResources(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := resourceMap(rs)
+	m := stateapi.ResourceMap(rs)
 	if m["cpus"] != 3.0 || m["mem"] != 100.0 || m["ports"] != "[31000-32000]" || m["disk"] == nil {
 		t.Fatalf("resources = %v", m)
 	}

@@ -4,8 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"strings"
+	"slices"
 	"sync"
 	"syscall"
 	"time"
@@ -16,6 +15,9 @@ import (
 
 	"github.com/agoracluster/agora/agent/cgroups"
 	"github.com/agoracluster/agora/agent/checkpoint"
+	"github.com/agoracluster/agora/agent/containerizer"
+	"github.com/agoracluster/agora/agent/isolation"
+	"github.com/agoracluster/agora/agent/proc"
 	"github.com/agoracluster/agora/agent/sandbox"
 	"github.com/agoracluster/agora/duration"
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
@@ -67,7 +69,10 @@ func (a *Agent) launchExecutor(fw *framework, info *mesos.ExecutorInfo, command 
 		failReason:   mesos.TaskStatus_REASON_EXECUTOR_TERMINATED,
 		starting:     &launchSlot{slots: a.launches},
 	}
-	ex.hosted = command && a.cfg.ExecutorHost && !anyDockerTask(tasks)
+	docker := command && slices.ContainsFunc(tasks, isDockerTask)
+	// The command executor of DOCKER tasks stays a process of its own, which the docker
+	// containerizer finds its containers by.
+	ex.hosted = command && a.cfg.ExecutorHost && !docker
 	fw.executors[eid] = ex
 	var taskRecs [][]byte
 	for _, ti := range tasks {
@@ -82,7 +87,7 @@ func (a *Agent) launchExecutor(fw *framework, info *mesos.ExecutorInfo, command 
 	if user == "" {
 		user = fw.info.GetUser()
 	}
-	spec := ContainerSpec{
+	spec := containerizer.ContainerSpec{
 		ContainerID: cid,
 		FrameworkID: fw.id,
 		ExecutorID:  eid,
@@ -92,9 +97,10 @@ func (a *Agent) launchExecutor(fw *framework, info *mesos.ExecutorInfo, command 
 		User:        user,
 		Container:   info.GetContainer(),
 		Hosted:      ex.hosted,
+		Docker:      docker,
 	}
 	agentID := a.st.agentID
-	limits := limitsOf(info, tasks, command)
+	limits := isolation.LimitsOf(info, tasks, command)
 	log := a.log.With(zap.String("framework_id", fw.id), zap.String("executor_id", eid), zap.String("container_id", cid))
 	log.Debug("launching executor", zap.String("sandbox", ex.sandbox))
 	a.watchers.Add(1)
@@ -103,17 +109,6 @@ func (a *Agent) launchExecutor(fw *framework, info *mesos.ExecutorInfo, command 
 		a.watchExecutor(ex, spec, agentID, info, taskRecs, limits, log)
 	}()
 	return ex
-}
-
-// anyDockerTask: one of tasks runs in a Docker container (its command executor stays a
-// process of its own, which the docker containerizer finds its containers by).
-func anyDockerTask(tasks []*mesos.TaskInfo) bool {
-	for _, t := range tasks {
-		if isDockerTask(t) {
-			return true
-		}
-	}
-	return false
 }
 
 // launchSlotTimeout bounds how long a started executor holds its launch slot without
@@ -172,7 +167,7 @@ func (s *launchSlot) release() {
 
 // watchExecutor creates the sandbox, launches the executor, waits for it to end and reports
 // each step to the loop. It runs on its own goroutine and touches no loop state.
-func (a *Agent) watchExecutor(ex *executor, spec ContainerSpec, agentID string, info *mesos.ExecutorInfo, taskRecs [][]byte, limits cgroups.Limits, log *zap.Logger) {
+func (a *Agent) watchExecutor(ex *executor, spec containerizer.ContainerSpec, agentID string, info *mesos.ExecutorInfo, taskRecs [][]byte, limits cgroups.Limits, log *zap.Logger) {
 	slot := ex.starting
 	defer slot.release()
 	if !slot.acquire(a.procCtx) {
@@ -186,7 +181,7 @@ func (a *Agent) watchExecutor(ex *executor, spec ContainerSpec, agentID string, 
 		}
 	}
 	if err == nil {
-		if ierr := a.iso.prepare(spec.ContainerID, limits); ierr != nil {
+		if ierr := a.iso.Prepare(spec.ContainerID, limits); ierr != nil {
 			log.Warn("executor runs without limits", zap.Error(ierr))
 		}
 	}
@@ -195,11 +190,11 @@ func (a *Agent) watchExecutor(ex *executor, spec ContainerSpec, agentID string, 
 		pid, err = a.containerizer.Launch(a.procCtx, spec)
 	}
 	if err != nil {
-		a.iso.destroy(spec.ContainerID)
+		a.iso.Destroy(spec.ContainerID)
 		a.send(func() { a.executorLaunchFailed(ex, err) })
 		return
 	}
-	if cerr := a.ckpt.WritePID(agentID, spec.FrameworkID, spec.ExecutorID, spec.ContainerID, pid, procStartTime(pid), spec.Hosted); cerr != nil {
+	if cerr := a.ckpt.WritePID(agentID, spec.FrameworkID, spec.ExecutorID, spec.ContainerID, pid, proc.StartTime(pid), spec.Hosted); cerr != nil {
 		log.Warn("checkpoint executor pid", zap.Error(cerr))
 	}
 	slot.started()
@@ -214,8 +209,8 @@ func (a *Agent) waitContainer(ex *executor, containerID string) {
 	if err != nil {
 		return // the agent is exiting and leaves the executor running
 	}
-	limitation, limited := a.iso.memoryLimitation(containerID)
-	a.iso.destroy(containerID)
+	limitation, limited := a.iso.MemoryLimitation(containerID)
+	a.iso.Destroy(containerID)
 	a.send(func() {
 		if limited {
 			a.limitExecutor(ex, limitation)
@@ -228,7 +223,7 @@ func (a *Agent) executorLaunchFailed(ex *executor, err error) {
 	a.log.Warn("executor launch failed", zap.String("framework_id", ex.fw.id), zap.String("executor_id", ex.id), zap.Error(err))
 	ex.failReason = mesos.TaskStatus_REASON_CONTAINER_LAUNCH_FAILED
 	ex.failMessage = "Failed to launch container: " + err.Error()
-	a.executorExited(ex, Termination{Status: -1, Message: err.Error()})
+	a.executorExited(ex, containerizer.Termination{Status: -1, Message: err.Error()})
 }
 
 func (a *Agent) executorStarted(ex *executor, pid int) {
@@ -255,14 +250,13 @@ func (a *Agent) executorStarted(ex *executor, pid int) {
 }
 
 // executorExited fails the executor's live tasks and tells the master.
-func (a *Agent) executorExited(ex *executor, term Termination) {
+func (a *Agent) executorExited(ex *executor, term containerizer.Termination) {
 	if ex.gone() {
 		return
 	}
-	a.removeExecutorContainer(ex)
 	ex.stopTimers()
 	if ex.conn != nil {
-		ex.conn.close()
+		ex.conn.Close()
 		ex.conn = nil
 	}
 	ex.state = executorTerminated
@@ -273,7 +267,7 @@ func (a *Agent) executorExited(ex *executor, term Termination) {
 		msg = "Executor terminated: " + term.Message
 	}
 	ex.queue = nil
-	for _, t := range sortedTasks(ex.tasks) {
+	for _, t := range sortedByID(ex.tasks) {
 		if t.state.IsTerminal() {
 			continue
 		}
@@ -312,7 +306,7 @@ func (a *Agent) shutdownExecutor(ex *executor) {
 		a.killExecutor(ex)
 		return
 	}
-	ex.conn.push(&executorpb.Event{Type: executorpb.Event_SHUTDOWN.Enum()})
+	ex.conn.Push(&executorpb.Event{Type: executorpb.Event_SHUTDOWN.Enum()})
 	ex.killTimer = a.afterFunc(a.gracePeriod(ex), func() { a.killExecutor(ex) })
 }
 
@@ -321,7 +315,7 @@ func (a *Agent) detachExecutor(ex *executor) {
 	ex.detached = true
 	ex.stopTimers()
 	if ex.conn != nil {
-		ex.conn.close()
+		ex.conn.Close()
 		ex.conn = nil
 	}
 }
@@ -336,7 +330,7 @@ func (a *Agent) gracePeriod(ex *executor) time.Duration {
 // executorEnv is the executor's environment: the agent's own (without AGORA_* and MESOS_*),
 // the Mesos executor variables, then ExecutorInfo.command.environment.
 func (a *Agent) executorEnv(ex *executor) []string {
-	env := inheritedEnv()
+	env := containerizer.InheritedEnv()
 	env = append(env,
 		"MESOS_FRAMEWORK_ID="+ex.fw.id,
 		"MESOS_EXECUTOR_ID="+ex.id,
@@ -349,26 +343,16 @@ func (a *Agent) executorEnv(ex *executor) []string {
 		"MESOS_SUBSCRIPTION_BACKOFF_MAX=2secs",
 		"MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD="+duration.Format(a.gracePeriod(ex)),
 	)
-	env = append(env, a.dockerExecutorEnv(ex)...)
+	// The container id names and labels a DOCKER task's container.
+	env = append(env, "AGORA_CONTAINER_ID="+ex.containerID)
+	if a.docker != nil {
+		env = append(env, a.docker.Env()...)
+	}
 	for _, v := range ex.info.GetCommand().GetEnvironment().GetVariables() {
 		if v.GetType() == mesos.Environment_Variable_SECRET {
 			continue
 		}
 		env = append(env, v.GetName()+"="+v.GetValue())
-	}
-	return env
-}
-
-// inheritedEnv is what the agent's environment passes on to executors and the executor host:
-// all of it but the AGORA_* variables (the agent's own flags) and the MESOS_* ones (an
-// executor's are set for it; the host must not pass for an executor).
-func inheritedEnv() []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if strings.HasPrefix(kv, "AGORA_") || strings.HasPrefix(kv, "MESOS_") {
-			continue
-		}
-		env = append(env, kv)
 	}
 	return env
 }

@@ -14,6 +14,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/agoracluster/agora/agent/checkpoint"
+	"github.com/agoracluster/agora/agent/stateapi"
 	agorapb "github.com/agoracluster/agora/proto/agora/v1"
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
 )
@@ -49,7 +50,7 @@ func TestGCRemovesFinishedSandboxes(t *testing.T) {
 	fm.send(runTask("fw-1", commandTask("done", "finish")))
 	fm.waitState(t, "done", mesos.TaskState_TASK_FINISHED)
 
-	var done, running ExecutorState
+	var done, running stateapi.ExecutorState
 	eventually(t, 20*time.Second, func() bool {
 		st := getState(t, ta.url)
 		if len(st.Frameworks) != 1 || len(st.Frameworks[0].CompletedExecutors) != 1 || len(st.Frameworks[0].Executors) != 1 {

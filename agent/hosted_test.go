@@ -17,6 +17,9 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/agoracluster/agora/agent/checkpoint"
+	"github.com/agoracluster/agora/agent/containerizer"
+	"github.com/agoracluster/agora/agent/isolation"
+	"github.com/agoracluster/agora/agent/proc"
 	agorapb "github.com/agoracluster/agora/proto/agora/v1"
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
 )
@@ -73,7 +76,7 @@ func hostedTaskPID(t *testing.T, a *Agent, fid, eid string) int {
 	var pid int
 	eventually(t, 10*time.Second, func() bool {
 		sessions := make(map[int]string)
-		a.hosted.taskSessions(sessions)
+		a.hosted.TaskSessions(sessions)
 		var cid string
 		_ = a.query(context.Background(), func() {
 			if fw := a.st.frameworks[fid]; fw != nil && fw.executors[eid] != nil {
@@ -95,7 +98,7 @@ func hostedTaskPID(t *testing.T, a *Agent, fid, eid string) int {
 // reaches its agent, and shuts the host down.
 func TestHostedContainerizerKill(t *testing.T) {
 	work := t.TempDir()
-	h := NewHosted(os.Args[0], work, "debug", fetchURIs, zaptest.NewLogger(t))
+	h := containerizer.NewHosted(os.Args[0], work, "debug", fetchURIs, zaptest.NewLogger(t))
 	sandbox := filepath.Join(work, "sandbox")
 	if err := os.MkdirAll(sandbox, 0o755); err != nil {
 		t.Fatal(err)
@@ -105,7 +108,7 @@ func TestHostedContainerizerKill(t *testing.T) {
 		"MESOS_SANDBOX=" + sandbox, "MESOS_DIRECTORY=" + sandbox,
 	}
 	ctx := context.Background()
-	spec := ContainerSpec{ContainerID: "c1", FrameworkID: "fw", ExecutorID: "ex", Sandbox: sandbox,
+	spec := containerizer.ContainerSpec{ContainerID: "c1", FrameworkID: "fw", ExecutorID: "ex", Sandbox: sandbox,
 		Command: &mesos.CommandInfo{Value: new(string)}, Env: env, Hosted: true}
 	pid, err := h.Launch(ctx, spec)
 	if err != nil {
@@ -153,9 +156,7 @@ func TestHostedHostDeathFailsTasks(t *testing.T) {
 	fm.send(runTask("fw-1", commandTask("doomed", "sleep 60")))
 	fm.waitState(t, "doomed", mesos.TaskState_TASK_RUNNING)
 	taskPID := hostedTaskPID(t, ta.a, "fw-1", "doomed")
-	ta.a.hosted.mu.Lock()
-	hostPID := ta.a.hosted.hostPID
-	ta.a.hosted.mu.Unlock()
+	hostPID := ta.a.hosted.HostPID()
 	if err := syscall.Kill(hostPID, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
@@ -239,7 +240,7 @@ func TestHostedTasksOutliveAStoppedAgent(t *testing.T) {
 // sandboxProcesses lists the live processes whose MESOS_SANDBOX lies under workDir.
 func sandboxProcesses(t *testing.T, workDir string) []int {
 	t.Helper()
-	pids, err := allPIDs()
+	pids, err := proc.List()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -249,7 +250,7 @@ func sandboxProcesses(t *testing.T, workDir string) []int {
 		if err != nil || !bytes.Contains(env, []byte("MESOS_SANDBOX="+workDir)) {
 			continue
 		}
-		if state, _, err := procStat(pid); err == nil && state != 'Z' {
+		if state, _, err := proc.Stat(pid); err == nil && state != 'Z' {
 			out = append(out, pid)
 		}
 	}
@@ -262,7 +263,7 @@ func TestHostedHealthCheckRunsInTheContainer(t *testing.T) {
 	fm := newFakeMaster(t)
 	ta := startAgent(t, fm.addr(), func(c *Config) { c.ExecutorHost = true })
 	waitSubscribed(t, fm, 1)
-	var iso *isolator
+	var iso *isolation.Isolator
 	_ = ta.a.query(context.Background(), func() { iso = ta.a.iso })
 	if iso == nil {
 		if os.Getenv("CI") == "true" {

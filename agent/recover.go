@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/agoracluster/agora/agent/checkpoint"
+	"github.com/agoracluster/agora/agent/containerizer"
 	"github.com/agoracluster/agora/agent/sandbox"
 	"github.com/agoracluster/agora/agent/statusupdate"
 	agorapb "github.com/agoracluster/agora/proto/agora/v1"
@@ -51,31 +53,31 @@ func (a *Agent) recover(ctx context.Context) error {
 		// After a real reboot nothing matches (start times differ); this only kills leftovers
 		// when the boot id changed without a reboot.
 		a.killRecovered(ctx, recoveredContainers(cp))
-		a.cleanupIsolation(ctx, cp)
-		KillSandboxProcesses(sandbox.Root(a.cfg.WorkDir))
+		a.iso.RemoveOrphans(nil)
+		containerizer.KillSandboxProcesses(sandbox.Root(a.cfg.WorkDir))
 		return a.ckpt.ForgetLatest()
 	}
 	containers := recoveredContainers(cp)
 	if a.cfg.Recover == RecoverCleanup {
 		log.Info("recover=cleanup: killing the executors of the previous run", zap.Int("executors", len(containers)))
 		a.killRecovered(ctx, containers)
-		a.cleanupIsolation(ctx, cp)
-		KillSandboxProcesses(sandbox.Root(a.cfg.WorkDir))
+		a.iso.RemoveOrphans(nil)
+		containerizer.KillSandboxProcesses(sandbox.Root(a.cfg.WorkDir))
 		return a.ckpt.ForgetLatest()
 	}
 
 	a.st.agentID = agentID
-	var recovered []RecoveredContainer
+	var recovered []containerizer.RecoveredContainer
 	var adopted []*executor
 	for _, cfw := range cp.Frameworks {
 		fw := &framework{id: cfw.Info.GetId().GetValue(), info: cfw.Info, executors: make(map[string]*executor)}
 		for _, cex := range cfw.Executors {
 			ex := a.recoverExecutor(fw, cex)
 			// (A hosted executor's liveness is the host's to tell: Recover asks it.)
-			if len(ex.tasks) == 0 && !cex.Hosted && !executorAlive(containerOf(fw.id, cex)) {
+			if len(ex.tasks) == 0 && !cex.Hosted && !containerizer.ExecutorAlive(containerOf(fw.id, cex)) {
 				ex.state = executorTerminated
 				fw.completedExecutors = appendBounded(fw.completedExecutors, ex)
-				a.releaseIsolation(ctx, ex.containerID)
+				a.iso.Release(ex.containerID)
 				continue
 			}
 			fw.executors[ex.id] = ex
@@ -89,7 +91,11 @@ func (a *Agent) recover(ctx context.Context) error {
 	if err := a.containerizer.Recover(ctx, recovered); err != nil {
 		return fmt.Errorf("agent: recover containers: %w", err)
 	}
-	a.recoverIsolation(ctx, recovered)
+	ids := make([]string, 0, len(recovered))
+	for _, c := range recovered {
+		ids = append(ids, c.ContainerID)
+	}
+	a.iso.Recover(ids)
 	for _, ex := range adopted {
 		a.watchRecovered(ex)
 	}
@@ -178,7 +184,7 @@ func (a *Agent) dropUndelivered(ex *executor, known map[string]bool) {
 			state = mesos.TaskState_TASK_DROPPED
 		}
 	}
-	for _, t := range sortedTasks(ex.tasks) {
+	for _, t := range sortedByID(ex.tasks) {
 		if t.state == mesos.TaskState_TASK_STAGING && !known[t.info.GetTaskId().GetValue()] {
 			a.agentUpdate(t, state, mesos.TaskStatus_REASON_AGENT_RESTARTED, "Task launched during agent restart")
 		}
@@ -187,7 +193,7 @@ func (a *Agent) dropUndelivered(ex *executor, known map[string]bool) {
 
 // killRecovered kills the live executors of a previous run (recover=cleanup) and waits a
 // bounded time for them to go.
-func (a *Agent) killRecovered(ctx context.Context, containers []RecoveredContainer) {
+func (a *Agent) killRecovered(ctx context.Context, containers []containerizer.RecoveredContainer) {
 	if err := a.containerizer.Recover(ctx, containers); err != nil {
 		a.log.Warn("recover containers for cleanup", zap.Error(err))
 		return
@@ -206,8 +212,8 @@ func (a *Agent) killRecovered(ctx context.Context, containers []RecoveredContain
 	}
 }
 
-func recoveredContainers(cp *checkpoint.State) []RecoveredContainer {
-	var out []RecoveredContainer
+func recoveredContainers(cp *checkpoint.State) []containerizer.RecoveredContainer {
+	var out []containerizer.RecoveredContainer
 	for _, fw := range cp.Frameworks {
 		for _, ex := range fw.Executors {
 			out = append(out, containerOf(fw.Info.GetId().GetValue(), ex))
@@ -216,8 +222,8 @@ func recoveredContainers(cp *checkpoint.State) []RecoveredContainer {
 	return out
 }
 
-func containerOf(fid string, ex *checkpoint.Executor) RecoveredContainer {
-	return RecoveredContainer{
+func containerOf(fid string, ex *checkpoint.Executor) containerizer.RecoveredContainer {
+	return containerizer.RecoveredContainer{
 		ContainerID: ex.ContainerID,
 		FrameworkID: fid,
 		ExecutorID:  ex.Info.GetExecutorId().GetValue(),
@@ -225,6 +231,9 @@ func containerOf(fid string, ex *checkpoint.Executor) RecoveredContainer {
 		PID:         ex.PID,
 		StartTime:   ex.StartTime,
 		Hosted:      ex.Hosted,
+		Docker: isCommandExecutor(ex.Info) && slices.ContainsFunc(ex.Tasks, func(t *checkpoint.Task) bool {
+			return isDocker(t.Task.GetContainer())
+		}),
 	}
 }
 

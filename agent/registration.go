@@ -341,13 +341,13 @@ func (a *Agent) subscribeCall() *agorapb.AgentCall {
 	if a.bootID != "" {
 		sub.BootId = proto.String(a.bootID)
 	}
-	for _, fw := range sortedFrameworks(a.st.frameworks) {
+	for _, fw := range sortedByID(a.st.frameworks) {
 		sub.Frameworks = append(sub.Frameworks, fw.info)
-		for _, ex := range sortedExecutors(fw.executors) {
+		for _, ex := range sortedByID(fw.executors) {
 			if !ex.gone() {
 				sub.Executors = append(sub.Executors, ex.info)
 			}
-			for _, t := range sortedTasks(ex.tasks) {
+			for _, t := range sortedByID(ex.tasks) {
 				sub.Tasks = append(sub.Tasks, t.toTask(a.st.agentID, a.st.sum))
 			}
 		}

@@ -1,11 +1,13 @@
 package agent
 
 import (
-	"sort"
+	"maps"
+	"slices"
 	"time"
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/agoracluster/agora/agent/executorapi"
 	"github.com/agoracluster/agora/agent/statusupdate"
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
 )
@@ -45,7 +47,7 @@ type executor struct {
 	hosted      bool // runs in the executor host (pid is the host's)
 	state       executorState
 	pid         int
-	conn        *executorConn
+	conn        *executorapi.Conn
 	// queue holds launches not yet sent to the executor, in arrival order.
 	queue []launchItem
 	// tasks holds queued, launched and terminal-but-unacknowledged tasks.
@@ -214,20 +216,12 @@ func appendBounded[T any](s []T, v T) []T {
 	return s
 }
 
-func sortedFrameworks(m map[string]*framework) []*framework {
-	out := make([]*framework, 0, len(m))
-	for _, fw := range m {
-		out = append(out, fw)
+// sortedByID returns the values of m (frameworks, executors or tasks by id) in the order
+// of their ids.
+func sortedByID[V any](m map[string]V) []V {
+	out := make([]V, 0, len(m))
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		out = append(out, m[k])
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].id < out[j].id })
-	return out
-}
-
-func sortedExecutors(m map[string]*executor) []*executor {
-	out := make([]*executor, 0, len(m))
-	for _, ex := range m {
-		out = append(out, ex)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].id < out[j].id })
 	return out
 }

@@ -1,7 +1,6 @@
 package agent
 
 import (
-	"sort"
 	"time"
 
 	"github.com/google/uuid"
@@ -9,6 +8,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/agoracluster/agora/agent/checkpoint"
+	"github.com/agoracluster/agora/agent/isolation"
 	"github.com/agoracluster/agora/agent/statusupdate"
 	agorapb "github.com/agoracluster/agora/proto/agora/v1"
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
@@ -49,7 +49,7 @@ func (a *Agent) handleMasterEvent(ev *agorapb.AgentEvent) {
 				zap.String("framework_id", m.GetFrameworkId().GetValue()), zap.String("executor_id", m.GetExecutorId().GetValue()))
 			return
 		}
-		ex.conn.push(&executorpb.Event{Type: executorpb.Event_MESSAGE.Enum(),
+		ex.conn.Push(&executorpb.Event{Type: executorpb.Event_MESSAGE.Enum(),
 			Message: &executorpb.Event_Message{Data: m.GetData()}})
 	case agorapb.AgentEvent_SHUTDOWN:
 		a.log.Warn("the master asked this agent to shut down")
@@ -124,7 +124,7 @@ func (a *Agent) runTasks(fwInfo *mesos.FrameworkInfo, groupExecutor *mesos.Execu
 		for _, t := range ex.tasks {
 			all = append(all, t.info)
 		}
-		a.iso.update(ex.containerID, limitsOf(ex.info, all, ex.command))
+		a.iso.Update(ex.containerID, isolation.LimitsOf(ex.info, all, ex.command))
 	}
 	item := launchItem{}
 	if groupExecutor != nil {
@@ -158,7 +158,7 @@ func (a *Agent) flushQueue(ex *executor) {
 				continue
 			}
 			t.launched = true
-			ex.conn.push(&executorpb.Event{Type: executorpb.Event_LAUNCH.Enum(),
+			ex.conn.Push(&executorpb.Event{Type: executorpb.Event_LAUNCH.Enum(),
 				Launch: &executorpb.Event_Launch{Task: item.task}})
 			continue
 		}
@@ -170,7 +170,7 @@ func (a *Agent) flushQueue(ex *executor) {
 			}
 		}
 		if len(live) > 0 {
-			ex.conn.push(&executorpb.Event{Type: executorpb.Event_LAUNCH_GROUP.Enum(),
+			ex.conn.Push(&executorpb.Event{Type: executorpb.Event_LAUNCH_GROUP.Enum(),
 				LaunchGroup: &executorpb.Event_LaunchGroup{TaskGroup: &mesos.TaskGroupInfo{Tasks: live}}})
 		}
 	}
@@ -210,7 +210,7 @@ func (a *Agent) killTask(fid, tid string, policy *mesos.KillPolicy) {
 		ex.pendingKills[tid] = policy
 		return
 	}
-	ex.conn.push(killEvent(tid, policy))
+	ex.conn.Push(killEvent(tid, policy))
 }
 
 func killEvent(tid string, policy *mesos.KillPolicy) *executorpb.Event {
@@ -380,7 +380,7 @@ func (a *Agent) flushUpdates() {
 		if t == nil || t.ex.conn == nil {
 			continue
 		}
-		t.ex.conn.push(&executorpb.Event{Type: executorpb.Event_ACKNOWLEDGED.Enum(),
+		t.ex.conn.Push(&executorpb.Event{Type: executorpb.Event_ACKNOWLEDGED.Enum(),
 			Acknowledged: &executorpb.Event_Acknowledged{
 				TaskId: &mesos.TaskID{Value: proto.String(u.Task.TaskID)}, Uuid: []byte(u.UUID)}})
 	}
@@ -412,13 +412,4 @@ func (a *Agent) executorExitedCall(ex *executor, status int) *agorapb.AgentCall 
 			Status:      proto.Int32(int32(status)),
 		},
 	}
-}
-
-func sortedTasks(m map[string]*task) []*task {
-	out := make([]*task, 0, len(m))
-	for _, t := range m {
-		out = append(out, t)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].info.GetTaskId().GetValue() < out[j].info.GetTaskId().GetValue() })
-	return out
 }

@@ -1,15 +1,17 @@
-package agent
+package stateapi
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"net/http"
-	"sort"
+	"slices"
 	"time"
 
-	"github.com/agoracluster/agora/apicodec"
-
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/agoracluster/agora/apicodec"
+	"github.com/agoracluster/agora/proto/mesos/v1"
 )
 
 // ResourceStatistics is Mesos's per-executor usage (the fields the cgroups isolators fill).
@@ -37,67 +39,39 @@ type ExecutorStatistics struct {
 	Statistics   ResourceStatistics `json:"statistics"`
 }
 
-// statistics gathers the usage of every running executor with a cgroup.
-func (a *Agent) statistics(ctx context.Context) ([]ExecutorStatistics, error) {
-	var out []ExecutorStatistics
-	err := a.query(ctx, func() {
-		for _, fw := range a.st.frameworks {
-			for _, ex := range fw.executors {
-				if ex.gone() {
-					continue
-				}
-				out = append(out, ExecutorStatistics{ExecutorID: ex.id, ExecutorName: ex.info.GetName(),
-					FrameworkID: fw.id, Source: ex.info.GetSource(), ContainerID: ex.containerID})
-			}
-		}
-	})
+// statistics gathers the usage of every running executor with a cgroup, sorted by
+// framework and executor id.
+func (e endpoints) statistics(ctx context.Context) ([]ExecutorStatistics, error) {
+	out, err := e.src.Executors(ctx)
 	if err != nil {
 		return nil, err
 	}
 	kept := out[:0]
-	for _, e := range out {
-		st, ok := a.iso.stats(e.ContainerID)
+	for _, ex := range out {
+		st, ok := e.src.Usage(ex.ContainerID)
 		if !ok {
 			continue
 		}
-		cpus := st.CPULimit
-		if l, ok := a.iso.limits(e.ContainerID); ok && l.CPUs > 0 {
-			cpus = l.CPUs
-		}
-		e.Statistics = ResourceStatistics{
-			Timestamp:             float64(time.Now().UnixNano()) / 1e9,
-			CPUsUserTimeSecs:      st.CPUUserSeconds,
-			CPUsSystemTimeSecs:    st.CPUSystemSeconds,
-			CPUsLimit:             cpus,
-			CPUsNrPeriods:         st.CPUPeriods,
-			CPUsNrThrottled:       st.CPUThrottled,
-			CPUsThrottledTimeSecs: st.CPUThrottledSecs,
-			MemRSSBytes:           st.MemRSSBytes,
-			MemTotalBytes:         st.MemUsageBytes,
-			MemLimitBytes:         st.MemLimitBytes,
-			MemOOMKills:           st.OOMKills,
-		}
-		kept = append(kept, e)
+		st.Timestamp = float64(e.now().UnixNano()) / 1e9
+		ex.Statistics = st
+		kept = append(kept, ex)
 	}
-	sort.Slice(kept, func(i, j int) bool {
-		if kept[i].FrameworkID != kept[j].FrameworkID {
-			return kept[i].FrameworkID < kept[j].FrameworkID
-		}
-		return kept[i].ExecutorID < kept[j].ExecutorID
+	slices.SortFunc(kept, func(a, b ExecutorStatistics) int {
+		return cmp.Or(cmp.Compare(a.FrameworkID, b.FrameworkID), cmp.Compare(a.ExecutorID, b.ExecutorID))
 	})
 	return kept, nil
 }
 
 // handleStatistics serves GET /monitor/statistics(.json).
-func (a *Agent) handleStatistics(w http.ResponseWriter, r *http.Request) {
+func (e endpoints) handleStatistics(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", http.MethodGet)
 		http.Error(w, "Expecting a 'GET' request", http.StatusMethodNotAllowed)
 		return
 	}
-	stats, err := a.statistics(r.Context())
+	stats, err := e.statistics(r.Context())
 	if err != nil {
-		writeAPIError(w, err)
+		writeError(w, err)
 		return
 	}
 	if stats == nil {
@@ -108,7 +82,7 @@ func (a *Agent) handleStatistics(w http.ResponseWriter, r *http.Request) {
 }
 
 // statisticsCollector exports the per-container usage as Prometheus metrics.
-type statisticsCollector struct{ a *Agent }
+type statisticsCollector struct{ e endpoints }
 
 var (
 	statLabels       = []string{"framework_id", "executor_id", "container_id"}
@@ -130,7 +104,7 @@ func (c *statisticsCollector) Describe(ch chan<- *prometheus.Desc) {
 func (c *statisticsCollector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	stats, err := c.a.statistics(ctx)
+	stats, err := c.e.statistics(ctx)
 	if err != nil {
 		return
 	}
@@ -145,4 +119,43 @@ func (c *statisticsCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(descMemLimit, prometheus.GaugeValue, float64(s.MemLimitBytes), l...)
 		ch <- prometheus.MustNewConstMetric(descOOMKills, prometheus.CounterValue, float64(s.MemOOMKills), l...)
 	}
+}
+
+// agentCollector exports the agent's metrics; it reads them from the loop on scrape.
+type agentCollector struct{ e endpoints }
+
+var (
+	descTasks = prometheus.NewDesc("agora_agent_tasks", "Tasks on this agent by state.",
+		[]string{"state"}, nil)
+	descExecutors = prometheus.NewDesc("agora_agent_executors_running", "Executors whose process runs.",
+		nil, nil)
+	descPending = prometheus.NewDesc("agora_agent_status_updates_pending",
+		"Status updates not yet acknowledged by the framework.", nil, nil)
+	descConnected = prometheus.NewDesc("agora_agent_connected", "1 when subscribed to the master.", nil, nil)
+)
+
+func (c *agentCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- descTasks
+	ch <- descExecutors
+	ch <- descPending
+	ch <- descConnected
+}
+
+func (c *agentCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	m, err := c.e.src.Metrics(ctx)
+	if err != nil {
+		return
+	}
+	for _, s := range mesos.TaskState_name {
+		ch <- prometheus.MustNewConstMetric(descTasks, prometheus.GaugeValue, float64(m.TasksByState[s]), s)
+	}
+	ch <- prometheus.MustNewConstMetric(descExecutors, prometheus.GaugeValue, float64(m.Executors))
+	ch <- prometheus.MustNewConstMetric(descPending, prometheus.GaugeValue, float64(m.PendingUpdates))
+	v := 0.0
+	if m.Connected {
+		v = 1
+	}
+	ch <- prometheus.MustNewConstMetric(descConnected, prometheus.GaugeValue, v)
 }

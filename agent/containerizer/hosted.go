@@ -1,4 +1,4 @@
-package agent
+package containerizer
 
 import (
 	"context"
@@ -14,6 +14,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/agoracluster/agora/agent/exechost"
+	"github.com/agoracluster/agora/agent/isolation"
 )
 
 // Hosted runs command executors inside the agent's executor host (agent/exechost): one
@@ -27,7 +28,7 @@ type Hosted struct {
 	workDir  string
 	logLevel string // the executors' log level
 	client   *exechost.Client
-	iso      *isolator
+	iso      *isolation.Isolator
 	sessions *sessionKiller
 
 	mu      sync.Mutex
@@ -39,6 +40,10 @@ type Hosted struct {
 	streamDone chan struct{}
 	wg         sync.WaitGroup // events reader
 	closed     bool
+
+	// ctx ends with Close; it bounds the retries of a broken events stream.
+	ctx    context.Context
+	cancel context.CancelFunc
 }
 
 var _ Containerizer = (*Hosted)(nil)
@@ -51,17 +56,34 @@ type hostedContainer struct {
 	term      Termination // set before done is closed
 }
 
-// hostStartTimeout bounds the wait for a started executor host to answer.
-const hostStartTimeout = 10 * time.Second
+const (
+	// hostStartTimeout bounds the wait for a started executor host to answer.
+	hostStartTimeout = 10 * time.Second
+	// hostStartPoll is how often a started executor host is asked whether it answers.
+	hostStartPoll = 5 * time.Millisecond
+)
 
 // NewHosted returns a containerizer that runs command executors in the executor host of
 // workDir, started from bin.
 func NewHosted(bin, workDir, logLevel string, fetch FetchFunc, log *zap.Logger) *Hosted {
+	ctx, cancel := context.WithCancel(context.Background())
 	return &Hosted{
+		ctx: ctx, cancel: cancel,
 		log: log.Named("hosted"), fetch: fetch, bin: bin, workDir: workDir, logLevel: logLevel,
 		client: exechost.NewClient(exechost.Address(workDir)), sessions: newSessionKiller(),
 		conts: make(map[string]*hostedContainer), connect: make(chan struct{}, 1),
 	}
+}
+
+// UseIsolator makes Launch put the executors into their containers' cgroups (the host
+// moves each executor into the cgroup before it starts its task). Call it before Launch.
+func (h *Hosted) UseIsolator(iso *isolation.Isolator) { h.iso = iso }
+
+// HostPID is the pid of the executor host followed, 0 while none is.
+func (h *Hosted) HostPID() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.hostPID
 }
 
 // Launch implements Containerizer: it fetches the URIs, then starts the executor in the
@@ -86,7 +108,7 @@ func (h *Hosted) Launch(ctx context.Context, spec ContainerSpec) (int, error) {
 	h.conts[spec.ContainerID] = c
 	h.mu.Unlock()
 	req := exechost.LaunchRequest{ContainerID: spec.ContainerID, Env: spec.Env}
-	if cg := h.iso.get(spec.ContainerID); cg != nil {
+	if cg := h.iso.Get(spec.ContainerID); cg != nil {
 		req.CgroupProcs = cg.ProcsFiles()
 	}
 	err = h.client.Launch(ctx, req)
@@ -139,16 +161,22 @@ func (h *Hosted) ensure(ctx context.Context) (int, error) {
 		if err := h.startHost(); err != nil {
 			return 0, err
 		}
-		deadline := time.Now().Add(hostStartTimeout)
+		// The started host answers once it listens: ask again every hostStartPoll until
+		// hostStartTimeout has passed.
+		wait, cancel := context.WithTimeout(ctx, hostStartTimeout)
+		defer cancel()
+		poll := time.NewTicker(hostStartPoll)
+		defer poll.Stop()
 		for {
 			stream, err = h.client.Events(streamCtx)
 			if err == nil {
 				break
 			}
-			if time.Now().After(deadline) || ctx.Err() != nil {
+			select {
+			case <-wait.Done():
 				return 0, fmt.Errorf("executor host did not answer: %w", err)
+			case <-poll.C:
 			}
-			time.Sleep(5 * time.Millisecond)
 		}
 	}
 	return h.follow(stream)
@@ -166,7 +194,7 @@ func (h *Hosted) startHost() error {
 	defer logf.Close()
 	cmd := exec.Command("/bin/sh", "-c", `"$0" "$@" &`,
 		h.bin, "executor-host", "--work_dir", h.workDir, "--logging_level", h.logLevel)
-	cmd.Env = inheritedEnv()
+	cmd.Env = InheritedEnv()
 	cmd.Dir = "/"
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
@@ -233,9 +261,12 @@ func (h *Hosted) follow(stream *exechost.EventStream) (int, error) {
 	return pid, nil
 }
 
-// hostReconnectTries is how often a broken events stream is reopened (25 ms apart) before
-// the host is taken for gone.
-const hostReconnectTries = 20
+const (
+	// hostReconnectTries is how often a broken events stream is reopened, hostReconnectPoll
+	// apart, before the host is taken for gone.
+	hostReconnectTries = 20
+	hostReconnectPoll  = 25 * time.Millisecond
+)
 
 // read applies the events until the stream ends.
 func (h *Hosted) read(stream *exechost.EventStream) {
@@ -263,22 +294,26 @@ func (h *Hosted) reconnect() {
 	defer func() { <-h.connect }()
 	h.mu.Lock()
 	h.hostPID = 0
-	closed := h.closed
 	h.mu.Unlock()
-	for i := 0; i < hostReconnectTries && !closed; i++ {
+	// Close cancels h.ctx: a closing Hosted stops trying at once.
+	poll := time.NewTicker(hostReconnectPoll)
+	defer poll.Stop()
+	for range hostReconnectTries {
+		if h.ctx.Err() != nil {
+			return
+		}
+		// The stream lives until Close stops following it, as one opened by ensure does.
 		if stream, err := h.client.Events(context.Background()); err == nil {
 			if _, err := h.follow(stream); err == nil {
 				h.log.Info("events stream of the executor host reopened")
 				return
 			}
 		}
-		time.Sleep(25 * time.Millisecond)
-		h.mu.Lock()
-		closed = h.closed
-		h.mu.Unlock()
-	}
-	if closed {
-		return
+		select {
+		case <-h.ctx.Done():
+			return
+		case <-poll.C:
+		}
 	}
 	h.log.Warn("lost the executor host: its executors have ended")
 	h.mu.Lock()
@@ -424,8 +459,8 @@ func (h *Hosted) Recover(ctx context.Context, containers []RecoveredContainer) e
 	return nil
 }
 
-// taskSessions maps the session of every running hosted task (its pid) to its container.
-func (h *Hosted) taskSessions(into map[int]string) {
+// TaskSessions maps the session of every running hosted task (its pid) to its container.
+func (h *Hosted) TaskSessions(into map[int]string) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for id, c := range h.conts {
@@ -442,6 +477,7 @@ func (h *Hosted) Close(shutdownHost bool) {
 	h.connect <- struct{}{}
 	h.mu.Lock()
 	h.closed = true
+	h.cancel()
 	stop := h.stop
 	connected := h.hostPID != 0
 	h.mu.Unlock()

@@ -1,17 +1,16 @@
-package agent
+package containerizer
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"syscall"
 
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
 )
 
 // ErrUnknownContainer is returned for a container id the containerizer does not know.
-var ErrUnknownContainer = errors.New("agent: unknown container")
+var ErrUnknownContainer = errors.New("containerizer: unknown container")
 
 // ContainerSpec is everything a containerizer needs to start an executor.
 type ContainerSpec struct {
@@ -32,6 +31,9 @@ type ContainerSpec struct {
 	// Hosted runs Agora's command executor in the executor host rather than as a process
 	// of its own (Config.ExecutorHost).
 	Hosted bool
+	// Docker: a command executor for DOCKER tasks, which runs its task in a Docker container
+	// (the Docker containerizer adds what the executor needs to reach the engine).
+	Docker bool
 }
 
 // Termination is how a container ended.
@@ -42,8 +44,10 @@ type Termination struct {
 	Message string
 }
 
-// Containerizer starts, watches and stops executor containers. The process containerizer
-// runs executors as plain processes; a docker containerizer comes later.
+// Containerizer starts, watches and stops executor containers: Process runs executors as
+// processes of their own, Hosted runs Agora's command executors in the executor host, and
+// Docker runs the command executors of DOCKER tasks (which run their task's container).
+// Router sends each container to the one that runs it.
 type Containerizer interface {
 	// Launch fetches the spec's URIs into the sandbox and starts the executor. It returns
 	// once the executor runs, with its pid.
@@ -78,86 +82,19 @@ func signalName(s syscall.Signal) string {
 	return s.String()
 }
 
-// containerRouter sends each container to the containerizer that runs it: hosted command
-// executors to Hosted, every other executor to Process.
-type containerRouter struct {
-	process *Process
-	hosted  *Hosted
-
-	mu        sync.Mutex
-	hostedIDs map[string]bool
-}
-
-func newContainerRouter(process *Process, hosted *Hosted) *containerRouter {
-	return &containerRouter{process: process, hosted: hosted, hostedIDs: make(map[string]bool)}
-}
-
-func (r *containerRouter) of(containerID string) Containerizer {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.hostedIDs[containerID] {
-		return r.hosted
-	}
-	return r.process
-}
-
-func (r *containerRouter) mark(containerID string, hosted bool) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if hosted {
-		r.hostedIDs[containerID] = true
-	} else {
-		delete(r.hostedIDs, containerID)
-	}
-}
-
-// Launch implements Containerizer.
-func (r *containerRouter) Launch(ctx context.Context, spec ContainerSpec) (int, error) {
-	if !spec.Hosted {
-		return r.process.Launch(ctx, spec)
-	}
-	r.mark(spec.ContainerID, true)
-	pid, err := r.hosted.Launch(ctx, spec)
-	if err != nil {
-		r.mark(spec.ContainerID, false)
-	}
-	return pid, err
-}
-
-// Wait implements Containerizer.
-func (r *containerRouter) Wait(ctx context.Context, containerID string) (Termination, error) {
-	c := r.of(containerID)
-	term, err := c.Wait(ctx, containerID)
-	if err == nil && c == Containerizer(r.hosted) {
-		r.mark(containerID, false)
-	}
-	return term, err
-}
-
-// Kill implements Containerizer.
-func (r *containerRouter) Kill(ctx context.Context, containerID string, sig syscall.Signal) error {
-	return r.of(containerID).Kill(ctx, containerID, sig)
-}
-
-// Recover implements Containerizer. Hosted containers of a previous run are recovered as
-// hosted even when the executor host is now turned off: they still run there.
-func (r *containerRouter) Recover(ctx context.Context, containers []RecoveredContainer) error {
-	var procs, hosted []RecoveredContainer
-	for _, c := range containers {
-		if c.Hosted {
-			hosted = append(hosted, c)
-		} else {
-			procs = append(procs, c)
-		}
-	}
-	if err := r.process.Recover(ctx, procs); err != nil {
-		return err
-	}
-	if len(hosted) == 0 {
-		return nil
-	}
-	for _, c := range hosted {
-		r.mark(c.ContainerID, true)
-	}
-	return r.hosted.Recover(ctx, hosted)
+// RecoveredContainer is an executor container checkpointed by a previous agent run.
+type RecoveredContainer struct {
+	ContainerID string
+	FrameworkID string
+	ExecutorID  string
+	Sandbox     string
+	// PID is the executor's checkpointed pid (0 when it was never checkpointed).
+	PID int
+	// StartTime is the executor's start time from /proc/<pid>/stat (field 22), checkpointed
+	// at launch; 0 when unknown, then the executor's environment identifies it instead.
+	StartTime uint64
+	// Hosted: the executor runs in the executor host (PID is the host's).
+	Hosted bool
+	// Docker: the executor ran DOCKER tasks (see ContainerSpec.Docker).
+	Docker bool
 }

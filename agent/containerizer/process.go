@@ -1,4 +1,4 @@
-package agent
+package containerizer
 
 import (
 	"context"
@@ -16,6 +16,8 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/agoracluster/agora/agent/isolation"
+	"github.com/agoracluster/agora/agent/proc"
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
 )
 
@@ -29,10 +31,10 @@ type Process struct {
 	fetch FetchFunc
 
 	mu    sync.Mutex
-	procs map[string]*proc
-	wg    sync.WaitGroup // reapers and watchers of adopted executors
-	stop  chan struct{}  // closed by Close: ends the watchers of adopted executors
-	iso   *isolator      // puts started executors into their cgroups; nil without
+	procs map[string]*child
+	wg    sync.WaitGroup      // reapers and watchers of adopted executors
+	stop  chan struct{}       // closed by Close: ends the watchers of adopted executors
+	iso   *isolation.Isolator // puts started executors into their cgroups; nil without
 	once  sync.Once
 
 	sessions *sessionKiller // kills what executors leave behind
@@ -40,7 +42,7 @@ type Process struct {
 
 var _ Containerizer = (*Process)(nil)
 
-type proc struct {
+type child struct {
 	pid  int
 	done chan struct{}
 	term Termination // set before done is closed
@@ -48,9 +50,13 @@ type proc struct {
 
 // NewProcess returns a process containerizer that fetches with fetch.
 func NewProcess(fetch FetchFunc, log *zap.Logger) *Process {
-	return &Process{log: log.Named("process"), fetch: fetch, procs: make(map[string]*proc), stop: make(chan struct{}),
+	return &Process{log: log.Named("process"), fetch: fetch, procs: make(map[string]*child), stop: make(chan struct{}),
 		sessions: newSessionKiller()}
 }
+
+// UseIsolator makes Launch put every started executor into its container's cgroup. Call it
+// before Launch.
+func (p *Process) UseIsolator(iso *isolation.Isolator) { p.iso = iso }
 
 // Launch implements Containerizer.
 func (p *Process) Launch(ctx context.Context, spec ContainerSpec) (int, error) {
@@ -88,10 +94,10 @@ func (p *Process) Launch(ctx context.Context, spec ContainerSpec) (int, error) {
 		fmt.Fprintf(stderr, "Failed to start executor: %v\n", err)
 		return 0, fmt.Errorf("start executor: %w", err)
 	}
-	if err := p.iso.isolate(spec.ContainerID, cmd.Process.Pid); err != nil {
+	if err := p.iso.Isolate(spec.ContainerID, cmd.Process.Pid); err != nil {
 		p.log.Warn("executor runs without limits", zap.String("container_id", spec.ContainerID), zap.Error(err))
 	}
-	pr := &proc{pid: cmd.Process.Pid, done: make(chan struct{})}
+	pr := &child{pid: cmd.Process.Pid, done: make(chan struct{})}
 	p.mu.Lock()
 	p.procs[spec.ContainerID] = pr
 	p.mu.Unlock()
@@ -244,11 +250,11 @@ func (p *Process) Kill(_ context.Context, containerID string, sig syscall.Signal
 // registered as ended, so Wait returns at once for it.
 func (p *Process) Recover(_ context.Context, containers []RecoveredContainer) error {
 	for _, c := range containers {
-		pr := &proc{pid: c.PID, done: make(chan struct{})}
+		pr := &child{pid: c.PID, done: make(chan struct{})}
 		p.mu.Lock()
 		p.procs[c.ContainerID] = pr
 		p.mu.Unlock()
-		if !executorAlive(c) {
+		if !ExecutorAlive(c) {
 			pr.term = Termination{Status: -1, Message: "Executor ended while the agent was down"}
 			killLeftovers(p.sessions, c) // what the dead executor left behind
 			close(pr.done)
@@ -266,9 +272,9 @@ func (p *Process) Recover(_ context.Context, containers []RecoveredContainer) er
 }
 
 // watchAdopted closes pr.done once the adopted executor is gone (or Close is called).
-func (p *Process) watchAdopted(pr *proc, c RecoveredContainer) {
+func (p *Process) watchAdopted(pr *child, c RecoveredContainer) {
 	if c.StartTime == 0 {
-		c.StartTime = procStartTime(c.PID)
+		c.StartTime = proc.StartTime(c.PID)
 	}
 	t := time.NewTicker(adoptPollInterval)
 	defer t.Stop()
@@ -278,7 +284,7 @@ func (p *Process) watchAdopted(pr *proc, c RecoveredContainer) {
 			return
 		case <-t.C:
 		}
-		if !executorAlive(c) {
+		if !ExecutorAlive(c) {
 			pr.term = Termination{Status: -1, Message: "Executor terminated"}
 			killLeftovers(p.sessions, c)
 			close(pr.done)

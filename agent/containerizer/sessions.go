@@ -1,106 +1,42 @@
-package agent
+package containerizer
 
 import (
 	"bytes"
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
-)
 
-// RecoveredContainer is an executor container checkpointed by a previous agent run.
-type RecoveredContainer struct {
-	ContainerID string
-	FrameworkID string
-	ExecutorID  string
-	Sandbox     string
-	// PID is the executor's checkpointed pid (0 when it was never checkpointed).
-	PID int
-	// StartTime is the executor's start time from /proc/<pid>/stat (field 22), checkpointed
-	// at launch; 0 when unknown, then the executor's environment identifies it instead.
-	StartTime uint64
-	// Hosted: the executor runs in the executor host (PID is the host's).
-	Hosted bool
-}
+	"github.com/agoracluster/agora/agent/proc"
+)
 
 // adoptPollInterval is how often an adopted (not our child) executor is checked for exit.
 const adoptPollInterval = 250 * time.Millisecond
 
-// errNoProcess is returned by procStat for a pid without a /proc entry.
-var errNoProcess = errors.New("agent: no such process")
-
-// procStat returns the state letter and the start time (clock ticks since boot) of pid.
-func procStat(pid int) (byte, uint64, error) {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if errors.Is(err, os.ErrNotExist) {
-		return 0, 0, errNoProcess
-	}
-	if err != nil {
-		return 0, 0, err
-	}
-	// "pid (comm) S ppid ..." — comm may hold spaces and parentheses: cut at the last ')'.
-	i := bytes.LastIndexByte(b, ')')
-	if i < 0 {
-		return 0, 0, fmt.Errorf("agent: /proc/%d/stat: malformed", pid)
-	}
-	fields := strings.Fields(string(b[i+1:]))
-	// fields[0] is field 3 (state); start time is field 22.
-	if len(fields) < 20 {
-		return 0, 0, fmt.Errorf("agent: /proc/%d/stat: too few fields", pid)
-	}
-	start, err := strconv.ParseUint(fields[19], 10, 64)
-	if err != nil {
-		return 0, 0, fmt.Errorf("agent: /proc/%d/stat: start time: %w", pid, err)
-	}
-	return fields[0][0], start, nil
-}
-
-// procStartTime returns pid's start time, 0 when it cannot be read.
-func procStartTime(pid int) uint64 {
-	_, start, err := procStat(pid)
-	if err != nil {
-		return 0
-	}
-	return start
-}
-
-// executorAlive reports whether pid is still the executor a previous agent run started:
+// ExecutorAlive reports whether pid is still the executor a previous agent run started:
 // the process exists, is not a zombie, and has the checkpointed start time (or, when that
 // is unknown, carries MESOS_EXECUTOR_ID and MESOS_FRAMEWORK_ID of the executor in its
 // environment). This guards against a recycled pid.
-func executorAlive(c RecoveredContainer) bool {
+func ExecutorAlive(c RecoveredContainer) bool {
 	if c.PID <= 0 {
 		return false
 	}
-	state, start, err := procStat(c.PID)
-	if err != nil || state == 'Z' || state == 'X' {
+	state, start, err := proc.Stat(c.PID)
+	if err != nil || !proc.Live(state) {
 		return false
 	}
 	if c.StartTime != 0 {
 		return start == c.StartTime
 	}
-	env, err := os.ReadFile("/proc/" + strconv.Itoa(c.PID) + "/environ")
+	env, err := proc.Environ(c.PID)
 	if err != nil {
 		return false
 	}
-	return hasEnv(env, "MESOS_EXECUTOR_ID="+c.ExecutorID) && hasEnv(env, "MESOS_FRAMEWORK_ID="+c.FrameworkID)
-}
-
-// hasEnv reports whether the NUL-separated environment block holds kv exactly.
-func hasEnv(environ []byte, kv string) bool {
-	for _, e := range bytes.Split(environ, []byte{0}) {
-		if string(e) == kv {
-			return true
-		}
-	}
-	return false
+	return proc.HasEnv(env, "MESOS_EXECUTOR_ID="+c.ExecutorID) && proc.HasEnv(env, "MESOS_FRAMEWORK_ID="+c.FrameworkID)
 }
 
 // sessionKiller sends SIGKILL to what is left in executor sessions (the executor runs as a
@@ -164,7 +100,7 @@ func killSessions(sids map[int]bool) {
 		if len(sids) == 0 {
 			return
 		}
-		pids, err := allPIDs()
+		pids, err := proc.List()
 		if err != nil {
 			return
 		}
@@ -181,7 +117,7 @@ func killSessions(sids map[int]bool) {
 				continue
 			}
 			if pid == sid {
-				if state, _, err := procStat(pid); err == nil && state != 'Z' && state != 'X' {
+				if state, _, err := proc.Stat(pid); err == nil && proc.Live(state) {
 					recycled[sid] = true
 				}
 				continue
@@ -202,29 +138,6 @@ func killSessions(sids map[int]bool) {
 	}
 }
 
-// allPIDs lists the processes on the host (the numeric entries of /proc).
-func allPIDs() ([]int, error) {
-	f, err := os.Open("/proc")
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	names, err := f.Readdirnames(-1)
-	if err != nil {
-		return nil, err
-	}
-	pids := make([]int, 0, len(names))
-	for _, name := range names {
-		if name[0] < '0' || name[0] > '9' {
-			continue
-		}
-		if pid, err := strconv.Atoi(name); err == nil {
-			pids = append(pids, pid)
-		}
-	}
-	return pids, nil
-}
-
 // killLeftovers kills what a dead adopted executor left in its session. The kernel does not
 // reuse a pid while it names a live session, so a different live process under the pid
 // means the session is empty and must not be touched.
@@ -232,9 +145,9 @@ func killLeftovers(k *sessionKiller, c RecoveredContainer) {
 	if c.PID <= 1 {
 		return
 	}
-	state, start, err := procStat(c.PID)
+	state, start, err := proc.Stat(c.PID)
 	switch {
-	case errors.Is(err, errNoProcess):
+	case errors.Is(err, proc.ErrNoProcess):
 	case err == nil && state == 'Z' && (c.StartTime == 0 || start == c.StartTime):
 	default:
 		return
@@ -248,7 +161,7 @@ func killLeftovers(k *sessionKiller, c RecoveredContainer) {
 // --recover=cleanup). Unlike pids and cgroups, the environment cannot be lost with a
 // checkpoint or left behind when something moves a process to another cgroup.
 func KillSandboxProcesses(root string) {
-	pids, err := allPIDs()
+	pids, err := proc.List()
 	if err != nil {
 		return
 	}
@@ -257,7 +170,7 @@ func KillSandboxProcesses(root string) {
 		if pid == self {
 			continue
 		}
-		env, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/environ")
+		env, err := proc.Environ(pid)
 		if err != nil {
 			continue
 		}

@@ -1,4 +1,4 @@
-package agent
+package containerizer
 
 import (
 	"context"
@@ -18,45 +18,6 @@ import (
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
 	"github.com/agoracluster/agora/resources"
 )
-
-func TestUnsupportedContainer(t *testing.T) {
-	dockerTask := &mesos.TaskInfo{Container: &mesos.ContainerInfo{Type: mesos.ContainerInfo_DOCKER.Enum(),
-		Docker: &mesos.ContainerInfo_DockerInfo{Image: proto.String("img")}}}
-	plainTask := &mesos.TaskInfo{Command: &mesos.CommandInfo{Value: proto.String("true")}}
-	// A ContainerInfo without a type is not DOCKER, although DOCKER is the enum's default.
-	untyped := &mesos.TaskInfo{Container: &mesos.ContainerInfo{}}
-	dockerExecutor := &mesos.ExecutorInfo{Container: &mesos.ContainerInfo{Type: mesos.ContainerInfo_DOCKER.Enum()}}
-	taskWithDockerExecutor := &mesos.TaskInfo{Executor: dockerExecutor}
-
-	tests := []struct {
-		name           string
-		containerizers []string
-		enabled        bool // the engine answered
-		group          *mesos.ExecutorInfo
-		task           *mesos.TaskInfo
-		want           string // substring; "" means accepted
-	}{
-		{"plain task, no docker", []string{"process"}, false, nil, plainTask, ""},
-		{"untyped container, no docker", []string{"process"}, false, nil, untyped, ""},
-		{"docker task, docker enabled", []string{"process", "docker"}, true, nil, dockerTask, ""},
-		{"docker task, docker not listed", []string{"process"}, false, nil, dockerTask, "not enabled on this agent (--containerizers)"},
-		{"docker task, engine did not answer", []string{"process", "docker"}, false, nil, dockerTask, "did not answer"},
-		{"task group executor in docker", []string{"process", "docker"}, true, dockerExecutor, plainTask, "executors in Docker containers are not supported"},
-		{"custom executor in docker", []string{"process", "docker"}, true, nil, taskWithDockerExecutor, "executors in Docker containers are not supported"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			a := &Agent{cfg: Config{Containerizers: tt.containerizers}}
-			if tt.enabled {
-				a.dock.rt = &docker.Runtime{}
-			}
-			got := a.unsupportedContainer(tt.group, []*mesos.TaskInfo{tt.task})
-			if (tt.want == "") != (got == "") || !strings.Contains(got, tt.want) {
-				t.Errorf("unsupportedContainer = %q, want %q", got, tt.want)
-			}
-		})
-	}
-}
 
 // TestRemoveDockerOrphans: of the containers labelled with the agent's id, the ones whose
 // container id belongs to no known executor are destroyed; the others are left alone.
@@ -91,9 +52,8 @@ func TestRemoveDockerOrphans(t *testing.T) {
 	run(live)
 	run(orphan)
 
-	a := &Agent{log: zaptest.NewLogger(t), dock: dockerState{rt: rt}}
-	a.st.frameworks = map[string]*framework{"fw": {id: "fw", executors: map[string]*executor{live: {id: live, containerID: live}}}}
-	a.removeDockerOrphans(ctx, agentID, a.knownContainerIDs())
+	d := newDocker(rt, cli, "", nil, zaptest.NewLogger(t))
+	d.RemoveOrphans(ctx, agentID, map[string]bool{live: true})
 
 	listed, err := rt.List(ctx, agentID)
 	if err != nil {
@@ -159,12 +119,8 @@ func TestRemovePreviousAgentContainers(t *testing.T) {
 	unknownID := run(other, sandbox.Path(t.TempDir(), other, "fw", "e", dockertest.RandomID()))
 	cur := run(current, sandboxOf(current))
 
-	a := &Agent{cfg: Config{WorkDir: work}, log: zaptest.NewLogger(t), dock: dockerState{rt: rt, cli: cli}}
-	a.st.agentID = current
-	if ids := a.previousAgentIDs(); len(ids) != 1 || !ids[old] {
-		t.Fatalf("previous agent ids = %v, want only %s (the current one's directories exist too)", ids, old)
-	}
-	a.removePreviousAgentContainers(ctx)
+	d := newDocker(rt, cli, "", nil, zaptest.NewLogger(t))
+	d.RemovePreviousAgentContainers(ctx, map[string]bool{old: true}, sandbox.Roots(work))
 
 	left := map[string]bool{}
 	for _, id := range []string{old, other, current} {

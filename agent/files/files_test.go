@@ -1,4 +1,4 @@
-package agent
+package files
 
 import (
 	"encoding/json"
@@ -27,7 +27,7 @@ func TestFilesAPI(t *testing.T) {
 	if err := os.Symlink(secret, filepath.Join(sandbox, "escape")); err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer((&Agent{cfg: Config{WorkDir: work}}).filesRoutes())
+	srv := httptest.NewServer(Handler(work))
 	defer srv.Close()
 
 	tests := []struct {

@@ -1,4 +1,4 @@
-package agent
+package containerizer
 
 import (
 	"bufio"
@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/agoracluster/agora/agent/proc"
 )
 
 // startSession starts script under /bin/sh as the leader of a new session and returns the
@@ -45,8 +47,8 @@ func startSession(t *testing.T, script string) (*exec.Cmd, int) {
 
 // gone reports whether pid has exited (no process, or a zombie waiting for its parent).
 func gone(pid int) bool {
-	state, _, err := procStat(pid)
-	return errors.Is(err, errNoProcess) || err == nil && (state == 'Z' || state == 'X')
+	state, _, err := proc.Stat(pid)
+	return errors.Is(err, proc.ErrNoProcess) || err == nil && (state == 'Z' || state == 'X')
 }
 
 func TestSessionKillerKillsWhatTheLeaderLeft(t *testing.T) {
@@ -89,5 +91,19 @@ func TestSessionKillerServesConcurrentCallers(t *testing.T) {
 	}
 	if k.started > 50 {
 		t.Fatalf("%d scans for 50 calls", k.started)
+	}
+}
+
+// eventually polls cond every 10ms until it holds or timeout passes.
+func eventually(t testing.TB, timeout time.Duration, cond func() bool, format string, args ...any) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf(format, args...)
+		}
+		<-tick.C
 	}
 }

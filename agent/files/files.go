@@ -1,4 +1,4 @@
-package agent
+package files
 
 import (
 	"encoding/json"
@@ -19,7 +19,21 @@ import (
 // maxReadLength caps one /files/read answer.
 const maxReadLength = 16 << 20
 
-// filesAPI serves the Mesos files endpoints, confined to the sandboxes under the work dir.
+// Handler serves the Mesos files endpoints (/files/browse, /files/read, /files/download,
+// each also with .json), confined to the sandboxes under workDir.
+func Handler(workDir string) http.Handler {
+	mux := http.NewServeMux()
+	f := filesAPI{workDir: workDir}
+	mux.HandleFunc("/files/browse", f.browse)
+	mux.HandleFunc("/files/browse.json", f.browse)
+	mux.HandleFunc("/files/read", f.read)
+	mux.HandleFunc("/files/read.json", f.read)
+	mux.HandleFunc("/files/download", f.download)
+	mux.HandleFunc("/files/download.json", f.download)
+	return mux
+}
+
+// filesAPI serves the files endpoints of one work dir.
 type filesAPI struct{ workDir string }
 
 // FileInfo is one entry of /files/browse (Mesos's format).
