@@ -20,6 +20,7 @@ import (
 	"github.com/agoracluster/agora/agent/checkpoint"
 	"github.com/agoracluster/agora/agent/containerizer"
 	"github.com/agoracluster/agora/agent/isolation"
+	"github.com/agoracluster/agora/agent/registration"
 	"github.com/agoracluster/agora/agent/sandbox"
 	"github.com/agoracluster/agora/agent/statusupdate"
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
@@ -39,7 +40,7 @@ type Agent struct {
 	iso         *isolation.Isolator // cgroups; nil without (set in Run before any goroutine starts)
 	ckpt        checkpoint.Store
 	executorBin string
-	master      *masterConn
+	master      *registration.Conn
 
 	events   chan func()   // run on the loop goroutine
 	loopDone chan struct{} // closed when the loop has returned
@@ -59,8 +60,10 @@ type Agent struct {
 	// connected mirrors st.connected for /health without a round trip.
 	connected atomic.Bool
 
+	// sup starts, watches and stops the executor containers (executors.go).
+	sup supervisor
 	// gc removes the sandboxes of finished executors (gc_agent.go); set before the loop starts.
-	gc *sandboxCollector
+	gc *sandboxGC
 }
 
 // loopState is every piece of mutable agent state; only the loop touches it.
@@ -112,6 +115,7 @@ func New(cfg Config, logger *zap.Logger) (*Agent, error) {
 			sum:        statusupdate.New(cfg.StatusUpdate),
 		},
 	}
+	a.sup = supervisor{a}
 	a.process = containerizer.NewProcess(fetchURIs, log)
 	// Always there, to recover hosted executors of a run with ExecutorHost on; it starts no
 	// host until asked to launch.
@@ -137,11 +141,19 @@ func (a *Agent) Run(ctx context.Context, ln net.Listener) error {
 	a.info = info
 	a.bootID = readBootID(a.cfg.BootIDPath)
 	a.endpoint = executorEndpoint(ln.Addr())
-	mu, err := masterURL(a.cfg.Master)
-	if err != nil {
-		return err
+	detector := a.cfg.MasterDetector
+	if detector == nil {
+		static, err := registration.NewStatic(a.cfg.Master)
+		if err != nil {
+			return err
+		}
+		detector = static
 	}
-	a.master = newMasterConn(a, mu)
+	a.master = registration.New(registration.Config{
+		Detector:   detector,
+		BackoffMin: a.cfg.RegistrationBackoffMin,
+		BackoffMax: a.cfg.RegistrationBackoffMax,
+	}, masterLink{a}, a.log)
 	a.iso = isolation.New(a.cfg.isolation(), a.log)
 	a.process.UseIsolator(a.iso)
 	a.hosted.UseIsolator(a.iso)
@@ -153,7 +165,7 @@ func (a *Agent) Run(ctx context.Context, ln net.Listener) error {
 		return err
 	}
 	a.removeDockerOrphans(ctx)
-	a.startGC()
+	a.gc = startGC(a)
 
 	srv := &http.Server{Handler: a.routes(), ReadHeaderTimeout: 10 * time.Second}
 	loopCtx, stopLoop := context.WithCancel(ctx)
@@ -167,15 +179,14 @@ func (a *Agent) Run(ctx context.Context, ln net.Listener) error {
 	// master while its executors shut down.
 	masterCtx, stopMaster := context.WithCancel(context.Background())
 	var masterWG sync.WaitGroup
-	masterWG.Add(2)
-	go func() { defer masterWG.Done(); a.master.run(masterCtx) }()
-	go func() { defer masterWG.Done(); a.master.sendLoop(masterCtx) }()
+	masterWG.Add(1)
+	go func() { defer masterWG.Done(); a.master.Run(masterCtx) }()
 	if a.iso != nil {
 		masterWG.Add(1)
-		go func() { defer masterWG.Done(); a.watchLimitations(masterCtx) }()
+		go func() { defer masterWG.Done(); a.sup.watchLimitations(masterCtx) }()
 	}
 	masterWG.Add(1)
-	go func() { defer masterWG.Done(); a.runGC(masterCtx) }()
+	go func() { defer masterWG.Done(); a.gc.run(masterCtx) }()
 
 	var runErr error
 	select {
@@ -288,13 +299,13 @@ func (a *Agent) beginStop() {
 	if a.cfg.ShutdownExecutorsOnExit {
 		for _, fw := range a.st.frameworks {
 			for _, ex := range fw.executors {
-				a.shutdownExecutor(ex)
+				a.sup.shutdown(ex)
 			}
 		}
 	} else {
 		for _, fw := range a.st.frameworks {
 			for _, ex := range fw.executors {
-				a.detachExecutor(ex)
+				a.sup.detach(ex)
 			}
 		}
 	}

@@ -33,16 +33,16 @@ func (a *Agent) removeDockerOrphans(ctx context.Context) {
 		return
 	}
 	if a.st.agentID != "" {
-		a.docker.RemoveOrphans(ctx, a.st.agentID, a.knownContainerIDs())
+		a.docker.RemoveOrphans(ctx, a.st.agentID, a.st.knownContainerIDs())
 	}
 	a.docker.RemovePreviousAgentContainers(ctx, a.previousAgentIDs(), sandbox.Roots(a.cfg.WorkDir))
 }
 
 // knownContainerIDs is the container id of every executor the agent knows. Loop (or before
 // the loop starts) only.
-func (a *Agent) knownContainerIDs() map[string]bool {
+func (st *loopState) knownContainerIDs() map[string]bool {
 	known := make(map[string]bool)
-	for _, fw := range a.st.frameworks {
+	for _, fw := range st.frameworks {
 		for _, ex := range fw.executors {
 			known[ex.containerID] = true
 		}

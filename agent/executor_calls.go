@@ -80,7 +80,7 @@ func (e executorCalls) callExecutor(c *executorpb.Call) (*executor, error) {
 	if a.st.frameworks[fid] == nil {
 		return nil, executorapi.BadRequest("Framework %q cannot be found on this agent", fid)
 	}
-	ex := a.executorOf(fid, eid)
+	ex := a.st.executorOf(fid, eid)
 	if ex == nil || ex.gone() {
 		return nil, executorapi.BadRequest("Executor %q of framework %q cannot be found on this agent", eid, fid)
 	}
@@ -111,7 +111,7 @@ func (e executorCalls) updateFromExecutor(ex *executor, status *mesos.TaskStatus
 		if msg, ok := a.iso.MemoryLimitation(ex.containerID); ok {
 			st.Reason = mesos.TaskStatus_REASON_CONTAINER_LIMITATION_MEMORY.Enum()
 			st.Message = proto.String(msg)
-			defer a.limitExecutor(ex, msg)
+			defer a.sup.limit(ex, msg)
 		}
 	}
 	tid := st.GetTaskId().GetValue()
@@ -134,7 +134,7 @@ func (e executorCalls) message(c *executorpb.Call) error {
 	if err != nil {
 		return err
 	}
-	a.master.enqueue(&agorapb.AgentCall{
+	a.master.Enqueue(&agorapb.AgentCall{
 		Type: agorapb.AgentCall_FRAMEWORK_MESSAGE.Enum(),
 		FrameworkMessage: &agorapb.AgentCall_FrameworkMessage{
 			FrameworkId: c.GetFrameworkId(),
@@ -200,13 +200,13 @@ func (e executorCalls) subscribe(c *executorpb.Call, conn *executorapi.Conn) err
 		ex.recovered = false
 		a.dropUndelivered(ex, known)
 	}
-	a.flushQueue(ex)
+	ex.flushQueue()
 	for tid, policy := range ex.pendingKills {
 		conn.Push(killEvent(tid, policy))
 		delete(ex.pendingKills, tid)
 	}
 	if len(ex.tasks) == 0 {
-		a.shutdownExecutor(ex)
+		a.sup.shutdown(ex)
 	}
 	return nil
 }
@@ -214,7 +214,7 @@ func (e executorCalls) subscribe(c *executorpb.Call, conn *executorapi.Conn) err
 // disconnected detaches a closed stream. Loop only.
 func (e executorCalls) disconnected(fid, eid string, conn *executorapi.Conn) {
 	a := e.a
-	ex := a.executorOf(fid, eid)
+	ex := a.st.executorOf(fid, eid)
 	if ex == nil || ex.conn != conn {
 		return
 	}

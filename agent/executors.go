@@ -24,9 +24,14 @@ import (
 	executorpb "github.com/agoracluster/agora/proto/mesos/v1/executor"
 )
 
+// supervisor starts, watches and stops executor containers through the containerizer,
+// and carries their starts, exits, limitations and timeouts into the executors' state on
+// the loop. Its watchers are goroutines of the agent (Agent.watchers).
+type supervisor struct{ a *Agent }
+
 // executorInfoFor returns the executor that runs task: its own ExecutorInfo, or Agora's
 // command executor (executor id = task id) for a command task.
-func (a *Agent) executorInfoFor(fw *framework, t *mesos.TaskInfo) (*mesos.ExecutorInfo, bool) {
+func executorInfoFor(fw *framework, t *mesos.TaskInfo, bin string) (*mesos.ExecutorInfo, bool) {
 	if t.GetExecutor() != nil {
 		info := proto.Clone(t.GetExecutor()).(*mesos.ExecutorInfo)
 		if info.FrameworkId == nil {
@@ -42,8 +47,8 @@ func (a *Agent) executorInfoFor(fw *framework, t *mesos.TaskInfo) (*mesos.Execut
 		Source:      proto.String(t.GetTaskId().GetValue()),
 		Command: &mesos.CommandInfo{
 			Shell:     proto.Bool(false),
-			Value:     proto.String(a.executorBin),
-			Arguments: []string{a.executorBin, "executor"},
+			Value:     proto.String(bin),
+			Arguments: []string{bin, "executor"},
 			Uris:      cmd.GetUris(),
 			User:      cmd.User,
 		},
@@ -51,9 +56,10 @@ func (a *Agent) executorInfoFor(fw *framework, t *mesos.TaskInfo) (*mesos.Execut
 	}, true
 }
 
-// launchExecutor registers a new executor and starts it in the background; its checkpoints,
+// launch registers a new executor and starts it in the background; its checkpoints,
 // tasks included, are written there too, off the loop. Loop only.
-func (a *Agent) launchExecutor(fw *framework, info *mesos.ExecutorInfo, command bool, tasks []*mesos.TaskInfo) *executor {
+func (s supervisor) launch(fw *framework, info *mesos.ExecutorInfo, command bool, tasks []*mesos.TaskInfo) *executor {
+	a := s.a
 	eid := info.GetExecutorId().GetValue()
 	cid := uuid.NewString()
 	ex := &executor{
@@ -106,7 +112,7 @@ func (a *Agent) launchExecutor(fw *framework, info *mesos.ExecutorInfo, command 
 	a.watchers.Add(1)
 	go func() {
 		defer a.watchers.Done()
-		a.watchExecutor(ex, spec, agentID, info, taskRecs, limits, log)
+		a.sup.watch(ex, spec, agentID, info, taskRecs, limits, log)
 	}()
 	return ex
 }
@@ -165,13 +171,14 @@ func (s *launchSlot) release() {
 	<-s.slots
 }
 
-// watchExecutor creates the sandbox, launches the executor, waits for it to end and reports
+// watch creates the sandbox, launches the executor, waits for it to end and reports
 // each step to the loop. It runs on its own goroutine and touches no loop state.
-func (a *Agent) watchExecutor(ex *executor, spec containerizer.ContainerSpec, agentID string, info *mesos.ExecutorInfo, taskRecs [][]byte, limits cgroups.Limits, log *zap.Logger) {
+func (s supervisor) watch(ex *executor, spec containerizer.ContainerSpec, agentID string, info *mesos.ExecutorInfo, taskRecs [][]byte, limits cgroups.Limits, log *zap.Logger) {
+	a := s.a
 	slot := ex.starting
 	defer slot.release()
 	if !slot.acquire(a.procCtx) {
-		a.send(func() { a.executorLaunchFailed(ex, errors.New("agent stopping")) })
+		a.send(func() { a.sup.launchFailed(ex, errors.New("agent stopping")) })
 		return
 	}
 	err := sandbox.Create(spec.Sandbox)
@@ -191,20 +198,21 @@ func (a *Agent) watchExecutor(ex *executor, spec containerizer.ContainerSpec, ag
 	}
 	if err != nil {
 		a.iso.Destroy(spec.ContainerID)
-		a.send(func() { a.executorLaunchFailed(ex, err) })
+		a.send(func() { a.sup.launchFailed(ex, err) })
 		return
 	}
 	if cerr := a.ckpt.WritePID(agentID, spec.FrameworkID, spec.ExecutorID, spec.ContainerID, pid, proc.StartTime(pid), spec.Hosted); cerr != nil {
 		log.Warn("checkpoint executor pid", zap.Error(cerr))
 	}
 	slot.started()
-	a.send(func() { a.executorStarted(ex, pid) })
-	a.waitContainer(ex, spec.ContainerID)
+	a.send(func() { a.sup.started(ex, pid) })
+	a.sup.wait(ex, spec.ContainerID)
 }
 
-// waitContainer waits for a container to end, learns whether it hit its memory limit,
+// wait waits for a container to end, learns whether it hit its memory limit,
 // removes its cgroup (killing what is left) and reports the end to the loop.
-func (a *Agent) waitContainer(ex *executor, containerID string) {
+func (s supervisor) wait(ex *executor, containerID string) {
+	a := s.a
 	term, err := a.containerizer.Wait(a.procCtx, containerID)
 	if err != nil {
 		return // the agent is exiting and leaves the executor running
@@ -213,23 +221,25 @@ func (a *Agent) waitContainer(ex *executor, containerID string) {
 	a.iso.Destroy(containerID)
 	a.send(func() {
 		if limited {
-			a.limitExecutor(ex, limitation)
+			a.sup.limit(ex, limitation)
 		}
-		a.executorExited(ex, term)
+		a.sup.exited(ex, term)
 	})
 }
 
-func (a *Agent) executorLaunchFailed(ex *executor, err error) {
+func (s supervisor) launchFailed(ex *executor, err error) {
+	a := s.a
 	a.log.Warn("executor launch failed", zap.String("framework_id", ex.fw.id), zap.String("executor_id", ex.id), zap.Error(err))
 	ex.failReason = mesos.TaskStatus_REASON_CONTAINER_LAUNCH_FAILED
 	ex.failMessage = "Failed to launch container: " + err.Error()
-	a.executorExited(ex, containerizer.Termination{Status: -1, Message: err.Error()})
+	a.sup.exited(ex, containerizer.Termination{Status: -1, Message: err.Error()})
 }
 
-func (a *Agent) executorStarted(ex *executor, pid int) {
+func (s supervisor) started(ex *executor, pid int) {
+	a := s.a
 	ex.pid = pid
 	if ex.state == executorTerminating {
-		a.killExecutor(ex)
+		a.sup.kill(ex)
 		return
 	}
 	if ex.state != executorLaunching {
@@ -245,12 +255,13 @@ func (a *Agent) executorStarted(ex *executor, pid int) {
 			zap.Duration("timeout", a.cfg.ExecutorRegistrationTimeout))
 		ex.failReason = mesos.TaskStatus_REASON_EXECUTOR_REGISTRATION_TIMEOUT
 		ex.failMessage = fmt.Sprintf("Executor did not register within %v", a.cfg.ExecutorRegistrationTimeout)
-		a.killExecutor(ex)
+		a.sup.kill(ex)
 	})
 }
 
-// executorExited fails the executor's live tasks and tells the master.
-func (a *Agent) executorExited(ex *executor, term containerizer.Termination) {
+// exited fails the executor's live tasks and tells the master.
+func (s supervisor) exited(ex *executor, term containerizer.Termination) {
+	a := s.a
 	if ex.gone() {
 		return
 	}
@@ -277,13 +288,14 @@ func (a *Agent) executorExited(ex *executor, term containerizer.Termination) {
 		}
 		a.agentUpdate(t, state, ex.failReason, msg)
 	}
-	a.master.enqueue(a.executorExitedCall(ex, term.Status))
+	a.master.Enqueue(ex.exitedCall(term.Status))
 	a.maybeRemoveExecutor(ex)
 	a.checkStopped() // a stopping agent waits for this exit even while the tasks' updates are pending
 }
 
-// killExecutor sends SIGKILL to the executor's container.
-func (a *Agent) killExecutor(ex *executor) {
+// kill sends SIGKILL to the executor's container.
+func (s supervisor) kill(ex *executor) {
+	a := s.a
 	if ex.gone() {
 		return
 	}
@@ -296,22 +308,23 @@ func (a *Agent) killExecutor(ex *executor) {
 	}
 }
 
-// shutdownExecutor asks the executor to shut down and kills it after the grace period.
-func (a *Agent) shutdownExecutor(ex *executor) {
+// shutdown asks the executor to shut down and kills it after the grace period.
+func (s supervisor) shutdown(ex *executor) {
+	a := s.a
 	if ex.gone() || ex.state == executorTerminating {
 		return
 	}
 	ex.state = executorTerminating
 	if ex.conn == nil {
-		a.killExecutor(ex)
+		a.sup.kill(ex)
 		return
 	}
 	ex.conn.Push(&executorpb.Event{Type: executorpb.Event_SHUTDOWN.Enum()})
-	ex.killTimer = a.afterFunc(a.gracePeriod(ex), func() { a.killExecutor(ex) })
+	ex.killTimer = a.afterFunc(ex.gracePeriod(a.cfg.ExecutorShutdownGracePeriod), func() { a.sup.kill(ex) })
 }
 
-// detachExecutor leaves the executor running when the agent exits.
-func (a *Agent) detachExecutor(ex *executor) {
+// detach leaves the executor running when the agent exits.
+func (s supervisor) detach(ex *executor) {
 	ex.detached = true
 	ex.stopTimers()
 	if ex.conn != nil {
@@ -320,11 +333,11 @@ func (a *Agent) detachExecutor(ex *executor) {
 	}
 }
 
-func (a *Agent) gracePeriod(ex *executor) time.Duration {
+func (ex *executor) gracePeriod(def time.Duration) time.Duration {
 	if ns := ex.info.GetShutdownGracePeriod().GetNanoseconds(); ns > 0 {
 		return time.Duration(ns)
 	}
-	return a.cfg.ExecutorShutdownGracePeriod
+	return def
 }
 
 // executorEnv is the executor's environment: the agent's own (without AGORA_* and MESOS_*),
@@ -341,7 +354,7 @@ func (a *Agent) executorEnv(ex *executor) []string {
 		"MESOS_HTTP_COMMAND_EXECUTOR=1",
 		"MESOS_RECOVERY_TIMEOUT=15mins",
 		"MESOS_SUBSCRIPTION_BACKOFF_MAX=2secs",
-		"MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD="+duration.Format(a.gracePeriod(ex)),
+		"MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD="+duration.Format(ex.gracePeriod(a.cfg.ExecutorShutdownGracePeriod)),
 	)
 	// The container id names and labels a DOCKER task's container.
 	env = append(env, "AGORA_CONTAINER_ID="+ex.containerID)

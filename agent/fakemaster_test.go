@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/agoracluster/agora/agent/registration"
 	"github.com/agoracluster/agora/apicodec"
 
 	"go.uber.org/zap"
@@ -64,7 +65,7 @@ func (fm *fakeMaster) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	if call.GetType() != agorapb.AgentCall_SUBSCRIBE {
 		fm.mu.Lock()
-		ok := r.Header.Get(streamIDHeader) == fm.streamID && call.GetAgentId().GetValue() == testAgentID
+		ok := r.Header.Get(registration.StreamIDHeader) == fm.streamID && call.GetAgentId().GetValue() == testAgentID
 		if ok {
 			fm.calls = append(fm.calls, call)
 		}
@@ -85,7 +86,7 @@ func (fm *fakeMaster) serve(w http.ResponseWriter, r *http.Request) {
 	fm.streamID = fmt.Sprintf("stream-%d", fm.streams)
 	fm.subscribes = append(fm.subscribes, call)
 	drop := fm.drop
-	w.Header().Set(streamIDHeader, fm.streamID)
+	w.Header().Set(registration.StreamIDHeader, fm.streamID)
 	fm.mu.Unlock()
 	w.Header().Set("Content-Type", apicodec.MediaProtobuf)
 	w.WriteHeader(http.StatusOK)

@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"sort"
 	"testing"
 	"time"
 
@@ -14,6 +13,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/agoracluster/agora/agent/checkpoint"
+	"github.com/agoracluster/agora/agent/gc"
 	"github.com/agoracluster/agora/agent/stateapi"
 	agorapb "github.com/agoracluster/agora/proto/agora/v1"
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
@@ -133,15 +133,14 @@ func TestGCScanWorkDir(t *testing.T) {
 	fw := &framework{id: "F", executors: map[string]*executor{}}
 	fw.executors["E"] = &executor{fw: fw, id: "E", containerID: "C", sandbox: liveSandbox}
 	a.st.frameworks = map[string]*framework{"F": fw}
-	a.gc = newSandboxCollector(gcPolicy{Delay: time.Hour, DiskWatch: time.Minute}, realClock{}, a.log, nil, nil, nil)
-	a.gcScanWorkDir()
+	a.gc = &sandboxGC{a: a, c: gc.NewCollector(gc.Policy{Delay: time.Hour, DiskWatch: time.Minute}, gc.RealClock{}, a.log, nil, nil, nil)}
+	a.gc.scanWorkDir()
 
 	var got []string
-	for p := range a.gc.cands {
+	for _, p := range a.gc.c.Scheduled() {
 		rel, _ := filepath.Rel(work, p)
 		got = append(got, rel)
 	}
-	sort.Strings(got)
 	want := []string{
 		"meta/slaves/A/frameworks/F/executors/DONE",
 		"meta/slaves/A/frameworks/F/executors/E/runs/OLDRUN",
@@ -156,7 +155,7 @@ func TestGCScanWorkDir(t *testing.T) {
 		t.Fatalf("scheduled\n%v\nwant\n%v", got, want)
 	}
 	// The claim on the loop leaves the live executor's directories alone even when asked.
-	claimed := a.gcClaimLoop([]gcCandidate{{Paths: []string{
+	claimed := a.gc.claimLoop([]gc.Candidate{{Paths: []string{
 		filepath.Join(work, "slaves", "A", "frameworks", "F", "executors", "E"),
 		filepath.Join(work, "slaves", "OLD"),
 	}}})

@@ -13,9 +13,10 @@ import (
 // task end revealed (a task's child was killed, the task lives on).
 const limitationCheckInterval = time.Second
 
-// limitExecutor ends a container that hit its memory limit: its live tasks fail with
+// limit ends a container that hit its memory limit: its live tasks fail with
 // REASON_CONTAINER_LIMITATION_MEMORY and every process in it is killed. Loop only.
-func (a *Agent) limitExecutor(ex *executor, msg string) {
+func (s supervisor) limit(ex *executor, msg string) {
+	a := s.a
 	if ex.limited || ex.gone() {
 		return
 	}
@@ -24,11 +25,12 @@ func (a *Agent) limitExecutor(ex *executor, msg string) {
 	ex.failMessage = msg
 	a.log.Warn("container exceeded its memory limit, killing it", zap.String("framework_id", ex.fw.id),
 		zap.String("executor_id", ex.id), zap.String("container_id", ex.containerID), zap.String("limitation", msg))
-	a.killExecutor(ex)
+	a.sup.kill(ex)
 }
 
 // checkLimitations kills containers whose memory limit was hit. Loop only.
-func (a *Agent) checkLimitations() {
+func (s supervisor) checkLimitations() {
+	a := s.a
 	if a.iso == nil {
 		return
 	}
@@ -38,14 +40,15 @@ func (a *Agent) checkLimitations() {
 				continue
 			}
 			if msg, ok := a.iso.MemoryLimitation(ex.containerID); ok {
-				a.limitExecutor(ex, msg)
+				a.sup.limit(ex, msg)
 			}
 		}
 	}
 }
 
 // watchLimitations runs checkLimitations on the loop until ctx is done.
-func (a *Agent) watchLimitations(ctx context.Context) {
+func (s supervisor) watchLimitations(ctx context.Context) {
+	a := s.a
 	t := time.NewTicker(limitationCheckInterval)
 	defer t.Stop()
 	for {
@@ -67,7 +70,7 @@ func (a *Agent) watchLimitations(ctx context.Context) {
 			}
 			a.hosted.TaskSessions(sessions) // a hosted task's session is its own
 			a.iso.Sweep(sessions)
-			if !a.send(a.checkLimitations) {
+			if !a.send(a.sup.checkLimitations) {
 				return
 			}
 		}

@@ -52,7 +52,7 @@ func (a *Agent) recover(ctx context.Context) error {
 			zap.String("old_boot_id", cp.BootID), zap.String("boot_id", a.bootID))
 		// After a real reboot nothing matches (start times differ); this only kills leftovers
 		// when the boot id changed without a reboot.
-		a.killRecovered(ctx, recoveredContainers(cp))
+		a.sup.killRecovered(ctx, recoveredContainers(cp))
 		a.iso.RemoveOrphans(nil)
 		containerizer.KillSandboxProcesses(sandbox.Root(a.cfg.WorkDir))
 		return a.ckpt.ForgetLatest()
@@ -60,7 +60,7 @@ func (a *Agent) recover(ctx context.Context) error {
 	containers := recoveredContainers(cp)
 	if a.cfg.Recover == RecoverCleanup {
 		log.Info("recover=cleanup: killing the executors of the previous run", zap.Int("executors", len(containers)))
-		a.killRecovered(ctx, containers)
+		a.sup.killRecovered(ctx, containers)
 		a.iso.RemoveOrphans(nil)
 		containerizer.KillSandboxProcesses(sandbox.Root(a.cfg.WorkDir))
 		return a.ckpt.ForgetLatest()
@@ -97,7 +97,7 @@ func (a *Agent) recover(ctx context.Context) error {
 	}
 	a.iso.Recover(ids)
 	for _, ex := range adopted {
-		a.watchRecovered(ex)
+		a.sup.watchRecovered(ex)
 	}
 	log.Info("recovered from checkpoints", zap.Int("frameworks", len(a.st.frameworks)),
 		zap.Int("executors", len(adopted)), zap.Int("tasks", len(a.st.tasks)))
@@ -154,7 +154,8 @@ func (a *Agent) recoverExecutor(fw *framework, cex *checkpoint.Executor) *execut
 
 // watchRecovered starts the re-registration timer of an adopted executor and waits for its
 // container to end.
-func (a *Agent) watchRecovered(ex *executor) {
+func (s supervisor) watchRecovered(ex *executor) {
+	a := s.a
 	timeout := a.cfg.ExecutorReregistrationTimeout
 	ex.regTimer = a.afterFunc(timeout, func() {
 		if ex.state != executorRegistering {
@@ -164,13 +165,13 @@ func (a *Agent) watchRecovered(ex *executor) {
 			zap.String("framework_id", ex.fw.id), zap.String("executor_id", ex.id), zap.Duration("timeout", timeout))
 		ex.failReason = mesos.TaskStatus_REASON_EXECUTOR_REREGISTRATION_TIMEOUT
 		ex.failMessage = fmt.Sprintf("Executor did not re-register within %v", timeout)
-		a.killExecutor(ex)
+		a.sup.kill(ex)
 	})
 	cid := ex.containerID
 	a.watchers.Add(1)
 	go func() {
 		defer a.watchers.Done()
-		a.waitContainer(ex, cid)
+		a.sup.wait(ex, cid)
 	}()
 }
 
@@ -193,7 +194,8 @@ func (a *Agent) dropUndelivered(ex *executor, known map[string]bool) {
 
 // killRecovered kills the live executors of a previous run (recover=cleanup) and waits a
 // bounded time for them to go.
-func (a *Agent) killRecovered(ctx context.Context, containers []containerizer.RecoveredContainer) {
+func (s supervisor) killRecovered(ctx context.Context, containers []containerizer.RecoveredContainer) {
+	a := s.a
 	if err := a.containerizer.Recover(ctx, containers); err != nil {
 		a.log.Warn("recover containers for cleanup", zap.Error(err))
 		return

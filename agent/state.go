@@ -137,20 +137,20 @@ func (t *task) toTask(agentID string, sum *statusupdate.Manager) *mesos.Task {
 }
 
 // frameworkFor returns the framework, creating or refreshing it from info. Loop only.
-func (a *Agent) frameworkFor(info *mesos.FrameworkInfo) *framework {
+func (st *loopState) frameworkFor(info *mesos.FrameworkInfo) *framework {
 	id := info.GetId().GetValue()
-	fw := a.st.frameworks[id]
+	fw := st.frameworks[id]
 	if fw == nil {
 		fw = &framework{id: id, executors: make(map[string]*executor)}
-		a.st.frameworks[id] = fw
+		st.frameworks[id] = fw
 	}
 	fw.info = info
 	return fw
 }
 
 // executorOf finds an executor. Loop only.
-func (a *Agent) executorOf(frameworkID, executorID string) *executor {
-	fw := a.st.frameworks[frameworkID]
+func (st *loopState) executorOf(frameworkID, executorID string) *executor {
+	fw := st.frameworks[frameworkID]
 	if fw == nil {
 		return nil
 	}
@@ -182,15 +182,15 @@ func (a *Agent) maybeRemoveExecutor(ex *executor) {
 	}
 	delete(fw.executors, ex.id)
 	fw.completedExecutors = appendBounded(fw.completedExecutors, ex)
-	a.gcScheduleExecutor(ex)
-	if len(fw.executors) == 0 && (fw.shuttingDown || a.frameworkIdle(fw)) {
+	a.gc.scheduleExecutor(ex)
+	if len(fw.executors) == 0 && (fw.shuttingDown || fw.idle()) {
 		a.removeFramework(fw)
 	}
 	a.checkStopped()
 }
 
 // frameworkIdle reports whether the framework has no live tasks on this agent.
-func (a *Agent) frameworkIdle(fw *framework) bool {
+func (fw *framework) idle() bool {
 	for _, ex := range fw.executors {
 		if len(ex.tasks) > 0 {
 			return false
@@ -205,7 +205,7 @@ func (a *Agent) removeFramework(fw *framework) {
 		a.st.sum.CleanupFramework(fw.id)
 	}
 	a.st.completedFrameworks = appendBounded(a.st.completedFrameworks, fw)
-	a.gcScheduleFramework(fw)
+	a.gc.scheduleFramework(fw)
 }
 
 func appendBounded[T any](s []T, v T) []T {

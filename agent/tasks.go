@@ -18,18 +18,19 @@ import (
 // maxStatuses bounds the statuses kept per task.
 const maxStatuses = 8
 
-// handleMasterEvent carries out one event from the master. Loop only.
-func (a *Agent) handleMasterEvent(ev *agorapb.AgentEvent) {
+// event carries out one event from the master. Loop only.
+func (l masterLink) event(ev *agorapb.AgentEvent) {
+	a := l.a
 	switch ev.GetType() {
 	case agorapb.AgentEvent_RUN_TASK:
 		rt := ev.GetRunTask()
-		a.runTasks(rt.GetFrameworkInfo(), nil, []*mesos.TaskInfo{rt.GetTask()})
+		l.runTasks(rt.GetFrameworkInfo(), nil, []*mesos.TaskInfo{rt.GetTask()})
 	case agorapb.AgentEvent_RUN_TASK_GROUP:
 		rg := ev.GetRunTaskGroup()
-		a.runTasks(rg.GetFrameworkInfo(), rg.GetExecutor(), rg.GetTaskGroup().GetTasks())
+		l.runTasks(rg.GetFrameworkInfo(), rg.GetExecutor(), rg.GetTaskGroup().GetTasks())
 	case agorapb.AgentEvent_KILL_TASK:
 		k := ev.GetKillTask()
-		a.killTask(k.GetFrameworkId().GetValue(), k.GetTaskId().GetValue(), k.GetKillPolicy())
+		l.killTask(k.GetFrameworkId().GetValue(), k.GetTaskId().GetValue(), k.GetKillPolicy())
 	case agorapb.AgentEvent_ACKNOWLEDGE:
 		ack := ev.GetAcknowledge()
 		key := statusupdate.TaskKey{FrameworkID: ack.GetFrameworkId().GetValue(), TaskID: ack.GetTaskId().GetValue()}
@@ -37,13 +38,13 @@ func (a *Agent) handleMasterEvent(ev *agorapb.AgentEvent) {
 			a.log.Debug("ignoring acknowledgement", zap.Error(err))
 		}
 	case agorapb.AgentEvent_SHUTDOWN_FRAMEWORK:
-		a.shutdownFramework(ev.GetShutdownFramework().GetFrameworkId().GetValue())
+		l.shutdownFramework(ev.GetShutdownFramework().GetFrameworkId().GetValue())
 	case agorapb.AgentEvent_SHUTDOWN_EXECUTOR:
 		sh := ev.GetShutdownExecutor()
-		a.shutdownExecutorByMaster(sh.GetFrameworkId().GetValue(), sh.GetExecutorId().GetValue())
+		l.shutdownExecutor(sh.GetFrameworkId().GetValue(), sh.GetExecutorId().GetValue())
 	case agorapb.AgentEvent_FRAMEWORK_MESSAGE:
 		m := ev.GetFrameworkMessage()
-		ex := a.executorOf(m.GetFrameworkId().GetValue(), m.GetExecutorId().GetValue())
+		ex := a.st.executorOf(m.GetFrameworkId().GetValue(), m.GetExecutorId().GetValue())
 		if ex == nil || ex.conn == nil {
 			a.log.Warn("dropping framework message for an executor that is not subscribed",
 				zap.String("framework_id", m.GetFrameworkId().GetValue()), zap.String("executor_id", m.GetExecutorId().GetValue()))
@@ -65,24 +66,25 @@ func (a *Agent) handleMasterEvent(ev *agorapb.AgentEvent) {
 }
 
 // runTasks handles RUN_TASK (one task, executor nil or in the task) and RUN_TASK_GROUP.
-func (a *Agent) runTasks(fwInfo *mesos.FrameworkInfo, groupExecutor *mesos.ExecutorInfo, tasks []*mesos.TaskInfo) {
+func (l masterLink) runTasks(fwInfo *mesos.FrameworkInfo, groupExecutor *mesos.ExecutorInfo, tasks []*mesos.TaskInfo) {
+	a := l.a
 	if len(tasks) == 0 {
 		return
 	}
 	fid := fwInfo.GetId().GetValue()
 	if a.st.stopping {
-		a.dropTasks(fid, tasks, "Agent is shutting down")
+		l.dropTasks(fid, tasks, "Agent is shutting down")
 		return
 	}
 	_, known := a.st.frameworks[fid]
-	fw := a.frameworkFor(fwInfo)
+	fw := a.st.frameworkFor(fwInfo)
 	if !known {
 		if err := a.ckpt.WriteFramework(a.st.agentID, fwInfo); err != nil {
 			a.log.Warn("checkpoint framework", zap.Error(err))
 		}
 	}
 	if fw.shuttingDown {
-		a.dropTasks(fid, tasks, "Framework is shutting down")
+		l.dropTasks(fid, tasks, "Framework is shutting down")
 		return
 	}
 	for _, t := range tasks {
@@ -92,7 +94,7 @@ func (a *Agent) runTasks(fwInfo *mesos.FrameworkInfo, groupExecutor *mesos.Execu
 		}
 	}
 	if msg := a.unsupportedContainer(groupExecutor, tasks); msg != "" {
-		a.dropTasksAs(fid, tasks, mesos.TaskState_TASK_FAILED, mesos.TaskStatus_REASON_CONTAINER_LAUNCH_FAILED, msg)
+		l.dropTasksAs(fid, tasks, mesos.TaskState_TASK_FAILED, mesos.TaskStatus_REASON_CONTAINER_LAUNCH_FAILED, msg)
 		return
 	}
 	var info *mesos.ExecutorInfo
@@ -103,22 +105,22 @@ func (a *Agent) runTasks(fwInfo *mesos.FrameworkInfo, groupExecutor *mesos.Execu
 			info.FrameworkId = &mesos.FrameworkID{Value: proto.String(fid)}
 		}
 		if info.GetCommand().GetValue() == "" {
-			a.dropTasksAs(fid, tasks, mesos.TaskState_TASK_FAILED, mesos.TaskStatus_REASON_TASK_GROUP_INVALID,
+			l.dropTasksAs(fid, tasks, mesos.TaskState_TASK_FAILED, mesos.TaskStatus_REASON_TASK_GROUP_INVALID,
 				"The task group's executor has no command (the default executor is not supported)")
 			return
 		}
 	} else {
-		info, command = a.executorInfoFor(fw, tasks[0])
+		info, command = executorInfoFor(fw, tasks[0], a.executorBin)
 	}
 	ex := fw.executors[info.GetExecutorId().GetValue()]
 	if ex != nil && ex.state >= executorTerminating {
-		a.dropTasks(fid, tasks, "Executor is terminating")
+		l.dropTasks(fid, tasks, "Executor is terminating")
 		return
 	}
 	newExecutor := ex == nil
 	if newExecutor {
 		// The launch checkpoints the tasks with the executor's run, off the loop.
-		ex = a.launchExecutor(fw, info, command, tasks)
+		ex = a.sup.launch(fw, info, command, tasks)
 	} else if a.iso != nil {
 		all := append([]*mesos.TaskInfo(nil), tasks...)
 		for _, t := range ex.tasks {
@@ -145,12 +147,12 @@ func (a *Agent) runTasks(fwInfo *mesos.FrameworkInfo, groupExecutor *mesos.Execu
 	}
 	ex.queue = append(ex.queue, item)
 	if ex.state == executorRunning && ex.conn != nil {
-		a.flushQueue(ex)
+		ex.flushQueue()
 	}
 }
 
 // flushQueue sends every queued launch to the subscribed executor.
-func (a *Agent) flushQueue(ex *executor) {
+func (ex *executor) flushQueue() {
 	for _, item := range ex.queue {
 		if item.task != nil {
 			t := ex.tasks[item.task.GetTaskId().GetValue()]
@@ -178,7 +180,8 @@ func (a *Agent) flushQueue(ex *executor) {
 }
 
 // killTask handles KILL_TASK.
-func (a *Agent) killTask(fid, tid string, policy *mesos.KillPolicy) {
+func (l masterLink) killTask(fid, tid string, policy *mesos.KillPolicy) {
+	a := l.a
 	log := a.log.With(zap.String("framework_id", fid), zap.String("task_id", tid))
 	t := a.st.tasks[statusupdate.TaskKey{FrameworkID: fid, TaskID: tid}]
 	if t == nil {
@@ -198,8 +201,8 @@ func (a *Agent) killTask(fid, tid string, policy *mesos.KillPolicy) {
 	if !t.launched {
 		a.agentUpdate(t, mesos.TaskState_TASK_KILLED, mesos.TaskStatus_REASON_TASK_KILLED_DURING_LAUNCH,
 			"Killed before delivery to the executor")
-		if ex.state < executorRunning && !a.hasLiveTasks(ex) {
-			a.shutdownExecutor(ex)
+		if ex.state < executorRunning && !ex.hasLiveTasks() {
+			a.sup.shutdown(ex)
 		}
 		return
 	}
@@ -218,7 +221,7 @@ func killEvent(tid string, policy *mesos.KillPolicy) *executorpb.Event {
 		TaskId: &mesos.TaskID{Value: proto.String(tid)}, KillPolicy: policy}}
 }
 
-func (a *Agent) hasLiveTasks(ex *executor) bool {
+func (ex *executor) hasLiveTasks() bool {
 	for _, t := range ex.tasks {
 		if !t.state.IsTerminal() {
 			return true
@@ -228,7 +231,8 @@ func (a *Agent) hasLiveTasks(ex *executor) bool {
 }
 
 // shutdownFramework handles SHUTDOWN_FRAMEWORK.
-func (a *Agent) shutdownFramework(fid string) {
+func (l masterLink) shutdownFramework(fid string) {
+	a := l.a
 	fw := a.st.frameworks[fid]
 	if fw == nil {
 		return
@@ -240,31 +244,33 @@ func (a *Agent) shutdownFramework(fid string) {
 		return
 	}
 	for _, ex := range fw.executors {
-		a.shutdownExecutor(ex)
+		a.sup.shutdown(ex)
 	}
 }
 
-// shutdownExecutorByMaster handles SHUTDOWN_EXECUTOR: the executor gets a SHUTDOWN event
+// shutdownExecutor handles SHUTDOWN_EXECUTOR: the executor gets a SHUTDOWN event
 // and SIGKILL after its grace period; its live tasks end TASK_KILLED. An unknown executor
 // is logged and ignored, as by Mesos.
-func (a *Agent) shutdownExecutorByMaster(fid, eid string) {
+func (l masterLink) shutdownExecutor(fid, eid string) {
+	a := l.a
 	log := a.log.With(zap.String("framework_id", fid), zap.String("executor_id", eid))
-	ex := a.executorOf(fid, eid)
+	ex := a.st.executorOf(fid, eid)
 	if ex == nil || ex.gone() {
 		log.Warn("ignoring shutdown of an unknown executor")
 		return
 	}
 	log.Info("shutting down executor at the framework's request")
 	ex.shutdownRequested = true
-	a.shutdownExecutor(ex)
+	a.sup.shutdown(ex)
 }
 
 // dropTasks reports TASK_LOST for tasks the agent will not run.
-func (a *Agent) dropTasks(fid string, tasks []*mesos.TaskInfo, msg string) {
-	a.dropTasksAs(fid, tasks, mesos.TaskState_TASK_LOST, mesos.TaskStatus_REASON_EXECUTOR_TERMINATED, msg)
+func (l masterLink) dropTasks(fid string, tasks []*mesos.TaskInfo, msg string) {
+	l.dropTasksAs(fid, tasks, mesos.TaskState_TASK_LOST, mesos.TaskStatus_REASON_EXECUTOR_TERMINATED, msg)
 }
 
-func (a *Agent) dropTasksAs(fid string, tasks []*mesos.TaskInfo, state mesos.TaskState, reason mesos.TaskStatus_Reason, msg string) {
+func (l masterLink) dropTasksAs(fid string, tasks []*mesos.TaskInfo, state mesos.TaskState, reason mesos.TaskStatus_Reason, msg string) {
+	a := l.a
 	for _, t := range tasks {
 		a.untrackedUpdate(fid, t.GetTaskId().GetValue(), state, reason, msg)
 	}
@@ -272,17 +278,17 @@ func (a *Agent) dropTasksAs(fid string, tasks []*mesos.TaskInfo, state mesos.Tas
 
 // agentUpdate generates a status update for a tracked task on the agent's behalf.
 func (a *Agent) agentUpdate(t *task, state mesos.TaskState, reason mesos.TaskStatus_Reason, msg string) {
-	st := a.newStatus(t.info.GetTaskId().GetValue(), state, reason, msg)
+	st := newStatus(a.st.agentID, t.info.GetTaskId().GetValue(), state, reason, msg)
 	st.ExecutorId = &mesos.ExecutorID{Value: proto.String(t.ex.id)}
 	a.statusUpdate(t.ex.fw.id, st)
 }
 
 // untrackedUpdate generates a status update for a task the agent does not track.
 func (a *Agent) untrackedUpdate(fid, tid string, state mesos.TaskState, reason mesos.TaskStatus_Reason, msg string) {
-	a.statusUpdate(fid, a.newStatus(tid, state, reason, msg))
+	a.statusUpdate(fid, newStatus(a.st.agentID, tid, state, reason, msg))
 }
 
-func (a *Agent) newStatus(tid string, state mesos.TaskState, reason mesos.TaskStatus_Reason, msg string) *mesos.TaskStatus {
+func newStatus(agentID, tid string, state mesos.TaskState, reason mesos.TaskStatus_Reason, msg string) *mesos.TaskStatus {
 	id := uuid.New()
 	return &mesos.TaskStatus{
 		TaskId:    &mesos.TaskID{Value: proto.String(tid)},
@@ -290,7 +296,7 @@ func (a *Agent) newStatus(tid string, state mesos.TaskState, reason mesos.TaskSt
 		Message:   proto.String(msg),
 		Source:    mesos.TaskStatus_SOURCE_AGENT.Enum(),
 		Reason:    reason.Enum(),
-		AgentId:   &mesos.AgentID{Value: proto.String(a.st.agentID)},
+		AgentId:   &mesos.AgentID{Value: proto.String(agentID)},
 		Timestamp: proto.Float64(float64(time.Now().UnixNano()) / 1e9),
 		Uuid:      id[:],
 	}
@@ -318,15 +324,14 @@ func (a *Agent) statusUpdate(fid string, st *mesos.TaskStatus) error {
 			t.statuses = append(t.statuses[:0:0], t.statuses[len(t.statuses)-maxStatuses:]...)
 		}
 		if t.state.IsTerminal() && !t.launched {
-			a.unqueue(t)
+			t.ex.unqueue(t)
 		}
 	}
 	return nil
 }
 
 // unqueue removes a task that ended before it was sent from its executor's queue.
-func (a *Agent) unqueue(t *task) {
-	ex := t.ex
+func (ex *executor) unqueue(t *task) {
 	tid := t.info.GetTaskId().GetValue()
 	out := ex.queue[:0]
 	for _, item := range ex.queue {
@@ -393,7 +398,7 @@ func (a *Agent) flushUpdates() {
 		if t := a.st.tasks[u.Task]; t != nil {
 			rec.LatestState = t.state.Enum()
 		}
-		a.master.enqueue(&agorapb.AgentCall{
+		a.master.Enqueue(&agorapb.AgentCall{
 			Type:         agorapb.AgentCall_STATUS_UPDATE.Enum(),
 			StatusUpdate: &agorapb.AgentCall_StatusUpdate{Update: &rec},
 		})
@@ -403,7 +408,7 @@ func (a *Agent) flushUpdates() {
 	}
 }
 
-func (a *Agent) executorExitedCall(ex *executor, status int) *agorapb.AgentCall {
+func (ex *executor) exitedCall(status int) *agorapb.AgentCall {
 	return &agorapb.AgentCall{
 		Type: agorapb.AgentCall_EXECUTOR_EXITED.Enum(),
 		ExecutorExited: &agorapb.AgentCall_ExecutorExited{

@@ -1,8 +1,14 @@
-package agent
+package gc
 
 import (
 	"context"
+	"fmt"
+	"maps"
+	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"go.uber.org/zap"
@@ -15,70 +21,76 @@ import (
 // executor or framework uses and moves the rest out of the way (a rename); the collector
 // then deletes what was moved, off the loop.
 
-// gcClock is the collector's time source; tests use a fake.
-type gcClock interface {
+// Clock is the collector's time source; tests use a fake.
+type Clock interface {
 	Now() time.Time
 	// At returns a channel that is closed once the clock reaches t, and a function that
 	// releases it early.
 	At(t time.Time) (<-chan struct{}, func())
 }
 
-type realClock struct{}
+// RealClock is the wall clock.
+type RealClock struct{}
 
-func (realClock) Now() time.Time { return time.Now() }
+// Now implements Clock.
+func (RealClock) Now() time.Time { return time.Now() }
 
-func (realClock) At(t time.Time) (<-chan struct{}, func()) {
+// At implements Clock.
+func (RealClock) At(t time.Time) (<-chan struct{}, func()) {
 	ch := make(chan struct{})
 	timer := time.AfterFunc(time.Until(t), func() { close(ch) })
 	return ch, func() { timer.Stop() }
 }
 
-// gcPolicy is the collector's configuration.
-type gcPolicy struct {
+// Policy is the collector's configuration.
+type Policy struct {
 	Delay     time.Duration // Config.GCDelay
 	Headroom  float64       // Config.GCDiskHeadroom
 	DiskWatch time.Duration // Config.DiskWatchInterval
 }
 
-// sandboxCollector schedules and removes finished sandboxes. Create it with
-// newSandboxCollector, feed it with schedule (from any goroutine) and run it on one owned
+// Collector schedules and removes finished sandboxes. Create it with
+// NewCollector, feed it with schedule (from any goroutine) and run it on one owned
 // goroutine.
-type sandboxCollector struct {
-	policy gcPolicy
-	clock  gcClock
+type Collector struct {
+	policy Policy
+	clock  Clock
 	log    *zap.Logger
 	// usage is the disk usage (0..1) of the work dir's file system.
 	usage func() (float64, error)
 	// claim decides, on the agent loop, which paths of the due candidates may go and
 	// returns what to delete (their new names once moved aside).
-	claim func(ctx context.Context, due []gcCandidate) ([]string, error)
+	claim func(ctx context.Context, due []Candidate) ([]string, error)
 	// remove deletes one claimed path.
 	remove func(path string) error
 
 	mu    sync.Mutex
-	cands map[string]gcCandidate // by their first path
+	cands map[string]Candidate // by their first path
 	wake  chan struct{}
 }
 
-func newSandboxCollector(policy gcPolicy, clock gcClock, log *zap.Logger,
+// NewCollector returns a collector; usage reads the disk usage (0..1) of the work dir's
+// file system, claim decides (on the agent's loop) which paths of the due candidates may go
+// and moves them aside, returning their new names, and remove deletes one claimed path.
+func NewCollector(policy Policy, clock Clock, log *zap.Logger,
 	usage func() (float64, error),
-	claim func(context.Context, []gcCandidate) ([]string, error),
-	remove func(string) error) *sandboxCollector {
-	return &sandboxCollector{
+	claim func(context.Context, []Candidate) ([]string, error),
+	remove func(string) error) *Collector {
+	return &Collector{
 		policy: policy, clock: clock, log: log, usage: usage, claim: claim, remove: remove,
-		cands: make(map[string]gcCandidate),
+		cands: make(map[string]Candidate),
 		wake:  make(chan struct{}, 1),
 	}
 }
 
-// schedule marks paths (removed together) as finished at finishedAt. Scheduling a path
+// Schedule marks paths (removed together) as finished at finishedAt. Scheduling a path
 // again replaces its earlier entry, so the latest finish counts.
-func (g *sandboxCollector) schedule(finishedAt time.Time, paths ...string) {
+func (g *Collector) Schedule(finishedAt time.Time, paths ...string) {
 	if len(paths) == 0 {
 		return
 	}
 	g.mu.Lock()
-	g.cands[paths[0]] = gcCandidate{Paths: paths, FinishedAt: finishedAt}
+	g.cands[paths[0]] = Candidate{Paths: paths, FinishedAt: finishedAt}
 	g.mu.Unlock()
 	select {
 	case g.wake <- struct{}{}:
@@ -86,15 +98,15 @@ func (g *sandboxCollector) schedule(finishedAt time.Time, paths ...string) {
 	}
 }
 
-// pending is the number of scheduled candidates.
-func (g *sandboxCollector) pending() int {
+// Pending is the number of scheduled candidates.
+func (g *Collector) Pending() int {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	return len(g.cands)
 }
 
-// run collects until ctx is done.
-func (g *sandboxCollector) run(ctx context.Context) {
+// Run collects until ctx is done.
+func (g *Collector) Run(ctx context.Context) {
 	usage := g.readUsage(0)
 	checked := g.clock.Now()
 	for {
@@ -129,21 +141,21 @@ func (g *sandboxCollector) run(ctx context.Context) {
 
 // takeDue removes the due candidates from the schedule and returns them with the time the
 // next of the others falls due.
-func (g *sandboxCollector) takeDue(now time.Time, usage float64) ([]gcCandidate, time.Time) {
+func (g *Collector) takeDue(now time.Time, usage float64) ([]Candidate, time.Time) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	all := make([]gcCandidate, 0, len(g.cands))
+	all := make([]Candidate, 0, len(g.cands))
 	for _, c := range g.cands {
 		all = append(all, c)
 	}
-	due, next := gcDue(all, now, g.policy.Delay, g.policy.Headroom, usage)
+	due, next := Due(all, now, g.policy.Delay, g.policy.Headroom, usage)
 	for _, c := range due {
 		delete(g.cands, c.Paths[0])
 	}
 	return due, next
 }
 
-func (g *sandboxCollector) readUsage(last float64) float64 {
+func (g *Collector) readUsage(last float64) float64 {
 	u, err := g.usage()
 	if err != nil {
 		g.log.Warn("cannot read the disk usage of the work dir; keeping the last value", zap.Error(err))
@@ -152,7 +164,7 @@ func (g *sandboxCollector) readUsage(last float64) float64 {
 	return u
 }
 
-func (g *sandboxCollector) collect(ctx context.Context, due []gcCandidate) {
+func (g *Collector) collect(ctx context.Context, due []Candidate) {
 	paths, err := g.claim(ctx, due)
 	if err != nil {
 		// The agent is stopping: the candidates are found again by the next start's scan.
@@ -166,4 +178,35 @@ func (g *sandboxCollector) collect(ctx context.Context, due []gcCandidate) {
 	if len(paths) > 0 {
 		g.log.Debug("collected finished sandboxes", zap.Int("paths", len(paths)))
 	}
+}
+
+// Scheduled is the first path of every scheduled candidate, sorted.
+func (g *Collector) Scheduled() []string {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return slices.Sorted(maps.Keys(g.cands))
+}
+
+// InUse reports whether p is one of live or holds one of them.
+func InUse(p string, live []string) bool {
+	p = filepath.Clean(p)
+	for _, l := range live {
+		l = filepath.Clean(l)
+		if l == p || strings.HasPrefix(l, p+string(filepath.Separator)) {
+			return true
+		}
+	}
+	return false
+}
+
+// DiskUsage is the used fraction (0..1) of the file system holding path.
+func DiskUsage(path string) (float64, error) {
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(path, &st); err != nil {
+		return 0, fmt.Errorf("statfs %s: %w", path, err)
+	}
+	if st.Blocks == 0 {
+		return 0, nil
+	}
+	return float64(st.Blocks-st.Bfree) / float64(st.Blocks), nil
 }

@@ -1,7 +1,7 @@
-package agent
+package gc
 
 import (
-	"sort"
+	"slices"
 	"time"
 )
 
@@ -11,14 +11,14 @@ import (
 // max(0, gcDelay × (1 − headroom − usage)) (Mesos's formula), so a disk with less than
 // headroom free removes every finished sandbox at once.
 
-// gcCandidate is a finished executor run whose sandbox and meta directories may be removed.
-type gcCandidate struct {
+// Candidate is a finished executor run whose sandbox and meta directories may be removed.
+type Candidate struct {
 	Paths      []string  // sandbox and checkpoint directories
 	FinishedAt time.Time // when the executor ended
 }
 
-// gcMaxAge is how old a finished sandbox may get at this disk usage (fraction 0..1).
-func gcMaxAge(delay time.Duration, headroom, usage float64) time.Duration {
+// MaxAge is how old a finished sandbox may get at this disk usage (fraction 0..1).
+func MaxAge(delay time.Duration, headroom, usage float64) time.Duration {
 	f := 1 - headroom - usage
 	if f <= 0 {
 		return 0
@@ -29,13 +29,13 @@ func gcMaxAge(delay time.Duration, headroom, usage float64) time.Duration {
 	return time.Duration(float64(delay) * f)
 }
 
-// gcDue returns the candidates to remove now, oldest first, and when the next of the
+// Due returns the candidates to remove now, oldest first, and when the next of the
 // others falls due (zero when none is left).
-func gcDue(cands []gcCandidate, now time.Time, delay time.Duration, headroom, usage float64) ([]gcCandidate, time.Time) {
-	maxAge := gcMaxAge(delay, headroom, usage)
+func Due(cands []Candidate, now time.Time, delay time.Duration, headroom, usage float64) ([]Candidate, time.Time) {
+	maxAge := MaxAge(delay, headroom, usage)
 	// One pass; only what is due is sorted (the collector looks at the whole schedule each
 	// time an executor ends: sorting all of it made a thousand ends O(n² log n)).
-	var due []gcCandidate
+	var due []Candidate
 	var next time.Time
 	for _, c := range cands {
 		at := c.FinishedAt.Add(maxAge)
@@ -47,6 +47,6 @@ func gcDue(cands []gcCandidate, now time.Time, delay time.Duration, headroom, us
 			next = at
 		}
 	}
-	sort.SliceStable(due, func(i, j int) bool { return due[i].FinishedAt.Before(due[j].FinishedAt) })
+	slices.SortStableFunc(due, func(a, b Candidate) int { return a.FinishedAt.Compare(b.FinishedAt) })
 	return due, next
 }

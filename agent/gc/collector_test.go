@@ -1,4 +1,4 @@
-package agent
+package gc
 
 import (
 	"context"
@@ -11,7 +11,7 @@ import (
 	"go.uber.org/zap/zaptest"
 )
 
-// fakeClock is a gcClock that moves only when told to.
+// fakeClock is a Clock that moves only when told to.
 type fakeClock struct {
 	mu      sync.Mutex
 	now     time.Time
@@ -65,7 +65,7 @@ func (c *fakeClock) Advance(d time.Duration) {
 // use, and records what it removed.
 type gcHarness struct {
 	clock   *fakeClock
-	g       *sandboxCollector
+	g       *Collector
 	mu      sync.Mutex
 	usage   float64
 	inUse   map[string]bool
@@ -73,7 +73,7 @@ type gcHarness struct {
 	claims  int
 }
 
-func startGCHarness(t *testing.T, policy gcPolicy) *gcHarness {
+func startGCHarness(t *testing.T, policy Policy) *gcHarness {
 	t.Helper()
 	h := &gcHarness{clock: newFakeClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)), inUse: map[string]bool{}}
 	usage := func() (float64, error) {
@@ -81,7 +81,7 @@ func startGCHarness(t *testing.T, policy gcPolicy) *gcHarness {
 		defer h.mu.Unlock()
 		return h.usage, nil
 	}
-	claim := func(_ context.Context, due []gcCandidate) ([]string, error) {
+	claim := func(_ context.Context, due []Candidate) ([]string, error) {
 		h.mu.Lock()
 		defer h.mu.Unlock()
 		h.claims++
@@ -101,10 +101,10 @@ func startGCHarness(t *testing.T, policy gcPolicy) *gcHarness {
 		h.removed = append(h.removed, p)
 		return nil
 	}
-	h.g = newSandboxCollector(policy, h.clock, zaptest.NewLogger(t), usage, claim, remove)
+	h.g = NewCollector(policy, h.clock, zaptest.NewLogger(t), usage, claim, remove)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { defer close(done); h.g.run(ctx) }()
+	go func() { defer close(done); h.g.Run(ctx) }()
 	t.Cleanup(func() { cancel(); <-done })
 	return h
 }
@@ -129,16 +129,16 @@ func (h *gcHarness) waitRemoved(t *testing.T, wantPending int, want ...string) {
 	t.Helper()
 	sort.Strings(want)
 	eventually(t, 5*time.Second, func() bool {
-		return slices.Equal(h.removedPaths(), want) && h.g.pending() == wantPending
-	}, "removed %v (pending %d), want %v (pending %d)", h.removedPaths(), h.g.pending(), want, wantPending)
+		return slices.Equal(h.removedPaths(), want) && h.g.Pending() == wantPending
+	}, "removed %v (pending %d), want %v (pending %d)", h.removedPaths(), h.g.Pending(), want, wantPending)
 }
 
 func TestSandboxCollectorWaitsForTheDelay(t *testing.T) {
-	h := startGCHarness(t, gcPolicy{Delay: time.Hour, Headroom: 0.1, DiskWatch: time.Minute})
+	h := startGCHarness(t, Policy{Delay: time.Hour, Headroom: 0.1, DiskWatch: time.Minute})
 	now := h.clock.Now()
 	// At an empty disk the allowed age is 54 minutes.
-	h.g.schedule(now.Add(-30*time.Minute), "old")
-	h.g.schedule(now, "young", "young-meta")
+	h.g.Schedule(now.Add(-30*time.Minute), "old")
+	h.g.Schedule(now, "young", "young-meta")
 	h.clock.Advance(23 * time.Minute) // old is 53 minutes old
 	h.clock.Advance(2 * time.Minute)  // 55: old is due, young (25) is not
 	h.waitRemoved(t, 1, "old")
@@ -147,10 +147,10 @@ func TestSandboxCollectorWaitsForTheDelay(t *testing.T) {
 }
 
 func TestSandboxCollectorSoonerWhenTheDiskFills(t *testing.T) {
-	h := startGCHarness(t, gcPolicy{Delay: time.Hour, Headroom: 0.1, DiskWatch: time.Minute})
+	h := startGCHarness(t, Policy{Delay: time.Hour, Headroom: 0.1, DiskWatch: time.Minute})
 	now := h.clock.Now()
-	h.g.schedule(now, "a")
-	h.g.schedule(now.Add(5*time.Minute), "b")
+	h.g.Schedule(now, "a")
+	h.g.Schedule(now.Add(5*time.Minute), "b")
 	h.clock.Advance(10 * time.Minute)
 	// The disk fills to 70%: the allowed age shrinks to 12 minutes. The next disk check
 	// (within a minute) finds a (10 min) not yet due, b neither.
@@ -165,12 +165,12 @@ func TestSandboxCollectorSoonerWhenTheDiskFills(t *testing.T) {
 }
 
 func TestSandboxCollectorKeepsPathsInUse(t *testing.T) {
-	h := startGCHarness(t, gcPolicy{Delay: time.Minute, Headroom: 0, DiskWatch: time.Hour})
+	h := startGCHarness(t, Policy{Delay: time.Minute, Headroom: 0, DiskWatch: time.Hour})
 	h.mu.Lock()
 	h.inUse["executor-dir"] = true
 	h.mu.Unlock()
 	now := h.clock.Now()
-	h.g.schedule(now, "run-dir", "executor-dir")
+	h.g.Schedule(now, "run-dir", "executor-dir")
 	h.clock.Advance(time.Minute)
 	// The run goes; the executor dir, in use again, stays and is not retried until it is
 	// scheduled again.
@@ -178,19 +178,19 @@ func TestSandboxCollectorKeepsPathsInUse(t *testing.T) {
 	h.mu.Lock()
 	delete(h.inUse, "executor-dir")
 	h.mu.Unlock()
-	h.g.schedule(h.clock.Now(), "executor-dir")
+	h.g.Schedule(h.clock.Now(), "executor-dir")
 	h.clock.Advance(time.Minute)
 	h.waitRemoved(t, 0, "run-dir", "executor-dir")
 }
 
 func TestSandboxCollectorRescheduleKeepsTheLatestFinish(t *testing.T) {
-	h := startGCHarness(t, gcPolicy{Delay: time.Minute, Headroom: 0, DiskWatch: time.Hour})
+	h := startGCHarness(t, Policy{Delay: time.Minute, Headroom: 0, DiskWatch: time.Hour})
 	now := h.clock.Now()
-	h.g.schedule(now.Add(-2*time.Minute), "x") // due at once...
-	h.g.schedule(now, "y")
+	h.g.Schedule(now.Add(-2*time.Minute), "x") // due at once...
+	h.g.Schedule(now, "y")
 	h.waitRemoved(t, 1, "x")
-	h.g.schedule(now, "x") // ...finished again: waits for the delay again
-	h.g.schedule(now.Add(-time.Hour), "z")
+	h.g.Schedule(now, "x") // ...finished again: waits for the delay again
+	h.g.Schedule(now.Add(-time.Hour), "z")
 	h.waitRemoved(t, 2, "x", "z")
 	h.clock.Advance(time.Minute)
 	h.waitRemoved(t, 0, "x", "x", "y", "z")
@@ -213,19 +213,33 @@ func TestGCInUse(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.path, func(t *testing.T) {
-			if got := gcInUse(tt.path, live); got != tt.want {
-				t.Errorf("gcInUse(%q) = %v, want %v", tt.path, got, tt.want)
+			if got := InUse(tt.path, live); got != tt.want {
+				t.Errorf("InUse(%q) = %v, want %v", tt.path, got, tt.want)
 			}
 		})
 	}
 }
 
 func TestDiskUsage(t *testing.T) {
-	u, err := diskUsage(t.TempDir())
+	u, err := DiskUsage(t.TempDir())
 	if err != nil || u < 0 || u > 1 {
 		t.Fatalf("diskUsage = %v, %v; want a fraction", u, err)
 	}
-	if _, err := diskUsage("/does/not/exist"); err == nil {
+	if _, err := DiskUsage("/does/not/exist"); err == nil {
 		t.Fatalf("diskUsage of a missing path = %v, want an error", err)
+	}
+}
+
+// eventually polls cond every 10ms until it holds or timeout passes.
+func eventually(t testing.TB, timeout time.Duration, cond func() bool, format string, args ...any) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf(format, args...)
+		}
+		<-tick.C
 	}
 }

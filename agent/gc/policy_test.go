@@ -1,7 +1,6 @@
-package agent
+package gc
 
 import (
-	"strings"
 	"testing"
 	"time"
 )
@@ -20,7 +19,7 @@ func TestGCMaxAge(t *testing.T) {
 		{"no headroom, empty disk", 0, 0, week},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got := gcMaxAge(week, tc.headroom, tc.usage)
+			got := MaxAge(week, tc.headroom, tc.usage)
 			if d := got - tc.want; d > time.Second || d < -time.Second {
 				t.Errorf("gcMaxAge = %v, want %v", got, tc.want)
 			}
@@ -31,13 +30,13 @@ func TestGCMaxAge(t *testing.T) {
 func TestGCDue(t *testing.T) {
 	now := time.Date(2026, 1, 10, 0, 0, 0, 0, time.UTC)
 	day := 24 * time.Hour
-	cands := []gcCandidate{
+	cands := []Candidate{
 		{Paths: []string{"young"}, FinishedAt: now.Add(-1 * day)},
 		{Paths: []string{"old"}, FinishedAt: now.Add(-8 * day)},
 		{Paths: []string{"middle"}, FinishedAt: now.Add(-3 * day)},
 	}
 	// Empty disk, no headroom: only the run older than the one-week delay goes.
-	due, next := gcDue(cands, now, 7*day, 0, 0)
+	due, next := Due(cands, now, 7*day, 0, 0)
 	if len(due) != 1 || due[0].Paths[0] != "old" {
 		t.Fatalf("due = %+v, want [old]", due)
 	}
@@ -45,42 +44,13 @@ func TestGCDue(t *testing.T) {
 		t.Errorf("next = %v, want %v (middle's expiry)", next, want)
 	}
 	// A disk 60% full shrinks the delay to 40% (2.8 days): middle goes too.
-	due, _ = gcDue(cands, now, 7*day, 0, 0.6)
+	due, _ = Due(cands, now, 7*day, 0, 0.6)
 	if len(due) != 2 || due[0].Paths[0] != "old" || due[1].Paths[0] != "middle" {
 		t.Fatalf("due at 60%% = %+v, want [old middle]", due)
 	}
 	// Past the headroom everything goes at once, and nothing is left to schedule.
-	due, next = gcDue(cands, now, 7*day, 0.1, 0.95)
+	due, next = Due(cands, now, 7*day, 0.1, 0.95)
 	if len(due) != 3 || !next.IsZero() {
 		t.Fatalf("due past headroom = %+v next %v, want all and no next", due, next)
-	}
-}
-
-func TestGCConfigValidate(t *testing.T) {
-	valid := DefaultConfig()
-	valid.Master = "localhost:5050"
-	tests := []struct {
-		name    string
-		mutate  func(*Config)
-		wantErr string
-	}{
-		{"defaults: one week, 10% headroom", func(c *Config) {}, ""},
-		{"zero delay", func(c *Config) { c.GCDelay = 0 }, "gc_delay"},
-		{"negative headroom", func(c *Config) { c.GCDiskHeadroom = -0.1 }, "gc_disk_headroom"},
-		{"headroom above 1", func(c *Config) { c.GCDiskHeadroom = 1.5 }, "gc_disk_headroom"},
-		{"zero disk watch", func(c *Config) { c.DiskWatchInterval = 0 }, "disk_watch_interval"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			c := valid
-			tt.mutate(&c)
-			err := c.Validate()
-			if (err == nil) != (tt.wantErr == "") || (err != nil && !strings.Contains(err.Error(), tt.wantErr)) {
-				t.Fatalf("Validate() = %v, want %q", err, tt.wantErr)
-			}
-		})
-	}
-	if d := DefaultConfig(); d.GCDelay != 7*24*time.Hour || d.GCDiskHeadroom != 0.1 {
-		t.Errorf("defaults gc_delay %v gc_disk_headroom %v, want 1 week and 0.1", d.GCDelay, d.GCDiskHeadroom)
 	}
 }
