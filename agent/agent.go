@@ -18,6 +18,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/agoracluster/agora/agent/checkpoint"
+	"github.com/agoracluster/agora/agent/clock"
 	"github.com/agoracluster/agora/agent/containerizer"
 	"github.com/agoracluster/agora/agent/isolation"
 	"github.com/agoracluster/agora/agent/registration"
@@ -30,6 +31,7 @@ import (
 type Agent struct {
 	cfg           Config
 	log           *zap.Logger
+	clock         clock.Clock                 // time for the loop's timeouts, retries and timestamps
 	containerizer containerizer.Containerizer // router, unless a test replaced it
 	router        *containerizer.Router
 	process       *containerizer.Process // the process containerizer, closed when Run ends
@@ -76,7 +78,8 @@ type loopState struct {
 	completedFrameworks []*framework
 	tasks               map[statusupdate.TaskKey]*task // every live task, by framework and task id
 	sum                 *statusupdate.Manager
-	retry               *time.Timer
+	retry               clock.Timer   // the next Tick of sum; nil when none is due
+	retryAt             time.Time     // when retry fires
 	stopped             chan struct{} // closed when stopping and every executor is gone
 	shutdownByMaster    bool
 }
@@ -102,6 +105,7 @@ func New(cfg Config, logger *zap.Logger) (*Agent, error) {
 	a := &Agent{
 		cfg:         cfg,
 		log:         log,
+		clock:       clock.Real{},
 		ckpt:        checkpoint.Store{WorkDir: cfg.WorkDir},
 		executorBin: bin,
 		events:      make(chan func(), 1024),
@@ -216,16 +220,12 @@ func (a *Agent) Run(ctx context.Context, ln net.Listener) error {
 // loop runs events until stopped; it owns a.st.
 func (a *Agent) loop(ctx context.Context) error {
 	defer close(a.loopDone)
-	a.st.retry = time.NewTimer(time.Hour)
-	a.st.retry.Stop()
-	defer a.st.retry.Stop()
+	defer a.stopRetry()
 	stopRequested := ctx.Done()
 	for {
 		select {
 		case ev := <-a.events:
 			ev()
-		case <-a.st.retry.C:
-			a.st.sum.Tick(time.Now())
 		case <-stopRequested:
 			stopRequested = nil
 			a.beginStop()
@@ -276,18 +276,31 @@ func (a *Agent) query(ctx context.Context, fn func()) error {
 }
 
 // afterFunc runs ev on the loop after d; the returned timer can be stopped.
-func (a *Agent) afterFunc(d time.Duration, ev func()) *time.Timer {
-	return time.AfterFunc(d, func() { a.send(ev) })
+func (a *Agent) afterFunc(d time.Duration, ev func()) clock.Timer {
+	return a.clock.AfterFunc(d, func() { a.send(ev) })
 }
 
 func (a *Agent) resetRetry() {
-	a.st.retry.Stop()
-	select {
-	case <-a.st.retry.C:
-	default:
+	next, ok := a.st.sum.NextRetry()
+	if ok && a.st.retry != nil && next.Equal(a.st.retryAt) {
+		return // armed for that time already
 	}
-	if next, ok := a.st.sum.NextRetry(); ok {
-		a.st.retry.Reset(max(time.Until(next), 0))
+	a.stopRetry()
+	if !ok {
+		return
+	}
+	a.st.retryAt = next
+	a.st.retry = a.afterFunc(max(next.Sub(a.clock.Now()), 0), func() {
+		a.st.retry = nil
+		a.st.sum.Tick(a.clock.Now())
+	})
+}
+
+// stopRetry cancels the pending Tick. Loop only.
+func (a *Agent) stopRetry() {
+	if a.st.retry != nil {
+		a.st.retry.Stop()
+		a.st.retry = nil
 	}
 }
 

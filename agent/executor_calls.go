@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"time"
 
 	agorapb "github.com/agoracluster/agora/proto/agora/v1"
 	executorpb "github.com/agoracluster/agora/proto/mesos/v1/executor"
@@ -104,7 +103,7 @@ func (e executorCalls) updateFromExecutor(ex *executor, status *mesos.TaskStatus
 	st.AgentId = &mesos.AgentID{Value: proto.String(a.st.agentID)}
 	st.ExecutorId = &mesos.ExecutorID{Value: proto.String(ex.id)}
 	if st.Timestamp == nil {
-		st.Timestamp = proto.Float64(float64(time.Now().UnixNano()) / 1e9)
+		st.Timestamp = proto.Float64(float64(a.clock.Now().UnixNano()) / 1e9)
 	}
 	if st.GetState() == mesos.TaskState_TASK_FAILED {
 		// A task the OOM killer killed: the executor only saw a signal.

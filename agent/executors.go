@@ -15,6 +15,7 @@ import (
 
 	"github.com/agoracluster/agora/agent/cgroups"
 	"github.com/agoracluster/agora/agent/checkpoint"
+	"github.com/agoracluster/agora/agent/clock"
 	"github.com/agoracluster/agora/agent/containerizer"
 	"github.com/agoracluster/agora/agent/isolation"
 	"github.com/agoracluster/agora/agent/proc"
@@ -73,7 +74,7 @@ func (s supervisor) launch(fw *framework, info *mesos.ExecutorInfo, command bool
 		tasks:        make(map[string]*task),
 		pendingKills: make(map[string]*mesos.KillPolicy),
 		failReason:   mesos.TaskStatus_REASON_EXECUTOR_TERMINATED,
-		starting:     &launchSlot{slots: a.launches},
+		starting:     &launchSlot{slots: a.launches, clock: a.clock},
 	}
 	docker := command && slices.ContainsFunc(tasks, isDockerTask)
 	// The command executor of DOCKER tasks stays a process of its own, which the docker
@@ -128,7 +129,8 @@ type launchSlot struct {
 	slots chan struct{}
 	mu    sync.Mutex
 	held  bool
-	timer *time.Timer
+	clock clock.Clock
+	timer clock.Timer
 }
 
 // acquire waits for a slot; false when ctx ended first.
@@ -149,7 +151,7 @@ func (s *launchSlot) started() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.held {
-		s.timer = time.AfterFunc(launchSlotTimeout, s.release)
+		s.timer = s.clock.AfterFunc(launchSlotTimeout, s.release)
 	}
 }
 

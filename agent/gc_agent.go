@@ -5,7 +5,6 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
-	"time"
 
 	"github.com/google/uuid"
 	"go.uber.org/zap"
@@ -39,7 +38,7 @@ func startGC(a *Agent) *sandboxGC {
 	policy := gc.Policy{Delay: a.cfg.GCDelay, Headroom: a.cfg.GCDiskHeadroom, DiskWatch: a.cfg.DiskWatchInterval}
 	workDir := a.cfg.WorkDir
 	g := &sandboxGC{a: a}
-	g.c = gc.NewCollector(policy, gc.RealClock{}, a.log.Named("gc"),
+	g.c = gc.NewCollector(policy, a.clock, a.log.Named("gc"),
 		func() (float64, error) { return gc.DiskUsage(workDir) },
 		g.claim,
 		os.RemoveAll)
@@ -65,7 +64,7 @@ func (g *sandboxGC) scheduleExecutor(ex *executor) {
 	if a.st.agentID == "" || ex.sandbox == "" {
 		return
 	}
-	now := time.Now()
+	now := a.clock.Now()
 	exDir := filepath.Dir(filepath.Dir(ex.sandbox)) // <executor>/runs/<container_id>
 	g.c.Schedule(now, ex.sandbox)
 	g.c.Schedule(now, exDir)
@@ -82,7 +81,7 @@ func (g *sandboxGC) scheduleFramework(fw *framework) {
 	if a.st.agentID == "" {
 		return
 	}
-	now := time.Now()
+	now := a.clock.Now()
 	g.c.Schedule(now, filepath.Join(a.cfg.WorkDir, "slaves", a.st.agentID, "frameworks", fw.id))
 	g.c.Schedule(now, a.ckpt.FrameworkDir(a.st.agentID, fw.id))
 }

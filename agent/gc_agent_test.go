@@ -13,6 +13,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/agoracluster/agora/agent/checkpoint"
+	"github.com/agoracluster/agora/agent/clock"
 	"github.com/agoracluster/agora/agent/gc"
 	"github.com/agoracluster/agora/agent/stateapi"
 	agorapb "github.com/agoracluster/agora/proto/agora/v1"
@@ -133,7 +134,7 @@ func TestGCScanWorkDir(t *testing.T) {
 	fw := &framework{id: "F", executors: map[string]*executor{}}
 	fw.executors["E"] = &executor{fw: fw, id: "E", containerID: "C", sandbox: liveSandbox}
 	a.st.frameworks = map[string]*framework{"F": fw}
-	a.gc = &sandboxGC{a: a, c: gc.NewCollector(gc.Policy{Delay: time.Hour, DiskWatch: time.Minute}, gc.RealClock{}, a.log, nil, nil, nil)}
+	a.gc = &sandboxGC{a: a, c: gc.NewCollector(gc.Policy{Delay: time.Hour, DiskWatch: time.Minute}, clock.Real{}, a.log, nil, nil, nil)}
 	a.gc.scanWorkDir()
 
 	var got []string

@@ -2,7 +2,6 @@ package agent
 
 import (
 	"context"
-	"time"
 
 	"go.uber.org/zap"
 	"google.golang.org/protobuf/proto"
@@ -82,7 +81,7 @@ func (l masterLink) subscribed(agentID, masterAddr string, _ *mesos.MasterInfo) 
 	if err := a.ckpt.WriteAgent(a.currentAgentInfo(), a.bootID); err != nil {
 		a.log.Warn("checkpoint agent info", zap.Error(err))
 	}
-	a.st.sum.Resume(time.Now())
+	a.st.sum.Resume(a.clock.Now())
 }
 
 // disconnected pauses status updates until the next subscription. Loop only.

@@ -3,10 +3,10 @@ package agent
 import (
 	"maps"
 	"slices"
-	"time"
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/agoracluster/agora/agent/clock"
 	"github.com/agoracluster/agora/agent/executorapi"
 	"github.com/agoracluster/agora/agent/statusupdate"
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
@@ -58,9 +58,9 @@ type executor struct {
 	// failReason is the reason given to tasks failed when the executor ends.
 	failReason  mesos.TaskStatus_Reason
 	failMessage string
-	regTimer    *time.Timer
+	regTimer    clock.Timer
 	starting    *launchSlot // released once the executor subscribed
-	killTimer   *time.Timer
+	killTimer   clock.Timer
 	detached    bool // left running on agent exit (ShutdownExecutorsOnExit false)
 	// recovered marks an executor adopted from a previous agent run until it subscribes.
 	recovered bool

@@ -34,7 +34,7 @@ func (l masterLink) event(ev *agorapb.AgentEvent) {
 	case agorapb.AgentEvent_ACKNOWLEDGE:
 		ack := ev.GetAcknowledge()
 		key := statusupdate.TaskKey{FrameworkID: ack.GetFrameworkId().GetValue(), TaskID: ack.GetTaskId().GetValue()}
-		if err := a.st.sum.Ack(key, string(ack.GetUuid()), time.Now()); err != nil {
+		if err := a.st.sum.Ack(key, string(ack.GetUuid()), a.clock.Now()); err != nil {
 			a.log.Debug("ignoring acknowledgement", zap.Error(err))
 		}
 	case agorapb.AgentEvent_SHUTDOWN_FRAMEWORK:
@@ -278,17 +278,17 @@ func (l masterLink) dropTasksAs(fid string, tasks []*mesos.TaskInfo, state mesos
 
 // agentUpdate generates a status update for a tracked task on the agent's behalf.
 func (a *Agent) agentUpdate(t *task, state mesos.TaskState, reason mesos.TaskStatus_Reason, msg string) {
-	st := newStatus(a.st.agentID, t.info.GetTaskId().GetValue(), state, reason, msg)
+	st := newStatus(a.st.agentID, a.clock.Now(), t.info.GetTaskId().GetValue(), state, reason, msg)
 	st.ExecutorId = &mesos.ExecutorID{Value: proto.String(t.ex.id)}
 	a.statusUpdate(t.ex.fw.id, st)
 }
 
 // untrackedUpdate generates a status update for a task the agent does not track.
 func (a *Agent) untrackedUpdate(fid, tid string, state mesos.TaskState, reason mesos.TaskStatus_Reason, msg string) {
-	a.statusUpdate(fid, newStatus(a.st.agentID, tid, state, reason, msg))
+	a.statusUpdate(fid, newStatus(a.st.agentID, a.clock.Now(), tid, state, reason, msg))
 }
 
-func newStatus(agentID, tid string, state mesos.TaskState, reason mesos.TaskStatus_Reason, msg string) *mesos.TaskStatus {
+func newStatus(agentID string, now time.Time, tid string, state mesos.TaskState, reason mesos.TaskStatus_Reason, msg string) *mesos.TaskStatus {
 	id := uuid.New()
 	return &mesos.TaskStatus{
 		TaskId:    &mesos.TaskID{Value: proto.String(tid)},
@@ -297,7 +297,7 @@ func newStatus(agentID, tid string, state mesos.TaskState, reason mesos.TaskStat
 		Source:    mesos.TaskStatus_SOURCE_AGENT.Enum(),
 		Reason:    reason.Enum(),
 		AgentId:   &mesos.AgentID{Value: proto.String(agentID)},
-		Timestamp: proto.Float64(float64(time.Now().UnixNano()) / 1e9),
+		Timestamp: proto.Float64(float64(now.UnixNano()) / 1e9),
 		Uuid:      id[:],
 	}
 }
@@ -310,7 +310,7 @@ func (a *Agent) statusUpdate(fid string, st *mesos.TaskStatus) error {
 		return err
 	}
 	u := checkpoint.UpdateFromRecord(rec, payload)
-	if err := a.st.sum.Update(u, time.Now()); err != nil {
+	if err := a.st.sum.Update(u, a.clock.Now()); err != nil {
 		a.log.Warn("status update rejected", zap.String("framework_id", fid),
 			zap.String("task_id", st.GetTaskId().GetValue()), zap.Error(err))
 		return err

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+
+	"github.com/agoracluster/agora/agent/clock"
 )
 
 // The sandbox collector is the shell around the pure policy in gc.go: it holds the
@@ -20,27 +22,6 @@ import (
 // hands the due candidates to claim, which runs on the agent loop, leaves out what a live
 // executor or framework uses and moves the rest out of the way (a rename); the collector
 // then deletes what was moved, off the loop.
-
-// Clock is the collector's time source; tests use a fake.
-type Clock interface {
-	Now() time.Time
-	// At returns a channel that is closed once the clock reaches t, and a function that
-	// releases it early.
-	At(t time.Time) (<-chan struct{}, func())
-}
-
-// RealClock is the wall clock.
-type RealClock struct{}
-
-// Now implements Clock.
-func (RealClock) Now() time.Time { return time.Now() }
-
-// At implements Clock.
-func (RealClock) At(t time.Time) (<-chan struct{}, func()) {
-	ch := make(chan struct{})
-	timer := time.AfterFunc(time.Until(t), func() { close(ch) })
-	return ch, func() { timer.Stop() }
-}
 
 // Policy is the collector's configuration.
 type Policy struct {
@@ -54,7 +35,7 @@ type Policy struct {
 // goroutine.
 type Collector struct {
 	policy Policy
-	clock  Clock
+	clock  clock.Clock
 	log    *zap.Logger
 	// usage is the disk usage (0..1) of the work dir's file system.
 	usage func() (float64, error)
@@ -72,12 +53,12 @@ type Collector struct {
 // NewCollector returns a collector; usage reads the disk usage (0..1) of the work dir's
 // file system, claim decides (on the agent's loop) which paths of the due candidates may go
 // and moves them aside, returning their new names, and remove deletes one claimed path.
-func NewCollector(policy Policy, clock Clock, log *zap.Logger,
+func NewCollector(policy Policy, clk clock.Clock, log *zap.Logger,
 	usage func() (float64, error),
 	claim func(context.Context, []Candidate) ([]string, error),
 	remove func(string) error) *Collector {
 	return &Collector{
-		policy: policy, clock: clock, log: log, usage: usage, claim: claim, remove: remove,
+		policy: policy, clock: clk, log: log, usage: usage, claim: claim, remove: remove,
 		cands: make(map[string]Candidate),
 		wake:  make(chan struct{}, 1),
 	}
@@ -127,7 +108,7 @@ func (g *Collector) Run(ctx context.Context) {
 		if !next.IsZero() && next.Before(wakeAt) {
 			wakeAt = next
 		}
-		timer, stop := g.clock.At(wakeAt)
+		timer, stop := clock.At(g.clock, wakeAt)
 		select {
 		case <-ctx.Done():
 			stop()

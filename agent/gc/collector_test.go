@@ -9,62 +9,14 @@ import (
 	"time"
 
 	"go.uber.org/zap/zaptest"
+
+	"github.com/agoracluster/agora/agent/clock/clocktest"
 )
-
-// fakeClock is a Clock that moves only when told to.
-type fakeClock struct {
-	mu      sync.Mutex
-	now     time.Time
-	waiters map[*fakeWaiter]bool
-}
-
-type fakeWaiter struct {
-	at time.Time
-	ch chan struct{}
-}
-
-func newFakeClock(now time.Time) *fakeClock {
-	return &fakeClock{now: now, waiters: make(map[*fakeWaiter]bool)}
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) At(t time.Time) (<-chan struct{}, func()) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	w := &fakeWaiter{at: t, ch: make(chan struct{})}
-	if !t.After(c.now) {
-		close(w.ch)
-		return w.ch, func() {}
-	}
-	c.waiters[w] = true
-	return w.ch, func() {
-		c.mu.Lock()
-		delete(c.waiters, w)
-		c.mu.Unlock()
-	}
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-	for w := range c.waiters {
-		if !w.at.After(c.now) {
-			close(w.ch)
-			delete(c.waiters, w)
-		}
-	}
-}
 
 // gcHarness runs a collector against a fake clock, a settable disk usage, a set of paths in
 // use, and records what it removed.
 type gcHarness struct {
-	clock   *fakeClock
+	clock   *clocktest.Fake
 	g       *Collector
 	mu      sync.Mutex
 	usage   float64
@@ -75,7 +27,7 @@ type gcHarness struct {
 
 func startGCHarness(t *testing.T, policy Policy) *gcHarness {
 	t.Helper()
-	h := &gcHarness{clock: newFakeClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)), inUse: map[string]bool{}}
+	h := &gcHarness{clock: clocktest.New(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)), inUse: map[string]bool{}}
 	usage := func() (float64, error) {
 		h.mu.Lock()
 		defer h.mu.Unlock()
