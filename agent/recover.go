@@ -20,7 +20,7 @@ import (
 )
 
 // Agent recovery (as Mesos's): at start the agent reads the checkpoints of its previous
-// run (checkpoint.go). When the host rebooted since (another boot id) every process of that
+// run (agent/checkpoint). When the host rebooted since (another boot id) every process of that
 // run is gone and the agent registers as a new agent; the master reports the old agent's
 // tasks lost when the old agent id times out. With --recover=cleanup every live executor
 // found is killed and the agent registers as a new agent. Otherwise (--recover=reconnect)

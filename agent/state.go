@@ -4,6 +4,9 @@ import (
 	"maps"
 	"slices"
 
+	agorapb "github.com/agoracluster/agora/proto/agora/v1"
+	executorpb "github.com/agoracluster/agora/proto/mesos/v1/executor"
+
 	"google.golang.org/protobuf/proto"
 
 	"github.com/agoracluster/agora/agent/clock"
@@ -224,4 +227,77 @@ func sortedByID[V any](m map[string]V) []V {
 		out = append(out, m[k])
 	}
 	return out
+}
+
+// flushQueue sends every queued launch to the subscribed executor.
+func (ex *executor) flushQueue() {
+	for _, item := range ex.queue {
+		if item.task != nil {
+			t := ex.tasks[item.task.GetTaskId().GetValue()]
+			if t == nil || t.launched || t.state.IsTerminal() {
+				continue
+			}
+			t.launched = true
+			ex.conn.Push(&executorpb.Event{Type: executorpb.Event_LAUNCH.Enum(),
+				Launch: &executorpb.Event_Launch{Task: item.task}})
+			continue
+		}
+		var live []*mesos.TaskInfo
+		for _, ti := range item.group.GetTasks() {
+			if t := ex.tasks[ti.GetTaskId().GetValue()]; t != nil && !t.launched && !t.state.IsTerminal() {
+				t.launched = true
+				live = append(live, ti)
+			}
+		}
+		if len(live) > 0 {
+			ex.conn.Push(&executorpb.Event{Type: executorpb.Event_LAUNCH_GROUP.Enum(),
+				LaunchGroup: &executorpb.Event_LaunchGroup{TaskGroup: &mesos.TaskGroupInfo{Tasks: live}}})
+		}
+	}
+	ex.queue = nil
+}
+
+func (ex *executor) hasLiveTasks() bool {
+	for _, t := range ex.tasks {
+		if !t.state.IsTerminal() {
+			return true
+		}
+	}
+	return false
+}
+
+// unqueue removes a task that ended before it was sent from its executor's queue.
+func (ex *executor) unqueue(t *task) {
+	tid := t.info.GetTaskId().GetValue()
+	out := ex.queue[:0]
+	for _, item := range ex.queue {
+		if item.task != nil && item.task.GetTaskId().GetValue() == tid {
+			continue
+		}
+		if item.group != nil {
+			var rest []*mesos.TaskInfo
+			for _, ti := range item.group.GetTasks() {
+				if ti.GetTaskId().GetValue() != tid {
+					rest = append(rest, ti)
+				}
+			}
+			if len(rest) == 0 {
+				continue
+			}
+			item.group = &mesos.TaskGroupInfo{Tasks: rest}
+		}
+		out = append(out, item)
+	}
+	ex.queue = out
+}
+
+func (ex *executor) exitedCall(status int) *agorapb.AgentCall {
+	return &agorapb.AgentCall{
+		Type: agorapb.AgentCall_EXECUTOR_EXITED.Enum(),
+		ExecutorExited: &agorapb.AgentCall_ExecutorExited{
+			FrameworkId: &mesos.FrameworkID{Value: proto.String(ex.fw.id)},
+			ExecutorId:  &mesos.ExecutorID{Value: proto.String(ex.id)},
+			Status:      proto.Int32(int32(status)),
+		},
+	}
 }

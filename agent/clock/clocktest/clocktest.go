@@ -1,4 +1,3 @@
-// Package clocktest is a fake agent/clock.Clock that moves only when told to.
 package clocktest
 
 import (

@@ -1,13 +1,9 @@
 package agent
 
 import (
-	"time"
-
-	"github.com/google/uuid"
 	"go.uber.org/zap"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/agoracluster/agora/agent/checkpoint"
 	"github.com/agoracluster/agora/agent/isolation"
 	"github.com/agoracluster/agora/agent/statusupdate"
 	agorapb "github.com/agoracluster/agora/proto/agora/v1"
@@ -15,8 +11,7 @@ import (
 	executorpb "github.com/agoracluster/agora/proto/mesos/v1/executor"
 )
 
-// maxStatuses bounds the statuses kept per task.
-const maxStatuses = 8
+// What the master asks of the agent (agent protocol events), carried out on the loop.
 
 // event carries out one event from the master. Loop only.
 func (l masterLink) event(ev *agorapb.AgentEvent) {
@@ -151,34 +146,6 @@ func (l masterLink) runTasks(fwInfo *mesos.FrameworkInfo, groupExecutor *mesos.E
 	}
 }
 
-// flushQueue sends every queued launch to the subscribed executor.
-func (ex *executor) flushQueue() {
-	for _, item := range ex.queue {
-		if item.task != nil {
-			t := ex.tasks[item.task.GetTaskId().GetValue()]
-			if t == nil || t.launched || t.state.IsTerminal() {
-				continue
-			}
-			t.launched = true
-			ex.conn.Push(&executorpb.Event{Type: executorpb.Event_LAUNCH.Enum(),
-				Launch: &executorpb.Event_Launch{Task: item.task}})
-			continue
-		}
-		var live []*mesos.TaskInfo
-		for _, ti := range item.group.GetTasks() {
-			if t := ex.tasks[ti.GetTaskId().GetValue()]; t != nil && !t.launched && !t.state.IsTerminal() {
-				t.launched = true
-				live = append(live, ti)
-			}
-		}
-		if len(live) > 0 {
-			ex.conn.Push(&executorpb.Event{Type: executorpb.Event_LAUNCH_GROUP.Enum(),
-				LaunchGroup: &executorpb.Event_LaunchGroup{TaskGroup: &mesos.TaskGroupInfo{Tasks: live}}})
-		}
-	}
-	ex.queue = nil
-}
-
 // killTask handles KILL_TASK.
 func (l masterLink) killTask(fid, tid string, policy *mesos.KillPolicy) {
 	a := l.a
@@ -219,15 +186,6 @@ func (l masterLink) killTask(fid, tid string, policy *mesos.KillPolicy) {
 func killEvent(tid string, policy *mesos.KillPolicy) *executorpb.Event {
 	return &executorpb.Event{Type: executorpb.Event_KILL.Enum(), Kill: &executorpb.Event_Kill{
 		TaskId: &mesos.TaskID{Value: proto.String(tid)}, KillPolicy: policy}}
-}
-
-func (ex *executor) hasLiveTasks() bool {
-	for _, t := range ex.tasks {
-		if !t.state.IsTerminal() {
-			return true
-		}
-	}
-	return false
 }
 
 // shutdownFramework handles SHUTDOWN_FRAMEWORK.
@@ -273,148 +231,5 @@ func (l masterLink) dropTasksAs(fid string, tasks []*mesos.TaskInfo, state mesos
 	a := l.a
 	for _, t := range tasks {
 		a.untrackedUpdate(fid, t.GetTaskId().GetValue(), state, reason, msg)
-	}
-}
-
-// agentUpdate generates a status update for a tracked task on the agent's behalf.
-func (a *Agent) agentUpdate(t *task, state mesos.TaskState, reason mesos.TaskStatus_Reason, msg string) {
-	st := newStatus(a.st.agentID, a.clock.Now(), t.info.GetTaskId().GetValue(), state, reason, msg)
-	st.ExecutorId = &mesos.ExecutorID{Value: proto.String(t.ex.id)}
-	a.statusUpdate(t.ex.fw.id, st)
-}
-
-// untrackedUpdate generates a status update for a task the agent does not track.
-func (a *Agent) untrackedUpdate(fid, tid string, state mesos.TaskState, reason mesos.TaskStatus_Reason, msg string) {
-	a.statusUpdate(fid, newStatus(a.st.agentID, a.clock.Now(), tid, state, reason, msg))
-}
-
-func newStatus(agentID string, now time.Time, tid string, state mesos.TaskState, reason mesos.TaskStatus_Reason, msg string) *mesos.TaskStatus {
-	id := uuid.New()
-	return &mesos.TaskStatus{
-		TaskId:    &mesos.TaskID{Value: proto.String(tid)},
-		State:     state.Enum(),
-		Message:   proto.String(msg),
-		Source:    mesos.TaskStatus_SOURCE_AGENT.Enum(),
-		Reason:    reason.Enum(),
-		AgentId:   &mesos.AgentID{Value: proto.String(agentID)},
-		Timestamp: proto.Float64(float64(now.UnixNano()) / 1e9),
-		Uuid:      id[:],
-	}
-}
-
-// statusUpdate feeds an update into the status update manager and the task's state.
-func (a *Agent) statusUpdate(fid string, st *mesos.TaskStatus) error {
-	rec := &agorapb.StatusUpdateRecord{FrameworkId: &mesos.FrameworkID{Value: proto.String(fid)}, Status: st}
-	payload, err := proto.Marshal(rec)
-	if err != nil {
-		return err
-	}
-	u := checkpoint.UpdateFromRecord(rec, payload)
-	if err := a.st.sum.Update(u, a.clock.Now()); err != nil {
-		a.log.Warn("status update rejected", zap.String("framework_id", fid),
-			zap.String("task_id", st.GetTaskId().GetValue()), zap.Error(err))
-		return err
-	}
-	if t := a.st.tasks[u.Task]; t != nil && !t.state.IsTerminal() {
-		t.state = st.GetState()
-		light := proto.Clone(st).(*mesos.TaskStatus)
-		light.Data = nil
-		t.statuses = append(t.statuses, light)
-		if len(t.statuses) > maxStatuses {
-			t.statuses = append(t.statuses[:0:0], t.statuses[len(t.statuses)-maxStatuses:]...)
-		}
-		if t.state.IsTerminal() && !t.launched {
-			t.ex.unqueue(t)
-		}
-	}
-	return nil
-}
-
-// unqueue removes a task that ended before it was sent from its executor's queue.
-func (ex *executor) unqueue(t *task) {
-	tid := t.info.GetTaskId().GetValue()
-	out := ex.queue[:0]
-	for _, item := range ex.queue {
-		if item.task != nil && item.task.GetTaskId().GetValue() == tid {
-			continue
-		}
-		if item.group != nil {
-			var rest []*mesos.TaskInfo
-			for _, ti := range item.group.GetTasks() {
-				if ti.GetTaskId().GetValue() != tid {
-					rest = append(rest, ti)
-				}
-			}
-			if len(rest) == 0 {
-				continue
-			}
-			item.group = &mesos.TaskGroupInfo{Tasks: rest}
-		}
-		out = append(out, item)
-	}
-	ex.queue = out
-}
-
-// flushUpdates carries out the status update manager's decisions: checkpoint, acknowledge
-// to executors, forward to the master. Loop only; called after every event.
-func (a *Agent) flushUpdates() {
-	if !a.st.sum.HasReady() {
-		return
-	}
-	rd := a.st.sum.Ready()
-	var order []statusupdate.TaskKey
-	recs := make(map[statusupdate.TaskKey][][]byte)
-	for _, r := range rd.Persist {
-		if _, ok := recs[r.Task]; !ok {
-			order = append(order, r.Task)
-		}
-		recs[r.Task] = append(recs[r.Task], checkpoint.EncodeRecord(r))
-	}
-	for _, k := range order {
-		t := a.st.tasks[k]
-		if t == nil {
-			continue // not launched here: nothing to recover
-		}
-		ex := t.ex
-		if err := a.ckpt.AppendUpdates(a.st.agentID, k.FrameworkID, ex.id, ex.containerID, k.TaskID, recs[k]); err != nil {
-			a.log.Error("checkpoint status update", zap.String("task_id", k.TaskID), zap.Error(err))
-		}
-	}
-	for _, u := range rd.AckExecutor {
-		t := a.st.tasks[u.Task]
-		if t == nil || t.ex.conn == nil {
-			continue
-		}
-		t.ex.conn.Push(&executorpb.Event{Type: executorpb.Event_ACKNOWLEDGED.Enum(),
-			Acknowledged: &executorpb.Event_Acknowledged{
-				TaskId: &mesos.TaskID{Value: proto.String(u.Task.TaskID)}, Uuid: []byte(u.UUID)}})
-	}
-	for _, u := range rd.Send {
-		var rec agorapb.StatusUpdateRecord
-		if err := proto.Unmarshal(u.Payload, &rec); err != nil {
-			a.log.Error("decode status update", zap.Error(err))
-			continue
-		}
-		if t := a.st.tasks[u.Task]; t != nil {
-			rec.LatestState = t.state.Enum()
-		}
-		a.master.Enqueue(&agorapb.AgentCall{
-			Type:         agorapb.AgentCall_STATUS_UPDATE.Enum(),
-			StatusUpdate: &agorapb.AgentCall_StatusUpdate{Update: &rec},
-		})
-	}
-	for _, k := range rd.Closed {
-		a.completeTask(k)
-	}
-}
-
-func (ex *executor) exitedCall(status int) *agorapb.AgentCall {
-	return &agorapb.AgentCall{
-		Type: agorapb.AgentCall_EXECUTOR_EXITED.Enum(),
-		ExecutorExited: &agorapb.AgentCall_ExecutorExited{
-			FrameworkId: &mesos.FrameworkID{Value: proto.String(ex.fw.id)},
-			ExecutorId:  &mesos.ExecutorID{Value: proto.String(ex.id)},
-			Status:      proto.Int32(int32(status)),
-		},
 	}
 }
