@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/agoracluster/agora/agent/agenttest"
 	"github.com/agoracluster/agora/agent/registration"
 	"github.com/agoracluster/agora/apicodec"
 
@@ -177,7 +178,7 @@ func (fm *fakeMaster) callsOf(typ agorapb.AgentCall_Type) []*agorapb.AgentCall {
 func (fm *fakeMaster) waitState(t *testing.T, taskID string, want mesos.TaskState) *mesos.TaskStatus {
 	t.Helper()
 	var last *mesos.TaskStatus
-	eventually(t, 20*time.Second, func() bool {
+	agenttest.Eventually(t, 20*time.Second, func() bool {
 		us := fm.updates(taskID)
 		for _, u := range us {
 			if u.GetState() == want {
@@ -196,20 +197,6 @@ func states(us []*mesos.TaskStatus) []string {
 		out = append(out, u.GetState().String())
 	}
 	return out
-}
-
-// eventually polls cond until it holds or the deadline passes.
-func eventually(t testing.TB, timeout time.Duration, cond func() bool, format string, args ...any) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf(format, args...)
-		}
-		<-tick.C
-	}
 }
 
 type testAgent struct {

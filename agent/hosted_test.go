@@ -16,6 +16,7 @@ import (
 	"go.uber.org/zap/zaptest"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/agoracluster/agora/agent/agenttest"
 	"github.com/agoracluster/agora/agent/checkpoint"
 	"github.com/agoracluster/agora/agent/containerizer"
 	"github.com/agoracluster/agora/agent/isolation"
@@ -35,7 +36,7 @@ func TestHostedCommandExecutor(t *testing.T) {
 	if got := strings.Join(states(fm.updates("echo")), ","); got != "TASK_STARTING,TASK_RUNNING,TASK_FINISHED" {
 		t.Fatalf("updates = %s", got)
 	}
-	eventually(t, 20*time.Second, func() bool { return len(fm.callsOf(agorapb.AgentCall_EXECUTOR_EXITED)) == 1 }, "executor did not exit")
+	agenttest.Eventually(t, 20*time.Second, func() bool { return len(fm.callsOf(agorapb.AgentCall_EXECUTOR_EXITED)) == 1 }, "executor did not exit")
 	st := getState(t, ta.url)
 	if len(st.CompletedFrameworks) != 1 || len(st.CompletedFrameworks[0].CompletedExecutors) != 1 {
 		t.Fatalf("state = %+v", st)
@@ -67,14 +68,14 @@ func TestHostedCommandExecutor(t *testing.T) {
 	fm.send(&agorapb.AgentEvent{Type: agorapb.AgentEvent_KILL_TASK.Enum(), KillTask: &agorapb.AgentEvent_KillTask{
 		FrameworkId: frameworkInfo("fw-1").GetId(), TaskId: commandTask("sleep", "").GetTaskId()}})
 	fm.waitState(t, "sleep", mesos.TaskState_TASK_KILLED)
-	eventually(t, 10*time.Second, func() bool { return syscall.Kill(pid, 0) != nil }, "task process %d still runs", pid)
+	agenttest.Eventually(t, 10*time.Second, func() bool { return syscall.Kill(pid, 0) != nil }, "task process %d still runs", pid)
 }
 
 // hostedTaskPID waits until the agent knows the pid of a hosted executor's task.
 func hostedTaskPID(t *testing.T, a *Agent, fid, eid string) int {
 	t.Helper()
 	var pid int
-	eventually(t, 10*time.Second, func() bool {
+	agenttest.Eventually(t, 10*time.Second, func() bool {
 		sessions := make(map[int]string)
 		a.hosted.TaskSessions(sessions)
 		var cid string
@@ -144,7 +145,7 @@ func TestHostedContainerizerKill(t *testing.T) {
 	}
 
 	h.Close(true)
-	eventually(t, 10*time.Second, func() bool { return syscall.Kill(pid, 0) != nil }, "executor host %d still runs", pid)
+	agenttest.Eventually(t, 10*time.Second, func() bool { return syscall.Kill(pid, 0) != nil }, "executor host %d still runs", pid)
 }
 
 // TestHostedHostDeathFailsTasks: when the executor host dies, its executors have ended:
@@ -164,9 +165,9 @@ func TestHostedHostDeathFailsTasks(t *testing.T) {
 	if st.GetReason() != mesos.TaskStatus_REASON_EXECUTOR_TERMINATED || st.GetSource() != mesos.TaskStatus_SOURCE_AGENT {
 		t.Fatalf("status = %v", st)
 	}
-	eventually(t, 10*time.Second, func() bool { return syscall.Kill(taskPID, 0) != nil }, "task %d outlived its executor host", taskPID)
+	agenttest.Eventually(t, 10*time.Second, func() bool { return syscall.Kill(taskPID, 0) != nil }, "task %d outlived its executor host", taskPID)
 	// ... and so did whatever it started (sh -c forks sleep).
-	eventually(t, 10*time.Second, func() bool { return len(sandboxProcesses(t, ta.a.cfg.WorkDir)) == 0 },
+	agenttest.Eventually(t, 10*time.Second, func() bool { return len(sandboxProcesses(t, ta.a.cfg.WorkDir)) == 0 },
 		"processes of the task outlived its executor host: %v", sandboxProcesses(t, ta.a.cfg.WorkDir))
 
 	fm.send(runTask("fw-1", commandTask("after", "sleep 60")))
@@ -193,7 +194,7 @@ func TestHostedTasksOutliveAStoppedAgent(t *testing.T) {
 			t.Fatal(err)
 		}
 		var ln net.Listener
-		eventually(t, 10*time.Second, func() bool {
+		agenttest.Eventually(t, 10*time.Second, func() bool {
 			ln, err = net.Listen("tcp", addr) // the executors know the agent by its port
 			return err == nil
 		}, "listen on %s: %v", addr, err)
@@ -234,7 +235,7 @@ func TestHostedTasksOutliveAStoppedAgent(t *testing.T) {
 	fm.send(&agorapb.AgentEvent{Type: agorapb.AgentEvent_KILL_TASK.Enum(), KillTask: &agorapb.AgentEvent_KillTask{
 		FrameworkId: frameworkInfo("fw-1").GetId(), TaskId: commandTask("survivor", "").GetTaskId()}})
 	fm.waitState(t, "survivor", mesos.TaskState_TASK_KILLED)
-	eventually(t, 10*time.Second, func() bool { return syscall.Kill(pid, 0) != nil }, "task process %d still runs", pid)
+	agenttest.Eventually(t, 10*time.Second, func() bool { return syscall.Kill(pid, 0) != nil }, "task process %d still runs", pid)
 }
 
 // sandboxProcesses lists the live processes whose MESOS_SANDBOX lies under workDir.
@@ -286,7 +287,7 @@ func TestHostedHealthCheckRunsInTheContainer(t *testing.T) {
 		cid, sandbox = ex.containerID, ex.sandbox
 	})
 	var cg []byte
-	eventually(t, 10*time.Second, func() bool {
+	agenttest.Eventually(t, 10*time.Second, func() bool {
 		b, err := os.ReadFile(filepath.Join(sandbox, "check.cgroup"))
 		cg = b
 		return err == nil && len(b) > 0

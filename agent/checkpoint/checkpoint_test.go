@@ -7,12 +7,12 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/agoracluster/agora/agent/sandbox"
+	"google.golang.org/protobuf/proto"
 
+	"github.com/agoracluster/agora/agent/sandbox"
 	"github.com/agoracluster/agora/agent/statusupdate"
 	agorapb "github.com/agoracluster/agora/proto/agora/v1"
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
-	"google.golang.org/protobuf/proto"
 )
 
 const ckptAgentID = "A-S1"

@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/agoracluster/agora/agent/agenttest"
 	"github.com/agoracluster/agora/agent/proc"
 )
 
@@ -65,7 +66,7 @@ func TestSessionKillerKillsWhatTheLeaderLeft(t *testing.T) {
 		t.Fatal("the child died with its session leader; the test proves nothing")
 	}
 	newSessionKiller().kill(cmd.Process.Pid)
-	eventually(t, 10*time.Second, func() bool { return gone(child) }, "the session's child survived")
+	agenttest.Eventually(t, 10*time.Second, func() bool { return gone(child) }, "the session's child survived")
 }
 
 func TestSessionKillerLeavesALiveLeadersSession(t *testing.T) {
@@ -91,19 +92,5 @@ func TestSessionKillerServesConcurrentCallers(t *testing.T) {
 	}
 	if k.started > 50 {
 		t.Fatalf("%d scans for 50 calls", k.started)
-	}
-}
-
-// eventually polls cond every 10ms until it holds or timeout passes.
-func eventually(t testing.TB, timeout time.Duration, cond func() bool, format string, args ...any) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf(format, args...)
-		}
-		<-tick.C
 	}
 }

@@ -10,6 +10,7 @@ import (
 
 	"go.uber.org/zap/zaptest"
 
+	"github.com/agoracluster/agora/agent/agenttest"
 	"github.com/agoracluster/agora/agent/clock/clocktest"
 )
 
@@ -80,7 +81,7 @@ func (h *gcHarness) removedPaths() []string {
 func (h *gcHarness) waitRemoved(t *testing.T, wantPending int, want ...string) {
 	t.Helper()
 	sort.Strings(want)
-	eventually(t, 5*time.Second, func() bool {
+	agenttest.Eventually(t, 5*time.Second, func() bool {
 		return slices.Equal(h.removedPaths(), want) && h.g.Pending() == wantPending
 	}, "removed %v (pending %d), want %v (pending %d)", h.removedPaths(), h.g.Pending(), want, wantPending)
 }
@@ -179,19 +180,5 @@ func TestDiskUsage(t *testing.T) {
 	}
 	if _, err := DiskUsage("/does/not/exist"); err == nil {
 		t.Fatalf("diskUsage of a missing path = %v, want an error", err)
-	}
-}
-
-// eventually polls cond every 10ms until it holds or timeout passes.
-func eventually(t testing.TB, timeout time.Duration, cond func() bool, format string, args ...any) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf(format, args...)
-		}
-		<-tick.C
 	}
 }
