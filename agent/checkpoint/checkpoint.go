@@ -9,12 +9,13 @@ import (
 	"path/filepath"
 	"strconv"
 
+	"google.golang.org/protobuf/proto"
+
 	"github.com/agoracluster/agora/agent/sandbox"
 	"github.com/agoracluster/agora/agent/statusupdate"
 	agorapb "github.com/agoracluster/agora/proto/agora/v1"
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
 	"github.com/agoracluster/agora/recordio"
-	"google.golang.org/protobuf/proto"
 )
 
 // Checkpoint layout (binary protobuf unless noted), enough for agent recovery to rebuild

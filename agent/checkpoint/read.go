@@ -8,10 +8,11 @@ import (
 	"strconv"
 	"strings"
 
+	"google.golang.org/protobuf/proto"
+
 	"github.com/agoracluster/agora/agent/sandbox"
 	"github.com/agoracluster/agora/agent/statusupdate"
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
-	"google.golang.org/protobuf/proto"
 )
 
 // State is everything read back from the checkpoints of the latest agent run.
