@@ -6,14 +6,13 @@ import (
 	"fmt"
 	"net/http"
 
-	agorapb "github.com/agoracluster/agora/proto/agora/v1"
-	executorpb "github.com/agoracluster/agora/proto/mesos/v1/executor"
-
 	"go.uber.org/zap"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/agoracluster/agora/agent/executorapi"
+	agorapb "github.com/agoracluster/agora/proto/agora/v1"
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
+	executorpb "github.com/agoracluster/agora/proto/mesos/v1/executor"
 )
 
 // The agent's side of the executor API (agent/executorapi): the calls, carried out on the

@@ -12,14 +12,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/agoracluster/agora/agent/agenttest"
-	"github.com/agoracluster/agora/agent/registration"
-	"github.com/agoracluster/agora/apicodec"
-
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/agoracluster/agora/agent/agenttest"
+	"github.com/agoracluster/agora/agent/registration"
+	"github.com/agoracluster/agora/apicodec"
 	agorapb "github.com/agoracluster/agora/proto/agora/v1"
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
 	"github.com/agoracluster/agora/recordio"

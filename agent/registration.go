@@ -8,7 +8,6 @@ import (
 
 	"github.com/agoracluster/agora/agent/registration"
 	agorapb "github.com/agoracluster/agora/proto/agora/v1"
-
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
 )
 

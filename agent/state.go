@@ -4,15 +4,14 @@ import (
 	"maps"
 	"slices"
 
-	agorapb "github.com/agoracluster/agora/proto/agora/v1"
-	executorpb "github.com/agoracluster/agora/proto/mesos/v1/executor"
-
 	"google.golang.org/protobuf/proto"
 
 	"github.com/agoracluster/agora/agent/clock"
 	"github.com/agoracluster/agora/agent/executorapi"
 	"github.com/agoracluster/agora/agent/statusupdate"
+	agorapb "github.com/agoracluster/agora/proto/agora/v1"
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
+	executorpb "github.com/agoracluster/agora/proto/mesos/v1/executor"
 )
 
 // maxCompleted bounds the completed tasks, executors and frameworks kept for /state.
