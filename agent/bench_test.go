@@ -70,7 +70,9 @@ func BenchmarkLaunchTasks(b *testing.B) {
 func benchLaunch(b *testing.B, n int) {
 	b.StopTimer()
 	fm := newFakeMaster(b)
-	ta := startAgentWith(b, fm.addr(), nil, func(a *Agent) {
+	// As many launch slots as tasks: the executors never subscribe, and each would otherwise
+	// hold its slot for launchSlotTimeout.
+	ta := startAgentWith(b, fm.addr(), func(c *Config) { c.LaunchConcurrency = n }, func(a *Agent) {
 		a.containerizer = &instantContainerizer{procs: map[string]chan struct{}{}}
 	})
 	defer ta.stop()
