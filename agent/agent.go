@@ -280,6 +280,7 @@ func (a *Agent) afterFunc(d time.Duration, ev func()) clock.Timer {
 	return a.clock.AfterFunc(d, func() { a.send(ev) })
 }
 
+// resetRetry arms the status update manager's next Tick for its next retry. Loop only.
 func (a *Agent) resetRetry() {
 	next, ok := a.st.sum.NextRetry()
 	if ok && a.st.retry != nil && next.Equal(a.st.retryAt) {
@@ -290,10 +291,14 @@ func (a *Agent) resetRetry() {
 		return
 	}
 	a.st.retryAt = next
-	a.st.retry = a.afterFunc(max(next.Sub(a.clock.Now()), 0), func() {
-		a.st.retry = nil
+	var t clock.Timer
+	t = a.afterFunc(max(next.Sub(a.clock.Now()), 0), func() {
+		if a.st.retry == t { // not a timer that fired while being replaced
+			a.st.retry = nil
+		}
 		a.st.sum.Tick(a.clock.Now())
 	})
+	a.st.retry = t
 }
 
 // stopRetry cancels the pending Tick. Loop only.
