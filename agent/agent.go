@@ -157,6 +157,7 @@ func (a *Agent) Run(ctx context.Context, ln net.Listener) error {
 		Detector:   detector,
 		BackoffMin: a.cfg.RegistrationBackoffMin,
 		BackoffMax: a.cfg.RegistrationBackoffMax,
+		Clock:      a.clock,
 	}, masterLink{a}, a.log)
 	a.iso = isolation.New(a.cfg.isolation(), a.log)
 	a.process.UseIsolator(a.iso)

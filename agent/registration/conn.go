@@ -16,6 +16,7 @@ import (
 	"go.uber.org/zap"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/agoracluster/agora/agent/clock"
 	"github.com/agoracluster/agora/apicodec"
 	agorapb "github.com/agoracluster/agora/proto/agora/v1"
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
@@ -51,6 +52,9 @@ type Config struct {
 	// BackoffMin and BackoffMax bound the exponential back-off between attempts to
 	// subscribe.
 	BackoffMin, BackoffMax time.Duration
+	// Clock times the back-off, the heartbeats and the watchdog of a silent stream; nil
+	// means the wall clock.
+	Clock clock.Clock
 }
 
 // Conn is the agent's connection to the master: the subscription stream (with
@@ -59,6 +63,7 @@ type Config struct {
 type Conn struct {
 	owner  Owner
 	cfg    Config
+	clock  clock.Clock
 	log    *zap.Logger
 	stream *http.Client // no timeout: the subscription is long-lived
 	calls  *http.Client
@@ -82,9 +87,14 @@ type session struct {
 func New(cfg Config, owner Owner, log *zap.Logger) *Conn {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConnsPerHost = callWorkers + 2
+	clk := cfg.Clock
+	if clk == nil {
+		clk = clock.Real{}
+	}
 	return &Conn{
 		owner:     owner,
 		cfg:       cfg,
+		clock:     clk,
 		log:       log.Named("master"),
 		stream:    &http.Client{Transport: tr},
 		calls:     &http.Client{Transport: tr, Timeout: 15 * time.Second},
@@ -129,12 +139,12 @@ func (m *Conn) run(ctx context.Context) {
 			zap.Duration("backoff", backoff), zap.Error(err))
 		// Full jitter in [backoff/2, backoff).
 		wait := backoff/2 + time.Duration(rand.Int64N(int64(backoff/2)+1))
-		t := time.NewTimer(wait)
+		due, stop := clock.At(m.clock, m.clock.Now().Add(wait))
 		select {
 		case <-ctx.Done():
-			t.Stop()
+			stop()
 			return
-		case <-t.C:
+		case <-due:
 		}
 		backoff = min(2*backoff, m.cfg.BackoffMax)
 	}
@@ -208,8 +218,8 @@ func (m *Conn) subscribe(ctx context.Context, target *url.URL) (bool, *url.URL, 
 		m.heartbeat(sctx, s, interval)
 	}()
 	defer wg.Wait()
-	watchdog := time.AfterFunc(3*interval, cancel)
-	defer watchdog.Stop()
+	watchdog := m.clock.AfterFunc(3*interval, cancel)
+	defer func() { watchdog.Stop() }()
 
 	for {
 		rec, err := rd.ReadRecord()
@@ -220,7 +230,8 @@ func (m *Conn) subscribe(ctx context.Context, target *url.URL) (bool, *url.URL, 
 			}
 			return true, final, err
 		}
-		watchdog.Reset(3 * interval)
+		watchdog.Stop()
+		watchdog = m.clock.AfterFunc(3*interval, cancel)
 		ev := &agorapb.AgentEvent{}
 		if err := proto.Unmarshal(rec, ev); err != nil {
 			cancel()
@@ -235,13 +246,13 @@ func (m *Conn) subscribe(ctx context.Context, target *url.URL) (bool, *url.URL, 
 }
 
 func (m *Conn) heartbeat(ctx context.Context, s *session, interval time.Duration) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
 	for {
+		due, stop := clock.At(m.clock, m.clock.Now().Add(interval))
 		select {
 		case <-ctx.Done():
+			stop()
 			return
-		case <-t.C:
+		case <-due:
 			if err := m.post(ctx, s, &agorapb.AgentCall{Type: agorapb.AgentCall_HEARTBEAT.Enum()}); err != nil {
 				m.log.Debug("heartbeat failed", zap.Error(err))
 			}

@@ -15,6 +15,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/agoracluster/agora/agent/agenttest"
+	"github.com/agoracluster/agora/agent/clock/clocktest"
 	"github.com/agoracluster/agora/apicodec"
 	agorapb "github.com/agoracluster/agora/proto/agora/v1"
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
@@ -167,4 +168,51 @@ func TestConnFollowsTheDetector(t *testing.T) {
 	if got := o.masters(); len(got) != 2 || got[0] != first.url().Host || got[1] != second.url().Host {
 		t.Fatalf("subscribed to %v, want %s then %s", got, first.url().Host, second.url().Host)
 	}
+}
+
+// countingDetector names one master and counts the attempts.
+type countingDetector struct {
+	u  *url.URL
+	mu sync.Mutex
+	n  int
+}
+
+func (d *countingDetector) Detect(context.Context, *url.URL) (*url.URL, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.n++
+	return d.u, nil
+}
+
+func (d *countingDetector) attempts() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.n
+}
+
+// TestConnBacksOffOnItsClock: after a failed attempt the next waits for the back-off on the
+// connection's clock (jittered in [backoff/2, backoff)), doubling up to the maximum.
+func TestConnBacksOffOnItsClock(t *testing.T) {
+	refused := httptest.NewServer(http.NotFoundHandler()) // answers 404: not subscribed
+	t.Cleanup(refused.Close)
+	u, _ := MasterURL(refused.Listener.Addr().String())
+	det := &countingDetector{u: u}
+	clk := clocktest.New(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	c := New(Config{Detector: det, BackoffMin: time.Second, BackoffMax: 4 * time.Second, Clock: clk}, &owner{}, zaptest.NewLogger(t))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); c.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+
+	for i, backoff := range []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 4 * time.Second} {
+		attempt := i + 1
+		agenttest.Eventually(t, 10*time.Second, func() bool { return det.attempts() == attempt && clk.Pending() > 0 },
+			"attempt %d did not fail and wait", attempt)
+		clk.Advance(backoff/2 - time.Millisecond)
+		if det.attempts() != attempt {
+			t.Fatalf("attempt %d before half its back-off of %v", attempt+1, backoff)
+		}
+		clk.Advance(backoff/2 + time.Millisecond)
+	}
+	agenttest.Eventually(t, 10*time.Second, func() bool { return det.attempts() == 5 }, "no fifth attempt")
 }
