@@ -180,10 +180,10 @@ func (s supervisor) watchRecovered(ex *executor) {
 // Mesos: TASK_DROPPED for partition-aware frameworks, else TASK_LOST). Loop only.
 func (a *Agent) dropUndelivered(ex *executor, known map[string]bool) {
 	state := mesos.TaskState_TASK_LOST
-	for _, c := range ex.fw.info.GetCapabilities() {
-		if c.GetType() == mesos.FrameworkInfo_Capability_PARTITION_AWARE {
-			state = mesos.TaskState_TASK_DROPPED
-		}
+	if slices.ContainsFunc(ex.fw.info.GetCapabilities(), func(c *mesos.FrameworkInfo_Capability) bool {
+		return c.GetType() == mesos.FrameworkInfo_Capability_PARTITION_AWARE
+	}) {
+		state = mesos.TaskState_TASK_DROPPED
 	}
 	for _, t := range sortedByID(ex.tasks) {
 		if t.state == mesos.TaskState_TASK_STAGING && !known[t.info.GetTaskId().GetValue()] {
@@ -265,6 +265,7 @@ func taskInfoOf(t *mesos.Task) *mesos.TaskInfo {
 	return ti
 }
 
+// appendStatus keeps the latest maxStatuses statuses of a task.
 func appendStatus(s []*mesos.TaskStatus, st *mesos.TaskStatus) []*mesos.TaskStatus {
 	s = append(s, st)
 	if len(s) > maxStatuses {

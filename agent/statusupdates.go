@@ -63,10 +63,7 @@ func (a *Agent) statusUpdate(fid string, st *mesos.TaskStatus) error {
 		t.state = st.GetState()
 		light := proto.Clone(st).(*mesos.TaskStatus)
 		light.Data = nil
-		t.statuses = append(t.statuses, light)
-		if len(t.statuses) > maxStatuses {
-			t.statuses = append(t.statuses[:0:0], t.statuses[len(t.statuses)-maxStatuses:]...)
-		}
+		t.statuses = appendStatus(t.statuses, light)
 		if t.state.IsTerminal() && !t.launched {
 			t.ex.unqueue(t)
 		}

@@ -4,7 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -63,7 +63,7 @@ func TestRemoveDockerOrphans(t *testing.T) {
 	for _, c := range listed {
 		left = append(left, c.ContainerID)
 	}
-	sort.Strings(left)
+	slices.Sort(left)
 	if strings.Join(left, ",") != live {
 		t.Errorf("containers left = %v, want only %s", left, live)
 	}

@@ -3,7 +3,6 @@ package gc
 import (
 	"context"
 	"slices"
-	"sort"
 	"sync"
 	"testing"
 	"time"
@@ -72,7 +71,7 @@ func (h *gcHarness) removedPaths() []string {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	out := slices.Clone(h.removed)
-	sort.Strings(out)
+	slices.Sort(out)
 	return out
 }
 
@@ -80,7 +79,7 @@ func (h *gcHarness) removedPaths() []string {
 // pending beyond wantPending.
 func (h *gcHarness) waitRemoved(t *testing.T, wantPending int, want ...string) {
 	t.Helper()
-	sort.Strings(want)
+	slices.Sort(want)
 	agenttest.Eventually(t, 5*time.Second, func() bool {
 		return slices.Equal(h.removedPaths(), want) && h.g.Pending() == wantPending
 	}, "removed %v (pending %d), want %v (pending %d)", h.removedPaths(), h.g.Pending(), want, wantPending)
