@@ -245,7 +245,7 @@ func (p *Process) Kill(_ context.Context, containerID string, sig syscall.Signal
 }
 
 // Recover implements Containerizer: every container whose executor is still alive (and is
-// the same process, see executorAlive) is adopted and watched by polling /proc, since it is
+// the same process, see ExecutorAlive) is adopted and watched by polling /proc, since it is
 // not our child; its exit status cannot be learned. A container whose executor is gone is
 // registered as ended, so Wait returns at once for it.
 func (p *Process) Recover(_ context.Context, containers []RecoveredContainer) error {
