@@ -13,6 +13,9 @@ type Clock interface {
 type Timer interface {
 	// Stop prevents the call; false when it has run or was stopped already.
 	Stop() bool
+	// Reset makes the call due d from now (again, when it has run or was stopped); false
+	// when it had run or was stopped.
+	Reset(d time.Duration) bool
 }
 
 // Real is the wall clock.

@@ -219,7 +219,7 @@ func (m *Conn) subscribe(ctx context.Context, target *url.URL) (bool, *url.URL, 
 	}()
 	defer wg.Wait()
 	watchdog := m.clock.AfterFunc(3*interval, cancel)
-	defer func() { watchdog.Stop() }()
+	defer watchdog.Stop()
 
 	for {
 		rec, err := rd.ReadRecord()
@@ -230,8 +230,7 @@ func (m *Conn) subscribe(ctx context.Context, target *url.URL) (bool, *url.URL, 
 			}
 			return true, final, err
 		}
-		watchdog.Stop()
-		watchdog = m.clock.AfterFunc(3*interval, cancel)
+		watchdog.Reset(3 * interval)
 		ev := &agorapb.AgentEvent{}
 		if err := proto.Unmarshal(rec, ev); err != nil {
 			cancel()

@@ -46,6 +46,21 @@ func (c *Fake) AfterFunc(d time.Duration, f func()) clock.Timer {
 	return w
 }
 
+// Reset implements clock.Timer.
+func (w *waiter) Reset(d time.Duration) bool {
+	w.c.mu.Lock()
+	defer w.c.mu.Unlock()
+	pending := w.c.waiters[w]
+	w.at = w.c.now.Add(d)
+	if d <= 0 {
+		delete(w.c.waiters, w)
+		go w.f()
+		return pending
+	}
+	w.c.waiters[w] = true
+	return pending
+}
+
 // Stop implements clock.Timer.
 func (w *waiter) Stop() bool {
 	w.c.mu.Lock()

@@ -33,7 +33,29 @@ func TestFakeRunsWhatIsDueOnAdvance(t *testing.T) {
 		t.Fatalf("a stopped timer fired: %s", got)
 	default:
 	}
-	if !c.Now().Equal(start.Add(3 * time.Second)) {
+	// A timer that ran can be set again; a reset pending one moves.
+	again := c.AfterFunc(time.Second, func() { fired <- "again" })
+	if !again.Reset(2 * time.Second) {
+		t.Fatal("Reset of a pending timer: want true")
+	}
+	c.Advance(time.Second)
+	select {
+	case got := <-fired:
+		t.Fatalf("a timer fired before its reset time: %s", got)
+	default:
+	}
+	c.Advance(time.Second)
+	if got := <-fired; got != "again" {
+		t.Fatalf("fired %s, want again", got)
+	}
+	if again.Reset(time.Second) {
+		t.Fatal("Reset of a timer that ran: want false")
+	}
+	c.Advance(time.Second)
+	if got := <-fired; got != "again" {
+		t.Fatalf("fired %s after the reset of a timer that ran, want again", got)
+	}
+	if !c.Now().Equal(start.Add(6 * time.Second)) {
 		t.Fatalf("now = %v", c.Now())
 	}
 }
