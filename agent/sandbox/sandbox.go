@@ -28,17 +28,18 @@ func Roots(workDir string) []string {
 
 // FrameworkDir is the directory of a framework's sandboxes.
 func FrameworkDir(workDir, agentID, frameworkID string) string {
-	return filepath.Join(Root(workDir), agentID, "frameworks", frameworkID)
+	return filepath.Join(workDir, "slaves", agentID, "frameworks", frameworkID)
 }
 
 // RunsDir is the runs directory of an executor.
 func RunsDir(workDir, agentID, frameworkID, executorID string) string {
-	return filepath.Join(FrameworkDir(workDir, agentID, frameworkID), "executors", executorID, "runs")
+	return filepath.Join(workDir, "slaves", agentID, "frameworks", frameworkID, "executors", executorID, "runs")
 }
 
-// Path is the sandbox of one run of an executor.
+// Path is the sandbox of one run of an executor. (One Join: it is built for every
+// executor launched.)
 func Path(workDir, agentID, frameworkID, executorID, containerID string) string {
-	return filepath.Join(RunsDir(workDir, agentID, frameworkID, executorID), containerID)
+	return filepath.Join(workDir, "slaves", agentID, "frameworks", frameworkID, "executors", executorID, "runs", containerID)
 }
 
 // Create creates the sandbox directory (…/executors/<executor_id>/runs/<container_id>)
