@@ -94,8 +94,8 @@ type Session struct {
 	conn   *zk.Conn
 	events <-chan zk.Event // closed when the client's goroutines are done
 	url    URL
-	acl  []zk.ACL
-	log  *zap.Logger
+	acl    []zk.ACL
+	log    *zap.Logger
 
 	mu      sync.Mutex
 	state   State
