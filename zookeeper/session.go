@@ -142,6 +142,9 @@ func Connect(ctx context.Context, u URL, cfg Config, log *zap.Logger) (*Session,
 	defer cancel()
 	if _, err := s.WaitConnected(wctx); err != nil {
 		s.Close()
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("zookeeper: connect %s: %w", u.Redacted(), ctx.Err())
+		}
 		s.mu.Lock()
 		dialErr := s.dialErr
 		s.mu.Unlock()

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"strconv"
 	"strings"
 )
@@ -73,6 +74,25 @@ func ParseURL(s string) (URL, error) {
 		return bad("path: %v", err)
 	}
 	u.Path = p
+	return u, nil
+}
+
+// LoadURL parses s as ParseURL does, and also accepts Mesos's
+// file:///path/to/file, a file whose content (surrounding space trimmed)
+// is the zk:// URL, which keeps credentials off the command line.
+func LoadURL(s string) (URL, error) {
+	name, ok := strings.CutPrefix(s, "file://")
+	if !ok {
+		return ParseURL(s)
+	}
+	b, err := os.ReadFile(name)
+	if err != nil {
+		return URL{}, fmt.Errorf("%w: read %s: %v", ErrBadURL, s, err)
+	}
+	u, err := ParseURL(strings.TrimSpace(string(b)))
+	if err != nil {
+		return URL{}, fmt.Errorf("%s: %w", s, err)
+	}
 	return u, nil
 }
 

@@ -2,6 +2,8 @@ package zookeeper_test
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -100,6 +102,33 @@ func TestURLStringRedactedJoin(t *testing.T) {
 	}
 	if !zookeeper.IsURL("ZK://h/a") || zookeeper.IsURL("h:5050") {
 		t.Error("IsURL")
+	}
+}
+
+func TestLoadURL(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "zk")
+	bad := filepath.Join(dir, "bad")
+	if err := os.WriteFile(good, []byte("zk://jo:pw@h1:2181,h2/agora\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(bad, []byte("h1:2181"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	u, err := zookeeper.LoadURL("file://" + good)
+	if err != nil || u.String() != "zk://jo:pw@h1:2181,h2:2181/agora" {
+		t.Fatalf("LoadURL(file) = %v, %v", u, err)
+	}
+	if u, err := zookeeper.LoadURL("zk://h/a"); err != nil || u.Path != "/a" {
+		t.Fatalf("LoadURL(zk) = %v, %v", u, err)
+	}
+	for in, want := range map[string]string{
+		"file://" + filepath.Join(dir, "missing"): "no such file",
+		"file://" + bad: "file://" + bad + `: zookeeper: bad zk:// URL "h1:2181": must start with zk://`,
+	} {
+		if _, err := zookeeper.LoadURL(in); !errors.Is(err, zookeeper.ErrBadURL) || !strings.Contains(err.Error(), want) {
+			t.Errorf("LoadURL(%q) = %v, want %q", in, err, want)
+		}
 	}
 }
 

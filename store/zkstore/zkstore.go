@@ -62,6 +62,19 @@ func (s *Store) WithFence(fence string, version int32) *Store {
 	return &f
 }
 
+// Sync makes the reads that follow see every write the ensemble committed
+// before the call (ZooKeeper's sync): a new leader calls it before it
+// recovers its state, since its server may lag behind the quorum.
+func (s *Store) Sync(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if _, err := s.sess.Conn().Sync(s.root); err != nil {
+		return fmt.Errorf("zkstore: sync %s: %w", s.root, err)
+	}
+	return nil
+}
+
 // Root returns the store's root znode.
 func (s *Store) Root() string { return s.root }
 

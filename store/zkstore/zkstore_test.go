@@ -173,6 +173,9 @@ func TestFencing(t *testing.T) {
 		}
 	}
 	s2 := open(t, sess2, "/agora/registry").WithFence(node2, 0)
+	if err := s2.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
 	for key, want := range map[string]string{"agents/a1": "two", "frameworks/f1": "f"} {
 		if got, _, err := s2.Get(ctx, key); err != nil || string(got) != want {
 			t.Fatalf("Get(%s) = %q, %v; want %q", key, got, err, want)
