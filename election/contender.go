@@ -150,6 +150,13 @@ func (c *Contender) run(ctx context.Context) {
 			c.update(func(s *Status) { s.Node = node })
 		}
 		children, _, watch, err := c.sess.Conn().ChildrenW(c.cfg.Path)
+		if errors.Is(err, zk.ErrNoNode) {
+			// The path was deleted, and our znode with it.
+			c.log.Warn("election path gone; contending anew", zap.String("node", node))
+			node = ""
+			c.update(func(s *Status) { s.Leading, s.Node = false, "" })
+			continue
+		}
 		if err != nil {
 			c.fail(ctx, fmt.Errorf("election: list %s: %w", c.cfg.Path, err))
 			continue

@@ -264,3 +264,28 @@ func TestContendWithArbitraryPayload(t *testing.T) {
 		t.Fatalf("WaitLeading after Withdraw: %v", err)
 	}
 }
+
+// TestPathDeletedUnderContenders: someone removes the election's znodes
+// (an operator's cleanup); the contenders notice and contend anew.
+func TestPathDeletedUnderContenders(t *testing.T) {
+	srv := zktest.Start(t)
+	admin := zktest.Connect(t, srv.URL(path), 4*time.Second)
+	m1 := contend(t, srv.URL(path), 4*time.Second, "m1")
+	exactlyOne(t, m1, m1)
+	first, _ := m1.c.Status()
+	if err := admin.Conn().Delete(first.Node, -1); err != nil {
+		t.Fatal(err)
+	}
+	if err := admin.Conn().Delete(path, -1); err != nil {
+		t.Fatal(err)
+	}
+	// The recreated path counts from 0 again, so the name may repeat: the
+	// term tells the new candidacy from the old.
+	waitFor(t, "m1 leading in a new term", func() bool {
+		st, _ := m1.c.Status()
+		return st.Leading && st.Term == first.Term+1
+	})
+	if ok, _, err := admin.Conn().Exists(path); err != nil || !ok {
+		t.Fatalf("election path not recreated: %v, %v", ok, err)
+	}
+}
