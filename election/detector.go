@@ -174,24 +174,53 @@ func (d *Detector[T]) look() (<-chan zk.Event, error) {
 	if err != nil {
 		return nil, fmt.Errorf("election: list %s: %w", d.cfg.Path, err)
 	}
-	for _, cd := range d.cfg.candidates(children) {
-		node := d.cfg.node(cd.name)
-		data, _, err := d.sess.Conn().Get(node)
+	obs, err := leaderOf(d.sess.Conn(), d.cfg, children, d.decode)
+	if err != nil {
+		return nil, err
+	}
+	d.set(obs)
+	return watch, nil
+}
+
+// leaderOf reads and decodes the payload of the lowest contender among
+// children; the observation's error is ErrNoLeader when there is none.
+func leaderOf[T any](conn *zk.Conn, cfg Config, children []string, decode func([]byte) (T, error)) (Observation[T], error) {
+	for _, cd := range cfg.candidates(children) {
+		node := cfg.node(cd.name)
+		data, _, err := conn.Get(node)
 		if errors.Is(err, zk.ErrNoNode) {
 			continue // gone meanwhile: the next in line leads
 		}
 		if err != nil {
-			return nil, fmt.Errorf("election: read %s: %w", node, err)
+			return Observation[T]{}, fmt.Errorf("election: read %s: %w", node, err)
 		}
 		obs := Observation[T]{Node: node, Data: data}
-		if obs.Leader, err = d.decode(data); err != nil {
+		if obs.Leader, err = decode(data); err != nil {
 			obs.Err = fmt.Errorf("%w: %s (%d bytes): %v", ErrBadLeaderData, node, len(data), err)
 		}
-		d.set(obs)
-		return watch, nil
+		return obs, nil
 	}
-	d.set(Observation[T]{Err: ErrNoLeader})
-	return watch, nil
+	return Observation[T]{Err: ErrNoLeader}, nil
+}
+
+// Lookup reads the current leader once, without watching (for a command
+// line tool). The observation's error is ErrNoLeader or ErrBadLeaderData
+// when there is no usable leader; the returned error is ZooKeeper's.
+func Lookup[T any](ctx context.Context, sess *zookeeper.Session, cfg Config, decode func([]byte) (T, error)) (Observation[T], error) {
+	if err := cfg.Validate(); err != nil {
+		return Observation[T]{}, err
+	}
+	if err := ctx.Err(); err != nil {
+		return Observation[T]{}, err
+	}
+	children, _, err := sess.Conn().Children(cfg.Path)
+	if errors.Is(err, zk.ErrNoNode) {
+		return Observation[T]{Err: ErrNoLeader}, nil
+	}
+	if err != nil {
+		return Observation[T]{}, fmt.Errorf("election: list %s: %w", cfg.Path, err)
+	}
+	return leaderOf(sess.Conn(), cfg, children, decode)
 }
 
 func (d *Detector[T]) pause(ctx context.Context, sessChanged <-chan struct{}) error {

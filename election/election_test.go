@@ -191,6 +191,9 @@ func TestDetectorIgnoresForeignAndReportsCorruptZnodes(t *testing.T) {
 	if _, err := d.Wait(ctx, func(o election.Observation[*mesos.MasterInfo]) bool { return errors.Is(o.Err, election.ErrNoLeader) }); err != nil {
 		t.Fatal(err)
 	}
+	if obs, err := election.LookupMaster(ctx, admin, path); err != nil || !errors.Is(obs.Err, election.ErrNoLeader) {
+		t.Fatalf("LookupMaster without a path = %v, %v", obs.Err, err)
+	}
 	if err := admin.EnsurePath(ctx, path); err != nil {
 		t.Fatal(err)
 	}
@@ -203,6 +206,9 @@ func TestDetectorIgnoresForeignAndReportsCorruptZnodes(t *testing.T) {
 	m1 := contend(t, srv.URL(path), 4*time.Second, "m1")
 	waitLeader(t, d, "m1")
 	exactlyOne(t, m1, m1)
+	if obs, err := election.LookupMaster(ctx, admin, path); err != nil || obs.Err != nil || obs.Leader.GetId() != "m1" {
+		t.Fatalf("LookupMaster = %+v, %v", obs, err)
+	}
 
 	// A corrupt contender znode ahead of everyone: a clear error.
 	bad := path + "/json.info_0000000000"
@@ -215,6 +221,9 @@ func TestDetectorIgnoresForeignAndReportsCorruptZnodes(t *testing.T) {
 	}
 	if !errors.Is(obs.Err, election.ErrBadLeaderData) || !strings.Contains(obs.Err.Error(), bad) {
 		t.Fatalf("err = %v, want ErrBadLeaderData naming %s", obs.Err, bad)
+	}
+	if obs, err := election.LookupMaster(ctx, admin, path); err != nil || !errors.Is(obs.Err, election.ErrBadLeaderData) {
+		t.Fatalf("LookupMaster behind the corrupt znode = %v, %v", obs.Err, err)
 	}
 	waitFor(t, "m1 not leading behind the corrupt znode", func() bool { return !leading(m1) })
 	if err := admin.Conn().Delete(bad, -1); err != nil {

@@ -1,6 +1,7 @@
 package election
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -78,4 +79,9 @@ type MasterDetector = Detector[*mesos.MasterInfo]
 // DetectMaster starts a detector of the leading master under path.
 func DetectMaster(sess *zookeeper.Session, path string, log *zap.Logger) (*MasterDetector, error) {
 	return NewDetector(sess, DefaultConfig(path), DecodeMasterInfo, log)
+}
+
+// LookupMaster reads the leading master under path once (see Lookup).
+func LookupMaster(ctx context.Context, sess *zookeeper.Session, path string) (Observation[*mesos.MasterInfo], error) {
+	return Lookup(ctx, sess, DefaultConfig(path), DecodeMasterInfo)
 }
