@@ -15,5 +15,7 @@
 // payload, decoded by a caller's function, as it changes; znodes without
 // the prefix are ignored, and a leader whose payload does not decode is
 // reported as an error, not a crash. The master helpers (MasterInfo as
-// Mesos writes it: protobuf JSON with the proto field names) sit on top.
+// Mesos writes it: protobuf JSON with the proto field names) and the
+// frameworks' leader latch (path/leader/latch-<seq> holding the instance's
+// "host:port") sit on top.
 package election

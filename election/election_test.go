@@ -298,3 +298,55 @@ func TestPathDeletedUnderContenders(t *testing.T) {
 		t.Fatalf("election path not recreated: %v, %v", ok, err)
 	}
 }
+
+// TestLeaderLatch is the latch of two framework instances: the first
+// leads, the detector names its address, and Abdicate (DELETE /v2/leader)
+// hands over to the second.
+func TestLeaderLatch(t *testing.T) {
+	srv := zktest.Start(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var latches []*election.Contender
+	for _, addr := range []string{"10.0.0.1:8080", "10.0.0.2:8080"} {
+		sess := zktest.Connect(t, srv.URL("/marathon"), 4*time.Second)
+		c, err := election.ContendLatch(sess, "/marathon", addr, zaptest.NewLogger(t).Named(addr))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = c.Withdraw(context.Background()) })
+		waitFor(t, addr+" in line", func() bool { st, _ := c.Status(); return st.Node != "" })
+		latches = append(latches, c)
+	}
+	if st, _ := latches[0].Status(); !strings.HasPrefix(st.Node, "/marathon/leader/latch-") {
+		t.Fatalf("node %q, want under /marathon/leader", st.Node)
+	}
+	d, err := election.DetectLatch(zktest.Connect(t, srv.URL("/marathon"), 4*time.Second), "/marathon", zaptest.NewLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	if _, err := latches[0].WaitLeading(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Wait(ctx, func(o election.Observation[string]) bool { return o.Leader == "10.0.0.1:8080" }); err != nil {
+		t.Fatal(err)
+	}
+	latches[0].Abdicate()
+	if _, err := latches[1].WaitLeading(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Wait(ctx, func(o election.Observation[string]) bool { return o.Leader == "10.0.0.2:8080" }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := election.ContendLatch(zktest.Connect(t, srv.URL("/marathon"), 4*time.Second), "/marathon", "no-port", zaptest.NewLogger(t)); err == nil {
+		t.Fatal("ContendLatch with a bad address: want an error")
+	}
+}
+
+func TestDecodeAddress(t *testing.T) {
+	for in, ok := range map[string]bool{"h:8080": true, "[::1]:1": true, "h": false, ":80": false, "h:0": false, "h:70000": false, "h:x": false} {
+		if _, err := election.DecodeAddress([]byte(in)); (err == nil) != ok {
+			t.Errorf("DecodeAddress(%q) = %v, want ok=%v", in, err, ok)
+		}
+	}
+}
