@@ -170,12 +170,19 @@ func TestLeaderSurvivesZooKeeperRestart(t *testing.T) {
 	srv := zktest.Start(t)
 	m1 := contend(t, srv.URL(path), 10*time.Second, "m1")
 	m2 := contend(t, srv.URL(path), 10*time.Second, "m2")
+	d := detect(t, srv.URL(path))
 	exactlyOne(t, m1, m1, m2)
+	waitLeader(t, d, "m1")
 	first, _ := m1.c.Status()
 	srv.Stop()
 	waitFor(t, "m1 stepping down while ZooKeeper is down", func() bool { return !leading(m1) })
+	// Detectors keep the last leader meanwhile: agents stay with it.
+	if obs, _ := d.Observe(); obs.Err != nil || obs.Leader.GetId() != "m1" {
+		t.Fatalf("detector while ZooKeeper is down: %v, %v", obs.Leader.GetId(), obs.Err)
+	}
 	srv.Restart()
 	exactlyOne(t, m1, m1, m2)
+	waitLeader(t, d, "m1")
 	st, _ := m1.c.Status()
 	if st.Node != first.Node || st.Term != first.Term+1 {
 		t.Fatalf("after restart node %q term %d, want %q term %d", st.Node, st.Term, first.Node, first.Term+1)
