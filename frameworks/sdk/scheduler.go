@@ -150,6 +150,9 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	if s.zk != nil {
 		stop, err := s.startDetector(ctx)
 		if err != nil {
+			if ctx.Err() != nil {
+				return nil // canceled while connecting
+			}
 			return err
 		}
 		defer stop()
