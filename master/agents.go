@@ -9,6 +9,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/agoracluster/agora/master/allocator"
+	"github.com/agoracluster/agora/master/registry"
 	agorapb "github.com/agoracluster/agora/proto/agora/v1"
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
 	"github.com/agoracluster/agora/proto/mesos/v1/scheduler"
@@ -533,7 +534,7 @@ func (s *state) agentCall(call *agorapb.AgentCall, streamID string) error {
 }
 
 // recoverAgent adds an agent known from the registry after a master restart.
-func (s *state) recoverAgent(rec *agentRecord) {
+func (s *state) recoverAgent(rec *registry.AgentRecord) {
 	info := rec.Info
 	id := info.GetId().GetValue()
 	total, err := parseResources(info.GetResources())

@@ -28,7 +28,7 @@ func BenchmarkOfferAcceptCycle(b *testing.B) {
 		b.Run(fmt.Sprintf("agents=%d", agents), func(b *testing.B) {
 			clock := &fakeClock{t: time.Unix(0, 0)}
 			info := &mesos.MasterInfo{Id: proto.String("M"), Ip: proto.Uint32(1), Port: proto.Uint32(5050)}
-			s := newState(DefaultConfig(), zap.NewNop(), clock, info, newMemRegistry(), nil)
+			s := newState(DefaultConfig(), zap.NewNop(), clock, info, nil)
 			total := resources.MustParse("cpus:8;mem:16384").ToProto()
 			for i := range agents {
 				if _, err := s.subscribeAgent(nopSink{}, fmt.Sprint("a", i), &agorapb.AgentCall_Subscribe{

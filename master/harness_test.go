@@ -8,6 +8,7 @@ import (
 	"go.uber.org/zap/zaptest"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/agoracluster/agora/master/registry"
 	agorapb "github.com/agoracluster/agora/proto/agora/v1"
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
 	"github.com/agoracluster/agora/proto/mesos/v1/scheduler"
@@ -72,6 +73,38 @@ type harness struct {
 	reg   *memRegistry
 }
 
+// memRegistry holds the records of the batches a state hands out, as the registry
+// would store them.
+type memRegistry struct {
+	agents     map[string]*registry.AgentRecord
+	frameworks map[string]*registry.FrameworkRecord
+}
+
+func newMemRegistry() *memRegistry {
+	return &memRegistry{agents: map[string]*registry.AgentRecord{}, frameworks: map[string]*registry.FrameworkRecord{}}
+}
+
+func (m *memRegistry) apply(b registry.Batch) {
+	for _, rec := range b.Agents {
+		m.agents[rec.Info.GetId().GetValue()] = rec
+	}
+	for _, rec := range b.Frameworks {
+		m.frameworks[rec.Info.GetId().GetValue()] = rec
+	}
+	for _, id := range b.DeletedAgents {
+		delete(m.agents, id)
+	}
+	for _, id := range b.DeletedFrameworks {
+		delete(m.frameworks, id)
+	}
+}
+
+// registry applies the state's pending registry writes and returns the records.
+func (h *harness) registry() *memRegistry {
+	h.reg.apply(h.s.takeWrites())
+	return h.reg
+}
+
 func newHarness(t *testing.T) *harness {
 	t.Helper()
 	cfg := DefaultConfig()
@@ -82,7 +115,7 @@ func newHarness(t *testing.T) *harness {
 		Id: proto.String("M1"), Ip: proto.Uint32(16777343), Port: proto.Uint32(5050),
 		Hostname: proto.String("master"), Pid: proto.String("master@127.0.0.1:5050"),
 	}
-	return &harness{t: t, s: newState(cfg, zaptest.NewLogger(t), clock, info, reg, nil), clock: clock, reg: reg}
+	return &harness{t: t, s: newState(cfg, zaptest.NewLogger(t), clock, info, nil), clock: clock, reg: reg}
 }
 
 func (h *harness) addAgent(hostname, res string) (string, *fakeSink) {

@@ -7,10 +7,14 @@ import (
 	"sort"
 	"time"
 
+	"google.golang.org/protobuf/encoding/protojson"
+
 	"github.com/agoracluster/agora/resources"
 )
 
 // The /state document, in the shape of Mesos's /master/state.
+
+var protoJSON = protojson.MarshalOptions{UseProtoNames: true}
 
 type stateJSON struct {
 	Version                string          `json:"version"`

@@ -18,6 +18,7 @@ import (
 	"go.uber.org/zap"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/agoracluster/agora/master/registry"
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
 	"github.com/agoracluster/agora/store"
 )
@@ -32,7 +33,7 @@ type Master struct {
 	cfg     Config
 	log     *zap.Logger
 	clock   Clock
-	reg     *storeRegistry
+	reg     *registry.Registry
 	metrics *metrics
 
 	reqs     chan func(*state)
@@ -60,7 +61,7 @@ func New(cfg Config, log *zap.Logger) (*Master, error) {
 		cfg:      cfg,
 		log:      log.Named("master"),
 		clock:    realClock{},
-		reg:      &storeRegistry{st: st, timeout: 10 * time.Second},
+		reg:      registry.New(st, registry.DefaultTimeout),
 		metrics:  newMetrics(),
 		reqs:     make(chan func(*state)),
 		stop:     make(chan struct{}),
@@ -79,11 +80,11 @@ func (m *Master) Run(ctx context.Context, ln net.Listener) error {
 	m.mu.Lock()
 	m.info = info
 	m.mu.Unlock()
-	agents, fws, err := m.reg.load(ctx)
+	agents, fws, err := m.reg.Load(ctx)
 	if err != nil {
 		return fmt.Errorf("master: recover registry: %w", err)
 	}
-	s := newState(m.cfg, m.log, m.clock, info, m.reg, rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0)))
+	s := newState(m.cfg, m.log, m.clock, info, rand.New(rand.NewPCG(uint64(m.clock.Now().UnixNano()), 0)))
 	s.recoverRegistry(agents, fws)
 	m.log.Info("master started", zap.String("id", info.GetId()), zap.String("address", ln.Addr().String()),
 		zap.Int("recovered_agents", len(agents)), zap.Int("recovered_frameworks", len(fws)))
@@ -206,6 +207,7 @@ func (m *Master) loop(ctx context.Context, s *state) {
 		case <-tick.C:
 			s.tick()
 			s.requestAllocation()
+			m.persist(s)
 		case <-batch.C:
 			batchArmed = false
 			m.allocate(s, filter)
@@ -234,6 +236,16 @@ func (m *Master) allocate(s *state, filter *time.Timer) {
 	}
 }
 
+// persist applies the registry changes the state made; a failure is logged and the
+// in-memory state stays authoritative.
+func (m *Master) persist(s *state) {
+	if b := s.takeWrites(); !b.Empty() {
+		if err := m.reg.Apply(context.Background(), b); err != nil {
+			m.log.Error("registry write failed", zap.Error(err))
+		}
+	}
+}
+
 // stopping reports whether Run is winding down.
 func (m *Master) stopping() bool {
 	select {
@@ -250,6 +262,7 @@ func (m *Master) exec(ctx context.Context, f func(*state)) error {
 	wrapped := func(s *state) {
 		defer close(done)
 		f(s)
+		m.persist(s)
 	}
 	select {
 	case m.reqs <- wrapped:

@@ -24,7 +24,7 @@ func TestNeverDoubleBook(t *testing.T) {
 		clock := &fakeClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
 		cfg := DefaultConfig()
 		info := &mesos.MasterInfo{Id: proto.String("M"), Ip: proto.Uint32(1), Port: proto.Uint32(5050)}
-		s := newState(cfg, zap.NewNop(), clock, info, newMemRegistry(), nil)
+		s := newState(cfg, zap.NewNop(), clock, info, nil)
 		agentSinks := map[string]*fakeSink{}
 		fwSinks := map[string]*fakeSink{}
 		fwStreams := map[string]string{}

@@ -20,15 +20,15 @@ type realClock struct{}
 
 func (realClock) Now() time.Time { return time.Now() }
 
-// state is the master's state core. It is owned by one goroutine (see loop.go) and
+// state is the master's state core. It is owned by one goroutine (Master.loop) and
 // never blocks: events to frameworks and agents go to non-blocking eventSinks, and
-// registry writes go to a registry whose implementation is local and fast.
+// registry writes are handed to the loop as a batch (takeWrites).
 type state struct {
 	cfg   Config
 	log   *zap.Logger
 	clock Clock
 	alloc *allocator.Allocator
-	reg   registry
+	dirty writes
 	stats *counters
 
 	id        string // master id (UUID)
@@ -58,13 +58,13 @@ type counters struct {
 	statusUpdates   int64
 }
 
-func newState(cfg Config, log *zap.Logger, clock Clock, info *mesos.MasterInfo, reg registry, rng *rand.Rand) *state {
+func newState(cfg Config, log *zap.Logger, clock Clock, info *mesos.MasterInfo, rng *rand.Rand) *state {
 	s := &state{
 		cfg:        cfg,
 		log:        log,
 		clock:      clock,
 		alloc:      allocator.New(allocator.DefaultConfig(), rng),
-		reg:        reg,
+		dirty:      writes{agents: map[string]bool{}, frameworks: map[string]bool{}},
 		stats:      &counters{},
 		id:         info.GetId(),
 		info:       info,

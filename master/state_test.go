@@ -10,6 +10,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/agoracluster/agora/master/registry"
 	agorapb "github.com/agoracluster/agora/proto/agora/v1"
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
 	"github.com/agoracluster/agora/proto/mesos/v1/scheduler"
@@ -31,7 +32,7 @@ func TestSubscribeFramework(t *testing.T) {
 	if sub.GetFrameworkId().GetValue() != id || sub.GetHeartbeatIntervalSeconds() != 15 || sub.GetMasterInfo().GetId() != "M1" {
 		t.Errorf("SUBSCRIBED = %v", sub)
 	}
-	if h.reg.frameworks[id] == nil {
+	if h.registry().frameworks[id] == nil {
 		t.Errorf("framework not persisted")
 	}
 }
@@ -43,7 +44,7 @@ func TestAgentIDsAndOffer(t *testing.T) {
 	if a0 != "M1-S0" || a1 != "M1-S1" {
 		t.Errorf("agent ids %s %s", a0, a1)
 	}
-	if h.reg.agents[a0] == nil {
+	if h.registry().agents[a0] == nil {
 		t.Errorf("agent not persisted")
 	}
 	fwID, sink := h.subscribe(frameworkInfo("fw"), "s1")
@@ -489,7 +490,7 @@ func TestFailoverTimeout(t *testing.T) {
 	if len(evs) != 1 || evs[0].GetType() != agorapb.AgentEvent_SHUTDOWN_FRAMEWORK {
 		t.Errorf("agent events %v, want SHUTDOWN_FRAMEWORK", evs)
 	}
-	if h.reg.frameworks[fwID] != nil {
+	if h.registry().frameworks[fwID] != nil {
 		t.Errorf("framework still in the registry")
 	}
 	// Its resources are free again for another framework.
@@ -534,7 +535,7 @@ func TestAgentUnreachable(t *testing.T) {
 			if r := evs[0].GetUpdate().GetStatus().GetReason(); r != mesos.TaskStatus_REASON_AGENT_REMOVED {
 				t.Errorf("reason %s", r)
 			}
-			if h.s.agents[agentID].state != agentUnreachable || h.reg.agents[agentID].UnreachableTime.IsZero() {
+			if h.s.agents[agentID].state != agentUnreachable || h.registry().agents[agentID].UnreachableTime.IsZero() {
 				t.Errorf("agent not unreachable in state and registry")
 			}
 
@@ -582,7 +583,7 @@ func TestUnreachableAgentRemovedAfterTimeout(t *testing.T) {
 	}
 	h.clock.advance(11 * time.Minute)
 	h.s.tick()
-	if h.s.agents[agentID] != nil || h.reg.agents[agentID] != nil {
+	if h.s.agents[agentID] != nil || h.registry().agents[agentID] != nil {
 		t.Errorf("unreachable agent not removed")
 	}
 }
@@ -706,14 +707,13 @@ func TestAgentReregisterAfterMasterRestart(t *testing.T) {
 	h, agentID, _, fwID, _ := launched(t)
 	// A new master state recovers from the same registry.
 	h2 := newHarness(t)
-	h2.reg = h.reg
-	h2.s.reg = h.reg
-	var agents []*agentRecord
-	var fws []*frameworkRecord
-	for _, a := range h.reg.agents {
+	h2.reg = h.registry()
+	var agents []*registry.AgentRecord
+	var fws []*registry.FrameworkRecord
+	for _, a := range h.registry().agents {
 		agents = append(agents, a)
 	}
-	for _, f := range h.reg.frameworks {
+	for _, f := range h.registry().frameworks {
 		fws = append(fws, f)
 	}
 	h2.s.recoverRegistry(agents, fws)
