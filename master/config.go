@@ -4,6 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/agoracluster/agora/master/httpapi"
+	"github.com/agoracluster/agora/master/ledger"
 )
 
 // Config holds the master's settings.
@@ -108,14 +111,28 @@ func (c Config) Validate() error {
 	return errors.Join(errs...)
 }
 
-// agentTimeout is how long an agent may stay silent before it is unreachable.
-func (c Config) agentTimeout() time.Duration {
-	return c.AgentPingTimeout * time.Duration(c.MaxAgentPingTimeouts)
+// ledger is the ledger's part of the configuration.
+func (c Config) ledger() ledger.Config {
+	return ledger.Config{
+		FrameworkHeartbeatInterval:    c.FrameworkHeartbeatInterval,
+		AgentHeartbeatInterval:        c.AgentHeartbeatInterval,
+		AgentPingTimeout:              c.AgentPingTimeout,
+		MaxAgentPingTimeouts:          c.MaxAgentPingTimeouts,
+		AgentReregisterTimeout:        c.AgentReregisterTimeout,
+		AgentRemovalTimeout:           c.AgentRemovalTimeout,
+		OfferTimeout:                  c.OfferTimeout,
+		MaxCompletedTasksPerFramework: c.MaxCompletedTasksPerFramework,
+		MaxCompletedFrameworks:        c.MaxCompletedFrameworks,
+	}
 }
 
-// agentHeartbeat is the heartbeat interval announced to agents (they heartbeat at
-// it too): never longer than one ping timeout, so live agents are not marked
-// unreachable.
-func (c Config) agentHeartbeat() time.Duration {
-	return min(c.AgentHeartbeatInterval, c.AgentPingTimeout)
+// httpapi is the HTTP surface's part of the configuration.
+func (c Config) httpapi() httpapi.Config {
+	return httpapi.Config{
+		FrameworkHeartbeatInterval: c.FrameworkHeartbeatInterval,
+		AgentHeartbeatInterval:     c.ledger().AgentHeartbeat(),
+		MaxBodySize:                c.MaxBodySize,
+		Version:                    c.Version,
+		Cluster:                    c.Cluster,
+	}
 }

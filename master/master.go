@@ -18,6 +18,8 @@ import (
 	"go.uber.org/zap"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/agoracluster/agora/master/httpapi"
+	"github.com/agoracluster/agora/master/ledger"
 	"github.com/agoracluster/agora/master/registry"
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
 	"github.com/agoracluster/agora/store"
@@ -26,19 +28,19 @@ import (
 // Version is the default Config.Version.
 const Version = "dev"
 
-var errStopped = errors.New("master: stopped")
-
-// Master is the Agora master process.
+// Master is the Agora master process: it owns the ledger (package ledger) through
+// one loop goroutine, persists what the ledger hands out in the registry (package
+// registry) and serves the HTTP APIs (package httpapi).
 type Master struct {
 	cfg     Config
 	log     *zap.Logger
-	clock   Clock
+	clock   ledger.Clock
 	reg     *registry.Registry
-	metrics *metrics
+	loop    *loop
+	metrics *httpapi.Metrics
+	api     *httpapi.Server
 
-	reqs     chan func(*state)
-	stop     chan struct{} // closed when Run winds down: streams end
-	loopDone chan struct{}
+	stop chan struct{} // closed when Run winds down: streams end
 
 	mu   sync.Mutex
 	info *mesos.MasterInfo // set by Run
@@ -57,19 +59,29 @@ func New(cfg Config, log *zap.Logger) (*Master, error) {
 	if err != nil {
 		return nil, fmt.Errorf("master: open registry: %w", err)
 	}
-	m := &Master{
-		cfg:      cfg,
-		log:      log.Named("master"),
-		clock:    realClock{},
-		reg:      registry.New(st, registry.DefaultTimeout),
-		metrics:  newMetrics(),
-		reqs:     make(chan func(*state)),
-		stop:     make(chan struct{}),
-		loopDone: make(chan struct{}),
-	}
-	m.metrics.reg.MustRegister(stateCollector{m})
-	return m, nil
+	log = log.Named("master")
+	clock := realClock{}
+	reg := registry.New(st, registry.DefaultTimeout)
+	lp := newLoop(cfg.AllocationInterval, cfg.AllocationBatch, clock, reg, log)
+	metrics := httpapi.NewMetrics(lp)
+	lp.observeAllocation = metrics.ObserveAllocation
+	stop := make(chan struct{})
+	return &Master{
+		cfg:     cfg,
+		log:     log,
+		clock:   clock,
+		reg:     reg,
+		loop:    lp,
+		metrics: metrics,
+		api:     httpapi.New(cfg.httpapi(), lp, metrics, stop),
+		stop:    stop,
+	}, nil
 }
+
+// realClock is the wall clock.
+type realClock struct{}
+
+func (realClock) Now() time.Time { return time.Now() }
 
 // Run serves the master on ln until ctx is done; it returns nil on cancellation.
 func (m *Master) Run(ctx context.Context, ln net.Listener) error {
@@ -84,8 +96,8 @@ func (m *Master) Run(ctx context.Context, ln net.Listener) error {
 	if err != nil {
 		return fmt.Errorf("master: recover registry: %w", err)
 	}
-	s := newState(m.cfg, m.log, m.clock, info, rand.New(rand.NewPCG(uint64(m.clock.Now().UnixNano()), 0)))
-	s.recoverRegistry(agents, fws)
+	l := ledger.New(m.cfg.ledger(), m.log, m.clock, info, rand.New(rand.NewPCG(uint64(m.clock.Now().UnixNano()), 0)))
+	l.Recover(agents, fws)
 	m.log.Info("master started", zap.String("id", info.GetId()), zap.String("address", ln.Addr().String()),
 		zap.Int("recovered_agents", len(agents)), zap.Int("recovered_frameworks", len(fws)))
 
@@ -94,8 +106,7 @@ func (m *Master) Run(ctx context.Context, ln net.Listener) error {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		defer close(m.loopDone)
-		m.loop(loopCtx, s)
+		m.loop.run(loopCtx, l)
 	}()
 
 	srv := &http.Server{Handler: m.routes(), ReadHeaderTimeout: 10 * time.Second}
@@ -188,111 +199,15 @@ func hostIPv4(hostname string) net.IP {
 	return net.IPv4(127, 0, 0, 1).To4()
 }
 
-// loop owns the state: it runs requests from the HTTP handlers, deadlines and
-// allocation cycles, one at a time.
-func (m *Master) loop(ctx context.Context, s *state) {
-	tick := time.NewTicker(m.cfg.AllocationInterval)
-	defer tick.Stop()
-	batch := time.NewTimer(time.Hour)
-	batch.Stop()
-	batchArmed := false
-	filter := time.NewTimer(time.Hour)
-	filter.Stop()
-	defer batch.Stop()
-	defer filter.Stop()
-	for {
-		select {
-		case f := <-m.reqs:
-			f(s)
-		case <-tick.C:
-			s.tick()
-			s.requestAllocation()
-			m.persist(s)
-		case <-batch.C:
-			batchArmed = false
-			m.allocate(s, filter)
-		case <-filter.C:
-			m.allocate(s, filter)
-		case <-ctx.Done():
-			return
-		}
-		if s.allocPending && !batchArmed {
-			batch.Reset(m.cfg.AllocationBatch)
-			batchArmed = true
-		}
-	}
-}
-
-func (m *Master) allocate(s *state, filter *time.Timer) {
-	start := time.Now()
-	s.allocate()
-	m.metrics.allocationSeconds.Observe(time.Since(start).Seconds())
-	if t, ok := s.alloc.NextFilterExpiry(); ok {
-		d := t.Sub(s.now())
-		if d < time.Millisecond {
-			d = time.Millisecond
-		}
-		filter.Reset(d)
-	}
-}
-
-// persist applies the registry changes the state made; a failure is logged and the
-// in-memory state stays authoritative.
-func (m *Master) persist(s *state) {
-	if b := s.takeWrites(); !b.Empty() {
-		if err := m.reg.Apply(context.Background(), b); err != nil {
-			m.log.Error("registry write failed", zap.Error(err))
-		}
-	}
-}
-
-// stopping reports whether Run is winding down.
-func (m *Master) stopping() bool {
-	select {
-	case <-m.stop:
-		return true
-	default:
-		return false
-	}
-}
-
-// exec runs f on the state goroutine and waits for it.
-func (m *Master) exec(ctx context.Context, f func(*state)) error {
-	done := make(chan struct{})
-	wrapped := func(s *state) {
-		defer close(done)
-		f(s)
-		m.persist(s)
-	}
-	select {
-	case m.reqs <- wrapped:
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-m.loopDone:
-		return errStopped
-	}
-	select {
-	case <-done:
-		return nil
-	case <-m.loopDone:
-		return errStopped
-	}
-}
-
+// routes serves the APIs and the master's own endpoints: health and the leader's
+// address.
 func (m *Master) routes() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("/api/v1/scheduler", m.handleScheduler)
-	mux.HandleFunc("/master/api/v1/scheduler", m.handleScheduler)
-	mux.HandleFunc("/api/v1/agent", m.handleAgent)
-	mux.HandleFunc("/state", m.handleState)
-	mux.HandleFunc("/state.json", m.handleState)
-	mux.HandleFunc("/master/state", m.handleState)
-	mux.HandleFunc("/master/state.json", m.handleState)
+	m.api.Register(mux)
 	mux.HandleFunc("/health", m.handleHealth)
 	mux.HandleFunc("/master/health", m.handleHealth)
 	mux.HandleFunc("/redirect", m.handleRedirect)
 	mux.HandleFunc("/master/redirect", m.handleRedirect)
-	mux.Handle("/metrics", m.metrics.handler())
 	return mux
 }
 

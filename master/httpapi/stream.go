@@ -1,31 +1,25 @@
-package master
+package httpapi
 
 import (
-	"github.com/agoracluster/agora/apicodec"
 	"net/http"
 	"sync"
 	"time"
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/agoracluster/agora/apicodec"
+	"github.com/agoracluster/agora/master/ledger"
 	"github.com/agoracluster/agora/recordio"
 )
-
-// eventSink is an outbound event stream to a framework or an agent. Send never
-// blocks; Close ends the stream once the queued events are written.
-type eventSink interface {
-	Send(m proto.Message)
-	Close()
-}
 
 // Limits that keep a subscriber that stopped reading from holding the master's
 // memory: its stream ends (and the framework or agent is disconnected) instead.
 const (
-	maxQueuedBytes    = 64 << 20
-	streamWriteTimout = 30 * time.Second
+	maxQueuedBytes     = 64 << 20
+	streamWriteTimeout = 30 * time.Second
 )
 
-// httpStream is an eventSink written out by one HTTP handler goroutine.
+// httpStream is a ledger.Sink written out by one HTTP handler goroutine.
 type httpStream struct {
 	codec apicodec.Codec
 
@@ -37,7 +31,7 @@ type httpStream struct {
 	wake   chan struct{}
 }
 
-var _ eventSink = (*httpStream)(nil)
+var _ ledger.Sink = (*httpStream)(nil)
 
 func newHTTPStream(c apicodec.Codec) *httpStream {
 	return &httpStream{codec: c, limit: maxQueuedBytes, wake: make(chan struct{}, 1)}
@@ -95,7 +89,7 @@ func (s *httpStream) serve(w http.ResponseWriter, r *http.Request, stop <-chan s
 	ticker := time.NewTicker(interval)
 	defer ticker.Stop()
 	write := func(b []byte) bool {
-		_ = rc.SetWriteDeadline(time.Now().Add(streamWriteTimout))
+		_ = rc.SetWriteDeadline(time.Now().Add(streamWriteTimeout))
 		return rw.WriteRecord(b) == nil
 	}
 	for {

@@ -1,14 +1,14 @@
-package master
+package httpapi
 
 import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"sort"
 	"time"
 
 	"google.golang.org/protobuf/encoding/protojson"
 
+	"github.com/agoracluster/agora/master/ledger"
 	"github.com/agoracluster/agora/resources"
 )
 
@@ -140,22 +140,22 @@ func secs(t time.Time) float64 {
 	if t.IsZero() {
 		return 0
 	}
-	return unixSeconds(t)
+	return float64(t.UnixNano()) / 1e9
 }
 
-func taskToJSON(t *task) taskJSON {
+func taskToJSON(t ledger.TaskView) taskJSON {
 	tj := taskJSON{
-		ID:          t.id,
-		Name:        t.pb.GetName(),
-		FrameworkID: t.frameworkID,
-		ExecutorID:  t.pb.GetExecutorId().GetValue(),
-		SlaveID:     t.agentID,
-		State:       t.state().String(),
-		Resources:   resourcesJSON(t.res),
-		Role:        resourceRole(t.pb.GetResources()),
+		ID:          t.ID,
+		Name:        t.Task.GetName(),
+		FrameworkID: t.FrameworkID,
+		ExecutorID:  t.Task.GetExecutorId().GetValue(),
+		SlaveID:     t.AgentID,
+		State:       t.Task.GetState().String(),
+		Resources:   resourcesJSON(t.Resources),
+		Role:        t.Role,
 		Statuses:    []taskStatusJSON{},
 	}
-	for _, st := range t.pb.GetStatuses() {
+	for _, st := range t.Task.GetStatuses() {
 		sj := taskStatusJSON{State: st.GetState().String(), Timestamp: st.GetTimestamp(), Message: st.GetMessage(), Healthy: st.Healthy}
 		if st.Reason != nil {
 			sj.Reason = st.GetReason().String()
@@ -165,7 +165,7 @@ func taskToJSON(t *task) taskJSON {
 		}
 		tj.Statuses = append(tj.Statuses, sj)
 	}
-	for _, l := range t.pb.GetLabels().GetLabels() {
+	for _, l := range t.Task.GetLabels().GetLabels() {
 		if b, err := protoJSON.Marshal(l); err == nil {
 			tj.Labels = append(tj.Labels, b)
 		}
@@ -173,116 +173,96 @@ func taskToJSON(t *task) taskJSON {
 	return tj
 }
 
-func (s *state) frameworkToJSON(fw *framework, active bool) frameworkJSON {
-	info := fw.info
+func frameworkToJSON(fw ledger.FrameworkView) frameworkJSON {
+	info := fw.Info
 	fj := frameworkJSON{
-		ID: fw.id, Name: info.GetName(), User: info.GetUser(), Roles: append([]string{}, fw.roles...),
+		ID: info.GetId().GetValue(), Name: info.GetName(), User: info.GetUser(), Roles: append([]string{}, fw.Roles...),
 		Principal: info.GetPrincipal(), Hostname: info.GetHostname(), WebuiURL: info.GetWebuiUrl(),
 		FailoverTimeout: info.GetFailoverTimeout(), Checkpoint: info.GetCheckpoint(),
-		Active: active && fw.connected, Connected: fw.connected, Recovered: fw.recovered,
-		RegisteredTime: secs(fw.registeredTime), ReregisteredTime: secs(fw.reregisteredTime),
-		UnregisteredTime: secs(fw.unregisteredTime),
+		Active: fw.Active, Connected: fw.Connected, Recovered: fw.Recovered,
+		RegisteredTime: secs(fw.RegisteredTime), ReregisteredTime: secs(fw.ReregisteredTime),
+		UnregisteredTime: secs(fw.UnregisteredTime),
 		Capabilities:     []string{},
 		Tasks:            []taskJSON{}, UnreachableTasks: []taskJSON{}, CompletedTasks: []taskJSON{},
 		Offers: []offerJSON{}, Executors: []executorJSON{},
+		UsedResources:    resourcesJSON(fw.Used),
+		OfferedResources: resourcesJSON(fw.Offered),
+		Resources:        resourcesJSON(fw.Used.Plus(fw.Offered)),
 	}
-	if !fw.multiRole {
+	if !fw.MultiRole {
 		fj.Role = info.GetRole()
 	}
 	for _, c := range info.GetCapabilities() {
 		fj.Capabilities = append(fj.Capabilities, c.GetType().String())
 	}
-	var used, offered resources.Resources
-	for _, t := range fw.sortedTasks() {
+	for _, t := range fw.Tasks {
 		fj.Tasks = append(fj.Tasks, taskToJSON(t))
-		if !t.recovered {
-			used = used.Plus(t.res)
-		}
 	}
-	for _, id := range sortedKeys(fw.unreachable) {
-		fj.UnreachableTasks = append(fj.UnreachableTasks, taskToJSON(fw.unreachable[id]))
+	for _, t := range fw.UnreachableTasks {
+		fj.UnreachableTasks = append(fj.UnreachableTasks, taskToJSON(t))
 	}
-	for _, t := range fw.completed {
+	for _, t := range fw.CompletedTasks {
 		fj.CompletedTasks = append(fj.CompletedTasks, taskToJSON(t))
 	}
-	for _, o := range fw.sortedOffers() {
-		fj.Offers = append(fj.Offers, offerJSON{ID: o.id, FrameworkID: fw.id, SlaveID: o.agentID, Resources: resourcesJSON(o.res)})
-		offered = offered.Plus(o.res)
+	for _, o := range fw.Offers {
+		fj.Offers = append(fj.Offers, offerJSON{ID: o.ID, FrameworkID: fj.ID, SlaveID: o.AgentID, Resources: resourcesJSON(o.Resources)})
 	}
-	for _, a := range s.sortedAgents() {
-		for _, execID := range sortedKeys(a.executors[fw.id]) {
-			e := a.executors[fw.id][execID]
-			fj.Executors = append(fj.Executors, executorJSON{ExecutorID: execID, Name: e.info.GetName(), SlaveID: a.id, Resources: resourcesJSON(e.res)})
-			used = used.Plus(e.res)
-		}
+	for _, e := range fw.Executors {
+		fj.Executors = append(fj.Executors, executorJSON{ExecutorID: e.ID, Name: e.Name, SlaveID: e.AgentID, Resources: resourcesJSON(e.Resources)})
 	}
-	fj.UsedResources = resourcesJSON(used)
-	fj.OfferedResources = resourcesJSON(offered)
-	fj.Resources = resourcesJSON(used.Plus(offered))
 	return fj
 }
 
-// stateDocument builds /state; it copies everything so it can be encoded off the loop.
-func (s *state) stateDocument() *stateJSON {
-	leader, _ := protoJSON.Marshal(s.info)
+// stateDocument renders a ledger snapshot as /state; it copies everything it
+// needs, so the document can be encoded off the loop.
+func (s *Server) stateDocument(snap *ledger.Snapshot) *stateJSON {
+	info := snap.Info
+	leader, _ := protoJSON.Marshal(info)
 	doc := &stateJSON{
-		Version: s.cfg.Version, ID: s.id, PID: s.info.GetPid(), Hostname: s.info.GetHostname(),
-		Cluster: s.cfg.Cluster, Leader: s.info.GetPid(), LeaderInfo: leader,
-		StartTime: secs(s.startTime), ElectedTime: secs(s.startTime),
+		Version: s.cfg.Version, ID: info.GetId(), PID: info.GetPid(), Hostname: info.GetHostname(),
+		Cluster: s.cfg.Cluster, Leader: info.GetPid(), LeaderInfo: leader,
+		StartTime: secs(snap.StartTime), ElectedTime: secs(snap.StartTime),
 		Slaves: []agentJSON{}, Frameworks: []frameworkJSON{}, CompletedFrameworks: []frameworkJSON{},
 		UnregisteredFrameworks: []string{}, OrphanTasks: []taskJSON{},
 	}
-	for _, a := range s.sortedAgents() {
-		switch a.state {
-		case agentActive:
+	for _, a := range snap.Agents {
+		switch a.State {
+		case "active":
 			doc.ActivatedSlaves++
-		case agentUnreachable:
+		case "unreachable":
 			doc.UnreachableSlaves++
 			continue
 		default:
 			doc.DeactivatedSlaves++
 		}
-		var used, offered resources.Resources
-		for _, t := range a.tasks {
-			if !t.recovered {
-				used = used.Plus(t.res)
-			}
-		}
-		for _, execs := range a.executors {
-			for _, e := range execs {
-				used = used.Plus(e.res)
-			}
-		}
-		for _, o := range a.offers {
-			offered = offered.Plus(o.res)
-		}
 		doc.Slaves = append(doc.Slaves, agentJSON{
-			ID: a.id, PID: fmt.Sprintf("slave(1)@%s:%d", a.info.GetHostname(), a.info.GetPort()), Hostname: a.info.GetHostname(), Port: a.info.GetPort(),
-			RegisteredTime: secs(a.registeredTime), ReregisteredTime: secs(a.reregisteredTime),
-			Resources: resourcesJSON(a.total), UsedResources: resourcesJSON(used),
-			OfferedResources: resourcesJSON(offered), UnreservedResources: resourcesJSON(a.total.Unreserved()),
-			Attributes: resources.AttributeMap(a.info.GetAttributes()),
-			Active:     a.state == agentActive, State: a.state.String(), Version: a.version,
+			ID: a.Info.GetId().GetValue(), PID: fmt.Sprintf("slave(1)@%s:%d", a.Info.GetHostname(), a.Info.GetPort()),
+			Hostname: a.Info.GetHostname(), Port: a.Info.GetPort(),
+			RegisteredTime: secs(a.RegisteredTime), ReregisteredTime: secs(a.ReregisteredTime),
+			Resources: resourcesJSON(a.Total), UsedResources: resourcesJSON(a.Used),
+			OfferedResources: resourcesJSON(a.Offered), UnreservedResources: resourcesJSON(a.Total.Unreserved()),
+			Attributes: resources.AttributeMap(a.Info.GetAttributes()),
+			Active:     a.State == "active", State: a.State, Version: a.Version,
 		})
 	}
-	for _, fw := range s.sortedFrameworks() {
-		doc.Frameworks = append(doc.Frameworks, s.frameworkToJSON(fw, true))
+	for _, fw := range snap.Frameworks {
+		doc.Frameworks = append(doc.Frameworks, frameworkToJSON(fw))
 	}
-	for _, fw := range s.completedFrameworks {
-		doc.CompletedFrameworks = append(doc.CompletedFrameworks, s.frameworkToJSON(fw, false))
+	for _, fw := range snap.CompletedFrameworks {
+		doc.CompletedFrameworks = append(doc.CompletedFrameworks, frameworkToJSON(fw))
 	}
-	sort.Slice(doc.CompletedFrameworks, func(i, j int) bool { return doc.CompletedFrameworks[i].ID < doc.CompletedFrameworks[j].ID })
 	return doc
 }
 
-func (m *Master) handleState(w http.ResponseWriter, r *http.Request) {
+// handleState serves GET /state, Mesos's /master/state document.
+func (s *Server) handleState(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")
 		httpError(w, http.StatusMethodNotAllowed, "Expecting 'GET'")
 		return
 	}
 	var doc *stateJSON
-	if err := m.exec(r.Context(), func(s *state) { doc = s.stateDocument() }); err != nil {
+	if err := s.loop.Do(r.Context(), func(l *ledger.Ledger) { doc = s.stateDocument(l.Snapshot()) }); err != nil {
 		writeError(w, err)
 		return
 	}

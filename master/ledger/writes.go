@@ -1,9 +1,8 @@
-package master
+package ledger
 
 import (
 	"maps"
 	"slices"
-	"time"
 
 	"google.golang.org/protobuf/proto"
 
@@ -20,55 +19,48 @@ type writes struct {
 }
 
 // persistAgent and the other helpers mark records for the next registry batch.
-func (s *state) persistAgent(a *agent)          { s.dirty.agents[a.id] = true }
-func (s *state) deleteAgentRecord(id string)    { s.dirty.agents[id] = true }
-func (s *state) persistFramework(fw *framework) { s.dirty.frameworks[fw.id] = true }
-func (s *state) deleteFrameworkRecord(id string) {
-	s.dirty.frameworks[id] = true
+func (l *Ledger) persistAgent(a *agent)          { l.dirty.agents[a.id] = true }
+func (l *Ledger) deleteAgentRecord(id string)    { l.dirty.agents[id] = true }
+func (l *Ledger) persistFramework(fw *framework) { l.dirty.frameworks[fw.id] = true }
+func (l *Ledger) deleteFrameworkRecord(id string) {
+	l.dirty.frameworks[id] = true
 }
 
 // takeWrites returns the registry changes made since the last call, for the loop
 // to apply.
-func (s *state) takeWrites() registry.Batch {
+func (l *Ledger) TakeWrites() registry.Batch {
 	var b registry.Batch
-	for _, id := range slices.Sorted(maps.Keys(s.dirty.agents)) {
-		if a := s.agents[id]; a != nil {
+	for _, id := range slices.Sorted(maps.Keys(l.dirty.agents)) {
+		if a := l.agents[id]; a != nil {
 			b.Agents = append(b.Agents, &registry.AgentRecord{Info: proto.Clone(a.info).(*mesos.AgentInfo), RegisteredTime: a.registeredTime, UnreachableTime: a.unreachableTime})
 		} else {
 			b.DeletedAgents = append(b.DeletedAgents, id)
 		}
 	}
-	for _, id := range slices.Sorted(maps.Keys(s.dirty.frameworks)) {
-		if fw := s.frameworks[id]; fw != nil {
+	for _, id := range slices.Sorted(maps.Keys(l.dirty.frameworks)) {
+		if fw := l.frameworks[id]; fw != nil {
 			b.Frameworks = append(b.Frameworks, &registry.FrameworkRecord{Info: proto.Clone(fw.info).(*mesos.FrameworkInfo), FailoverDeadline: fw.failoverDeadline})
 		} else {
 			b.DeletedFrameworks = append(b.DeletedFrameworks, id)
 		}
 	}
-	clear(s.dirty.agents)
-	clear(s.dirty.frameworks)
+	clear(l.dirty.agents)
+	clear(l.dirty.frameworks)
 	return b
 }
 
-// recoverRegistry loads the registry into a fresh state: agents wait for their
+// Recover loads the registry's records into a fresh ledger: agents wait for their
 // re-registration, frameworks for their schedulers.
-func (s *state) recoverRegistry(agents []*registry.AgentRecord, fws []*registry.FrameworkRecord) {
-	now := s.now()
+func (l *Ledger) Recover(agents []*registry.AgentRecord, fws []*registry.FrameworkRecord) {
+	now := l.now()
 	for _, rec := range fws {
 		deadline := rec.FailoverDeadline
-		if grace := now.Add(s.recoveryGrace(rec.Info)); deadline.Before(grace) {
+		if grace := now.Add(l.cfg.recoveryGrace(failoverTimeout(rec.Info))); deadline.Before(grace) {
 			deadline = grace
 		}
-		s.recoverFramework(rec.Info, deadline)
+		l.recoverFramework(rec.Info, deadline)
 	}
 	for _, rec := range agents {
-		s.recoverAgent(rec)
+		l.recoverAgent(rec)
 	}
-}
-
-// recoveryGrace is how long a framework known from the registry or an agent's
-// report has to re-subscribe after a master restart: its failover timeout, but at
-// least as long as agents have to re-register.
-func (s *state) recoveryGrace(info *mesos.FrameworkInfo) time.Duration {
-	return max(failoverTimeout(info), s.cfg.AgentReregisterTimeout)
 }

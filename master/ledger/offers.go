@@ -1,7 +1,11 @@
-package master
+package ledger
 
 import (
+	"errors"
 	"fmt"
+	"maps"
+	"slices"
+	"strings"
 	"time"
 
 	"go.uber.org/zap"
@@ -28,33 +32,33 @@ type offer struct {
 }
 
 // allocate runs one allocation cycle and sends the resulting offers.
-func (s *state) allocate() {
-	now := s.now()
-	s.allocPending = false
+func (l *Ledger) Allocate() {
+	now := l.now()
+	l.allocPending = false
 	batches := map[string][]*mesos.Offer{}
-	for _, ao := range s.alloc.Allocate(now) {
-		fw := s.frameworks[ao.FrameworkID]
-		a := s.agents[ao.AgentID]
+	for _, ao := range l.alloc.Allocate(now) {
+		fw := l.frameworks[ao.FrameworkID]
+		a := l.agents[ao.AgentID]
 		if fw == nil || !fw.connected || a == nil || a.state != agentActive {
-			s.alloc.Recover(ao.FrameworkID, ao.AgentID, ao.Resources, 0, now)
+			l.alloc.Recover(ao.FrameworkID, ao.AgentID, ao.Resources, 0, now)
 			continue
 		}
-		o := &offer{id: s.newOfferID(), frameworkID: fw.id, agentID: a.id, role: ao.Role, res: ao.Resources, created: now}
-		s.offers[o.id] = o
+		o := &offer{id: l.newOfferID(), frameworkID: fw.id, agentID: a.id, role: ao.Role, res: ao.Resources, created: now}
+		l.offers[o.id] = o
 		fw.offers[o.id] = o
 		a.offers[o.id] = o
-		batches[fw.id] = append(batches[fw.id], s.offerProto(fw, a, o))
-		s.stats.offersSent++
+		batches[fw.id] = append(batches[fw.id], l.offerProto(fw, a, o))
+		l.stats.OffersSent++
 	}
-	for _, fwID := range sortedKeys(batches) {
-		s.frameworks[fwID].send(&scheduler.Event{
+	for _, fwID := range slices.Sorted(maps.Keys(batches)) {
+		l.frameworks[fwID].send(&scheduler.Event{
 			Type:   scheduler.Event_OFFERS.Enum(),
 			Offers: &scheduler.Event_Offers{Offers: batches[fwID]},
 		})
 	}
 }
 
-func (s *state) offerProto(fw *framework, a *agent, o *offer) *mesos.Offer {
+func (l *Ledger) offerProto(fw *framework, a *agent, o *offer) *mesos.Offer {
 	pb := &mesos.Offer{
 		Id:          offerIDpb(o.id),
 		FrameworkId: frameworkIDpb(fw.id),
@@ -68,7 +72,7 @@ func (s *state) offerProto(fw *framework, a *agent, o *offer) *mesos.Offer {
 	} else {
 		pb.Resources = o.res.ToProto()
 	}
-	for _, execID := range sortedKeys(a.executors[fw.id]) {
+	for _, execID := range slices.Sorted(maps.Keys(a.executors[fw.id])) {
 		pb.ExecutorIds = append(pb.ExecutorIds, executorIDpb(execID))
 	}
 	return pb
@@ -84,33 +88,33 @@ func cloneAttributes(in []*mesos.Attribute) []*mesos.Attribute {
 
 // removeOffer withdraws an offer and returns its resources to the allocator with a
 // refuse filter; rescind tells the framework.
-func (s *state) removeOffer(o *offer, refuse time.Duration, rescind bool) {
-	delete(s.offers, o.id)
-	fw := s.frameworks[o.frameworkID]
+func (l *Ledger) removeOffer(o *offer, refuse time.Duration, rescind bool) {
+	delete(l.offers, o.id)
+	fw := l.frameworks[o.frameworkID]
 	if fw != nil {
 		delete(fw.offers, o.id)
 	}
-	a := s.agents[o.agentID]
+	a := l.agents[o.agentID]
 	if a != nil {
 		delete(a.offers, o.id)
 	}
-	s.alloc.RecoverRole(o.frameworkID, o.agentID, o.role, o.res, refuse, s.now())
-	s.requestAllocation()
+	l.alloc.RecoverRole(o.frameworkID, o.agentID, o.role, o.res, refuse, l.now())
+	l.requestAllocation()
 	if rescind && fw != nil {
-		s.stats.offersRescinded++
+		l.stats.OffersRescinded++
 		fw.send(&scheduler.Event{Type: scheduler.Event_RESCIND.Enum(), Rescind: &scheduler.Event_Rescind{OfferId: offerIDpb(o.id)}})
 	}
 }
 
 // checkOffers rescinds offers older than the offer timeout.
-func (s *state) checkOffers(now time.Time) {
-	if s.cfg.OfferTimeout <= 0 {
+func (l *Ledger) checkOffers(now time.Time) {
+	if l.cfg.OfferTimeout <= 0 {
 		return
 	}
-	for _, id := range sortedKeys(s.offers) {
-		o := s.offers[id]
-		if now.Sub(o.created) >= s.cfg.OfferTimeout {
-			s.removeOffer(o, 0, true)
+	for _, id := range slices.Sorted(maps.Keys(l.offers)) {
+		o := l.offers[id]
+		if now.Sub(o.created) >= l.cfg.OfferTimeout {
+			l.removeOffer(o, 0, true)
 		}
 	}
 }
@@ -131,27 +135,27 @@ func refuseDuration(f *mesos.Filters) time.Duration {
 }
 
 // decline returns offers with the given filter.
-func (s *state) decline(fw *framework, d *scheduler.Call_Decline) {
+func (l *Ledger) decline(fw *framework, d *scheduler.Call_Decline) {
 	refuse := refuseDuration(d.GetFilters())
 	for _, oid := range d.GetOfferIds() {
-		o := s.offers[oid.GetValue()]
+		o := l.offers[oid.GetValue()]
 		if o == nil || o.frameworkID != fw.id {
 			continue
 		}
-		s.stats.offersDeclined++
-		s.removeOffer(o, refuse, false)
+		l.stats.OffersDeclined++
+		l.removeOffer(o, refuse, false)
 	}
 }
 
 // accept carries out an ACCEPT call as Mesos does: the offers are validated as a
 // whole; then each operation is validated and applied against the remaining offered
 // resources; what is left is recovered with the call's filter.
-func (s *state) accept(fw *framework, acc *scheduler.Call_Accept) {
-	now := s.now()
-	offers, err := s.validateOffers(fw, acc.GetOfferIds())
+func (l *Ledger) accept(fw *framework, acc *scheduler.Call_Accept) {
+	now := l.now()
+	offers, err := l.validateOffers(fw, acc.GetOfferIds())
 	if err != nil {
 		for _, o := range offers {
-			s.removeOffer(o, 0, false)
+			l.removeOffer(o, 0, false)
 		}
 		state := mesos.TaskState_TASK_LOST
 		if fw.partitionAware {
@@ -170,14 +174,14 @@ func (s *state) accept(fw *framework, acc *scheduler.Call_Accept) {
 				}))
 			}
 		}
-		s.log.Info("accept with invalid offers", zap.String("framework_id", fw.id), zap.Error(err))
+		l.log.Info("accept with invalid offers", zap.String("framework_id", fw.id), zap.Error(err))
 		return
 	}
-	a := s.agents[offers[0].agentID]
+	a := l.agents[offers[0].agentID]
 	var remaining resources.Resources
 	for _, o := range offers {
 		remaining = remaining.Plus(o.res)
-		delete(s.offers, o.id)
+		delete(l.offers, o.id)
 		delete(fw.offers, o.id)
 		delete(a.offers, o.id)
 	}
@@ -185,25 +189,25 @@ func (s *state) accept(fw *framework, acc *scheduler.Call_Accept) {
 		switch op.GetType() {
 		case mesos.Offer_Operation_LAUNCH:
 			for _, ti := range op.GetLaunch().GetTaskInfos() {
-				remaining = s.launchTask(fw, a, ti, remaining)
+				remaining = l.launchTask(fw, a, ti, remaining)
 			}
 		case mesos.Offer_Operation_LAUNCH_GROUP:
-			remaining = s.launchGroup(fw, a, op.GetLaunchGroup(), remaining)
+			remaining = l.launchGroup(fw, a, op.GetLaunchGroup(), remaining)
 		default:
-			s.dropOperation(fw, a, op)
+			l.dropOperation(fw, a, op)
 		}
 	}
 	if !remaining.IsEmpty() {
-		s.alloc.Recover(fw.id, a.id, remaining, refuseDuration(acc.GetFilters()), now)
+		l.alloc.Recover(fw.id, a.id, remaining, refuseDuration(acc.GetFilters()), now)
 	}
-	s.requestAllocation()
+	l.requestAllocation()
 }
 
 // dropOperation refuses an operation the master does not support yet; a framework
 // that set an operation id learns it through UPDATE_OPERATION_STATUS.
-func (s *state) dropOperation(fw *framework, a *agent, op *mesos.Offer_Operation) {
+func (l *Ledger) dropOperation(fw *framework, a *agent, op *mesos.Offer_Operation) {
 	msg := fmt.Sprintf("Offer operation %s is not supported yet; dropped", op.GetType())
-	s.log.Warn("dropping unsupported offer operation", zap.String("framework_id", fw.id), zap.String("operation", op.GetType().String()))
+	l.log.Warn("dropping unsupported offer operation", zap.String("framework_id", fw.id), zap.String("operation", op.GetType().String()))
 	if op.Id == nil {
 		return
 	}
@@ -231,7 +235,7 @@ func operationTasks(op *mesos.Offer_Operation) []*mesos.TaskInfo {
 // validateOffers checks that the offers exist, are the framework's and are on one
 // agent. It returns the framework's valid offers even on error, so they can be
 // recovered.
-func (s *state) validateOffers(fw *framework, ids []*mesos.OfferID) ([]*offer, error) {
+func (l *Ledger) validateOffers(fw *framework, ids []*mesos.OfferID) ([]*offer, error) {
 	var valid []*offer
 	var errs []string
 	seen := map[string]bool{}
@@ -242,7 +246,7 @@ func (s *state) validateOffers(fw *framework, ids []*mesos.OfferID) ([]*offer, e
 			continue
 		}
 		seen[id] = true
-		o := s.offers[id]
+		o := l.offers[id]
 		switch {
 		case o == nil:
 			errs = append(errs, fmt.Sprintf("Offer %s is no longer valid", id))
@@ -263,30 +267,19 @@ func (s *state) validateOffers(fw *framework, ids []*mesos.OfferID) ([]*offer, e
 		}
 	}
 	if len(errs) == 0 {
-		if a := s.agents[valid[0].agentID]; a == nil || a.state != agentActive {
+		if a := l.agents[valid[0].agentID]; a == nil || a.state != agentActive {
 			errs = append(errs, fmt.Sprintf("Agent %s is not connected", valid[0].agentID))
 		}
 	}
 	if len(errs) > 0 {
-		return valid, fmt.Errorf("%s", joinErrors(errs))
+		return valid, errors.New(strings.Join(errs, "; "))
 	}
 	return valid, nil
 }
 
-func joinErrors(errs []string) string {
-	out := ""
-	for i, e := range errs {
-		if i > 0 {
-			out += "; "
-		}
-		out += e
-	}
-	return out
-}
-
 // taskError reports a task the master refused to launch.
-func (s *state) taskError(fw *framework, ti *mesos.TaskInfo, reason mesos.TaskStatus_Reason, msg string) {
-	s.log.Info("task rejected", zap.String("framework_id", fw.id), zap.String("task_id", ti.GetTaskId().GetValue()), zap.String("reason", msg))
+func (l *Ledger) taskError(fw *framework, ti *mesos.TaskInfo, reason mesos.TaskStatus_Reason, msg string) {
+	l.log.Info("task rejected", zap.String("framework_id", fw.id), zap.String("task_id", ti.GetTaskId().GetValue()), zap.String("reason", msg))
 	fw.send(updateEvent(&mesos.TaskStatus{
 		TaskId:    taskIDpb(ti.GetTaskId().GetValue()),
 		State:     mesos.TaskState_TASK_ERROR.Enum(),
@@ -294,16 +287,16 @@ func (s *state) taskError(fw *framework, ti *mesos.TaskInfo, reason mesos.TaskSt
 		Reason:    reason.Enum(),
 		Message:   proto.String(msg),
 		AgentId:   ti.AgentId,
-		Timestamp: proto.Float64(unixSeconds(s.now())),
+		Timestamp: proto.Float64(unixSeconds(l.now())),
 	}))
 }
 
 // launchTask validates and launches one task of a LAUNCH; it returns what is left
 // of the offered resources.
-func (s *state) launchTask(fw *framework, a *agent, ti *mesos.TaskInfo, remaining resources.Resources) resources.Resources {
-	need, newExec, err := s.validateTask(fw, a, ti, remaining)
+func (l *Ledger) launchTask(fw *framework, a *agent, ti *mesos.TaskInfo, remaining resources.Resources) resources.Resources {
+	need, newExec, err := l.validateTask(fw, a, ti, remaining)
 	if err != nil {
-		s.taskError(fw, ti, mesos.TaskStatus_REASON_TASK_INVALID, err.Error())
+		l.taskError(fw, ti, mesos.TaskStatus_REASON_TASK_INVALID, err.Error())
 		return remaining
 	}
 	ti = proto.Clone(ti).(*mesos.TaskInfo)
@@ -311,19 +304,19 @@ func (s *state) launchTask(fw *framework, a *agent, ti *mesos.TaskInfo, remainin
 		ti.Executor.FrameworkId = frameworkIDpb(fw.id)
 	}
 	if newExec != nil {
-		s.addExecutor(a, fw.id, proto.Clone(ti.Executor).(*mesos.ExecutorInfo), newExec.res)
+		l.addExecutor(a, fw.id, proto.Clone(ti.Executor).(*mesos.ExecutorInfo), newExec.res)
 	}
-	s.addLaunchedTask(fw, a, ti, ti.Executor)
+	l.addLaunchedTask(fw, a, ti, ti.Executor)
 	a.send(runTaskEvent(fw, ti))
 	return remaining.Minus(need)
 }
 
 // launchGroup validates and launches a task group, all or nothing.
-func (s *state) launchGroup(fw *framework, a *agent, lg *mesos.Offer_Operation_LaunchGroup, remaining resources.Resources) resources.Resources {
-	need, newExec, err := s.validateTaskGroup(fw, a, lg, remaining)
+func (l *Ledger) launchGroup(fw *framework, a *agent, lg *mesos.Offer_Operation_LaunchGroup, remaining resources.Resources) resources.Resources {
+	need, newExec, err := l.validateTaskGroup(fw, a, lg, remaining)
 	if err != nil {
 		for _, ti := range lg.GetTaskGroup().GetTasks() {
-			s.taskError(fw, ti, mesos.TaskStatus_REASON_TASK_GROUP_INVALID, err.Error())
+			l.taskError(fw, ti, mesos.TaskStatus_REASON_TASK_GROUP_INVALID, err.Error())
 		}
 		return remaining
 	}
@@ -332,17 +325,17 @@ func (s *state) launchGroup(fw *framework, a *agent, lg *mesos.Offer_Operation_L
 		exec.FrameworkId = frameworkIDpb(fw.id)
 	}
 	if newExec != nil {
-		s.addExecutor(a, fw.id, proto.Clone(exec).(*mesos.ExecutorInfo), newExec.res)
+		l.addExecutor(a, fw.id, proto.Clone(exec).(*mesos.ExecutorInfo), newExec.res)
 	}
 	group := proto.Clone(lg.GetTaskGroup()).(*mesos.TaskGroupInfo)
 	for _, ti := range group.GetTasks() {
-		s.addLaunchedTask(fw, a, ti, exec)
+		l.addLaunchedTask(fw, a, ti, exec)
 	}
 	a.send(runTaskGroupEvent(fw, exec, group))
 	return remaining.Minus(need)
 }
 
-func (s *state) addLaunchedTask(fw *framework, a *agent, ti *mesos.TaskInfo, exec *mesos.ExecutorInfo) {
+func (l *Ledger) addLaunchedTask(fw *framework, a *agent, ti *mesos.TaskInfo, exec *mesos.ExecutorInfo) {
 	res, _ := parseResources(ti.GetResources()) // validated
 	pb := &mesos.Task{
 		Name:        ti.Name,
@@ -362,8 +355,8 @@ func (s *state) addLaunchedTask(fw *framework, a *agent, ti *mesos.TaskInfo, exe
 		pb.ExecutorId = executorIDpb(exec.GetExecutorId().GetValue())
 	}
 	t := &task{id: ti.GetTaskId().GetValue(), frameworkID: fw.id, agentID: a.id, pb: pb, res: res}
-	s.addTask(fw, a, t)
-	s.stats.tasksLaunched++
+	l.addTask(fw, a, t)
+	l.stats.TasksLaunched++
 }
 
 func runTaskEvent(fw *framework, ti *mesos.TaskInfo) proto.Message {

@@ -1,20 +1,21 @@
-package master
+package httpapi
 
 import (
 	"context"
-	"github.com/agoracluster/agora/apicodec"
 	"net/http"
 
 	"github.com/google/uuid"
 
+	"github.com/agoracluster/agora/apicodec"
+	"github.com/agoracluster/agora/master/ledger"
 	agorapb "github.com/agoracluster/agora/proto/agora/v1"
 )
 
 var agentHeartbeat = &agorapb.AgentEvent{Type: agorapb.AgentEvent_HEARTBEAT.Enum()}
 
 // handleAgent serves POST /api/v1/agent, the master side of the agent protocol.
-func (m *Master) handleAgent(w http.ResponseWriter, r *http.Request) {
-	c, body, ok := m.readBody(w, r)
+func (s *Server) handleAgent(w http.ResponseWriter, r *http.Request) {
+	c, body, ok := s.readBody(w, r)
 	if !ok {
 		return
 	}
@@ -23,7 +24,7 @@ func (m *Master) handleAgent(w http.ResponseWriter, r *http.Request) {
 		httpError(w, http.StatusBadRequest, "Failed to parse body into AgentCall: "+err.Error())
 		return
 	}
-	if err := validateAgentCall(call); err != nil {
+	if err := ledger.ValidateAgentCall(call); err != nil {
 		httpError(w, http.StatusBadRequest, "Failed to validate AgentCall: "+err.Error())
 		return
 	}
@@ -31,14 +32,14 @@ func (m *Master) handleAgent(w http.ResponseWriter, r *http.Request) {
 		if info := call.GetSubscribe().GetAgentInfo(); info.Id == nil && call.AgentId != nil {
 			info.Id = call.AgentId
 		}
-		m.subscribeAgent(w, r, c, call)
+		s.subscribeAgent(w, r, c, call)
 		return
 	}
-	streamID := r.Header.Get(streamIDHeader)
-	m.answerCall(w, r, func(s *state) error { return s.agentCall(call, streamID) })
+	streamID := r.Header.Get(StreamIDHeader)
+	s.answerCall(w, r, func(l *ledger.Ledger) error { return l.AgentCall(call, streamID) })
 }
 
-func (m *Master) subscribeAgent(w http.ResponseWriter, r *http.Request, in apicodec.Codec, call *agorapb.AgentCall) {
+func (s *Server) subscribeAgent(w http.ResponseWriter, r *http.Request, in apicodec.Codec, call *agorapb.AgentCall) {
 	out := in
 	if accept := r.Header.Get("Accept"); accept != "" && accept != "*/*" {
 		var err error
@@ -51,8 +52,8 @@ func (m *Master) subscribeAgent(w http.ResponseWriter, r *http.Request, in apico
 	stream := newHTTPStream(out)
 	var agentID string
 	var subErr error
-	if err := m.exec(r.Context(), func(s *state) {
-		agentID, subErr = s.subscribeAgent(stream, streamID, call.GetSubscribe())
+	if err := s.loop.Do(r.Context(), func(l *ledger.Ledger) {
+		agentID, subErr = l.SubscribeAgent(stream, streamID, call.GetSubscribe())
 	}); err != nil {
 		writeError(w, err)
 		return
@@ -62,9 +63,9 @@ func (m *Master) subscribeAgent(w http.ResponseWriter, r *http.Request, in apico
 		return
 	}
 	startStream(w, out, streamID)
-	stream.serve(w, r, m.stop, agentHeartbeat, m.cfg.agentHeartbeat())
-	if m.stopping() {
+	stream.serve(w, r, s.stop, agentHeartbeat, s.cfg.AgentHeartbeatInterval)
+	if s.stopping() {
 		return // a restarting master keeps its registry as it was
 	}
-	_ = m.exec(context.Background(), func(s *state) { s.agentDisconnected(agentID, streamID) })
+	_ = s.loop.Do(context.Background(), func(l *ledger.Ledger) { l.AgentDisconnected(agentID, streamID) })
 }

@@ -1,4 +1,4 @@
-package master
+package ledger
 
 import (
 	"go.uber.org/zap"
@@ -8,11 +8,11 @@ import (
 
 // schedulerCall dispatches a validated scheduler call other than SUBSCRIBE. The
 // returned error is an *apiError carrying the HTTP status.
-func (s *state) schedulerCall(call *scheduler.Call, streamID string) error {
+func (l *Ledger) SchedulerCall(call *scheduler.Call, streamID string) error {
 	id := call.GetFrameworkId().GetValue()
-	fw := s.frameworks[id]
+	fw := l.frameworks[id]
 	if fw == nil {
-		if s.completedFramework(id) != nil {
+		if l.completedFramework(id) != nil {
 			return forbidden("Framework %s has been removed", id)
 		}
 		return forbidden("Framework %s cannot be found", id)
@@ -28,30 +28,30 @@ func (s *state) schedulerCall(call *scheduler.Call, streamID string) error {
 	}
 	switch call.GetType() {
 	case scheduler.Call_TEARDOWN:
-		s.removeFramework(fw)
+		l.removeFramework(fw)
 	case scheduler.Call_ACCEPT:
-		s.accept(fw, call.GetAccept())
+		l.accept(fw, call.GetAccept())
 	case scheduler.Call_DECLINE:
-		s.decline(fw, call.GetDecline())
+		l.decline(fw, call.GetDecline())
 	case scheduler.Call_REVIVE:
-		s.revive(fw, call.GetRevive().GetRoles())
+		l.revive(fw, call.GetRevive().GetRoles())
 	case scheduler.Call_SUPPRESS:
-		s.suppress(fw, call.GetSuppress().GetRoles())
+		l.suppress(fw, call.GetSuppress().GetRoles())
 	case scheduler.Call_KILL:
-		s.kill(fw, call.GetKill())
+		l.kill(fw, call.GetKill())
 	case scheduler.Call_SHUTDOWN:
-		s.shutdownExecutor(fw, call.GetShutdown())
+		l.shutdownExecutor(fw, call.GetShutdown())
 	case scheduler.Call_ACKNOWLEDGE:
-		s.acknowledge(fw, call.GetAcknowledge())
+		l.acknowledge(fw, call.GetAcknowledge())
 	case scheduler.Call_RECONCILE:
-		s.reconcile(fw, call.GetReconcile())
+		l.reconcile(fw, call.GetReconcile())
 	case scheduler.Call_MESSAGE:
-		s.message(fw, call.GetMessage())
+		l.message(fw, call.GetMessage())
 	case scheduler.Call_REQUEST:
 		// Resource requests are ignored, as by Mesos's DRF allocator.
 	case scheduler.Call_ACCEPT_INVERSE_OFFERS, scheduler.Call_DECLINE_INVERSE_OFFERS,
 		scheduler.Call_ACKNOWLEDGE_OPERATION_STATUS, scheduler.Call_RECONCILE_OPERATIONS:
-		s.log.Info("ignoring unsupported scheduler call", zap.String("framework_id", id), zap.String("type", call.GetType().String()))
+		l.log.Info("ignoring unsupported scheduler call", zap.String("framework_id", id), zap.String("type", call.GetType().String()))
 	default:
 		return badRequest("Unknown call type %s", call.GetType())
 	}

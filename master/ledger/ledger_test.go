@@ -1,4 +1,4 @@
-package master
+package ledger
 
 import (
 	"errors"
@@ -10,6 +10,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/agoracluster/agora/master/mastertest"
 	"github.com/agoracluster/agora/master/registry"
 	agorapb "github.com/agoracluster/agora/proto/agora/v1"
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
@@ -20,7 +21,7 @@ import (
 func TestSubscribeFramework(t *testing.T) {
 	h := newHarness(t)
 	sink := &fakeSink{t: t}
-	id := h.s.subscribeFramework(sink, "s1", &scheduler.Call_Subscribe{FrameworkInfo: frameworkInfo("fw")})
+	id := h.s.SubscribeFramework(sink, "s1", &scheduler.Call_Subscribe{FrameworkInfo: mastertest.FrameworkInfo("fw")})
 	if !regexp.MustCompile(`^M1-\d{4}$`).MatchString(id) {
 		t.Errorf("framework id %q, want M1-NNNN", id)
 	}
@@ -47,7 +48,7 @@ func TestAgentIDsAndOffer(t *testing.T) {
 	if h.registry().agents[a0] == nil {
 		t.Errorf("agent not persisted")
 	}
-	fwID, sink := h.subscribe(frameworkInfo("fw"), "s1")
+	fwID, sink := h.subscribe(mastertest.FrameworkInfo("fw"), "s1")
 	offers := h.offers(sink)
 	if len(offers) != 2 {
 		t.Fatalf("got %d offers, want 2", len(offers))
@@ -76,51 +77,57 @@ func TestAcceptValidation(t *testing.T) {
 		wantMessage string
 	}{
 		{
-			name:    "valid",
-			tasks:   func(a string) []*mesos.TaskInfo { return []*mesos.TaskInfo{commandTask("t1", a, "cpus:1;mem:128")} },
+			name: "valid",
+			tasks: func(a string) []*mesos.TaskInfo {
+				return []*mesos.TaskInfo{mastertest.CommandTask("t1", a, "cpus:1;mem:128")}
+			},
 			wantRun: []string{"t1"},
 		},
 		{
 			name: "duplicate id in one call",
 			tasks: func(a string) []*mesos.TaskInfo {
-				return []*mesos.TaskInfo{commandTask("t1", a, "cpus:1;mem:128"), commandTask("t1", a, "cpus:1;mem:128")}
+				return []*mesos.TaskInfo{mastertest.CommandTask("t1", a, "cpus:1;mem:128"), mastertest.CommandTask("t1", a, "cpus:1;mem:128")}
 			},
 			wantRun: []string{"t1"}, wantUpdates: []string{"t1:TASK_ERROR"}, wantMessage: "duplicate ID",
 		},
 		{
-			name:        "more resources than offered",
-			tasks:       func(a string) []*mesos.TaskInfo { return []*mesos.TaskInfo{commandTask("big", a, "cpus:5;mem:128")} },
+			name: "more resources than offered",
+			tasks: func(a string) []*mesos.TaskInfo {
+				return []*mesos.TaskInfo{mastertest.CommandTask("big", a, "cpus:5;mem:128")}
+			},
 			wantUpdates: []string{"big:TASK_ERROR"}, wantMessage: "Task uses more resources than available",
 		},
 		{
 			name: "second task does not fit in what the first left",
 			tasks: func(a string) []*mesos.TaskInfo {
-				return []*mesos.TaskInfo{commandTask("t1", a, "cpus:3;mem:128"), commandTask("t2", a, "cpus:3;mem:128")}
+				return []*mesos.TaskInfo{mastertest.CommandTask("t1", a, "cpus:3;mem:128"), mastertest.CommandTask("t2", a, "cpus:3;mem:128")}
 			},
 			wantRun: []string{"t1"}, wantUpdates: []string{"t2:TASK_ERROR"}, wantMessage: "more resources than available",
 		},
 		{
 			name:        "empty task id",
-			tasks:       func(a string) []*mesos.TaskInfo { return []*mesos.TaskInfo{commandTask("", a, "cpus:1")} },
+			tasks:       func(a string) []*mesos.TaskInfo { return []*mesos.TaskInfo{mastertest.CommandTask("", a, "cpus:1")} },
 			wantUpdates: []string{":TASK_ERROR"}, wantMessage: "must not be empty",
 		},
 		{
 			name:        "invalid character in task id",
-			tasks:       func(a string) []*mesos.TaskInfo { return []*mesos.TaskInfo{commandTask("a/b", a, "cpus:1")} },
+			tasks:       func(a string) []*mesos.TaskInfo { return []*mesos.TaskInfo{mastertest.CommandTask("a/b", a, "cpus:1")} },
 			wantUpdates: []string{"a/b:TASK_ERROR"}, wantMessage: "invalid character",
 		},
 		{
 			name: "neither command nor executor",
 			tasks: func(a string) []*mesos.TaskInfo {
-				ti := commandTask("t1", a, "cpus:1")
+				ti := mastertest.CommandTask("t1", a, "cpus:1")
 				ti.Command = nil
 				return []*mesos.TaskInfo{ti}
 			},
 			wantUpdates: []string{"t1:TASK_ERROR"}, wantMessage: "CommandInfo or ExecutorInfo",
 		},
 		{
-			name:        "wrong agent id",
-			tasks:       func(a string) []*mesos.TaskInfo { return []*mesos.TaskInfo{commandTask("t1", "other", "cpus:1")} },
+			name: "wrong agent id",
+			tasks: func(a string) []*mesos.TaskInfo {
+				return []*mesos.TaskInfo{mastertest.CommandTask("t1", "other", "cpus:1")}
+			},
 			wantUpdates: []string{"t1:TASK_ERROR"}, wantMessage: "does not match",
 		},
 	}
@@ -128,9 +135,9 @@ func TestAcceptValidation(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			h := newHarness(t)
 			agentID, agentSink := h.addAgent("host0", "cpus:4;mem:1024")
-			fwID, sink := h.subscribe(frameworkInfo("fw"), "s1")
+			fwID, sink := h.subscribe(mastertest.FrameworkInfo("fw"), "s1")
 			offers := h.offers(sink)
-			if err := h.call(fwID, "s1", launchCall(offerIDs(offers...), tt.tasks(agentID)...)); err != nil {
+			if err := h.call(fwID, "s1", mastertest.LaunchCall(mastertest.OfferIDs(offers...), tt.tasks(agentID)...)); err != nil {
 				t.Fatal(err)
 			}
 			evs := sink.schedulerEvents()
@@ -167,9 +174,9 @@ func TestAcceptValidation(t *testing.T) {
 func TestAcceptDuplicateOfExistingTask(t *testing.T) {
 	h := newHarness(t)
 	agentID, _ := h.addAgent("host0", "cpus:4;mem:1024")
-	fwID, sink := h.subscribe(frameworkInfo("fw"), "s1")
+	fwID, sink := h.subscribe(mastertest.FrameworkInfo("fw"), "s1")
 	offers := h.offers(sink)
-	if err := h.call(fwID, "s1", launchCall(offerIDs(offers...), commandTask("t1", agentID, "cpus:1;mem:128"))); err != nil {
+	if err := h.call(fwID, "s1", mastertest.LaunchCall(mastertest.OfferIDs(offers...), mastertest.CommandTask("t1", agentID, "cpus:1;mem:128"))); err != nil {
 		t.Fatal(err)
 	}
 	h.clock.advance(10 * time.Second) // past the default refuse filter
@@ -181,7 +188,7 @@ func TestAcceptDuplicateOfExistingTask(t *testing.T) {
 	if !got.Equal(resources.MustParse("cpus:3;mem:896")) {
 		t.Errorf("re-offered %s, want cpus:3;mem:896 (no double booking)", got)
 	}
-	if err := h.call(fwID, "s1", launchCall(offerIDs(offers...), commandTask("t1", agentID, "cpus:1;mem:128"))); err != nil {
+	if err := h.call(fwID, "s1", mastertest.LaunchCall(mastertest.OfferIDs(offers...), mastertest.CommandTask("t1", agentID, "cpus:1;mem:128"))); err != nil {
 		t.Fatal(err)
 	}
 	if got := updates(sink.schedulerEvents()); !slices.Equal(got, []string{"t1:TASK_ERROR"}) {
@@ -199,7 +206,7 @@ func TestAcceptInvalidOffers(t *testing.T) {
 	}{
 		{
 			name:    "offers on two agents",
-			offers:  func(h *harness, own []*mesos.Offer) []*mesos.OfferID { return offerIDs(own...) },
+			offers:  func(h *harness, own []*mesos.Offer) []*mesos.OfferID { return mastertest.OfferIDs(own...) },
 			want:    "t1:TASK_LOST",
 			message: "one single agent",
 		},
@@ -219,7 +226,7 @@ func TestAcceptInvalidOffers(t *testing.T) {
 		},
 		{
 			name:    "partition-aware framework gets TASK_DROPPED",
-			offers:  func(h *harness, own []*mesos.Offer) []*mesos.OfferID { return offerIDs(own...) },
+			offers:  func(h *harness, own []*mesos.Offer) []*mesos.OfferID { return mastertest.OfferIDs(own...) },
 			partial: true,
 			want:    "t1:TASK_DROPPED",
 			message: "one single agent",
@@ -230,16 +237,16 @@ func TestAcceptInvalidOffers(t *testing.T) {
 			h := newHarness(t)
 			a0, agentSink := h.addAgent("host0", "cpus:4;mem:1024")
 			h.addAgent("host1", "cpus:4;mem:1024")
-			info := frameworkInfo("fw")
+			info := mastertest.FrameworkInfo("fw")
 			if tt.partial {
-				info = frameworkInfo("fw", mesos.FrameworkInfo_Capability_PARTITION_AWARE)
+				info = mastertest.FrameworkInfo("fw", mesos.FrameworkInfo_Capability_PARTITION_AWARE)
 			}
 			fwID, sink := h.subscribe(info, "s1")
 			own := h.offers(sink)
 			if len(own) != 2 {
 				t.Fatalf("want 2 offers, got %d", len(own))
 			}
-			if err := h.call(fwID, "s1", launchCall(tt.offers(h, own), commandTask("t1", a0, "cpus:1"))); err != nil {
+			if err := h.call(fwID, "s1", mastertest.LaunchCall(tt.offers(h, own), mastertest.CommandTask("t1", a0, "cpus:1"))); err != nil {
 				t.Fatal(err)
 			}
 			evs := sink.schedulerEvents()
@@ -266,9 +273,9 @@ func TestInvalidAcceptRecoversValidOffers(t *testing.T) {
 	h := newHarness(t)
 	a0, _ := h.addAgent("host0", "cpus:4;mem:1024")
 	h.addAgent("host1", "cpus:4;mem:1024")
-	fwID, sink := h.subscribe(frameworkInfo("fw"), "s1")
+	fwID, sink := h.subscribe(mastertest.FrameworkInfo("fw"), "s1")
 	own := h.offers(sink)
-	if err := h.call(fwID, "s1", launchCall(offerIDs(own...), commandTask("t1", a0, "cpus:1"))); err != nil {
+	if err := h.call(fwID, "s1", mastertest.LaunchCall(mastertest.OfferIDs(own...), mastertest.CommandTask("t1", a0, "cpus:1"))); err != nil {
 		t.Fatal(err)
 	}
 	sink.take()
@@ -283,10 +290,10 @@ func TestInvalidAcceptRecoversValidOffers(t *testing.T) {
 func TestDeclineFilters(t *testing.T) {
 	h := newHarness(t)
 	h.addAgent("host0", "cpus:4;mem:1024")
-	fwID, sink := h.subscribe(frameworkInfo("fw"), "s1")
+	fwID, sink := h.subscribe(mastertest.FrameworkInfo("fw"), "s1")
 	offers := h.offers(sink)
 	err := h.call(fwID, "s1", &scheduler.Call{Type: scheduler.Call_DECLINE.Enum(), Decline: &scheduler.Call_Decline{
-		OfferIds: offerIDs(offers...), Filters: &mesos.Filters{RefuseSeconds: proto.Float64(30)},
+		OfferIds: mastertest.OfferIDs(offers...), Filters: &mesos.Filters{RefuseSeconds: proto.Float64(30)},
 	}})
 	if err != nil {
 		t.Fatal(err)
@@ -305,9 +312,9 @@ func TestDeclineFilters(t *testing.T) {
 func launched(t *testing.T, caps ...mesos.FrameworkInfo_Capability_Type) (*harness, string, *fakeSink, string, *fakeSink) {
 	h := newHarness(t)
 	agentID, agentSink := h.addAgent("host0", "cpus:4;mem:1024")
-	fwID, sink := h.subscribe(frameworkInfo("fw", caps...), "s1")
+	fwID, sink := h.subscribe(mastertest.FrameworkInfo("fw", caps...), "s1")
 	offers := h.offers(sink)
-	if err := h.call(fwID, "s1", launchCall(offerIDs(offers...), commandTask("t1", agentID, "cpus:4;mem:1024"))); err != nil {
+	if err := h.call(fwID, "s1", mastertest.LaunchCall(mastertest.OfferIDs(offers...), mastertest.CommandTask("t1", agentID, "cpus:4;mem:1024"))); err != nil {
 		t.Fatal(err)
 	}
 	agentSink.take()
@@ -318,7 +325,7 @@ func launched(t *testing.T, caps ...mesos.FrameworkInfo_Capability_Type) (*harne
 func TestStatusRoutingAndAcknowledge(t *testing.T) {
 	h, agentID, agentSink, fwID, sink := launched(t)
 	uuid1 := []byte("0123456789abcdef")
-	if err := h.s.agentCall(statusUpdateCall(agentID, fwID, "t1", mesos.TaskState_TASK_RUNNING, uuid1), "stream-host0"); err != nil {
+	if err := h.s.AgentCall(mastertest.StatusUpdateCall(agentID, fwID, "t1", mesos.TaskState_TASK_RUNNING, uuid1), "stream-host0"); err != nil {
 		t.Fatal(err)
 	}
 	evs := sink.schedulerEvents()
@@ -341,7 +348,7 @@ func TestStatusRoutingAndAcknowledge(t *testing.T) {
 
 	// A terminal update frees the resources at once; the task completes on ack.
 	uuid2 := []byte("fedcba9876543210")
-	if err := h.s.agentCall(statusUpdateCall(agentID, fwID, "t1", mesos.TaskState_TASK_FINISHED, uuid2), "stream-host0"); err != nil {
+	if err := h.s.AgentCall(mastertest.StatusUpdateCall(agentID, fwID, "t1", mesos.TaskState_TASK_FINISHED, uuid2), "stream-host0"); err != nil {
 		t.Fatal(err)
 	}
 	if n := len(h.offers(sink)); n != 1 {
@@ -362,7 +369,7 @@ func TestStatusRoutingAndAcknowledge(t *testing.T) {
 
 func TestStatusUpdateWithoutUUIDCompletesTerminalTask(t *testing.T) {
 	h, agentID, _, fwID, sink := launched(t)
-	if err := h.s.agentCall(statusUpdateCall(agentID, fwID, "t1", mesos.TaskState_TASK_FAILED, nil), "stream-host0"); err != nil {
+	if err := h.s.AgentCall(mastertest.StatusUpdateCall(agentID, fwID, "t1", mesos.TaskState_TASK_FAILED, nil), "stream-host0"); err != nil {
 		t.Fatal(err)
 	}
 	if got := updates(sink.schedulerEvents()); !slices.Equal(got, []string{"t1:TASK_FAILED"}) {
@@ -382,22 +389,21 @@ func TestAgentCallErrors(t *testing.T) {
 		name     string
 		call     *agorapb.AgentCall
 		streamID string
-		code     int
+		want     error
 	}{
-		{"heartbeat", hb(agentID), "stream-host0", 0},
-		{"wrong stream", hb(agentID), "other", 400},
-		{"unknown agent", hb("nope"), "stream-host0", 400},
-		{"status update", statusUpdateCall(agentID, fwID, "t1", mesos.TaskState_TASK_RUNNING, nil), "stream-host0", 0},
+		{"heartbeat", hb(agentID), "stream-host0", nil},
+		{"wrong stream", hb(agentID), "other", ErrInvalid},
+		{"unknown agent", hb("nope"), "stream-host0", ErrInvalid},
+		{"status update", mastertest.StatusUpdateCall(agentID, fwID, "t1", mesos.TaskState_TASK_RUNNING, nil), "stream-host0", nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := h.s.agentCall(tt.call, tt.streamID)
-			var ae *apiError
+			err := h.s.AgentCall(tt.call, tt.streamID)
 			switch {
-			case tt.code == 0 && err != nil:
+			case tt.want == nil && err != nil:
 				t.Errorf("err = %v", err)
-			case tt.code != 0 && (!errors.As(err, &ae) || ae.code != tt.code):
-				t.Errorf("err = %v, want code %d", err, tt.code)
+			case tt.want != nil && !errors.Is(err, tt.want):
+				t.Errorf("err = %v, want %v", err, tt.want)
 			}
 		})
 	}
@@ -405,48 +411,46 @@ func TestAgentCallErrors(t *testing.T) {
 
 func TestSchedulerCallErrors(t *testing.T) {
 	h := newHarness(t)
-	fwID, _ := h.subscribe(frameworkInfo("fw"), "s1")
+	fwID, _ := h.subscribe(mastertest.FrameworkInfo("fw"), "s1")
 	revive := func() *scheduler.Call { return &scheduler.Call{Type: scheduler.Call_REVIVE.Enum()} }
 	tests := []struct {
 		name     string
 		fwID     string
 		streamID string
-		code     int
+		want     error
 	}{
-		{"ok", fwID, "s1", 0},
-		{"stream id mismatch", fwID, "s2", 400},
-		{"missing stream id", fwID, "", 400},
-		{"unknown framework", "M1-9999", "s1", 403},
+		{"ok", fwID, "s1", nil},
+		{"stream id mismatch", fwID, "s2", ErrInvalid},
+		{"missing stream id", fwID, "", ErrInvalid},
+		{"unknown framework", "M1-9999", "s1", ErrForbidden},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			err := h.call(tt.fwID, tt.streamID, revive())
-			var ae *apiError
 			switch {
-			case tt.code == 0 && err != nil:
+			case tt.want == nil && err != nil:
 				t.Errorf("err = %v", err)
-			case tt.code != 0 && (!errors.As(err, &ae) || ae.code != tt.code):
-				t.Errorf("err = %v, want code %d", err, tt.code)
+			case tt.want != nil && !errors.Is(err, tt.want):
+				t.Errorf("err = %v, want %v", err, tt.want)
 			}
 		})
 	}
 	if err := h.call(fwID, "s1", &scheduler.Call{Type: scheduler.Call_TEARDOWN.Enum()}); err != nil {
 		t.Fatal(err)
 	}
-	var ae *apiError
-	if err := h.call(fwID, "s1", revive()); !errors.As(err, &ae) || ae.code != 403 {
-		t.Errorf("call after teardown: %v, want 403", err)
+	if err := h.call(fwID, "s1", revive()); !errors.Is(err, ErrForbidden) {
+		t.Errorf("call after teardown: %v, want ErrForbidden", err)
 	}
 }
 
 func TestFrameworkFailover(t *testing.T) {
 	h := newHarness(t)
 	h.addAgent("host0", "cpus:4;mem:1024")
-	fwID, old := h.subscribe(frameworkInfo("fw"), "s1")
+	fwID, old := h.subscribe(mastertest.FrameworkInfo("fw"), "s1")
 	if len(h.offers(old)) != 1 {
 		t.Fatal("no offer")
 	}
-	info := frameworkInfo("fw")
+	info := mastertest.FrameworkInfo("fw")
 	info.Id = frameworkIDpb(fwID)
 	id, sink := h.subscribe(info, "s2")
 	if id != fwID {
@@ -462,8 +466,7 @@ func TestFrameworkFailover(t *testing.T) {
 	if len(h.offers(sink)) != 1 {
 		t.Errorf("new stream gets no offer")
 	}
-	var ae *apiError
-	if err := h.call(fwID, "s1", &scheduler.Call{Type: scheduler.Call_REVIVE.Enum()}); !errors.As(err, &ae) || ae.code != 400 {
+	if err := h.call(fwID, "s1", &scheduler.Call{Type: scheduler.Call_REVIVE.Enum()}); !errors.Is(err, ErrInvalid) {
 		t.Errorf("old stream id accepted: %v", err)
 	}
 }
@@ -472,17 +475,17 @@ func TestFailoverTimeout(t *testing.T) {
 	h, agentID, agentSink, fwID, _ := launched(t)
 	fw := h.s.frameworks[fwID]
 	fw.info.FailoverTimeout = proto.Float64(60)
-	h.s.frameworkDisconnected(fwID, "s1")
+	h.s.FrameworkDisconnected(fwID, "s1")
 	if fw.connected {
 		t.Fatal("still connected")
 	}
 	h.clock.advance(59 * time.Second)
-	h.s.tick()
+	h.s.Tick()
 	if h.s.frameworks[fwID] == nil {
 		t.Fatal("removed before the failover timeout")
 	}
 	h.clock.advance(2 * time.Second)
-	h.s.tick()
+	h.s.Tick()
 	if h.s.frameworks[fwID] != nil {
 		t.Fatal("not removed after the failover timeout")
 	}
@@ -494,16 +497,16 @@ func TestFailoverTimeout(t *testing.T) {
 		t.Errorf("framework still in the registry")
 	}
 	// Its resources are free again for another framework.
-	_, sink2 := h.subscribe(frameworkInfo("other"), "s9")
+	_, sink2 := h.subscribe(mastertest.FrameworkInfo("other"), "s9")
 	offers := h.offers(sink2)
 	if len(offers) != 1 || offers[0].GetAgentId().GetValue() != agentID {
 		t.Errorf("resources not recovered: %v", offers)
 	}
 	// A re-subscription of the removed framework is refused.
-	info := frameworkInfo("fw")
+	info := mastertest.FrameworkInfo("fw")
 	info.Id = frameworkIDpb(fwID)
 	sink3 := &fakeSink{t: t}
-	h.s.subscribeFramework(sink3, "s3", &scheduler.Call_Subscribe{FrameworkInfo: info})
+	h.s.SubscribeFramework(sink3, "s3", &scheduler.Call_Subscribe{FrameworkInfo: info})
 	if evs := sink3.schedulerEvents(); len(evs) != 1 || evs[0].GetType() != scheduler.Event_ERROR || !sink3.closed {
 		t.Errorf("removed framework re-subscribed: %v", evs)
 	}
@@ -520,14 +523,14 @@ func TestAgentUnreachable(t *testing.T) {
 				want = "t1:TASK_UNREACHABLE"
 			}
 			h, agentID, agentSink, fwID, sink := launched(t, caps...)
-			h.s.agentDisconnected(agentID, "stream-host0")
+			h.s.AgentDisconnected(agentID, "stream-host0")
 			h.clock.advance(74 * time.Second)
-			h.s.tick()
+			h.s.Tick()
 			if got := updates(sink.schedulerEvents()); len(got) != 0 {
 				t.Fatalf("updates before the ping timeout: %v", got)
 			}
 			h.clock.advance(2 * time.Second)
-			h.s.tick()
+			h.s.Tick()
 			evs := sink.schedulerEvents()
 			if got := updates(evs); !slices.Equal(got, []string{want}) {
 				t.Fatalf("updates = %v, want %v", got, want)
@@ -546,7 +549,7 @@ func TestAgentUnreachable(t *testing.T) {
 				AgentId: agentIDpb(agentID), State: mesos.TaskState_TASK_RUNNING.Enum(),
 				Resources: resources.MustParse("cpus:4;mem:1024").ToProto(),
 			}
-			id, err := h.s.subscribeAgent(back, "stream-2", &agorapb.AgentCall_Subscribe{
+			id, err := h.s.SubscribeAgent(back, "stream-2", &agorapb.AgentCall_Subscribe{
 				AgentInfo: &mesos.AgentInfo{Id: agentIDpb(agentID), Hostname: proto.String("host0"),
 					Resources: resources.MustParse("cpus:4;mem:1024").ToProto()},
 				Tasks: []*mesos.Task{task},
@@ -577,12 +580,12 @@ func TestUnreachableAgentRemovedAfterTimeout(t *testing.T) {
 	h := newHarness(t)
 	agentID, _ := h.addAgent("host0", "cpus:1;mem:128")
 	h.clock.advance(76 * time.Second)
-	h.s.tick()
+	h.s.Tick()
 	if h.s.agents[agentID].state != agentUnreachable {
 		t.Fatal("not unreachable")
 	}
 	h.clock.advance(11 * time.Minute)
-	h.s.tick()
+	h.s.Tick()
 	if h.s.agents[agentID] != nil || h.registry().agents[agentID] != nil {
 		t.Errorf("unreachable agent not removed")
 	}
@@ -593,10 +596,10 @@ func TestHeartbeatKeepsAgentReachable(t *testing.T) {
 	agentID, _ := h.addAgent("host0", "cpus:1;mem:128")
 	for range 10 {
 		h.clock.advance(30 * time.Second)
-		if err := h.s.agentCall(&agorapb.AgentCall{AgentId: agentIDpb(agentID), Type: agorapb.AgentCall_HEARTBEAT.Enum()}, "stream-host0"); err != nil {
+		if err := h.s.AgentCall(&agorapb.AgentCall{AgentId: agentIDpb(agentID), Type: agorapb.AgentCall_HEARTBEAT.Enum()}, "stream-host0"); err != nil {
 			t.Fatal(err)
 		}
-		h.s.tick()
+		h.s.Tick()
 	}
 	if st := h.s.agents[agentID].state; st != agentActive {
 		t.Errorf("state %s", st)
@@ -606,9 +609,9 @@ func TestHeartbeatKeepsAgentReachable(t *testing.T) {
 func TestAgentDisconnectRescindsOffers(t *testing.T) {
 	h := newHarness(t)
 	agentID, _ := h.addAgent("host0", "cpus:1;mem:128")
-	_, sink := h.subscribe(frameworkInfo("fw"), "s1")
+	_, sink := h.subscribe(mastertest.FrameworkInfo("fw"), "s1")
 	offers := h.offers(sink)
-	h.s.agentDisconnected(agentID, "stream-host0")
+	h.s.AgentDisconnected(agentID, "stream-host0")
 	evs := sink.schedulerEvents()
 	if len(evs) != 1 || evs[0].GetType() != scheduler.Event_RESCIND || evs[0].GetRescind().GetOfferId().GetValue() != offers[0].GetId().GetValue() {
 		t.Errorf("events %v, want RESCIND", evs)
@@ -622,10 +625,10 @@ func TestOfferTimeout(t *testing.T) {
 	h := newHarness(t)
 	h.s.cfg.OfferTimeout = 30 * time.Second
 	h.addAgent("host0", "cpus:1;mem:128")
-	_, sink := h.subscribe(frameworkInfo("fw"), "s1")
+	_, sink := h.subscribe(mastertest.FrameworkInfo("fw"), "s1")
 	h.offers(sink)
 	h.clock.advance(31 * time.Second)
-	h.s.tick()
+	h.s.Tick()
 	evs := sink.schedulerEvents()
 	if len(evs) != 1 || evs[0].GetType() != scheduler.Event_RESCIND {
 		t.Errorf("events %v, want RESCIND", evs)
@@ -716,12 +719,12 @@ func TestAgentReregisterAfterMasterRestart(t *testing.T) {
 	for _, f := range h.registry().frameworks {
 		fws = append(fws, f)
 	}
-	h2.s.recoverRegistry(agents, fws)
+	h2.s.Recover(agents, fws)
 	if a := h2.s.agents[agentID]; a == nil || a.state != agentRecovered {
 		t.Fatalf("agent not recovered")
 	}
 	back := &fakeSink{t: t}
-	_, err := h2.s.subscribeAgent(back, "x", &agorapb.AgentCall_Subscribe{
+	_, err := h2.s.SubscribeAgent(back, "x", &agorapb.AgentCall_Subscribe{
 		AgentInfo: &mesos.AgentInfo{Id: agentIDpb(agentID), Hostname: proto.String("host0"), Resources: resources.MustParse("cpus:4;mem:1024").ToProto()},
 		Tasks: []*mesos.Task{{
 			Name: proto.String("t1"), TaskId: taskIDpb("t1"), FrameworkId: frameworkIDpb(fwID), AgentId: agentIDpb(agentID),
@@ -732,7 +735,7 @@ func TestAgentReregisterAfterMasterRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The framework re-subscribes and finds its task, with no resources to offer.
-	info := frameworkInfo("fw")
+	info := mastertest.FrameworkInfo("fw")
 	info.Id = frameworkIDpb(fwID)
 	id, sink := h2.subscribe(info, "s2")
 	if id != fwID {
@@ -750,7 +753,7 @@ func TestMasterLostTaskInFlight(t *testing.T) {
 	h, agentID, _, fwID, sink := launched(t)
 	// The agent re-subscribes without t1 (the RUN_TASK was lost).
 	back := &fakeSink{t: t}
-	if _, err := h.s.subscribeAgent(back, "x", &agorapb.AgentCall_Subscribe{
+	if _, err := h.s.SubscribeAgent(back, "x", &agorapb.AgentCall_Subscribe{
 		AgentInfo: &mesos.AgentInfo{Id: agentIDpb(agentID), Hostname: proto.String("host0"), Resources: resources.MustParse("cpus:4;mem:1024").ToProto()},
 	}); err != nil {
 		t.Fatal(err)

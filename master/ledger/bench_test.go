@@ -1,13 +1,16 @@
-package master
+package ledger
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"testing"
 	"time"
 
 	"go.uber.org/zap"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/agoracluster/agora/master/mastertest"
 	agorapb "github.com/agoracluster/agora/proto/agora/v1"
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
 	"github.com/agoracluster/agora/proto/mesos/v1/scheduler"
@@ -28,35 +31,35 @@ func BenchmarkOfferAcceptCycle(b *testing.B) {
 		b.Run(fmt.Sprintf("agents=%d", agents), func(b *testing.B) {
 			clock := &fakeClock{t: time.Unix(0, 0)}
 			info := &mesos.MasterInfo{Id: proto.String("M"), Ip: proto.Uint32(1), Port: proto.Uint32(5050)}
-			s := newState(DefaultConfig(), zap.NewNop(), clock, info, nil)
+			s := New(DefaultConfig(), zap.NewNop(), clock, info, nil)
 			total := resources.MustParse("cpus:8;mem:16384").ToProto()
 			for i := range agents {
-				if _, err := s.subscribeAgent(nopSink{}, fmt.Sprint("a", i), &agorapb.AgentCall_Subscribe{
+				if _, err := s.SubscribeAgent(nopSink{}, fmt.Sprint("a", i), &agorapb.AgentCall_Subscribe{
 					AgentInfo: &mesos.AgentInfo{Hostname: proto.String(fmt.Sprint("host", i)), Resources: total},
 				}); err != nil {
 					b.Fatal(err)
 				}
 			}
-			fwID := s.subscribeFramework(nopSink{}, "s", &scheduler.Call_Subscribe{FrameworkInfo: frameworkInfo("bench")})
+			fwID := s.SubscribeFramework(nopSink{}, "s", &scheduler.Call_Subscribe{FrameworkInfo: mastertest.FrameworkInfo("bench")})
 			b.ReportAllocs()
 			b.ResetTimer()
 			n := 0
 			for range b.N {
-				s.allocate()
+				s.Allocate()
 				var launched []*task
-				for _, id := range sortedKeys(s.offers) {
+				for _, id := range slices.Sorted(maps.Keys(s.offers)) {
 					o := s.offers[id]
 					n++
-					c := launchCall([]*mesos.OfferID{offerIDpb(id)}, commandTask(fmt.Sprint("t", n), o.agentID, "cpus:1;mem:128"))
+					c := mastertest.LaunchCall([]*mesos.OfferID{offerIDpb(id)}, mastertest.CommandTask(fmt.Sprint("t", n), o.agentID, "cpus:1;mem:128"))
 					c.FrameworkId = frameworkIDpb(fwID)
-					if err := s.schedulerCall(c, "s"); err != nil {
+					if err := s.SchedulerCall(c, "s"); err != nil {
 						b.Fatal(err)
 					}
 					launched = append(launched, s.frameworks[fwID].tasks[fmt.Sprint("t", n)])
 				}
 				for _, t := range launched {
 					a := s.agents[t.agentID]
-					if err := s.agentCall(statusUpdateCall(a.id, fwID, t.id, mesos.TaskState_TASK_FINISHED, nil), a.streamID); err != nil {
+					if err := s.AgentCall(mastertest.StatusUpdateCall(a.id, fwID, t.id, mesos.TaskState_TASK_FINISHED, nil), a.streamID); err != nil {
 						b.Fatal(err)
 					}
 				}

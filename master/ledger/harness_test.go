@@ -1,4 +1,4 @@
-package master
+package ledger
 
 import (
 	"fmt"
@@ -68,7 +68,7 @@ func (f *fakeSink) agentEvents() []*agorapb.AgentEvent {
 
 type harness struct {
 	t     *testing.T
-	s     *state
+	s     *Ledger
 	clock *fakeClock
 	reg   *memRegistry
 }
@@ -101,27 +101,26 @@ func (m *memRegistry) apply(b registry.Batch) {
 
 // registry applies the state's pending registry writes and returns the records.
 func (h *harness) registry() *memRegistry {
-	h.reg.apply(h.s.takeWrites())
+	h.reg.apply(h.s.TakeWrites())
 	return h.reg
 }
 
 func newHarness(t *testing.T) *harness {
 	t.Helper()
 	cfg := DefaultConfig()
-	cfg.WorkDir = t.TempDir()
 	clock := &fakeClock{t: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
 	reg := newMemRegistry()
 	info := &mesos.MasterInfo{
 		Id: proto.String("M1"), Ip: proto.Uint32(16777343), Port: proto.Uint32(5050),
 		Hostname: proto.String("master"), Pid: proto.String("master@127.0.0.1:5050"),
 	}
-	return &harness{t: t, s: newState(cfg, zaptest.NewLogger(t), clock, info, nil), clock: clock, reg: reg}
+	return &harness{t: t, s: New(cfg, zaptest.NewLogger(t), clock, info, nil), clock: clock, reg: reg}
 }
 
 func (h *harness) addAgent(hostname, res string) (string, *fakeSink) {
 	h.t.Helper()
 	sink := &fakeSink{t: h.t}
-	id, err := h.s.subscribeAgent(sink, "stream-"+hostname, &agorapb.AgentCall_Subscribe{
+	id, err := h.s.SubscribeAgent(sink, "stream-"+hostname, &agorapb.AgentCall_Subscribe{
 		AgentInfo: &mesos.AgentInfo{Hostname: proto.String(hostname), Resources: resources.MustParse(res).ToProto()},
 	})
 	if err != nil {
@@ -134,18 +133,10 @@ func (h *harness) addAgent(hostname, res string) (string, *fakeSink) {
 	return id, sink
 }
 
-func frameworkInfo(name string, caps ...mesos.FrameworkInfo_Capability_Type) *mesos.FrameworkInfo {
-	info := &mesos.FrameworkInfo{User: proto.String("root"), Name: proto.String(name)}
-	for _, c := range caps {
-		info.Capabilities = append(info.Capabilities, &mesos.FrameworkInfo_Capability{Type: c.Enum()})
-	}
-	return info
-}
-
 func (h *harness) subscribe(info *mesos.FrameworkInfo, streamID string) (string, *fakeSink) {
 	h.t.Helper()
 	sink := &fakeSink{t: h.t}
-	id := h.s.subscribeFramework(sink, streamID, &scheduler.Call_Subscribe{FrameworkInfo: info})
+	id := h.s.SubscribeFramework(sink, streamID, &scheduler.Call_Subscribe{FrameworkInfo: info})
 	evs := sink.schedulerEvents()
 	if len(evs) == 0 || evs[0].GetType() != scheduler.Event_SUBSCRIBED {
 		h.t.Fatalf("first event = %v, want SUBSCRIBED", evs)
@@ -156,7 +147,7 @@ func (h *harness) subscribe(info *mesos.FrameworkInfo, streamID string) (string,
 // offers runs an allocation cycle and returns the offers the framework got.
 func (h *harness) offers(sink *fakeSink) []*mesos.Offer {
 	h.t.Helper()
-	h.s.allocate()
+	h.s.Allocate()
 	var out []*mesos.Offer
 	for _, ev := range sink.schedulerEvents() {
 		if ev.GetType() == scheduler.Event_OFFERS {
@@ -168,41 +159,10 @@ func (h *harness) offers(sink *fakeSink) []*mesos.Offer {
 
 func (h *harness) call(fwID, streamID string, c *scheduler.Call) error {
 	c.FrameworkId = frameworkIDpb(fwID)
-	if err := validateSchedulerCall(c); err != nil {
+	if err := ValidateSchedulerCall(c); err != nil {
 		h.t.Fatalf("invalid call in test: %v", err)
 	}
-	return h.s.schedulerCall(c, streamID)
-}
-
-func commandTask(id, agentID, res string) *mesos.TaskInfo {
-	return &mesos.TaskInfo{
-		Name:      proto.String("task " + id),
-		TaskId:    taskIDpb(id),
-		AgentId:   agentIDpb(agentID),
-		Resources: resources.MustParse(res).ToProto(),
-		Command:   &mesos.CommandInfo{Value: proto.String("sleep 100")},
-	}
-}
-
-func launchCall(offerIDs []*mesos.OfferID, tasks ...*mesos.TaskInfo) *scheduler.Call {
-	return &scheduler.Call{
-		Type: scheduler.Call_ACCEPT.Enum(),
-		Accept: &scheduler.Call_Accept{
-			OfferIds: offerIDs,
-			Operations: []*mesos.Offer_Operation{{
-				Type:   mesos.Offer_Operation_LAUNCH.Enum(),
-				Launch: &mesos.Offer_Operation_Launch{TaskInfos: tasks},
-			}},
-		},
-	}
-}
-
-func offerIDs(offers ...*mesos.Offer) []*mesos.OfferID {
-	var ids []*mesos.OfferID
-	for _, o := range offers {
-		ids = append(ids, o.GetId())
-	}
-	return ids
+	return h.s.SchedulerCall(c, streamID)
 }
 
 // updates returns the states of the UPDATE events, as "TASK_ID:STATE".
@@ -215,18 +175,4 @@ func updates(evs []*scheduler.Event) []string {
 		}
 	}
 	return out
-}
-
-func statusUpdateCall(agentID, fwID, taskID string, state mesos.TaskState, uuid []byte) *agorapb.AgentCall {
-	return &agorapb.AgentCall{
-		AgentId: agentIDpb(agentID),
-		Type:    agorapb.AgentCall_STATUS_UPDATE.Enum(),
-		StatusUpdate: &agorapb.AgentCall_StatusUpdate{Update: &agorapb.StatusUpdateRecord{
-			FrameworkId: frameworkIDpb(fwID),
-			Status: &mesos.TaskStatus{
-				TaskId: taskIDpb(taskID), State: state.Enum(), Uuid: uuid,
-				Source: mesos.TaskStatus_SOURCE_EXECUTOR.Enum(), AgentId: agentIDpb(agentID),
-			},
-		}},
-	}
 }

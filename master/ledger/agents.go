@@ -1,7 +1,8 @@
-package master
+package ledger
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 
@@ -37,7 +38,7 @@ type agent struct {
 	state   agentState
 	version string
 
-	sink     eventSink
+	sink     Sink
 	streamID string
 
 	registeredTime   time.Time
@@ -132,23 +133,14 @@ func (a *agent) allocatorAgent() allocator.Agent {
 	}
 }
 
-func (s *state) sortedAgents() []*agent {
-	out := make([]*agent, 0, len(s.agents))
-	for _, a := range s.agents {
-		out = append(out, a)
-	}
-	slices.SortFunc(out, func(x, y *agent) int { return compareStrings(x.id, y.id) })
-	return out
-}
-
 // inAllocator reports whether the allocator currently holds the agent.
 func (a *agent) inAllocator() bool { return a.state == agentActive || a.state == agentDisconnected }
 
 // subscribeAgent admits a new agent or re-admits a known one, reconciling the tasks it
 // reports with the master's view. It returns the agent's id; an error means the
 // subscription is rejected before any event is sent.
-func (s *state) subscribeAgent(sink eventSink, streamID string, sub *agorapb.AgentCall_Subscribe) (string, error) {
-	now := s.now()
+func (l *Ledger) SubscribeAgent(sink Sink, streamID string, sub *agorapb.AgentCall_Subscribe) (string, error) {
+	now := l.now()
 	info := proto.Clone(sub.GetAgentInfo()).(*mesos.AgentInfo)
 	total, err := parseResources(info.GetResources())
 	if err != nil {
@@ -156,37 +148,37 @@ func (s *state) subscribeAgent(sink eventSink, streamID string, sub *agorapb.Age
 	}
 	id := info.GetId().GetValue()
 	if id == "" {
-		id = s.newAgentID()
+		id = l.newAgentID()
 	}
 	info.Id = agentIDpb(id)
 	// Resources are kept without allocation info and in normalized form.
 	info.Resources = total.ToProto()
 
-	a := s.agents[id]
+	a := l.agents[id]
 	if a == nil {
 		a = newAgent(id, info, total)
 		a.registeredTime = now
-		s.agents[id] = a
-		s.log.Info("agent registered", zap.String("agent_id", id), zap.String("hostname", info.GetHostname()))
+		l.agents[id] = a
+		l.log.Info("agent registered", zap.String("agent_id", id), zap.String("hostname", info.GetHostname()))
 	} else {
-		s.detachAgent(a)
+		l.detachAgent(a)
 		a.info, a.total = info, total
 		a.reregisteredTime = now
-		s.log.Info("agent re-registered", zap.String("agent_id", id), zap.String("previous_state", a.state.String()))
+		l.log.Info("agent re-registered", zap.String("agent_id", id), zap.String("previous_state", a.state.String()))
 	}
 	a.version = sub.GetVersion()
-	s.reconcileAgentTasks(a, sub)
+	l.reconcileAgentTasks(a, sub)
 	a.state = agentActive
 	a.sink, a.streamID, a.lastSeen = sink, streamID, now
 	a.unreachableTime = time.Time{}
-	s.alloc.AddAgent(id, a.allocatorAgent())
-	s.persistAgent(a)
+	l.alloc.AddAgent(id, a.allocatorAgent())
+	l.persistAgent(a)
 	sink.Send(&agorapb.AgentEvent{
 		Type: agorapb.AgentEvent_SUBSCRIBED.Enum(),
 		Subscribed: &agorapb.AgentEvent_Subscribed{
 			AgentId:                  agentIDpb(id),
-			HeartbeatIntervalSeconds: proto.Float64(s.cfg.agentHeartbeat().Seconds()),
-			MasterInfo:               proto.Clone(s.info).(*mesos.MasterInfo),
+			HeartbeatIntervalSeconds: proto.Float64(l.cfg.AgentHeartbeat().Seconds()),
+			MasterInfo:               proto.Clone(l.info).(*mesos.MasterInfo),
 		},
 	})
 	// Kills decided during reconciliation go after SUBSCRIBED.
@@ -194,28 +186,28 @@ func (s *state) subscribeAgent(sink eventSink, streamID string, sub *agorapb.Age
 		sink.Send(ev)
 	}
 	a.pendingEvents = nil
-	s.requestAllocation()
+	l.requestAllocation()
 	return id, nil
 }
 
 // detachAgent closes a known agent's old stream, rescinds its offers and takes it
 // out of the allocator, ready for re-admission.
-func (s *state) detachAgent(a *agent) {
+func (l *Ledger) detachAgent(a *agent) {
 	if a.sink != nil {
 		a.sink.Close()
 		a.sink = nil
 	}
-	for _, o := range a.sortedOffers() {
-		s.removeOffer(o, 0, true)
+	for _, o := range sortedValues(a.offers) {
+		l.removeOffer(o, 0, true)
 	}
 	if a.inAllocator() {
-		s.alloc.RemoveAgent(a.id)
+		l.alloc.RemoveAgent(a.id)
 	}
 }
 
 // reconcileAgentTasks replaces the agent's tasks and executors by what it reports.
-func (s *state) reconcileAgentTasks(a *agent, sub *agorapb.AgentCall_Subscribe) {
-	now := s.now()
+func (l *Ledger) reconcileAgentTasks(a *agent, sub *agorapb.AgentCall_Subscribe) {
+	now := l.now()
 	reported := map[string]*mesos.Task{}
 	for _, t := range sub.GetTasks() {
 		reported[taskKey(t.GetFrameworkId().GetValue(), t.GetTaskId().GetValue())] = t
@@ -226,30 +218,30 @@ func (s *state) reconcileAgentTasks(a *agent, sub *agorapb.AgentCall_Subscribe) 
 	}
 
 	// Tasks the master knows on this agent but the agent does not: lost in flight.
-	for _, key := range sortedKeys(a.tasks) {
+	for _, key := range slices.Sorted(maps.Keys(a.tasks)) {
 		t := a.tasks[key]
 		if _, ok := reported[key]; ok {
 			continue
 		}
-		fw := s.frameworks[t.frameworkID]
+		fw := l.frameworks[t.frameworkID]
 		if !t.state().IsTerminal() {
 			state := mesos.TaskState_TASK_LOST
 			if fw != nil && fw.partitionAware {
 				state = mesos.TaskState_TASK_DROPPED
 			}
-			st := s.masterStatus(t, state, mesos.TaskStatus_REASON_RECONCILIATION, "Task is unknown to the agent")
+			st := l.masterStatus(t, state, mesos.TaskStatus_REASON_RECONCILIATION, "Task is unknown to the agent")
 			t.setStatus(st, state)
 			if fw != nil {
 				fw.send(updateEvent(st))
 			}
 		}
-		s.removeTask(t)
+		l.removeTask(t)
 	}
 
 	// Partition-aware tasks the master holds as unreachable on this agent which the
 	// agent no longer runs are gone.
-	for _, fw := range s.sortedFrameworks() {
-		for _, id := range sortedKeys(fw.unreachable) {
+	for _, fw := range sortedValues(l.frameworks) {
+		for _, id := range slices.Sorted(maps.Keys(fw.unreachable)) {
 			t := fw.unreachable[id]
 			if t.agentID != a.id {
 				continue
@@ -257,21 +249,21 @@ func (s *state) reconcileAgentTasks(a *agent, sub *agorapb.AgentCall_Subscribe) 
 			if _, ok := reported[taskKey(fw.id, id)]; ok {
 				continue
 			}
-			st := s.masterStatus(t, mesos.TaskState_TASK_GONE, mesos.TaskStatus_REASON_AGENT_REREGISTERED,
+			st := l.masterStatus(t, mesos.TaskState_TASK_GONE, mesos.TaskStatus_REASON_AGENT_REREGISTERED,
 				"Task was not reported by its agent after the partition")
 			t.setStatus(st, mesos.TaskState_TASK_GONE)
 			fw.send(updateEvent(st))
 			delete(fw.unreachable, id)
-			s.appendCompleted(fw, t)
+			l.appendCompleted(fw, t)
 		}
 	}
 
 	shutdown := map[string]bool{}
-	for _, key := range sortedKeys(reported) {
+	for _, key := range slices.Sorted(maps.Keys(reported)) {
 		rt := reported[key]
 		fwID := rt.GetFrameworkId().GetValue()
-		fw := s.frameworks[fwID]
-		if fw == nil && s.completedFramework(fwID) != nil {
+		fw := l.frameworks[fwID]
+		if fw == nil && l.completedFramework(fwID) != nil {
 			shutdown[fwID] = true
 			continue
 		}
@@ -286,7 +278,7 @@ func (s *state) reconcileAgentTasks(a *agent, sub *agorapb.AgentCall_Subscribe) 
 			if info == nil {
 				info = &mesos.FrameworkInfo{User: proto.String(""), Name: proto.String(""), Id: frameworkIDpb(fwID)}
 			}
-			fw = s.recoverFramework(info, now.Add(s.recoveryGrace(info)))
+			fw = l.recoverFramework(info, now.Add(l.cfg.recoveryGrace(failoverTimeout(info))))
 		}
 		if t := a.tasks[key]; t != nil {
 			if !t.state().IsTerminal() && rt.State != nil {
@@ -298,11 +290,11 @@ func (s *state) reconcileAgentTasks(a *agent, sub *agorapb.AgentCall_Subscribe) 
 		delete(fw.unreachable, rt.GetTaskId().GetValue())
 		t, err := taskFromReport(a.id, rt)
 		if err != nil {
-			s.log.Warn("ignoring reported task with invalid resources", zap.String("agent_id", a.id),
+			l.log.Warn("ignoring reported task with invalid resources", zap.String("agent_id", a.id),
 				zap.String("task_id", rt.GetTaskId().GetValue()), zap.Error(err))
 			continue
 		}
-		s.addTask(fw, a, t)
+		l.addTask(fw, a, t)
 	}
 	// Forget lost tasks the agent no longer reports; keep killing the others.
 	for key := range a.gone {
@@ -310,34 +302,25 @@ func (s *state) reconcileAgentTasks(a *agent, sub *agorapb.AgentCall_Subscribe) 
 			delete(a.gone, key)
 		}
 	}
-	for _, fwID := range sortedKeys(shutdown) {
+	for _, fwID := range slices.Sorted(maps.Keys(shutdown)) {
 		a.pendingEvents = append(a.pendingEvents, agentShutdownFramework(fwID))
 	}
 
 	clear(a.executors)
 	for _, ei := range sub.GetExecutors() {
 		fwID := ei.GetFrameworkId().GetValue()
-		if s.frameworks[fwID] == nil {
+		if l.frameworks[fwID] == nil {
 			continue
 		}
 		res, err := parseResources(ei.GetResources())
 		if err != nil {
 			res = resources.Resources{}
 		}
-		s.addExecutor(a, fwID, proto.Clone(ei).(*mesos.ExecutorInfo), res)
+		l.addExecutor(a, fwID, proto.Clone(ei).(*mesos.ExecutorInfo), res)
 	}
 }
 
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
-}
-
-func (s *state) addExecutor(a *agent, fwID string, info *mesos.ExecutorInfo, res resources.Resources) {
+func (l *Ledger) addExecutor(a *agent, fwID string, info *mesos.ExecutorInfo, res resources.Resources) {
 	if a.executors[fwID] == nil {
 		a.executors[fwID] = map[string]*executor{}
 	}
@@ -346,7 +329,7 @@ func (s *state) addExecutor(a *agent, fwID string, info *mesos.ExecutorInfo, res
 
 // removeExecutor forgets an executor and returns its resources to the allocator;
 // it reports whether the executor was known (command executors are not).
-func (s *state) removeExecutor(a *agent, fwID, execID string) bool {
+func (l *Ledger) removeExecutor(a *agent, fwID, execID string) bool {
 	e := a.executors[fwID][execID]
 	if e == nil {
 		return false
@@ -355,53 +338,53 @@ func (s *state) removeExecutor(a *agent, fwID, execID string) bool {
 	if len(a.executors[fwID]) == 0 {
 		delete(a.executors, fwID)
 	}
-	if !e.res.IsEmpty() && a.inAllocator() && s.frameworks[fwID] != nil {
-		s.alloc.Recover(fwID, a.id, e.res, 0, s.now())
-		s.requestAllocation()
+	if !e.res.IsEmpty() && a.inAllocator() && l.frameworks[fwID] != nil {
+		l.alloc.Recover(fwID, a.id, e.res, 0, l.now())
+		l.requestAllocation()
 	}
 	return true
 }
 
 // agentDisconnected handles the end of an agent's stream; a stale stream is ignored.
-func (s *state) agentDisconnected(id, streamID string) {
-	a := s.agents[id]
+func (l *Ledger) AgentDisconnected(id, streamID string) {
+	a := l.agents[id]
 	if a == nil || a.state != agentActive || a.streamID != streamID {
 		return
 	}
 	a.sink = nil
 	a.state = agentDisconnected
-	for _, o := range a.sortedOffers() {
-		s.removeOffer(o, 0, true)
+	for _, o := range sortedValues(a.offers) {
+		l.removeOffer(o, 0, true)
 	}
-	s.alloc.DeactivateAgent(id)
-	s.log.Info("agent disconnected", zap.String("agent_id", id))
+	l.alloc.DeactivateAgent(id)
+	l.log.Info("agent disconnected", zap.String("agent_id", id))
 }
 
 // checkAgents marks silent agents unreachable and forgets long-unreachable ones.
-func (s *state) checkAgents(now time.Time) {
-	for _, a := range s.sortedAgents() {
+func (l *Ledger) checkAgents(now time.Time) {
+	for _, a := range sortedValues(l.agents) {
 		switch a.state {
 		case agentActive, agentDisconnected:
-			if now.Sub(a.lastSeen) > s.cfg.agentTimeout() {
-				s.markUnreachable(a, fmt.Sprintf("no heartbeat for %s", now.Sub(a.lastSeen).Round(time.Second)))
+			if now.Sub(a.lastSeen) > l.cfg.agentTimeout() {
+				l.markUnreachable(a, fmt.Sprintf("no heartbeat for %s", now.Sub(a.lastSeen).Round(time.Second)))
 			}
 		case agentRecovered:
-			if now.Sub(a.lastSeen) > s.cfg.AgentReregisterTimeout {
-				s.markUnreachable(a, "agent did not re-register after master failover")
+			if now.Sub(a.lastSeen) > l.cfg.AgentReregisterTimeout {
+				l.markUnreachable(a, "agent did not re-register after master failover")
 			}
 		case agentUnreachable:
-			if now.Sub(a.unreachableTime) > s.cfg.AgentRemovalTimeout {
-				for _, fw := range s.sortedFrameworks() {
-					for _, id := range sortedKeys(fw.unreachable) {
+			if now.Sub(a.unreachableTime) > l.cfg.AgentRemovalTimeout {
+				for _, fw := range sortedValues(l.frameworks) {
+					for _, id := range slices.Sorted(maps.Keys(fw.unreachable)) {
 						if t := fw.unreachable[id]; t.agentID == a.id {
 							delete(fw.unreachable, id)
-							s.appendCompleted(fw, t)
+							l.appendCompleted(fw, t)
 						}
 					}
 				}
-				delete(s.agents, a.id)
-				s.deleteAgentRecord(a.id)
-				s.log.Info("unreachable agent removed", zap.String("agent_id", a.id))
+				delete(l.agents, a.id)
+				l.deleteAgentRecord(a.id)
+				l.log.Info("unreachable agent removed", zap.String("agent_id", a.id))
 			}
 		}
 	}
@@ -409,30 +392,30 @@ func (s *state) checkAgents(now time.Time) {
 
 // markUnreachable reports the agent's tasks as unreachable (partition-aware
 // frameworks) or lost (others) and removes its resources from the allocator.
-func (s *state) markUnreachable(a *agent, why string) {
-	now := s.now()
-	s.log.Warn("agent unreachable", zap.String("agent_id", a.id), zap.String("reason", why))
+func (l *Ledger) markUnreachable(a *agent, why string) {
+	now := l.now()
+	l.log.Warn("agent unreachable", zap.String("agent_id", a.id), zap.String("reason", why))
 	if a.sink != nil {
 		a.sink.Close()
 		a.sink = nil
 	}
-	for _, o := range a.sortedOffers() {
-		s.removeOffer(o, 0, true)
+	for _, o := range sortedValues(a.offers) {
+		l.removeOffer(o, 0, true)
 	}
 	wasAllocated := a.inAllocator()
 	msg := fmt.Sprintf("Agent %s is unreachable: %s", a.info.GetHostname(), why)
-	for _, key := range sortedKeys(a.tasks) {
+	for _, key := range slices.Sorted(maps.Keys(a.tasks)) {
 		t := a.tasks[key]
-		fw := s.frameworks[t.frameworkID]
+		fw := l.frameworks[t.frameworkID]
 		if t.state().IsTerminal() {
-			s.removeTask(t)
+			l.removeTask(t)
 			continue
 		}
 		state := mesos.TaskState_TASK_LOST
 		if fw != nil && fw.partitionAware {
 			state = mesos.TaskState_TASK_UNREACHABLE
 		}
-		st := s.masterStatus(t, state, mesos.TaskStatus_REASON_AGENT_REMOVED, msg)
+		st := l.masterStatus(t, state, mesos.TaskStatus_REASON_AGENT_REMOVED, msg)
 		st.UnreachableTime = &mesos.TimeInfo{Nanoseconds: proto.Int64(now.UnixNano())}
 		t.setStatus(st, state)
 		if fw != nil {
@@ -447,43 +430,25 @@ func (s *state) markUnreachable(a *agent, why string) {
 		}
 		a.gone[key] = true
 		t.recovered = true
-		s.removeTask(t)
+		l.removeTask(t)
 	}
 	clear(a.executors)
 	if wasAllocated {
-		s.alloc.RemoveAgent(a.id)
+		l.alloc.RemoveAgent(a.id)
 	}
 	a.state = agentUnreachable
 	a.unreachableTime = now
-	s.persistAgent(a)
-	for _, fw := range s.sortedFrameworks() {
+	l.persistAgent(a)
+	for _, fw := range sortedValues(l.frameworks) {
 		fw.send(&scheduler.Event{Type: scheduler.Event_FAILURE.Enum(), Failure: &scheduler.Event_Failure{AgentId: agentIDpb(a.id)}})
 	}
-	s.requestAllocation()
-}
-
-func (s *state) sortedFrameworks() []*framework {
-	out := make([]*framework, 0, len(s.frameworks))
-	for _, fw := range s.frameworks {
-		out = append(out, fw)
-	}
-	slices.SortFunc(out, func(x, y *framework) int { return compareStrings(x.id, y.id) })
-	return out
-}
-
-func (a *agent) sortedOffers() []*offer {
-	out := make([]*offer, 0, len(a.offers))
-	for _, o := range a.offers {
-		out = append(out, o)
-	}
-	slices.SortFunc(out, func(x, y *offer) int { return compareStrings(x.id, y.id) })
-	return out
+	l.requestAllocation()
 }
 
 // agentCall handles every agent call but SUBSCRIBE.
-func (s *state) agentCall(call *agorapb.AgentCall, streamID string) error {
+func (l *Ledger) AgentCall(call *agorapb.AgentCall, streamID string) error {
 	id := call.GetAgentId().GetValue()
-	a := s.agents[id]
+	a := l.agents[id]
 	if a == nil {
 		return badRequest("Agent %s is not registered", id)
 	}
@@ -493,36 +458,36 @@ func (s *state) agentCall(call *agorapb.AgentCall, streamID string) error {
 	if streamID != a.streamID {
 		return badRequest("The stream ID '%s' included in this request didn't match the stream ID currently associated with agent ID %s", streamID, id)
 	}
-	a.lastSeen = s.now()
+	a.lastSeen = l.now()
 	switch call.GetType() {
 	case agorapb.AgentCall_HEARTBEAT:
 	case agorapb.AgentCall_STATUS_UPDATE:
-		s.statusUpdate(a, call.GetStatusUpdate().GetUpdate())
+		l.statusUpdate(a, call.GetStatusUpdate().GetUpdate())
 	case agorapb.AgentCall_UPDATE_RESOURCES:
 		total, err := parseResources(call.GetUpdateResources().GetTotal())
 		if err != nil {
 			return badRequest("update_resources.total: %v", err)
 		}
-		for _, o := range a.sortedOffers() {
-			s.removeOffer(o, 0, true)
+		for _, o := range sortedValues(a.offers) {
+			l.removeOffer(o, 0, true)
 		}
 		a.total = total
 		a.info.Resources = total.ToProto()
-		s.alloc.UpdateAgentTotal(id, total)
-		s.persistAgent(a)
-		s.requestAllocation()
+		l.alloc.UpdateAgentTotal(id, total)
+		l.persistAgent(a)
+		l.requestAllocation()
 	case agorapb.AgentCall_EXECUTOR_EXITED:
 		ee := call.GetExecutorExited()
 		fwID, execID := ee.GetFrameworkId().GetValue(), ee.GetExecutorId().GetValue()
 		// As in Mesos, only custom executors' exits are reported to the scheduler.
-		if fw := s.frameworks[fwID]; s.removeExecutor(a, fwID, execID) && fw != nil {
+		if fw := l.frameworks[fwID]; l.removeExecutor(a, fwID, execID) && fw != nil {
 			fw.send(&scheduler.Event{Type: scheduler.Event_FAILURE.Enum(), Failure: &scheduler.Event_Failure{
 				AgentId: agentIDpb(id), ExecutorId: executorIDpb(execID), Status: ee.Status,
 			}})
 		}
 	case agorapb.AgentCall_FRAMEWORK_MESSAGE:
 		m := call.GetFrameworkMessage()
-		if fw := s.frameworks[m.GetFrameworkId().GetValue()]; fw != nil {
+		if fw := l.frameworks[m.GetFrameworkId().GetValue()]; fw != nil {
 			fw.send(&scheduler.Event{Type: scheduler.Event_MESSAGE.Enum(), Message: &scheduler.Event_Message{
 				AgentId: agentIDpb(id), ExecutorId: m.ExecutorId, Data: m.Data,
 			}})
@@ -534,22 +499,22 @@ func (s *state) agentCall(call *agorapb.AgentCall, streamID string) error {
 }
 
 // recoverAgent adds an agent known from the registry after a master restart.
-func (s *state) recoverAgent(rec *registry.AgentRecord) {
+func (l *Ledger) recoverAgent(rec *registry.AgentRecord) {
 	info := rec.Info
 	id := info.GetId().GetValue()
 	total, err := parseResources(info.GetResources())
 	if err != nil {
-		s.log.Warn("registry: agent with invalid resources", zap.String("agent_id", id), zap.Error(err))
+		l.log.Warn("registry: agent with invalid resources", zap.String("agent_id", id), zap.Error(err))
 	}
 	a := newAgent(id, info, total)
 	a.registeredTime = rec.RegisteredTime
-	a.lastSeen = s.now()
+	a.lastSeen = l.now()
 	a.state = agentRecovered
 	if !rec.UnreachableTime.IsZero() {
 		a.state = agentUnreachable
 		a.unreachableTime = rec.UnreachableTime
 	}
-	s.agents[id] = a
+	l.agents[id] = a
 }
 
 func agentShutdownFramework(fwID string) *agorapb.AgentEvent {

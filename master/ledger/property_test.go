@@ -1,7 +1,9 @@
-package master
+package ledger
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"testing"
 	"time"
 
@@ -9,6 +11,7 @@ import (
 	"google.golang.org/protobuf/proto"
 	"pgregory.net/rapid"
 
+	"github.com/agoracluster/agora/master/mastertest"
 	agorapb "github.com/agoracluster/agora/proto/agora/v1"
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
 	"github.com/agoracluster/agora/proto/mesos/v1/scheduler"
@@ -24,7 +27,7 @@ func TestNeverDoubleBook(t *testing.T) {
 		clock := &fakeClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
 		cfg := DefaultConfig()
 		info := &mesos.MasterInfo{Id: proto.String("M"), Ip: proto.Uint32(1), Port: proto.Uint32(5050)}
-		s := newState(cfg, zap.NewNop(), clock, info, nil)
+		s := New(cfg, zap.NewNop(), clock, info, nil)
 		agentSinks := map[string]*fakeSink{}
 		fwSinks := map[string]*fakeSink{}
 		fwStreams := map[string]string{}
@@ -34,7 +37,7 @@ func TestNeverDoubleBook(t *testing.T) {
 
 		reportTasks := func(a *agent) []*mesos.Task {
 			var out []*mesos.Task
-			for _, key := range sortedKeys(a.tasks) {
+			for _, key := range slices.Sorted(maps.Keys(a.tasks)) {
 				out = append(out, proto.Clone(a.tasks[key].pb).(*mesos.Task))
 			}
 			return out
@@ -46,7 +49,7 @@ func TestNeverDoubleBook(t *testing.T) {
 					return
 				}
 				sink := &fakeSink{t: rt}
-				id, err := s.subscribeAgent(sink, stream(), &agorapb.AgentCall_Subscribe{AgentInfo: &mesos.AgentInfo{
+				id, err := s.SubscribeAgent(sink, stream(), &agorapb.AgentCall_Subscribe{AgentInfo: &mesos.AgentInfo{
 					Hostname: proto.String("h"), Resources: resources.MustParse("cpus:4;mem:1024").ToProto(),
 				}})
 				if err != nil {
@@ -55,7 +58,7 @@ func TestNeverDoubleBook(t *testing.T) {
 				agentSinks[id] = sink
 			},
 			"agent re-subscribes": func(rt *rapid.T) {
-				ids := sortedKeys(s.agents)
+				ids := slices.Sorted(maps.Keys(s.agents))
 				if len(ids) == 0 {
 					return
 				}
@@ -65,7 +68,7 @@ func TestNeverDoubleBook(t *testing.T) {
 				// reported lost during that partition.
 				if a.state == agentUnreachable && rapid.Bool().Draw(rt, "report lost tasks") {
 					// The agent still runs tasks the master reported lost or unreachable.
-					for _, fwID := range sortedKeys(s.frameworks) {
+					for _, fwID := range slices.Sorted(maps.Keys(s.frameworks)) {
 						fw := s.frameworks[fwID]
 						var lost []*task
 						for _, tk := range fw.completed {
@@ -74,7 +77,7 @@ func TestNeverDoubleBook(t *testing.T) {
 								lost = append(lost, tk)
 							}
 						}
-						for _, id := range sortedKeys(fw.unreachable) {
+						for _, id := range slices.Sorted(maps.Keys(fw.unreachable)) {
 							lost = append(lost, fw.unreachable[id])
 						}
 						for _, tk := range lost {
@@ -90,7 +93,7 @@ func TestNeverDoubleBook(t *testing.T) {
 					tasks = nil
 				}
 				sink := &fakeSink{t: rt}
-				if _, err := s.subscribeAgent(sink, stream(), &agorapb.AgentCall_Subscribe{
+				if _, err := s.SubscribeAgent(sink, stream(), &agorapb.AgentCall_Subscribe{
 					AgentInfo: &mesos.AgentInfo{Id: agentIDpb(a.id), Hostname: proto.String("h"), Resources: resources.MustParse("cpus:4;mem:1024").ToProto()},
 					Tasks:     tasks,
 				}); err != nil {
@@ -99,12 +102,12 @@ func TestNeverDoubleBook(t *testing.T) {
 				agentSinks[a.id] = sink
 			},
 			"agent disconnects": func(rt *rapid.T) {
-				ids := sortedKeys(s.agents)
+				ids := slices.Sorted(maps.Keys(s.agents))
 				if len(ids) == 0 {
 					return
 				}
 				a := s.agents[rapid.SampledFrom(ids).Draw(rt, "agent")]
-				s.agentDisconnected(a.id, a.streamID)
+				s.AgentDisconnected(a.id, a.streamID)
 			},
 			"subscribe framework": func(rt *rapid.T) {
 				if len(s.frameworks) >= 3 {
@@ -112,32 +115,32 @@ func TestNeverDoubleBook(t *testing.T) {
 				}
 				sink := &fakeSink{t: rt}
 				st := stream()
-				info := frameworkInfo("fw")
+				info := mastertest.FrameworkInfo("fw")
 				if rapid.Bool().Draw(rt, "partition aware") {
-					info = frameworkInfo("fw", mesos.FrameworkInfo_Capability_PARTITION_AWARE)
+					info = mastertest.FrameworkInfo("fw", mesos.FrameworkInfo_Capability_PARTITION_AWARE)
 				}
 				info.FailoverTimeout = proto.Float64(float64(rapid.IntRange(0, 100).Draw(rt, "failover")))
-				id := s.subscribeFramework(sink, st, &scheduler.Call_Subscribe{FrameworkInfo: info})
+				id := s.SubscribeFramework(sink, st, &scheduler.Call_Subscribe{FrameworkInfo: info})
 				fwSinks[id], fwStreams[id] = sink, st
 			},
 			"framework disconnects": func(rt *rapid.T) {
-				ids := sortedKeys(s.frameworks)
+				ids := slices.Sorted(maps.Keys(s.frameworks))
 				if len(ids) == 0 {
 					return
 				}
 				id := rapid.SampledFrom(ids).Draw(rt, "framework")
-				s.frameworkDisconnected(id, fwStreams[id])
+				s.FrameworkDisconnected(id, fwStreams[id])
 			},
-			"allocate": func(rt *rapid.T) { s.allocate() },
+			"allocate": func(rt *rapid.T) { s.Allocate() },
 			"time passes": func(rt *rapid.T) {
 				clock.advance(time.Duration(rapid.IntRange(1, 120).Draw(rt, "seconds")) * time.Second)
-				s.tick()
+				s.Tick()
 			},
 			"accept": func(rt *rapid.T) {
 				if len(s.offers) == 0 {
-					s.allocate()
+					s.Allocate()
 				}
-				ids := sortedKeys(s.offers)
+				ids := slices.Sorted(maps.Keys(s.offers))
 				if len(ids) == 0 {
 					return
 				}
@@ -148,39 +151,39 @@ func TestNeverDoubleBook(t *testing.T) {
 				}
 				var tasks []*mesos.TaskInfo
 				for i := range rapid.IntRange(0, 3).Draw(rt, "tasks") {
-					ti := commandTask(fmt.Sprint("t", rapid.IntRange(0, 20).Draw(rt, "task id")), o.agentID,
+					ti := mastertest.CommandTask(fmt.Sprint("t", rapid.IntRange(0, 20).Draw(rt, "task id")), o.agentID,
 						fmt.Sprintf("cpus:%d;mem:%d", rapid.IntRange(1, 5).Draw(rt, "cpus"), 64*rapid.IntRange(1, 20).Draw(rt, "mem")))
 					if i == 2 && rapid.Bool().Draw(rt, "custom executor") {
 						ti.Command, ti.Executor = nil, customExecutor("e", "cpus:1;mem:32")
 					}
 					tasks = append(tasks, ti)
 				}
-				c := launchCall(oids, tasks...)
+				c := mastertest.LaunchCall(oids, tasks...)
 				c.FrameworkId = frameworkIDpb(o.frameworkID)
-				if err := s.schedulerCall(c, fwStreams[o.frameworkID]); err != nil {
+				if err := s.SchedulerCall(c, fwStreams[o.frameworkID]); err != nil {
 					rt.Fatal(err)
 				}
 			},
 			"decline": func(rt *rapid.T) {
-				ids := sortedKeys(s.offers)
+				ids := slices.Sorted(maps.Keys(s.offers))
 				if len(ids) == 0 {
 					return
 				}
 				o := s.offers[rapid.SampledFrom(ids).Draw(rt, "offer")]
 				c := &scheduler.Call{FrameworkId: frameworkIDpb(o.frameworkID), Type: scheduler.Call_DECLINE.Enum(),
 					Decline: &scheduler.Call_Decline{OfferIds: []*mesos.OfferID{offerIDpb(o.id)}}}
-				if err := s.schedulerCall(c, fwStreams[o.frameworkID]); err != nil {
+				if err := s.SchedulerCall(c, fwStreams[o.frameworkID]); err != nil {
 					rt.Fatal(err)
 				}
 			},
 			"status update": func(rt *rapid.T) {
 				var all []*task
-				for _, id := range sortedKeys(s.agents) {
+				for _, id := range slices.Sorted(maps.Keys(s.agents)) {
 					a := s.agents[id]
 					if a.state != agentActive {
 						continue
 					}
-					for _, key := range sortedKeys(a.tasks) {
+					for _, key := range slices.Sorted(maps.Keys(a.tasks)) {
 						all = append(all, a.tasks[key])
 					}
 				}
@@ -195,27 +198,27 @@ func TestNeverDoubleBook(t *testing.T) {
 					uuid = []byte(fmt.Sprintf("%016d", uuidN))
 				}
 				a := s.agents[tk.agentID]
-				if err := s.agentCall(statusUpdateCall(a.id, tk.frameworkID, tk.id, state, uuid), a.streamID); err != nil {
+				if err := s.AgentCall(mastertest.StatusUpdateCall(a.id, tk.frameworkID, tk.id, state, uuid), a.streamID); err != nil {
 					rt.Fatal(err)
 				}
 				if uuid != nil && rapid.Bool().Draw(rt, "ack") {
 					if fw := s.frameworks[tk.frameworkID]; fw != nil && fw.connected {
 						c := &scheduler.Call{FrameworkId: frameworkIDpb(fw.id), Type: scheduler.Call_ACKNOWLEDGE.Enum(),
 							Acknowledge: &scheduler.Call_Acknowledge{AgentId: agentIDpb(a.id), TaskId: taskIDpb(tk.id), Uuid: uuid}}
-						if err := s.schedulerCall(c, fwStreams[fw.id]); err != nil {
+						if err := s.SchedulerCall(c, fwStreams[fw.id]); err != nil {
 							rt.Fatal(err)
 						}
 					}
 				}
 			},
 			"teardown": func(rt *rapid.T) {
-				ids := sortedKeys(s.frameworks)
+				ids := slices.Sorted(maps.Keys(s.frameworks))
 				if len(ids) == 0 {
 					return
 				}
 				id := rapid.SampledFrom(ids).Draw(rt, "framework")
 				if fw := s.frameworks[id]; fw.connected {
-					if err := s.schedulerCall(&scheduler.Call{FrameworkId: frameworkIDpb(id), Type: scheduler.Call_TEARDOWN.Enum()}, fwStreams[id]); err != nil {
+					if err := s.SchedulerCall(&scheduler.Call{FrameworkId: frameworkIDpb(id), Type: scheduler.Call_TEARDOWN.Enum()}, fwStreams[id]); err != nil {
 						rt.Fatal(err)
 					}
 				}
@@ -231,18 +234,18 @@ func TestNeverDoubleBook(t *testing.T) {
 			for _, as := range snap.Agents {
 				inAlloc[as.ID] = as.Allocated
 			}
-			for _, id := range sortedKeys(s.agents) {
+			for _, id := range slices.Sorted(maps.Keys(s.agents)) {
 				a := s.agents[id]
 				var view resources.Resources
 				for _, o := range a.offers {
 					view = view.Plus(o.res)
 				}
-				for _, fwID := range sortedKeys(a.usedByFramework()) {
+				for _, fwID := range slices.Sorted(maps.Keys(a.usedByFramework())) {
 					view = view.Plus(a.usedBy(fwID))
 				}
 				if !a.total.Contains(view) {
 					var desc []string
-					for _, key := range sortedKeys(a.tasks) {
+					for _, key := range slices.Sorted(maps.Keys(a.tasks)) {
 						tk := a.tasks[key]
 						desc = append(desc, fmt.Sprintf("%s %s %s recovered=%v", key, tk.state(), tk.res, tk.recovered))
 					}

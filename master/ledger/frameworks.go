@@ -1,7 +1,8 @@
-package master
+package ledger
 
 import (
 	"slices"
+	"strings"
 	"time"
 
 	"go.uber.org/zap"
@@ -21,7 +22,7 @@ type framework struct {
 	partitionAware bool
 	multiRole      bool
 
-	sink     eventSink // nil while disconnected
+	sink     Sink // nil while disconnected
 	streamID string
 
 	connected bool
@@ -85,9 +86,9 @@ func (fw *framework) send(ev *scheduler.Event) {
 }
 
 // usedByAgent is the framework's resources in use by agent (tasks and executors).
-func (s *state) frameworkUsed(fwID string) map[string]resources.Resources {
+func (l *Ledger) frameworkUsed(fwID string) map[string]resources.Resources {
 	used := map[string]resources.Resources{}
-	for agentID, a := range s.agents {
+	for agentID, a := range l.agents {
 		if r := a.usedBy(fwID); !r.IsEmpty() {
 			used[agentID] = r
 		}
@@ -98,34 +99,34 @@ func (s *state) frameworkUsed(fwID string) map[string]resources.Resources {
 // subscribeFramework handles a validated SUBSCRIBE: a new framework, a failover of a
 // known one, or the re-registration of a framework this master learned from the
 // registry or an agent. Events go to sink; SUBSCRIBED is the first.
-func (s *state) subscribeFramework(sink eventSink, streamID string, sub *scheduler.Call_Subscribe) string {
-	now := s.now()
+func (l *Ledger) SubscribeFramework(sink Sink, streamID string, sub *scheduler.Call_Subscribe) string {
+	now := l.now()
 	info := sub.GetFrameworkInfo()
 	id := info.GetId().GetValue()
-	if id != "" && s.completedFramework(id) != nil {
+	if id != "" && l.completedFramework(id) != nil {
 		sink.Send(errorEvent("Framework has been removed"))
 		sink.Close()
 		return id
 	}
-	fw := s.frameworks[id]
+	fw := l.frameworks[id]
 	switch {
 	case fw == nil:
 		if id == "" {
-			id = s.newFrameworkID()
+			id = l.newFrameworkID()
 		}
 		fw = newFramework(id, info)
 		fw.registeredTime = now
-		s.frameworks[id] = fw
-		s.alloc.AddFramework(id, allocator.Framework{Roles: fw.roles, Used: s.frameworkUsed(id), Active: true})
-		s.log.Info("framework registered", zap.String("framework_id", id), zap.String("name", info.GetName()))
+		l.frameworks[id] = fw
+		l.alloc.AddFramework(id, allocator.Framework{Roles: fw.roles, Used: l.frameworkUsed(id), Active: true})
+		l.log.Info("framework registered", zap.String("framework_id", id), zap.String("name", info.GetName()))
 	default:
 		if fw.sink != nil {
 			fw.sink.Send(errorEvent("Framework failed over"))
 			fw.sink.Close()
 		}
 		// The new scheduler instance does not know the old instance's offers.
-		for _, o := range fw.sortedOffers() {
-			s.removeOffer(o, 0, false)
+		for _, o := range sortedValues(fw.offers) {
+			l.removeOffer(o, 0, false)
 		}
 		updated := proto.Clone(info).(*mesos.FrameworkInfo)
 		updated.Id = frameworkIDpb(id)
@@ -138,30 +139,30 @@ func (s *state) subscribeFramework(sink eventSink, streamID string, sub *schedul
 			fw.reregisteredTime = now
 		}
 		if !slices.Equal(oldRoles, fw.roles) {
-			s.alloc.RemoveFramework(id)
-			s.alloc.AddFramework(id, allocator.Framework{Roles: fw.roles, Used: s.frameworkUsed(id), Active: true})
+			l.alloc.RemoveFramework(id)
+			l.alloc.AddFramework(id, allocator.Framework{Roles: fw.roles, Used: l.frameworkUsed(id), Active: true})
 		} else {
-			s.alloc.ActivateFramework(id)
+			l.alloc.ActivateFramework(id)
 		}
-		s.log.Info("framework re-subscribed", zap.String("framework_id", id))
+		l.log.Info("framework re-subscribed", zap.String("framework_id", id))
 	}
 	fw.sink, fw.streamID, fw.connected = sink, streamID, true
 	fw.failoverDeadline = time.Time{}
 	fw.unregisteredTime = time.Time{}
-	s.alloc.Revive(id, nil)
+	l.alloc.Revive(id, nil)
 	if roles := sub.GetSuppressedRoles(); len(roles) > 0 {
-		s.alloc.Suppress(id, roles)
+		l.alloc.Suppress(id, roles)
 	}
-	s.persistFramework(fw)
+	l.persistFramework(fw)
 	sink.Send(&scheduler.Event{
 		Type: scheduler.Event_SUBSCRIBED.Enum(),
 		Subscribed: &scheduler.Event_Subscribed{
 			FrameworkId:              frameworkIDpb(id),
-			HeartbeatIntervalSeconds: proto.Float64(s.cfg.FrameworkHeartbeatInterval.Seconds()),
-			MasterInfo:               proto.Clone(s.info).(*mesos.MasterInfo),
+			HeartbeatIntervalSeconds: proto.Float64(l.cfg.FrameworkHeartbeatInterval.Seconds()),
+			MasterInfo:               proto.Clone(l.info).(*mesos.MasterInfo),
 		},
 	})
-	s.requestAllocation()
+	l.requestAllocation()
 	return id
 }
 
@@ -169,8 +170,8 @@ func errorEvent(msg string) *scheduler.Event {
 	return &scheduler.Event{Type: scheduler.Event_ERROR.Enum(), Error: &scheduler.Event_Error{Message: proto.String(msg)}}
 }
 
-func (s *state) completedFramework(id string) *framework {
-	for _, fw := range s.completedFrameworks {
+func (l *Ledger) completedFramework(id string) *framework {
+	for _, fw := range l.completedFrameworks {
 		if fw.id == id {
 			return fw
 		}
@@ -180,21 +181,21 @@ func (s *state) completedFramework(id string) *framework {
 
 // frameworkDisconnected handles the end of a framework's event stream. A stale
 // stream (the framework already failed over to a new one) is ignored.
-func (s *state) frameworkDisconnected(id, streamID string) {
-	fw := s.frameworks[id]
+func (l *Ledger) FrameworkDisconnected(id, streamID string) {
+	fw := l.frameworks[id]
 	if fw == nil || !fw.connected || fw.streamID != streamID {
 		return
 	}
-	now := s.now()
+	now := l.now()
 	fw.sink, fw.connected = nil, false
 	fw.unregisteredTime = now
 	fw.failoverDeadline = now.Add(failoverTimeout(fw.info))
-	for _, o := range fw.sortedOffers() {
-		s.removeOffer(o, 0, false)
+	for _, o := range sortedValues(fw.offers) {
+		l.removeOffer(o, 0, false)
 	}
-	s.alloc.DeactivateFramework(id)
-	s.persistFramework(fw)
-	s.log.Info("framework disconnected", zap.String("framework_id", id),
+	l.alloc.DeactivateFramework(id)
+	l.persistFramework(fw)
+	l.log.Info("framework disconnected", zap.String("framework_id", id),
 		zap.Duration("failover_timeout", failoverTimeout(fw.info)))
 }
 
@@ -211,40 +212,40 @@ func failoverTimeout(info *mesos.FrameworkInfo) time.Duration {
 }
 
 // checkFrameworks removes disconnected frameworks whose failover timeout expired.
-func (s *state) checkFrameworks(now time.Time) {
+func (l *Ledger) checkFrameworks(now time.Time) {
 	var expired []*framework
-	for _, fw := range s.frameworks {
+	for _, fw := range l.frameworks {
 		if !fw.connected && !fw.failoverDeadline.IsZero() && !now.Before(fw.failoverDeadline) {
 			expired = append(expired, fw)
 		}
 	}
-	slices.SortFunc(expired, func(a, b *framework) int { return compareStrings(a.id, b.id) })
+	slices.SortFunc(expired, func(a, b *framework) int { return strings.Compare(a.id, b.id) })
 	for _, fw := range expired {
-		s.log.Info("framework failover timeout expired", zap.String("framework_id", fw.id))
-		s.removeFramework(fw)
+		l.log.Info("framework failover timeout expired", zap.String("framework_id", fw.id))
+		l.removeFramework(fw)
 	}
 }
 
 // removeFramework tears a framework down: its offers are recovered, its tasks killed
 // on their agents and its resources returned to the allocator.
-func (s *state) removeFramework(fw *framework) {
-	now := s.now()
+func (l *Ledger) removeFramework(fw *framework) {
+	now := l.now()
 	if fw.sink != nil {
 		fw.sink.Close()
 		fw.sink, fw.connected = nil, false
 	}
-	for _, o := range fw.sortedOffers() {
-		s.removeOffer(o, 0, false)
+	for _, o := range sortedValues(fw.offers) {
+		l.removeOffer(o, 0, false)
 	}
-	for _, a := range s.sortedAgents() {
+	for _, a := range sortedValues(l.agents) {
 		if a.hasFramework(fw.id) && a.sink != nil {
 			a.send(shutdownFrameworkEvent(fw.id))
 		}
 		for execID := range a.executors[fw.id] {
-			s.removeExecutor(a, fw.id, execID)
+			l.removeExecutor(a, fw.id, execID)
 		}
 	}
-	for _, t := range fw.sortedTasks() {
+	for _, t := range sortedValues(fw.tasks) {
 		if !t.state().IsTerminal() {
 			t.setStatus(&mesos.TaskStatus{
 				TaskId:    taskIDpb(t.id),
@@ -256,61 +257,33 @@ func (s *state) removeFramework(fw *framework) {
 				Timestamp: proto.Float64(unixSeconds(now)),
 			}, mesos.TaskState_TASK_KILLED)
 		}
-		s.removeTask(t)
+		l.removeTask(t)
 	}
 	clear(fw.unreachable)
-	s.alloc.RemoveFramework(fw.id)
-	delete(s.frameworks, fw.id)
+	l.alloc.RemoveFramework(fw.id)
+	delete(l.frameworks, fw.id)
 	fw.unregisteredTime = now
-	s.completedFrameworks = append(s.completedFrameworks, fw)
-	if n := len(s.completedFrameworks) - s.cfg.MaxCompletedFrameworks; n > 0 {
-		s.completedFrameworks = slices.Delete(s.completedFrameworks, 0, n)
+	l.completedFrameworks = append(l.completedFrameworks, fw)
+	if n := len(l.completedFrameworks) - l.cfg.MaxCompletedFrameworks; n > 0 {
+		l.completedFrameworks = slices.Delete(l.completedFrameworks, 0, n)
 	}
-	s.deleteFrameworkRecord(fw.id)
-	s.requestAllocation()
-	s.log.Info("framework removed", zap.String("framework_id", fw.id))
+	l.deleteFrameworkRecord(fw.id)
+	l.requestAllocation()
+	l.log.Info("framework removed", zap.String("framework_id", fw.id))
 }
 
 func shutdownFrameworkEvent(fwID string) proto.Message {
 	return agentShutdownFramework(fwID)
 }
 
-func (fw *framework) sortedOffers() []*offer {
-	out := make([]*offer, 0, len(fw.offers))
-	for _, o := range fw.offers {
-		out = append(out, o)
-	}
-	slices.SortFunc(out, func(a, b *offer) int { return compareStrings(a.id, b.id) })
-	return out
-}
-
-func (fw *framework) sortedTasks() []*task {
-	out := make([]*task, 0, len(fw.tasks))
-	for _, t := range fw.tasks {
-		out = append(out, t)
-	}
-	slices.SortFunc(out, func(a, b *task) int { return compareStrings(a.id, b.id) })
-	return out
-}
-
-func compareStrings(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
-}
-
 // suppress and revive map to the allocator.
-func (s *state) suppress(fw *framework, roles []string) {
-	s.alloc.Suppress(fw.id, nilIfEmpty(roles))
+func (l *Ledger) suppress(fw *framework, roles []string) {
+	l.alloc.Suppress(fw.id, nilIfEmpty(roles))
 }
 
-func (s *state) revive(fw *framework, roles []string) {
-	s.alloc.Revive(fw.id, nilIfEmpty(roles))
-	s.requestAllocation()
+func (l *Ledger) revive(fw *framework, roles []string) {
+	l.alloc.Revive(fw.id, nilIfEmpty(roles))
+	l.requestAllocation()
 }
 
 func nilIfEmpty(roles []string) []string {
@@ -323,15 +296,15 @@ func nilIfEmpty(roles []string) []string {
 // recoverFramework adds a framework this master knows only from the registry or
 // from an agent's report; it waits for its scheduler to subscribe until its
 // failover timeout expires.
-func (s *state) recoverFramework(info *mesos.FrameworkInfo, deadline time.Time) *framework {
+func (l *Ledger) recoverFramework(info *mesos.FrameworkInfo, deadline time.Time) *framework {
 	id := info.GetId().GetValue()
-	if fw := s.frameworks[id]; fw != nil {
+	if fw := l.frameworks[id]; fw != nil {
 		return fw
 	}
 	fw := newFramework(id, info)
 	fw.recovered = true
 	fw.failoverDeadline = deadline
-	s.frameworks[id] = fw
-	s.alloc.AddFramework(id, allocator.Framework{Roles: fw.roles, Used: s.frameworkUsed(id), Active: false})
+	l.frameworks[id] = fw
+	l.alloc.AddFramework(id, allocator.Framework{Roles: fw.roles, Used: l.frameworkUsed(id), Active: false})
 	return fw
 }

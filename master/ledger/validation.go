@@ -1,8 +1,9 @@
-package master
+package ledger
 
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"unicode"
 
@@ -103,7 +104,7 @@ func validateFrameworkInfo(info *mesos.FrameworkInfo) error {
 
 // validateSchedulerCall checks the shape of a decoded scheduler call (as Mesos's
 // validation::scheduler::call::validate does).
-func validateSchedulerCall(call *scheduler.Call) error {
+func ValidateSchedulerCall(call *scheduler.Call) error {
 	if call.Type == nil || call.GetType() == scheduler.Call_UNKNOWN {
 		return errors.New("Expecting 'type' to be present")
 	}
@@ -145,8 +146,8 @@ func validateSchedulerCall(call *scheduler.Call) error {
 // validateTask checks one task of a LAUNCH against the framework, the agent and the
 // remaining offered resources. It returns the resources the task needs (with its
 // executor's when the executor is new) and the new executor, if any.
-func (s *state) validateTask(fw *framework, a *agent, ti *mesos.TaskInfo, remaining resources.Resources) (resources.Resources, *executor, error) {
-	if err := s.validateTaskCommon(fw, a, ti); err != nil {
+func (l *Ledger) validateTask(fw *framework, a *agent, ti *mesos.TaskInfo, remaining resources.Resources) (resources.Resources, *executor, error) {
+	if err := l.validateTaskCommon(fw, a, ti); err != nil {
 		return resources.Resources{}, nil, err
 	}
 	if (ti.Command == nil) == (ti.Executor == nil) {
@@ -162,7 +163,7 @@ func (s *state) validateTask(fw *framework, a *agent, ti *mesos.TaskInfo, remain
 	need := res
 	var newExec *executor
 	if ti.Executor != nil {
-		newExec, err = s.validateExecutor(fw, a, ti.Executor)
+		newExec, err = l.validateExecutor(fw, a, ti.Executor)
 		if err != nil {
 			return resources.Resources{}, nil, err
 		}
@@ -176,7 +177,7 @@ func (s *state) validateTask(fw *framework, a *agent, ti *mesos.TaskInfo, remain
 	return need, newExec, nil
 }
 
-func (s *state) validateTaskCommon(fw *framework, a *agent, ti *mesos.TaskInfo) error {
+func (l *Ledger) validateTaskCommon(fw *framework, a *agent, ti *mesos.TaskInfo) error {
 	id := ti.GetTaskId().GetValue()
 	if err := validateID(id); err != nil {
 		return fmt.Errorf("Task ID '%s' is invalid: %v", id, err)
@@ -187,7 +188,7 @@ func (s *state) validateTaskCommon(fw *framework, a *agent, ti *mesos.TaskInfo) 
 	if got := ti.GetAgentId().GetValue(); got != a.id {
 		return fmt.Errorf("Task uses agent ID '%s' which does not match the offers' agent ID '%s'", got, a.id)
 	}
-	if role := resourceRole(ti.GetResources()); role != "" && !containsString(fw.roles, role) {
+	if role := resourceRole(ti.GetResources()); role != "" && !slices.Contains(fw.roles, role) {
 		return fmt.Errorf("Task resources are allocated to role '%s' which is not a role of the framework", role)
 	}
 	return nil
@@ -202,18 +203,9 @@ func resourceRole(rs []*mesos.Resource) string {
 	return ""
 }
 
-func containsString(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
 // validateExecutor checks a task's executor; it returns the executor to add when it
 // is not running on the agent yet.
-func (s *state) validateExecutor(fw *framework, a *agent, ei *mesos.ExecutorInfo) (*executor, error) {
+func (l *Ledger) validateExecutor(fw *framework, a *agent, ei *mesos.ExecutorInfo) (*executor, error) {
 	execID := ei.GetExecutorId().GetValue()
 	if err := validateID(execID); err != nil {
 		return nil, fmt.Errorf("Executor ID '%s' is invalid: %v", execID, err)
@@ -244,12 +236,12 @@ func (s *state) validateExecutor(fw *framework, a *agent, ei *mesos.ExecutorInfo
 }
 
 // validateTaskGroup checks a LAUNCH_GROUP operation.
-func (s *state) validateTaskGroup(fw *framework, a *agent, lg *mesos.Offer_Operation_LaunchGroup, remaining resources.Resources) (resources.Resources, *executor, error) {
+func (l *Ledger) validateTaskGroup(fw *framework, a *agent, lg *mesos.Offer_Operation_LaunchGroup, remaining resources.Resources) (resources.Resources, *executor, error) {
 	tasks := lg.GetTaskGroup().GetTasks()
 	if len(tasks) == 0 {
 		return resources.Resources{}, nil, errors.New("Task group must have at least one task")
 	}
-	newExec, err := s.validateExecutor(fw, a, lg.GetExecutor())
+	newExec, err := l.validateExecutor(fw, a, lg.GetExecutor())
 	if err != nil {
 		return resources.Resources{}, nil, err
 	}
@@ -260,7 +252,7 @@ func (s *state) validateTaskGroup(fw *framework, a *agent, lg *mesos.Offer_Opera
 	seen := map[string]bool{}
 	for _, ti := range tasks {
 		id := ti.GetTaskId().GetValue()
-		if err := s.validateTaskCommon(fw, a, ti); err != nil {
+		if err := l.validateTaskCommon(fw, a, ti); err != nil {
 			return resources.Resources{}, nil, err
 		}
 		if seen[id] {
@@ -283,7 +275,7 @@ func (s *state) validateTaskGroup(fw *framework, a *agent, lg *mesos.Offer_Opera
 }
 
 // validateAgentCall checks the shape of a decoded agent call.
-func validateAgentCall(call *agorapb.AgentCall) error {
+func ValidateAgentCall(call *agorapb.AgentCall) error {
 	t := call.GetType()
 	if call.Type == nil || t == agorapb.AgentCall_UNKNOWN {
 		return errors.New("Expecting 'type' to be present")

@@ -1,9 +1,9 @@
-package master
+package httpapi
 
 import (
-	"github.com/agoracluster/agora/apicodec"
 	"testing"
 
+	"github.com/agoracluster/agora/apicodec"
 	"github.com/agoracluster/agora/proto/mesos/v1/scheduler"
 )
 

@@ -1,4 +1,4 @@
-package master
+package httpapi
 
 import (
 	"context"
@@ -7,18 +7,22 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/agoracluster/agora/master/ledger"
 )
 
-// metrics are the master's Prometheus metrics, in a registry of its own.
-type metrics struct {
+// Metrics are the master's Prometheus metrics, in a registry of their own.
+type Metrics struct {
 	reg                   *prometheus.Registry
 	schedulerCalls        *prometheus.CounterVec
 	invalidSchedulerCalls prometheus.Counter
 	allocationSeconds     prometheus.Histogram
 }
 
-func newMetrics() *metrics {
-	m := &metrics{
+// NewMetrics returns the master's metrics; the ledger's sizes are read through
+// loop on each scrape.
+func NewMetrics(loop Loop) *Metrics {
+	m := &Metrics{
 		reg: prometheus.NewRegistry(),
 		schedulerCalls: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "agora_master_scheduler_calls_total", Help: "Scheduler API calls received, by type.",
@@ -31,49 +35,21 @@ func newMetrics() *metrics {
 			Buckets: prometheus.ExponentialBuckets(0.00001, 4, 10),
 		}),
 	}
-	m.reg.MustRegister(m.schedulerCalls, m.invalidSchedulerCalls, m.allocationSeconds)
+	m.reg.MustRegister(m.schedulerCalls, m.invalidSchedulerCalls, m.allocationSeconds, ledgerCollector{loop})
 	return m
 }
 
-// gauges is a snapshot of the state's sizes taken on the loop for a scrape.
-type gauges struct {
-	agents      map[string]int // by state
-	frameworks  map[string]int // connected / disconnected
-	tasks       map[string]int // by state
-	offers      int
-	counters    counters
-	completedFw int
+// ObserveAllocation records the duration of one allocation cycle.
+func (m *Metrics) ObserveAllocation(d time.Duration) {
+	m.allocationSeconds.Observe(d.Seconds())
 }
 
-func (s *state) gauges() gauges {
-	g := gauges{agents: map[string]int{}, frameworks: map[string]int{}, tasks: map[string]int{}, counters: *s.stats}
-	for _, st := range []agentState{agentActive, agentDisconnected, agentRecovered, agentUnreachable} {
-		g.agents[st.String()] = 0
-	}
-	for _, a := range s.agents {
-		g.agents[a.state.String()]++
-	}
-	g.frameworks["connected"], g.frameworks["disconnected"] = 0, 0
-	for _, fw := range s.frameworks {
-		if fw.connected {
-			g.frameworks["connected"]++
-		} else {
-			g.frameworks["disconnected"]++
-		}
-		for _, t := range fw.tasks {
-			g.tasks[t.state().String()]++
-		}
-		if n := len(fw.unreachable); n > 0 {
-			g.tasks["TASK_UNREACHABLE"] += n
-		}
-	}
-	g.offers = len(s.offers)
-	g.completedFw = len(s.completedFrameworks)
-	return g
+func (m *Metrics) handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
 }
 
-// stateCollector reads the state on each scrape.
-type stateCollector struct{ m *Master }
+// ledgerCollector reads the ledger's gauges on each scrape.
+type ledgerCollector struct{ loop Loop }
 
 var (
 	descAgents     = prometheus.NewDesc("agora_master_agents", "Agents by state.", []string{"state"}, nil)
@@ -84,39 +60,35 @@ var (
 	descCounters   = prometheus.NewDesc("agora_master_events_total", "Master events.", []string{"event"}, nil)
 )
 
-func (c stateCollector) Describe(ch chan<- *prometheus.Desc) {
+func (c ledgerCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descAgents, descFrameworks, descCompleted, descTasks, descOffers, descCounters} {
 		ch <- d
 	}
 }
 
-func (c stateCollector) Collect(ch chan<- prometheus.Metric) {
+func (c ledgerCollector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	var g gauges
-	if err := c.m.exec(ctx, func(s *state) { g = s.gauges() }); err != nil {
+	var g ledger.Gauges
+	if err := c.loop.Do(ctx, func(l *ledger.Ledger) { g = l.Gauges() }); err != nil {
 		return
 	}
-	for st, n := range g.agents {
+	for st, n := range g.Agents {
 		ch <- prometheus.MustNewConstMetric(descAgents, prometheus.GaugeValue, float64(n), st)
 	}
-	for st, n := range g.frameworks {
+	for st, n := range g.Frameworks {
 		ch <- prometheus.MustNewConstMetric(descFrameworks, prometheus.GaugeValue, float64(n), st)
 	}
-	ch <- prometheus.MustNewConstMetric(descCompleted, prometheus.GaugeValue, float64(g.completedFw))
-	for st, n := range g.tasks {
+	ch <- prometheus.MustNewConstMetric(descCompleted, prometheus.GaugeValue, float64(g.CompletedFrameworks))
+	for st, n := range g.Tasks {
 		ch <- prometheus.MustNewConstMetric(descTasks, prometheus.GaugeValue, float64(n), st)
 	}
-	ch <- prometheus.MustNewConstMetric(descOffers, prometheus.GaugeValue, float64(g.offers))
+	ch <- prometheus.MustNewConstMetric(descOffers, prometheus.GaugeValue, float64(g.Offers))
 	for name, v := range map[string]int64{
-		"offers_sent": g.counters.offersSent, "offers_rescinded": g.counters.offersRescinded,
-		"offers_declined": g.counters.offersDeclined, "tasks_launched": g.counters.tasksLaunched,
-		"status_updates": g.counters.statusUpdates,
+		"offers_sent": g.Counters.OffersSent, "offers_rescinded": g.Counters.OffersRescinded,
+		"offers_declined": g.Counters.OffersDeclined, "tasks_launched": g.Counters.TasksLaunched,
+		"status_updates": g.Counters.StatusUpdates,
 	} {
 		ch <- prometheus.MustNewConstMetric(descCounters, prometheus.CounterValue, float64(v), name)
 	}
-}
-
-func (m *metrics) handler() http.Handler {
-	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
 }

@@ -1,4 +1,4 @@
-package master
+package ledger
 
 import (
 	"slices"
@@ -8,6 +8,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/agoracluster/agora/master/mastertest"
 	agorapb "github.com/agoracluster/agora/proto/agora/v1"
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
 	"github.com/agoracluster/agora/proto/mesos/v1/scheduler"
@@ -25,15 +26,15 @@ func customExecutor(id, res string) *mesos.ExecutorInfo {
 func TestCustomExecutorLifecycle(t *testing.T) {
 	h := newHarness(t)
 	agentID, agentSink := h.addAgent("host0", "cpus:4;mem:1024")
-	fwID, sink := h.subscribe(frameworkInfo("fw"), "s1")
+	fwID, sink := h.subscribe(mastertest.FrameworkInfo("fw"), "s1")
 	offers := h.offers(sink)
-	t1 := commandTask("t1", agentID, "cpus:1;mem:128")
+	t1 := mastertest.CommandTask("t1", agentID, "cpus:1;mem:128")
 	t1.Command, t1.Executor = nil, customExecutor("e1", "cpus:1;mem:128")
-	t2 := commandTask("t2", agentID, "cpus:1;mem:128")
+	t2 := mastertest.CommandTask("t2", agentID, "cpus:1;mem:128")
 	t2.Command, t2.Executor = nil, customExecutor("e1", "cpus:1;mem:128")
-	t3 := commandTask("t3", agentID, "cpus:1;mem:128")
+	t3 := mastertest.CommandTask("t3", agentID, "cpus:1;mem:128")
 	t3.Command, t3.Executor = nil, customExecutor("e1", "cpus:2;mem:128") // differs from the running e1
-	if err := h.call(fwID, "s1", launchCall(offerIDs(offers...), t1, t2, t3)); err != nil {
+	if err := h.call(fwID, "s1", mastertest.LaunchCall(mastertest.OfferIDs(offers...), t1, t2, t3)); err != nil {
 		t.Fatal(err)
 	}
 	if got := updates(sink.schedulerEvents()); !slices.Equal(got, []string{"t3:TASK_ERROR"}) {
@@ -65,7 +66,7 @@ func TestCustomExecutorLifecycle(t *testing.T) {
 	}
 
 	// The executor exits: the framework hears of it and its resources come back.
-	err := h.s.agentCall(&agorapb.AgentCall{AgentId: agentIDpb(agentID), Type: agorapb.AgentCall_EXECUTOR_EXITED.Enum(),
+	err := h.s.AgentCall(&agorapb.AgentCall{AgentId: agentIDpb(agentID), Type: agorapb.AgentCall_EXECUTOR_EXITED.Enum(),
 		ExecutorExited: &agorapb.AgentCall_ExecutorExited{FrameworkId: frameworkIDpb(fwID), ExecutorId: executorIDpb("e1"), Status: proto.Int32(9)}},
 		"stream-host0")
 	if err != nil {
@@ -93,18 +94,18 @@ func TestLaunchGroup(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			h := newHarness(t)
 			agentID, agentSink := h.addAgent("host0", "cpus:3;mem:1024")
-			fwID, sink := h.subscribe(frameworkInfo("fw"), "s1")
+			fwID, sink := h.subscribe(mastertest.FrameworkInfo("fw"), "s1")
 			offers := h.offers(sink)
 			group := &mesos.TaskGroupInfo{}
 			for _, id := range tt.tasks {
-				ti := commandTask(id, agentID, tt.res)
+				ti := mastertest.CommandTask(id, agentID, tt.res)
 				group.Tasks = append(group.Tasks, ti)
 			}
 			exec := customExecutor("default", "cpus:0.5;mem:32")
 			exec.Type = mesos.ExecutorInfo_DEFAULT.Enum()
 			exec.Command = nil
 			call := &scheduler.Call{Type: scheduler.Call_ACCEPT.Enum(), Accept: &scheduler.Call_Accept{
-				OfferIds: offerIDs(offers...),
+				OfferIds: mastertest.OfferIDs(offers...),
 				Operations: []*mesos.Offer_Operation{{
 					Type:        mesos.Offer_Operation_LAUNCH_GROUP.Enum(),
 					LaunchGroup: &mesos.Offer_Operation_LaunchGroup{Executor: exec, TaskGroup: group},
@@ -128,10 +129,10 @@ func TestLaunchGroup(t *testing.T) {
 func TestUnsupportedOperationIsDropped(t *testing.T) {
 	h := newHarness(t)
 	h.addAgent("host0", "cpus:2;mem:256")
-	fwID, sink := h.subscribe(frameworkInfo("fw"), "s1")
+	fwID, sink := h.subscribe(mastertest.FrameworkInfo("fw"), "s1")
 	offers := h.offers(sink)
 	call := &scheduler.Call{Type: scheduler.Call_ACCEPT.Enum(), Accept: &scheduler.Call_Accept{
-		OfferIds: offerIDs(offers...),
+		OfferIds: mastertest.OfferIDs(offers...),
 		Operations: []*mesos.Offer_Operation{{
 			Type:    mesos.Offer_Operation_RESERVE.Enum(),
 			Id:      &mesos.OperationID{Value: proto.String("op1")},
@@ -155,7 +156,7 @@ func TestUnsupportedOperationIsDropped(t *testing.T) {
 func TestMultiRoleOffers(t *testing.T) {
 	h := newHarness(t)
 	h.addAgent("host0", "cpus:2;mem:256;cpus(web):1")
-	info := frameworkInfo("fw", mesos.FrameworkInfo_Capability_MULTI_ROLE)
+	info := mastertest.FrameworkInfo("fw", mesos.FrameworkInfo_Capability_MULTI_ROLE)
 	info.Role = nil
 	info.Roles = []string{"web"}
 	_, sink := h.subscribe(info, "s1")
@@ -177,7 +178,7 @@ func TestMultiRoleOffers(t *testing.T) {
 func TestSuppressRevive(t *testing.T) {
 	h := newHarness(t)
 	h.addAgent("host0", "cpus:2;mem:256")
-	fwID, sink := h.subscribe(frameworkInfo("fw"), "s1")
+	fwID, sink := h.subscribe(mastertest.FrameworkInfo("fw"), "s1")
 	if err := h.call(fwID, "s1", &scheduler.Call{Type: scheduler.Call_SUPPRESS.Enum()}); err != nil {
 		t.Fatal(err)
 	}
@@ -217,7 +218,7 @@ func TestMessagesAndShutdown(t *testing.T) {
 	if sh := evs0[1].GetShutdownExecutor(); sh.GetFrameworkId().GetValue() != fwID || sh.GetExecutorId().GetValue() != "t1" {
 		t.Errorf("SHUTDOWN_EXECUTOR %v", sh)
 	}
-	err = h.s.agentCall(&agorapb.AgentCall{AgentId: agentIDpb(agentID), Type: agorapb.AgentCall_FRAMEWORK_MESSAGE.Enum(),
+	err = h.s.AgentCall(&agorapb.AgentCall{AgentId: agentIDpb(agentID), Type: agorapb.AgentCall_FRAMEWORK_MESSAGE.Enum(),
 		FrameworkMessage: &agorapb.AgentCall_FrameworkMessage{FrameworkId: frameworkIDpb(fwID), ExecutorId: executorIDpb("t1"), Data: []byte("yo")}},
 		"stream-host0")
 	if err != nil {
@@ -273,9 +274,9 @@ func TestShutdownExecutorForwarding(t *testing.T) {
 func TestUpdateResources(t *testing.T) {
 	h := newHarness(t)
 	agentID, _ := h.addAgent("host0", "cpus:2;mem:256")
-	_, sink := h.subscribe(frameworkInfo("fw"), "s1")
+	_, sink := h.subscribe(mastertest.FrameworkInfo("fw"), "s1")
 	h.offers(sink)
-	err := h.s.agentCall(&agorapb.AgentCall{AgentId: agentIDpb(agentID), Type: agorapb.AgentCall_UPDATE_RESOURCES.Enum(),
+	err := h.s.AgentCall(&agorapb.AgentCall{AgentId: agentIDpb(agentID), Type: agorapb.AgentCall_UPDATE_RESOURCES.Enum(),
 		UpdateResources: &agorapb.AgentCall_UpdateResources{Total: resources.MustParse("cpus:8;mem:256").ToProto()}}, "stream-host0")
 	if err != nil {
 		t.Fatal(err)
@@ -296,12 +297,12 @@ func TestUpdateResources(t *testing.T) {
 func TestPartitionAwareTaskGoneAfterRestartOfAgent(t *testing.T) {
 	h, agentID, _, fwID, sink := launched(t, mesos.FrameworkInfo_Capability_PARTITION_AWARE)
 	h.clock.advance(76 * time.Second)
-	h.s.tick()
+	h.s.Tick()
 	if got := updates(sink.schedulerEvents()); !slices.Equal(got, []string{"t1:TASK_UNREACHABLE"}) {
 		t.Fatalf("updates %v", got)
 	}
 	back := &fakeSink{t: t}
-	if _, err := h.s.subscribeAgent(back, "x", &agorapb.AgentCall_Subscribe{
+	if _, err := h.s.SubscribeAgent(back, "x", &agorapb.AgentCall_Subscribe{
 		AgentInfo: &mesos.AgentInfo{Id: agentIDpb(agentID), Hostname: proto.String("host0"), Resources: resources.MustParse("cpus:4;mem:1024").ToProto()},
 	}); err != nil {
 		t.Fatal(err)
