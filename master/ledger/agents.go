@@ -148,7 +148,7 @@ func (l *Ledger) SubscribeAgent(sink Sink, streamID string, sub *agorapb.AgentCa
 	}
 	id := info.GetId().GetValue()
 	if id == "" {
-		id = l.newAgentID()
+		id = l.ids.agent()
 	}
 	info.Id = agentIDpb(id)
 	// Resources are kept without allocation info and in normalized form.
@@ -172,7 +172,7 @@ func (l *Ledger) SubscribeAgent(sink Sink, streamID string, sub *agorapb.AgentCa
 	a.sink, a.streamID, a.lastSeen = sink, streamID, now
 	a.unreachableTime = time.Time{}
 	l.alloc.AddAgent(id, a.allocatorAgent())
-	l.persistAgent(a)
+	l.dirty.markAgent(a.id)
 	sink.Send(&agorapb.AgentEvent{
 		Type: agorapb.AgentEvent_SUBSCRIBED.Enum(),
 		Subscribed: &agorapb.AgentEvent_Subscribed{
@@ -229,7 +229,7 @@ func (l *Ledger) reconcileAgentTasks(a *agent, sub *agorapb.AgentCall_Subscribe)
 			if fw != nil && fw.partitionAware {
 				state = mesos.TaskState_TASK_DROPPED
 			}
-			st := l.masterStatus(t, state, mesos.TaskStatus_REASON_RECONCILIATION, "Task is unknown to the agent")
+			st := t.masterStatus(l.now(), state, mesos.TaskStatus_REASON_RECONCILIATION, "Task is unknown to the agent")
 			t.setStatus(st, state)
 			if fw != nil {
 				fw.send(updateEvent(st))
@@ -249,12 +249,12 @@ func (l *Ledger) reconcileAgentTasks(a *agent, sub *agorapb.AgentCall_Subscribe)
 			if _, ok := reported[taskKey(fw.id, id)]; ok {
 				continue
 			}
-			st := l.masterStatus(t, mesos.TaskState_TASK_GONE, mesos.TaskStatus_REASON_AGENT_REREGISTERED,
+			st := t.masterStatus(l.now(), mesos.TaskState_TASK_GONE, mesos.TaskStatus_REASON_AGENT_REREGISTERED,
 				"Task was not reported by its agent after the partition")
 			t.setStatus(st, mesos.TaskState_TASK_GONE)
 			fw.send(updateEvent(st))
 			delete(fw.unreachable, id)
-			l.appendCompleted(fw, t)
+			fw.appendCompleted(t, l.cfg.MaxCompletedTasksPerFramework)
 		}
 	}
 
@@ -294,7 +294,7 @@ func (l *Ledger) reconcileAgentTasks(a *agent, sub *agorapb.AgentCall_Subscribe)
 				zap.String("task_id", rt.GetTaskId().GetValue()), zap.Error(err))
 			continue
 		}
-		l.addTask(fw, a, t)
+		addTask(fw, a, t)
 	}
 	// Forget lost tasks the agent no longer reports; keep killing the others.
 	for key := range a.gone {
@@ -316,11 +316,12 @@ func (l *Ledger) reconcileAgentTasks(a *agent, sub *agorapb.AgentCall_Subscribe)
 		if err != nil {
 			res = resources.Resources{}
 		}
-		l.addExecutor(a, fwID, proto.Clone(ei).(*mesos.ExecutorInfo), res)
+		a.addExecutor(fwID, proto.Clone(ei).(*mesos.ExecutorInfo), res)
 	}
 }
 
-func (l *Ledger) addExecutor(a *agent, fwID string, info *mesos.ExecutorInfo, res resources.Resources) {
+// addExecutor records an executor of a framework on the agent.
+func (a *agent) addExecutor(fwID string, info *mesos.ExecutorInfo, res resources.Resources) {
 	if a.executors[fwID] == nil {
 		a.executors[fwID] = map[string]*executor{}
 	}
@@ -378,12 +379,12 @@ func (l *Ledger) checkAgents(now time.Time) {
 					for _, id := range slices.Sorted(maps.Keys(fw.unreachable)) {
 						if t := fw.unreachable[id]; t.agentID == a.id {
 							delete(fw.unreachable, id)
-							l.appendCompleted(fw, t)
+							fw.appendCompleted(t, l.cfg.MaxCompletedTasksPerFramework)
 						}
 					}
 				}
 				delete(l.agents, a.id)
-				l.deleteAgentRecord(a.id)
+				l.dirty.markAgent(a.id)
 				l.log.Info("unreachable agent removed", zap.String("agent_id", a.id))
 			}
 		}
@@ -415,7 +416,7 @@ func (l *Ledger) markUnreachable(a *agent, why string) {
 		if fw != nil && fw.partitionAware {
 			state = mesos.TaskState_TASK_UNREACHABLE
 		}
-		st := l.masterStatus(t, state, mesos.TaskStatus_REASON_AGENT_REMOVED, msg)
+		st := t.masterStatus(l.now(), state, mesos.TaskStatus_REASON_AGENT_REMOVED, msg)
 		st.UnreachableTime = &mesos.TimeInfo{Nanoseconds: proto.Int64(now.UnixNano())}
 		t.setStatus(st, state)
 		if fw != nil {
@@ -438,64 +439,11 @@ func (l *Ledger) markUnreachable(a *agent, why string) {
 	}
 	a.state = agentUnreachable
 	a.unreachableTime = now
-	l.persistAgent(a)
+	l.dirty.markAgent(a.id)
 	for _, fw := range sortedValues(l.frameworks) {
 		fw.send(&scheduler.Event{Type: scheduler.Event_FAILURE.Enum(), Failure: &scheduler.Event_Failure{AgentId: agentIDpb(a.id)}})
 	}
 	l.requestAllocation()
-}
-
-// agentCall handles every agent call but SUBSCRIBE.
-func (l *Ledger) AgentCall(call *agorapb.AgentCall, streamID string) error {
-	id := call.GetAgentId().GetValue()
-	a := l.agents[id]
-	if a == nil {
-		return badRequest("Agent %s is not registered", id)
-	}
-	if a.state != agentActive {
-		return badRequest("Agent %s is not subscribed (%s)", id, a.state)
-	}
-	if streamID != a.streamID {
-		return badRequest("The stream ID '%s' included in this request didn't match the stream ID currently associated with agent ID %s", streamID, id)
-	}
-	a.lastSeen = l.now()
-	switch call.GetType() {
-	case agorapb.AgentCall_HEARTBEAT:
-	case agorapb.AgentCall_STATUS_UPDATE:
-		l.statusUpdate(a, call.GetStatusUpdate().GetUpdate())
-	case agorapb.AgentCall_UPDATE_RESOURCES:
-		total, err := parseResources(call.GetUpdateResources().GetTotal())
-		if err != nil {
-			return badRequest("update_resources.total: %v", err)
-		}
-		for _, o := range sortedValues(a.offers) {
-			l.removeOffer(o, 0, true)
-		}
-		a.total = total
-		a.info.Resources = total.ToProto()
-		l.alloc.UpdateAgentTotal(id, total)
-		l.persistAgent(a)
-		l.requestAllocation()
-	case agorapb.AgentCall_EXECUTOR_EXITED:
-		ee := call.GetExecutorExited()
-		fwID, execID := ee.GetFrameworkId().GetValue(), ee.GetExecutorId().GetValue()
-		// As in Mesos, only custom executors' exits are reported to the scheduler.
-		if fw := l.frameworks[fwID]; l.removeExecutor(a, fwID, execID) && fw != nil {
-			fw.send(&scheduler.Event{Type: scheduler.Event_FAILURE.Enum(), Failure: &scheduler.Event_Failure{
-				AgentId: agentIDpb(id), ExecutorId: executorIDpb(execID), Status: ee.Status,
-			}})
-		}
-	case agorapb.AgentCall_FRAMEWORK_MESSAGE:
-		m := call.GetFrameworkMessage()
-		if fw := l.frameworks[m.GetFrameworkId().GetValue()]; fw != nil {
-			fw.send(&scheduler.Event{Type: scheduler.Event_MESSAGE.Enum(), Message: &scheduler.Event_Message{
-				AgentId: agentIDpb(id), ExecutorId: m.ExecutorId, Data: m.Data,
-			}})
-		}
-	default:
-		return badRequest("unexpected agent call type %s", call.GetType())
-	}
-	return nil
 }
 
 // recoverAgent adds an agent known from the registry after a master restart.

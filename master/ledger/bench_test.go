@@ -23,7 +23,7 @@ type nopSink struct{}
 func (nopSink) Send(proto.Message) {}
 func (nopSink) Close()             {}
 
-// BenchmarkOfferAcceptCycle measures the state core's part of launching tasks: an
+// BenchmarkOfferAcceptCycle measures the ledger's part of launching tasks: an
 // allocation cycle over the cluster, then one ACCEPT with one task per offer, then
 // the tasks finishing.
 func BenchmarkOfferAcceptCycle(b *testing.B) {

@@ -85,7 +85,7 @@ func (fw *framework) send(ev *scheduler.Event) {
 	}
 }
 
-// usedByAgent is the framework's resources in use by agent (tasks and executors).
+// frameworkUsed is the framework's resources in use, by agent (tasks and executors).
 func (l *Ledger) frameworkUsed(fwID string) map[string]resources.Resources {
 	used := map[string]resources.Resources{}
 	for agentID, a := range l.agents {
@@ -112,7 +112,7 @@ func (l *Ledger) SubscribeFramework(sink Sink, streamID string, sub *scheduler.C
 	switch {
 	case fw == nil:
 		if id == "" {
-			id = l.newFrameworkID()
+			id = l.ids.framework()
 		}
 		fw = newFramework(id, info)
 		fw.registeredTime = now
@@ -153,7 +153,7 @@ func (l *Ledger) SubscribeFramework(sink Sink, streamID string, sub *scheduler.C
 	if roles := sub.GetSuppressedRoles(); len(roles) > 0 {
 		l.alloc.Suppress(id, roles)
 	}
-	l.persistFramework(fw)
+	l.dirty.markFramework(fw.id)
 	sink.Send(&scheduler.Event{
 		Type: scheduler.Event_SUBSCRIBED.Enum(),
 		Subscribed: &scheduler.Event_Subscribed{
@@ -194,7 +194,7 @@ func (l *Ledger) FrameworkDisconnected(id, streamID string) {
 		l.removeOffer(o, 0, false)
 	}
 	l.alloc.DeactivateFramework(id)
-	l.persistFramework(fw)
+	l.dirty.markFramework(fw.id)
 	l.log.Info("framework disconnected", zap.String("framework_id", id),
 		zap.Duration("failover_timeout", failoverTimeout(fw.info)))
 }
@@ -267,30 +267,13 @@ func (l *Ledger) removeFramework(fw *framework) {
 	if n := len(l.completedFrameworks) - l.cfg.MaxCompletedFrameworks; n > 0 {
 		l.completedFrameworks = slices.Delete(l.completedFrameworks, 0, n)
 	}
-	l.deleteFrameworkRecord(fw.id)
+	l.dirty.markFramework(fw.id)
 	l.requestAllocation()
 	l.log.Info("framework removed", zap.String("framework_id", fw.id))
 }
 
 func shutdownFrameworkEvent(fwID string) proto.Message {
 	return agentShutdownFramework(fwID)
-}
-
-// suppress and revive map to the allocator.
-func (l *Ledger) suppress(fw *framework, roles []string) {
-	l.alloc.Suppress(fw.id, nilIfEmpty(roles))
-}
-
-func (l *Ledger) revive(fw *framework, roles []string) {
-	l.alloc.Revive(fw.id, nilIfEmpty(roles))
-	l.requestAllocation()
-}
-
-func nilIfEmpty(roles []string) []string {
-	if len(roles) == 0 {
-		return nil
-	}
-	return roles
 }
 
 // recoverFramework adds a framework this master knows only from the registry or

@@ -73,7 +73,7 @@ type harness struct {
 	reg   *memRegistry
 }
 
-// memRegistry holds the records of the batches a state hands out, as the registry
+// memRegistry holds the records of the batches a ledger hands out, as the registry
 // would store them.
 type memRegistry struct {
 	agents     map[string]*registry.AgentRecord
@@ -99,7 +99,7 @@ func (m *memRegistry) apply(b registry.Batch) {
 	}
 }
 
-// registry applies the state's pending registry writes and returns the records.
+// registry applies the ledger's pending registry writes and returns the records.
 func (h *harness) registry() *memRegistry {
 	h.reg.apply(h.s.TakeWrites())
 	return h.reg

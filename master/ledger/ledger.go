@@ -43,9 +43,7 @@ type Ledger struct {
 	info      *mesos.MasterInfo
 	startTime time.Time
 
-	nextFramework int
-	nextAgent     int
-	nextOffer     int
+	ids ids
 
 	frameworks          map[string]*framework
 	completedFrameworks []*framework
@@ -76,6 +74,7 @@ func New(cfg Config, log *zap.Logger, clock Clock, info *mesos.MasterInfo, rng *
 		dirty:      writes{agents: map[string]bool{}, frameworks: map[string]bool{}},
 		stats:      &Counters{},
 		id:         info.GetId(),
+		ids:        ids{prefix: info.GetId()},
 		info:       info,
 		startTime:  clock.Now(),
 		frameworks: map[string]*framework{},
@@ -96,21 +95,28 @@ func sortedValues[V any](m map[string]V) []V {
 
 func (l *Ledger) now() time.Time { return l.clock.Now() }
 
-func (l *Ledger) newFrameworkID() string {
-	id := fmt.Sprintf("%s-%04d", l.id, l.nextFramework)
-	l.nextFramework++
+// ids hands out the ids of new frameworks, agents and offers: the master's id
+// with a sequence number, as Mesos forms them.
+type ids struct {
+	prefix                     string
+	frameworks, agents, offers int
+}
+
+func (n *ids) framework() string {
+	id := fmt.Sprintf("%s-%04d", n.prefix, n.frameworks)
+	n.frameworks++
 	return id
 }
 
-func (l *Ledger) newAgentID() string {
-	id := fmt.Sprintf("%s-S%d", l.id, l.nextAgent)
-	l.nextAgent++
+func (n *ids) agent() string {
+	id := fmt.Sprintf("%s-S%d", n.prefix, n.agents)
+	n.agents++
 	return id
 }
 
-func (l *Ledger) newOfferID() string {
-	id := fmt.Sprintf("%s-O%d", l.id, l.nextOffer)
-	l.nextOffer++
+func (n *ids) offer() string {
+	id := fmt.Sprintf("%s-O%d", n.prefix, n.offers)
+	n.offers++
 	return id
 }
 

@@ -18,7 +18,7 @@ import (
 	"github.com/agoracluster/agora/resources"
 )
 
-// TestNeverDoubleBook drives the state core with random agents, frameworks,
+// TestNeverDoubleBook drives the ledger with random agents, frameworks,
 // accepts, declines, status updates, disconnections and time, and checks after
 // every step that the master's view of each agent (outstanding offers plus what
 // tasks and executors use) fits in the agent and equals the allocator's.

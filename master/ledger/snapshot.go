@@ -102,10 +102,10 @@ func (l *Ledger) Snapshot() *Snapshot {
 		snap.Agents = append(snap.Agents, av)
 	}
 	for _, fw := range sortedValues(l.frameworks) {
-		snap.Frameworks = append(snap.Frameworks, l.frameworkView(fw, true))
+		snap.Frameworks = append(snap.Frameworks, frameworkView(l.agents, fw, true))
 	}
 	for _, fw := range l.completedFrameworks {
-		snap.CompletedFrameworks = append(snap.CompletedFrameworks, l.frameworkView(fw, false))
+		snap.CompletedFrameworks = append(snap.CompletedFrameworks, frameworkView(l.agents, fw, false))
 	}
 	slices.SortStableFunc(snap.CompletedFrameworks, func(a, b FrameworkView) int {
 		return strings.Compare(a.Info.GetId().GetValue(), b.Info.GetId().GetValue())
@@ -117,7 +117,7 @@ func taskView(t *task) TaskView {
 	return TaskView{ID: t.id, FrameworkID: t.frameworkID, AgentID: t.agentID, Task: t.pb, Resources: t.res, Role: resourceRole(t.pb.GetResources())}
 }
 
-func (l *Ledger) frameworkView(fw *framework, registered bool) FrameworkView {
+func frameworkView(agents map[string]*agent, fw *framework, registered bool) FrameworkView {
 	fv := FrameworkView{
 		Info: fw.info, Roles: fw.roles, MultiRole: fw.multiRole,
 		Active: registered && fw.connected, Connected: fw.connected, Recovered: fw.recovered,
@@ -139,7 +139,7 @@ func (l *Ledger) frameworkView(fw *framework, registered bool) FrameworkView {
 		fv.Offers = append(fv.Offers, OfferView{ID: o.id, AgentID: o.agentID, Resources: o.res})
 		fv.Offered = fv.Offered.Plus(o.res)
 	}
-	for _, a := range sortedValues(l.agents) {
+	for _, a := range sortedValues(agents) {
 		for _, execID := range slices.Sorted(maps.Keys(a.executors[fw.id])) {
 			e := a.executors[fw.id][execID]
 			fv.Executors = append(fv.Executors, ExecutorView{ID: execID, Name: e.info.GetName(), AgentID: a.id, Resources: e.res})

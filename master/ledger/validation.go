@@ -146,8 +146,8 @@ func ValidateSchedulerCall(call *scheduler.Call) error {
 // validateTask checks one task of a LAUNCH against the framework, the agent and the
 // remaining offered resources. It returns the resources the task needs (with its
 // executor's when the executor is new) and the new executor, if any.
-func (l *Ledger) validateTask(fw *framework, a *agent, ti *mesos.TaskInfo, remaining resources.Resources) (resources.Resources, *executor, error) {
-	if err := l.validateTaskCommon(fw, a, ti); err != nil {
+func validateTask(fw *framework, a *agent, ti *mesos.TaskInfo, remaining resources.Resources) (resources.Resources, *executor, error) {
+	if err := validateTaskCommon(fw, a, ti); err != nil {
 		return resources.Resources{}, nil, err
 	}
 	if (ti.Command == nil) == (ti.Executor == nil) {
@@ -163,7 +163,7 @@ func (l *Ledger) validateTask(fw *framework, a *agent, ti *mesos.TaskInfo, remai
 	need := res
 	var newExec *executor
 	if ti.Executor != nil {
-		newExec, err = l.validateExecutor(fw, a, ti.Executor)
+		newExec, err = validateExecutor(fw, a, ti.Executor)
 		if err != nil {
 			return resources.Resources{}, nil, err
 		}
@@ -177,7 +177,7 @@ func (l *Ledger) validateTask(fw *framework, a *agent, ti *mesos.TaskInfo, remai
 	return need, newExec, nil
 }
 
-func (l *Ledger) validateTaskCommon(fw *framework, a *agent, ti *mesos.TaskInfo) error {
+func validateTaskCommon(fw *framework, a *agent, ti *mesos.TaskInfo) error {
 	id := ti.GetTaskId().GetValue()
 	if err := validateID(id); err != nil {
 		return fmt.Errorf("Task ID '%s' is invalid: %v", id, err)
@@ -205,7 +205,7 @@ func resourceRole(rs []*mesos.Resource) string {
 
 // validateExecutor checks a task's executor; it returns the executor to add when it
 // is not running on the agent yet.
-func (l *Ledger) validateExecutor(fw *framework, a *agent, ei *mesos.ExecutorInfo) (*executor, error) {
+func validateExecutor(fw *framework, a *agent, ei *mesos.ExecutorInfo) (*executor, error) {
 	execID := ei.GetExecutorId().GetValue()
 	if err := validateID(execID); err != nil {
 		return nil, fmt.Errorf("Executor ID '%s' is invalid: %v", execID, err)
@@ -236,12 +236,12 @@ func (l *Ledger) validateExecutor(fw *framework, a *agent, ei *mesos.ExecutorInf
 }
 
 // validateTaskGroup checks a LAUNCH_GROUP operation.
-func (l *Ledger) validateTaskGroup(fw *framework, a *agent, lg *mesos.Offer_Operation_LaunchGroup, remaining resources.Resources) (resources.Resources, *executor, error) {
+func validateTaskGroup(fw *framework, a *agent, lg *mesos.Offer_Operation_LaunchGroup, remaining resources.Resources) (resources.Resources, *executor, error) {
 	tasks := lg.GetTaskGroup().GetTasks()
 	if len(tasks) == 0 {
 		return resources.Resources{}, nil, errors.New("Task group must have at least one task")
 	}
-	newExec, err := l.validateExecutor(fw, a, lg.GetExecutor())
+	newExec, err := validateExecutor(fw, a, lg.GetExecutor())
 	if err != nil {
 		return resources.Resources{}, nil, err
 	}
@@ -252,7 +252,7 @@ func (l *Ledger) validateTaskGroup(fw *framework, a *agent, lg *mesos.Offer_Oper
 	seen := map[string]bool{}
 	for _, ti := range tasks {
 		id := ti.GetTaskId().GetValue()
-		if err := l.validateTaskCommon(fw, a, ti); err != nil {
+		if err := validateTaskCommon(fw, a, ti); err != nil {
 			return resources.Resources{}, nil, err
 		}
 		if seen[id] {

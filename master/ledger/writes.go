@@ -10,7 +10,7 @@ import (
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
 )
 
-// writes are the registry changes the state owes since the last takeWrites: the
+// writes are the registry changes the ledger owes since the last TakeWrites: the
 // ids of the agents and frameworks whose records changed. A record is written as
 // the entity stands when the batch is taken, or deleted when it is gone.
 type writes struct {
@@ -18,16 +18,12 @@ type writes struct {
 	frameworks map[string]bool
 }
 
-// persistAgent and the other helpers mark records for the next registry batch.
-func (l *Ledger) persistAgent(a *agent)          { l.dirty.agents[a.id] = true }
-func (l *Ledger) deleteAgentRecord(id string)    { l.dirty.agents[id] = true }
-func (l *Ledger) persistFramework(fw *framework) { l.dirty.frameworks[fw.id] = true }
-func (l *Ledger) deleteFrameworkRecord(id string) {
-	l.dirty.frameworks[id] = true
-}
+// markAgent and markFramework put a record into the next registry batch.
+func (w writes) markAgent(id string)     { w.agents[id] = true }
+func (w writes) markFramework(id string) { w.frameworks[id] = true }
 
-// takeWrites returns the registry changes made since the last call, for the loop
-// to apply.
+// TakeWrites returns the registry changes made since the last call, for the owner
+// to apply before it answers the call that caused them.
 func (l *Ledger) TakeWrites() registry.Batch {
 	var b registry.Batch
 	for _, id := range slices.Sorted(maps.Keys(l.dirty.agents)) {
