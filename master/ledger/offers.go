@@ -67,8 +67,10 @@ func offerProto(fw *framework, a *agent, o *offer) *mesos.Offer {
 	} else {
 		pb.Resources = o.res.ToProto()
 	}
-	for _, execID := range slices.Sorted(maps.Keys(a.executors[fw.id])) {
-		pb.ExecutorIds = append(pb.ExecutorIds, executorIDpb(execID))
+	if execs := a.executors[fw.id]; len(execs) > 0 {
+		for _, execID := range slices.Sorted(maps.Keys(execs)) {
+			pb.ExecutorIds = append(pb.ExecutorIds, executorIDpb(execID))
+		}
 	}
 	return pb
 }

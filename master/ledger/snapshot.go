@@ -140,8 +140,12 @@ func frameworkView(agents map[string]*agent, fw *framework, registered bool) Fra
 		fv.Offered = fv.Offered.Plus(o.res)
 	}
 	for _, a := range sortedValues(agents) {
-		for _, execID := range slices.Sorted(maps.Keys(a.executors[fw.id])) {
-			e := a.executors[fw.id][execID]
+		execs := a.executors[fw.id]
+		if len(execs) == 0 {
+			continue
+		}
+		for _, execID := range slices.Sorted(maps.Keys(execs)) {
+			e := execs[execID]
 			fv.Executors = append(fv.Executors, ExecutorView{ID: execID, Name: e.info.GetName(), AgentID: a.id, Resources: e.res})
 			fv.Used = fv.Used.Plus(e.res)
 		}
