@@ -79,32 +79,16 @@ func (c Config) Validate() error {
 	if c.Port < 0 || c.Port > 65535 {
 		errs = append(errs, fmt.Errorf("master: port %d out of range", c.Port))
 	}
-	positive := []struct {
+	for _, p := range []struct {
 		name string
 		d    time.Duration
-	}{
-		{"agent_heartbeat_interval", c.AgentHeartbeatInterval},
-		{"framework_heartbeat_interval", c.FrameworkHeartbeatInterval},
-		{"agent_ping_timeout", c.AgentPingTimeout},
-		{"agent_reregister_timeout", c.AgentReregisterTimeout},
-		{"agent_removal_timeout", c.AgentRemovalTimeout},
-		{"allocation_interval", c.AllocationInterval},
-		{"allocation_batch", c.AllocationBatch},
-	}
-	for _, p := range positive {
+	}{{"allocation_interval", c.AllocationInterval}, {"allocation_batch", c.AllocationBatch}} {
 		if p.d <= 0 {
 			errs = append(errs, fmt.Errorf("master: %s must be positive, got %s", p.name, p.d))
 		}
 	}
-	if c.OfferTimeout < 0 {
-		errs = append(errs, fmt.Errorf("master: offer_timeout must not be negative, got %s", c.OfferTimeout))
-	}
-	if c.MaxAgentPingTimeouts < 1 {
-		errs = append(errs, fmt.Errorf("master: max_agent_ping_timeouts must be at least 1, got %d", c.MaxAgentPingTimeouts))
-	}
-	if c.MaxCompletedTasksPerFramework < 0 || c.MaxCompletedFrameworks < 0 {
-		errs = append(errs, errors.New("master: completed task/framework limits must not be negative"))
-	}
+	// The heartbeats, timeouts and limits are the ledger's.
+	errs = append(errs, c.ledger().Validate())
 	if c.MaxBodySize <= 0 {
 		errs = append(errs, fmt.Errorf("master: max body size must be positive, got %d", c.MaxBodySize))
 	}
