@@ -136,7 +136,7 @@ func (a *agent) allocatorAgent() allocator.Agent {
 // inAllocator reports whether the allocator currently holds the agent.
 func (a *agent) inAllocator() bool { return a.state == agentActive || a.state == agentDisconnected }
 
-// subscribeAgent admits a new agent or re-admits a known one, reconciling the tasks it
+// SubscribeAgent admits a new agent or re-admits a known one, reconciling the tasks it
 // reports with the master's view. It returns the agent's id; an error means the
 // subscription is rejected before any event is sent.
 func (l *Ledger) SubscribeAgent(sink Sink, streamID string, sub *agorapb.AgentCall_Subscribe) (string, error) {
@@ -346,7 +346,7 @@ func (l *Ledger) removeExecutor(a *agent, fwID, execID string) bool {
 	return true
 }
 
-// agentDisconnected handles the end of an agent's stream; a stale stream is ignored.
+// AgentDisconnected handles the end of an agent's stream; a stale stream is ignored.
 func (l *Ledger) AgentDisconnected(id, streamID string) {
 	a := l.agents[id]
 	if a == nil || a.state != agentActive || a.streamID != streamID {

@@ -96,7 +96,7 @@ func (l *Ledger) frameworkUsed(fwID string) map[string]resources.Resources {
 	return used
 }
 
-// subscribeFramework handles a validated SUBSCRIBE: a new framework, a failover of a
+// SubscribeFramework handles a validated SUBSCRIBE: a new framework, a failover of a
 // known one, or the re-registration of a framework this master learned from the
 // registry or an agent. Events go to sink; SUBSCRIBED is the first.
 func (l *Ledger) SubscribeFramework(sink Sink, streamID string, sub *scheduler.Call_Subscribe) string {
@@ -179,7 +179,7 @@ func (l *Ledger) completedFramework(id string) *framework {
 	return nil
 }
 
-// frameworkDisconnected handles the end of a framework's event stream. A stale
+// FrameworkDisconnected handles the end of a framework's event stream. A stale
 // stream (the framework already failed over to a new one) is ignored.
 func (l *Ledger) FrameworkDisconnected(id, streamID string) {
 	fw := l.frameworks[id]

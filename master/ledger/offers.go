@@ -26,7 +26,7 @@ type offer struct {
 	created     time.Time
 }
 
-// allocate runs one allocation cycle and sends the resulting offers.
+// Allocate runs one allocation cycle and sends the resulting offers.
 func (l *Ledger) Allocate() {
 	now := l.now()
 	l.allocPending = false

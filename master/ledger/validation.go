@@ -102,7 +102,7 @@ func validateFrameworkInfo(info *mesos.FrameworkInfo) error {
 	return nil
 }
 
-// validateSchedulerCall checks the shape of a decoded scheduler call (as Mesos's
+// ValidateSchedulerCall checks the shape of a decoded scheduler call (as Mesos's
 // validation::scheduler::call::validate does).
 func ValidateSchedulerCall(call *scheduler.Call) error {
 	if call.Type == nil || call.GetType() == scheduler.Call_UNKNOWN {
@@ -274,7 +274,7 @@ func validateTaskGroup(fw *framework, a *agent, lg *mesos.Offer_Operation_Launch
 	return need, newExec, nil
 }
 
-// validateAgentCall checks the shape of a decoded agent call.
+// ValidateAgentCall checks the shape of a decoded agent call.
 func ValidateAgentCall(call *agorapb.AgentCall) error {
 	t := call.GetType()
 	if call.Type == nil || t == agorapb.AgentCall_UNKNOWN {
