@@ -47,7 +47,9 @@ func BenchmarkOfferAcceptCycle(b *testing.B) {
 			for range b.N {
 				s.Allocate()
 				var launched []*task
-				for _, id := range slices.Sorted(maps.Keys(s.offers)) {
+				ids := slices.AppendSeq(make([]string, 0, len(s.offers)), maps.Keys(s.offers))
+				slices.Sort(ids)
+				for _, id := range ids {
 					o := s.offers[id]
 					n++
 					c := mastertest.LaunchCall([]*mesos.OfferID{offerIDpb(id)}, mastertest.CommandTask(fmt.Sprint("t", n), o.agentID, "cpus:1;mem:128"))

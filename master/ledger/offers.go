@@ -45,7 +45,9 @@ func (l *Ledger) Allocate() {
 		batches[fw.id] = append(batches[fw.id], offerProto(fw, a, o))
 		l.stats.OffersSent++
 	}
-	for _, fwID := range slices.Sorted(maps.Keys(batches)) {
+	fwIDs := slices.AppendSeq(make([]string, 0, len(batches)), maps.Keys(batches))
+	slices.Sort(fwIDs)
+	for _, fwID := range fwIDs {
 		l.frameworks[fwID].send(&scheduler.Event{
 			Type:   scheduler.Event_OFFERS.Enum(),
 			Offers: &scheduler.Event_Offers{Offers: batches[fwID]},
