@@ -11,8 +11,8 @@
 // from the registry and starts one loop goroutine that owns the ledger. HTTP
 // handlers hand their calls to the loop (httpapi.Loop) and wait; the loop also runs
 // the periodic tick, batched allocation cycles and refuse-filter expiries, and after
-// each step writes the registry changes the ledger handed out, before the caller
-// hears the answer. A scheduler's ACCEPT thus goes httpapi (decode, validate) →
+// each step carries out the effects the ledger handed out (registry writes, log
+// lines) before the caller hears the answer. A scheduler's ACCEPT thus goes httpapi (decode, validate) →
 // loop → ledger.SchedulerCall (offers checked, tasks validated, RUN_TASK queued on
 // the agent's stream) → httpapi's agent stream, which writes it to the agent.
 //

@@ -14,8 +14,8 @@ import (
 
 // loop is the one goroutine that owns the ledger: it runs requests from the HTTP
 // handlers, the periodic tick, batched allocation cycles and refuse-filter
-// expiries, one at a time, and after each applies the registry changes the ledger
-// made before anyone hears of the result.
+// expiries, one at a time, and after each carries out the effects the ledger handed
+// out (registry writes, log lines) before anyone hears of the result.
 type loop struct {
 	interval time.Duration // of the safety tick
 	batch    time.Duration // how long events are batched before a cycle
@@ -57,7 +57,7 @@ func (lp *loop) run(ctx context.Context, l *ledger.Ledger) {
 			f(l)
 		case <-tick.C:
 			l.Tick()
-			lp.persist(l)
+			lp.carryOut(l)
 		case <-batch.C:
 			batchArmed = false
 			lp.allocate(l, filter)
@@ -81,29 +81,35 @@ func (lp *loop) allocate(l *ledger.Ledger, filter *time.Timer) {
 	if lp.observeAllocation != nil {
 		lp.observeAllocation(time.Since(start))
 	}
-	lp.persist(l)
+	lp.carryOut(l)
 	if t, ok := l.NextFilterExpiry(); ok {
 		filter.Reset(max(t.Sub(lp.clock.Now()), time.Millisecond))
 	}
 }
 
-// persist applies the registry changes the ledger made; a failure is logged and
-// the ledger stays authoritative.
-func (lp *loop) persist(l *ledger.Ledger) {
-	if b := l.TakeWrites(); !b.Empty() {
-		if err := lp.reg.Apply(context.Background(), b); err != nil {
+// carryOut carries out the effects of the ledger's last events: it logs the
+// ledger's notes and applies its registry changes. A failed write is logged; the
+// ledger stays authoritative.
+func (lp *loop) carryOut(l *ledger.Ledger) {
+	e := l.TakeEffects()
+	for _, n := range e.Notes {
+		lp.log.Log(n.Level, n.Message, n.Fields...)
+	}
+	if !e.Writes.Empty() {
+		if err := lp.reg.Apply(context.Background(), e.Writes); err != nil {
 			lp.log.Error("registry write failed", zap.Error(err))
 		}
 	}
 }
 
-// Do runs f on the loop and waits for it, and for the registry writes it caused.
+// Do runs f on the loop and waits for it, and for the effects it caused to be
+// carried out.
 func (lp *loop) Do(ctx context.Context, f func(*ledger.Ledger)) error {
 	done := make(chan struct{})
 	wrapped := func(l *ledger.Ledger) {
 		defer close(done)
 		f(l)
-		lp.persist(l)
+		lp.carryOut(l)
 	}
 	select {
 	case lp.reqs <- wrapped:

@@ -91,8 +91,9 @@ func (m *Master) Run(ctx context.Context, ln net.Listener) error {
 	if err != nil {
 		return fmt.Errorf("master: recover registry: %w", err)
 	}
-	l := ledger.New(m.cfg.ledger(), m.log, m.clock, info, rand.New(rand.NewPCG(uint64(m.clock.Now().UnixNano()), 0)))
+	l := ledger.New(m.cfg.ledger(), m.clock, info, rand.New(rand.NewPCG(uint64(m.clock.Now().UnixNano()), 0)))
 	l.Recover(agents, fws)
+	m.loop.carryOut(l) // the loop goroutine is not running yet
 	m.log.Info("master started", zap.String("id", info.GetId()), zap.String("address", ln.Addr().String()),
 		zap.Int("recovered_agents", len(agents)), zap.Int("recovered_frameworks", len(fws)))
 

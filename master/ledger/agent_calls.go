@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 	"google.golang.org/protobuf/proto"
 	"slices"
 
@@ -66,7 +67,7 @@ func (c agentCall) statusUpdate(rec *agorapb.StatusUpdateRecord) {
 	fw := c.l.frameworks[fwID]
 	if fw == nil {
 		// Nobody will ever acknowledge it: acknowledge on the framework's behalf.
-		c.l.log.Info("status update for unknown framework; acknowledging it",
+		c.l.note(zapcore.InfoLevel, "status update for unknown framework; acknowledging it",
 			zap.String("framework_id", fwID), zap.String("task_id", taskID), zap.String("agent_id", c.a.id))
 		if len(st.GetUuid()) > 0 {
 			c.a.send(ackEvent(fwID, taskID, st.GetUuid()))

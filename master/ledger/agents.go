@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/agoracluster/agora/master/allocator"
@@ -159,12 +160,12 @@ func (l *Ledger) SubscribeAgent(sink Sink, streamID string, sub *agorapb.AgentCa
 		a = newAgent(id, info, total)
 		a.registeredTime = now
 		l.agents[id] = a
-		l.log.Info("agent registered", zap.String("agent_id", id), zap.String("hostname", info.GetHostname()))
+		l.note(zapcore.InfoLevel, "agent registered", zap.String("agent_id", id), zap.String("hostname", info.GetHostname()))
 	} else {
 		l.detachAgent(a)
 		a.info, a.total = info, total
 		a.reregisteredTime = now
-		l.log.Info("agent re-registered", zap.String("agent_id", id), zap.String("previous_state", a.state.String()))
+		l.note(zapcore.InfoLevel, "agent re-registered", zap.String("agent_id", id), zap.String("previous_state", a.state.String()))
 	}
 	a.version = sub.GetVersion()
 	l.reconcileAgentTasks(a, sub)
@@ -290,7 +291,7 @@ func (l *Ledger) reconcileAgentTasks(a *agent, sub *agorapb.AgentCall_Subscribe)
 		delete(fw.unreachable, rt.GetTaskId().GetValue())
 		t, err := taskFromReport(a.id, rt)
 		if err != nil {
-			l.log.Warn("ignoring reported task with invalid resources", zap.String("agent_id", a.id),
+			l.note(zapcore.WarnLevel, "ignoring reported task with invalid resources", zap.String("agent_id", a.id),
 				zap.String("task_id", rt.GetTaskId().GetValue()), zap.Error(err))
 			continue
 		}
@@ -358,7 +359,7 @@ func (l *Ledger) AgentDisconnected(id, streamID string) {
 		l.removeOffer(o, 0, true)
 	}
 	l.alloc.DeactivateAgent(id)
-	l.log.Info("agent disconnected", zap.String("agent_id", id))
+	l.note(zapcore.InfoLevel, "agent disconnected", zap.String("agent_id", id))
 }
 
 // checkAgents marks silent agents unreachable and forgets long-unreachable ones.
@@ -385,7 +386,7 @@ func (l *Ledger) checkAgents(now time.Time) {
 				}
 				delete(l.agents, a.id)
 				l.dirty.markAgent(a.id)
-				l.log.Info("unreachable agent removed", zap.String("agent_id", a.id))
+				l.note(zapcore.InfoLevel, "unreachable agent removed", zap.String("agent_id", a.id))
 			}
 		}
 	}
@@ -395,7 +396,7 @@ func (l *Ledger) checkAgents(now time.Time) {
 // frameworks) or lost (others) and removes its resources from the allocator.
 func (l *Ledger) markUnreachable(a *agent, why string) {
 	now := l.now()
-	l.log.Warn("agent unreachable", zap.String("agent_id", a.id), zap.String("reason", why))
+	l.note(zapcore.WarnLevel, "agent unreachable", zap.String("agent_id", a.id), zap.String("reason", why))
 	if a.sink != nil {
 		a.sink.Close()
 		a.sink = nil
@@ -452,7 +453,7 @@ func (l *Ledger) recoverAgent(rec *registry.AgentRecord) {
 	id := info.GetId().GetValue()
 	total, err := parseResources(info.GetResources())
 	if err != nil {
-		l.log.Warn("registry: agent with invalid resources", zap.String("agent_id", id), zap.Error(err))
+		l.note(zapcore.WarnLevel, "registry: agent with invalid resources", zap.String("agent_id", id), zap.Error(err))
 	}
 	a := newAgent(id, info, total)
 	a.registeredTime = rec.RegisteredTime

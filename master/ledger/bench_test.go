@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"go.uber.org/zap"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/agoracluster/agora/master/mastertest"
@@ -31,7 +30,7 @@ func BenchmarkOfferAcceptCycle(b *testing.B) {
 		b.Run(fmt.Sprintf("agents=%d", agents), func(b *testing.B) {
 			clock := &fakeClock{t: time.Unix(0, 0)}
 			info := &mesos.MasterInfo{Id: proto.String("M"), Ip: proto.Uint32(1), Port: proto.Uint32(5050)}
-			s := New(DefaultConfig(), zap.NewNop(), clock, info, nil)
+			s := New(DefaultConfig(), clock, info, nil)
 			total := resources.MustParse("cpus:8;mem:16384").ToProto()
 			for i := range agents {
 				if _, err := s.SubscribeAgent(nopSink{}, fmt.Sprint("a", i), &agorapb.AgentCall_Subscribe{

@@ -13,12 +13,22 @@
 // (AgentCall), streams ending, the periodic Tick and allocation cycles (Allocate).
 // Effects come out in two ways, and the ledger does no IO itself: events for
 // frameworks and agents go to the Sink each subscriber brought (Sinks queue and
-// never block), and the registry changes an event caused are handed out as a
-// registry.Batch by TakeWrites, for the owner to write before it answers the call.
+// never block), and everything else an event left to do is handed out by
+// TakeEffects: the registry changes (a registry.Batch) for the owner to write
+// before it answers the call, and the lines worth logging (Notes).
 // The ledger starts no goroutines, takes the time from an injected Clock and its
 // randomness (the allocator's agent order) from an injected *rand.Rand, so tests
 // drive it with a fake clock and fake sinks and never sleep.
 //
 // The ledger is not safe for concurrent use: one goroutine (the master's loop)
 // owns it. Snapshot and Gauges are its read side, for /state and metrics.
+//
+//	Ledger (ledger.go)       the books and the events of the cluster's life:
+//	  frameworks.go            subscribe, fail over, disconnect, time out, tear down
+//	  agents.go                admit, reconcile reported tasks, disconnect, unreachable, remove
+//	  offers.go, tasks.go      allocation cycles and offers; tasks and their resources
+//	frameworkCall (scheduler_calls.go)  one scheduler call: ACCEPT (launch), DECLINE, KILL,
+//	                                     ACKNOWLEDGE, RECONCILE, SHUTDOWN, MESSAGE, REVIVE, SUPPRESS
+//	agentCall (agent_calls.go)          one agent call: status updates, resources, executor exits
+//	validation.go, effects.go, snapshot.go   call validation; effects out; the read side
 package ledger

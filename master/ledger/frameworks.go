@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/agoracluster/agora/master/allocator"
@@ -118,7 +119,7 @@ func (l *Ledger) SubscribeFramework(sink Sink, streamID string, sub *scheduler.C
 		fw.registeredTime = now
 		l.frameworks[id] = fw
 		l.alloc.AddFramework(id, allocator.Framework{Roles: fw.roles, Used: l.frameworkUsed(id), Active: true})
-		l.log.Info("framework registered", zap.String("framework_id", id), zap.String("name", info.GetName()))
+		l.note(zapcore.InfoLevel, "framework registered", zap.String("framework_id", id), zap.String("name", info.GetName()))
 	default:
 		if fw.sink != nil {
 			fw.sink.Send(errorEvent("Framework failed over"))
@@ -144,7 +145,7 @@ func (l *Ledger) SubscribeFramework(sink Sink, streamID string, sub *scheduler.C
 		} else {
 			l.alloc.ActivateFramework(id)
 		}
-		l.log.Info("framework re-subscribed", zap.String("framework_id", id))
+		l.note(zapcore.InfoLevel, "framework re-subscribed", zap.String("framework_id", id))
 	}
 	fw.sink, fw.streamID, fw.connected = sink, streamID, true
 	fw.failoverDeadline = time.Time{}
@@ -195,7 +196,7 @@ func (l *Ledger) FrameworkDisconnected(id, streamID string) {
 	}
 	l.alloc.DeactivateFramework(id)
 	l.dirty.markFramework(fw.id)
-	l.log.Info("framework disconnected", zap.String("framework_id", id),
+	l.note(zapcore.InfoLevel, "framework disconnected", zap.String("framework_id", id),
 		zap.Duration("failover_timeout", failoverTimeout(fw.info)))
 }
 
@@ -221,7 +222,7 @@ func (l *Ledger) checkFrameworks(now time.Time) {
 	}
 	slices.SortFunc(expired, func(a, b *framework) int { return strings.Compare(a.id, b.id) })
 	for _, fw := range expired {
-		l.log.Info("framework failover timeout expired", zap.String("framework_id", fw.id))
+		l.note(zapcore.InfoLevel, "framework failover timeout expired", zap.String("framework_id", fw.id))
 		l.removeFramework(fw)
 	}
 }
@@ -269,7 +270,7 @@ func (l *Ledger) removeFramework(fw *framework) {
 	}
 	l.dirty.markFramework(fw.id)
 	l.requestAllocation()
-	l.log.Info("framework removed", zap.String("framework_id", fw.id))
+	l.note(zapcore.InfoLevel, "framework removed", zap.String("framework_id", fw.id))
 }
 
 func shutdownFrameworkEvent(fwID string) proto.Message {

@@ -5,7 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"go.uber.org/zap/zaptest"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/agoracluster/agora/master/registry"
@@ -101,7 +100,7 @@ func (m *memRegistry) apply(b registry.Batch) {
 
 // registry applies the ledger's pending registry writes and returns the records.
 func (h *harness) registry() *memRegistry {
-	h.reg.apply(h.s.TakeWrites())
+	h.reg.apply(h.s.TakeEffects().Writes)
 	return h.reg
 }
 
@@ -114,7 +113,7 @@ func newHarness(t *testing.T) *harness {
 		Id: proto.String("M1"), Ip: proto.Uint32(16777343), Port: proto.Uint32(5050),
 		Hostname: proto.String("master"), Pid: proto.String("master@127.0.0.1:5050"),
 	}
-	return &harness{t: t, s: New(cfg, zaptest.NewLogger(t), clock, info, nil), clock: clock, reg: reg}
+	return &harness{t: t, s: New(cfg, clock, info, nil), clock: clock, reg: reg}
 }
 
 func (h *harness) addAgent(hostname, res string) (string, *fakeSink) {

@@ -8,7 +8,6 @@ import (
 	"slices"
 	"time"
 
-	"go.uber.org/zap"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/agoracluster/agora/master/allocator"
@@ -30,13 +29,14 @@ type Sink interface {
 // Ledger is the master's decision core: the agents, frameworks, tasks and offers of
 // the cluster. It is not safe for concurrent use: one goroutine owns it and feeds
 // it events; it never blocks, since events to frameworks and agents go to
-// non-blocking Sinks and registry writes are handed out as a batch (TakeWrites).
+// non-blocking Sinks, and registry writes and log lines are handed out as Effects
+// (TakeEffects).
 type Ledger struct {
 	cfg   Config
-	log   *zap.Logger
 	clock Clock
 	alloc *allocator.Allocator
 	dirty writes
+	notes []Note
 	stats *Counters
 
 	id        string // master id (UUID)
@@ -65,10 +65,9 @@ type Counters struct {
 
 // New returns an empty ledger of the master described by info. rng orders the
 // allocator's agent visits; nil means a fixed order.
-func New(cfg Config, log *zap.Logger, clock Clock, info *mesos.MasterInfo, rng *rand.Rand) *Ledger {
+func New(cfg Config, clock Clock, info *mesos.MasterInfo, rng *rand.Rand) *Ledger {
 	return &Ledger{
 		cfg:        cfg,
-		log:        log,
 		clock:      clock,
 		alloc:      allocator.New(allocator.DefaultConfig(), rng),
 		dirty:      writes{agents: map[string]bool{}, frameworks: map[string]bool{}},

@@ -766,3 +766,26 @@ func TestMasterLostTaskInFlight(t *testing.T) {
 	}
 	_ = fwID
 }
+
+func TestTakeEffects(t *testing.T) {
+	h := newHarness(t)
+	agentID, _ := h.addAgent("host0", "cpus:1;mem:128")
+	e := h.s.TakeEffects()
+	if len(e.Writes.Agents) != 1 || e.Writes.Agents[0].Info.GetId().GetValue() != agentID {
+		t.Errorf("writes %+v, want the new agent's record", e.Writes)
+	}
+	if len(e.Notes) != 1 || e.Notes[0].Message != "agent registered" {
+		t.Errorf("notes %+v, want one for the registered agent", e.Notes)
+	}
+	if e := h.s.TakeEffects(); !e.Writes.Empty() || len(e.Notes) != 0 {
+		t.Errorf("effects taken twice: %+v", e)
+	}
+	// A removed agent's record is deleted, not written.
+	h.clock.advance(76 * time.Second)
+	h.s.Tick()
+	h.clock.advance(11 * time.Minute)
+	h.s.Tick()
+	if e := h.s.TakeEffects(); len(e.Writes.Agents) != 0 || !slices.Equal(e.Writes.DeletedAgents, []string{agentID}) {
+		t.Errorf("writes %+v, want the agent's record deleted", e.Writes)
+	}
+}

@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"go.uber.org/zap"
 	"google.golang.org/protobuf/proto"
 	"pgregory.net/rapid"
 
@@ -27,7 +26,7 @@ func TestNeverDoubleBook(t *testing.T) {
 		clock := &fakeClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
 		cfg := DefaultConfig()
 		info := &mesos.MasterInfo{Id: proto.String("M"), Ip: proto.Uint32(1), Port: proto.Uint32(5050)}
-		s := New(cfg, zap.NewNop(), clock, info, nil)
+		s := New(cfg, clock, info, nil)
 		agentSinks := map[string]*fakeSink{}
 		fwSinks := map[string]*fakeSink{}
 		fwStreams := map[string]string{}

@@ -8,6 +8,7 @@ import (
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
 	"github.com/agoracluster/agora/resources"
 	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 	"google.golang.org/protobuf/proto"
 	"maps"
 	"slices"
@@ -70,7 +71,7 @@ func (l *Ledger) SchedulerCall(call *scheduler.Call, streamID string) error {
 		// Resource requests are ignored, as by Mesos's DRF allocator.
 	case scheduler.Call_ACCEPT_INVERSE_OFFERS, scheduler.Call_DECLINE_INVERSE_OFFERS,
 		scheduler.Call_ACKNOWLEDGE_OPERATION_STATUS, scheduler.Call_RECONCILE_OPERATIONS:
-		l.log.Info("ignoring unsupported scheduler call", zap.String("framework_id", id), zap.String("type", call.GetType().String()))
+		l.note(zapcore.InfoLevel, "ignoring unsupported scheduler call", zap.String("framework_id", id), zap.String("type", call.GetType().String()))
 	default:
 		return badRequest("Unknown call type %s", call.GetType())
 	}
@@ -104,7 +105,7 @@ func (c frameworkCall) accept(acc *scheduler.Call_Accept) {
 				}))
 			}
 		}
-		c.l.log.Info("accept with invalid offers", zap.String("framework_id", c.fw.id), zap.Error(err))
+		c.l.note(zapcore.InfoLevel, "accept with invalid offers", zap.String("framework_id", c.fw.id), zap.Error(err))
 		return
 	}
 	a := c.l.agents[offers[0].agentID]
@@ -248,7 +249,7 @@ func (c frameworkCall) addLaunchedTask(a *agent, ti *mesos.TaskInfo, exec *mesos
 
 // taskError reports a task the master refused to launch.
 func (c frameworkCall) taskError(ti *mesos.TaskInfo, reason mesos.TaskStatus_Reason, msg string) {
-	c.l.log.Info("task rejected", zap.String("framework_id", c.fw.id), zap.String("task_id", ti.GetTaskId().GetValue()), zap.String("reason", msg))
+	c.l.note(zapcore.InfoLevel, "task rejected", zap.String("framework_id", c.fw.id), zap.String("task_id", ti.GetTaskId().GetValue()), zap.String("reason", msg))
 	c.fw.send(updateEvent(&mesos.TaskStatus{
 		TaskId:    taskIDpb(ti.GetTaskId().GetValue()),
 		State:     mesos.TaskState_TASK_ERROR.Enum(),
@@ -264,7 +265,7 @@ func (c frameworkCall) taskError(ti *mesos.TaskInfo, reason mesos.TaskStatus_Rea
 // that set an operation id learns it through UPDATE_OPERATION_STATUS.
 func (c frameworkCall) dropOperation(a *agent, op *mesos.Offer_Operation) {
 	msg := fmt.Sprintf("Offer operation %s is not supported yet; dropped", op.GetType())
-	c.l.log.Warn("dropping unsupported offer operation", zap.String("framework_id", c.fw.id), zap.String("operation", op.GetType().String()))
+	c.l.note(zapcore.WarnLevel, "dropping unsupported offer operation", zap.String("framework_id", c.fw.id), zap.String("operation", op.GetType().String()))
 	if op.Id == nil {
 		return
 	}
@@ -341,7 +342,7 @@ func (c frameworkCall) acknowledge(ack *scheduler.Call_Acknowledge) {
 	agentID, taskID := ack.GetAgentId().GetValue(), ack.GetTaskId().GetValue()
 	a := c.l.agents[agentID]
 	if a == nil || a.state != agentActive {
-		c.l.log.Info("dropping acknowledgement for an agent that is not connected",
+		c.l.note(zapcore.InfoLevel, "dropping acknowledgement for an agent that is not connected",
 			zap.String("framework_id", c.fw.id), zap.String("agent_id", agentID), zap.String("task_id", taskID))
 		return
 	}
@@ -357,13 +358,13 @@ func (c frameworkCall) kill(k *scheduler.Call_Kill) {
 	taskID := k.GetTaskId().GetValue()
 	t := c.fw.tasks[taskID]
 	if t == nil {
-		c.l.log.Info("kill of unknown task; reconciling", zap.String("framework_id", c.fw.id), zap.String("task_id", taskID))
+		c.l.note(zapcore.InfoLevel, "kill of unknown task; reconciling", zap.String("framework_id", c.fw.id), zap.String("task_id", taskID))
 		c.reconcile(&scheduler.Call_Reconcile{Tasks: []*scheduler.Call_Reconcile_Task{{TaskId: k.TaskId, AgentId: k.AgentId}}})
 		return
 	}
 	a := c.l.agents[t.agentID]
 	if a == nil || a.state != agentActive {
-		c.l.log.Info("cannot kill task on a disconnected agent", zap.String("framework_id", c.fw.id),
+		c.l.note(zapcore.InfoLevel, "cannot kill task on a disconnected agent", zap.String("framework_id", c.fw.id),
 			zap.String("task_id", taskID), zap.String("agent_id", t.agentID))
 		return
 	}
@@ -434,11 +435,11 @@ func (c frameworkCall) shutdownExecutor(sh *scheduler.Call_Shutdown) {
 	execID := sh.GetExecutorId().GetValue()
 	a := c.l.agents[agentID]
 	if a == nil || a.state != agentActive {
-		c.l.log.Warn("cannot shut down executor: agent is not registered",
+		c.l.note(zapcore.WarnLevel, "cannot shut down executor: agent is not registered",
 			zap.String("framework_id", c.fw.id), zap.String("agent_id", agentID), zap.String("executor_id", execID))
 		return
 	}
-	c.l.log.Info("shutting down executor", zap.String("framework_id", c.fw.id),
+	c.l.note(zapcore.InfoLevel, "shutting down executor", zap.String("framework_id", c.fw.id),
 		zap.String("agent_id", agentID), zap.String("executor_id", execID))
 	a.send(&agorapb.AgentEvent{
 		Type: agorapb.AgentEvent_SHUTDOWN_EXECUTOR.Enum(),
