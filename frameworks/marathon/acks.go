@@ -8,6 +8,7 @@ import (
 
 	"github.com/agoracluster/agora/frameworks/sdk"
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
+	"github.com/agoracluster/agora/workqueue"
 )
 
 // ackWorkers is how many acknowledgements are in flight to the master at once.
@@ -19,51 +20,17 @@ const ackWorkers = 8
 // Updates of one task are never acknowledged concurrently: the agent sends a task's next
 // update only once the previous one is acknowledged.
 type acker struct {
-	mu      sync.Mutex
-	pending []*mesos.TaskStatus
-	notify  chan struct{}
+	queue *workqueue.Queue[*mesos.TaskStatus]
 }
 
-func newAcker() *acker { return &acker{notify: make(chan struct{}, 1)} }
+func newAcker() *acker { return &acker{queue: workqueue.New[*mesos.TaskStatus]()} }
 
+// push queues st for acknowledgement; updates without a uuid need none.
 func (a *acker) push(st *mesos.TaskStatus) {
 	if len(st.GetUuid()) == 0 {
 		return
 	}
-	a.mu.Lock()
-	a.pending = append(a.pending, st)
-	a.mu.Unlock()
-	a.wake()
-}
-
-func (a *acker) wake() {
-	select {
-	case a.notify <- struct{}{}:
-	default:
-	}
-}
-
-func (a *acker) next(ctx context.Context) (*mesos.TaskStatus, bool) {
-	for {
-		a.mu.Lock()
-		if len(a.pending) > 0 {
-			st := a.pending[0]
-			a.pending[0] = nil
-			a.pending = a.pending[1:]
-			more := len(a.pending) > 0
-			a.mu.Unlock()
-			if more {
-				a.wake()
-			}
-			return st, true
-		}
-		a.mu.Unlock()
-		select {
-		case <-a.notify:
-		case <-ctx.Done():
-			return nil, false
-		}
-	}
+	a.queue.Push(st)
 }
 
 // run acknowledges queued updates with ackWorkers workers until ctx is done.
@@ -74,7 +41,7 @@ func (a *acker) run(ctx context.Context, s *sdk.Scheduler, log *zap.Logger) {
 		go func() {
 			defer wg.Done()
 			for {
-				st, ok := a.next(ctx)
+				st, ok := a.queue.Pop(ctx)
 				if !ok {
 					return
 				}

@@ -24,6 +24,7 @@ import (
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
 	"github.com/agoracluster/agora/proto/mesos/v1/scheduler"
 	"github.com/agoracluster/agora/store"
+	"github.com/agoracluster/agora/workqueue"
 )
 
 // ErrStopped is returned to API requests once the loop has ended.
@@ -322,38 +323,23 @@ func (m *Marathon) knownTasks(ctx context.Context) []*scheduler.Call_Reconcile_T
 
 // outbox carries calls to the master in order, off the loop goroutine.
 type outbox struct {
-	mu     sync.Mutex
-	calls  []func(ctx context.Context, s *sdk.Scheduler) error
-	notify chan struct{}
+	calls *workqueue.Queue[func(ctx context.Context, s *sdk.Scheduler) error]
 }
 
-func newOutbox() *outbox { return &outbox{notify: make(chan struct{}, 1)} }
-
-func (o *outbox) push(f func(ctx context.Context, s *sdk.Scheduler) error) {
-	o.mu.Lock()
-	o.calls = append(o.calls, f)
-	o.mu.Unlock()
-	select {
-	case o.notify <- struct{}{}:
-	default:
-	}
+func newOutbox() *outbox {
+	return &outbox{calls: workqueue.New[func(ctx context.Context, s *sdk.Scheduler) error]()}
 }
+
+func (o *outbox) push(f func(ctx context.Context, s *sdk.Scheduler) error) { o.calls.Push(f) }
 
 func (o *outbox) run(ctx context.Context, m *Marathon) {
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-o.notify:
+		case <-o.calls.Ready():
 		}
-		for {
-			o.mu.Lock()
-			calls := o.calls
-			o.calls = nil
-			o.mu.Unlock()
-			if len(calls) == 0 {
-				break
-			}
+		for calls := o.calls.Drain(); len(calls) > 0; calls = o.calls.Drain() {
 			for _, c := range calls {
 				if ctx.Err() != nil {
 					return
