@@ -1,9 +1,10 @@
 package app
 
 import (
+	"cmp"
 	"fmt"
 	"github.com/agoracluster/agora/frameworks/marathon/constraints"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -53,7 +54,7 @@ func (e *ValidationError) add(path, msg string) {
 func (e *ValidationError) empty() bool { return len(e.Details) == 0 }
 
 func (e *ValidationError) sorted() *ValidationError {
-	sort.SliceStable(e.Details, func(i, j int) bool { return e.Details[i].Path < e.Details[j].Path })
+	slices.SortStableFunc(e.Details, func(a, b Detail) int { return cmp.Compare(a.Path, b.Path) })
 	return e
 }
 
