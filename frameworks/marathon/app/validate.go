@@ -72,8 +72,9 @@ func Validate(a *App) *ValidationError {
 	return e.sorted()
 }
 
-// scalaDouble prints a float as Scala does in Marathon's messages (1.0, 0.5).
-func scalaDouble(f float64) string {
+// ScalaDouble renders a float as Scala's Double.toString does for plain values (1.0,
+// 0.5), as Marathon prints numbers in its messages and task environment.
+func ScalaDouble(f float64) string {
 	s := strconv.FormatFloat(f, 'f', -1, 64)
 	if !strings.ContainsAny(s, ".eEn") {
 		s += ".0"
@@ -83,7 +84,7 @@ func scalaDouble(f float64) string {
 
 func atLeastF(e *ValidationError, path string, v, min float64) {
 	if !(v >= min) {
-		e.add(path, fmt.Sprintf("got %s, expected %s or more", scalaDouble(v), scalaDouble(min)))
+		e.add(path, fmt.Sprintf("got %s, expected %s or more", ScalaDouble(v), ScalaDouble(min)))
 	}
 }
 
@@ -95,7 +96,7 @@ func atLeast(e *ValidationError, path string, v, min int64) {
 
 func betweenF(e *ValidationError, path string, v, lo, hi float64) {
 	if !(v >= lo && v <= hi) {
-		e.add(path, fmt.Sprintf("got %s, expected between %s and %s", scalaDouble(v), scalaDouble(lo), scalaDouble(hi)))
+		e.add(path, fmt.Sprintf("got %s, expected between %s and %s", ScalaDouble(v), ScalaDouble(lo), ScalaDouble(hi)))
 	}
 }
 

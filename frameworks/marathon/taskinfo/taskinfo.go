@@ -102,15 +102,6 @@ func envKey(s string) string {
 	return b.String()
 }
 
-// scalaDouble renders a float as Scala's Double.toString does for plain values (1.0, 0.5).
-func scalaDouble(f float64) string {
-	s := strconv.FormatFloat(f, 'f', -1, 64)
-	if !strings.ContainsAny(s, ".eEn") {
-		s += ".0"
-	}
-	return s
-}
-
 // TaskEnv returns the environment Marathon gives a task: ports, host, app id and version,
 // resources, labels, the task id, then the app's own env (which wins).
 func TaskEnv(a *app.App, taskID, host string, ports []uint64) map[string]string {
@@ -118,9 +109,9 @@ func TaskEnv(a *app.App, taskID, host string, ports []uint64) map[string]string 
 		"MESOS_TASK_ID":              taskID,
 		"MARATHON_APP_ID":            a.ID,
 		"MARATHON_APP_VERSION":       a.Version,
-		"MARATHON_APP_RESOURCE_CPUS": scalaDouble(a.Cpus),
-		"MARATHON_APP_RESOURCE_MEM":  scalaDouble(a.Mem),
-		"MARATHON_APP_RESOURCE_DISK": scalaDouble(a.Disk),
+		"MARATHON_APP_RESOURCE_CPUS": app.ScalaDouble(a.Cpus),
+		"MARATHON_APP_RESOURCE_MEM":  app.ScalaDouble(a.Mem),
+		"MARATHON_APP_RESOURCE_DISK": app.ScalaDouble(a.Disk),
 		"MARATHON_APP_RESOURCE_GPUS": strconv.Itoa(a.Gpus),
 		"HOST":                       host,
 	}
