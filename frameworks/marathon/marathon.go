@@ -30,6 +30,8 @@ var ErrStopped = loop.ErrStopped
 // Version is the Marathon version the REST API is compatible with.
 const Version = api.Version
 
+var _ api.Framework = (*loop.Loop)(nil)
+
 // Marathon is the Marathon-compatible app framework: it wires the state store, the
 // framework loop, the scheduler SDK, readiness checks, the event bus and the REST API
 // together and runs them.

@@ -25,6 +25,24 @@ type Config struct {
 	ServicePortMin, ServicePortMax int
 }
 
+// Validate returns every problem with c at once.
+func (c Config) Validate() error {
+	var errs []error
+	if c.Master == "" {
+		errs = append(errs, errors.New("master: must be set"))
+	}
+	if c.TickInterval <= 0 {
+		errs = append(errs, errors.New("tick_interval: must be positive"))
+	}
+	if c.WaitingRefuse < 0 || c.IdleRefuse < 0 {
+		errs = append(errs, errors.New("refuse durations: must not be negative"))
+	}
+	if c.ServicePortMin <= 0 || c.ServicePortMax < c.ServicePortMin || c.ServicePortMax > 65535 {
+		errs = append(errs, errors.New("service ports: need 0 < min <= max <= 65535"))
+	}
+	return errors.Join(errs...)
+}
+
 // Deps are what the loop works with; every field must be set.
 type Deps struct {
 	Store  store.Store    // the state store, for task records
@@ -38,13 +56,13 @@ type Deps struct {
 func (d Deps) validate() error {
 	var errs []error
 	if d.Store == nil || d.Writes == nil {
-		errs = append(errs, errors.New("loop: store must be set"))
+		errs = append(errs, errors.New("store: must be set"))
 	}
 	if d.Bus == nil || d.Log == nil {
-		errs = append(errs, errors.New("loop: bus and log must be set"))
+		errs = append(errs, errors.New("bus and log: must be set"))
 	}
 	if d.Now == nil || d.NewID == nil {
-		errs = append(errs, errors.New("loop: clock and id source must be set"))
+		errs = append(errs, errors.New("clock and id source: must be set"))
 	}
 	return errors.Join(errs...)
 }

@@ -56,8 +56,8 @@ type Loop struct {
 
 // New reads the framework state from deps.Store and returns a Loop that owns it.
 func New(ctx context.Context, cfg Config, deps Deps) (*Loop, error) {
-	if err := deps.validate(); err != nil {
-		return nil, err
+	if err := errors.Join(cfg.Validate(), deps.validate()); err != nil {
+		return nil, fmt.Errorf("loop: invalid config: %w", err)
 	}
 	s, err := load(ctx, deps.Store)
 	if err != nil {
