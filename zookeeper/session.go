@@ -128,8 +128,9 @@ func Connect(ctx context.Context, u URL, cfg Config, log *zap.Logger) (*Session,
 			s.mu.Lock()
 			s.dialErr = err
 			s.mu.Unlock()
+			return nil, err
 		}
-		return c, err
+		return cappedConn{Conn: c, max: cfg.SessionTimeout}, nil
 	}
 	conn, events, err := zk.Connect(u.Hosts, cfg.SessionTimeout,
 		zk.WithLogger(NewLogger(log)), zk.WithLogInfo(false),
@@ -273,3 +274,25 @@ func (s *Session) Close() {
 		}
 	})
 }
+
+// cappedConn caps the deadlines that the client library sets at max. The
+// library waits ten times its read timeout (about 6.7 session timeouts)
+// for a server's answer to a new connection, so a server that accepts but
+// does not answer (one still starting) would stall it for over a minute,
+// long after the session expired; the Java client gives up after the
+// session timeout, and so does this.
+type cappedConn struct {
+	net.Conn
+	max time.Duration
+}
+
+func (c cappedConn) cap(t time.Time) time.Time {
+	if limit := time.Now().Add(c.max); !t.IsZero() && t.After(limit) {
+		return limit
+	}
+	return t
+}
+
+func (c cappedConn) SetDeadline(t time.Time) error      { return c.Conn.SetDeadline(c.cap(t)) }
+func (c cappedConn) SetReadDeadline(t time.Time) error  { return c.Conn.SetReadDeadline(c.cap(t)) }
+func (c cappedConn) SetWriteDeadline(t time.Time) error { return c.Conn.SetWriteDeadline(c.cap(t)) }

@@ -3,8 +3,10 @@ package zookeeper_test
 import (
 	"context"
 	"errors"
+	"io"
 	"net"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -147,4 +149,64 @@ func TestSessionExpiresBehindPartition(t *testing.T) {
 	if st.SessionID == 0 {
 		t.Fatalf("new session id 0")
 	}
+}
+
+// TestSilentServerGivenUpAfterSessionTimeout: a server that accepts a
+// connection but never answers (one still starting) holds the client up
+// for at most the session timeout, not the library's 6.7 of them.
+func TestSilentServerGivenUpAfterSessionTimeout(t *testing.T) {
+	srv := zktest.Start(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		held []net.Conn
+	)
+	hold := func(cs ...net.Conn) {
+		mu.Lock()
+		defer mu.Unlock()
+		held = append(held, cs...)
+	}
+	t.Cleanup(func() {
+		ln.Close()
+		mu.Lock()
+		for _, c := range held {
+			c.Close()
+		}
+		mu.Unlock()
+		wg.Wait()
+	})
+	wg.Go(func() {
+		for first := true; ; first = false {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			if first {
+				hold(c) // silent: read nothing, answer nothing
+				continue
+			}
+			up, err := net.Dial("tcp", srv.Addr())
+			if err != nil {
+				c.Close()
+				continue
+			}
+			hold(c, up)
+			wg.Go(func() { _, _ = io.Copy(up, c); up.Close() })
+			wg.Go(func() { _, _ = io.Copy(c, up); c.Close() })
+		}
+	})
+	u, err := zookeeper.ParseURL("zk://" + ln.Addr().String() + "/agora")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := zookeeper.Config{SessionTimeout: time.Second, ConnectTimeout: 5 * time.Second}
+	s, err := zookeeper.Connect(context.Background(), u, cfg, zaptest.NewLogger(t))
+	if err != nil {
+		t.Fatalf("Connect behind a silent first connection: %v", err)
+	}
+	s.Close()
 }
