@@ -82,6 +82,8 @@ type Run struct {
 	Reason string `json:"reason,omitempty"`
 	// Trigger says what started the run: "manual", "schedule:<id>" or "dependencies".
 	Trigger string `json:"trigger,omitempty"`
+	// FireTime is the schedule's fire time a scheduled run was started for.
+	FireTime *time.Time `json:"fireTime,omitempty"`
 	// Seq is the number of the last task launched (task ids end in .<seq>).
 	Seq int `json:"seq"`
 }
