@@ -1,0 +1,29 @@
+// Package job holds the batch framework's job specs and schedules in Metronome's JSON form, with
+// Agora's Chronos-style dependencies and Kubernetes-style parallelism/completions added: the
+// types, their strict decoders (unknown fields are errors), their defaults and their validation.
+// A decoder returns ErrMalformed (wrapped) for a body that is not JSON, and an *InvalidError
+// listing every invalid field by JSON path ("/run/cpus", "/run/artifacts(0)/uri") for one that
+// is; the API answers 400 and 422 respectively, the latter with the error itself as the body
+// (it marshals to {"message":"Object is not valid","details":[...]}). The package is pure: no
+// IO, no clock.
+//
+// Cron expressions are standard 5-field cron (minute hour day-of-month month day-of-week, with
+// names, ranges, steps, lists, '?' and '*'), parsed by github.com/robfig/cron/v3; @descriptors,
+// a seconds field and CRON_TZ= prefixes are rejected, as Metronome rejects them. Time zones are
+// IANA names, loaded from the Go runtime's embedded database.
+//
+// Usage:
+//
+//	spec, err := job.DecodeSpec(body)
+//	var inv *job.InvalidError
+//	switch {
+//	case errors.Is(err, job.ErrMalformed):
+//		// 400
+//	case errors.As(err, &inv):
+//		// 422, body: json.Marshal(inv)
+//	}
+//	for _, c := range spec.Run.Placement.Constraints {
+//		mc, _ := c.Parse() // a frameworks/marathon/constraints.Constraint for offer matching
+//	}
+//	sched, err := job.DecodeSchedule(body) // same errors; then schedule.Compile(*sched)
+package job
