@@ -19,6 +19,7 @@ func DecodeSpec(body []byte) (*Spec, error) {
 	if err != nil {
 		return nil, err
 	}
+	s.normalize()
 	validateSpec(&s, p)
 	if err := p.err(); err != nil {
 		return nil, err
@@ -76,7 +77,8 @@ const (
 // decodeStrict checks body against dst's JSON shape (every unknown field and every value of the
 // wrong type, each with its path), then decodes the rest over dst, whose present fields it
 // replaces: JSON null and values of the wrong type leave dst's default. It returns the shape's
-// problems, or ErrMalformed (wrapped) for a body that is not one JSON value.
+// problems; or ErrMalformed (wrapped) for a body that is not one JSON value, or an
+// *InvalidError for one that is not an object.
 func decodeStrict(body []byte, dst any) (*problems, error) {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
@@ -92,7 +94,7 @@ func decodeStrict(body []byte, dst any) (*problems, error) {
 	p := &problems{}
 	checkShape(v, reflect.TypeOf(dst).Elem(), "", p)
 	if _, ok := v.(map[string]any); !ok {
-		return p, nil
+		return nil, p.err() // nothing to validate
 	}
 	// Unmarshal skips the values of the wrong type (checkShape reported them) and decodes the
 	// rest; unknown fields it ignores, and checkShape rejected every key that is not an exact
@@ -221,4 +223,34 @@ func pathOrRoot(path string) string {
 // escapeKey escapes a map key for a path as JSON Pointer does (RFC 6901).
 func escapeKey(k string) string {
 	return strings.NewReplacer("~", "~0", "/", "~1").Replace(k)
+}
+
+// normalize makes empty collections nil, so that a spec encodes and decodes to itself.
+func (s *Spec) normalize() {
+	s.Labels = nilIfEmptyMap(s.Labels)
+	s.Dependencies = nilIfEmpty(s.Dependencies)
+	r := &s.Run
+	r.Args = nilIfEmpty(r.Args)
+	r.Env = nilIfEmptyMap(r.Env)
+	r.Artifacts = nilIfEmpty(r.Artifacts)
+	if r.Docker != nil {
+		r.Docker.Parameters = nilIfEmpty(r.Docker.Parameters)
+	}
+	if r.Placement != nil {
+		r.Placement.Constraints = nilIfEmpty(r.Placement.Constraints)
+	}
+}
+
+func nilIfEmpty[T any](s []T) []T {
+	if len(s) == 0 {
+		return nil
+	}
+	return s
+}
+
+func nilIfEmptyMap(m map[string]string) map[string]string {
+	if len(m) == 0 {
+		return nil
+	}
+	return m
 }
