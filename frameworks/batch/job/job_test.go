@@ -58,7 +58,7 @@ func TestDecodeSpecFull(t *testing.T) {
 			Args: []string{"/bin/report", "--daily"}, CPUs: 0.5, Mem: 64, Disk: 10, GPUs: 1,
 			Env: map[string]string{"MODE": "daily"}, User: "nobody",
 			Artifacts: []Artifact{{URI: "https://example.com/r.tgz", Extract: true, Cache: true}, {URI: "/opt/tools/report", Executable: true}},
-			Docker: &Docker{Image: "busybox:1", ForcePullImage: true, Parameters: []Parameter{{Key: "label", Value: "a=b"}}},
+			Docker:    &Docker{Image: "busybox:1", ForcePullImage: true, Parameters: []Parameter{{Key: "label", Value: "a=b"}}},
 			Placement: &Placement{Constraints: []Constraint{
 				{Attribute: "rack", Operator: "EQ", Value: "r1"},
 				{Attribute: "hostname", Operator: "LIKE", Value: "node-[0-9]+"},
