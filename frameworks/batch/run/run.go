@@ -337,3 +337,18 @@ func (r *Run) Wake() time.Time {
 	}
 	return w
 }
+
+// Adopt records a task of the run that the master reports but the run does not know (it
+// was launched just before a restart lost its record), so that it is followed and counted.
+func (r *Run) Adopt(taskID, agentID string, now time.Time) *Task {
+	t := &Task{ID: taskID, Status: mesos.TaskState_TASK_STAGING.String(), StartedAt: now, AgentID: agentID}
+	r.Tasks = append(r.Tasks, t)
+	var n int
+	if _, err := fmt.Sscanf(taskID[len(TaskID(r.JobID, r.ID, 0))-1:], "%d", &n); err == nil && n > r.Seq {
+		r.Seq = n
+	}
+	if r.Status == Initial {
+		r.Status = Starting
+	}
+	return t
+}

@@ -1,0 +1,264 @@
+package batch
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+	"go.uber.org/zap/zaptest"
+
+	"github.com/agoracluster/agora/frameworks/sdk/sdktest"
+	mesos "github.com/agoracluster/agora/proto/mesos/v1"
+	"github.com/agoracluster/agora/proto/mesos/v1/scheduler"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// fixture is a Batch against a fake master, with its API on a loopback port.
+type fixture struct {
+	t      *testing.T
+	master *sdktest.Master
+	dir    string
+	base   string
+	stop   func()
+}
+
+func newFixture(t *testing.T) *fixture {
+	f := &fixture{t: t, master: sdktest.NewMaster(), dir: t.TempDir()}
+	t.Cleanup(f.master.Close)
+	f.start()
+	t.Cleanup(func() { f.stop() })
+	return f
+}
+
+func (f *fixture) start() {
+	cfg := DefaultConfig()
+	cfg.Masters = []string{f.master.Addr()}
+	cfg.WorkDir = f.dir
+	cfg.TickInterval = 10 * time.Millisecond
+	cfg.RetryBackoffMin, cfg.RetryBackoffMax = 10*time.Millisecond, 10*time.Millisecond
+	b, err := New(cfg, zaptest.NewLogger(f.t))
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	f.base = "http://" + ln.Addr().String()
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if err := b.Run(ctx, ln); err != nil {
+			f.t.Errorf("run: %v", err)
+		}
+	}()
+	f.stop = func() { cancel(); wg.Wait() }
+	f.next(scheduler.Call_SUBSCRIBE)
+}
+
+func (f *fixture) restart() {
+	f.t.Helper()
+	f.stop()
+	f.start()
+}
+
+func (f *fixture) next(typ scheduler.Call_Type) *scheduler.Call {
+	f.t.Helper()
+	c, err := f.master.Next(typ, 10*time.Second)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return c
+}
+
+func (f *fixture) do(method, path, body string, want int, v any) {
+	f.t.Helper()
+	req, err := http.NewRequest(method, f.base+path, strings.NewReader(body))
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != want {
+		f.t.Fatalf("%s %s = %d %s, want %d", method, path, resp.StatusCode, b, want)
+	}
+	if v != nil {
+		if err := json.Unmarshal(b, v); err != nil {
+			f.t.Fatalf("decode %s: %v", b, err)
+		}
+	}
+}
+
+type runJSON struct {
+	ID     string `json:"id"`
+	Status string `json:"status"`
+	Tasks  []struct {
+		ID         string `json:"id"`
+		Status     string `json:"status"`
+		ExitStatus *int   `json:"exitStatus"`
+	} `json:"tasks"`
+}
+
+// waitRun polls the run until cond holds.
+func (f *fixture) waitRun(job, id string, cond func(runJSON) bool) runJSON {
+	f.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var r runJSON
+		f.do("GET", "/v1/jobs/"+job+"/runs/"+id, "", 200, &r)
+		if cond(r) {
+			return r
+		}
+		if time.Now().After(deadline) {
+			f.t.Fatalf("run %s: condition not met; last %+v", id, r)
+		}
+		time.Sleep(5 * time.Millisecond) // polling a real HTTP server with a deadline
+	}
+}
+
+func (f *fixture) update(taskID string, state mesos.TaskState, msg string) {
+	f.t.Helper()
+	st := sdktest.NewStatus(taskID, "a1", state, []byte(taskID+state.String()))
+	if msg != "" {
+		st.Message = &msg
+	}
+	if err := f.master.SendUpdate(st); err != nil {
+		f.t.Fatal(err)
+	}
+	ack := f.next(scheduler.Call_ACKNOWLEDGE)
+	if got := ack.GetAcknowledge().GetTaskId().GetValue(); got != taskID {
+		f.t.Fatalf("acknowledged %s, want %s", got, taskID)
+	}
+}
+
+func launched(c *scheduler.Call) []*mesos.TaskInfo {
+	var out []*mesos.TaskInfo
+	for _, op := range c.GetAccept().GetOperations() {
+		out = append(out, op.GetLaunch().GetTaskInfos()...)
+	}
+	return out
+}
+
+func TestRunNowSucceedsAndSurvivesRestart(t *testing.T) {
+	f := newFixture(t)
+	f.do("POST", "/v1/jobs", `{"id":"prod.backup","run":{"cmd":"echo hi","cpus":0.5,"mem":32}}`, 201, nil)
+	var r runJSON
+	f.do("POST", "/v1/jobs/prod.backup/runs", "", 201, &r)
+	if r.Status != "INITIAL" || !strings.HasPrefix(r.ID, time.Now().UTC().Format("2006")) {
+		t.Fatalf("new run %+v", r)
+	}
+	f.next(scheduler.Call_REVIVE)
+	if err := f.master.SendOffers(f.master.NewOffer("o1", "a1", "cpus:4;mem:1024")); err != nil {
+		t.Fatal(err)
+	}
+	tasks := launched(f.next(scheduler.Call_ACCEPT))
+	if len(tasks) != 1 || tasks[0].GetTaskId().GetValue() != "prod.backup_"+r.ID+".1" || tasks[0].GetCommand().GetValue() != "echo hi" {
+		t.Fatalf("launched %v", tasks)
+	}
+	f.next(scheduler.Call_SUPPRESS)
+	id := tasks[0].GetTaskId().GetValue()
+	f.update(id, mesos.TaskState_TASK_RUNNING, "")
+	f.waitRun("prod.backup", r.ID, func(r runJSON) bool { return r.Status == "ACTIVE" })
+
+	f.restart() // nothing is lost: the run is active again and its task reconciled
+	rec := f.next(scheduler.Call_RECONCILE)
+	for len(rec.GetReconcile().GetTasks()) == 0 { // the implicit ones of the first subscription
+		rec = f.next(scheduler.Call_RECONCILE)
+	}
+	if ts := rec.GetReconcile().GetTasks(); len(ts) != 1 || ts[0].GetTaskId().GetValue() != id {
+		t.Fatalf("reconciled %v, want %s", ts, id)
+	}
+	f.update(id, mesos.TaskState_TASK_FINISHED, "")
+	got := f.waitRun("prod.backup", r.ID, func(r runJSON) bool { return r.Status == "SUCCESS" })
+	if got.Tasks[0].ExitStatus == nil || *got.Tasks[0].ExitStatus != 0 {
+		t.Fatalf("task %+v, want exit status 0", got.Tasks[0])
+	}
+	var j struct {
+		HistorySummary struct{ SuccessCount int } `json:"historySummary"`
+		ActiveRuns     []runJSON                  `json:"activeRuns"`
+	}
+	f.do("GET", "/v1/jobs/prod.backup?embed=historySummary&embed=activeRuns", "", 200, &j)
+	if j.HistorySummary.SuccessCount != 1 || len(j.ActiveRuns) != 0 {
+		t.Fatalf("job %+v", j)
+	}
+	f.restart()
+	f.do("GET", "/v1/jobs/prod.backup?embed=historySummary", "", 200, &j)
+	if j.HistorySummary.SuccessCount != 1 {
+		t.Fatalf("after restart: %+v", j)
+	}
+	f.waitRun("prod.backup", r.ID, func(r runJSON) bool { return r.Status == "SUCCESS" })
+}
+
+func TestManyTasksPerOffer(t *testing.T) {
+	f := newFixture(t)
+	f.do("POST", "/v1/jobs", `{"id":"wide","run":{"cmd":"true","cpus":1,"mem":32,"parallelism":6,"completions":6}}`, 201, nil)
+	var r runJSON
+	f.do("POST", "/v1/jobs/wide/runs", "", 201, &r)
+	f.next(scheduler.Call_REVIVE)
+	if err := f.master.SendOffers(f.master.NewOffer("o1", "a1", "cpus:4;mem:1024"), f.master.NewOffer("o2", "a2", "cpus:4;mem:1024")); err != nil {
+		t.Fatal(err)
+	}
+	n := len(launched(f.next(scheduler.Call_ACCEPT))) + len(launched(f.next(scheduler.Call_ACCEPT)))
+	if n != 6 {
+		t.Fatalf("launched %d tasks on two offers, want 6", n)
+	}
+}
+
+func TestFailureRetriedThenStopped(t *testing.T) {
+	f := newFixture(t)
+	f.do("POST", "/v1/jobs", `{"id":"flaky","run":{"cmd":"false","cpus":1,"mem":32,"restart":{"policy":"ON_FAILURE"}}}`, 201, nil)
+	var r runJSON
+	f.do("POST", "/v1/jobs/flaky/runs", "", 201, &r)
+	f.next(scheduler.Call_REVIVE)
+	if err := f.master.SendOffers(f.master.NewOffer("o1", "a1", "cpus:4;mem:1024")); err != nil {
+		t.Fatal(err)
+	}
+	first := launched(f.next(scheduler.Call_ACCEPT))[0].GetTaskId().GetValue()
+	f.update(first, mesos.TaskState_TASK_FAILED, "Command exited with status 1")
+	f.next(scheduler.Call_REVIVE) // after the back-off
+	if err := f.master.SendOffers(f.master.NewOffer("o2", "a1", "cpus:4;mem:1024")); err != nil {
+		t.Fatal(err)
+	}
+	second := launched(f.next(scheduler.Call_ACCEPT))[0].GetTaskId().GetValue()
+	if second == first {
+		t.Fatalf("retry reused task id %s", first)
+	}
+	var stopped runJSON
+	f.do("POST", "/v1/jobs/flaky/runs/"+r.ID+"/actions/stop", "", 200, &stopped)
+	if stopped.Status != "FAILED" {
+		t.Fatalf("stopped run %+v", stopped)
+	}
+	if kill := f.next(scheduler.Call_KILL); kill.GetKill().GetTaskId().GetValue() != second {
+		t.Fatalf("killed %v, want %s", kill, second)
+	}
+	got := f.waitRun("flaky", r.ID, func(r runJSON) bool { return r.Status == "FAILED" })
+	if got.Tasks[0].ExitStatus == nil || *got.Tasks[0].ExitStatus != 1 {
+		t.Fatalf("first task %+v, want exit status 1", got.Tasks[0])
+	}
+}
+
+func TestDeleteWithActiveRuns(t *testing.T) {
+	f := newFixture(t)
+	f.do("POST", "/v1/jobs", `{"id":"long","run":{"cmd":"sleep 100","cpus":1,"mem":32}}`, 201, nil)
+	f.do("POST", "/v1/jobs", `{"id":"long","run":{"cmd":"sleep 100","cpus":1,"mem":32}}`, 409, nil)
+	f.do("POST", "/v1/jobs/long/runs", "", 201, nil)
+	f.do("DELETE", "/v1/jobs/long", "", 409, nil)
+	f.do("DELETE", "/v1/jobs/long?stopCurrentJobRuns=true", "", 200, nil)
+	f.do("GET", "/v1/jobs/long", "", 404, nil)
+	f.restart()
+	f.do("GET", "/v1/jobs/long", "", 404, nil)
+}

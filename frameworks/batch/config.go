@@ -1,0 +1,106 @@
+package batch
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Config configures the batch framework. Start from DefaultConfig.
+type Config struct {
+	// Masters lists the masters ("host:port"); --master.
+	Masters []string
+	// HTTPPort is the port the REST API is advertised on (the listener is passed to Run).
+	HTTPPort int
+	// Hostname is advertised as the leader's address and in FrameworkInfo.
+	Hostname string
+	// WorkDir holds the state store (jobs, schedules, runs, history, framework id).
+	WorkDir string
+	// User is FrameworkInfo.user and the default user of tasks ("" = the agent's user).
+	User string
+	// Role is the framework's role.
+	Role string
+	// FrameworkName is FrameworkInfo.name.
+	FrameworkName string
+	// FailoverTimeout is how long the master keeps the framework's tasks while it is away.
+	FailoverTimeout time.Duration
+	// TickInterval is how often the loop looks at schedules, deadlines and back-offs without
+	// an event.
+	TickInterval time.Duration
+	// WaitingRefuse is the refuse filter of offers declined while tasks wait (so that other
+	// agents are offered soon); offers are suppressed altogether when nothing waits.
+	WaitingRefuse time.Duration
+	// MaxBodyBytes bounds request bodies; larger ones get 413.
+	MaxBodyBytes int64
+	// HistoryRuns is how many finished runs of each job are kept (count).
+	HistoryRuns int
+	// RetryBackoffMin and RetryBackoffMax bound the delay before a failed task is launched
+	// again (restart policy ON_FAILURE): it doubles per failure from Min up to Max, and a
+	// job's run.maxLaunchDelay caps it further.
+	RetryBackoffMin, RetryBackoffMax time.Duration
+}
+
+// DefaultConfig returns the defaults (Metronome's where it has one).
+func DefaultConfig() Config {
+	return Config{
+		Masters:         []string{"127.0.0.1:5050"},
+		HTTPPort:        8081,
+		Hostname:        "localhost",
+		Role:            "*",
+		FrameworkName:   "batch",
+		FailoverTimeout: 7 * 24 * time.Hour,
+		TickInterval:    time.Second,
+		WaitingRefuse:   time.Second,
+		MaxBodyBytes:    1 << 20,
+		HistoryRuns:     10,
+		RetryBackoffMin: time.Second,
+		RetryBackoffMax: time.Minute,
+	}
+}
+
+// Validate returns every problem with c at once.
+func (c Config) Validate() error {
+	var errs []error
+	if len(c.Masters) == 0 {
+		errs = append(errs, errors.New("master: must be set"))
+	}
+	for i, m := range c.Masters {
+		if m == "" {
+			errs = append(errs, fmt.Errorf("master[%d]: must not be empty", i))
+		}
+	}
+	if c.HTTPPort < 0 || c.HTTPPort > 65535 {
+		errs = append(errs, fmt.Errorf("http_port: %d out of range 0-65535", c.HTTPPort))
+	}
+	if c.Hostname == "" {
+		errs = append(errs, errors.New("hostname: must not be empty"))
+	}
+	if c.WorkDir == "" {
+		errs = append(errs, errors.New("work_dir: must be set"))
+	}
+	if c.Role == "" {
+		errs = append(errs, errors.New("role: must not be empty"))
+	}
+	if c.FrameworkName == "" {
+		errs = append(errs, errors.New("framework_name: must not be empty"))
+	}
+	if c.FailoverTimeout < 0 {
+		errs = append(errs, errors.New("failover_timeout: must not be negative"))
+	}
+	if c.TickInterval <= 0 {
+		errs = append(errs, errors.New("tick_interval: must be positive"))
+	}
+	if c.WaitingRefuse < 0 {
+		errs = append(errs, errors.New("waiting_refuse: must not be negative"))
+	}
+	if c.MaxBodyBytes <= 0 {
+		errs = append(errs, errors.New("max_body_bytes: must be positive"))
+	}
+	if c.HistoryRuns < 1 {
+		errs = append(errs, errors.New("history_runs: must be at least 1"))
+	}
+	if c.RetryBackoffMin <= 0 || c.RetryBackoffMax < c.RetryBackoffMin {
+		errs = append(errs, errors.New("retry back-off: need 0 < retry_backoff_min <= retry_backoff_max"))
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,64 @@
+package batch
+
+import (
+	"context"
+
+	"go.uber.org/zap"
+
+	"github.com/agoracluster/agora/frameworks/sdk"
+	mesos "github.com/agoracluster/agora/proto/mesos/v1"
+	"github.com/agoracluster/agora/proto/mesos/v1/scheduler"
+)
+
+// handler receives the SDK's events and hands them to the loop; it launches what the loop
+// planned once the launched tasks are on disk.
+type handler struct {
+	sdk.NoopHandler
+	b *Batch
+}
+
+var _ sdk.Handler = (*handler)(nil)
+
+func (h *handler) Subscribed(_ context.Context, _ *sdk.Scheduler, ev *scheduler.Event_Subscribed) {
+	h.b.setFrameworkID(ev.GetFrameworkId().GetValue())
+	h.b.log.Info("subscribed", zap.String("framework_id", ev.GetFrameworkId().GetValue()))
+}
+
+func (h *handler) Offers(ctx context.Context, s *sdk.Scheduler, offered []*mesos.Offer) {
+	var p plan
+	if err := h.b.do(ctx, func() { p = h.b.planOffers(offered) }); err != nil {
+		return
+	}
+	if len(p.launches) > 0 {
+		if err := h.b.w.wait(p.gen); err != nil {
+			return
+		}
+	}
+	for _, l := range p.launches {
+		if err := s.Launch(ctx, l.offer, l.tasks...); err != nil {
+			h.b.log.Warn("launch", zap.String("offer_id", l.offer.GetValue()), zap.Int("tasks", len(l.tasks)), zap.Error(err))
+			_ = h.b.do(ctx, func() { h.b.launchFailed(l) })
+		}
+	}
+	if len(p.decline) > 0 {
+		if err := s.Decline(ctx, p.decline, p.refuse); err != nil && ctx.Err() == nil {
+			h.b.log.Warn("decline offers", zap.Error(err))
+		}
+	}
+}
+
+func (h *handler) Update(ctx context.Context, _ *sdk.Scheduler, st *mesos.TaskStatus) {
+	_ = h.b.do(ctx, func() { h.b.onUpdate(st) })
+}
+
+func (h *handler) Failure(_ context.Context, _ *sdk.Scheduler, f *scheduler.Event_Failure) {
+	h.b.log.Info("failure", zap.String("agent_id", f.GetAgentId().GetValue()), zap.String("executor_id", f.GetExecutorId().GetValue()))
+}
+
+func (h *handler) Error(_ context.Context, _ *sdk.Scheduler, msg string) {
+	h.b.log.Error("master error", zap.String("message", msg))
+}
+
+func (h *handler) Disconnected(_ context.Context, _ *sdk.Scheduler, err error) {
+	h.b.log.Info("disconnected", zap.Error(err))
+}
