@@ -1,0 +1,69 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/agoracluster/agora/frameworks/batch"
+)
+
+// runBatch is `agora batch`: the batch framework (Metronome's REST /v1 with cron schedules
+// and dependencies).
+func runBatch(ctx context.Context, args []string, _, stderr io.Writer) error {
+	cfg := batch.DefaultConfig()
+	fs := newFlagSet("batch")
+	fs.SetOutput(stderr)
+	masters := fs.String("master", "127.0.0.1:5050", "master address (host:port, comma separated for several)")
+	fs.IntVar(&cfg.HTTPPort, "http_port", cfg.HTTPPort, "port of the REST API")
+	httpAddr := fs.String("http_address", "", "address to listen on (default: all interfaces)")
+	fs.StringVar(&cfg.Hostname, "hostname", "", "hostname advertised as the leader and to the master (default: the system hostname)")
+	fs.StringVar(&cfg.WorkDir, "work_dir", filepath.Join(os.TempDir(), "agora", "batch"), "directory for the state (jobs, schedules, runs, history, framework id)")
+	zk := fs.String("zk", "", "ZooKeeper URL for state and leader election (zk://host:2181/batch); not supported yet")
+	fs.StringVar(&cfg.FrameworkName, "framework_name", cfg.FrameworkName, "framework name")
+	durationVar(fs, &cfg.FailoverTimeout, "failover_timeout", cfg.FailoverTimeout, "how long the master keeps tasks while batch is away")
+	fs.StringVar(&cfg.User, "mesos_user", "", "user tasks run as unless a job names one (default: the current user)")
+	fs.StringVar(&cfg.Role, "mesos_role", cfg.Role, "framework role")
+	fs.IntVar(&cfg.HistoryRuns, "history_runs", cfg.HistoryRuns, "how many finished runs of each job are kept")
+	level := fs.String("logging_level", "info", "log level: debug, info, warn, error")
+	if err := parseFlags(fs, args, osEnv); err != nil {
+		return err
+	}
+	if *zk != "" {
+		return errors.New("batch: --zk is not supported yet; run without it (state in --work_dir)")
+	}
+	cfg.Masters = strings.Split(*masters, ",")
+	if cfg.Hostname == "" {
+		h, err := os.Hostname()
+		if err != nil {
+			return fmt.Errorf("batch: hostname: %w", err)
+		}
+		cfg.Hostname = h
+	}
+	if cfg.User == "" {
+		if u, err := user.Current(); err == nil {
+			cfg.User = u.Username
+		}
+	}
+	log, err := newLogger(*level)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = log.Sync() }()
+	b, err := batch.New(cfg, log)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", net.JoinHostPort(*httpAddr, strconv.Itoa(cfg.HTTPPort)))
+	if err != nil {
+		return fmt.Errorf("batch: listen: %w", err)
+	}
+	return b.Run(ctx, ln)
+}
