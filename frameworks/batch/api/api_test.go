@@ -33,7 +33,9 @@ type fakeBackend struct {
 	runs map[string]*run.Run
 }
 
-func newFake() *fakeBackend { return &fakeBackend{jobs: map[string]*Job{}, runs: map[string]*run.Run{}} }
+func newFake() *fakeBackend {
+	return &fakeBackend{jobs: map[string]*Job{}, runs: map[string]*run.Run{}}
+}
 
 func (f *fakeBackend) Jobs(context.Context) ([]Job, error) {
 	f.mu.Lock()
