@@ -28,10 +28,32 @@ type fixture struct {
 	dir    string
 	base   string
 	stop   func()
+	b      *Batch
+	clock  *fakeClock // nil: the real clock
 }
 
-func newFixture(t *testing.T) *fixture {
-	f := &fixture{t: t, master: sdktest.NewMaster(), dir: t.TempDir()}
+// fakeClock is a clock the test moves.
+type fakeClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) Set(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = t
+}
+
+func newFixture(t *testing.T) *fixture { return newFixtureClock(t, nil) }
+
+func newFixtureClock(t *testing.T, clock *fakeClock) *fixture {
+	f := &fixture{t: t, master: sdktest.NewMaster(), dir: t.TempDir(), clock: clock}
 	t.Cleanup(f.master.Close)
 	f.start()
 	t.Cleanup(func() { f.stop() })
@@ -44,10 +66,15 @@ func (f *fixture) start() {
 	cfg.WorkDir = f.dir
 	cfg.TickInterval = 10 * time.Millisecond
 	cfg.RetryBackoffMin, cfg.RetryBackoffMax = 10*time.Millisecond, 10*time.Millisecond
-	b, err := New(cfg, zaptest.NewLogger(f.t))
+	var opts []Option
+	if f.clock != nil {
+		opts = append(opts, WithClock(f.clock.Now))
+	}
+	b, err := New(cfg, zaptest.NewLogger(f.t), opts...)
 	if err != nil {
 		f.t.Fatal(err)
 	}
+	f.b = b
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		f.t.Fatal(err)
@@ -64,6 +91,14 @@ func (f *fixture) start() {
 	}()
 	f.stop = func() { cancel(); wg.Wait() }
 	f.next(scheduler.Call_SUBSCRIBE)
+}
+
+// tick runs one loop tick now.
+func (f *fixture) tick() {
+	f.t.Helper()
+	if err := f.b.do(context.Background(), f.b.tick); err != nil {
+		f.t.Fatal(err)
+	}
 }
 
 func (f *fixture) restart() {
@@ -261,4 +296,55 @@ func TestDeleteWithActiveRuns(t *testing.T) {
 	f.do("GET", "/v1/jobs/long", "", 404, nil)
 	f.restart()
 	f.do("GET", "/v1/jobs/long", "", 404, nil)
+}
+
+func TestScheduleFiresOnceAcrossRestarts(t *testing.T) {
+	clock := &fakeClock{now: time.Date(2026, 1, 2, 3, 4, 30, 0, time.UTC)}
+	f := newFixtureClock(t, clock)
+	f.do("POST", "/v1/jobs", `{"id":"cron","run":{"cmd":"true","cpus":1,"mem":32}}`, 201, nil)
+	f.do("POST", "/v1/jobs/cron/schedules", `{"id":"every-minute","cron":"* * * * *","startingDeadlineSeconds":120}`, 201, nil)
+	runs := func() []runJSON {
+		var j struct {
+			ActiveRuns []runJSON `json:"activeRuns"`
+			History    struct {
+				FailedFinishedRuns []struct{ ID string } `json:"failedFinishedRuns"`
+			} `json:"history"`
+		}
+		f.do("GET", "/v1/jobs/cron?embed=activeRuns&embed=history", "", 200, &j)
+		out := j.ActiveRuns
+		for _, r := range j.History.FailedFinishedRuns {
+			out = append(out, runJSON{ID: r.ID, Status: "FAILED"})
+		}
+		return out
+	}
+	f.tick()
+	if n := len(runs()); n != 0 {
+		t.Fatalf("%d runs before the first fire time", n)
+	}
+	clock.Set(time.Date(2026, 1, 2, 3, 5, 10, 0, time.UTC))
+	f.tick()
+	got := runs()
+	if len(got) != 1 || !strings.HasPrefix(got[0].ID, "20260102030510") {
+		t.Fatalf("runs after 03:05 = %+v, want one started at 03:05:10", got)
+	}
+	f.restart() // the 03:05 fire time is not started again
+	f.tick()
+	if n := len(runs()); n != 1 {
+		t.Fatalf("%d runs after a restart, want 1", n)
+	}
+	f.stop()
+	clock.Set(time.Date(2026, 1, 2, 3, 6, 50, 0, time.UTC)) // 03:06 fell due while down
+	f.start()
+	f.tick()
+	if n := len(runs()); n != 2 {
+		t.Fatalf("%d runs after the 03:06 fire time passed while down, want 2", n)
+	}
+	f.stop()
+	clock.Set(time.Date(2026, 1, 2, 3, 10, 0, 0, time.UTC)) // 03:07 to 03:09 missed, only 03:09 within the deadline... and 03:10 now
+	f.start()
+	f.tick()
+	f.tick()
+	if n := len(runs()); n != 3 {
+		t.Fatalf("%d runs after a missed window, want 3 (one run for the window)", n)
+	}
 }

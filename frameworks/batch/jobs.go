@@ -7,6 +7,7 @@ import (
 
 	"github.com/agoracluster/agora/frameworks/batch/api"
 	"github.com/agoracluster/agora/frameworks/batch/job"
+	"github.com/agoracluster/agora/frameworks/batch/schedule"
 )
 
 // errHasDependents refuses to delete a job that others depend on.
@@ -112,9 +113,13 @@ func (b *Batch) putSchedule(jobID string, s *job.Schedule, create bool) error {
 	case !create && old == nil:
 		return fmt.Errorf("%w: %s/%s", api.ErrScheduleNotFound, jobID, s.ID)
 	}
-	rec := &scheduleRecord{Schedule: s, Since: b.now()}
+	compiled, err := schedule.Compile(*s)
+	if err != nil { // DecodeSchedule validated it; a failure here is a bug, said as a 422
+		return &job.InvalidError{Details: []job.Detail{{Path: "/cron", Errors: []string{err.Error()}}}}
+	}
+	rec := &scheduleRecord{Schedule: s, Handled: b.now(), compiled: compiled}
 	if old != nil {
-		rec.LastFire = old.LastFire
+		rec.Handled = old.Handled
 	}
 	j.schedules[s.ID] = rec
 	b.persistSchedule(jobID, rec)

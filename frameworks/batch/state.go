@@ -13,6 +13,7 @@ import (
 
 	"github.com/agoracluster/agora/frameworks/batch/job"
 	"github.com/agoracluster/agora/frameworks/batch/run"
+	"github.com/agoracluster/agora/frameworks/batch/schedule"
 	"github.com/agoracluster/agora/store"
 )
 
@@ -47,14 +48,14 @@ type jobState struct {
 	history   run.History
 }
 
-// scheduleRecord is a schedule with the last fire time handled (started or skipped), so
-// that a restart neither runs a fire time twice nor skips one.
+// scheduleRecord is a schedule with its watermark: every fire time at or before Handled was
+// dealt with (started or skipped), so that a restart neither runs a fire time twice nor skips
+// one that fell due while the framework was down.
 type scheduleRecord struct {
 	Schedule *job.Schedule `json:"schedule"`
-	// LastFire is the last fire time handled; nil: none yet (fire times from Since on count).
-	LastFire *time.Time `json:"lastFire,omitempty"`
-	// Since is when the schedule was created or last changed.
-	Since time.Time `json:"since"`
+	Handled  time.Time     `json:"handled"`
+
+	compiled *schedule.Schedule // compiled on first use
 }
 
 // sortedSchedules returns the job's schedules by id.
@@ -154,11 +155,10 @@ func (b *Batch) noteFire(jobID, trigger string, fire *time.Time) {
 		return
 	}
 	rec := j.schedules[trigger[len(triggerSchedule):]]
-	if rec == nil || rec.LastFire != nil && !fire.After(*rec.LastFire) {
+	if rec == nil || !fire.After(rec.Handled) {
 		return
 	}
-	f := *fire
-	rec.LastFire = &f
+	rec.Handled = *fire
 	b.persistSchedule(j.spec.ID, rec)
 }
 

@@ -1,8 +1,6 @@
 package batch
 
 import (
-	"time"
-
 	"github.com/agoracluster/agora/frameworks/batch/job"
 )
 
@@ -25,7 +23,5 @@ func checkDeps(specs []*job.Spec) error {
 	}
 	return nil
 }
-
-func (b *Batch) startDueSchedules(time.Time) {}
 
 func (b *Batch) startDependents(string) {}

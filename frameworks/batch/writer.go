@@ -20,7 +20,7 @@ import (
 type writer struct {
 	mu      sync.Mutex
 	pending map[string][]byte // key → value (nil: delete)
-	order   []string          // keys in first-change order
+	order   []string          // keys in change order, with repeats (flush keeps the last)
 	acks    []*mesos.TaskStatus
 	gen     uint64 // generation of the last change
 	done    uint64 // generation written
@@ -39,9 +39,7 @@ func newWriter() *writer {
 func (w *writer) put(key string, value []byte) uint64 {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if _, ok := w.pending[key]; !ok {
-		w.order = append(w.order, key)
-	}
+	w.order = append(w.order, key)
 	w.pending[key] = value
 	w.gen++
 	w.signal()
@@ -89,6 +87,23 @@ func (w *writer) wait(gen uint64) error {
 	return nil
 }
 
+// lastChanged returns the keys in the order of their last change: a key changed again is
+// written after the keys changed before that (a scheduled run before its schedule's watermark).
+func lastChanged(order []string) []string {
+	seen := make(map[string]bool, len(order))
+	out := make([]string, 0, len(order))
+	for i := len(order) - 1; i >= 0; i-- {
+		if !seen[order[i]] {
+			seen[order[i]] = true
+			out = append(out, order[i])
+		}
+	}
+	for i, k := 0, len(out)-1; i < k; i, k = i+1, k-1 {
+		out[i], out[k] = out[k], out[i]
+	}
+	return out
+}
+
 // run writes until ctx is done, then writes what is left. Store operations do not take
 // ctx's cancellation (they are short and local), so that a clean shutdown loses nothing.
 func (w *writer) run(ctx context.Context, st store.Store, s *sdk.Scheduler, log *zap.Logger) {
@@ -116,7 +131,7 @@ func (w *writer) flush(ctx context.Context, st store.Store, s *sdk.Scheduler, lo
 	w.pending, w.order, w.acks = map[string][]byte{}, nil, nil
 	w.mu.Unlock()
 	sctx := context.WithoutCancel(ctx)
-	for _, key := range order {
+	for _, key := range lastChanged(order) {
 		v := pending[key]
 		var err error
 		if v == nil {
