@@ -348,3 +348,34 @@ func TestScheduleFiresOnceAcrossRestarts(t *testing.T) {
 		t.Fatalf("%d runs after a missed window, want 3 (one run for the window)", n)
 	}
 }
+
+func TestDependencies(t *testing.T) {
+	f := newFixture(t)
+	f.do("POST", "/v1/jobs", `{"id":"child","dependencies":["parent"],"run":{"cmd":"true","cpus":1,"mem":32}}`, 422, nil)
+	f.do("POST", "/v1/jobs", `{"id":"parent","run":{"cmd":"true","cpus":1,"mem":32}}`, 201, nil)
+	f.do("POST", "/v1/jobs", `{"id":"child","dependencies":["parent"],"run":{"cmd":"true","cpus":1,"mem":32}}`, 201, nil)
+	f.do("PUT", "/v1/jobs/parent", `{"id":"parent","dependencies":["child"],"run":{"cmd":"true","cpus":1,"mem":32}}`, 422, nil)
+	f.do("DELETE", "/v1/jobs/parent", "", 409, nil)
+
+	var r runJSON
+	f.do("POST", "/v1/jobs/parent/runs", "", 201, &r)
+	f.next(scheduler.Call_REVIVE)
+	if err := f.master.SendOffers(f.master.NewOffer("o1", "a1", "cpus:4;mem:1024")); err != nil {
+		t.Fatal(err)
+	}
+	parentTask := launched(f.next(scheduler.Call_ACCEPT))[0].GetTaskId().GetValue()
+	f.update(parentTask, mesos.TaskState_TASK_FINISHED, "")
+	f.next(scheduler.Call_REVIVE) // the child's run wants offers
+	var child []runJSON
+	f.do("GET", "/v1/jobs/child/runs", "", 200, &child)
+	if len(child) != 1 {
+		t.Fatalf("child runs %+v, want one started by its parent", child)
+	}
+	if err := f.master.SendOffers(f.master.NewOffer("o2", "a1", "cpus:4;mem:1024")); err != nil {
+		t.Fatal(err)
+	}
+	childTask := launched(f.next(scheduler.Call_ACCEPT))[0].GetTaskId().GetValue()
+	if !strings.HasPrefix(childTask, "child_"+child[0].ID+".") {
+		t.Fatalf("launched %s for the child run %s", childTask, child[0].ID)
+	}
+}

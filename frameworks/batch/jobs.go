@@ -6,6 +6,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/agoracluster/agora/frameworks/batch/api"
+	"github.com/agoracluster/agora/frameworks/batch/deps"
 	"github.com/agoracluster/agora/frameworks/batch/job"
 	"github.com/agoracluster/agora/frameworks/batch/schedule"
 )
@@ -15,25 +16,11 @@ func errHasDependents(id string, children []string) error {
 	return fmt.Errorf("%w: job %s is a dependency of %v; delete or change them first", api.ErrHasDependents, id, children)
 }
 
-// specsWith returns all job specs with spec in place of (or added as) its id.
-func (b *Batch) specsWith(spec *job.Spec) []*job.Spec {
-	out := make([]*job.Spec, 0, len(b.jobs)+1)
-	for id, j := range b.jobs {
-		if spec == nil || id != spec.ID {
-			out = append(out, j.spec)
-		}
-	}
-	if spec != nil {
-		out = append(out, spec)
-	}
-	return out
-}
-
 func (b *Batch) createJob(spec *job.Spec) error {
 	if b.jobs[spec.ID] != nil {
 		return fmt.Errorf("%w: %s", api.ErrJobExists, spec.ID)
 	}
-	if err := checkDeps(b.specsWith(spec)); err != nil {
+	if err := deps.CheckJob(b.graph(), spec.ID, spec.Dependencies); err != nil {
 		return err
 	}
 	b.jobs[spec.ID] = &jobState{spec: spec, schedules: map[string]*scheduleRecord{}}
@@ -49,7 +36,7 @@ func (b *Batch) updateJob(spec *job.Spec) error {
 	if j == nil {
 		return errNoJob(spec.ID)
 	}
-	if err := checkDeps(b.specsWith(spec)); err != nil {
+	if err := deps.CheckJob(b.graph(), spec.ID, spec.Dependencies); err != nil {
 		return err
 	}
 	j.spec = spec // active runs keep their parameters; new tasks use the new spec
@@ -68,15 +55,7 @@ func (b *Batch) deleteJob(id string, stopRuns bool) (*job.Spec, error) {
 		return nil, fmt.Errorf("%w: job %s has %d active runs; stop them first or pass stopCurrentJobRuns=true",
 			api.ErrActiveRuns, id, len(active))
 	}
-	var children []string
-	for _, other := range b.jobs {
-		for _, p := range other.spec.Dependencies {
-			if p == id {
-				children = append(children, other.spec.ID)
-			}
-		}
-	}
-	if len(children) > 0 {
+	if children := b.graph().Children(id); len(children) > 0 {
 		return nil, errHasDependents(id, children)
 	}
 	now := b.now()
