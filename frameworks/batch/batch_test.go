@@ -65,7 +65,7 @@ func (f *fixture) start() {
 	cfg.Masters = []string{f.master.Addr()}
 	cfg.WorkDir = f.dir
 	cfg.TickInterval = 10 * time.Millisecond
-	cfg.RetryBackoffMin, cfg.RetryBackoffMax = 10*time.Millisecond, 10*time.Millisecond
+	cfg.Retry.Initial, cfg.Retry.Max = 10*time.Millisecond, 10*time.Millisecond
 	var opts []Option
 	if f.clock != nil {
 		opts = append(opts, WithClock(f.clock.Now))

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/agoracluster/agora/frameworks/batch/retry"
 )
 
 // Config configures the batch framework. Start from DefaultConfig.
@@ -34,10 +36,10 @@ type Config struct {
 	MaxBodyBytes int64
 	// HistoryRuns is how many finished runs of each job are kept (count).
 	HistoryRuns int
-	// RetryBackoffMin and RetryBackoffMax bound the delay before a failed task is launched
-	// again (restart policy ON_FAILURE): it doubles per failure from Min up to Max, and a
-	// job's run.maxLaunchDelay caps it further.
-	RetryBackoffMin, RetryBackoffMax time.Duration
+	// Retry is the back-off before a failed task is launched again (restart policy
+	// ON_FAILURE), capped further by a job's run.maxLaunchDelay, and the retry limit per run
+	// (0: retry until the run's active deadline, as Metronome does).
+	Retry retry.Policy
 }
 
 // DefaultConfig returns the defaults (Metronome's where it has one).
@@ -53,8 +55,7 @@ func DefaultConfig() Config {
 		WaitingRefuse:   time.Second,
 		MaxBodyBytes:    1 << 20,
 		HistoryRuns:     10,
-		RetryBackoffMin: time.Second,
-		RetryBackoffMax: time.Minute,
+		Retry:           retry.Default(),
 	}
 }
 
@@ -99,8 +100,8 @@ func (c Config) Validate() error {
 	if c.HistoryRuns < 1 {
 		errs = append(errs, errors.New("history_runs: must be at least 1"))
 	}
-	if c.RetryBackoffMin <= 0 || c.RetryBackoffMax < c.RetryBackoffMin {
-		errs = append(errs, errors.New("retry back-off: need 0 < retry_backoff_min <= retry_backoff_max"))
+	if err := c.Retry.Validate(); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }

@@ -80,9 +80,10 @@ func (b *Batch) newRunID(now time.Time) string {
 	}
 }
 
-// params derives a run's parameters from its job's spec.
-func params(spec *job.Spec) run.Params {
+// params derives a run's parameters from its job's spec and the retry limit.
+func params(spec *job.Spec, retryLimit int) run.Params {
 	return run.Params{
+		RetryLimit:     retryLimit,
 		Parallelism:    spec.Run.Parallelism,
 		Completions:    spec.Run.Completions,
 		RetryOnFailure: spec.Run.Restart.Policy == job.RestartOnFailure,
@@ -93,7 +94,7 @@ func params(spec *job.Spec) run.Params {
 // startRun starts a run of job j.
 func (b *Batch) startRun(j *jobState, trigger string, fire *time.Time) *run.Run {
 	now := b.now()
-	r := run.New(j.spec.ID, b.newRunID(now), params(j.spec), now)
+	r := run.New(j.spec.ID, b.newRunID(now), params(j.spec, b.cfg.Retry.Limit), now)
 	r.Trigger, r.FireTime = trigger, fire
 	b.runs[r.ID] = r
 	b.persistRun(r)
@@ -102,21 +103,6 @@ func (b *Batch) startRun(j *jobState, trigger string, fire *time.Time) *run.Run 
 	b.publish(EventRunStarted, j.spec.ID, r)
 	b.log.Info("run started", zap.String("job_id", j.spec.ID), zap.String("run_id", r.ID), zap.String("trigger", trigger))
 	return r
-}
-
-// delay is the back-off before retry k of a run of spec.
-func (b *Batch) delay(spec *job.Spec) run.Delay {
-	return func(k int) time.Duration {
-		d := b.cfg.RetryBackoffMin
-		for i := 1; i < k && d < b.cfg.RetryBackoffMax; i++ {
-			d *= 2
-		}
-		d = min(d, b.cfg.RetryBackoffMax)
-		if m := time.Duration(spec.Run.MaxLaunchDelay) * time.Second; m > 0 {
-			d = min(d, m)
-		}
-		return d
-	}
 }
 
 // apply carries out a run's decision: persist, kill, and on the end of the run record it
@@ -200,7 +186,7 @@ func (b *Batch) onUpdate(st *mesos.TaskStatus) {
 	j := b.jobs[r.JobID]
 	var delay run.Delay
 	if j != nil {
-		delay = b.delay(j.spec)
+		delay = b.cfg.Retry.ForJob(j.spec.Run).Delay
 	}
 	d := r.Update(u, b.now(), delay)
 	b.apply(r, d)

@@ -41,6 +41,9 @@ type Params struct {
 	RetryOnFailure bool `json:"retryOnFailure"`
 	// ActiveDeadline fails and kills the run this long after it was created; 0 = none.
 	ActiveDeadline time.Duration `json:"activeDeadline"`
+	// RetryLimit is how many failed tasks RetryOnFailure retries; the next failure fails the
+	// run. 0 = no limit (Metronome's: until the active deadline).
+	RetryLimit int `json:"retryLimit,omitempty"`
 }
 
 // Task is one task of a run.
@@ -250,8 +253,11 @@ func (r *Run) Update(u TaskUpdate, now time.Time, delay Delay) Decision {
 		}
 	case failure(u.State):
 		r.Failures++
-		if !r.Params.RetryOnFailure {
+		if exhausted := r.Params.RetryLimit > 0 && r.Failures > r.Params.RetryLimit; !r.Params.RetryOnFailure || exhausted {
 			reason := fmt.Sprintf("%s: task %s %s", ReasonTaskFailed, t.ID, t.Status)
+			if exhausted {
+				reason = fmt.Sprintf("%s: %d retries exhausted; task %s %s", ReasonTaskFailed, r.Params.RetryLimit, t.ID, t.Status)
+			}
 			if t.Message != "" {
 				reason += ": " + t.Message
 			}

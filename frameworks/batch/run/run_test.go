@@ -63,6 +63,12 @@ func TestRunScenarios(t *testing.T) {
 			{at: 2 * time.Second, tick: true, status: Starting, wants: 0, failure: 2},
 			{at: 3 * time.Second, tick: true, status: Starting, wants: 1, failure: 2},
 		}},
+		{"ON_FAILURE with a retry limit fails after the last retry", Params{RetryOnFailure: true, RetryLimit: 1}, []step{
+			{launch: 1},
+			{task: 1, state: mesos.TaskState_TASK_FAILED, status: Starting, failure: 1},
+			{at: time.Second, launch: 1, status: Starting, failure: 1},
+			{at: time.Second, task: 2, state: mesos.TaskState_TASK_FAILED, status: Failed, finish: true, failure: 2},
+		}},
 		{"active deadline kills the running task", Params{ActiveDeadline: time.Minute, RetryOnFailure: true}, []step{
 			{launch: 1},
 			{task: 1, state: mesos.TaskState_TASK_RUNNING, status: Active},
