@@ -35,8 +35,8 @@ func Compile(s job.Schedule) (*Schedule, error) {
 	if err != nil {
 		return nil, fmt.Errorf("schedule %q: %w", s.ID, err)
 	}
-	// The parser defaults to time.Local, which robfig/cron reads as "the zone of the argument".
-	spec.Location = loc
+	// The expression is evaluated on wall-clock times, written in UTC (see Next).
+	spec.Location = time.UTC
 	return &Schedule{spec: s, cron: spec, loc: loc, deadline: time.Duration(s.StartingDeadlineSeconds) * time.Second}, nil
 }
 
@@ -52,39 +52,43 @@ func (s *Schedule) Location() *time.Location { return s.loc }
 // Fire times are the wall-clock times in the schedule's zone that the expression matches, each
 // at most once: a wall-clock time that occurs twice (the hour repeated when clocks fall back)
 // fires at its first occurrence only, and one that does not occur (the hour skipped when clocks
-// spring forward) does not fire.
+// spring forward) does not fire. robfig/cron evaluates the expression on wall-clock times (in
+// UTC, which has no clock changes); mapping them to instants here keeps its arithmetic clear of
+// DST (it mishandles zones that shift by half an hour, such as Australia/Lord_Howe).
 func (s *Schedule) Next(t time.Time) time.Time {
+	t = t.In(s.loc)
+	wall := wallClock(t)
 	for {
-		t = s.cron.Next(t)
-		if t.IsZero() {
-			return t
+		wall = s.cron.Next(wall)
+		if wall.IsZero() {
+			return wall
 		}
-		if t = t.In(s.loc); !s.repeated(t) {
-			return t
+		if i, ok := s.firstInstant(wall); ok && i.After(t) {
+			return i
 		}
+		// The wall-clock time does not exist (a spring-forward gap), or its first occurrence is
+		// not after t (t is in a repeated hour): not a fire time after t.
 	}
 }
 
-// maxFallBack bounds the clock changes repeated checks for: every zone's falls back by at most
-// an hour or two (Lord Howe 30 minutes, the historic double summer times two hours).
-const maxFallBack = 3 * time.Hour
-
-// repeated reports whether t's wall-clock time (to the minute) already occurred earlier, because
-// the clocks fell back between the two.
-func (s *Schedule) repeated(t time.Time) bool {
-	_, offNow := t.Zone()
-	_, offBefore := t.Add(-maxFallBack).Zone()
-	if offBefore <= offNow {
-		return false
-	}
-	u := t.Add(-time.Duration(offBefore-offNow) * time.Second)
-	return sameMinute(u, t)
+// wallClock returns t's wall-clock time in its zone as the same clock reading in UTC.
+func wallClock(t time.Time) time.Time {
+	return time.Date(t.Year(), t.Month(), t.Day(), t.Hour(), t.Minute(), t.Second(), t.Nanosecond(), time.UTC)
 }
 
-func sameMinute(a, b time.Time) bool {
-	ay, am, ad := a.Date()
-	by, bm, bd := b.Date()
-	return ay == by && am == bm && ad == bd && a.Hour() == b.Hour() && a.Minute() == b.Minute()
+// firstInstant returns the first instant whose wall-clock time in the schedule's zone is wall
+// (given in UTC), or false when there is none. It tries the zone's offsets of the day before,
+// the day of and the day after: clock changes are further apart than that.
+func (s *Schedule) firstInstant(wall time.Time) (time.Time, bool) {
+	var first time.Time
+	for _, probe := range []time.Duration{-24 * time.Hour, 0, 24 * time.Hour} {
+		_, off := wall.Add(probe).In(s.loc).Zone()
+		i := wall.Add(-time.Duration(off) * time.Second).In(s.loc)
+		if wallClock(i).Equal(wall) && (first.IsZero() || i.Before(first)) {
+			first = i
+		}
+	}
+	return first, !first.IsZero()
 }
 
 // latest returns the last fire time in (lo, hi], or the zero time. It searches backwards from hi

@@ -90,6 +90,11 @@ func TestNext(t *testing.T) {
 		// Lord Howe Island falls back by 30 minutes on 2026-04-05: 02:00 (+11) becomes 01:30 (+10:30).
 		{"fall back by half an hour", "45 1 * * *", "Australia/Lord_Howe", "2026-04-05T00:00:00+11:00",
 			[]string{"2026-04-05T01:45:00+11:00", "2026-04-06T01:45:00+10:30"}},
+		{"fall back by half an hour: the next day's midnight hour is whole", "*/20 0 * * *", "Australia/Lord_Howe", "2026-04-05T00:50:00+11:00",
+			[]string{"2026-04-06T00:00:00+10:30", "2026-04-06T00:20:00+10:30"}},
+		// America/Havana springs forward at midnight on 2026-03-08: 00:00 CST becomes 01:00 CDT.
+		{"midnight that does not exist", "0 0 * * *", "America/Havana", "2026-03-07T12:00:00-05:00",
+			[]string{"2026-03-09T00:00:00-04:00"}},
 		{"Europe/Berlin springs forward at 02:00", "15 2 * * *", "Europe/Berlin", "2026-03-28T12:00:00+01:00",
 			[]string{"2026-03-30T02:15:00+02:00"}},
 	}
