@@ -40,7 +40,7 @@ func Handler(o Options) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /ping", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		_, _ = io.WriteString(w, "pong\n")
+		_, _ = io.WriteString(w, "pong")
 	})
 	mux.HandleFunc("GET /v1/info", s.info)
 	mux.HandleFunc("GET /v1/leader", s.leader)
