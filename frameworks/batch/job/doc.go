@@ -8,9 +8,13 @@
 // IO, no clock.
 //
 // Cron expressions are standard 5-field cron (minute hour day-of-month month day-of-week, with
-// names, ranges, steps, lists, '?' and '*'), parsed by github.com/robfig/cron/v3; @descriptors,
-// a seconds field and CRON_TZ= prefixes are rejected, as Metronome rejects them. Time zones are
-// IANA names, loaded from the Go runtime's embedded database.
+// names, ranges, steps, lists, '?' and '*'), parsed by github.com/robfig/cron/v3, the form
+// Metronome documents. @descriptors (@daily, @every 1h), a seconds field and CRON_TZ= prefixes
+// are rejected, so that every accepted expression means the same to Metronome and to standard
+// cron, and the time zone is only ever the schedule's timezone field. Time zones are IANA names,
+// loaded from the Go runtime's embedded database (time/tzdata), so they mean the same on every
+// machine; "Local" is rejected. Environment values are strings (Metronome's {"secret": ...}
+// values are not supported) and are rejected with their path otherwise.
 //
 // Usage:
 //
