@@ -16,6 +16,11 @@
 // machine; "Local" is rejected. Environment values are strings (Metronome's {"secret": ...}
 // values are not supported) and are rejected with their path otherwise.
 //
+// Beyond Metronome's rules: cmd and args are exclusive (as Metronome documents); parallelism is
+// at most completions (Kubernetes' Job semantics without its work-queue mode), both between 1
+// and MaxCompletions; every seconds field is at most MaxSeconds, so no duration overflows; ids
+// are at most MaxIDLength characters; artifact URIs are absolute URLs or absolute paths.
+//
 // Usage:
 //
 //	spec, err := job.DecodeSpec(body)

@@ -184,8 +184,8 @@ func validateSchedule(s *Schedule, p *problems) {
 // Metronome does: no seconds field and no @descriptors.
 var cronParser = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow)
 
-// neverBefore is far enough before any fire time that an expression with none in the next
-// five years (robfig/cron's horizon, which spans a leap year) is known to never fire.
+// cronProbe is where ParseCron looks for a first fire time: an expression with none in the five
+// years after it (robfig/cron's horizon, which spans a leap year) never fires.
 var cronProbe = time.Date(2000, time.January, 1, 0, 0, 0, 0, time.UTC)
 
 // ParseCron parses a 5-field cron expression. Descriptors (@daily, @every 1h), a seconds field
