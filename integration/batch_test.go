@@ -3,6 +3,7 @@ package integration
 import (
 	"fmt"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -34,6 +35,8 @@ type batchTask struct {
 	ID         string `json:"id"`
 	Status     string `json:"status"`
 	ExitStatus *int   `json:"exitStatus"`
+	AgentURL   string `json:"agentUrl"`
+	Sandbox    string `json:"sandbox"`
 }
 
 type batchRun struct {
@@ -88,6 +91,21 @@ func TestBatch(t *testing.T) {
 		if j.HistorySummary.SuccessCount != 1 || j.HistorySummary.FailureCount != 0 {
 			t.Fatalf("history %+v", j.HistorySummary)
 		}
+		// The run says where the task's stdout is: the agent's files API serves it.
+		cluster.Eventually(t, 30*time.Second, func() error {
+			bc.must(http.MethodGet, "/v1/jobs/hello/runs/"+id, "", http.StatusOK, &r)
+			tk := r.Tasks[0]
+			if tk.AgentURL == "" || tk.Sandbox == "" {
+				return fmt.Errorf("task %+v has no agent URL or sandbox yet", tk)
+			}
+			out := marathonClient{t: t, base: tk.AgentURL}
+			var f struct{ Data string }
+			out.must(http.MethodGet, "/files/read?offset=0&path="+url.QueryEscape(tk.Sandbox+"/stdout"), "", http.StatusOK, &f)
+			if !strings.Contains(f.Data, "hello batch") {
+				return fmt.Errorf("stdout %q", f.Data)
+			}
+			return nil
+		})
 	})
 
 	t.Run("failing job retried then failed", func(t *testing.T) {

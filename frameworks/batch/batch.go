@@ -40,16 +40,19 @@ type Batch struct {
 	out     *outbox
 	bus     *events.Bus
 	metrics *metrics
-	reqs    chan func()
-	done    chan struct{} // closed when the loop ends
+	// sandboxes finds tasks' sandboxes; nil when Config.FindSandboxes is off.
+	sandboxes *sandboxes
+	reqs      chan func()
+	done      chan struct{} // closed when the loop ends
 
 	mu          sync.Mutex // guards frameworkID
 	frameworkID string
 
 	// loop state
-	jobs       map[string]*jobState
-	runs       map[string]*run.Run // run id → run: active ones and the kept finished ones
-	wantOffers bool
+	jobs         map[string]*jobState
+	runs         map[string]*run.Run // run id → run: active ones and the kept finished ones
+	wantOffers   bool
+	sandboxAsked map[string]bool // tasks whose sandbox is being looked up
 }
 
 // Option changes how New builds a Batch (tests inject a clock and a random source).
@@ -81,6 +84,8 @@ func New(cfg Config, log *zap.Logger, opts ...Option) (*Batch, error) {
 		done:    make(chan struct{}),
 		jobs:    map[string]*jobState{},
 		runs:    map[string]*run.Run{},
+
+		sandboxAsked: map[string]bool{},
 	}
 	for _, o := range opts {
 		o(b)
@@ -92,6 +97,9 @@ func New(cfg Config, log *zap.Logger, opts ...Option) (*Batch, error) {
 		return nil, fmt.Errorf("batch: %w", err)
 	}
 	b.bus = bus
+	if cfg.FindSandboxes {
+		b.sandboxes = newSandboxes(b)
+	}
 	return b, nil
 }
 
@@ -149,6 +157,9 @@ func (b *Batch) RunWithStore(ctx context.Context, ln net.Listener, st store.Stor
 	g.Go(func() error { b.loop(gctx); return nil })
 	g.Go(func() error { b.out.run(gctx, sched); return nil })
 	g.Go(func() error { b.w.run(gctx, st, sched, b.log); return nil })
+	if b.sandboxes != nil {
+		g.Go(func() error { b.sandboxes.run(gctx); return nil })
+	}
 	g.Go(func() error {
 		err := sched.Run(gctx)
 		if err != nil && gctx.Err() == nil {

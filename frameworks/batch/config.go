@@ -40,6 +40,9 @@ type Config struct {
 	// ON_FAILURE), capped further by a job's run.maxLaunchDelay, and the retry limit per run
 	// (0: retry until the run's active deadline, as Metronome does).
 	Retry retry.Policy
+	// FindSandboxes looks up each task's agent URL (the master's /state) and sandbox
+	// directory (the agent's /state), so that runs say where stdout and stderr are.
+	FindSandboxes bool
 }
 
 // DefaultConfig returns the defaults (Metronome's where it has one).
@@ -56,6 +59,7 @@ func DefaultConfig() Config {
 		MaxBodyBytes:    1 << 20,
 		HistoryRuns:     10,
 		Retry:           retry.Default(),
+		FindSandboxes:   true,
 	}
 }
 

@@ -188,6 +188,9 @@ func (b *Batch) onUpdate(st *mesos.TaskStatus) {
 	if j != nil {
 		delay = b.cfg.Retry.ForJob(j.spec.Run).Delay
 	}
+	if state == mesos.TaskState_TASK_RUNNING || state.IsTerminal() {
+		b.askSandbox(t)
+	}
 	d := r.Update(u, b.now(), delay)
 	b.apply(r, d)
 	if r.Status != before && !d.Finished {
