@@ -34,6 +34,7 @@ func runBatch(ctx context.Context, args []string, _, stderr io.Writer) error {
 	fs.IntVar(&cfg.HistoryRuns, "history_runs", cfg.HistoryRuns, "how many finished runs of each job are kept")
 	fs.IntVar(&cfg.Retry.Limit, "retry_limit", cfg.Retry.Limit, "failed tasks a run retries under ON_FAILURE before it fails (0: until its activeDeadlineSeconds)")
 	durationVar(fs, &cfg.Retry.Max, "retry_backoff_max", cfg.Retry.Max, "longest back-off before a failed task is retried")
+	fs.BoolVar(&cfg.FindSandboxes, "find_sandboxes", cfg.FindSandboxes, "look up each task's agent URL and sandbox (from the master's and the agent's /state) for the run's stdout/stderr links")
 	level := fs.String("logging_level", "info", "log level: debug, info, warn, error")
 	if err := parseFlags(fs, args, osEnv); err != nil {
 		return err

@@ -17,15 +17,7 @@ var _ api.Backend = backend{}
 
 func errNoJob(id string) error { return fmt.Errorf("%w: %s", api.ErrJobNotFound, id) }
 
-func cloneRun(r *run.Run) *run.Run {
-	c := *r
-	c.Tasks = make([]*run.Task, len(r.Tasks))
-	for i, t := range r.Tasks {
-		tc := *t
-		c.Tasks[i] = &tc
-	}
-	return &c
-}
+func cloneRun(r *run.Run) *run.Run { return r.Clone() }
 
 func cloneSpec(s *job.Spec) *job.Spec {
 	c := *s // specs are replaced, never changed in place; the copy only protects the pointer
@@ -75,7 +67,7 @@ func (x backend) Job(ctx context.Context, id string) (api.Job, error) {
 
 func (x backend) CreateJob(ctx context.Context, spec *job.Spec) error {
 	var err error
-	if derr := x.b.do(ctx, func() { err = x.b.createJob(spec) }); derr != nil {
+	if derr := x.b.doDurable(ctx, func() { err = x.b.createJob(spec) }); derr != nil {
 		return derr
 	}
 	return err
@@ -83,7 +75,7 @@ func (x backend) CreateJob(ctx context.Context, spec *job.Spec) error {
 
 func (x backend) UpdateJob(ctx context.Context, spec *job.Spec) error {
 	var err error
-	if derr := x.b.do(ctx, func() { err = x.b.updateJob(spec) }); derr != nil {
+	if derr := x.b.doDurable(ctx, func() { err = x.b.updateJob(spec) }); derr != nil {
 		return derr
 	}
 	return err
@@ -92,7 +84,7 @@ func (x backend) UpdateJob(ctx context.Context, spec *job.Spec) error {
 func (x backend) DeleteJob(ctx context.Context, id string, stopRuns bool) (*job.Spec, error) {
 	var spec *job.Spec
 	var err error
-	if derr := x.b.do(ctx, func() { spec, err = x.b.deleteJob(id, stopRuns) }); derr != nil {
+	if derr := x.b.doDurable(ctx, func() { spec, err = x.b.deleteJob(id, stopRuns) }); derr != nil {
 		return nil, derr
 	}
 	return spec, err
@@ -100,7 +92,7 @@ func (x backend) DeleteJob(ctx context.Context, id string, stopRuns bool) (*job.
 
 func (x backend) CreateSchedule(ctx context.Context, jobID string, s *job.Schedule) error {
 	var err error
-	if derr := x.b.do(ctx, func() { err = x.b.putSchedule(jobID, s, true) }); derr != nil {
+	if derr := x.b.doDurable(ctx, func() { err = x.b.putSchedule(jobID, s, true) }); derr != nil {
 		return derr
 	}
 	return err
@@ -108,7 +100,7 @@ func (x backend) CreateSchedule(ctx context.Context, jobID string, s *job.Schedu
 
 func (x backend) UpdateSchedule(ctx context.Context, jobID string, s *job.Schedule) error {
 	var err error
-	if derr := x.b.do(ctx, func() { err = x.b.putSchedule(jobID, s, false) }); derr != nil {
+	if derr := x.b.doDurable(ctx, func() { err = x.b.putSchedule(jobID, s, false) }); derr != nil {
 		return derr
 	}
 	return err
@@ -117,7 +109,7 @@ func (x backend) UpdateSchedule(ctx context.Context, jobID string, s *job.Schedu
 func (x backend) DeleteSchedule(ctx context.Context, jobID, id string) (*job.Schedule, error) {
 	var s *job.Schedule
 	var err error
-	if derr := x.b.do(ctx, func() { s, err = x.b.deleteSchedule(jobID, id) }); derr != nil {
+	if derr := x.b.doDurable(ctx, func() { s, err = x.b.deleteSchedule(jobID, id) }); derr != nil {
 		return nil, derr
 	}
 	return s, err
@@ -126,7 +118,7 @@ func (x backend) DeleteSchedule(ctx context.Context, jobID, id string) (*job.Sch
 func (x backend) StartRun(ctx context.Context, jobID string) (*run.Run, error) {
 	var out *run.Run
 	var err error
-	if derr := x.b.do(ctx, func() {
+	if derr := x.b.doDurable(ctx, func() {
 		j := x.b.jobs[jobID]
 		if j == nil {
 			err = errNoJob(jobID)
@@ -185,7 +177,7 @@ func (x backend) Run(ctx context.Context, jobID, runID string) (*run.Run, error)
 func (x backend) StopRun(ctx context.Context, jobID, runID string) (*run.Run, error) {
 	var out *run.Run
 	var err error
-	if derr := x.b.do(ctx, func() {
+	if derr := x.b.doDurable(ctx, func() {
 		var r *run.Run
 		if r, err = x.b.findRun(jobID, runID); err != nil {
 			return

@@ -52,7 +52,9 @@ type Batch struct {
 	jobs         map[string]*jobState
 	runs         map[string]*run.Run // run id → run: active ones and the kept finished ones
 	wantOffers   bool
-	sandboxAsked map[string]bool // tasks whose sandbox is being looked up
+	sandboxAsked map[string]bool     // tasks whose sandbox is being looked up
+	dirtyRuns    map[string]*run.Run // runs to write at the next flushRuns
+	acks         []*mesos.TaskStatus // updates to acknowledge after the next flushRuns
 }
 
 // Option changes how New builds a Batch (tests inject a clock and a random source).
@@ -86,6 +88,7 @@ func New(cfg Config, log *zap.Logger, opts ...Option) (*Batch, error) {
 		runs:    map[string]*run.Run{},
 
 		sandboxAsked: map[string]bool{},
+		dirtyRuns:    map[string]*run.Run{},
 	}
 	for _, o := range opts {
 		o(b)
@@ -156,7 +159,7 @@ func (b *Batch) RunWithStore(ctx context.Context, ln net.Listener, st store.Stor
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { b.loop(gctx); return nil })
 	g.Go(func() error { b.out.run(gctx, sched); return nil })
-	g.Go(func() error { b.w.run(gctx, st, sched, b.log); return nil })
+	g.Go(func() error { b.w.run(gctx, st, sched, b.log, b.done); return nil })
 	if b.sandboxes != nil {
 		g.Go(func() error { b.sandboxes.run(gctx); return nil })
 	}
@@ -204,6 +207,18 @@ func (b *Batch) FrameworkID() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.frameworkID
+}
+
+// doDurable runs f on the loop and waits until what it changed is written.
+func (b *Batch) doDurable(ctx context.Context, f func()) error {
+	var gen uint64
+	if err := b.do(ctx, func() { f(); gen = b.flushRuns() }); err != nil {
+		return err
+	}
+	if err := b.w.wait(gen); err != nil {
+		return fmt.Errorf("%w: %w", api.ErrUnavailable, err)
+	}
+	return nil
 }
 
 // do runs f on the loop and waits for it; api.ErrUnavailable once the loop has ended.

@@ -29,6 +29,9 @@ type Config struct {
 	// TickInterval is how often the loop looks at schedules, deadlines and back-offs without
 	// an event.
 	TickInterval time.Duration
+	// FlushInterval is how often changed runs are handed to the store writer (and the status
+	// updates they hold acknowledged); many updates of a run in between cost one write.
+	FlushInterval time.Duration
 	// WaitingRefuse is the refuse filter of offers declined while tasks wait (so that other
 	// agents are offered soon); offers are suppressed altogether when nothing waits.
 	WaitingRefuse time.Duration
@@ -55,6 +58,7 @@ func DefaultConfig() Config {
 		FrameworkName:   "batch",
 		FailoverTimeout: 7 * 24 * time.Hour,
 		TickInterval:    time.Second,
+		FlushInterval:   50 * time.Millisecond,
 		WaitingRefuse:   time.Second,
 		MaxBodyBytes:    1 << 20,
 		HistoryRuns:     10,
@@ -94,6 +98,9 @@ func (c Config) Validate() error {
 	}
 	if c.TickInterval <= 0 {
 		errs = append(errs, errors.New("tick_interval: must be positive"))
+	}
+	if c.FlushInterval <= 0 {
+		errs = append(errs, errors.New("flush_interval: must be positive"))
 	}
 	if c.WaitingRefuse < 0 {
 		errs = append(errs, errors.New("waiting_refuse: must not be negative"))

@@ -64,8 +64,7 @@ func (b *Batch) deleteJob(id string, stopRuns bool) (*job.Spec, error) {
 	}
 	for _, r := range b.runs {
 		if r.JobID == id {
-			delete(b.runs, r.ID)
-			b.w.put(runKey(id, r.ID), nil)
+			b.dropRun(id, r.ID)
 		}
 	}
 	for sid := range j.schedules {

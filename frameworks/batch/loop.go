@@ -19,6 +19,9 @@ func (b *Batch) loop(ctx context.Context) {
 	defer close(b.done)
 	t := time.NewTicker(b.cfg.TickInterval)
 	defer t.Stop()
+	flush := time.NewTicker(b.cfg.FlushInterval)
+	defer flush.Stop()
+	defer b.flushRuns() // the writer writes what is left after the loop
 	b.tick()
 	for {
 		select {
@@ -28,6 +31,8 @@ func (b *Batch) loop(ctx context.Context) {
 			f()
 		case <-t.C:
 			b.tick()
+		case <-flush.C:
+			b.flushRuns()
 		}
 		b.syncWantOffers()
 	}
@@ -151,7 +156,7 @@ func (b *Batch) killTask(taskID, agentID string) {
 
 // onUpdate applies a task status update; the writer acknowledges it once it is on disk.
 func (b *Batch) onUpdate(st *mesos.TaskStatus) {
-	defer b.w.ack(st)
+	defer func() { b.acks = append(b.acks, st) }() // acknowledged once the run is written
 	id := st.GetTaskId().GetValue()
 	state := st.GetState()
 	jobID, runID, ok := run.ParseTaskID(id)

@@ -104,7 +104,7 @@ func (b *Batch) planOffers(offered []*mesos.Offer) plan {
 			b.persistRun(r)
 		}
 	}
-	p := plan{gen: b.w.generation(), refuse: b.cfg.WaitingRefuse}
+	p := plan{gen: b.flushRuns(), refuse: b.cfg.WaitingRefuse}
 	for _, o := range pool.Used() {
 		p.launches = append(p.launches, launch{offer: o.ID(), tasks: o.Tasks()})
 	}

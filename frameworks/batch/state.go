@@ -177,7 +177,30 @@ func (b *Batch) persist(key string, v any) uint64 {
 	return b.w.put(key, data)
 }
 
-func (b *Batch) persistRun(r *run.Run) uint64 { return b.persist(runKey(r.JobID, r.ID), r) }
+// persistRun marks r for writing; flushRuns encodes each marked run once, so a burst of
+// updates of one run costs one encoding.
+func (b *Batch) persistRun(r *run.Run) { b.dirtyRuns[r.ID] = r }
+
+// dropRun forgets a run and deletes its record.
+func (b *Batch) dropRun(jobID, id string) {
+	delete(b.runs, id)
+	delete(b.dirtyRuns, id)
+	b.w.put(runKey(jobID, id), nil)
+}
+
+// flushRuns hands the marked runs, then the updates waiting for them to be acknowledged, to
+// the writer, and returns the writer generation that holds them.
+func (b *Batch) flushRuns() uint64 {
+	for id, r := range b.dirtyRuns {
+		b.persist(runKey(r.JobID, r.ID), r)
+		delete(b.dirtyRuns, id)
+	}
+	for _, st := range b.acks {
+		b.w.ack(st)
+	}
+	b.acks = b.acks[:0]
+	return b.w.generation()
+}
 
 func (b *Batch) persistSchedule(jobID string, rec *scheduleRecord) {
 	b.persist(scheduleKey(jobID, rec.Schedule.ID), rec)
@@ -186,8 +209,7 @@ func (b *Batch) persistSchedule(jobID string, rec *scheduleRecord) {
 // recordFinished adds a finished run to its job's history and drops the runs that fall out.
 func (b *Batch) recordFinished(j *jobState, r *run.Run) {
 	for _, id := range j.history.Record(r, b.cfg.HistoryRuns) {
-		delete(b.runs, id)
-		b.w.put(runKey(j.spec.ID, id), nil)
+		b.dropRun(j.spec.ID, id)
 	}
 	b.persist(historyKey(j.spec.ID), &j.history)
 }

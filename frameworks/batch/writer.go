@@ -104,10 +104,12 @@ func lastChanged(order []string) []string {
 	return out
 }
 
-// run writes until ctx is done, then writes what is left. Store operations do not take
-// ctx's cancellation (they are short and local), so that a clean shutdown loses nothing.
-func (w *writer) run(ctx context.Context, st store.Store, s *sdk.Scheduler, log *zap.Logger) {
+// run writes until ctx is done, then, once the loop has ended (loopDone), writes what is
+// left. Store operations do not take ctx's cancellation (they are short and local), so that
+// a clean shutdown loses nothing.
+func (w *writer) run(ctx context.Context, st store.Store, s *sdk.Scheduler, log *zap.Logger, loopDone <-chan struct{}) {
 	defer func() {
+		<-loopDone
 		w.flush(ctx, st, nil, log)
 		w.mu.Lock()
 		w.stopped = true

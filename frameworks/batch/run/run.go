@@ -89,7 +89,15 @@ type Run struct {
 	FireTime *time.Time `json:"fireTime,omitempty"`
 	// Seq is the number of the last task launched (task ids end in .<seq>).
 	Seq int `json:"seq"`
+
+	// derived from Tasks on demand, dropped when Tasks change
+	counted           bool
+	active, succeeded int
+	index             map[string]*Task
 }
+
+// changed drops what was derived from Tasks.
+func (r *Run) changed() { r.counted, r.index = false, nil }
 
 // TaskUpdate is a task status update.
 type TaskUpdate struct {
@@ -147,6 +155,9 @@ func ParseTaskID(taskID string) (jobID, runID string, ok bool) {
 
 // counts returns the tasks not yet terminal and the tasks that finished successfully.
 func (r *Run) counts() (active, succeeded int) {
+	if r.counted {
+		return r.active, r.succeeded
+	}
 	for _, t := range r.Tasks {
 		switch {
 		case !t.Terminal():
@@ -155,6 +166,7 @@ func (r *Run) counts() (active, succeeded int) {
 			succeeded++
 		}
 	}
+	r.counted, r.active, r.succeeded = true, active, succeeded
 	return active, succeeded
 }
 
@@ -174,6 +186,7 @@ func (r *Run) Launch(agentID, host string, now time.Time) *Task {
 	t := &Task{ID: TaskID(r.JobID, r.ID, r.Seq), Status: mesos.TaskState_TASK_STAGING.String(),
 		StartedAt: now, AgentID: agentID, Host: host}
 	r.Tasks = append(r.Tasks, t)
+	r.changed()
 	r.RetryAt = nil
 	if r.Status == Initial {
 		r.Status = Starting
@@ -187,6 +200,7 @@ func (r *Run) Forget(taskID string) {
 	for i, t := range r.Tasks {
 		if t.ID == taskID {
 			r.Tasks = append(r.Tasks[:i], r.Tasks[i+1:]...)
+			r.changed()
 			break
 		}
 	}
@@ -197,12 +211,13 @@ func (r *Run) Forget(taskID string) {
 
 // Task returns the task with the given id, or nil.
 func (r *Run) Task(id string) *Task {
-	for _, t := range r.Tasks {
-		if t.ID == id {
-			return t
+	if r.index == nil {
+		r.index = make(map[string]*Task, len(r.Tasks))
+		for _, t := range r.Tasks {
+			r.index[t.ID] = t
 		}
 	}
-	return nil
+	return r.index[id]
 }
 
 // ActiveTasks returns the tasks not yet terminal.
@@ -229,6 +244,7 @@ func (r *Run) Update(u TaskUpdate, now time.Time, delay Delay) Decision {
 		return Decision{}
 	}
 	t.Status = u.State.String()
+	r.counted = false
 	if u.Message != "" {
 		t.Message = u.Message
 	}
@@ -349,6 +365,7 @@ func (r *Run) Wake() time.Time {
 func (r *Run) Adopt(taskID, agentID string, now time.Time) *Task {
 	t := &Task{ID: taskID, Status: mesos.TaskState_TASK_STAGING.String(), StartedAt: now, AgentID: agentID}
 	r.Tasks = append(r.Tasks, t)
+	r.changed()
 	var n int
 	if _, err := fmt.Sscanf(taskID[len(TaskID(r.JobID, r.ID, 0))-1:], "%d", &n); err == nil && n > r.Seq {
 		r.Seq = n
@@ -357,4 +374,16 @@ func (r *Run) Adopt(taskID, agentID string, now time.Time) *Task {
 		r.Status = Starting
 	}
 	return t
+}
+
+// Clone returns a deep copy of r (its tasks copied too).
+func (r *Run) Clone() *Run {
+	c := *r
+	c.changed()
+	c.Tasks = make([]*Task, len(r.Tasks))
+	for i, t := range r.Tasks {
+		tc := *t
+		c.Tasks[i] = &tc
+	}
+	return &c
 }

@@ -235,3 +235,13 @@ func TestParseTaskID(t *testing.T) {
 		})
 	}
 }
+
+func TestCloneIsDeep(t *testing.T) {
+	r := New("job", "r1", Params{}, t0)
+	task := r.Launch("a1", "h1", t0)
+	c := r.Clone()
+	r.Update(TaskUpdate{ID: task.ID, State: mesos.TaskState_TASK_RUNNING}, t0, delay)
+	if got := c.Task(task.ID); got == nil || got.Status != "TASK_STAGING" || c.Status != Starting {
+		t.Fatalf("the clone changed with the run: %+v %s", got, c.Status)
+	}
+}
