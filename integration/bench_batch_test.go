@@ -147,6 +147,7 @@ func BenchmarkBatchJobs(b *testing.B) {
 	b.ReportMetric(elapsed.Seconds(), "finished-s")
 	b.ReportMetric(n/elapsed.Seconds(), "tasks/s")
 	b.ReportMetric(n, "tasks")
+	b.ReportMetric(float64(jobs), "jobs")
 	b.ReportMetric(float64(masterCPU1-masterCPU0)/float64(time.Millisecond)/n, "master-cpu-ms/task")
 	b.ReportMetric(float64(batchCPU1-batchCPU0)/float64(time.Millisecond)/n, "batch-cpu-ms/task")
 }
