@@ -7,7 +7,6 @@ import (
 	"io"
 	"net"
 	"os"
-	"os/user"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -43,17 +42,8 @@ func runBatch(ctx context.Context, args []string, _, stderr io.Writer) error {
 		return errors.New("batch: --zk is not supported yet; run without it (state in --work_dir)")
 	}
 	cfg.Masters = strings.Split(*masters, ",")
-	if cfg.Hostname == "" {
-		h, err := os.Hostname()
-		if err != nil {
-			return fmt.Errorf("batch: hostname: %w", err)
-		}
-		cfg.Hostname = h
-	}
-	if cfg.User == "" {
-		if u, err := user.Current(); err == nil {
-			cfg.User = u.Username
-		}
+	if err := frameworkDefaults("batch", &cfg.Hostname, &cfg.User); err != nil {
+		return err
 	}
 	log, err := newLogger(*level)
 	if err != nil {

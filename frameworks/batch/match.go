@@ -40,17 +40,6 @@ func need(spec *job.Spec) resources.Resources {
 	return resources.Of(rs...)
 }
 
-// agentOf describes an offer's agent for constraint checks.
-func agentOf(o *offers.Offer) constraints.Agent {
-	a := constraints.Agent{Hostname: o.Hostname(), Attributes: map[string]string{}}
-	for _, attr := range o.Proto().GetAttributes() {
-		if v, ok := o.Attribute(attr.GetName()); ok {
-			a.Attributes[attr.GetName()] = v
-		}
-	}
-	return a
-}
-
 // planOffers places the tasks that runs want, oldest run first, on the offers (first fit,
 // many tasks per offer, all offers of the batch), records them in their runs and returns
 // what to launch and decline.
@@ -59,7 +48,7 @@ func (b *Batch) planOffers(offered []*mesos.Offer) plan {
 	pool := offers.NewPool(offered)
 	agents := make([]constraints.Agent, len(pool.Offers()))
 	for i, o := range pool.Offers() {
-		agents[i] = agentOf(o)
+		agents[i] = constraints.Agent{Hostname: o.Hostname(), Attributes: o.Attributes()}
 	}
 	tasks := map[*offers.Offer][]*mesos.TaskInfo{}
 	for _, r := range b.activeRuns("") {
