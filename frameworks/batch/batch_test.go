@@ -379,3 +379,32 @@ func TestDependencies(t *testing.T) {
 		t.Fatalf("launched %s for the child run %s", childTask, child[0].ID)
 	}
 }
+
+func TestEventsOfAJobAndRun(t *testing.T) {
+	f := newFixture(t)
+	sub, err := f.b.bus.Subscribe(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	f.do("POST", "/v1/jobs", `{"id":"ev","run":{"cmd":"true","cpus":1,"mem":32}}`, 201, nil)
+	var r runJSON
+	f.do("POST", "/v1/jobs/ev/runs", "", 201, &r)
+	f.do("POST", "/v1/jobs/ev/runs/"+r.ID+"/actions/stop", "", 200, nil)
+	f.do("DELETE", "/v1/jobs/ev", "", 200, nil)
+	want := []string{EventJobCreated, EventRunStarted, EventRunFinished, EventJobDeleted}
+	timeout := time.After(10 * time.Second)
+	for _, typ := range want {
+		select {
+		case msg := <-sub.C():
+			if msg.Type != typ || !strings.Contains(string(msg.Data), `"jobId":"ev"`) {
+				t.Fatalf("event %s %s, want %s of job ev", msg.Type, msg.Data, typ)
+			}
+			if typ == EventRunFinished && !strings.Contains(string(msg.Data), `"status":"FAILED"`) {
+				t.Fatalf("run_finished %s, want status FAILED", msg.Data)
+			}
+		case <-timeout:
+			t.Fatalf("no %s event", typ)
+		}
+	}
+}
