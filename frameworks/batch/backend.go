@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"time"
 
 	"github.com/agoracluster/agora/frameworks/batch/api"
 	"github.com/agoracluster/agora/frameworks/batch/job"
@@ -26,11 +27,18 @@ func cloneSpec(s *job.Spec) *job.Spec {
 
 // view is a job as the API sees it; called on the loop.
 func (b *Batch) view(j *jobState) api.Job {
-	v := api.Job{Spec: cloneSpec(j.spec), History: j.history, Schedules: []*job.Schedule{}, ActiveRuns: []*run.Run{}}
+	v := api.Job{Spec: cloneSpec(j.spec), History: j.history, Schedules: []*job.Schedule{}, ActiveRuns: []*run.Run{},
+		NextRunAt: map[string]time.Time{}}
 	v.History.Runs = append([]run.Summary(nil), j.history.Runs...)
+	now := b.now()
 	for _, s := range j.sortedSchedules() {
 		sc := *s.Schedule
 		v.Schedules = append(v.Schedules, &sc)
+		if c := s.compile(b.log); c != nil && sc.Enabled {
+			if next := c.Next(now); !next.IsZero() {
+				v.NextRunAt[sc.ID] = next
+			}
+		}
 	}
 	for _, r := range b.activeRuns(j.spec.ID) {
 		v.ActiveRuns = append(v.ActiveRuns, cloneRun(r))

@@ -321,6 +321,11 @@ func TestScheduleFiresOnceAcrossRestarts(t *testing.T) {
 	if n := len(runs()); n != 0 {
 		t.Fatalf("%d runs before the first fire time", n)
 	}
+	var sc struct{ NextRunAt string }
+	f.do("GET", "/v1/jobs/cron/schedules/every-minute", "", 200, &sc)
+	if sc.NextRunAt != "2026-01-02T03:05:00.000+0000" {
+		t.Fatalf("nextRunAt %q, want 03:05", sc.NextRunAt)
+	}
 	clock.Set(time.Date(2026, 1, 2, 3, 5, 10, 0, time.UTC))
 	f.tick()
 	got := runs()

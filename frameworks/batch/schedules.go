@@ -21,15 +21,11 @@ func (b *Batch) startDueSchedules(now time.Time) {
 	}
 	for _, j := range b.jobs {
 		for _, rec := range j.sortedSchedules() {
-			if rec.compiled == nil {
-				c, err := schedule.Compile(*rec.Schedule)
-				if err != nil {
-					b.log.Error("schedule", zap.String("job_id", j.spec.ID), zap.String("schedule_id", rec.Schedule.ID), zap.Error(err))
-					continue
-				}
-				rec.compiled = c
+			c := rec.compile(b.log)
+			if c == nil {
+				continue
 			}
-			d := rec.compiled.Due(rec.Handled, now, busy[j.spec.ID])
+			d := c.Due(rec.Handled, now, busy[j.spec.ID])
 			if !d.Start.IsZero() {
 				fire := d.Start
 				b.startRun(j, triggerSchedule+rec.Schedule.ID, &fire)
@@ -45,4 +41,18 @@ func (b *Batch) startDueSchedules(now time.Time) {
 			}
 		}
 	}
+}
+
+// compile returns the compiled schedule (compiled once), or nil after logging why not (the
+// API validated it, so this is a stored record gone bad).
+func (rec *scheduleRecord) compile(log *zap.Logger) *schedule.Schedule {
+	if rec.compiled == nil {
+		c, err := schedule.Compile(*rec.Schedule)
+		if err != nil {
+			log.Error("schedule", zap.String("schedule_id", rec.Schedule.ID), zap.Error(err))
+			return nil
+		}
+		rec.compiled = c
+	}
+	return rec.compiled
 }

@@ -238,11 +238,7 @@ func (s *server) listSchedules(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, err)
 		return
 	}
-	out := j.Schedules
-	if out == nil {
-		out = []*job.Schedule{}
-	}
-	writeJSON(w, http.StatusOK, out)
+	writeJSON(w, http.StatusOK, renderSchedules(j))
 }
 
 func (s *server) getSchedule(w http.ResponseWriter, r *http.Request) {
@@ -251,7 +247,7 @@ func (s *server) getSchedule(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, err)
 		return
 	}
-	for _, sc := range j.Schedules {
+	for _, sc := range renderSchedules(j) {
 		if sc.ID == r.PathValue("sid") {
 			writeJSON(w, http.StatusOK, sc)
 			return

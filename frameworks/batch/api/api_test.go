@@ -104,6 +104,10 @@ func (f *fakeBackend) CreateSchedule(_ context.Context, jobID string, s *job.Sch
 		}
 	}
 	j.Schedules = append(j.Schedules, s)
+	if j.NextRunAt == nil {
+		j.NextRunAt = map[string]time.Time{}
+	}
+	j.NextRunAt[s.ID] = time.Date(2026, 1, 3, 2, 0, 0, 0, time.UTC)
 	return nil
 }
 
@@ -259,6 +263,7 @@ func TestStatusCodes(t *testing.T) {
 		{"bad cron", []string{"POST /v1/jobs " + hello}, "POST", "/v1/jobs/hello/schedules", `{"id":"nightly","cron":"0 2 * *"}`, 422, "/cron"},
 		{"bad time zone", []string{"POST /v1/jobs " + hello}, "POST", "/v1/jobs/hello/schedules", `{"id":"n","cron":"0 2 * * *","timezone":"Mars/Olympus"}`, 422, "/timezone"},
 		{"duplicate schedule", []string{"POST /v1/jobs " + hello, `POST /v1/jobs/hello/schedules {"id":"n","cron":"0 2 * * *"}`}, "POST", "/v1/jobs/hello/schedules", `{"id":"n","cron":"0 3 * * *"}`, 409, "already exists"},
+		{"schedule with its next run", []string{"POST /v1/jobs " + hello, `POST /v1/jobs/hello/schedules {"id":"n","cron":"0 2 * * *"}`}, "GET", "/v1/jobs/hello/schedules/n", "", 200, `"nextRunAt":"2026-01-03T02:00:00.000+0000"`},
 		{"unknown schedule", []string{"POST /v1/jobs " + hello}, "GET", "/v1/jobs/hello/schedules/n", "", 404, "schedule not found"},
 		{"delete schedule", []string{"POST /v1/jobs " + hello, `POST /v1/jobs/hello/schedules {"id":"n","cron":"0 2 * * *"}`}, "DELETE", "/v1/jobs/hello/schedules/n", "", 200, `"id":"n"`},
 		{"ping", nil, "GET", "/ping", "", 200, "pong"},

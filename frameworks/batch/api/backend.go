@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/agoracluster/agora/frameworks/batch/job"
 	"github.com/agoracluster/agora/frameworks/batch/run"
@@ -27,6 +28,8 @@ type Job struct {
 	Schedules  []*job.Schedule
 	ActiveRuns []*run.Run
 	History    run.History
+	// NextRunAt is each enabled schedule's next fire time, by schedule id.
+	NextRunAt map[string]time.Time
 }
 
 // Info describes the running framework for /v1/info and /v1/leader.

@@ -98,16 +98,34 @@ func renderFinished(ss []run.Summary) []finishedView {
 	return out
 }
 
+// scheduleView is a schedule with its next fire time, as Metronome shows it.
+type scheduleView struct {
+	*job.Schedule
+	NextRunAt stamp `json:"nextRunAt"`
+}
+
+func renderSchedules(j Job) []scheduleView {
+	out := make([]scheduleView, 0, len(j.Schedules))
+	for _, s := range j.Schedules {
+		v := scheduleView{Schedule: s}
+		if next, ok := j.NextRunAt[s.ID]; ok {
+			v.NextRunAt = at(next)
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
 // embeds are the embed= options of the job endpoints.
 type embeds struct{ activeRuns, schedules, history, historySummary bool }
 
 // jobView is a job spec with the requested embeds; unrequested ones are omitted.
 type jobView struct {
 	*job.Spec
-	ActiveRuns     *[]runView       `json:"activeRuns,omitempty"`
-	Schedules      *[]*job.Schedule `json:"schedules,omitempty"`
-	History        *historyView     `json:"history,omitempty"`
-	HistorySummary *summaryView     `json:"historySummary,omitempty"`
+	ActiveRuns     *[]runView      `json:"activeRuns,omitempty"`
+	Schedules      *[]scheduleView `json:"schedules,omitempty"`
+	History        *historyView    `json:"history,omitempty"`
+	HistorySummary *summaryView    `json:"historySummary,omitempty"`
 }
 
 func renderJob(j Job, e embeds) jobView {
@@ -117,10 +135,7 @@ func renderJob(j Job, e embeds) jobView {
 		v.ActiveRuns = &runs
 	}
 	if e.schedules {
-		s := j.Schedules
-		if s == nil {
-			s = []*job.Schedule{}
-		}
+		s := renderSchedules(j)
 		v.Schedules = &s
 	}
 	if e.history {
