@@ -413,3 +413,21 @@ func TestEventsOfAJobAndRun(t *testing.T) {
 		}
 	}
 }
+
+func TestPlacementConstraints(t *testing.T) {
+	f := newFixture(t)
+	f.do("POST", "/v1/jobs", `{"id":"pinned","run":{"cmd":"true","cpus":1,"mem":32,
+		"placement":{"constraints":[{"attribute":"hostname","operator":"EQ","value":"a2.test"}]}}}`, 201, nil)
+	f.do("POST", "/v1/jobs/pinned/runs", "", 201, nil)
+	f.next(scheduler.Call_REVIVE)
+	if err := f.master.SendOffers(f.master.NewOffer("o1", "a1", "cpus:4;mem:1024"), f.master.NewOffer("o2", "a2", "cpus:4;mem:1024")); err != nil {
+		t.Fatal(err)
+	}
+	acc := f.next(scheduler.Call_ACCEPT)
+	if ids := acc.GetAccept().GetOfferIds(); len(ids) != 1 || ids[0].GetValue() != "o2" || len(launched(acc)) != 1 {
+		t.Fatalf("accepted %v with %d tasks, want o2 with one", ids, len(launched(acc)))
+	}
+	if dec := f.next(scheduler.Call_DECLINE); dec.GetDecline().GetOfferIds()[0].GetValue() != "o1" {
+		t.Fatalf("declined %v, want o1", dec.GetDecline().GetOfferIds())
+	}
+}

@@ -32,7 +32,9 @@ func (b *Batch) loop(ctx context.Context) {
 		case <-t.C:
 			b.tick()
 		case <-flush.C:
-			b.flushRuns()
+			if b.w.idle() { // while the writer is busy, changes pile up and are encoded once
+				b.flushRuns()
+			}
 		}
 		b.syncWantOffers()
 	}

@@ -57,6 +57,13 @@ func (w *writer) ack(st *mesos.TaskStatus) {
 	w.signal()
 }
 
+// idle reports whether everything recorded so far is written.
+func (w *writer) idle() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.done == w.gen
+}
+
 // generation returns the generation of the last change recorded.
 func (w *writer) generation() uint64 {
 	w.mu.Lock()
