@@ -431,3 +431,33 @@ func TestPlacementConstraints(t *testing.T) {
 		t.Fatalf("declined %v, want o1", dec.GetDecline().GetOfferIds())
 	}
 }
+
+func TestTaskUnknownToTheMasterIsLaunchedAgain(t *testing.T) {
+	f := newFixture(t)
+	f.do("POST", "/v1/jobs", `{"id":"lost","run":{"cmd":"true","cpus":1,"mem":32}}`, 201, nil)
+	var r runJSON
+	f.do("POST", "/v1/jobs/lost/runs", "", 201, &r)
+	f.next(scheduler.Call_REVIVE)
+	if err := f.master.SendOffers(f.master.NewOffer("o1", "a1", "cpus:4;mem:1024")); err != nil {
+		t.Fatal(err)
+	}
+	first := launched(f.next(scheduler.Call_ACCEPT))[0].GetTaskId().GetValue()
+	st := sdktest.NewStatus(first, "a1", mesos.TaskState_TASK_LOST, nil)
+	st.Source = mesos.TaskStatus_SOURCE_MASTER.Enum()
+	st.Reason = mesos.TaskStatus_REASON_RECONCILIATION.Enum()
+	if err := f.master.SendUpdate(st); err != nil {
+		t.Fatal(err)
+	}
+	f.next(scheduler.Call_REVIVE)
+	if err := f.master.SendOffers(f.master.NewOffer("o2", "a1", "cpus:4;mem:1024")); err != nil {
+		t.Fatal(err)
+	}
+	second := launched(f.next(scheduler.Call_ACCEPT))[0].GetTaskId().GetValue()
+	if second == first {
+		t.Fatalf("relaunched as %s, the same id", second)
+	}
+	got := f.waitRun("lost", r.ID, func(r runJSON) bool { return len(r.Tasks) == 1 })
+	if got.Status != "STARTING" || got.Tasks[0].ID != second {
+		t.Fatalf("run %+v, want STARTING with only %s (no failure counted)", got, second)
+	}
+}

@@ -36,8 +36,16 @@ func (h *handler) Offers(ctx context.Context, s *sdk.Scheduler, offered []*mesos
 	}
 	for _, l := range p.launches {
 		if err := s.Launch(ctx, l.offer, l.tasks...); err != nil {
+			// The master may have launched them anyway (a timeout): ask it. Tasks it does not
+			// know come back TASK_LOST for reconciliation and are launched again (onUpdate).
 			h.b.log.Warn("launch", zap.String("offer_id", l.offer.GetValue()), zap.Int("tasks", len(l.tasks)), zap.Error(err))
-			_ = h.b.do(ctx, func() { h.b.launchFailed(l) })
+			var rt []*scheduler.Call_Reconcile_Task
+			for _, t := range l.tasks {
+				rt = append(rt, sdk.ReconcileTask(t.GetTaskId().GetValue(), t.GetAgentId().GetValue()))
+			}
+			if err := s.Reconcile(ctx, rt...); err != nil && ctx.Err() == nil {
+				h.b.log.Warn("reconcile tasks of a failed launch", zap.Error(err)) // reconciled again on resubscription
+			}
 		}
 	}
 	if len(p.decline) > 0 {

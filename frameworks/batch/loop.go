@@ -179,6 +179,15 @@ func (b *Batch) onUpdate(st *mesos.TaskStatus) {
 		t = r.Adopt(id, st.GetAgentId().GetValue(), b.now())
 		b.log.Info("adopted task", zap.String("task_id", id))
 	}
+	if neverLaunched(st, t) {
+		// The master does not know a task we hold as staging: its launch never reached the
+		// master (a failed call, or a restart between recording and launching). Launch it
+		// again rather than count a failure.
+		b.log.Info("task never reached the master; launching it again", zap.String("task_id", id))
+		r.Forget(id)
+		b.persistRun(r)
+		return
+	}
 	if r.Status.Terminal() && !state.IsTerminal() {
 		b.kill(r, id) // a task of a finished run: make sure it goes
 	}
@@ -203,6 +212,13 @@ func (b *Batch) onUpdate(st *mesos.TaskStatus) {
 	if r.Status != before && !d.Finished {
 		b.publish(EventRunUpdated, r.JobID, r)
 	}
+}
+
+// neverLaunched reports whether st is the master's answer to reconciliation for a task it
+// does not know, about a task the run still holds as staging.
+func neverLaunched(st *mesos.TaskStatus, t *run.Task) bool {
+	return st.GetState() == mesos.TaskState_TASK_LOST && st.GetReason() == mesos.TaskStatus_REASON_RECONCILIATION &&
+		st.GetSource() == mesos.TaskStatus_SOURCE_MASTER && t.Status == mesos.TaskState_TASK_STAGING.String()
 }
 
 // exitStatus reads the exit status from an update: the command executor words it "Command

@@ -126,17 +126,3 @@ func parseConstraints(spec *job.Spec) ([]constraints.Constraint, error) {
 	}
 	return out, nil
 }
-
-// launchFailed forgets the tasks of a launch that never reached the master, so that their
-// runs launch them again.
-func (b *Batch) launchFailed(l launch) {
-	for _, t := range l.tasks {
-		id := t.GetTaskId().GetValue()
-		if _, runID, ok := run.ParseTaskID(id); ok {
-			if r := b.runs[runID]; r != nil {
-				r.Forget(id)
-				b.persistRun(r)
-			}
-		}
-	}
-}
