@@ -34,12 +34,13 @@ type Batch struct {
 	now  func() time.Time
 	rand *rand.Rand // run ids; used by the loop only
 
-	st      store.Store
-	sched   *sdk.Scheduler
-	w       *writer
-	out     *outbox
-	bus     *events.Bus
-	metrics *metrics
+	st       store.Store
+	sched    *sdk.Scheduler
+	w        *writer
+	out      *outbox // kills and the wish for offers
+	launcher *outbox // launches and declines, after the writer wrote their tasks
+	bus      *events.Bus
+	metrics  *metrics
 	// sandboxes finds tasks' sandboxes; nil when Config.FindSandboxes is off.
 	sandboxes *sandboxes
 	reqs      chan func()
@@ -75,17 +76,18 @@ func New(cfg Config, log *zap.Logger, opts ...Option) (*Batch, error) {
 		log = zap.NewNop()
 	}
 	b := &Batch{
-		cfg:     cfg,
-		log:     log.Named("batch"),
-		now:     time.Now,
-		rand:    rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())),
-		w:       newWriter(),
-		out:     newOutbox(),
-		metrics: newMetrics(),
-		reqs:    make(chan func()),
-		done:    make(chan struct{}),
-		jobs:    map[string]*jobState{},
-		runs:    map[string]*run.Run{},
+		cfg:      cfg,
+		log:      log.Named("batch"),
+		now:      time.Now,
+		rand:     rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())),
+		w:        newWriter(),
+		out:      newOutbox(),
+		launcher: newOutbox(),
+		metrics:  newMetrics(),
+		reqs:     make(chan func()),
+		done:     make(chan struct{}),
+		jobs:     map[string]*jobState{},
+		runs:     map[string]*run.Run{},
 
 		sandboxAsked: map[string]bool{},
 		dirtyRuns:    map[string]*run.Run{},
@@ -159,6 +161,7 @@ func (b *Batch) RunWithStore(ctx context.Context, ln net.Listener, st store.Stor
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { b.loop(gctx); return nil })
 	g.Go(func() error { b.out.run(gctx, sched); return nil })
+	g.Go(func() error { b.launcher.run(gctx, sched); return nil })
 	g.Go(func() error { b.w.run(gctx, st, sched, b.log, b.done); return nil })
 	if b.sandboxes != nil {
 		g.Go(func() error { b.sandboxes.run(gctx); return nil })

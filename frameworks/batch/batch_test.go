@@ -30,6 +30,7 @@ type fixture struct {
 	stop   func()
 	b      *Batch
 	clock  *fakeClock // nil: the real clock
+	tune   func(*Config)
 }
 
 // fakeClock is a clock the test moves.
@@ -52,8 +53,10 @@ func (c *fakeClock) Set(t time.Time) {
 
 func newFixture(t *testing.T) *fixture { return newFixtureClock(t, nil) }
 
-func newFixtureClock(t *testing.T, clock *fakeClock) *fixture {
-	f := &fixture{t: t, master: sdktest.NewMaster(), dir: t.TempDir(), clock: clock}
+func newFixtureClock(t *testing.T, clock *fakeClock) *fixture { return newFixtureWith(t, clock, nil) }
+
+func newFixtureWith(t *testing.T, clock *fakeClock, tune func(*Config)) *fixture {
+	f := &fixture{t: t, master: sdktest.NewMaster(), dir: t.TempDir(), clock: clock, tune: tune}
 	t.Cleanup(f.master.Close)
 	f.start()
 	t.Cleanup(func() { f.stop() })
@@ -66,6 +69,9 @@ func (f *fixture) start() {
 	cfg.WorkDir = f.dir
 	cfg.TickInterval = 10 * time.Millisecond
 	cfg.Retry.Initial, cfg.Retry.Max = 10*time.Millisecond, 10*time.Millisecond
+	if f.tune != nil {
+		f.tune(&cfg)
+	}
 	var opts []Option
 	if f.clock != nil {
 		opts = append(opts, WithClock(f.clock.Now))
@@ -459,5 +465,24 @@ func TestTaskUnknownToTheMasterIsLaunchedAgain(t *testing.T) {
 	got := f.waitRun("lost", r.ID, func(r runJSON) bool { return len(r.Tasks) == 1 })
 	if got.Status != "STARTING" || got.Tasks[0].ID != second {
 		t.Fatalf("run %+v, want STARTING with only %s (no failure counted)", got, second)
+	}
+}
+
+func TestMaxTasksPerOffer(t *testing.T) {
+	f := newFixtureWith(t, nil, func(c *Config) { c.MaxTasksPerOffer = 2 })
+	f.do("POST", "/v1/jobs", `{"id":"wide","run":{"cmd":"true","cpus":0.1,"mem":1,"parallelism":5,"completions":5}}`, 201, nil)
+	f.do("POST", "/v1/jobs/wide/runs", "", 201, nil)
+	f.next(scheduler.Call_REVIVE)
+	if err := f.master.SendOffers(f.master.NewOffer("o1", "a1", "cpus:4;mem:1024")); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(launched(f.next(scheduler.Call_ACCEPT))); n != 2 {
+		t.Fatalf("launched %d tasks on one offer, want the limit of 2", n)
+	}
+	if err := f.master.SendOffers(f.master.NewOffer("o2", "a1", "cpus:4;mem:1024")); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(launched(f.next(scheduler.Call_ACCEPT))); n != 2 {
+		t.Fatalf("launched %d tasks on the next offer, want 2", n)
 	}
 }

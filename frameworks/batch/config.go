@@ -35,6 +35,9 @@ type Config struct {
 	// WaitingRefuse is the refuse filter of offers declined while tasks wait (so that other
 	// agents are offered soon); offers are suppressed altogether when nothing waits.
 	WaitingRefuse time.Duration
+	// MaxTasksPerOffer bounds the tasks launched on one offer (count), so that one ACCEPT
+	// stays well within the master's request size limit; what remains is offered again.
+	MaxTasksPerOffer int
 	// MaxBodyBytes bounds request bodies; larger ones get 413.
 	MaxBodyBytes int64
 	// HistoryRuns is how many finished runs of each job are kept (count).
@@ -51,19 +54,20 @@ type Config struct {
 // DefaultConfig returns the defaults (Metronome's where it has one).
 func DefaultConfig() Config {
 	return Config{
-		Masters:         []string{"127.0.0.1:5050"},
-		HTTPPort:        8081,
-		Hostname:        "localhost",
-		Role:            "*",
-		FrameworkName:   "batch",
-		FailoverTimeout: 7 * 24 * time.Hour,
-		TickInterval:    time.Second,
-		FlushInterval:   50 * time.Millisecond,
-		WaitingRefuse:   time.Second,
-		MaxBodyBytes:    1 << 20,
-		HistoryRuns:     10,
-		Retry:           retry.Default(),
-		FindSandboxes:   true,
+		Masters:          []string{"127.0.0.1:5050"},
+		HTTPPort:         8081,
+		Hostname:         "localhost",
+		Role:             "*",
+		FrameworkName:    "batch",
+		FailoverTimeout:  7 * 24 * time.Hour,
+		TickInterval:     time.Second,
+		FlushInterval:    50 * time.Millisecond,
+		WaitingRefuse:    time.Second,
+		MaxBodyBytes:     1 << 20,
+		MaxTasksPerOffer: 1000,
+		HistoryRuns:      10,
+		Retry:            retry.Default(),
+		FindSandboxes:    true,
 	}
 }
 
@@ -104,6 +108,9 @@ func (c Config) Validate() error {
 	}
 	if c.WaitingRefuse < 0 {
 		errs = append(errs, errors.New("waiting_refuse: must not be negative"))
+	}
+	if c.MaxTasksPerOffer < 1 {
+		errs = append(errs, errors.New("max_tasks_per_offer: must be at least 1"))
 	}
 	if c.MaxBodyBytes <= 0 {
 		errs = append(errs, errors.New("max_body_bytes: must be positive"))

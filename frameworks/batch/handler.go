@@ -24,13 +24,19 @@ func (h *handler) Subscribed(_ context.Context, _ *sdk.Scheduler, ev *scheduler.
 	h.b.log.Info("subscribed", zap.String("framework_id", ev.GetFrameworkId().GetValue()))
 }
 
-func (h *handler) Offers(ctx context.Context, s *sdk.Scheduler, offered []*mesos.Offer) {
+func (h *handler) Offers(ctx context.Context, _ *sdk.Scheduler, offered []*mesos.Offer) {
 	var p plan
 	if err := h.b.do(ctx, func() { p = h.b.planOffers(offered) }); err != nil {
 		return
 	}
+	// Launch off the SDK's event goroutine: waiting for the writer must not stop the stream.
+	h.b.launcher.push(func(ctx context.Context, s *sdk.Scheduler) { h.b.launch(ctx, s, p) })
+}
+
+// launch carries out a plan once the launched tasks are on disk.
+func (b *Batch) launch(ctx context.Context, s *sdk.Scheduler, p plan) {
 	if len(p.launches) > 0 {
-		if err := h.b.w.wait(p.gen); err != nil {
+		if err := b.w.wait(p.gen); err != nil {
 			return
 		}
 	}
@@ -38,19 +44,19 @@ func (h *handler) Offers(ctx context.Context, s *sdk.Scheduler, offered []*mesos
 		if err := s.Launch(ctx, l.offer, l.tasks...); err != nil {
 			// The master may have launched them anyway (a timeout): ask it. Tasks it does not
 			// know come back TASK_LOST for reconciliation and are launched again (onUpdate).
-			h.b.log.Warn("launch", zap.String("offer_id", l.offer.GetValue()), zap.Int("tasks", len(l.tasks)), zap.Error(err))
+			b.log.Warn("launch", zap.String("offer_id", l.offer.GetValue()), zap.Int("tasks", len(l.tasks)), zap.Error(err))
 			var rt []*scheduler.Call_Reconcile_Task
 			for _, t := range l.tasks {
 				rt = append(rt, sdk.ReconcileTask(t.GetTaskId().GetValue(), t.GetAgentId().GetValue()))
 			}
 			if err := s.Reconcile(ctx, rt...); err != nil && ctx.Err() == nil {
-				h.b.log.Warn("reconcile tasks of a failed launch", zap.Error(err)) // reconciled again on resubscription
+				b.log.Warn("reconcile tasks of a failed launch", zap.Error(err)) // reconciled again on resubscription
 			}
 		}
 	}
 	if len(p.decline) > 0 {
 		if err := s.Decline(ctx, p.decline, p.refuse); err != nil && ctx.Err() == nil {
-			h.b.log.Warn("decline offers", zap.Error(err))
+			b.log.Warn("decline offers", zap.Error(err))
 		}
 	}
 }

@@ -70,6 +70,10 @@ func (b *Batch) planOffers(offered []*mesos.Offer) plan {
 		changed := false
 		for i := 0; i < len(pool.Offers()) && want > 0; {
 			o := pool.Offers()[i]
+			if len(tasks[o]) >= b.cfg.MaxTasksPerOffer {
+				i++
+				continue
+			}
 			if ok, _ := constraints.FeasibleAll(cs, agents[i], placed); !ok {
 				i++
 				continue
