@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/agoracluster/agora/integration/benchtest"
 	"github.com/agoracluster/agora/integration/cluster"
@@ -88,20 +89,23 @@ func BenchmarkBatchJobs(b *testing.B) {
 		}
 		return nil
 	})
-	post := func(path string, body []byte) {
+	post := func(path string, body []byte) error {
 		resp, err := http.Post(base+path, "application/json", bytes.NewReader(body))
 		if err != nil {
-			b.Fatal(err)
+			return err
 		}
 		resp.Body.Close()
 		if resp.StatusCode != http.StatusCreated {
-			b.Fatalf("POST %s = %s", path, resp.Status)
+			return fmt.Errorf("POST %s = %s", path, resp.Status)
 		}
+		return nil
 	}
 	for i := range jobs {
 		spec, _ := json.Marshal(map[string]any{"id": fmt.Sprintf("bench-%d", i), "run": map[string]any{
 			"cmd": "true", "cpus": 0.01, "mem": 1, "parallelism": tasks, "completions": tasks}})
-		post("/v1/jobs", spec)
+		if err := post("/v1/jobs", spec); err != nil {
+			b.Fatal(err)
+		}
 	}
 	masterPID, err := benchtest.FindProcess("master", "--work_dir", masterWD)
 	if err != nil {
@@ -116,8 +120,12 @@ func BenchmarkBatchJobs(b *testing.B) {
 
 	b.ResetTimer()
 	start := time.Now()
+	var g errgroup.Group // the runs are submitted at once, as a burst of clients would
 	for i := range jobs {
-		post(fmt.Sprintf("/v1/jobs/bench-%d/runs", i), nil)
+		g.Go(func() error { return post(fmt.Sprintf("/v1/jobs/bench-%d/runs", i), nil) })
+	}
+	if err := g.Wait(); err != nil {
+		b.Fatal(err)
 	}
 	cluster.Eventually(b, 10*time.Minute, func() error {
 		var all []struct {
