@@ -11,7 +11,7 @@ const (
 	EventJobCreated      = "job_created"
 	EventJobUpdated      = "job_updated"
 	EventJobDeleted      = "job_deleted"
-	EventScheduleChanged = "schedule_changed"
+	EventScheduleChanged = "schedule_changed" // created, replaced or deleted
 	EventRunStarted      = "run_started"
 	EventRunUpdated      = "run_updated" // the run's status changed
 	EventRunFinished     = "run_finished"
@@ -37,4 +37,9 @@ func (b *Batch) publish(typ, jobID string, r *run.Run) {
 		ev.RunID, ev.Status, ev.Reason = r.ID, r.Status, r.Reason
 	}
 	b.bus.Publish(ev)
+}
+
+func (b *Batch) publishSchedule(jobID, scheduleID string) {
+	b.bus.Publish(&event{EventType: EventScheduleChanged, Timestamp: b.now().UTC().Format(time.RFC3339Nano),
+		JobID: jobID, ScheduleID: scheduleID})
 }

@@ -101,9 +101,7 @@ func (b *Batch) putSchedule(jobID string, s *job.Schedule, create bool) error {
 	}
 	j.schedules[s.ID] = rec
 	b.persistSchedule(jobID, rec)
-	ev := &event{EventType: EventScheduleChanged, JobID: jobID, ScheduleID: s.ID}
-	ev.Timestamp = b.now().UTC().Format("2006-01-02T15:04:05.000Z07:00")
-	b.bus.Publish(ev)
+	b.publishSchedule(jobID, s.ID)
 	return nil
 }
 
@@ -118,5 +116,6 @@ func (b *Batch) deleteSchedule(jobID, id string) (*job.Schedule, error) {
 	}
 	delete(j.schedules, id)
 	b.w.put(scheduleKey(jobID, id), nil)
+	b.publishSchedule(jobID, id)
 	return rec.Schedule, nil
 }
