@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"go.uber.org/zap"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/agoracluster/agora/frameworks/sdk"
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
@@ -40,24 +41,40 @@ func (b *Batch) launch(ctx context.Context, s *sdk.Scheduler, p plan) {
 			return
 		}
 	}
+	var g errgroup.Group // offers are independent: their ACCEPTs go out side by side
+	g.SetLimit(launchWorkers)
 	for _, l := range p.launches {
-		if err := s.Launch(ctx, l.offer, l.tasks...); err != nil {
-			// The master may have launched them anyway (a timeout): ask it. Tasks it does not
-			// know come back TASK_LOST for reconciliation and are launched again (onUpdate).
-			b.log.Warn("launch", zap.String("offer_id", l.offer.GetValue()), zap.Int("tasks", len(l.tasks)), zap.Error(err))
-			var rt []*scheduler.Call_Reconcile_Task
-			for _, t := range l.tasks {
-				rt = append(rt, sdk.ReconcileTask(t.GetTaskId().GetValue(), t.GetAgentId().GetValue()))
-			}
-			if err := s.Reconcile(ctx, rt...); err != nil && ctx.Err() == nil {
-				b.log.Warn("reconcile tasks of a failed launch", zap.Error(err)) // reconciled again on resubscription
-			}
-		}
+		g.Go(func() error {
+			b.launchOne(ctx, s, l)
+			return nil
+		})
 	}
+	_ = g.Wait()
 	if len(p.decline) > 0 {
 		if err := s.Decline(ctx, p.decline, p.refuse); err != nil && ctx.Err() == nil {
 			b.log.Warn("decline offers", zap.Error(err))
 		}
+	}
+}
+
+// launchWorkers bounds the ACCEPT calls of one plan in flight at once.
+const launchWorkers = 8
+
+// launchOne launches one offer's tasks.
+func (b *Batch) launchOne(ctx context.Context, s *sdk.Scheduler, l launch) {
+	err := s.Launch(ctx, l.offer, l.tasks...)
+	if err == nil {
+		return
+	}
+	// The master may have launched them anyway (a timeout): ask it. Tasks it does not know
+	// come back TASK_LOST for reconciliation and are launched again (onUpdate).
+	b.log.Warn("launch", zap.String("offer_id", l.offer.GetValue()), zap.Int("tasks", len(l.tasks)), zap.Error(err))
+	var rt []*scheduler.Call_Reconcile_Task
+	for _, t := range l.tasks {
+		rt = append(rt, sdk.ReconcileTask(t.GetTaskId().GetValue(), t.GetAgentId().GetValue()))
+	}
+	if err := s.Reconcile(ctx, rt...); err != nil && ctx.Err() == nil {
+		b.log.Warn("reconcile tasks of a failed launch", zap.Error(err)) // reconciled again on resubscription
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"sync"
 
 	"go.uber.org/zap"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/agoracluster/agora/frameworks/sdk"
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
@@ -77,6 +78,9 @@ func (w *writer) signal() {
 	default:
 	}
 }
+
+// ackWorkers bounds the acknowledgements in flight at once.
+const ackWorkers = 16
 
 // errWriterStopped is returned by wait once the writer has stopped.
 var errWriterStopped = errors.New("batch: state writer stopped")
@@ -162,9 +166,17 @@ func (w *writer) flush(ctx context.Context, st store.Store, s *sdk.Scheduler, lo
 	if s == nil {
 		return
 	}
+	// An agent has at most one unacknowledged update per task in flight, so the
+	// acknowledgements of one flush can go out side by side.
+	var g errgroup.Group
+	g.SetLimit(ackWorkers)
 	for _, st := range acks {
-		if err := s.Acknowledge(ctx, st); err != nil && ctx.Err() == nil {
-			log.Warn("acknowledge update", zap.String("task_id", st.GetTaskId().GetValue()), zap.Error(err))
-		}
+		g.Go(func() error {
+			if err := s.Acknowledge(ctx, st); err != nil && ctx.Err() == nil {
+				log.Warn("acknowledge update", zap.String("task_id", st.GetTaskId().GetValue()), zap.Error(err))
+			}
+			return nil
+		})
 	}
+	_ = g.Wait()
 }
