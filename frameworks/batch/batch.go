@@ -39,6 +39,7 @@ type Batch struct {
 	w        *writer
 	out      *outbox // kills and the wish for offers
 	launcher *outbox // launches and declines, after the writer wrote their tasks
+	acks     *acker  // acknowledgements of status updates
 	bus      *events.Bus
 	metrics  *metrics
 	// sandboxes finds tasks' sandboxes; nil when Config.FindSandboxes is off.
@@ -55,7 +56,7 @@ type Batch struct {
 	wantOffers   bool
 	sandboxAsked map[string]bool     // tasks whose sandbox is being looked up
 	dirtyRuns    map[string]*run.Run // runs to write at the next flushRuns
-	acks         []*mesos.TaskStatus // updates to acknowledge after the next flushRuns
+	pendingAcks  []*mesos.TaskStatus // terminal updates to acknowledge after the next flushRuns
 }
 
 // Option changes how New builds a Batch (tests inject a clock and a random source).
@@ -83,6 +84,7 @@ func New(cfg Config, log *zap.Logger, opts ...Option) (*Batch, error) {
 		w:        newWriter(),
 		out:      newOutbox(),
 		launcher: newOutbox(),
+		acks:     newAcker(),
 		metrics:  newMetrics(),
 		reqs:     make(chan func()),
 		done:     make(chan struct{}),
@@ -162,7 +164,8 @@ func (b *Batch) RunWithStore(ctx context.Context, ln net.Listener, st store.Stor
 	g.Go(func() error { b.loop(gctx); return nil })
 	g.Go(func() error { b.out.run(gctx, sched); return nil })
 	g.Go(func() error { b.launcher.run(gctx, sched); return nil })
-	g.Go(func() error { b.w.run(gctx, st, sched, b.log, b.done); return nil })
+	g.Go(func() error { b.w.run(gctx, st, b.acks, b.log, b.done); return nil })
+	g.Go(func() error { b.acks.run(gctx, sched, b.log); return nil })
 	if b.sandboxes != nil {
 		g.Go(func() error { b.sandboxes.run(gctx); return nil })
 	}

@@ -156,9 +156,17 @@ func (b *Batch) killTask(taskID, agentID string) {
 	})
 }
 
-// onUpdate applies a task status update; the writer acknowledges it once it is on disk.
+// onUpdate applies a task status update. A terminal update is acknowledged once its run is
+// on disk (the master then forgets it); a non-terminal one at once: losing it in a crash
+// costs nothing, as reconciliation after the restart answers the task's latest state.
 func (b *Batch) onUpdate(st *mesos.TaskStatus) {
-	defer func() { b.acks = append(b.acks, st) }() // acknowledged once the run is written
+	defer func() {
+		if st.GetState().IsTerminal() {
+			b.pendingAcks = append(b.pendingAcks, st)
+		} else {
+			b.acks.push(st)
+		}
+	}()
 	id := st.GetTaskId().GetValue()
 	state := st.GetState()
 	jobID, runID, ok := run.ParseTaskID(id)

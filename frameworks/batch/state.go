@@ -188,17 +188,17 @@ func (b *Batch) dropRun(jobID, id string) {
 	b.w.put(runKey(jobID, id), nil)
 }
 
-// flushRuns hands the marked runs, then the updates waiting for them to be acknowledged, to
-// the writer, and returns the writer generation that holds them.
+// flushRuns hands the marked runs, then the terminal updates waiting for them to be
+// acknowledged, to the writer, and returns the writer generation that holds them.
 func (b *Batch) flushRuns() uint64 {
 	for id, r := range b.dirtyRuns {
 		b.persist(runKey(r.JobID, r.ID), r)
 		delete(b.dirtyRuns, id)
 	}
-	for _, st := range b.acks {
+	for _, st := range b.pendingAcks {
 		b.w.ack(st)
 	}
-	b.acks = b.acks[:0]
+	b.pendingAcks = b.pendingAcks[:0]
 	return b.w.generation()
 }
 

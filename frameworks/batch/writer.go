@@ -6,17 +6,15 @@ import (
 	"sync"
 
 	"go.uber.org/zap"
-	"golang.org/x/sync/errgroup"
 
-	"github.com/agoracluster/agora/frameworks/sdk"
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
 	"github.com/agoracluster/agora/store"
 )
 
 // writer persists behind the loop: the loop records the latest value of each key (nil:
 // delete) and the status updates to acknowledge once those values are durable; one goroutine
-// writes what accumulated, coalescing many changes of one key into one write, then sends the
-// acknowledgements. Launches wait for the generation holding their tasks (wait), so that no
+// writes what accumulated, coalescing many changes of one key into one write, then hands the
+// acknowledgements to the acker. Launches wait for the generation holding their tasks (wait), so that no
 // task reaches an agent before it is on disk.
 type writer struct {
 	mu      sync.Mutex
@@ -79,9 +77,6 @@ func (w *writer) signal() {
 	}
 }
 
-// ackWorkers bounds the acknowledgements in flight at once.
-const ackWorkers = 16
-
 // errWriterStopped is returned by wait once the writer has stopped.
 var errWriterStopped = errors.New("batch: state writer stopped")
 
@@ -118,7 +113,7 @@ func lastChanged(order []string) []string {
 // run writes until ctx is done, then, once the loop has ended (loopDone), writes what is
 // left. Store operations do not take ctx's cancellation (they are short and local), so that
 // a clean shutdown loses nothing.
-func (w *writer) run(ctx context.Context, st store.Store, s *sdk.Scheduler, log *zap.Logger, loopDone <-chan struct{}) {
+func (w *writer) run(ctx context.Context, st store.Store, a *acker, log *zap.Logger, loopDone <-chan struct{}) {
 	defer func() {
 		<-loopDone
 		w.flush(ctx, st, nil, log)
@@ -132,13 +127,13 @@ func (w *writer) run(ctx context.Context, st store.Store, s *sdk.Scheduler, log 
 		case <-ctx.Done():
 			return
 		case <-w.kick:
-			w.flush(ctx, st, s, log)
+			w.flush(ctx, st, a, log)
 		}
 	}
 }
 
-// flush writes the pending values, then acknowledges the pending updates (s nil: none).
-func (w *writer) flush(ctx context.Context, st store.Store, s *sdk.Scheduler, log *zap.Logger) {
+// flush writes the pending values, then hands the pending updates to the acker (nil: none).
+func (w *writer) flush(ctx context.Context, st store.Store, a *acker, log *zap.Logger) {
 	w.mu.Lock()
 	pending, order, acks, gen := w.pending, w.order, w.acks, w.gen
 	w.pending, w.order, w.acks = map[string][]byte{}, nil, nil
@@ -163,20 +158,7 @@ func (w *writer) flush(ctx context.Context, st store.Store, s *sdk.Scheduler, lo
 	w.done = gen
 	w.cond.Broadcast()
 	w.mu.Unlock()
-	if s == nil {
-		return
+	if a != nil && len(acks) > 0 {
+		a.push(acks...)
 	}
-	// An agent has at most one unacknowledged update per task in flight, so the
-	// acknowledgements of one flush can go out side by side.
-	var g errgroup.Group
-	g.SetLimit(ackWorkers)
-	for _, st := range acks {
-		g.Go(func() error {
-			if err := s.Acknowledge(ctx, st); err != nil && ctx.Err() == nil {
-				log.Warn("acknowledge update", zap.String("task_id", st.GetTaskId().GetValue()), zap.Error(err))
-			}
-			return nil
-		})
-	}
-	_ = g.Wait()
 }
