@@ -10,10 +10,12 @@
 //	  loop goroutine: jobs, schedules, runs ──►   run (one run's state machine)
 //	        ▲ offers, updates     │ kills, wish for offers     retry (back-off)
 //	  sdk.Scheduler ◄── outbox ◄──┘
-//	        │ launch after writer flushed; acks after the writer wrote the update
-//	        ▼
-//	  writer ──► store.Store: jobs/<id>, schedules/<job>/<id>, runs/<job>/<run>, history/<job>
+//	        ▲ ◄── launcher: ACCEPTs once the writer wrote the launched tasks
+//	        ▲ ◄── acker: non-terminal updates at once, terminal ones once written
+//	  writer ──► store.Store: jobs/<id>, schedules/<job>:<id>, runs/<job>:<run>, history/<job>
+//	  sandboxes: each task's agent URL and sandbox from the master's and agent's /state
 //
 // One goroutine (the loop) owns all state; the API and the SDK hand it closures. Decisions
-// come from the pure packages with `now` from the injected clock.
+// come from the pure packages with `now` from the injected clock. Changed runs are encoded
+// once per flush (Config.FlushInterval, when the writer is idle), not once per update.
 package batch
