@@ -7,7 +7,6 @@ import (
 	"io"
 	"net"
 	"os"
-	"os/user"
 	"path/filepath"
 	"strconv"
 
@@ -40,17 +39,8 @@ func runMarathon(ctx context.Context, args []string, _, stderr io.Writer) error 
 		return errors.New("marathon: --zk is not supported yet; run without it (state in --work_dir)")
 	}
 	cfg.Masters = sdk.SplitMasters(*masters)
-	if cfg.Hostname == "" {
-		h, err := os.Hostname()
-		if err != nil {
-			return fmt.Errorf("marathon: hostname: %w", err)
-		}
-		cfg.Hostname = h
-	}
-	if cfg.User == "" {
-		if u, err := user.Current(); err == nil {
-			cfg.User = u.Username
-		}
+	if err := frameworkDefaults("marathon", &cfg.Hostname, &cfg.User); err != nil {
+		return err
 	}
 	log, err := newLogger(*level)
 	if err != nil {
