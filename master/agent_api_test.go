@@ -2,7 +2,6 @@ package master
 
 import (
 	"bytes"
-	"github.com/agoracluster/agora/apicodec"
 	"io"
 	"net/http"
 	"strings"
@@ -10,6 +9,9 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/agoracluster/agora/apicodec"
+	"github.com/agoracluster/agora/master/httpapi"
+	"github.com/agoracluster/agora/master/mastertest"
 	agorapb "github.com/agoracluster/agora/proto/agora/v1"
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
 	"github.com/agoracluster/agora/resources"
@@ -29,7 +31,7 @@ func TestAgentAPIStatusCodes(t *testing.T) {
 	es.next(ev, func() bool { return ev.GetType() == agorapb.AgentEvent_SUBSCRIBED })
 	agentID := ev.GetSubscribed().GetAgentId().GetValue()
 	hb := func(id string) []byte {
-		return mustMarshal(t, apicodec.JSON, &agorapb.AgentCall{AgentId: agentIDpb(id), Type: agorapb.AgentCall_HEARTBEAT.Enum()})
+		return mustMarshal(t, apicodec.JSON, &agorapb.AgentCall{AgentId: mastertest.AgentID(id), Type: agorapb.AgentCall_HEARTBEAT.Enum()})
 	}
 	json := map[string]string{"Content-Type": apicodec.MediaJSON}
 	tests := []struct {
@@ -47,9 +49,9 @@ func TestAgentAPIStatusCodes(t *testing.T) {
 		{"no agent id", "", json, []byte(`{"type":"HEARTBEAT"}`), 400, "agent_id"},
 		{"status update without update", "", json, []byte(`{"type":"STATUS_UPDATE","agent_id":{"value":"x"}}`), 400, "status_update"},
 		{"invalid resources", "", json, []byte(`{"type":"SUBSCRIBE","subscribe":{"agent_info":{"hostname":"h","resources":[{"name":"cpus","type":"SCALAR","scalar":{"value":-1}}]}}}`), 400, "resources"},
-		{"unknown agent", "", map[string]string{"Content-Type": apicodec.MediaJSON, streamIDHeader: es.streamID}, hb("nope"), 400, "not registered"},
-		{"wrong stream", "", map[string]string{"Content-Type": apicodec.MediaJSON, streamIDHeader: "x"}, hb(agentID), 400, "stream ID"},
-		{"heartbeat", "", map[string]string{"Content-Type": apicodec.MediaJSON, streamIDHeader: es.streamID}, hb(agentID), 202, ""},
+		{"unknown agent", "", map[string]string{"Content-Type": apicodec.MediaJSON, httpapi.StreamIDHeader: es.streamID}, hb("nope"), 400, "not registered"},
+		{"wrong stream", "", map[string]string{"Content-Type": apicodec.MediaJSON, httpapi.StreamIDHeader: "x"}, hb(agentID), 400, "stream ID"},
+		{"heartbeat", "", map[string]string{"Content-Type": apicodec.MediaJSON, httpapi.StreamIDHeader: es.streamID}, hb(agentID), 202, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -4,6 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/agoracluster/agora/master/httpapi"
+	"github.com/agoracluster/agora/master/ledger"
 )
 
 // Config holds the master's settings.
@@ -76,46 +79,44 @@ func (c Config) Validate() error {
 	if c.Port < 0 || c.Port > 65535 {
 		errs = append(errs, fmt.Errorf("master: port %d out of range", c.Port))
 	}
-	positive := []struct {
+	for _, p := range []struct {
 		name string
 		d    time.Duration
-	}{
-		{"agent_heartbeat_interval", c.AgentHeartbeatInterval},
-		{"framework_heartbeat_interval", c.FrameworkHeartbeatInterval},
-		{"agent_ping_timeout", c.AgentPingTimeout},
-		{"agent_reregister_timeout", c.AgentReregisterTimeout},
-		{"agent_removal_timeout", c.AgentRemovalTimeout},
-		{"allocation_interval", c.AllocationInterval},
-		{"allocation_batch", c.AllocationBatch},
-	}
-	for _, p := range positive {
+	}{{"allocation_interval", c.AllocationInterval}, {"allocation_batch", c.AllocationBatch}} {
 		if p.d <= 0 {
 			errs = append(errs, fmt.Errorf("master: %s must be positive, got %s", p.name, p.d))
 		}
 	}
-	if c.OfferTimeout < 0 {
-		errs = append(errs, fmt.Errorf("master: offer_timeout must not be negative, got %s", c.OfferTimeout))
-	}
-	if c.MaxAgentPingTimeouts < 1 {
-		errs = append(errs, fmt.Errorf("master: max_agent_ping_timeouts must be at least 1, got %d", c.MaxAgentPingTimeouts))
-	}
-	if c.MaxCompletedTasksPerFramework < 0 || c.MaxCompletedFrameworks < 0 {
-		errs = append(errs, errors.New("master: completed task/framework limits must not be negative"))
-	}
+	// The heartbeats, timeouts and limits are the ledger's.
+	errs = append(errs, c.ledger().Validate())
 	if c.MaxBodySize <= 0 {
 		errs = append(errs, fmt.Errorf("master: max body size must be positive, got %d", c.MaxBodySize))
 	}
 	return errors.Join(errs...)
 }
 
-// agentTimeout is how long an agent may stay silent before it is unreachable.
-func (c Config) agentTimeout() time.Duration {
-	return c.AgentPingTimeout * time.Duration(c.MaxAgentPingTimeouts)
+// ledger is the ledger's part of the configuration.
+func (c Config) ledger() ledger.Config {
+	return ledger.Config{
+		FrameworkHeartbeatInterval:    c.FrameworkHeartbeatInterval,
+		AgentHeartbeatInterval:        c.AgentHeartbeatInterval,
+		AgentPingTimeout:              c.AgentPingTimeout,
+		MaxAgentPingTimeouts:          c.MaxAgentPingTimeouts,
+		AgentReregisterTimeout:        c.AgentReregisterTimeout,
+		AgentRemovalTimeout:           c.AgentRemovalTimeout,
+		OfferTimeout:                  c.OfferTimeout,
+		MaxCompletedTasksPerFramework: c.MaxCompletedTasksPerFramework,
+		MaxCompletedFrameworks:        c.MaxCompletedFrameworks,
+	}
 }
 
-// agentHeartbeat is the heartbeat interval announced to agents (they heartbeat at
-// it too): never longer than one ping timeout, so live agents are not marked
-// unreachable.
-func (c Config) agentHeartbeat() time.Duration {
-	return min(c.AgentHeartbeatInterval, c.AgentPingTimeout)
+// httpapi is the HTTP surface's part of the configuration.
+func (c Config) httpapi() httpapi.Config {
+	return httpapi.Config{
+		FrameworkHeartbeatInterval: c.FrameworkHeartbeatInterval,
+		AgentHeartbeatInterval:     c.ledger().AgentHeartbeat(),
+		MaxBodySize:                c.MaxBodySize,
+		Version:                    c.Version,
+		Cluster:                    c.Cluster,
+	}
 }

@@ -1,27 +1,21 @@
-// Package master is the Agora master: it admits agents over the agent protocol
-// (POST /api/v1/agent), serves the Mesos v1 scheduler API (POST /api/v1/scheduler),
-// offers the agents' resources to frameworks through the DRF allocator, routes task
-// launches to agents and status updates back to frameworks, and tracks agent and
-// framework liveness.
+// Package master is the Agora master: the small owner that wires the master's
+// parts together and runs them.
 //
-// One goroutine owns all master state (the *state value, see loop in master.go).
-// HTTP handlers decode and validate their input, hand a closure to that goroutine
-// and wait for its reply; the decisions themselves are plain methods on *state that
-// take the current time from an injected Clock, so they are tested without HTTP and
-// without sleeping. Streams to frameworks and agents are eventSinks: the state
-// enqueues encoded events and never blocks; one HTTP handler goroutine per stream
-// writes them out, with heartbeats.
+//	master (Master, Config, New, Run, loop)
+//	  ├─ httpapi   the HTTP surface: scheduler and agent APIs, streams, /state, /metrics
+//	  ├─ ledger    the decision core: agents, frameworks, tasks, offers (pure)
+//	  │    └─ allocator   the DRF allocator (pure)
+//	  └─ registry  what survives a restart, in a store.Store
 //
-//	HTTP handler ──decode/validate──▶ exec(func(*state)) ──▶ loop goroutine
-//	                                                          │ state methods:
-//	  scheduler_api.go, agent_api.go                          │  frameworks.go  subscribe, failover, teardown
-//	  http_state.go (/state), metrics.go                      │  agents.go      admission, reconciliation, liveness
-//	                                                          │  offers.go      allocation cycles, ACCEPT, DECLINE
-//	                                                          │  tasks.go       status updates, acks, kill, reconcile
-//	                                                          │  validation.go  calls, framework infos, tasks
-//	  stream.go ◀──────────── events (eventSink.Send) ────────┘  registry.go    agents/<id>, frameworks/<id>
+// New opens the registry's file store under Config.WorkDir; Run recovers the ledger
+// from the registry and starts one loop goroutine that owns the ledger. HTTP
+// handlers hand their calls to the loop (httpapi.Loop) and wait; the loop also runs
+// the periodic tick, batched allocation cycles and refuse-filter expiries, and after
+// each step carries out the effects the ledger handed out (registry writes, log
+// lines) before the caller hears the answer. A scheduler's ACCEPT thus goes httpapi (decode, validate) →
+// loop → ledger.SchedulerCall (offers checked, tasks validated, RUN_TASK queued on
+// the agent's stream) → httpapi's agent stream, which writes it to the agent.
 //
-// The registry (package store) keeps admitted agents and frameworks with their
-// failover deadlines, so a restarted master recognises re-registering agents and
-// re-subscribing frameworks.
+// The master also answers /health and /redirect (the leading master's address;
+// this master always leads for now).
 package master

@@ -4,10 +4,10 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"github.com/agoracluster/agora/apicodec"
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +16,10 @@ import (
 	"go.uber.org/zap/zaptest"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/agoracluster/agora/apicodec"
+	"github.com/agoracluster/agora/master/httpapi"
+	"github.com/agoracluster/agora/master/ledger"
+	"github.com/agoracluster/agora/master/mastertest"
 	agorapb "github.com/agoracluster/agora/proto/agora/v1"
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
 	"github.com/agoracluster/agora/proto/mesos/v1/scheduler"
@@ -106,7 +110,7 @@ func openStream(t *testing.T, resp *http.Response) *eventStream {
 	if err != nil {
 		t.Fatal(err)
 	}
-	es := &eventStream{t: t, streamID: resp.Header.Get(streamIDHeader), ch: make(chan []byte, 100), codec: c}
+	es := &eventStream{t: t, streamID: resp.Header.Get(httpapi.StreamIDHeader), ch: make(chan []byte, 100), codec: c}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -161,9 +165,9 @@ func subscribeCall(info *mesos.FrameworkInfo) *scheduler.Call {
 func TestSchedulerHTTPStatusCodes(t *testing.T) {
 	tm := startMaster(t, func(c *Config) { c.MaxBodySize = 1 << 20 })
 	json := map[string]string{"Content-Type": apicodec.MediaJSON}
-	sub := mustMarshal(t, apicodec.JSON, subscribeCall(frameworkInfo("fw")))
+	sub := mustMarshal(t, apicodec.JSON, subscribeCall(mastertest.FrameworkInfo("fw")))
 	revive := func(fwID string) []byte {
-		return mustMarshal(t, apicodec.JSON, &scheduler.Call{FrameworkId: frameworkIDpb(fwID), Type: scheduler.Call_REVIVE.Enum()})
+		return mustMarshal(t, apicodec.JSON, &scheduler.Call{FrameworkId: mastertest.FrameworkID(fwID), Type: scheduler.Call_REVIVE.Enum()})
 	}
 	es := openStream(t, tm.post("/api/v1/scheduler", json, sub))
 	ev := &scheduler.Event{}
@@ -188,12 +192,12 @@ func TestSchedulerHTTPStatusCodes(t *testing.T) {
 		{"no framework id", "", json, []byte(`{"type":"REVIVE"}`), 400, "framework_id"},
 		{"kill without kill", "", json, []byte(`{"type":"KILL","framework_id":{"value":"x"}}`), 400, "'kill'"},
 		{"not acceptable", "", map[string]string{"Content-Type": apicodec.MediaJSON, "Accept": "text/html"}, sub, 406, "Accept"},
-		{"subscribe with stream id", "", map[string]string{"Content-Type": apicodec.MediaJSON, streamIDHeader: "x"}, sub, 400, "Mesos-Stream-Id"},
+		{"subscribe with stream id", "", map[string]string{"Content-Type": apicodec.MediaJSON, httpapi.StreamIDHeader: "x"}, sub, 400, "Mesos-Stream-Id"},
 		{"too large", "", json, bytes.Repeat([]byte(" "), 2<<20), 413, "limit"},
 		{"unknown framework", "", json, revive("nope"), 403, "cannot be found"},
 		{"missing stream id", "", json, revive(fwID), 400, "Mesos-Stream-Id"},
-		{"wrong stream id", "", map[string]string{"Content-Type": apicodec.MediaJSON, streamIDHeader: "other"}, revive(fwID), 400, "stream ID"},
-		{"ok", "", map[string]string{"Content-Type": apicodec.MediaJSON, streamIDHeader: es.streamID}, revive(fwID), 202, ""},
+		{"wrong stream id", "", map[string]string{"Content-Type": apicodec.MediaJSON, httpapi.StreamIDHeader: "other"}, revive(fwID), 400, "stream ID"},
+		{"ok", "", map[string]string{"Content-Type": apicodec.MediaJSON, httpapi.StreamIDHeader: es.streamID}, revive(fwID), 202, ""},
 		{"roles without MULTI_ROLE", "", json, []byte(`{"type":"SUBSCRIBE","subscribe":{"framework_info":{"user":"u","name":"n","roles":["a"]}}}`), 400, "MULTI_ROLE"},
 	}
 	for _, tt := range tests {
@@ -222,7 +226,7 @@ func TestSchedulerHTTPStatusCodes(t *testing.T) {
 func TestSubscribeProtobufAndFailover(t *testing.T) {
 	tm := startMaster(t, nil)
 	pb := map[string]string{"Content-Type": apicodec.MediaProtobuf, "Accept": apicodec.MediaProtobuf}
-	info := frameworkInfo("fw")
+	info := mastertest.FrameworkInfo("fw")
 	info.FailoverTimeout = proto.Float64(3600)
 	es := openStream(t, tm.post("/api/v1/scheduler", pb, mustMarshal(t, apicodec.Protobuf, subscribeCall(info))))
 	if es.codec != apicodec.Protobuf {
@@ -236,7 +240,7 @@ func TestSubscribeProtobufAndFailover(t *testing.T) {
 	}
 
 	// A second scheduler instance fails the first over.
-	info.Id = frameworkIDpb(fwID)
+	info.Id = mastertest.FrameworkID(fwID)
 	es2 := openStream(t, tm.post("/api/v1/scheduler", map[string]string{"Content-Type": apicodec.MediaJSON}, mustMarshal(t, apicodec.JSON, subscribeCall(info))))
 	ev2 := &scheduler.Event{}
 	es2.next(ev2, func() bool { return ev2.GetType() == scheduler.Event_SUBSCRIBED })
@@ -259,7 +263,7 @@ func TestSubscribeProtobufAndFailover(t *testing.T) {
 
 func TestHeartbeats(t *testing.T) {
 	tm := startMaster(t, func(c *Config) { c.FrameworkHeartbeatInterval = 20 * time.Millisecond })
-	es := openStream(t, tm.post("/api/v1/scheduler", map[string]string{"Content-Type": apicodec.MediaJSON}, mustMarshal(t, apicodec.JSON, subscribeCall(frameworkInfo("fw")))))
+	es := openStream(t, tm.post("/api/v1/scheduler", map[string]string{"Content-Type": apicodec.MediaJSON}, mustMarshal(t, apicodec.JSON, subscribeCall(mastertest.FrameworkInfo("fw")))))
 	ev := &scheduler.Event{}
 	es.next(ev, func() bool { return ev.GetType() == scheduler.Event_SUBSCRIBED })
 	es.next(ev, func() bool { return ev.GetType() == scheduler.Event_HEARTBEAT })
@@ -279,7 +283,7 @@ func TestLaunchThroughFakeAgent(t *testing.T) {
 	agentID := aev.GetSubscribed().GetAgentId().GetValue()
 
 	json := map[string]string{"Content-Type": apicodec.MediaJSON}
-	fw := openStream(t, tm.post("/api/v1/scheduler", json, mustMarshal(t, apicodec.JSON, subscribeCall(frameworkInfo("fw")))))
+	fw := openStream(t, tm.post("/api/v1/scheduler", json, mustMarshal(t, apicodec.JSON, subscribeCall(mastertest.FrameworkInfo("fw")))))
 	ev := &scheduler.Event{}
 	fw.next(ev, func() bool { return ev.GetType() == scheduler.Event_SUBSCRIBED })
 	fwID := ev.GetSubscribed().GetFrameworkId().GetValue()
@@ -291,15 +295,15 @@ func TestLaunchThroughFakeAgent(t *testing.T) {
 
 	call := func(c *scheduler.Call) {
 		t.Helper()
-		c.FrameworkId = frameworkIDpb(fwID)
-		resp := tm.post("/api/v1/scheduler", map[string]string{"Content-Type": apicodec.MediaJSON, streamIDHeader: fw.streamID}, mustMarshal(t, apicodec.JSON, c))
+		c.FrameworkId = mastertest.FrameworkID(fwID)
+		resp := tm.post("/api/v1/scheduler", map[string]string{"Content-Type": apicodec.MediaJSON, httpapi.StreamIDHeader: fw.streamID}, mustMarshal(t, apicodec.JSON, c))
 		b, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
 		if resp.StatusCode != http.StatusAccepted {
 			t.Fatalf("%s: %d %s", c.GetType(), resp.StatusCode, b)
 		}
 	}
-	call(launchCall(offerIDs(offer), commandTask("t1", agentID, "cpus:1;mem:128")))
+	call(mastertest.LaunchCall(mastertest.OfferIDs(offer), mastertest.CommandTask("t1", agentID, "cpus:1;mem:128")))
 	agent.next(aev, func() bool { return aev.GetType() == agorapb.AgentEvent_RUN_TASK })
 	if aev.GetRunTask().GetTask().GetTaskId().GetValue() != "t1" {
 		t.Fatalf("RUN_TASK %v", aev)
@@ -308,20 +312,20 @@ func TestLaunchThroughFakeAgent(t *testing.T) {
 	uuid := []byte("0123456789abcdef")
 	agentPost := func(c *agorapb.AgentCall) {
 		t.Helper()
-		resp := tm.post("/api/v1/agent", map[string]string{"Content-Type": apicodec.MediaProtobuf, streamIDHeader: agent.streamID}, mustMarshal(t, apicodec.Protobuf, c))
+		resp := tm.post("/api/v1/agent", map[string]string{"Content-Type": apicodec.MediaProtobuf, httpapi.StreamIDHeader: agent.streamID}, mustMarshal(t, apicodec.Protobuf, c))
 		b, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
 		if resp.StatusCode != http.StatusAccepted {
 			t.Fatalf("agent %s: %d %s", c.GetType(), resp.StatusCode, b)
 		}
 	}
-	agentPost(statusUpdateCall(agentID, fwID, "t1", mesos.TaskState_TASK_RUNNING, uuid))
+	agentPost(mastertest.StatusUpdateCall(agentID, fwID, "t1", mesos.TaskState_TASK_RUNNING, uuid))
 	fw.next(ev, func() bool { return ev.GetType() == scheduler.Event_UPDATE })
 	if st := ev.GetUpdate().GetStatus(); st.GetState() != mesos.TaskState_TASK_RUNNING || !bytes.Equal(st.GetUuid(), uuid) {
 		t.Fatalf("UPDATE %v", st)
 	}
 	call(&scheduler.Call{Type: scheduler.Call_ACKNOWLEDGE.Enum(), Acknowledge: &scheduler.Call_Acknowledge{
-		AgentId: agentIDpb(agentID), TaskId: taskIDpb("t1"), Uuid: uuid,
+		AgentId: mastertest.AgentID(agentID), TaskId: mastertest.TaskID("t1"), Uuid: uuid,
 	}})
 	agent.next(aev, func() bool { return aev.GetType() == agorapb.AgentEvent_ACKNOWLEDGE })
 	if !bytes.Equal(aev.GetAcknowledge().GetUuid(), uuid) {
@@ -354,7 +358,7 @@ func TestLaunchThroughFakeAgent(t *testing.T) {
 
 	// SHUTDOWN reaches the agent as SHUTDOWN_EXECUTOR.
 	call(&scheduler.Call{Type: scheduler.Call_SHUTDOWN.Enum(), Shutdown: &scheduler.Call_Shutdown{
-		AgentId: agentIDpb(agentID), ExecutorId: executorIDpb("t1"),
+		AgentId: mastertest.AgentID(agentID), ExecutorId: mastertest.ExecutorID("t1"),
 	}})
 	agent.next(aev, func() bool { return aev.GetType() == agorapb.AgentEvent_SHUTDOWN_EXECUTOR })
 	if sh := aev.GetShutdownExecutor(); sh.GetFrameworkId().GetValue() != fwID || sh.GetExecutorId().GetValue() != "t1" {
@@ -379,7 +383,7 @@ func TestAgentReconnectsAfterMasterRestart(t *testing.T) {
 	subscribe := func(url string, id string) string {
 		info := &mesos.AgentInfo{Hostname: proto.String("a"), Resources: resources.MustParse("cpus:1;mem:64").ToProto()}
 		if id != "" {
-			info.Id = agentIDpb(id)
+			info.Id = mastertest.AgentID(id)
 		}
 		body := mustMarshal(t, apicodec.JSON, &agorapb.AgentCall{Type: agorapb.AgentCall_SUBSCRIBE.Enum(), Subscribe: &agorapb.AgentCall_Subscribe{AgentInfo: info}})
 		req, _ := http.NewRequest(http.MethodPost, url+"/api/v1/agent", bytes.NewReader(body))
@@ -407,7 +411,11 @@ func TestAgentReconnectsAfterMasterRestart(t *testing.T) {
 
 	tm := startMaster(t, func(c *Config) { c.WorkDir = dir })
 	var recovered bool
-	if err := tm.m.exec(context.Background(), func(s *state) { recovered = s.agents[id] != nil && s.agents[id].state == agentRecovered }); err != nil {
+	if err := tm.m.loop.Do(context.Background(), func(l *ledger.Ledger) {
+		for _, a := range l.Snapshot().Agents {
+			recovered = recovered || (a.Info.GetId().GetValue() == id && a.State == "recovered")
+		}
+	}); err != nil {
 		t.Fatal(err)
 	}
 	if !recovered {
@@ -535,7 +543,7 @@ func TestStreamBreakStartsFailoverTimeout(t *testing.T) {
 	tm := startMaster(t, func(c *Config) { c.AllocationInterval = 10 * time.Millisecond })
 	ctx, cancel := context.WithCancel(context.Background())
 	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, tm.url+"/api/v1/scheduler",
-		bytes.NewReader(mustMarshal(t, apicodec.JSON, subscribeCall(frameworkInfo("fw")))))
+		bytes.NewReader(mustMarshal(t, apicodec.JSON, subscribeCall(mastertest.FrameworkInfo("fw")))))
 	req.Header.Set("Content-Type", apicodec.MediaJSON)
 	resp, err := tm.client.Do(req)
 	if err != nil {
@@ -550,7 +558,11 @@ func TestStreamBreakStartsFailoverTimeout(t *testing.T) {
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		var removed bool
-		if err := tm.m.exec(context.Background(), func(s *state) { removed = s.frameworks[fwID] == nil && s.completedFramework(fwID) != nil }); err != nil {
+		if err := tm.m.loop.Do(context.Background(), func(l *ledger.Ledger) {
+			snap := l.Snapshot()
+			removed = !slices.ContainsFunc(snap.Frameworks, func(fw ledger.FrameworkView) bool { return fw.Info.GetId().GetValue() == fwID }) &&
+				slices.ContainsFunc(snap.CompletedFrameworks, func(fw ledger.FrameworkView) bool { return fw.Info.GetId().GetValue() == fwID })
+		}); err != nil {
 			t.Fatal(err)
 		}
 		if removed {

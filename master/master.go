@@ -2,7 +2,6 @@ package master
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -14,10 +13,11 @@ import (
 	"sync"
 	"time"
 
-	"github.com/google/uuid"
 	"go.uber.org/zap"
-	"google.golang.org/protobuf/proto"
 
+	"github.com/agoracluster/agora/master/httpapi"
+	"github.com/agoracluster/agora/master/ledger"
+	"github.com/agoracluster/agora/master/registry"
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
 	"github.com/agoracluster/agora/store"
 )
@@ -25,19 +25,18 @@ import (
 // Version is the default Config.Version.
 const Version = "dev"
 
-var errStopped = errors.New("master: stopped")
-
-// Master is the Agora master process.
+// Master is the Agora master process: it owns the ledger (package ledger) through
+// one loop goroutine, persists what the ledger hands out in the registry (package
+// registry) and serves the HTTP APIs (package httpapi).
 type Master struct {
-	cfg     Config
-	log     *zap.Logger
-	clock   Clock
-	reg     *storeRegistry
-	metrics *metrics
+	cfg   Config
+	log   *zap.Logger
+	clock ledger.Clock
+	reg   *registry.Registry
+	loop  *loop
+	api   *httpapi.Server
 
-	reqs     chan func(*state)
-	stop     chan struct{} // closed when Run winds down: streams end
-	loopDone chan struct{}
+	stop chan struct{} // closed when Run winds down: streams end
 
 	mu   sync.Mutex
 	info *mesos.MasterInfo // set by Run
@@ -56,19 +55,28 @@ func New(cfg Config, log *zap.Logger) (*Master, error) {
 	if err != nil {
 		return nil, fmt.Errorf("master: open registry: %w", err)
 	}
-	m := &Master{
-		cfg:      cfg,
-		log:      log.Named("master"),
-		clock:    realClock{},
-		reg:      &storeRegistry{st: st, timeout: 10 * time.Second},
-		metrics:  newMetrics(),
-		reqs:     make(chan func(*state)),
-		stop:     make(chan struct{}),
-		loopDone: make(chan struct{}),
-	}
-	m.metrics.reg.MustRegister(stateCollector{m})
-	return m, nil
+	log = log.Named("master")
+	clock := realClock{}
+	reg := registry.New(st, registry.DefaultTimeout)
+	lp := newLoop(cfg.AllocationInterval, cfg.AllocationBatch, clock, reg, log)
+	metrics := httpapi.NewMetrics(lp)
+	lp.observeAllocation = metrics.ObserveAllocation
+	stop := make(chan struct{})
+	return &Master{
+		cfg:   cfg,
+		log:   log,
+		clock: clock,
+		reg:   reg,
+		loop:  lp,
+		api:   httpapi.New(cfg.httpapi(), lp, metrics, stop),
+		stop:  stop,
+	}, nil
 }
+
+// realClock is the wall clock.
+type realClock struct{}
+
+func (realClock) Now() time.Time { return time.Now() }
 
 // Run serves the master on ln until ctx is done; it returns nil on cancellation.
 func (m *Master) Run(ctx context.Context, ln net.Listener) error {
@@ -79,12 +87,13 @@ func (m *Master) Run(ctx context.Context, ln net.Listener) error {
 	m.mu.Lock()
 	m.info = info
 	m.mu.Unlock()
-	agents, fws, err := m.reg.load(ctx)
+	agents, fws, err := m.reg.Load(ctx)
 	if err != nil {
 		return fmt.Errorf("master: recover registry: %w", err)
 	}
-	s := newState(m.cfg, m.log, m.clock, info, m.reg, rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0)))
-	s.recoverRegistry(agents, fws)
+	l := ledger.New(m.cfg.ledger(), m.clock, info, rand.New(rand.NewPCG(uint64(m.clock.Now().UnixNano()), 0)))
+	l.Recover(agents, fws)
+	m.loop.carryOut(l) // the loop goroutine is not running yet
 	m.log.Info("master started", zap.String("id", info.GetId()), zap.String("address", ln.Addr().String()),
 		zap.Int("recovered_agents", len(agents)), zap.Int("recovered_frameworks", len(fws)))
 
@@ -93,8 +102,7 @@ func (m *Master) Run(ctx context.Context, ln net.Listener) error {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		defer close(m.loopDone)
-		m.loop(loopCtx, s)
+		m.loop.run(loopCtx, l)
 	}()
 
 	srv := &http.Server{Handler: m.routes(), ReadHeaderTimeout: 10 * time.Second}
@@ -124,162 +132,15 @@ func (m *Master) Run(ctx context.Context, ln net.Listener) error {
 	return runErr
 }
 
-// masterInfo describes this master with the advertised address.
-func (m *Master) masterInfo(addr net.Addr) (*mesos.MasterInfo, error) {
-	host, portStr, err := net.SplitHostPort(addr.String())
-	if err != nil {
-		return nil, fmt.Errorf("master: listener address %q: %w", addr, err)
-	}
-	port, _ := strconv.Atoi(portStr)
-	if m.cfg.Port != 0 {
-		port = m.cfg.Port
-	}
-	ip := m.cfg.IP
-	if ip == "" {
-		ip = host
-	}
-	hostname := m.cfg.Hostname
-	if hostname == "" {
-		if h, err := os.Hostname(); err == nil {
-			hostname = h
-		}
-	}
-	parsed := net.ParseIP(ip)
-	if parsed == nil || parsed.IsUnspecified() {
-		// Listening on every address: advertise the hostname's address, as Mesos does.
-		parsed = hostIPv4(hostname)
-		ip = parsed.String()
-	}
-	if hostname == "" {
-		hostname = ip
-	}
-	var ipNum uint32
-	if v4 := parsed.To4(); v4 != nil {
-		// Mesos stores the in_addr as it lies in memory on a little-endian host.
-		ipNum = binary.LittleEndian.Uint32(v4)
-	}
-	return &mesos.MasterInfo{
-		Id:       proto.String(uuid.NewString()),
-		Ip:       proto.Uint32(ipNum),
-		Port:     proto.Uint32(uint32(port)),
-		Pid:      proto.String(fmt.Sprintf("master@%s:%d", ip, port)),
-		Hostname: proto.String(hostname),
-		Version:  proto.String(m.cfg.Version),
-		Address: &mesos.Address{
-			Hostname: proto.String(hostname),
-			Ip:       proto.String(ip),
-			Port:     proto.Int32(int32(port)),
-		},
-	}, nil
-}
-
-// hostIPv4 is the first IPv4 address of hostname, or 127.0.0.1.
-func hostIPv4(hostname string) net.IP {
-	if hostname != "" {
-		if ips, err := net.LookupIP(hostname); err == nil {
-			for _, ip := range ips {
-				if v4 := ip.To4(); v4 != nil {
-					return v4
-				}
-			}
-		}
-	}
-	return net.IPv4(127, 0, 0, 1).To4()
-}
-
-// loop owns the state: it runs requests from the HTTP handlers, deadlines and
-// allocation cycles, one at a time.
-func (m *Master) loop(ctx context.Context, s *state) {
-	tick := time.NewTicker(m.cfg.AllocationInterval)
-	defer tick.Stop()
-	batch := time.NewTimer(time.Hour)
-	batch.Stop()
-	batchArmed := false
-	filter := time.NewTimer(time.Hour)
-	filter.Stop()
-	defer batch.Stop()
-	defer filter.Stop()
-	for {
-		select {
-		case f := <-m.reqs:
-			f(s)
-		case <-tick.C:
-			s.tick()
-			s.requestAllocation()
-		case <-batch.C:
-			batchArmed = false
-			m.allocate(s, filter)
-		case <-filter.C:
-			m.allocate(s, filter)
-		case <-ctx.Done():
-			return
-		}
-		if s.allocPending && !batchArmed {
-			batch.Reset(m.cfg.AllocationBatch)
-			batchArmed = true
-		}
-	}
-}
-
-func (m *Master) allocate(s *state, filter *time.Timer) {
-	start := time.Now()
-	s.allocate()
-	m.metrics.allocationSeconds.Observe(time.Since(start).Seconds())
-	if t, ok := s.alloc.NextFilterExpiry(); ok {
-		d := t.Sub(s.now())
-		if d < time.Millisecond {
-			d = time.Millisecond
-		}
-		filter.Reset(d)
-	}
-}
-
-// stopping reports whether Run is winding down.
-func (m *Master) stopping() bool {
-	select {
-	case <-m.stop:
-		return true
-	default:
-		return false
-	}
-}
-
-// exec runs f on the state goroutine and waits for it.
-func (m *Master) exec(ctx context.Context, f func(*state)) error {
-	done := make(chan struct{})
-	wrapped := func(s *state) {
-		defer close(done)
-		f(s)
-	}
-	select {
-	case m.reqs <- wrapped:
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-m.loopDone:
-		return errStopped
-	}
-	select {
-	case <-done:
-		return nil
-	case <-m.loopDone:
-		return errStopped
-	}
-}
-
+// routes serves the APIs and the master's own endpoints: health and the leader's
+// address.
 func (m *Master) routes() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("/api/v1/scheduler", m.handleScheduler)
-	mux.HandleFunc("/master/api/v1/scheduler", m.handleScheduler)
-	mux.HandleFunc("/api/v1/agent", m.handleAgent)
-	mux.HandleFunc("/state", m.handleState)
-	mux.HandleFunc("/state.json", m.handleState)
-	mux.HandleFunc("/master/state", m.handleState)
-	mux.HandleFunc("/master/state.json", m.handleState)
+	m.api.Register(mux)
 	mux.HandleFunc("/health", m.handleHealth)
 	mux.HandleFunc("/master/health", m.handleHealth)
 	mux.HandleFunc("/redirect", m.handleRedirect)
 	mux.HandleFunc("/master/redirect", m.handleRedirect)
-	mux.Handle("/metrics", m.metrics.handler())
 	return mux
 }
 

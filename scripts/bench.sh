@@ -19,6 +19,9 @@
 #   `agora marathon` processes, simulated agents from integration/simagent in the test):
 #     BenchmarkMarathonDeploy   one app of N instances: POST -> all TASK_RUNNING, DELETE -> all killed
 #     BenchmarkMarathonListApps GET /v2/apps?embed=apps.tasks with A apps x T tasks, p50/p99
+#   batch at scale (integration/bench_batch_test.go, real `agora master` and `agora batch`,
+#   simulated agents whose tasks finish after 100ms):
+#     BenchmarkBatchJobs        J jobs x T tasks started at once: submission -> every run SUCCESS
 #   allocator (master/allocator):
 #     BenchmarkAllocate         one allocation cycle by cluster size
 #
@@ -36,6 +39,8 @@
 #   BENCH_MARATHON_INSTANCES  instances of the one app (default 10000)
 #   BENCH_MARATHON_AGENTS     simulated agents (default 200)
 #   BENCH_MARATHON_APPS       apps listed (default 1000), each of BENCH_MARATHON_APPTASKS (default 10)
+#   BENCH_BATCH_JOBS  jobs of BenchmarkBatchJobs (default 100), each one run of
+#   BENCH_BATCH_TASKS tasks (default 1000) on BENCH_BATCH_AGENTS simulated agents (default 200)
 #   BENCH_PROFILE=1   also profiles the Marathon deploy with master and Marathon in process
 set -euo pipefail
 
@@ -55,6 +60,9 @@ m_instances=${BENCH_MARATHON_INSTANCES:-10000}
 m_agents=${BENCH_MARATHON_AGENTS:-200}
 m_apps=${BENCH_MARATHON_APPS:-1000}
 m_apptasks=${BENCH_MARATHON_APPTASKS:-10}
+b_jobs=${BENCH_BATCH_JOBS:-100}
+b_tasks=${BENCH_BATCH_TASKS:-1000}
+b_agents=${BENCH_BATCH_AGENTS:-200}
 out=$root/.work/bench
 mkdir -p "$out"
 tmp=${BENCH_TMPDIR:-$out/tmp}
@@ -115,6 +123,14 @@ if ! go test ./integration/ -run '^$' -count 1 -timeout 15m -benchtime 1x \
 	status=1
 	failures+=("Marathon benchmarks failed: see $out/marathon.txt")
 fi
+echo "bench: batch at scale ($b_jobs jobs x $b_tasks tasks, $b_agents simulated agents)" >&2
+if ! go test ./integration/ -run '^$' -count 1 -timeout 15m -benchtime 1x \
+	-bench '^BenchmarkBatchJobs$' \
+	-args -agora.batch.jobs="$b_jobs" -agora.batch.tasks="$b_tasks" -agora.batch.agents="$b_agents" \
+	-agora.loglevel=warn >"$out/batch.txt" 2>&1; then
+	status=1
+	failures+=("batch benchmark failed: see $out/batch.txt")
+fi
 echo "bench: containers ($docker_tasks Docker containers vs a swarm service, $tasks tasks in cgroups)" >&2
 if ! go test ./integration/ -run '^$' -count 1 -timeout 15m -benchtime 1x \
 	-bench '^(BenchmarkDockerVsSwarm|BenchmarkLaunchCgroups)$' \
@@ -145,7 +161,7 @@ fi
 
 # --- table ----------------------------------------------------------------------------------
 # Benchmark lines look like "BenchmarkName/sub-2  1  12.5 unit  3.0 unit ...".
-table=$(cat "$out/integration.txt" "$out/marathon.txt" "$out/allocator.txt" 2>/dev/null | awk -v tasks="$tasks" -v rts="$roundtrips" -v mem="$memtasks" \
+table=$(cat "$out/integration.txt" "$out/marathon.txt" "$out/batch.txt" "$out/allocator.txt" 2>/dev/null | awk -v tasks="$tasks" -v rts="$roundtrips" -v mem="$memtasks" \
 	-v minst="$m_instances" -v magents="$m_agents" -v mapps="$m_apps" -v mapptasks="$m_apptasks" '
 function row(name, value, unit, goal, cmp, limit,   verdict) {
 	verdict = "-"
@@ -198,6 +214,11 @@ function fmt(v) { return (v >= 100) ? sprintf("%.0f", v) : (v >= 10) ? sprintf("
 		row("Marathon: GET /v2/apps?embed=apps.tasks, first request (nothing rendered yet)", fmt(m["first-ms"]), "ms", "-")
 		row("Marathon: GET /v2/apps?embed=apps.tasks, response size", fmt(m["MiB"]), "MiB", "-")
 		row("Marathon: " mapps " apps created -> all " mapps * mapptasks " tasks running", fmt(m["setup-s"]), "s", "-")
+	} else if (name == "BenchmarkBatchJobs") {
+		row("batch: " m["tasks"] " tasks (" m["jobs"] " jobs), submission -> all runs SUCCESS", fmt(m["finished-s"]), "s", "-")
+		row("batch: sustained rate", fmt(m["tasks/s"]), "tasks/s", ">= 3750", "ge", 3750)
+		row("  CPU: master", fmt(m["master-cpu-ms/task"]), "ms/task", "-")
+		row("  CPU: batch", fmt(m["batch-cpu-ms/task"]), "ms/task", "-")
 	} else if (name == "BenchmarkDockerVsSwarm") {
 		n = m["containers"] + 0; ok = m["swarm-ok"] + 0
 		if (ok) {

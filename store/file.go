@@ -102,11 +102,11 @@ func (s *FileStore) read(key string) ([]byte, Version, error) {
 	}
 	header, value, ok := bytes.Cut(b, []byte{'\n'})
 	if !ok || !bytes.HasPrefix(header, []byte(headerPrefix)) {
-		return nil, 0, fmt.Errorf("store: read %q: corrupt file: bad header", key)
+		return nil, 0, fmt.Errorf("store: read %q: corrupt file: bad header (%w)", key, ErrCorrupt)
 	}
 	n, err := strconv.ParseInt(string(header[len(headerPrefix):]), 10, 64)
 	if err != nil || n < 1 {
-		return nil, 0, fmt.Errorf("store: read %q: corrupt file: bad version %q", key, header[len(headerPrefix):])
+		return nil, 0, fmt.Errorf("store: read %q: corrupt file: bad version %q (%w)", key, header[len(headerPrefix):], ErrCorrupt)
 	}
 	return value, Version(n), nil
 }

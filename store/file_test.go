@@ -124,7 +124,7 @@ func TestFileStoreCorruptFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, _, err = s.Get(context.Background(), "k")
-	if err == nil || !strings.Contains(err.Error(), `store: read "k": corrupt file`) {
+	if !errors.Is(err, store.ErrCorrupt) || !strings.Contains(err.Error(), `store: read "k": corrupt file`) {
 		t.Fatalf("err = %v, want corrupt file error", err)
 	}
 }

@@ -20,6 +20,15 @@ var (
 	ErrNotFound   = errors.New("store: not found")
 	ErrConflict   = errors.New("store: version conflict")
 	ErrInvalidKey = errors.New("store: invalid key")
+	// ErrCorrupt: what is stored under a key is not a store entry
+	// (corrupt, or written by someone else); nothing is overwritten.
+	ErrCorrupt = errors.New("store: corrupt entry")
+	// ErrTooLarge: the value exceeds what the backend can hold in one
+	// entry (ZooKeeper: 1 MiB); nothing was written.
+	ErrTooLarge = errors.New("store: value too large")
+	// ErrFenced: a fenced store's writer is no longer the leader (its
+	// election znode is gone); nothing was written.
+	ErrFenced = errors.New("store: fenced: no longer the leader")
 )
 
 // Store is a durable key/value store with compare-and-set versions.

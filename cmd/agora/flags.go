@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"os/user"
 	"strings"
 	"time"
 
@@ -86,3 +87,21 @@ func newLogger(level string) (*zap.Logger, error) {
 
 // osEnv is the process environment as a lookup function.
 func osEnv(name string) string { return os.Getenv(name) }
+
+// frameworkDefaults fills what a framework's flags left empty: the advertised hostname (the
+// system's) and the user tasks run as (the current user).
+func frameworkDefaults(name string, hostname, taskUser *string) error {
+	if *hostname == "" {
+		h, err := os.Hostname()
+		if err != nil {
+			return fmt.Errorf("%s: hostname: %w", name, err)
+		}
+		*hostname = h
+	}
+	if *taskUser == "" {
+		if u, err := user.Current(); err == nil {
+			*taskUser = u.Username
+		}
+	}
+	return nil
+}

@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/agoracluster/agora/agent"
+	"github.com/agoracluster/agora/frameworks/batch"
 	"github.com/agoracluster/agora/frameworks/marathon"
 	"github.com/agoracluster/agora/master"
 )
@@ -29,6 +30,7 @@ type localConfig struct {
 	attributes string
 	level      string
 	marathon   int // Marathon's port; 0 disables it
+	batch      int // the batch framework's port; 0 disables it
 }
 
 // runLocal is `agora local`: a master and N agents (and the frameworks) in one process
@@ -45,6 +47,7 @@ func runLocal(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&lc.resources, "resources", "", "resources of each agent (default: detected)")
 	fs.StringVar(&lc.attributes, "attributes", "", "attributes of each agent")
 	fs.IntVar(&lc.marathon, "marathon_port", 8080, "port of the Marathon-compatible app framework (0: don't run it)")
+	fs.IntVar(&lc.batch, "batch_port", 8081, "port of the batch framework (0: don't run it)")
 	fs.StringVar(&lc.level, "logging_level", "info", "log level: debug, info, warn, error")
 	if err := parseFlags(fs, args, osEnv); err != nil {
 		return err
@@ -136,6 +139,28 @@ func runLocalCluster(ctx context.Context, lc localConfig, stdout io.Writer, log 
 			return fmt.Errorf("local: marathon: listen: %w", err)
 		}
 		runners = append(runners, runner{"marathon", ln, mar.Run})
+	}
+
+	if lc.batch > 0 {
+		bcfg := batch.DefaultConfig()
+		bcfg.Masters = []string{masterAddr}
+		bcfg.HTTPPort = lc.batch
+		bcfg.Hostname = lc.ip
+		bcfg.WorkDir = filepath.Join(lc.workDir, "batch")
+		if u, err := user.Current(); err == nil {
+			bcfg.User = u.Username
+		}
+		bat, err := batch.New(bcfg, log)
+		if err != nil {
+			closeAll()
+			return err
+		}
+		ln, err := net.Listen("tcp", net.JoinHostPort(lc.ip, strconv.Itoa(lc.batch)))
+		if err != nil {
+			closeAll()
+			return fmt.Errorf("local: batch: listen: %w", err)
+		}
+		runners = append(runners, runner{"batch", ln, bat.Run})
 	}
 
 	fmt.Fprintf(stdout, "Agora local cluster (work dir %s)\n", lc.workDir)

@@ -1,4 +1,4 @@
-// Command agora is the one Agora binary: `agora master|agent|local|marathon|executor|executor-host|version`.
+// Command agora is the one Agora binary: `agora master|agent|local|marathon|batch|executor|executor-host|version`.
 //
 // Every subcommand parses its own flags (Mesos and Marathon flag names) and also reads each
 // flag from the environment as AGORA_<FLAG>; a flag given on the command line wins.
@@ -35,6 +35,7 @@ func commands() map[string]command {
 		"master":        {summary: "run a master", run: runMaster},
 		"local":         {summary: "run a master and agents in one process tree", run: runLocal},
 		"marathon":      {summary: "run the Marathon-compatible app framework (REST /v2)", run: runMarathon},
+		"batch":         {summary: "run the batch framework: jobs, cron schedules, dependencies (REST /v1)", run: runBatch},
 	}
 }
 

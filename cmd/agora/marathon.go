@@ -7,12 +7,11 @@ import (
 	"io"
 	"net"
 	"os"
-	"os/user"
 	"path/filepath"
 	"strconv"
-	"strings"
 
 	"github.com/agoracluster/agora/frameworks/marathon"
+	"github.com/agoracluster/agora/frameworks/sdk"
 )
 
 // runMarathon is `agora marathon`: the Marathon-compatible app framework (REST /v2).
@@ -20,7 +19,7 @@ func runMarathon(ctx context.Context, args []string, _, stderr io.Writer) error 
 	cfg := marathon.DefaultConfig()
 	fs := newFlagSet("marathon")
 	fs.SetOutput(stderr)
-	masters := fs.String("master", "127.0.0.1:5050", "master address (host:port, comma separated for several)")
+	masters := fs.String("master", "127.0.0.1:5050", "master address (host:port, comma separated for several, or zk://host:2181,…/agora to follow the elected master)")
 	fs.IntVar(&cfg.HTTPPort, "http_port", cfg.HTTPPort, "port of the REST API")
 	httpAddr := fs.String("http_address", "", "address to listen on (default: all interfaces)")
 	fs.StringVar(&cfg.Hostname, "hostname", "", "hostname advertised as the leader and to the master (default: the system hostname)")
@@ -39,18 +38,9 @@ func runMarathon(ctx context.Context, args []string, _, stderr io.Writer) error 
 	if *zk != "" {
 		return errors.New("marathon: --zk is not supported yet; run without it (state in --work_dir)")
 	}
-	cfg.Masters = strings.Split(*masters, ",")
-	if cfg.Hostname == "" {
-		h, err := os.Hostname()
-		if err != nil {
-			return fmt.Errorf("marathon: hostname: %w", err)
-		}
-		cfg.Hostname = h
-	}
-	if cfg.User == "" {
-		if u, err := user.Current(); err == nil {
-			cfg.User = u.Username
-		}
+	cfg.Masters = sdk.SplitMasters(*masters)
+	if err := frameworkDefaults("marathon", &cfg.Hostname, &cfg.User); err != nil {
+		return err
 	}
 	log, err := newLogger(*level)
 	if err != nil {

@@ -30,7 +30,7 @@ type harness struct {
 	base   string
 }
 
-func newHarness(t *testing.T) *harness {
+func newHarness(t *testing.T, opts ...func(*Config)) *harness {
 	t.Helper()
 	fm := sdktest.NewMaster()
 	cfg := DefaultConfig()
@@ -38,6 +38,9 @@ func newHarness(t *testing.T) *harness {
 	cfg.WorkDir = t.TempDir()
 	cfg.Hostname = "127.0.0.1"
 	cfg.TickInterval = 20 * time.Millisecond
+	for _, o := range opts {
+		o(&cfg)
+	}
 	m, err := New(cfg, zaptest.NewLogger(t))
 	if err != nil {
 		t.Fatal(err)
@@ -61,7 +64,9 @@ func newHarness(t *testing.T) *harness {
 		t.Fatal(err)
 	}
 	h.eventually(func() error {
-		if m.getFrameworkID() == "" {
+		var info struct{ FrameworkID string }
+		_, body := h.do(http.MethodGet, "/v2/info", "")
+		if err := json.Unmarshal([]byte(body), &info); err != nil || info.FrameworkID == "" {
 			return errors.New("not subscribed")
 		}
 		return nil

@@ -40,6 +40,9 @@ type Config struct {
 	// MaxVersions is how many versions of each app and of the root group are stored
 	// (Marathon's --max_versions); the oldest are pruned first, never the current one.
 	MaxVersions int
+	// Now is the clock every decision reads (version stamps, back-offs, kill retries,
+	// event timestamps); nil means time.Now. Tests set a fake one.
+	Now func() time.Time
 }
 
 // DefaultConfig returns Marathon's defaults.
@@ -60,6 +63,7 @@ func DefaultConfig() Config {
 
 		MaxReadinessChecks: 64,
 		MaxVersions:        50,
+		Now:                time.Now,
 	}
 }
 

@@ -1,17 +1,12 @@
 package marathon
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"reflect"
-	"strings"
 	"testing"
 	"time"
-
-	"github.com/agoracluster/agora/frameworks/marathon/groups"
-	"github.com/agoracluster/agora/store"
 )
 
 // nextMilli waits until the wall clock is past the millisecond of the last change, so
@@ -48,10 +43,7 @@ func (h *harness) getJSON(path string, v any) {
 // TestVersionRetention: at most MaxVersions versions of an app and of the root group are
 // kept, the oldest pruned first; the current one always stays.
 func TestVersionRetention(t *testing.T) {
-	h := newHarness(t)
-	if err := h.m.do(context.Background(), func() { h.m.cfg.MaxVersions = 3 }); err != nil {
-		t.Fatal(err)
-	}
+	h := newHarness(t, func(c *Config) { c.MaxVersions = 3 })
 	h.change(http.MethodPost, "/v2/apps", `{"id":"/a","cmd":"sleep 1","instances":0}`, http.StatusCreated)
 	var all []string
 	for i := 2; i <= 6; i++ {
@@ -133,34 +125,5 @@ func TestGroupRollback(t *testing.T) {
 	}
 	if resp, _ := h.do(http.MethodGet, "/v2/apps/prod/web", ""); resp.StatusCode != http.StatusOK {
 		t.Errorf("/prod/web after the root's rollback = %d", resp.StatusCode)
-	}
-}
-
-func TestLoadVersionIndex(t *testing.T) {
-	st, err := store.OpenFile(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	for _, rv := range []rootVersion{
-		{Version: "2024-01-02T00:00:00.000Z", Groups: map[string]groups.Meta{}, Apps: map[string]string{"/a": "v2", "/b": "v1"}},
-		{Version: "2024-01-01T00:00:00.000Z", Groups: map[string]groups.Meta{}, Apps: map[string]string{"/a": "v1", "/b": "v1"}},
-	} {
-		if err := putJSON(ctx, st, rootVersionKey(rv.Version), rv); err != nil {
-			t.Fatal(err)
-		}
-	}
-	x, err := loadVersionIndex(ctx, st)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if want := []string{"2024-01-01T00:00:00.000Z", "2024-01-02T00:00:00.000Z"}; !reflect.DeepEqual(x.roots, want) {
-		t.Errorf("roots = %v", x.roots)
-	}
-	if want := map[string]map[string]int{"/a": {"v1": 1, "v2": 1}, "/b": {"v1": 2}}; !reflect.DeepEqual(x.refs, want) {
-		t.Errorf("refs = %v", x.refs)
-	}
-	if !strings.HasPrefix(rootVersionKey("v"), keyRootVersions+"/") {
-		t.Error("key")
 	}
 }

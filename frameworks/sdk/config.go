@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
 	"github.com/agoracluster/agora/proto/mesos/v1/scheduler"
+	"github.com/agoracluster/agora/zookeeper"
 )
 
 // Encoding is the media type used on the wire.
@@ -25,8 +27,14 @@ const (
 // Config configures a Scheduler. Start from DefaultConfig.
 type Config struct {
 	// Masters lists the masters to try in turn: "host:port" or "http(s)://host:port".
-	// A 307 redirect from a non-leading master is followed to the leader.
+	// A 307 redirect from a non-leading master is followed to the leader. Or it holds one
+	// zk://[user:password@]host:port[,host:port...]/path: the leading master is then
+	// detected in ZooKeeper (Mesos's json.info_ znodes under path), and the scheduler
+	// re-subscribes, with its framework id, whenever the leader changes.
 	Masters []string
+	// ZooKeeper configures the ZooKeeper session of a zk:// master (session timeout, and how
+	// long Run waits for the ensemble at start). Default zookeeper.DefaultConfig().
+	ZooKeeper zookeeper.Config
 	// Framework describes the framework. Its Id is filled from FrameworkIDStore on Run and
 	// from SUBSCRIBED afterwards; User and Name are required.
 	Framework *mesos.FrameworkInfo
@@ -79,6 +87,15 @@ type Config struct {
 	DefaultRefuse time.Duration
 }
 
+// SplitMasters splits a --master flag into Config.Masters: a zk:// URL (whose host list has
+// commas of its own) stays whole, anything else is a comma-separated list of masters.
+func SplitMasters(flag string) []string {
+	if zookeeper.IsURL(flag) {
+		return []string{flag}
+	}
+	return strings.Split(flag, ",")
+}
+
 // DefaultConfig returns a Config with every default filled in; set Masters and Framework.
 func DefaultConfig() Config {
 	return Config{
@@ -96,6 +113,7 @@ func DefaultConfig() Config {
 		MaxRedirects:         5,
 		MaxEventSize:         64 << 20,
 		DefaultRefuse:        5 * time.Second,
+		ZooKeeper:            zookeeper.DefaultConfig(),
 	}
 }
 
@@ -106,6 +124,18 @@ func (c Config) Validate() error {
 		errs = append(errs, errors.New("masters: at least one master is required"))
 	}
 	for i, m := range c.Masters {
+		if zookeeper.IsURL(m) {
+			if len(c.Masters) > 1 {
+				errs = append(errs, fmt.Errorf("masters[%d]: a zk:// master must be the only one", i))
+			}
+			if _, err := zookeeper.ParseURL(m); err != nil {
+				errs = append(errs, fmt.Errorf("masters[%d]: %w", i, err))
+			}
+			if err := c.ZooKeeper.Validate(); err != nil {
+				errs = append(errs, fmt.Errorf("zookeeper: %w", err))
+			}
+			continue
+		}
 		if _, err := masterURL(m); err != nil {
 			errs = append(errs, fmt.Errorf("masters[%d]: %w", i, err))
 		}

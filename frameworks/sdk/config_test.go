@@ -1,6 +1,7 @@
 package sdk
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -81,6 +82,22 @@ func TestResolveRedirect(t *testing.T) {
 		got, err := resolveRedirect(from, tt.loc)
 		if err != nil || got.String() != tt.want {
 			t.Errorf("resolveRedirect(%q) = %v, %v; want %s", tt.loc, got, err, tt.want)
+		}
+	}
+}
+
+func TestSplitMasters(t *testing.T) {
+	tests := []struct {
+		flag string
+		want []string
+	}{
+		{"h1:5050", []string{"h1:5050"}},
+		{"h1:5050,h2:5050", []string{"h1:5050", "h2:5050"}},
+		{"zk://h1:2181,h2:2181/agora", []string{"zk://h1:2181,h2:2181/agora"}},
+	}
+	for _, tt := range tests {
+		if got := SplitMasters(tt.flag); !slices.Equal(got, tt.want) {
+			t.Errorf("SplitMasters(%q) = %q, want %q", tt.flag, got, tt.want)
 		}
 	}
 }

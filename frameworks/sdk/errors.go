@@ -24,6 +24,9 @@ var (
 	// ErrStreamClosed is the reason given to Handler.Disconnected when the master ended the
 	// event stream.
 	ErrStreamClosed = errors.New("sdk: master closed the event stream")
+	// ErrLeaderChanged is the reason given to Handler.Disconnected when ZooKeeper names
+	// another leading master (zk:// masters); the scheduler re-subscribes to it at once.
+	ErrLeaderChanged = errors.New("sdk: the leading master changed")
 
 	errSubscribeTimeout = errors.New("sdk: subscription timed out")
 	errTornDown         = errors.New("sdk: framework torn down")

@@ -14,9 +14,11 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/agoracluster/agora/election"
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
 	"github.com/agoracluster/agora/proto/mesos/v1/scheduler"
 	"github.com/agoracluster/agora/recordio"
+	"github.com/agoracluster/agora/zookeeper"
 	"go.uber.org/zap"
 	"google.golang.org/protobuf/proto"
 )
@@ -31,6 +33,10 @@ type Scheduler struct {
 	client  *http.Client
 	masters []*url.URL
 	running atomic.Bool
+	// zk is the ZooKeeper URL of a zk:// master (nil for a list of masters), and detector
+	// follows its leader while Run runs.
+	zk       *zookeeper.URL
+	detector *election.MasterDetector
 
 	// wantMu serializes SetWantOffers with the post-subscription sync so that SUPPRESS and
 	// REVIVE go out in the order the wishes were made.
@@ -95,6 +101,11 @@ func NewScheduler(cfg Config, handler Handler, log *zap.Logger) (*Scheduler, err
 		rng:       rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0x5eed)),
 	}
 	for _, m := range cfg.Masters {
+		if zookeeper.IsURL(m) {
+			u, _ := zookeeper.ParseURL(m) // checked by Validate
+			s.zk = &u
+			continue
+		}
 		u, _ := masterURL(m) // checked by Validate
 		s.masters = append(s.masters, u)
 	}
@@ -136,6 +147,16 @@ func (s *Scheduler) Run(ctx context.Context) error {
 		s.mu.Unlock()
 		s.log.Info("resuming framework", zap.String("framework_id", id))
 	}
+	if s.zk != nil {
+		stop, err := s.startDetector(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil // canceled while connecting
+			}
+			return err
+		}
+		defer stop()
+	}
 
 	failures := 0
 	for {
@@ -159,6 +180,9 @@ func (s *Scheduler) Run(ctx context.Context) error {
 		s.handler.Disconnected(ctx, s, err)
 		d := s.backoff(failures)
 		failures++
+		if errors.Is(err, ErrLeaderChanged) {
+			d = 0 // the new leader is known: no reason to wait
+		}
 		t := time.NewTimer(d)
 		select {
 		case <-ctx.Done():
@@ -222,9 +246,16 @@ func (s *Scheduler) attempt(ctx context.Context) (subscribed bool, err error) {
 	defer dog.stop()
 	dog.arm(s.cfg.SubscribeTimeout, errSubscribeTimeout)
 
-	resp, endpoint, err := s.connect(streamCtx, call)
+	resp, endpoint, leaderNode, err := s.connect(streamCtx, call)
 	if err != nil {
 		return false, causeOr(streamCtx, err)
+	}
+	if s.detector != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s.followLeader(streamCtx, leaderNode, cancel)
+		}()
 	}
 	defer resp.Body.Close()
 	streamID := resp.Header.Get(StreamIDHeader)
@@ -321,8 +352,18 @@ func frameworkRoles(fw *mesos.FrameworkInfo) []string {
 }
 
 // connect posts SUBSCRIBE to the masters in turn, starting with the last known leader, and
-// follows redirects. It returns the streaming response and the URL that accepted it.
-func (s *Scheduler) connect(ctx context.Context, call *scheduler.Call) (*http.Response, *url.URL, error) {
+// follows redirects. It returns the streaming response and the URL that accepted it, and for
+// a zk:// master the znode of the leader it detected.
+func (s *Scheduler) connect(ctx context.Context, call *scheduler.Call) (*http.Response, *url.URL, string, error) {
+	if s.detector != nil {
+		return s.connectDetected(ctx, call)
+	}
+	resp, u, err := s.connectListed(ctx, call)
+	return resp, u, "", err
+}
+
+// connectListed is connect for a list of masters.
+func (s *Scheduler) connectListed(ctx context.Context, call *scheduler.Call) (*http.Response, *url.URL, error) {
 	s.mu.Lock()
 	start := s.leader
 	s.mu.Unlock()

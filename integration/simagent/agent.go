@@ -298,13 +298,23 @@ func (a *agent) launch(fw *mesos.FrameworkInfo, exec *mesos.ExecutorInfo, tasks 
 	}
 }
 
-// running reports a starting task as running. Locked.
+// running reports a starting task as running, and finishes it after Config.FinishDelay.
+// Locked.
 func (a *agent) running(key taskKey) {
 	t := a.tasks[key]
 	if t == nil || t.state != mesos.TaskState_TASK_STARTING {
 		return // killed meanwhile
 	}
 	a.update(t, mesos.TaskState_TASK_RUNNING, "")
+	if d := a.sim.cfg.FinishDelay; d > 0 {
+		a.sim.timers.after(d, func() {
+			a.mu.Lock()
+			defer a.mu.Unlock()
+			if t := a.tasks[key]; t != nil && t.state == mesos.TaskState_TASK_RUNNING {
+				a.update(t, mesos.TaskState_TASK_FINISHED, "Command exited with status 0")
+			}
+		})
+	}
 }
 
 func (a *agent) kill(fwID, taskID string) {

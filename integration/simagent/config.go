@@ -26,6 +26,10 @@ type Config struct {
 	HostnameFor func(i int) string
 	// RunningDelay is how long a task stays TASK_STARTING before it reports TASK_RUNNING.
 	RunningDelay time.Duration
+	// FinishDelay, when positive, makes every task run to completion: it reports
+	// TASK_FINISHED this long after TASK_RUNNING (run-to-completion work, for batch jobs).
+	// 0: tasks run until they are killed.
+	FinishDelay time.Duration
 	// Unhealthy makes tasks with a health check report healthy=false with TASK_RUNNING
 	// (healthy=true by default).
 	Unhealthy bool
@@ -79,6 +83,9 @@ func (c Config) Validate() error {
 	}
 	if c.RunningDelay < 0 {
 		errs = append(errs, fmt.Errorf("simagent: running delay must not be negative, got %s", c.RunningDelay))
+	}
+	if c.FinishDelay < 0 {
+		errs = append(errs, fmt.Errorf("simagent: finish delay must not be negative, got %s", c.FinishDelay))
 	}
 	if c.HeartbeatInterval < 0 {
 		errs = append(errs, fmt.Errorf("simagent: heartbeat interval must not be negative, got %s", c.HeartbeatInterval))

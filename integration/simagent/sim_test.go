@@ -401,3 +401,25 @@ func TestConfigValidate(t *testing.T) {
 		})
 	}
 }
+
+func TestTasksFinishAfterFinishDelay(t *testing.T) {
+	addr := startMaster(t)
+	cfg := testConfig(addr, 2)
+	cfg.FinishDelay = 50 * time.Millisecond
+	s := startSim(t, cfg)
+	f := startFramework(t, addr, true)
+	ids, tasks := testTasks("t", 10, false)
+	f.launch(t, tasks...)
+	f.waitStates(t, ids, mesos.TaskState_TASK_FINISHED)
+	ctx, cancel := context.WithTimeout(context.Background(), testWait)
+	defer cancel()
+	if _, err := s.WaitAcked(ctx, mesos.TaskState_TASK_FINISHED, len(ids)); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range ids {
+		sts := f.statuses(id)
+		if len(sts) != 3 || sts[1].GetState() != mesos.TaskState_TASK_RUNNING || sts[2].GetState() != mesos.TaskState_TASK_FINISHED {
+			t.Fatalf("task %s updates %v, want STARTING, RUNNING, FINISHED", id, sts)
+		}
+	}
+}

@@ -1,9 +1,10 @@
 package app
 
 import (
+	"cmp"
 	"fmt"
 	"github.com/agoracluster/agora/frameworks/marathon/constraints"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -53,7 +54,7 @@ func (e *ValidationError) add(path, msg string) {
 func (e *ValidationError) empty() bool { return len(e.Details) == 0 }
 
 func (e *ValidationError) sorted() *ValidationError {
-	sort.SliceStable(e.Details, func(i, j int) bool { return e.Details[i].Path < e.Details[j].Path })
+	slices.SortStableFunc(e.Details, func(a, b Detail) int { return cmp.Compare(a.Path, b.Path) })
 	return e
 }
 
@@ -71,8 +72,9 @@ func Validate(a *App) *ValidationError {
 	return e.sorted()
 }
 
-// scalaDouble prints a float as Scala does in Marathon's messages (1.0, 0.5).
-func scalaDouble(f float64) string {
+// ScalaDouble renders a float as Scala's Double.toString does for plain values (1.0,
+// 0.5), as Marathon prints numbers in its messages and task environment.
+func ScalaDouble(f float64) string {
 	s := strconv.FormatFloat(f, 'f', -1, 64)
 	if !strings.ContainsAny(s, ".eEn") {
 		s += ".0"
@@ -82,7 +84,7 @@ func scalaDouble(f float64) string {
 
 func atLeastF(e *ValidationError, path string, v, min float64) {
 	if !(v >= min) {
-		e.add(path, fmt.Sprintf("got %s, expected %s or more", scalaDouble(v), scalaDouble(min)))
+		e.add(path, fmt.Sprintf("got %s, expected %s or more", ScalaDouble(v), ScalaDouble(min)))
 	}
 }
 
@@ -94,7 +96,7 @@ func atLeast(e *ValidationError, path string, v, min int64) {
 
 func betweenF(e *ValidationError, path string, v, lo, hi float64) {
 	if !(v >= lo && v <= hi) {
-		e.add(path, fmt.Sprintf("got %s, expected between %s and %s", scalaDouble(v), scalaDouble(lo), scalaDouble(hi)))
+		e.add(path, fmt.Sprintf("got %s, expected between %s and %s", ScalaDouble(v), ScalaDouble(lo), ScalaDouble(hi)))
 	}
 }
 

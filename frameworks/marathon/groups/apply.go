@@ -3,8 +3,9 @@ package groups
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"math"
-	"sort"
+	"slices"
 
 	"github.com/agoracluster/agora/frameworks/marathon/app"
 )
@@ -193,14 +194,7 @@ func hasCycle(root *Group) bool {
 	return false
 }
 
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
+func sortedKeys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }
 
 func scale(g *Group, by float64) {
 	for i, a := range g.Apps {
@@ -306,6 +300,6 @@ func result(old, next *Group) *Result {
 			removed = append(removed, id)
 		}
 	}
-	sort.Strings(removed)
+	slices.Sort(removed)
 	return &Result{Root: next, Apps: apps, Removed: removed}
 }

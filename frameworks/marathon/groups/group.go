@@ -1,8 +1,9 @@
 package groups
 
 import (
+	"cmp"
 	"encoding/json"
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/agoracluster/agora/frameworks/marathon/app"
@@ -105,8 +106,8 @@ func ensure(root *Group, id string) *Group {
 // finish sorts children and fills missing versions bottom-up with the
 // newest version found below.
 func finish(g *Group) string {
-	sort.Slice(g.Apps, func(i, j int) bool { return g.Apps[i].ID < g.Apps[j].ID })
-	sort.Slice(g.Groups, func(i, j int) bool { return g.Groups[i].ID < g.Groups[j].ID })
+	slices.SortFunc(g.Apps, func(a, b *app.App) int { return cmp.Compare(a.ID, b.ID) })
+	slices.SortFunc(g.Groups, func(a, b *Group) int { return cmp.Compare(a.ID, b.ID) })
 	newest := ""
 	for _, a := range g.Apps {
 		if a.Version > newest {
@@ -276,12 +277,6 @@ func EffectiveDependencies(root *Group) map[string][]string {
 }
 
 func dedupe(ids []string) []string {
-	sort.Strings(ids)
-	out := ids[:0]
-	for i, id := range ids {
-		if i == 0 || id != ids[i-1] {
-			out = append(out, id)
-		}
-	}
-	return out
+	slices.Sort(ids)
+	return slices.Compact(ids)
 }

@@ -2,10 +2,11 @@ package groups
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sort"
+	"slices"
 
 	"github.com/agoracluster/agora/frameworks/marathon/app"
 )
@@ -238,7 +239,7 @@ func (p *problems) empty() bool { return len(p.details) == 0 }
 
 func (p *problems) err() *app.ValidationError {
 	d := append([]app.Detail(nil), p.details...)
-	sort.SliceStable(d, func(i, j int) bool { return d[i].Path < d[j].Path })
+	slices.SortStableFunc(d, func(a, b app.Detail) int { return cmp.Compare(a.Path, b.Path) })
 	return &app.ValidationError{Message: app.MsgObjectNotValid, Details: d}
 }
 

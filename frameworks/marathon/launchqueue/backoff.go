@@ -2,7 +2,7 @@ package launchqueue
 
 import (
 	"math"
-	"sort"
+	"slices"
 	"time"
 
 	"github.com/agoracluster/agora/frameworks/marathon/app"
@@ -132,6 +132,5 @@ func (b *Backoff) NextDeadline(now time.Time) (time.Time, bool) {
 	if len(ds) == 0 {
 		return time.Time{}, false
 	}
-	sort.Slice(ds, func(i, j int) bool { return ds[i].Before(ds[j]) })
-	return ds[0], true
+	return slices.MinFunc(ds, time.Time.Compare), true
 }

@@ -3,7 +3,8 @@ package launchqueue
 import (
 	"errors"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 
 	"github.com/agoracluster/agora/frameworks/marathon/app"
 )
@@ -54,12 +55,7 @@ func Used(apps []*app.App) []int {
 			}
 		}
 	}
-	out := make([]int, 0, len(seen))
-	for p := range seen {
-		out = append(out, p)
-	}
-	sort.Ints(out)
-	return out
+	return slices.Sorted(maps.Keys(seen))
 }
 
 // Assign returns a copy of a in which every service port that asks for 0

@@ -1,8 +1,9 @@
 package planner
 
 import (
+	"cmp"
 	"math"
-	"sort"
+	"slices"
 	"time"
 
 	"github.com/agoracluster/agora/frameworks/marathon/app"
@@ -260,19 +261,12 @@ func killOrder(tasks []Task, selection string, now time.Time) []Task {
 		}
 		return t.StartedAt
 	}
-	sort.SliceStable(out, func(i, j int) bool {
-		ri, rj := rank(out[i]), rank(out[j])
-		if ri != rj {
-			return ri < rj
+	slices.SortStableFunc(out, func(a, b Task) int {
+		byStart := started(a).Compare(started(b))
+		if selection != app.KillOldestFirst {
+			byStart = -byStart
 		}
-		si, sj := started(out[i]), started(out[j])
-		if !si.Equal(sj) {
-			if selection == app.KillOldestFirst {
-				return si.Before(sj)
-			}
-			return si.After(sj)
-		}
-		return out[i].ID < out[j].ID
+		return cmp.Or(cmp.Compare(rank(a), rank(b)), byStart, cmp.Compare(a.ID, b.ID))
 	})
 	return out
 }

@@ -3,7 +3,8 @@ package planner
 import (
 	"errors"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 )
 
@@ -95,14 +96,7 @@ func appendStep(steps []Step, s Step) []Step {
 	return append(steps, s)
 }
 
-func sortedKeys(m map[string]AppSpec) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
+func sortedKeys(m map[string]AppSpec) []string { return slices.Sorted(maps.Keys(m)) }
 
 // dependsOn resolves a dependency (an app or a group id) to target app ids.
 func dependsOn(dep string, target map[string]AppSpec) []string {
@@ -185,7 +179,7 @@ func (p Plan) AffectedApps() []string {
 			}
 		}
 	}
-	sort.Strings(out)
+	slices.Sort(out)
 	return out
 }
 

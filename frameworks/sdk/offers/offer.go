@@ -75,6 +75,15 @@ func (o *Offer) Attribute(name string) (string, bool) {
 	return "", false
 }
 
+// Attributes returns all of the agent's attributes as text (see Attribute), by name.
+func (o *Offer) Attributes() map[string]string {
+	out := make(map[string]string, len(o.pb.GetAttributes()))
+	for _, a := range o.pb.GetAttributes() {
+		out[a.GetName()] = resources.AttributeValue(a)
+	}
+	return out
+}
+
 // Match reports whether need fits in what remains of the offer.
 func (o *Offer) Match(need resources.Resources) bool {
 	_, ok := carve(o.remaining, need)

@@ -163,6 +163,9 @@ func TestMatchAndAttributes(t *testing.T) {
 	if _, ok := o.Attribute("dc"); ok {
 		t.Error("Attribute(dc) found")
 	}
+	if got := o.Attributes(); len(got) != 2 || got["rack"] != "r1" || got["zone"] != "a" {
+		t.Errorf("Attributes() = %v, want rack:r1 zone:a", got)
+	}
 }
 
 func TestMalformedOfferNeverMatches(t *testing.T) {

@@ -1,0 +1,145 @@
+package api
+
+import (
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/gorilla/mux"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.uber.org/zap"
+
+	"github.com/agoracluster/agora/frameworks/marathon/app"
+	"github.com/agoracluster/agora/frameworks/marathon/loop"
+	"github.com/agoracluster/agora/frameworks/marathon/tasks"
+)
+
+func (a *API) listDeployments(w http.ResponseWriter, req *http.Request) {
+	a.call(w, req, func(tx *loop.Tx) reply {
+		v := tx.View()
+		out := []any{}
+		deploying := v.Deploying()
+		for _, d := range v.Deployments() {
+			out = append(out, deploymentInfo(v, d, deploying))
+		}
+		return reply{status: http.StatusOK, body: out}
+	})
+}
+
+func (a *API) deleteDeployment(w http.ResponseWriter, req *http.Request) {
+	id := mux.Vars(req)["id"]
+	force := boolParam(req, "force")
+	a.call(w, req, func(tx *loop.Tx) reply {
+		d, err := tx.CancelDeployment(id, force)
+		if err != nil {
+			return errorReply(err)
+		}
+		if d == nil {
+			return reply{status: http.StatusAccepted}
+		}
+		return deployedReply(*d)
+	})
+}
+
+func (a *API) listQueue(w http.ResponseWriter, req *http.Request) {
+	a.call(w, req, func(tx *loop.Tx) reply {
+		return reply{status: http.StatusOK, body: map[string]any{"queue": a.render.queue(tx.View())}}
+	})
+}
+
+func (a *API) resetDelay(w http.ResponseWriter, req *http.Request) {
+	id := app.CanonicalID(mux.Vars(req)["id"], "/")
+	a.call(w, req, func(tx *loop.Tx) reply {
+		if err := tx.ResetDelay(id); err != nil {
+			return errorReply(err)
+		}
+		return reply{status: http.StatusNoContent}
+	})
+}
+
+// leaderAddr is this instance's advertised address.
+func (a *API) leaderAddr() string {
+	return net.JoinHostPort(a.cfg.Hostname, strconv.Itoa(a.cfg.HTTPPort))
+}
+
+func (a *API) leader(w http.ResponseWriter, req *http.Request) {
+	if req.Method == http.MethodDelete {
+		// A single instance abdicates and is re-elected at once.
+		a.log.Info("leadership abdicated; re-elected (single instance)", zap.String("leader", a.leaderAddr()))
+		writeReply(w, reply{status: http.StatusOK, body: map[string]string{"message": "Leadership abdicated"}})
+		return
+	}
+	writeReply(w, reply{status: http.StatusOK, body: map[string]string{"leader": a.leaderAddr()}})
+}
+
+func (a *API) info(w http.ResponseWriter, _ *http.Request) {
+	c := a.cfg
+	writeReply(w, reply{status: http.StatusOK, body: map[string]any{
+		"name":        "marathon",
+		"version":     Version,
+		"buildref":    "agora",
+		"elected":     true,
+		"leader":      a.leaderAddr(),
+		"frameworkId": a.fw.FrameworkID(),
+		"marathon_config": map[string]any{
+			"master":                             strings.Join(c.Masters, ","),
+			"framework_name":                     c.FrameworkName,
+			"failover_timeout":                   int64(c.FailoverTimeout.Seconds()),
+			"hostname":                           c.Hostname,
+			"checkpoint":                         true,
+			"mesos_role":                         c.Role,
+			"mesos_user":                         c.User,
+			"local_port_min":                     c.ServicePortMin,
+			"local_port_max":                     c.ServicePortMax,
+			"decline_offer_duration":             c.DeclineOfferDuration.Milliseconds(),
+			"ha":                                 false,
+			"leader_proxy_connection_timeout_ms": 5000,
+		},
+		"zookeeper_config": map[string]any{"zk": nil},
+		"http_config":      map[string]any{"http_port": c.HTTPPort, "https_port": 8443},
+	}})
+}
+
+// metrics serves Prometheus metrics of the framework state, read on the loop.
+func (a *API) metrics(w http.ResponseWriter, req *http.Request) {
+	var apps, deployments, queued, running, staged, healthy, unhealthy float64
+	if err := a.fw.Do(req.Context(), func(tx *loop.Tx) {
+		v := tx.View()
+		c := v.Counts()
+		apps, deployments, queued = float64(c.Apps), float64(c.Deployments), float64(c.Queued)
+		for t := range v.Tasks() {
+			switch t.State {
+			case tasks.StateRunning:
+				running++
+			case tasks.StateStaging, tasks.StateStarting:
+				staged++
+			}
+			if t.Healthy != nil {
+				if *t.Healthy {
+					healthy++
+				} else {
+					unhealthy++
+				}
+			}
+		}
+	}); err != nil {
+		writeReply(w, msgReply(http.StatusServiceUnavailable, "%s", err.Error()))
+		return
+	}
+	reg := prometheus.NewRegistry()
+	gauge := func(name, help string, v float64) {
+		g := prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "marathon", Name: name, Help: help})
+		g.Set(v)
+		reg.MustRegister(g)
+	}
+	gauge("apps_active", "Apps defined.", apps)
+	gauge("deployments_active", "Deployments running.", deployments)
+	gauge("launch_queue_size", "Task launches waiting for offers.", queued)
+	gauge("tasks_running", "Tasks in TASK_RUNNING.", running)
+	gauge("tasks_staged", "Tasks launched and not yet running.", staged)
+	gauge("tasks_healthy", "Tasks passing health checks.", healthy)
+	gauge("tasks_unhealthy", "Tasks failing health checks.", unhealthy)
+	promhttp.HandlerFor(reg, promhttp.HandlerOpts{}).ServeHTTP(w, req)
+}

@@ -1,0 +1,127 @@
+package master
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/agoracluster/agora/master/httpapi"
+	"github.com/agoracluster/agora/master/ledger"
+	"github.com/agoracluster/agora/master/registry"
+)
+
+// loop is the one goroutine that owns the ledger: it runs requests from the HTTP
+// handlers, the periodic tick, batched allocation cycles and refuse-filter
+// expiries, one at a time, and after each carries out the effects the ledger handed
+// out (registry writes, log lines) before anyone hears of the result.
+type loop struct {
+	interval time.Duration // of the safety tick
+	batch    time.Duration // how long events are batched before a cycle
+	clock    ledger.Clock
+	reg      *registry.Registry
+	log      *zap.Logger
+	// observeAllocation records an allocation cycle's duration; nil drops it.
+	observeAllocation func(time.Duration)
+
+	reqs chan func(*ledger.Ledger)
+	done chan struct{} // closed when run returns
+}
+
+var _ httpapi.Loop = (*loop)(nil)
+
+func newLoop(interval, batch time.Duration, clock ledger.Clock, reg *registry.Registry, log *zap.Logger) *loop {
+	return &loop{
+		interval: interval, batch: batch, clock: clock, reg: reg, log: log,
+		reqs: make(chan func(*ledger.Ledger)),
+		done: make(chan struct{}),
+	}
+}
+
+// run owns l until ctx is done.
+func (lp *loop) run(ctx context.Context, l *ledger.Ledger) {
+	defer close(lp.done)
+	tick := time.NewTicker(lp.interval)
+	defer tick.Stop()
+	batch := time.NewTimer(time.Hour)
+	batch.Stop()
+	batchArmed := false
+	filter := time.NewTimer(time.Hour)
+	filter.Stop()
+	defer batch.Stop()
+	defer filter.Stop()
+	for {
+		select {
+		case f := <-lp.reqs:
+			f(l)
+		case <-tick.C:
+			l.Tick()
+			lp.carryOut(l)
+		case <-batch.C:
+			batchArmed = false
+			lp.allocate(l, filter)
+		case <-filter.C:
+			lp.allocate(l, filter)
+		case <-ctx.Done():
+			return
+		}
+		if l.AllocationPending() && !batchArmed {
+			batch.Reset(lp.batch)
+			batchArmed = true
+		}
+	}
+}
+
+// allocate runs an allocation cycle and arms filter for the next refuse-filter
+// expiry.
+func (lp *loop) allocate(l *ledger.Ledger, filter *time.Timer) {
+	start := time.Now()
+	l.Allocate()
+	if lp.observeAllocation != nil {
+		lp.observeAllocation(time.Since(start))
+	}
+	lp.carryOut(l)
+	if t, ok := l.NextFilterExpiry(); ok {
+		filter.Reset(max(t.Sub(lp.clock.Now()), time.Millisecond))
+	}
+}
+
+// carryOut carries out the effects of the ledger's last events: it logs the
+// ledger's notes and applies its registry changes. A failed write is logged; the
+// ledger stays authoritative.
+func (lp *loop) carryOut(l *ledger.Ledger) {
+	e := l.TakeEffects()
+	for _, n := range e.Notes {
+		lp.log.Log(n.Level, n.Message, n.Fields...)
+	}
+	if !e.Writes.Empty() {
+		if err := lp.reg.Apply(context.Background(), e.Writes); err != nil {
+			lp.log.Error("registry write failed", zap.Error(err))
+		}
+	}
+}
+
+// Do runs f on the loop and waits for it, and for the effects it caused to be
+// carried out.
+func (lp *loop) Do(ctx context.Context, f func(*ledger.Ledger)) error {
+	done := make(chan struct{})
+	wrapped := func(l *ledger.Ledger) {
+		defer close(done)
+		f(l)
+		lp.carryOut(l)
+	}
+	select {
+	case lp.reqs <- wrapped:
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-lp.done:
+		return fmt.Errorf("master: %w", httpapi.ErrStopped)
+	}
+	select {
+	case <-done:
+		return nil
+	case <-lp.done:
+		return fmt.Errorf("master: %w", httpapi.ErrStopped)
+	}
+}

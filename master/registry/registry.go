@@ -1,0 +1,242 @@
+package registry
+
+import (
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"google.golang.org/protobuf/encoding/protojson"
+
+	mesos "github.com/agoracluster/agora/proto/mesos/v1"
+	"github.com/agoracluster/agora/store"
+)
+
+// DefaultTimeout bounds one store operation when New is given no timeout.
+const DefaultTimeout = 10 * time.Second
+
+// AgentRecord is an admitted agent.
+type AgentRecord struct {
+	Info            *mesos.AgentInfo // id set
+	RegisteredTime  time.Time
+	UnreachableTime time.Time // zero unless unreachable
+}
+
+// FrameworkRecord is a registered framework.
+type FrameworkRecord struct {
+	Info             *mesos.FrameworkInfo // id set
+	FailoverDeadline time.Time            // zero while connected
+}
+
+// Batch is a set of changes to apply together: records to write and ids whose
+// records to delete.
+type Batch struct {
+	Agents            []*AgentRecord
+	Frameworks        []*FrameworkRecord
+	DeletedAgents     []string
+	DeletedFrameworks []string
+}
+
+// Empty reports whether the batch changes nothing.
+func (b Batch) Empty() bool {
+	return len(b.Agents)+len(b.Frameworks)+len(b.DeletedAgents)+len(b.DeletedFrameworks) == 0
+}
+
+// Registry keeps the records in a store.Store under agents/<id> and frameworks/<id>.
+// It is safe for concurrent use as far as its store is.
+type Registry struct {
+	st      store.Store
+	timeout time.Duration
+}
+
+// New returns a registry over st; timeout bounds each store operation (0 means
+// DefaultTimeout).
+func New(st store.Store, timeout time.Duration) *Registry {
+	if timeout <= 0 {
+		timeout = DefaultTimeout
+	}
+	return &Registry{st: st, timeout: timeout}
+}
+
+// recordJSON is the stored form of both records.
+type recordJSON struct {
+	Info            json.RawMessage `json:"info"`
+	RegisteredTime  int64           `json:"registered_time_ns,omitempty"`
+	UnreachableTime int64           `json:"unreachable_time_ns,omitempty"`
+	Deadline        int64           `json:"failover_deadline_ns,omitempty"`
+}
+
+func unixNanos(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+func fromNanos(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n)
+}
+
+var protoJSON = protojson.MarshalOptions{UseProtoNames: true}
+
+// Apply writes and deletes the batch's records, each with the registry's timeout;
+// it goes on after a failure and returns every failure at once.
+func (r *Registry) Apply(ctx context.Context, b Batch) error {
+	var errs []error
+	for _, rec := range b.Agents {
+		if err := r.PutAgent(ctx, rec); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	for _, id := range b.DeletedAgents {
+		if err := r.DeleteAgent(ctx, id); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	for _, rec := range b.Frameworks {
+		if err := r.PutFramework(ctx, rec); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	for _, id := range b.DeletedFrameworks {
+		if err := r.DeleteFramework(ctx, id); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (r *Registry) put(ctx context.Context, key string, rec recordJSON) error {
+	b, err := json.Marshal(rec)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, r.timeout)
+	defer cancel()
+	_, err = r.st.Put(ctx, key, b, store.AnyVersion)
+	return err
+}
+
+func (r *Registry) del(ctx context.Context, key string) error {
+	ctx, cancel := context.WithTimeout(ctx, r.timeout)
+	defer cancel()
+	err := r.st.Delete(ctx, key, store.AnyVersion)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	return err
+}
+
+// PutAgent writes an agent's record.
+func (r *Registry) PutAgent(ctx context.Context, rec *AgentRecord) error {
+	id := rec.Info.GetId().GetValue()
+	info, err := protoJSON.Marshal(rec.Info)
+	if err == nil {
+		err = r.put(ctx, "agents/"+storeKey(id), recordJSON{
+			Info: info, RegisteredTime: unixNanos(rec.RegisteredTime), UnreachableTime: unixNanos(rec.UnreachableTime),
+		})
+	}
+	if err != nil {
+		return fmt.Errorf("registry: put agent %s: %w", id, err)
+	}
+	return nil
+}
+
+// DeleteAgent removes an agent's record; an absent record is no error.
+func (r *Registry) DeleteAgent(ctx context.Context, id string) error {
+	if err := r.del(ctx, "agents/"+storeKey(id)); err != nil {
+		return fmt.Errorf("registry: delete agent %s: %w", id, err)
+	}
+	return nil
+}
+
+// PutFramework writes a framework's record.
+func (r *Registry) PutFramework(ctx context.Context, rec *FrameworkRecord) error {
+	id := rec.Info.GetId().GetValue()
+	info, err := protoJSON.Marshal(rec.Info)
+	if err == nil {
+		err = r.put(ctx, "frameworks/"+storeKey(id), recordJSON{Info: info, Deadline: unixNanos(rec.FailoverDeadline)})
+	}
+	if err != nil {
+		return fmt.Errorf("registry: put framework %s: %w", id, err)
+	}
+	return nil
+}
+
+// DeleteFramework removes a framework's record; an absent record is no error.
+func (r *Registry) DeleteFramework(ctx context.Context, id string) error {
+	if err := r.del(ctx, "frameworks/"+storeKey(id)); err != nil {
+		return fmt.Errorf("registry: delete framework %s: %w", id, err)
+	}
+	return nil
+}
+
+// storeKey is an id as a store key segment: as is when it only has the characters
+// keys allow, else hex-encoded behind "x-" (the record holds the id itself).
+func storeKey(id string) string {
+	if store.ValidateKey(id) == nil && !strings.HasPrefix(id, "x-") {
+		return id
+	}
+	return "x-" + hex.EncodeToString([]byte(id))
+}
+
+// Load reads every record.
+func (r *Registry) Load(ctx context.Context) ([]*AgentRecord, []*FrameworkRecord, error) {
+	var agents []*AgentRecord
+	var fws []*FrameworkRecord
+	unmarshal := protojson.UnmarshalOptions{DiscardUnknown: true}
+	err := r.read(ctx, "agents", func(rec recordJSON) error {
+		info := &mesos.AgentInfo{}
+		if err := unmarshal.Unmarshal(rec.Info, info); err != nil {
+			return err
+		}
+		agents = append(agents, &AgentRecord{Info: info, RegisteredTime: fromNanos(rec.RegisteredTime), UnreachableTime: fromNanos(rec.UnreachableTime)})
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	err = r.read(ctx, "frameworks", func(rec recordJSON) error {
+		info := &mesos.FrameworkInfo{}
+		if err := unmarshal.Unmarshal(rec.Info, info); err != nil {
+			return err
+		}
+		fws = append(fws, &FrameworkRecord{Info: info, FailoverDeadline: fromNanos(rec.Deadline)})
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return agents, fws, nil
+}
+
+// read decodes every record under prefix.
+func (r *Registry) read(ctx context.Context, prefix string, each func(recordJSON) error) error {
+	keys, err := r.st.List(ctx, prefix)
+	if err != nil {
+		return fmt.Errorf("registry: list %s: %w", prefix, err)
+	}
+	for _, key := range keys {
+		b, _, err := r.st.Get(ctx, key)
+		if errors.Is(err, store.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("registry: read %s: %w", key, err)
+		}
+		var rec recordJSON
+		if err := json.Unmarshal(b, &rec); err != nil {
+			return fmt.Errorf("registry: decode %s: %w", key, err)
+		}
+		if err := each(rec); err != nil {
+			return fmt.Errorf("registry: decode %s: %w", key, err)
+		}
+	}
+	return nil
+}

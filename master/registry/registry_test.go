@@ -1,0 +1,66 @@
+package registry
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+
+	mesos "github.com/agoracluster/agora/proto/mesos/v1"
+	"github.com/agoracluster/agora/store"
+)
+
+func TestRegistryRoundTrip(t *testing.T) {
+	st, err := store.OpenFile(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := New(st, 5*time.Second)
+	ctx := context.Background()
+	deadline := time.Unix(1700000000, 123)
+	agents := []*AgentRecord{
+		{Info: &mesos.AgentInfo{Hostname: proto.String("h"), Id: &mesos.AgentID{Value: proto.String("M-S1")}}, RegisteredTime: deadline},
+		{Info: &mesos.AgentInfo{Hostname: proto.String("h"), Id: &mesos.AgentID{Value: proto.String("odd id/é")}}, UnreachableTime: deadline},
+	}
+	fw := &FrameworkRecord{Info: &mesos.FrameworkInfo{User: proto.String("u"), Name: proto.String("n"), Id: &mesos.FrameworkID{Value: proto.String("M-0001")}}, FailoverDeadline: deadline}
+	if err := reg.Apply(ctx, Batch{Agents: agents, Frameworks: []*FrameworkRecord{fw}}); err != nil {
+		t.Fatal(err)
+	}
+	gotAgents, gotFws, err := reg.Load(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(gotAgents) != 2 || len(gotFws) != 1 {
+		t.Fatalf("loaded %d agents %d frameworks", len(gotAgents), len(gotFws))
+	}
+	if !gotFws[0].FailoverDeadline.Equal(deadline) || !proto.Equal(gotFws[0].Info, fw.Info) {
+		t.Errorf("framework %v", gotFws[0])
+	}
+	if err := reg.Apply(ctx, Batch{DeletedAgents: []string{"M-S1", "odd id/é"}, DeletedFrameworks: []string{"M-0001", "never-written"}}); err != nil {
+		t.Fatal(err)
+	}
+	gotAgents, gotFws, err = reg.Load(ctx)
+	if err != nil || len(gotAgents)+len(gotFws) != 0 {
+		t.Errorf("after delete: %d %d %v", len(gotAgents), len(gotFws), err)
+	}
+}
+
+func TestBatchEmpty(t *testing.T) {
+	tests := []struct {
+		name string
+		b    Batch
+		want bool
+	}{
+		{"zero", Batch{}, true},
+		{"one deletion", Batch{DeletedAgents: []string{"a"}}, false},
+		{"one record", Batch{Frameworks: []*FrameworkRecord{{}}}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tt.b.Empty(); got != tt.want {
+				t.Errorf("Empty() = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
