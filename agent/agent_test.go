@@ -13,10 +13,10 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
-	"github.com/agoracluster/agora/agent/agenttest"
 	"github.com/agoracluster/agora/agent/checkpoint"
 	"github.com/agoracluster/agora/agent/stateapi"
 	"github.com/agoracluster/agora/agent/statusupdate"
+	"github.com/agoracluster/agora/internal/poll"
 	agorapb "github.com/agoracluster/agora/proto/agora/v1"
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
 )
@@ -51,7 +51,7 @@ func taskStateIn(st stateapi.State, id string) string {
 
 func waitSubscribed(t *testing.T, fm *fakeMaster, n int) {
 	t.Helper()
-	agenttest.Eventually(t, 10*time.Second, func() bool { return len(fm.subscriptions()) >= n }, "agent did not subscribe %d times", n)
+	poll.Eventually(t, 10*time.Second, func() bool { return len(fm.subscriptions()) >= n }, "agent did not subscribe %d times", n)
 }
 
 func TestRegistration(t *testing.T) {
@@ -69,13 +69,13 @@ func TestRegistration(t *testing.T) {
 	if len(info.GetResources()) != 4 || len(info.GetAttributes()) != 1 {
 		t.Fatalf("resources %v attributes %v", info.GetResources(), info.GetAttributes())
 	}
-	agenttest.Eventually(t, 10*time.Second, func() bool { return getState(t, ta.url).ID == testAgentID }, "state has no agent id")
+	poll.Eventually(t, 10*time.Second, func() bool { return getState(t, ta.url).ID == testAgentID }, "state has no agent id")
 	st := getState(t, ta.url)
 	if st.Resources["cpus"] != 2.0 || st.Attributes["rack"] != "r1" || !st.Connected {
 		t.Fatalf("state = %+v", st)
 	}
 	// Heartbeats arrive every announced interval (1s).
-	agenttest.Eventually(t, 10*time.Second, func() bool { return len(fm.callsOf(agorapb.AgentCall_HEARTBEAT)) > 0 }, "no heartbeat")
+	poll.Eventually(t, 10*time.Second, func() bool { return len(fm.callsOf(agorapb.AgentCall_HEARTBEAT)) > 0 }, "no heartbeat")
 
 	// A dropped stream is re-subscribed with the same agent id.
 	fm.dropStream()
@@ -118,8 +118,8 @@ func TestCommandTaskLifecycle(t *testing.T) {
 		t.Fatalf("status = %v", fin)
 	}
 	// The executor exits after its terminal update was acknowledged.
-	agenttest.Eventually(t, 20*time.Second, func() bool { return len(fm.callsOf(agorapb.AgentCall_EXECUTOR_EXITED)) == 1 }, "no EXECUTOR_EXITED")
-	agenttest.Eventually(t, 10*time.Second, func() bool {
+	poll.Eventually(t, 20*time.Second, func() bool { return len(fm.callsOf(agorapb.AgentCall_EXECUTOR_EXITED)) == 1 }, "no EXECUTOR_EXITED")
+	poll.Eventually(t, 10*time.Second, func() bool {
 		st := getState(t, ta.url)
 		return len(st.CompletedFrameworks) == 1 && len(st.CompletedFrameworks[0].CompletedExecutors) == 1 &&
 			len(st.CompletedFrameworks[0].CompletedExecutors[0].CompletedTasks) == 1
@@ -164,7 +164,7 @@ func TestUpdatesWaitForAcknowledgement(t *testing.T) {
 	fm.waitState(t, "t1", mesos.TaskState_TASK_RUNNING)
 	// The agent has TASK_FINISHED from the executor, but holds it back until TASK_RUNNING is
 	// acknowledged.
-	agenttest.Eventually(t, 10*time.Second, func() bool { return taskStateIn(getState(t, ta.url), "t1") == "TASK_FINISHED" },
+	poll.Eventually(t, 10*time.Second, func() bool { return taskStateIn(getState(t, ta.url), "t1") == "TASK_FINISHED" },
 		"the agent did not get TASK_FINISHED from the executor")
 	if got := states(fm.updates("t1")); len(got) != 1 {
 		t.Fatalf("updates before ack = %v", got)
@@ -172,7 +172,7 @@ func TestUpdatesWaitForAcknowledgement(t *testing.T) {
 	// A new subscription resends the unacknowledged head and reports the task.
 	fm.dropStream()
 	waitSubscribed(t, fm, 2)
-	agenttest.Eventually(t, 10*time.Second, func() bool { return len(fm.updates("t1")) == 2 }, "head not resent")
+	poll.Eventually(t, 10*time.Second, func() bool { return len(fm.updates("t1")) == 2 }, "head not resent")
 	us := fm.updates("t1")
 	if string(us[0].GetUuid()) != string(us[1].GetUuid()) {
 		t.Fatalf("resent a different update: %v", states(us))
@@ -183,13 +183,13 @@ func TestUpdatesWaitForAcknowledgement(t *testing.T) {
 		t.Fatalf("re-subscribe tasks = %v", tasks)
 	}
 	fm.ack(&agorapb.StatusUpdateRecord{FrameworkId: &mesos.FrameworkID{Value: proto.String("fw-1")}, Status: us[0]})
-	agenttest.Eventually(t, 10*time.Second, func() bool {
+	poll.Eventually(t, 10*time.Second, func() bool {
 		us := fm.updates("t1")
 		return us[len(us)-1].GetState() == mesos.TaskState_TASK_FINISHED
 	}, "TASK_FINISHED not sent after the ack")
 	last := fm.updates("t1")
 	fm.ack(&agorapb.StatusUpdateRecord{FrameworkId: &mesos.FrameworkID{Value: proto.String("fw-1")}, Status: last[len(last)-1]})
-	agenttest.Eventually(t, 20*time.Second, func() bool { return len(fm.callsOf(agorapb.AgentCall_EXECUTOR_EXITED)) == 1 }, "executor did not exit")
+	poll.Eventually(t, 20*time.Second, func() bool { return len(fm.callsOf(agorapb.AgentCall_EXECUTOR_EXITED)) == 1 }, "executor did not exit")
 }
 
 func TestExecutorExitFailsTasks(t *testing.T) {
@@ -202,7 +202,7 @@ func TestExecutorExitFailsTasks(t *testing.T) {
 		!strings.Contains(failed.GetMessage(), "exited with status 3") {
 		t.Fatalf("status = %v", failed)
 	}
-	agenttest.Eventually(t, 10*time.Second, func() bool { return len(fm.callsOf(agorapb.AgentCall_EXECUTOR_EXITED)) == 1 }, "no EXECUTOR_EXITED")
+	poll.Eventually(t, 10*time.Second, func() bool { return len(fm.callsOf(agorapb.AgentCall_EXECUTOR_EXITED)) == 1 }, "no EXECUTOR_EXITED")
 	exited := fm.callsOf(agorapb.AgentCall_EXECUTOR_EXITED)[0].GetExecutorExited()
 	if exited.GetExecutorId().GetValue() != "t1" || exited.GetStatus() != 3<<8 {
 		t.Fatalf("executor exited = %v", exited)
@@ -244,7 +244,7 @@ func TestCustomExecutorAndShutdownFramework(t *testing.T) {
 		FrameworkId: &mesos.FrameworkID{Value: proto.String("fw-2")}}})
 	fm.waitState(t, "a", mesos.TaskState_TASK_KILLED)
 	fm.waitState(t, "b", mesos.TaskState_TASK_KILLED)
-	agenttest.Eventually(t, 10*time.Second, func() bool { return len(fm.callsOf(agorapb.AgentCall_EXECUTOR_EXITED)) == 1 }, "no EXECUTOR_EXITED")
+	poll.Eventually(t, 10*time.Second, func() bool { return len(fm.callsOf(agorapb.AgentCall_EXECUTOR_EXITED)) == 1 }, "no EXECUTOR_EXITED")
 }
 
 func TestExecutorRegistrationTimeout(t *testing.T) {

@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/agoracluster/agora/agent/agenttest"
 	"github.com/agoracluster/agora/agent/containerizer"
+	"github.com/agoracluster/agora/internal/poll"
 )
 
 // instantContainerizer "starts" executors without processes, so benchmarks measure the
@@ -76,12 +76,12 @@ func benchLaunch(b *testing.B, n int) {
 		a.containerizer = &instantContainerizer{procs: map[string]chan struct{}{}}
 	})
 	defer ta.stop()
-	agenttest.Eventually(b, 10*time.Second, func() bool { return len(fm.subscriptions()) > 0 }, "agent did not subscribe")
+	poll.Eventually(b, 10*time.Second, func() bool { return len(fm.subscriptions()) > 0 }, "agent did not subscribe")
 	b.StartTimer()
 	for i := range n {
 		fm.send(runTask("fw-1", commandTask(fmt.Sprintf("t%d", i), "run")))
 	}
-	agenttest.Eventually(b, time.Minute, func() bool {
+	poll.Eventually(b, time.Minute, func() bool {
 		var started int
 		_ = ta.a.query(context.Background(), func() {
 			for _, fw := range ta.a.st.frameworks {

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/agoracluster/agora/agent/agenttest"
+	"github.com/agoracluster/agora/internal/poll"
 	agorapb "github.com/agoracluster/agora/proto/agora/v1"
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
 )
@@ -55,7 +55,7 @@ func TestRealCommandExecutor(t *testing.T) {
 	if got := strings.Join(states(fm.updates("echo")), ","); got != "TASK_STARTING,TASK_RUNNING,TASK_FINISHED" {
 		t.Fatalf("updates = %s", got)
 	}
-	agenttest.Eventually(t, 20*time.Second, func() bool { return len(fm.callsOf(agorapb.AgentCall_EXECUTOR_EXITED)) == 1 }, "executor did not exit")
+	poll.Eventually(t, 20*time.Second, func() bool { return len(fm.callsOf(agorapb.AgentCall_EXECUTOR_EXITED)) == 1 }, "executor did not exit")
 	st := getState(t, ta.url)
 	if len(st.CompletedFrameworks) != 1 {
 		t.Fatalf("state = %+v", st)

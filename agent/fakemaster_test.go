@@ -16,9 +16,9 @@ import (
 	"go.uber.org/zap/zaptest"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/agoracluster/agora/agent/agenttest"
 	"github.com/agoracluster/agora/agent/registration"
 	"github.com/agoracluster/agora/apicodec"
+	"github.com/agoracluster/agora/internal/poll"
 	agorapb "github.com/agoracluster/agora/proto/agora/v1"
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
 	"github.com/agoracluster/agora/recordio"
@@ -177,7 +177,7 @@ func (fm *fakeMaster) callsOf(typ agorapb.AgentCall_Type) []*agorapb.AgentCall {
 func (fm *fakeMaster) waitState(t *testing.T, taskID string, want mesos.TaskState) *mesos.TaskStatus {
 	t.Helper()
 	var last *mesos.TaskStatus
-	agenttest.Eventually(t, 20*time.Second, func() bool {
+	poll.Eventually(t, 20*time.Second, func() bool {
 		us := fm.updates(taskID)
 		for _, u := range us {
 			if u.GetState() == want {

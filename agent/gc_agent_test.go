@@ -12,11 +12,11 @@ import (
 	"go.uber.org/zap/zaptest"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/agoracluster/agora/agent/agenttest"
 	"github.com/agoracluster/agora/agent/checkpoint"
 	"github.com/agoracluster/agora/agent/clock"
 	"github.com/agoracluster/agora/agent/gc"
 	"github.com/agoracluster/agora/agent/stateapi"
+	"github.com/agoracluster/agora/internal/poll"
 	agorapb "github.com/agoracluster/agora/proto/agora/v1"
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
 )
@@ -53,7 +53,7 @@ func TestGCRemovesFinishedSandboxes(t *testing.T) {
 	fm.waitState(t, "done", mesos.TaskState_TASK_FINISHED)
 
 	var done, running stateapi.ExecutorState
-	agenttest.Eventually(t, 20*time.Second, func() bool {
+	poll.Eventually(t, 20*time.Second, func() bool {
 		st := getState(t, ta.url)
 		if len(st.Frameworks) != 1 || len(st.Frameworks[0].CompletedExecutors) != 1 || len(st.Frameworks[0].Executors) != 1 {
 			return false
@@ -64,7 +64,7 @@ func TestGCRemovesFinishedSandboxes(t *testing.T) {
 	ckpt := ta.a.ckpt
 	doneMeta := ckpt.ExecutorDir(testAgentID, "fw-1", "done")
 	runningMeta := ckpt.RunDir(testAgentID, "fw-1", "running", running.Container)
-	agenttest.Eventually(t, 10*time.Second, func() bool {
+	poll.Eventually(t, 10*time.Second, func() bool {
 		return !exists(done.Directory) && !exists(filepath.Dir(filepath.Dir(done.Directory))) && !exists(doneMeta)
 	}, "the finished executor's sandbox %s or checkpoints %s were not collected", done.Directory, doneMeta)
 	if !exists(running.Directory) || !exists(runningMeta) {
@@ -89,7 +89,7 @@ func TestGCRemovesFinishedSandboxes(t *testing.T) {
 	fm.waitState(t, "running", mesos.TaskState_TASK_KILLED)
 	fwSandbox := filepath.Join(ta.cfg.WorkDir, "slaves", testAgentID, "frameworks", "fw-1")
 	fwMeta := ckpt.FrameworkDir(testAgentID, "fw-1")
-	agenttest.Eventually(t, 20*time.Second, func() bool { return !exists(fwSandbox) && !exists(fwMeta) },
+	poll.Eventually(t, 20*time.Second, func() bool { return !exists(fwSandbox) && !exists(fwMeta) },
 		"the removed framework's directories %s, %s were not collected", fwSandbox, fwMeta)
 	if !exists(filepath.Join(ckpt.AgentDir(testAgentID), "slave.info")) {
 		t.Fatal("the agent's own checkpoint was collected")

@@ -16,11 +16,12 @@ import (
 	"go.uber.org/zap/zaptest"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/agoracluster/agora/agent/agenttest"
 	"github.com/agoracluster/agora/agent/checkpoint"
 	"github.com/agoracluster/agora/agent/containerizer"
 	"github.com/agoracluster/agora/agent/isolation"
 	"github.com/agoracluster/agora/agent/proc"
+	"github.com/agoracluster/agora/internal/hosttest"
+	"github.com/agoracluster/agora/internal/poll"
 	agorapb "github.com/agoracluster/agora/proto/agora/v1"
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
 )
@@ -36,7 +37,7 @@ func TestHostedCommandExecutor(t *testing.T) {
 	if got := strings.Join(states(fm.updates("echo")), ","); got != "TASK_STARTING,TASK_RUNNING,TASK_FINISHED" {
 		t.Fatalf("updates = %s", got)
 	}
-	agenttest.Eventually(t, 20*time.Second, func() bool { return len(fm.callsOf(agorapb.AgentCall_EXECUTOR_EXITED)) == 1 }, "executor did not exit")
+	poll.Eventually(t, 20*time.Second, func() bool { return len(fm.callsOf(agorapb.AgentCall_EXECUTOR_EXITED)) == 1 }, "executor did not exit")
 	st := getState(t, ta.url)
 	if len(st.CompletedFrameworks) != 1 || len(st.CompletedFrameworks[0].CompletedExecutors) != 1 {
 		t.Fatalf("state = %+v", st)
@@ -68,14 +69,14 @@ func TestHostedCommandExecutor(t *testing.T) {
 	fm.send(&agorapb.AgentEvent{Type: agorapb.AgentEvent_KILL_TASK.Enum(), KillTask: &agorapb.AgentEvent_KillTask{
 		FrameworkId: frameworkInfo("fw-1").GetId(), TaskId: commandTask("sleep", "").GetTaskId()}})
 	fm.waitState(t, "sleep", mesos.TaskState_TASK_KILLED)
-	agenttest.Eventually(t, 10*time.Second, func() bool { return syscall.Kill(pid, 0) != nil }, "task process %d still runs", pid)
+	poll.Eventually(t, 10*time.Second, func() bool { return syscall.Kill(pid, 0) != nil }, "task process %d still runs", pid)
 }
 
 // hostedTaskPID waits until the agent knows the pid of a hosted executor's task.
 func hostedTaskPID(t *testing.T, a *Agent, fid, eid string) int {
 	t.Helper()
 	var pid int
-	agenttest.Eventually(t, 10*time.Second, func() bool {
+	poll.Eventually(t, 10*time.Second, func() bool {
 		sessions := make(map[int]string)
 		a.hosted.TaskSessions(sessions)
 		var cid string
@@ -145,7 +146,7 @@ func TestHostedContainerizerKill(t *testing.T) {
 	}
 
 	h.Close(true)
-	agenttest.Eventually(t, 10*time.Second, func() bool { return syscall.Kill(pid, 0) != nil }, "executor host %d still runs", pid)
+	poll.Eventually(t, 10*time.Second, func() bool { return syscall.Kill(pid, 0) != nil }, "executor host %d still runs", pid)
 }
 
 // TestHostedHostDeathFailsTasks: when the executor host dies, its executors have ended:
@@ -165,9 +166,9 @@ func TestHostedHostDeathFailsTasks(t *testing.T) {
 	if st.GetReason() != mesos.TaskStatus_REASON_EXECUTOR_TERMINATED || st.GetSource() != mesos.TaskStatus_SOURCE_AGENT {
 		t.Fatalf("status = %v", st)
 	}
-	agenttest.Eventually(t, 10*time.Second, func() bool { return syscall.Kill(taskPID, 0) != nil }, "task %d outlived its executor host", taskPID)
+	poll.Eventually(t, 10*time.Second, func() bool { return syscall.Kill(taskPID, 0) != nil }, "task %d outlived its executor host", taskPID)
 	// ... and so did whatever it started (sh -c forks sleep).
-	agenttest.Eventually(t, 10*time.Second, func() bool { return len(sandboxProcesses(t, ta.a.cfg.WorkDir)) == 0 },
+	poll.Eventually(t, 10*time.Second, func() bool { return len(sandboxProcesses(t, ta.a.cfg.WorkDir)) == 0 },
 		"processes of the task outlived its executor host: %v", sandboxProcesses(t, ta.a.cfg.WorkDir))
 
 	fm.send(runTask("fw-1", commandTask("after", "sleep 60")))
@@ -194,7 +195,7 @@ func TestHostedTasksOutliveAStoppedAgent(t *testing.T) {
 			t.Fatal(err)
 		}
 		var ln net.Listener
-		agenttest.Eventually(t, 10*time.Second, func() bool {
+		poll.Eventually(t, 10*time.Second, func() bool {
 			ln, err = net.Listen("tcp", addr) // the executors know the agent by its port
 			return err == nil
 		}, "listen on %s: %v", addr, err)
@@ -235,7 +236,7 @@ func TestHostedTasksOutliveAStoppedAgent(t *testing.T) {
 	fm.send(&agorapb.AgentEvent{Type: agorapb.AgentEvent_KILL_TASK.Enum(), KillTask: &agorapb.AgentEvent_KillTask{
 		FrameworkId: frameworkInfo("fw-1").GetId(), TaskId: commandTask("survivor", "").GetTaskId()}})
 	fm.waitState(t, "survivor", mesos.TaskState_TASK_KILLED)
-	agenttest.Eventually(t, 10*time.Second, func() bool { return syscall.Kill(pid, 0) != nil }, "task process %d still runs", pid)
+	poll.Eventually(t, 10*time.Second, func() bool { return syscall.Kill(pid, 0) != nil }, "task process %d still runs", pid)
 }
 
 // sandboxProcesses lists the live processes whose MESOS_SANDBOX lies under workDir.
@@ -267,10 +268,7 @@ func TestHostedHealthCheckRunsInTheContainer(t *testing.T) {
 	var iso *isolation.Isolator
 	_ = ta.a.query(context.Background(), func() { iso = ta.a.iso })
 	if iso == nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("no cgroups: CI runs as root on a host with cgroups")
-		}
-		t.Skip("no cgroups on this host")
+		hosttest.Require(t, "no cgroups on this host (CI runs as root on a host with cgroups)")
 	}
 	task := commandTask("checked", "sleep 60")
 	task.HealthCheck = &mesos.HealthCheck{
@@ -287,7 +285,7 @@ func TestHostedHealthCheckRunsInTheContainer(t *testing.T) {
 		cid, sandbox = ex.containerID, ex.sandbox
 	})
 	var cg []byte
-	agenttest.Eventually(t, 10*time.Second, func() bool {
+	poll.Eventually(t, 10*time.Second, func() bool {
 		b, err := os.ReadFile(filepath.Join(sandbox, "check.cgroup"))
 		cg = b
 		return err == nil && len(b) > 0

@@ -4,8 +4,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/agoracluster/agora/agent/agenttest"
 	"github.com/agoracluster/agora/agent/clock/clocktest"
+	"github.com/agoracluster/agora/internal/poll"
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
 )
 
@@ -26,7 +26,7 @@ func TestStatusUpdateRetryFollowsTheClock(t *testing.T) {
 		t.Fatalf("%d updates before the retry time, want 1", got)
 	}
 	clk.Advance(time.Second)
-	agenttest.Eventually(t, 10*time.Second, func() bool { return len(fm.updates("t1")) == 2 }, "the update was not sent again at its retry time")
+	poll.Eventually(t, 10*time.Second, func() bool { return len(fm.updates("t1")) == 2 }, "the update was not sent again at its retry time")
 	us := fm.updates("t1")
 	if string(us[0].GetUuid()) != string(us[1].GetUuid()) {
 		t.Fatalf("sent %v, then another update", states(us))

@@ -11,24 +11,13 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"github.com/agoracluster/agora/election"
+	"github.com/agoracluster/agora/internal/poll"
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
 	"github.com/agoracluster/agora/zookeeper"
 	"github.com/agoracluster/agora/zookeeper/zktest"
 )
 
 const path = "/agora"
-
-// waitFor polls cond until it holds, failing the test after 30s.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("not %s after 30s", what)
-		}
-		time.Sleep(10 * time.Millisecond) // a deadline poll of real ZooKeeper state
-	}
-}
 
 type master struct {
 	sess *zookeeper.Session
@@ -48,7 +37,7 @@ func contend(t *testing.T, url string, sessionTimeout time.Duration, id string) 
 	t.Cleanup(func() { _ = c.Withdraw(context.Background()) })
 	// Wait until its znode exists so that the line's order is the order
 	// of the calls.
-	waitFor(t, id+" in line", func() bool { st, _ := c.Status(); return st.Node != "" })
+	poll.Eventually(t, 30*time.Second, func() bool { st, _ := c.Status(); return st.Node != "" }, id+" in line")
 	return &master{sess: sess, c: c, info: info}
 }
 
@@ -81,7 +70,7 @@ func waitLeader(t *testing.T, d *election.MasterDetector, id string) election.Ob
 // exactlyOne checks that exactly the master want leads.
 func exactlyOne(t *testing.T, want *master, all ...*master) {
 	t.Helper()
-	waitFor(t, want.info.GetId()+" leading", func() bool { return leading(want) })
+	poll.Eventually(t, 30*time.Second, func() bool { return leading(want) }, want.info.GetId()+" leading")
 	for _, m := range all {
 		if m != want && leading(m) {
 			t.Fatalf("%s leads too", m.info.GetId())
@@ -128,7 +117,7 @@ func TestAbdicateMovesToTheBackOfTheLine(t *testing.T) {
 	before, _ := m1.c.Status()
 	m1.c.Abdicate()
 	exactlyOne(t, m2, m1, m2)
-	waitFor(t, "m1 back in line", func() bool { st, _ := m1.c.Status(); return st.Node != "" && st.Node != before.Node })
+	poll.Eventually(t, 30*time.Second, func() bool { st, _ := m1.c.Status(); return st.Node != "" && st.Node != before.Node }, "m1 back in line")
 	if err := m2.c.Withdraw(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -150,13 +139,13 @@ func TestPartitionedLeaderStepsDown(t *testing.T) {
 	first, _ := m1.c.Status()
 
 	proxy.Cut()
-	waitFor(t, "m1 stepping down", func() bool { return !leading(m1) })
+	poll.Eventually(t, 30*time.Second, func() bool { return !leading(m1) }, "m1 stepping down")
 	exactlyOne(t, m2, m1, m2) // after m1's session expired
 	proxy.Heal()
-	waitFor(t, "m1 in line with a new znode", func() bool {
+	poll.Eventually(t, 30*time.Second, func() bool {
 		st, _ := m1.c.Status()
 		return st.Node != "" && st.Node != first.Node
-	})
+	}, "m1 in line with a new znode")
 	exactlyOne(t, m2, m1, m2)
 	if st, _ := m1.c.Status(); st.Term != first.Term {
 		t.Fatalf("m1 term %d, want %d (never led again)", st.Term, first.Term)
@@ -175,7 +164,7 @@ func TestLeaderSurvivesZooKeeperRestart(t *testing.T) {
 	waitLeader(t, d, "m1")
 	first, _ := m1.c.Status()
 	srv.Stop()
-	waitFor(t, "m1 stepping down while ZooKeeper is down", func() bool { return !leading(m1) })
+	poll.Eventually(t, 30*time.Second, func() bool { return !leading(m1) }, "m1 stepping down while ZooKeeper is down")
 	// Detectors keep the last leader meanwhile: agents stay with it.
 	if obs, _ := d.Observe(); obs.Err != nil || obs.Leader.GetId() != "m1" {
 		t.Fatalf("detector while ZooKeeper is down: %v, %v", obs.Leader.GetId(), obs.Err)
@@ -232,7 +221,7 @@ func TestDetectorIgnoresForeignAndReportsCorruptZnodes(t *testing.T) {
 	if obs, err := election.LookupMaster(ctx, admin, path); err != nil || !errors.Is(obs.Err, election.ErrBadLeaderData) {
 		t.Fatalf("LookupMaster behind the corrupt znode = %v, %v", obs.Err, err)
 	}
-	waitFor(t, "m1 not leading behind the corrupt znode", func() bool { return !leading(m1) })
+	poll.Eventually(t, 30*time.Second, func() bool { return !leading(m1) }, "m1 not leading behind the corrupt znode")
 	if err := admin.Conn().Delete(bad, -1); err != nil {
 		t.Fatal(err)
 	}
@@ -253,7 +242,7 @@ func TestContendWithArbitraryPayload(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { _ = c.Withdraw(context.Background()) })
-		waitFor(t, "in line", func() bool { st, _ := c.Status(); return st.Node != "" })
+		poll.Eventually(t, 30*time.Second, func() bool { st, _ := c.Status(); return st.Node != "" }, "in line")
 		cs = append(cs, c)
 	}
 	d, err := election.NewDetector(zktest.Connect(t, srv.URL("/marathon"), 4*time.Second), cfg,
@@ -297,10 +286,10 @@ func TestPathDeletedUnderContenders(t *testing.T) {
 	}
 	// The recreated path counts from 0 again, so the name may repeat: the
 	// term tells the new candidacy from the old.
-	waitFor(t, "m1 leading in a new term", func() bool {
+	poll.Eventually(t, 30*time.Second, func() bool {
 		st, _ := m1.c.Status()
 		return st.Leading && st.Term == first.Term+1
-	})
+	}, "m1 leading in a new term")
 	if ok, _, err := admin.Conn().Exists(path); err != nil || !ok {
 		t.Fatalf("election path not recreated: %v, %v", ok, err)
 	}
@@ -321,7 +310,7 @@ func TestLeaderLatch(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { _ = c.Withdraw(context.Background()) })
-		waitFor(t, addr+" in line", func() bool { st, _ := c.Status(); return st.Node != "" })
+		poll.Eventually(t, 30*time.Second, func() bool { st, _ := c.Status(); return st.Node != "" }, addr+" in line")
 		latches = append(latches, c)
 	}
 	if st, _ := latches[0].Status(); !strings.HasPrefix(st.Node, "/marathon/leader/latch-") {

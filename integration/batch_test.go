@@ -14,6 +14,8 @@ import (
 	"github.com/agoracluster/agora/agent/docker"
 	"github.com/agoracluster/agora/integration/cluster"
 	"github.com/agoracluster/agora/integration/dockertest"
+	"github.com/agoracluster/agora/internal/hosttest"
+	"github.com/agoracluster/agora/internal/poll"
 )
 
 // startBatch runs `agora batch` against the cluster; the client is the one the Marathon tests
@@ -58,7 +60,7 @@ func startRun(bc marathonClient, job string) string {
 func waitRunDone(t *testing.T, bc marathonClient, job, id string, timeout time.Duration) batchRun {
 	t.Helper()
 	var r batchRun
-	cluster.Eventually(t, timeout, func() error {
+	poll.Eventually(t, timeout, func() error {
 		bc.must(http.MethodGet, "/v1/jobs/"+job+"/runs/"+id, "", http.StatusOK, &r)
 		if r.Status != "SUCCESS" && r.Status != "FAILED" {
 			return fmt.Errorf("run %s of %s is %s", id, job, r.Status)
@@ -92,7 +94,7 @@ func TestBatch(t *testing.T) {
 			t.Fatalf("history %+v", j.HistorySummary)
 		}
 		// The run says where the task's stdout is: the agent's files API serves it.
-		cluster.Eventually(t, 30*time.Second, func() error {
+		poll.Eventually(t, 30*time.Second, func() error {
 			bc.must(http.MethodGet, "/v1/jobs/hello/runs/"+id, "", http.StatusOK, &r)
 			tk := r.Tasks[0]
 			if tk.AgentURL == "" || tk.Sandbox == "" {
@@ -129,7 +131,7 @@ func TestBatch(t *testing.T) {
 		if r.Status != "FAILED" || !strings.HasPrefix(r.Reason, "ACTIVE_DEADLINE_EXCEEDED") {
 			t.Fatalf("run %+v, want FAILED by the deadline", r)
 		}
-		cluster.Eventually(t, time.Minute, func() error {
+		poll.Eventually(t, time.Minute, func() error {
 			bc.must(http.MethodGet, "/v1/jobs/slow/runs/"+id, "", http.StatusOK, &r)
 			if len(r.Tasks) != 1 || r.Tasks[0].Status != "TASK_KILLED" {
 				return fmt.Errorf("tasks %+v, want one TASK_KILLED", r.Tasks)
@@ -143,7 +145,7 @@ func TestBatch(t *testing.T) {
 		bc.must(http.MethodPost, "/v1/jobs", `{"id":"etl.load","dependencies":["etl.extract"],"run":{"cmd":"echo load","cpus":0.1,"mem":32}}`, http.StatusCreated, nil)
 		bc.must(http.MethodPost, "/v1/jobs", `{"id":"etl.report","dependencies":["etl.load"],"run":{"cmd":"echo report","cpus":0.1,"mem":32}}`, http.StatusCreated, nil)
 		startRun(bc, "etl.extract")
-		cluster.Eventually(t, 2*time.Minute, func() error {
+		poll.Eventually(t, 2*time.Minute, func() error {
 			var j struct {
 				HistorySummary struct{ SuccessCount int } `json:"historySummary"`
 			}
@@ -169,7 +171,7 @@ func TestBatch(t *testing.T) {
 		ran := filepath.Join(marks, "ran")
 		bc.must(http.MethodPost, "/v1/jobs", `{"id":"steady","run":{"cmd":"echo $MESOS_TASK_ID >> `+ran+`; sleep 6","cpus":0.1,"mem":32}}`, http.StatusCreated, nil)
 		id := startRun(bc, "steady")
-		cluster.Eventually(t, time.Minute, func() error {
+		poll.Eventually(t, time.Minute, func() error {
 			var r batchRun
 			bc.must(http.MethodGet, "/v1/jobs/steady/runs/"+id, "", http.StatusOK, &r)
 			if r.Status != "ACTIVE" {
@@ -208,7 +210,7 @@ func TestBatch(t *testing.T) {
 
 // TestBatchDocker runs a job in a Docker image built locally (no registry).
 func TestBatchDocker(t *testing.T) {
-	cli := dockertest.RequireDocker(t)
+	cli := hosttest.RequireDocker(t)
 	image := dockertest.HelloImage(t, cli)
 	c := cluster.New(t, cluster.Options{Agents: 1})
 	_, bc := startBatch(t, c)
@@ -216,7 +218,7 @@ func TestBatchDocker(t *testing.T) {
 		"docker":{"image":"`+image+`"},"args":["-stdout","hello from docker","-exit","4"]}}`, http.StatusCreated, nil)
 	id := startRun(bc, "in-docker")
 	var r batchRun
-	cluster.Eventually(t, 2*time.Minute, func() error {
+	poll.Eventually(t, 2*time.Minute, func() error {
 		bc.must(http.MethodGet, "/v1/jobs/in-docker/runs/"+id, "", http.StatusOK, &r)
 		if r.Status != "FAILED" {
 			return fmt.Errorf("run is %s", r.Status)

@@ -18,6 +18,7 @@ import (
 	"github.com/agoracluster/agora/integration/benchtest"
 	"github.com/agoracluster/agora/integration/cluster"
 	"github.com/agoracluster/agora/integration/simagent"
+	"github.com/agoracluster/agora/internal/poll"
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
 )
 
@@ -43,7 +44,7 @@ func BenchmarkBatchJobs(b *testing.B) {
 	masterWD := filepath.Join(b.TempDir(), "master")
 	cluster.Start(b, "master", masterAddr, masterWD, "master", "--ip", "127.0.0.1", "--port", port,
 		"--work_dir", masterWD, "--logging_level", *benchLogLevel)
-	cluster.Eventually(b, 20*time.Second, func() error {
+	poll.Eventually(b, 20*time.Second, func() error {
 		resp, err := http.Get("http://" + masterAddr + "/health")
 		if err != nil {
 			return err
@@ -78,7 +79,7 @@ func BenchmarkBatchJobs(b *testing.B) {
 		"--http_address", "127.0.0.1", "--hostname", "127.0.0.1", "--work_dir", bdir,
 		"--find_sandboxes=false", "--logging_level", *benchLogLevel)
 	base := "http://" + baddr
-	cluster.Eventually(b, 30*time.Second, func() error {
+	poll.Eventually(b, 30*time.Second, func() error {
 		var info struct {
 			FrameworkID string `json:"frameworkId"`
 		}
@@ -128,7 +129,7 @@ func BenchmarkBatchJobs(b *testing.B) {
 	if err := g.Wait(); err != nil {
 		b.Fatal(err)
 	}
-	cluster.Eventually(b, *benchBatchWait, func() error {
+	poll.Eventually(b, *benchBatchWait, func() error {
 		var all []struct {
 			HistorySummary struct{ SuccessCount, FailureCount int } `json:"historySummary"`
 		}

@@ -22,6 +22,7 @@ import (
 	"github.com/agoracluster/agora/integration/benchtest"
 	"github.com/agoracluster/agora/integration/cluster"
 	"github.com/agoracluster/agora/integration/dockertest"
+	"github.com/agoracluster/agora/internal/hosttest"
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
 	"github.com/agoracluster/agora/resources"
 )
@@ -216,7 +217,7 @@ func BenchmarkDockerVsSwarm(b *testing.B) {
 	if *benchInProcess {
 		b.Skip("needs the agent as its own process")
 	}
-	cli := dockertest.RequireDocker(b)
+	cli := hosttest.RequireDocker(b)
 	image := dockertest.HelloImage(b, cli)
 	n := *benchDockerTasks
 	c := startBenchCluster(b)

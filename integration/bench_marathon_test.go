@@ -19,6 +19,7 @@ import (
 	"github.com/agoracluster/agora/integration/benchtest"
 	"github.com/agoracluster/agora/integration/cluster"
 	"github.com/agoracluster/agora/integration/simagent"
+	"github.com/agoracluster/agora/internal/poll"
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
 )
 
@@ -62,7 +63,7 @@ func startMarathonBench(b *testing.B, agents int) *marathonBench {
 		p := cluster.Start(b, "master", masterAddr, mb.masterWD, "master", "--ip", "127.0.0.1", "--port", port,
 			"--work_dir", mb.masterWD, "--logging_level", *benchLogLevel)
 		mb.procs = append(mb.procs, p)
-		cluster.Eventually(b, 20*time.Second, func() error {
+		poll.Eventually(b, 20*time.Second, func() error {
 			resp, err := http.Get("http://" + masterAddr + "/health")
 			if err != nil {
 				return err
@@ -103,7 +104,7 @@ func startMarathonBench(b *testing.B, agents int) *marathonBench {
 		mb.procs = append(mb.procs, p)
 		mb.base = "http://" + addr
 	}
-	cluster.Eventually(b, 30*time.Second, func() error {
+	poll.Eventually(b, 30*time.Second, func() error {
 		var info struct {
 			FrameworkID string `json:"frameworkId"`
 		}
@@ -181,7 +182,7 @@ type appCounts struct {
 // waitSettled waits until Marathon reports n running tasks of app id and no deployment.
 func (mb *marathonBench) waitSettled(b *testing.B, id string, n int) {
 	b.Helper()
-	cluster.Eventually(b, benchWait, func() error {
+	poll.Eventually(b, benchWait, func() error {
 		var out struct{ Apps []appCounts }
 		if err := cluster.GetJSON(context.Background(), mb.base+"/v2/apps?id="+id, &out); err != nil {
 			return err

@@ -3,35 +3,22 @@ package integration
 import (
 	"context"
 	"fmt"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/agoracluster/agora/integration/cluster"
+	"github.com/agoracluster/agora/internal/hosttest"
+	"github.com/agoracluster/agora/internal/poll"
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
 )
-
-// requireCgroups skips where cgroups cannot work (not root) unless in CI, where it fails.
-func requireCgroups(t *testing.T) {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("cgroup tests need root")
-		}
-		t.Skip("cgroup tests need root")
-	}
-}
 
 func cgroupsCluster(t *testing.T) *cluster.Cluster {
 	root := fmt.Sprintf("agora-it-%d", cluster.FreePort(t))
 	t.Cleanup(func() { cluster.RemoveCgroupRoot(t, root) }) // runs last, after the agent and its tasks are gone
 	c := cluster.New(t, cluster.Options{Agents: 1, AgentArgs: []string{"--cgroups_enable_cfs", "--cgroups_root", root}})
 	if out := c.Agents[0].Output(); strings.Contains(out, "cgroups are unusable") {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("cgroups unusable:\n%s", out)
-		}
-		t.Skip("cgroups unusable on this host")
+		hosttest.Require(t, "cgroups unusable on this host:\n"+out)
 	}
 	return c
 }
@@ -39,7 +26,7 @@ func cgroupsCluster(t *testing.T) *cluster.Cluster {
 // TestMemoryLimitFailsTask: a task with mem 64 that allocates ~300 MB is OOM-killed and
 // ends TASK_FAILED with REASON_CONTAINER_LIMITATION_MEMORY; nothing of it survives.
 func TestMemoryLimitFailsTask(t *testing.T) {
-	requireCgroups(t)
+	hosttest.RequireCgroups(t)
 	c := cgroupsCluster(t)
 	f := c.StartFramework(cluster.FrameworkOptions{Name: "oom"})
 	f.Launch(context.Background(), cluster.ShellTask("hog",
@@ -59,12 +46,12 @@ func TestMemoryLimitFailsTask(t *testing.T) {
 // TestCPUQuotaThrottles: a busy loop with cpus 0.1 under a CFS quota is throttled, as
 // /monitor/statistics shows.
 func TestCPUQuotaThrottles(t *testing.T) {
-	requireCgroups(t)
+	hosttest.RequireCgroups(t)
 	c := cgroupsCluster(t)
 	f := c.StartFramework(cluster.FrameworkOptions{Name: "cpu"})
 	f.Launch(context.Background(), cluster.ShellTask("spin", "while :; do :; done", "cpus:0.1;mem:32"))
 	f.WaitState("spin", mesos.TaskState_TASK_RUNNING, 30*time.Second)
-	cluster.Eventually(t, 20*time.Second, func() error {
+	poll.Eventually(t, 20*time.Second, func() error {
 		var stats []struct {
 			ExecutorID string `json:"executor_id"`
 			Statistics struct {

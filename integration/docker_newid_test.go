@@ -10,6 +10,8 @@ import (
 	"github.com/agoracluster/agora/agent/docker"
 	"github.com/agoracluster/agora/integration/cluster"
 	"github.com/agoracluster/agora/integration/dockertest"
+	"github.com/agoracluster/agora/internal/hosttest"
+	"github.com/agoracluster/agora/internal/poll"
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
 )
 
@@ -17,7 +19,7 @@ import (
 // SIGKILLed and starts again after a "reboot" (another boot id), so it registers under a new
 // agent id; the container labelled with the old id is removed instead of running forever.
 func TestDockerContainersOfAnEarlierAgentIDAreRemoved(t *testing.T) {
-	cli := dockertest.RequireDocker(t)
+	cli := hosttest.RequireDocker(t)
 	image := dockertest.HelloImage(t, cli)
 	id := "old-id-" + dockertest.RandomID()
 	dockertest.RemoveContainersOnCleanup(t, cli, docker.LabelTaskID, id)
@@ -36,7 +38,7 @@ func TestDockerContainersOfAnEarlierAgentIDAreRemoved(t *testing.T) {
 		t.Fatal(err)
 	}
 	agent.Restart()
-	cluster.Eventually(t, 30*time.Second, func() error {
+	poll.Eventually(t, 30*time.Second, func() error {
 		active, _, err := agentIDs(c)
 		if err != nil {
 			return err
@@ -46,7 +48,7 @@ func TestDockerContainersOfAnEarlierAgentIDAreRemoved(t *testing.T) {
 		}
 		return nil
 	})
-	cluster.Eventually(t, 60*time.Second, func() error {
+	poll.Eventually(t, 60*time.Second, func() error {
 		if cs, err := taskContainers(cli, id); err != nil || len(cs) > 0 {
 			return fmt.Errorf("the container of the old agent id still exists (%d, %v)", len(cs), err)
 		}

@@ -20,6 +20,8 @@ import (
 	"github.com/agoracluster/agora/agent/docker"
 	"github.com/agoracluster/agora/integration/cluster"
 	"github.com/agoracluster/agora/integration/dockertest"
+	"github.com/agoracluster/agora/internal/hosttest"
+	"github.com/agoracluster/agora/internal/poll"
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
 	"github.com/agoracluster/agora/resources"
 )
@@ -108,7 +110,7 @@ func taskContainers(cli dockerclient.APIClient, id string) ([]container.Summary,
 // its container removed. The second case is the README's hello-marathon shape (host network
 // with a portMappings entry: agent/docker runs it on the bridge with that port published).
 func TestDockerTask(t *testing.T) {
-	cli := dockertest.RequireDocker(t)
+	cli := hosttest.RequireDocker(t)
 	image := dockertest.HelloImage(t, cli)
 	for _, tc := range []struct {
 		name    string
@@ -134,7 +136,7 @@ func TestDockerTask(t *testing.T) {
 				}
 			}
 			url := fmt.Sprintf("http://127.0.0.1:%d/", port)
-			cluster.Eventually(t, 30*time.Second, func() error {
+			poll.Eventually(t, 30*time.Second, func() error {
 				body, err := httpGet(url)
 				if err != nil {
 					return err
@@ -144,7 +146,7 @@ func TestDockerTask(t *testing.T) {
 				}
 				return nil
 			})
-			cluster.Eventually(t, 10*time.Second, func() error {
+			poll.Eventually(t, 10*time.Second, func() error {
 				return sandboxFileContains(c.Agents[0].WorkDir, id, "stdout", "hello: serving on")
 			})
 
@@ -155,7 +157,7 @@ func TestDockerTask(t *testing.T) {
 			if !strings.HasPrefix(killed.GetMessage(), "Container exited with status") {
 				t.Errorf("TASK_KILLED message = %q", killed.GetMessage())
 			}
-			cluster.Eventually(t, 30*time.Second, func() error {
+			poll.Eventually(t, 30*time.Second, func() error {
 				cs, err := taskContainers(cli, id)
 				if err != nil {
 					return err
@@ -187,7 +189,7 @@ func TestDockerTaskWithoutDocker(t *testing.T) {
 // serving) while the agent is SIGKILLed and started again; the restarted agent removes an
 // orphan container labelled with its id, re-registers, and a kill still reaches the task.
 func TestDockerTaskSurvivesAgentRestart(t *testing.T) {
-	cli := dockertest.RequireDocker(t)
+	cli := hosttest.RequireDocker(t)
 	image := dockertest.HelloImage(t, cli)
 	id := "survivor-" + dockertest.RandomID()
 	dockertest.RemoveContainersOnCleanup(t, cli, docker.LabelTaskID, id)
@@ -218,7 +220,7 @@ func TestDockerTaskSurvivesAgentRestart(t *testing.T) {
 
 	agent.Kill()
 	agent.Restart()
-	cluster.Eventually(t, 30*time.Second, func() error {
+	poll.Eventually(t, 30*time.Second, func() error {
 		active, _, err := agentIDs(c)
 		if err != nil {
 			return err
@@ -228,7 +230,7 @@ func TestDockerTaskSurvivesAgentRestart(t *testing.T) {
 		}
 		return nil
 	})
-	cluster.Eventually(t, 30*time.Second, func() error {
+	poll.Eventually(t, 30*time.Second, func() error {
 		_, err := cli.ContainerInspect(context.Background(), orphan.ID)
 		if dockerclient.IsErrNotFound(err) {
 			return nil
@@ -247,7 +249,7 @@ func TestDockerTaskSurvivesAgentRestart(t *testing.T) {
 		t.Fatalf("kill: %v", err)
 	}
 	f.WaitState(id, mesos.TaskState_TASK_KILLED, time.Minute)
-	cluster.Eventually(t, 30*time.Second, func() error {
+	poll.Eventually(t, 30*time.Second, func() error {
 		if cs, err := taskContainers(cli, id); err != nil || len(cs) > 0 {
 			return fmt.Errorf("container of %s still exists (%v)", id, err)
 		}

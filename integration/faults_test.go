@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/agoracluster/agora/integration/cluster"
+	"github.com/agoracluster/agora/internal/poll"
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
 )
 
@@ -31,7 +32,7 @@ func TestAgentKilledTasksReported(t *testing.T) {
 
 	aware.WaitState("a1", mesos.TaskState_TASK_UNREACHABLE, 30*time.Second)
 	plain.WaitState("p1", mesos.TaskState_TASK_LOST, 30*time.Second)
-	cluster.Eventually(t, 10*time.Second, func() error {
+	poll.Eventually(t, 10*time.Second, func() error {
 		n, err := c.ActiveAgents()
 		if err != nil {
 			return err
@@ -82,7 +83,7 @@ func TestFrameworkFailoverTimeoutKillsTasks(t *testing.T) {
 	id := f.S.FrameworkID()
 	f.Stop()
 
-	cluster.Eventually(t, 30*time.Second, func() error {
+	poll.Eventually(t, 30*time.Second, func() error {
 		var st struct {
 			Frameworks []struct {
 				ID string `json:"id"`
@@ -107,7 +108,7 @@ func TestFrameworkFailoverTimeoutKillsTasks(t *testing.T) {
 		return fmt.Errorf("framework %s not among the completed frameworks", id)
 	})
 	// The agent killed the task: its executor is gone from the agent's running executors.
-	cluster.Eventually(t, 30*time.Second, func() error {
+	poll.Eventually(t, 30*time.Second, func() error {
 		var st struct {
 			Frameworks []struct {
 				ID        string `json:"id"`

@@ -4,12 +4,13 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/agoracluster/agora/integration/cluster"
+	"github.com/agoracluster/agora/internal/hosttest"
+	"github.com/agoracluster/agora/internal/poll"
 )
 
 // python3 returns a python3 that a task's shell finds without the test's environment.
@@ -18,14 +19,7 @@ func python3(t *testing.T) string {
 	if _, err := os.Stat("/usr/bin/python3"); err == nil {
 		return "/usr/bin/python3"
 	}
-	p, err := exec.LookPath("python3")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("python3 (the tasks' HTTP server) not installed; make deps installs it")
-		}
-		t.Skip("python3 (the tasks' HTTP server) not installed")
-	}
-	return p
+	return hosttest.RequireCommand(t, "python3") // the tasks' HTTP server
 }
 
 // TestMarathonReadinessRollingRestart: the tasks serve HTTP (python3 -m http.server in the
@@ -47,7 +41,7 @@ func TestMarathonReadinessRollingRestart(t *testing.T) {
 
 	mc.must(http.MethodPost, "/v2/apps/ready/restart", "", http.StatusOK, nil)
 	// While the new tasks warm up, the old ones keep running beside them.
-	cluster.Eventually(t, 60*time.Second, func() error {
+	poll.Eventually(t, 60*time.Second, func() error {
 		code, b := mc.do(http.MethodGet, "/v2/deployments", "")
 		if code != http.StatusOK || !strings.Contains(string(b), `"ready":false`) {
 			return fmt.Errorf("deployments: %d %s", code, b)
@@ -78,7 +72,7 @@ func TestMarathonReadinessRollingRestart(t *testing.T) {
 // waitDeployment waits until /v2/deployments contains want.
 func (m marathonClient) waitDeployment(want string, timeout time.Duration) {
 	m.t.Helper()
-	cluster.Eventually(m.t, timeout, func() error {
+	poll.Eventually(m.t, timeout, func() error {
 		code, b := m.do(http.MethodGet, "/v2/deployments", "")
 		if code != http.StatusOK || !strings.Contains(string(b), want) {
 			return fmt.Errorf("deployments: %d %s", code, b)

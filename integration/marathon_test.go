@@ -16,6 +16,8 @@ import (
 	"github.com/agoracluster/agora/agent/docker"
 	"github.com/agoracluster/agora/integration/cluster"
 	"github.com/agoracluster/agora/integration/dockertest"
+	"github.com/agoracluster/agora/internal/hosttest"
+	"github.com/agoracluster/agora/internal/poll"
 )
 
 // marathonClient talks to the REST API of a real `agora marathon`.
@@ -98,7 +100,7 @@ func (m marathonClient) app(id string) (mApp, error) {
 func (m marathonClient) settled(id string, n int, healthy bool, timeout time.Duration) mApp {
 	m.t.Helper()
 	var a mApp
-	cluster.Eventually(m.t, timeout, func() error {
+	poll.Eventually(m.t, timeout, func() error {
 		var err error
 		if a, err = m.app(id); err != nil {
 			return err
@@ -161,7 +163,7 @@ func startMarathon(t *testing.T, c *cluster.Cluster) (*cluster.Process, marathon
 
 func waitPing(t *testing.T, mc marathonClient) {
 	t.Helper()
-	cluster.Eventually(t, 20*time.Second, func() error {
+	poll.Eventually(t, 20*time.Second, func() error {
 		resp, err := http.Get(mc.base + "/ping")
 		if err != nil {
 			return err
@@ -202,7 +204,7 @@ func TestMarathonAppLifecycle(t *testing.T) {
 	// Kill one task: it is replaced.
 	victim := scaled.Tasks[0].ID
 	mc.must(http.MethodDelete, "/v2/apps/web/sleep/tasks/"+victim, "", http.StatusOK, nil)
-	cluster.Eventually(t, 30*time.Second, func() error {
+	poll.Eventually(t, 30*time.Second, func() error {
 		a, err := mc.app("/web/sleep")
 		if err != nil {
 			return err
@@ -273,7 +275,7 @@ func TestMarathonAppLifecycle(t *testing.T) {
 
 	// Delete.
 	mc.must(http.MethodDelete, "/v2/apps/web/sleep", "", http.StatusOK, nil)
-	cluster.Eventually(t, 30*time.Second, func() error {
+	poll.Eventually(t, 30*time.Second, func() error {
 		var ts struct{ Tasks []struct{ AppID string } }
 		mc.must(http.MethodGet, "/v2/tasks", "", http.StatusOK, &ts)
 		for _, tk := range ts.Tasks {
@@ -293,7 +295,7 @@ func TestMarathonQueueReasons(t *testing.T) {
 	_, mc := startMarathon(t, c)
 	mc.must(http.MethodPost, "/v2/apps", `{"id":"/fails","cmd":"exit 3","cpus":0.1,"mem":16,"backoffSeconds":30}`, http.StatusCreated, nil)
 	mc.must(http.MethodPost, "/v2/apps", `{"id":"/huge","cmd":"sleep 1000","cpus":1000,"mem":16}`, http.StatusCreated, nil)
-	cluster.Eventually(t, 30*time.Second, func() error {
+	poll.Eventually(t, 30*time.Second, func() error {
 		var q mQueue
 		mc.must(http.MethodGet, "/v2/queue", "", http.StatusOK, &q)
 		delayed, insufficient := false, false
@@ -329,7 +331,7 @@ func TestMarathonQueueReasons(t *testing.T) {
 // a portMappings entry with hostPort 0) with the hello image: the task is reachable over
 // HTTP through the host port it reports, and its MESOS_HTTP health check passes.
 func TestMarathonDockerHello(t *testing.T) {
-	cli := dockertest.RequireDocker(t)
+	cli := hosttest.RequireDocker(t)
 	image := dockertest.HelloImage(t, cli)
 	c := cluster.New(t, cluster.Options{Agents: 1})
 	_, mc := startMarathon(t, c)
@@ -345,7 +347,7 @@ func TestMarathonDockerHello(t *testing.T) {
 		t.Fatalf("task ports = %v", tk.Ports)
 	}
 	url := fmt.Sprintf("http://127.0.0.1:%d/", tk.Ports[0])
-	cluster.Eventually(t, 30*time.Second, func() error {
+	poll.Eventually(t, 30*time.Second, func() error {
 		resp, err := http.Get(url)
 		if err != nil {
 			return err
@@ -358,7 +360,7 @@ func TestMarathonDockerHello(t *testing.T) {
 		return nil
 	})
 	mc.must(http.MethodDelete, "/v2/apps/marathon-demo-application", "", http.StatusOK, nil)
-	cluster.Eventually(t, time.Minute, func() error {
+	poll.Eventually(t, time.Minute, func() error {
 		var ts struct{ Tasks []any }
 		mc.must(http.MethodGet, "/v2/tasks", "", http.StatusOK, &ts)
 		if len(ts.Tasks) > 0 {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/agoracluster/agora/integration/benchtest"
 	"github.com/agoracluster/agora/integration/cluster"
+	"github.com/agoracluster/agora/internal/poll"
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
 	"google.golang.org/protobuf/proto"
 )
@@ -52,7 +53,7 @@ func pidTask(id, cmd string) *mesos.TaskInfo {
 func taskPID(t *testing.T, workDir, taskID string) int {
 	t.Helper()
 	var pid int
-	cluster.Eventually(t, 20*time.Second, func() error {
+	poll.Eventually(t, 20*time.Second, func() error {
 		path, err := findSandboxFile(workDir, taskID, "task.pid")
 		if err != nil {
 			return err
@@ -104,7 +105,7 @@ func agentIDs(c *cluster.Cluster) (active, inactive []string, err error) {
 func onlyActiveAgent(t *testing.T, c *cluster.Cluster) string {
 	t.Helper()
 	var id string
-	cluster.Eventually(t, 30*time.Second, func() error {
+	poll.Eventually(t, 30*time.Second, func() error {
 		active, _, err := agentIDs(c)
 		if err != nil {
 			return err
@@ -166,7 +167,7 @@ func TestAgentRecoveryReconnects(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(filepath.Dir(pidFile), "release"), nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cluster.Eventually(t, 10*time.Second, func() error {
+	poll.Eventually(t, 10*time.Second, func() error {
 		if processAlive(pids["finisher"]) {
 			return errors.New("finisher still running")
 		}
@@ -177,7 +178,7 @@ func TestAgentRecoveryReconnects(t *testing.T) {
 	}
 
 	agent.Restart()
-	cluster.Eventually(t, 30*time.Second, func() error {
+	poll.Eventually(t, 30*time.Second, func() error {
 		active, _, err := agentIDs(c)
 		if err != nil {
 			return err
@@ -226,7 +227,7 @@ func TestAgentRecoveryReconnects(t *testing.T) {
 		}
 		return out, nil
 	}
-	cluster.Eventually(t, 10*time.Second, func() error {
+	poll.Eventually(t, 10*time.Second, func() error {
 		st, err := agentState()
 		if err != nil {
 			return err
@@ -240,7 +241,7 @@ func TestAgentRecoveryReconnects(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.WaitState("long-1", mesos.TaskState_TASK_KILLED, 30*time.Second)
-	cluster.Eventually(t, 10*time.Second, func() error {
+	poll.Eventually(t, 10*time.Second, func() error {
 		if processAlive(pids["long-1"]) {
 			return errors.New("long-1 still running after TASK_KILLED")
 		}
@@ -284,7 +285,7 @@ func TestAgentRecoveryExecutorDiedDuringOutage(t *testing.T) {
 			// The whole executor process group goes while nobody watches.
 			_ = syscall.Kill(-execPID, syscall.SIGKILL)
 			_ = syscall.Kill(pid, syscall.SIGKILL)
-			cluster.Eventually(t, 10*time.Second, func() error {
+			poll.Eventually(t, 10*time.Second, func() error {
 				if processAlive(execPID) {
 					return errors.New("executor still running")
 				}
@@ -306,7 +307,7 @@ func TestAgentRecoveryExecutorDiedDuringOutage(t *testing.T) {
 func executorHostPID(t *testing.T, workDir string) int {
 	t.Helper()
 	var pid int
-	cluster.Eventually(t, 10*time.Second, func() error {
+	poll.Eventually(t, 10*time.Second, func() error {
 		var err error
 		pid, err = benchtest.FindProcess("executor-host", workDir)
 		return err
@@ -320,7 +321,7 @@ func executorPID(t *testing.T, workDir, executorID string) int {
 	// checkpointed by the launch right after the fork, which may finish after the task runs.
 	pattern := filepath.Join(workDir, "meta", "slaves", "latest", "frameworks", "*", "executors", executorID, "runs", "latest", "pids", "forked.pid")
 	var pid int
-	cluster.Eventually(t, 10*time.Second, func() error {
+	poll.Eventually(t, 10*time.Second, func() error {
 		matches, _ := filepath.Glob(pattern)
 		if len(matches) != 1 {
 			return fmt.Errorf("forked.pid of %s: %d matches", executorID, len(matches))
@@ -361,7 +362,7 @@ func TestAgentRebootStartsFresh(t *testing.T) {
 	if st.GetAgentId().GetValue() != oldID {
 		t.Errorf("TASK_LOST names agent %s, want %s", st.GetAgentId().GetValue(), oldID)
 	}
-	cluster.Eventually(t, 15*time.Second, func() error {
+	poll.Eventually(t, 15*time.Second, func() error {
 		if processAlive(pid) {
 			stat, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 			cg, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", pid))

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/agoracluster/agora/integration/cluster"
+	"github.com/agoracluster/agora/internal/poll"
 )
 
 // jsonScheduler is a scheduler written the way a non-Go client would: hand-written JSON
@@ -211,7 +212,7 @@ func TestRawJSONScheduler(t *testing.T) {
 
 	s.mustCall(fmt.Sprintf(`{"framework_id":{"value":%q},"type":"TEARDOWN"}`, fid))
 	// After TEARDOWN the framework is gone: its calls are refused.
-	cluster.Eventually(t, 10*time.Second, func() error {
+	poll.Eventually(t, 10*time.Second, func() error {
 		if code, _ := s.call(fmt.Sprintf(`{"framework_id":{"value":%q},"type":"REVIVE"}`, fid)); code == http.StatusAccepted {
 			return fmt.Errorf("REVIVE after TEARDOWN accepted")
 		}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/agoracluster/agora/integration/cluster"
+	"github.com/agoracluster/agora/internal/poll"
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
 	"google.golang.org/protobuf/proto"
 )
@@ -23,7 +24,7 @@ func TestHundredTasksFinish(t *testing.T) {
 	for i := 0; i < n; i++ {
 		f.Launch(ctx, cluster.ShellTask(fmt.Sprintf("t-%03d", i), "echo hello from $MESOS_TASK_ID", "cpus:0.05;mem:16"))
 	}
-	cluster.Eventually(t, 90*time.Second, func() error {
+	poll.Eventually(t, 90*time.Second, func() error {
 		if got := f.CountLatest(mesos.TaskState_TASK_FINISHED); got < n {
 			return fmt.Errorf("%d of %d tasks finished (failed: %d)", got, n, f.CountLatest(mesos.TaskState_TASK_FAILED))
 		}
@@ -76,7 +77,7 @@ func TestKillHonoursGracePeriod(t *testing.T) {
 
 	for _, id := range []string{"graceful", "stubborn"} {
 		st := f.WaitState(id, mesos.TaskState_TASK_RUNNING, 30*time.Second)
-		cluster.Eventually(t, 10*time.Second, func() error {
+		poll.Eventually(t, 10*time.Second, func() error {
 			return sandboxFileContains(c.Agents[0].WorkDir, id, "stdout", "started")
 		})
 		if err := f.S.Kill(ctx, st.GetTaskId(), st.GetAgentId()); err != nil {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/agoracluster/agora/agent/docker"
 	"github.com/agoracluster/agora/integration/dockertest"
+	"github.com/agoracluster/agora/internal/hosttest"
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
 	"github.com/agoracluster/agora/proto/mesos/v1/executor"
 	"github.com/agoracluster/agora/resources"
@@ -68,7 +69,7 @@ func containerGone(t *testing.T, cli dockerclient.APIClient, containerID string)
 // TestDocker runs DOCKER tasks through the executor against the real engine; the subtests
 // share one locally built hello image.
 func TestDocker(t *testing.T) {
-	cli := dockertest.RequireDocker(t)
+	cli := hosttest.RequireDocker(t)
 	image := dockertest.HelloImage(t, cli)
 	agentID := "commandexec-" + dockertest.RandomID()
 	dockertest.RemoveContainersOnCleanup(t, cli, docker.LabelAgentID, agentID)

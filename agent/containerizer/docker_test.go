@@ -15,6 +15,7 @@ import (
 	"github.com/agoracluster/agora/agent/docker"
 	"github.com/agoracluster/agora/agent/sandbox"
 	"github.com/agoracluster/agora/integration/dockertest"
+	"github.com/agoracluster/agora/internal/hosttest"
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
 	"github.com/agoracluster/agora/resources"
 )
@@ -22,7 +23,7 @@ import (
 // TestRemoveDockerOrphans: of the containers labelled with the agent's id, the ones whose
 // container id belongs to no known executor are destroyed; the others are left alone.
 func TestRemoveDockerOrphans(t *testing.T) {
-	cli := dockertest.RequireDocker(t)
+	cli := hosttest.RequireDocker(t)
 	image := dockertest.HelloImage(t, cli)
 	agentID := "orphans-" + dockertest.RandomID()
 	dockertest.RemoveContainersOnCleanup(t, cli, docker.LabelAgentID, agentID)
@@ -74,7 +75,7 @@ func TestRemoveDockerOrphans(t *testing.T) {
 // id, of ids this work dir never had, and of an earlier id whose sandbox lies elsewhere
 // (another agent's work dir) are left alone.
 func TestRemovePreviousAgentContainers(t *testing.T) {
-	cli := dockertest.RequireDocker(t)
+	cli := hosttest.RequireDocker(t)
 	image := dockertest.HelloImage(t, cli)
 	rt := docker.New(cli, zaptest.NewLogger(t))
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)

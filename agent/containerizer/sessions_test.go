@@ -13,8 +13,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/agoracluster/agora/agent/agenttest"
 	"github.com/agoracluster/agora/agent/proc"
+	"github.com/agoracluster/agora/internal/poll"
 )
 
 // startSession starts script under /bin/sh as the leader of a new session and returns the
@@ -66,7 +66,7 @@ func TestSessionKillerKillsWhatTheLeaderLeft(t *testing.T) {
 		t.Fatal("the child died with its session leader; the test proves nothing")
 	}
 	newSessionKiller().kill(cmd.Process.Pid)
-	agenttest.Eventually(t, 10*time.Second, func() bool { return gone(child) }, "the session's child survived")
+	poll.Eventually(t, 10*time.Second, func() bool { return gone(child) }, "the session's child survived")
 }
 
 func TestSessionKillerLeavesALiveLeadersSession(t *testing.T) {

@@ -19,6 +19,8 @@ import (
 
 	"github.com/agoracluster/agora/agent/docker"
 	"github.com/agoracluster/agora/integration/dockertest"
+	"github.com/agoracluster/agora/internal/hosttest"
+	"github.com/agoracluster/agora/internal/poll"
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
 	"github.com/agoracluster/agora/resources"
 )
@@ -36,7 +38,7 @@ type engine struct {
 
 func newEngine(t *testing.T) *engine {
 	t.Helper()
-	cli := dockertest.RequireDocker(t)
+	cli := hosttest.RequireDocker(t)
 	img := dockertest.HelloImage(t, cli)
 	agentID := "dockertest-" + dockertest.RandomID()
 	dockertest.RemoveContainersOnCleanup(t, cli, docker.LabelAgentID, agentID)
@@ -105,19 +107,6 @@ func readFile(t *testing.T, path string) string {
 	return string(b)
 }
 
-// eventually polls cond until it holds or the deadline passes.
-func eventually(t *testing.T, what string, timeout time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for delay := 10 * time.Millisecond; !cond(); delay = min(2*delay, 500*time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
-		}
-		tm := time.NewTimer(delay)
-		<-tm.C
-	}
-}
-
 func freePort(t *testing.T) int {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -154,10 +143,10 @@ func TestRuntime(t *testing.T) {
 		c := e.run(t, ctx, spec)
 		base := "http://127.0.0.1:" + strconv.Itoa(port)
 		var body string
-		eventually(t, "hello over the mapped port", 30*time.Second, func() bool {
+		poll.Eventually(t, 30*time.Second, func() bool {
 			body, _ = httpGet(base + "/")
 			return body == "hello\n"
-		})
+		}, "hello over the mapped port")
 		sandboxEnv, err := httpGet(base + "/env?name=MESOS_SANDBOX")
 		if err != nil || sandboxEnv != "/mnt/mesos/sandbox\n" {
 			t.Errorf("MESOS_SANDBOX in container = %q, %v", sandboxEnv, err)
@@ -195,10 +184,10 @@ func TestRuntime(t *testing.T) {
 		}
 		spec.Env = append(spec.Env, "PORT="+strconv.Itoa(port), "PORT0="+strconv.Itoa(port)) // as Marathon sets them
 		c := e.run(t, ctx, spec)
-		eventually(t, "hello over the host port", 30*time.Second, func() bool {
+		poll.Eventually(t, 30*time.Second, func() bool {
 			body, _ := httpGet("http://127.0.0.1:" + strconv.Itoa(port) + "/")
 			return body == "hello\n"
-		})
+		}, "hello over the host port")
 		if err := c.Kill(ctx, 20*time.Second); err != nil {
 			t.Fatal(err)
 		}
@@ -252,10 +241,10 @@ func TestRuntime(t *testing.T) {
 		ctx := testContext(t)
 		spec := e.spec(t, "cpus:0.1;mem:64", mesos.ContainerInfo_DockerInfo_NONE, "-ignore-term")
 		c := e.run(t, ctx, spec)
-		eventually(t, "the server to start", 30*time.Second, func() bool {
+		poll.Eventually(t, 30*time.Second, func() bool {
 			b, _ := os.ReadFile(filepath.Join(spec.Sandbox, "stdout"))
 			return strings.Contains(string(b), "serving")
-		})
+		}, "the server to start")
 		start := time.Now()
 		if err := c.Kill(ctx, time.Second); err != nil {
 			t.Fatal(err)
@@ -305,7 +294,7 @@ func TestRuntime(t *testing.T) {
 			t.Errorf("Inspect = %+v", info)
 		}
 		var found []docker.Listed
-		eventually(t, "List to find the container", 10*time.Second, func() bool {
+		poll.Eventually(t, 10*time.Second, func() bool {
 			all, err := e.rt.List(ctx, e.agentID)
 			if err != nil {
 				t.Fatal(err)
@@ -317,7 +306,7 @@ func TestRuntime(t *testing.T) {
 				}
 			}
 			return len(found) == 1
-		})
+		}, "List to find the container")
 		l := found[0]
 		if l.ID != c.ID || l.TaskID != spec.Task.GetTaskId().GetValue() || l.FrameworkID != "fw-test" || l.ExecutorID != spec.ExecutorID || !l.Running {
 			t.Errorf("Listed = %+v", l)
@@ -339,10 +328,10 @@ func TestRuntime(t *testing.T) {
 		spec := e.spec(t, "cpus:0.1;mem:64", mesos.ContainerInfo_DockerInfo_NONE, "-stdout", "first", "-sleep", "2s", "-stdout-end", "last")
 		first := e.run(t, ctx, spec)
 		stdout := filepath.Join(spec.Sandbox, "stdout")
-		eventually(t, "the first line", 30*time.Second, func() bool {
+		poll.Eventually(t, 30*time.Second, func() bool {
 			b, _ := os.ReadFile(stdout)
 			return string(b) == "first\n"
-		})
+		}, "the first line")
 		first.Close() // the executor goes away; the container runs on
 		c, err := e.rt.Attach(ctx, first.ID)
 		if err != nil {

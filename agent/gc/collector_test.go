@@ -9,8 +9,8 @@ import (
 
 	"go.uber.org/zap/zaptest"
 
-	"github.com/agoracluster/agora/agent/agenttest"
 	"github.com/agoracluster/agora/agent/clock/clocktest"
+	"github.com/agoracluster/agora/internal/poll"
 )
 
 // gcHarness runs a collector against a fake clock, a settable disk usage, a set of paths in
@@ -80,7 +80,7 @@ func (h *gcHarness) removedPaths() []string {
 func (h *gcHarness) waitRemoved(t *testing.T, wantPending int, want ...string) {
 	t.Helper()
 	slices.Sort(want)
-	agenttest.Eventually(t, 5*time.Second, func() bool {
+	poll.Eventually(t, 5*time.Second, func() bool {
 		return slices.Equal(h.removedPaths(), want) && h.g.Pending() == wantPending
 	}, "removed %v (pending %d), want %v (pending %d)", h.removedPaths(), h.g.Pending(), want, wantPending)
 }

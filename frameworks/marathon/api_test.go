@@ -16,6 +16,7 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"github.com/agoracluster/agora/frameworks/sdk/sdktest"
+	"github.com/agoracluster/agora/internal/poll"
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
 	"github.com/agoracluster/agora/proto/mesos/v1/scheduler"
 )
@@ -76,19 +77,7 @@ func newHarness(t *testing.T, opts ...func(*Config)) *harness {
 
 func (h *harness) eventually(cond func() error) {
 	h.t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		err := cond()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			h.t.Fatalf("condition not met: %v", err)
-		}
-		select {
-		case <-time.After(10 * time.Millisecond):
-		}
-	}
+	poll.Eventually(h.t, 10*time.Second, cond)
 }
 
 func (h *harness) do(method, path, body string, hdr ...string) (*http.Response, string) {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/agoracluster/agora/agent"
 	"github.com/agoracluster/agora/integration/cluster"
+	"github.com/agoracluster/agora/internal/poll"
 	"github.com/agoracluster/agora/master"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
@@ -58,7 +59,7 @@ func StartInProcess(tb testing.TB, res, executorBin string) *InProcess {
 	aln := listen(tb)
 	serve(tb, "agent", func(ctx context.Context) error { return a.Run(ctx, aln) })
 
-	cluster.Eventually(tb, 20*time.Second, func() error {
+	poll.Eventually(tb, 20*time.Second, func() error {
 		n, err := activeAgents(addr)
 		if err == nil && n != 1 {
 			err = fmt.Errorf("%d agents active, want 1", n)

@@ -17,6 +17,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/agoracluster/agora/internal/poll"
 )
 
 // Binary returns the agora binary under test: $AGORA_BIN, or one built once per test
@@ -163,25 +165,12 @@ func (w *lockedWriter) Write(b []byte) (int, error) {
 	return w.buf.Write(b)
 }
 
-// Eventually polls cond every 20ms until it returns nil or the deadline passes; it fails the
-// test with the last error.
+// Eventually is poll.Eventually with an error condition.
+//
+// Deprecated: use poll.Eventually.
 func Eventually(t testing.TB, timeout time.Duration, cond func() error) {
 	t.Helper()
-	deadline := time.NewTimer(timeout)
-	defer deadline.Stop()
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		err := cond()
-		if err == nil {
-			return
-		}
-		select {
-		case <-deadline.C:
-			t.Fatalf("condition not met within %v: %v", timeout, err)
-		case <-tick.C:
-		}
-	}
+	poll.Eventually(t, timeout, cond)
 }
 
 // GetJSON fetches url and decodes the JSON body into v.
@@ -229,7 +218,7 @@ func New(t testing.TB, opts Options) *Cluster {
 		"--work_dir", filepath.Join(root, "master")}, opts.MasterArgs...)
 	c := &Cluster{t: t}
 	c.Master = Start(t, "master", maddr, filepath.Join(root, "master"), margs...)
-	Eventually(t, 20*time.Second, func() error { return get(maddr, "/health") })
+	poll.Eventually(t, 20*time.Second, func() error { return get(maddr, "/health") })
 	for i := 0; i < opts.Agents; i++ {
 		c.AddAgent(opts.AgentResources, opts.AgentArgs...)
 	}

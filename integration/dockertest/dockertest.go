@@ -22,6 +22,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/agoracluster/agora/internal/hosttest"
+
 	"github.com/docker/docker/api/types/build"
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
@@ -41,35 +43,7 @@ var DefaultTags = []string{"hello_world:latest", "agora-test/hello:latest"}
 
 // Connect returns a client for the engine named by the environment (DOCKER_HOST, else the
 // default socket) after checking that it answers.
-func Connect(ctx context.Context) (*dockerclient.Client, error) {
-	cli, err := dockerclient.NewClientWithOpts(dockerclient.FromEnv, dockerclient.WithAPIVersionNegotiation())
-	if err != nil {
-		return nil, err
-	}
-	if _, err := cli.Ping(ctx); err != nil {
-		cli.Close()
-		return nil, err
-	}
-	return cli, nil
-}
-
-// RequireDocker returns a client for the local engine. Without a reachable engine the test is
-// skipped with the reason, or failed when CI=true (in CI a missing engine is a failure).
-func RequireDocker(t testing.TB) *dockerclient.Client {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	cli, err := Connect(ctx)
-	if err != nil {
-		msg := fmt.Sprintf("Docker Engine not reachable (%v); set DOCKER_HOST or start dockerd", err)
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	t.Cleanup(func() { cli.Close() })
-	return cli
-}
+func Connect(ctx context.Context) (*dockerclient.Client, error) { return hosttest.ConnectDocker(ctx) }
 
 // BuildHelloBinary compiles the hello workload as a static linux binary (CGO_ENABLED=0) into
 // dir and returns its path. It runs `go build`, so it needs the Go toolchain and the module.

@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/agoracluster/agora/internal/hosttest"
 )
 
 // The jars of Debian's zookeeper package: the server (whose manifest names
@@ -54,12 +56,7 @@ func Available() string {
 // (CI=true), where it must be installed.
 func Require(t testing.TB) {
 	t.Helper()
-	if why := Available(); why != "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal(why)
-		}
-		t.Skip(why)
-	}
+	hosttest.Require(t, Available())
 }
 
 // Start starts a ZooKeeper server on a free loopback port with a fresh data

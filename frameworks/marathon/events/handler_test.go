@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/agoracluster/agora/internal/poll"
+
 	"go.uber.org/zap/zaptest"
 )
 
@@ -88,20 +90,6 @@ func open(t *testing.T, srv *httptest.Server, query string) *stream {
 	return s
 }
 
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.After(5 * time.Second)
-	tick := time.NewTicker(time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		select {
-		case <-deadline:
-			t.Fatalf("timed out waiting for %s", what)
-		case <-tick.C:
-		}
-	}
-}
-
 func TestHandlerStreamsEventsWithAttach(t *testing.T) {
 	b := newBus(t, func(c *Config) { c.KeepAlive = 0 })
 	srv := startServer(t, b)
@@ -171,7 +159,7 @@ func TestHandlerClientDisconnectCleansUp(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("no event_stream_detached after the client left")
 	}
-	waitFor(t, "the stream's subscription to end", func() bool { return b.Subscribers() == 1 })
+	poll.Eventually(t, 5*time.Second, func() bool { return b.Subscribers() == 1 }, "the stream's subscription to end")
 }
 
 func TestHandlerEndsWhenBusCloses(t *testing.T) {
