@@ -85,9 +85,7 @@ func TestRoundTrip(t *testing.T) {
 	}
 	// JSON writes 64-bit integers as numbers, as Mesos does.
 	b, _ := JSON.Marshal(in)
-	if want := `"begin":31000`; !contains(string(b), want) {
+	if want := `"begin":31000`; !strings.Contains(string(b), want) {
 		t.Errorf("JSON %s does not contain %s", b, want)
 	}
 }
-
-func contains(s, sub string) bool { return strings.Contains(s, sub) }

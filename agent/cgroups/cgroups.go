@@ -111,7 +111,7 @@ func New(cfg Config) (*Manager, error) {
 			return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
 		}
 		for _, want := range []string{"cpu", "memory"} {
-			if !contains(ctrls, want) {
+			if !slices.Contains(ctrls, want) {
 				return nil, fmt.Errorf("%w: cgroup v2 controller %q is not available", ErrUnavailable, want)
 			}
 		}
@@ -580,13 +580,4 @@ func v1Mounts() (map[string]string, error) {
 		}
 	}
 	return out, sc.Err()
-}
-
-func contains(s []string, v string) bool {
-	for _, x := range s {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }

@@ -2,6 +2,7 @@ package statusupdate
 
 import (
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -70,7 +71,7 @@ func TestDeliveryProperty(t *testing.T) {
 					continue
 				}
 				delete(inFlight, task)
-				already := len(acked[task]) > 0 && contains(acked[task], u)
+				already := len(acked[task]) > 0 && slices.Contains(acked[task], u)
 				if err := m.Ack(task, u, now); err != nil {
 					t.Fatal(err)
 				}
@@ -114,15 +115,6 @@ func TestDeliveryProperty(t *testing.T) {
 			t.Fatalf("%d updates still pending", n)
 		}
 	})
-}
-
-func contains(s []string, v string) bool {
-	for _, x := range s {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
 
 func TestConfigValidate(t *testing.T) {

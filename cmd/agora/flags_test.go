@@ -36,9 +36,7 @@ func TestParseFlagsBadEnvironmentNamesVariable(t *testing.T) {
 		}
 		return ""
 	})
-	if err == nil || !contains(err.Error(), "AGORA_PORT") {
+	if err == nil || !strings.Contains(err.Error(), "AGORA_PORT") {
 		t.Fatalf("err = %v, want an error naming AGORA_PORT", err)
 	}
 }
-
-func contains(s, sub string) bool { return strings.Contains(s, sub) }

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -126,7 +128,7 @@ func checkShape(v any, t reflect.Type, path string, p *problems) {
 			return
 		}
 		fields := jsonFields(t)
-		for _, k := range sortedKeys(obj) {
+		for _, k := range slices.Sorted(maps.Keys(obj)) {
 			f, ok := fields[k]
 			if !ok {
 				p.add(path+"/"+escapeKey(k), "unknown field")
@@ -140,7 +142,7 @@ func checkShape(v any, t reflect.Type, path string, p *problems) {
 			p.add(pathOrRoot(path), "expected a JSON object")
 			return
 		}
-		for _, k := range sortedKeys(obj) {
+		for _, k := range slices.Sorted(maps.Keys(obj)) {
 			if obj[k] == nil {
 				p.add(path+"/"+escapeKey(k), "must not be null")
 				continue

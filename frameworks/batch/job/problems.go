@@ -48,12 +48,3 @@ func marshalInvalid(d []Detail) ([]byte, error) {
 }
 
 func idx(path string, i int) string { return fmt.Sprintf("%s(%d)", path, i) }
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}

@@ -2,9 +2,11 @@ package job
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 	// Time zones are validated and evaluated from Go's embedded copy of the IANA database, so
@@ -61,7 +63,7 @@ func validateSpec(s *Spec, p *problems) {
 	if msg := idError(s.ID); msg != "" {
 		p.add("/id", msg)
 	}
-	for _, k := range sortedKeys(s.Labels) {
+	for _, k := range slices.Sorted(maps.Keys(s.Labels)) {
 		if k == "" {
 			p.add("/labels", "label keys must not be empty")
 		}
@@ -100,7 +102,7 @@ func validateRun(r *RunSpec, p *problems) {
 	if r.GPUs < 0 {
 		p.addf("/run/gpus", "got %d, expected 0 or more", r.GPUs)
 	}
-	for _, k := range sortedKeys(r.Env) {
+	for _, k := range slices.Sorted(maps.Keys(r.Env)) {
 		path := "/run/env/" + escapeKey(k)
 		switch {
 		case k == "":

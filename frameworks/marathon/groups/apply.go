@@ -140,14 +140,14 @@ func validateTree(root *Group, strict bool) *app.ValidationError {
 			_, g := groups[id]
 			return a || g
 		}
-		for _, id := range sortedKeys(groups) {
+		for _, id := range slices.Sorted(maps.Keys(groups)) {
 			for _, d := range groups[id].Dependencies {
 				if !exists(d) {
 					p.add("/", fmt.Sprintf("Dependency %s of group %s does not exist", d, id))
 				}
 			}
 		}
-		for _, id := range sortedKeys(apps) {
+		for _, id := range slices.Sorted(maps.Keys(apps)) {
 			for _, d := range apps[id].Dependencies {
 				if !exists(d) {
 					p.add("/", fmt.Sprintf("Dependency %s of app %s does not exist", d, id))
@@ -186,15 +186,13 @@ func hasCycle(root *Group) bool {
 		mark[id] = done
 		return false
 	}
-	for _, id := range sortedKeys(edges) {
+	for _, id := range slices.Sorted(maps.Keys(edges)) {
 		if visit(id) {
 			return true
 		}
 	}
 	return false
 }
-
-func sortedKeys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }
 
 func scale(g *Group, by float64) {
 	for i, a := range g.Apps {

@@ -2,6 +2,8 @@ package groups
 
 import (
 	"encoding/json"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -70,7 +72,7 @@ func TestTreeProperties(t *testing.T) {
 			t.Fatalf("Build(Metas()) differs")
 		}
 		// Removing a group removes exactly the apps below it.
-		groupIDs := sortedKeys(root.TransitiveGroups())
+		groupIDs := slices.Sorted(maps.Keys(root.TransitiveGroups()))
 		gid := rapid.SampledFrom(groupIDs).Draw(t, "group")
 		r, err := Remove(root, gid, v2)
 		if err != nil {

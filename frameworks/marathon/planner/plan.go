@@ -54,13 +54,13 @@ func NewPlan(id, version string, original, target map[string]AppSpec) (Plan, err
 		return Plan{}, err
 	}
 	var stop, start Step
-	for _, id := range sortedKeys(original) {
+	for _, id := range slices.Sorted(maps.Keys(original)) {
 		if _, ok := target[id]; !ok {
 			stop.Actions = append(stop.Actions, StepAction{StopApplication, id})
 			p.Original[id] = original[id]
 		}
 	}
-	for _, id := range sortedKeys(target) {
+	for _, id := range slices.Sorted(maps.Keys(target)) {
 		if _, ok := original[id]; !ok {
 			start.Actions = append(start.Actions, StepAction{StartApplication, id})
 			p.Target[id] = target[id]
@@ -96,8 +96,6 @@ func appendStep(steps []Step, s Step) []Step {
 	return append(steps, s)
 }
 
-func sortedKeys(m map[string]AppSpec) []string { return slices.Sorted(maps.Keys(m)) }
-
 // dependsOn resolves a dependency (an app or a group id) to target app ids.
 func dependsOn(dep string, target map[string]AppSpec) []string {
 	if _, ok := target[dep]; ok {
@@ -105,7 +103,7 @@ func dependsOn(dep string, target map[string]AppSpec) []string {
 	}
 	prefix := strings.TrimSuffix(dep, "/") + "/"
 	var out []string
-	for _, id := range sortedKeys(target) {
+	for _, id := range slices.Sorted(maps.Keys(target)) {
 		if strings.HasPrefix(id, prefix) {
 			out = append(out, id)
 		}
@@ -152,7 +150,7 @@ func layersByLongestPath(target map[string]AppSpec) ([][]string, error) {
 		return nil
 	}
 	max := 0
-	for _, id := range sortedKeys(target) {
+	for _, id := range slices.Sorted(maps.Keys(target)) {
 		if err := visit(id); err != nil {
 			return nil, err
 		}
@@ -161,7 +159,7 @@ func layersByLongestPath(target map[string]AppSpec) ([][]string, error) {
 		}
 	}
 	layers := make([][]string, max)
-	for _, id := range sortedKeys(target) {
+	for _, id := range slices.Sorted(maps.Keys(target)) {
 		layers[length[id]-1] = append(layers[length[id]-1], id)
 	}
 	return layers, nil
