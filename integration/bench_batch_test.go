@@ -39,19 +39,8 @@ func BenchmarkBatchJobs(b *testing.B) {
 		b.Skip("end-to-end benchmark; run it with make bench")
 	}
 	jobs, tasks := *benchBatchJobs, *benchBatchTasks
-	port := strconv.Itoa(cluster.FreePort(b))
-	masterAddr := "127.0.0.1:" + port
-	masterWD := filepath.Join(b.TempDir(), "master")
-	cluster.Start(b, "master", masterAddr, masterWD, "master", "--ip", "127.0.0.1", "--port", port,
-		"--work_dir", masterWD, "--logging_level", *benchLogLevel)
-	poll.Eventually(b, 20*time.Second, func() error {
-		resp, err := http.Get("http://" + masterAddr + "/health")
-		if err != nil {
-			return err
-		}
-		resp.Body.Close()
-		return nil
-	})
+	c := cluster.New(b, cluster.Options{MasterArgs: []string{"--logging_level", *benchLogLevel}})
+	masterAddr, masterWD := c.Master.Addr, c.Master.WorkDir
 
 	cfg := simagent.DefaultConfig()
 	cfg.Master = masterAddr

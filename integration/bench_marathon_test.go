@@ -57,20 +57,9 @@ func startMarathonBench(b *testing.B, agents int) *marathonBench {
 	if *benchInProcess {
 		masterAddr = startInProcessMaster(b)
 	} else {
-		port := strconv.Itoa(cluster.FreePort(b))
-		masterAddr = "127.0.0.1:" + port
-		mb.masterWD = filepath.Join(b.TempDir(), "master")
-		p := cluster.Start(b, "master", masterAddr, mb.masterWD, "master", "--ip", "127.0.0.1", "--port", port,
-			"--work_dir", mb.masterWD, "--logging_level", *benchLogLevel)
-		mb.procs = append(mb.procs, p)
-		poll.Eventually(b, 20*time.Second, func() error {
-			resp, err := http.Get("http://" + masterAddr + "/health")
-			if err != nil {
-				return err
-			}
-			resp.Body.Close()
-			return nil
-		})
+		c := cluster.New(b, cluster.Options{MasterArgs: []string{"--logging_level", *benchLogLevel}})
+		masterAddr, mb.masterWD = c.Master.Addr, c.Master.WorkDir
+		mb.procs = append(mb.procs, c.Master)
 	}
 
 	cfg := simagent.DefaultConfig()
