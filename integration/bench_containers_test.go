@@ -361,9 +361,7 @@ func BenchmarkLaunchCgroups(b *testing.B) {
 	if testing.Short() {
 		b.Skip("end-to-end benchmark; run it with make bench")
 	}
-	if os.Geteuid() != 0 {
-		b.Skip("cgroup limits need root")
-	}
+	hosttest.RequireCgroups(b)
 	root := "agora-bench-" + dockertest.RandomID()
 	b.Cleanup(func() { cluster.RemoveCgroupRoot(b, root) }) // runs after the agent stopped
 	level := []string{"--logging_level", *benchLogLevel}

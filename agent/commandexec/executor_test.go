@@ -14,6 +14,7 @@ import (
 	"go.uber.org/zap/zaptest"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/agoracluster/agora/internal/hosttest"
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
 	"github.com/agoracluster/agora/proto/mesos/v1/executor"
 )
@@ -518,7 +519,7 @@ func TestExitWithoutTerminalAcknowledgement(t *testing.T) {
 
 func TestUserSwitch(t *testing.T) {
 	if os.Geteuid() != 0 {
-		t.Skip("needs root to switch users")
+		hosttest.Require(t, "needs root to switch users")
 	}
 	agent := newFakeAgent(t, shellTask(`id -u > /dev/stdout; test "$(id -u)" = 65534`))
 	agent.framework.User = proto.String("nobody")
