@@ -21,7 +21,7 @@ func (l *Loop) handleUpdate(st *mesos.TaskStatus) {
 	state := st.GetState()
 	t := l.s.tasks.Get(id)
 	if t == nil {
-		if !sdk.IsTerminal(state) && state != mesos.TaskState_TASK_UNREACHABLE {
+		if live(state) {
 			l.log.Info("killing unknown task", zap.String("task_id", id))
 			taskID, agentID := sdk.TaskID(id), st.GetAgentId()
 			l.out.push(func(ctx context.Context, s *sdk.Scheduler) error { return s.Kill(ctx, taskID, agentID) })
@@ -43,7 +43,7 @@ func (l *Loop) handleUpdate(st *mesos.TaskStatus) {
 	t.RecordIPs(st)
 	l.publishAll(statusEvents(t, state.String(), st.GetMessage(), now))
 	switch {
-	case sdk.IsTerminal(state):
+	case sdk.IsTerminal(state) || vanished(state):
 		l.taskEnded(t, st, now)
 		l.reconcileAfter(routine)
 		return
@@ -67,6 +67,27 @@ func (l *Loop) handleUpdate(st *mesos.TaskStatus) {
 	}
 	l.persistTask(t)
 	l.reconcileAfter(routine)
+}
+
+// vanished reports whether state says that the task is gone from the cluster, whatever it
+// was doing: the master does not know it (TASK_UNKNOWN: a fresh master, or an agent that
+// was removed), its agent is gone for good (TASK_GONE, TASK_GONE_BY_OPERATOR), or it never
+// got to its agent (TASK_DROPPED). Marathon expunges such an instance (its conditions
+// Unknown, Gone and Dropped are terminal) and replaces it when the app still wants it;
+// a kill of it can never be answered otherwise, so waiting for one would block the app.
+func vanished(state mesos.TaskState) bool {
+	switch state {
+	case mesos.TaskState_TASK_UNKNOWN, mesos.TaskState_TASK_GONE, mesos.TaskState_TASK_GONE_BY_OPERATOR, mesos.TaskState_TASK_DROPPED:
+		return true
+	}
+	return false
+}
+
+// live reports whether state says that a task runs (or is about to) on its agent, so that
+// a task the framework does not know is worth killing. Terminal, vanished and unreachable
+// tasks are not: killing them would only be answered by the same state again.
+func live(state mesos.TaskState) bool {
+	return !sdk.IsTerminal(state) && !vanished(state) && state != mesos.TaskState_TASK_UNREACHABLE
 }
 
 // routineUpdate reports whether st only moves t along the way the framework expects: a
