@@ -8,6 +8,7 @@ import (
 
 	"github.com/agoracluster/agora/frameworks/marathon/app"
 	"github.com/agoracluster/agora/frameworks/marathon/events"
+	"github.com/agoracluster/agora/frameworks/marathon/health"
 	"github.com/agoracluster/agora/frameworks/marathon/launchqueue"
 	"github.com/agoracluster/agora/frameworks/marathon/tasks"
 	"github.com/agoracluster/agora/frameworks/sdk"
@@ -36,8 +37,17 @@ func (l *Loop) handleUpdate(st *mesos.TaskStatus) {
 		t.AgentID = st.GetAgentId().GetValue()
 	}
 	if st.Healthy != nil {
+		a := l.s.apps[t.AppID]
+		was := t.HealthyFor(a)
 		if t.Record(st.GetHealthy(), st.GetMessage(), now) {
-			l.publishAll(healthEvents(t, st.GetHealthy(), now))
+			// The instance's health is that of all its checks: with framework-side checks
+			// beside the executor's, only a change of the whole is an event.
+			switch healthy := t.HealthyFor(a); {
+			case a == nil || !health.HasFrameworkChecks(a.HealthChecks):
+				l.publishAll(healthEvents(t, st.GetHealthy(), now))
+			case healthy != was:
+				l.publishAll(healthEvents(t, healthy, now))
+			}
 		}
 	}
 	t.RecordIPs(st)
