@@ -2,9 +2,13 @@ package loop
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
 	"testing"
 	"time"
 
+	"github.com/agoracluster/agora/frameworks/marathon/events"
 	"github.com/agoracluster/agora/frameworks/marathon/health"
 	"github.com/agoracluster/agora/frameworks/sdk/sdktest"
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
@@ -42,6 +46,11 @@ func TestEveryHealthCheck(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	sub, err := l.bus.Subscribe([]string{"health_status_changed_event", "unhealthy_instance_kill_event"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
 	l.handleOffers([]*mesos.Offer{offer("o1", "a1", "cpus:1;mem:128;ports:[31000-31009]")})
 	ts := tx.View().TasksOf("/h")
 	if len(ts) != 1 {
@@ -82,6 +91,13 @@ func TestEveryHealthCheck(t *testing.T) {
 	if rs := tk.HealthResults(a); len(rs) != 3 {
 		t.Fatalf("health results = %+v; want one per check", rs)
 	}
+	// The instance's health became known (not healthy: one check had not passed), then
+	// healthy once all had.
+	if got := drain(sub); !slices.Equal(got, []string{
+		`health_status_changed_event alive=false`, `health_status_changed_event alive=true`,
+	}) {
+		t.Fatalf("events = %q", got)
+	}
 
 	// The HTTP check fails: unhealthy at once, killed at the second failure in a row.
 	for i := 1; i <= 2; i++ {
@@ -102,10 +118,33 @@ func TestEveryHealthCheck(t *testing.T) {
 			t.Fatalf("round %d: killed %v", i, killed)
 		}
 	}
+	if got := drain(sub); !slices.Equal(got, []string{
+		`health_status_changed_event alive=false`, `unhealthy_instance_kill_event`,
+	}) {
+		t.Fatalf("events = %q", got)
+	}
 	// A killed task is probed no more.
 	l.now = l.now.Add(5 * time.Second)
 	l.tick()
 	if probes := fp.take(); len(probes) != 0 {
 		t.Fatalf("probes of a task being killed: %+v", probes)
+	}
+}
+
+// drain returns the events delivered so far, as "type" or "type alive=…".
+func drain(sub *events.Subscription) []string {
+	var out []string
+	for {
+		select {
+		case m := <-sub.C():
+			var ev struct{ Alive *bool }
+			s := m.Type
+			if json.Unmarshal(m.Data, &ev) == nil && ev.Alive != nil {
+				s += fmt.Sprintf(" alive=%v", *ev.Alive)
+			}
+			out = append(out, s)
+		default:
+			return out
+		}
 	}
 }
