@@ -1,8 +1,9 @@
 package ha
 
 import (
+	"context"
 	"encoding/json"
-	"errors"
+	"net"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
@@ -52,10 +53,8 @@ func Proxy(l Leadership, log *zap.Logger) http.Handler {
 		},
 	}
 	rp.Transport = &http.Transport{
-		Proxy:                 nil,
-		ResponseHeaderTimeout: 0,
-		IdleConnTimeout:       90 * time.Second,
-		DialContext:           (&dialer).DialContext,
+		DialContext:     (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		IdleConnTimeout: 90 * time.Second,
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		for _, v := range r.Header.Values(ViaHeader) {
@@ -76,19 +75,15 @@ func Proxy(l Leadership, log *zap.Logger) http.Handler {
 			writeMessage(w, http.StatusServiceUnavailable, "Leader is starting; try again")
 			return
 		}
-		rp.ServeHTTP(w, r.WithContext(contextWithLeader(r, leader)))
+		rp.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), leaderKey{}, leader)))
 	})
 }
 
+// leaderKey keys the leader's address in a proxied request's context.
 type leaderKey struct{}
-
-var dialer = netDialer()
 
 func writeMessage(w http.ResponseWriter, status int, msg string) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(map[string]string{"message": msg})
 }
-
-// NoLeader reports whether err says that no instance leads.
-func NoLeader(err error) bool { return errors.Is(err, ErrNoLeader) }
