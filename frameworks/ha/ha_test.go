@@ -22,9 +22,9 @@ import (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-func openNode(t *testing.T, srv *zktest.Server, address string) *Node {
+func openNode(t *testing.T, zkURL, address string) *Node {
 	t.Helper()
-	u, err := zookeeper.ParseURL(srv.URL("/marathon"))
+	u, err := zookeeper.ParseURL(zkURL)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,9 +78,9 @@ func waitFor[T any](t *testing.T, ch <-chan T, what string) T {
 
 func TestTermsFollowTheLeadAndShareTheState(t *testing.T) {
 	srv := zktest.Start(t)
-	a := openNode(t, srv, "127.0.0.1:1001")
+	a := openNode(t, srv.URL("/marathon"), "127.0.0.1:1001")
 	waitLeading(t, a)
-	b := openNode(t, srv, "127.0.0.1:1002")
+	b := openNode(t, srv.URL("/marathon"), "127.0.0.1:1002")
 	terms, ended := make(chan started, 4), make(chan string, 4)
 	runNode(t, a, terms, ended)
 	runNode(t, b, terms, ended)
@@ -120,6 +120,28 @@ func TestTermsFollowTheLeadAndShareTheState(t *testing.T) {
 	if got, _, _ := second.st.Get(context.Background(), "apps/web"); string(got) != "v1" {
 		t.Fatalf("value %q after a fenced write, want v1", got)
 	}
+}
+
+func TestCutOffLeaderStopsAndTheOtherLeads(t *testing.T) {
+	srv := zktest.Start(t)
+	px := zktest.NewProxy(t, srv.Addr())
+	a := openNode(t, px.URL("/marathon"), "127.0.0.1:1001")
+	waitLeading(t, a)
+	b := openNode(t, srv.URL("/marathon"), "127.0.0.1:1002")
+	terms, ended := make(chan started, 4), make(chan string, 4)
+	runNode(t, a, terms, ended)
+	runNode(t, b, terms, ended)
+	if first := waitFor(t, terms, "the first term"); first.who != a.Address() {
+		t.Fatalf("first term runs on %s, want a", first.who)
+	}
+	px.Cut()
+	if who := waitFor(t, ended, "the cut-off leader's term to end"); who != a.Address() {
+		t.Fatalf("%s's term ended, want a's", who)
+	}
+	if second := waitFor(t, terms, "the second term"); second.who != b.Address() {
+		t.Fatalf("second term runs on %s, want b once a's session expired", second.who)
+	}
+	px.Heal()
 }
 
 func TestFencedWriteEndsTheTerm(t *testing.T) {
