@@ -153,16 +153,17 @@ func TestHAFollowerProxiesAndAbdicationKeepsTheApps(t *testing.T) {
 		t.Fatalf("GET the app on the leader: %d %s", resp.StatusCode, body)
 	}
 	var info struct {
-		Elected bool
-		Leader  string
-		ZK      map[string]any `json:"zookeeper_config"`
-		Config  map[string]any `json:"marathon_config"`
+		FrameworkID string
+		Elected     bool
+		Leader      string
+		ZK          map[string]any `json:"zookeeper_config"`
+		Config      map[string]any `json:"marathon_config"`
 	}
 	_, body = haDo(t, http.MethodGet, b.base+"/v2/info", "")
 	if err := json.Unmarshal([]byte(body), &info); err != nil {
 		t.Fatal(err)
 	}
-	if info.Elected || info.Leader != a.addr || info.ZK["zk"] != srv.URL("/marathon") ||
+	if info.Elected || info.Leader != a.addr || info.FrameworkID != frameworkID || info.ZK["zk"] != srv.URL("/marathon") ||
 		info.ZK["zk_session_timeout"] != float64(2000) || info.Config["ha"] != true {
 		t.Fatalf("follower's /v2/info: %s", body)
 	}

@@ -89,7 +89,12 @@ func (m *Marathon) run(ctx context.Context, ln net.Listener, st store.Store) err
 // while it leads, it loads the state, subscribes to the master and serves the REST API;
 // while it follows, it proxies API calls to the leader. It returns nil when ctx is done.
 func (m *Marathon) RunHA(ctx context.Context, ln net.Listener, node *ha.Node) error {
-	hs := &ha.Handlers{Self: m.self(), Follower: api.Follower(m.apiConfig(node), ha.Proxy(node, m.log), m.log)}
+	ids := sdk.NewStoreIDStore(node.Store(), persist.KeyFrameworkID)
+	storedID := func(ctx context.Context) string {
+		id, _ := ids.Load(ctx) // "" before the first subscription
+		return id
+	}
+	hs := &ha.Handlers{Self: m.self(), Follower: api.Follower(m.apiConfig(node), storedID, ha.Proxy(node, m.log), m.log)}
 	return m.serve(ctx, ln, hs, func(ctx context.Context) error {
 		return node.Run(ctx, func(ctx context.Context, st store.Store) error {
 			t, err := m.startTerm(ctx, st, node)

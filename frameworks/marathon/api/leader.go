@@ -1,10 +1,13 @@
 package api
 
 import (
+	"context"
 	"net/http"
 	"time"
 
 	"go.uber.org/zap"
+
+	"github.com/agoracluster/agora/frameworks/marathon/loop"
 )
 
 // Leadership is the instance's place in the leader election of several Marathons (--zk);
@@ -22,9 +25,10 @@ type Leadership interface {
 }
 
 // Follower returns the handler of an instance that does not lead: /ping, GET /v2/leader
-// and /v2/info are answered here, everything else goes to proxy (to the leader).
-func Follower(cfg Config, proxy http.Handler, log *zap.Logger) http.Handler {
-	a := New(cfg, nil, nil, log)
+// and /v2/info (with the stored framework id, from frameworkID) are answered here,
+// everything else goes to proxy (to the leader).
+func Follower(cfg Config, frameworkID func(context.Context) string, proxy http.Handler, log *zap.Logger) http.Handler {
+	a := New(cfg, follower{frameworkID}, nil, log)
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		switch {
 		case req.URL.Path == "/ping":
@@ -37,6 +41,18 @@ func Follower(cfg Config, proxy http.Handler, log *zap.Logger) http.Handler {
 			proxy.ServeHTTP(w, req)
 		}
 	})
+}
+
+// follower is the Framework of an instance that does not lead: it reads the framework id
+// from the store and runs nothing.
+type follower struct{ frameworkID func(context.Context) string }
+
+func (follower) Do(context.Context, func(*loop.Tx)) error { return loop.ErrStopped }
+
+func (f follower) FrameworkID() string {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return f.frameworkID(ctx)
 }
 
 // leaderState is what /v2/leader and /v2/info report: whether this instance leads and who

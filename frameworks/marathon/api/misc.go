@@ -70,17 +70,13 @@ func (a *API) leader(w http.ResponseWriter, req *http.Request) {
 func (a *API) info(w http.ResponseWriter, _ *http.Request) {
 	c := a.cfg
 	elected, leader := a.leaderState()
-	frameworkID := ""
-	if a.fw != nil {
-		frameworkID = a.fw.FrameworkID()
-	}
 	writeReply(w, reply{status: http.StatusOK, body: map[string]any{
 		"name":        "marathon",
 		"version":     Version,
 		"buildref":    "agora",
 		"elected":     elected,
 		"leader":      leader,
-		"frameworkId": frameworkID,
+		"frameworkId": a.fw.FrameworkID(),
 		"marathon_config": map[string]any{
 			"master":                             strings.Join(c.Masters, ","),
 			"framework_name":                     c.FrameworkName,
