@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"strings"
@@ -14,10 +13,9 @@ import (
 
 	"go.uber.org/zap/zaptest"
 
-	"github.com/agoracluster/agora/frameworks/ha"
+	"github.com/agoracluster/agora/frameworks/ha/hatest"
 	"github.com/agoracluster/agora/frameworks/sdk/sdktest"
 	"github.com/agoracluster/agora/proto/mesos/v1/scheduler"
-	"github.com/agoracluster/agora/zookeeper"
 	"github.com/agoracluster/agora/zookeeper/zktest"
 )
 
@@ -36,16 +34,7 @@ func startHA(t *testing.T, zkURL string, fm *sdktest.Master) string {
 	cfg.TickInterval = 10 * time.Millisecond
 	cfg.FindSandboxes = false
 	log := zaptest.NewLogger(t).Named(ln.Addr().String())
-	u, err := zookeeper.ParseURL(zkURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	hcfg := ha.DefaultConfig()
-	hcfg.ZK, hcfg.SessionTimeout, hcfg.Address = u, 2*time.Second, ln.Addr().String()
-	node, err := ha.Open(context.Background(), hcfg, log)
-	if err != nil {
-		t.Fatal(err)
-	}
+	node := hatest.OpenNode(t, zkURL, ln.Addr().String(), log)
 	ctx, cancel := context.WithCancel(context.Background())
 	errc := make(chan error, 1)
 	go func() { errc <- RunHA(ctx, cfg, log, ln, node) }()
@@ -54,45 +43,20 @@ func startHA(t *testing.T, zkURL string, fm *sdktest.Master) string {
 		if err := <-errc; err != nil {
 			t.Errorf("RunHA: %v", err)
 		}
-		node.Close()
 	})
 	return ln.Addr().String()
 }
 
+// haCall sends a request and returns the status code and the body.
 func haCall(t *testing.T, method, url, body string) (int, string) {
 	t.Helper()
-	req, err := http.NewRequest(method, url, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
-}
-
-func haEventually(t *testing.T, cond func() error) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		err := cond()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("condition not met: %v", err)
-		}
-		<-time.After(20 * time.Millisecond)
-	}
+	resp, b := hatest.Call(t, method, url, body)
+	return resp.StatusCode, b
 }
 
 func haLeaderIs(t *testing.T, want string, all ...string) {
 	t.Helper()
-	haEventually(t, func() error {
+	hatest.Eventually(t, func() error {
 		for _, in := range all {
 			code, body := haCall(t, http.MethodGet, "http://"+in+"/v1/leader", "")
 			var got struct{ Leader string }
@@ -116,7 +80,7 @@ func TestHAFollowerProxiesAndAbdicationKeepsTheJobs(t *testing.T) {
 		t.Fatal(err)
 	}
 	var frameworkID string
-	haEventually(t, func() error {
+	hatest.Eventually(t, func() error {
 		_, body := haCall(t, http.MethodGet, "http://"+a+"/v1/info", "")
 		var info struct{ FrameworkID string }
 		if err := json.Unmarshal([]byte(body), &info); err != nil || info.FrameworkID == "" {
@@ -148,7 +112,7 @@ func TestHAFollowerProxiesAndAbdicationKeepsTheJobs(t *testing.T) {
 		t.Fatalf("new leader subscribes with framework id %q, want %q", got, frameworkID)
 	}
 	var started struct{ ID string }
-	haEventually(t, func() error {
+	hatest.Eventually(t, func() error {
 		code, body := haCall(t, http.MethodPost, "http://"+a+"/v1/jobs/prod.backup/runs", "") // proxied to b
 		if code != http.StatusCreated {
 			return fmt.Errorf("start a run via the old leader: %d %s", code, body)

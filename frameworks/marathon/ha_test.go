@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"strings"
@@ -15,9 +14,9 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"github.com/agoracluster/agora/frameworks/ha"
+	"github.com/agoracluster/agora/frameworks/ha/hatest"
 	"github.com/agoracluster/agora/frameworks/sdk/sdktest"
 	"github.com/agoracluster/agora/proto/mesos/v1/scheduler"
-	"github.com/agoracluster/agora/zookeeper"
 	"github.com/agoracluster/agora/zookeeper/zktest"
 )
 
@@ -44,16 +43,7 @@ func startHAInstance(t *testing.T, zkURL string, fm *sdktest.Master) *haInstance
 	if err != nil {
 		t.Fatal(err)
 	}
-	u, err := zookeeper.ParseURL(zkURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	hcfg := ha.DefaultConfig()
-	hcfg.ZK, hcfg.SessionTimeout, hcfg.Address = u, 2*time.Second, ln.Addr().String()
-	node, err := ha.Open(context.Background(), hcfg, log)
-	if err != nil {
-		t.Fatal(err)
-	}
+	node := hatest.OpenNode(t, zkURL, ln.Addr().String(), log)
 	ctx, cancel := context.WithCancel(context.Background())
 	errc := make(chan error, 1)
 	go func() { errc <- m.RunHA(ctx, ln, node) }()
@@ -62,48 +52,16 @@ func startHAInstance(t *testing.T, zkURL string, fm *sdktest.Master) *haInstance
 		if err := <-errc; err != nil {
 			t.Errorf("RunHA: %v", err)
 		}
-		node.Close()
 	})
 	return &haInstance{addr: ln.Addr().String(), base: "http://" + ln.Addr().String()}
-}
-
-func haDo(t *testing.T, method, url, body string) (*http.Response, string) {
-	t.Helper()
-	req, err := http.NewRequest(method, url, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp, string(b)
-}
-
-func eventually(t *testing.T, cond func() error) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		err := cond()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("condition not met: %v", err)
-		}
-		<-time.After(20 * time.Millisecond)
-	}
 }
 
 // leaderIs waits until every instance names want as the leader.
 func leaderIs(t *testing.T, want string, all ...*haInstance) {
 	t.Helper()
-	eventually(t, func() error {
+	hatest.Eventually(t, func() error {
 		for _, in := range all {
-			resp, body := haDo(t, http.MethodGet, in.base+"/v2/leader", "")
+			resp, body := hatest.Call(t, http.MethodGet, in.base+"/v2/leader", "")
 			if resp.StatusCode != http.StatusOK || body != fmt.Sprintf(`{"leader":%q}`, want)+"\n" && body != fmt.Sprintf(`{"leader":%q}`, want) {
 				return fmt.Errorf("%s: /v2/leader %d %s, want %s", in.addr, resp.StatusCode, body, want)
 			}
@@ -128,8 +86,8 @@ func TestHAFollowerProxiesAndAbdicationKeepsTheApps(t *testing.T) {
 		t.Fatalf("first subscription carries a framework id: %v", sub)
 	}
 	var frameworkID string
-	eventually(t, func() error {
-		_, body := haDo(t, http.MethodGet, a.base+"/v2/info", "")
+	hatest.Eventually(t, func() error {
+		_, body := hatest.Call(t, http.MethodGet, a.base+"/v2/info", "")
 		var info struct{ FrameworkID string }
 		if err := json.Unmarshal([]byte(body), &info); err != nil || info.FrameworkID == "" {
 			return errors.New("not subscribed")
@@ -139,7 +97,7 @@ func TestHAFollowerProxiesAndAbdicationKeepsTheApps(t *testing.T) {
 	})
 
 	// The follower proxies a change to the leader.
-	resp, body := haDo(t, http.MethodPost, b.base+"/v2/apps", `{"id":"/web","cmd":"sleep 100","cpus":0.1,"mem":16,"instances":2}`)
+	resp, body := hatest.Call(t, http.MethodPost, b.base+"/v2/apps", `{"id":"/web","cmd":"sleep 100","cpus":0.1,"mem":16,"instances":2}`)
 	if resp.StatusCode != http.StatusCreated {
 		t.Fatalf("POST /v2/apps on the follower: %d %s", resp.StatusCode, body)
 	}
@@ -149,7 +107,7 @@ func TestHAFollowerProxiesAndAbdicationKeepsTheApps(t *testing.T) {
 	if l := resp.Header.Get(ha.LeaderHeader); l != "http://"+a.addr {
 		t.Errorf("%s %q, want the leader", ha.LeaderHeader, l)
 	}
-	if resp, body := haDo(t, http.MethodGet, a.base+"/v2/apps/web", ""); resp.StatusCode != http.StatusOK {
+	if resp, body := hatest.Call(t, http.MethodGet, a.base+"/v2/apps/web", ""); resp.StatusCode != http.StatusOK {
 		t.Fatalf("GET the app on the leader: %d %s", resp.StatusCode, body)
 	}
 	var info struct {
@@ -159,7 +117,7 @@ func TestHAFollowerProxiesAndAbdicationKeepsTheApps(t *testing.T) {
 		ZK          map[string]any `json:"zookeeper_config"`
 		Config      map[string]any `json:"marathon_config"`
 	}
-	_, body = haDo(t, http.MethodGet, b.base+"/v2/info", "")
+	_, body = hatest.Call(t, http.MethodGet, b.base+"/v2/info", "")
 	if err := json.Unmarshal([]byte(body), &info); err != nil {
 		t.Fatal(err)
 	}
@@ -167,12 +125,12 @@ func TestHAFollowerProxiesAndAbdicationKeepsTheApps(t *testing.T) {
 		info.ZK["zk_session_timeout"] != float64(2000) || info.Config["ha"] != true {
 		t.Fatalf("follower's /v2/info: %s", body)
 	}
-	if resp, body := haDo(t, http.MethodGet, b.base+"/ping", ""); resp.StatusCode != http.StatusOK || body != "pong" {
+	if resp, body := hatest.Call(t, http.MethodGet, b.base+"/ping", ""); resp.StatusCode != http.StatusOK || body != "pong" {
 		t.Fatalf("follower's /ping: %d %s", resp.StatusCode, body)
 	}
 
 	// The leader abdicates: the follower leads with the same framework id and apps.
-	resp, body = haDo(t, http.MethodDelete, b.base+"/v2/leader", "") // proxied to the leader
+	resp, body = hatest.Call(t, http.MethodDelete, b.base+"/v2/leader", "") // proxied to the leader
 	if resp.StatusCode != http.StatusOK || !strings.Contains(body, "Leadership abdicated") {
 		t.Fatalf("DELETE /v2/leader: %d %s", resp.StatusCode, body)
 	}
@@ -184,14 +142,14 @@ func TestHAFollowerProxiesAndAbdicationKeepsTheApps(t *testing.T) {
 	if got := sub.GetSubscribe().GetFrameworkInfo().GetId().GetValue(); got != frameworkID {
 		t.Fatalf("new leader subscribes with framework id %q, want %q", got, frameworkID)
 	}
-	eventually(t, func() error {
-		resp, body := haDo(t, http.MethodGet, a.base+"/v2/apps/web", "") // proxied to b now
+	hatest.Eventually(t, func() error {
+		resp, body := hatest.Call(t, http.MethodGet, a.base+"/v2/apps/web", "") // proxied to b now
 		if resp.StatusCode != http.StatusOK || !strings.Contains(body, `"instances":2`) {
 			return fmt.Errorf("GET /v2/apps/web via the old leader: %d %s", resp.StatusCode, body)
 		}
 		return nil
 	})
-	_, body = haDo(t, http.MethodGet, a.base+"/v2/info", "")
+	_, body = hatest.Call(t, http.MethodGet, a.base+"/v2/info", "")
 	if err := json.Unmarshal([]byte(body), &info); err != nil || info.Elected || info.Leader != b.addr {
 		t.Fatalf("old leader's /v2/info: %s", body)
 	}
