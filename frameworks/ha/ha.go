@@ -117,6 +117,9 @@ func (n *Node) URL() zookeeper.URL { return n.cfg.ZK }
 // SessionTimeout is the ZooKeeper session timeout.
 func (n *Node) SessionTimeout() time.Duration { return n.cfg.SessionTimeout }
 
+// ConnectTimeout is how long the node waited for ZooKeeper at start.
+func (n *Node) ConnectTimeout() time.Duration { return n.cfg.ConnectTimeout }
+
 // Leading reports whether this instance leads.
 func (n *Node) Leading() bool {
 	st, _ := n.cont.Status()

@@ -19,9 +19,11 @@ type Leadership interface {
 	Leading() bool
 	// Abdicate gives up the lead (DELETE /v2/leader).
 	Abdicate()
-	// ZooKeeperURL is the --zk URL, password redacted; SessionTimeout its session timeout.
+	// ZooKeeperURL is the --zk URL, password redacted; SessionTimeout its session timeout
+	// and ConnectTimeout the wait for ZooKeeper at start (--zk_timeout).
 	ZooKeeperURL() string
 	SessionTimeout() time.Duration
+	ConnectTimeout() time.Duration
 }
 
 // Follower returns the handler of an instance that does not lead: /ping, GET /v2/leader
@@ -93,9 +95,9 @@ func (a *API) zooKeeperConfig() map[string]any {
 	if l == nil {
 		return map[string]any{"zk": nil}
 	}
-	ms := l.SessionTimeout().Milliseconds()
 	return map[string]any{
-		"zk": l.ZooKeeperURL(), "zk_session_timeout": ms, "zk_timeout": ms, "zk_connection_timeout": ms,
+		"zk": l.ZooKeeperURL(), "zk_session_timeout": l.SessionTimeout().Milliseconds(),
+		"zk_timeout": l.ConnectTimeout().Milliseconds(), "zk_connection_timeout": l.ConnectTimeout().Milliseconds(),
 		"zk_compression": false, "zk_max_node_size": 1 << 20, "zk_max_versions": a.cfg.MaxVersions,
 	}
 }
