@@ -69,7 +69,8 @@ func pickLeader(t *testing.T, leader string, ps []*cluster.Process, mcs []marath
 // TestMarathonHAFailover runs two `agora marathon --zk` instances: an app created through the
 // standby (proxied to the leader) keeps its tasks when the leader is SIGKILLed: the standby
 // leads with the same framework id, the same task ids run (none relaunched), and a scale-up
-// then completes.
+// then completes. The killed instance, restarted, takes over again when the leader is
+// stopped with SIGTERM.
 func TestMarathonHAFailover(t *testing.T) {
 	zk := cluster.StartZooKeeper(t)
 	c := cluster.New(t, cluster.Options{Agents: 1})
@@ -115,6 +116,25 @@ func TestMarathonHAFailover(t *testing.T) {
 		if !slices.Contains(scaled, id) {
 			t.Fatalf("task %s gone after the scale-up: %v", id, scaled)
 		}
+	}
+
+	// The killed instance comes back as the standby; the leader stopped with SIGTERM
+	// withdraws from the latch and the other leads again, with the same tasks.
+	lp.Restart()
+	waitPing(t, lc)
+	leaderOf(t, "/v2/leader", "", lc, sc)
+	var sp *cluster.Process
+	for _, p := range []*cluster.Process{p1, p2} {
+		if "http://"+p.Addr == sc.base {
+			sp = p
+		}
+	}
+	sp.Stop()
+	if got := leaderOf(t, "/v2/leader", "", lc); "http://"+got != lc.base {
+		t.Fatalf("%s leads after the SIGTERM, want the restarted %s", got, lc.base)
+	}
+	if again := taskIDs(lc.settled("/web", 3, false, time.Minute)); !slices.Equal(again, scaled) {
+		t.Fatalf("tasks %v after the second failover, want the same %v", again, scaled)
 	}
 }
 
