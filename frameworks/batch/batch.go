@@ -152,6 +152,7 @@ func RunHA(ctx context.Context, cfg Config, log *zap.Logger, ln net.Listener, no
 	hs := &ha.Handlers{
 		Self:     "http://" + node.Address(),
 		Follower: api.Follower(node.Leader, ha.Proxy(node, log.Named("batch")), log.Named("batch")),
+		Leading:  node.Leading, StartWait: ha.StartWait,
 	}
 	err := ha.Serve(ctx, ln, hs, func(ctx context.Context) error {
 		return node.Run(ctx, func(ctx context.Context, st store.Store) error {

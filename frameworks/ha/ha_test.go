@@ -279,3 +279,43 @@ func TestConfigValidate(t *testing.T) {
 		})
 	}
 }
+
+func TestHandlersWaitForTheStartingTerm(t *testing.T) {
+	leading := make(chan bool, 1)
+	leading <- true
+	hs := &Handlers{Self: "http://127.0.0.1:9", StartWait: 10 * time.Second,
+		Leading:  func() bool { l := <-leading; leading <- l; return l },
+		Follower: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusTeapot) })}
+	srv := httptest.NewServer(hs)
+	defer srv.Close()
+	got := make(chan int, 1)
+	go func() {
+		resp, err := http.Get(srv.URL + "/v2/apps")
+		if err != nil {
+			got <- 0
+			return
+		}
+		resp.Body.Close()
+		got <- resp.StatusCode
+	}()
+	select {
+	case code := <-got:
+		t.Fatalf("answered %d before the term started", code)
+	case <-time.After(100 * time.Millisecond):
+	}
+	stop := hs.Lead(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusAccepted) }))
+	if code := waitFor(t, got, "the answer"); code != http.StatusAccepted {
+		t.Fatalf("answered %d, want the leader's 202", code)
+	}
+	stop()
+	<-leading
+	leading <- false
+	resp, err := http.Get(srv.URL + "/v2/apps")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusTeapot || resp.Header.Get(LeaderHeader) != "" {
+		t.Fatalf("after the term: %d %v, want the follower's answer", resp.StatusCode, resp.Header)
+	}
+}

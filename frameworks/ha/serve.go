@@ -6,9 +6,13 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"sync/atomic"
+	"sync"
 	"time"
 )
+
+// StartWait is how long a request to a newly elected instance waits for its term to
+// start (the state to load) before it is answered as by a follower.
+const StartWait = 10 * time.Second
 
 // Handlers switches an instance's API between the leader's handler, set
 // for the length of each term, and the follower's.
@@ -18,18 +22,63 @@ type Handlers struct {
 	Self string
 	// Follower serves while no term runs here (nil: 503).
 	Follower http.Handler
+	// Leading, when set, reports that this instance was elected: while its term starts
+	// (loads the state), requests other than the follower's own wait for it, at most
+	// StartWait, rather than fail.
+	Leading   func() bool
+	StartWait time.Duration
 
-	leader atomic.Pointer[http.Handler]
+	mu      sync.Mutex
+	leader  *http.Handler
+	changed chan struct{} // closed and replaced by Lead and its stop
 }
 
 // Lead makes h serve the API until the returned function is called.
 func (hs *Handlers) Lead(h http.Handler) (stop func()) {
-	hs.leader.Store(&h)
-	return func() { hs.leader.CompareAndSwap(&h, nil) }
+	hs.set(&h)
+	return func() {
+		hs.mu.Lock()
+		mine := hs.leader == &h
+		hs.mu.Unlock()
+		if mine {
+			hs.set(nil)
+		}
+	}
+}
+
+func (hs *Handlers) set(h *http.Handler) {
+	hs.mu.Lock()
+	defer hs.mu.Unlock()
+	hs.leader = h
+	if hs.changed != nil {
+		close(hs.changed)
+	}
+	hs.changed = make(chan struct{})
+}
+
+func (hs *Handlers) current() (*http.Handler, <-chan struct{}) {
+	hs.mu.Lock()
+	defer hs.mu.Unlock()
+	if hs.changed == nil {
+		hs.changed = make(chan struct{})
+	}
+	return hs.leader, hs.changed
 }
 
 func (hs *Handlers) ServeHTTP(w http.ResponseWriter, req *http.Request) {
-	if h := hs.leader.Load(); h != nil {
+	h, changed := hs.current()
+	if h == nil && hs.Leading != nil && hs.Leading() {
+		// Elected, the term still starting: wait for it.
+		t := time.NewTimer(hs.StartWait)
+		select {
+		case <-changed:
+		case <-t.C:
+		case <-req.Context().Done():
+		}
+		t.Stop()
+		h, _ = hs.current()
+	}
+	if h != nil {
 		w.Header().Set(LeaderHeader, hs.Self)
 		(*h).ServeHTTP(w, req)
 		return

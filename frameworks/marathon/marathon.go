@@ -94,7 +94,8 @@ func (m *Marathon) RunHA(ctx context.Context, ln net.Listener, node *ha.Node) er
 		id, _ := ids.Load(ctx) // "" before the first subscription
 		return id
 	}
-	hs := &ha.Handlers{Self: m.self(), Follower: api.Follower(m.apiConfig(node), storedID, ha.Proxy(node, m.log), m.log)}
+	hs := &ha.Handlers{Self: m.self(), Follower: api.Follower(m.apiConfig(node), storedID, ha.Proxy(node, m.log), m.log),
+		Leading: node.Leading, StartWait: ha.StartWait}
 	return m.serve(ctx, ln, hs, func(ctx context.Context) error {
 		return node.Run(ctx, func(ctx context.Context, st store.Store) error {
 			t, err := m.startTerm(ctx, st, node)
