@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"io"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -42,10 +43,25 @@ func TestZKFlags(t *testing.T) {
 	}
 }
 
-func TestZKFlagsBadURL(t *testing.T) {
-	z := &zkFlags{url: "http://127.0.0.1:2181/marathon", sessionTimeout: time.Second, timeout: time.Second}
-	_, err := z.open(context.Background(), "127.0.0.1", 8080, zap.NewNop())
-	if err == nil || !strings.Contains(err.Error(), "--zk") {
-		t.Fatalf("open with a bad URL: %v, want an error naming --zk", err)
+func TestZKFlagsOpenErrors(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := ln.Addr().String()
+	ln.Close()
+	tests := []struct{ url, want string }{
+		{"http://127.0.0.1:2181/marathon", "--zk"},
+		{"zk://127.0.0.1:2181", "--zk"},
+		{"zk://" + closed + "/marathon", closed},
+	}
+	for _, tc := range tests {
+		t.Run(tc.url, func(t *testing.T) {
+			z := &zkFlags{url: tc.url, sessionTimeout: time.Second, timeout: 300 * time.Millisecond}
+			_, err := z.open(context.Background(), "127.0.0.1", 8080, zap.NewNop())
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("open: %v, want an error naming %q", err, tc.want)
+			}
+		})
 	}
 }
