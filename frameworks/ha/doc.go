@@ -17,5 +17,8 @@
 // as Marathon's LeaderProxyFilter does: the request goes to the leader's
 // host:port from the latch with a Via header naming this instance (a
 // request that already passed here is a proxying loop: 502), 503 while no
-// leader is known.
+// leader is known. Handlers switches an instance's API between the leader's
+// handler of the running term and the follower's (requests to an instance
+// elected a moment ago wait for its term to start), and Serve serves it
+// for the instance's whole life, across terms.
 package ha
