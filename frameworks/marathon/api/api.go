@@ -50,6 +50,10 @@ type Config struct {
 	Role, User                     string
 	ServicePortMin, ServicePortMax int
 	DeclineOfferDuration           time.Duration
+	MaxVersions                    int
+	// Leadership is the instance's place in the leader election (--zk); nil: a single
+	// instance, always the leader.
+	Leadership Leadership
 }
 
 // API serves the REST API on a Framework.
