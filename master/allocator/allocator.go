@@ -2,8 +2,6 @@ package allocator
 
 import (
 	"errors"
-	"fmt"
-	"math"
 	"math/rand/v2"
 	"slices"
 	"sort"
@@ -48,6 +46,9 @@ type Offer struct {
 // ErrInvalidWeight is returned by SetWeight for a weight that is not a finite
 // number greater than zero.
 var ErrInvalidWeight = errors.New("allocator: weight must be a finite number > 0")
+
+// ErrInvalidRole is returned for a role name that breaks the Mesos rules.
+var ErrInvalidRole = errors.New("allocator: invalid role")
 
 // Allocator is the hierarchical DRF allocator. The zero value is not usable;
 // call New. Methods that name an unknown agent or framework do nothing.
@@ -118,7 +119,7 @@ func New(cfg Config, rnd *rand.Rand) *Allocator {
 	if rnd == nil {
 		rnd = rand.New(rand.NewPCG(1, 2))
 	}
-	return &Allocator{
+	a := &Allocator{
 		cfg:        cfg,
 		rnd:        rnd,
 		agents:     map[string]*agent{},
@@ -127,6 +128,10 @@ func New(cfg Config, rnd *rand.Rand) *Allocator {
 		weights:    map[string]float64{},
 		total:      quantities{},
 	}
+	for role, w := range cfg.Weights {
+		a.weights[role] = w // checked by cfg.Validate
+	}
+	return a
 }
 
 // AddAgent adds (or replaces) an agent. It starts active.
@@ -485,8 +490,8 @@ func (a *Allocator) RecoverRole(frameworkID, agentID, role string, r resources.R
 // SetWeight sets a role's weight (default 1): a role with weight 2 is entitled
 // to twice the dominant share of a role with weight 1.
 func (a *Allocator) SetWeight(role string, w float64) error {
-	if math.IsNaN(w) || math.IsInf(w, 0) || w <= 0 {
-		return fmt.Errorf("%w: role %q: %v", ErrInvalidWeight, role, w)
+	if err := validWeight(role, w); err != nil {
+		return err
 	}
 	a.weights[role] = w
 	if r := a.roles[role]; r != nil {
@@ -494,6 +499,15 @@ func (a *Allocator) SetWeight(role string, w float64) error {
 		a.roleSorter.update(&r.client, a.total)
 	}
 	return nil
+}
+
+// Weights returns a copy of the weights set (by Config.Weights or SetWeight).
+func (a *Allocator) Weights() map[string]float64 {
+	out := make(map[string]float64, len(a.weights))
+	for role, w := range a.weights {
+		out[role] = w
+	}
+	return out
 }
 
 // track records r as allocated on s to framework fwID in role.
