@@ -32,7 +32,7 @@ func (a *Allocator) Allocate(now time.Time) []Offer {
 			continue
 		}
 		// The role order at the start of the agent, as Mesos sorts once per agent.
-		roleOrder := append(a.roleOrder[:0], a.roleSorter.clients...)
+		roleOrder := a.roleOrderOf(a.roleOrder[:0], &a.root)
 		for _, rc := range roleOrder {
 			if !s.hasUnreserved && !s.mayHaveFor(rc.name) {
 				// Nothing left on this agent that this role may use.

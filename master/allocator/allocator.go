@@ -61,7 +61,8 @@ type Allocator struct {
 
 	frameworks map[string]*framework
 	roles      map[string]*role
-	roleSorter sorter
+	root       node             // the role tree
+	nodes      map[string]*node // role name → node, every role in the tree
 	weights    map[string]float64
 
 	total quantities // cluster total of every scalar, all agents
@@ -109,7 +110,8 @@ type framework struct {
 type role struct {
 	name       string
 	version    uint64 // changes whenever a framework may have become eligible
-	client     client // in Allocator.roleSorter
+	client     client // the role's own allocation, in node.kids
+	node       *node
 	frameworks sorter
 }
 
@@ -125,6 +127,7 @@ func New(cfg Config, rnd *rand.Rand) *Allocator {
 		agents:     map[string]*agent{},
 		frameworks: map[string]*framework{},
 		roles:      map[string]*role{},
+		nodes:      map[string]*node{},
 		weights:    map[string]float64{},
 		total:      quantities{},
 	}
@@ -327,8 +330,7 @@ func (a *Allocator) UpdateFramework(id string, roles []string) {
 		r.frameworks.remove(fw.members[name])
 		delete(fw.members, name)
 		if len(r.frameworks.clients) == 0 {
-			a.roleSorter.remove(&r.client)
-			delete(a.roles, name)
+			a.removeRole(r)
 		}
 	}
 }
@@ -337,12 +339,22 @@ func (a *Allocator) UpdateFramework(id string, roles []string) {
 func (a *Allocator) role(name string) *role {
 	r := a.roles[name]
 	if r == nil {
-		r = &role{name: name}
+		r = &role{name: name, node: a.nodeFor(name)}
 		r.client = client{name: name, weight: a.weight(name), alloc: quantities{}, role: r}
 		a.roles[name] = r
-		a.roleSorter.add(&r.client)
+		r.node.role = r
+		r.node.kids.add(&r.client)
 	}
 	return r
+}
+
+// removeRole drops a role that no framework subscribes to any more, and the
+// nodes of the tree that it alone kept.
+func (a *Allocator) removeRole(r *role) {
+	r.node.kids.remove(&r.client)
+	r.node.role = nil
+	delete(a.roles, r.name)
+	a.prune(r.node)
 }
 
 func (a *Allocator) weight(role string) float64 {
@@ -375,8 +387,7 @@ func (a *Allocator) RemoveFramework(id string) {
 		r := a.roles[name]
 		r.frameworks.remove(fw.members[name])
 		if len(r.frameworks.clients) == 0 {
-			a.roleSorter.remove(&r.client)
-			delete(a.roles, name)
+			a.removeRole(r)
 		}
 	}
 	delete(a.frameworks, id)
@@ -496,7 +507,11 @@ func (a *Allocator) SetWeight(role string, w float64) error {
 	a.weights[role] = w
 	if r := a.roles[role]; r != nil {
 		r.client.weight = w
-		a.roleSorter.update(&r.client, a.total)
+		r.node.kids.update(&r.client, a.total)
+	}
+	if n := a.nodes[role]; n != nil {
+		n.client.weight = w
+		n.parent.kids.update(&n.client, a.total)
 	}
 	return nil
 }
@@ -576,7 +591,8 @@ func (a *Allocator) charge(fw *framework, role string, q quantities, add bool) {
 		r.client.alloc.sub(q)
 	}
 	r.frameworks.update(c, a.total)
-	a.roleSorter.update(&r.client, a.total)
+	r.node.kids.update(&r.client, a.total)
+	a.chargeTree(r.node, q, add)
 }
 
 // refresh recomputes every share after the cluster total changed.
@@ -585,10 +601,7 @@ func (a *Allocator) refresh() {
 		return
 	}
 	a.stale = false
-	a.roleSorter.resort(a.total)
-	for _, c := range a.roleSorter.clients {
-		c.role.frameworks.resort(a.total)
-	}
+	a.resortTree(&a.root)
 }
 
 // portion is the part of some resources allocated in one role.
