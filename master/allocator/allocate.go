@@ -9,16 +9,20 @@ import (
 // Allocate runs one allocation cycle at now and returns the offers it makes, in
 // the order made. Offered resources count as allocated until Recover.
 //
-// Agents are visited in an order shuffled by the injected random source. On each
-// active agent with available resources, roles are taken in DRF order (weighted
-// dominant share, then name); in each role the frameworks in DRF order (dominant
-// share within the role, then ID). The first framework that is active, not
-// suppressed in the role and not filtering the resources gets everything on the
-// agent that the role may use, if that is at least one MinAllocatable amount.
-// Shares are updated after each offer, so the next agent sees the new order.
-//
-// Quota (a guaranteed stage before this fair-share stage, as in Mesos) will slot
-// in before the fair-share loop.
+// Agents are visited in an order shuffled by the injected random source, in
+// two stages as in Mesos 1.9+. When quotas are set, the first stage offers the
+// roles whose quota guarantees (their own or an ancestor's) are unmet what
+// they may use of each agent, unreserved resources cut to what the guarantees
+// still need. The second stage is fair sharing: on each active agent with
+// available resources, roles are taken in hierarchical DRF order (weighted
+// dominant share of the subtree, top-down), and in each role the frameworks in
+// DRF order (dominant share within the role, then ID). In both stages the
+// first framework that is active, not suppressed in the role and not
+// filtering the resources gets what is offered, if that is at least one
+// MinAllocatable amount. Offers never take a role past a quota limit (its own
+// or an ancestor's), and in the second stage never take unreserved resources
+// that the unmet guarantees need (headroom). Shares are updated after each
+// offer, so the next agent sees the new order.
 func (a *Allocator) Allocate(now time.Time) []Offer {
 	a.expireFilters(now)
 	a.refresh()
@@ -27,6 +31,10 @@ func (a *Allocator) Allocate(now time.Time) []Offer {
 	a.rnd.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
 
 	var offers []Offer
+	if len(a.quotas) > 0 {
+		a.headroom()
+		offers = a.allocateGuarantees(order, now, offers)
+	}
 	for _, s := range order {
 		if !s.active || s.available.IsEmpty() {
 			continue
@@ -57,48 +65,145 @@ func (a *Allocator) Allocate(now time.Time) []Offer {
 	return offers
 }
 
-// allocateRole offers what role may use on s to the first eligible framework.
+// allocateGuarantees is the quota stage: roles with unmet guarantees are
+// offered, agent by agent, what their guarantees still need.
+func (a *Allocator) allocateGuarantees(order []*agent, now time.Time, offers []Offer) []Offer {
+	var candidates []*role // roles with frameworks under a quota with guarantees
+	for _, r := range a.roles {
+		for n := r.name; n != ""; n = parentRole(n) {
+			if q := a.quotas[n]; q != nil && len(q.guarantees) > 0 {
+				candidates = append(candidates, r)
+				break
+			}
+		}
+	}
+	if len(candidates) == 0 {
+		return offers
+	}
+	unmet := func() bool {
+		for _, r := range candidates {
+			if a.unmetGuarantee(r.name) != nil {
+				return true
+			}
+		}
+		return false
+	}
+	for _, s := range order {
+		if !unmet() {
+			break
+		}
+		if !s.active || s.available.IsEmpty() {
+			continue
+		}
+		roleOrder := a.roleOrderOf(a.roleOrder[:0], &a.root)
+		for _, rc := range roleOrder {
+			if s.available.IsEmpty() {
+				break
+			}
+			need := a.unmetGuarantee(rc.name)
+			if need == nil {
+				continue
+			}
+			offered := s.available
+			if len(s.reserved) > 0 {
+				offered = offered.AllocatableTo(rc.name)
+			}
+			caps := quantities{}
+			for n, v := range a.surplus {
+				caps[n] = v
+			}
+			for n, v := range need {
+				caps[n] = v
+			}
+			offered, _ = capUnreserved(offered, a.limitCaps(rc.name, caps))
+			if !servesGuarantee(offered, need) || !a.allocatable(offered) {
+				continue
+			}
+			if fw := a.pick(s, rc.role, offered, false, now, nil); fw != nil {
+				a.track(s, fw.id, rc.name, offered)
+				offers = append(offers, Offer{FrameworkID: fw.id, AgentID: s.id, Role: rc.name, Resources: offered})
+				a.headroom()
+			}
+		}
+		a.roleOrder = roleOrder[:0]
+	}
+	return offers
+}
+
+// servesGuarantee reports whether r holds reserved resources or some of a
+// resource that the guarantee still needs.
+func servesGuarantee(r resources.Resources, need quantities) bool {
+	for x := range r.Each {
+		if x.Role != unreservedRole || need[x.Name] > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// allocateRole offers what role may use on s to the first eligible framework
+// (the fair-share stage).
 func (a *Allocator) allocateRole(s *agent, r *role, now time.Time) (Offer, bool) {
 	if m, ok := s.blocked[r]; ok && m.gen == s.gen && m.version == r.version && (m.forever || now.Before(m.until)) {
+		// A memo made for the uncut offer holds for a cut one too: a filter
+		// that contains the whole contains a part.
 		return Offer{}, false
 	}
-	var offered resources.Resources
-	computed := false
+	offered := s.available
+	if len(s.reserved) > 0 {
+		offered = offered.AllocatableTo(r.name)
+	}
+	cut := false
+	if len(a.quotas) > 0 {
+		offered, cut = capUnreserved(offered, a.limitCaps(r.name, a.surplus))
+	}
+	if offered.IsEmpty() || !a.allocatable(offered) {
+		return Offer{}, false
+	}
 	memo := blockMemo{gen: s.gen, version: r.version, forever: true}
+	fw := a.pick(s, r, offered, !cut, now, &memo)
+	if fw == nil {
+		// No framework of the role takes what s has: remember that until
+		// something that could change it happens, so that a cluster whose
+		// frameworks filter most agents is cheap to cycle over. Not for a cut
+		// offer: the whole may be taken when the cut is lifted.
+		if !cut {
+			if s.blocked == nil {
+				s.blocked = map[*role]blockMemo{}
+			}
+			s.blocked[r] = memo
+		}
+		return Offer{}, false
+	}
+	a.track(s, fw.id, r.name, offered)
+	if len(a.quotas) > 0 {
+		a.headroom()
+	}
+	return Offer{FrameworkID: fw.id, AgentID: s.id, Role: r.name, Resources: offered}, true
+}
+
+// pick returns the first framework of r, in DRF order, that is active, not
+// suppressed in r and not filtering offered on s; nil if none. cacheable says
+// that offered is everything r may use of s's available resources, so filter
+// checks may be cached by the agent's generation. memo, if not nil, learns
+// until when filters block.
+func (a *Allocator) pick(s *agent, r *role, offered resources.Resources, cacheable bool, now time.Time, memo *blockMemo) *framework {
 	for _, c := range r.frameworks.clients {
 		fw := c.fw
 		if !fw.active || c.suppressed {
 			continue
 		}
-		if !computed {
-			computed = true
-			offered = s.available
-			if len(s.reserved) > 0 {
-				offered = offered.AllocatableTo(r.name)
-			}
-			if offered.IsEmpty() || !a.allocatable(offered) {
-				return Offer{}, false
-			}
-		}
 		if len(s.filters) > 0 {
-			if until, blocked := s.blockedUntil(fw, r.name, offered, now); blocked {
-				if memo.forever || until.Before(memo.until) {
+			if until, blocked := s.blockedUntil(fw, r.name, offered, cacheable, now); blocked {
+				if memo != nil && (memo.forever || until.Before(memo.until)) {
 					memo.forever, memo.until = false, until
 				}
 				continue
 			}
 		}
-		a.track(s, fw.id, r.name, offered)
-		return Offer{FrameworkID: fw.id, AgentID: s.id, Role: r.name, Resources: offered}, true
+		return fw
 	}
-	// No framework of the role takes what s has: remember that until something
-	// that could change it happens, so that a cluster whose frameworks filter
-	// most agents is cheap to cycle over.
-	if s.blocked == nil {
-		s.blocked = map[*role]blockMemo{}
-	}
-	s.blocked[r] = memo
-	return Offer{}, false
+	return nil
 }
 
 // blockMemo records that no framework of a role took an agent's resources. It

@@ -68,6 +68,16 @@ type Allocator struct {
 	total quantities // cluster total of every scalar, all agents
 	stale bool       // total changed since the shares were computed
 
+	// Quota (quota.go): the quotas by role, and the counts that consumption and
+	// headroom come from, all scalars in thousandths.
+	quotas       map[string]*quota
+	allocQ       quantities            // allocated on all agents
+	resvTotal    map[string]quantities // reservation role → reserved on all agents
+	resvAlloc    map[string]quantities // reservation role → of that, allocated
+	resvTotalAll quantities
+	resvAllocAll quantities
+	surplus      quantities // see headroom
+
 	filters filterHeap
 
 	// scratch space reused by Allocate.
@@ -130,6 +140,14 @@ func New(cfg Config, rnd *rand.Rand) *Allocator {
 		nodes:      map[string]*node{},
 		weights:    map[string]float64{},
 		total:      quantities{},
+
+		quotas:       map[string]*quota{},
+		allocQ:       quantities{},
+		resvTotal:    map[string]quantities{},
+		resvAlloc:    map[string]quantities{},
+		resvTotalAll: quantities{},
+		resvAllocAll: quantities{},
+		surplus:      quantities{},
 	}
 	for role, w := range cfg.Weights {
 		a.weights[role] = w // checked by cfg.Validate
@@ -174,6 +192,8 @@ func (a *Allocator) UpdateAgentTotal(id string, total resources.Resources) {
 
 func (a *Allocator) setTotal(s *agent, total resources.Resources) {
 	a.total.sub(s.totalQ)
+	a.totalReserved(s.total, false)
+	a.totalReserved(total, true)
 	s.total = total
 	s.totalQ = scalarQ(total)
 	a.total.add(s.totalQ)
@@ -218,6 +238,7 @@ func (a *Allocator) RemoveAgent(id string) {
 		}
 	}
 	a.total.sub(s.totalQ)
+	a.totalReserved(s.total, false)
 	a.stale = true
 	last := a.agentList[len(a.agentList)-1]
 	a.agentList[s.pos] = last
@@ -537,6 +558,7 @@ func (a *Allocator) track(s *agent, fwID, role string, r resources.Resources) {
 	}
 	m[role] = m[role].Plus(r)
 	s.allocated = s.allocated.Plus(r)
+	a.trackReserved(r, true)
 	a.refreshAvailable(s)
 	if fw := a.frameworks[fwID]; fw != nil && role != "" {
 		fw.agents[s.id] = true
@@ -569,6 +591,7 @@ func (a *Allocator) untrack(s *agent, fwID, role string, r resources.Resources) 
 		}
 	}
 	s.allocated = s.allocated.Minus(part)
+	a.trackReserved(part, false)
 	a.refreshAvailable(s)
 	if fw != nil && role != "" {
 		a.charge(fw, role, scalarQ(part), false)

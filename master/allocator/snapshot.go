@@ -24,6 +24,11 @@ type RoleState struct {
 	Allocated  resources.Resources
 	Share      float64  // weighted dominant share of the role and its descendants
 	Frameworks []string // subscribed framework IDs, sorted
+	// Quota is the role's quota, nil if none; Consumed is what the role and
+	// its descendants consume against it (allocated plus unallocated
+	// reservations).
+	Quota    *Quota
+	Consumed Quantities
 }
 
 // FrameworkState is one framework.
@@ -91,8 +96,15 @@ func (a *Allocator) Snapshot() Snapshot {
 	for n := range a.nodes {
 		names[n] = true
 	}
+	for n := range a.quotas {
+		names[n] = true
+	}
 	for _, n := range sortedKeys(names) {
 		rs := RoleState{Name: n, Weight: a.weight(n), Allocated: roleAlloc[n]}
+		if q := a.quotas[n]; q != nil {
+			rs.Quota = &Quota{Guarantees: fromQuantities(q.guarantees), Limits: fromQuantities(q.limits)}
+			rs.Consumed = fromQuantities(a.consumed(n))
+		}
 		if node := a.nodes[n]; node != nil {
 			rs.Share = node.client.share
 		}

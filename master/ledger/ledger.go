@@ -202,3 +202,14 @@ func (l *Ledger) SetWeight(role string, w float64) error {
 	l.requestAllocation()
 	return nil
 }
+
+// SetQuota sets (or, with an empty quota, removes) a role's quota in the
+// allocator and asks for an allocation cycle. force skips the capacity check.
+// Quotas are kept in memory only: the registry does not store them yet.
+func (l *Ledger) SetQuota(role string, q allocator.Quota, force bool) error {
+	if err := l.alloc.SetQuota(role, q, force); err != nil {
+		return fmt.Errorf("ledger: set quota: %w", err)
+	}
+	l.requestAllocation()
+	return nil
+}
