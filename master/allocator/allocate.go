@@ -68,22 +68,23 @@ func (a *Allocator) Allocate(now time.Time) []Offer {
 // allocateGuarantees is the quota stage: roles with unmet guarantees are
 // offered, agent by agent, what their guarantees still need.
 func (a *Allocator) allocateGuarantees(order []*agent, now time.Time, offers []Offer) []Offer {
-	var candidates []*role // roles with frameworks under a quota with guarantees
-	for _, r := range a.roles {
-		for n := r.name; n != ""; n = parentRole(n) {
-			if q := a.quotas[n]; q != nil && len(q.guarantees) > 0 {
-				candidates = append(candidates, r)
-				break
-			}
+	// The quota roles with guarantees that have frameworks below them: the
+	// stage ends when all of them are met.
+	var guaranteed []*quota
+	for name, q := range a.quotas {
+		if len(q.guarantees) > 0 && a.nodes[name] != nil {
+			guaranteed = append(guaranteed, q)
 		}
 	}
-	if len(candidates) == 0 {
+	if len(guaranteed) == 0 {
 		return offers
 	}
 	unmet := func() bool {
-		for _, r := range candidates {
-			if a.unmetGuarantee(r.name) != nil {
-				return true
+		for _, q := range guaranteed {
+			for n, g := range q.guarantees {
+				if q.consumed[n] < g {
+					return true
+				}
 			}
 		}
 		return false

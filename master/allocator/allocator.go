@@ -194,6 +194,8 @@ func (a *Allocator) setTotal(s *agent, total resources.Resources) {
 	a.total.sub(s.totalQ)
 	a.totalReserved(s.total, false)
 	a.totalReserved(total, true)
+	a.consumedChange("", s.total, false, true)
+	a.consumedChange("", total, true, true)
 	s.total = total
 	s.totalQ = scalarQ(total)
 	a.total.add(s.totalQ)
@@ -239,6 +241,7 @@ func (a *Allocator) RemoveAgent(id string) {
 	}
 	a.total.sub(s.totalQ)
 	a.totalReserved(s.total, false)
+	a.consumedChange("", s.total, false, true)
 	a.stale = true
 	last := a.agentList[len(a.agentList)-1]
 	a.agentList[s.pos] = last
@@ -560,9 +563,16 @@ func (a *Allocator) track(s *agent, fwID, role string, r resources.Resources) {
 	s.allocated = s.allocated.Plus(r)
 	a.trackReserved(r, true)
 	a.refreshAvailable(s)
-	if fw := a.frameworks[fwID]; fw != nil && role != "" {
+	fw := a.frameworks[fwID]
+	if fw != nil && role != "" && fw.members[role] != nil {
 		fw.agents[s.id] = true
 		a.charge(fw, role, scalarQ(r), true)
+		a.consumedChange(role, r, true, false)
+	} else {
+		if fw != nil && role != "" {
+			fw.agents[s.id] = true
+		}
+		a.consumedChange("", r, true, false)
 	}
 }
 
@@ -593,8 +603,11 @@ func (a *Allocator) untrack(s *agent, fwID, role string, r resources.Resources) 
 	s.allocated = s.allocated.Minus(part)
 	a.trackReserved(part, false)
 	a.refreshAvailable(s)
-	if fw != nil && role != "" {
+	if fw != nil && role != "" && fw.members[role] != nil {
 		a.charge(fw, role, scalarQ(part), false)
+		a.consumedChange(role, part, false, false)
+	} else {
+		a.consumedChange("", part, false, false)
 	}
 	return part
 }

@@ -30,9 +30,11 @@ var ErrInvalidQuota = errors.New("allocator: invalid quota")
 // check).
 var ErrQuotaExceedsCapacity = errors.New("allocator: quota guarantees exceed the cluster's capacity")
 
-// quota is a Quota in thousandths.
+// quota is a Quota in thousandths, with what the role consumes, kept current
+// by track, untrack and setTotal (see consumedChange).
 type quota struct {
 	guarantees, limits quantities
+	consumed           quantities
 }
 
 func toQuantities(q Quantities) quantities {
@@ -57,7 +59,7 @@ func (a *Allocator) SetQuota(role string, q Quota, force bool) error {
 		delete(a.quotas, role)
 		return nil
 	}
-	a.quotas[role] = &quota{guarantees: toQuantities(q.Guarantees), limits: toQuantities(q.Limits)}
+	a.quotas[role] = &quota{guarantees: toQuantities(q.Guarantees), limits: toQuantities(q.Limits), consumed: a.computeConsumed(role)}
 	return nil
 }
 
@@ -163,20 +165,69 @@ func (a *Allocator) Quotas() map[string]Quota {
 	return out
 }
 
+// fromQuantities converts q to units, leaving out zeros.
 func fromQuantities(q quantities) Quantities {
-	if len(q) == 0 {
-		return nil
-	}
-	out := Quantities{}
+	var out Quantities
 	for n, v := range q {
+		if v == 0 {
+			continue
+		}
+		if out == nil {
+			out = Quantities{}
+		}
 		out[n] = float64(v) / 1000
 	}
 	return out
 }
 
 // consumed is what role and its descendants consume: their allocation plus
-// the unallocated resources reserved for them.
+// the unallocated resources reserved for them. It is kept for quota roles and
+// computed for others.
 func (a *Allocator) consumed(role string) quantities {
+	if q := a.quotas[role]; q != nil {
+		return q.consumed
+	}
+	return a.computeConsumed(role)
+}
+
+// consumedChange keeps the consumption of quota roles current: r is
+// allocated (add) or freed in role (allocated: counted for role's quota
+// chain; "" for resources of no known role), or, with role "" and total set,
+// added to or removed from an agent's total. Reserved resources count for
+// their reservation role's chain until allocated.
+func (a *Allocator) consumedChange(role string, r resources.Resources, add, total bool) {
+	if len(a.quotas) == 0 {
+		return
+	}
+	for x := range r.Each {
+		if x.Type != resources.ScalarType || x.Scalar <= 0 {
+			continue
+		}
+		v := int64(x.Scalar)
+		if !add {
+			v = -v
+		}
+		for n := role; n != ""; n = parentRole(n) {
+			if q := a.quotas[n]; q != nil {
+				q.consumed[x.Name] += v
+			}
+		}
+		if x.Role == unreservedRole {
+			continue
+		}
+		if !total {
+			v = -v // an allocated reservation is no longer an unallocated one
+		}
+		for n := x.Role; n != ""; n = parentRole(n) {
+			if q := a.quotas[n]; q != nil {
+				q.consumed[x.Name] += v
+			}
+		}
+	}
+}
+
+// computeConsumed is consumed from the allocation counts.
+func (a *Allocator) computeConsumed(role string) quantities {
 	out := quantities{}
 	if n := a.nodes[role]; n != nil {
 		out.add(n.client.alloc)

@@ -3,6 +3,7 @@ package allocator
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -205,6 +206,18 @@ func TestPropertyQuota(t *testing.T) {
 					a.DeactivateAgent(id)
 				}
 			},
+			"growAgent": func(t *rapid.T) {
+				id := rapid.SampledFrom(sortedKeys(m.agents)).Draw(t, "agent")
+				m.agents[id] = m.agents[id].Plus(resources.MustParse("cpus:1;mem:256;cpus(q2/x):1;mem(q1):128"))
+				a.UpdateAgentTotal(id, m.agents[id])
+			},
+			"readdFramework": func(t *rapid.T) {
+				id := rapid.SampledFrom(sortedKeys(quotaPropFrameworks)).Draw(t, "framework")
+				a.RemoveFramework(id)
+				a.AddFramework(id, Framework{Roles: quotaPropFrameworks[id], Active: true})
+				m.suppressed[id] = map[string]bool{}
+				m.offers = slices.DeleteFunc(m.offers, func(o Offer) bool { return o.FrameworkID == id })
+			},
 			"decline": func(t *rapid.T) {
 				if len(m.offers) == 0 {
 					t.Skip("no offers")
@@ -220,7 +233,8 @@ func TestPropertyQuota(t *testing.T) {
 					m.checkOffer(t, o)
 					m.offers = append(m.offers, o)
 				}
-				m.checkGuarantees(t)
+				m.checkGuarantees(t, a)
+				checkConsumed(t, a)
 				req, free := m.headroom()
 				for n, r := range req {
 					if freeBefore[n] >= reqBefore[n] && free[n] < r {
@@ -230,6 +244,16 @@ func TestPropertyQuota(t *testing.T) {
 			},
 		})
 	})
+}
+
+// checkConsumed: the consumption kept for each quota role is the one
+// computed from the allocation counts.
+func checkConsumed(t *rapid.T, a *Allocator) {
+	for role, q := range a.quotas {
+		if got, want := fromQuantities(q.consumed), fromQuantities(a.computeConsumed(role)); !maps.Equal(got, want) {
+			t.Fatalf("role %s: consumption kept %v, computed %v", role, got, want)
+		}
+	}
 }
 
 // checkOffer checks one offer against the model before it is recorded.
@@ -277,7 +301,7 @@ func (m *quotaModel) checkOffer(t *rapid.T, o Offer) {
 // checkGuarantees: after a cycle, a quota role whose subtree has a framework
 // that takes offers is either at its guarantee or nothing it could use is
 // left free on an active agent.
-func (m *quotaModel) checkGuarantees(t *rapid.T) {
+func (m *quotaModel) checkGuarantees(t *rapid.T, a *Allocator) {
 	for role, q := range m.quotas {
 		eligible := false
 		for id, roles := range quotaPropFrameworks {
@@ -289,6 +313,9 @@ func (m *quotaModel) checkGuarantees(t *rapid.T) {
 			continue
 		}
 		c := m.consumed(role)
+		if got := a.consumed(role); !maps.Equal(fromQuantities(got), fromQuantities(c)) {
+			t.Fatalf("role %s: consumed %v, model %v", role, got, c)
+		}
 		for n, g := range q.Guarantees {
 			if c[n] >= milli(g) {
 				continue
