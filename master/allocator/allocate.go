@@ -101,22 +101,24 @@ func (a *Allocator) allocateGuarantees(order []*agent, now time.Time, offers []O
 			if s.available.IsEmpty() {
 				break
 			}
-			need := a.unmetGuarantee(rc.name)
-			if need == nil {
+			need := a.needScratch
+			if !a.unmetGuarantee(rc.name, need) {
 				continue
 			}
 			offered := s.available
 			if len(s.reserved) > 0 {
 				offered = offered.AllocatableTo(rc.name)
 			}
-			caps := quantities{}
+			caps := a.capScratch
+			clear(caps)
 			for n, v := range a.surplus {
 				caps[n] = v
 			}
 			for n, v := range need {
 				caps[n] = v
 			}
-			offered, _ = capUnreserved(offered, a.limitCaps(rc.name, caps))
+			a.applyLimits(rc.name, caps)
+			offered, _ = capUnreserved(offered, caps)
 			if !servesGuarantee(offered, need) || !a.allocatable(offered) {
 				continue
 			}

@@ -77,6 +77,9 @@ type Allocator struct {
 	resvTotalAll quantities
 	resvAllocAll quantities
 	surplus      quantities // see headroom
+	needScratch  quantities // scratch maps of the quota stage
+	capScratch   quantities
+	limitScratch quantities
 
 	filters filterHeap
 
@@ -148,6 +151,9 @@ func New(cfg Config, rnd *rand.Rand) *Allocator {
 		resvTotalAll: quantities{},
 		resvAllocAll: quantities{},
 		surplus:      quantities{},
+		needScratch:  quantities{},
+		capScratch:   quantities{},
+		limitScratch: quantities{},
 	}
 	for role, w := range cfg.Weights {
 		a.weights[role] = w // checked by cfg.Validate

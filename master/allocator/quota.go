@@ -264,22 +264,18 @@ func (a *Allocator) headroom() {
 	}
 }
 
-// unmetGuarantee returns, for a role, what the guarantees of the role and its
-// ancestors still need (the smallest need per resource name along the
-// chain); nil when nothing in the chain has an unmet guarantee.
-func (a *Allocator) unmetGuarantee(role string) quantities {
-	var need quantities
+// unmetGuarantee fills need with what the guarantees of role and its
+// ancestors still need (the smallest need per resource name along the chain)
+// and reports whether anything is needed.
+func (a *Allocator) unmetGuarantee(role string, need quantities) bool {
+	clear(need)
 	for r := role; r != ""; r = parentRole(r) {
 		q := a.quotas[r]
 		if q == nil || len(q.guarantees) == 0 {
 			continue
 		}
-		c := a.consumed(r)
 		for n, g := range q.guarantees {
-			left := max(g-c[n], 0)
-			if need == nil {
-				need = quantities{}
-			}
+			left := max(g-q.consumed[n], 0)
 			if v, ok := need[n]; !ok || left < v {
 				need[n] = left
 			}
@@ -287,39 +283,47 @@ func (a *Allocator) unmetGuarantee(role string) quantities {
 	}
 	for _, v := range need {
 		if v > 0 {
-			return need
+			return true
 		}
 	}
-	return nil
+	return false
 }
 
 // limitCaps returns base with what the limits of role and its ancestors
-// leave, per resource name, taken in (the smaller wins). base is not changed:
-// a new map is returned when a limit applies.
+// leave taken in (see applyLimits): base itself when no limit applies,
+// otherwise a scratch map valid until the next call.
 func (a *Allocator) limitCaps(role string, base quantities) quantities {
-	caps := base
-	copied := false
+	limited := false
+	for r := role; r != "" && !limited; r = parentRole(r) {
+		q := a.quotas[r]
+		limited = q != nil && len(q.limits) > 0
+	}
+	if !limited {
+		return base
+	}
+	clear(a.limitScratch)
+	for n, v := range base {
+		a.limitScratch[n] = v
+	}
+	a.applyLimits(role, a.limitScratch)
+	return a.limitScratch
+}
+
+// applyLimits lowers caps, per resource name, to what the limits of role and
+// its ancestors leave (the smallest wins).
+func (a *Allocator) applyLimits(role string, caps quantities) {
 	for r := role; r != ""; r = parentRole(r) {
 		q := a.quotas[r]
-		if q == nil || len(q.limits) == 0 {
+		if q == nil {
 			continue
 		}
-		if !copied {
-			caps = quantities{}
-			for n, v := range base {
-				caps[n] = v
-			}
-			copied = true
-		}
-		c := a.consumed(r)
 		for n, l := range q.limits {
-			left := max(l-c[n], 0)
+			left := max(l-q.consumed[n], 0)
 			if v, ok := caps[n]; !ok || left < v {
 				caps[n] = left
 			}
 		}
 	}
-	return caps
 }
 
 // capUnreserved returns r with every unreserved scalar named in caps cut to at
