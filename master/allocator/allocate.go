@@ -32,6 +32,7 @@ func (a *Allocator) Allocate(now time.Time) []Offer {
 
 	var offers []Offer
 	if len(a.quotas) > 0 {
+		clear(a.exhausted)
 		a.headroom()
 		offers = a.allocateGuarantees(order, now, offers)
 	}
@@ -152,14 +153,28 @@ func (a *Allocator) allocateRole(s *agent, r *role, now time.Time) (Offer, bool)
 		// that contains the whole contains a part.
 		return Offer{}, false
 	}
+	var caps quantities
+	if len(a.quotas) > 0 {
+		// Once limits or headroom leave a role less unreserved than any
+		// MinAllocatable amount, they do for the rest of the cycle (offers only
+		// add to consumption and take from headroom): only reservations are
+		// worth a look then.
+		if !a.exhausted[r] {
+			caps = a.limitCaps(r.name, a.surplus)
+			a.exhausted[r] = a.belowMinimum(caps)
+		}
+		if a.exhausted[r] && !s.mayHaveFor(r.name) {
+			return Offer{}, false
+		}
+		if caps == nil {
+			caps = a.limitCaps(r.name, a.surplus)
+		}
+	}
 	offered := s.available
 	if len(s.reserved) > 0 {
 		offered = offered.AllocatableTo(r.name)
 	}
-	cut := false
-	if len(a.quotas) > 0 {
-		offered, cut = capUnreserved(offered, a.limitCaps(r.name, a.surplus))
-	}
+	offered, cut := capUnreserved(offered, caps)
 	if offered.IsEmpty() || !a.allocatable(offered) {
 		return Offer{}, false
 	}
@@ -217,6 +232,27 @@ type blockMemo struct {
 	gen, version uint64
 	forever      bool // no filter involved
 	until        time.Time
+}
+
+// belowMinimum reports whether caps leave less than every MinAllocatable
+// alternative needs.
+func (a *Allocator) belowMinimum(caps quantities) bool {
+	if len(a.cfg.MinAllocatable) == 0 || len(caps) == 0 {
+		return false
+	}
+	for _, q := range a.cfg.MinAllocatable {
+		ok := true
+		for name, v := range q {
+			if c, capped := caps[name]; capped && c < milli(v) {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			return false
+		}
+	}
+	return true
 }
 
 // allocatable reports whether r holds at least one MinAllocatable amount.

@@ -80,6 +80,7 @@ type Allocator struct {
 	needScratch  quantities // scratch maps of the quota stage
 	capScratch   quantities
 	limitScratch quantities
+	exhausted    map[*role]bool // see allocateRole; cleared each cycle
 
 	filters filterHeap
 
@@ -154,6 +155,7 @@ func New(cfg Config, rnd *rand.Rand) *Allocator {
 		needScratch:  quantities{},
 		capScratch:   quantities{},
 		limitScratch: quantities{},
+		exhausted:    map[*role]bool{},
 	}
 	for role, w := range cfg.Weights {
 		a.weights[role] = w // checked by cfg.Validate
