@@ -26,5 +26,9 @@
 // also has children compete with those children as one more child. A role may
 // use its ancestors' reservations.
 //
+// Quotas follow Mesos 1.9+: a role's guarantees are met first, in a stage before
+// fair sharing; its limits are never passed by an offer; and unreserved resources
+// that unmet guarantees need (headroom) are held back from the fair-share stage.
+//
 // The allocator is not safe for concurrent use: the master's allocation loop owns it.
 package allocator
