@@ -200,10 +200,8 @@ func (a *Allocator) UpdateAgentTotal(id string, total resources.Resources) {
 
 func (a *Allocator) setTotal(s *agent, total resources.Resources) {
 	a.total.sub(s.totalQ)
-	a.totalReserved(s.total, false)
-	a.totalReserved(total, true)
-	a.consumedChange("", s.total, false, true)
-	a.consumedChange("", total, true, true)
+	a.countTotal(s.total, false)
+	a.countTotal(total, true)
 	s.total = total
 	s.totalQ = scalarQ(total)
 	a.total.add(s.totalQ)
@@ -248,8 +246,7 @@ func (a *Allocator) RemoveAgent(id string) {
 		}
 	}
 	a.total.sub(s.totalQ)
-	a.totalReserved(s.total, false)
-	a.consumedChange("", s.total, false, true)
+	a.countTotal(s.total, false)
 	a.stale = true
 	last := a.agentList[len(a.agentList)-1]
 	a.agentList[s.pos] = last
@@ -569,18 +566,17 @@ func (a *Allocator) track(s *agent, fwID, role string, r resources.Resources) {
 	}
 	m[role] = m[role].Plus(r)
 	s.allocated = s.allocated.Plus(r)
-	a.trackReserved(r, true)
 	a.refreshAvailable(s)
 	fw := a.frameworks[fwID]
 	if fw != nil && role != "" && fw.members[role] != nil {
 		fw.agents[s.id] = true
 		a.charge(fw, role, scalarQ(r), true)
-		a.consumedChange(role, r, true, false)
+		a.countAllocation(role, r, true)
 	} else {
 		if fw != nil && role != "" {
 			fw.agents[s.id] = true
 		}
-		a.consumedChange("", r, true, false)
+		a.countAllocation("", r, true)
 	}
 }
 
@@ -609,13 +605,12 @@ func (a *Allocator) untrack(s *agent, fwID, role string, r resources.Resources) 
 		}
 	}
 	s.allocated = s.allocated.Minus(part)
-	a.trackReserved(part, false)
 	a.refreshAvailable(s)
 	if fw != nil && role != "" && fw.members[role] != nil {
 		a.charge(fw, role, scalarQ(part), false)
-		a.consumedChange(role, part, false, false)
+		a.countAllocation(role, part, false)
 	} else {
-		a.consumedChange("", part, false, false)
+		a.countAllocation("", part, false)
 	}
 	return part
 }

@@ -31,7 +31,7 @@ var ErrInvalidQuota = errors.New("allocator: invalid quota")
 var ErrQuotaExceedsCapacity = errors.New("allocator: quota guarantees exceed the cluster's capacity")
 
 // quota is a Quota in thousandths, with what the role consumes, kept current
-// by track, untrack and setTotal (see consumedChange).
+// by track, untrack and setTotal (see countAllocation and countTotal).
 type quota struct {
 	guarantees, limits quantities
 	consumed           quantities
@@ -190,42 +190,6 @@ func (a *Allocator) consumed(role string) quantities {
 	return a.computeConsumed(role)
 }
 
-// consumedChange keeps the consumption of quota roles current: r is
-// allocated (add) or freed in role (allocated: counted for role's quota
-// chain; "" for resources of no known role), or, with role "" and total set,
-// added to or removed from an agent's total. Reserved resources count for
-// their reservation role's chain until allocated.
-func (a *Allocator) consumedChange(role string, r resources.Resources, add, total bool) {
-	if len(a.quotas) == 0 {
-		return
-	}
-	for x := range r.Each {
-		if x.Type != resources.ScalarType || x.Scalar <= 0 {
-			continue
-		}
-		v := int64(x.Scalar)
-		if !add {
-			v = -v
-		}
-		for n := role; n != ""; n = parentRole(n) {
-			if q := a.quotas[n]; q != nil {
-				q.consumed[x.Name] += v
-			}
-		}
-		if x.Role == unreservedRole {
-			continue
-		}
-		if !total {
-			v = -v // an allocated reservation is no longer an unallocated one
-		}
-		for n := x.Role; n != ""; n = parentRole(n) {
-			if q := a.quotas[n]; q != nil {
-				q.consumed[x.Name] += v
-			}
-		}
-	}
-}
-
 // computeConsumed is consumed from the allocation counts.
 func (a *Allocator) computeConsumed(role string) quantities {
 	out := quantities{}
@@ -347,9 +311,12 @@ func capUnreserved(r resources.Resources, caps quantities) (resources.Resources,
 	return resources.Of(out...), true
 }
 
-// trackReserved keeps the cluster's reservation and allocation counts that
-// consumption and headroom are computed from.
-func (a *Allocator) trackReserved(r resources.Resources, add bool) {
+// countAllocation keeps the counts that consumption and headroom come from
+// as r is allocated (add) or freed: the cluster's allocated and allocated
+// reserved scalars, and the consumption of quota roles. role is the role r is
+// charged to, "" for resources of no known role (they count for no quota
+// chain, but their reservations are no longer unallocated).
+func (a *Allocator) countAllocation(role string, r resources.Resources, add bool) {
 	for x := range r.Each {
 		if x.Type != resources.ScalarType || x.Scalar <= 0 {
 			continue
@@ -359,6 +326,7 @@ func (a *Allocator) trackReserved(r resources.Resources, add bool) {
 			v = -v
 		}
 		a.allocQ[x.Name] += v
+		a.quotaChain(role, x.Name, v)
 		if x.Role == unreservedRole {
 			continue
 		}
@@ -369,11 +337,13 @@ func (a *Allocator) trackReserved(r resources.Resources, add bool) {
 		}
 		m[x.Name] += v
 		a.resvAllocAll[x.Name] += v
+		a.quotaChain(x.Role, x.Name, -v) // no longer an unallocated reservation
 	}
 }
 
-// totalReserved adds (or removes) an agent's reservations to the cluster's.
-func (a *Allocator) totalReserved(total resources.Resources, add bool) {
+// countTotal adds (or removes) an agent's reservations to the cluster's and
+// to the consumption of the quota roles they are for.
+func (a *Allocator) countTotal(total resources.Resources, add bool) {
 	for x := range total.Each {
 		if x.Type != resources.ScalarType || x.Scalar <= 0 || x.Role == unreservedRole {
 			continue
@@ -394,5 +364,19 @@ func (a *Allocator) totalReserved(total resources.Resources, add bool) {
 			}
 		}
 		a.resvTotalAll[x.Name] += v
+		a.quotaChain(x.Role, x.Name, v)
+	}
+}
+
+// quotaChain adds v of a resource to the consumption of the quota roles among
+// role and its ancestors.
+func (a *Allocator) quotaChain(role, name string, v int64) {
+	if len(a.quotas) == 0 {
+		return
+	}
+	for n := role; n != ""; n = parentRole(n) {
+		if q := a.quotas[n]; q != nil {
+			q.consumed[name] += v
+		}
 	}
 }
