@@ -71,7 +71,7 @@ type Allocator struct {
 	// Quota (quota.go): the quotas by role, and the counts that consumption and
 	// headroom come from, all scalars in thousandths.
 	quotas       map[string]*quota
-	allocQ       quantities            // allocated on all agents
+	allocQ       quantities            // allocated on all agents, kept while quotas exist
 	resvTotal    map[string]quantities // reservation role → reserved on all agents
 	resvAlloc    map[string]quantities // reservation role → of that, allocated
 	resvTotalAll quantities
@@ -630,7 +630,12 @@ func (a *Allocator) charge(fw *framework, role string, q quantities, add bool) {
 		r.client.alloc.sub(q)
 	}
 	r.frameworks.update(c, a.total)
-	r.node.kids.update(&r.client, a.total)
+	if r.node.children > 0 {
+		// The role's own frameworks compete with its children; alone in
+		// its node, its share is not needed (nodeFor computes it when a
+		// child arrives).
+		r.node.kids.update(&r.client, a.total)
+	}
 	a.chargeTree(r.node, q, add)
 }
 

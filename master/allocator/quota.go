@@ -59,6 +59,13 @@ func (a *Allocator) SetQuota(role string, q Quota, force bool) error {
 		delete(a.quotas, role)
 		return nil
 	}
+	if len(a.quotas) == 0 {
+		// allocQ is kept only while quotas exist.
+		clear(a.allocQ)
+		for _, ag := range a.agentList {
+			a.allocQ.add(scalarQ(ag.allocated))
+		}
+	}
 	a.quotas[role] = &quota{guarantees: toQuantities(q.Guarantees), limits: toQuantities(q.Limits), consumed: a.computeConsumed(role)}
 	return nil
 }
@@ -325,8 +332,10 @@ func (a *Allocator) countAllocation(role string, r resources.Resources, add bool
 		if !add {
 			v = -v
 		}
-		a.allocQ[x.Name] += v
-		a.quotaChain(role, x.Name, v)
+		if len(a.quotas) > 0 {
+			a.allocQ[x.Name] += v
+			a.quotaChain(role, x.Name, v)
+		}
 		if x.Role == unreservedRole {
 			continue
 		}

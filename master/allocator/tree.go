@@ -42,6 +42,10 @@ func (a *Allocator) nodeFor(name string) *node {
 	n := &node{name: name, parent: parent}
 	n.client = client{name: name, weight: a.weight(name), alloc: quantities{}, node: n}
 	a.nodes[name] = n
+	if parent.role != nil && parent.children == 0 {
+		// The role's own share was not kept while it was alone (see charge).
+		parent.kids.update(&parent.role.client, a.total)
+	}
 	parent.kids.add(&n.client)
 	parent.children++
 	return n
