@@ -48,9 +48,11 @@ func toQuantities(q Quantities) quantities {
 // SetQuota sets (replacing) a role's quota; an empty Quota removes it. It
 // refuses a quota on "*", an invalid role name, amounts that are not finite
 // numbers ≥ 0, a guarantee above the limit for the same resource, a limit
-// above an ancestor's limit or below a descendant's, and, unless force is
-// set, guarantees that would, summed over all roles, exceed the cluster's
-// total. Each error names the role and the resource.
+// above an ancestor's limit or below a descendant's, children's guarantees
+// that add up to more than their parent's (a role without quota guarantees
+// nothing), and, unless force is set, top-level guarantees that would add up
+// to more than the cluster's total. Each error names the role and the
+// resource.
 func (a *Allocator) SetQuota(role string, q Quota, force bool) error {
 	if err := a.checkQuota(role, q, force); err != nil {
 		return err
@@ -98,6 +100,34 @@ func (a *Allocator) checkQuota(role string, q Quota, force bool) error {
 	for _, name := range sortedKeys(q.Guarantees) {
 		if l, ok := q.Limits[name]; ok && milli(q.Guarantees[name]) > milli(l) {
 			errs = append(errs, fmt.Errorf("%w: role %q: %s: guarantee %g is above the limit %g", ErrInvalidQuota, role, name, q.Guarantees[name], l))
+		}
+	}
+	// Hierarchy (Mesos 1.9+): the guarantees of a role's children add up to
+	// no more than its own (a role without quota guarantees nothing).
+	guarantees := map[string]quantities{}
+	for other, oq := range a.quotas {
+		if other != role {
+			guarantees[other] = oq.guarantees
+		}
+	}
+	if len(q.Guarantees) > 0 {
+		guarantees[role] = toQuantities(q.Guarantees)
+	}
+	children := map[string]quantities{}
+	for r, g := range guarantees {
+		if p := parentRole(r); p != "" {
+			if children[p] == nil {
+				children[p] = quantities{}
+			}
+			children[p].add(g)
+		}
+	}
+	for _, p := range sortedKeys(children) {
+		for _, name := range sortedKeys(children[p]) {
+			if v := children[p][name]; v > guarantees[p][name] {
+				errs = append(errs, fmt.Errorf("%w: role %q: %s: the guarantees of the children of %q would total %g, above its guarantee %g",
+					ErrInvalidQuota, role, name, p, float64(v)/1000, float64(guarantees[p][name])/1000))
+			}
 		}
 	}
 	limits := toQuantities(q.Limits)
