@@ -24,6 +24,7 @@
 #     BenchmarkBatchJobs        J jobs x T tasks started at once: submission -> every run SUCCESS
 #   allocator (master/allocator):
 #     BenchmarkAllocate         one allocation cycle by cluster size
+#     BenchmarkAllocateMixed    one cycle with weights, reservations, hierarchical roles and quota
 #
 # Environment:
 #   AGORA_BIN         the agora binary (required; make bench sets it)
@@ -141,7 +142,7 @@ fi
 cat "$out/containers.txt" >>"$out/integration.txt" # one table from the end-to-end figures
 echo "bench: allocator benchmark (-benchtime $alloc_time)" >&2
 if ! go test ./master/allocator/ -run '^$' -count 1 -benchtime "$alloc_time" \
-	-bench '^BenchmarkAllocate$' >"$out/allocator.txt" 2>&1; then
+	-bench '^BenchmarkAllocate(Mixed)?$' >"$out/allocator.txt" 2>&1; then
 	status=1
 	failures+=("allocator benchmark failed: see $out/allocator.txt")
 fi
@@ -239,6 +240,13 @@ function fmt(v) { return (v >= 100) ? sprintf("%.0f", v) : (v >= 10) ? sprintf("
 		row(m["tasks"] + 0 " sleep tasks in cgroups: KILL -> all TASK_KILLED", fmt(m["killed-s"]), "s", "-")
 	} else if (name ~ /^BenchmarkAllocate\//) {
 		sub(/^BenchmarkAllocate\//, "", name)
+		row("allocation cycle " name, fmt(m["ns/op"] / 1e6), "ms", "-")
+	} else if (name ~ /^BenchmarkAllocateMixed\/.*quota/) {
+		sub(/^BenchmarkAllocateMixed\//, "", name)
+		goal = (name ~ /agents=10000\/frameworks=1000/) ? 100 : (name ~ /agents=20000\/frameworks=2000/) ? 400 : 500
+		row("allocation cycle " name, fmt(m["ns/op"] / 1e6), "ms", "<= " goal " ms", "le", goal)
+	} else if (name ~ /^BenchmarkAllocateMixed\//) {
+		sub(/^BenchmarkAllocateMixed\//, "", name)
 		row("allocation cycle " name, fmt(m["ns/op"] / 1e6), "ms", "-")
 	}
 }')
