@@ -66,7 +66,11 @@ func TestErrorsCarryTheServersMessage(t *testing.T) {
 			func(u string) error { b, _ := NewBatch(u, nil); return b.DeleteJob(ctx, "a", false) },
 			"batch: 409 job a has active runs"},
 		{"agent plain text", reply{404, "text/plain", "No such file or directory: /x/stdout\n"},
-			func(u string) error { a, _ := NewAgent(u, nil); _, err := a.ReadFile(ctx, "/x/stdout", 0, 10); return err },
+			func(u string) error {
+				a, _ := NewAgent(u, nil)
+				_, err := a.ReadFile(ctx, "/x/stdout", 0, 10)
+				return err
+			},
 			"agent: 404 No such file or directory: /x/stdout"},
 		{"master empty body", reply{503, "", ""},
 			func(u string) error { m, _ := NewMaster(u, nil); _, err := m.State(ctx); return err },
@@ -110,7 +114,11 @@ func TestRequests(t *testing.T) {
 		}, [3]string{"PUT", "/v2/apps/g/a?partialUpdate=false&force=true", `{"id":"/g/a","cmd":"x"}`}},
 		{"scale", `{}`, func(u string) error { m, _ := NewMarathon(u, nil); _, err := m.Scale(ctx, "/a", 3, false); return err },
 			[3]string{"PUT", "/v2/apps/a", `{"instances":3}`}},
-		{"rollback", `{}`, func(u string) error { m, _ := NewMarathon(u, nil); _, err := m.Rollback(ctx, "a", "2026-01-01T00:00:00.000Z", false); return err },
+		{"rollback", `{}`, func(u string) error {
+			m, _ := NewMarathon(u, nil)
+			_, err := m.Rollback(ctx, "a", "2026-01-01T00:00:00.000Z", false)
+			return err
+		},
 			[3]string{"PUT", "/v2/apps/a", `{"version":"2026-01-01T00:00:00.000Z"}`}},
 		{"restart", `{}`, func(u string) error { m, _ := NewMarathon(u, nil); _, err := m.Restart(ctx, "a", true); return err },
 			[3]string{"POST", "/v2/apps/a/restart?force=true", ""}},

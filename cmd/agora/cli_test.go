@@ -311,7 +311,10 @@ func TestLogsFollowStopsWhenInterrupted(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, []string{"logs", "web.1", "--follow", "--master", master}, pw, io.Discard); pw.Close() }()
+	go func() {
+		done <- run(ctx, []string{"logs", "web.1", "--follow", "--master", master}, pw, io.Discard)
+		pw.Close()
+	}()
 	buf := make([]byte, 12)
 	if _, err := io.ReadFull(pr, buf); err != nil || string(buf) != "hello\nworld\n" {
 		t.Fatalf("followed %q, %v", buf, err)
