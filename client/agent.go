@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+
+	"github.com/agoracluster/agora/agent/stateapi"
 )
 
 // Agent is a client of an agent's /state and files endpoints.
@@ -21,29 +23,8 @@ func NewAgent(rawURL string, hc *http.Client) (*Agent, error) {
 	return &Agent{b}, nil
 }
 
-// AgentState is the part of an agent's /state the CLI reads.
-type AgentState struct {
-	ID                  string           `json:"id"`
-	Hostname            string           `json:"hostname"`
-	Frameworks          []AgentFramework `json:"frameworks"`
-	CompletedFrameworks []AgentFramework `json:"completed_frameworks"`
-}
-
-// AgentFramework is a framework on an agent with its executors.
-type AgentFramework struct {
-	ID                 string          `json:"id"`
-	Executors          []AgentExecutor `json:"executors"`
-	CompletedExecutors []AgentExecutor `json:"completed_executors"`
-}
-
-// AgentExecutor is an executor with its sandbox directory and tasks.
-type AgentExecutor struct {
-	ID             string `json:"id"`
-	Directory      string `json:"directory"`
-	Tasks          []Task `json:"tasks"`
-	QueuedTasks    []Task `json:"queued_tasks"`
-	CompletedTasks []Task `json:"completed_tasks"`
-}
+// AgentState is the agent's /state document (the agent's own type for it).
+type AgentState = stateapi.State
 
 // State returns the agent's /state.
 func (a *Agent) State(ctx context.Context) (AgentState, error) {
@@ -56,16 +37,16 @@ func (a *Agent) State(ctx context.Context) (AgentState, error) {
 var ErrNoSandbox = errors.New("no sandbox")
 
 // Sandbox returns the sandbox directory of the executor that runs (or ran) task taskID of
-// framework frameworkID.
-func (s AgentState) Sandbox(frameworkID, taskID string) (string, error) {
-	for _, fws := range [][]AgentFramework{s.Frameworks, s.CompletedFrameworks} {
+// framework frameworkID on the agent whose state is st.
+func Sandbox(st AgentState, frameworkID, taskID string) (string, error) {
+	for _, fws := range [][]stateapi.FrameworkState{st.Frameworks, st.CompletedFrameworks} {
 		for _, f := range fws {
 			if f.ID != frameworkID {
 				continue
 			}
-			for _, exs := range [][]AgentExecutor{f.Executors, f.CompletedExecutors} {
+			for _, exs := range [][]stateapi.ExecutorState{f.Executors, f.CompletedExecutors} {
 				for _, e := range exs {
-					for _, ts := range [][]Task{e.Tasks, e.QueuedTasks, e.CompletedTasks} {
+					for _, ts := range [][]stateapi.TaskState{e.Tasks, e.QueuedTasks, e.CompletedTasks} {
 						for _, t := range ts {
 							if t.ID == taskID {
 								return e.Directory, nil
@@ -76,7 +57,7 @@ func (s AgentState) Sandbox(frameworkID, taskID string) (string, error) {
 			}
 		}
 	}
-	return "", fmt.Errorf("agent %s: %w for task %s", s.ID, ErrNoSandbox, taskID)
+	return "", fmt.Errorf("agent %s: %w for task %s", st.ID, ErrNoSandbox, taskID)
 }
 
 // Chunk is a piece of a file read through /files/read.

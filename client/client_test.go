@@ -8,6 +8,8 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/agoracluster/agora/agent/stateapi"
 )
 
 // reply is a canned answer of a fake server.
@@ -222,12 +224,12 @@ func TestFindTaskAndSandbox(t *testing.T) {
 	if a, _ := st.Agent("a2"); a.Addr() != "h2:5052" {
 		t.Errorf("a2 addr = %q, want hostname:port", a.Addr())
 	}
-	as := AgentState{ID: "a1", CompletedFrameworks: []AgentFramework{{ID: "f1",
-		CompletedExecutors: []AgentExecutor{{ID: "e", Directory: "/sb/e", CompletedTasks: []Task{{ID: "batch.9"}}}}}}}
-	if dir, err := as.Sandbox("f1", "batch.9"); err != nil || dir != "/sb/e" {
+	as := AgentState{ID: "a1", CompletedFrameworks: []stateapi.FrameworkState{{ID: "f1",
+		CompletedExecutors: []stateapi.ExecutorState{{ID: "e", Directory: "/sb/e", CompletedTasks: []stateapi.TaskState{{ID: "batch.9"}}}}}}}
+	if dir, err := Sandbox(as, "f1", "batch.9"); err != nil || dir != "/sb/e" {
 		t.Errorf("Sandbox = %q, %v; want /sb/e", dir, err)
 	}
-	if _, err := as.Sandbox("f1", "web.1"); !errors.Is(err, ErrNoSandbox) {
+	if _, err := Sandbox(as, "f1", "web.1"); !errors.Is(err, ErrNoSandbox) {
 		t.Errorf("Sandbox of an unknown task: err = %v, want ErrNoSandbox", err)
 	}
 }

@@ -47,7 +47,7 @@ func logs(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	dir, err := ast.Sandbox(task.FrameworkID, task.ID)
+	dir, err := client.Sandbox(ast, task.FrameworkID, task.ID)
 	if err != nil {
 		return err
 	}
