@@ -387,3 +387,30 @@ COMP_WORDS=(agora ap); COMP_CWORD=1; _agora; echo "${COMPREPLY[*]}"`
 		t.Fatalf("completions = %q, want %q", got, want)
 	}
 }
+
+func TestProgressOnATerminalRedrawsOneLine(t *testing.T) {
+	var out bytes.Buffer
+	c := &cli{stdout: &out, tty: true}
+	p := progress{Target: 4, Healthy: 1, Running: 3, HealthChecks: true, Step: "step 1/2: RestartApplication /web"}
+	line := c.drawProgress(p, "")
+	line = c.drawProgress(p, line)
+	c.endLine(line)
+	want := "\r\033[K[#####...............] 1/4 healthy | step 1/2: RestartApplication /web"
+	if got := out.String(); got != want+want+"\n" {
+		t.Fatalf("terminal output = %q, want the line drawn twice in place", got)
+	}
+}
+
+func TestProgressBar(t *testing.T) {
+	tests := []struct {
+		done, total int
+		want        string
+	}{
+		{0, 2, "[....]"}, {1, 2, "[##..]"}, {2, 2, "[####]"}, {5, 2, "[####]"}, {0, 0, "[####]"}, {1, 0, "[....]"},
+	}
+	for _, tt := range tests {
+		if got := progressBar(tt.done, tt.total, 4); got != tt.want {
+			t.Errorf("progressBar(%d, %d) = %q, want %q", tt.done, tt.total, got, tt.want)
+		}
+	}
+}
