@@ -105,6 +105,19 @@ func TestCLIAgainstACluster(t *testing.T) {
 		t.Fatalf("apps scale without N exited %d, want 2", code)
 	}
 
+	// Scale to 3, then roll back to the first version (2 instances).
+	if out, errOut, code := agoraCLI(t, 2*time.Minute, "apps", "scale", "/cli/echo", "3", marathon, "--timeout", "90s"); code != 0 || !strings.Contains(out, "succeeded: 3/3 running") {
+		t.Fatalf("apps scale exited %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+	out, errOut, code = agoraCLI(t, 30*time.Second, "apps", "versions", "/cli/echo", marathon, "-o", "json")
+	var versions []string
+	if code != 0 || json.Unmarshal([]byte(out), &versions) != nil || len(versions) != 2 {
+		t.Fatalf("apps versions exited %d: %s %s", code, out, errOut)
+	}
+	if out, errOut, code := agoraCLI(t, 2*time.Minute, "apps", "rollback", "/cli/echo", versions[1], marathon, "--timeout", "90s"); code != 0 || !strings.Contains(out, "succeeded: 2/2 running") {
+		t.Fatalf("apps rollback exited %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+
 	out, errOut, code = agoraCLI(t, 2*time.Minute, "apps", "delete", "/cli/echo", marathon, "--timeout", "90s")
 	if code != 0 {
 		t.Fatalf("apps delete exited %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
