@@ -41,7 +41,7 @@ func IsNotFound(err error) bool {
 }
 
 // errorMessage renders an error body: Marathon's and Metronome's {"message", "details"}
-// (details win: they say what is wrong), a JSON {"error"}, or plain text.
+// (details win: they say what is wrong), a JSON {"error"}, or else the body as text.
 func errorMessage(body []byte) string {
 	var m struct {
 		Message string `json:"message"`
