@@ -16,7 +16,7 @@ import (
 // appsCommands are `agora apps …`, against Marathon's /v2.
 func appsCommands() map[string]subcommand {
 	read := []string{"marathon", "output"}
-	change := []string{"marathon", "output", "timeout", "force"}
+	change := []string{"marathon", "output", "timeout", "force", "poll"}
 	return map[string]subcommand{
 		"list":     {summary: "list the apps", flags: read, run: appsList},
 		"show":     {summary: "show an app and its tasks", args: []string{"ID"}, flags: read, run: appsShow},
@@ -275,7 +275,7 @@ func (c *cli) watch(ctx context.Context, m *client.Marathon, appID string, d cli
 	if !c.json() {
 		fmt.Fprintf(c.stdout, "deployment %s of %s (version %s)\n", d.DeploymentID, appID, d.Version)
 	}
-	ticker := time.NewTicker(c.poll)
+	ticker := time.NewTicker(c.opts.poll)
 	defer ticker.Stop()
 	var last progress
 	lastLine := ""

@@ -6,9 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"os"
-	"sort"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -46,6 +47,7 @@ type opts struct {
 	stopRuns  bool
 	interval  time.Duration
 	count     int
+	poll      time.Duration // how often live views (deployment progress, logs --follow) poll
 }
 
 // flagDef registers one client flag.
@@ -89,6 +91,9 @@ var clientFlags = map[string]flagDef{
 	"interval": func(fs *pflag.FlagSet, o *opts) {
 		durationVar(fs, &o.interval, "interval", 2*time.Second, "refresh interval")
 	},
+	"poll": func(fs *pflag.FlagSet, o *opts) {
+		durationVar(fs, &o.poll, "poll", time.Second, "how often to poll the servers while following progress or logs")
+	},
 	"count": func(fs *pflag.FlagSet, o *opts) {
 		fs.IntVarP(&o.count, "count", "n", 0, "stop after this many refreshes (0: until interrupted)")
 	},
@@ -102,12 +107,11 @@ type subcommand struct {
 	run     func(ctx context.Context, c *cli, args []string) error
 }
 
-// cli is what a running client command uses: its flags, output streams and poll period.
+// cli is what a running client command uses: its flags and output streams.
 type cli struct {
 	opts
 	stdout, stderr io.Writer
-	tty            bool          // stdout is a terminal: redraw progress in place
-	poll           time.Duration // how often live views poll
+	tty            bool // stdout is a terminal: redraw progress in place
 	http           *http.Client
 }
 
@@ -130,10 +134,6 @@ func clientGroups() map[string]group {
 		"top":        {summary: "a live view of the cluster's usage", single: &topCommand},
 	}
 }
-
-// pollInterval is how often live views (deployment progress, logs --follow) poll; tests
-// shorten it.
-var pollInterval = time.Second
 
 // runGroup returns the run function of the command table for group g.
 func runGroup(name string, g group) func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -159,7 +159,7 @@ func runGroup(name string, g group) func(ctx context.Context, args []string, std
 
 func groupUsage(w io.Writer, name string, g group) {
 	fmt.Fprintf(w, "usage: agora %s <subcommand> [flags]\n\nsubcommands:\n", name)
-	for _, n := range sortedKeys(g.subs) {
+	for _, n := range slices.Sorted(maps.Keys(g.subs)) {
 		s := g.subs[n]
 		fmt.Fprintf(w, "  %-28s %s\n", strings.TrimSpace(n+" "+strings.Join(s.args, " ")), s.summary)
 	}
@@ -176,7 +176,7 @@ func subFlagSet(name string, sub subcommand, o *opts) *pflag.FlagSet {
 }
 
 func runSub(ctx context.Context, name string, sub subcommand, args []string, stdout, stderr io.Writer) error {
-	c := &cli{stdout: stdout, stderr: stderr, tty: isTerminal(stdout), poll: pollInterval, http: &http.Client{Timeout: 30 * time.Second}}
+	c := &cli{stdout: stdout, stderr: stderr, tty: isTerminal(stdout), http: &http.Client{Timeout: 30 * time.Second}}
 	fs := subFlagSet(name, sub, &c.opts)
 	if err := parseFlags(fs, args, osEnv); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
@@ -269,15 +269,6 @@ func (c *cli) readDefinition(stdin io.Reader) ([]byte, error) {
 
 // quietLogger is the logger of the ZooKeeper lookup: the CLI reports its errors itself.
 func quietLogger() *zap.Logger { return zap.NewNop() }
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
 
 func ftoa(f float64) string {
 	return strings.TrimSuffix(strings.TrimRight(fmt.Sprintf("%.2f", f), "0"), ".")

@@ -102,6 +102,7 @@ func (f *fakeMarathon) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // runCLI runs the agora command line in-process.
 func runCLI(t *testing.T, args ...string) (stdout, stderr string, err error) {
 	t.Helper()
+	t.Setenv("AGORA_POLL", "5ms") // live views poll quickly; commands without --poll ignore it
 	var out, errb bytes.Buffer
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -117,8 +118,6 @@ func writeFile(t *testing.T, name, content string) string {
 	}
 	return p
 }
-
-func init() { pollInterval = 5 * time.Millisecond }
 
 func TestAppsDeployShowsProgressAndSucceeds(t *testing.T) {
 	srv := httptest.NewServer(&fakeMarathon{})

@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -162,7 +164,7 @@ func (u clusterUsage) render(b *strings.Builder, master string, rows int) {
 	fmt.Fprintf(b, "cpus:   %s %s/%s %s\n", progressBar(int(u.CPUs[0]*100), int(u.CPUs[1]*100), 30), ftoa(u.CPUs[0]), ftoa(u.CPUs[1]), percent(u.CPUs))
 	fmt.Fprintf(b, "mem:    %s %s/%s MB %s\n", progressBar(int(u.Mem[0]), int(u.Mem[1]), 30), ftoa(u.Mem[0]), ftoa(u.Mem[1]), percent(u.Mem))
 	fmt.Fprintf(b, "disk:   %s %s/%s MB %s\n", progressBar(int(u.Disk[0]), int(u.Disk[1]), 30), ftoa(u.Disk[0]), ftoa(u.Disk[1]), percent(u.Disk))
-	states := sortedKeys(u.Tasks)
+	states := slices.Sorted(maps.Keys(u.Tasks))
 	parts := make([]string, 0, len(states))
 	total := 0
 	for _, s := range states {

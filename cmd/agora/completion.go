@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 
@@ -43,7 +45,7 @@ func completionTable() map[string][]string {
 			t[name] = flagWords(subFlagSet(name, *g.single, &opts{}))
 			continue
 		}
-		t[name] = sortedKeys(g.subs)
+		t[name] = slices.Sorted(maps.Keys(g.subs))
 		for sn, s := range g.subs {
 			t[name+" "+sn] = flagWords(subFlagSet(name+" "+sn, s, &opts{}))
 		}
@@ -67,7 +69,7 @@ func bashCompletion(t map[string][]string) string {
 	b.WriteString("  local i n=0\n  for ((i=1; i<COMP_CWORD; i++)); do\n")
 	b.WriteString("    case ${COMP_WORDS[i]} in -*) ;; *) if ((n < 2)); then key=\"${key:+$key }${COMP_WORDS[i]}\"; n=$((n+1)); fi ;; esac\n  done\n")
 	b.WriteString("  case $key in\n")
-	keys := sortedKeys(t)
+	keys := slices.Sorted(maps.Keys(t))
 	for _, k := range keys {
 		fmt.Fprintf(&b, "    %q) words=%q ;;\n", k, strings.Join(t[k], " "))
 	}

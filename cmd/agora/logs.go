@@ -10,7 +10,7 @@ import (
 )
 
 var logsCommand = subcommand{summary: "print a task's stdout (or --stderr) from its sandbox; --follow keeps printing",
-	args: []string{"TASK"}, flags: []string{"master", "follow", "stderr"}, run: logs}
+	args: []string{"TASK"}, flags: []string{"master", "follow", "stderr", "poll"}, run: logs}
 
 // readChunk is how much one /files/read asks for.
 const readChunk = 1 << 20
@@ -79,7 +79,7 @@ func logs(ctx context.Context, c *cli, args []string) error {
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-time.After(c.poll):
+		case <-time.After(c.opts.poll):
 		}
 		// A task that ended has written all it will: read to the end once more, then stop.
 		st, err := m.State(ctx)
