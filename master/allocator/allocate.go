@@ -67,7 +67,7 @@ func (a *Allocator) allocateRole(s *agent, r *role, now time.Time) (Offer, bool)
 	memo := blockMemo{gen: s.gen, version: r.version, forever: true}
 	for _, c := range r.frameworks.clients {
 		fw := c.fw
-		if !fw.active || c.suppressed {
+		if !fw.active || c.suppressed || !mayOffer(s, fw) {
 			continue
 		}
 		if !computed {
