@@ -138,10 +138,7 @@ func (b *Batch) RunWithStore(ctx context.Context, ln net.Listener, st store.Stor
 		Hostname:        proto.String(b.cfg.Hostname),
 		WebuiUrl:        proto.String("http://" + b.leader()),
 		Roles:           []string{b.cfg.Role},
-		Capabilities: []*mesos.FrameworkInfo_Capability{
-			{Type: mesos.FrameworkInfo_Capability_TASK_KILLING_STATE.Enum()},
-			{Type: mesos.FrameworkInfo_Capability_MULTI_ROLE.Enum()},
-		},
+		Capabilities:    b.cfg.capabilities(),
 	}
 	scfg.FrameworkIDStore = sdk.NewStoreIDStore(st, keyFrameworkID)
 	scfg.KnownTasks = b.knownTasks
