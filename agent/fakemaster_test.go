@@ -227,6 +227,7 @@ func testConfig(t testing.TB, master string) Config {
 	cfg.RegistrationBackoffMax = 100 * time.Millisecond
 	cfg.ExecutorShutdownGracePeriod = 2 * time.Second
 	cfg.ShutdownExecutorsOnExit = true // leave no executors behind a test
+	cfg.GPUDetector = fakeGPUs{}       // the host's GPUs, if any, stay out of tests (gpus_test.go)
 	return cfg
 }
 

@@ -34,8 +34,14 @@ func manager(t *testing.T) *Manager {
 func managerWith(t *testing.T, cfs bool) *Manager {
 	t.Helper()
 	cfg := DefaultConfig()
-	cfg.Root = "agora-test"
 	cfg.EnableCFS = cfs
+	return managerOf(t, cfg)
+}
+
+// managerOf is manager with cfg (its Root replaced by the tests' own).
+func managerOf(t *testing.T, cfg Config) *Manager {
+	t.Helper()
+	cfg.Root = "agora-test"
 	m, err := New(cfg)
 	if err != nil {
 		if os.Getenv("CI") != "true" && os.Geteuid() != 0 {

@@ -44,6 +44,8 @@ func runAgent(ctx context.Context, args []string, _, stderr io.Writer) error {
 		"isolators: cgroups/cpu,cgroups/mem (CPU and memory limits in cgroups where the host allows) or posix/cpu,posix/mem (none)")
 	fs.StringVar(&cfg.CgroupsRoot, "cgroups_root", cfg.CgroupsRoot, "cgroup under which every executor container gets its own")
 	fs.BoolVar(&cfg.CgroupsEnableCFS, "cgroups_enable_cfs", cfg.CgroupsEnableCFS, "cap CPU with a CFS quota (cpus × period), not only shares")
+	fs.StringVar(&cfg.NvidiaGPUDevices, "nvidia_gpu_devices", cfg.NvidiaGPUDevices,
+		"indices (nvidia-smi's) of the GPUs to offer, e.g. 0,1 (default: every detected GPU, or the first N with gpus:N in --resources)")
 	durationVar(fs, &cfg.GCDelay, "gc_delay", cfg.GCDelay,
 		"how long the sandboxes of finished executors are kept at an empty disk (sooner as the disk fills)")
 	fs.Float64Var(&cfg.GCDiskHeadroom, "gc_disk_headroom", cfg.GCDiskHeadroom,

@@ -29,6 +29,7 @@ func runBatch(ctx context.Context, args []string, _, stderr io.Writer) error {
 	durationVar(fs, &cfg.FailoverTimeout, "failover_timeout", cfg.FailoverTimeout, "how long the master keeps tasks while batch is away")
 	fs.StringVar(&cfg.User, "mesos_user", "", "user tasks run as unless a job names one (default: the current user)")
 	fs.StringVar(&cfg.Role, "mesos_role", cfg.Role, "framework role")
+	fs.BoolVar(&cfg.GPUResources, "gpu_resources", cfg.GPUResources, "register with GPU_RESOURCES, so that agents with GPUs are offered (for jobs with run.gpus)")
 	fs.IntVar(&cfg.HistoryRuns, "history_runs", cfg.HistoryRuns, "how many finished runs of each job are kept")
 	fs.IntVar(&cfg.Retry.Limit, "retry_limit", cfg.Retry.Limit, "failed tasks a run retries under ON_FAILURE before it fails (0: until its activeDeadlineSeconds)")
 	durationVar(fs, &cfg.Retry.Max, "retry_backoff_max", cfg.Retry.Max, "longest back-off before a failed task is retried")

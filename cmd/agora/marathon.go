@@ -28,11 +28,15 @@ func runMarathon(ctx context.Context, args []string, _, stderr io.Writer) error 
 	durationVar(fs, &cfg.FailoverTimeout, "failover_timeout", cfg.FailoverTimeout, "how long the master keeps tasks while Marathon is away")
 	fs.StringVar(&cfg.User, "mesos_user", "", "user tasks run as (default: the current user)")
 	fs.StringVar(&cfg.Role, "mesos_role", cfg.Role, "framework role")
+	features := fs.String("enable_features", "", "comma-separated optional features: gpu_resources (register with GPU_RESOURCES, so that agents with GPUs are offered)")
 	durationVar(fs, &cfg.IdleRefuse, "decline_offer_duration", cfg.IdleRefuse, "refuse filter for offers declined while nothing waits")
 	fs.IntVar(&cfg.MaxVersions, "max_versions", cfg.MaxVersions, "how many versions of each app and of the root group are stored")
 	level := fs.String("logging_level", "info", "log level: debug, info, warn, error")
 	if err := parseFlags(fs, args, osEnv); err != nil {
 		return err
+	}
+	if err := cfg.ParseFeatures(*features); err != nil {
+		return fmt.Errorf("marathon: %w", err)
 	}
 	cfg.Masters = sdk.SplitMasters(*masters)
 	if err := frameworkDefaults("marathon", &cfg.Hostname, &cfg.User); err != nil {

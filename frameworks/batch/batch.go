@@ -192,10 +192,7 @@ func (b *Batch) start(ctx context.Context, st store.Store) (http.Handler, func(c
 		Hostname:        proto.String(b.cfg.Hostname),
 		WebuiUrl:        proto.String("http://" + b.self()),
 		Roles:           []string{b.cfg.Role},
-		Capabilities: []*mesos.FrameworkInfo_Capability{
-			{Type: mesos.FrameworkInfo_Capability_TASK_KILLING_STATE.Enum()},
-			{Type: mesos.FrameworkInfo_Capability_MULTI_ROLE.Enum()},
-		},
+		Capabilities:    b.cfg.capabilities(),
 	}
 	scfg.FrameworkIDStore = sdk.NewStoreIDStore(st, keyFrameworkID)
 	scfg.KnownTasks = b.knownTasks

@@ -215,11 +215,7 @@ func (m *Marathon) schedulerConfig(st store.Store) sdk.Config {
 		Hostname:        proto.String(m.cfg.Hostname),
 		WebuiUrl:        proto.String("http://" + net.JoinHostPort(m.cfg.Hostname, strconv.Itoa(m.cfg.HTTPPort))),
 		Roles:           []string{m.cfg.Role},
-		Capabilities: []*mesos.FrameworkInfo_Capability{
-			{Type: mesos.FrameworkInfo_Capability_TASK_KILLING_STATE.Enum()},
-			{Type: mesos.FrameworkInfo_Capability_PARTITION_AWARE.Enum()},
-			{Type: mesos.FrameworkInfo_Capability_MULTI_ROLE.Enum()},
-		},
+		Capabilities:    m.cfg.capabilities(),
 	}
 	scfg.FrameworkIDStore = sdk.NewStoreIDStore(st, persist.KeyFrameworkID)
 	scfg.WantOffers = true

@@ -208,7 +208,7 @@ func (a *Allocator) allocateRole(s *agent, r *role, now time.Time) (Offer, bool)
 func (a *Allocator) pick(s *agent, r *role, offered resources.Resources, cacheable bool, now time.Time, memo *blockMemo) *framework {
 	for _, c := range r.frameworks.clients {
 		fw := c.fw
-		if !fw.active || c.suppressed {
+		if !fw.active || c.suppressed || !mayOffer(s, fw) {
 			continue
 		}
 		if len(s.filters) > 0 {

@@ -33,6 +33,9 @@ type Framework struct {
 	Active bool
 	// SuppressedRoles are roles for which the framework wants no offers.
 	SuppressedRoles []string
+	// GPUResources is the GPU_RESOURCES capability: only such frameworks are offered
+	// agents with GPUs (gpu.go).
+	GPUResources bool
 }
 
 // Offer is one allocation decision: Resources on AgentID go to FrameworkID in Role.
@@ -102,6 +105,7 @@ type agent struct {
 	available resources.Resources // total − allocated, kept current
 	// hasUnreserved: available holds unreserved resources.
 	hasUnreserved bool
+	hasGPUs       bool     // total holds gpus (gpu.go)
 	reserved      []string // roles with reservations in total
 	gen           uint64   // changes whenever available changes
 	filters       map[*framework][]*filter
@@ -119,6 +123,7 @@ type framework struct {
 	members map[string]*client // role → this framework in the role's sorter
 	agents  map[string]bool    // agents where it holds resources
 	filters map[string][]*filter
+	gpus    bool // GPU_RESOURCES capability
 }
 
 type role struct {
@@ -207,6 +212,7 @@ func (a *Allocator) setTotal(s *agent, total resources.Resources) {
 	a.total.add(s.totalQ)
 	a.stale = true
 	s.reserved = reservedRoles(total)
+	s.hasGPUs = hasGPUs(total)
 	a.refreshAvailable(s)
 }
 
@@ -283,6 +289,7 @@ func (a *Allocator) AddFramework(id string, f Framework) {
 		active:  f.Active,
 		members: map[string]*client{},
 		agents:  map[string]bool{},
+		gpus:    f.GPUResources,
 	}
 	a.frameworks[id] = fw
 	for _, name := range roles {
