@@ -411,7 +411,7 @@ func TestAgentReconnectsAfterMasterRestart(t *testing.T) {
 
 	tm := startMaster(t, func(c *Config) { c.WorkDir = dir })
 	var recovered bool
-	if err := tm.m.loop.Do(context.Background(), func(l *ledger.Ledger) {
+	if err := tm.m.Do(context.Background(), func(l *ledger.Ledger) {
 		for _, a := range l.Snapshot().Agents {
 			recovered = recovered || (a.Info.GetId().GetValue() == id && a.State == "recovered")
 		}
@@ -558,7 +558,7 @@ func TestStreamBreakStartsFailoverTimeout(t *testing.T) {
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		var removed bool
-		if err := tm.m.loop.Do(context.Background(), func(l *ledger.Ledger) {
+		if err := tm.m.Do(context.Background(), func(l *ledger.Ledger) {
 			snap := l.Snapshot()
 			removed = !slices.ContainsFunc(snap.Frameworks, func(fw ledger.FrameworkView) bool { return fw.Info.GetId().GetValue() == fwID }) &&
 				slices.ContainsFunc(snap.CompletedFrameworks, func(fw ledger.FrameworkView) bool { return fw.Info.GetId().GetValue() == fwID })
