@@ -14,23 +14,35 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/agoracluster/agora/agent/statusupdate"
-	mesos "github.com/agoracluster/agora/proto/mesos/v1"
 	"go.uber.org/zap"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/agoracluster/agora/agent/checkpoint"
+	"github.com/agoracluster/agora/agent/clock"
+	"github.com/agoracluster/agora/agent/containerizer"
+	"github.com/agoracluster/agora/agent/isolation"
+	"github.com/agoracluster/agora/agent/registration"
+	"github.com/agoracluster/agora/agent/sandbox"
+	"github.com/agoracluster/agora/agent/statusupdate"
+	mesos "github.com/agoracluster/agora/proto/mesos/v1"
 )
 
 // Agent is one Agora agent. Create it with New and run it with Run.
 type Agent struct {
 	cfg           Config
 	log           *zap.Logger
-	containerizer Containerizer
-	process       *Process  // the process containerizer, closed when Run ends
-	hosted        *Hosted   // hosted command executors, closed when Run ends
-	iso           *isolator // cgroups; nil without (set in Run before any goroutine starts)
-	ckpt          checkpointer
-	executorBin   string
-	master        *masterConn
+	clock         clock.Clock                 // time for the loop's timeouts, retries and timestamps
+	containerizer containerizer.Containerizer // router, unless a test replaced it
+	router        *containerizer.Router
+	process       *containerizer.Process // the process containerizer, closed when Run ends
+	hosted        *containerizer.Hosted  // hosted command executors, closed when Run ends
+	// docker runs the command executors of DOCKER tasks; nil when not enabled or the engine
+	// did not answer (set in Run before recovery).
+	docker      *containerizer.Docker
+	iso         *isolation.Isolator // cgroups; nil without (set in Run before any goroutine starts)
+	ckpt        checkpoint.Store
+	executorBin string
+	master      *registration.Conn
 
 	events   chan func()   // run on the loop goroutine
 	loopDone chan struct{} // closed when the loop has returned
@@ -50,10 +62,10 @@ type Agent struct {
 	// connected mirrors st.connected for /health without a round trip.
 	connected atomic.Bool
 
-	// dock is the docker containerizer (docker_containerizer.go), set before the loop starts.
-	dock dockerState
+	// sup starts, watches and stops the executor containers (executors.go).
+	sup supervisor
 	// gc removes the sandboxes of finished executors (gc_agent.go); set before the loop starts.
-	gc *sandboxCollector
+	gc *sandboxGC
 }
 
 // loopState is every piece of mutable agent state; only the loop touches it.
@@ -66,7 +78,8 @@ type loopState struct {
 	completedFrameworks []*framework
 	tasks               map[statusupdate.TaskKey]*task // every live task, by framework and task id
 	sum                 *statusupdate.Manager
-	retry               *time.Timer
+	retry               clock.Timer   // the next Tick of sum; nil when none is due
+	retryAt             time.Time     // when retry fires
 	stopped             chan struct{} // closed when stopping and every executor is gone
 	shutdownByMaster    bool
 }
@@ -92,7 +105,8 @@ func New(cfg Config, logger *zap.Logger) (*Agent, error) {
 	a := &Agent{
 		cfg:         cfg,
 		log:         log,
-		ckpt:        checkpointer{workDir: cfg.WorkDir},
+		clock:       clock.Real{},
+		ckpt:        checkpoint.Store{WorkDir: cfg.WorkDir},
 		executorBin: bin,
 		events:      make(chan func(), 1024),
 		loopDone:    make(chan struct{}),
@@ -105,11 +119,13 @@ func New(cfg Config, logger *zap.Logger) (*Agent, error) {
 			sum:        statusupdate.New(cfg.StatusUpdate),
 		},
 	}
-	a.process = NewProcess(fetchURIs, log)
+	a.sup = supervisor{a}
+	a.process = containerizer.NewProcess(fetchURIs, log)
 	// Always there, to recover hosted executors of a run with ExecutorHost on; it starts no
 	// host until asked to launch.
-	a.hosted = NewHosted(bin, cfg.WorkDir, logger.Level().String(), fetchURIs, log)
-	a.containerizer = newContainerRouter(a.process, a.hosted)
+	a.hosted = containerizer.NewHosted(bin, cfg.WorkDir, logger.Level().String(), fetchURIs, log)
+	a.router = containerizer.NewRouter(a.process, a.hosted)
+	a.containerizer = a.router
 	a.st.sum.Pause() // nothing is sent before the first subscription
 	return a, nil
 }
@@ -119,7 +135,7 @@ func New(cfg Config, logger *zap.Logger) (*Agent, error) {
 // then SIGKILL after the grace period) before it returns. It returns nil on ctx cancel.
 func (a *Agent) Run(ctx context.Context, ln net.Listener) error {
 	defer a.procStop()
-	if err := os.MkdirAll(sandboxRoot(a.cfg.WorkDir), 0o755); err != nil {
+	if err := os.MkdirAll(sandbox.Root(a.cfg.WorkDir), 0o755); err != nil {
 		return fmt.Errorf("agent: work dir: %w", err)
 	}
 	info, err := a.agentInfo(ln)
@@ -129,20 +145,32 @@ func (a *Agent) Run(ctx context.Context, ln net.Listener) error {
 	a.info = info
 	a.bootID = readBootID(a.cfg.BootIDPath)
 	a.endpoint = executorEndpoint(ln.Addr())
-	mu, err := masterURL(a.cfg.Master)
-	if err != nil {
-		return err
+	detector := a.cfg.MasterDetector
+	if detector == nil {
+		static, err := registration.NewStatic(a.cfg.Master)
+		if err != nil {
+			return err
+		}
+		detector = static
 	}
-	a.master = newMasterConn(a, mu)
-	a.iso = newIsolator(a.cfg, a.log)
-	a.process.iso = a.iso
-	a.hosted.iso = a.iso
+	a.master = registration.New(registration.Config{
+		Detector:   detector,
+		BackoffMin: a.cfg.RegistrationBackoffMin,
+		BackoffMax: a.cfg.RegistrationBackoffMax,
+		Clock:      a.clock,
+	}, masterLink{a}, a.log)
+	a.iso = isolation.New(a.cfg.isolation(), a.log)
+	a.process.UseIsolator(a.iso)
+	a.hosted.UseIsolator(a.iso)
+	a.startDocker(ctx)
+	if a.docker != nil {
+		defer a.docker.Close()
+	}
 	if err := a.recover(ctx); err != nil {
 		return err
 	}
-	a.startDocker(ctx)
-	defer a.stopDocker()
-	a.startGC()
+	a.removeDockerOrphans(ctx)
+	a.gc = startGC(a)
 
 	srv := &http.Server{Handler: a.routes(), ReadHeaderTimeout: 10 * time.Second}
 	loopCtx, stopLoop := context.WithCancel(ctx)
@@ -156,15 +184,14 @@ func (a *Agent) Run(ctx context.Context, ln net.Listener) error {
 	// master while its executors shut down.
 	masterCtx, stopMaster := context.WithCancel(context.Background())
 	var masterWG sync.WaitGroup
-	masterWG.Add(2)
-	go func() { defer masterWG.Done(); a.master.run(masterCtx) }()
-	go func() { defer masterWG.Done(); a.master.sendLoop(masterCtx) }()
+	masterWG.Add(1)
+	go func() { defer masterWG.Done(); a.master.Run(masterCtx) }()
 	if a.iso != nil {
 		masterWG.Add(1)
-		go func() { defer masterWG.Done(); a.watchLimitations(masterCtx) }()
+		go func() { defer masterWG.Done(); a.sup.watchLimitations(masterCtx) }()
 	}
 	masterWG.Add(1)
-	go func() { defer masterWG.Done(); a.runGC(masterCtx) }()
+	go func() { defer masterWG.Done(); a.gc.run(masterCtx) }()
 
 	var runErr error
 	select {
@@ -194,16 +221,12 @@ func (a *Agent) Run(ctx context.Context, ln net.Listener) error {
 // loop runs events until stopped; it owns a.st.
 func (a *Agent) loop(ctx context.Context) error {
 	defer close(a.loopDone)
-	a.st.retry = time.NewTimer(time.Hour)
-	a.st.retry.Stop()
-	defer a.st.retry.Stop()
+	defer a.stopRetry()
 	stopRequested := ctx.Done()
 	for {
 		select {
 		case ev := <-a.events:
 			ev()
-		case <-a.st.retry.C:
-			a.st.sum.Tick(time.Now())
 		case <-stopRequested:
 			stopRequested = nil
 			a.beginStop()
@@ -254,18 +277,36 @@ func (a *Agent) query(ctx context.Context, fn func()) error {
 }
 
 // afterFunc runs ev on the loop after d; the returned timer can be stopped.
-func (a *Agent) afterFunc(d time.Duration, ev func()) *time.Timer {
-	return time.AfterFunc(d, func() { a.send(ev) })
+func (a *Agent) afterFunc(d time.Duration, ev func()) clock.Timer {
+	return a.clock.AfterFunc(d, func() { a.send(ev) })
 }
 
+// resetRetry arms the status update manager's next Tick for its next retry. Loop only.
 func (a *Agent) resetRetry() {
-	a.st.retry.Stop()
-	select {
-	case <-a.st.retry.C:
-	default:
+	next, ok := a.st.sum.NextRetry()
+	if ok && a.st.retry != nil && next.Equal(a.st.retryAt) {
+		return // armed for that time already
 	}
-	if next, ok := a.st.sum.NextRetry(); ok {
-		a.st.retry.Reset(max(time.Until(next), 0))
+	a.stopRetry()
+	if !ok {
+		return
+	}
+	a.st.retryAt = next
+	var t clock.Timer
+	t = a.afterFunc(max(next.Sub(a.clock.Now()), 0), func() {
+		if a.st.retry == t { // not a timer that fired while being replaced
+			a.st.retry = nil
+		}
+		a.st.sum.Tick(a.clock.Now())
+	})
+	a.st.retry = t
+}
+
+// stopRetry cancels the pending Tick. Loop only.
+func (a *Agent) stopRetry() {
+	if a.st.retry != nil {
+		a.st.retry.Stop()
+		a.st.retry = nil
 	}
 }
 
@@ -277,13 +318,13 @@ func (a *Agent) beginStop() {
 	if a.cfg.ShutdownExecutorsOnExit {
 		for _, fw := range a.st.frameworks {
 			for _, ex := range fw.executors {
-				a.shutdownExecutor(ex)
+				a.sup.shutdown(ex)
 			}
 		}
 	} else {
 		for _, fw := range a.st.frameworks {
 			for _, ex := range fw.executors {
-				a.detachExecutor(ex)
+				a.sup.detach(ex)
 			}
 		}
 	}
@@ -315,7 +356,7 @@ func (a *Agent) closeExecutorConns() {
 		for _, ex := range fw.executors {
 			ex.stopTimers()
 			if ex.conn != nil {
-				ex.conn.close()
+				ex.conn.Close()
 				ex.conn = nil
 			}
 		}

@@ -6,24 +6,29 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"google.golang.org/protobuf/proto"
+
+	"github.com/agoracluster/agora/agent/agenttest"
+	"github.com/agoracluster/agora/agent/checkpoint"
+	"github.com/agoracluster/agora/agent/stateapi"
 	"github.com/agoracluster/agora/agent/statusupdate"
 	agorapb "github.com/agoracluster/agora/proto/agora/v1"
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
-	"google.golang.org/protobuf/proto"
 )
 
-func getState(t *testing.T, base string) State {
+func getState(t *testing.T, base string) stateapi.State {
 	t.Helper()
 	resp, err := http.Get(base + "/state")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	var st State
+	var st stateapi.State
 	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
 		t.Fatal(err)
 	}
@@ -32,7 +37,7 @@ func getState(t *testing.T, base string) State {
 
 func waitSubscribed(t *testing.T, fm *fakeMaster, n int) {
 	t.Helper()
-	eventually(t, 10*time.Second, func() bool { return len(fm.subscriptions()) >= n }, "agent did not subscribe %d times", n)
+	agenttest.Eventually(t, 10*time.Second, func() bool { return len(fm.subscriptions()) >= n }, "agent did not subscribe %d times", n)
 }
 
 func TestRegistration(t *testing.T) {
@@ -44,19 +49,19 @@ func TestRegistration(t *testing.T) {
 	if info.GetHostname() != "localhost" || info.Id != nil {
 		t.Fatalf("agent info = %v", info)
 	}
-	if !strings.HasSuffix(ta.url, ":"+itoa(int(info.GetPort()))) {
+	if !strings.HasSuffix(ta.url, ":"+strconv.Itoa(int(info.GetPort()))) {
 		t.Fatalf("port %d, listener %s", info.GetPort(), ta.url)
 	}
 	if len(info.GetResources()) != 4 || len(info.GetAttributes()) != 1 {
 		t.Fatalf("resources %v attributes %v", info.GetResources(), info.GetAttributes())
 	}
-	eventually(t, 10*time.Second, func() bool { return getState(t, ta.url).ID == testAgentID }, "state has no agent id")
+	agenttest.Eventually(t, 10*time.Second, func() bool { return getState(t, ta.url).ID == testAgentID }, "state has no agent id")
 	st := getState(t, ta.url)
 	if st.Resources["cpus"] != 2.0 || st.Attributes["rack"] != "r1" || !st.Connected {
 		t.Fatalf("state = %+v", st)
 	}
 	// Heartbeats arrive every announced interval (1s).
-	eventually(t, 10*time.Second, func() bool { return len(fm.callsOf(agorapb.AgentCall_HEARTBEAT)) > 0 }, "no heartbeat")
+	agenttest.Eventually(t, 10*time.Second, func() bool { return len(fm.callsOf(agorapb.AgentCall_HEARTBEAT)) > 0 }, "no heartbeat")
 
 	// A dropped stream is re-subscribed with the same agent id.
 	fm.dropStream()
@@ -99,8 +104,8 @@ func TestCommandTaskLifecycle(t *testing.T) {
 		t.Fatalf("status = %v", fin)
 	}
 	// The executor exits after its terminal update was acknowledged.
-	eventually(t, 20*time.Second, func() bool { return len(fm.callsOf(agorapb.AgentCall_EXECUTOR_EXITED)) == 1 }, "no EXECUTOR_EXITED")
-	eventually(t, 10*time.Second, func() bool {
+	agenttest.Eventually(t, 20*time.Second, func() bool { return len(fm.callsOf(agorapb.AgentCall_EXECUTOR_EXITED)) == 1 }, "no EXECUTOR_EXITED")
+	agenttest.Eventually(t, 10*time.Second, func() bool {
 		st := getState(t, ta.url)
 		return len(st.CompletedFrameworks) == 1 && len(st.CompletedFrameworks[0].CompletedExecutors) == 1 &&
 			len(st.CompletedFrameworks[0].CompletedExecutors[0].CompletedTasks) == 1
@@ -115,14 +120,14 @@ func TestCommandTaskLifecycle(t *testing.T) {
 		t.Fatalf("latest -> %q, %v", target, err)
 	}
 	// The checkpoint holds both updates and both acknowledgements.
-	log, err := readRunLog(filepath.Join(ta.a.ckpt.runDir(testAgentID, "fw-1", "t1", ex.Container), runLog))
+	log, err := checkpoint.ReadRunLog(filepath.Join(ta.a.ckpt.RunDir(testAgentID, "fw-1", "t1", ex.Container), checkpoint.RunLog))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(log.tasks) != 1 || log.tasks[0].GetTaskId().GetValue() != "t1" {
-		t.Fatalf("checkpointed tasks = %v", log.tasks)
+	if len(log.Tasks) != 1 || log.Tasks[0].GetTaskId().GetValue() != "t1" {
+		t.Fatalf("checkpointed tasks = %v", log.Tasks)
 	}
-	recs := log.records["t1"]
+	recs := log.Records["t1"]
 	count := map[statusupdate.RecordType]int{}
 	for _, r := range recs {
 		count[r.Type]++
@@ -150,7 +155,7 @@ func TestUpdatesWaitForAcknowledgement(t *testing.T) {
 	// A new subscription resends the unacknowledged head and reports the task.
 	fm.dropStream()
 	waitSubscribed(t, fm, 2)
-	eventually(t, 10*time.Second, func() bool { return len(fm.updates("t1")) == 2 }, "head not resent")
+	agenttest.Eventually(t, 10*time.Second, func() bool { return len(fm.updates("t1")) == 2 }, "head not resent")
 	us := fm.updates("t1")
 	if string(us[0].GetUuid()) != string(us[1].GetUuid()) {
 		t.Fatalf("resent a different update: %v", states(us))
@@ -161,13 +166,13 @@ func TestUpdatesWaitForAcknowledgement(t *testing.T) {
 		t.Fatalf("re-subscribe tasks = %v", tasks)
 	}
 	fm.ack(&agorapb.StatusUpdateRecord{FrameworkId: &mesos.FrameworkID{Value: proto.String("fw-1")}, Status: us[0]})
-	eventually(t, 10*time.Second, func() bool {
+	agenttest.Eventually(t, 10*time.Second, func() bool {
 		us := fm.updates("t1")
 		return us[len(us)-1].GetState() == mesos.TaskState_TASK_FINISHED
 	}, "TASK_FINISHED not sent after the ack")
 	last := fm.updates("t1")
 	fm.ack(&agorapb.StatusUpdateRecord{FrameworkId: &mesos.FrameworkID{Value: proto.String("fw-1")}, Status: last[len(last)-1]})
-	eventually(t, 20*time.Second, func() bool { return len(fm.callsOf(agorapb.AgentCall_EXECUTOR_EXITED)) == 1 }, "executor did not exit")
+	agenttest.Eventually(t, 20*time.Second, func() bool { return len(fm.callsOf(agorapb.AgentCall_EXECUTOR_EXITED)) == 1 }, "executor did not exit")
 }
 
 func TestExecutorExitFailsTasks(t *testing.T) {
@@ -180,7 +185,7 @@ func TestExecutorExitFailsTasks(t *testing.T) {
 		!strings.Contains(failed.GetMessage(), "exited with status 3") {
 		t.Fatalf("status = %v", failed)
 	}
-	eventually(t, 10*time.Second, func() bool { return len(fm.callsOf(agorapb.AgentCall_EXECUTOR_EXITED)) == 1 }, "no EXECUTOR_EXITED")
+	agenttest.Eventually(t, 10*time.Second, func() bool { return len(fm.callsOf(agorapb.AgentCall_EXECUTOR_EXITED)) == 1 }, "no EXECUTOR_EXITED")
 	exited := fm.callsOf(agorapb.AgentCall_EXECUTOR_EXITED)[0].GetExecutorExited()
 	if exited.GetExecutorId().GetValue() != "t1" || exited.GetStatus() != 3<<8 {
 		t.Fatalf("executor exited = %v", exited)
@@ -222,7 +227,7 @@ func TestCustomExecutorAndShutdownFramework(t *testing.T) {
 		FrameworkId: &mesos.FrameworkID{Value: proto.String("fw-2")}}})
 	fm.waitState(t, "a", mesos.TaskState_TASK_KILLED)
 	fm.waitState(t, "b", mesos.TaskState_TASK_KILLED)
-	eventually(t, 10*time.Second, func() bool { return len(fm.callsOf(agorapb.AgentCall_EXECUTOR_EXITED)) == 1 }, "no EXECUTOR_EXITED")
+	agenttest.Eventually(t, 10*time.Second, func() bool { return len(fm.callsOf(agorapb.AgentCall_EXECUTOR_EXITED)) == 1 }, "no EXECUTOR_EXITED")
 }
 
 func TestExecutorRegistrationTimeout(t *testing.T) {

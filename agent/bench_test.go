@@ -7,6 +7,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/agoracluster/agora/agent/agenttest"
+	"github.com/agoracluster/agora/agent/containerizer"
 )
 
 // instantContainerizer "starts" executors without processes, so benchmarks measure the
@@ -17,7 +20,7 @@ type instantContainerizer struct {
 	pid   int
 }
 
-func (c *instantContainerizer) Launch(_ context.Context, spec ContainerSpec) (int, error) {
+func (c *instantContainerizer) Launch(_ context.Context, spec containerizer.ContainerSpec) (int, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.pid++
@@ -25,15 +28,15 @@ func (c *instantContainerizer) Launch(_ context.Context, spec ContainerSpec) (in
 	return c.pid, nil
 }
 
-func (c *instantContainerizer) Wait(ctx context.Context, id string) (Termination, error) {
+func (c *instantContainerizer) Wait(ctx context.Context, id string) (containerizer.Termination, error) {
 	c.mu.Lock()
 	ch := c.procs[id]
 	c.mu.Unlock()
 	select {
 	case <-ch:
-		return Termination{Status: int(syscall.SIGKILL), Message: "killed"}, nil
+		return containerizer.Termination{Status: int(syscall.SIGKILL), Message: "killed"}, nil
 	case <-ctx.Done():
-		return Termination{}, ctx.Err()
+		return containerizer.Termination{}, ctx.Err()
 	}
 }
 
@@ -47,7 +50,9 @@ func (c *instantContainerizer) Kill(_ context.Context, id string, _ syscall.Sign
 	return nil
 }
 
-func (c *instantContainerizer) Recover(context.Context, []RecoveredContainer) error { return nil }
+func (c *instantContainerizer) Recover(context.Context, []containerizer.RecoveredContainer) error {
+	return nil
+}
 
 // BenchmarkLaunchTasks measures how long the agent takes to accept N command tasks and
 // start their executors (without the executor processes themselves).
@@ -65,16 +70,18 @@ func BenchmarkLaunchTasks(b *testing.B) {
 func benchLaunch(b *testing.B, n int) {
 	b.StopTimer()
 	fm := newFakeMaster(b)
-	ta := startAgentWith(b, fm.addr(), nil, func(a *Agent) {
+	// As many launch slots as tasks: the executors never subscribe, and each would otherwise
+	// hold its slot for launchSlotTimeout.
+	ta := startAgentWith(b, fm.addr(), func(c *Config) { c.LaunchConcurrency = n }, func(a *Agent) {
 		a.containerizer = &instantContainerizer{procs: map[string]chan struct{}{}}
 	})
 	defer ta.stop()
-	eventually(b, 10*time.Second, func() bool { return len(fm.subscriptions()) > 0 }, "agent did not subscribe")
+	agenttest.Eventually(b, 10*time.Second, func() bool { return len(fm.subscriptions()) > 0 }, "agent did not subscribe")
 	b.StartTimer()
 	for i := range n {
 		fm.send(runTask("fw-1", commandTask(fmt.Sprintf("t%d", i), "run")))
 	}
-	eventually(b, time.Minute, func() bool {
+	agenttest.Eventually(b, time.Minute, func() bool {
 		var started int
 		_ = ta.a.query(context.Background(), func() {
 			for _, fw := range ta.a.st.frameworks {

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/agoracluster/agora/agent/agenttest"
 	agorapb "github.com/agoracluster/agora/proto/agora/v1"
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
 )
@@ -54,7 +55,7 @@ func TestRealCommandExecutor(t *testing.T) {
 	if got := strings.Join(states(fm.updates("echo")), ","); got != "TASK_STARTING,TASK_RUNNING,TASK_FINISHED" {
 		t.Fatalf("updates = %s", got)
 	}
-	eventually(t, 20*time.Second, func() bool { return len(fm.callsOf(agorapb.AgentCall_EXECUTOR_EXITED)) == 1 }, "executor did not exit")
+	agenttest.Eventually(t, 20*time.Second, func() bool { return len(fm.callsOf(agorapb.AgentCall_EXECUTOR_EXITED)) == 1 }, "executor did not exit")
 	st := getState(t, ta.url)
 	if len(st.CompletedFrameworks) != 1 {
 		t.Fatalf("state = %+v", st)

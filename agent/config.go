@@ -3,12 +3,14 @@ package agent
 import (
 	"errors"
 	"fmt"
-	"net/url"
 	"os"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
+	"github.com/agoracluster/agora/agent/isolation"
+	"github.com/agoracluster/agora/agent/registration"
 	"github.com/agoracluster/agora/agent/statusupdate"
 )
 
@@ -16,6 +18,9 @@ import (
 type Config struct {
 	// Master is the master's address: host:port or http://host:port.
 	Master string
+	// MasterDetector, when set, tells which master to subscribe to instead of Master (a
+	// leader detector for an HA cluster); nil means Master, fixed.
+	MasterDetector registration.MasterDetector
 	// Hostname is advertised to the master; empty means os.Hostname().
 	Hostname string
 	// WorkDir holds sandboxes (slaves/...) and checkpoints (meta/...).
@@ -128,10 +133,14 @@ const (
 // Validate reports every problem at once.
 func (c Config) Validate() error {
 	var errs []error
-	if c.Master == "" {
+	switch {
+	case c.MasterDetector != nil:
+	case c.Master == "":
 		errs = append(errs, errors.New("agent: master must be set (host:port or http://host:port)"))
-	} else if _, err := masterURL(c.Master); err != nil {
-		errs = append(errs, err)
+	default:
+		if _, err := registration.MasterURL(c.Master); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	if c.WorkDir == "" {
 		errs = append(errs, errors.New("agent: work_dir must be set"))
@@ -169,7 +178,7 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("agent: isolation: unsupported %q (supported: cgroups/cpu, cgroups/mem, posix/cpu, posix/mem, none)", iso))
 		}
 	}
-	if c.cgroupsEnabled() && c.CgroupsRoot == "" {
+	if c.isolation().CgroupsEnabled() && c.CgroupsRoot == "" {
 		errs = append(errs, errors.New("agent: cgroups_root must be set"))
 	}
 	if c.ExecutorReregistrationTimeout <= 0 {
@@ -190,22 +199,15 @@ func (c Config) Validate() error {
 	return errors.Join(errs...)
 }
 
-// masterURL turns "host:port" or "http://host:port" into the agent API URL.
-func masterURL(master string) (*url.URL, error) {
-	s := master
-	if !strings.Contains(s, "://") {
-		s = "http://" + s
-	}
-	u, err := url.Parse(s)
-	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
-		return nil, fmt.Errorf("agent: master %q: want host:port or http://host:port", master)
-	}
-	u.Path = "/api/v1/agent"
-	return u, nil
+// isolation is the isolator's part of the configuration.
+func (c Config) isolation() isolation.Config {
+	return isolation.Config{Isolation: c.Isolation, CgroupsRoot: c.CgroupsRoot, CgroupsEnableCFS: c.CgroupsEnableCFS}
 }
 
-// cgroupsEnabled reports whether a cgroups isolator is asked for.
-func (c Config) cgroupsEnabled() bool { return strings.Contains(c.Isolation, "cgroups/") }
+// containerizerEnabled reports whether name is listed in --containerizers.
+func (c Config) containerizerEnabled(name string) bool {
+	return slices.Contains(c.Containerizers, name)
+}
 
 func (c Config) executorBinary() (string, error) {
 	if c.ExecutorBinary != "" {

@@ -4,24 +4,35 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"strings"
+	"slices"
 	"sync"
 	"syscall"
 	"time"
 
-	"github.com/agoracluster/agora/agent/cgroups"
-	"github.com/agoracluster/agora/duration"
-	mesos "github.com/agoracluster/agora/proto/mesos/v1"
-	executorpb "github.com/agoracluster/agora/proto/mesos/v1/executor"
 	"github.com/google/uuid"
 	"go.uber.org/zap"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/agoracluster/agora/agent/cgroups"
+	"github.com/agoracluster/agora/agent/checkpoint"
+	"github.com/agoracluster/agora/agent/clock"
+	"github.com/agoracluster/agora/agent/containerizer"
+	"github.com/agoracluster/agora/agent/isolation"
+	"github.com/agoracluster/agora/agent/proc"
+	"github.com/agoracluster/agora/agent/sandbox"
+	"github.com/agoracluster/agora/duration"
+	mesos "github.com/agoracluster/agora/proto/mesos/v1"
+	executorpb "github.com/agoracluster/agora/proto/mesos/v1/executor"
 )
+
+// supervisor starts, watches and stops executor containers through the containerizer,
+// and carries their starts, exits, limitations and timeouts into the executors' state on
+// the loop. Its watchers are goroutines of the agent (Agent.watchers).
+type supervisor struct{ a *Agent }
 
 // executorInfoFor returns the executor that runs task: its own ExecutorInfo, or Agora's
 // command executor (executor id = task id) for a command task.
-func (a *Agent) executorInfoFor(fw *framework, t *mesos.TaskInfo) (*mesos.ExecutorInfo, bool) {
+func executorInfoFor(fw *framework, t *mesos.TaskInfo, bin string) (*mesos.ExecutorInfo, bool) {
 	if t.GetExecutor() != nil {
 		info := proto.Clone(t.GetExecutor()).(*mesos.ExecutorInfo)
 		if info.FrameworkId == nil {
@@ -37,8 +48,8 @@ func (a *Agent) executorInfoFor(fw *framework, t *mesos.TaskInfo) (*mesos.Execut
 		Source:      proto.String(t.GetTaskId().GetValue()),
 		Command: &mesos.CommandInfo{
 			Shell:     proto.Bool(false),
-			Value:     proto.String(a.executorBin),
-			Arguments: []string{a.executorBin, "executor"},
+			Value:     proto.String(bin),
+			Arguments: []string{bin, "executor"},
 			Uris:      cmd.GetUris(),
 			User:      cmd.User,
 		},
@@ -46,9 +57,10 @@ func (a *Agent) executorInfoFor(fw *framework, t *mesos.TaskInfo) (*mesos.Execut
 	}, true
 }
 
-// launchExecutor registers a new executor and starts it in the background; its checkpoints,
+// launch registers a new executor and starts it in the background; its checkpoints,
 // tasks included, are written there too, off the loop. Loop only.
-func (a *Agent) launchExecutor(fw *framework, info *mesos.ExecutorInfo, command bool, tasks []*mesos.TaskInfo) *executor {
+func (s supervisor) launch(fw *framework, info *mesos.ExecutorInfo, command bool, tasks []*mesos.TaskInfo) *executor {
+	a := s.a
 	eid := info.GetExecutorId().GetValue()
 	cid := uuid.NewString()
 	ex := &executor{
@@ -56,20 +68,23 @@ func (a *Agent) launchExecutor(fw *framework, info *mesos.ExecutorInfo, command 
 		id:           eid,
 		info:         info,
 		containerID:  cid,
-		sandbox:      sandboxPath(a.cfg.WorkDir, a.st.agentID, fw.id, eid, cid),
+		sandbox:      sandbox.Path(a.cfg.WorkDir, a.st.agentID, fw.id, eid, cid),
 		command:      command,
 		state:        executorLaunching,
 		tasks:        make(map[string]*task),
 		pendingKills: make(map[string]*mesos.KillPolicy),
 		failReason:   mesos.TaskStatus_REASON_EXECUTOR_TERMINATED,
-		starting:     &launchSlot{slots: a.launches},
+		starting:     &launchSlot{slots: a.launches, clock: a.clock},
 	}
-	ex.hosted = command && a.cfg.ExecutorHost && !anyDockerTask(tasks)
+	docker := command && slices.ContainsFunc(tasks, isDockerTask)
+	// The command executor of DOCKER tasks stays a process of its own, which the docker
+	// containerizer finds its containers by.
+	ex.hosted = command && a.cfg.ExecutorHost && !docker
 	fw.executors[eid] = ex
 	var taskRecs [][]byte
 	for _, ti := range tasks {
 		t := &task{ex: ex, info: ti, state: mesos.TaskState_TASK_STAGING}
-		if rec, err := taskRecord(t.toTask(a.st.agentID, nil)); err != nil {
+		if rec, err := checkpoint.TaskRecord(t.toTask(a.st.agentID, nil)); err != nil {
 			a.log.Warn("checkpoint task", zap.Error(err))
 		} else {
 			taskRecs = append(taskRecs, rec)
@@ -79,7 +94,7 @@ func (a *Agent) launchExecutor(fw *framework, info *mesos.ExecutorInfo, command 
 	if user == "" {
 		user = fw.info.GetUser()
 	}
-	spec := ContainerSpec{
+	spec := containerizer.ContainerSpec{
 		ContainerID: cid,
 		FrameworkID: fw.id,
 		ExecutorID:  eid,
@@ -89,28 +104,18 @@ func (a *Agent) launchExecutor(fw *framework, info *mesos.ExecutorInfo, command 
 		User:        user,
 		Container:   info.GetContainer(),
 		Hosted:      ex.hosted,
+		Docker:      docker,
 	}
 	agentID := a.st.agentID
-	limits := limitsOf(info, tasks, command)
+	limits := isolation.LimitsOf(info, tasks, command)
 	log := a.log.With(zap.String("framework_id", fw.id), zap.String("executor_id", eid), zap.String("container_id", cid))
 	log.Debug("launching executor", zap.String("sandbox", ex.sandbox))
 	a.watchers.Add(1)
 	go func() {
 		defer a.watchers.Done()
-		a.watchExecutor(ex, spec, agentID, info, taskRecs, limits, log)
+		a.sup.watch(ex, spec, agentID, info, taskRecs, limits, log)
 	}()
 	return ex
-}
-
-// anyDockerTask: one of tasks runs in a Docker container (its command executor stays a
-// process of its own, which the docker containerizer finds its containers by).
-func anyDockerTask(tasks []*mesos.TaskInfo) bool {
-	for _, t := range tasks {
-		if isDockerTask(t) {
-			return true
-		}
-	}
-	return false
 }
 
 // launchSlotTimeout bounds how long a started executor holds its launch slot without
@@ -124,7 +129,8 @@ type launchSlot struct {
 	slots chan struct{}
 	mu    sync.Mutex
 	held  bool
-	timer *time.Timer
+	clock clock.Clock
+	timer clock.Timer
 }
 
 // acquire waits for a slot; false when ctx ended first.
@@ -145,7 +151,7 @@ func (s *launchSlot) started() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.held {
-		s.timer = time.AfterFunc(launchSlotTimeout, s.release)
+		s.timer = s.clock.AfterFunc(launchSlotTimeout, s.release)
 	}
 }
 
@@ -167,23 +173,24 @@ func (s *launchSlot) release() {
 	<-s.slots
 }
 
-// watchExecutor creates the sandbox, launches the executor, waits for it to end and reports
+// watch creates the sandbox, launches the executor, waits for it to end and reports
 // each step to the loop. It runs on its own goroutine and touches no loop state.
-func (a *Agent) watchExecutor(ex *executor, spec ContainerSpec, agentID string, info *mesos.ExecutorInfo, taskRecs [][]byte, limits cgroups.Limits, log *zap.Logger) {
+func (s supervisor) watch(ex *executor, spec containerizer.ContainerSpec, agentID string, info *mesos.ExecutorInfo, taskRecs [][]byte, limits cgroups.Limits, log *zap.Logger) {
+	a := s.a
 	slot := ex.starting
 	defer slot.release()
 	if !slot.acquire(a.procCtx) {
-		a.send(func() { a.executorLaunchFailed(ex, errors.New("agent stopping")) })
+		a.send(func() { a.sup.launchFailed(ex, errors.New("agent stopping")) })
 		return
 	}
-	err := createSandbox(spec.Sandbox)
+	err := sandbox.Create(spec.Sandbox)
 	if err == nil {
-		if cerr := a.ckpt.writeExecutorRun(agentID, spec.FrameworkID, info, spec.ContainerID, spec.Hosted, taskRecs); cerr != nil {
+		if cerr := a.ckpt.WriteExecutorRun(agentID, spec.FrameworkID, info, spec.ContainerID, spec.Hosted, taskRecs); cerr != nil {
 			log.Warn("checkpoint executor", zap.Error(cerr))
 		}
 	}
 	if err == nil {
-		if ierr := a.iso.prepare(spec.ContainerID, limits); ierr != nil {
+		if ierr := a.iso.Prepare(spec.ContainerID, limits); ierr != nil {
 			log.Warn("executor runs without limits", zap.Error(ierr))
 		}
 	}
@@ -192,46 +199,49 @@ func (a *Agent) watchExecutor(ex *executor, spec ContainerSpec, agentID string, 
 		pid, err = a.containerizer.Launch(a.procCtx, spec)
 	}
 	if err != nil {
-		a.iso.destroy(spec.ContainerID)
-		a.send(func() { a.executorLaunchFailed(ex, err) })
+		a.iso.Destroy(spec.ContainerID)
+		a.send(func() { a.sup.launchFailed(ex, err) })
 		return
 	}
-	if cerr := a.ckpt.writePID(agentID, spec.FrameworkID, spec.ExecutorID, spec.ContainerID, pid, procStartTime(pid), spec.Hosted); cerr != nil {
+	if cerr := a.ckpt.WritePID(agentID, spec.FrameworkID, spec.ExecutorID, spec.ContainerID, pid, proc.StartTime(pid), spec.Hosted); cerr != nil {
 		log.Warn("checkpoint executor pid", zap.Error(cerr))
 	}
 	slot.started()
-	a.send(func() { a.executorStarted(ex, pid) })
-	a.waitContainer(ex, spec.ContainerID)
+	a.send(func() { a.sup.started(ex, pid) })
+	a.sup.wait(ex, spec.ContainerID)
 }
 
-// waitContainer waits for a container to end, learns whether it hit its memory limit,
+// wait waits for a container to end, learns whether it hit its memory limit,
 // removes its cgroup (killing what is left) and reports the end to the loop.
-func (a *Agent) waitContainer(ex *executor, containerID string) {
+func (s supervisor) wait(ex *executor, containerID string) {
+	a := s.a
 	term, err := a.containerizer.Wait(a.procCtx, containerID)
 	if err != nil {
 		return // the agent is exiting and leaves the executor running
 	}
-	limitation, limited := a.iso.memoryLimitation(containerID)
-	a.iso.destroy(containerID)
+	limitation, limited := a.iso.MemoryLimitation(containerID)
+	a.iso.Destroy(containerID)
 	a.send(func() {
 		if limited {
-			a.limitExecutor(ex, limitation)
+			a.sup.limit(ex, limitation)
 		}
-		a.executorExited(ex, term)
+		a.sup.exited(ex, term)
 	})
 }
 
-func (a *Agent) executorLaunchFailed(ex *executor, err error) {
+func (s supervisor) launchFailed(ex *executor, err error) {
+	a := s.a
 	a.log.Warn("executor launch failed", zap.String("framework_id", ex.fw.id), zap.String("executor_id", ex.id), zap.Error(err))
 	ex.failReason = mesos.TaskStatus_REASON_CONTAINER_LAUNCH_FAILED
 	ex.failMessage = "Failed to launch container: " + err.Error()
-	a.executorExited(ex, Termination{Status: -1, Message: err.Error()})
+	a.sup.exited(ex, containerizer.Termination{Status: -1, Message: err.Error()})
 }
 
-func (a *Agent) executorStarted(ex *executor, pid int) {
+func (s supervisor) started(ex *executor, pid int) {
+	a := s.a
 	ex.pid = pid
 	if ex.state == executorTerminating {
-		a.killExecutor(ex)
+		a.sup.kill(ex)
 		return
 	}
 	if ex.state != executorLaunching {
@@ -247,19 +257,19 @@ func (a *Agent) executorStarted(ex *executor, pid int) {
 			zap.Duration("timeout", a.cfg.ExecutorRegistrationTimeout))
 		ex.failReason = mesos.TaskStatus_REASON_EXECUTOR_REGISTRATION_TIMEOUT
 		ex.failMessage = fmt.Sprintf("Executor did not register within %v", a.cfg.ExecutorRegistrationTimeout)
-		a.killExecutor(ex)
+		a.sup.kill(ex)
 	})
 }
 
-// executorExited fails the executor's live tasks and tells the master.
-func (a *Agent) executorExited(ex *executor, term Termination) {
+// exited fails the executor's live tasks and tells the master.
+func (s supervisor) exited(ex *executor, term containerizer.Termination) {
+	a := s.a
 	if ex.gone() {
 		return
 	}
-	a.removeExecutorContainer(ex)
 	ex.stopTimers()
 	if ex.conn != nil {
-		ex.conn.close()
+		ex.conn.Close()
 		ex.conn = nil
 	}
 	ex.state = executorTerminated
@@ -270,7 +280,7 @@ func (a *Agent) executorExited(ex *executor, term Termination) {
 		msg = "Executor terminated: " + term.Message
 	}
 	ex.queue = nil
-	for _, t := range sortedTasks(ex.tasks) {
+	for _, t := range sortedByID(ex.tasks) {
 		if t.state.IsTerminal() {
 			continue
 		}
@@ -280,13 +290,14 @@ func (a *Agent) executorExited(ex *executor, term Termination) {
 		}
 		a.agentUpdate(t, state, ex.failReason, msg)
 	}
-	a.master.enqueue(a.executorExitedCall(ex, term.Status))
+	a.master.Enqueue(ex.exitedCall(term.Status))
 	a.maybeRemoveExecutor(ex)
 	a.checkStopped() // a stopping agent waits for this exit even while the tasks' updates are pending
 }
 
-// killExecutor sends SIGKILL to the executor's container.
-func (a *Agent) killExecutor(ex *executor) {
+// kill sends SIGKILL to the executor's container.
+func (s supervisor) kill(ex *executor) {
+	a := s.a
 	if ex.gone() {
 		return
 	}
@@ -299,41 +310,42 @@ func (a *Agent) killExecutor(ex *executor) {
 	}
 }
 
-// shutdownExecutor asks the executor to shut down and kills it after the grace period.
-func (a *Agent) shutdownExecutor(ex *executor) {
+// shutdown asks the executor to shut down and kills it after the grace period.
+func (s supervisor) shutdown(ex *executor) {
+	a := s.a
 	if ex.gone() || ex.state == executorTerminating {
 		return
 	}
 	ex.state = executorTerminating
 	if ex.conn == nil {
-		a.killExecutor(ex)
+		a.sup.kill(ex)
 		return
 	}
-	ex.conn.push(&executorpb.Event{Type: executorpb.Event_SHUTDOWN.Enum()})
-	ex.killTimer = a.afterFunc(a.gracePeriod(ex), func() { a.killExecutor(ex) })
+	ex.conn.Push(&executorpb.Event{Type: executorpb.Event_SHUTDOWN.Enum()})
+	ex.killTimer = a.afterFunc(ex.gracePeriod(a.cfg.ExecutorShutdownGracePeriod), func() { a.sup.kill(ex) })
 }
 
-// detachExecutor leaves the executor running when the agent exits.
-func (a *Agent) detachExecutor(ex *executor) {
+// detach leaves the executor running when the agent exits.
+func (s supervisor) detach(ex *executor) {
 	ex.detached = true
 	ex.stopTimers()
 	if ex.conn != nil {
-		ex.conn.close()
+		ex.conn.Close()
 		ex.conn = nil
 	}
 }
 
-func (a *Agent) gracePeriod(ex *executor) time.Duration {
+func (ex *executor) gracePeriod(def time.Duration) time.Duration {
 	if ns := ex.info.GetShutdownGracePeriod().GetNanoseconds(); ns > 0 {
 		return time.Duration(ns)
 	}
-	return a.cfg.ExecutorShutdownGracePeriod
+	return def
 }
 
 // executorEnv is the executor's environment: the agent's own (without AGORA_* and MESOS_*),
 // the Mesos executor variables, then ExecutorInfo.command.environment.
 func (a *Agent) executorEnv(ex *executor) []string {
-	env := inheritedEnv()
+	env := containerizer.InheritedEnv()
 	env = append(env,
 		"MESOS_FRAMEWORK_ID="+ex.fw.id,
 		"MESOS_EXECUTOR_ID="+ex.id,
@@ -344,28 +356,18 @@ func (a *Agent) executorEnv(ex *executor) []string {
 		"MESOS_HTTP_COMMAND_EXECUTOR=1",
 		"MESOS_RECOVERY_TIMEOUT=15mins",
 		"MESOS_SUBSCRIPTION_BACKOFF_MAX=2secs",
-		"MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD="+duration.Format(a.gracePeriod(ex)),
+		"MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD="+duration.Format(ex.gracePeriod(a.cfg.ExecutorShutdownGracePeriod)),
 	)
-	env = append(env, a.dockerExecutorEnv(ex)...)
+	// The container id names and labels a DOCKER task's container.
+	env = append(env, "AGORA_CONTAINER_ID="+ex.containerID)
+	if a.docker != nil {
+		env = append(env, a.docker.Env()...)
+	}
 	for _, v := range ex.info.GetCommand().GetEnvironment().GetVariables() {
 		if v.GetType() == mesos.Environment_Variable_SECRET {
 			continue
 		}
 		env = append(env, v.GetName()+"="+v.GetValue())
-	}
-	return env
-}
-
-// inheritedEnv is what the agent's environment passes on to executors and the executor host:
-// all of it but the AGORA_* variables (the agent's own flags) and the MESOS_* ones (an
-// executor's are set for it; the host must not pass for an executor).
-func inheritedEnv() []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if strings.HasPrefix(kv, "AGORA_") || strings.HasPrefix(kv, "MESOS_") {
-			continue
-		}
-		env = append(env, kv)
 	}
 	return env
 }

@@ -3,7 +3,6 @@ package agent
 import (
 	"context"
 	"fmt"
-	"github.com/agoracluster/agora/apicodec"
 	"io"
 	"net"
 	"net/http"
@@ -13,12 +12,16 @@ import (
 	"testing"
 	"time"
 
-	agorapb "github.com/agoracluster/agora/proto/agora/v1"
-	mesos "github.com/agoracluster/agora/proto/mesos/v1"
-	"github.com/agoracluster/agora/recordio"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/agoracluster/agora/agent/agenttest"
+	"github.com/agoracluster/agora/agent/registration"
+	"github.com/agoracluster/agora/apicodec"
+	agorapb "github.com/agoracluster/agora/proto/agora/v1"
+	mesos "github.com/agoracluster/agora/proto/mesos/v1"
+	"github.com/agoracluster/agora/recordio"
 )
 
 const testAgentID = "master-S0"
@@ -62,7 +65,7 @@ func (fm *fakeMaster) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	if call.GetType() != agorapb.AgentCall_SUBSCRIBE {
 		fm.mu.Lock()
-		ok := r.Header.Get(streamIDHeader) == fm.streamID && call.GetAgentId().GetValue() == testAgentID
+		ok := r.Header.Get(registration.StreamIDHeader) == fm.streamID && call.GetAgentId().GetValue() == testAgentID
 		if ok {
 			fm.calls = append(fm.calls, call)
 		}
@@ -83,7 +86,7 @@ func (fm *fakeMaster) serve(w http.ResponseWriter, r *http.Request) {
 	fm.streamID = fmt.Sprintf("stream-%d", fm.streams)
 	fm.subscribes = append(fm.subscribes, call)
 	drop := fm.drop
-	w.Header().Set(streamIDHeader, fm.streamID)
+	w.Header().Set(registration.StreamIDHeader, fm.streamID)
 	fm.mu.Unlock()
 	w.Header().Set("Content-Type", apicodec.MediaProtobuf)
 	w.WriteHeader(http.StatusOK)
@@ -174,7 +177,7 @@ func (fm *fakeMaster) callsOf(typ agorapb.AgentCall_Type) []*agorapb.AgentCall {
 func (fm *fakeMaster) waitState(t *testing.T, taskID string, want mesos.TaskState) *mesos.TaskStatus {
 	t.Helper()
 	var last *mesos.TaskStatus
-	eventually(t, 20*time.Second, func() bool {
+	agenttest.Eventually(t, 20*time.Second, func() bool {
 		us := fm.updates(taskID)
 		for _, u := range us {
 			if u.GetState() == want {
@@ -193,20 +196,6 @@ func states(us []*mesos.TaskStatus) []string {
 		out = append(out, u.GetState().String())
 	}
 	return out
-}
-
-// eventually polls cond until it holds or the deadline passes.
-func eventually(t testing.TB, timeout time.Duration, cond func() bool, format string, args ...any) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf(format, args...)
-		}
-		<-tick.C
-	}
 }
 
 type testAgent struct {

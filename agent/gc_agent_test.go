@@ -6,13 +6,17 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"sort"
 	"testing"
 	"time"
 
 	"go.uber.org/zap/zaptest"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/agoracluster/agora/agent/agenttest"
+	"github.com/agoracluster/agora/agent/checkpoint"
+	"github.com/agoracluster/agora/agent/clock"
+	"github.com/agoracluster/agora/agent/gc"
+	"github.com/agoracluster/agora/agent/stateapi"
 	agorapb "github.com/agoracluster/agora/proto/agora/v1"
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
 )
@@ -48,8 +52,8 @@ func TestGCRemovesFinishedSandboxes(t *testing.T) {
 	fm.send(runTask("fw-1", commandTask("done", "finish")))
 	fm.waitState(t, "done", mesos.TaskState_TASK_FINISHED)
 
-	var done, running ExecutorState
-	eventually(t, 20*time.Second, func() bool {
+	var done, running stateapi.ExecutorState
+	agenttest.Eventually(t, 20*time.Second, func() bool {
 		st := getState(t, ta.url)
 		if len(st.Frameworks) != 1 || len(st.Frameworks[0].CompletedExecutors) != 1 || len(st.Frameworks[0].Executors) != 1 {
 			return false
@@ -58,9 +62,9 @@ func TestGCRemovesFinishedSandboxes(t *testing.T) {
 		return true
 	}, "the finished executor is not completed in /state")
 	ckpt := ta.a.ckpt
-	doneMeta := ckpt.executorDir(testAgentID, "fw-1", "done")
-	runningMeta := ckpt.runDir(testAgentID, "fw-1", "running", running.Container)
-	eventually(t, 10*time.Second, func() bool {
+	doneMeta := ckpt.ExecutorDir(testAgentID, "fw-1", "done")
+	runningMeta := ckpt.RunDir(testAgentID, "fw-1", "running", running.Container)
+	agenttest.Eventually(t, 10*time.Second, func() bool {
 		return !exists(done.Directory) && !exists(filepath.Dir(filepath.Dir(done.Directory))) && !exists(doneMeta)
 	}, "the finished executor's sandbox %s or checkpoints %s were not collected", done.Directory, doneMeta)
 	if !exists(running.Directory) || !exists(runningMeta) {
@@ -84,10 +88,10 @@ func TestGCRemovesFinishedSandboxes(t *testing.T) {
 		FrameworkId: &mesos.FrameworkID{Value: proto.String("fw-1")}, TaskId: &mesos.TaskID{Value: proto.String("running")}}})
 	fm.waitState(t, "running", mesos.TaskState_TASK_KILLED)
 	fwSandbox := filepath.Join(ta.cfg.WorkDir, "slaves", testAgentID, "frameworks", "fw-1")
-	fwMeta := ckpt.frameworkDir(testAgentID, "fw-1")
-	eventually(t, 20*time.Second, func() bool { return !exists(fwSandbox) && !exists(fwMeta) },
+	fwMeta := ckpt.FrameworkDir(testAgentID, "fw-1")
+	agenttest.Eventually(t, 20*time.Second, func() bool { return !exists(fwSandbox) && !exists(fwMeta) },
 		"the removed framework's directories %s, %s were not collected", fwSandbox, fwMeta)
-	if !exists(filepath.Join(ckpt.agentDir(testAgentID), "slave.info")) {
+	if !exists(filepath.Join(ckpt.AgentDir(testAgentID), "slave.info")) {
 		t.Fatal("the agent's own checkpoint was collected")
 	}
 	if len(getState(t, ta.url).CompletedFrameworks) != 1 {
@@ -126,20 +130,19 @@ func TestGCScanWorkDir(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	a := &Agent{cfg: Config{WorkDir: work}, log: zaptest.NewLogger(t), ckpt: checkpointer{workDir: work}}
+	a := &Agent{cfg: Config{WorkDir: work}, log: zaptest.NewLogger(t), ckpt: checkpoint.Store{WorkDir: work}}
 	a.st.agentID = "A"
 	fw := &framework{id: "F", executors: map[string]*executor{}}
 	fw.executors["E"] = &executor{fw: fw, id: "E", containerID: "C", sandbox: liveSandbox}
 	a.st.frameworks = map[string]*framework{"F": fw}
-	a.gc = newSandboxCollector(gcPolicy{Delay: time.Hour, DiskWatch: time.Minute}, realClock{}, a.log, nil, nil, nil)
-	a.gcScanWorkDir()
+	a.gc = &sandboxGC{a: a, c: gc.NewCollector(gc.Policy{Delay: time.Hour, DiskWatch: time.Minute}, clock.Real{}, a.log, nil, nil, nil)}
+	a.gc.scanWorkDir()
 
 	var got []string
-	for p := range a.gc.cands {
+	for _, p := range a.gc.c.Scheduled() {
 		rel, _ := filepath.Rel(work, p)
 		got = append(got, rel)
 	}
-	sort.Strings(got)
 	want := []string{
 		"meta/slaves/A/frameworks/F/executors/DONE",
 		"meta/slaves/A/frameworks/F/executors/E/runs/OLDRUN",
@@ -154,7 +157,7 @@ func TestGCScanWorkDir(t *testing.T) {
 		t.Fatalf("scheduled\n%v\nwant\n%v", got, want)
 	}
 	// The claim on the loop leaves the live executor's directories alone even when asked.
-	claimed := a.gcClaimLoop([]gcCandidate{{Paths: []string{
+	claimed := a.gc.claimLoop([]gc.Candidate{{Paths: []string{
 		filepath.Join(work, "slaves", "A", "frameworks", "F", "executors", "E"),
 		filepath.Join(work, "slaves", "OLD"),
 	}}})

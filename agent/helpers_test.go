@@ -2,11 +2,8 @@ package agent
 
 import (
 	"net"
-	"strconv"
 	"testing"
 )
-
-func itoa(n int) string { return strconv.Itoa(n) }
 
 func listen(t *testing.T) net.Listener {
 	t.Helper()

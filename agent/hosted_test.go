@@ -16,6 +16,11 @@ import (
 	"go.uber.org/zap/zaptest"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/agoracluster/agora/agent/agenttest"
+	"github.com/agoracluster/agora/agent/checkpoint"
+	"github.com/agoracluster/agora/agent/containerizer"
+	"github.com/agoracluster/agora/agent/isolation"
+	"github.com/agoracluster/agora/agent/proc"
 	agorapb "github.com/agoracluster/agora/proto/agora/v1"
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
 )
@@ -31,7 +36,7 @@ func TestHostedCommandExecutor(t *testing.T) {
 	if got := strings.Join(states(fm.updates("echo")), ","); got != "TASK_STARTING,TASK_RUNNING,TASK_FINISHED" {
 		t.Fatalf("updates = %s", got)
 	}
-	eventually(t, 20*time.Second, func() bool { return len(fm.callsOf(agorapb.AgentCall_EXECUTOR_EXITED)) == 1 }, "executor did not exit")
+	agenttest.Eventually(t, 20*time.Second, func() bool { return len(fm.callsOf(agorapb.AgentCall_EXECUTOR_EXITED)) == 1 }, "executor did not exit")
 	st := getState(t, ta.url)
 	if len(st.CompletedFrameworks) != 1 || len(st.CompletedFrameworks[0].CompletedExecutors) != 1 {
 		t.Fatalf("state = %+v", st)
@@ -46,10 +51,10 @@ func TestHostedCommandExecutor(t *testing.T) {
 		t.Fatalf("stderr = %q, %v", logs, err)
 	}
 	// The checkpoint says the executor is hosted; it has no pid file of its own.
-	run := ta.a.ckpt.runDir(testAgentID, "fw-1", "echo", ex.Container)
-	log, err := readRunLog(filepath.Join(run, runLog))
-	if err != nil || !log.hosted || log.pid == 0 {
-		t.Fatalf("run log: hosted=%v pid=%d, %v", log.hosted, log.pid, err)
+	run := ta.a.ckpt.RunDir(testAgentID, "fw-1", "echo", ex.Container)
+	log, err := checkpoint.ReadRunLog(filepath.Join(run, checkpoint.RunLog))
+	if err != nil || !log.Hosted || log.PID == 0 {
+		t.Fatalf("run log: hosted=%v pid=%d, %v", log.Hosted, log.PID, err)
 	}
 	if _, err := os.Stat(filepath.Join(run, "pids")); !os.IsNotExist(err) {
 		t.Fatalf("pids dir of a hosted executor: %v", err)
@@ -63,16 +68,16 @@ func TestHostedCommandExecutor(t *testing.T) {
 	fm.send(&agorapb.AgentEvent{Type: agorapb.AgentEvent_KILL_TASK.Enum(), KillTask: &agorapb.AgentEvent_KillTask{
 		FrameworkId: frameworkInfo("fw-1").GetId(), TaskId: commandTask("sleep", "").GetTaskId()}})
 	fm.waitState(t, "sleep", mesos.TaskState_TASK_KILLED)
-	eventually(t, 10*time.Second, func() bool { return syscall.Kill(pid, 0) != nil }, "task process %d still runs", pid)
+	agenttest.Eventually(t, 10*time.Second, func() bool { return syscall.Kill(pid, 0) != nil }, "task process %d still runs", pid)
 }
 
 // hostedTaskPID waits until the agent knows the pid of a hosted executor's task.
 func hostedTaskPID(t *testing.T, a *Agent, fid, eid string) int {
 	t.Helper()
 	var pid int
-	eventually(t, 10*time.Second, func() bool {
+	agenttest.Eventually(t, 10*time.Second, func() bool {
 		sessions := make(map[int]string)
-		a.hosted.taskSessions(sessions)
+		a.hosted.TaskSessions(sessions)
 		var cid string
 		_ = a.query(context.Background(), func() {
 			if fw := a.st.frameworks[fid]; fw != nil && fw.executors[eid] != nil {
@@ -94,7 +99,7 @@ func hostedTaskPID(t *testing.T, a *Agent, fid, eid string) int {
 // reaches its agent, and shuts the host down.
 func TestHostedContainerizerKill(t *testing.T) {
 	work := t.TempDir()
-	h := NewHosted(os.Args[0], work, "debug", fetchURIs, zaptest.NewLogger(t))
+	h := containerizer.NewHosted(os.Args[0], work, "debug", fetchURIs, zaptest.NewLogger(t))
 	sandbox := filepath.Join(work, "sandbox")
 	if err := os.MkdirAll(sandbox, 0o755); err != nil {
 		t.Fatal(err)
@@ -104,7 +109,7 @@ func TestHostedContainerizerKill(t *testing.T) {
 		"MESOS_SANDBOX=" + sandbox, "MESOS_DIRECTORY=" + sandbox,
 	}
 	ctx := context.Background()
-	spec := ContainerSpec{ContainerID: "c1", FrameworkID: "fw", ExecutorID: "ex", Sandbox: sandbox,
+	spec := containerizer.ContainerSpec{ContainerID: "c1", FrameworkID: "fw", ExecutorID: "ex", Sandbox: sandbox,
 		Command: &mesos.CommandInfo{Value: new(string)}, Env: env, Hosted: true}
 	pid, err := h.Launch(ctx, spec)
 	if err != nil {
@@ -140,7 +145,7 @@ func TestHostedContainerizerKill(t *testing.T) {
 	}
 
 	h.Close(true)
-	eventually(t, 10*time.Second, func() bool { return syscall.Kill(pid, 0) != nil }, "executor host %d still runs", pid)
+	agenttest.Eventually(t, 10*time.Second, func() bool { return syscall.Kill(pid, 0) != nil }, "executor host %d still runs", pid)
 }
 
 // TestHostedHostDeathFailsTasks: when the executor host dies, its executors have ended:
@@ -152,9 +157,7 @@ func TestHostedHostDeathFailsTasks(t *testing.T) {
 	fm.send(runTask("fw-1", commandTask("doomed", "sleep 60")))
 	fm.waitState(t, "doomed", mesos.TaskState_TASK_RUNNING)
 	taskPID := hostedTaskPID(t, ta.a, "fw-1", "doomed")
-	ta.a.hosted.mu.Lock()
-	hostPID := ta.a.hosted.hostPID
-	ta.a.hosted.mu.Unlock()
+	hostPID := ta.a.hosted.HostPID()
 	if err := syscall.Kill(hostPID, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
@@ -162,9 +165,9 @@ func TestHostedHostDeathFailsTasks(t *testing.T) {
 	if st.GetReason() != mesos.TaskStatus_REASON_EXECUTOR_TERMINATED || st.GetSource() != mesos.TaskStatus_SOURCE_AGENT {
 		t.Fatalf("status = %v", st)
 	}
-	eventually(t, 10*time.Second, func() bool { return syscall.Kill(taskPID, 0) != nil }, "task %d outlived its executor host", taskPID)
+	agenttest.Eventually(t, 10*time.Second, func() bool { return syscall.Kill(taskPID, 0) != nil }, "task %d outlived its executor host", taskPID)
 	// ... and so did whatever it started (sh -c forks sleep).
-	eventually(t, 10*time.Second, func() bool { return len(sandboxProcesses(t, ta.a.cfg.WorkDir)) == 0 },
+	agenttest.Eventually(t, 10*time.Second, func() bool { return len(sandboxProcesses(t, ta.a.cfg.WorkDir)) == 0 },
 		"processes of the task outlived its executor host: %v", sandboxProcesses(t, ta.a.cfg.WorkDir))
 
 	fm.send(runTask("fw-1", commandTask("after", "sleep 60")))
@@ -191,7 +194,7 @@ func TestHostedTasksOutliveAStoppedAgent(t *testing.T) {
 			t.Fatal(err)
 		}
 		var ln net.Listener
-		eventually(t, 10*time.Second, func() bool {
+		agenttest.Eventually(t, 10*time.Second, func() bool {
 			ln, err = net.Listen("tcp", addr) // the executors know the agent by its port
 			return err == nil
 		}, "listen on %s: %v", addr, err)
@@ -232,13 +235,13 @@ func TestHostedTasksOutliveAStoppedAgent(t *testing.T) {
 	fm.send(&agorapb.AgentEvent{Type: agorapb.AgentEvent_KILL_TASK.Enum(), KillTask: &agorapb.AgentEvent_KillTask{
 		FrameworkId: frameworkInfo("fw-1").GetId(), TaskId: commandTask("survivor", "").GetTaskId()}})
 	fm.waitState(t, "survivor", mesos.TaskState_TASK_KILLED)
-	eventually(t, 10*time.Second, func() bool { return syscall.Kill(pid, 0) != nil }, "task process %d still runs", pid)
+	agenttest.Eventually(t, 10*time.Second, func() bool { return syscall.Kill(pid, 0) != nil }, "task process %d still runs", pid)
 }
 
 // sandboxProcesses lists the live processes whose MESOS_SANDBOX lies under workDir.
 func sandboxProcesses(t *testing.T, workDir string) []int {
 	t.Helper()
-	pids, err := allPIDs()
+	pids, err := proc.List()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -248,7 +251,7 @@ func sandboxProcesses(t *testing.T, workDir string) []int {
 		if err != nil || !bytes.Contains(env, []byte("MESOS_SANDBOX="+workDir)) {
 			continue
 		}
-		if state, _, err := procStat(pid); err == nil && state != 'Z' {
+		if state, _, err := proc.Stat(pid); err == nil && state != 'Z' {
 			out = append(out, pid)
 		}
 	}
@@ -261,7 +264,7 @@ func TestHostedHealthCheckRunsInTheContainer(t *testing.T) {
 	fm := newFakeMaster(t)
 	ta := startAgent(t, fm.addr(), func(c *Config) { c.ExecutorHost = true })
 	waitSubscribed(t, fm, 1)
-	var iso *isolator
+	var iso *isolation.Isolator
 	_ = ta.a.query(context.Background(), func() { iso = ta.a.iso })
 	if iso == nil {
 		if os.Getenv("CI") == "true" {
@@ -284,7 +287,7 @@ func TestHostedHealthCheckRunsInTheContainer(t *testing.T) {
 		cid, sandbox = ex.containerID, ex.sandbox
 	})
 	var cg []byte
-	eventually(t, 10*time.Second, func() bool {
+	agenttest.Eventually(t, 10*time.Second, func() bool {
 		b, err := os.ReadFile(filepath.Join(sandbox, "check.cgroup"))
 		cg = b
 		return err == nil && len(b) > 0

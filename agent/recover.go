@@ -3,19 +3,24 @@ package agent
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
 
+	"go.uber.org/zap"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/agoracluster/agora/agent/checkpoint"
+	"github.com/agoracluster/agora/agent/containerizer"
+	"github.com/agoracluster/agora/agent/sandbox"
 	"github.com/agoracluster/agora/agent/statusupdate"
 	agorapb "github.com/agoracluster/agora/proto/agora/v1"
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
-	"go.uber.org/zap"
-	"google.golang.org/protobuf/proto"
 )
 
 // Agent recovery (as Mesos's): at start the agent reads the checkpoints of its previous
-// run (checkpoint.go). When the host rebooted since (another boot id) every process of that
+// run (agent/checkpoint). When the host rebooted since (another boot id) every process of that
 // run is gone and the agent registers as a new agent; the master reports the old agent's
 // tasks lost when the old agent id times out. With --recover=cleanup every live executor
 // found is killed and the agent registers as a new agent. Otherwise (--recover=reconnect)
@@ -30,7 +35,7 @@ const recoverCleanupWait = 10 * time.Second
 // recover restores state from the checkpoints. It runs in Run before the loop starts, so it
 // may touch a.st directly.
 func (a *Agent) recover(ctx context.Context) error {
-	cp, warnings, err := a.ckpt.read()
+	cp, warnings, err := a.ckpt.Read()
 	if err != nil {
 		return fmt.Errorf("%w (to start afresh remove %s/meta)", err, a.cfg.WorkDir)
 	}
@@ -40,39 +45,39 @@ func (a *Agent) recover(ctx context.Context) error {
 	if cp == nil {
 		return nil
 	}
-	agentID := cp.agent.GetId().GetValue()
+	agentID := cp.Agent.GetId().GetValue()
 	log := a.log.With(zap.String("agent_id", agentID))
-	if cp.bootID != "" && a.bootID != "" && cp.bootID != a.bootID {
+	if cp.BootID != "" && a.bootID != "" && cp.BootID != a.bootID {
 		log.Info("the host rebooted since the agent last ran: registering as a new agent",
-			zap.String("old_boot_id", cp.bootID), zap.String("boot_id", a.bootID))
+			zap.String("old_boot_id", cp.BootID), zap.String("boot_id", a.bootID))
 		// After a real reboot nothing matches (start times differ); this only kills leftovers
 		// when the boot id changed without a reboot.
-		a.killRecovered(ctx, recoveredContainers(cp))
-		a.cleanupIsolation(ctx, cp)
-		KillSandboxProcesses(sandboxRoot(a.cfg.WorkDir))
-		return a.ckpt.forgetLatest()
+		a.sup.killRecovered(ctx, recoveredContainers(cp))
+		a.iso.RemoveOrphans(nil)
+		containerizer.KillSandboxProcesses(sandbox.Root(a.cfg.WorkDir))
+		return a.ckpt.ForgetLatest()
 	}
 	containers := recoveredContainers(cp)
 	if a.cfg.Recover == RecoverCleanup {
 		log.Info("recover=cleanup: killing the executors of the previous run", zap.Int("executors", len(containers)))
-		a.killRecovered(ctx, containers)
-		a.cleanupIsolation(ctx, cp)
-		KillSandboxProcesses(sandboxRoot(a.cfg.WorkDir))
-		return a.ckpt.forgetLatest()
+		a.sup.killRecovered(ctx, containers)
+		a.iso.RemoveOrphans(nil)
+		containerizer.KillSandboxProcesses(sandbox.Root(a.cfg.WorkDir))
+		return a.ckpt.ForgetLatest()
 	}
 
 	a.st.agentID = agentID
-	var recovered []RecoveredContainer
+	var recovered []containerizer.RecoveredContainer
 	var adopted []*executor
-	for _, cfw := range cp.frameworks {
-		fw := &framework{id: cfw.info.GetId().GetValue(), info: cfw.info, executors: make(map[string]*executor)}
-		for _, cex := range cfw.executors {
+	for _, cfw := range cp.Frameworks {
+		fw := &framework{id: cfw.Info.GetId().GetValue(), info: cfw.Info, executors: make(map[string]*executor)}
+		for _, cex := range cfw.Executors {
 			ex := a.recoverExecutor(fw, cex)
 			// (A hosted executor's liveness is the host's to tell: Recover asks it.)
-			if len(ex.tasks) == 0 && !cex.hosted && !executorAlive(containerOf(fw.id, cex)) {
+			if len(ex.tasks) == 0 && !cex.Hosted && !containerizer.ExecutorAlive(containerOf(fw.id, cex)) {
 				ex.state = executorTerminated
 				fw.completedExecutors = appendBounded(fw.completedExecutors, ex)
-				a.releaseIsolation(ctx, ex.containerID)
+				a.iso.Release(ex.containerID)
 				continue
 			}
 			fw.executors[ex.id] = ex
@@ -86,9 +91,13 @@ func (a *Agent) recover(ctx context.Context) error {
 	if err := a.containerizer.Recover(ctx, recovered); err != nil {
 		return fmt.Errorf("agent: recover containers: %w", err)
 	}
-	a.recoverIsolation(ctx, recovered)
+	ids := make([]string, 0, len(recovered))
+	for _, c := range recovered {
+		ids = append(ids, c.ContainerID)
+	}
+	a.iso.Recover(ids)
 	for _, ex := range adopted {
-		a.watchRecovered(ex)
+		a.sup.watchRecovered(ex)
 	}
 	log.Info("recovered from checkpoints", zap.Int("frameworks", len(a.st.frameworks)),
 		zap.Int("executors", len(adopted)), zap.Int("tasks", len(a.st.tasks)))
@@ -96,31 +105,31 @@ func (a *Agent) recover(ctx context.Context) error {
 }
 
 // recoverExecutor rebuilds an executor and its tasks (and their update streams).
-func (a *Agent) recoverExecutor(fw *framework, cex *checkpointExecutor) *executor {
-	eid := cex.info.GetExecutorId().GetValue()
+func (a *Agent) recoverExecutor(fw *framework, cex *checkpoint.Executor) *executor {
+	eid := cex.Info.GetExecutorId().GetValue()
 	ex := &executor{
 		fw:           fw,
 		id:           eid,
-		info:         cex.info,
-		containerID:  cex.containerID,
-		sandbox:      cex.sandbox,
-		command:      isCommandExecutor(cex.info),
+		info:         cex.Info,
+		containerID:  cex.ContainerID,
+		sandbox:      cex.Sandbox,
+		command:      isCommandExecutor(cex.Info),
 		state:        executorRegistering,
-		pid:          cex.pid,
-		hosted:       cex.hosted,
+		pid:          cex.PID,
+		hosted:       cex.Hosted,
 		tasks:        make(map[string]*task),
 		pendingKills: make(map[string]*mesos.KillPolicy),
 		failReason:   mesos.TaskStatus_REASON_EXECUTOR_TERMINATED,
 		recovered:    true,
 	}
-	for _, ct := range cex.tasks {
-		tid := ct.task.GetTaskId().GetValue()
+	for _, ct := range cex.Tasks {
+		tid := ct.Task.GetTaskId().GetValue()
 		key := ex.key(tid)
-		if err := a.st.sum.Recover(key, ct.records); err != nil {
+		if err := a.st.sum.Recover(key, ct.Records); err != nil {
 			a.log.Warn("recover status updates", zap.String("framework_id", fw.id), zap.String("task_id", tid), zap.Error(err))
 		}
-		t := &task{ex: ex, info: taskInfoOf(ct.task), state: mesos.TaskState_TASK_STAGING, launched: true}
-		for _, r := range ct.records {
+		t := &task{ex: ex, info: taskInfoOf(ct.Task), state: mesos.TaskState_TASK_STAGING, launched: true}
+		for _, r := range ct.Records {
 			if r.Type != statusupdate.RecordUpdate {
 				continue
 			}
@@ -145,7 +154,8 @@ func (a *Agent) recoverExecutor(fw *framework, cex *checkpointExecutor) *executo
 
 // watchRecovered starts the re-registration timer of an adopted executor and waits for its
 // container to end.
-func (a *Agent) watchRecovered(ex *executor) {
+func (s supervisor) watchRecovered(ex *executor) {
+	a := s.a
 	timeout := a.cfg.ExecutorReregistrationTimeout
 	ex.regTimer = a.afterFunc(timeout, func() {
 		if ex.state != executorRegistering {
@@ -155,13 +165,13 @@ func (a *Agent) watchRecovered(ex *executor) {
 			zap.String("framework_id", ex.fw.id), zap.String("executor_id", ex.id), zap.Duration("timeout", timeout))
 		ex.failReason = mesos.TaskStatus_REASON_EXECUTOR_REREGISTRATION_TIMEOUT
 		ex.failMessage = fmt.Sprintf("Executor did not re-register within %v", timeout)
-		a.killExecutor(ex)
+		a.sup.kill(ex)
 	})
 	cid := ex.containerID
 	a.watchers.Add(1)
 	go func() {
 		defer a.watchers.Done()
-		a.waitContainer(ex, cid)
+		a.sup.wait(ex, cid)
 	}()
 }
 
@@ -170,12 +180,12 @@ func (a *Agent) watchRecovered(ex *executor) {
 // Mesos: TASK_DROPPED for partition-aware frameworks, else TASK_LOST). Loop only.
 func (a *Agent) dropUndelivered(ex *executor, known map[string]bool) {
 	state := mesos.TaskState_TASK_LOST
-	for _, c := range ex.fw.info.GetCapabilities() {
-		if c.GetType() == mesos.FrameworkInfo_Capability_PARTITION_AWARE {
-			state = mesos.TaskState_TASK_DROPPED
-		}
+	if slices.ContainsFunc(ex.fw.info.GetCapabilities(), func(c *mesos.FrameworkInfo_Capability) bool {
+		return c.GetType() == mesos.FrameworkInfo_Capability_PARTITION_AWARE
+	}) {
+		state = mesos.TaskState_TASK_DROPPED
 	}
-	for _, t := range sortedTasks(ex.tasks) {
+	for _, t := range sortedByID(ex.tasks) {
 		if t.state == mesos.TaskState_TASK_STAGING && !known[t.info.GetTaskId().GetValue()] {
 			a.agentUpdate(t, state, mesos.TaskStatus_REASON_AGENT_RESTARTED, "Task launched during agent restart")
 		}
@@ -184,7 +194,8 @@ func (a *Agent) dropUndelivered(ex *executor, known map[string]bool) {
 
 // killRecovered kills the live executors of a previous run (recover=cleanup) and waits a
 // bounded time for them to go.
-func (a *Agent) killRecovered(ctx context.Context, containers []RecoveredContainer) {
+func (s supervisor) killRecovered(ctx context.Context, containers []containerizer.RecoveredContainer) {
+	a := s.a
 	if err := a.containerizer.Recover(ctx, containers); err != nil {
 		a.log.Warn("recover containers for cleanup", zap.Error(err))
 		return
@@ -203,25 +214,28 @@ func (a *Agent) killRecovered(ctx context.Context, containers []RecoveredContain
 	}
 }
 
-func recoveredContainers(cp *checkpointState) []RecoveredContainer {
-	var out []RecoveredContainer
-	for _, fw := range cp.frameworks {
-		for _, ex := range fw.executors {
-			out = append(out, containerOf(fw.info.GetId().GetValue(), ex))
+func recoveredContainers(cp *checkpoint.State) []containerizer.RecoveredContainer {
+	var out []containerizer.RecoveredContainer
+	for _, fw := range cp.Frameworks {
+		for _, ex := range fw.Executors {
+			out = append(out, containerOf(fw.Info.GetId().GetValue(), ex))
 		}
 	}
 	return out
 }
 
-func containerOf(fid string, ex *checkpointExecutor) RecoveredContainer {
-	return RecoveredContainer{
-		ContainerID: ex.containerID,
+func containerOf(fid string, ex *checkpoint.Executor) containerizer.RecoveredContainer {
+	return containerizer.RecoveredContainer{
+		ContainerID: ex.ContainerID,
 		FrameworkID: fid,
-		ExecutorID:  ex.info.GetExecutorId().GetValue(),
-		Sandbox:     ex.sandbox,
-		PID:         ex.pid,
-		StartTime:   ex.startTime,
-		Hosted:      ex.hosted,
+		ExecutorID:  ex.Info.GetExecutorId().GetValue(),
+		Sandbox:     ex.Sandbox,
+		PID:         ex.PID,
+		StartTime:   ex.StartTime,
+		Hosted:      ex.Hosted,
+		Docker: isCommandExecutor(ex.Info) && slices.ContainsFunc(ex.Tasks, func(t *checkpoint.Task) bool {
+			return isDocker(t.Task.GetContainer())
+		}),
 	}
 }
 
@@ -251,6 +265,7 @@ func taskInfoOf(t *mesos.Task) *mesos.TaskInfo {
 	return ti
 }
 
+// appendStatus keeps the latest maxStatuses statuses of a task.
 func appendStatus(s []*mesos.TaskStatus, st *mesos.TaskStatus) []*mesos.TaskStatus {
 	s = append(s, st)
 	if len(s) > maxStatuses {

@@ -1,337 +1,47 @@
 package agent
 
 import (
-	"bytes"
 	"context"
-	"errors"
-	"fmt"
-	"github.com/agoracluster/agora/apicodec"
-	"io"
-	"math/rand/v2"
-	"net/http"
-	"net/url"
-	"sync"
-	"sync/atomic"
-	"time"
 
-	agorapb "github.com/agoracluster/agora/proto/agora/v1"
-	mesos "github.com/agoracluster/agora/proto/mesos/v1"
-	"github.com/agoracluster/agora/recordio"
 	"go.uber.org/zap"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/agoracluster/agora/agent/registration"
+	agorapb "github.com/agoracluster/agora/proto/agora/v1"
+	mesos "github.com/agoracluster/agora/proto/mesos/v1"
 )
 
-const (
-	streamIDHeader = "Mesos-Stream-Id"
-	// callWorkers is how many calls to the master are in flight at once. Status updates of
-	// one task are never concurrent (the status update manager sends one at a time).
-	callWorkers = 4
-	// defaultMasterHeartbeat is assumed when the master announces no heartbeat interval.
-	defaultMasterHeartbeat = 15 * time.Second
-)
+// The agent's side of its connection to the master (agent/registration).
 
-// masterConn is the agent's connection to the master: the subscription stream (with
-// re-subscription and back-off), heartbeats, and a queue of outgoing calls.
-type masterConn struct {
-	a       *Agent
-	log     *zap.Logger
-	initial *url.URL
-	stream  *http.Client // no timeout: the subscription is long-lived
-	calls   *http.Client
+// masterLink is the registration connection's Owner: it carries the connection's events
+// onto the loop.
+type masterLink struct{ a *Agent }
 
-	session atomic.Pointer[session]
+var _ registration.Owner = masterLink{}
 
-	outMu     sync.Mutex
-	out       []*agorapb.AgentCall
-	held      []*agorapb.AgentCall // calls made while disconnected, sent after the next subscription
-	outSignal chan struct{}
-}
-
-// session is one successful subscription.
-type session struct {
-	url      string
-	streamID string
-	agentID  string
-}
-
-func newMasterConn(a *Agent, u *url.URL) *masterConn {
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.MaxIdleConnsPerHost = callWorkers + 2
-	return &masterConn{
-		a:         a,
-		log:       a.log.Named("master"),
-		initial:   u,
-		stream:    &http.Client{Transport: tr},
-		calls:     &http.Client{Transport: tr, Timeout: 15 * time.Second},
-		outSignal: make(chan struct{}, 1),
-	}
-}
-
-// run subscribes to the master and keeps the subscription alive until ctx is done.
-func (m *masterConn) run(ctx context.Context) {
-	backoff := m.a.cfg.RegistrationBackoffMin
-	target := m.initial
-	for ctx.Err() == nil {
-		subscribed, next, err := m.subscribe(ctx, target)
-		if next != nil {
-			target = next
-		}
-		if ctx.Err() != nil {
-			return
-		}
-		if subscribed {
-			backoff = m.a.cfg.RegistrationBackoffMin
-		}
-		m.log.Info("not subscribed to the master, retrying", zap.String("master", target.Host),
-			zap.Duration("backoff", backoff), zap.Error(err))
-		// Full jitter in [backoff/2, backoff).
-		wait := backoff/2 + time.Duration(rand.Int64N(int64(backoff/2)+1))
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return
-		case <-t.C:
-		}
-		backoff = min(2*backoff, m.a.cfg.RegistrationBackoffMax)
-	}
-}
-
-// subscribe runs one subscription: it returns whether SUBSCRIBED arrived, the master URL
-// that answered (after redirects), and why the stream ended.
-func (m *masterConn) subscribe(ctx context.Context, target *url.URL) (bool, *url.URL, error) {
+// SubscribeCall implements registration.Owner.
+func (l masterLink) SubscribeCall(ctx context.Context) (*agorapb.AgentCall, error) {
 	var call *agorapb.AgentCall
-	if err := m.a.query(ctx, func() { call = m.a.subscribeCall() }); err != nil {
-		return false, nil, err
+	if err := l.a.query(ctx, func() { call = l.subscribeCall() }); err != nil {
+		return nil, err
 	}
-	body, err := proto.Marshal(call)
-	if err != nil {
-		return false, nil, err
-	}
-	sctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	req, err := http.NewRequestWithContext(sctx, http.MethodPost, target.String(), bytes.NewReader(body))
-	if err != nil {
-		return false, nil, err
-	}
-	req.Header.Set("Content-Type", apicodec.MediaProtobuf)
-	req.Header.Set("Accept", apicodec.MediaProtobuf)
-	resp, err := m.stream.Do(req) // follows 307 from a non-leading master
-	if err != nil {
-		return false, nil, err
-	}
-	defer resp.Body.Close()
-	final := resp.Request.URL
-	if resp.StatusCode != http.StatusOK {
-		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
-		return false, final, fmt.Errorf("subscribe: %s: %s", resp.Status, bytes.TrimSpace(msg))
-	}
-	rd := recordio.NewReader(resp.Body, 0)
-	rec, err := rd.ReadRecord()
-	if err != nil {
-		return false, final, fmt.Errorf("subscribe: read SUBSCRIBED: %w", err)
-	}
-	var ev agorapb.AgentEvent
-	if err := proto.Unmarshal(rec, &ev); err != nil {
-		return false, final, fmt.Errorf("subscribe: decode event: %w", err)
-	}
-	if ev.GetType() != agorapb.AgentEvent_SUBSCRIBED {
-		if ev.GetType() == agorapb.AgentEvent_ERROR {
-			return false, final, fmt.Errorf("subscribe: master error: %s", ev.GetError().GetMessage())
-		}
-		return false, final, fmt.Errorf("subscribe: first event is %v, want SUBSCRIBED", ev.GetType())
-	}
-	sub := ev.GetSubscribed()
-	agentID := sub.GetAgentId().GetValue()
-	s := &session{url: final.String(), streamID: resp.Header.Get(streamIDHeader), agentID: agentID}
-	m.session.Store(s)
-	defer m.session.Store(nil)
-	m.releaseHeld()
-	interval := time.Duration(sub.GetHeartbeatIntervalSeconds() * float64(time.Second))
-	if interval <= 0 {
-		interval = defaultMasterHeartbeat
-	}
-	m.log.Info("subscribed to the master", zap.String("agent_id", agentID), zap.String("master", final.Host),
-		zap.Duration("heartbeat_interval", interval))
-	masterAddr := final.Host
-	m.a.send(func() { m.a.onSubscribed(agentID, masterAddr, sub.GetMasterInfo()) })
-	defer m.a.send(m.a.onDisconnected)
-
-	// Heartbeats, and a watchdog that drops a silent stream.
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		m.heartbeat(sctx, s, interval)
-	}()
-	defer wg.Wait()
-	watchdog := time.AfterFunc(3*interval, cancel)
-	defer watchdog.Stop()
-
-	for {
-		rec, err := rd.ReadRecord()
-		if err != nil {
-			cancel()
-			if errors.Is(err, io.EOF) {
-				err = errors.New("the master closed the stream")
-			}
-			return true, final, err
-		}
-		watchdog.Reset(3 * interval)
-		ev := &agorapb.AgentEvent{}
-		if err := proto.Unmarshal(rec, ev); err != nil {
-			cancel()
-			return true, final, fmt.Errorf("decode event: %w", err)
-		}
-		m.a.send(func() { m.a.handleMasterEvent(ev) })
-		if ev.GetType() == agorapb.AgentEvent_ERROR {
-			cancel()
-			return true, final, fmt.Errorf("master error: %s", ev.GetError().GetMessage())
-		}
-	}
+	return call, nil
 }
 
-func (m *masterConn) heartbeat(ctx context.Context, s *session, interval time.Duration) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if err := m.post(ctx, s, &agorapb.AgentCall{Type: agorapb.AgentCall_HEARTBEAT.Enum()}); err != nil {
-				m.log.Debug("heartbeat failed", zap.Error(err))
-			}
-		}
-	}
+// Subscribed implements registration.Owner.
+func (l masterLink) Subscribed(agentID, masterAddr string, info *mesos.MasterInfo) {
+	l.a.send(func() { l.subscribed(agentID, masterAddr, info) })
 }
 
-// maxHeldCalls bounds the calls kept while the master is away.
-const maxHeldCalls = 4096
+// Disconnected implements registration.Owner.
+func (l masterLink) Disconnected() { l.a.send(l.disconnected) }
 
-// hold keeps a call made while disconnected for the next subscription. Heartbeats are
-// pointless later and status updates are resent by the status update manager, so they are
-// dropped; executor exits and framework messages would otherwise be lost.
-func (m *masterConn) hold(c *agorapb.AgentCall) {
-	switch c.GetType() {
-	case agorapb.AgentCall_HEARTBEAT, agorapb.AgentCall_STATUS_UPDATE, agorapb.AgentCall_SUBSCRIBE:
-		m.log.Debug("dropping call while disconnected", zap.Stringer("type", c.GetType()))
-		return
-	}
-	m.outMu.Lock()
-	defer m.outMu.Unlock()
-	if len(m.held) >= maxHeldCalls {
-		m.log.Warn("dropping call while disconnected: too many held", zap.Stringer("type", c.GetType()))
-		return
-	}
-	m.held = append(m.held, c)
-}
-
-// releaseHeld queues the held calls once a subscription exists.
-func (m *masterConn) releaseHeld() {
-	m.outMu.Lock()
-	held := m.held
-	m.held = nil
-	m.out = append(m.out, held...)
-	m.outMu.Unlock()
-	if len(held) > 0 {
-		select {
-		case m.outSignal <- struct{}{}:
-		default:
-		}
-	}
-}
-
-// enqueue queues a call for the master; see hold for calls made while disconnected.
-func (m *masterConn) enqueue(c *agorapb.AgentCall) {
-	m.outMu.Lock()
-	m.out = append(m.out, c)
-	m.outMu.Unlock()
-	select {
-	case m.outSignal <- struct{}{}:
-	default:
-	}
-}
-
-// sendLoop posts queued calls with callWorkers workers until ctx is done.
-func (m *masterConn) sendLoop(ctx context.Context) {
-	var wg sync.WaitGroup
-	for range callWorkers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				c, ok := m.next(ctx)
-				if !ok {
-					return
-				}
-				s := m.session.Load()
-				if s == nil {
-					m.hold(c)
-					continue
-				}
-				if err := m.post(ctx, s, c); err != nil && ctx.Err() == nil {
-					m.log.Info("call to the master failed", zap.Stringer("type", c.GetType()), zap.Error(err))
-				}
-			}
-		}()
-	}
-	wg.Wait()
-}
-
-func (m *masterConn) next(ctx context.Context) (*agorapb.AgentCall, bool) {
-	for {
-		m.outMu.Lock()
-		if len(m.out) > 0 {
-			c := m.out[0]
-			m.out[0] = nil
-			m.out = m.out[1:]
-			more := len(m.out) > 0
-			m.outMu.Unlock()
-			if more {
-				select {
-				case m.outSignal <- struct{}{}:
-				default:
-				}
-			}
-			return c, true
-		}
-		m.outMu.Unlock()
-		select {
-		case <-m.outSignal:
-		case <-ctx.Done():
-			return nil, false
-		}
-	}
-}
-
-// post sends one call on session s and expects 202.
-func (m *masterConn) post(ctx context.Context, s *session, c *agorapb.AgentCall) error {
-	c.AgentId = &mesos.AgentID{Value: proto.String(s.agentID)}
-	body, err := proto.Marshal(c)
-	if err != nil {
-		return err
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.url, bytes.NewReader(body))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Content-Type", apicodec.MediaProtobuf)
-	req.Header.Set(streamIDHeader, s.streamID)
-	resp, err := m.calls.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
-	if resp.StatusCode != http.StatusAccepted && resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("%s: %s", resp.Status, bytes.TrimSpace(msg))
-	}
-	return nil
-}
+// Event implements registration.Owner.
+func (l masterLink) Event(ev *agorapb.AgentEvent) { l.a.send(func() { l.event(ev) }) }
 
 // subscribeCall builds SUBSCRIBE with everything the agent runs. Loop only.
-func (a *Agent) subscribeCall() *agorapb.AgentCall {
+func (l masterLink) subscribeCall() *agorapb.AgentCall {
+	a := l.a
 	sub := &agorapb.AgentCall_Subscribe{
 		AgentInfo: a.currentAgentInfo(),
 		Version:   proto.String(a.cfg.Version),
@@ -339,13 +49,13 @@ func (a *Agent) subscribeCall() *agorapb.AgentCall {
 	if a.bootID != "" {
 		sub.BootId = proto.String(a.bootID)
 	}
-	for _, fw := range sortedFrameworks(a.st.frameworks) {
+	for _, fw := range sortedByID(a.st.frameworks) {
 		sub.Frameworks = append(sub.Frameworks, fw.info)
-		for _, ex := range sortedExecutors(fw.executors) {
+		for _, ex := range sortedByID(fw.executors) {
 			if !ex.gone() {
 				sub.Executors = append(sub.Executors, ex.info)
 			}
-			for _, t := range sortedTasks(ex.tasks) {
+			for _, t := range sortedByID(ex.tasks) {
 				sub.Tasks = append(sub.Tasks, t.toTask(a.st.agentID, a.st.sum))
 			}
 		}
@@ -357,8 +67,9 @@ func (a *Agent) subscribeCall() *agorapb.AgentCall {
 	return call
 }
 
-// onSubscribed records a new subscription and resumes status updates. Loop only.
-func (a *Agent) onSubscribed(agentID, masterAddr string, _ *mesos.MasterInfo) {
+// subscribed records a new subscription and resumes status updates. Loop only.
+func (l masterLink) subscribed(agentID, masterAddr string, _ *mesos.MasterInfo) {
+	a := l.a
 	if a.st.agentID != "" && a.st.agentID != agentID {
 		a.log.Warn("the master assigned a new agent id", zap.String("old_agent_id", a.st.agentID), zap.String("agent_id", agentID))
 	}
@@ -366,14 +77,15 @@ func (a *Agent) onSubscribed(agentID, masterAddr string, _ *mesos.MasterInfo) {
 	a.st.masterAddr = masterAddr
 	a.st.connected = true
 	a.connected.Store(true)
-	if err := a.ckpt.writeAgent(a.currentAgentInfo(), a.bootID); err != nil {
+	if err := a.ckpt.WriteAgent(a.currentAgentInfo(), a.bootID); err != nil {
 		a.log.Warn("checkpoint agent info", zap.Error(err))
 	}
-	a.st.sum.Resume(time.Now())
+	a.st.sum.Resume(a.clock.Now())
 }
 
-// onDisconnected pauses status updates until the next subscription. Loop only.
-func (a *Agent) onDisconnected() {
+// disconnected pauses status updates until the next subscription. Loop only.
+func (l masterLink) disconnected() {
+	a := l.a
 	a.st.connected = false
 	a.connected.Store(false)
 	a.st.sum.Pause()

@@ -5,9 +5,11 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/protobuf/proto"
+
+	"github.com/agoracluster/agora/agent/agenttest"
 	agorapb "github.com/agoracluster/agora/proto/agora/v1"
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
-	"google.golang.org/protobuf/proto"
 )
 
 func shutdownExecutorEvent(fid, eid string) *agorapb.AgentEvent {
@@ -56,7 +58,7 @@ func TestShutdownExecutor(t *testing.T) {
 	fm.send(shutdownExecutorEvent("fw-2", "custom"))
 	fm.waitState(t, "a", mesos.TaskState_TASK_KILLED)
 	fm.waitState(t, "b", mesos.TaskState_TASK_KILLED)
-	eventually(t, 10*time.Second, func() bool { return len(fm.callsOf(agorapb.AgentCall_EXECUTOR_EXITED)) == 1 }, "no EXECUTOR_EXITED")
+	agenttest.Eventually(t, 10*time.Second, func() bool { return len(fm.callsOf(agorapb.AgentCall_EXECUTOR_EXITED)) == 1 }, "no EXECUTOR_EXITED")
 	if got := fm.callsOf(agorapb.AgentCall_EXECUTOR_EXITED)[0].GetExecutorExited().GetExecutorId().GetValue(); got != "custom" {
 		t.Fatalf("EXECUTOR_EXITED for %q, want custom", got)
 	}
@@ -67,7 +69,7 @@ func TestShutdownExecutor(t *testing.T) {
 	// The command executor's executor id is its task id.
 	fm.send(shutdownExecutorEvent("fw-2", "c1"))
 	fm.waitState(t, "c1", mesos.TaskState_TASK_KILLED)
-	eventually(t, 10*time.Second, func() bool { return len(fm.callsOf(agorapb.AgentCall_EXECUTOR_EXITED)) == 2 }, "no second EXECUTOR_EXITED")
+	agenttest.Eventually(t, 10*time.Second, func() bool { return len(fm.callsOf(agorapb.AgentCall_EXECUTOR_EXITED)) == 2 }, "no second EXECUTOR_EXITED")
 }
 
 // An executor that has not subscribed is killed at once; the agent itself ends its tasks
@@ -83,7 +85,7 @@ func TestShutdownExecutorNotSubscribed(t *testing.T) {
 	if killed.GetSource() != mesos.TaskStatus_SOURCE_AGENT || killed.GetReason() != mesos.TaskStatus_REASON_EXECUTOR_TERMINATED {
 		t.Fatalf("status = %v", killed)
 	}
-	eventually(t, 10*time.Second, func() bool { return len(fm.callsOf(agorapb.AgentCall_EXECUTOR_EXITED)) == 1 }, "no EXECUTOR_EXITED")
+	agenttest.Eventually(t, 10*time.Second, func() bool { return len(fm.callsOf(agorapb.AgentCall_EXECUTOR_EXITED)) == 1 }, "no EXECUTOR_EXITED")
 }
 
 // An executor that ignores SHUTDOWN is killed after its shutdown grace period; its tasks
@@ -101,7 +103,7 @@ func TestShutdownExecutorGracePeriod(t *testing.T) {
 	if killed.GetSource() != mesos.TaskStatus_SOURCE_AGENT {
 		t.Fatalf("status = %v", killed)
 	}
-	eventually(t, 10*time.Second, func() bool { return len(fm.callsOf(agorapb.AgentCall_EXECUTOR_EXITED)) == 1 }, "no EXECUTOR_EXITED")
+	agenttest.Eventually(t, 10*time.Second, func() bool { return len(fm.callsOf(agorapb.AgentCall_EXECUTOR_EXITED)) == 1 }, "no EXECUTOR_EXITED")
 	if st := fm.callsOf(agorapb.AgentCall_EXECUTOR_EXITED)[0].GetExecutorExited().GetStatus(); st != int32(9) {
 		t.Fatalf("executor exit status %d, want SIGKILL (9)", st)
 	}

@@ -1,12 +1,17 @@
 package agent
 
 import (
-	"sort"
-	"time"
+	"maps"
+	"slices"
 
-	"github.com/agoracluster/agora/agent/statusupdate"
-	mesos "github.com/agoracluster/agora/proto/mesos/v1"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/agoracluster/agora/agent/clock"
+	"github.com/agoracluster/agora/agent/executorapi"
+	"github.com/agoracluster/agora/agent/statusupdate"
+	agorapb "github.com/agoracluster/agora/proto/agora/v1"
+	mesos "github.com/agoracluster/agora/proto/mesos/v1"
+	executorpb "github.com/agoracluster/agora/proto/mesos/v1/executor"
 )
 
 // maxCompleted bounds the completed tasks, executors and frameworks kept for /state.
@@ -44,7 +49,7 @@ type executor struct {
 	hosted      bool // runs in the executor host (pid is the host's)
 	state       executorState
 	pid         int
-	conn        *executorConn
+	conn        *executorapi.Conn
 	// queue holds launches not yet sent to the executor, in arrival order.
 	queue []launchItem
 	// tasks holds queued, launched and terminal-but-unacknowledged tasks.
@@ -55,9 +60,9 @@ type executor struct {
 	// failReason is the reason given to tasks failed when the executor ends.
 	failReason  mesos.TaskStatus_Reason
 	failMessage string
-	regTimer    *time.Timer
+	regTimer    clock.Timer
 	starting    *launchSlot // released once the executor subscribed
-	killTimer   *time.Timer
+	killTimer   clock.Timer
 	detached    bool // left running on agent exit (ShutdownExecutorsOnExit false)
 	// recovered marks an executor adopted from a previous agent run until it subscribes.
 	recovered bool
@@ -134,20 +139,20 @@ func (t *task) toTask(agentID string, sum *statusupdate.Manager) *mesos.Task {
 }
 
 // frameworkFor returns the framework, creating or refreshing it from info. Loop only.
-func (a *Agent) frameworkFor(info *mesos.FrameworkInfo) *framework {
+func (st *loopState) frameworkFor(info *mesos.FrameworkInfo) *framework {
 	id := info.GetId().GetValue()
-	fw := a.st.frameworks[id]
+	fw := st.frameworks[id]
 	if fw == nil {
 		fw = &framework{id: id, executors: make(map[string]*executor)}
-		a.st.frameworks[id] = fw
+		st.frameworks[id] = fw
 	}
 	fw.info = info
 	return fw
 }
 
 // executorOf finds an executor. Loop only.
-func (a *Agent) executorOf(frameworkID, executorID string) *executor {
-	fw := a.st.frameworks[frameworkID]
+func (st *loopState) executorOf(frameworkID, executorID string) *executor {
+	fw := st.frameworks[frameworkID]
 	if fw == nil {
 		return nil
 	}
@@ -179,15 +184,15 @@ func (a *Agent) maybeRemoveExecutor(ex *executor) {
 	}
 	delete(fw.executors, ex.id)
 	fw.completedExecutors = appendBounded(fw.completedExecutors, ex)
-	a.gcScheduleExecutor(ex)
-	if len(fw.executors) == 0 && (fw.shuttingDown || a.frameworkIdle(fw)) {
+	a.gc.scheduleExecutor(ex)
+	if len(fw.executors) == 0 && (fw.shuttingDown || fw.idle()) {
 		a.removeFramework(fw)
 	}
 	a.checkStopped()
 }
 
 // frameworkIdle reports whether the framework has no live tasks on this agent.
-func (a *Agent) frameworkIdle(fw *framework) bool {
+func (fw *framework) idle() bool {
 	for _, ex := range fw.executors {
 		if len(ex.tasks) > 0 {
 			return false
@@ -202,7 +207,7 @@ func (a *Agent) removeFramework(fw *framework) {
 		a.st.sum.CleanupFramework(fw.id)
 	}
 	a.st.completedFrameworks = appendBounded(a.st.completedFrameworks, fw)
-	a.gcScheduleFramework(fw)
+	a.gc.scheduleFramework(fw)
 }
 
 func appendBounded[T any](s []T, v T) []T {
@@ -213,20 +218,85 @@ func appendBounded[T any](s []T, v T) []T {
 	return s
 }
 
-func sortedFrameworks(m map[string]*framework) []*framework {
-	out := make([]*framework, 0, len(m))
-	for _, fw := range m {
-		out = append(out, fw)
+// sortedByID returns the values of m (frameworks, executors or tasks by id) in the order
+// of their ids.
+func sortedByID[V any](m map[string]V) []V {
+	out := make([]V, 0, len(m))
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		out = append(out, m[k])
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].id < out[j].id })
 	return out
 }
 
-func sortedExecutors(m map[string]*executor) []*executor {
-	out := make([]*executor, 0, len(m))
-	for _, ex := range m {
-		out = append(out, ex)
+// flushQueue sends every queued launch to the subscribed executor.
+func (ex *executor) flushQueue() {
+	for _, item := range ex.queue {
+		if item.task != nil {
+			t := ex.tasks[item.task.GetTaskId().GetValue()]
+			if t == nil || t.launched || t.state.IsTerminal() {
+				continue
+			}
+			t.launched = true
+			ex.conn.Push(&executorpb.Event{Type: executorpb.Event_LAUNCH.Enum(),
+				Launch: &executorpb.Event_Launch{Task: item.task}})
+			continue
+		}
+		var live []*mesos.TaskInfo
+		for _, ti := range item.group.GetTasks() {
+			if t := ex.tasks[ti.GetTaskId().GetValue()]; t != nil && !t.launched && !t.state.IsTerminal() {
+				t.launched = true
+				live = append(live, ti)
+			}
+		}
+		if len(live) > 0 {
+			ex.conn.Push(&executorpb.Event{Type: executorpb.Event_LAUNCH_GROUP.Enum(),
+				LaunchGroup: &executorpb.Event_LaunchGroup{TaskGroup: &mesos.TaskGroupInfo{Tasks: live}}})
+		}
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].id < out[j].id })
-	return out
+	ex.queue = nil
+}
+
+func (ex *executor) hasLiveTasks() bool {
+	for _, t := range ex.tasks {
+		if !t.state.IsTerminal() {
+			return true
+		}
+	}
+	return false
+}
+
+// unqueue removes a task that ended before it was sent from its executor's queue.
+func (ex *executor) unqueue(t *task) {
+	tid := t.info.GetTaskId().GetValue()
+	out := ex.queue[:0]
+	for _, item := range ex.queue {
+		if item.task != nil && item.task.GetTaskId().GetValue() == tid {
+			continue
+		}
+		if item.group != nil {
+			var rest []*mesos.TaskInfo
+			for _, ti := range item.group.GetTasks() {
+				if ti.GetTaskId().GetValue() != tid {
+					rest = append(rest, ti)
+				}
+			}
+			if len(rest) == 0 {
+				continue
+			}
+			item.group = &mesos.TaskGroupInfo{Tasks: rest}
+		}
+		out = append(out, item)
+	}
+	ex.queue = out
+}
+
+func (ex *executor) exitedCall(status int) *agorapb.AgentCall {
+	return &agorapb.AgentCall{
+		Type: agorapb.AgentCall_EXECUTOR_EXITED.Enum(),
+		ExecutorExited: &agorapb.AgentCall_ExecutorExited{
+			FrameworkId: &mesos.FrameworkID{Value: proto.String(ex.fw.id)},
+			ExecutorId:  &mesos.ExecutorID{Value: proto.String(ex.id)},
+			Status:      proto.Int32(int32(status)),
+		},
+	}
 }

@@ -11,11 +11,12 @@ import (
 	"strings"
 	"time"
 
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
+
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
 	executorpb "github.com/agoracluster/agora/proto/mesos/v1/executor"
 	"github.com/agoracluster/agora/recordio"
-	"google.golang.org/protobuf/encoding/protojson"
-	"google.golang.org/protobuf/proto"
 )
 
 // runTestExecutor is a tiny executor speaking the v1 executor API in JSON. Each task's

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/agoracluster/agora/agent"
+	"github.com/agoracluster/agora/agent/containerizer"
 	"github.com/agoracluster/agora/agent/exechost"
 )
 
@@ -31,7 +31,7 @@ func KillProcessesUnder(dir string) {
 			time.Sleep(20 * time.Millisecond)
 		}
 	}
-	agent.KillSandboxProcesses(dir)
+	containerizer.KillSandboxProcesses(dir)
 }
 
 // CgroupDirs returns the directories of cgroup root in every hierarchy of the host.
