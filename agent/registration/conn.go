@@ -220,6 +220,17 @@ func (m *Conn) subscribe(ctx context.Context, target *url.URL) (bool, *url.URL, 
 	defer wg.Wait()
 	watchdog := m.clock.AfterFunc(3*interval, cancel)
 	defer watchdog.Stop()
+	if w, ok := m.cfg.Detector.(LeaderWatcher); ok {
+		// Another master elected: drop this stream and subscribe to it.
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if w.WaitChange(sctx, final) == nil {
+				m.log.Info("another master is elected; re-subscribing", zap.String("master", final.Host))
+				cancel()
+			}
+		}()
+	}
 
 	for {
 		rec, err := rd.ReadRecord()
