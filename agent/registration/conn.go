@@ -140,13 +140,42 @@ func (m *Conn) run(ctx context.Context) {
 		// Full jitter in [backoff/2, backoff).
 		wait := backoff/2 + time.Duration(rand.Int64N(int64(backoff/2)+1))
 		due, stop := clock.At(m.clock, m.clock.Now().Add(wait))
+		elected, stopWatching := m.watchLeader(ctx, target)
 		select {
 		case <-ctx.Done():
-			stop()
-			return
 		case <-due:
+		case <-elected:
+			// Another master is elected: try it now, from the shortest back-off.
+			backoff = m.cfg.BackoffMin / 2
+		}
+		stop()
+		stopWatching()
+		if ctx.Err() != nil {
+			return
 		}
 		backoff = min(2*backoff, m.cfg.BackoffMax)
+	}
+}
+
+// watchLeader returns a channel closed when a LeaderWatcher detector names a
+// master other than target, and a func that stops watching and waits for the
+// watcher. Other detectors never close the channel.
+func (m *Conn) watchLeader(ctx context.Context, target *url.URL) (<-chan struct{}, func()) {
+	w, ok := m.cfg.Detector.(LeaderWatcher)
+	if !ok || target == nil {
+		return nil, func() {}
+	}
+	wctx, cancel := context.WithCancel(ctx)
+	elected, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		if w.WaitChange(wctx, target) == nil {
+			close(elected)
+		}
+	}()
+	return elected, func() {
+		cancel()
+		<-done
 	}
 }
 
