@@ -381,27 +381,9 @@ func TestAgentReconnectsAfterMasterRestart(t *testing.T) {
 	client := &http.Client{Transport: &http.Transport{}}
 	defer client.CloseIdleConnections()
 	subscribe := func(url string, id string) string {
-		info := &mesos.AgentInfo{Hostname: proto.String("a"), Resources: resources.MustParse("cpus:1;mem:64").ToProto()}
-		if id != "" {
-			info.Id = mastertest.AgentID(id)
-		}
-		body := mustMarshal(t, apicodec.JSON, &agorapb.AgentCall{Type: agorapb.AgentCall_SUBSCRIBE.Enum(), Subscribe: &agorapb.AgentCall_Subscribe{AgentInfo: info}})
-		req, _ := http.NewRequest(http.MethodPost, url+"/api/v1/agent", bytes.NewReader(body))
-		req.Header.Set("Content-Type", apicodec.MediaJSON)
-		resp, err := client.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		rec, err := recordio.NewReader(resp.Body, 0).ReadRecord()
-		if err != nil {
-			t.Fatal(err)
-		}
-		ev := &agorapb.AgentEvent{}
-		if err := apicodec.JSON.Unmarshal(rec, ev); err != nil {
-			t.Fatal(err)
-		}
-		return ev.GetSubscribed().GetAgentId().GetValue()
+		got, stream := subscribeAgent(t, client, url, id)
+		stream.Close()
+		return got
 	}
 	id := subscribe("http://"+ln.Addr().String(), "")
 	cancel()

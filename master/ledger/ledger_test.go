@@ -709,17 +709,7 @@ func TestTeardownKillsTasks(t *testing.T) {
 func TestAgentReregisterAfterMasterRestart(t *testing.T) {
 	h, agentID, _, fwID, _ := launched(t)
 	// A new master state recovers from the same registry.
-	h2 := newHarness(t)
-	h2.reg = h.registry()
-	var agents []*registry.AgentRecord
-	var fws []*registry.FrameworkRecord
-	for _, a := range h.registry().agents {
-		agents = append(agents, a)
-	}
-	for _, f := range h.registry().frameworks {
-		fws = append(fws, f)
-	}
-	h2.s.Recover(agents, fws)
+	h2 := recoveredFrom(t, h)
 	if a := h2.s.agents[agentID]; a == nil || a.state != agentRecovered {
 		t.Fatalf("agent not recovered")
 	}
@@ -795,17 +785,7 @@ func TestTakeEffects(t *testing.T) {
 // re-registration timeout passes it is unreachable and says so.
 func TestReconcileWhileAgentsRecover(t *testing.T) {
 	h, agentID, _, fwID, _ := launched(t)
-	h2 := newHarness(t)
-	h2.reg = h.registry()
-	var agents []*registry.AgentRecord
-	var fws []*registry.FrameworkRecord
-	for _, a := range h.registry().agents {
-		agents = append(agents, a)
-	}
-	for _, f := range h.registry().frameworks {
-		fws = append(fws, f)
-	}
-	h2.s.Recover(agents, fws)
+	h2 := recoveredFrom(t, h)
 	info := mastertest.FrameworkInfo("fw")
 	info.Id = frameworkIDpb(fwID)
 	_, sink := h2.subscribe(info, "s2")
@@ -833,4 +813,22 @@ func TestReconcileWhileAgentsRecover(t *testing.T) {
 	if got := reconcile(onAgent); !slices.Equal(got, []string{"t1:TASK_LOST"}) {
 		t.Errorf("after the re-registration timeout: updates %v, want t1:TASK_LOST", got)
 	}
+}
+
+// recoveredFrom returns a harness whose ledger recovered from h's registry, as a
+// new master does.
+func recoveredFrom(t *testing.T, h *harness) *harness {
+	t.Helper()
+	h2 := newHarness(t)
+	h2.reg = h.registry()
+	var agents []*registry.AgentRecord
+	var fws []*registry.FrameworkRecord
+	for _, a := range h.registry().agents {
+		agents = append(agents, a)
+	}
+	for _, f := range h.registry().frameworks {
+		fws = append(fws, f)
+	}
+	h2.s.Recover(agents, fws)
+	return h2
 }
