@@ -48,10 +48,9 @@ type Master struct {
 // term is one period of leadership: a ledger recovered from the registry, the
 // loop that owns it and the HTTP surface over it. Closing stop ends its streams.
 type term struct {
-	loop  *loop
-	mux   *http.ServeMux
-	stop  chan struct{}
-	start time.Time
+	loop *loop
+	mux  *http.ServeMux
+	stop chan struct{}
 }
 
 // New returns a standalone master with its registry opened under cfg.WorkDir.
@@ -179,7 +178,7 @@ func (m *Master) startTerm(ctx context.Context, reg *registry.Registry, deposed 
 	_ = lp.carryOut(l) // the loop goroutine is not running yet
 	metrics := httpapi.NewMetrics(lp)
 	lp.observeAllocation = metrics.ObserveAllocation
-	t := &term{loop: lp, mux: http.NewServeMux(), stop: make(chan struct{}), start: now}
+	t := &term{loop: lp, mux: http.NewServeMux(), stop: make(chan struct{})}
 	httpapi.New(m.cfg.httpapi(), lp, metrics, t.stop).Register(t.mux)
 	m.log.Info("leading", zap.String("id", info.GetId()), zap.String("pid", info.GetPid()),
 		zap.Int("recovered_agents", len(agents)), zap.Int("recovered_frameworks", len(fws)))
