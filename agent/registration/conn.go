@@ -2,6 +2,7 @@ package registration
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -121,12 +122,20 @@ func (m *Conn) run(ctx context.Context) {
 	var target *url.URL // the master the last attempt reached
 	for ctx.Err() == nil {
 		var subscribed bool
+		var tried *url.URL // the master the last attempt could not reach
 		next, err := m.cfg.Detector.Detect(ctx, target)
 		if err == nil {
 			target = next
 			subscribed, next, err = m.subscribe(ctx, target)
 			if next != nil {
 				target = next
+			}
+			if next == nil && !subscribed {
+				// No master answered at target (a leader reached through a redirect may
+				// have died): the next attempt asks the detector afresh, so a Static
+				// one goes back to the configured master, which redirects to the new
+				// leader.
+				tried, target = target, nil
 			}
 		}
 		if ctx.Err() != nil {
@@ -135,12 +144,12 @@ func (m *Conn) run(ctx context.Context) {
 		if subscribed {
 			backoff = m.cfg.BackoffMin
 		}
-		m.log.Info("not subscribed to the master, retrying", zap.String("master", masterHost(target)),
+		m.log.Info("not subscribed to the master, retrying", zap.String("master", masterHost(cmp.Or(target, tried))),
 			zap.Duration("backoff", backoff), zap.Error(err))
 		// Full jitter in [backoff/2, backoff).
 		wait := backoff/2 + time.Duration(rand.Int64N(int64(backoff/2)+1))
 		due, stop := clock.At(m.clock, m.clock.Now().Add(wait))
-		elected, stopWatching := m.watchLeader(ctx, target)
+		elected, stopWatching := m.watchLeader(ctx, cmp.Or(target, tried))
 		select {
 		case <-ctx.Done():
 		case <-due:
