@@ -3,6 +3,7 @@ package integration
 import (
 	"net/http"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -41,6 +42,9 @@ func timeFailover(b *testing.B, c *cluster.Cluster, stop func(*cluster.Process))
 		for _, p := range c.Masters {
 			if p != old && servesSchedulerCalls(client, p.Addr) {
 				took := time.Since(start)
+				if !old.Wait(10 * time.Second) {
+					b.Fatalf("%s did not exit within 10s", old.Name)
+				}
 				old.Restart() // back as a standby for the next round
 				return took
 			}
@@ -60,8 +64,8 @@ func BenchmarkHAFailover(b *testing.B) {
 	c := cluster.New(b, cluster.Options{ZooKeeper: url, Masters: 3, Agents: 1})
 	var kill, term time.Duration
 	for range b.N {
-		kill += timeFailover(b, c, func(p *cluster.Process) { p.Kill() })
-		term += timeFailover(b, c, func(p *cluster.Process) { p.Stop() })
+		kill += timeFailover(b, c, func(p *cluster.Process) { p.Signal(syscall.SIGKILL) })
+		term += timeFailover(b, c, func(p *cluster.Process) { p.Signal(syscall.SIGTERM) })
 	}
 	b.ReportMetric(kill.Seconds()/float64(b.N), "sigkill-s")
 	b.ReportMetric(term.Seconds()/float64(b.N), "sigterm-s")

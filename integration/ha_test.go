@@ -61,7 +61,7 @@ type leaderState struct {
 	} `json:"frameworks"`
 }
 
-// failOver stops the leader with stop, then waits until another master leads
+// failOver stops the leader with stop (which does not wait for it to exit), then waits until another master leads
 // with both agents re-registered and the framework re-subscribed with its
 // tasks running, and returns the new leader.
 func failOver(t *testing.T, c *cluster.Cluster, fw *cluster.Framework, tasks []string, stop func(*cluster.Process)) (*cluster.Process, time.Duration) {
@@ -166,8 +166,8 @@ func TestHAMasterFailover(t *testing.T) {
 		name string
 		stop func(*cluster.Process)
 	}{
-		{"SIGKILL", func(p *cluster.Process) { p.Kill() }},
-		{"SIGTERM", func(p *cluster.Process) { p.Stop() }},
+		{"SIGKILL", func(p *cluster.Process) { p.Signal(syscall.SIGKILL) }},
+		{"SIGTERM", func(p *cluster.Process) { p.Signal(syscall.SIGTERM) }},
 	} {
 		old, err := c.Leader()
 		if err != nil {
@@ -177,6 +177,11 @@ func TestHAMasterFailover(t *testing.T) {
 		if step.name == "SIGTERM" && elected > 3*time.Second {
 			t.Errorf("SIGTERM: a standby took %s to lead; the znode should go at once", elected)
 		}
+		waitStart := time.Now()
+		if !old.Wait(10 * time.Second) {
+			t.Errorf("%s: the stopped master did not exit within 10s", step.name)
+		}
+		t.Logf("%s: %s exited %s after the new leader served", step.name, old.Name, time.Since(waitStart).Round(time.Millisecond))
 		checkNotRelaunched(t, fw, pids)
 		id := "ha-after-" + strings.ToLower(step.name)
 		fw.Launch(ctx, pidTask(id, "exec sleep 600"))

@@ -130,6 +130,29 @@ func (p *Process) Kill() {
 	<-done
 }
 
+// Signal sends sig to the process only, without waiting (see Wait).
+func (p *Process) Signal(sig syscall.Signal) {
+	p.mu.Lock()
+	cmd := p.cmd
+	p.mu.Unlock()
+	_ = cmd.Process.Signal(sig)
+}
+
+// Wait waits (at most timeout) for the process to exit and reports whether it did.
+func (p *Process) Wait(timeout time.Duration) bool {
+	p.mu.Lock()
+	done := p.done
+	p.mu.Unlock()
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	select {
+	case <-done:
+		return true
+	case <-t.C:
+		return false
+	}
+}
+
 // Restart starts the process again with the same arguments.
 func (p *Process) Restart() { p.start() }
 
