@@ -35,6 +35,20 @@ func getState(t *testing.T, base string) stateapi.State {
 	return st
 }
 
+// taskStateIn is the state of task id in the agent's /state, or "" when it is not there.
+func taskStateIn(st stateapi.State, id string) string {
+	for _, fw := range append(st.Frameworks, st.CompletedFrameworks...) {
+		for _, ex := range append(fw.Executors, fw.CompletedExecutors...) {
+			for _, task := range append(append(ex.Tasks, ex.QueuedTasks...), ex.CompletedTasks...) {
+				if task.ID == id {
+					return task.State
+				}
+			}
+		}
+	}
+	return ""
+}
+
 func waitSubscribed(t *testing.T, fm *fakeMaster, n int) {
 	t.Helper()
 	agenttest.Eventually(t, 10*time.Second, func() bool { return len(fm.subscriptions()) >= n }, "agent did not subscribe %d times", n)
@@ -144,11 +158,14 @@ func TestCommandTaskLifecycle(t *testing.T) {
 func TestUpdatesWaitForAcknowledgement(t *testing.T) {
 	fm := newFakeMaster(t)
 	fm.setAutoAck(false)
-	startAgent(t, fm.addr(), nil)
+	ta := startAgent(t, fm.addr(), nil)
 	waitSubscribed(t, fm, 1)
 	fm.send(runTask("fw-1", commandTask("t1", "finish")))
 	fm.waitState(t, "t1", mesos.TaskState_TASK_RUNNING)
-	// TASK_FINISHED is held back until TASK_RUNNING is acknowledged.
+	// The agent has TASK_FINISHED from the executor, but holds it back until TASK_RUNNING is
+	// acknowledged.
+	agenttest.Eventually(t, 10*time.Second, func() bool { return taskStateIn(getState(t, ta.url), "t1") == "TASK_FINISHED" },
+		"the agent did not get TASK_FINISHED from the executor")
 	if got := states(fm.updates("t1")); len(got) != 1 {
 		t.Fatalf("updates before ack = %v", got)
 	}

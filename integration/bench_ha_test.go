@@ -60,7 +60,7 @@ func timeFailover(b *testing.B, c *cluster.Cluster, stop func(*cluster.Process))
 // SIGTERMed (it deletes its znode): time until a new leader serves scheduler
 // calls.
 func BenchmarkHAFailover(b *testing.B) {
-	_, url := cluster.StartZooKeeper(b, "/agora")
+	url := cluster.StartZooKeeper(b).URL("/agora")
 	c := cluster.New(b, cluster.Options{ZooKeeper: url, Masters: 3, Agents: 1})
 	var kill, term time.Duration
 	for range b.N {

@@ -18,7 +18,7 @@ import (
 // leader through ZooKeeper.
 func haCluster(t *testing.T) *cluster.Cluster {
 	t.Helper()
-	_, url := cluster.StartZooKeeper(t, "/agora")
+	url := cluster.StartZooKeeper(t).URL("/agora")
 	return cluster.New(t, cluster.Options{ZooKeeper: url, Masters: 3, Agents: 2})
 }
 

@@ -11,6 +11,7 @@ import (
 	"strconv"
 
 	"github.com/agoracluster/agora/master"
+	"github.com/agoracluster/agora/master/allocator"
 	"github.com/agoracluster/agora/zookeeper"
 )
 
@@ -44,8 +45,12 @@ func runMaster(ctx context.Context, args []string, _, stderr io.Writer) error {
 		"alias of --agent_removal_timeout (the Mesos name)")
 	durationVar(fs, &cfg.OfferTimeout, "offer_timeout", 0, "rescind offers after this long (0: never)")
 	durationVar(fs, &cfg.AllocationInterval, "allocation_interval", cfg.AllocationInterval, "interval of the periodic allocation cycle")
+	weights := fs.String("weights", "", "role weights, role=weight separated by commas (eng=2.5,ops=1); a role without one weighs 1")
+	minAllocatable := fs.String("min_allocatable_resources", "cpus:0.01|mem:32",
+		"smallest resources worth offering: alternatives separated by '|', each name:amount pairs separated by ';'")
 	level := fs.String("logging_level", "info", "log level: debug, info, warn, error")
-	if err := parseFlags(fs, args, osEnv); err != nil {
+	err := parseFlags(fs, args, osEnv)
+	if err != nil {
 		return err
 	}
 	if *quorum < 1 {
@@ -55,6 +60,12 @@ func runMaster(ctx context.Context, args []string, _, stderr io.Writer) error {
 		return errors.New("master: --zk_session_timeout needs --zk")
 	}
 	cfg.Version = version
+	if cfg.Weights, err = allocator.ParseWeights(*weights); err != nil {
+		return fmt.Errorf("master: --weights: %w", err)
+	}
+	if cfg.MinAllocatable, err = allocator.ParseMinAllocatable(*minAllocatable); err != nil {
+		return fmt.Errorf("master: --min_allocatable_resources: %w", err)
+	}
 	if parsed := net.ParseIP(*ip); parsed != nil && !parsed.IsUnspecified() {
 		cfg.IP = *ip
 	}

@@ -6,11 +6,11 @@ import (
 	"github.com/agoracluster/agora/zookeeper/zktest"
 )
 
-// StartZooKeeper starts a real ZooKeeper (Debian's package, see zktest) on a free
-// loopback port for the test and returns the zk:// URL of path on it ("/agora").
-// A missing ZooKeeper skips the test, or fails it in CI.
-func StartZooKeeper(t testing.TB, path string) (*zktest.Server, string) {
+// StartZooKeeper starts a real ZooKeeper (Debian's zookeeper package) on a free loopback
+// port with its own data directory, stopped when the test ends; where ZooKeeper is
+// missing the test is skipped, or fails in CI (CI=true). Its URL(path) is the zk:// URL
+// the processes take.
+func StartZooKeeper(t testing.TB) *zktest.Server {
 	t.Helper()
-	zk := zktest.Start(t)
-	return zk, zk.URL(path)
+	return zktest.Start(t)
 }
