@@ -22,6 +22,9 @@
 #   batch at scale (integration/bench_batch_test.go, real `agora master` and `agora batch`,
 #   simulated agents whose tasks finish after 100ms):
 #     BenchmarkBatchJobs        J jobs x T tasks started at once: submission -> every run SUCCESS
+#   high availability (integration/bench_ha_test.go, 3 real masters in a real ZooKeeper):
+#     BenchmarkHAFailover       SIGKILL, then SIGTERM, of the leading master (4s ZooKeeper
+#                               sessions): time until another master serves scheduler calls
 #   allocator (master/allocator):
 #     BenchmarkAllocate         one allocation cycle by cluster size
 #     BenchmarkAllocateMixed    one cycle with weights, reservations, hierarchical roles and quota
@@ -140,6 +143,12 @@ if ! go test ./integration/ -run '^$' -count 1 -timeout 15m -benchtime 1x \
 	failures+=("container benchmarks failed: see $out/containers.txt")
 fi
 cat "$out/containers.txt" >>"$out/integration.txt" # one table from the end-to-end figures
+echo "bench: master failover (3 masters in ZooKeeper)" >&2
+if ! go test ./integration/ -run '^$' -count 1 -timeout 5m -benchtime 1x \
+	-bench '^BenchmarkHAFailover$' >"$out/ha.txt" 2>&1; then
+	status=1
+	failures+=("failover benchmark failed: see $out/ha.txt")
+fi
 echo "bench: allocator benchmark (-benchtime $alloc_time)" >&2
 if ! go test ./master/allocator/ -run '^$' -count 1 -benchtime "$alloc_time" \
 	-bench '^BenchmarkAllocate(Mixed)?$' >"$out/allocator.txt" 2>&1; then
@@ -162,7 +171,7 @@ fi
 
 # --- table ----------------------------------------------------------------------------------
 # Benchmark lines look like "BenchmarkName/sub-2  1  12.5 unit  3.0 unit ...".
-table=$(cat "$out/integration.txt" "$out/marathon.txt" "$out/batch.txt" "$out/allocator.txt" 2>/dev/null | awk -v tasks="$tasks" -v rts="$roundtrips" -v mem="$memtasks" \
+table=$(cat "$out/integration.txt" "$out/marathon.txt" "$out/batch.txt" "$out/ha.txt" "$out/allocator.txt" 2>/dev/null | awk -v tasks="$tasks" -v rts="$roundtrips" -v mem="$memtasks" \
 	-v minst="$m_instances" -v magents="$m_agents" -v mapps="$m_apps" -v mapptasks="$m_apptasks" '
 function row(name, value, unit, goal, cmp, limit,   verdict) {
 	verdict = "-"
@@ -238,6 +247,9 @@ function fmt(v) { return (v >= 100) ? sprintf("%.0f", v) : (v >= 10) ? sprintf("
 	} else if (name == "BenchmarkLaunchCgroups") {
 		row(m["tasks"] + 0 " sleep tasks in cgroups (cpu+mem limits): ACCEPT -> all TASK_RUNNING", fmt(m["running-s"]), "s", "<= 3 s", "le", 3)
 		row(m["tasks"] + 0 " sleep tasks in cgroups: KILL -> all TASK_KILLED", fmt(m["killed-s"]), "s", "-")
+	} else if (name == "BenchmarkHAFailover") {
+		row("failover: SIGKILL of the leading master -> a new leader serves scheduler calls (" fmt(m["session-s"]) " s session)", fmt(m["sigkill-s"]), "s", "<= 5 s", "le", 5)
+		row("failover: SIGTERM of the leading master -> a new leader serves scheduler calls", fmt(m["sigterm-s"]), "s", "<= 1 s", "le", 1)
 	} else if (name ~ /^BenchmarkAllocate\//) {
 		sub(/^BenchmarkAllocate\//, "", name)
 		row("allocation cycle " name, fmt(m["ns/op"] / 1e6), "ms", "-")
