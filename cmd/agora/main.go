@@ -36,6 +36,7 @@ func commands() map[string]command {
 		"local":         {summary: "run a master and agents in one process tree", run: runLocal},
 		"marathon":      {summary: "run the Marathon-compatible app framework (REST /v2)", run: runMarathon},
 		"batch":         {summary: "run the batch framework: jobs, cron schedules, dependencies (REST /v1)", run: runBatch},
+		"dns":           {summary: "run the Mesos-DNS-compatible DNS server for the cluster (A, SRV; HTTP /v1)", run: runDNS},
 	}
 }
 
