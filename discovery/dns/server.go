@@ -58,7 +58,7 @@ func (s *Server) ServeDNS(w mdns.ResponseWriter, req *mdns.Msg) {
 	}
 	resp.Truncate(size)
 	if err := w.WriteMsg(resp); err != nil {
-		s.log.Debug("write answer", zap.String("name", req.Question[0].Name), zap.Error(err))
+		s.log.Debug("write answer", zap.Stringer("client", w.RemoteAddr()), zap.Error(err))
 	}
 }
 
