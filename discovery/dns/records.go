@@ -90,7 +90,7 @@ func sortedTypes(set map[uint16][]mdns.RR) []uint16 {
 // The apex carries the SOA (serial given) and an NS record. Records is pure: no lookups, no
 // clock; agents without an IP and tasks without a name are left out.
 func Records(st *State, masters []string, cfg Config, serial uint32) *Zone {
-	b := builder{origin: cfg.fqdn(), ttl: cfg.TTL, names: map[string]map[uint16][]mdns.RR{}, seen: map[string]bool{}}
+	b := builder{origin: cfg.fqdn(), ttl: cfg.TTL, names: map[string]map[uint16][]mdns.RR{}, seen: map[rrKey]bool{}}
 	o := b.origin
 	soa := &mdns.SOA{
 		Hdr:     mdns.RR_Header{Name: o, Rrtype: mdns.TypeSOA, Class: mdns.ClassINET, Ttl: cfg.TTL},
@@ -99,8 +99,8 @@ func Records(st *State, masters []string, cfg Config, serial uint32) *Zone {
 		Serial:  serial,
 		Refresh: 60, Retry: 600, Expire: 86400, Minttl: cfg.TTL,
 	}
-	b.add(soa)
-	b.add(&mdns.NS{Hdr: b.hdr(o, mdns.TypeNS), Ns: soa.Ns})
+	b.add(soa, "")
+	b.add(&mdns.NS{Hdr: b.hdr(o, mdns.TypeNS), Ns: soa.Ns}, soa.Ns)
 
 	// Masters.
 	if ip, port, ok := st.leaderAddr(); ok {
@@ -186,20 +186,27 @@ type builder struct {
 	origin string
 	ttl    uint32
 	names  map[string]map[uint16][]mdns.RR
-	seen   map[string]bool // records added, to drop duplicates
+	seen   map[rrKey]bool // records added, to drop duplicates
+}
+
+// rrKey identifies a record by owner, type and data (an IP, or an SRV's port and target).
+type rrKey struct {
+	name  string
+	rtype uint16
+	data  string
 }
 
 func (b *builder) hdr(name string, t uint16) mdns.RR_Header {
 	return mdns.RR_Header{Name: name, Rrtype: t, Class: mdns.ClassINET, Ttl: b.ttl}
 }
 
-func (b *builder) add(rr mdns.RR) {
-	key := rr.String()
+func (b *builder) add(rr mdns.RR, data string) {
+	h := rr.Header()
+	key := rrKey{h.Name, h.Rrtype, data}
 	if b.seen[key] {
 		return
 	}
 	b.seen[key] = true
-	h := rr.Header()
 	set := b.names[h.Name]
 	if set == nil {
 		set = map[uint16][]mdns.RR{}
@@ -210,21 +217,40 @@ func (b *builder) add(rr mdns.RR) {
 
 func (b *builder) a(name string, ip net.IP) {
 	if ip4 := ip.To4(); ip4 != nil {
-		b.add(&mdns.A{Hdr: b.hdr(name, mdns.TypeA), A: ip4})
+		b.add(&mdns.A{Hdr: b.hdr(name, mdns.TypeA), A: ip4}, string(ip4))
 		return
 	}
-	b.add(&mdns.AAAA{Hdr: b.hdr(name, mdns.TypeAAAA), AAAA: ip})
+	b.add(&mdns.AAAA{Hdr: b.hdr(name, mdns.TypeAAAA), AAAA: ip}, string(ip.To16()))
 }
 
 func (b *builder) srv(name, target string, port uint16) {
-	b.add(&mdns.SRV{Hdr: b.hdr(name, mdns.TypeSRV), Target: target, Port: port})
+	b.add(&mdns.SRV{Hdr: b.hdr(name, mdns.TypeSRV), Target: target, Port: port}, target+":"+strconv.Itoa(int(port)))
 }
 
-// sort orders each record set by its text, so that zones are deterministic.
+// sort orders each record set (addresses by value, SRV by target then port), so that zones
+// are deterministic.
 func (b *builder) sort() {
 	for _, set := range b.names {
 		for _, rrs := range set {
-			sort.SliceStable(rrs, func(i, j int) bool { return rrs[i].String() < rrs[j].String() })
+			if len(rrs) > 1 {
+				sort.SliceStable(rrs, func(i, j int) bool { return rrLess(rrs[i], rrs[j]) })
+			}
 		}
 	}
+}
+
+func rrLess(x, y mdns.RR) bool {
+	switch a := x.(type) {
+	case *mdns.A:
+		return string(a.A.To4()) < string(y.(*mdns.A).A.To4())
+	case *mdns.AAAA:
+		return string(a.AAAA.To16()) < string(y.(*mdns.AAAA).AAAA.To16())
+	case *mdns.SRV:
+		b := y.(*mdns.SRV)
+		if a.Target != b.Target {
+			return a.Target < b.Target
+		}
+		return a.Port < b.Port
+	}
+	return x.String() < y.String()
 }

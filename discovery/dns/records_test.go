@@ -72,8 +72,8 @@ func TestRecordsNaming(t *testing.T) {
 		{"cart-shop.marathon.mesos.", mdns.TypeA, []string{"10.0.1.10", "10.0.1.11"}},
 		{"CART-SHOP.Marathon.Mesos.", mdns.TypeA, []string{"10.0.1.10", "10.0.1.11"}},
 		{"cart-shop.marathon.slave.mesos.", mdns.TypeA, []string{"10.0.1.10", "10.0.1.11"}},
-		{"_cart-shop._tcp.marathon.mesos.", mdns.TypeSRV, []string{"31000", "31001", "31005"}},
-		{"_cart-shop._udp.marathon.mesos.", mdns.TypeSRV, []string{"31000", "31001", "31005"}},
+		{"_cart-shop._tcp.marathon.mesos.", mdns.TypeSRV, []string{"31005", "31000", "31001"}}, // by target, then port
+		{"_cart-shop._udp.marathon.mesos.", mdns.TypeSRV, []string{"31005", "31000", "31001"}}, // by target, then port
 		{"nightly-report.my.batch-fw.mesos.", mdns.TypeA, []string{"10.0.1.11"}},
 		{"leader.mesos.", mdns.TypeA, []string{"10.0.0.1"}},
 		{"master.mesos.", mdns.TypeA, []string{"10.0.0.1"}},

@@ -265,7 +265,7 @@ func TestHTTPAPI(t *testing.T) {
 	tests := []struct{ path, want string }{
 		{"/v1/hosts/cart-shop.marathon.mesos", `[{"host":"cart-shop.marathon.mesos.","ip":"10.0.1.10"},{"host":"cart-shop.marathon.mesos.","ip":"10.0.1.11"}]`},
 		{"/v1/hosts/nope.mesos", `[{"host":"","ip":""}]`},
-		{"/v1/services/_cart-shop._tcp.marathon.mesos", `[{"service":"_cart-shop._tcp.marathon.mesos.","host":"cart-shop-1p9uxuh-s0.marathon.slave.mesos.","ip":"10.0.1.10","port":"31000"},{"service":"_cart-shop._tcp.marathon.mesos.","host":"cart-shop-1p9uxuh-s0.marathon.slave.mesos.","ip":"10.0.1.10","port":"31001"},{"service":"_cart-shop._tcp.marathon.mesos.","host":"cart-shop-1ofw4rk-s1.marathon.slave.mesos.","ip":"10.0.1.11","port":"31005"}]`},
+		{"/v1/services/_cart-shop._tcp.marathon.mesos", `[{"service":"_cart-shop._tcp.marathon.mesos.","host":"cart-shop-1ofw4rk-s1.marathon.slave.mesos.","ip":"10.0.1.11","port":"31005"},{"service":"_cart-shop._tcp.marathon.mesos.","host":"cart-shop-1p9uxuh-s0.marathon.slave.mesos.","ip":"10.0.1.10","port":"31000"},{"service":"_cart-shop._tcp.marathon.mesos.","host":"cart-shop-1p9uxuh-s0.marathon.slave.mesos.","ip":"10.0.1.10","port":"31001"}]`},
 		{"/v1/services/_nope._tcp.mesos", `[{"service":"","host":"","ip":"","port":""}]`},
 		{"/v1/version", `{"Service":"agora dns","URL":"https://github.com/agoracluster/agora","Version":"test"}`},
 	}
