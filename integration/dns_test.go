@@ -155,6 +155,7 @@ func digSRV(t *testing.T, addr, name string, want []string) {
 	if err != nil {
 		t.Fatalf("dig: %v\n%s", err, out)
 	}
+	t.Logf("dig @%s -p %s +short SRV %s\n%s", host, port, name, out)
 	// +short SRV lines: "priority weight port target".
 	var got []string
 	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
