@@ -35,6 +35,16 @@ type Poller struct {
 	client *http.Client
 	// LookupHost resolves an agent's hostname when it is not an IP. Default net.DefaultResolver.
 	LookupHost func(ctx context.Context, host string) ([]string, error)
+	// resolved caches LookupHost's answers for hostTTL; only Run's goroutine uses it.
+	resolved map[string]resolvedHost
+}
+
+// hostTTL is how long an agent hostname's address is reused before it is looked up again.
+const hostTTL = time.Minute
+
+type resolvedHost struct {
+	ip      string
+	expires time.Time
 }
 
 var _ Source = (*Poller)(nil)
@@ -143,12 +153,18 @@ func (p *Poller) fetchFrom(ctx context.Context, master string) (*State, error) {
 }
 
 // resolveAgents fills in each agent's IP: its hostname when that is an IP, else the
-// hostname's first address (an agent whose name does not resolve is left without one).
+// hostname's first address, looked up at most once a minute (an agent whose name does not
+// resolve is left without one, and looked up again at the next read).
 func (p *Poller) resolveAgents(ctx context.Context, st *State) {
 	for i := range st.Slaves {
 		a := &st.Slaves[i]
 		if net.ParseIP(a.Hostname) != nil {
 			a.IP = a.Hostname
+			continue
+		}
+		now := time.Now()
+		if r, ok := p.resolved[a.Hostname]; ok && now.Before(r.expires) {
+			a.IP = r.ip
 			continue
 		}
 		addrs, err := p.LookupHost(ctx, a.Hostname)
@@ -157,5 +173,9 @@ func (p *Poller) resolveAgents(ctx context.Context, st *State) {
 			continue
 		}
 		a.IP = addrs[0]
+		if p.resolved == nil {
+			p.resolved = map[string]resolvedHost{}
+		}
+		p.resolved[a.Hostname] = resolvedHost{ip: a.IP, expires: now.Add(hostTTL)}
 	}
 }

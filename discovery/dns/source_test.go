@@ -35,7 +35,8 @@ func TestPollerReadsState(t *testing.T) {
 	cfg.Masters = []string{strings.TrimPrefix(down.URL, "http://"), strings.TrimPrefix(master.URL, "http://")}
 	cfg.Refresh = 10 * time.Millisecond
 	p := NewPoller(cfg, zaptest.NewLogger(t))
-	p.LookupHost = func(_ context.Context, host string) ([]string, error) { return []string{"10.9.9.9"}, nil }
+	lookups := 0
+	p.LookupHost = func(_ context.Context, host string) ([]string, error) { lookups++; return []string{"10.9.9.9"}, nil }
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	updates := 0
@@ -52,6 +53,9 @@ func TestPollerReadsState(t *testing.T) {
 	}
 	if updates != 2 {
 		t.Fatalf("%d updates before the deadline, want 2", updates)
+	}
+	if lookups != 2 { // the two agents named by hostname, once: the second read uses the cache
+		t.Errorf("%d host lookups in two reads, want 2", lookups)
 	}
 	if got.Leader != "master@10.0.0.1:5050" || len(got.Frameworks) != 3 || got.Slaves[0].IP != "10.0.1.10" || got.Slaves[1].IP != "10.9.9.9" {
 		t.Errorf("state: leader %q, %d frameworks, agents %+v", got.Leader, len(got.Frameworks), got.Slaves)
