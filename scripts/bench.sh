@@ -28,6 +28,9 @@
 #   allocator (master/allocator):
 #     BenchmarkAllocate         one allocation cycle by cluster size
 #     BenchmarkAllocateMixed    one cycle with weights, reservations, hierarchical roles and quota
+#   DNS (discovery/dns, `agora dns`'s server in the test process, GOMAXPROCS 1):
+#     BenchmarkServeUDP         queries/s over loopback UDP, zone of 10,000 tasks (client on the same core)
+#     BenchmarkRecords          computing the zone of a /state snapshot, 1,000 and 10,000 tasks
 #
 # Environment:
 #   AGORA_BIN         the agora binary (required; make bench sets it)
@@ -155,6 +158,12 @@ if ! go test ./master/allocator/ -run '^$' -count 1 -benchtime "$alloc_time" \
 	status=1
 	failures+=("allocator benchmark failed: see $out/allocator.txt")
 fi
+echo "bench: DNS benchmarks (one core)" >&2
+if ! go test ./discovery/dns/ -run '^$' -count 1 -cpu 1 -benchtime 3s \
+	-bench '^(BenchmarkServeUDP|BenchmarkRecords)$' >"$out/dns.txt" 2>&1; then
+	status=1
+	failures+=("DNS benchmark failed: see $out/dns.txt")
+fi
 
 if [[ ${BENCH_PROFILE:-} == 1 ]]; then
 	echo "bench: profiling the launch benchmark with the master and agent in process" >&2
@@ -171,7 +180,7 @@ fi
 
 # --- table ----------------------------------------------------------------------------------
 # Benchmark lines look like "BenchmarkName/sub-2  1  12.5 unit  3.0 unit ...".
-table=$(cat "$out/integration.txt" "$out/marathon.txt" "$out/batch.txt" "$out/ha.txt" "$out/allocator.txt" 2>/dev/null | awk -v tasks="$tasks" -v rts="$roundtrips" -v mem="$memtasks" \
+table=$(cat "$out/integration.txt" "$out/marathon.txt" "$out/batch.txt" "$out/ha.txt" "$out/allocator.txt" "$out/dns.txt" 2>/dev/null | awk -v tasks="$tasks" -v rts="$roundtrips" -v mem="$memtasks" \
 	-v minst="$m_instances" -v magents="$m_agents" -v mapps="$m_apps" -v mapptasks="$m_apptasks" '
 function row(name, value, unit, goal, cmp, limit,   verdict) {
 	verdict = "-"
@@ -260,6 +269,11 @@ function fmt(v) { return (v >= 100) ? sprintf("%.0f", v) : (v >= 10) ? sprintf("
 	} else if (name ~ /^BenchmarkAllocateMixed\//) {
 		sub(/^BenchmarkAllocateMixed\//, "", name)
 		row("allocation cycle " name, fmt(m["ns/op"] / 1e6), "ms", "-")
+	} else if (name == "BenchmarkServeUDP") {
+		row("DNS: queries/s on one core, 10,000 tasks, loopback UDP (client included)", fmt(m["qps"]), "qps", ">= 100000", "ge", 100000)
+	} else if (name ~ /^BenchmarkRecords\//) {
+		sub(/^BenchmarkRecords\//, "", name)
+		row("DNS: zone from a /state snapshot, " name, fmt(m["ns/op"] / 1e6), "ms", "-")
 	}
 }')
 
