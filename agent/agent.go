@@ -20,6 +20,7 @@ import (
 	"github.com/agoracluster/agora/agent/checkpoint"
 	"github.com/agoracluster/agora/agent/clock"
 	"github.com/agoracluster/agora/agent/containerizer"
+	"github.com/agoracluster/agora/agent/gpu"
 	"github.com/agoracluster/agora/agent/isolation"
 	"github.com/agoracluster/agora/agent/registration"
 	"github.com/agoracluster/agora/agent/sandbox"
@@ -40,6 +41,7 @@ type Agent struct {
 	// did not answer (set in Run before recovery).
 	docker      *containerizer.Docker
 	iso         *isolation.Isolator // cgroups; nil without (set in Run before any goroutine starts)
+	gpus        *gpu.Allocator      // the GPUs handed out to containers (set in Run, first)
 	ckpt        checkpoint.Store
 	executorBin string
 	master      *registration.Conn
@@ -138,6 +140,11 @@ func (a *Agent) Run(ctx context.Context, ln net.Listener) error {
 	if err := os.MkdirAll(sandbox.Root(a.cfg.WorkDir), 0o755); err != nil {
 		return fmt.Errorf("agent: work dir: %w", err)
 	}
+	devs, err := detectGPUs(ctx, a.cfg, a.log)
+	if err != nil {
+		return err
+	}
+	a.gpus = gpu.NewAllocator(devs)
 	info, err := a.agentInfo(ln)
 	if err != nil {
 		return err
@@ -159,7 +166,9 @@ func (a *Agent) Run(ctx context.Context, ln net.Listener) error {
 		BackoffMax: a.cfg.RegistrationBackoffMax,
 		Clock:      a.clock,
 	}, masterLink{a}, a.log)
-	a.iso = isolation.New(a.cfg.isolation(), a.log)
+	icfg := a.cfg.isolation()
+	icfg.Devices = len(devs) > 0
+	a.iso = isolation.New(icfg, a.log)
 	a.process.UseIsolator(a.iso)
 	a.hosted.UseIsolator(a.iso)
 	a.startDocker(ctx)
@@ -381,7 +390,7 @@ func (a *Agent) agentInfo(ln net.Listener) (*mesos.AgentInfo, error) {
 	if err != nil {
 		return nil, fmt.Errorf("agent: listener port: %w", err)
 	}
-	res, err := agentResources(a.cfg.Resources, a.cfg.WorkDir)
+	res, err := agentResources(withGPUs(a.cfg.Resources, len(a.gpus.Devices())), a.cfg.WorkDir)
 	if err != nil {
 		return nil, err
 	}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/agoracluster/agora/agent/gpu"
 	"github.com/agoracluster/agora/agent/isolation"
 	"github.com/agoracluster/agora/agent/registration"
 	"github.com/agoracluster/agora/agent/statusupdate"
@@ -29,6 +30,12 @@ type Config struct {
 	Resources string
 	// Attributes in Mesos text form ("rack:r1;zone:a").
 	Attributes string
+	// NvidiaGPUDevices lists the indices (nvidia-smi's) of the GPUs the agent offers
+	// ("0,1"; Mesos's --nvidia_gpu_devices); empty means every detected GPU, or the first N
+	// with gpus:N in Resources.
+	NvidiaGPUDevices string
+	// GPUDetector finds the host's GPUs; nil means nvidia-smi (agent/gpu). Tests inject one.
+	GPUDetector gpu.Detector
 	// Containerizers lists the enabled containerizers: "process" (executors as processes)
 	// and "docker" (DOCKER tasks as containers, run by the command executor; enabled only
 	// when the engine answers at start).
@@ -195,6 +202,9 @@ func (c Config) Validate() error {
 	}
 	if err := c.StatusUpdate.Validate(); err != nil {
 		errs = append(errs, err)
+	}
+	if _, err := gpu.ParseIndices(c.NvidiaGPUDevices); err != nil {
+		errs = append(errs, fmt.Errorf("agent: %w", err))
 	}
 	return errors.Join(errs...)
 }

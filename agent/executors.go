@@ -108,12 +108,13 @@ func (s supervisor) launch(fw *framework, info *mesos.ExecutorInfo, command bool
 	}
 	agentID := a.st.agentID
 	limits := isolation.LimitsOf(info, tasks, command)
+	gpus, gpuErr := gpusOf(info, tasks)
 	log := a.log.With(zap.String("framework_id", fw.id), zap.String("executor_id", eid), zap.String("container_id", cid))
 	log.Debug("launching executor", zap.String("sandbox", ex.sandbox))
 	a.watchers.Add(1)
 	go func() {
 		defer a.watchers.Done()
-		a.sup.watch(ex, spec, agentID, info, taskRecs, limits, log)
+		a.sup.watch(ex, spec, agentID, info, taskRecs, limits, gpus, gpuErr, log)
 	}()
 	return ex
 }
@@ -175,7 +176,7 @@ func (s *launchSlot) release() {
 
 // watch creates the sandbox, launches the executor, waits for it to end and reports
 // each step to the loop. It runs on its own goroutine and touches no loop state.
-func (s supervisor) watch(ex *executor, spec containerizer.ContainerSpec, agentID string, info *mesos.ExecutorInfo, taskRecs [][]byte, limits cgroups.Limits, log *zap.Logger) {
+func (s supervisor) watch(ex *executor, spec containerizer.ContainerSpec, agentID string, info *mesos.ExecutorInfo, taskRecs [][]byte, limits cgroups.Limits, gpus int, gpuErr error, log *zap.Logger) {
 	a := s.a
 	slot := ex.starting
 	defer slot.release()
@@ -190,6 +191,17 @@ func (s supervisor) watch(ex *executor, spec containerizer.ContainerSpec, agentI
 		}
 	}
 	if err == nil {
+		err = gpuErr
+	}
+	if err == nil {
+		// The container's GPUs (exactly the gpus it asked for) in its environment; on an
+		// agent with GPUs the others are denied in its cgroup.
+		var env []string
+		runDir := a.ckpt.RunDir(agentID, spec.FrameworkID, spec.ExecutorID, spec.ContainerID)
+		env, limits.DenyDevices, err = a.assignGPUs(runDir, spec.ContainerID, gpus, log)
+		spec.Env = append(spec.Env, env...)
+	}
+	if err == nil {
 		if ierr := a.iso.Prepare(spec.ContainerID, limits); ierr != nil {
 			log.Warn("executor runs without limits", zap.Error(ierr))
 		}
@@ -200,6 +212,7 @@ func (s supervisor) watch(ex *executor, spec containerizer.ContainerSpec, agentI
 	}
 	if err != nil {
 		a.iso.Destroy(spec.ContainerID)
+		a.gpus.Release(spec.ContainerID)
 		a.send(func() { a.sup.launchFailed(ex, err) })
 		return
 	}
@@ -221,6 +234,7 @@ func (s supervisor) wait(ex *executor, containerID string) {
 	}
 	limitation, limited := a.iso.MemoryLimitation(containerID)
 	a.iso.Destroy(containerID)
+	a.gpus.Release(containerID)
 	a.send(func() {
 		if limited {
 			a.sup.limit(ex, limitation)

@@ -38,13 +38,14 @@ type fakeMaster struct {
 	streamID   string
 	streams    int
 	autoAck    bool
+	heartbeat  float64       // the heartbeat interval it announces, in seconds
 	drop       chan struct{} // closed to drop the current stream
 	events     chan *agorapb.AgentEvent
 	closing    chan struct{}
 }
 
 func newFakeMaster(t testing.TB) *fakeMaster {
-	fm := &fakeMaster{t: t, autoAck: true, events: make(chan *agorapb.AgentEvent, 10000),
+	fm := &fakeMaster{t: t, autoAck: true, heartbeat: 1, events: make(chan *agorapb.AgentEvent, 10000),
 		closing: make(chan struct{}), drop: make(chan struct{})}
 	fm.srv = httptest.NewServer(http.HandlerFunc(fm.serve))
 	t.Cleanup(func() {
@@ -52,6 +53,15 @@ func newFakeMaster(t testing.TB) *fakeMaster {
 		fm.srv.Close()
 	})
 	return fm
+}
+
+// setHeartbeatInterval sets the interval announced to the next subscriptions. The agent
+// drops a stream that is silent for three intervals on its own clock, so a test that
+// advances a fake clock by seconds announces a longer one.
+func (fm *fakeMaster) setHeartbeatInterval(seconds float64) {
+	fm.mu.Lock()
+	defer fm.mu.Unlock()
+	fm.heartbeat = seconds
 }
 
 func (fm *fakeMaster) addr() string { return fm.srv.Listener.Addr().String() }
@@ -87,6 +97,7 @@ func (fm *fakeMaster) serve(w http.ResponseWriter, r *http.Request) {
 	fm.subscribes = append(fm.subscribes, call)
 	drop := fm.drop
 	w.Header().Set(registration.StreamIDHeader, fm.streamID)
+	heartbeatInterval := fm.heartbeat
 	fm.mu.Unlock()
 	w.Header().Set("Content-Type", apicodec.MediaProtobuf)
 	w.WriteHeader(http.StatusOK)
@@ -96,7 +107,7 @@ func (fm *fakeMaster) serve(w http.ResponseWriter, r *http.Request) {
 		return rw.WriteRecord(b) == nil
 	}
 	if !write(&agorapb.AgentEvent{Type: agorapb.AgentEvent_SUBSCRIBED.Enum(), Subscribed: &agorapb.AgentEvent_Subscribed{
-		AgentId: &mesos.AgentID{Value: proto.String(testAgentID)}, HeartbeatIntervalSeconds: proto.Float64(1)}}) {
+		AgentId: &mesos.AgentID{Value: proto.String(testAgentID)}, HeartbeatIntervalSeconds: proto.Float64(heartbeatInterval)}}) {
 		return
 	}
 	heartbeat := time.NewTicker(500 * time.Millisecond)
@@ -227,6 +238,7 @@ func testConfig(t testing.TB, master string) Config {
 	cfg.RegistrationBackoffMax = 100 * time.Millisecond
 	cfg.ExecutorShutdownGracePeriod = 2 * time.Second
 	cfg.ShutdownExecutorsOnExit = true // leave no executors behind a test
+	cfg.GPUDetector = fakeGPUs{}       // the host's GPUs, if any, stay out of tests (gpus_test.go)
 	return cfg
 }
 

@@ -186,35 +186,7 @@ func TestHostedTasksOutliveAStoppedAgent(t *testing.T) {
 	if err := os.WriteFile(cfg.BootIDPath, []byte("boot-1\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	addr := "127.0.0.1:0"
-	run := func(shutdownExecutors bool) (a *Agent, stop func()) {
-		c := cfg
-		c.ShutdownExecutorsOnExit = shutdownExecutors
-		a, err := New(c, zaptest.NewLogger(t))
-		if err != nil {
-			t.Fatal(err)
-		}
-		var ln net.Listener
-		poll.Eventually(t, 10*time.Second, func() bool {
-			ln, err = net.Listen("tcp", addr) // the executors know the agent by its port
-			return err == nil
-		}, "listen on %s: %v", addr, err)
-		addr = ln.Addr().String()
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan error, 1)
-		go func() { done <- a.Run(ctx, ln) }()
-		var once sync.Once
-		stop = func() {
-			once.Do(func() {
-				cancel()
-				if err := <-done; err != nil {
-					t.Errorf("Run: %v", err)
-				}
-			})
-		}
-		t.Cleanup(stop)
-		return a, stop
-	}
+	run, _ := restartable(t, cfg)
 
 	a, stop := run(false)
 	waitSubscribed(t, fm, 1)
@@ -303,4 +275,40 @@ func TestHostedHealthCheckRunsInTheContainer(t *testing.T) {
 	if !strings.HasSuffix(want, "/"+cid) {
 		t.Fatalf("health check in cgroup %q, want the container's (%s):\n%s", want, cid, cg)
 	}
+}
+
+// restartable returns a function that runs an agent with cfg, on the same address each time
+// (the executors know the agent by its port), until it is stopped or the test ends; and a
+// function that returns that address once one ran.
+func restartable(t *testing.T, cfg Config) (run func(shutdownExecutors bool) (*Agent, func()), addrOf func() string) {
+	addr := "127.0.0.1:0"
+	run = func(shutdownExecutors bool) (a *Agent, stop func()) {
+		c := cfg
+		c.ShutdownExecutorsOnExit = shutdownExecutors
+		a, err := New(c, zaptest.NewLogger(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ln net.Listener
+		poll.Eventually(t, 10*time.Second, func() bool {
+			ln, err = net.Listen("tcp", addr)
+			return err == nil
+		}, "listen on %s: %v", addr, err)
+		addr = ln.Addr().String()
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- a.Run(ctx, ln) }()
+		var once sync.Once
+		stop = func() {
+			once.Do(func() {
+				cancel()
+				if err := <-done; err != nil {
+					t.Errorf("Run: %v", err)
+				}
+			})
+		}
+		t.Cleanup(stop)
+		return a, stop
+	}
+	return run, func() string { return addr }
 }

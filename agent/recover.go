@@ -97,6 +97,9 @@ func (a *Agent) recover(ctx context.Context) error {
 	}
 	a.iso.Recover(ids)
 	for _, ex := range adopted {
+		a.recoverGPUs(a.ckpt.RunDir(agentID, ex.fw.id, ex.id, ex.containerID), ex.containerID)
+	}
+	for _, ex := range adopted {
 		a.sup.watchRecovered(ex)
 	}
 	log.Info("recovered from checkpoints", zap.Int("frameworks", len(a.st.frameworks)),

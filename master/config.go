@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/agoracluster/agora/master/allocator"
 	"github.com/agoracluster/agora/master/httpapi"
 	"github.com/agoracluster/agora/master/ledger"
 )
@@ -50,6 +51,13 @@ type Config struct {
 	MaxCompletedFrameworks int
 	// MaxBodySize bounds API request bodies, in bytes.
 	MaxBodySize int64
+	// MinAllocatable are the smallest amounts worth offering
+	// (--min_allocatable_resources); empty means any non-empty resources.
+	MinAllocatable []allocator.Quantities
+	// Weights are the role weights set at start (--weights). Weights are kept
+	// in memory only for now: persisting them in the registry and changing
+	// them through the operator API are follow-ups.
+	Weights map[string]float64
 }
 
 // DefaultConfig returns the Mesos defaults.
@@ -67,6 +75,7 @@ func DefaultConfig() Config {
 		MaxCompletedTasksPerFramework: 1000,
 		MaxCompletedFrameworks:        50,
 		MaxBodySize:                   4 << 20,
+		MinAllocatable:                allocator.DefaultConfig().MinAllocatable,
 	}
 }
 
@@ -107,6 +116,10 @@ func (c Config) ledger() ledger.Config {
 		OfferTimeout:                  c.OfferTimeout,
 		MaxCompletedTasksPerFramework: c.MaxCompletedTasksPerFramework,
 		MaxCompletedFrameworks:        c.MaxCompletedFrameworks,
+		Allocator: allocator.Config{
+			MinAllocatable: c.MinAllocatable,
+			Weights:        c.Weights,
+		},
 	}
 }
 

@@ -18,6 +18,7 @@ func TestConfigValidate(t *testing.T) {
 		{"ledger setting", func(c *Config) { c.AgentPingTimeout = 0 }, "agent_ping_timeout"},
 		{"negative offer timeout", func(c *Config) { c.OfferTimeout = -1 }, "offer_timeout"},
 		{"no body size", func(c *Config) { c.MaxBodySize = 0 }, "max body size"},
+		{"bad weight role", func(c *Config) { c.Weights = map[string]float64{"a b": 1} }, `invalid role "a b"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

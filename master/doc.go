@@ -16,6 +16,24 @@
 // loop → ledger.SchedulerCall (offers checked, tasks validated, RUN_TASK queued on
 // the agent's stream) → httpapi's agent stream, which writes it to the agent.
 //
-// The master also answers /health and /redirect (the leading master's address;
-// this master always leads for now).
+// The master also answers /health and /redirect (307 to the leading master).
+//
+// # High availability
+//
+// A standalone master (New) leads alone with its registry in files under
+// WorkDir. Masters made with NewHA contend in ZooKeeper (package election,
+// Mesos's json.info_ znodes under HA.Path). While a master is not elected it is
+// a standby: it has no ledger and no loop, answers scheduler and agent calls
+// (and /redirect, /metrics) with 307 to the leader the detector sees, serves a
+// /state with "elected": false and the leader, and /health 200; it never sends
+// an offer or writes the registry. Each time it is elected (a new Term) it
+// starts a term: it opens the registry in ZooKeeper (store/zkstore under
+// HA.Path/registry) fenced on its election znode, syncs, recovers the ledger
+// (agents as "recovered", which have AgentReregisterTimeout to come back) and
+// leads. The term ends at once when the contender stops leading (connection
+// lost, session expired, znode gone) or a registry write is fenced: the loop
+// stops, every stream is closed so agents and schedulers look for the leader
+// again, and the master contends anew; a later term recovers afresh. Run's
+// cancellation withdraws the znode so a standby takes over without waiting for
+// the session to expire.
 package master

@@ -381,27 +381,9 @@ func TestAgentReconnectsAfterMasterRestart(t *testing.T) {
 	client := &http.Client{Transport: &http.Transport{}}
 	defer client.CloseIdleConnections()
 	subscribe := func(url string, id string) string {
-		info := &mesos.AgentInfo{Hostname: proto.String("a"), Resources: resources.MustParse("cpus:1;mem:64").ToProto()}
-		if id != "" {
-			info.Id = mastertest.AgentID(id)
-		}
-		body := mustMarshal(t, apicodec.JSON, &agorapb.AgentCall{Type: agorapb.AgentCall_SUBSCRIBE.Enum(), Subscribe: &agorapb.AgentCall_Subscribe{AgentInfo: info}})
-		req, _ := http.NewRequest(http.MethodPost, url+"/api/v1/agent", bytes.NewReader(body))
-		req.Header.Set("Content-Type", apicodec.MediaJSON)
-		resp, err := client.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		rec, err := recordio.NewReader(resp.Body, 0).ReadRecord()
-		if err != nil {
-			t.Fatal(err)
-		}
-		ev := &agorapb.AgentEvent{}
-		if err := apicodec.JSON.Unmarshal(rec, ev); err != nil {
-			t.Fatal(err)
-		}
-		return ev.GetSubscribed().GetAgentId().GetValue()
+		got, stream := subscribeAgent(t, client, url, id)
+		stream.Close()
+		return got
 	}
 	id := subscribe("http://"+ln.Addr().String(), "")
 	cancel()
@@ -411,7 +393,7 @@ func TestAgentReconnectsAfterMasterRestart(t *testing.T) {
 
 	tm := startMaster(t, func(c *Config) { c.WorkDir = dir })
 	var recovered bool
-	if err := tm.m.loop.Do(context.Background(), func(l *ledger.Ledger) {
+	if err := tm.m.Do(context.Background(), func(l *ledger.Ledger) {
 		for _, a := range l.Snapshot().Agents {
 			recovered = recovered || (a.Info.GetId().GetValue() == id && a.State == "recovered")
 		}
@@ -558,7 +540,7 @@ func TestStreamBreakStartsFailoverTimeout(t *testing.T) {
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		var removed bool
-		if err := tm.m.loop.Do(context.Background(), func(l *ledger.Ledger) {
+		if err := tm.m.Do(context.Background(), func(l *ledger.Ledger) {
 			snap := l.Snapshot()
 			removed = !slices.ContainsFunc(snap.Frameworks, func(fw ledger.FrameworkView) bool { return fw.Info.GetId().GetValue() == fwID }) &&
 				slices.ContainsFunc(snap.CompletedFrameworks, func(fw ledger.FrameworkView) bool { return fw.Info.GetId().GetValue() == fwID })

@@ -2,6 +2,7 @@ package master
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -10,6 +11,7 @@ import (
 	"github.com/agoracluster/agora/master/httpapi"
 	"github.com/agoracluster/agora/master/ledger"
 	"github.com/agoracluster/agora/master/registry"
+	"github.com/agoracluster/agora/store"
 )
 
 // loop is the one goroutine that owns the ledger: it runs requests from the HTTP
@@ -24,6 +26,10 @@ type loop struct {
 	log      *zap.Logger
 	// observeAllocation records an allocation cycle's duration; nil drops it.
 	observeAllocation func(time.Duration)
+	// deposed, if set, is called when a registry write is fenced: another master
+	// leads, so this loop must stop at once (its caller cancels run's context).
+	deposed func()
+	fenced  bool // a write was fenced; nothing more is carried out
 
 	reqs chan func(*ledger.Ledger)
 	done chan struct{} // closed when run returns
@@ -51,13 +57,13 @@ func (lp *loop) run(ctx context.Context, l *ledger.Ledger) {
 	filter.Stop()
 	defer batch.Stop()
 	defer filter.Stop()
-	for {
+	for ctx.Err() == nil {
 		select {
 		case f := <-lp.reqs:
 			f(l)
 		case <-tick.C:
 			l.Tick()
-			lp.carryOut(l)
+			_ = lp.carryOut(l) // a fenced write has called deposed
 		case <-batch.C:
 			batchArmed = false
 			lp.allocate(l, filter)
@@ -81,7 +87,7 @@ func (lp *loop) allocate(l *ledger.Ledger, filter *time.Timer) {
 	if lp.observeAllocation != nil {
 		lp.observeAllocation(time.Since(start))
 	}
-	lp.carryOut(l)
+	_ = lp.carryOut(l) // a fenced write has called deposed
 	if t, ok := l.NextFilterExpiry(); ok {
 		filter.Reset(max(t.Sub(lp.clock.Now()), time.Millisecond))
 	}
@@ -89,27 +95,44 @@ func (lp *loop) allocate(l *ledger.Ledger, filter *time.Timer) {
 
 // carryOut carries out the effects of the ledger's last events: it logs the
 // ledger's notes and applies its registry changes. A failed write is logged; the
-// ledger stays authoritative.
-func (lp *loop) carryOut(l *ledger.Ledger) {
+// ledger stays authoritative. A fenced write (another master leads) calls deposed
+// and returns an error, and from then on nothing is written.
+func (lp *loop) carryOut(l *ledger.Ledger) error {
 	e := l.TakeEffects()
 	for _, n := range e.Notes {
 		lp.log.Log(n.Level, n.Message, n.Fields...)
 	}
+	if lp.fenced {
+		return errDeposed
+	}
 	if !e.Writes.Empty() {
 		if err := lp.reg.Apply(context.Background(), e.Writes); err != nil {
+			if errors.Is(err, store.ErrFenced) {
+				lp.log.Error("registry write fenced: another master leads; stepping down", zap.Error(err))
+				lp.fenced = true
+				if lp.deposed != nil {
+					lp.deposed()
+				}
+				return errDeposed
+			}
 			lp.log.Error("registry write failed", zap.Error(err))
 		}
 	}
+	return nil
 }
+
+// errDeposed is what calls hear once the loop's registry writes are fenced.
+var errDeposed = fmt.Errorf("master: no longer the leading master: %w", httpapi.ErrStopped)
 
 // Do runs f on the loop and waits for it, and for the effects it caused to be
 // carried out.
 func (lp *loop) Do(ctx context.Context, f func(*ledger.Ledger)) error {
 	done := make(chan struct{})
+	var err error
 	wrapped := func(l *ledger.Ledger) {
 		defer close(done)
 		f(l)
-		lp.carryOut(l)
+		err = lp.carryOut(l)
 	}
 	select {
 	case lp.reqs <- wrapped:
@@ -120,7 +143,7 @@ func (lp *loop) Do(ctx context.Context, f func(*ledger.Ledger)) error {
 	}
 	select {
 	case <-done:
-		return nil
+		return err
 	case <-lp.done:
 		return fmt.Errorf("master: %w", httpapi.ErrStopped)
 	}

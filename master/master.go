@@ -25,24 +25,35 @@ import (
 // Version is the default Config.Version.
 const Version = "dev"
 
-// Master is the Agora master process: it owns the ledger (package ledger) through
-// one loop goroutine, persists what the ledger hands out in the registry (package
-// registry) and serves the HTTP APIs (package httpapi).
+// Master is the Agora master process: while it leads it owns the ledger (package
+// ledger) through one loop goroutine, persists what the ledger hands out in the
+// registry (package registry) and serves the HTTP APIs (package httpapi). A
+// standalone master (New) leads alone with its registry in files; a master in
+// ZooKeeper (NewHA) contends for the lead and is a standby until it wins.
 type Master struct {
 	cfg   Config
 	log   *zap.Logger
 	clock ledger.Clock
-	reg   *registry.Registry
-	loop  *loop
-	api   *httpapi.Server
+	reg   *registry.Registry // the standalone master's registry; nil in HA mode
+	ha    *HA                // nil for a standalone master
 
-	stop chan struct{} // closed when Run winds down: streams end
-
-	mu   sync.Mutex
-	info *mesos.MasterInfo // set by Run
+	mu          sync.Mutex
+	info        *mesos.MasterInfo // set by Run
+	term        *term             // the term this master leads; nil while standby
+	termChanged chan struct{}     // closed and replaced when term changes
+	leader      *mesos.MasterInfo // HA: the leader the detector saw last; nil if none
+	ended       chan struct{}     // closed when Run returns
 }
 
-// New returns a master with its registry opened under cfg.WorkDir.
+// term is one period of leadership: a ledger recovered from the registry, the
+// loop that owns it and the HTTP surface over it. Closing stop ends its streams.
+type term struct {
+	loop *loop
+	mux  *http.ServeMux
+	stop chan struct{}
+}
+
+// New returns a standalone master with its registry opened under cfg.WorkDir.
 func New(cfg Config, log *zap.Logger) (*Master, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -55,22 +66,13 @@ func New(cfg Config, log *zap.Logger) (*Master, error) {
 	if err != nil {
 		return nil, fmt.Errorf("master: open registry: %w", err)
 	}
-	log = log.Named("master")
-	clock := realClock{}
-	reg := registry.New(st, registry.DefaultTimeout)
-	lp := newLoop(cfg.AllocationInterval, cfg.AllocationBatch, clock, reg, log)
-	metrics := httpapi.NewMetrics(lp)
-	lp.observeAllocation = metrics.ObserveAllocation
-	stop := make(chan struct{})
-	return &Master{
-		cfg:   cfg,
-		log:   log,
-		clock: clock,
-		reg:   reg,
-		loop:  lp,
-		api:   httpapi.New(cfg.httpapi(), lp, metrics, stop),
-		stop:  stop,
-	}, nil
+	m := newMaster(cfg, log)
+	m.reg = registry.New(st, registry.DefaultTimeout)
+	return m, nil
+}
+
+func newMaster(cfg Config, log *zap.Logger) *Master {
+	return &Master{cfg: cfg, log: log.Named("master"), clock: realClock{}, termChanged: make(chan struct{}), ended: make(chan struct{})}
 }
 
 // realClock is the wall clock.
@@ -79,6 +81,8 @@ type realClock struct{}
 func (realClock) Now() time.Time { return time.Now() }
 
 // Run serves the master on ln until ctx is done; it returns nil on cancellation.
+// A standalone master leads at once; a master in ZooKeeper contends and leads
+// while it is elected (see NewHA).
 func (m *Master) Run(ctx context.Context, ln net.Listener) error {
 	info, err := m.masterInfo(ln.Addr())
 	if err != nil {
@@ -87,30 +91,37 @@ func (m *Master) Run(ctx context.Context, ln net.Listener) error {
 	m.mu.Lock()
 	m.info = info
 	m.mu.Unlock()
-	agents, fws, err := m.reg.Load(ctx)
-	if err != nil {
-		return fmt.Errorf("master: recover registry: %w", err)
-	}
-	l := ledger.New(m.cfg.ledger(), m.clock, info, rand.New(rand.NewPCG(uint64(m.clock.Now().UnixNano()), 0)))
-	l.Recover(agents, fws)
-	m.loop.carryOut(l) // the loop goroutine is not running yet
-	m.log.Info("master started", zap.String("id", info.GetId()), zap.String("address", ln.Addr().String()),
-		zap.Int("recovered_agents", len(agents)), zap.Int("recovered_frameworks", len(fws)))
+	defer close(m.ended)
 
-	loopCtx, cancelLoop := context.WithCancel(context.Background())
+	runCtx, cancelRun := context.WithCancel(ctx)
+	defer cancelRun()
+	run := func() error { return m.runHA(runCtx, info) }
+	if m.ha == nil {
+		// A standalone master recovers before it serves, and leads at once.
+		t, l, err := m.startTerm(ctx, m.reg, nil)
+		if err != nil {
+			return err
+		}
+		m.setTerm(t)
+		run = func() error {
+			m.runTerm(runCtx, t, l)
+			return nil
+		}
+	}
+
+	srv := &http.Server{Handler: m.routes(), ReadHeaderTimeout: 10 * time.Second}
+	serveErr := make(chan error, 1)
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		m.loop.run(loopCtx, l)
+		serveErr <- srv.Serve(ln)
 	}()
-
-	srv := &http.Server{Handler: m.routes(), ReadHeaderTimeout: 10 * time.Second}
-	serveErr := make(chan error, 1)
+	runDone := make(chan error, 1)
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		serveErr <- srv.Serve(ln)
+		runDone <- run()
 	}()
 
 	var runErr error
@@ -120,27 +131,137 @@ func (m *Master) Run(ctx context.Context, ln net.Listener) error {
 		if !errors.Is(err, http.ErrServerClosed) {
 			runErr = fmt.Errorf("master: serve: %w", err)
 		}
+	case err := <-runDone:
+		runErr = err
+		runDone <- err // for the wait below
 	}
-	close(m.stop)
+	cancelRun()
+	if err := <-runDone; err != nil && runErr == nil {
+		runErr = err
+	}
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	if err := srv.Shutdown(shutdownCtx); err != nil {
 		_ = srv.Close()
 	}
 	cancel()
-	cancelLoop()
 	wg.Wait()
 	return runErr
 }
 
-// routes serves the APIs and the master's own endpoints: health and the leader's
-// address.
+// lead recovers a ledger from reg and leads with it until ctx is done (see
+// startTerm and runTerm).
+func (m *Master) lead(ctx context.Context, reg *registry.Registry, deposed func()) error {
+	t, l, err := m.startTerm(ctx, reg, deposed)
+	if err != nil {
+		return err
+	}
+	m.runTerm(ctx, t, l)
+	return nil
+}
+
+// startTerm recovers a ledger from reg and makes the term that leads with it:
+// its loop and HTTP surface. deposed, if set, is called when a registry write is
+// fenced (another master leads).
+func (m *Master) startTerm(ctx context.Context, reg *registry.Registry, deposed func()) (*term, *ledger.Ledger, error) {
+	m.mu.Lock()
+	info := m.info
+	m.mu.Unlock()
+	agents, fws, err := reg.Load(ctx)
+	if err != nil {
+		return nil, nil, fmt.Errorf("master: recover registry: %w", err)
+	}
+	now := m.clock.Now()
+	l := ledger.New(m.cfg.ledger(), m.clock, info, rand.New(rand.NewPCG(uint64(now.UnixNano()), 0)))
+	l.Recover(agents, fws)
+	lp := newLoop(m.cfg.AllocationInterval, m.cfg.AllocationBatch, m.clock, reg, m.log)
+	lp.deposed = deposed
+	_ = lp.carryOut(l) // the loop goroutine is not running yet
+	metrics := httpapi.NewMetrics(lp)
+	lp.observeAllocation = metrics.ObserveAllocation
+	t := &term{loop: lp, mux: http.NewServeMux(), stop: make(chan struct{})}
+	httpapi.New(m.cfg.httpapi(), lp, metrics, t.stop).Register(t.mux)
+	m.log.Info("leading", zap.String("id", info.GetId()), zap.String("pid", info.GetPid()),
+		zap.Int("recovered_agents", len(agents)), zap.Int("recovered_frameworks", len(fws)))
+	return t, l, nil
+}
+
+// runTerm serves t until ctx is done. When it returns the term is over: its
+// loop has stopped and its streams are closed.
+func (m *Master) runTerm(ctx context.Context, t *term, l *ledger.Ledger) {
+	m.setTerm(t)
+	t.loop.run(ctx, l)
+	m.setTerm(nil)
+	close(t.stop)
+}
+
+func (m *Master) setTerm(t *term) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.term = t
+	close(m.termChanged)
+	m.termChanged = make(chan struct{})
+}
+
+// currentTerm returns the term this master leads (nil while standby) and a
+// channel closed when that changes.
+func (m *Master) currentTerm() (*term, <-chan struct{}) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.term, m.termChanged
+}
+
+// Do runs f on the ledger of the term this master leads, waiting for it to lead
+// if it does not yet; for tests and tools in process.
+func (m *Master) Do(ctx context.Context, f func(*ledger.Ledger)) error {
+	for {
+		t, changed := m.currentTerm()
+		if t != nil {
+			return t.loop.Do(ctx, f)
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// Leading reports whether the master leads now.
+func (m *Master) Leading() bool {
+	t, _ := m.currentTerm()
+	return t != nil
+}
+
+// routes serves the APIs (the term's while leading, redirects to the leader while
+// standby) and the master's own endpoints: health and the leader's address.
 func (m *Master) routes() http.Handler {
 	mux := http.NewServeMux()
-	m.api.Register(mux)
 	mux.HandleFunc("/health", m.handleHealth)
 	mux.HandleFunc("/master/health", m.handleHealth)
 	mux.HandleFunc("/redirect", m.handleRedirect)
 	mux.HandleFunc("/master/redirect", m.handleRedirect)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		for {
+			t, changed := m.currentTerm()
+			if t != nil {
+				t.mux.ServeHTTP(w, r)
+				return
+			}
+			if m.ha != nil {
+				m.serveStandby(w, r)
+				return
+			}
+			// A standalone master leads as soon as Run has recovered it.
+			select {
+			case <-changed:
+			case <-m.ended:
+				http.Error(w, "Master is shutting down", http.StatusServiceUnavailable)
+				return
+			case <-r.Context().Done():
+				return
+			}
+		}
+	})
 	return mux
 }
 
@@ -148,12 +269,17 @@ func (m *Master) handleHealth(w http.ResponseWriter, _ *http.Request) {
 	w.WriteHeader(http.StatusOK)
 }
 
-// handleRedirect answers with the leading master's address; this master always
-// leads for now.
+// handleRedirect answers 307 to the leading master: this one while it leads, the
+// elected one while it is a standby (503 while none is).
 func (m *Master) handleRedirect(w http.ResponseWriter, r *http.Request) {
 	m.mu.Lock()
 	info := m.info
+	leading := m.term != nil || m.ha == nil
 	m.mu.Unlock()
+	if !leading {
+		m.redirectToLeader(w, r, "/")
+		return
+	}
 	host := r.Host
 	if info != nil {
 		host = net.JoinHostPort(info.GetAddress().GetHostname(), strconv.Itoa(int(info.GetPort())))

@@ -22,8 +22,15 @@
 #   batch at scale (integration/bench_batch_test.go, real `agora master` and `agora batch`,
 #   simulated agents whose tasks finish after 100ms):
 #     BenchmarkBatchJobs        J jobs x T tasks started at once: submission -> every run SUCCESS
+#   high availability (integration/bench_ha_test.go, 3 real masters in a real ZooKeeper):
+#     BenchmarkHAFailover       SIGKILL, then SIGTERM, of the leading master (4s ZooKeeper
+#                               sessions): time until another master serves scheduler calls
 #   allocator (master/allocator):
 #     BenchmarkAllocate         one allocation cycle by cluster size
+#     BenchmarkAllocateMixed    one cycle with weights, reservations, hierarchical roles and quota
+#   DNS (discovery/dns, `agora dns`'s server in the test process, GOMAXPROCS 1):
+#     BenchmarkServeUDP         queries/s over loopback UDP, zone of 10,000 tasks (client on the same core)
+#     BenchmarkRecords          computing the zone of a /state snapshot, 1,000 and 10,000 tasks
 #
 # Environment:
 #   AGORA_BIN         the agora binary (required; make bench sets it)
@@ -139,11 +146,23 @@ if ! go test ./integration/ -run '^$' -count 1 -timeout 15m -benchtime 1x \
 	failures+=("container benchmarks failed: see $out/containers.txt")
 fi
 cat "$out/containers.txt" >>"$out/integration.txt" # one table from the end-to-end figures
+echo "bench: master failover (3 masters in ZooKeeper)" >&2
+if ! go test ./integration/ -run '^$' -count 1 -timeout 5m -benchtime 1x \
+	-bench '^BenchmarkHAFailover$' >"$out/ha.txt" 2>&1; then
+	status=1
+	failures+=("failover benchmark failed: see $out/ha.txt")
+fi
 echo "bench: allocator benchmark (-benchtime $alloc_time)" >&2
 if ! go test ./master/allocator/ -run '^$' -count 1 -benchtime "$alloc_time" \
-	-bench '^BenchmarkAllocate$' >"$out/allocator.txt" 2>&1; then
+	-bench '^BenchmarkAllocate(Mixed)?$' >"$out/allocator.txt" 2>&1; then
 	status=1
 	failures+=("allocator benchmark failed: see $out/allocator.txt")
+fi
+echo "bench: DNS benchmarks (one core)" >&2
+if ! go test ./discovery/dns/ -run '^$' -count 1 -cpu 1 -benchtime 3s \
+	-bench '^(BenchmarkServeUDP|BenchmarkRecords)$' >"$out/dns.txt" 2>&1; then
+	status=1
+	failures+=("DNS benchmark failed: see $out/dns.txt")
 fi
 
 if [[ ${BENCH_PROFILE:-} == 1 ]]; then
@@ -161,7 +180,7 @@ fi
 
 # --- table ----------------------------------------------------------------------------------
 # Benchmark lines look like "BenchmarkName/sub-2  1  12.5 unit  3.0 unit ...".
-table=$(cat "$out/integration.txt" "$out/marathon.txt" "$out/batch.txt" "$out/allocator.txt" 2>/dev/null | awk -v tasks="$tasks" -v rts="$roundtrips" -v mem="$memtasks" \
+table=$(cat "$out/integration.txt" "$out/marathon.txt" "$out/batch.txt" "$out/ha.txt" "$out/allocator.txt" "$out/dns.txt" 2>/dev/null | awk -v tasks="$tasks" -v rts="$roundtrips" -v mem="$memtasks" \
 	-v minst="$m_instances" -v magents="$m_agents" -v mapps="$m_apps" -v mapptasks="$m_apptasks" '
 function row(name, value, unit, goal, cmp, limit,   verdict) {
 	verdict = "-"
@@ -237,9 +256,24 @@ function fmt(v) { return (v >= 100) ? sprintf("%.0f", v) : (v >= 10) ? sprintf("
 	} else if (name == "BenchmarkLaunchCgroups") {
 		row(m["tasks"] + 0 " sleep tasks in cgroups (cpu+mem limits): ACCEPT -> all TASK_RUNNING", fmt(m["running-s"]), "s", "<= 3 s", "le", 3)
 		row(m["tasks"] + 0 " sleep tasks in cgroups: KILL -> all TASK_KILLED", fmt(m["killed-s"]), "s", "-")
+	} else if (name == "BenchmarkHAFailover") {
+		row("failover: SIGKILL of the leading master -> a new leader serves scheduler calls (" fmt(m["session-s"]) " s session)", fmt(m["sigkill-s"]), "s", "<= 5 s", "le", 5)
+		row("failover: SIGTERM of the leading master -> a new leader serves scheduler calls", fmt(m["sigterm-s"]), "s", "<= 1 s", "le", 1)
 	} else if (name ~ /^BenchmarkAllocate\//) {
 		sub(/^BenchmarkAllocate\//, "", name)
 		row("allocation cycle " name, fmt(m["ns/op"] / 1e6), "ms", "-")
+	} else if (name ~ /^BenchmarkAllocateMixed\/.*quota/) {
+		sub(/^BenchmarkAllocateMixed\//, "", name)
+		goal = (name ~ /agents=10000\/frameworks=1000/) ? 100 : (name ~ /agents=20000\/frameworks=2000/) ? 400 : 500
+		row("allocation cycle " name, fmt(m["ns/op"] / 1e6), "ms", "<= " goal " ms", "le", goal)
+	} else if (name ~ /^BenchmarkAllocateMixed\//) {
+		sub(/^BenchmarkAllocateMixed\//, "", name)
+		row("allocation cycle " name, fmt(m["ns/op"] / 1e6), "ms", "-")
+	} else if (name == "BenchmarkServeUDP") {
+		row("DNS: queries/s on one core, 10,000 tasks, loopback UDP (client included)", fmt(m["qps"]), "qps", ">= 100000", "ge", 100000)
+	} else if (name ~ /^BenchmarkRecords\//) {
+		sub(/^BenchmarkRecords\//, "", name)
+		row("DNS: zone from a /state snapshot, " name, fmt(m["ns/op"] / 1e6), "ms", "-")
 	}
 }')
 

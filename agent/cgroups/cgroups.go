@@ -43,6 +43,10 @@ type Config struct {
 	EnableCFS bool
 	// Mountpoint is the cgroup file system root; empty means /sys/fs/cgroup.
 	Mountpoint string
+	// Devices uses the v1 devices controller too, where it is mounted, so that
+	// Limits.DenyDevices can be enforced (v2 needs no controller: an eBPF device filter is
+	// attached to the container's cgroup).
+	Devices bool
 }
 
 // DefaultConfig returns the defaults.
@@ -79,6 +83,30 @@ type Limits struct {
 	CPUs float64
 	// MemoryBytes is the memory (and memory+swap) limit; 0 sets none.
 	MemoryBytes int64
+	// DenyDevices are character devices the container may not open (read, write or mknod);
+	// everything else stays allowed. Enforced on v1 with Config.Devices and the devices
+	// controller mounted, and on v2 by an eBPF device filter.
+	DenyDevices []Device
+}
+
+// Device is a character device by its numbers.
+type Device struct {
+	Major, Minor int64
+}
+
+// deviceRules are the device cgroup rules of l: allow everything, then deny each device
+// (the last matching rule wins, as in runc).
+func deviceRules(l Limits) []specs.LinuxDeviceCgroup {
+	if len(l.DenyDevices) == 0 {
+		return nil
+	}
+	all := int64(-1)
+	rules := []specs.LinuxDeviceCgroup{{Allow: true, Type: "a", Major: &all, Minor: &all, Access: "rwm"}}
+	for _, d := range l.DenyDevices {
+		major, minor := d.Major, d.Minor
+		rules = append(rules, specs.LinuxDeviceCgroup{Allow: false, Type: "c", Major: &major, Minor: &minor, Access: "rwm"})
+	}
+	return rules
 }
 
 // Manager creates and finds the cgroups of containers under Config.Root. It is safe for
@@ -87,6 +115,7 @@ type Manager struct {
 	cfg     Config
 	unified bool              // cgroup v2
 	mounts  map[string]string // v1: controller -> mount point
+	devices bool              // v1: the devices controller is used
 }
 
 // New checks that the cgroups can be used (by creating Config.Root with the CPU and memory
@@ -134,10 +163,25 @@ func New(cfg Config) (*Manager, error) {
 				return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
 			}
 		}
+		if cfg.Devices && mounts[string(cgroup1.Devices)] != "" {
+			m.devices = os.MkdirAll(filepath.Join(mounts[string(cgroup1.Devices)], cfg.Root), 0o755) == nil
+		}
 	default:
 		return nil, fmt.Errorf("%w: no cgroup hierarchy", ErrUnavailable)
 	}
 	return m, nil
+}
+
+// DeviceControl reports whether Limits.DenyDevices is enforced: v2, or v1 with the devices
+// controller in use.
+func (m *Manager) DeviceControl() bool { return m.unified || m.devices }
+
+// v1Ctrls are the v1 controllers a container's cgroup is created in.
+func (m *Manager) v1Ctrls() []cgroup1.Name {
+	if m.devices {
+		return append(slices.Clone(v1Controllers), cgroup1.Devices)
+	}
+	return v1Controllers
 }
 
 // Version returns 1 or 2.
@@ -223,7 +267,7 @@ func (m *Manager) v1Opts() []cgroup1.InitOpts {
 
 func (m *Manager) v1Hierarchy() ([]cgroup1.Subsystem, error) {
 	var out []cgroup1.Subsystem
-	for _, c := range v1Controllers {
+	for _, c := range m.v1Ctrls() {
 		// Each subsystem's root is the parent of its mount point's directory name, so that
 		// <root>/<name>/<path> is <mount>/<path> whatever the mount is called.
 		mount := m.mounts[string(c)]
@@ -234,6 +278,8 @@ func (m *Manager) v1Hierarchy() ([]cgroup1.Subsystem, error) {
 			out = append(out, cgroup1.NewCpuacct(filepath.Dir(mount)))
 		case cgroup1.Memory:
 			out = append(out, cgroup1.NewMemory(filepath.Dir(mount)))
+		case cgroup1.Devices:
+			out = append(out, cgroup1.NewDevices(filepath.Dir(mount)))
 		}
 	}
 	return out, nil
@@ -241,6 +287,9 @@ func (m *Manager) v1Hierarchy() ([]cgroup1.Subsystem, error) {
 
 func (m *Manager) v1Resources(l Limits) *specs.LinuxResources {
 	r := &specs.LinuxResources{}
+	if m.devices {
+		r.Devices = deviceRules(l)
+	}
 	if l.CPUs > 0 {
 		shares := uint64(l.CPUs * 1024)
 		r.CPU = &specs.LinuxCPU{Shares: &shares}
@@ -261,7 +310,7 @@ func (m *Manager) v1Resources(l Limits) *specs.LinuxResources {
 }
 
 func (m *Manager) v2Resources(l Limits) *cgroup2.Resources {
-	r := &cgroup2.Resources{}
+	r := &cgroup2.Resources{Devices: deviceRules(l)}
 	if l.CPUs > 0 {
 		// cpu.weight 1..10000, 100 = one share of 1024.
 		w := uint64(max(1, min(10000, l.CPUs*100)))
@@ -338,7 +387,7 @@ func (c *Cgroup) ProcsFiles() []string {
 		return []string{filepath.Join(c.m.dir(c.id, ""), "cgroup.procs")}
 	}
 	var out []string
-	for _, ctrl := range v1Controllers {
+	for _, ctrl := range c.m.v1Ctrls() {
 		f := filepath.Join(c.m.dir(c.id, ctrl), "cgroup.procs")
 		if !slices.Contains(out, f) {
 			out = append(out, f)
@@ -507,7 +556,7 @@ func (c *Cgroup) Delete() error {
 func (c *Cgroup) deleteV1() error {
 	done := make(map[string]bool)
 	var errs []error
-	for _, ctrl := range v1Controllers {
+	for _, ctrl := range c.m.v1Ctrls() {
 		dir := c.m.dir(c.id, ctrl)
 		if done[dir] {
 			continue // co-mounted controllers share the directory

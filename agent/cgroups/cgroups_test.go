@@ -37,8 +37,14 @@ func manager(t *testing.T) *Manager {
 func managerWith(t *testing.T, cfs bool) *Manager {
 	t.Helper()
 	cfg := DefaultConfig()
-	cfg.Root = "agora-test"
 	cfg.EnableCFS = cfs
+	return managerOf(t, cfg)
+}
+
+// managerOf is manager with cfg (its Root replaced by the tests' own).
+func managerOf(t *testing.T, cfg Config) *Manager {
+	t.Helper()
+	cfg.Root = "agora-test"
 	hosttest.RequireCgroups(t)
 	m, err := New(cfg)
 	if err != nil {

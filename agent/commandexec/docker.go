@@ -158,12 +158,14 @@ var executorOnlyEnv = map[string]bool{
 // containerEnv is what the container gets from the executor: the executor's MESOS_* (those
 // that make sense inside a container) and MARATHON_* variables, then MESOS_FRAMEWORK_ID,
 // MESOS_EXECUTOR_ID and MESOS_TASK_ID. The docker package adds CommandInfo.environment,
-// MESOS_SANDBOX and MESOS_CONTAINER_NAME.
+// MESOS_SANDBOX and MESOS_CONTAINER_NAME. NVIDIA_VISIBLE_DEVICES and CUDA_VISIBLE_DEVICES (the
+// GPUs the agent assigned, which the docker package requests from the engine) pass too.
 func containerEnv(base []string, frameworkID, executorID, taskID string) []string {
 	var env []string
 	for _, kv := range base {
 		k, _, _ := strings.Cut(kv, "=")
-		if (strings.HasPrefix(k, "MESOS_") && !executorOnlyEnv[k]) || strings.HasPrefix(k, "MARATHON_") {
+		if (strings.HasPrefix(k, "MESOS_") && !executorOnlyEnv[k]) || strings.HasPrefix(k, "MARATHON_") ||
+			k == "NVIDIA_VISIBLE_DEVICES" || k == "CUDA_VISIBLE_DEVICES" {
 			env = append(env, kv)
 		}
 	}

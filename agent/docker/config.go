@@ -132,6 +132,9 @@ func ContainerConfig(spec Spec) (*container.Config, *container.HostConfig, *netw
 		return nil, nil, nil, err
 	}
 	setLimits(hc, res, !spec.DisableCPUQuota)
+	if err := setGPUs(hc, res, spec.Env); err != nil {
+		return nil, nil, nil, err
+	}
 
 	if err := applyParameters(cfg, hc, di.GetParameters()); err != nil {
 		return nil, nil, nil, err

@@ -42,6 +42,9 @@ type Config struct {
 	CgroupsRoot string
 	// CgroupsEnableCFS adds a CFS quota (a hard cap) to the CPU shares.
 	CgroupsEnableCFS bool
+	// Devices lets containers be denied devices (Limits.DenyDevices: the GPUs they do not
+	// hold); on cgroup v1 it uses the devices controller.
+	Devices bool
 }
 
 // CgroupsEnabled reports whether a cgroups isolator is asked for.
@@ -58,13 +61,17 @@ func New(cfg Config, log *zap.Logger) *Isolator {
 	ccfg := cgroups.DefaultConfig()
 	ccfg.Root = cfg.CgroupsRoot
 	ccfg.EnableCFS = cfg.CgroupsEnableCFS
+	ccfg.Devices = cfg.Devices
 	mgr, err := cgroups.New(ccfg)
 	if err != nil {
 		log.Warn("cgroups are unusable on this host: executors run without CPU and memory limits", zap.Error(err))
 		return nil
 	}
 	log.Info("cgroup isolation enabled", zap.Int("cgroup_version", mgr.Version()), zap.String("root", ccfg.Root),
-		zap.Bool("cfs_quota", ccfg.EnableCFS))
+		zap.Bool("cfs_quota", ccfg.EnableCFS), zap.Bool("device_control", mgr.DeviceControl()))
+	if cfg.Devices && !mgr.DeviceControl() {
+		log.Warn("no cgroup v1 devices controller: containers are not denied the GPUs they do not hold (only NVIDIA_VISIBLE_DEVICES/CUDA_VISIBLE_DEVICES hide them)")
+	}
 	return &Isolator{log: log, mgr: mgr, cgs: make(map[string]*cgroups.Cgroup), limit: make(map[string]cgroups.Limits)}
 }
 
@@ -97,6 +104,12 @@ func (i *Isolator) Prepare(containerID string, l cgroups.Limits) error {
 		return nil
 	}
 	cg, err := i.mgr.Create(containerID, l)
+	if err != nil && len(l.DenyDevices) > 0 {
+		// A v2 host that cannot load eBPF device filters: keep the CPU and memory limits.
+		i.log.Warn("container not denied devices", zap.String("container_id", containerID), zap.Error(err))
+		l.DenyDevices = nil
+		cg, err = i.mgr.Create(containerID, l)
+	}
 	if err != nil {
 		return err
 	}
@@ -122,6 +135,9 @@ func (i *Isolator) Isolate(containerID string, pid int) error {
 	}
 	return nil
 }
+
+// DeviceControl reports whether Limits.DenyDevices is enforced.
+func (i *Isolator) DeviceControl() bool { return i != nil && i.mgr.DeviceControl() }
 
 // Update changes a container's limits (a task joined a running executor).
 func (i *Isolator) Update(containerID string, l cgroups.Limits) {

@@ -2,6 +2,7 @@ package registration
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -121,12 +122,20 @@ func (m *Conn) run(ctx context.Context) {
 	var target *url.URL // the master the last attempt reached
 	for ctx.Err() == nil {
 		var subscribed bool
+		var tried *url.URL // the master the last attempt could not reach
 		next, err := m.cfg.Detector.Detect(ctx, target)
 		if err == nil {
 			target = next
 			subscribed, next, err = m.subscribe(ctx, target)
 			if next != nil {
 				target = next
+			}
+			if next == nil && !subscribed {
+				// No master answered at target (a leader reached through a redirect may
+				// have died): the next attempt asks the detector afresh, so a Static
+				// one goes back to the configured master, which redirects to the new
+				// leader.
+				tried, target = target, nil
 			}
 		}
 		if ctx.Err() != nil {
@@ -135,18 +144,47 @@ func (m *Conn) run(ctx context.Context) {
 		if subscribed {
 			backoff = m.cfg.BackoffMin
 		}
-		m.log.Info("not subscribed to the master, retrying", zap.String("master", masterHost(target)),
+		m.log.Info("not subscribed to the master, retrying", zap.String("master", masterHost(cmp.Or(target, tried))),
 			zap.Duration("backoff", backoff), zap.Error(err))
 		// Full jitter in [backoff/2, backoff).
 		wait := backoff/2 + time.Duration(rand.Int64N(int64(backoff/2)+1))
 		due, stop := clock.At(m.clock, m.clock.Now().Add(wait))
+		elected, stopWatching := m.watchLeader(ctx, cmp.Or(target, tried))
 		select {
 		case <-ctx.Done():
-			stop()
-			return
 		case <-due:
+		case <-elected:
+			// Another master is elected: try it now, from the shortest back-off.
+			backoff = m.cfg.BackoffMin / 2
+		}
+		stop()
+		stopWatching()
+		if ctx.Err() != nil {
+			return
 		}
 		backoff = min(2*backoff, m.cfg.BackoffMax)
+	}
+}
+
+// watchLeader returns a channel closed when a LeaderWatcher detector names a
+// master other than target, and a func that stops watching and waits for the
+// watcher. Other detectors never close the channel.
+func (m *Conn) watchLeader(ctx context.Context, target *url.URL) (<-chan struct{}, func()) {
+	w, ok := m.cfg.Detector.(LeaderWatcher)
+	if !ok || target == nil {
+		return nil, func() {}
+	}
+	wctx, cancel := context.WithCancel(ctx)
+	elected, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		if w.WaitChange(wctx, target) == nil {
+			close(elected)
+		}
+	}()
+	return elected, func() {
+		cancel()
+		<-done
 	}
 }
 
@@ -220,6 +258,17 @@ func (m *Conn) subscribe(ctx context.Context, target *url.URL) (bool, *url.URL, 
 	defer wg.Wait()
 	watchdog := m.clock.AfterFunc(3*interval, cancel)
 	defer watchdog.Stop()
+	if w, ok := m.cfg.Detector.(LeaderWatcher); ok {
+		// Another master elected: drop this stream and subscribe to it.
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if w.WaitChange(sctx, final) == nil {
+				m.log.Info("another master is elected; re-subscribing", zap.String("master", final.Host))
+				cancel()
+			}
+		}()
+	}
 
 	for {
 		rec, err := rd.ReadRecord()

@@ -216,3 +216,41 @@ func TestConnBacksOffOnItsClock(t *testing.T) {
 	}
 	agenttest.Eventually(t, 10*time.Second, func() bool { return det.attempts() == 5 }, "no fifth attempt")
 }
+
+// TestStaticFollowsRedirectsAcrossFailover: an agent given a non-leading master
+// follows its 307 to the leader; when that leader dies, the agent asks the
+// configured master again and follows its redirect to the new leader.
+func TestStaticFollowsRedirectsAcrossFailover(t *testing.T) {
+	first, second := newMaster(t), newMaster(t)
+	var mu sync.Mutex
+	leaderAddr := first.url().Host
+	standby := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		addr := leaderAddr
+		mu.Unlock()
+		w.Header().Set("Location", "//"+addr+r.URL.Path)
+		w.WriteHeader(http.StatusTemporaryRedirect)
+	}))
+	defer standby.Close()
+	det, err := NewStatic(standby.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := &owner{}
+	c := New(Config{Detector: det, BackoffMin: time.Millisecond, BackoffMax: 10 * time.Millisecond}, o, zaptest.NewLogger(t))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); c.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+
+	agenttest.Eventually(t, 10*time.Second, func() bool { return first.subscriptions() == 1 }, "no subscription to the leader behind the redirect")
+	mu.Lock()
+	leaderAddr = second.url().Host
+	mu.Unlock()
+	first.srv.CloseClientConnections()
+	first.srv.Close() // the leader dies
+	agenttest.Eventually(t, 10*time.Second, func() bool {
+		got := o.masters()
+		return len(got) == 2 && got[1] == second.url().Host
+	}, "not subscribed to the new leader through the configured master")
+}

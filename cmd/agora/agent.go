@@ -8,7 +8,12 @@ import (
 	"strconv"
 	"strings"
 
+	"go.uber.org/zap"
+
 	"github.com/agoracluster/agora/agent"
+	"github.com/agoracluster/agora/agent/registration"
+	"github.com/agoracluster/agora/election"
+	"github.com/agoracluster/agora/zookeeper"
 )
 
 // runAgent is `agora agent`: registers with a master and runs tasks.
@@ -16,7 +21,10 @@ func runAgent(ctx context.Context, args []string, _, stderr io.Writer) error {
 	cfg := agent.DefaultConfig()
 	fs := newFlagSet("agent")
 	fs.SetOutput(stderr)
-	fs.StringVar(&cfg.Master, "master", "", "master address: host:port or http://host:port")
+	fs.StringVar(&cfg.Master, "master", "", "master address: host:port or http://host:port, or zk://host1:2181,host2:2181/agora (or file:///path holding one) to follow the master elected in ZooKeeper")
+	zkCfg := zookeeper.DefaultConfig()
+	durationVar(fs, &zkCfg.SessionTimeout, "zk_session_timeout", zkCfg.SessionTimeout,
+		"ZooKeeper session timeout when --master is a zk:// URL")
 	ip := fs.String("ip", "0.0.0.0", "IP address to listen on")
 	port := fs.Int("port", 5051, "port to listen on")
 	fs.StringVar(&cfg.Hostname, "hostname", "", "hostname advertised to the master (default: the system hostname)")
@@ -44,6 +52,8 @@ func runAgent(ctx context.Context, args []string, _, stderr io.Writer) error {
 		"isolators: cgroups/cpu,cgroups/mem (CPU and memory limits in cgroups where the host allows) or posix/cpu,posix/mem (none)")
 	fs.StringVar(&cfg.CgroupsRoot, "cgroups_root", cfg.CgroupsRoot, "cgroup under which every executor container gets its own")
 	fs.BoolVar(&cfg.CgroupsEnableCFS, "cgroups_enable_cfs", cfg.CgroupsEnableCFS, "cap CPU with a CFS quota (cpus × period), not only shares")
+	fs.StringVar(&cfg.NvidiaGPUDevices, "nvidia_gpu_devices", cfg.NvidiaGPUDevices,
+		"indices (nvidia-smi's) of the GPUs to offer, e.g. 0,1 (default: every detected GPU, or the first N with gpus:N in --resources)")
 	durationVar(fs, &cfg.GCDelay, "gc_delay", cfg.GCDelay,
 		"how long the sandboxes of finished executors are kept at an empty disk (sooner as the disk fills)")
 	fs.Float64Var(&cfg.GCDiskHeadroom, "gc_disk_headroom", cfg.GCDiskHeadroom,
@@ -66,6 +76,16 @@ func runAgent(ctx context.Context, args []string, _, stderr io.Writer) error {
 		return err
 	}
 	defer func() { _ = log.Sync() }()
+	if zookeeper.IsURL(cfg.Master) || strings.HasPrefix(cfg.Master, "file://") {
+		det, closeDet, err := detectMaster(ctx, cfg.Master, zkCfg, log)
+		if err != nil {
+			return err
+		}
+		defer closeDet()
+		cfg.MasterDetector = det
+	} else if fs.Changed("zk_session_timeout") {
+		return fmt.Errorf("agent: --zk_session_timeout needs --master zk://…")
+	}
 	a, err := agent.New(cfg, log)
 	if err != nil {
 		return err
@@ -75,4 +95,29 @@ func runAgent(ctx context.Context, args []string, _, stderr io.Writer) error {
 		return fmt.Errorf("agent: listen: %w", err)
 	}
 	return a.Run(ctx, ln)
+}
+
+// detectMaster connects to the ZooKeeper of a zk:// (or file://) --master and
+// follows the elected master; the returned func closes the detector and session.
+func detectMaster(ctx context.Context, master string, cfg zookeeper.Config, log *zap.Logger) (registration.MasterDetector, func(), error) {
+	u, err := zookeeper.LoadURL(master)
+	if err != nil {
+		return nil, nil, fmt.Errorf("agent: --master: %w", err)
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, nil, fmt.Errorf("agent: %w", err)
+	}
+	sess, err := zookeeper.Connect(ctx, u, cfg, log)
+	if err != nil {
+		return nil, nil, fmt.Errorf("agent: --master %s: %w", u.Redacted(), err)
+	}
+	det, err := election.DetectMaster(sess, u.Path, log)
+	if err != nil {
+		sess.Close()
+		return nil, nil, fmt.Errorf("agent: --master %s: %w", u.Redacted(), err)
+	}
+	return registration.NewLeader(det), func() {
+		det.Close()
+		sess.Close()
+	}, nil
 }

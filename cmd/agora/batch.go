@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -25,11 +24,12 @@ func runBatch(ctx context.Context, args []string, _, stderr io.Writer) error {
 	httpAddr := fs.String("http_address", "", "address to listen on (default: all interfaces)")
 	fs.StringVar(&cfg.Hostname, "hostname", "", "hostname advertised as the leader and to the master (default: the system hostname)")
 	fs.StringVar(&cfg.WorkDir, "work_dir", filepath.Join(os.TempDir(), "agora", "batch"), "directory for the state (jobs, schedules, runs, history, framework id)")
-	zk := fs.String("zk", "", "ZooKeeper URL for state and leader election (zk://host:2181/batch); not supported yet")
+	zk := addZKFlags(fs, "batch")
 	fs.StringVar(&cfg.FrameworkName, "framework_name", cfg.FrameworkName, "framework name")
 	durationVar(fs, &cfg.FailoverTimeout, "failover_timeout", cfg.FailoverTimeout, "how long the master keeps tasks while batch is away")
 	fs.StringVar(&cfg.User, "mesos_user", "", "user tasks run as unless a job names one (default: the current user)")
 	fs.StringVar(&cfg.Role, "mesos_role", cfg.Role, "framework role")
+	fs.BoolVar(&cfg.GPUResources, "gpu_resources", cfg.GPUResources, "register with GPU_RESOURCES, so that agents with GPUs are offered (for jobs with run.gpus)")
 	fs.IntVar(&cfg.HistoryRuns, "history_runs", cfg.HistoryRuns, "how many finished runs of each job are kept")
 	fs.IntVar(&cfg.Retry.Limit, "retry_limit", cfg.Retry.Limit, "failed tasks a run retries under ON_FAILURE before it fails (0: until its activeDeadlineSeconds)")
 	durationVar(fs, &cfg.Retry.Max, "retry_backoff_max", cfg.Retry.Max, "longest back-off before a failed task is retried")
@@ -37,9 +37,6 @@ func runBatch(ctx context.Context, args []string, _, stderr io.Writer) error {
 	level := fs.String("logging_level", "info", "log level: debug, info, warn, error")
 	if err := parseFlags(fs, args, osEnv); err != nil {
 		return err
-	}
-	if *zk != "" {
-		return errors.New("batch: --zk is not supported yet; run without it (state in --work_dir)")
 	}
 	cfg.Masters = sdk.SplitMasters(*masters)
 	if err := frameworkDefaults("batch", &cfg.Hostname, &cfg.User); err != nil {
@@ -50,7 +47,7 @@ func runBatch(ctx context.Context, args []string, _, stderr io.Writer) error {
 		return err
 	}
 	defer func() { _ = log.Sync() }()
-	b, err := batch.New(cfg, log)
+	b, err := batch.New(cfg, log) // checks the config; a term of RunHA makes its own
 	if err != nil {
 		return err
 	}
@@ -58,5 +55,14 @@ func runBatch(ctx context.Context, args []string, _, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("batch: listen: %w", err)
 	}
-	return b.Run(ctx, ln)
+	if zk.url == "" {
+		return b.Run(ctx, ln)
+	}
+	node, err := zk.open(ctx, cfg.Hostname, cfg.HTTPPort, log)
+	if err != nil {
+		_ = ln.Close()
+		return fmt.Errorf("batch: %w", err)
+	}
+	defer node.Close()
+	return batch.RunHA(ctx, cfg, log, ln, node)
 }

@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/agoracluster/agora/agent"
+	"github.com/agoracluster/agora/discovery/dns"
 	"github.com/agoracluster/agora/frameworks/batch"
 	"github.com/agoracluster/agora/frameworks/marathon"
 	"github.com/agoracluster/agora/master"
@@ -31,6 +32,7 @@ type localConfig struct {
 	level      string
 	marathon   int // Marathon's port; 0 disables it
 	batch      int // the batch framework's port; 0 disables it
+	dnsPort    int // agora dns's port (UDP and TCP); 0 picks a free one, -1 disables it
 }
 
 // runLocal is `agora local`: a master and N agents (and the frameworks) in one process
@@ -48,6 +50,7 @@ func runLocal(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&lc.attributes, "attributes", "", "attributes of each agent")
 	fs.IntVar(&lc.marathon, "marathon_port", 8080, "port of the Marathon-compatible app framework (0: don't run it)")
 	fs.IntVar(&lc.batch, "batch_port", 8081, "port of the batch framework (0: don't run it)")
+	fs.IntVar(&lc.dnsPort, "dns_port", 0, "port of the DNS server for the domain mesos, UDP and TCP (0: a free port, printed; -1: don't run it)")
 	fs.StringVar(&lc.level, "logging_level", "info", "log level: debug, info, warn, error")
 	if err := parseFlags(fs, args, osEnv); err != nil {
 		return err
@@ -163,9 +166,31 @@ func runLocalCluster(ctx context.Context, lc localConfig, stdout io.Writer, log 
 		runners = append(runners, runner{"batch", ln, bat.Run})
 	}
 
+	var dnsRun func(context.Context) error
+	var dnsAddr net.Addr
+	if lc.dnsPort >= 0 {
+		dcfg := dns.DefaultConfig()
+		dcfg.Masters = []string{masterAddr}
+		srv, err := dns.NewServer(dcfg, log)
+		if err != nil {
+			closeAll()
+			return err
+		}
+		pc, ln, err := dns.Listen(lc.ip, lc.dnsPort)
+		if err != nil {
+			closeAll()
+			return fmt.Errorf("local: %w", err)
+		}
+		dnsAddr = pc.LocalAddr()
+		dnsRun = func(ctx context.Context) error { return srv.Run(ctx, dns.NewPoller(dcfg, log), version, pc, ln, nil) }
+	}
+
 	fmt.Fprintf(stdout, "Agora local cluster (work dir %s)\n", lc.workDir)
 	for _, r := range runners {
 		fmt.Fprintf(stdout, "  %-9s http://%s\n", r.name, r.ln.Addr())
+	}
+	if dnsRun != nil {
+		fmt.Fprintf(stdout, "  %-9s %s (udp, tcp; domain mesos: dig @%s -p %d leader.mesos)\n", "dns", dnsAddr, lc.ip, dnsAddr.(*net.UDPAddr).Port)
 	}
 	fmt.Fprintln(stdout, "Press Ctrl-C to stop.")
 
@@ -174,6 +199,14 @@ func runLocalCluster(ctx context.Context, lc localConfig, stdout io.Writer, log 
 		g.Go(func() error {
 			if err := r.run(gctx, r.ln); err != nil {
 				return fmt.Errorf("%s: %w", r.name, err)
+			}
+			return nil
+		})
+	}
+	if dnsRun != nil {
+		g.Go(func() error {
+			if err := dnsRun(gctx); err != nil {
+				return fmt.Errorf("dns: %w", err)
 			}
 			return nil
 		})

@@ -1,4 +1,5 @@
-// Command agora is the one Agora binary: `agora master|agent|local|marathon|batch|executor|executor-host|version`.
+// Command agora is the one Agora binary: `agora master|agent|local|marathon|batch|executor|executor-host|version`,
+// and the client commands `agora apps|jobs|agents|frameworks|tasks|logs|top|completion` (cli.go).
 //
 // Every subcommand parses its own flags (Mesos and Marathon flag names) and also reads each
 // flag from the environment as AGORA_<FLAG>; a flag given on the command line wins.
@@ -27,7 +28,7 @@ type command struct {
 }
 
 func commands() map[string]command {
-	return map[string]command{
+	cmds := map[string]command{
 		"version":       {summary: "print the version", run: runVersion},
 		"executor":      {summary: "run the command executor (started by the agent)", run: runExecutor},
 		"executor-host": {summary: "run the agent's command executors in one process (started by the agent)", run: runExecutorHost},
@@ -36,7 +37,13 @@ func commands() map[string]command {
 		"local":         {summary: "run a master and agents in one process tree", run: runLocal},
 		"marathon":      {summary: "run the Marathon-compatible app framework (REST /v2)", run: runMarathon},
 		"batch":         {summary: "run the batch framework: jobs, cron schedules, dependencies (REST /v1)", run: runBatch},
+		"completion":    {summary: "print a bash or zsh completion script", run: runCompletion},
+		"dns":           {summary: "run the Mesos-DNS-compatible DNS server for the cluster (A, SRV; HTTP /v1)", run: runDNS},
 	}
+	for name, g := range clientGroups() { // the client commands (cli.go)
+		cmds[name] = command{summary: g.summary, run: runGroup(name, g)}
+	}
+	return cmds
 }
 
 func main() {
@@ -44,8 +51,11 @@ func main() {
 	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
 	if err != nil {
-		if !errors.Is(err, errUsage) {
+		if err != errUsage { //nolint:errorlint // the bare sentinel: the usage was printed
 			fmt.Fprintln(os.Stderr, "agora:", err)
+		}
+		if errors.Is(err, errUsage) {
+			os.Exit(2)
 		}
 		os.Exit(1)
 	}
@@ -83,7 +93,7 @@ func usage(w io.Writer, cmds map[string]command) {
 	}
 	sort.Strings(names)
 	for _, name := range names {
-		fmt.Fprintf(w, "  %-10s %s\n", name, cmds[name].summary)
+		fmt.Fprintf(w, "  %-13s %s\n", name, cmds[name].summary)
 	}
 	fmt.Fprintln(w, "\nRun 'agora <command> --help' for the flags of a command.")
 }

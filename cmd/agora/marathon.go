@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -24,19 +23,20 @@ func runMarathon(ctx context.Context, args []string, _, stderr io.Writer) error 
 	httpAddr := fs.String("http_address", "", "address to listen on (default: all interfaces)")
 	fs.StringVar(&cfg.Hostname, "hostname", "", "hostname advertised as the leader and to the master (default: the system hostname)")
 	fs.StringVar(&cfg.WorkDir, "work_dir", filepath.Join(os.TempDir(), "agora", "marathon"), "directory for the state (apps, versions, deployments, tasks, framework id)")
-	zk := fs.String("zk", "", "ZooKeeper URL for state and leader election (zk://host:2181/marathon); not supported yet")
+	zk := addZKFlags(fs, "marathon")
 	fs.StringVar(&cfg.FrameworkName, "framework_name", cfg.FrameworkName, "framework name")
 	durationVar(fs, &cfg.FailoverTimeout, "failover_timeout", cfg.FailoverTimeout, "how long the master keeps tasks while Marathon is away")
 	fs.StringVar(&cfg.User, "mesos_user", "", "user tasks run as (default: the current user)")
 	fs.StringVar(&cfg.Role, "mesos_role", cfg.Role, "framework role")
+	features := fs.String("enable_features", "", "comma-separated optional features: gpu_resources (register with GPU_RESOURCES, so that agents with GPUs are offered)")
 	durationVar(fs, &cfg.IdleRefuse, "decline_offer_duration", cfg.IdleRefuse, "refuse filter for offers declined while nothing waits")
 	fs.IntVar(&cfg.MaxVersions, "max_versions", cfg.MaxVersions, "how many versions of each app and of the root group are stored")
 	level := fs.String("logging_level", "info", "log level: debug, info, warn, error")
 	if err := parseFlags(fs, args, osEnv); err != nil {
 		return err
 	}
-	if *zk != "" {
-		return errors.New("marathon: --zk is not supported yet; run without it (state in --work_dir)")
+	if err := cfg.ParseFeatures(*features); err != nil {
+		return fmt.Errorf("marathon: %w", err)
 	}
 	cfg.Masters = sdk.SplitMasters(*masters)
 	if err := frameworkDefaults("marathon", &cfg.Hostname, &cfg.User); err != nil {
@@ -55,5 +55,14 @@ func runMarathon(ctx context.Context, args []string, _, stderr io.Writer) error 
 	if err != nil {
 		return fmt.Errorf("marathon: listen: %w", err)
 	}
-	return m.Run(ctx, ln)
+	if zk.url == "" {
+		return m.Run(ctx, ln)
+	}
+	node, err := zk.open(ctx, cfg.Hostname, cfg.HTTPPort, log)
+	if err != nil {
+		_ = ln.Close()
+		return fmt.Errorf("marathon: %w", err)
+	}
+	defer node.Close()
+	return m.RunHA(ctx, ln, node)
 }

@@ -11,9 +11,12 @@ import (
 	"strconv"
 
 	"github.com/agoracluster/agora/master"
+	"github.com/agoracluster/agora/master/allocator"
+	"github.com/agoracluster/agora/zookeeper"
 )
 
-// runMaster is `agora master`: the leading (for now: only) master.
+// runMaster is `agora master`: a standalone master, or with --zk one of several
+// masters elected in ZooKeeper.
 func runMaster(ctx context.Context, args []string, _, stderr io.Writer) error {
 	cfg := master.DefaultConfig()
 	fs := newFlagSet("master")
@@ -22,7 +25,11 @@ func runMaster(ctx context.Context, args []string, _, stderr io.Writer) error {
 	port := fs.Int("port", 5050, "port to listen on")
 	fs.StringVar(&cfg.Hostname, "hostname", "", "hostname advertised to agents and frameworks (default: the system hostname)")
 	fs.StringVar(&cfg.WorkDir, "work_dir", filepath.Join(os.TempDir(), "agora", "master"), "directory for the registry")
-	zk := fs.String("zk", "", "ZooKeeper URL for leader election (zk://host:2181/agora); not supported yet")
+	zk := fs.String("zk", "", "ZooKeeper URL for leader election and the registry (zk://[user:pw@]host1:2181,host2:2181/agora, or file:///path holding one); empty: a standalone master with its registry in --work_dir")
+	zkCfg := zookeeper.DefaultConfig()
+	durationVar(fs, &zkCfg.SessionTimeout, "zk_session_timeout", zkCfg.SessionTimeout,
+		"ZooKeeper session timeout: how long a leader cut off from ZooKeeper keeps its znode")
+	quorum := fs.Int("quorum", 1, "accepted for Mesos habits; ZooKeeper keeps the registry (no replicated log), so it only has to be at least 1")
 	fs.StringVar(&cfg.Cluster, "cluster", "", "human readable cluster name")
 	durationVar(fs, &cfg.AgentPingTimeout, "agent_ping_timeout", cfg.AgentPingTimeout,
 		"how long an agent may go without a heartbeat before a ping is counted as missed")
@@ -38,14 +45,27 @@ func runMaster(ctx context.Context, args []string, _, stderr io.Writer) error {
 		"alias of --agent_removal_timeout (the Mesos name)")
 	durationVar(fs, &cfg.OfferTimeout, "offer_timeout", 0, "rescind offers after this long (0: never)")
 	durationVar(fs, &cfg.AllocationInterval, "allocation_interval", cfg.AllocationInterval, "interval of the periodic allocation cycle")
+	weights := fs.String("weights", "", "role weights, role=weight separated by commas (eng=2.5,ops=1); a role without one weighs 1")
+	minAllocatable := fs.String("min_allocatable_resources", "cpus:0.01|mem:32",
+		"smallest resources worth offering: alternatives separated by '|', each name:amount pairs separated by ';'")
 	level := fs.String("logging_level", "info", "log level: debug, info, warn, error")
-	if err := parseFlags(fs, args, osEnv); err != nil {
+	err := parseFlags(fs, args, osEnv)
+	if err != nil {
 		return err
 	}
-	if *zk != "" {
-		return errors.New("master: --zk is not supported yet; run without it for a standalone master")
+	if *quorum < 1 {
+		return fmt.Errorf("master: --quorum %d: must be at least 1", *quorum)
+	}
+	if *zk == "" && fs.Changed("zk_session_timeout") {
+		return errors.New("master: --zk_session_timeout needs --zk")
 	}
 	cfg.Version = version
+	if cfg.Weights, err = allocator.ParseWeights(*weights); err != nil {
+		return fmt.Errorf("master: --weights: %w", err)
+	}
+	if cfg.MinAllocatable, err = allocator.ParseMinAllocatable(*minAllocatable); err != nil {
+		return fmt.Errorf("master: --min_allocatable_resources: %w", err)
+	}
 	if parsed := net.ParseIP(*ip); parsed != nil && !parsed.IsUnspecified() {
 		cfg.IP = *ip
 	}
@@ -54,9 +74,27 @@ func runMaster(ctx context.Context, args []string, _, stderr io.Writer) error {
 		return err
 	}
 	defer func() { _ = log.Sync() }()
-	m, err := master.New(cfg, log)
-	if err != nil {
-		return err
+	var m *master.Master
+	if *zk == "" {
+		if m, err = master.New(cfg, log); err != nil {
+			return err
+		}
+	} else {
+		u, err := zookeeper.LoadURL(*zk)
+		if err != nil {
+			return fmt.Errorf("master: --zk: %w", err)
+		}
+		if err := zkCfg.Validate(); err != nil {
+			return fmt.Errorf("master: %w", err)
+		}
+		sess, err := zookeeper.Connect(ctx, u, zkCfg, log)
+		if err != nil {
+			return fmt.Errorf("master: --zk %s: %w", u.Redacted(), err)
+		}
+		defer sess.Close()
+		if m, err = master.NewHA(cfg, master.HA{Session: sess, Path: u.Path}, log); err != nil {
+			return err
+		}
 	}
 	ln, err := net.Listen("tcp", net.JoinHostPort(*ip, strconv.Itoa(*port)))
 	if err != nil {

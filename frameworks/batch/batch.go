@@ -2,7 +2,6 @@ package batch
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/agoracluster/agora/frameworks/batch/api"
 	"github.com/agoracluster/agora/frameworks/batch/run"
+	"github.com/agoracluster/agora/frameworks/ha"
 	"github.com/agoracluster/agora/frameworks/marathon/events"
 	"github.com/agoracluster/agora/frameworks/sdk"
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
@@ -35,6 +35,7 @@ type Batch struct {
 	rand *rand.Rand // run ids; used by the loop only
 
 	st       store.Store
+	node     *ha.Node // the leader latch (--zk); nil for a single instance
 	sched    *sdk.Scheduler
 	w        *writer
 	out      *outbox // kills and the wish for offers
@@ -123,10 +124,63 @@ func (b *Batch) Run(ctx context.Context, ln net.Listener) error {
 
 // RunWithStore is Run with the state in st.
 func (b *Batch) RunWithStore(ctx context.Context, ln net.Listener, st store.Store) error {
+	h, run, err := b.start(ctx, st)
+	if err != nil {
+		_ = ln.Close()
+		return err
+	}
+	hs := &ha.Handlers{Self: "http://" + b.self()}
+	hs.Lead(h)
+	if err := ha.Serve(ctx, ln, hs, run); err != nil {
+		return fmt.Errorf("batch: %w", err)
+	}
+	return nil
+}
+
+// RunHA runs batch as one of several instances that share node's latch and state (--zk):
+// each time this one is elected, a new Batch (New with cfg and opts) loads the state,
+// subscribes to the master and serves the REST API until the lead is lost; meanwhile the
+// instance proxies API calls to the leader. It returns nil when ctx is done.
+func RunHA(ctx context.Context, cfg Config, log *zap.Logger, ln net.Listener, node *ha.Node, opts ...Option) error {
+	if err := cfg.Validate(); err != nil {
+		_ = ln.Close()
+		return fmt.Errorf("batch: invalid config: %w", err)
+	}
+	if log == nil {
+		log = zap.NewNop()
+	}
+	hs := &ha.Handlers{
+		Self:     "http://" + node.Address(),
+		Follower: api.Follower(node.Leader, ha.Proxy(node, log.Named("batch")), log.Named("batch")),
+		Leading:  node.Leading, StartWait: ha.StartWait,
+	}
+	err := ha.Serve(ctx, ln, hs, func(ctx context.Context) error {
+		return node.Run(ctx, func(ctx context.Context, st store.Store) error {
+			b, err := New(cfg, log, opts...)
+			if err != nil {
+				return err
+			}
+			b.node = node
+			h, run, err := b.start(ctx, st)
+			if err != nil {
+				return err
+			}
+			defer hs.Lead(h)()
+			return run(ctx)
+		})
+	})
+	if err != nil {
+		return fmt.Errorf("batch: %w", err)
+	}
+	return nil
+}
+
+// start loads the state from st and builds the scheduler and the API's handler; run runs
+// the loop, its helpers and the scheduler until ctx ends (nil then) or one fails.
+func (b *Batch) start(ctx context.Context, st store.Store) (http.Handler, func(context.Context) error, error) {
 	b.st = st
 	if err := b.load(ctx); err != nil {
-		_ = ln.Close()
-		return fmt.Errorf("batch: load state: %w", err)
+		return nil, nil, fmt.Errorf("batch: load state: %w", err)
 	}
 	scfg := sdk.DefaultConfig()
 	scfg.Masters = b.cfg.Masters
@@ -136,12 +190,9 @@ func (b *Batch) RunWithStore(ctx context.Context, ln net.Listener, st store.Stor
 		FailoverTimeout: proto.Float64(b.cfg.FailoverTimeout.Seconds()),
 		Checkpoint:      proto.Bool(true),
 		Hostname:        proto.String(b.cfg.Hostname),
-		WebuiUrl:        proto.String("http://" + b.leader()),
+		WebuiUrl:        proto.String("http://" + b.self()),
 		Roles:           []string{b.cfg.Role},
-		Capabilities: []*mesos.FrameworkInfo_Capability{
-			{Type: mesos.FrameworkInfo_Capability_TASK_KILLING_STATE.Enum()},
-			{Type: mesos.FrameworkInfo_Capability_MULTI_ROLE.Enum()},
-		},
+		Capabilities:    b.cfg.capabilities(),
 	}
 	scfg.FrameworkIDStore = sdk.NewStoreIDStore(st, keyFrameworkID)
 	scfg.KnownTasks = b.knownTasks
@@ -150,56 +201,64 @@ func (b *Batch) RunWithStore(ctx context.Context, ln net.Listener, st store.Stor
 	scfg.WantOffers = b.wantOffers
 	sched, err := sdk.NewScheduler(scfg, &handler{b: b}, b.log)
 	if err != nil {
-		_ = ln.Close()
-		return fmt.Errorf("batch: %w", err)
+		return nil, nil, fmt.Errorf("batch: %w", err)
 	}
 	b.sched = sched
 	if id, err := scfg.FrameworkIDStore.Load(ctx); err == nil {
 		b.setFrameworkID(id)
 	}
-
-	srv := &http.Server{Handler: api.Handler(api.Options{Backend: backend{b}, Events: b.bus, Metrics: b.metrics.reg,
-		MaxBodyBytes: b.cfg.MaxBodyBytes, Log: b.log}), ReadHeaderTimeout: 10 * time.Second}
-	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { b.loop(gctx); return nil })
-	g.Go(func() error { b.out.run(gctx, sched); return nil })
-	g.Go(func() error { b.launcher.run(gctx, sched); return nil })
-	g.Go(func() error { b.w.run(gctx, st, b.acks, b.log, b.done); return nil })
-	g.Go(func() error { b.acks.run(gctx, sched, b.log); return nil })
-	if b.sandboxes != nil {
-		g.Go(func() error { b.sandboxes.run(gctx); return nil })
+	opts := api.Options{Backend: backend{b}, Events: b.bus, Metrics: b.metrics.reg,
+		MaxBodyBytes: b.cfg.MaxBodyBytes, Log: b.log}
+	if b.node != nil {
+		opts.Abdicate = b.node.Abdicate
 	}
-	g.Go(func() error {
-		err := sched.Run(gctx)
-		if err != nil && gctx.Err() == nil {
-			b.log.Error("scheduler stopped", zap.Error(err))
-			return fmt.Errorf("batch: scheduler: %w", err)
+	h := api.Handler(opts)
+	return h, func(ctx context.Context) error {
+		g, gctx := errgroup.WithContext(ctx)
+		g.Go(func() error { b.loop(gctx); return nil })
+		g.Go(func() error { b.out.run(gctx, sched); return nil })
+		g.Go(func() error { b.launcher.run(gctx, sched); return nil })
+		g.Go(func() error { b.w.run(gctx, st, b.acks, b.log, b.done); return nil })
+		g.Go(func() error { b.acks.run(gctx, sched, b.log); return nil })
+		if b.sandboxes != nil {
+			g.Go(func() error { b.sandboxes.run(gctx); return nil })
 		}
-		return nil
-	})
-	g.Go(func() error {
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			return fmt.Errorf("batch: serve: %w", err)
+		g.Go(func() error {
+			err := sched.Run(gctx)
+			if err != nil && gctx.Err() == nil {
+				b.log.Error("scheduler stopped", zap.Error(err))
+				return fmt.Errorf("batch: scheduler: %w", err)
+			}
+			return nil
+		})
+		g.Go(func() error {
+			<-gctx.Done()
+			b.bus.Close() // ends the event streams so that the server's Shutdown does not wait
+			return nil
+		})
+		err := g.Wait()
+		if ctx.Err() != nil {
+			return nil
 		}
-		return nil
-	})
-	g.Go(func() error {
-		<-gctx.Done()
-		b.bus.Close() // ends the event streams so that Shutdown does not wait for them
-		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(sctx)
-		return nil
-	})
-	err = g.Wait()
-	if ctx.Err() != nil {
-		return nil
-	}
-	return err
+		return err
+	}, nil
 }
 
-func (b *Batch) leader() string {
+// self is this instance's advertised "host:port".
+func (b *Batch) self() string {
 	return net.JoinHostPort(b.cfg.Hostname, strconv.Itoa(b.cfg.HTTPPort))
+}
+
+// leader is the leading instance's "host:port" ("" while none is known).
+func (b *Batch) leader() string {
+	if b.node == nil {
+		return b.self()
+	}
+	l, err := b.node.Leader()
+	if err != nil {
+		return ""
+	}
+	return l
 }
 
 func (b *Batch) setFrameworkID(id string) {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/agoracluster/agora/frameworks/batch/retry"
+	mesos "github.com/agoracluster/agora/proto/mesos/v1"
 )
 
 // Config configures the batch framework. Start from DefaultConfig.
@@ -22,6 +23,9 @@ type Config struct {
 	User string
 	// Role is the framework's role.
 	Role string
+	// GPUResources registers with the GPU_RESOURCES capability: only then are agents with
+	// GPUs offered, and jobs with run.gpus can run.
+	GPUResources bool
 	// FrameworkName is FrameworkInfo.name.
 	FrameworkName string
 	// FailoverTimeout is how long the master keeps the framework's tasks while it is away.
@@ -122,4 +126,16 @@ func (c Config) Validate() error {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
+}
+
+// capabilities are the framework's FrameworkInfo.capabilities.
+func (c Config) capabilities() []*mesos.FrameworkInfo_Capability {
+	caps := []*mesos.FrameworkInfo_Capability{
+		{Type: mesos.FrameworkInfo_Capability_TASK_KILLING_STATE.Enum()},
+		{Type: mesos.FrameworkInfo_Capability_MULTI_ROLE.Enum()},
+	}
+	if c.GPUResources {
+		caps = append(caps, &mesos.FrameworkInfo_Capability{Type: mesos.FrameworkInfo_Capability_GPU_RESOURCES.Enum()})
+	}
+	return caps
 }

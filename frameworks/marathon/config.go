@@ -3,7 +3,10 @@ package marathon
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
+
+	mesos "github.com/agoracluster/agora/proto/mesos/v1"
 )
 
 // Config configures the Marathon framework. Start from DefaultConfig.
@@ -24,6 +27,10 @@ type Config struct {
 	User string
 	// Role is the framework's role.
 	Role string
+	// GPUResources registers with the GPU_RESOURCES capability (Marathon's
+	// --enable_features gpu_resources): only then are agents with GPUs offered, and apps
+	// with gpus can run.
+	GPUResources bool
 	// WaitingRefuse is the refuse filter for offers declined while launches wait (so that
 	// other agents are offered soon); IdleRefuse when nothing waits (Marathon's
 	// --decline_offer_duration).
@@ -104,4 +111,32 @@ func (c Config) Validate() error {
 		errs = append(errs, errors.New("max_versions: must be positive"))
 	}
 	return errors.Join(errs...)
+}
+
+// capabilities are the framework's FrameworkInfo.capabilities.
+func (c Config) capabilities() []*mesos.FrameworkInfo_Capability {
+	caps := []*mesos.FrameworkInfo_Capability{
+		{Type: mesos.FrameworkInfo_Capability_TASK_KILLING_STATE.Enum()},
+		{Type: mesos.FrameworkInfo_Capability_PARTITION_AWARE.Enum()},
+		{Type: mesos.FrameworkInfo_Capability_MULTI_ROLE.Enum()},
+	}
+	if c.GPUResources {
+		caps = append(caps, &mesos.FrameworkInfo_Capability{Type: mesos.FrameworkInfo_Capability_GPU_RESOURCES.Enum()})
+	}
+	return caps
+}
+
+// ParseFeatures applies Marathon's --enable_features (a comma-separated list); gpu_resources
+// is the one feature known here.
+func (c *Config) ParseFeatures(list string) error {
+	for _, f := range strings.Split(list, ",") {
+		switch f = strings.TrimSpace(f); f {
+		case "":
+		case "gpu_resources":
+			c.GPUResources = true
+		default:
+			return fmt.Errorf("enable_features: unknown or unsupported feature %q (known: gpu_resources)", f)
+		}
+	}
+	return nil
 }

@@ -23,4 +23,10 @@
 // call to the master. Apps, versions, deployments, tasks, group metadata and the
 // framework id are persisted through store.Store, one key per entity, so a restarted
 // instance re-subscribes with its framework id, reconciles its tasks and carries on.
+//
+// Run keeps the state in a file store in WorkDir; RunHA makes the instance one of several
+// sharing a ZooKeeper (--zk, package frameworks/ha): each time it is elected, a term
+// loads the state from the store in ZooKeeper (writes fenced on the latch znode), builds
+// the loop, the scheduler and the API, and runs them until the lead is lost; meanwhile
+// api.Follower answers /ping, /v2/leader and /v2/info and proxies the rest to the leader.
 package marathon

@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sync/errgroup"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/agoracluster/agora/frameworks/ha"
 	"github.com/agoracluster/agora/frameworks/marathon/api"
 	"github.com/agoracluster/agora/frameworks/marathon/events"
 	"github.com/agoracluster/agora/frameworks/marathon/loop"
@@ -40,7 +41,6 @@ type Marathon struct {
 	log   *zap.Logger
 	now   func() time.Time
 	newID func() string
-	bus   *events.Bus
 }
 
 // New checks cfg and returns a Marathon; it does no IO.
@@ -60,18 +60,11 @@ func New(cfg Config, log *zap.Logger) (*Marathon, error) {
 	if m.now == nil {
 		m.now = time.Now
 	}
-	ecfg := events.DefaultConfig()
-	ecfg.Now = m.now
-	bus, err := events.NewBus(ecfg, m.log)
-	if err != nil {
-		return nil, fmt.Errorf("marathon: %w", err)
-	}
-	m.bus = bus
 	return m, nil
 }
 
-// Run opens the state store, subscribes to the master and serves the REST API on ln until
-// ctx is done; it returns nil then.
+// Run opens the state store in WorkDir, subscribes to the master and serves the REST API
+// on ln until ctx is done; it returns nil then. The instance is always the leader.
 func (m *Marathon) Run(ctx context.Context, ln net.Listener) error {
 	st, err := store.OpenFile(m.cfg.WorkDir)
 	if err != nil {
@@ -82,69 +75,132 @@ func (m *Marathon) Run(ctx context.Context, ln net.Listener) error {
 }
 
 func (m *Marathon) run(ctx context.Context, ln net.Listener, st store.Store) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	lp, err := loop.New(ctx, loop.Config{
+	t, err := m.startTerm(ctx, st, nil)
+	if err != nil {
+		_ = ln.Close()
+		return err
+	}
+	hs := &ha.Handlers{Self: m.self()}
+	hs.Lead(t.handler)
+	return m.serve(ctx, ln, hs, t.run)
+}
+
+// RunHA runs the instance as one of several that share node's latch and state (--zk):
+// while it leads, it loads the state, subscribes to the master and serves the REST API;
+// while it follows, it proxies API calls to the leader. It returns nil when ctx is done.
+func (m *Marathon) RunHA(ctx context.Context, ln net.Listener, node *ha.Node) error {
+	ids := sdk.NewStoreIDStore(node.Store(), persist.KeyFrameworkID)
+	storedID := func(ctx context.Context) string {
+		id, _ := ids.Load(ctx) // "" before the first subscription
+		return id
+	}
+	hs := &ha.Handlers{Self: m.self(), Follower: api.Follower(m.apiConfig(node), storedID, ha.Proxy(node, m.log), m.log),
+		Leading: node.Leading, StartWait: ha.StartWait}
+	return m.serve(ctx, ln, hs, func(ctx context.Context) error {
+		return node.Run(ctx, func(ctx context.Context, st store.Store) error {
+			t, err := m.startTerm(ctx, st, node)
+			if err != nil {
+				return err
+			}
+			defer hs.Lead(t.handler)()
+			return t.run(ctx)
+		})
+	})
+}
+
+func (m *Marathon) serve(ctx context.Context, ln net.Listener, h http.Handler, run func(context.Context) error) error {
+	if err := ha.Serve(ctx, ln, h, run); err != nil {
+		return fmt.Errorf("marathon: %w", err)
+	}
+	return nil
+}
+
+// self is the instance's advertised "http://host:port".
+func (m *Marathon) self() string {
+	return "http://" + net.JoinHostPort(m.cfg.Hostname, strconv.Itoa(m.cfg.HTTPPort))
+}
+
+// term is one term as the leader: the API's handler and the loop, scheduler and
+// readiness checks to run.
+type term struct {
+	handler http.Handler
+	run     func(ctx context.Context) error
+}
+
+// startTerm loads the state from st and builds the loop, the scheduler and the API; lead
+// is nil for a single instance.
+func (m *Marathon) startTerm(ctx context.Context, st store.Store, lead *ha.Node) (*term, error) {
+	ecfg := events.DefaultConfig()
+	ecfg.Now = m.now
+	bus, err := events.NewBus(ecfg, m.log)
+	if err != nil {
+		return nil, fmt.Errorf("marathon: %w", err)
+	}
+	lctx, lcancel := context.WithCancel(ctx)
+	lp, err := loop.New(lctx, loop.Config{
 		Master:        m.cfg.Masters[0],
 		WaitingRefuse: m.cfg.WaitingRefuse, IdleRefuse: m.cfg.IdleRefuse,
 		TickInterval:   m.cfg.TickInterval,
 		ServicePortMin: m.cfg.ServicePortMin, ServicePortMax: m.cfg.ServicePortMax,
 	}, loop.Deps{
 		Store: st, Writes: persist.NewStore(st, m.cfg.MaxVersions, m.log),
-		Bus: m.bus, Log: m.log, Now: m.now, NewID: m.newID,
+		Bus: bus, Log: m.log, Now: m.now, NewID: m.newID,
 	})
 	if err != nil {
-		_ = ln.Close()
-		return fmt.Errorf("marathon: %w", err)
+		lcancel()
+		bus.Close()
+		return nil, fmt.Errorf("marathon: %w", err)
 	}
 	scfg := m.schedulerConfig(st)
 	scfg.KnownTasks = lp.KnownTasks
 	sched, err := sdk.NewScheduler(scfg, lp.SDKHandler(), m.log)
 	if err != nil {
-		_ = ln.Close()
-		return fmt.Errorf("marathon: %w", err)
+		lcancel()
+		bus.Close()
+		return nil, fmt.Errorf("marathon: %w", err)
 	}
 	if id, err := scfg.FrameworkIDStore.Load(ctx); err == nil {
 		lp.SetFrameworkID(id)
 	}
-	rest := api.New(api.Config{
+	rest := api.New(m.apiConfig(lead), lp, bus, m.log)
+	return &term{handler: rest.Handler(), run: func(ctx context.Context) error {
+		defer lcancel()
+		g, gctx := errgroup.WithContext(ctx)
+		checks := readiness.NewRunner(gctx, m.cfg.MaxReadinessChecks)
+		g.Go(func() error { checks.Wait(); return nil })
+		g.Go(func() error { return lp.Run(gctx, sched, checks) })
+		g.Go(func() error {
+			err := sched.Run(gctx)
+			if err != nil && gctx.Err() == nil {
+				m.log.Error("scheduler stopped", zap.Error(err))
+			}
+			return err
+		})
+		g.Go(func() error {
+			<-gctx.Done()
+			bus.Close() // ends the event streams so that the server's Shutdown does not wait
+			return nil
+		})
+		err := g.Wait()
+		if ctx.Err() != nil && (err == nil || errors.Is(err, context.Canceled)) {
+			return nil
+		}
+		return err
+	}}, nil
+}
+
+// apiConfig is what the REST API reports; lead is nil for a single instance.
+func (m *Marathon) apiConfig(lead *ha.Node) api.Config {
+	cfg := api.Config{
 		MaxBodyBytes: m.cfg.MaxBodyBytes, Hostname: m.cfg.Hostname, HTTPPort: m.cfg.HTTPPort,
 		Masters: m.cfg.Masters, FrameworkName: m.cfg.FrameworkName, FailoverTimeout: m.cfg.FailoverTimeout,
 		Role: m.cfg.Role, User: m.cfg.User, ServicePortMin: m.cfg.ServicePortMin, ServicePortMax: m.cfg.ServicePortMax,
-		DeclineOfferDuration: m.cfg.IdleRefuse,
-	}, lp, m.bus, m.log)
-	srv := &http.Server{Handler: rest.Handler(), ReadHeaderTimeout: 10 * time.Second}
-
-	g, gctx := errgroup.WithContext(ctx)
-	checks := readiness.NewRunner(gctx, m.cfg.MaxReadinessChecks)
-	g.Go(func() error { checks.Wait(); return nil })
-	g.Go(func() error { return lp.Run(gctx, sched, checks) })
-	g.Go(func() error {
-		err := sched.Run(gctx)
-		if err != nil && gctx.Err() == nil {
-			m.log.Error("scheduler stopped", zap.Error(err))
-		}
-		return err
-	})
-	g.Go(func() error {
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			return fmt.Errorf("marathon: serve: %w", err)
-		}
-		return nil
-	})
-	g.Go(func() error {
-		<-gctx.Done()
-		m.bus.Close() // ends the event streams so that Shutdown does not wait for them
-		sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer scancel()
-		_ = srv.Shutdown(sctx)
-		return nil
-	})
-	err = g.Wait()
-	if ctx.Err() != nil && (err == nil || errors.Is(err, context.Canceled)) {
-		return nil
+		DeclineOfferDuration: m.cfg.IdleRefuse, MaxVersions: m.cfg.MaxVersions,
 	}
-	return err
+	if lead != nil {
+		cfg.Leadership = lead
+	}
+	return cfg
 }
 
 // schedulerConfig is the SDK's configuration: the framework as the master sees it.
@@ -159,11 +215,7 @@ func (m *Marathon) schedulerConfig(st store.Store) sdk.Config {
 		Hostname:        proto.String(m.cfg.Hostname),
 		WebuiUrl:        proto.String("http://" + net.JoinHostPort(m.cfg.Hostname, strconv.Itoa(m.cfg.HTTPPort))),
 		Roles:           []string{m.cfg.Role},
-		Capabilities: []*mesos.FrameworkInfo_Capability{
-			{Type: mesos.FrameworkInfo_Capability_TASK_KILLING_STATE.Enum()},
-			{Type: mesos.FrameworkInfo_Capability_PARTITION_AWARE.Enum()},
-			{Type: mesos.FrameworkInfo_Capability_MULTI_ROLE.Enum()},
-		},
+		Capabilities:    m.cfg.capabilities(),
 	}
 	scfg.FrameworkIDStore = sdk.NewStoreIDStore(st, persist.KeyFrameworkID)
 	scfg.WantOffers = true

@@ -132,6 +132,29 @@ func (p *Process) Kill() {
 	<-done
 }
 
+// Signal sends sig to the process only, without waiting (see Wait).
+func (p *Process) Signal(sig syscall.Signal) {
+	p.mu.Lock()
+	cmd := p.cmd
+	p.mu.Unlock()
+	_ = cmd.Process.Signal(sig)
+}
+
+// Wait waits (at most timeout) for the process to exit and reports whether it did.
+func (p *Process) Wait(timeout time.Duration) bool {
+	p.mu.Lock()
+	done := p.done
+	p.mu.Unlock()
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	select {
+	case <-done:
+		return true
+	case <-t.C:
+		return false
+	}
+}
+
 // Restart starts the process again with the same arguments.
 func (p *Process) Restart() { p.start() }
 
@@ -190,11 +213,16 @@ func GetJSON(ctx context.Context, url string, v any) error {
 	return json.NewDecoder(resp.Body).Decode(v)
 }
 
-// Cluster is a master with agents.
+// Cluster is a master with agents, or (Options.ZooKeeper) several masters in
+// ZooKeeper, which agents and frameworks follow.
 type Cluster struct {
-	Master *Process
-	Agents []*Process
-	t      testing.TB
+	Master  *Process   // the first master
+	Masters []*Process // every master (just Master without ZooKeeper)
+	// ZooKeeper is the zk:// URL of the masters' election ("" for a standalone
+	// master): agents and frameworks are given it as their --master.
+	ZooKeeper string
+	Agents    []*Process
+	t         testing.TB
 }
 
 // Options shape a test cluster.
@@ -203,26 +231,88 @@ type Options struct {
 	AgentResources string   // Mesos text form; default "cpus:8;mem:8192;disk:10000;ports:[31000-32000]"
 	MasterArgs     []string // extra flags for the master
 	AgentArgs      []string // extra flags for every agent
+	// ZooKeeper, a zk:// URL (see StartZooKeeper), starts Masters masters (default
+	// 3) with --zk and a 4s session; agents and frameworks follow the leader.
+	ZooKeeper string
+	Masters   int
 }
 
-// New starts a master and opts.Agents agents and waits until every agent is registered.
+// HASessionTimeout is the --zk_session_timeout of the masters of a cluster in
+// ZooKeeper: a SIGKILLed leader's znode lasts this long.
+const HASessionTimeout = 4 * time.Second
+
+// New starts a master (or masters in ZooKeeper) and opts.Agents agents and waits
+// until every agent is registered.
 func New(t testing.TB, opts Options) *Cluster {
 	t.Helper()
 	if opts.AgentResources == "" {
 		opts.AgentResources = "cpus:8;mem:8192;disk:10000;ports:[31000-32000]"
 	}
 	root := t.TempDir()
-	mport := FreePort(t)
-	maddr := "127.0.0.1:" + strconv.Itoa(mport)
-	margs := append([]string{"master", "--ip", "127.0.0.1", "--port", strconv.Itoa(mport),
-		"--work_dir", filepath.Join(root, "master")}, opts.MasterArgs...)
-	c := &Cluster{t: t}
-	c.Master = Start(t, "master", maddr, filepath.Join(root, "master"), margs...)
-	poll.Eventually(t, 20*time.Second, func() error { return get(maddr, "/health") })
+	c := &Cluster{t: t, ZooKeeper: opts.ZooKeeper}
+	n := 1
+	if opts.ZooKeeper != "" {
+		n = opts.Masters
+		if n == 0 {
+			n = 3
+		}
+	}
+	for i := range n {
+		mport := FreePort(t)
+		maddr := "127.0.0.1:" + strconv.Itoa(mport)
+		dir := filepath.Join(root, fmt.Sprintf("master-%d", i))
+		margs := []string{"master", "--ip", "127.0.0.1", "--port", strconv.Itoa(mport), "--work_dir", dir}
+		name := "master"
+		if opts.ZooKeeper != "" {
+			margs = append(margs, "--zk", opts.ZooKeeper, "--zk_session_timeout", HASessionTimeout.String(),
+				"--quorum", strconv.Itoa(n/2+1))
+			name = fmt.Sprintf("master-%d", i)
+		}
+		p := Start(t, name, maddr, dir, append(margs, opts.MasterArgs...)...)
+		c.Masters = append(c.Masters, p)
+		poll.Eventually(t, 20*time.Second, func() error { return get(maddr, "/health") })
+	}
+	c.Master = c.Masters[0]
+	if opts.ZooKeeper != "" {
+		poll.Eventually(t, 30*time.Second, func() error {
+			_, err := c.Leader()
+			return err
+		})
+	}
 	for i := 0; i < opts.Agents; i++ {
 		c.AddAgent(opts.AgentResources, opts.AgentArgs...)
 	}
 	return c
+}
+
+// MasterFlag is what agents and frameworks are given as their master: the
+// ZooKeeper URL, or the master's address.
+func (c *Cluster) MasterFlag() string {
+	if c.ZooKeeper != "" {
+		return c.ZooKeeper
+	}
+	return c.Master.Addr
+}
+
+// Leader returns the master whose /state says it is elected, or an error if
+// none (or more than one) does.
+func (c *Cluster) Leader() (*Process, error) {
+	var leaders []*Process
+	for _, p := range c.Masters {
+		var st struct {
+			Elected *bool `json:"elected"`
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		err := GetJSON(ctx, "http://"+p.Addr+"/state", &st)
+		cancel()
+		if err == nil && (st.Elected == nil || *st.Elected) {
+			leaders = append(leaders, p)
+		}
+	}
+	if len(leaders) != 1 {
+		return nil, fmt.Errorf("%d masters lead, want 1", len(leaders))
+	}
+	return leaders[0], nil
 }
 
 // AddAgent starts one more agent and waits until the master lists it.
@@ -230,7 +320,7 @@ func (c *Cluster) AddAgent(res string, extra ...string) *Process {
 	c.t.Helper()
 	port := FreePort(c.t)
 	dir := filepath.Join(c.t.TempDir(), "agent")
-	args := append([]string{"agent", "--master", c.Master.Addr, "--ip", "127.0.0.1",
+	args := append([]string{"agent", "--master", c.MasterFlag(), "--ip", "127.0.0.1",
 		"--port", strconv.Itoa(port), "--work_dir", dir, "--resources", res}, extra...)
 	// Every agent keeps its containers' cgroups under a root of its own, removed with it
 	// (a stopped agent leaves them, as their tasks may live on).
@@ -291,8 +381,16 @@ func (c *Cluster) masterState() (masterState, error) {
 	return st, err
 }
 
-// MasterURL is the master's base URL.
-func (c *Cluster) MasterURL() string { return "http://" + c.Master.Addr }
+// MasterURL is the base URL of the master (the leader, in ZooKeeper; the first
+// master while none leads).
+func (c *Cluster) MasterURL() string {
+	if c.ZooKeeper != "" {
+		if p, err := c.Leader(); err == nil {
+			return "http://" + p.Addr
+		}
+	}
+	return "http://" + c.Master.Addr
+}
 
 // ActiveAgents counts the agents the master reports as active.
 func (c *Cluster) ActiveAgents() (int, error) {

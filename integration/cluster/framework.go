@@ -54,7 +54,7 @@ func (c *Cluster) StartFramework(opts FrameworkOptions) *Framework {
 		fw.Capabilities = append(fw.Capabilities, &mesos.FrameworkInfo_Capability{Type: capType.Enum()})
 	}
 	cfg := sdk.DefaultConfig()
-	cfg.Masters = []string{c.Master.Addr}
+	cfg.Masters = []string{c.MasterFlag()}
 	cfg.Framework = fw
 	cfg.BackoffMin, cfg.BackoffMax = 50*time.Millisecond, time.Second
 	if opts.Encoding != "" {

@@ -2,8 +2,6 @@ package allocator
 
 import (
 	"errors"
-	"fmt"
-	"math"
 	"math/rand/v2"
 	"slices"
 	"sort"
@@ -35,6 +33,9 @@ type Framework struct {
 	Active bool
 	// SuppressedRoles are roles for which the framework wants no offers.
 	SuppressedRoles []string
+	// GPUResources is the GPU_RESOURCES capability: only such frameworks are offered
+	// agents with GPUs (gpu.go).
+	GPUResources bool
 }
 
 // Offer is one allocation decision: Resources on AgentID go to FrameworkID in Role.
@@ -49,6 +50,9 @@ type Offer struct {
 // number greater than zero.
 var ErrInvalidWeight = errors.New("allocator: weight must be a finite number > 0")
 
+// ErrInvalidRole is returned for a role name that breaks the Mesos rules.
+var ErrInvalidRole = errors.New("allocator: invalid role")
+
 // Allocator is the hierarchical DRF allocator. The zero value is not usable;
 // call New. Methods that name an unknown agent or framework do nothing.
 type Allocator struct {
@@ -60,11 +64,26 @@ type Allocator struct {
 
 	frameworks map[string]*framework
 	roles      map[string]*role
-	roleSorter sorter
+	root       node             // the role tree
+	nodes      map[string]*node // role name → node, every role in the tree
 	weights    map[string]float64
 
 	total quantities // cluster total of every scalar, all agents
 	stale bool       // total changed since the shares were computed
+
+	// Quota (quota.go): the quotas by role, and the counts that consumption and
+	// headroom come from, all scalars in thousandths.
+	quotas       map[string]*quota
+	allocQ       quantities            // allocated on all agents, kept while quotas exist
+	resvTotal    map[string]quantities // reservation role → reserved on all agents
+	resvAlloc    map[string]quantities // reservation role → of that, allocated
+	resvTotalAll quantities
+	resvAllocAll quantities
+	surplus      quantities // see headroom
+	needScratch  quantities // scratch maps of the quota stage
+	capScratch   quantities
+	limitScratch quantities
+	exhausted    map[*role]bool // see allocateRole; cleared each cycle
 
 	filters filterHeap
 
@@ -86,6 +105,7 @@ type agent struct {
 	available resources.Resources // total − allocated, kept current
 	// hasUnreserved: available holds unreserved resources.
 	hasUnreserved bool
+	hasGPUs       bool     // total holds gpus (gpu.go)
 	reserved      []string // roles with reservations in total
 	gen           uint64   // changes whenever available changes
 	filters       map[*framework][]*filter
@@ -103,12 +123,14 @@ type framework struct {
 	members map[string]*client // role → this framework in the role's sorter
 	agents  map[string]bool    // agents where it holds resources
 	filters map[string][]*filter
+	gpus    bool // GPU_RESOURCES capability
 }
 
 type role struct {
 	name       string
 	version    uint64 // changes whenever a framework may have become eligible
-	client     client // in Allocator.roleSorter
+	client     client // the role's own allocation, in node.kids
+	node       *node
 	frameworks sorter
 }
 
@@ -118,15 +140,32 @@ func New(cfg Config, rnd *rand.Rand) *Allocator {
 	if rnd == nil {
 		rnd = rand.New(rand.NewPCG(1, 2))
 	}
-	return &Allocator{
+	a := &Allocator{
 		cfg:        cfg,
 		rnd:        rnd,
 		agents:     map[string]*agent{},
 		frameworks: map[string]*framework{},
 		roles:      map[string]*role{},
+		nodes:      map[string]*node{},
 		weights:    map[string]float64{},
 		total:      quantities{},
+
+		quotas:       map[string]*quota{},
+		allocQ:       quantities{},
+		resvTotal:    map[string]quantities{},
+		resvAlloc:    map[string]quantities{},
+		resvTotalAll: quantities{},
+		resvAllocAll: quantities{},
+		surplus:      quantities{},
+		needScratch:  quantities{},
+		capScratch:   quantities{},
+		limitScratch: quantities{},
+		exhausted:    map[*role]bool{},
 	}
+	for role, w := range cfg.Weights {
+		a.weights[role] = w // checked by cfg.Validate
+	}
+	return a
 }
 
 // AddAgent adds (or replaces) an agent. It starts active.
@@ -166,11 +205,14 @@ func (a *Allocator) UpdateAgentTotal(id string, total resources.Resources) {
 
 func (a *Allocator) setTotal(s *agent, total resources.Resources) {
 	a.total.sub(s.totalQ)
+	a.countTotal(s.total, false)
+	a.countTotal(total, true)
 	s.total = total
 	s.totalQ = scalarQ(total)
 	a.total.add(s.totalQ)
 	a.stale = true
 	s.reserved = reservedRoles(total)
+	s.hasGPUs = hasGPUs(total)
 	a.refreshAvailable(s)
 }
 
@@ -210,6 +252,7 @@ func (a *Allocator) RemoveAgent(id string) {
 		}
 	}
 	a.total.sub(s.totalQ)
+	a.countTotal(s.total, false)
 	a.stale = true
 	last := a.agentList[len(a.agentList)-1]
 	a.agentList[s.pos] = last
@@ -246,6 +289,7 @@ func (a *Allocator) AddFramework(id string, f Framework) {
 		active:  f.Active,
 		members: map[string]*client{},
 		agents:  map[string]bool{},
+		gpus:    f.GPUResources,
 	}
 	a.frameworks[id] = fw
 	for _, name := range roles {
@@ -322,8 +366,7 @@ func (a *Allocator) UpdateFramework(id string, roles []string) {
 		r.frameworks.remove(fw.members[name])
 		delete(fw.members, name)
 		if len(r.frameworks.clients) == 0 {
-			a.roleSorter.remove(&r.client)
-			delete(a.roles, name)
+			a.removeRole(r)
 		}
 	}
 }
@@ -332,12 +375,22 @@ func (a *Allocator) UpdateFramework(id string, roles []string) {
 func (a *Allocator) role(name string) *role {
 	r := a.roles[name]
 	if r == nil {
-		r = &role{name: name}
+		r = &role{name: name, node: a.nodeFor(name)}
 		r.client = client{name: name, weight: a.weight(name), alloc: quantities{}, role: r}
 		a.roles[name] = r
-		a.roleSorter.add(&r.client)
+		r.node.role = r
+		r.node.kids.add(&r.client)
 	}
 	return r
+}
+
+// removeRole drops a role that no framework subscribes to any more, and the
+// nodes of the tree that it alone kept.
+func (a *Allocator) removeRole(r *role) {
+	r.node.kids.remove(&r.client)
+	r.node.role = nil
+	delete(a.roles, r.name)
+	a.prune(r.node)
 }
 
 func (a *Allocator) weight(role string) float64 {
@@ -370,8 +423,7 @@ func (a *Allocator) RemoveFramework(id string) {
 		r := a.roles[name]
 		r.frameworks.remove(fw.members[name])
 		if len(r.frameworks.clients) == 0 {
-			a.roleSorter.remove(&r.client)
-			delete(a.roles, name)
+			a.removeRole(r)
 		}
 	}
 	delete(a.frameworks, id)
@@ -485,15 +537,28 @@ func (a *Allocator) RecoverRole(frameworkID, agentID, role string, r resources.R
 // SetWeight sets a role's weight (default 1): a role with weight 2 is entitled
 // to twice the dominant share of a role with weight 1.
 func (a *Allocator) SetWeight(role string, w float64) error {
-	if math.IsNaN(w) || math.IsInf(w, 0) || w <= 0 {
-		return fmt.Errorf("%w: role %q: %v", ErrInvalidWeight, role, w)
+	if err := validWeight(role, w); err != nil {
+		return err
 	}
 	a.weights[role] = w
 	if r := a.roles[role]; r != nil {
 		r.client.weight = w
-		a.roleSorter.update(&r.client, a.total)
+		r.node.kids.update(&r.client, a.total)
+	}
+	if n := a.nodes[role]; n != nil {
+		n.client.weight = w
+		n.parent.kids.update(&n.client, a.total)
 	}
 	return nil
+}
+
+// Weights returns a copy of the weights set (by Config.Weights or SetWeight).
+func (a *Allocator) Weights() map[string]float64 {
+	out := make(map[string]float64, len(a.weights))
+	for role, w := range a.weights {
+		out[role] = w
+	}
+	return out
 }
 
 // track records r as allocated on s to framework fwID in role.
@@ -509,9 +574,16 @@ func (a *Allocator) track(s *agent, fwID, role string, r resources.Resources) {
 	m[role] = m[role].Plus(r)
 	s.allocated = s.allocated.Plus(r)
 	a.refreshAvailable(s)
-	if fw := a.frameworks[fwID]; fw != nil && role != "" {
+	fw := a.frameworks[fwID]
+	if fw != nil && role != "" && fw.members[role] != nil {
 		fw.agents[s.id] = true
 		a.charge(fw, role, scalarQ(r), true)
+		a.countAllocation(role, r, true)
+	} else {
+		if fw != nil && role != "" {
+			fw.agents[s.id] = true
+		}
+		a.countAllocation("", r, true)
 	}
 }
 
@@ -541,8 +613,11 @@ func (a *Allocator) untrack(s *agent, fwID, role string, r resources.Resources) 
 	}
 	s.allocated = s.allocated.Minus(part)
 	a.refreshAvailable(s)
-	if fw != nil && role != "" {
+	if fw != nil && role != "" && fw.members[role] != nil {
 		a.charge(fw, role, scalarQ(part), false)
+		a.countAllocation(role, part, false)
+	} else {
+		a.countAllocation("", part, false)
 	}
 	return part
 }
@@ -562,7 +637,13 @@ func (a *Allocator) charge(fw *framework, role string, q quantities, add bool) {
 		r.client.alloc.sub(q)
 	}
 	r.frameworks.update(c, a.total)
-	a.roleSorter.update(&r.client, a.total)
+	if r.node.children > 0 {
+		// The role's own frameworks compete with its children; alone in
+		// its node, its share is not needed (nodeFor computes it when a
+		// child arrives).
+		r.node.kids.update(&r.client, a.total)
+	}
+	a.chargeTree(r.node, q, add)
 }
 
 // refresh recomputes every share after the cluster total changed.
@@ -571,10 +652,7 @@ func (a *Allocator) refresh() {
 		return
 	}
 	a.stale = false
-	a.roleSorter.resort(a.total)
-	for _, c := range a.roleSorter.clients {
-		c.role.frameworks.resort(a.total)
-	}
+	a.resortTree(&a.root)
 }
 
 // portion is the part of some resources allocated in one role.

@@ -7,6 +7,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/agoracluster/agora/resources"
 )
 
 // Quantities are amounts of scalar resources by name, in the resource's unit
@@ -34,6 +36,9 @@ type Config struct {
 	// least every quantity of at least one entry. Empty means any non-empty
 	// resources may be offered. Default: cpus:0.01 or mem:32 (MB).
 	MinAllocatable []Quantities
+	// Weights are the initial role weights (Mesos --weights); a role without
+	// one weighs 1. SetWeight changes them later.
+	Weights map[string]float64
 }
 
 // DefaultConfig returns the Mesos defaults.
@@ -59,7 +64,61 @@ func (c Config) Validate() error {
 			}
 		}
 	}
+	for _, role := range sortedKeys(c.Weights) {
+		if err := validWeight(role, c.Weights[role]); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	return errors.Join(errs...)
+}
+
+// validWeight checks a role name and its weight.
+func validWeight(role string, w float64) error {
+	if err := validRole(role); err != nil {
+		return err
+	}
+	if math.IsNaN(w) || math.IsInf(w, 0) || w <= 0 {
+		return fmt.Errorf("%w: role %q: %v", ErrInvalidWeight, role, w)
+	}
+	return nil
+}
+
+// validRole checks a role name by the Mesos rules (see resources.ValidateRole).
+func validRole(role string) error {
+	if err := resources.ValidateRole(role); err != nil {
+		return fmt.Errorf("%w %q: %s", ErrInvalidRole, role, strings.TrimPrefix(err.Error(), "resources: "))
+	}
+	return nil
+}
+
+// ParseWeights reads the Mesos --weights form: a comma-separated list of
+// role=weight ("eng=2.5,ops=1"). The empty string means no weights. Every
+// weight must be > 0 and every role a valid role name.
+func ParseWeights(text string) (map[string]float64, error) {
+	if strings.TrimSpace(text) == "" {
+		return nil, nil
+	}
+	out := map[string]float64{}
+	for _, part := range strings.Split(text, ",") {
+		part = strings.TrimSpace(part)
+		role, v, ok := strings.Cut(part, "=")
+		role = strings.TrimSpace(role)
+		if !ok {
+			return nil, fmt.Errorf("allocator: weights: %q: want role=weight", part)
+		}
+		w, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+		if err != nil {
+			return nil, fmt.Errorf("allocator: weights: %q: weight is not a number", part)
+		}
+		if err := validWeight(role, w); err != nil {
+			return nil, fmt.Errorf("%w (weights entry %q)", err, part)
+		}
+		if _, dup := out[role]; dup {
+			return nil, fmt.Errorf("allocator: weights: role %q given twice", role)
+		}
+		out[role] = w
+	}
+	return out, nil
 }
 
 // ParseMinAllocatable reads the Mesos --min_allocatable_resources form:

@@ -12,15 +12,23 @@
 // test can replay any sequence of events and get the same offers.
 //
 // One allocation cycle visits every active agent in shuffled order. For each agent it
-// sorts the roles by weighted dominant share (DRF), then the frameworks of each role by
+// orders the roles by hierarchical weighted DRF, then the frameworks of each role by
 // their dominant share within that role, and offers the agent's available resources
 // that the role may use (unreserved plus reserved for the role) to the first framework
 // that is active, not suppressed for the role and has no refuse filter covering the
 // resources. Each offer is for one framework, one role and one agent. Shares are kept
 // incrementally, so a cycle over 10,000 agents costs milliseconds.
 //
-// Hierarchical roles ("eng/web") may use their ancestors' reservations, but
-// roles are sorted as one flat list, not level by level as Mesos does.
+// Roles form a tree ("eng/web" is a child of "eng"), as in Mesos's hierarchical
+// DRF sorter: a role's share counts its descendants' allocations and is divided
+// by its weight, and DRF picks top-down: first among the top-level roles, then
+// among the children of the role picked. Frameworks subscribed to a role that
+// also has children compete with those children as one more child. A role may
+// use its ancestors' reservations.
+//
+// Quotas follow Mesos 1.9+: a role's guarantees are met first, in a stage before
+// fair sharing; its limits are never passed by an offer; and unreserved resources
+// that unmet guarantees need (headroom) are held back from the fair-share stage.
 //
 // The allocator is not safe for concurrent use: the master's allocation loop owns it.
 package allocator

@@ -27,11 +27,15 @@ type filter struct {
 	contains   bool
 }
 
-// blocks reports whether f keeps offered (what role may use of the agent's
-// available resources) from its framework at now.
-func (f *filter) blocks(role string, offered resources.Resources, now time.Time) bool {
+// blocks reports whether f keeps offered from its framework at now. When
+// offered is everything role may use of the agent's available resources
+// (cacheable), the answer is kept until those change.
+func (f *filter) blocks(role string, offered resources.Resources, cacheable bool, now time.Time) bool {
 	if f.removed || f.role != role || !now.Before(f.expires) {
 		return false
+	}
+	if !cacheable {
+		return f.resources.Contains(offered)
 	}
 	if f.checkedGen != f.agent.gen {
 		f.checkedGen = f.agent.gen
@@ -140,9 +144,9 @@ func (a *Allocator) NextFilterExpiry() (t time.Time, ok bool) {
 
 // blockedUntil reports whether fw has filters that block offered on s in role,
 // and until when the last of them holds.
-func (s *agent) blockedUntil(fw *framework, role string, offered resources.Resources, now time.Time) (until time.Time, blocked bool) {
+func (s *agent) blockedUntil(fw *framework, role string, offered resources.Resources, cacheable bool, now time.Time) (until time.Time, blocked bool) {
 	for _, f := range s.filters[fw] {
-		if f.blocks(role, offered, now) {
+		if f.blocks(role, offered, cacheable, now) {
 			blocked = true
 			if f.expires.After(until) {
 				until = f.expires

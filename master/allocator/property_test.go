@@ -2,6 +2,7 @@ package allocator
 
 import (
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -17,7 +18,7 @@ import (
 var (
 	propAgentIDs     = []string{"a0", "a1", "a2", "a3", "a4"}
 	propFrameworkIDs = []string{"f0", "f1", "f2", "f3"}
-	propRoles        = []string{"r0", "r1", "r2"}
+	propRoles        = []string{"r0", "r1", "r2", "r0/a", "r0/a/b", "r1/c"}
 	propTotals       = []resources.Resources{
 		resources.MustParse("cpus:4;mem:4096;ports:[31000-31010]"),
 		resources.MustParse("cpus:2;mem:1024;cpus(r0):1;mem(r0):512"),
@@ -222,6 +223,12 @@ func TestPropertyAllocatorMatchesModel(t *testing.T) {
 					m.dropFilters(func(f modelFilter) bool { return f.fw != id || !slices.Contains(all, f.role) })
 				}
 			},
+			"setWeightParent": func(t *rapid.T) {
+				// A weight on a role that only exists as a parent in the tree.
+				if err := a.SetWeight("r0/a", rapid.Float64Range(0.1, 10).Draw(t, "weight")); err != nil {
+					t.Fatal(err)
+				}
+			},
 			"setWeight": func(t *rapid.T) {
 				role := rapid.SampledFrom(propRoles).Draw(t, "role")
 				if err := a.SetWeight(role, rapid.Float64Range(0.1, 10).Draw(t, "weight")); err != nil {
@@ -388,8 +395,44 @@ func (m *model) checkOffers(t *rapid.T, a *Allocator, offers []Offer) {
 	}
 }
 
+// checkTree checks the role tree: every node's allocation is the sum of its
+// kids', its kids are sorted, and it has a node exactly for every role with
+// frameworks and each ancestor of one.
+func checkTree(t *rapid.T, a *Allocator) {
+	want := map[string]bool{}
+	for name := range a.roles {
+		for n := name; n != ""; n = parentRole(n) {
+			want[n] = true
+		}
+	}
+	if len(want) != len(a.nodes) {
+		t.Fatalf("tree has nodes %v, want %v", sortedKeys(a.nodes), sortedKeys(want))
+	}
+	var walk func(n *node)
+	walk = func(n *node) {
+		sum := quantities{}
+		for i, c := range n.kids.clients {
+			if c.pos != i || (i > 0 && less(c, n.kids.clients[i-1])) {
+				t.Fatalf("node %q: kids out of order at %d", n.name, i)
+			}
+			sum.add(c.alloc)
+			if c.node != nil {
+				if !want[c.node.name] || c.node.parent != n {
+					t.Fatalf("node %q: unexpected child %q", n.name, c.node.name)
+				}
+				walk(c.node)
+			}
+		}
+		if n != &a.root && !maps.Equal(sum, n.client.alloc) {
+			t.Fatalf("node %q: allocation %v, kids sum to %v", n.name, n.client.alloc, sum)
+		}
+	}
+	walk(&a.root)
+}
+
 // checkState compares the allocator's snapshot with the model.
 func (m *model) checkState(t *rapid.T, a *Allocator) {
+	checkTree(t, a)
 	snap := a.Snapshot()
 	if len(snap.Agents) != len(m.agents) {
 		t.Fatalf("%d agents, model has %d", len(snap.Agents), len(m.agents))

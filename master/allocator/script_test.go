@@ -29,6 +29,7 @@ var epoch = time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 //	config min=cpus:0.01|mem:32      recreate the allocator (min=none: no minimum)
 //	seed 7                           recreate the allocator's random source
 //	weight web 2
+//	quota eng [guarantee=cpus:2;mem:1024] [limit=cpus:4] [force]   (neither: remove)
 //	agent a1 cpus:4;mem:4096 [used(f1)=cpus:1] [host=h1]
 //	update-agent a1 cpus:8;mem:8192
 //	remove-agent a1 | activate-agent a1 | deactivate-agent a1
@@ -111,7 +112,7 @@ func args(fields []string) (pos []string, opts map[string]string) {
 	for _, f := range fields {
 		if k, v, ok := strings.Cut(f, "="); ok {
 			opts[k] = v
-		} else if f == "inactive" {
+		} else if f == "inactive" || f == "force" {
 			opts[f] = ""
 		} else {
 			pos = append(pos, f)
@@ -176,6 +177,24 @@ func (r *scriptRunner) run(line string) error {
 			return err
 		}
 		if err := r.a.SetWeight(pos[0], w); err != nil {
+			r.printf("error: %v", err)
+		}
+	case "quota":
+		if err := need(1); err != nil {
+			return err
+		}
+		var q Quota
+		for key, dst := range map[string]*Quantities{"guarantee": &q.Guarantees, "limit": &q.Limits} {
+			if v, ok := opts[key]; ok {
+				parsed, err := parseQuantities(v)
+				if err != nil {
+					return err
+				}
+				*dst = parsed
+			}
+		}
+		_, force := opts["force"]
+		if err := r.a.SetQuota(pos[0], q, force); err != nil {
 			r.printf("error: %v", err)
 		}
 	case "agent", "update-agent":
@@ -315,6 +334,9 @@ func (r *scriptRunner) printState() {
 	for _, role := range snap.Roles {
 		r.printf("role %s weight=%g share=%.4g allocated=%s frameworks=%s",
 			role.Name, role.Weight, role.Share, show(role.Allocated), showList(role.Frameworks))
+		if q := role.Quota; q != nil {
+			r.printf("  quota guarantee=%s limit=%s consumed=%s", showQ(q.Guarantees), showQ(q.Limits), showQ(role.Consumed))
+		}
 	}
 	for _, f := range snap.Frameworks {
 		active := "active"
@@ -339,6 +361,13 @@ func show(r resources.Resources) string {
 		return "-"
 	}
 	return r.String()
+}
+
+func showQ(q Quantities) string {
+	if len(q) == 0 {
+		return "-"
+	}
+	return q.String()
 }
 
 func showList(l []string) string {

@@ -15,14 +15,20 @@ type Snapshot struct {
 	Agents     []AgentState     // by ID
 }
 
-// RoleState is one role: a role exists while frameworks subscribe to it or a
-// weight is set for it.
+// RoleState is one role: a role exists while frameworks subscribe to it or
+// to one of its descendants, or a weight or quota is set for it.
 type RoleState struct {
-	Name       string
-	Weight     float64
+	Name   string
+	Weight float64
+	// Allocated is what is allocated in exactly this role (not its descendants).
 	Allocated  resources.Resources
-	Share      float64  // weighted dominant share
+	Share      float64  // weighted dominant share of the role and its descendants
 	Frameworks []string // subscribed framework IDs, sorted
+	// Quota is the role's quota, nil if none; Consumed is what the role and
+	// its descendants consume against it (allocated plus unallocated
+	// reservations).
+	Quota    *Quota
+	Consumed Quantities
 }
 
 // FrameworkState is one framework.
@@ -87,10 +93,22 @@ func (a *Allocator) Snapshot() Snapshot {
 	for n := range a.weights {
 		names[n] = true
 	}
+	for n := range a.nodes {
+		names[n] = true
+	}
+	for n := range a.quotas {
+		names[n] = true
+	}
 	for _, n := range sortedKeys(names) {
 		rs := RoleState{Name: n, Weight: a.weight(n), Allocated: roleAlloc[n]}
+		if q := a.quotas[n]; q != nil {
+			rs.Quota = &Quota{Guarantees: fromQuantities(q.guarantees), Limits: fromQuantities(q.limits)}
+			rs.Consumed = fromQuantities(a.consumed(n))
+		}
+		if node := a.nodes[n]; node != nil {
+			rs.Share = node.client.share
+		}
 		if r := a.roles[n]; r != nil {
-			rs.Share = r.client.share
 			for _, c := range r.frameworks.clients {
 				rs.Frameworks = append(rs.Frameworks, c.name)
 			}

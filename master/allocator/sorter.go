@@ -19,8 +19,9 @@ func (q quantities) sub(o quantities) {
 	}
 }
 
-// client is one entry of a DRF sorter: a role in the role sorter, or a
-// framework's membership in one role in that role's framework sorter.
+// client is one entry of a DRF sorter: a role subtree or a role's own
+// frameworks in the role tree, or a framework's membership in one role in that
+// role's framework sorter.
 type client struct {
 	name   string
 	weight float64
@@ -28,7 +29,8 @@ type client struct {
 	share  float64 // dominant share of alloc in the cluster total, divided by weight
 	pos    int     // index in sorter.clients
 
-	role *role      // set in the role sorter
+	role *role      // set for a role's own allocation, in its node's kids
+	node *node      // set for a subtree's allocation, in its parent's kids
 	fw   *framework // set in a role's framework sorter
 
 	suppressed bool // the framework wants no offers in this role

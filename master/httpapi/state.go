@@ -22,6 +22,7 @@ type stateJSON struct {
 	PID                    string          `json:"pid"`
 	Hostname               string          `json:"hostname"`
 	Cluster                string          `json:"cluster,omitempty"`
+	Elected                bool            `json:"elected"` // a standby's /state says false
 	Leader                 string          `json:"leader"`
 	LeaderInfo             json.RawMessage `json:"leader_info"`
 	StartTime              float64         `json:"start_time"`
@@ -220,7 +221,7 @@ func (s *Server) stateDocument(snap *ledger.Snapshot) *stateJSON {
 	leader, _ := protoJSON.Marshal(info)
 	doc := &stateJSON{
 		Version: s.cfg.Version, ID: info.GetId(), PID: info.GetPid(), Hostname: info.GetHostname(),
-		Cluster: s.cfg.Cluster, Leader: info.GetPid(), LeaderInfo: leader,
+		Cluster: s.cfg.Cluster, Elected: true, Leader: info.GetPid(), LeaderInfo: leader,
 		StartTime: secs(snap.StartTime), ElectedTime: secs(snap.StartTime),
 		Slaves: []agentJSON{}, Frameworks: []frameworkJSON{}, CompletedFrameworks: []frameworkJSON{},
 		UnregisteredFrameworks: []string{}, OrphanTasks: []taskJSON{},

@@ -447,6 +447,17 @@ func (l *Ledger) markUnreachable(a *agent, why string) {
 	l.requestAllocation()
 }
 
+// anyAgentRecovered reports whether an agent known from the registry has not
+// re-registered yet (and is not unreachable).
+func (l *Ledger) anyAgentRecovered() bool {
+	for _, a := range l.agents {
+		if a.state == agentRecovered {
+			return true
+		}
+	}
+	return false
+}
+
 // recoverAgent adds an agent known from the registry after a master restart.
 func (l *Ledger) recoverAgent(rec *registry.AgentRecord) {
 	info := rec.Info

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/agoracluster/agora/master/allocator"
 )
 
 // Config holds the ledger's timeouts and limits.
@@ -29,6 +31,9 @@ type Config struct {
 	MaxCompletedTasksPerFramework int
 	// MaxCompletedFrameworks bounds the removed frameworks kept.
 	MaxCompletedFrameworks int
+	// Allocator configures the allocator: --min_allocatable_resources and the
+	// initial --weights.
+	Allocator allocator.Config
 }
 
 // DefaultConfig returns the Mesos defaults.
@@ -42,6 +47,7 @@ func DefaultConfig() Config {
 		AgentRemovalTimeout:           10 * time.Minute,
 		MaxCompletedTasksPerFramework: 1000,
 		MaxCompletedFrameworks:        50,
+		Allocator:                     allocator.DefaultConfig(),
 	}
 }
 
@@ -72,6 +78,7 @@ func (c Config) Validate() error {
 	if c.MaxCompletedTasksPerFramework < 0 || c.MaxCompletedFrameworks < 0 {
 		errs = append(errs, errors.New("ledger: completed task/framework limits must not be negative"))
 	}
+	errs = append(errs, c.Allocator.Validate())
 	return errors.Join(errs...)
 }
 

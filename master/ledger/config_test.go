@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/agoracluster/agora/master/allocator"
 )
 
 func TestConfigValidate(t *testing.T) {
@@ -17,6 +19,8 @@ func TestConfigValidate(t *testing.T) {
 		{"no ping timeouts", func(c *Config) { c.MaxAgentPingTimeouts = 0 }, "max_agent_ping_timeouts"},
 		{"negative offer timeout", func(c *Config) { c.OfferTimeout = -time.Second }, "offer_timeout"},
 		{"negative completed limit", func(c *Config) { c.MaxCompletedFrameworks = -1 }, "limits"},
+		{"zero weight", func(c *Config) { c.Allocator.Weights = map[string]float64{"eng": 0} }, `weight must be a finite number > 0: role "eng"`},
+		{"bad min allocatable", func(c *Config) { c.Allocator.MinAllocatable = []allocator.Quantities{{}} }, "MinAllocatable[0]"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

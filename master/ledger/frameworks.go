@@ -22,6 +22,7 @@ type framework struct {
 	roles          []string
 	partitionAware bool
 	multiRole      bool
+	gpuResources   bool // GPU_RESOURCES: offered agents with GPUs
 
 	sink     Sink // nil while disconnected
 	streamID string
@@ -57,13 +58,15 @@ func newFramework(id string, info *mesos.FrameworkInfo) *framework {
 
 func (fw *framework) setInfo(info *mesos.FrameworkInfo) {
 	fw.info = info
-	fw.partitionAware, fw.multiRole = false, false
+	fw.partitionAware, fw.multiRole, fw.gpuResources = false, false, false
 	for _, c := range info.GetCapabilities() {
 		switch c.GetType() {
 		case mesos.FrameworkInfo_Capability_PARTITION_AWARE:
 			fw.partitionAware = true
 		case mesos.FrameworkInfo_Capability_MULTI_ROLE:
 			fw.multiRole = true
+		case mesos.FrameworkInfo_Capability_GPU_RESOURCES:
+			fw.gpuResources = true
 		}
 	}
 	fw.roles = frameworkRoles(info)
@@ -118,7 +121,7 @@ func (l *Ledger) SubscribeFramework(sink Sink, streamID string, sub *scheduler.C
 		fw = newFramework(id, info)
 		fw.registeredTime = now
 		l.frameworks[id] = fw
-		l.alloc.AddFramework(id, allocator.Framework{Roles: fw.roles, Used: l.frameworkUsed(id), Active: true})
+		l.alloc.AddFramework(id, allocator.Framework{Roles: fw.roles, Used: l.frameworkUsed(id), Active: true, GPUResources: fw.gpuResources})
 		l.note(zapcore.InfoLevel, "framework registered", zap.String("framework_id", id), zap.String("name", info.GetName()))
 	default:
 		if fw.sink != nil {
@@ -131,7 +134,7 @@ func (l *Ledger) SubscribeFramework(sink Sink, streamID string, sub *scheduler.C
 		}
 		updated := proto.Clone(info).(*mesos.FrameworkInfo)
 		updated.Id = frameworkIDpb(id)
-		oldRoles := fw.roles
+		oldRoles, oldGPU := fw.roles, fw.gpuResources
 		fw.setInfo(updated)
 		if fw.recovered {
 			fw.registeredTime = now
@@ -139,9 +142,9 @@ func (l *Ledger) SubscribeFramework(sink Sink, streamID string, sub *scheduler.C
 		} else {
 			fw.reregisteredTime = now
 		}
-		if !slices.Equal(oldRoles, fw.roles) {
+		if !slices.Equal(oldRoles, fw.roles) || oldGPU != fw.gpuResources {
 			l.alloc.RemoveFramework(id)
-			l.alloc.AddFramework(id, allocator.Framework{Roles: fw.roles, Used: l.frameworkUsed(id), Active: true})
+			l.alloc.AddFramework(id, allocator.Framework{Roles: fw.roles, Used: l.frameworkUsed(id), Active: true, GPUResources: fw.gpuResources})
 		} else {
 			l.alloc.ActivateFramework(id)
 		}
@@ -289,6 +292,6 @@ func (l *Ledger) recoverFramework(info *mesos.FrameworkInfo, deadline time.Time)
 	fw.recovered = true
 	fw.failoverDeadline = deadline
 	l.frameworks[id] = fw
-	l.alloc.AddFramework(id, allocator.Framework{Roles: fw.roles, Used: l.frameworkUsed(id), Active: false})
+	l.alloc.AddFramework(id, allocator.Framework{Roles: fw.roles, Used: l.frameworkUsed(id), Active: false, GPUResources: fw.gpuResources})
 	return fw
 }

@@ -69,7 +69,7 @@ func New(cfg Config, clock Clock, info *mesos.MasterInfo, rng *rand.Rand) *Ledge
 	return &Ledger{
 		cfg:        cfg,
 		clock:      clock,
-		alloc:      allocator.New(allocator.DefaultConfig(), rng),
+		alloc:      allocator.New(cfg.Allocator, rng),
 		dirty:      writes{agents: map[string]bool{}, frameworks: map[string]bool{}},
 		stats:      &Counters{},
 		id:         info.GetId(),
@@ -191,4 +191,25 @@ func stripAllocation(in []*mesos.Resource) []*mesos.Resource {
 // parseResources converts protobuf resources to the value type, ignoring allocation info.
 func parseResources(in []*mesos.Resource) (resources.Resources, error) {
 	return resources.FromProto(stripAllocation(in))
+}
+
+// SetWeight sets a role's weight in the allocator (kept in memory only: the
+// registry does not store weights yet) and asks for an allocation cycle.
+func (l *Ledger) SetWeight(role string, w float64) error {
+	if err := l.alloc.SetWeight(role, w); err != nil {
+		return fmt.Errorf("ledger: set weight: %w", err)
+	}
+	l.requestAllocation()
+	return nil
+}
+
+// SetQuota sets (or, with an empty quota, removes) a role's quota in the
+// allocator and asks for an allocation cycle. force skips the capacity check.
+// Quotas are kept in memory only: the registry does not store them yet.
+func (l *Ledger) SetQuota(role string, q allocator.Quota, force bool) error {
+	if err := l.alloc.SetQuota(role, q, force); err != nil {
+		return fmt.Errorf("ledger: set quota: %w", err)
+	}
+	l.requestAllocation()
+	return nil
 }

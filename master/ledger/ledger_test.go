@@ -709,17 +709,7 @@ func TestTeardownKillsTasks(t *testing.T) {
 func TestAgentReregisterAfterMasterRestart(t *testing.T) {
 	h, agentID, _, fwID, _ := launched(t)
 	// A new master state recovers from the same registry.
-	h2 := newHarness(t)
-	h2.reg = h.registry()
-	var agents []*registry.AgentRecord
-	var fws []*registry.FrameworkRecord
-	for _, a := range h.registry().agents {
-		agents = append(agents, a)
-	}
-	for _, f := range h.registry().frameworks {
-		fws = append(fws, f)
-	}
-	h2.s.Recover(agents, fws)
+	h2 := recoveredFrom(t, h)
 	if a := h2.s.agents[agentID]; a == nil || a.state != agentRecovered {
 		t.Fatalf("agent not recovered")
 	}
@@ -788,4 +778,57 @@ func TestTakeEffects(t *testing.T) {
 	if e := h.s.TakeEffects(); len(e.Writes.Agents) != 0 || !slices.Equal(e.Writes.DeletedAgents, []string{agentID}) {
 		t.Errorf("writes %+v, want the agent's record deleted", e.Writes)
 	}
+}
+
+// TestReconcileWhileAgentsRecover: after a failover, a task on an agent that may
+// still re-register gets no answer (as Mesos), not TASK_LOST; once the agent's
+// re-registration timeout passes it is unreachable and says so.
+func TestReconcileWhileAgentsRecover(t *testing.T) {
+	h, agentID, _, fwID, _ := launched(t)
+	h2 := recoveredFrom(t, h)
+	info := mastertest.FrameworkInfo("fw")
+	info.Id = frameworkIDpb(fwID)
+	_, sink := h2.subscribe(info, "s2")
+	sink.schedulerEvents() // SUBSCRIBED and what followed
+	reconcile := func(tasks ...*scheduler.Call_Reconcile_Task) []string {
+		t.Helper()
+		if err := h2.call(fwID, "s2", &scheduler.Call{Type: scheduler.Call_RECONCILE.Enum(), Reconcile: &scheduler.Call_Reconcile{Tasks: tasks}}); err != nil {
+			t.Fatal(err)
+		}
+		return updates(sink.schedulerEvents())
+	}
+	onAgent := &scheduler.Call_Reconcile_Task{TaskId: taskIDpb("t1"), AgentId: agentIDpb(agentID)}
+	noAgent := &scheduler.Call_Reconcile_Task{TaskId: taskIDpb("t1")}
+	for _, tt := range []struct {
+		name string
+		task *scheduler.Call_Reconcile_Task
+	}{{"on a recovered agent", onAgent}, {"agent not named, agents recovering", noAgent}} {
+		if got := reconcile(tt.task); len(got) != 0 {
+			t.Errorf("%s: updates %v, want none while the agent may re-register", tt.name, got)
+		}
+	}
+	h2.clock.advance(h2.s.cfg.AgentReregisterTimeout + time.Second)
+	h2.s.Tick()
+	sink.schedulerEvents()
+	if got := reconcile(onAgent); !slices.Equal(got, []string{"t1:TASK_LOST"}) {
+		t.Errorf("after the re-registration timeout: updates %v, want t1:TASK_LOST", got)
+	}
+}
+
+// recoveredFrom returns a harness whose ledger recovered from h's registry, as a
+// new master does.
+func recoveredFrom(t *testing.T, h *harness) *harness {
+	t.Helper()
+	h2 := newHarness(t)
+	h2.reg = h.registry()
+	var agents []*registry.AgentRecord
+	var fws []*registry.FrameworkRecord
+	for _, a := range h.registry().agents {
+		agents = append(agents, a)
+	}
+	for _, f := range h.registry().frameworks {
+		fws = append(fws, f)
+	}
+	h2.s.Recover(agents, fws)
+	return h2
 }

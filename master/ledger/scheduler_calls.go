@@ -403,8 +403,16 @@ func (c frameworkCall) reconcile(r *scheduler.Call_Reconcile) {
 			send(t, mesos.TaskState_TASK_UNREACHABLE)
 			continue
 		}
+		a := c.l.agents[agentID]
+		if (a != nil && a.state == agentRecovered) || (agentID == "" && c.l.anyAgentRecovered()) {
+			// As Mesos: after a failover the task may be on an agent that has
+			// not re-registered yet; say nothing rather than TASK_LOST. The
+			// agent comes back with it, or is marked unreachable (and its
+			// tasks reported) once AgentReregisterTimeout passes.
+			continue
+		}
 		state := mesos.TaskState_TASK_UNKNOWN
-		if a := c.l.agents[agentID]; a != nil && a.state == agentUnreachable {
+		if a != nil && a.state == agentUnreachable {
 			state = mesos.TaskState_TASK_UNREACHABLE
 		}
 		if !c.fw.partitionAware {

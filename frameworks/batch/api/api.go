@@ -26,24 +26,28 @@ type Options struct {
 	// MaxBodyBytes bounds request bodies; larger ones get 413.
 	MaxBodyBytes int64
 	Log          *zap.Logger
+	// Abdicate, when set (several instances with --zk), makes DELETE /v1/leader give up
+	// the lead.
+	Abdicate func()
 }
 
 type server struct {
-	b   Backend
-	max int64
-	log *zap.Logger
+	b          Backend
+	max        int64
+	log        *zap.Logger
+	abdicateFn func()
 }
 
 // Handler returns the REST API.
 func Handler(o Options) http.Handler {
-	s := &server{b: o.Backend, max: o.MaxBodyBytes, log: o.Log.Named("api")}
+	s := &server{b: o.Backend, max: o.MaxBodyBytes, log: o.Log.Named("api"), abdicateFn: o.Abdicate}
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /ping", func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		_, _ = io.WriteString(w, "pong")
-	})
+	mux.HandleFunc("GET /ping", ping)
 	mux.HandleFunc("GET /v1/info", s.info)
 	mux.HandleFunc("GET /v1/leader", s.leader)
+	if o.Abdicate != nil {
+		mux.HandleFunc("DELETE /v1/leader", s.abdicate)
+	}
 	mux.Handle("GET /metrics", promhttp.HandlerFor(o.Metrics, promhttp.HandlerOpts{}))
 	mux.Handle("GET /v1/events", events.Handler(o.Events, s.log))
 	mux.HandleFunc("GET /v1/jobs", s.listJobs)
@@ -140,7 +144,7 @@ func (s *server) info(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *server) leader(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]string{"leader": s.b.Info(r.Context()).Leader})
+	writeLeader(w, s.b.Info(r.Context()).Leader)
 }
 
 func (s *server) listJobs(w http.ResponseWriter, r *http.Request) {

@@ -50,6 +50,10 @@ type Config struct {
 	Role, User                     string
 	ServicePortMin, ServicePortMax int
 	DeclineOfferDuration           time.Duration
+	MaxVersions                    int
+	// Leadership is the instance's place in the leader election (--zk); nil: a single
+	// instance, always the leader.
+	Leadership Leadership
 }
 
 // API serves the REST API on a Framework.
@@ -66,9 +70,12 @@ func New(cfg Config, fw Framework, bus *events.Bus, log *zap.Logger) *API {
 	return &API{cfg: cfg, fw: fw, bus: bus, log: log, render: newRenderer()}
 }
 
-// Handler returns the REST API's routes.
+// Handler returns the REST API's routes. Paths are taken in every form Marathon takes
+// them, without redirects: runs of slashes count as one (clients join "/v2/apps/" with an
+// id that keeps its leading slash), a trailing slash is ignored, and escaped slashes in
+// ids (%2F) are slashes.
 func (a *API) Handler() http.Handler {
-	r := mux.NewRouter()
+	r := mux.NewRouter().SkipClean(true)
 	r.HandleFunc("/ping", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain")
 		_, _ = io.WriteString(w, "pong")
@@ -94,7 +101,40 @@ func (a *API) Handler() http.Handler {
 	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		writeReply(w, msgReply(http.StatusMethodNotAllowed, "Method Not Allowed"))
 	})
-	return r
+	return normalizePaths(r)
+}
+
+// normalizePaths serves next with the request's path in its canonical form (cleanPath).
+func normalizePaths(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if p := cleanPath(req.URL.Path); p != req.URL.Path || req.URL.RawPath != "" {
+			u := *req.URL
+			u.Path, u.RawPath = p, ""
+			r2 := *req
+			r2.URL = &u
+			req = &r2
+		}
+		next.ServeHTTP(w, req)
+	})
+}
+
+// cleanPath collapses runs of slashes into one and drops a trailing slash; it leaves "."
+// and ".." segments alone (no route has them, so they answer 404 rather than a redirect).
+func cleanPath(p string) string {
+	if !strings.Contains(p, "//") && (len(p) <= 1 || !strings.HasSuffix(p, "/")) {
+		return p
+	}
+	b := make([]byte, 0, len(p))
+	for i := 0; i < len(p); i++ {
+		if p[i] == '/' && len(b) > 0 && b[len(b)-1] == '/' {
+			continue
+		}
+		b = append(b, p[i])
+	}
+	if len(b) > 1 && b[len(b)-1] == '/' {
+		b = b[:len(b)-1]
+	}
+	return string(b)
 }
 
 // reply is what an API call answers: a status, a JSON body (nil = none) and headers.
@@ -229,9 +269,15 @@ func (a *API) readBody(w http.ResponseWriter, req *http.Request) ([]byte, bool) 
 	return body, true
 }
 
+// boolParam reads a boolean query parameter as Marathon does: "true" in any case is true
+// (Python clients send "True"); 1, t and T are true as well.
 func boolParam(req *http.Request, name string) bool {
-	v, _ := strconv.ParseBool(req.URL.Query().Get(name))
-	return v
+	v := req.URL.Query().Get(name)
+	if strings.EqualFold(v, "true") {
+		return true
+	}
+	b, _ := strconv.ParseBool(v)
+	return b
 }
 
 // origin is the request as api_post_event reports it.

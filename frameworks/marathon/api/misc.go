@@ -9,7 +9,6 @@ import (
 	"github.com/gorilla/mux"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-	"go.uber.org/zap"
 
 	"github.com/agoracluster/agora/frameworks/marathon/app"
 	"github.com/agoracluster/agora/frameworks/marathon/loop"
@@ -65,23 +64,18 @@ func (a *API) leaderAddr() string {
 }
 
 func (a *API) leader(w http.ResponseWriter, req *http.Request) {
-	if req.Method == http.MethodDelete {
-		// A single instance abdicates and is re-elected at once.
-		a.log.Info("leadership abdicated; re-elected (single instance)", zap.String("leader", a.leaderAddr()))
-		writeReply(w, reply{status: http.StatusOK, body: map[string]string{"message": "Leadership abdicated"}})
-		return
-	}
-	writeReply(w, reply{status: http.StatusOK, body: map[string]string{"leader": a.leaderAddr()}})
+	writeReply(w, a.leaderReply(req.Method))
 }
 
 func (a *API) info(w http.ResponseWriter, _ *http.Request) {
 	c := a.cfg
+	elected, leader := a.leaderState()
 	writeReply(w, reply{status: http.StatusOK, body: map[string]any{
 		"name":        "marathon",
 		"version":     Version,
 		"buildref":    "agora",
-		"elected":     true,
-		"leader":      a.leaderAddr(),
+		"elected":     elected,
+		"leader":      leader,
 		"frameworkId": a.fw.FrameworkID(),
 		"marathon_config": map[string]any{
 			"master":                             strings.Join(c.Masters, ","),
@@ -94,10 +88,10 @@ func (a *API) info(w http.ResponseWriter, _ *http.Request) {
 			"local_port_min":                     c.ServicePortMin,
 			"local_port_max":                     c.ServicePortMax,
 			"decline_offer_duration":             c.DeclineOfferDuration.Milliseconds(),
-			"ha":                                 false,
+			"ha":                                 c.Leadership != nil,
 			"leader_proxy_connection_timeout_ms": 5000,
 		},
-		"zookeeper_config": map[string]any{"zk": nil},
+		"zookeeper_config": a.zooKeeperConfig(),
 		"http_config":      map[string]any{"http_port": c.HTTPPort, "https_port": 8443},
 	}})
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/agoracluster/agora/frameworks/marathon/app"
+	"github.com/agoracluster/agora/frameworks/marathon/health"
 	"github.com/agoracluster/agora/frameworks/marathon/launchqueue"
 	"github.com/agoracluster/agora/frameworks/marathon/loop"
 	"github.com/agoracluster/agora/frameworks/marathon/matching"
@@ -158,13 +159,13 @@ func renderTask(t *tasks.Task, a *app.App) taskJSON {
 	if j.Ports == nil {
 		j.Ports = []uint64{}
 	}
-	if a != nil && len(a.HealthChecks) > 0 && t.Healthy != nil {
-		j.HealthCheckResults = []healthJSON{{
-			Alive: *t.Healthy, ConsecutiveFailures: t.ConsecutiveFailures,
-			FirstSuccess: optTime(t.FirstSuccess), LastFailure: optTime(t.LastFailure),
-			LastSuccess: optTime(t.LastSuccess), LastFailureCause: optString(t.LastFailureCause),
+	for _, st := range t.HealthResults(a) {
+		j.HealthCheckResults = append(j.HealthCheckResults, healthJSON{
+			Alive: *st.Healthy, ConsecutiveFailures: st.ConsecutiveFailures,
+			FirstSuccess: optTime(st.FirstSuccess), LastFailure: optTime(st.LastFailure),
+			LastSuccess: optTime(st.LastSuccess), LastFailureCause: optString(st.LastFailureCause),
 			InstanceID: t.ID,
-		}}
+		})
 	}
 	return j
 }
@@ -183,10 +184,10 @@ func countsOf(a *app.App, ts []*tasks.Task) counts {
 		case tasks.StateStaging, tasks.StateStarting:
 			c.Staged++
 		}
-		if len(a.HealthChecks) > 0 && t.Healthy != nil {
-			if *t.Healthy {
+		if rs := t.HealthResults(a); len(rs) > 0 {
+			if t.HealthyFor(a) {
 				c.Healthy++
-			} else {
+			} else if slices.ContainsFunc(rs, func(st health.Status) bool { return !*st.Healthy }) {
 				c.Unhealthy++
 			}
 		}

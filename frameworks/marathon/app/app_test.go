@@ -156,6 +156,9 @@ func TestValidationMessages(t *testing.T) {
 		{"docker image", `{"id":"a","container":{"type":"DOCKER","docker":{"image":""}}}`, []Detail{
 			{"/container/docker/image", []string{"must not be empty"}},
 		}},
+		{"two mesos health checks", `{"id":"a","cmd":"x","healthChecks":[{"protocol":"MESOS_TCP"},{"protocol":"HTTP"},{"protocol":"COMMAND","command":{"value":"true"}}]}`, []Detail{
+			{"/", []string{"AppDefinition can contain at most one Mesos health check"}},
+		}},
 		{"health port index", `{"id":"a","cmd":"x","healthChecks":[{"portIndex":3}]}`, []Detail{
 			{"/healthChecks(0)", []string{"Health check port indices must address an element of the ports array or container port mappings."}},
 		}},

@@ -280,7 +280,7 @@ func validateChecks(a *App, e *ValidationError) {
 		p := idx("/healthChecks", i)
 		oneOf(e, p+"/protocol", hc.Protocol, "HTTP", "HTTPS", "TCP", "COMMAND",
 			"MESOS_HTTP", "MESOS_HTTPS", "MESOS_TCP")
-		if strings.HasPrefix(hc.Protocol, "MESOS_") {
+		if hc.Protocol == "COMMAND" || strings.HasPrefix(hc.Protocol, "MESOS_") { // the executor's checks
 			mesos++
 		}
 		if hc.Protocol == "COMMAND" {

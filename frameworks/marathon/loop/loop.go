@@ -14,6 +14,7 @@ import (
 	"github.com/agoracluster/agora/frameworks/marathon/constraints"
 	"github.com/agoracluster/agora/frameworks/marathon/events"
 	"github.com/agoracluster/agora/frameworks/marathon/groups"
+	"github.com/agoracluster/agora/frameworks/marathon/health"
 	"github.com/agoracluster/agora/frameworks/marathon/launchqueue"
 	"github.com/agoracluster/agora/frameworks/marathon/persist"
 	"github.com/agoracluster/agora/frameworks/marathon/readiness"
@@ -47,6 +48,8 @@ type Loop struct {
 	// Loop state: the loop goroutine's only.
 	ctx                context.Context    // Run's
 	checks             *readiness.Tracker // readiness checks in flight (set by Run)
+	health             *health.Schedule   // the framework-side health checks' schedule
+	prober             healthProber       // runs them (set by Run)
 	s                  state
 	wantOffers         bool
 	reconcilePending   bool // a status update changed the state; reconcile soon
@@ -67,7 +70,7 @@ func New(ctx context.Context, cfg Config, deps Deps) (*Loop, error) {
 		cfg: cfg, log: deps.Log, now: deps.Now, newID: deps.NewID, st: deps.Store, db: deps.Writes, bus: deps.Bus,
 		out: newOutbox(), acks: newAcker(), writer: persist.NewWriter(),
 		reqs: make(chan func()), done: make(chan struct{}), ctx: ctx,
-		s: s, wantOffers: true,
+		s: s, wantOffers: true, health: health.NewSchedule(),
 	}
 	l.log.Info("state loaded", zap.Int("apps", len(s.apps)), zap.Int("deployments", len(s.deployments)), zap.Int("tasks", s.tasks.Len()))
 	return l, nil
@@ -102,7 +105,10 @@ func load(ctx context.Context, st store.Store) (state, error) {
 func (l *Loop) Run(ctx context.Context, sched *sdk.Scheduler, checks *readiness.Runner) error {
 	l.ctx = ctx
 	l.checks = readiness.NewTracker(checks)
+	prober := health.NewProber(ctx, maxHealthProbes)
+	l.prober = prober
 	var g errgroup.Group
+	g.Go(func() error { prober.Wait(); return nil })
 	g.Go(func() error { l.loop(ctx); return nil })
 	g.Go(func() error { l.out.run(ctx, sched, l.log); return nil })
 	g.Go(func() error { l.acks.run(ctx, sched, l.log); return nil })

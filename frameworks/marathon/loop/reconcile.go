@@ -212,6 +212,7 @@ func (l *Loop) tick() {
 			l.needRevive = true
 		}
 	}
+	l.syncHealth(now)
 	l.reconcile()
 }
 

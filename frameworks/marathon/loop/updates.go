@@ -8,6 +8,7 @@ import (
 
 	"github.com/agoracluster/agora/frameworks/marathon/app"
 	"github.com/agoracluster/agora/frameworks/marathon/events"
+	"github.com/agoracluster/agora/frameworks/marathon/health"
 	"github.com/agoracluster/agora/frameworks/marathon/launchqueue"
 	"github.com/agoracluster/agora/frameworks/marathon/tasks"
 	"github.com/agoracluster/agora/frameworks/sdk"
@@ -21,7 +22,7 @@ func (l *Loop) handleUpdate(st *mesos.TaskStatus) {
 	state := st.GetState()
 	t := l.s.tasks.Get(id)
 	if t == nil {
-		if !sdk.IsTerminal(state) && state != mesos.TaskState_TASK_UNREACHABLE {
+		if live(state) {
 			l.log.Info("killing unknown task", zap.String("task_id", id))
 			taskID, agentID := sdk.TaskID(id), st.GetAgentId()
 			l.out.push(func(ctx context.Context, s *sdk.Scheduler) error { return s.Kill(ctx, taskID, agentID) })
@@ -36,14 +37,23 @@ func (l *Loop) handleUpdate(st *mesos.TaskStatus) {
 		t.AgentID = st.GetAgentId().GetValue()
 	}
 	if st.Healthy != nil {
+		a := l.s.apps[t.AppID]
+		was := t.HealthyFor(a)
 		if t.Record(st.GetHealthy(), st.GetMessage(), now) {
-			l.publishAll(healthEvents(t, st.GetHealthy(), now))
+			// The instance's health is that of all its checks: with framework-side checks
+			// beside the executor's, only a change of the whole is an event.
+			switch healthy := t.HealthyFor(a); {
+			case a == nil || !health.HasFrameworkChecks(a.HealthChecks):
+				l.publishAll(healthEvents(t, st.GetHealthy(), now))
+			case healthy != was:
+				l.publishAll(healthEvents(t, healthy, now))
+			}
 		}
 	}
 	t.RecordIPs(st)
 	l.publishAll(statusEvents(t, state.String(), st.GetMessage(), now))
 	switch {
-	case sdk.IsTerminal(state):
+	case sdk.IsTerminal(state) || vanished(state):
 		l.taskEnded(t, st, now)
 		l.reconcileAfter(routine)
 		return
@@ -67,6 +77,27 @@ func (l *Loop) handleUpdate(st *mesos.TaskStatus) {
 	}
 	l.persistTask(t)
 	l.reconcileAfter(routine)
+}
+
+// vanished reports whether state says that the task is gone from the cluster, whatever it
+// was doing: the master does not know it (TASK_UNKNOWN: a fresh master, or an agent that
+// was removed), its agent is gone for good (TASK_GONE, TASK_GONE_BY_OPERATOR), or it never
+// got to its agent (TASK_DROPPED). Marathon expunges such an instance (its conditions
+// Unknown, Gone and Dropped are terminal) and replaces it when the app still wants it;
+// a kill of it can never be answered otherwise, so waiting for one would block the app.
+func vanished(state mesos.TaskState) bool {
+	switch state {
+	case mesos.TaskState_TASK_UNKNOWN, mesos.TaskState_TASK_GONE, mesos.TaskState_TASK_GONE_BY_OPERATOR, mesos.TaskState_TASK_DROPPED:
+		return true
+	}
+	return false
+}
+
+// live reports whether state says that a task runs (or is about to) on its agent, so that
+// a task the framework does not know is worth killing. Terminal, vanished and unreachable
+// tasks are not: killing them would only be answered by the same state again.
+func live(state mesos.TaskState) bool {
+	return !sdk.IsTerminal(state) && !vanished(state) && state != mesos.TaskState_TASK_UNREACHABLE
 }
 
 // routineUpdate reports whether st only moves t along the way the framework expects: a

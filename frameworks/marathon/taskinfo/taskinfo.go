@@ -211,8 +211,10 @@ func Build(a *app.App, ts Spec) *mesos.TaskInfo {
 	if c := a.Container; c != nil && c.Docker != nil {
 		t.Container = dockerContainer(a, ts.Ports)
 	}
-	if len(a.HealthChecks) > 0 {
-		t.HealthCheck = health.MesosCheck(a.HealthChecks[0], ts.Ports)
+	// A TaskInfo carries one health check: the app's Mesos check (Marathon allows at most
+	// one). Its HTTP, HTTPS and TCP checks the framework runs itself.
+	if hc, ok := health.MesosCheckOf(a.HealthChecks); ok {
+		t.HealthCheck = health.MesosCheck(hc, ts.Ports)
 	}
 	return t
 }

@@ -123,3 +123,27 @@ func TestBuildTaskDocker(t *testing.T) {
 		t.Errorf("health check = %v", hc)
 	}
 }
+
+// TestBuildTaskHealthCheck: the TaskInfo carries the app's Mesos check, wherever it is in
+// healthChecks; Marathon's own HTTP, HTTPS and TCP checks stay with the framework.
+func TestBuildTaskHealthCheck(t *testing.T) {
+	tests := []struct {
+		name   string
+		checks string
+		want   mesos.HealthCheck_Type // 0: no health check
+	}{
+		{"none", `[]`, 0},
+		{"framework checks only", `[{"protocol":"HTTP","portIndex":0},{"protocol":"TCP","portIndex":0}]`, 0},
+		{"mesos check after framework ones", `[{"protocol":"HTTP","portIndex":0},{"protocol":"MESOS_TCP","portIndex":0}]`, mesos.HealthCheck_TCP},
+		{"command", `[{"protocol":"TCP","portIndex":0},{"protocol":"COMMAND","command":{"value":"true"}}]`, mesos.HealthCheck_COMMAND},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			a := parseApp(t, `{"id":"/h","cmd":"sleep 1","portDefinitions":[{"port":0}],"healthChecks":`+tc.checks+`}`)
+			hc := Build(a, Spec{TaskID: "t1", AgentID: "ag", Host: "h", Ports: []uint64{31007}}).GetHealthCheck()
+			if hc.GetType() != tc.want || (tc.want == 0) != (hc == nil) {
+				t.Fatalf("health check = %v; want type %v", hc, tc.want)
+			}
+		})
+	}
+}

@@ -35,8 +35,12 @@ type Task struct {
 	Killing          bool      `json:"killing,omitempty"`
 	KillSentAt       time.Time `json:"killSentAt"`
 	UnreachableSince time.Time `json:"unreachableSince"`
-	// Health as reported by the executor's health check.
+	// Health as reported by the executor's health check (the app's Mesos check).
 	health.Status
+	// Checks are the results of the framework's own checks (HTTP, HTTPS, TCP), by index in
+	// the app's healthChecks (entries of Mesos checks stay empty). Not persisted: after a
+	// restart the checks run again, as in Marathon.
+	Checks []health.Status `json:"-"`
 	// IPAddresses are the container's addresses from the latest status that had any.
 	IPAddresses []IPAddress `json:"ipAddresses,omitempty"`
 	// Ready: a readiness check of the task passed; Readiness is the latest result while a
@@ -95,7 +99,55 @@ func (t *Task) NeedsReadiness(a *app.App, v string) bool {
 	if t.Ready || t.Killing || t.State != StateRunning || t.ConfigVersion != v {
 		return false
 	}
-	return len(a.HealthChecks) == 0 || t.IsHealthy()
+	return t.HealthyFor(a)
+}
+
+// HealthyFor reports whether every health check of a passes for t: the executor's check
+// as the status updates say, and each of the framework's own as its latest probe says.
+// A task of an app without health checks (or of an app gone) is healthy.
+func (t *Task) HealthyFor(a *app.App) bool {
+	if a == nil {
+		return true
+	}
+	for i, hc := range a.HealthChecks {
+		if st := t.checkStatus(i, hc); !st.IsHealthy() {
+			return false
+		}
+	}
+	return true
+}
+
+// HealthResults are the results of a's health checks for t that have any, in the app's
+// order: what healthCheckResults renders.
+func (t *Task) HealthResults(a *app.App) []health.Status {
+	if a == nil {
+		return nil
+	}
+	var out []health.Status
+	for i, hc := range a.HealthChecks {
+		if st := t.checkStatus(i, hc); st.Healthy != nil {
+			out = append(out, st)
+		}
+	}
+	return out
+}
+
+// CheckStatus is the status of the framework-side check i of t, created on first use.
+func (t *Task) CheckStatus(i int) *health.Status {
+	for len(t.Checks) <= i {
+		t.Checks = append(t.Checks, health.Status{})
+	}
+	return &t.Checks[i]
+}
+
+func (t *Task) checkStatus(i int, hc app.HealthCheck) health.Status {
+	if health.IsMesos(hc.Protocol) {
+		return t.Status
+	}
+	if i < len(t.Checks) {
+		return t.Checks[i]
+	}
+	return health.Status{}
 }
 
 // ReadinessTarget is where readiness checks probe t.
@@ -123,7 +175,7 @@ func (t *Task) PlannerView(a *app.App) planner.Task {
 	default:
 		pt.State = planner.Staging
 	}
-	pt.Healthy = a == nil || len(a.HealthChecks) == 0 || t.IsHealthy()
+	pt.Healthy = t.HealthyFor(a)
 	pt.Ready = t.ReadyFor(a)
 	return pt
 }

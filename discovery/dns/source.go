@@ -1,0 +1,181 @@
+package dns
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/agoracluster/agora/election"
+	mesos "github.com/agoracluster/agora/proto/mesos/v1"
+	"github.com/agoracluster/agora/zookeeper"
+)
+
+// Source yields snapshots of the cluster to update, one at a time, until ctx ends. The
+// Poller reads the master's /state; a Source following the master's operator SUBSCRIBE
+// stream (once the master has one) replaces it without touching Records or the Server.
+type Source interface {
+	Run(ctx context.Context, update func(*State)) error
+}
+
+// maxStateSize bounds one /state document.
+const maxStateSize = 256 << 20
+
+// Poller is the Source that reads the leading master's /state every Config.Refresh, and at
+// once when ZooKeeper names a new leader (zk:// masters). With several host:port masters it
+// asks them in turn; a standby redirects to the leader.
+type Poller struct {
+	cfg    Config
+	log    *zap.Logger
+	client *http.Client
+	// LookupHost resolves an agent's hostname when it is not an IP. Default net.DefaultResolver.
+	LookupHost func(ctx context.Context, host string) ([]string, error)
+	// resolved caches LookupHost's answers for hostTTL; only Run's goroutine uses it.
+	resolved map[string]resolvedHost
+}
+
+// hostTTL is how long an agent hostname's address is reused before it is looked up again.
+const hostTTL = time.Minute
+
+type resolvedHost struct {
+	ip      string
+	expires time.Time
+}
+
+var _ Source = (*Poller)(nil)
+
+// NewPoller returns a Poller for cfg.Masters.
+func NewPoller(cfg Config, log *zap.Logger) *Poller {
+	return &Poller{cfg: cfg, log: log.Named("dns_poller"), client: &http.Client{Timeout: cfg.StateTimeout},
+		LookupHost: net.DefaultResolver.LookupHost}
+}
+
+// Run polls until ctx ends; a failed read is logged and retried at the next tick.
+func (p *Poller) Run(ctx context.Context, update func(*State)) error {
+	var leaderChanged <-chan struct{}
+	masters := func() ([]string, error) { return p.cfg.Masters, nil }
+	if len(p.cfg.Masters) == 1 && zookeeper.IsURL(p.cfg.Masters[0]) {
+		u, err := zookeeper.ParseURL(p.cfg.Masters[0])
+		if err != nil {
+			return fmt.Errorf("dns: masters: %w", err)
+		}
+		sess, err := zookeeper.Connect(ctx, u, zookeeper.DefaultConfig(), p.log)
+		if err != nil {
+			return fmt.Errorf("dns: detect the leading master: %w", err)
+		}
+		defer sess.Close()
+		d, err := election.DetectMaster(sess, u.Path, p.log)
+		if err != nil {
+			return fmt.Errorf("dns: detect the leading master: %w", err)
+		}
+		defer d.Close()
+		masters = func() ([]string, error) {
+			var obs election.Observation[*mesos.MasterInfo]
+			obs, leaderChanged = d.Observe()
+			if obs.Err != nil || obs.Leader == nil {
+				return nil, fmt.Errorf("no leading master in %s (%v)", u.Redacted(), obs.Err)
+			}
+			addr, err := election.MasterAddress(obs.Leader)
+			if err != nil {
+				return nil, err
+			}
+			return []string{addr}, nil
+		}
+	}
+	t := time.NewTicker(p.cfg.Refresh)
+	defer t.Stop()
+	var lastErr string
+	for {
+		ms, err := masters()
+		var st *State
+		if err == nil {
+			st, err = p.fetch(ctx, ms)
+		}
+		if err != nil {
+			if err.Error() != lastErr && ctx.Err() == nil {
+				p.log.Warn("read the master's state", zap.Error(err))
+			}
+			lastErr = err.Error()
+		} else {
+			lastErr = ""
+			update(st)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		case <-leaderChanged:
+		}
+	}
+}
+
+// fetch reads /state from the first master that answers and resolves its agents' IPs.
+func (p *Poller) fetch(ctx context.Context, masters []string) (*State, error) {
+	var errs []error
+	for _, m := range masters {
+		st, err := p.fetchFrom(ctx, m)
+		if err == nil {
+			p.resolveAgents(ctx, st)
+			return st, nil
+		}
+		errs = append(errs, err)
+	}
+	return nil, errors.Join(errs...)
+}
+
+func (p *Poller) fetchFrom(ctx context.Context, master string) (*State, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+master+"/state", nil)
+	if err != nil {
+		return nil, fmt.Errorf("master %q: %w", master, err)
+	}
+	resp, err := p.client.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("master %s: %w", master, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("master %s: GET /state: %s", master, resp.Status)
+	}
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxStateSize))
+	if err != nil {
+		return nil, fmt.Errorf("master %s: read /state: %w", master, err)
+	}
+	st, err := DecodeState(data)
+	if err != nil {
+		return nil, fmt.Errorf("master %s: %w", master, err)
+	}
+	return st, nil
+}
+
+// resolveAgents fills in each agent's IP: its hostname when that is an IP, else the
+// hostname's first address, looked up at most once a minute (an agent whose name does not
+// resolve is left without one, and looked up again at the next read).
+func (p *Poller) resolveAgents(ctx context.Context, st *State) {
+	for i := range st.Slaves {
+		a := &st.Slaves[i]
+		if net.ParseIP(a.Hostname) != nil {
+			a.IP = a.Hostname
+			continue
+		}
+		now := time.Now()
+		if r, ok := p.resolved[a.Hostname]; ok && now.Before(r.expires) {
+			a.IP = r.ip
+			continue
+		}
+		addrs, err := p.LookupHost(ctx, a.Hostname)
+		if err != nil || len(addrs) == 0 {
+			p.log.Debug("resolve agent", zap.String("agent_id", a.ID), zap.String("hostname", a.Hostname), zap.Error(err))
+			continue
+		}
+		a.IP = addrs[0]
+		if p.resolved == nil {
+			p.resolved = map[string]resolvedHost{}
+		}
+		p.resolved[a.Hostname] = resolvedHost{ip: a.IP, expires: now.Add(hostTTL)}
+	}
+}

@@ -1,0 +1,89 @@
+package ha
+
+import (
+	"context"
+	"encoding/json"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"strings"
+	"time"
+
+	"go.uber.org/zap"
+)
+
+// ViaHeader is the header a proxying follower adds ("1.1 host:port"), as
+// Marathon does; a request that already names this instance in it is a
+// proxying loop.
+const ViaHeader = "Via"
+
+// LeaderHeader is the header the leader sets on its answers (Marathon's
+// X-Marathon-Leader: "http://host:port").
+const LeaderHeader = "X-Marathon-Leader"
+
+// Leadership is what the proxy needs of a Node.
+type Leadership interface {
+	Leader() (string, error)
+	Address() string
+}
+
+// Proxy returns the handler a follower serves: each request is forwarded
+// to the leader's host:port (the path, query, body and headers as they
+// came, with Via and X-Forwarded-For added), streams (server-sent events)
+// flushed as they come; 503 with {"message":…} while no leader is known,
+// 502 when the leader cannot be reached or on a proxying loop.
+func Proxy(l Leadership, log *zap.Logger) http.Handler {
+	via := "1.1 " + l.Address()
+	rp := &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			leader, _ := pr.In.Context().Value(leaderKey{}).(string)
+			pr.SetURL(&url.URL{Scheme: "http", Host: leader})
+			pr.SetXForwarded()
+			pr.Out.Header.Add(ViaHeader, via)
+		},
+		FlushInterval: -1,
+		ModifyResponse: func(r *http.Response) error {
+			r.Header.Add(ViaHeader, via)
+			return nil
+		},
+		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			log.Warn("proxy to the leader", zap.String("path", r.URL.Path), zap.Error(err))
+			writeMessage(w, http.StatusBadGateway, "Could not reach the leader: "+err.Error())
+		},
+	}
+	rp.Transport = &http.Transport{
+		DialContext:     (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		IdleConnTimeout: 90 * time.Second,
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		for _, v := range r.Header.Values(ViaHeader) {
+			for hop := range strings.SplitSeq(v, ",") {
+				if strings.TrimSpace(hop) == via {
+					writeMessage(w, http.StatusBadGateway, "Detected proxying loop.")
+					return
+				}
+			}
+		}
+		leader, err := l.Leader()
+		if err != nil {
+			writeMessage(w, http.StatusServiceUnavailable, "Could not determine the current leader")
+			return
+		}
+		if leader == l.Address() {
+			// Elected a moment ago, the framework not yet started here.
+			writeMessage(w, http.StatusServiceUnavailable, "Leader is starting; try again")
+			return
+		}
+		rp.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), leaderKey{}, leader)))
+	})
+}
+
+// leaderKey keys the leader's address in a proxied request's context.
+type leaderKey struct{}
+
+func writeMessage(w http.ResponseWriter, status int, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]string{"message": msg})
+}

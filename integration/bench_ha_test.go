@@ -1,0 +1,73 @@
+package integration
+
+import (
+	"net/http"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/agoracluster/agora/integration/cluster"
+)
+
+// servesSchedulerCalls reports whether the master at addr answers a scheduler
+// call itself: a leader rejects the empty call (400); a standby redirects
+// (307) and a master without a leader answers 503.
+func servesSchedulerCalls(client *http.Client, addr string) bool {
+	resp, err := client.Post("http://"+addr+"/api/v1/scheduler", "application/json", strings.NewReader("{}"))
+	if err != nil {
+		return false
+	}
+	resp.Body.Close()
+	return resp.StatusCode != http.StatusTemporaryRedirect && resp.StatusCode != http.StatusServiceUnavailable
+}
+
+// timeFailover stops the leader with stop and returns how long until another
+// master serves scheduler calls (polled every 5ms).
+func timeFailover(b *testing.B, c *cluster.Cluster, stop func(*cluster.Process)) time.Duration {
+	b.Helper()
+	old, err := c.Leader()
+	if err != nil {
+		b.Fatal(err)
+	}
+	client := &http.Client{
+		Timeout:       time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	defer client.CloseIdleConnections()
+	start := time.Now()
+	stop(old)
+	deadline := start.Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		for _, p := range c.Masters {
+			if p != old && servesSchedulerCalls(client, p.Addr) {
+				took := time.Since(start)
+				if !old.Wait(10 * time.Second) {
+					b.Fatalf("%s did not exit within 10s", old.Name)
+				}
+				old.Restart() // back as a standby for the next round
+				return took
+			}
+		}
+		time.Sleep(5 * time.Millisecond) // a deadline poll
+	}
+	b.Fatalf("no master serves scheduler calls 60s after stopping %s", old.Name)
+	return 0
+}
+
+// BenchmarkHAFailover: 3 masters in ZooKeeper (4s sessions), one agent. The
+// leader is SIGKILLed (its znode lasts until the session expires), then
+// SIGTERMed (it deletes its znode): time until a new leader serves scheduler
+// calls.
+func BenchmarkHAFailover(b *testing.B) {
+	url := cluster.StartZooKeeper(b).URL("/agora")
+	c := cluster.New(b, cluster.Options{ZooKeeper: url, Masters: 3, Agents: 1})
+	var kill, term time.Duration
+	for range b.N {
+		kill += timeFailover(b, c, func(p *cluster.Process) { p.Signal(syscall.SIGKILL) })
+		term += timeFailover(b, c, func(p *cluster.Process) { p.Signal(syscall.SIGTERM) })
+	}
+	b.ReportMetric(kill.Seconds()/float64(b.N), "sigkill-s")
+	b.ReportMetric(term.Seconds()/float64(b.N), "sigterm-s")
+	b.ReportMetric(cluster.HASessionTimeout.Seconds(), "session-s")
+}
