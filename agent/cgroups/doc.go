@@ -8,7 +8,7 @@
 // Creating, loading (recovery) and updating a cgroup, adding a process, the v2 unified
 // hierarchy (cgroup2.Manager: controllers, cpu.weight, cpu.max, memory.max, Procs) and the
 // v1 hierarchies per controller (cgroup1.New/Load with one Subsystem per mounted cpu, cpuacct
-// and memory controller) all go through containerd/cgroups/v3. It has every feature used:
+// and memory controller, and devices where Config.Devices asks for it) all go through containerd/cgroups/v3. It has every feature used:
 // shares/weight, CFS quota and period, memory (and memsw/swap) limits, hierarchies mounted
 // separately or together. What stays hand-written here, about 200 lines, is measured or
 // missing there:
