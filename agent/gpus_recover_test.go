@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/agoracluster/agora/agent/agenttest"
+	"github.com/agoracluster/agora/internal/poll"
 	agorapb "github.com/agoracluster/agora/proto/agora/v1"
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
 )
@@ -49,5 +49,5 @@ func TestGPUsRecoveredAfterRestart(t *testing.T) {
 	fm.send(&agorapb.AgentEvent{Type: agorapb.AgentEvent_KILL_TASK.Enum(), KillTask: &agorapb.AgentEvent_KillTask{
 		FrameworkId: frameworkInfo("fw-1").GetId(), TaskId: commandTask("survivor", "").GetTaskId()}})
 	fm.waitState(t, "survivor", mesos.TaskState_TASK_KILLED)
-	agenttest.Eventually(t, 10*time.Second, func() bool { return a.gpus.Free() == 2 }, "GPUs not freed: %d free", a.gpus.Free())
+	poll.Eventually(t, 10*time.Second, func() bool { return a.gpus.Free() == 2 }, "GPUs not freed: %d free", a.gpus.Free())
 }

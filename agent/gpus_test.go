@@ -11,8 +11,8 @@ import (
 
 	"go.uber.org/zap"
 
-	"github.com/agoracluster/agora/agent/agenttest"
 	"github.com/agoracluster/agora/agent/gpu"
+	"github.com/agoracluster/agora/internal/poll"
 	agorapb "github.com/agoracluster/agora/proto/agora/v1"
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
 	"github.com/agoracluster/agora/resources"
@@ -110,7 +110,7 @@ func gpuTask(id, cmd, res string) *mesos.TaskInfo {
 func taskStdout(t *testing.T, ta *testAgent, id string) string {
 	t.Helper()
 	var out string
-	agenttest.Eventually(t, 10*time.Second, func() bool {
+	poll.Eventually(t, 10*time.Second, func() bool {
 		st := getState(t, ta.url)
 		for _, fw := range append(st.Frameworks, st.CompletedFrameworks...) {
 			for _, ex := range append(fw.Executors, fw.CompletedExecutors...) {
@@ -168,7 +168,7 @@ func TestGPUTasks(t *testing.T) {
 	fm.send(&agorapb.AgentEvent{Type: agorapb.AgentEvent_KILL_TASK.Enum(), KillTask: &agorapb.AgentEvent_KillTask{
 		FrameworkId: frameworkInfo("fw-1").GetId(), TaskId: commandTask("hold", "").GetTaskId()}})
 	fm.waitState(t, "hold", mesos.TaskState_TASK_KILLED)
-	agenttest.Eventually(t, 10*time.Second, func() bool { return ta.a.gpus.Free() == 2 }, "GPUs not freed: %d free", ta.a.gpus.Free())
+	poll.Eventually(t, 10*time.Second, func() bool { return ta.a.gpus.Free() == 2 }, "GPUs not freed: %d free", ta.a.gpus.Free())
 	fm.send(runTask("fw-1", gpuTask("both", show, "cpus:0.1;mem:32;gpus:2")))
 	fm.waitState(t, "both", mesos.TaskState_TASK_FINISHED)
 	if out := taskStdout(t, ta, "both"); !strings.Contains(out, "nvidia=GPU-a,GPU-b cuda=GPU-a,GPU-b") {

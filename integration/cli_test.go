@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/agoracluster/agora/integration/cluster"
+	"github.com/agoracluster/agora/internal/poll"
 )
 
 // agoraCLI runs `agora args…` against the test cluster and returns its stdout, stderr and
@@ -86,7 +87,7 @@ func TestCLIAgainstACluster(t *testing.T) {
 
 	// The task's stdout holds its greeting once the shell ran it.
 	want := "hello from " + ids[0]
-	cluster.Eventually(t, 30*time.Second, func() error {
+	poll.Eventually(t, 30*time.Second, func() error {
 		out, errOut, code := agoraCLI(t, 30*time.Second, "logs", ids[0], master)
 		if code != 0 {
 			return errors.New(errOut)
@@ -122,7 +123,7 @@ func TestCLIAgainstACluster(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("apps delete exited %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
 	}
-	cluster.Eventually(t, 30*time.Second, func() error {
+	poll.Eventually(t, 30*time.Second, func() error {
 		out, _, _ := agoraCLI(t, 30*time.Second, "tasks", master)
 		if strings.Contains(out, "cli_echo.") {
 			return errors.New("tasks still listed:\n" + out)

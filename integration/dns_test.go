@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -17,6 +16,8 @@ import (
 	mdns "github.com/miekg/dns"
 
 	"github.com/agoracluster/agora/integration/cluster"
+	"github.com/agoracluster/agora/internal/hosttest"
+	"github.com/agoracluster/agora/internal/poll"
 )
 
 // startDNS starts `agora dns` for c's master and returns its DNS address (UDP and TCP) and
@@ -29,7 +30,7 @@ func startDNS(t *testing.T, c *cluster.Cluster) (string, string) {
 	cluster.Start(t, "dns", addr, filepath.Join(t.TempDir(), "dns"), "dns", "--master", c.Master.Addr,
 		"--ip", "127.0.0.1", "--port", port, "--http_port", httpPort, "--refresh", "100ms")
 	base := "http://127.0.0.1:" + httpPort
-	cluster.Eventually(t, 20*time.Second, func() error {
+	poll.Eventually(t, 20*time.Second, func() error {
 		var v map[string]string
 		return cluster.GetJSON(context.Background(), base+"/v1/version", &v)
 	})
@@ -94,7 +95,7 @@ func TestDNSMarathonApp(t *testing.T) {
 	}
 
 	const srvName = "_cart-shop._tcp.marathon.mesos."
-	cluster.Eventually(t, 10*time.Second, func() error {
+	poll.Eventually(t, 10*time.Second, func() error {
 		for _, network := range []string{"udp", "tcp"} {
 			got, err := srvPorts(network, dnsAddr, srvName)
 			if err != nil {
@@ -125,7 +126,7 @@ func TestDNSMarathonApp(t *testing.T) {
 	victim := app.Tasks[0]
 	mc.must(http.MethodDelete, "/v2/apps/shop/cart/tasks/"+victim.ID+"?scale=true", "", http.StatusOK, nil)
 	gone := "127.0.0.1:" + strconv.FormatUint(victim.Ports[0], 10)
-	cluster.Eventually(t, 20*time.Second, func() error {
+	poll.Eventually(t, 20*time.Second, func() error {
 		got, err := srvPorts("udp", dnsAddr, srvName)
 		if err != nil {
 			return err
@@ -142,7 +143,7 @@ func digSRV(t *testing.T, addr, name string, want []string) {
 	t.Helper()
 	dig, err := exec.LookPath("dig")
 	if err != nil {
-		if os.Getenv("CI") == "true" {
+		if hosttest.InCI() {
 			t.Fatalf("dig not found (install bind9-dnsutils: scripts/install-deps.sh): %v", err)
 		}
 		t.Logf("dig not found, not querying with it: %v", err)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/agoracluster/agora/integration/cluster"
+	"github.com/agoracluster/agora/internal/poll"
 )
 
 // startHAFramework runs `agora <kind> --zk zkURL` (marathon or batch) as one of several
@@ -33,7 +34,7 @@ func startHAFramework(t *testing.T, c *cluster.Cluster, kind, zkURL string, n in
 func leaderOf(t *testing.T, path, not string, clients ...marathonClient) string {
 	t.Helper()
 	var leader string
-	cluster.Eventually(t, 30*time.Second, func() error {
+	poll.Eventually(t, 30*time.Second, func() error {
 		leader = ""
 		for _, mc := range clients {
 			code, b := mc.do(http.MethodGet, path, "")
@@ -155,7 +156,7 @@ func TestBatchHAFailover(t *testing.T) {
 	if got := leaderOf(t, "/v1/leader", leader, sc); "http://"+got != sc.base {
 		t.Fatalf("%s leads, want the standby %s", got, sc.base)
 	}
-	cluster.Eventually(t, 30*time.Second, func() error {
+	poll.Eventually(t, 30*time.Second, func() error {
 		if code, b := sc.do(http.MethodGet, "/v1/jobs/hello", ""); code != http.StatusOK {
 			return fmt.Errorf("GET the job on the new leader: %d %s", code, b)
 		}

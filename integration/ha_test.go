@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/agoracluster/agora/integration/cluster"
+	"github.com/agoracluster/agora/internal/poll"
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
 )
 
@@ -26,7 +27,7 @@ func haCluster(t *testing.T) *cluster.Cluster {
 func taskPIDAnywhere(t *testing.T, c *cluster.Cluster, taskID string) int {
 	t.Helper()
 	var pid int
-	cluster.Eventually(t, 30*time.Second, func() error {
+	poll.Eventually(t, 30*time.Second, func() error {
 		for _, a := range c.Agents {
 			path, err := findSandboxFile(a.WorkDir, taskID, "task.pid")
 			if err != nil {
@@ -73,7 +74,7 @@ func failOver(t *testing.T, c *cluster.Cluster, fw *cluster.Framework, tasks []s
 	start := time.Now()
 	stop(old)
 	var leader *cluster.Process
-	cluster.Eventually(t, 60*time.Second, func() error {
+	poll.Eventually(t, 60*time.Second, func() error {
 		p, err := c.Leader()
 		if err != nil {
 			return err
@@ -85,7 +86,7 @@ func failOver(t *testing.T, c *cluster.Cluster, fw *cluster.Framework, tasks []s
 		return nil
 	})
 	elected := time.Since(start)
-	cluster.Eventually(t, 60*time.Second, func() error {
+	poll.Eventually(t, 60*time.Second, func() error {
 		var st leaderState
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
@@ -190,7 +191,7 @@ func TestHAMasterFailover(t *testing.T) {
 		pids[id] = taskPIDAnywhere(t, c, id)
 		// The stopped master comes back as a standby.
 		old.Restart()
-		cluster.Eventually(t, 20*time.Second, func() error {
+		poll.Eventually(t, 20*time.Second, func() error {
 			var st leaderState
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 			defer cancel()

@@ -13,6 +13,7 @@ import (
 	gomarathon "github.com/gambol99/go-marathon"
 
 	"github.com/agoracluster/agora/integration/cluster"
+	"github.com/agoracluster/agora/internal/poll"
 )
 
 // syncBuffer is a bytes.Buffer that the client's event goroutine may write to.
@@ -69,7 +70,7 @@ func TestMarathonGoClient(t *testing.T) {
 	runningTasks := func(id string, n int) []gomarathon.Task {
 		t.Helper()
 		var ts []gomarathon.Task
-		cluster.Eventually(t, wait, func() error {
+		poll.Eventually(t, wait, func() error {
 			tasks, err := client.Tasks(id)
 			if err != nil {
 				return err
@@ -93,7 +94,7 @@ func TestMarathonGoClient(t *testing.T) {
 	if !ok {
 		t.Fatal("ping not ok")
 	}
-	cluster.Eventually(t, wait, func() error { // the framework id comes with the subscription
+	poll.Eventually(t, wait, func() error { // the framework id comes with the subscription
 		info, err := client.Info()
 		if err != nil {
 			return err
@@ -132,7 +133,7 @@ func TestMarathonGoClient(t *testing.T) {
 	// Kill one task and scale down: two are left, none replaced.
 	_, err = client.KillTask(ts[0].ID, &gomarathon.KillTaskOpts{Scale: true})
 	must("kill and scale", err)
-	cluster.Eventually(t, wait, func() error {
+	poll.Eventually(t, wait, func() error {
 		got, err := client.Application(id)
 		if err != nil {
 			return err
@@ -150,7 +151,7 @@ func TestMarathonGoClient(t *testing.T) {
 	if k.ID != ts[0].ID || k.AppID != id {
 		t.Fatalf("killed task = %+v; want %s of %s", k, ts[0].ID, id)
 	}
-	cluster.Eventually(t, wait, func() error {
+	poll.Eventually(t, wait, func() error {
 		now := runningTasks(id, 2)
 		if slices.ContainsFunc(now, func(x gomarathon.Task) bool { return x.ID == ts[0].ID }) {
 			return errors.New("killed task still listed")
@@ -165,7 +166,7 @@ func TestMarathonGoClient(t *testing.T) {
 	if len(all.Tasks) != 2 {
 		t.Fatalf("killed %d tasks; want 2", len(all.Tasks))
 	}
-	cluster.Eventually(t, wait, func() error {
+	poll.Eventually(t, wait, func() error {
 		for _, x := range runningTasks(id, 2) {
 			if slices.ContainsFunc(before, func(b gomarathon.Task) bool { return b.ID == x.ID }) {
 				return fmt.Errorf("task %s not replaced yet", x.ID)
@@ -245,7 +246,7 @@ func TestMarathonGoClient(t *testing.T) {
 	_, err = client.CreateApplication(big)
 	must("create big", err)
 	var depID string
-	cluster.Eventually(t, wait, func() error {
+	poll.Eventually(t, wait, func() error {
 		q, err := client.Queue()
 		if err != nil {
 			return err

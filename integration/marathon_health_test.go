@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/agoracluster/agora/integration/cluster"
+	"github.com/agoracluster/agora/internal/poll"
 )
 
 type mHealth struct {
@@ -56,7 +57,7 @@ func TestMarathonEveryHealthCheck(t *testing.T) {
 			{"protocol":"TCP","portIndex":0,"gracePeriodSeconds":30,"intervalSeconds":1,"timeoutSeconds":1,"maxConsecutiveFailures":3},
 			{"protocol":"MESOS_HTTP","path":"/","portIndex":0,"gracePeriodSeconds":30,"intervalSeconds":1,"timeoutSeconds":1,"delaySeconds":0}]}`,
 		http.StatusCreated, nil)
-	cluster.Eventually(t, 60*time.Second, func() error {
+	poll.Eventually(t, 60*time.Second, func() error {
 		a, err := mc.healthApp("/hc/ok")
 		if err != nil {
 			return err
@@ -84,7 +85,7 @@ func TestMarathonEveryHealthCheck(t *testing.T) {
 		http.StatusCreated, nil)
 	var first string
 	var seenCause bool
-	cluster.Eventually(t, 60*time.Second, func() error {
+	poll.Eventually(t, 60*time.Second, func() error {
 		a, err := mc.healthApp("/hc/bad")
 		if err != nil {
 			return err

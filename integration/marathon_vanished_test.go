@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/agoracluster/agora/integration/cluster"
+	"github.com/agoracluster/agora/internal/poll"
 )
 
 // TestMarathonVanishedTasks: `agora marathon` restarted with its state (the same work dir)
@@ -46,7 +47,7 @@ func TestMarathonVanishedTasks(t *testing.T) {
 
 	// The running app's tasks are replaced on the fresh cluster (until the master has
 	// answered, the restarted Marathon lists the tasks it had).
-	cluster.Eventually(t, 60*time.Second, func() error {
+	poll.Eventually(t, 60*time.Second, func() error {
 		a, err := mc.app("/keep")
 		if err != nil {
 			return err
@@ -65,7 +66,7 @@ func TestMarathonVanishedTasks(t *testing.T) {
 
 	// A delete completes although its task is gone, and the id can be used again.
 	mc.must(http.MethodDelete, "/v2/apps/del", "", http.StatusOK, nil)
-	cluster.Eventually(t, 60*time.Second, func() error {
+	poll.Eventually(t, 60*time.Second, func() error {
 		var deps []map[string]any
 		mc.must(http.MethodGet, "/v2/deployments", "", http.StatusOK, &deps)
 		if len(deps) != 0 {

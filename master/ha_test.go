@@ -15,6 +15,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/agoracluster/agora/apicodec"
+	"github.com/agoracluster/agora/internal/poll"
 	"github.com/agoracluster/agora/master/ledger"
 	"github.com/agoracluster/agora/master/mastertest"
 	agorapb "github.com/agoracluster/agora/proto/agora/v1"
@@ -65,18 +66,6 @@ func (hm *haMaster) stop(t *testing.T) {
 	hm.cancel = nil
 	if err := <-hm.done; err != nil {
 		t.Errorf("Run: %v", err)
-	}
-}
-
-// waitFor polls cond until it holds (at most 30s).
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not after 30s", what)
-		}
-		time.Sleep(20 * time.Millisecond) // a deadline poll
 	}
 }
 
@@ -159,12 +148,12 @@ func TestHAStandbyAndFailover(t *testing.T) {
 	defer c.CloseIdleConnections()
 
 	m1 := startHAMaster(t, zk.URL("/agora"))
-	waitFor(t, "first master leads", m1.m.Leading)
+	poll.Eventually(t, 30*time.Second, m1.m.Leading, "first master leads")
 	m2 := startHAMaster(t, zk.URL("/agora"))
-	waitFor(t, "standby sees the leader", func() bool {
+	poll.Eventually(t, 30*time.Second, func() bool {
 		_, _, err := m2.m.standbyLeader()
 		return err == nil
-	})
+	}, "standby sees the leader")
 	if m2.m.Leading() {
 		t.Fatal("second master leads too")
 	}
@@ -208,7 +197,7 @@ func TestHAStandbyAndFailover(t *testing.T) {
 	if _, err := io.Copy(io.Discard, stream); err != nil && !strings.Contains(err.Error(), "closed") {
 		t.Logf("agent stream ended: %v", err)
 	}
-	waitFor(t, "standby leads", m2.m.Leading)
+	poll.Eventually(t, 30*time.Second, m2.m.Leading, "standby leads")
 	if st := agentState(t, m2.m, id); st != "recovered" {
 		t.Fatalf("agent %s on the new leader: %q, want recovered from the registry", id, st)
 	}
@@ -230,7 +219,7 @@ func TestHALeaderStepsDownWhenItsZnodeGoes(t *testing.T) {
 	c := noRedirects()
 	defer c.CloseIdleConnections()
 	m1 := startHAMaster(t, zk.URL("/agora"))
-	waitFor(t, "first master leads", m1.m.Leading)
+	poll.Eventually(t, 30*time.Second, m1.m.Leading, "first master leads")
 	m2 := startHAMaster(t, zk.URL("/agora"))
 	_, stream := subscribeAgent(t, c, m1.url, "")
 	defer stream.Close()
@@ -259,8 +248,8 @@ func TestHALeaderStepsDownWhenItsZnodeGoes(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("the deposed leader's agent stream stays open")
 	}
-	waitFor(t, "standby leads", m2.m.Leading)
-	waitFor(t, "deposed master is a standby", func() bool { return !m1.m.Leading() })
+	poll.Eventually(t, 30*time.Second, m2.m.Leading, "standby leads")
+	poll.Eventually(t, 30*time.Second, func() bool { return !m1.m.Leading() }, "deposed master is a standby")
 	resp, err := c.Post(m1.url+"/api/v1/scheduler", apicodec.MediaJSON, strings.NewReader("{}"))
 	if err != nil {
 		t.Fatal(err)

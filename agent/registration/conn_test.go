@@ -14,9 +14,9 @@ import (
 	"go.uber.org/zap/zaptest"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/agoracluster/agora/agent/agenttest"
 	"github.com/agoracluster/agora/agent/clock/clocktest"
 	"github.com/agoracluster/agora/apicodec"
+	"github.com/agoracluster/agora/internal/poll"
 	agorapb "github.com/agoracluster/agora/proto/agora/v1"
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
 	"github.com/agoracluster/agora/recordio"
@@ -158,12 +158,12 @@ func TestConnFollowsTheDetector(t *testing.T) {
 	go func() { defer close(done); c.Run(ctx) }()
 	defer func() { cancel(); <-done }()
 
-	agenttest.Eventually(t, 10*time.Second, func() bool { return first.subscriptions() == 1 }, "no subscription to the first master")
+	poll.Eventually(t, 10*time.Second, func() bool { return first.subscriptions() == 1 }, "no subscription to the first master")
 	det.set(second.url())
 	close(first.end) // the first master goes away
-	agenttest.Eventually(t, 10*time.Second, func() bool { return second.subscriptions() == 1 }, "no subscription to the detected master")
+	poll.Eventually(t, 10*time.Second, func() bool { return second.subscriptions() == 1 }, "no subscription to the detected master")
 	c.Enqueue(&agorapb.AgentCall{Type: agorapb.AgentCall_EXECUTOR_EXITED.Enum()})
-	agenttest.Eventually(t, 10*time.Second, func() bool { return second.callsOf(agorapb.AgentCall_EXECUTOR_EXITED) == 1 },
+	poll.Eventually(t, 10*time.Second, func() bool { return second.callsOf(agorapb.AgentCall_EXECUTOR_EXITED) == 1 },
 		"the queued call did not reach the detected master")
 	if got := o.masters(); len(got) != 2 || got[0] != first.url().Host || got[1] != second.url().Host {
 		t.Fatalf("subscribed to %v, want %s then %s", got, first.url().Host, second.url().Host)
@@ -206,7 +206,7 @@ func TestConnBacksOffOnItsClock(t *testing.T) {
 
 	for i, backoff := range []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 4 * time.Second} {
 		attempt := i + 1
-		agenttest.Eventually(t, 10*time.Second, func() bool { return det.attempts() == attempt && clk.Pending() > 0 },
+		poll.Eventually(t, 10*time.Second, func() bool { return det.attempts() == attempt && clk.Pending() > 0 },
 			"attempt %d did not fail and wait", attempt)
 		clk.Advance(backoff/2 - time.Millisecond)
 		if det.attempts() != attempt {
@@ -214,7 +214,7 @@ func TestConnBacksOffOnItsClock(t *testing.T) {
 		}
 		clk.Advance(backoff/2 + time.Millisecond)
 	}
-	agenttest.Eventually(t, 10*time.Second, func() bool { return det.attempts() == 5 }, "no fifth attempt")
+	poll.Eventually(t, 10*time.Second, func() bool { return det.attempts() == 5 }, "no fifth attempt")
 }
 
 // TestStaticFollowsRedirectsAcrossFailover: an agent given a non-leading master
@@ -243,13 +243,13 @@ func TestStaticFollowsRedirectsAcrossFailover(t *testing.T) {
 	go func() { defer close(done); c.Run(ctx) }()
 	defer func() { cancel(); <-done }()
 
-	agenttest.Eventually(t, 10*time.Second, func() bool { return first.subscriptions() == 1 }, "no subscription to the leader behind the redirect")
+	poll.Eventually(t, 10*time.Second, func() bool { return first.subscriptions() == 1 }, "no subscription to the leader behind the redirect")
 	mu.Lock()
 	leaderAddr = second.url().Host
 	mu.Unlock()
 	first.srv.CloseClientConnections()
 	first.srv.Close() // the leader dies
-	agenttest.Eventually(t, 10*time.Second, func() bool {
+	poll.Eventually(t, 10*time.Second, func() bool {
 		got := o.masters()
 		return len(got) == 2 && got[1] == second.url().Host
 	}, "not subscribed to the new leader through the configured master")

@@ -15,6 +15,7 @@ import (
 
 	"github.com/agoracluster/agora/frameworks/ha/hatest"
 	"github.com/agoracluster/agora/frameworks/sdk/sdktest"
+	"github.com/agoracluster/agora/internal/poll"
 	"github.com/agoracluster/agora/proto/mesos/v1/scheduler"
 	"github.com/agoracluster/agora/zookeeper/zktest"
 )
@@ -56,7 +57,7 @@ func haCall(t *testing.T, method, url, body string) (int, string) {
 
 func haLeaderIs(t *testing.T, want string, all ...string) {
 	t.Helper()
-	hatest.Eventually(t, func() error {
+	poll.Eventually(t, 20*time.Second, func() error {
 		for _, in := range all {
 			code, body := haCall(t, http.MethodGet, "http://"+in+"/v1/leader", "")
 			var got struct{ Leader string }
@@ -80,7 +81,7 @@ func TestHAFollowerProxiesAndAbdicationKeepsTheJobs(t *testing.T) {
 		t.Fatal(err)
 	}
 	var frameworkID string
-	hatest.Eventually(t, func() error {
+	poll.Eventually(t, 20*time.Second, func() error {
 		_, body := haCall(t, http.MethodGet, "http://"+a+"/v1/info", "")
 		var info struct{ FrameworkID string }
 		if err := json.Unmarshal([]byte(body), &info); err != nil || info.FrameworkID == "" {
@@ -112,7 +113,7 @@ func TestHAFollowerProxiesAndAbdicationKeepsTheJobs(t *testing.T) {
 		t.Fatalf("new leader subscribes with framework id %q, want %q", got, frameworkID)
 	}
 	var started struct{ ID string }
-	hatest.Eventually(t, func() error {
+	poll.Eventually(t, 20*time.Second, func() error {
 		code, body := haCall(t, http.MethodPost, "http://"+a+"/v1/jobs/prod.backup/runs", "") // proxied to b
 		if code != http.StatusCreated {
 			return fmt.Errorf("start a run via the old leader: %d %s", code, body)

@@ -16,6 +16,7 @@ import (
 	"github.com/agoracluster/agora/frameworks/ha"
 	"github.com/agoracluster/agora/frameworks/ha/hatest"
 	"github.com/agoracluster/agora/frameworks/sdk/sdktest"
+	"github.com/agoracluster/agora/internal/poll"
 	"github.com/agoracluster/agora/proto/mesos/v1/scheduler"
 	"github.com/agoracluster/agora/zookeeper/zktest"
 )
@@ -59,7 +60,7 @@ func startHAInstance(t *testing.T, zkURL string, fm *sdktest.Master) *haInstance
 // leaderIs waits until every instance names want as the leader.
 func leaderIs(t *testing.T, want string, all ...*haInstance) {
 	t.Helper()
-	hatest.Eventually(t, func() error {
+	poll.Eventually(t, 20*time.Second, func() error {
 		for _, in := range all {
 			resp, body := hatest.Call(t, http.MethodGet, in.base+"/v2/leader", "")
 			if resp.StatusCode != http.StatusOK || body != fmt.Sprintf(`{"leader":%q}`, want)+"\n" && body != fmt.Sprintf(`{"leader":%q}`, want) {
@@ -86,7 +87,7 @@ func TestHAFollowerProxiesAndAbdicationKeepsTheApps(t *testing.T) {
 		t.Fatalf("first subscription carries a framework id: %v", sub)
 	}
 	var frameworkID string
-	hatest.Eventually(t, func() error {
+	poll.Eventually(t, 20*time.Second, func() error {
 		_, body := hatest.Call(t, http.MethodGet, a.base+"/v2/info", "")
 		var info struct{ FrameworkID string }
 		if err := json.Unmarshal([]byte(body), &info); err != nil || info.FrameworkID == "" {
@@ -142,7 +143,7 @@ func TestHAFollowerProxiesAndAbdicationKeepsTheApps(t *testing.T) {
 	if got := sub.GetSubscribe().GetFrameworkInfo().GetId().GetValue(); got != frameworkID {
 		t.Fatalf("new leader subscribes with framework id %q, want %q", got, frameworkID)
 	}
-	hatest.Eventually(t, func() error {
+	poll.Eventually(t, 20*time.Second, func() error {
 		resp, body := hatest.Call(t, http.MethodGet, a.base+"/v2/apps/web", "") // proxied to b now
 		if resp.StatusCode != http.StatusOK || !strings.Contains(body, `"instances":2`) {
 			return fmt.Errorf("GET /v2/apps/web via the old leader: %d %s", resp.StatusCode, body)

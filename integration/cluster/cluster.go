@@ -188,14 +188,6 @@ func (w *lockedWriter) Write(b []byte) (int, error) {
 	return w.buf.Write(b)
 }
 
-// Eventually is poll.Eventually with an error condition.
-//
-// Deprecated: use poll.Eventually.
-func Eventually(t testing.TB, timeout time.Duration, cond func() error) {
-	t.Helper()
-	poll.Eventually(t, timeout, cond)
-}
-
 // GetJSON fetches url and decodes the JSON body into v.
 func GetJSON(ctx context.Context, url string, v any) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
@@ -338,7 +330,7 @@ func (c *Cluster) AddAgent(res string, extra ...string) *Process {
 	})
 	p := Start(c.t, fmt.Sprintf("agent-%d", len(c.Agents)), "127.0.0.1:"+strconv.Itoa(port), dir, args...)
 	c.Agents = append(c.Agents, p)
-	Eventually(c.t, 20*time.Second, func() error {
+	poll.Eventually(c.t, 20*time.Second, func() error {
 		active, err := c.agentActive(port)
 		if err != nil {
 			return err

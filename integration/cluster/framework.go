@@ -9,6 +9,7 @@ import (
 
 	"github.com/agoracluster/agora/frameworks/sdk"
 	"github.com/agoracluster/agora/frameworks/sdk/offers"
+	"github.com/agoracluster/agora/internal/poll"
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
 	"github.com/agoracluster/agora/resources"
 	"go.uber.org/zap/zaptest"
@@ -77,7 +78,7 @@ func (c *Cluster) StartFramework(opts FrameworkOptions) *Framework {
 	f.cancel = cancel
 	go func() { f.done <- s.Run(ctx) }()
 	c.t.Cleanup(f.Stop)
-	Eventually(c.t, 20*time.Second, func() error {
+	poll.Eventually(c.t, 20*time.Second, func() error {
 		if !s.Subscribed() {
 			return fmt.Errorf("framework %s not subscribed", opts.Name)
 		}
@@ -171,7 +172,7 @@ func (f *Framework) Latest(id string) *mesos.TaskStatus {
 func (f *Framework) WaitState(id string, state mesos.TaskState, timeout time.Duration) *mesos.TaskStatus {
 	f.t.Helper()
 	var got *mesos.TaskStatus
-	Eventually(f.t, timeout, func() error {
+	poll.Eventually(f.t, timeout, func() error {
 		got = f.Latest(id)
 		if got.GetState() != state {
 			return fmt.Errorf("task %s is %v (%q), want %v", id, got.GetState(), got.GetMessage(), state)

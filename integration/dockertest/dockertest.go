@@ -45,14 +45,6 @@ var DefaultTags = []string{"hello_world:latest", "agora-test/hello:latest"}
 // default socket) after checking that it answers.
 func Connect(ctx context.Context) (*dockerclient.Client, error) { return hosttest.ConnectDocker(ctx) }
 
-// RequireDocker is hosttest.RequireDocker.
-//
-// Deprecated: use hosttest.RequireDocker; this remains for tests written before it.
-func RequireDocker(t testing.TB) *dockerclient.Client {
-	t.Helper()
-	return hosttest.RequireDocker(t)
-}
-
 // BuildHelloBinary compiles the hello workload as a static linux binary (CGO_ENABLED=0) into
 // dir and returns its path. It runs `go build`, so it needs the Go toolchain and the module.
 func BuildHelloBinary(ctx context.Context, dir string) (string, error) {

@@ -2,9 +2,9 @@ package allocator
 
 import (
 	"errors"
+	"maps"
 	"math/rand/v2"
 	"slices"
-	"sort"
 	"time"
 
 	"github.com/agoracluster/agora/resources"
@@ -184,7 +184,7 @@ func (a *Allocator) AddAgent(id string, ag Agent) {
 	a.agents[id] = s
 	a.agentList = append(a.agentList, s)
 	a.setTotal(s, ag.Total)
-	for _, fwID := range sortedKeys(ag.Used) {
+	for _, fwID := range slices.Sorted(maps.Keys(ag.Used)) {
 		r := ag.Used[fwID]
 		if fw := a.frameworks[fwID]; fw != nil {
 			for _, p := range attribute(fw.roles, r) {
@@ -240,9 +240,9 @@ func (a *Allocator) RemoveAgent(id string) {
 	if s == nil {
 		return
 	}
-	for _, fwID := range sortedKeys(s.allocs) {
+	for _, fwID := range slices.Sorted(maps.Keys(s.allocs)) {
 		m := s.allocs[fwID]
-		for _, role := range sortedKeys(m) {
+		for _, role := range slices.Sorted(maps.Keys(m)) {
 			a.untrack(s, fwID, role, m[role])
 		}
 	}
@@ -309,7 +309,7 @@ func (a *Allocator) AddFramework(id string, f Framework) {
 			}
 		}
 	}
-	for _, agentID := range sortedKeys(f.Used) {
+	for _, agentID := range slices.Sorted(maps.Keys(f.Used)) {
 		s := a.agents[agentID]
 		if s == nil || s.allocs[id] != nil {
 			continue
@@ -346,7 +346,7 @@ func (a *Allocator) UpdateFramework(id string, roles []string) {
 		if slices.Contains(roles, name) {
 			continue
 		}
-		for _, agentID := range sortedKeys(fw.agents) {
+		for _, agentID := range slices.Sorted(maps.Keys(fw.agents)) {
 			s := a.agents[agentID]
 			if held, ok := s.allocs[id][name]; ok {
 				a.untrack(s, id, name, held)
@@ -355,7 +355,7 @@ func (a *Allocator) UpdateFramework(id string, roles []string) {
 				}
 			}
 		}
-		for _, agentID := range sortedKeys(fw.filters) {
+		for _, agentID := range slices.Sorted(maps.Keys(fw.filters)) {
 			for _, f := range append([]*filter(nil), fw.filters[agentID]...) {
 				if f.role == name {
 					dropFilter(f)
@@ -407,14 +407,14 @@ func (a *Allocator) RemoveFramework(id string) {
 	if fw == nil {
 		return
 	}
-	for _, agentID := range sortedKeys(fw.agents) {
+	for _, agentID := range slices.Sorted(maps.Keys(fw.agents)) {
 		s := a.agents[agentID]
 		m := s.allocs[id]
-		for _, role := range sortedKeys(m) {
+		for _, role := range slices.Sorted(maps.Keys(m)) {
 			a.untrack(s, id, role, m[role])
 		}
 	}
-	for _, agentID := range sortedKeys(fw.filters) {
+	for _, agentID := range slices.Sorted(maps.Keys(fw.filters)) {
 		for _, f := range append([]*filter(nil), fw.filters[agentID]...) {
 			dropFilter(f)
 		}
@@ -484,7 +484,7 @@ func (a *Allocator) Revive(frameworkID string, roles []string) {
 		}
 		clear[r] = true
 	}
-	for _, agentID := range sortedKeys(fw.filters) {
+	for _, agentID := range slices.Sorted(maps.Keys(fw.filters)) {
 		for _, f := range append([]*filter(nil), fw.filters[agentID]...) {
 			if clear[f.role] {
 				dropFilter(f)
@@ -505,7 +505,7 @@ func (a *Allocator) Recover(frameworkID, agentID string, r resources.Resources, 
 		return
 	}
 	remaining := r
-	for _, role := range sortedKeys(s.allocs[frameworkID]) {
+	for _, role := range slices.Sorted(maps.Keys(s.allocs[frameworkID])) {
 		if remaining.IsEmpty() {
 			break
 		}
@@ -697,13 +697,4 @@ func uniqueRoles(roles []string) []string {
 		out = []string{unreservedRole}
 	}
 	return out
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

@@ -2,7 +2,9 @@ package allocator
 
 import (
 	"fmt"
+	"maps"
 	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 
@@ -54,7 +56,7 @@ func BenchmarkAllocate(b *testing.B) {
 			b.Run(fmt.Sprintf("all-filtered/agents=%d/frameworks=%d", agents, frameworks), func(b *testing.B) {
 				a := benchCluster(b, agents, frameworks)
 				// Every framework has declined every agent for an hour.
-				for _, id := range sortedKeys(a.frameworks) {
+				for _, id := range slices.Sorted(maps.Keys(a.frameworks)) {
 					fw := a.frameworks[id]
 					for _, s := range a.agentList {
 						a.addFilter(fw, s, fw.roles[0], s.total, now.Add(time.Hour))

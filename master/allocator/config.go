@@ -3,7 +3,9 @@ package allocator
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -64,7 +66,7 @@ func (c Config) Validate() error {
 			}
 		}
 	}
-	for _, role := range sortedKeys(c.Weights) {
+	for _, role := range slices.Sorted(maps.Keys(c.Weights)) {
 		if err := validWeight(role, c.Weights[role]); err != nil {
 			errs = append(errs, err)
 		}

@@ -1,6 +1,7 @@
 package allocator
 
 import (
+	"maps"
 	"slices"
 	"testing"
 
@@ -49,10 +50,10 @@ func TestGPUAgentsOnlyToGPUFrameworks(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			a := newTestAllocator()
-			for _, id := range sortedKeys(tt.agents) {
+			for _, id := range slices.Sorted(maps.Keys(tt.agents)) {
 				a.AddAgent(id, Agent{Total: r(tt.agents[id])})
 			}
-			for _, id := range sortedKeys(tt.frameworks) {
+			for _, id := range slices.Sorted(maps.Keys(tt.frameworks)) {
 				a.AddFramework(id, Framework{Roles: []string{"web"}, Active: true, GPUResources: tt.frameworks[id]})
 			}
 			got := map[string][]string{}

@@ -1,6 +1,7 @@
 package allocator
 
 import (
+	"cmp"
 	"fmt"
 	"maps"
 	"math/rand/v2"
@@ -244,7 +245,7 @@ func TestPropertyAllocatorMatchesModel(t *testing.T) {
 					keys = append(keys, k)
 				}
 				slices.SortFunc(keys, func(x, y modelKey) int {
-					return cmpStrings(x.fw+"/"+x.agent+"/"+x.role, y.fw+"/"+y.agent+"/"+y.role)
+					return cmp.Compare(x.fw+"/"+x.agent+"/"+x.role, y.fw+"/"+y.agent+"/"+y.role)
 				})
 				k := rapid.SampledFrom(keys).Draw(t, "allocation")
 				held := m.alloc[k]
@@ -296,16 +297,6 @@ func orAll(roles, all []string) []string {
 		return all
 	}
 	return roles
-}
-
-func cmpStrings(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // recover frees r of the allocation k and installs a filter for it.
@@ -406,7 +397,7 @@ func checkTree(t *rapid.T, a *Allocator) {
 		}
 	}
 	if len(want) != len(a.nodes) {
-		t.Fatalf("tree has nodes %v, want %v", sortedKeys(a.nodes), sortedKeys(want))
+		t.Fatalf("tree has nodes %v, want %v", slices.Sorted(maps.Keys(a.nodes)), slices.Sorted(maps.Keys(want)))
 	}
 	var walk func(n *node)
 	walk = func(n *node) {

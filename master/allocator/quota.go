@@ -3,7 +3,9 @@ package allocator
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"math"
+	"slices"
 	"strings"
 
 	"github.com/agoracluster/agora/resources"
@@ -84,7 +86,7 @@ func (a *Allocator) checkQuota(role string, q Quota, force bool) error {
 		what string
 		q    Quantities
 	}{{"guarantee", q.Guarantees}, {"limit", q.Limits}} {
-		for _, name := range sortedKeys(part.q) {
+		for _, name := range slices.Sorted(maps.Keys(part.q)) {
 			v := part.q[name]
 			switch {
 			case name == "" || strings.ContainsAny(name, " \t;:,()[]{}"):
@@ -97,7 +99,7 @@ func (a *Allocator) checkQuota(role string, q Quota, force bool) error {
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
-	for _, name := range sortedKeys(q.Guarantees) {
+	for _, name := range slices.Sorted(maps.Keys(q.Guarantees)) {
 		if l, ok := q.Limits[name]; ok && milli(q.Guarantees[name]) > milli(l) {
 			errs = append(errs, fmt.Errorf("%w: role %q: %s: guarantee %g is above the limit %g", ErrInvalidQuota, role, name, q.Guarantees[name], l))
 		}
@@ -122,8 +124,8 @@ func (a *Allocator) checkQuota(role string, q Quota, force bool) error {
 			children[p].add(g)
 		}
 	}
-	for _, p := range sortedKeys(children) {
-		for _, name := range sortedKeys(children[p]) {
+	for _, p := range slices.Sorted(maps.Keys(children)) {
+		for _, name := range slices.Sorted(maps.Keys(children[p])) {
 			if v := children[p][name]; v > guarantees[p][name] {
 				errs = append(errs, fmt.Errorf("%w: role %q: %s: the guarantees of the children of %q would total %g, above its guarantee %g",
 					ErrInvalidQuota, role, name, p, float64(v)/1000, float64(guarantees[p][name])/1000))
@@ -134,14 +136,14 @@ func (a *Allocator) checkQuota(role string, q Quota, force bool) error {
 	for other, oq := range a.quotas {
 		switch {
 		case other != role && isSubrole(role, other): // other is an ancestor
-			for _, name := range sortedKeys(limits) {
+			for _, name := range slices.Sorted(maps.Keys(limits)) {
 				if l, ok := oq.limits[name]; ok && limits[name] > l {
 					errs = append(errs, fmt.Errorf("%w: role %q: %s: limit %g is above the limit %g of its ancestor %q",
 						ErrInvalidQuota, role, name, q.Limits[name], float64(l)/1000, other))
 				}
 			}
 		case other != role && isSubrole(other, role): // other is a descendant
-			for _, name := range sortedKeys(oq.limits) {
+			for _, name := range slices.Sorted(maps.Keys(oq.limits)) {
 				if l, ok := limits[name]; ok && oq.limits[name] > l {
 					errs = append(errs, fmt.Errorf("%w: role %q: %s: limit %g is below the limit %g of its descendant %q",
 						ErrInvalidQuota, role, name, q.Limits[name], float64(oq.limits[name])/1000, other))
@@ -170,7 +172,7 @@ func (a *Allocator) checkQuota(role string, q Quota, force bool) error {
 	if a.hasQuotaAncestor(role, "", nil) {
 		sum.sub(want)
 	}
-	for _, name := range sortedKeys(want) {
+	for _, name := range slices.Sorted(maps.Keys(want)) {
 		if sum[name] > a.total[name] {
 			errs = append(errs, fmt.Errorf("%w: role %q: %s: guarantees would total %g, the cluster has %g (set force to override)",
 				ErrQuotaExceedsCapacity, role, name, float64(sum[name])/1000, float64(a.total[name])/1000))

@@ -117,7 +117,7 @@ func TestPropertyQuota(t *testing.T) {
 			a.AddAgent(id, Agent{Total: total})
 			m.agents[id], m.active[id] = total, true
 		}
-		for _, id := range sortedKeys(quotaPropFrameworks) {
+		for _, id := range slices.Sorted(maps.Keys(quotaPropFrameworks)) {
 			a.AddFramework(id, Framework{Roles: quotaPropFrameworks[id], Active: true})
 			m.suppressed[id] = map[string]bool{}
 		}
@@ -190,7 +190,7 @@ func TestPropertyQuota(t *testing.T) {
 				}
 			},
 			"suppress": func(t *rapid.T) {
-				id := rapid.SampledFrom(sortedKeys(quotaPropFrameworks)).Draw(t, "framework")
+				id := rapid.SampledFrom(slices.Sorted(maps.Keys(quotaPropFrameworks))).Draw(t, "framework")
 				role := rapid.SampledFrom(quotaPropFrameworks[id]).Draw(t, "role")
 				if m.suppressed[id][role] = !m.suppressed[id][role]; m.suppressed[id][role] {
 					a.Suppress(id, []string{role})
@@ -199,7 +199,7 @@ func TestPropertyQuota(t *testing.T) {
 				}
 			},
 			"toggleAgent": func(t *rapid.T) {
-				id := rapid.SampledFrom(sortedKeys(m.agents)).Draw(t, "agent")
+				id := rapid.SampledFrom(slices.Sorted(maps.Keys(m.agents))).Draw(t, "agent")
 				if m.active[id] = !m.active[id]; m.active[id] {
 					a.ActivateAgent(id)
 				} else {
@@ -207,12 +207,12 @@ func TestPropertyQuota(t *testing.T) {
 				}
 			},
 			"growAgent": func(t *rapid.T) {
-				id := rapid.SampledFrom(sortedKeys(m.agents)).Draw(t, "agent")
+				id := rapid.SampledFrom(slices.Sorted(maps.Keys(m.agents))).Draw(t, "agent")
 				m.agents[id] = m.agents[id].Plus(resources.MustParse("cpus:1;mem:256;cpus(q2/x):1;mem(q1):128"))
 				a.UpdateAgentTotal(id, m.agents[id])
 			},
 			"readdFramework": func(t *rapid.T) {
-				id := rapid.SampledFrom(sortedKeys(quotaPropFrameworks)).Draw(t, "framework")
+				id := rapid.SampledFrom(slices.Sorted(maps.Keys(quotaPropFrameworks))).Draw(t, "framework")
 				a.RemoveFramework(id)
 				a.AddFramework(id, Framework{Roles: quotaPropFrameworks[id], Active: true})
 				m.suppressed[id] = map[string]bool{}

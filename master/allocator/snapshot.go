@@ -1,6 +1,8 @@
 package allocator
 
 import (
+	"maps"
+	"slices"
 	"sort"
 
 	"github.com/agoracluster/agora/resources"
@@ -62,7 +64,7 @@ func (a *Allocator) Snapshot() Snapshot {
 	var snap Snapshot
 	roleAlloc := map[string]resources.Resources{}
 	fwAlloc := map[string]map[string]resources.Resources{}
-	for _, id := range sortedKeys(a.agents) {
+	for _, id := range slices.Sorted(maps.Keys(a.agents)) {
 		s := a.agents[id]
 		snap.Total = snap.Total.Plus(s.total)
 		st := AgentState{
@@ -70,8 +72,8 @@ func (a *Allocator) Snapshot() Snapshot {
 			Total: s.total, Allocated: s.allocated, Available: s.available,
 			ByFramework: map[string]resources.Resources{},
 		}
-		for _, fwID := range sortedKeys(s.allocs) {
-			for _, role := range sortedKeys(s.allocs[fwID]) {
+		for _, fwID := range slices.Sorted(maps.Keys(s.allocs)) {
+			for _, role := range slices.Sorted(maps.Keys(s.allocs[fwID])) {
 				r := s.allocs[fwID][role]
 				st.ByFramework[fwID] = st.ByFramework[fwID].Plus(r)
 				if role == "" {
@@ -99,7 +101,7 @@ func (a *Allocator) Snapshot() Snapshot {
 	for n := range a.quotas {
 		names[n] = true
 	}
-	for _, n := range sortedKeys(names) {
+	for _, n := range slices.Sorted(maps.Keys(names)) {
 		rs := RoleState{Name: n, Weight: a.weight(n), Allocated: roleAlloc[n]}
 		if q := a.quotas[n]; q != nil {
 			rs.Quota = &Quota{Guarantees: fromQuantities(q.guarantees), Limits: fromQuantities(q.limits)}
@@ -116,7 +118,7 @@ func (a *Allocator) Snapshot() Snapshot {
 		}
 		snap.Roles = append(snap.Roles, rs)
 	}
-	for _, id := range sortedKeys(a.frameworks) {
+	for _, id := range slices.Sorted(maps.Keys(a.frameworks)) {
 		fw := a.frameworks[id]
 		fs := FrameworkState{
 			ID: id, Roles: append([]string(nil), fw.roles...), Active: fw.active,

@@ -53,20 +53,3 @@ func Call(t testing.TB, method, url, body string) (*http.Response, string) {
 	b, _ := io.ReadAll(resp.Body)
 	return resp, string(b)
 }
-
-// Eventually polls cond until it returns nil, failing the test after 20s with its last
-// error.
-func Eventually(t testing.TB, cond func() error) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		err := cond()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("condition not met: %v", err)
-		}
-		<-time.After(20 * time.Millisecond)
-	}
-}
