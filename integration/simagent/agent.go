@@ -227,7 +227,7 @@ func (a *agent) heartbeat() {
 	if a.streamID == "" {
 		return
 	}
-	a.sim.queue.push(outCall{agentID: a.id, streamID: a.streamID, call: &agorapb.AgentCall{Type: agorapb.AgentCall_HEARTBEAT.Enum()}})
+	a.sim.queue.Push(outCall{agentID: a.id, streamID: a.streamID, call: &agorapb.AgentCall{Type: agorapb.AgentCall_HEARTBEAT.Enum()}})
 }
 
 // handle applies one event; it returns false when the agent must stop.
@@ -392,7 +392,7 @@ func (a *agent) sendHead(t *simTask) {
 			LatestState: t.state.Enum(),
 		}},
 	}
-	a.sim.queue.push(outCall{agentID: a.id, streamID: a.streamID, call: call})
+	a.sim.queue.Push(outCall{agentID: a.id, streamID: a.streamID, call: call})
 	uid, sends := head.GetUuid(), t.sends
 	a.sim.timers.after(a.sim.cfg.RetryInterval, func() {
 		a.mu.Lock()
@@ -424,7 +424,7 @@ func (a *agent) acknowledge(key taskKey, uid []byte) {
 		exited = a.executorExited(t)
 	}
 	if exited != nil && a.streamID != "" {
-		a.sim.queue.push(outCall{agentID: a.id, streamID: a.streamID, call: exited})
+		a.sim.queue.Push(outCall{agentID: a.id, streamID: a.streamID, call: exited})
 	}
 	a.mu.Unlock()
 	now := time.Now()

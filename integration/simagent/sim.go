@@ -11,6 +11,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/agoracluster/agora/workqueue"
+
 	"go.uber.org/zap"
 	"google.golang.org/protobuf/proto"
 
@@ -35,7 +37,7 @@ type Sim struct {
 	calls  *http.Client
 	agents []*agent
 	timers *timers
-	queue  *callQueue
+	queue  *workqueue.Queue[outCall] // calls of every agent, so that an agent never blocks on a slow master
 
 	mu        sync.Mutex
 	changed   chan struct{} // closed and replaced whenever a counter below changes
@@ -68,7 +70,7 @@ func New(cfg Config, log *zap.Logger) (*Sim, error) {
 		stream:  &http.Client{Transport: tr},
 		calls:   &http.Client{Transport: tr, Timeout: cfg.CallTimeout},
 		timers:  newTimers(),
-		queue:   newCallQueue(),
+		queue:   workqueue.New[outCall](),
 		changed: make(chan struct{}),
 		acked:   map[mesos.TaskState]int{},
 		lastAck: map[mesos.TaskState]time.Time{},
@@ -217,55 +219,9 @@ type outCall struct {
 	call              *agorapb.AgentCall
 }
 
-// callQueue is an unbounded FIFO of calls shared by every agent, so that an agent never
-// blocks on a slow master.
-type callQueue struct {
-	mu     sync.Mutex
-	items  []outCall
-	signal chan struct{}
-}
-
-func newCallQueue() *callQueue { return &callQueue{signal: make(chan struct{}, 1)} }
-
-func (q *callQueue) push(c outCall) {
-	q.mu.Lock()
-	q.items = append(q.items, c)
-	q.mu.Unlock()
-	select {
-	case q.signal <- struct{}{}:
-	default:
-	}
-}
-
-func (q *callQueue) pop(ctx context.Context) (outCall, bool) {
-	for {
-		q.mu.Lock()
-		if len(q.items) > 0 {
-			c := q.items[0]
-			q.items[0] = outCall{}
-			q.items = q.items[1:]
-			more := len(q.items) > 0
-			q.mu.Unlock()
-			if more {
-				select {
-				case q.signal <- struct{}{}:
-				default:
-				}
-			}
-			return c, true
-		}
-		q.mu.Unlock()
-		select {
-		case <-q.signal:
-		case <-ctx.Done():
-			return outCall{}, false
-		}
-	}
-}
-
 func (s *Sim) callWorker(ctx context.Context) {
 	for {
-		c, ok := s.queue.pop(ctx)
+		c, ok := s.queue.Pop(ctx)
 		if !ok {
 			return
 		}
