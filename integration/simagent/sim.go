@@ -11,14 +11,13 @@ import (
 	"sync"
 	"time"
 
-	"github.com/agoracluster/agora/workqueue"
-
 	"go.uber.org/zap"
 	"google.golang.org/protobuf/proto"
 
 	agorapb "github.com/agoracluster/agora/proto/agora/v1"
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
 	"github.com/agoracluster/agora/resources"
+	"github.com/agoracluster/agora/workqueue"
 )
 
 const (
