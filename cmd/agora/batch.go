@@ -2,14 +2,13 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"net"
 	"os"
 	"path/filepath"
-	"strconv"
 
 	"github.com/agoracluster/agora/frameworks/batch"
+	"github.com/agoracluster/agora/frameworks/ha"
 	"github.com/agoracluster/agora/frameworks/sdk"
 )
 
@@ -51,18 +50,8 @@ func runBatch(ctx context.Context, args []string, _, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", net.JoinHostPort(*httpAddr, strconv.Itoa(cfg.HTTPPort)))
-	if err != nil {
-		return fmt.Errorf("batch: listen: %w", err)
-	}
-	if zk.url == "" {
-		return b.Run(ctx, ln)
-	}
-	node, err := zk.open(ctx, cfg.Hostname, cfg.HTTPPort, log)
-	if err != nil {
-		_ = ln.Close()
-		return fmt.Errorf("batch: %w", err)
-	}
-	defer node.Close()
-	return batch.RunHA(ctx, cfg, log, ln, node)
+	return zk.serve(ctx, "batch", *httpAddr, cfg.Hostname, cfg.HTTPPort, log, b.Run,
+		func(ctx context.Context, ln net.Listener, node *ha.Node) error {
+			return batch.RunHA(ctx, cfg, log, ln, node)
+		})
 }

@@ -43,6 +43,26 @@ func (z *zkFlags) open(ctx context.Context, hostname string, port int, log *zap.
 	return ha.Open(ctx, cfg, log)
 }
 
+// serve listens on the framework's API address and runs it: alone (run) without --zk, as
+// one of the instances sharing the leader latch (runHA) with it. name prefixes errors.
+func (z *zkFlags) serve(ctx context.Context, name, httpAddr, hostname string, port int, log *zap.Logger,
+	run func(context.Context, net.Listener) error, runHA func(context.Context, net.Listener, *ha.Node) error) error {
+	ln, err := net.Listen("tcp", net.JoinHostPort(httpAddr, strconv.Itoa(port)))
+	if err != nil {
+		return fmt.Errorf("%s: listen: %w", name, err)
+	}
+	if z.url == "" {
+		return run(ctx, ln)
+	}
+	node, err := z.open(ctx, hostname, port, log)
+	if err != nil {
+		_ = ln.Close()
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	defer node.Close()
+	return runHA(ctx, ln, node)
+}
+
 // msDurationFlag is a duration flag that also takes a bare number of milliseconds, as
 // Marathon's ZooKeeper flags do.
 type msDurationFlag struct{ d *time.Duration }

@@ -4,10 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"path/filepath"
-	"strconv"
 
 	"github.com/agoracluster/agora/frameworks/marathon"
 	"github.com/agoracluster/agora/frameworks/sdk"
@@ -51,18 +49,5 @@ func runMarathon(ctx context.Context, args []string, _, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", net.JoinHostPort(*httpAddr, strconv.Itoa(cfg.HTTPPort)))
-	if err != nil {
-		return fmt.Errorf("marathon: listen: %w", err)
-	}
-	if zk.url == "" {
-		return m.Run(ctx, ln)
-	}
-	node, err := zk.open(ctx, cfg.Hostname, cfg.HTTPPort, log)
-	if err != nil {
-		_ = ln.Close()
-		return fmt.Errorf("marathon: %w", err)
-	}
-	defer node.Close()
-	return m.RunHA(ctx, ln, node)
+	return zk.serve(ctx, "marathon", *httpAddr, cfg.Hostname, cfg.HTTPPort, log, m.Run, m.RunHA)
 }
