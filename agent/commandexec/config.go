@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/agoracluster/agora/agent/clock"
 	"github.com/agoracluster/agora/duration"
 )
 
@@ -47,6 +48,9 @@ type Config struct {
 	// TaskStdout and TaskStderr receive the task's output; nil means the executor's own
 	// stdout and stderr (the sandbox files the agent opened).
 	TaskStdout, TaskStderr *os.File
+	// Clock stamps status updates and times kills and health checks; nil means the wall
+	// clock. The loop's own timers run on the runtime's clock (testing/synctest fakes it).
+	Clock clock.Clock
 	// HTTPClient talks to the agent; nil means a private client without timeouts.
 	HTTPClient *http.Client
 	// ContainerID is the agent's container id for this executor (AGORA_CONTAINER_ID, else
@@ -83,6 +87,7 @@ func DefaultConfig() Config {
 		ShutdownGracePeriod:    5 * time.Second,
 		KillGracePeriod:        3 * time.Second,
 		TerminalAckTimeout:     10 * time.Second,
+		Clock:                  clock.Real{},
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"go.uber.org/zap"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/agoracluster/agora/agent/clock"
 	"github.com/agoracluster/agora/agent/docker"
 	"github.com/agoracluster/agora/agent/healthcheck"
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
@@ -56,6 +57,9 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger) error {
 	if cfg.ContainerID == "" {
 		cfg.ContainerID = uuid.NewString()
 	}
+	if cfg.Clock == nil {
+		cfg.Clock = clock.Real{}
+	}
 	ioCtx, ioCancel := context.WithCancel(context.WithoutCancel(ctx))
 	e := &commandExecutor{
 		cfg:    cfg,
@@ -64,7 +68,7 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger) error {
 		ioCtx:  ioCtx,
 		events: make(chan any, 16),
 		sendQ:  make(chan *executor.Call, sendQueueSize),
-		start:  time.Now(),
+		start:  cfg.Clock.Now(),
 	}
 	senderDone := make(chan struct{})
 	go func() { defer close(senderDone); e.sender() }()
@@ -419,7 +423,7 @@ func (e *commandExecutor) forward(status *mesos.TaskStatus) {
 	id := uuid.New()
 	status.Uuid = id[:]
 	status.Source = mesos.TaskStatus_SOURCE_EXECUTOR.Enum()
-	status.Timestamp = proto.Float64(float64(time.Now().UnixNano()) / 1e9)
+	status.Timestamp = proto.Float64(float64(e.cfg.Clock.Now().UnixNano()) / 1e9)
 	status.ExecutorId = &mesos.ExecutorID{Value: proto.String(e.cfg.ExecutorID)}
 	status.AgentId = e.agentID
 	update := &executor.Call_Update{Status: status}
@@ -559,7 +563,7 @@ func (e *commandExecutor) startHealthCheck(hc *mesos.HealthCheck, env []string, 
 	}
 	ctx, cancel := context.WithCancel(e.ioCtx)
 	e.healthCancel = cancel
-	runner := healthcheck.NewRunner(policy, probe, time.Now(), func(s healthcheck.Status) {
+	runner := healthcheck.NewRunner(policy, probe, e.cfg.Clock.Now(), func(s healthcheck.Status) {
 		e.post(healthChanged{status: s})
 	}, log)
 	e.wg.Go(func() { _ = runner.Run(ctx) })
@@ -605,7 +609,7 @@ func (e *commandExecutor) kill(grace time.Duration) {
 		return
 	}
 	grace = max(grace, 0)
-	now := time.Now()
+	now := e.cfg.Clock.Now()
 	if e.killed {
 		if deadline := e.killStart.Add(grace); deadline.Before(e.killDeadline) {
 			e.killDeadline = deadline
