@@ -28,6 +28,7 @@ type httpStream struct {
 	queued int
 	limit  int // bytes queued at most
 	closed bool
+	full   bool // closed because the subscriber did not keep up
 	wake   chan struct{}
 }
 
@@ -48,13 +49,20 @@ func (s *httpStream) Send(m proto.Message) {
 	case s.closed:
 	case s.queued+len(b) > s.limit:
 		// The subscriber does not keep up: drop it.
-		s.queue, s.queued, s.closed = nil, 0, true
+		s.queue, s.queued, s.closed, s.full = nil, 0, true, true
 	default:
 		s.queue = append(s.queue, b)
 		s.queued += len(b)
 	}
 	s.mu.Unlock()
 	s.notify()
+}
+
+// overflowed reports whether the stream was dropped for not keeping up.
+func (s *httpStream) overflowed() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.full
 }
 
 // Close ends the stream after the queued events.
