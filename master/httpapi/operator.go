@@ -2,7 +2,9 @@ package httpapi
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"maps"
 	"net/http"
 	"slices"
@@ -67,6 +69,12 @@ func (s *Server) handleOperator(w http.ResponseWriter, r *http.Request) {
 		httpError(w, http.StatusNotAcceptable, err.Error())
 		return
 	}
+	if call.Type == nil {
+		if name := jsonTypeName(body); name != "" {
+			httpError(w, http.StatusBadRequest, "Failed to validate master::Call: Unknown call type '"+name+"'")
+			return
+		}
+	}
 	if err := validateOperatorCall(call); err != nil {
 		httpError(w, http.StatusBadRequest, "Failed to validate master::Call: "+err.Error())
 		return
@@ -122,6 +130,18 @@ func validateOperatorCall(call *masterpb.Call) error {
 		return need(call.Teardown.GetFrameworkId().GetValue() != "", "teardown.framework_id")
 	}
 	return nil
+}
+
+// jsonTypeName is the "type" a JSON call names, when the decoder dropped it as
+// an enum value it does not know.
+func jsonTypeName(body []byte) string {
+	var raw struct {
+		Type any `json:"type"`
+	}
+	if json.Unmarshal(body, &raw) != nil || raw.Type == nil {
+		return ""
+	}
+	return fmt.Sprint(raw.Type)
 }
 
 func response(t masterpb.Response_Type) *masterpb.Response {
