@@ -118,17 +118,17 @@ func (r *Registry) Apply(ctx context.Context, b Batch) error {
 		}
 	}
 	for _, w := range b.Weights {
-		if err := r.putMessage(ctx, "weights/"+storeKey(w.GetRole()), w); err != nil {
+		if err := r.putMessage(ctx, "weights/"+roleKey(w.GetRole()), w); err != nil {
 			errs = append(errs, fmt.Errorf("registry: put weight of %s: %w", w.GetRole(), err))
 		}
 	}
 	for _, q := range b.Quotas {
-		if err := r.putMessage(ctx, "quotas/"+storeKey(q.GetRole()), q); err != nil {
+		if err := r.putMessage(ctx, "quotas/"+roleKey(q.GetRole()), q); err != nil {
 			errs = append(errs, fmt.Errorf("registry: put quota of %s: %w", q.GetRole(), err))
 		}
 	}
 	for _, role := range b.DeletedQuotas {
-		if err := r.del(ctx, "quotas/"+storeKey(role)); err != nil {
+		if err := r.del(ctx, "quotas/"+roleKey(role)); err != nil {
 			errs = append(errs, fmt.Errorf("registry: delete quota of %s: %w", role, err))
 		}
 	}
@@ -242,6 +242,15 @@ func storeKey(id string) string {
 		return id
 	}
 	return "x-" + hex.EncodeToString([]byte(id))
+}
+
+// roleKey is a role as one key segment: hierarchical roles ("eng/web") are
+// hex-encoded like other ids with characters keys do not take as a segment.
+func roleKey(role string) string {
+	if strings.Contains(role, "/") {
+		return "x-" + hex.EncodeToString([]byte(role))
+	}
+	return storeKey(role)
 }
 
 // Load reads every record.
