@@ -257,7 +257,7 @@ func (m *Master) serveStandby(w http.ResponseWriter, r *http.Request) {
 // standby redirects them, as Mesos does.
 var leaderOnlyLegacy = map[string]bool{
 	"/state-summary": true, "/tasks": true, "/frameworks": true, "/slaves": true, "/roles": true,
-	"/metrics/snapshot": true, "/weights": true, "/quota": true, "/flags": true, "/version": true,
+	"/metrics/snapshot": true, "/weights": true, "/quota": true, "/flags": true, "/version": true, "/teardown": true,
 }
 
 // standbyStateJSON is a standby's /state: Mesos's fields that a standby fills.

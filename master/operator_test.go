@@ -448,6 +448,21 @@ func TestLegacyEndpoints(t *testing.T) {
 			t.Errorf("/metrics/snapshot %s = %v, want %v", name, m[name], want)
 		}
 	}
+	// /teardown, as Mesos's: the framework goes, and a second time it is not found.
+	for _, want := range []int{http.StatusOK, http.StatusNotFound} {
+		resp, err := tm.client.PostForm(tm.url+"/teardown", map[string][]string{"frameworkId": {rt.fwID}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("POST /teardown: %s, want %d", resp.Status, want)
+		}
+	}
+	if fs := list(get("/frameworks"), "completed_frameworks"); len(fs) != 1 {
+		t.Errorf("completed frameworks after /teardown = %v", fs)
+	}
+
 	resp, err := tm.client.Get(tm.url + "/tasks?limit=x")
 	if err != nil {
 		t.Fatal(err)

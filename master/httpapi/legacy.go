@@ -34,6 +34,7 @@ func (s *Server) registerLegacy(mux *http.ServeMux) {
 		"/version":          s.handleVersion,
 		"/weights":          s.handleWeights,
 		"/quota":            s.handleQuota,
+		"/teardown":         s.handleTeardown,
 	} {
 		for _, p := range []string{path, path + ".json", "/master" + path, "/master" + path + ".json"} {
 			mux.HandleFunc(p, h)
@@ -487,6 +488,26 @@ func (s *Server) handleQuota(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Allow", "GET, HEAD, POST, DELETE")
 		httpError(w, http.StatusMethodNotAllowed, "Expecting 'GET', 'POST' or 'DELETE', but received '"+r.Method+"'")
 	}
+}
+
+// handleTeardown serves POST /teardown with the form field frameworkId, as Mesos does.
+func (s *Server) handleTeardown(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		httpError(w, http.StatusMethodNotAllowed, "Expecting 'POST', but received '"+r.Method+"'")
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxBodySize)
+	if err := r.ParseForm(); err != nil {
+		httpError(w, http.StatusBadRequest, "Unable to parse the request body: "+err.Error())
+		return
+	}
+	id := r.PostForm.Get("frameworkId")
+	if id == "" {
+		httpError(w, http.StatusBadRequest, "Missing 'frameworkId' query parameter in the request body")
+		return
+	}
+	s.answerOK(w, r, func(l *ledger.Ledger) error { return l.TeardownFramework(id) })
 }
 
 // answerOK runs a change on the loop and answers 200, or the error's status.
