@@ -81,12 +81,20 @@ func (s *Server) subscribeOperator(w http.ResponseWriter, r *http.Request, out a
 	if s.cfg.OperatorQueueBytes > 0 {
 		stream.limit = s.cfg.OperatorQueueBytes
 	}
+	// The state is taken on the loop, in the step that adds the subscriber; encoding it,
+	// which for a large cluster takes long, is done here, ahead of the events that queue
+	// meanwhile.
+	var subscribed *masterpb.Event
 	err := s.loop.Do(r.Context(), func(l *ledger.Ledger) {
 		l.WatchOperator(true)
-		stream.Send(l.OperatorSubscribed(s.cfg.FrameworkHeartbeatInterval))
+		subscribed = l.OperatorSubscribed(s.cfg.FrameworkHeartbeatInterval)
 		s.operators.add(stream, r.RemoteAddr)
 	})
+	if err == nil {
+		err = stream.sendFirst(subscribed)
+	}
 	if err != nil {
+		s.unsubscribe(stream)
 		writeError(w, err)
 		return
 	}
@@ -100,6 +108,11 @@ func (s *Server) subscribeOperator(w http.ResponseWriter, r *http.Request, out a
 	if s.stopping() {
 		return
 	}
+	s.unsubscribe(stream)
+}
+
+// unsubscribe removes a subscriber; the ledger stops recording events when none is left.
+func (s *Server) unsubscribe(stream *httpStream) {
 	_ = s.loop.Do(context.Background(), func(l *ledger.Ledger) {
 		if !s.operators.remove(stream) {
 			l.WatchOperator(false)

@@ -58,6 +58,24 @@ func (s *httpStream) Send(m proto.Message) {
 	s.notify()
 }
 
+// sendFirst queues m ahead of everything queued so far, encoding it on the caller's
+// goroutine: a subscription's first event, built on the loop and encoded off it while
+// later events queue behind it.
+func (s *httpStream) sendFirst(m proto.Message) error {
+	b, err := s.codec.Marshal(m)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	if !s.closed {
+		s.queue = append([][]byte{b}, s.queue...)
+		s.queued += len(b)
+	}
+	s.mu.Unlock()
+	s.notify()
+	return nil
+}
+
 // overflowed reports whether the stream was dropped for not keeping up.
 func (s *httpStream) overflowed() bool {
 	s.mu.Lock()
