@@ -168,13 +168,14 @@ func (l *Ledger) SubscribeAgent(sink Sink, streamID string, sub *agorapb.AgentCa
 		l.note(zapcore.InfoLevel, "agent re-registered", zap.String("agent_id", id), zap.String("previous_state", a.state.String()))
 	}
 	a.version = sub.GetVersion()
+	eventsBefore := len(l.opEvents)
 	l.reconcileAgentTasks(a, sub)
 	a.state = agentActive
 	a.sink, a.streamID, a.lastSeen = sink, streamID, now
 	a.unreachableTime = time.Time{}
 	l.alloc.AddAgent(id, a.allocatorAgent())
 	l.dirty.markAgent(a.id)
-	l.agentAdded(a)
+	l.agentAdded(a, eventsBefore)
 	sink.Send(&agorapb.AgentEvent{
 		Type: agorapb.AgentEvent_SUBSCRIBED.Enum(),
 		Subscribed: &agorapb.AgentEvent_Subscribed{

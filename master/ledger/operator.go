@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"google.golang.org/protobuf/proto"
@@ -63,15 +64,18 @@ func (l *Ledger) taskUpdated(t *task) {
 	})
 }
 
-// agentAdded records AGENT_ADDED for an agent that (re-)registered.
-func (l *Ledger) agentAdded(a *agent) {
+// agentAdded records AGENT_ADDED for an agent that (re-)registered, at position at of
+// the recorded events: ahead of the events of the tasks it reported, so that a
+// subscriber knows the agent before its tasks.
+func (l *Ledger) agentAdded(a *agent, at int) {
 	if !l.watched {
 		return
 	}
-	l.operatorEvent(&masterpb.Event{
+	ev := &masterpb.Event{
 		Type:       masterpb.Event_AGENT_ADDED.Enum(),
 		AgentAdded: &masterpb.Event_AgentAdded{Agent: AgentProto(agentView(a))},
-	})
+	}
+	l.opEvents = slices.Insert(l.opEvents, min(at, len(l.opEvents)), ev)
 }
 
 // agentRemoved records AGENT_REMOVED for an agent marked unreachable or removed.

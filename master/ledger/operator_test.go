@@ -10,9 +10,11 @@ import (
 
 	"github.com/agoracluster/agora/master/allocator"
 	"github.com/agoracluster/agora/master/registry"
+	agorapb "github.com/agoracluster/agora/proto/agora/v1"
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
 	masterpb "github.com/agoracluster/agora/proto/mesos/v1/master"
 	quotapb "github.com/agoracluster/agora/proto/mesos/v1/quota"
+	"github.com/agoracluster/agora/resources"
 )
 
 func eventTypes(evs []*masterpb.Event) []string {
@@ -106,5 +108,27 @@ func TestRecoverRoles(t *testing.T) {
 	var b registry.Batch = h.s.TakeEffects().Writes
 	if !slices.Equal(b.DeletedQuotas, []string{"*"}) || len(b.Weights)+len(b.Quotas) != 0 {
 		t.Errorf("writes after recovery = %+v, want only the invalid quota deleted", b)
+	}
+}
+
+// TestAgentAddedBeforeItsTasks: an agent re-registering with tasks the master did not
+// know is announced before them.
+func TestAgentAddedBeforeItsTasks(t *testing.T) {
+	h := newHarness(t)
+	h.s.WatchOperator(true)
+	_, err := h.s.SubscribeAgent(&fakeSink{t: t}, "s", &agorapb.AgentCall_Subscribe{
+		AgentInfo: &mesos.AgentInfo{Hostname: proto.String("a1"), Id: &mesos.AgentID{Value: proto.String("M1-S9")}, Resources: resources.MustParse("cpus:2;mem:512").ToProto()},
+		Tasks: []*mesos.Task{{
+			Name: proto.String("t"), TaskId: &mesos.TaskID{Value: proto.String("t1")}, FrameworkId: &mesos.FrameworkID{Value: proto.String("F1")},
+			AgentId: &mesos.AgentID{Value: proto.String("M1-S9")}, State: mesos.TaskState_TASK_RUNNING.Enum(),
+			Resources: resources.MustParse("cpus:1;mem:128").ToProto(),
+		}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := eventTypes(h.s.TakeEffects().OperatorEvents)
+	if want := []string{"AGENT_ADDED", "FRAMEWORK_ADDED", "TASK_ADDED"}; !slices.Equal(got, want) {
+		t.Errorf("events %v, want %v", got, want)
 	}
 }
