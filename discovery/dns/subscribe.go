@@ -58,6 +58,10 @@ func (s *Subscriber) Run(ctx context.Context, update func(*State)) error {
 		lastErr = err.Error()
 	}
 	for ctx.Err() == nil {
+		// A master without the operator API is polled every Refresh; after a failed read
+		// or a stream that ended (the master stopped, a standby took over) the state is
+		// read again soon.
+		wait := min(s.cfg.Refresh, reconnectDelay)
 		ms, leaderChanged, err := masters()
 		var st *State
 		var master string
@@ -74,18 +78,22 @@ func (s *Subscriber) Run(ctx context.Context, update func(*State)) error {
 				continue
 			case errors.Is(err, errNoOperatorAPI):
 				logErr("polling the master's /state", err)
+				wait = s.cfg.Refresh
 			default:
 				logErr("operator event stream ended", err)
 			}
 		}
 		select {
 		case <-ctx.Done():
-		case <-time.After(s.cfg.Refresh):
+		case <-time.After(wait):
 		case <-leaderChanged:
 		}
 	}
 	return nil
 }
+
+// reconnectDelay bounds the wait before the state is read again after a failure.
+const reconnectDelay = time.Second
 
 // follow subscribes to master's operator API and applies its events to st until the stream
 // ends (an error), ctx ends, or leaderChanged is closed (nil).
