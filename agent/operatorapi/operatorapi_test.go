@@ -196,3 +196,52 @@ func TestLegacyEndpoints(t *testing.T) {
 		}
 	}
 }
+
+// FuzzCall: no body makes the agent's operator API fail with a 5xx or read outside the
+// sandboxes.
+func FuzzCall(f *testing.F) {
+	f.Add([]byte(`{"type":"READ_FILE","read_file":{"path":"/etc/passwd","offset":0}}`), true)
+	f.Add([]byte(`{"type":"LIST_FILES","list_files":{"path":"/"}}`), true)
+	f.Add([]byte(`{"type":"READ_FILE","read_file":{"path":"SANDBOX/stdout","offset":18446744073709551615,"length":18446744073709551615}}`), true)
+	b, _ := proto.Marshal(&agentpb.Call{Type: agentpb.Call_GET_STATE.Enum()})
+	f.Add(b, false)
+	mux := http.NewServeMux()
+	work := f.TempDir()
+	sandbox := filepath.Join(work, "slaves", "a", "frameworks", "f", "executors", "e", "runs", "c")
+	if err := os.MkdirAll(sandbox, 0o755); err != nil {
+		f.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(sandbox, "stdout"), []byte("hello"), 0o644); err != nil {
+		f.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(work, "secret"), []byte("SECRET"), 0o644); err != nil {
+		f.Fatal(err)
+	}
+	(&Handler{Src: source{}, WorkDir: work}).Register(mux)
+	f.Fuzz(func(t *testing.T, body []byte, asJSON bool) {
+		body = bytes.ReplaceAll(body, []byte("SANDBOX"), []byte(sandbox))
+		body = bytes.ReplaceAll(body, []byte("WORK"), []byte(work))
+		c := apicodec.Protobuf
+		if asJSON {
+			c = apicodec.JSON
+		}
+		req := httptest.NewRequest(http.MethodPost, "/api/v1", bytes.NewReader(body))
+		req.Header.Set("Content-Type", c.ContentType())
+		req.Header.Set("Accept", c.ContentType())
+		rec := httptest.NewRecorder()
+		mux.ServeHTTP(rec, req)
+		if rec.Code >= 500 && rec.Code != http.StatusNotImplemented {
+			t.Fatalf("%d %s", rec.Code, rec.Body)
+		}
+		if rec.Code != http.StatusOK {
+			return
+		}
+		resp := &agentpb.Response{}
+		if err := c.Unmarshal(rec.Body.Bytes(), resp); err != nil {
+			t.Fatalf("answer does not decode: %v", err)
+		}
+		if bytes.Contains(resp.GetReadFile().GetData(), []byte("SECRET")) {
+			t.Fatalf("read outside the sandboxes: %q", body)
+		}
+	})
+}
