@@ -103,6 +103,9 @@ type Config struct {
 	DiskWatchInterval time.Duration
 	// Version is reported to the master.
 	Version string
+	// Flags are the settings the agent was started with, by flag name, as the operator
+	// API's GET_FLAGS shows them.
+	Flags map[string]string
 }
 
 // DefaultConfig returns the Mesos defaults.

@@ -8,6 +8,7 @@ import (
 
 	"github.com/agoracluster/agora/agent/executorapi"
 	"github.com/agoracluster/agora/agent/files"
+	"github.com/agoracluster/agora/agent/operatorapi"
 	"github.com/agoracluster/agora/agent/stateapi"
 	"github.com/agoracluster/agora/resources"
 )
@@ -18,6 +19,7 @@ func (a *Agent) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/api/v1/executor", &executorapi.Handler{Backend: executorCalls{a}, HeartbeatInterval: a.cfg.ExecutorHeartbeatInterval, Log: a.log})
 	mux.Handle("/files/", files.Handler(a.cfg.WorkDir))
+	(&operatorapi.Handler{Src: operatorSource{a}, WorkDir: a.cfg.WorkDir, Version: a.cfg.Version, Flags: a.cfg.Flags}).Register(mux)
 	mux.Handle("/", stateapi.Handler(stateSource{a}, time.Now))
 	return mux
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/agoracluster/agora/integration/cluster"
 	"github.com/agoracluster/agora/internal/hosttest"
 	"github.com/agoracluster/agora/internal/poll"
+	mesos "github.com/agoracluster/agora/proto/mesos/v1"
 )
 
 // startDNS starts `agora dns` for c's master and returns its DNS address (UDP and TCP) and
@@ -170,4 +171,52 @@ func digSRV(t *testing.T, addr, name string, want []string) {
 	if !slices.Equal(got, want) {
 		t.Errorf("dig SRV %s = %v, want %v\n%s", name, got, want, out)
 	}
+}
+
+// TestDNSFollowsOperatorEvents: `agora dns` with an hour between /state reads still
+// resolves a task as soon as it runs, and drops it once it is killed: the records follow
+// the master's operator SUBSCRIBE stream, not the poll.
+func TestDNSFollowsOperatorEvents(t *testing.T) {
+	c := cluster.New(t, cluster.Options{Agents: 1})
+	port := strconv.Itoa(cluster.FreePort(t))
+	addr := "127.0.0.1:" + port
+	cluster.Start(t, "dns", addr, filepath.Join(t.TempDir(), "dns"), "dns", "--master", c.Master.Addr,
+		"--ip", "127.0.0.1", "--port", port, "--http_port", "-1", "--refresh", "1h")
+	lookup := func(name string) (int, error) {
+		m := new(mdns.Msg)
+		m.SetQuestion(name, mdns.TypeA)
+		resp, _, err := (&mdns.Client{Net: "udp", Timeout: 2 * time.Second}).Exchange(m, addr)
+		if err != nil {
+			return 0, err
+		}
+		return len(resp.Answer), nil
+	}
+	// The first /state read is done once leader.mesos resolves.
+	poll.Eventually(t, 20*time.Second, func() error {
+		if n, err := lookup("leader.mesos."); err != nil || n == 0 {
+			return fmt.Errorf("leader.mesos.: %d answers, %v", n, err)
+		}
+		return nil
+	})
+
+	f := c.StartFramework(cluster.FrameworkOptions{Name: "follow"})
+	f.Launch(context.Background(), cluster.ShellTask("web", "sleep 60", "cpus:0.1;mem:32"))
+	st := f.WaitState("web", mesos.TaskState_TASK_RUNNING, 30*time.Second)
+	poll.Eventually(t, 10*time.Second, func() error {
+		if n, err := lookup("web.follow.mesos."); err != nil || n != 1 {
+			return fmt.Errorf("web.follow.mesos.: %d answers, %v", n, err)
+		}
+		return nil
+	}, "the running task resolves without a /state read")
+
+	if err := f.S.Kill(context.Background(), st.GetTaskId(), st.GetAgentId()); err != nil {
+		t.Fatal(err)
+	}
+	f.WaitState("web", mesos.TaskState_TASK_KILLED, 30*time.Second)
+	poll.Eventually(t, 10*time.Second, func() error {
+		if n, err := lookup("web.follow.mesos."); err != nil || n != 0 {
+			return fmt.Errorf("web.follow.mesos.: %d answers, %v", n, err)
+		}
+		return nil
+	}, "the killed task leaves DNS without a /state read")
 }

@@ -54,10 +54,13 @@ type Config struct {
 	// MinAllocatable are the smallest amounts worth offering
 	// (--min_allocatable_resources); empty means any non-empty resources.
 	MinAllocatable []allocator.Quantities
-	// Weights are the role weights set at start (--weights). Weights are kept
-	// in memory only for now: persisting them in the registry and changing
-	// them through the operator API are follow-ups.
+	// Weights are the role weights set at start (--weights). Weights set
+	// through the operator API (UPDATE_WEIGHTS, PUT /weights) are kept in the
+	// registry and win over these after a restart or failover.
 	Weights map[string]float64
+	// Flags are the settings the master was started with, by flag name, as
+	// GET_FLAGS and /flags show them.
+	Flags map[string]string
 }
 
 // DefaultConfig returns the Mesos defaults.
@@ -131,5 +134,6 @@ func (c Config) httpapi() httpapi.Config {
 		MaxBodySize:                c.MaxBodySize,
 		Version:                    c.Version,
 		Cluster:                    c.Cluster,
+		Flags:                      c.Flags,
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"go.uber.org/zap"
@@ -241,14 +242,22 @@ func (m *Master) redirectToLeader(w http.ResponseWriter, r *http.Request, path s
 // serveStandby answers what a master that does not lead can: API calls get 307
 // to the leader, /state says who leads, anything else 404.
 func (m *Master) serveStandby(w http.ResponseWriter, r *http.Request) {
-	switch r.URL.Path {
-	case "/api/v1/scheduler", "/master/api/v1/scheduler", "/api/v1/agent", "/metrics":
+	switch p := strings.TrimSuffix(strings.TrimPrefix(r.URL.Path, "/master"), ".json"); {
+	case r.URL.Path == "/api/v1/agent", p == "/api/v1/scheduler", p == "/api/v1", p == "/metrics", leaderOnlyLegacy[p],
+		strings.HasPrefix(p, "/quota/"):
 		m.redirectToLeader(w, r, r.URL.Path)
-	case "/state", "/state.json", "/master/state", "/master/state.json":
+	case p == "/state":
 		m.standbyState(w, r)
 	default:
 		http.NotFound(w, r)
 	}
+}
+
+// leaderOnlyLegacy are the legacy JSON endpoints only the leader answers; a
+// standby redirects them, as Mesos does.
+var leaderOnlyLegacy = map[string]bool{
+	"/state-summary": true, "/tasks": true, "/frameworks": true, "/slaves": true, "/roles": true,
+	"/metrics/snapshot": true, "/weights": true, "/quota": true, "/flags": true, "/version": true, "/teardown": true,
 }
 
 // standbyStateJSON is a standby's /state: Mesos's fields that a standby fills.

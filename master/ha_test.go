@@ -160,7 +160,7 @@ func TestHAStandbyAndFailover(t *testing.T) {
 	leaderAddr := strings.TrimPrefix(m1.url, "http://")
 
 	// The standby redirects API calls and /redirect to the leader.
-	for _, path := range []string{"/api/v1/scheduler", "/master/api/v1/scheduler", "/api/v1/agent", "/redirect", "/master/redirect"} {
+	for _, path := range []string{"/api/v1/scheduler", "/master/api/v1/scheduler", "/api/v1/agent", "/api/v1", "/master/api/v1", "/redirect", "/master/redirect", "/tasks", "/master/metrics/snapshot"} {
 		resp, err := c.Post(m2.url+path, apicodec.MediaJSON, strings.NewReader("{}"))
 		if err != nil {
 			t.Fatal(err)
@@ -190,6 +190,22 @@ func TestHAStandbyAndFailover(t *testing.T) {
 		t.Errorf("leader /state: elected %v leader %v", doc["elected"], doc["leader"])
 	}
 
+	// An operator sets a weight and a quota on the leader; they are kept in
+	// ZooKeeper for the next leader.
+	for _, body := range []string{
+		`{"type":"UPDATE_WEIGHTS","update_weights":{"weight_infos":[{"role":"eng","weight":2}]}}`,
+		`{"type":"UPDATE_QUOTA","update_quota":{"force":true,"quota_configs":[{"role":"eng","limits":{"cpus":{"value":3}}}]}}`,
+	} {
+		resp, err := c.Post(m1.url+"/api/v1", apicodec.MediaJSON, strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("%s: %s", body, resp.Status)
+		}
+	}
+
 	// An agent registers with the leader; the leader withdraws.
 	id, stream := subscribeAgent(t, c, m1.url, "")
 	defer stream.Close()
@@ -208,6 +224,17 @@ func TestHAStandbyAndFailover(t *testing.T) {
 	}
 	if st := agentState(t, m2.m, id); st != "active" {
 		t.Errorf("agent after re-registering: %q, want active", st)
+	}
+	var weights map[string]float64
+	var limit float64
+	if err := m2.m.Do(context.Background(), func(l *ledger.Ledger) {
+		weights = l.Weights()
+		limit = l.Quotas()["eng"].Limits["cpus"]
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if weights["eng"] != 2 || limit != 3 {
+		t.Errorf("after failover: weights %v, eng's cpus limit %v; want eng=2 and 3", weights, limit)
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"github.com/agoracluster/agora/master/httpapi"
 	"github.com/agoracluster/agora/master/ledger"
 	"github.com/agoracluster/agora/master/registry"
+	masterpb "github.com/agoracluster/agora/proto/mesos/v1/master"
 	"github.com/agoracluster/agora/store"
 )
 
@@ -30,6 +31,9 @@ type loop struct {
 	// leads, so this loop must stop at once (its caller cancels run's context).
 	deposed func()
 	fenced  bool // a write was fenced; nothing more is carried out
+	// publishOperator sends the operator API's events to its subscribers; nil
+	// drops them.
+	publishOperator func([]*masterpb.Event)
 
 	reqs chan func(*ledger.Ledger)
 	done chan struct{} // closed when run returns
@@ -104,6 +108,9 @@ func (lp *loop) carryOut(l *ledger.Ledger) error {
 	}
 	if lp.fenced {
 		return errDeposed
+	}
+	if lp.publishOperator != nil {
+		lp.publishOperator(e.OperatorEvents)
 	}
 	if !e.Writes.Empty() {
 		if err := lp.reg.Apply(context.Background(), e.Writes); err != nil {

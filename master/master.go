@@ -170,8 +170,13 @@ func (m *Master) startTerm(ctx context.Context, reg *registry.Registry, deposed 
 	if err != nil {
 		return nil, nil, fmt.Errorf("master: recover registry: %w", err)
 	}
+	weights, quotas, err := reg.LoadRoles(ctx)
+	if err != nil {
+		return nil, nil, fmt.Errorf("master: recover registry: %w", err)
+	}
 	now := m.clock.Now()
 	l := ledger.New(m.cfg.ledger(), m.clock, info, rand.New(rand.NewPCG(uint64(now.UnixNano()), 0)))
+	l.RecoverRoles(weights, quotas)
 	l.Recover(agents, fws)
 	lp := newLoop(m.cfg.AllocationInterval, m.cfg.AllocationBatch, m.clock, reg, m.log)
 	lp.deposed = deposed
@@ -179,7 +184,9 @@ func (m *Master) startTerm(ctx context.Context, reg *registry.Registry, deposed 
 	metrics := httpapi.NewMetrics(lp)
 	lp.observeAllocation = metrics.ObserveAllocation
 	t := &term{loop: lp, mux: http.NewServeMux(), stop: make(chan struct{})}
-	httpapi.New(m.cfg.httpapi(), lp, metrics, t.stop).Register(t.mux)
+	srv := httpapi.New(m.cfg.httpapi(), lp, metrics, t.stop, m.log.Named("http"))
+	lp.publishOperator = srv.PublishOperatorEvents
+	srv.Register(t.mux)
 	m.log.Info("leading", zap.String("id", info.GetId()), zap.String("pid", info.GetPid()),
 		zap.Int("recovered_agents", len(agents)), zap.Int("recovered_frameworks", len(fws)))
 	return t, l, nil

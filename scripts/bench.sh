@@ -31,6 +31,9 @@
 #   DNS (discovery/dns, `agora dns`'s server in the test process, GOMAXPROCS 1):
 #     BenchmarkServeUDP         queries/s over loopback UDP, zone of 10,000 tasks (client on the same core)
 #     BenchmarkRecords          computing the zone of a /state snapshot, 1,000 and 10,000 tasks
+#   DNS end to end (integration/bench_dns_test.go, real master, agent and `agora dns`):
+#     BenchmarkDNSUpdateAfterRunning  TASK_RUNNING -> the task's A record served (the records
+#                               follow the operator SUBSCRIBE stream), p50/p99 of BENCH_DNS_TASKS
 #
 # Environment:
 #   AGORA_BIN         the agora binary (required; make bench sets it)
@@ -48,6 +51,7 @@
 #   BENCH_MARATHON_APPS       apps listed (default 1000), each of BENCH_MARATHON_APPTASKS (default 10)
 #   BENCH_BATCH_JOBS  jobs of BenchmarkBatchJobs (default 100), each one run of
 #   BENCH_BATCH_TASKS tasks (default 1000) on BENCH_BATCH_AGENTS simulated agents (default 200)
+#   BENCH_DNS_TASKS   tasks launched one after another by BenchmarkDNSUpdateAfterRunning (default 50)
 #   BENCH_PROFILE=1   also profiles the Marathon deploy with master and Marathon in process
 set -euo pipefail
 
@@ -164,6 +168,12 @@ if ! go test ./discovery/dns/ -run '^$' -count 1 -cpu 1 -benchtime 3s \
 	status=1
 	failures+=("DNS benchmark failed: see $out/dns.txt")
 fi
+echo "bench: DNS record update after TASK_RUNNING (${BENCH_DNS_TASKS:-50} tasks)" >&2
+if ! go test ./integration/ -run '^$' -count 1 -timeout 10m -benchtime 1x \
+	-bench '^BenchmarkDNSUpdateAfterRunning$' -args -agora.dnstasks="${BENCH_DNS_TASKS:-50}" >"$out/dns-update.txt" 2>&1; then
+	status=1
+	failures+=("DNS update benchmark failed: see $out/dns-update.txt")
+fi
 
 if [[ ${BENCH_PROFILE:-} == 1 ]]; then
 	echo "bench: profiling the launch benchmark with the master and agent in process" >&2
@@ -180,7 +190,7 @@ fi
 
 # --- table ----------------------------------------------------------------------------------
 # Benchmark lines look like "BenchmarkName/sub-2  1  12.5 unit  3.0 unit ...".
-table=$(cat "$out/integration.txt" "$out/marathon.txt" "$out/batch.txt" "$out/ha.txt" "$out/allocator.txt" "$out/dns.txt" 2>/dev/null | awk -v tasks="$tasks" -v rts="$roundtrips" -v mem="$memtasks" \
+table=$(cat "$out/integration.txt" "$out/marathon.txt" "$out/batch.txt" "$out/ha.txt" "$out/allocator.txt" "$out/dns.txt" "$out/dns-update.txt" 2>/dev/null | awk -v tasks="$tasks" -v rts="$roundtrips" -v mem="$memtasks" \
 	-v minst="$m_instances" -v magents="$m_agents" -v mapps="$m_apps" -v mapptasks="$m_apptasks" '
 function row(name, value, unit, goal, cmp, limit,   verdict) {
 	verdict = "-"
@@ -269,6 +279,9 @@ function fmt(v) { return (v >= 100) ? sprintf("%.0f", v) : (v >= 10) ? sprintf("
 	} else if (name ~ /^BenchmarkAllocateMixed\//) {
 		sub(/^BenchmarkAllocateMixed\//, "", name)
 		row("allocation cycle " name, fmt(m["ns/op"] / 1e6), "ms", "-")
+	} else if (name == "BenchmarkDNSUpdateAfterRunning") {
+		row("DNS: TASK_RUNNING -> A record served, p50", fmt(m["p50-ms"]), "ms", "<= 100 ms", "le", 100)
+		row("DNS: TASK_RUNNING -> A record served, p99", fmt(m["p99-ms"]), "ms", "<= 100 ms", "le", 100)
 	} else if (name == "BenchmarkServeUDP") {
 		row("DNS: queries/s on one core, 10,000 tasks, loopback UDP (client included)", fmt(m["qps"]), "qps", ">= 100000", "ge", 100000)
 	} else if (name ~ /^BenchmarkRecords\//) {

@@ -45,6 +45,9 @@ type FileInfo struct {
 	Mode  string  `json:"mode"`
 	UID   string  `json:"uid"`
 	GID   string  `json:"gid"`
+	// ModeBits (POSIX st_mode) and MtimeNanos are for the operator API's FileInfo.
+	ModeBits   uint32 `json:"-"`
+	MtimeNanos int64  `json:"-"`
 }
 
 // resolve maps the path parameter to a file inside a sandbox, or answers the request.
@@ -90,8 +93,10 @@ func (f filesAPI) browse(w http.ResponseWriter, r *http.Request) {
 }
 
 func fileInfo(path string, info fs.FileInfo) FileInfo {
-	fi := FileInfo{Path: path, Size: info.Size(), Mtime: float64(info.ModTime().Unix()), Mode: info.Mode().String()}
+	fi := FileInfo{Path: path, Size: info.Size(), Mtime: float64(info.ModTime().Unix()), Mode: info.Mode().String(),
+		MtimeNanos: info.ModTime().UnixNano()}
 	if st, ok := info.Sys().(*syscall.Stat_t); ok {
+		fi.ModeBits = uint32(st.Mode)
 		fi.Nlink = uint64(st.Nlink)
 		fi.UID = lookupUser(st.Uid)
 		fi.GID = lookupGroup(st.Gid)

@@ -71,6 +71,7 @@ func runAgent(ctx context.Context, args []string, _, stderr io.Writer) error {
 		}
 	}
 	cfg.Version = version
+	cfg.Flags = flagValues(fs)
 	log, err := newLogger(*level)
 	if err != nil {
 		return err

@@ -24,7 +24,7 @@ func runDNS(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	resolvers := fs.String("resolvers", "", "upstream DNS servers for other names (host:port, comma separated; none: such queries are REFUSED)")
 	fs.BoolVar(&cfg.Recurse, "recurse", cfg.Recurse, "forward names outside the domain to --resolvers when the query asks for recursion")
 	httpPort := fs.Int("http_port", 8123, "port of the HTTP API (/v1/hosts, /v1/services; -1: no HTTP API)")
-	durationVar(fs, &cfg.Refresh, "refresh", cfg.Refresh, "how often the master's state is read (and at once on a leader change)")
+	durationVar(fs, &cfg.Refresh, "refresh", cfg.Refresh, "how often a master without the operator API is polled; otherwise the records follow its event stream, and /state is read on every (re)subscription and leader change")
 	durationVar(fs, &cfg.StateTimeout, "state_timeout", cfg.StateTimeout, "time limit of one read of the master's state")
 	durationVar(fs, &cfg.ForwardTimeout, "timeout", cfg.ForwardTimeout, "time limit of one exchange with an upstream resolver")
 	ttl := fs.Uint32("ttl", cfg.TTL, "TTL of the records, in seconds")
@@ -64,5 +64,5 @@ func runDNS(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	} else {
 		fmt.Fprintf(stdout, "agora dns: domain %s, DNS on %s (udp, tcp)\n", cfg.Domain, pc.LocalAddr())
 	}
-	return srv.Run(ctx, dns.NewPoller(cfg, log), version, pc, ln, httpLn)
+	return srv.Run(ctx, dns.NewSubscriber(cfg, log), version, pc, ln, httpLn)
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"net/url"
 	"os"
 	"os/user"
 	"strings"
@@ -104,4 +105,30 @@ func frameworkDefaults(name string, hostname, taskUser *string) error {
 		}
 	}
 	return nil
+}
+
+// flagValues is every flag's effective value by name, for the servers' GET_FLAGS
+// and /flags; passwords in URLs (zk://user:secret@…) are shown as "xxxxx".
+func flagValues(fs *pflag.FlagSet) map[string]string {
+	out := map[string]string{}
+	fs.VisitAll(func(f *pflag.Flag) { out[f.Name] = redactURLs(f.Value.String()) })
+	return out
+}
+
+// redactURLs hides the password of a URL value (or of each URL in a
+// comma-separated list of them).
+func redactURLs(v string) string {
+	if !strings.Contains(v, "://") || !strings.Contains(v, "@") {
+		return v
+	}
+	parts := strings.Split(v, ",")
+	for i, p := range parts {
+		if u, err := url.Parse(p); err == nil && u.User != nil {
+			parts[i] = u.Redacted()
+		} else if at := strings.LastIndex(p, "@"); at >= 0 && strings.Contains(p[:at], "://") {
+			scheme := p[:strings.Index(p, "://")+3]
+			parts[i] = scheme + "xxxxx" + p[at:]
+		}
+	}
+	return strings.Join(parts, ",")
 }

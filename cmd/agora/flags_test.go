@@ -40,3 +40,16 @@ func TestParseFlagsBadEnvironmentNamesVariable(t *testing.T) {
 		t.Fatalf("err = %v, want an error naming AGORA_PORT", err)
 	}
 }
+
+func TestRedactURLs(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"zk://h1:2181,h2:2181/agora", "zk://h1:2181,h2:2181/agora"},
+		{"zk://jo:secret@h1:2181,h2:2181/agora", "zk://jo:xxxxx@h1:2181,h2:2181/agora"},
+		{"5050", "5050"},
+	}
+	for _, tt := range tests {
+		if got := redactURLs(tt.in); got != tt.want {
+			t.Errorf("redactURLs(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}

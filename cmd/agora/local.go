@@ -182,7 +182,9 @@ func runLocalCluster(ctx context.Context, lc localConfig, stdout io.Writer, log 
 			return fmt.Errorf("local: %w", err)
 		}
 		dnsAddr = pc.LocalAddr()
-		dnsRun = func(ctx context.Context) error { return srv.Run(ctx, dns.NewPoller(dcfg, log), version, pc, ln, nil) }
+		dnsRun = func(ctx context.Context) error {
+			return srv.Run(ctx, dns.NewSubscriber(dcfg, log), version, pc, ln, nil)
+		}
 	}
 
 	fmt.Fprintf(stdout, "Agora local cluster (work dir %s)\n", lc.workDir)

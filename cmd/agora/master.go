@@ -60,6 +60,7 @@ func runMaster(ctx context.Context, args []string, _, stderr io.Writer) error {
 		return errors.New("master: --zk_session_timeout needs --zk")
 	}
 	cfg.Version = version
+	cfg.Flags = flagValues(fs)
 	if cfg.Weights, err = allocator.ParseWeights(*weights); err != nil {
 		return fmt.Errorf("master: --weights: %w", err)
 	}

@@ -16,7 +16,8 @@ type Config struct {
 	Domain string `json:"domain"`
 	// Masters are the masters' host:port addresses, or one zk://host:2181,…/path URL.
 	Masters []string `json:"masters"`
-	// Refresh is how often the master's state is read, besides at every leader change.
+	// Refresh is how often the Poller reads the master's state (besides at every leader
+	// change); the Subscriber polls this often only a master without the operator API.
 	Refresh time.Duration `json:"refresh"`
 	// StateTimeout bounds one read of the master's /state.
 	StateTimeout time.Duration `json:"state_timeout"`

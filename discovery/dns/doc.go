@@ -1,9 +1,12 @@
 // Package dns is Agora's built-in service discovery: an authoritative DNS server for the
 // cluster's domain (default "mesos.") with Mesos-DNS's naming, and Mesos-DNS's HTTP API.
 //
-// The pipeline has three parts. A Source (today the Poller, which reads the leading master's
-// /state every Config.Refresh and re-reads at once when ZooKeeper names a new leader; later the
-// master's operator SUBSCRIBE stream) yields State snapshots. Records, a pure function, turns a
+// The pipeline has three parts. A Source yields State snapshots: the Subscriber (what `agora
+// dns` runs) reads the leading master's /state on every (re)connection, then follows the
+// master's operator API SUBSCRIBE stream, so a task's records appear as soon as the master
+// hears TASK_RUNNING; the Poller reads /state every Config.Refresh (and at once when
+// ZooKeeper names a new leader), and the Subscriber falls back to it for a master without
+// the operator API. Records, a pure function, turns a
 // snapshot into a Zone: every running (and not unhealthy) task's A records under
 // task.framework.domain and task.framework.slave.domain, its SRV records under
 // _task._tcp.framework.domain and _task._udp.framework.domain, and leader, master, slave and

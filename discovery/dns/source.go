@@ -12,7 +12,6 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/agoracluster/agora/election"
-	mesos "github.com/agoracluster/agora/proto/mesos/v1"
 	"github.com/agoracluster/agora/zookeeper"
 )
 
@@ -55,46 +54,57 @@ func NewPoller(cfg Config, log *zap.Logger) *Poller {
 		LookupHost: net.DefaultResolver.LookupHost}
 }
 
+// masterFinder returns the masters to ask, leader first when ZooKeeper names one, and a
+// channel closed when the leader changes (nil without ZooKeeper).
+type masterFinder func() ([]string, <-chan struct{}, error)
+
+// detect returns how to find the masters of cfg.Masters, and what to close when done.
+func (p *Poller) detect(ctx context.Context) (masterFinder, func(), error) {
+	if len(p.cfg.Masters) != 1 || !zookeeper.IsURL(p.cfg.Masters[0]) {
+		return func() ([]string, <-chan struct{}, error) { return p.cfg.Masters, nil, nil }, func() {}, nil
+	}
+	u, err := zookeeper.ParseURL(p.cfg.Masters[0])
+	if err != nil {
+		return nil, nil, fmt.Errorf("dns: masters: %w", err)
+	}
+	sess, err := zookeeper.Connect(ctx, u, zookeeper.DefaultConfig(), p.log)
+	if err != nil {
+		return nil, nil, fmt.Errorf("dns: detect the leading master: %w", err)
+	}
+	d, err := election.DetectMaster(sess, u.Path, p.log)
+	if err != nil {
+		sess.Close()
+		return nil, nil, fmt.Errorf("dns: detect the leading master: %w", err)
+	}
+	find := func() ([]string, <-chan struct{}, error) {
+		obs, changed := d.Observe()
+		if obs.Err != nil || obs.Leader == nil {
+			return nil, changed, fmt.Errorf("no leading master in %s (%v)", u.Redacted(), obs.Err)
+		}
+		addr, err := election.MasterAddress(obs.Leader)
+		if err != nil {
+			return nil, changed, err
+		}
+		return []string{addr}, changed, nil
+	}
+	return find, func() { d.Close(); sess.Close() }, nil
+}
+
 // Run polls until ctx ends; a failed read is logged and retried at the next tick.
 func (p *Poller) Run(ctx context.Context, update func(*State)) error {
-	var leaderChanged <-chan struct{}
-	masters := func() ([]string, error) { return p.cfg.Masters, nil }
-	if len(p.cfg.Masters) == 1 && zookeeper.IsURL(p.cfg.Masters[0]) {
-		u, err := zookeeper.ParseURL(p.cfg.Masters[0])
-		if err != nil {
-			return fmt.Errorf("dns: masters: %w", err)
-		}
-		sess, err := zookeeper.Connect(ctx, u, zookeeper.DefaultConfig(), p.log)
-		if err != nil {
-			return fmt.Errorf("dns: detect the leading master: %w", err)
-		}
-		defer sess.Close()
-		d, err := election.DetectMaster(sess, u.Path, p.log)
-		if err != nil {
-			return fmt.Errorf("dns: detect the leading master: %w", err)
-		}
-		defer d.Close()
-		masters = func() ([]string, error) {
-			var obs election.Observation[*mesos.MasterInfo]
-			obs, leaderChanged = d.Observe()
-			if obs.Err != nil || obs.Leader == nil {
-				return nil, fmt.Errorf("no leading master in %s (%v)", u.Redacted(), obs.Err)
-			}
-			addr, err := election.MasterAddress(obs.Leader)
-			if err != nil {
-				return nil, err
-			}
-			return []string{addr}, nil
-		}
+	masters, done, err := p.detect(ctx)
+	if err != nil {
+		return err
 	}
+	defer done()
 	t := time.NewTicker(p.cfg.Refresh)
 	defer t.Stop()
 	var lastErr string
 	for {
-		ms, err := masters()
+		ms, leaderChanged, err := masters()
 		var st *State
 		if err == nil {
-			st, err = p.fetch(ctx, ms)
+			st, _, err = p.fetch(ctx, ms)
 		}
 		if err != nil {
 			if err.Error() != lastErr && ctx.Err() == nil {
@@ -114,18 +124,19 @@ func (p *Poller) Run(ctx context.Context, update func(*State)) error {
 	}
 }
 
-// fetch reads /state from the first master that answers and resolves its agents' IPs.
-func (p *Poller) fetch(ctx context.Context, masters []string) (*State, error) {
+// fetch reads /state from the first master that answers and resolves its agents' IPs; it
+// returns the master that answered.
+func (p *Poller) fetch(ctx context.Context, masters []string) (*State, string, error) {
 	var errs []error
 	for _, m := range masters {
 		st, err := p.fetchFrom(ctx, m)
 		if err == nil {
 			p.resolveAgents(ctx, st)
-			return st, nil
+			return st, m, nil
 		}
 		errs = append(errs, err)
 	}
-	return nil, errors.Join(errs...)
+	return nil, "", errors.Join(errs...)
 }
 
 func (p *Poller) fetchFrom(ctx context.Context, master string) (*State, error) {

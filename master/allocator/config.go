@@ -159,3 +159,7 @@ func ParseMinAllocatable(text string) ([]Quantities, error) {
 	}
 	return out, nil
 }
+
+// ValidWeight checks a role name and a weight for it as SetWeight does, so that
+// a caller setting several weights can refuse them all before setting any.
+func ValidWeight(role string, w float64) error { return validWeight(role, w) }

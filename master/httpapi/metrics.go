@@ -16,6 +16,7 @@ type Metrics struct {
 	reg                   *prometheus.Registry
 	schedulerCalls        *prometheus.CounterVec
 	invalidSchedulerCalls prometheus.Counter
+	operatorCalls         *prometheus.CounterVec
 	allocationSeconds     prometheus.Histogram
 }
 
@@ -30,12 +31,15 @@ func NewMetrics(loop Loop) *Metrics {
 		invalidSchedulerCalls: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "agora_master_scheduler_calls_invalid_total", Help: "Scheduler API calls rejected as malformed or invalid.",
 		}),
+		operatorCalls: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "agora_master_operator_calls_total", Help: "Operator API calls received, by type.",
+		}, []string{"type"}),
 		allocationSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "agora_master_allocation_duration_seconds", Help: "Duration of allocation cycles.",
 			Buckets: prometheus.ExponentialBuckets(0.00001, 4, 10),
 		}),
 	}
-	m.reg.MustRegister(m.schedulerCalls, m.invalidSchedulerCalls, m.allocationSeconds, ledgerCollector{loop})
+	m.reg.MustRegister(m.schedulerCalls, m.invalidSchedulerCalls, m.operatorCalls, m.allocationSeconds, ledgerCollector{loop})
 	return m
 }
 

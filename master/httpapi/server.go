@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"time"
 
+	"go.uber.org/zap"
+
 	"github.com/agoracluster/agora/apicodec"
 	"github.com/agoracluster/agora/master/ledger"
 )
@@ -36,6 +38,11 @@ type Config struct {
 	Version string
 	// Cluster is the cluster name shown in /state.
 	Cluster string
+	// Flags are the master's settings by flag name, for GET_FLAGS and /flags.
+	Flags map[string]string
+	// OperatorQueueBytes bounds what is queued for one operator API subscriber,
+	// in bytes, before it is dropped as too slow; 0 means 64 MiB.
+	OperatorQueueBytes int
 }
 
 // DefaultConfig returns the Mesos defaults.
@@ -65,17 +72,19 @@ func (c Config) Validate() error {
 // Server serves the master's APIs: it decodes and validates requests, runs them
 // against the ledger through the Loop and encodes the answers and event streams.
 type Server struct {
-	cfg     Config
-	loop    Loop
-	metrics *Metrics
-	stop    <-chan struct{}
+	cfg       Config
+	loop      Loop
+	metrics   *Metrics
+	stop      <-chan struct{}
+	log       *zap.Logger
+	operators *operatorHub
 }
 
 // New returns a server that runs calls on loop and counts them in metrics. Closing
 // stop ends every open stream without telling the ledger: a master that stops
 // keeps its registry as it was.
-func New(cfg Config, loop Loop, metrics *Metrics, stop <-chan struct{}) *Server {
-	return &Server{cfg: cfg, loop: loop, metrics: metrics, stop: stop}
+func New(cfg Config, loop Loop, metrics *Metrics, stop <-chan struct{}, log *zap.Logger) *Server {
+	return &Server{cfg: cfg, loop: loop, metrics: metrics, stop: stop, log: log, operators: newOperatorHub()}
 }
 
 // Register adds the server's routes to mux.
@@ -87,6 +96,9 @@ func (s *Server) Register(mux *http.ServeMux) {
 		mux.HandleFunc(path, s.handleState)
 	}
 	mux.Handle("/metrics", s.metrics.handler())
+	mux.HandleFunc("/api/v1", s.handleOperator)
+	mux.HandleFunc("/master/api/v1", s.handleOperator)
+	s.registerLegacy(mux)
 }
 
 // stopping reports whether the master is winding down.
@@ -117,6 +129,14 @@ func writeError(w http.ResponseWriter, err error) {
 		httpError(w, http.StatusForbidden, err.Error())
 	case errors.Is(err, ledger.ErrInvalid):
 		httpError(w, http.StatusBadRequest, err.Error())
+	case errors.Is(err, ledger.ErrNotFound):
+		httpError(w, http.StatusNotFound, err.Error())
+	case errors.Is(err, ledger.ErrConflict):
+		httpError(w, http.StatusConflict, err.Error())
+	case errors.Is(err, errNotBuilt):
+		httpError(w, http.StatusNotImplemented, err.Error())
+	case errors.Is(err, context.DeadlineExceeded):
+		httpError(w, http.StatusServiceUnavailable, "Timed out waiting for the master: "+err.Error())
 	case errors.Is(err, ErrStopped), errors.Is(err, context.Canceled):
 		httpError(w, http.StatusServiceUnavailable, "Master is shutting down")
 	default:

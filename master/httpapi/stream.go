@@ -28,6 +28,7 @@ type httpStream struct {
 	queued int
 	limit  int // bytes queued at most
 	closed bool
+	full   bool // closed because the subscriber did not keep up
 	wake   chan struct{}
 }
 
@@ -48,13 +49,38 @@ func (s *httpStream) Send(m proto.Message) {
 	case s.closed:
 	case s.queued+len(b) > s.limit:
 		// The subscriber does not keep up: drop it.
-		s.queue, s.queued, s.closed = nil, 0, true
+		s.queue, s.queued, s.closed, s.full = nil, 0, true, true
 	default:
 		s.queue = append(s.queue, b)
 		s.queued += len(b)
 	}
 	s.mu.Unlock()
 	s.notify()
+}
+
+// sendFirst queues m ahead of everything queued so far, encoding it on the caller's
+// goroutine: a subscription's first event, built on the loop and encoded off it while
+// later events queue behind it.
+func (s *httpStream) sendFirst(m proto.Message) error {
+	b, err := s.codec.Marshal(m)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	if !s.closed {
+		s.queue = append([][]byte{b}, s.queue...)
+		s.queued += len(b)
+	}
+	s.mu.Unlock()
+	s.notify()
+	return nil
+}
+
+// overflowed reports whether the stream was dropped for not keeping up.
+func (s *httpStream) overflowed() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.full
 }
 
 // Close ends the stream after the queued events.

@@ -89,6 +89,7 @@ func (c agentCall) statusUpdate(rec *agorapb.StatusUpdateRecord) {
 			latest = t.state()
 		}
 		t.setStatus(st, latest)
+		c.l.taskUpdated(t)
 		if latest.IsTerminal() && !t.recovered {
 			t.recovered = true
 			c.l.alloc.Recover(fwID, c.a.id, t.res, 0, c.l.now())

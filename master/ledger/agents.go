@@ -168,12 +168,14 @@ func (l *Ledger) SubscribeAgent(sink Sink, streamID string, sub *agorapb.AgentCa
 		l.note(zapcore.InfoLevel, "agent re-registered", zap.String("agent_id", id), zap.String("previous_state", a.state.String()))
 	}
 	a.version = sub.GetVersion()
+	eventsBefore := len(l.opEvents)
 	l.reconcileAgentTasks(a, sub)
 	a.state = agentActive
 	a.sink, a.streamID, a.lastSeen = sink, streamID, now
 	a.unreachableTime = time.Time{}
 	l.alloc.AddAgent(id, a.allocatorAgent())
 	l.dirty.markAgent(a.id)
+	l.agentAdded(a, eventsBefore)
 	sink.Send(&agorapb.AgentEvent{
 		Type: agorapb.AgentEvent_SUBSCRIBED.Enum(),
 		Subscribed: &agorapb.AgentEvent_Subscribed{
@@ -232,6 +234,7 @@ func (l *Ledger) reconcileAgentTasks(a *agent, sub *agorapb.AgentCall_Subscribe)
 			}
 			st := t.masterStatus(l.now(), state, mesos.TaskStatus_REASON_RECONCILIATION, "Task is unknown to the agent")
 			t.setStatus(st, state)
+			l.taskUpdated(t)
 			if fw != nil {
 				fw.send(updateEvent(st))
 			}
@@ -253,6 +256,7 @@ func (l *Ledger) reconcileAgentTasks(a *agent, sub *agorapb.AgentCall_Subscribe)
 			st := t.masterStatus(l.now(), mesos.TaskState_TASK_GONE, mesos.TaskStatus_REASON_AGENT_REREGISTERED,
 				"Task was not reported by its agent after the partition")
 			t.setStatus(st, mesos.TaskState_TASK_GONE)
+			l.taskUpdated(t)
 			fw.send(updateEvent(st))
 			delete(fw.unreachable, id)
 			fw.appendCompleted(t, l.cfg.MaxCompletedTasksPerFramework)
@@ -296,6 +300,7 @@ func (l *Ledger) reconcileAgentTasks(a *agent, sub *agorapb.AgentCall_Subscribe)
 			continue
 		}
 		addTask(fw, a, t)
+		l.taskAdded(t)
 	}
 	// Forget lost tasks the agent no longer reports; keep killing the others.
 	for key := range a.gone {
@@ -420,6 +425,7 @@ func (l *Ledger) markUnreachable(a *agent, why string) {
 		st := t.masterStatus(l.now(), state, mesos.TaskStatus_REASON_AGENT_REMOVED, msg)
 		st.UnreachableTime = &mesos.TimeInfo{Nanoseconds: proto.Int64(now.UnixNano())}
 		t.setStatus(st, state)
+		l.taskUpdated(t)
 		if fw != nil {
 			fw.send(updateEvent(st))
 		}
@@ -441,6 +447,7 @@ func (l *Ledger) markUnreachable(a *agent, why string) {
 	a.state = agentUnreachable
 	a.unreachableTime = now
 	l.dirty.markAgent(a.id)
+	l.agentRemoved(a.id)
 	for _, fw := range sortedValues(l.frameworks) {
 		fw.send(&scheduler.Event{Type: scheduler.Event_FAILURE.Enum(), Failure: &scheduler.Event_Failure{AgentId: agentIDpb(a.id)}})
 	}

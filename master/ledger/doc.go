@@ -31,4 +31,7 @@
 //	                                     ACKNOWLEDGE, RECONCILE, SHUTDOWN, MESSAGE, REVIVE, SUPPRESS
 //	agentCall (agent_calls.go)          one agent call: status updates, resources, executor exits
 //	validation.go, effects.go, snapshot.go   call validation; effects out; the read side
+//	operator.go, operator_calls.go   the operator API: GET_STATE & co. from a Snapshot, the
+//	                                 SUBSCRIBE events recorded while watched (Effects.OperatorEvents),
+//	                                 weights, quotas (kept in the registry) and teardown
 package ledger

@@ -1,15 +1,18 @@
 package ledger
 
 import (
-	"go.uber.org/zap"
-	"go.uber.org/zap/zapcore"
 	"maps"
 	"slices"
 
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/agoracluster/agora/master/allocator"
 	"github.com/agoracluster/agora/master/registry"
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
+	masterpb "github.com/agoracluster/agora/proto/mesos/v1/master"
+	quotapb "github.com/agoracluster/agora/proto/mesos/v1/quota"
 )
 
 // writes are the registry changes the ledger owes since the last TakeEffects: the
@@ -18,6 +21,12 @@ import (
 type writes struct {
 	agents     map[string]bool
 	frameworks map[string]bool
+	weights    map[string]bool // roles
+	quotas     map[string]bool // roles
+}
+
+func newWrites() writes {
+	return writes{agents: map[string]bool{}, frameworks: map[string]bool{}, weights: map[string]bool{}, quotas: map[string]bool{}}
 }
 
 // markAgent and markFramework put a record into the next registry batch.
@@ -32,6 +41,10 @@ type Effects struct {
 	Writes registry.Batch
 	// Notes are lines for the master's log.
 	Notes []Note
+	// OperatorEvents are the operator API's events (TASK_ADDED, AGENT_REMOVED, …)
+	// in the order they happened, recorded while WatchOperator is on; the owner
+	// sends them to the operator API's subscribers.
+	OperatorEvents []*masterpb.Event
 }
 
 // Note is a line for the master's log: the ledger decides what is worth logging,
@@ -49,8 +62,9 @@ func (l *Ledger) note(level zapcore.Level, msg string, fields ...zap.Field) {
 
 // TakeEffects returns the effects of the events since the last call.
 func (l *Ledger) TakeEffects() Effects {
-	e := Effects{Writes: l.dirty.take(l.agents, l.frameworks), Notes: l.notes}
-	l.notes = nil
+	e := Effects{Writes: l.dirty.take(l.agents, l.frameworks), Notes: l.notes, OperatorEvents: l.opEvents}
+	l.dirty.takeRoles(&e.Writes, l.alloc.Weights(), l.alloc.Quotas())
+	l.notes, l.opEvents = nil, nil
 	return e
 }
 
@@ -80,6 +94,25 @@ func (w writes) take(agents map[string]*agent, frameworks map[string]*framework)
 	return b
 }
 
+// takeRoles adds the marked weights and quotas to b, as they stand now, and
+// clears the marks.
+func (w writes) takeRoles(b *registry.Batch, weights map[string]float64, quotas map[string]allocator.Quota) {
+	for _, role := range slices.Sorted(maps.Keys(w.weights)) {
+		if v, ok := weights[role]; ok {
+			b.Weights = append(b.Weights, &mesos.WeightInfo{Role: proto.String(role), Weight: proto.Float64(v)})
+		}
+	}
+	for _, role := range slices.Sorted(maps.Keys(w.quotas)) {
+		if q, ok := quotas[role]; ok {
+			b.Quotas = append(b.Quotas, QuotaConfig(role, q))
+		} else {
+			b.DeletedQuotas = append(b.DeletedQuotas, role)
+		}
+	}
+	clear(w.weights)
+	clear(w.quotas)
+}
+
 // Recover loads the registry's records into a fresh ledger: agents wait for their
 // re-registration, frameworks for their schedulers.
 func (l *Ledger) Recover(agents []*registry.AgentRecord, fws []*registry.FrameworkRecord) {
@@ -94,4 +127,53 @@ func (l *Ledger) Recover(agents []*registry.AgentRecord, fws []*registry.Framewo
 	for _, rec := range agents {
 		l.recoverAgent(rec)
 	}
+}
+
+// RecoverRoles loads the weights and quotas operators set, as the registry kept
+// them. Quotas are restored without the capacity check (the agents that make up
+// the capacity have not re-registered yet); one the allocator refuses is
+// logged and dropped from the registry.
+func (l *Ledger) RecoverRoles(weights []*mesos.WeightInfo, quotas []*quotapb.QuotaConfig) {
+	for _, w := range weights {
+		if err := l.alloc.SetWeight(w.GetRole(), w.GetWeight()); err != nil {
+			l.note(zapcore.WarnLevel, "ignoring stored weight", zap.String("role", w.GetRole()), zap.Error(err))
+		}
+	}
+	for _, qc := range quotas {
+		if err := l.alloc.SetQuota(qc.GetRole(), QuotaOf(qc), true); err != nil {
+			l.note(zapcore.WarnLevel, "dropping stored quota", zap.String("role", qc.GetRole()), zap.Error(err))
+			l.dirty.quotas[qc.GetRole()] = true
+		}
+	}
+	l.requestAllocation()
+}
+
+// QuotaOf converts an operator's QuotaConfig to the allocator's Quota.
+func QuotaOf(qc *quotapb.QuotaConfig) allocator.Quota {
+	var q allocator.Quota
+	for name, v := range qc.GetGuarantees() {
+		if q.Guarantees == nil {
+			q.Guarantees = allocator.Quantities{}
+		}
+		q.Guarantees[name] = v.GetValue()
+	}
+	for name, v := range qc.GetLimits() {
+		if q.Limits == nil {
+			q.Limits = allocator.Quantities{}
+		}
+		q.Limits[name] = v.GetValue()
+	}
+	return q
+}
+
+// QuotaConfig converts the allocator's Quota of role to Mesos's QuotaConfig.
+func QuotaConfig(role string, q allocator.Quota) *quotapb.QuotaConfig {
+	qc := &quotapb.QuotaConfig{Role: proto.String(role), Guarantees: map[string]*mesos.Value_Scalar{}, Limits: map[string]*mesos.Value_Scalar{}}
+	for name, v := range q.Guarantees {
+		qc.Guarantees[name] = &mesos.Value_Scalar{Value: proto.Float64(v)}
+	}
+	for name, v := range q.Limits {
+		qc.Limits[name] = &mesos.Value_Scalar{Value: proto.Float64(v)}
+	}
+	return qc
 }

@@ -113,6 +113,7 @@ func (l *Ledger) SubscribeFramework(sink Sink, streamID string, sub *scheduler.C
 		return id
 	}
 	fw := l.frameworks[id]
+	added := fw == nil
 	switch {
 	case fw == nil:
 		if id == "" {
@@ -158,6 +159,7 @@ func (l *Ledger) SubscribeFramework(sink Sink, streamID string, sub *scheduler.C
 		l.alloc.Suppress(id, roles)
 	}
 	l.dirty.markFramework(fw.id)
+	l.frameworkChanged(fw, added)
 	sink.Send(&scheduler.Event{
 		Type: scheduler.Event_SUBSCRIBED.Enum(),
 		Subscribed: &scheduler.Event_Subscribed{
@@ -199,6 +201,7 @@ func (l *Ledger) FrameworkDisconnected(id, streamID string) {
 	}
 	l.alloc.DeactivateFramework(id)
 	l.dirty.markFramework(fw.id)
+	l.frameworkChanged(fw, false)
 	l.note(zapcore.InfoLevel, "framework disconnected", zap.String("framework_id", id),
 		zap.Duration("failover_timeout", failoverTimeout(fw.info)))
 }
@@ -260,6 +263,7 @@ func (l *Ledger) removeFramework(fw *framework) {
 				AgentId:   agentIDpb(t.agentID),
 				Timestamp: proto.Float64(unixSeconds(now)),
 			}, mesos.TaskState_TASK_KILLED)
+			l.taskUpdated(t)
 		}
 		l.removeTask(t)
 	}
@@ -272,6 +276,7 @@ func (l *Ledger) removeFramework(fw *framework) {
 		l.completedFrameworks = slices.Delete(l.completedFrameworks, 0, n)
 	}
 	l.dirty.markFramework(fw.id)
+	l.frameworkRemoved(fw)
 	l.requestAllocation()
 	l.note(zapcore.InfoLevel, "framework removed", zap.String("framework_id", fw.id))
 }
@@ -293,5 +298,6 @@ func (l *Ledger) recoverFramework(info *mesos.FrameworkInfo, deadline time.Time)
 	fw.failoverDeadline = deadline
 	l.frameworks[id] = fw
 	l.alloc.AddFramework(id, allocator.Framework{Roles: fw.roles, Used: l.frameworkUsed(id), Active: false, GPUResources: fw.gpuResources})
+	l.frameworkChanged(fw, true)
 	return fw
 }

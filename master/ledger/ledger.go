@@ -12,6 +12,7 @@ import (
 
 	"github.com/agoracluster/agora/master/allocator"
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
+	masterpb "github.com/agoracluster/agora/proto/mesos/v1/master"
 	"github.com/agoracluster/agora/resources"
 )
 
@@ -52,6 +53,11 @@ type Ledger struct {
 
 	// allocPending asks the owner to run an allocation cycle soon.
 	allocPending bool
+
+	// watched is set while the operator API has subscribers; opEvents are the
+	// operator events recorded since the last TakeEffects.
+	watched  bool
+	opEvents []*masterpb.Event
 }
 
 // Counters are monotonic counts of the ledger's events, for metrics.
@@ -61,6 +67,9 @@ type Counters struct {
 	OffersDeclined  int64
 	TasksLaunched   int64
 	StatusUpdates   int64
+	// TasksEnded counts the tasks that left the master's books, by their last
+	// state (TASK_FINISHED, TASK_FAILED, …), for Mesos's master/tasks_* counters.
+	TasksEnded map[mesos.TaskState]int64
 }
 
 // New returns an empty ledger of the master described by info. rng orders the
@@ -70,8 +79,8 @@ func New(cfg Config, clock Clock, info *mesos.MasterInfo, rng *rand.Rand) *Ledge
 		cfg:        cfg,
 		clock:      clock,
 		alloc:      allocator.New(cfg.Allocator, rng),
-		dirty:      writes{agents: map[string]bool{}, frameworks: map[string]bool{}},
-		stats:      &Counters{},
+		dirty:      newWrites(),
+		stats:      &Counters{TasksEnded: map[mesos.TaskState]int64{}},
 		id:         info.GetId(),
 		ids:        ids{prefix: info.GetId()},
 		info:       info,
@@ -146,6 +155,8 @@ func (l *Ledger) Tick() {
 var (
 	ErrInvalid   = errors.New("ledger: invalid call")
 	ErrForbidden = errors.New("ledger: call not allowed")
+	ErrNotFound  = errors.New("ledger: no such entity")
+	ErrConflict  = errors.New("ledger: conflicts with the cluster's state")
 )
 
 // callError is a rejected call: a kind and the caller's message.
@@ -193,23 +204,25 @@ func parseResources(in []*mesos.Resource) (resources.Resources, error) {
 	return resources.FromProto(stripAllocation(in))
 }
 
-// SetWeight sets a role's weight in the allocator (kept in memory only: the
-// registry does not store weights yet) and asks for an allocation cycle.
+// SetWeight sets a role's weight in the allocator, records it for the registry
+// and asks for an allocation cycle.
 func (l *Ledger) SetWeight(role string, w float64) error {
 	if err := l.alloc.SetWeight(role, w); err != nil {
 		return fmt.Errorf("ledger: set weight: %w", err)
 	}
+	l.dirty.weights[role] = true
 	l.requestAllocation()
 	return nil
 }
 
 // SetQuota sets (or, with an empty quota, removes) a role's quota in the
-// allocator and asks for an allocation cycle. force skips the capacity check.
-// Quotas are kept in memory only: the registry does not store them yet.
+// allocator, records it for the registry and asks for an allocation cycle.
+// force skips the capacity check.
 func (l *Ledger) SetQuota(role string, q allocator.Quota, force bool) error {
 	if err := l.alloc.SetQuota(role, q, force); err != nil {
 		return fmt.Errorf("ledger: set quota: %w", err)
 	}
+	l.dirty.quotas[role] = true
 	l.requestAllocation()
 	return nil
 }

@@ -244,6 +244,7 @@ func (c frameworkCall) addLaunchedTask(a *agent, ti *mesos.TaskInfo, exec *mesos
 	}
 	t := &task{id: ti.GetTaskId().GetValue(), frameworkID: c.fw.id, agentID: a.id, pb: pb, res: res}
 	addTask(c.fw, a, t)
+	c.l.taskAdded(t)
 	c.l.stats.TasksLaunched++
 }
 

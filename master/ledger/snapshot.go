@@ -15,6 +15,7 @@ import (
 type Snapshot struct {
 	Info      *mesos.MasterInfo
 	StartTime time.Time
+	Now       time.Time // when the snapshot was taken
 	// Agents are every known agent, sorted by id, unreachable ones included.
 	Agents []AgentView
 	// Frameworks are the registered frameworks, sorted by id.
@@ -70,36 +71,21 @@ type TaskView struct {
 type OfferView struct {
 	ID, AgentID string
 	Resources   resources.Resources
+	Offer       *mesos.Offer // as the framework received it
 }
 
 // ExecutorView is one executor in a Snapshot.
 type ExecutorView struct {
 	ID, Name, AgentID string
 	Resources         resources.Resources
+	Info              *mesos.ExecutorInfo
 }
 
 // Snapshot returns the ledger's current view.
 func (l *Ledger) Snapshot() *Snapshot {
-	snap := &Snapshot{Info: l.info, StartTime: l.startTime}
+	snap := &Snapshot{Info: l.info, StartTime: l.startTime, Now: l.now()}
 	for _, a := range sortedValues(l.agents) {
-		av := AgentView{
-			Info: a.info, State: a.state.String(), Version: a.version,
-			RegisteredTime: a.registeredTime, ReregisteredTime: a.reregisteredTime, Total: a.total,
-		}
-		for _, t := range a.tasks {
-			if !t.recovered {
-				av.Used = av.Used.Plus(t.res)
-			}
-		}
-		for _, execs := range a.executors {
-			for _, e := range execs {
-				av.Used = av.Used.Plus(e.res)
-			}
-		}
-		for _, o := range a.offers {
-			av.Offered = av.Offered.Plus(o.res)
-		}
-		snap.Agents = append(snap.Agents, av)
+		snap.Agents = append(snap.Agents, agentView(a))
 	}
 	for _, fw := range sortedValues(l.frameworks) {
 		snap.Frameworks = append(snap.Frameworks, frameworkView(l.agents, fw, true))
@@ -111,6 +97,27 @@ func (l *Ledger) Snapshot() *Snapshot {
 		return strings.Compare(a.Info.GetId().GetValue(), b.Info.GetId().GetValue())
 	})
 	return snap
+}
+
+func agentView(a *agent) AgentView {
+	av := AgentView{
+		Info: a.info, State: a.state.String(), Version: a.version,
+		RegisteredTime: a.registeredTime, ReregisteredTime: a.reregisteredTime, Total: a.total,
+	}
+	for _, t := range a.tasks {
+		if !t.recovered {
+			av.Used = av.Used.Plus(t.res)
+		}
+	}
+	for _, execs := range a.executors {
+		for _, e := range execs {
+			av.Used = av.Used.Plus(e.res)
+		}
+	}
+	for _, o := range a.offers {
+		av.Offered = av.Offered.Plus(o.res)
+	}
+	return av
 }
 
 func taskView(t *task) TaskView {
@@ -136,7 +143,11 @@ func frameworkView(agents map[string]*agent, fw *framework, registered bool) Fra
 		fv.CompletedTasks = append(fv.CompletedTasks, taskView(t))
 	}
 	for _, o := range sortedValues(fw.offers) {
-		fv.Offers = append(fv.Offers, OfferView{ID: o.id, AgentID: o.agentID, Resources: o.res})
+		ov := OfferView{ID: o.id, AgentID: o.agentID, Resources: o.res}
+		if a := agents[o.agentID]; a != nil {
+			ov.Offer = offerProto(fw, a, o)
+		}
+		fv.Offers = append(fv.Offers, ov)
 		fv.Offered = fv.Offered.Plus(o.res)
 	}
 	for _, a := range sortedValues(agents) {
@@ -146,7 +157,7 @@ func frameworkView(agents map[string]*agent, fw *framework, registered bool) Fra
 		}
 		for _, execID := range slices.Sorted(maps.Keys(execs)) {
 			e := execs[execID]
-			fv.Executors = append(fv.Executors, ExecutorView{ID: execID, Name: e.info.GetName(), AgentID: a.id, Resources: e.res})
+			fv.Executors = append(fv.Executors, ExecutorView{ID: execID, Name: e.info.GetName(), AgentID: a.id, Resources: e.res, Info: e.info})
 			fv.Used = fv.Used.Plus(e.res)
 		}
 	}
@@ -166,6 +177,7 @@ type Gauges struct {
 // Gauges counts the ledger's agents, frameworks, tasks and offers.
 func (l *Ledger) Gauges() Gauges {
 	g := Gauges{Agents: map[string]int{}, Frameworks: map[string]int{}, Tasks: map[string]int{}, Counters: *l.stats}
+	g.Counters.TasksEnded = maps.Clone(l.stats.TasksEnded)
 	for _, st := range []agentState{agentActive, agentDisconnected, agentRecovered, agentUnreachable} {
 		g.Agents[st.String()] = 0
 	}

@@ -91,6 +91,9 @@ func (l *Ledger) removeTask(t *task) {
 		return
 	}
 	if fw.tasks[t.id] == t {
+		l.stats.TasksEnded[t.state()]++
+	}
+	if fw.tasks[t.id] == t {
 		delete(fw.tasks, t.id)
 	}
 	fw.appendCompleted(t, l.cfg.MaxCompletedTasksPerFramework)

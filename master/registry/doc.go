@@ -5,7 +5,8 @@
 // It holds one record per admitted agent (its AgentInfo, when it registered and,
 // when it is unreachable, since when) and one per registered framework (its
 // FrameworkInfo and, while disconnected, its failover deadline), each under its own
-// key (agents/<id>, frameworks/<id>) so that no value grows with the cluster.
+// key (agents/<id>, frameworks/<id>) so that no value grows with the cluster, and the
+// weights and quotas operators set per role (weights/<role>, quotas/<role>).
 // Everything else the master knows is rebuilt from agents re-registering and
 // schedulers re-subscribing.
 //

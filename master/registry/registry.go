@@ -10,8 +10,10 @@ import (
 	"time"
 
 	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
 
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
+	quotapb "github.com/agoracluster/agora/proto/mesos/v1/quota"
 	"github.com/agoracluster/agora/store"
 )
 
@@ -38,11 +40,17 @@ type Batch struct {
 	Frameworks        []*FrameworkRecord
 	DeletedAgents     []string
 	DeletedFrameworks []string
+	// Weights and Quotas are what operators set per role (UPDATE_WEIGHTS,
+	// UPDATE_QUOTA); DeletedQuotas are roles whose quota was removed.
+	Weights       []*mesos.WeightInfo
+	Quotas        []*quotapb.QuotaConfig
+	DeletedQuotas []string
 }
 
 // Empty reports whether the batch changes nothing.
 func (b Batch) Empty() bool {
-	return len(b.Agents)+len(b.Frameworks)+len(b.DeletedAgents)+len(b.DeletedFrameworks) == 0
+	return len(b.Agents)+len(b.Frameworks)+len(b.DeletedAgents)+len(b.DeletedFrameworks)+
+		len(b.Weights)+len(b.Quotas)+len(b.DeletedQuotas) == 0
 }
 
 // Registry keeps the records in a store.Store under agents/<id> and frameworks/<id>.
@@ -109,7 +117,57 @@ func (r *Registry) Apply(ctx context.Context, b Batch) error {
 			errs = append(errs, err)
 		}
 	}
+	for _, w := range b.Weights {
+		if err := r.putMessage(ctx, "weights/"+roleKey(w.GetRole()), w); err != nil {
+			errs = append(errs, fmt.Errorf("registry: put weight of %s: %w", w.GetRole(), err))
+		}
+	}
+	for _, q := range b.Quotas {
+		if err := r.putMessage(ctx, "quotas/"+roleKey(q.GetRole()), q); err != nil {
+			errs = append(errs, fmt.Errorf("registry: put quota of %s: %w", q.GetRole(), err))
+		}
+	}
+	for _, role := range b.DeletedQuotas {
+		if err := r.del(ctx, "quotas/"+roleKey(role)); err != nil {
+			errs = append(errs, fmt.Errorf("registry: delete quota of %s: %w", role, err))
+		}
+	}
 	return errors.Join(errs...)
+}
+
+// putMessage writes a message as its JSON, which names its role.
+func (r *Registry) putMessage(ctx context.Context, key string, m proto.Message) error {
+	b, err := protoJSON.Marshal(m)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, r.timeout)
+	defer cancel()
+	_, err = r.st.Put(ctx, key, b, store.AnyVersion)
+	return err
+}
+
+// LoadRoles reads the weights and quotas operators set.
+func (r *Registry) LoadRoles(ctx context.Context) ([]*mesos.WeightInfo, []*quotapb.QuotaConfig, error) {
+	var weights []*mesos.WeightInfo
+	var quotas []*quotapb.QuotaConfig
+	err := r.readRaw(ctx, "weights", func(b []byte) error {
+		w := &mesos.WeightInfo{}
+		weights = append(weights, w)
+		return protojson.UnmarshalOptions{DiscardUnknown: true}.Unmarshal(b, w)
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	err = r.readRaw(ctx, "quotas", func(b []byte) error {
+		q := &quotapb.QuotaConfig{}
+		quotas = append(quotas, q)
+		return protojson.UnmarshalOptions{DiscardUnknown: true}.Unmarshal(b, q)
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return weights, quotas, nil
 }
 
 func (r *Registry) put(ctx context.Context, key string, rec recordJSON) error {
@@ -186,6 +244,15 @@ func storeKey(id string) string {
 	return "x-" + hex.EncodeToString([]byte(id))
 }
 
+// roleKey is a role as one key segment: hierarchical roles ("eng/web") are
+// hex-encoded like other ids with characters keys do not take as a segment.
+func roleKey(role string) string {
+	if strings.Contains(role, "/") {
+		return "x-" + hex.EncodeToString([]byte(role))
+	}
+	return storeKey(role)
+}
+
 // Load reads every record.
 func (r *Registry) Load(ctx context.Context) ([]*AgentRecord, []*FrameworkRecord, error) {
 	var agents []*AgentRecord
@@ -218,6 +285,17 @@ func (r *Registry) Load(ctx context.Context) ([]*AgentRecord, []*FrameworkRecord
 
 // read decodes every record under prefix.
 func (r *Registry) read(ctx context.Context, prefix string, each func(recordJSON) error) error {
+	return r.readRaw(ctx, prefix, func(b []byte) error {
+		var rec recordJSON
+		if err := json.Unmarshal(b, &rec); err != nil {
+			return err
+		}
+		return each(rec)
+	})
+}
+
+// readRaw hands every value under prefix to each.
+func (r *Registry) readRaw(ctx context.Context, prefix string, each func([]byte) error) error {
 	keys, err := r.st.List(ctx, prefix)
 	if err != nil {
 		return fmt.Errorf("registry: list %s: %w", prefix, err)
@@ -230,11 +308,7 @@ func (r *Registry) read(ctx context.Context, prefix string, each func(recordJSON
 		if err != nil {
 			return fmt.Errorf("registry: read %s: %w", key, err)
 		}
-		var rec recordJSON
-		if err := json.Unmarshal(b, &rec); err != nil {
-			return fmt.Errorf("registry: decode %s: %w", key, err)
-		}
-		if err := each(rec); err != nil {
+		if err := each(b); err != nil {
 			return fmt.Errorf("registry: decode %s: %w", key, err)
 		}
 	}

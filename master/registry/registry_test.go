@@ -8,6 +8,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
+	quotapb "github.com/agoracluster/agora/proto/mesos/v1/quota"
 	"github.com/agoracluster/agora/store"
 )
 
@@ -62,5 +63,44 @@ func TestBatchEmpty(t *testing.T) {
 				t.Errorf("Empty() = %v, want %v", got, tt.want)
 			}
 		})
+	}
+}
+
+func TestRegistryRolesRoundTrip(t *testing.T) {
+	st, err := store.OpenFile(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := New(st, 5*time.Second)
+	ctx := context.Background()
+	b := Batch{
+		Weights: []*mesos.WeightInfo{{Role: proto.String("eng"), Weight: proto.Float64(2.5)}, {Role: proto.String("a/b"), Weight: proto.Float64(1)}},
+		Quotas: []*quotapb.QuotaConfig{
+			{Role: proto.String("eng"), Limits: map[string]*mesos.Value_Scalar{"cpus": {Value: proto.Float64(4)}}},
+			{Role: proto.String("ops"), Guarantees: map[string]*mesos.Value_Scalar{"mem": {Value: proto.Float64(512)}}},
+		},
+	}
+	if b.Empty() {
+		t.Fatal("a batch of weights and quotas is empty")
+	}
+	if err := reg.Apply(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	if err := reg.Apply(ctx, Batch{DeletedQuotas: []string{"ops", "never-set"}}); err != nil {
+		t.Fatal(err)
+	}
+	weights, quotas, err := reg.LoadRoles(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]float64{}
+	for _, w := range weights {
+		got[w.GetRole()] = w.GetWeight()
+	}
+	if len(got) != 2 || got["eng"] != 2.5 || got["a/b"] != 1 {
+		t.Errorf("weights %v", got)
+	}
+	if len(quotas) != 1 || !proto.Equal(quotas[0], b.Quotas[0]) {
+		t.Errorf("quotas %v, want eng's only", quotas)
 	}
 }

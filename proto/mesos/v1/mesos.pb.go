@@ -5787,6 +5787,547 @@ func (x *TaskStatus) GetLimitation() *TaskResourceLimitation {
 	return nil
 }
 
+type ResourceStatistics struct {
+	state                 protoimpl.MessageState `protogen:"open.v1"`
+	Timestamp             *float64               `protobuf:"fixed64,1,req,name=timestamp" json:"timestamp,omitempty"` // Snapshot time, in seconds since the Epoch.
+	Processes             *uint32                `protobuf:"varint,30,opt,name=processes" json:"processes,omitempty"`
+	Threads               *uint32                `protobuf:"varint,31,opt,name=threads" json:"threads,omitempty"`
+	CpusUserTimeSecs      *float64               `protobuf:"fixed64,2,opt,name=cpus_user_time_secs,json=cpusUserTimeSecs" json:"cpus_user_time_secs,omitempty"`
+	CpusSystemTimeSecs    *float64               `protobuf:"fixed64,3,opt,name=cpus_system_time_secs,json=cpusSystemTimeSecs" json:"cpus_system_time_secs,omitempty"`
+	CpusLimit             *float64               `protobuf:"fixed64,4,opt,name=cpus_limit,json=cpusLimit" json:"cpus_limit,omitempty"`
+	CpusNrPeriods         *uint32                `protobuf:"varint,7,opt,name=cpus_nr_periods,json=cpusNrPeriods" json:"cpus_nr_periods,omitempty"`
+	CpusNrThrottled       *uint32                `protobuf:"varint,8,opt,name=cpus_nr_throttled,json=cpusNrThrottled" json:"cpus_nr_throttled,omitempty"`
+	CpusThrottledTimeSecs *float64               `protobuf:"fixed64,9,opt,name=cpus_throttled_time_secs,json=cpusThrottledTimeSecs" json:"cpus_throttled_time_secs,omitempty"`
+	MemTotalBytes         *uint64                `protobuf:"varint,36,opt,name=mem_total_bytes,json=memTotalBytes" json:"mem_total_bytes,omitempty"`
+	MemLimitBytes         *uint64                `protobuf:"varint,6,opt,name=mem_limit_bytes,json=memLimitBytes" json:"mem_limit_bytes,omitempty"`
+	MemRssBytes           *uint64                `protobuf:"varint,5,opt,name=mem_rss_bytes,json=memRssBytes" json:"mem_rss_bytes,omitempty"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
+}
+
+func (x *ResourceStatistics) Reset() {
+	*x = ResourceStatistics{}
+	mi := &file_mesos_v1_mesos_proto_msgTypes[56]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ResourceStatistics) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ResourceStatistics) ProtoMessage() {}
+
+func (x *ResourceStatistics) ProtoReflect() protoreflect.Message {
+	mi := &file_mesos_v1_mesos_proto_msgTypes[56]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ResourceStatistics.ProtoReflect.Descriptor instead.
+func (*ResourceStatistics) Descriptor() ([]byte, []int) {
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{56}
+}
+
+func (x *ResourceStatistics) GetTimestamp() float64 {
+	if x != nil && x.Timestamp != nil {
+		return *x.Timestamp
+	}
+	return 0
+}
+
+func (x *ResourceStatistics) GetProcesses() uint32 {
+	if x != nil && x.Processes != nil {
+		return *x.Processes
+	}
+	return 0
+}
+
+func (x *ResourceStatistics) GetThreads() uint32 {
+	if x != nil && x.Threads != nil {
+		return *x.Threads
+	}
+	return 0
+}
+
+func (x *ResourceStatistics) GetCpusUserTimeSecs() float64 {
+	if x != nil && x.CpusUserTimeSecs != nil {
+		return *x.CpusUserTimeSecs
+	}
+	return 0
+}
+
+func (x *ResourceStatistics) GetCpusSystemTimeSecs() float64 {
+	if x != nil && x.CpusSystemTimeSecs != nil {
+		return *x.CpusSystemTimeSecs
+	}
+	return 0
+}
+
+func (x *ResourceStatistics) GetCpusLimit() float64 {
+	if x != nil && x.CpusLimit != nil {
+		return *x.CpusLimit
+	}
+	return 0
+}
+
+func (x *ResourceStatistics) GetCpusNrPeriods() uint32 {
+	if x != nil && x.CpusNrPeriods != nil {
+		return *x.CpusNrPeriods
+	}
+	return 0
+}
+
+func (x *ResourceStatistics) GetCpusNrThrottled() uint32 {
+	if x != nil && x.CpusNrThrottled != nil {
+		return *x.CpusNrThrottled
+	}
+	return 0
+}
+
+func (x *ResourceStatistics) GetCpusThrottledTimeSecs() float64 {
+	if x != nil && x.CpusThrottledTimeSecs != nil {
+		return *x.CpusThrottledTimeSecs
+	}
+	return 0
+}
+
+func (x *ResourceStatistics) GetMemTotalBytes() uint64 {
+	if x != nil && x.MemTotalBytes != nil {
+		return *x.MemTotalBytes
+	}
+	return 0
+}
+
+func (x *ResourceStatistics) GetMemLimitBytes() uint64 {
+	if x != nil && x.MemLimitBytes != nil {
+		return *x.MemLimitBytes
+	}
+	return 0
+}
+
+func (x *ResourceStatistics) GetMemRssBytes() uint64 {
+	if x != nil && x.MemRssBytes != nil {
+		return *x.MemRssBytes
+	}
+	return 0
+}
+
+// Role weight, as the allocator uses it.
+type WeightInfo struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Weight        *float64               `protobuf:"fixed64,1,req,name=weight" json:"weight,omitempty"`
+	Role          *string                `protobuf:"bytes,2,opt,name=role" json:"role,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WeightInfo) Reset() {
+	*x = WeightInfo{}
+	mi := &file_mesos_v1_mesos_proto_msgTypes[57]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WeightInfo) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WeightInfo) ProtoMessage() {}
+
+func (x *WeightInfo) ProtoReflect() protoreflect.Message {
+	mi := &file_mesos_v1_mesos_proto_msgTypes[57]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WeightInfo.ProtoReflect.Descriptor instead.
+func (*WeightInfo) Descriptor() ([]byte, []int) {
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{57}
+}
+
+func (x *WeightInfo) GetWeight() float64 {
+	if x != nil && x.Weight != nil {
+		return *x.Weight
+	}
+	return 0
+}
+
+func (x *WeightInfo) GetRole() string {
+	if x != nil && x.Role != nil {
+		return *x.Role
+	}
+	return ""
+}
+
+type VersionInfo struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Version       *string                `protobuf:"bytes,1,req,name=version" json:"version,omitempty"`
+	BuildDate     *string                `protobuf:"bytes,2,opt,name=build_date,json=buildDate" json:"build_date,omitempty"`
+	BuildTime     *float64               `protobuf:"fixed64,3,opt,name=build_time,json=buildTime" json:"build_time,omitempty"`
+	BuildUser     *string                `protobuf:"bytes,4,opt,name=build_user,json=buildUser" json:"build_user,omitempty"`
+	GitSha        *string                `protobuf:"bytes,5,opt,name=git_sha,json=gitSha" json:"git_sha,omitempty"`
+	GitBranch     *string                `protobuf:"bytes,6,opt,name=git_branch,json=gitBranch" json:"git_branch,omitempty"`
+	GitTag        *string                `protobuf:"bytes,7,opt,name=git_tag,json=gitTag" json:"git_tag,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *VersionInfo) Reset() {
+	*x = VersionInfo{}
+	mi := &file_mesos_v1_mesos_proto_msgTypes[58]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *VersionInfo) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*VersionInfo) ProtoMessage() {}
+
+func (x *VersionInfo) ProtoReflect() protoreflect.Message {
+	mi := &file_mesos_v1_mesos_proto_msgTypes[58]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use VersionInfo.ProtoReflect.Descriptor instead.
+func (*VersionInfo) Descriptor() ([]byte, []int) {
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{58}
+}
+
+func (x *VersionInfo) GetVersion() string {
+	if x != nil && x.Version != nil {
+		return *x.Version
+	}
+	return ""
+}
+
+func (x *VersionInfo) GetBuildDate() string {
+	if x != nil && x.BuildDate != nil {
+		return *x.BuildDate
+	}
+	return ""
+}
+
+func (x *VersionInfo) GetBuildTime() float64 {
+	if x != nil && x.BuildTime != nil {
+		return *x.BuildTime
+	}
+	return 0
+}
+
+func (x *VersionInfo) GetBuildUser() string {
+	if x != nil && x.BuildUser != nil {
+		return *x.BuildUser
+	}
+	return ""
+}
+
+func (x *VersionInfo) GetGitSha() string {
+	if x != nil && x.GitSha != nil {
+		return *x.GitSha
+	}
+	return ""
+}
+
+func (x *VersionInfo) GetGitBranch() string {
+	if x != nil && x.GitBranch != nil {
+		return *x.GitBranch
+	}
+	return ""
+}
+
+func (x *VersionInfo) GetGitTag() string {
+	if x != nil && x.GitTag != nil {
+		return *x.GitTag
+	}
+	return ""
+}
+
+type Flag struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          *string                `protobuf:"bytes,1,req,name=name" json:"name,omitempty"`
+	Value         *string                `protobuf:"bytes,2,opt,name=value" json:"value,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Flag) Reset() {
+	*x = Flag{}
+	mi := &file_mesos_v1_mesos_proto_msgTypes[59]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Flag) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Flag) ProtoMessage() {}
+
+func (x *Flag) ProtoReflect() protoreflect.Message {
+	mi := &file_mesos_v1_mesos_proto_msgTypes[59]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Flag.ProtoReflect.Descriptor instead.
+func (*Flag) Descriptor() ([]byte, []int) {
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{59}
+}
+
+func (x *Flag) GetName() string {
+	if x != nil && x.Name != nil {
+		return *x.Name
+	}
+	return ""
+}
+
+func (x *Flag) GetValue() string {
+	if x != nil && x.Value != nil {
+		return *x.Value
+	}
+	return ""
+}
+
+type Role struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          *string                `protobuf:"bytes,1,req,name=name" json:"name,omitempty"`
+	Weight        *float64               `protobuf:"fixed64,2,req,name=weight" json:"weight,omitempty"`
+	Frameworks    []*FrameworkID         `protobuf:"bytes,3,rep,name=frameworks" json:"frameworks,omitempty"`
+	Resources     []*Resource            `protobuf:"bytes,4,rep,name=resources" json:"resources,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Role) Reset() {
+	*x = Role{}
+	mi := &file_mesos_v1_mesos_proto_msgTypes[60]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Role) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Role) ProtoMessage() {}
+
+func (x *Role) ProtoReflect() protoreflect.Message {
+	mi := &file_mesos_v1_mesos_proto_msgTypes[60]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Role.ProtoReflect.Descriptor instead.
+func (*Role) Descriptor() ([]byte, []int) {
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{60}
+}
+
+func (x *Role) GetName() string {
+	if x != nil && x.Name != nil {
+		return *x.Name
+	}
+	return ""
+}
+
+func (x *Role) GetWeight() float64 {
+	if x != nil && x.Weight != nil {
+		return *x.Weight
+	}
+	return 0
+}
+
+func (x *Role) GetFrameworks() []*FrameworkID {
+	if x != nil {
+		return x.Frameworks
+	}
+	return nil
+}
+
+func (x *Role) GetResources() []*Resource {
+	if x != nil {
+		return x.Resources
+	}
+	return nil
+}
+
+type Metric struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          *string                `protobuf:"bytes,1,req,name=name" json:"name,omitempty"`
+	Value         *float64               `protobuf:"fixed64,2,opt,name=value" json:"value,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Metric) Reset() {
+	*x = Metric{}
+	mi := &file_mesos_v1_mesos_proto_msgTypes[61]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Metric) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Metric) ProtoMessage() {}
+
+func (x *Metric) ProtoReflect() protoreflect.Message {
+	mi := &file_mesos_v1_mesos_proto_msgTypes[61]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Metric.ProtoReflect.Descriptor instead.
+func (*Metric) Descriptor() ([]byte, []int) {
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{61}
+}
+
+func (x *Metric) GetName() string {
+	if x != nil && x.Name != nil {
+		return *x.Name
+	}
+	return ""
+}
+
+func (x *Metric) GetValue() float64 {
+	if x != nil && x.Value != nil {
+		return *x.Value
+	}
+	return 0
+}
+
+type FileInfo struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Path          *string                `protobuf:"bytes,1,req,name=path" json:"path,omitempty"` // Absolute path to the file.
+	Nlink         *int32                 `protobuf:"varint,2,opt,name=nlink" json:"nlink,omitempty"`
+	Size          *uint64                `protobuf:"varint,3,opt,name=size" json:"size,omitempty"` // Total size in bytes.
+	Mtime         *TimeInfo              `protobuf:"bytes,4,opt,name=mtime" json:"mtime,omitempty"`
+	Mode          *uint32                `protobuf:"varint,5,opt,name=mode" json:"mode,omitempty"` // Mode and permission bits, as Go's/POSIX st_mode.
+	Uid           *string                `protobuf:"bytes,6,opt,name=uid" json:"uid,omitempty"`
+	Gid           *string                `protobuf:"bytes,7,opt,name=gid" json:"gid,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FileInfo) Reset() {
+	*x = FileInfo{}
+	mi := &file_mesos_v1_mesos_proto_msgTypes[62]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FileInfo) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FileInfo) ProtoMessage() {}
+
+func (x *FileInfo) ProtoReflect() protoreflect.Message {
+	mi := &file_mesos_v1_mesos_proto_msgTypes[62]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FileInfo.ProtoReflect.Descriptor instead.
+func (*FileInfo) Descriptor() ([]byte, []int) {
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{62}
+}
+
+func (x *FileInfo) GetPath() string {
+	if x != nil && x.Path != nil {
+		return *x.Path
+	}
+	return ""
+}
+
+func (x *FileInfo) GetNlink() int32 {
+	if x != nil && x.Nlink != nil {
+		return *x.Nlink
+	}
+	return 0
+}
+
+func (x *FileInfo) GetSize() uint64 {
+	if x != nil && x.Size != nil {
+		return *x.Size
+	}
+	return 0
+}
+
+func (x *FileInfo) GetMtime() *TimeInfo {
+	if x != nil {
+		return x.Mtime
+	}
+	return nil
+}
+
+func (x *FileInfo) GetMode() uint32 {
+	if x != nil && x.Mode != nil {
+		return *x.Mode
+	}
+	return 0
+}
+
+func (x *FileInfo) GetUid() string {
+	if x != nil && x.Uid != nil {
+		return *x.Uid
+	}
+	return ""
+}
+
+func (x *FileInfo) GetGid() string {
+	if x != nil && x.Gid != nil {
+		return *x.Gid
+	}
+	return ""
+}
+
 type Secret_Reference struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Name          *string                `protobuf:"bytes,1,req,name=name" json:"name,omitempty"`
@@ -5797,7 +6338,7 @@ type Secret_Reference struct {
 
 func (x *Secret_Reference) Reset() {
 	*x = Secret_Reference{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[56]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[63]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5809,7 +6350,7 @@ func (x *Secret_Reference) String() string {
 func (*Secret_Reference) ProtoMessage() {}
 
 func (x *Secret_Reference) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[56]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[63]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5848,7 +6389,7 @@ type Secret_Value struct {
 
 func (x *Secret_Value) Reset() {
 	*x = Secret_Value{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[57]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[64]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5860,7 +6401,7 @@ func (x *Secret_Value) String() string {
 func (*Secret_Value) ProtoMessage() {}
 
 func (x *Secret_Value) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[57]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[64]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5892,7 +6433,7 @@ type FrameworkInfo_Capability struct {
 
 func (x *FrameworkInfo_Capability) Reset() {
 	*x = FrameworkInfo_Capability{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[58]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[65]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5904,7 +6445,7 @@ func (x *FrameworkInfo_Capability) String() string {
 func (*FrameworkInfo_Capability) ProtoMessage() {}
 
 func (x *FrameworkInfo_Capability) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[58]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[65]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5937,7 +6478,7 @@ type DomainInfo_FaultDomain struct {
 
 func (x *DomainInfo_FaultDomain) Reset() {
 	*x = DomainInfo_FaultDomain{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[59]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[66]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5949,7 +6490,7 @@ func (x *DomainInfo_FaultDomain) String() string {
 func (*DomainInfo_FaultDomain) ProtoMessage() {}
 
 func (x *DomainInfo_FaultDomain) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[59]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[66]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5988,7 +6529,7 @@ type DomainInfo_FaultDomain_RegionInfo struct {
 
 func (x *DomainInfo_FaultDomain_RegionInfo) Reset() {
 	*x = DomainInfo_FaultDomain_RegionInfo{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[60]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[67]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6000,7 +6541,7 @@ func (x *DomainInfo_FaultDomain_RegionInfo) String() string {
 func (*DomainInfo_FaultDomain_RegionInfo) ProtoMessage() {}
 
 func (x *DomainInfo_FaultDomain_RegionInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[60]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[67]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6032,7 +6573,7 @@ type DomainInfo_FaultDomain_ZoneInfo struct {
 
 func (x *DomainInfo_FaultDomain_ZoneInfo) Reset() {
 	*x = DomainInfo_FaultDomain_ZoneInfo{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[61]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[68]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6044,7 +6585,7 @@ func (x *DomainInfo_FaultDomain_ZoneInfo) String() string {
 func (*DomainInfo_FaultDomain_ZoneInfo) ProtoMessage() {}
 
 func (x *DomainInfo_FaultDomain_ZoneInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[61]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[68]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6076,7 +6617,7 @@ type MasterInfo_Capability struct {
 
 func (x *MasterInfo_Capability) Reset() {
 	*x = MasterInfo_Capability{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[62]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[69]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6088,7 +6629,7 @@ func (x *MasterInfo_Capability) String() string {
 func (*MasterInfo_Capability) ProtoMessage() {}
 
 func (x *MasterInfo_Capability) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[62]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[69]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6120,7 +6661,7 @@ type AgentInfo_Capability struct {
 
 func (x *AgentInfo_Capability) Reset() {
 	*x = AgentInfo_Capability{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[63]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[70]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6132,7 +6673,7 @@ func (x *AgentInfo_Capability) String() string {
 func (*AgentInfo_Capability) ProtoMessage() {}
 
 func (x *AgentInfo_Capability) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[63]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[70]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6165,7 +6706,7 @@ type Value_Scalar struct {
 
 func (x *Value_Scalar) Reset() {
 	*x = Value_Scalar{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[64]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[71]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6177,7 +6718,7 @@ func (x *Value_Scalar) String() string {
 func (*Value_Scalar) ProtoMessage() {}
 
 func (x *Value_Scalar) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[64]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[71]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6211,7 +6752,7 @@ type Value_Range struct {
 
 func (x *Value_Range) Reset() {
 	*x = Value_Range{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[65]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[72]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6223,7 +6764,7 @@ func (x *Value_Range) String() string {
 func (*Value_Range) ProtoMessage() {}
 
 func (x *Value_Range) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[65]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[72]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6262,7 +6803,7 @@ type Value_Ranges struct {
 
 func (x *Value_Ranges) Reset() {
 	*x = Value_Ranges{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[66]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[73]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6274,7 +6815,7 @@ func (x *Value_Ranges) String() string {
 func (*Value_Ranges) ProtoMessage() {}
 
 func (x *Value_Ranges) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[66]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[73]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6306,7 +6847,7 @@ type Value_Set struct {
 
 func (x *Value_Set) Reset() {
 	*x = Value_Set{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[67]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[74]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6318,7 +6859,7 @@ func (x *Value_Set) String() string {
 func (*Value_Set) ProtoMessage() {}
 
 func (x *Value_Set) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[67]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[74]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6350,7 +6891,7 @@ type Value_Text struct {
 
 func (x *Value_Text) Reset() {
 	*x = Value_Text{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[68]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[75]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6362,7 +6903,7 @@ func (x *Value_Text) String() string {
 func (*Value_Text) ProtoMessage() {}
 
 func (x *Value_Text) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[68]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[75]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6395,7 +6936,7 @@ type Resource_AllocationInfo struct {
 
 func (x *Resource_AllocationInfo) Reset() {
 	*x = Resource_AllocationInfo{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[69]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[76]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6407,7 +6948,7 @@ func (x *Resource_AllocationInfo) String() string {
 func (*Resource_AllocationInfo) ProtoMessage() {}
 
 func (x *Resource_AllocationInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[69]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[76]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6443,7 +6984,7 @@ type Resource_ReservationInfo struct {
 
 func (x *Resource_ReservationInfo) Reset() {
 	*x = Resource_ReservationInfo{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[70]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[77]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6455,7 +6996,7 @@ func (x *Resource_ReservationInfo) String() string {
 func (*Resource_ReservationInfo) ProtoMessage() {}
 
 func (x *Resource_ReservationInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[70]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[77]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6510,7 +7051,7 @@ type Resource_DiskInfo struct {
 
 func (x *Resource_DiskInfo) Reset() {
 	*x = Resource_DiskInfo{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[71]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[78]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6522,7 +7063,7 @@ func (x *Resource_DiskInfo) String() string {
 func (*Resource_DiskInfo) ProtoMessage() {}
 
 func (x *Resource_DiskInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[71]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[78]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6567,7 +7108,7 @@ type Resource_RevocableInfo struct {
 
 func (x *Resource_RevocableInfo) Reset() {
 	*x = Resource_RevocableInfo{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[72]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[79]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6579,7 +7120,7 @@ func (x *Resource_RevocableInfo) String() string {
 func (*Resource_RevocableInfo) ProtoMessage() {}
 
 func (x *Resource_RevocableInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[72]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[79]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6603,7 +7144,7 @@ type Resource_SharedInfo struct {
 
 func (x *Resource_SharedInfo) Reset() {
 	*x = Resource_SharedInfo{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[73]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[80]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6615,7 +7156,7 @@ func (x *Resource_SharedInfo) String() string {
 func (*Resource_SharedInfo) ProtoMessage() {}
 
 func (x *Resource_SharedInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[73]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[80]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6641,7 +7182,7 @@ type Resource_DiskInfo_Persistence struct {
 
 func (x *Resource_DiskInfo_Persistence) Reset() {
 	*x = Resource_DiskInfo_Persistence{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[74]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[81]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6653,7 +7194,7 @@ func (x *Resource_DiskInfo_Persistence) String() string {
 func (*Resource_DiskInfo_Persistence) ProtoMessage() {}
 
 func (x *Resource_DiskInfo_Persistence) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[74]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[81]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6697,7 +7238,7 @@ type Resource_DiskInfo_Source struct {
 
 func (x *Resource_DiskInfo_Source) Reset() {
 	*x = Resource_DiskInfo_Source{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[75]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[82]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6709,7 +7250,7 @@ func (x *Resource_DiskInfo_Source) String() string {
 func (*Resource_DiskInfo_Source) ProtoMessage() {}
 
 func (x *Resource_DiskInfo_Source) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[75]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[82]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6776,7 +7317,7 @@ type Resource_DiskInfo_Source_Path struct {
 
 func (x *Resource_DiskInfo_Source_Path) Reset() {
 	*x = Resource_DiskInfo_Source_Path{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[76]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[83]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6788,7 +7329,7 @@ func (x *Resource_DiskInfo_Source_Path) String() string {
 func (*Resource_DiskInfo_Source_Path) ProtoMessage() {}
 
 func (x *Resource_DiskInfo_Source_Path) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[76]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[83]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6820,7 +7361,7 @@ type Resource_DiskInfo_Source_Mount struct {
 
 func (x *Resource_DiskInfo_Source_Mount) Reset() {
 	*x = Resource_DiskInfo_Source_Mount{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[77]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[84]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6832,7 +7373,7 @@ func (x *Resource_DiskInfo_Source_Mount) String() string {
 func (*Resource_DiskInfo_Source_Mount) ProtoMessage() {}
 
 func (x *Resource_DiskInfo_Source_Mount) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[77]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[84]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6872,7 +7413,7 @@ const (
 
 func (x *Environment_Variable) Reset() {
 	*x = Environment_Variable{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[78]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[85]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6884,7 +7425,7 @@ func (x *Environment_Variable) String() string {
 func (*Environment_Variable) ProtoMessage() {}
 
 func (x *Environment_Variable) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[78]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[85]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6947,7 +7488,7 @@ const (
 
 func (x *CommandInfo_URI) Reset() {
 	*x = CommandInfo_URI{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[79]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[86]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6959,7 +7500,7 @@ func (x *CommandInfo_URI) String() string {
 func (*CommandInfo_URI) ProtoMessage() {}
 
 func (x *CommandInfo_URI) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[79]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[86]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7019,7 +7560,7 @@ type CheckInfo_Command struct {
 
 func (x *CheckInfo_Command) Reset() {
 	*x = CheckInfo_Command{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[80]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[87]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7031,7 +7572,7 @@ func (x *CheckInfo_Command) String() string {
 func (*CheckInfo_Command) ProtoMessage() {}
 
 func (x *CheckInfo_Command) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[80]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[87]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7065,7 +7606,7 @@ type CheckInfo_Http struct {
 
 func (x *CheckInfo_Http) Reset() {
 	*x = CheckInfo_Http{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[81]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[88]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7077,7 +7618,7 @@ func (x *CheckInfo_Http) String() string {
 func (*CheckInfo_Http) ProtoMessage() {}
 
 func (x *CheckInfo_Http) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[81]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[88]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7116,7 +7657,7 @@ type CheckInfo_Tcp struct {
 
 func (x *CheckInfo_Tcp) Reset() {
 	*x = CheckInfo_Tcp{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[82]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[89]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7128,7 +7669,7 @@ func (x *CheckInfo_Tcp) String() string {
 func (*CheckInfo_Tcp) ProtoMessage() {}
 
 func (x *CheckInfo_Tcp) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[82]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[89]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7160,7 +7701,7 @@ type CheckStatusInfo_Command struct {
 
 func (x *CheckStatusInfo_Command) Reset() {
 	*x = CheckStatusInfo_Command{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[83]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[90]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7172,7 +7713,7 @@ func (x *CheckStatusInfo_Command) String() string {
 func (*CheckStatusInfo_Command) ProtoMessage() {}
 
 func (x *CheckStatusInfo_Command) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[83]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[90]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7204,7 +7745,7 @@ type CheckStatusInfo_Http struct {
 
 func (x *CheckStatusInfo_Http) Reset() {
 	*x = CheckStatusInfo_Http{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[84]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[91]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7216,7 +7757,7 @@ func (x *CheckStatusInfo_Http) String() string {
 func (*CheckStatusInfo_Http) ProtoMessage() {}
 
 func (x *CheckStatusInfo_Http) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[84]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[91]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7248,7 +7789,7 @@ type CheckStatusInfo_Tcp struct {
 
 func (x *CheckStatusInfo_Tcp) Reset() {
 	*x = CheckStatusInfo_Tcp{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[85]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[92]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7260,7 +7801,7 @@ func (x *CheckStatusInfo_Tcp) String() string {
 func (*CheckStatusInfo_Tcp) ProtoMessage() {}
 
 func (x *CheckStatusInfo_Tcp) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[85]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[92]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7302,7 +7843,7 @@ const (
 
 func (x *HealthCheck_HTTPCheckInfo) Reset() {
 	*x = HealthCheck_HTTPCheckInfo{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[86]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[93]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7314,7 +7855,7 @@ func (x *HealthCheck_HTTPCheckInfo) String() string {
 func (*HealthCheck_HTTPCheckInfo) ProtoMessage() {}
 
 func (x *HealthCheck_HTTPCheckInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[86]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[93]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7380,7 +7921,7 @@ const (
 
 func (x *HealthCheck_TCPCheckInfo) Reset() {
 	*x = HealthCheck_TCPCheckInfo{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[87]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[94]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7392,7 +7933,7 @@ func (x *HealthCheck_TCPCheckInfo) String() string {
 func (*HealthCheck_TCPCheckInfo) ProtoMessage() {}
 
 func (x *HealthCheck_TCPCheckInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[87]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[94]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7433,7 +7974,7 @@ type Image_Appc struct {
 
 func (x *Image_Appc) Reset() {
 	*x = Image_Appc{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[88]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[95]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7445,7 +7986,7 @@ func (x *Image_Appc) String() string {
 func (*Image_Appc) ProtoMessage() {}
 
 func (x *Image_Appc) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[88]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[95]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7495,7 +8036,7 @@ type Image_Docker struct {
 
 func (x *Image_Docker) Reset() {
 	*x = Image_Docker{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[89]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[96]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7507,7 +8048,7 @@ func (x *Image_Docker) String() string {
 func (*Image_Docker) ProtoMessage() {}
 
 func (x *Image_Docker) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[89]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[96]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7558,7 +8099,7 @@ type Volume_Source struct {
 
 func (x *Volume_Source) Reset() {
 	*x = Volume_Source{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[90]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[97]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7570,7 +8111,7 @@ func (x *Volume_Source) String() string {
 func (*Volume_Source) ProtoMessage() {}
 
 func (x *Volume_Source) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[90]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[97]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7632,7 +8173,7 @@ type Volume_Source_DockerVolume struct {
 
 func (x *Volume_Source_DockerVolume) Reset() {
 	*x = Volume_Source_DockerVolume{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[91]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[98]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7644,7 +8185,7 @@ func (x *Volume_Source_DockerVolume) String() string {
 func (*Volume_Source_DockerVolume) ProtoMessage() {}
 
 func (x *Volume_Source_DockerVolume) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[91]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[98]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7691,7 +8232,7 @@ type Volume_Source_HostPath struct {
 
 func (x *Volume_Source_HostPath) Reset() {
 	*x = Volume_Source_HostPath{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[92]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[99]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7703,7 +8244,7 @@ func (x *Volume_Source_HostPath) String() string {
 func (*Volume_Source_HostPath) ProtoMessage() {}
 
 func (x *Volume_Source_HostPath) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[92]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[99]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7743,7 +8284,7 @@ type Volume_Source_SandboxPath struct {
 
 func (x *Volume_Source_SandboxPath) Reset() {
 	*x = Volume_Source_SandboxPath{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[93]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[100]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7755,7 +8296,7 @@ func (x *Volume_Source_SandboxPath) String() string {
 func (*Volume_Source_SandboxPath) ProtoMessage() {}
 
 func (x *Volume_Source_SandboxPath) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[93]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[100]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7800,7 +8341,7 @@ const (
 
 func (x *NetworkInfo_IPAddress) Reset() {
 	*x = NetworkInfo_IPAddress{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[94]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[101]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7812,7 +8353,7 @@ func (x *NetworkInfo_IPAddress) String() string {
 func (*NetworkInfo_IPAddress) ProtoMessage() {}
 
 func (x *NetworkInfo_IPAddress) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[94]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[101]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7853,7 +8394,7 @@ type NetworkInfo_PortMapping struct {
 
 func (x *NetworkInfo_PortMapping) Reset() {
 	*x = NetworkInfo_PortMapping{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[95]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[102]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7865,7 +8406,7 @@ func (x *NetworkInfo_PortMapping) String() string {
 func (*NetworkInfo_PortMapping) ProtoMessage() {}
 
 func (x *NetworkInfo_PortMapping) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[95]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[102]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7925,7 +8466,7 @@ const (
 
 func (x *ContainerInfo_DockerInfo) Reset() {
 	*x = ContainerInfo_DockerInfo{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[96]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[103]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7937,7 +8478,7 @@ func (x *ContainerInfo_DockerInfo) String() string {
 func (*ContainerInfo_DockerInfo) ProtoMessage() {}
 
 func (x *ContainerInfo_DockerInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[96]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[103]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8012,7 +8553,7 @@ type ContainerInfo_MesosInfo struct {
 
 func (x *ContainerInfo_MesosInfo) Reset() {
 	*x = ContainerInfo_MesosInfo{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[97]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[104]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8024,7 +8565,7 @@ func (x *ContainerInfo_MesosInfo) String() string {
 func (*ContainerInfo_MesosInfo) ProtoMessage() {}
 
 func (x *ContainerInfo_MesosInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[97]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[104]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8058,7 +8599,7 @@ type ContainerInfo_DockerInfo_PortMapping struct {
 
 func (x *ContainerInfo_DockerInfo_PortMapping) Reset() {
 	*x = ContainerInfo_DockerInfo_PortMapping{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[98]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[105]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8070,7 +8611,7 @@ func (x *ContainerInfo_DockerInfo_PortMapping) String() string {
 func (*ContainerInfo_DockerInfo_PortMapping) ProtoMessage() {}
 
 func (x *ContainerInfo_DockerInfo_PortMapping) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[98]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[105]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8116,7 +8657,7 @@ type CgroupInfo_NetCls struct {
 
 func (x *CgroupInfo_NetCls) Reset() {
 	*x = CgroupInfo_NetCls{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[99]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[106]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8128,7 +8669,7 @@ func (x *CgroupInfo_NetCls) String() string {
 func (*CgroupInfo_NetCls) ProtoMessage() {}
 
 func (x *CgroupInfo_NetCls) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[99]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[106]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8169,7 +8710,7 @@ type Offer_Operation struct {
 
 func (x *Offer_Operation) Reset() {
 	*x = Offer_Operation{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[100]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[107]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8181,7 +8722,7 @@ func (x *Offer_Operation) String() string {
 func (*Offer_Operation) ProtoMessage() {}
 
 func (x *Offer_Operation) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[100]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[107]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8276,7 +8817,7 @@ type Offer_Operation_Launch struct {
 
 func (x *Offer_Operation_Launch) Reset() {
 	*x = Offer_Operation_Launch{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[101]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[108]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8288,7 +8829,7 @@ func (x *Offer_Operation_Launch) String() string {
 func (*Offer_Operation_Launch) ProtoMessage() {}
 
 func (x *Offer_Operation_Launch) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[101]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[108]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8322,7 +8863,7 @@ type Offer_Operation_LaunchGroup struct {
 
 func (x *Offer_Operation_LaunchGroup) Reset() {
 	*x = Offer_Operation_LaunchGroup{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[102]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[109]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8334,7 +8875,7 @@ func (x *Offer_Operation_LaunchGroup) String() string {
 func (*Offer_Operation_LaunchGroup) ProtoMessage() {}
 
 func (x *Offer_Operation_LaunchGroup) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[102]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[109]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8373,7 +8914,7 @@ type Offer_Operation_Reserve struct {
 
 func (x *Offer_Operation_Reserve) Reset() {
 	*x = Offer_Operation_Reserve{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[103]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[110]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8385,7 +8926,7 @@ func (x *Offer_Operation_Reserve) String() string {
 func (*Offer_Operation_Reserve) ProtoMessage() {}
 
 func (x *Offer_Operation_Reserve) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[103]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[110]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8417,7 +8958,7 @@ type Offer_Operation_Unreserve struct {
 
 func (x *Offer_Operation_Unreserve) Reset() {
 	*x = Offer_Operation_Unreserve{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[104]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[111]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8429,7 +8970,7 @@ func (x *Offer_Operation_Unreserve) String() string {
 func (*Offer_Operation_Unreserve) ProtoMessage() {}
 
 func (x *Offer_Operation_Unreserve) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[104]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[111]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8461,7 +9002,7 @@ type Offer_Operation_Create struct {
 
 func (x *Offer_Operation_Create) Reset() {
 	*x = Offer_Operation_Create{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[105]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[112]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8473,7 +9014,7 @@ func (x *Offer_Operation_Create) String() string {
 func (*Offer_Operation_Create) ProtoMessage() {}
 
 func (x *Offer_Operation_Create) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[105]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[112]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8505,7 +9046,7 @@ type Offer_Operation_Destroy struct {
 
 func (x *Offer_Operation_Destroy) Reset() {
 	*x = Offer_Operation_Destroy{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[106]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[113]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8517,7 +9058,7 @@ func (x *Offer_Operation_Destroy) String() string {
 func (*Offer_Operation_Destroy) ProtoMessage() {}
 
 func (x *Offer_Operation_Destroy) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[106]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[113]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8550,7 +9091,7 @@ type Offer_Operation_GrowVolume struct {
 
 func (x *Offer_Operation_GrowVolume) Reset() {
 	*x = Offer_Operation_GrowVolume{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[107]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[114]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8562,7 +9103,7 @@ func (x *Offer_Operation_GrowVolume) String() string {
 func (*Offer_Operation_GrowVolume) ProtoMessage() {}
 
 func (x *Offer_Operation_GrowVolume) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[107]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[114]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8602,7 +9143,7 @@ type Offer_Operation_ShrinkVolume struct {
 
 func (x *Offer_Operation_ShrinkVolume) Reset() {
 	*x = Offer_Operation_ShrinkVolume{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[108]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[115]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8614,7 +9155,7 @@ func (x *Offer_Operation_ShrinkVolume) String() string {
 func (*Offer_Operation_ShrinkVolume) ProtoMessage() {}
 
 func (x *Offer_Operation_ShrinkVolume) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[108]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[115]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9338,7 +9879,58 @@ const file_mesos_v1_mesos_proto_rawDesc = "" +
 	"\x1eREASON_TASK_GROUP_UNAUTHORIZED\x10\x1a\x12\x17\n" +
 	"\x13REASON_TASK_INVALID\x10\x0e\x12\x1c\n" +
 	"\x18REASON_TASK_UNAUTHORIZED\x10\x0f\x12\x17\n" +
-	"\x13REASON_TASK_UNKNOWN\x10\x10*\x8c\x02\n" +
+	"\x13REASON_TASK_UNKNOWN\x10\x10\"\xec\x03\n" +
+	"\x12ResourceStatistics\x12\x1c\n" +
+	"\ttimestamp\x18\x01 \x02(\x01R\ttimestamp\x12\x1c\n" +
+	"\tprocesses\x18\x1e \x01(\rR\tprocesses\x12\x18\n" +
+	"\athreads\x18\x1f \x01(\rR\athreads\x12-\n" +
+	"\x13cpus_user_time_secs\x18\x02 \x01(\x01R\x10cpusUserTimeSecs\x121\n" +
+	"\x15cpus_system_time_secs\x18\x03 \x01(\x01R\x12cpusSystemTimeSecs\x12\x1d\n" +
+	"\n" +
+	"cpus_limit\x18\x04 \x01(\x01R\tcpusLimit\x12&\n" +
+	"\x0fcpus_nr_periods\x18\a \x01(\rR\rcpusNrPeriods\x12*\n" +
+	"\x11cpus_nr_throttled\x18\b \x01(\rR\x0fcpusNrThrottled\x127\n" +
+	"\x18cpus_throttled_time_secs\x18\t \x01(\x01R\x15cpusThrottledTimeSecs\x12&\n" +
+	"\x0fmem_total_bytes\x18$ \x01(\x04R\rmemTotalBytes\x12&\n" +
+	"\x0fmem_limit_bytes\x18\x06 \x01(\x04R\rmemLimitBytes\x12\"\n" +
+	"\rmem_rss_bytes\x18\x05 \x01(\x04R\vmemRssBytes\"8\n" +
+	"\n" +
+	"WeightInfo\x12\x16\n" +
+	"\x06weight\x18\x01 \x02(\x01R\x06weight\x12\x12\n" +
+	"\x04role\x18\x02 \x01(\tR\x04role\"\xd5\x01\n" +
+	"\vVersionInfo\x12\x18\n" +
+	"\aversion\x18\x01 \x02(\tR\aversion\x12\x1d\n" +
+	"\n" +
+	"build_date\x18\x02 \x01(\tR\tbuildDate\x12\x1d\n" +
+	"\n" +
+	"build_time\x18\x03 \x01(\x01R\tbuildTime\x12\x1d\n" +
+	"\n" +
+	"build_user\x18\x04 \x01(\tR\tbuildUser\x12\x17\n" +
+	"\agit_sha\x18\x05 \x01(\tR\x06gitSha\x12\x1d\n" +
+	"\n" +
+	"git_branch\x18\x06 \x01(\tR\tgitBranch\x12\x17\n" +
+	"\agit_tag\x18\a \x01(\tR\x06gitTag\"0\n" +
+	"\x04Flag\x12\x12\n" +
+	"\x04name\x18\x01 \x02(\tR\x04name\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value\"\x9b\x01\n" +
+	"\x04Role\x12\x12\n" +
+	"\x04name\x18\x01 \x02(\tR\x04name\x12\x16\n" +
+	"\x06weight\x18\x02 \x02(\x01R\x06weight\x125\n" +
+	"\n" +
+	"frameworks\x18\x03 \x03(\v2\x15.mesos.v1.FrameworkIDR\n" +
+	"frameworks\x120\n" +
+	"\tresources\x18\x04 \x03(\v2\x12.mesos.v1.ResourceR\tresources\"2\n" +
+	"\x06Metric\x12\x12\n" +
+	"\x04name\x18\x01 \x02(\tR\x04name\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\x01R\x05value\"\xaa\x01\n" +
+	"\bFileInfo\x12\x12\n" +
+	"\x04path\x18\x01 \x02(\tR\x04path\x12\x14\n" +
+	"\x05nlink\x18\x02 \x01(\x05R\x05nlink\x12\x12\n" +
+	"\x04size\x18\x03 \x01(\x04R\x04size\x12(\n" +
+	"\x05mtime\x18\x04 \x01(\v2\x12.mesos.v1.TimeInfoR\x05mtime\x12\x12\n" +
+	"\x04mode\x18\x05 \x01(\rR\x04mode\x12\x10\n" +
+	"\x03uid\x18\x06 \x01(\tR\x03uid\x12\x10\n" +
+	"\x03gid\x18\a \x01(\tR\x03gid*\x8c\x02\n" +
 	"\tTaskState\x12\x10\n" +
 	"\fTASK_STAGING\x10\x06\x12\x11\n" +
 	"\rTASK_STARTING\x10\x00\x12\x10\n" +
@@ -9381,7 +9973,7 @@ func file_mesos_v1_mesos_proto_rawDescGZIP() []byte {
 }
 
 var file_mesos_v1_mesos_proto_enumTypes = make([]protoimpl.EnumInfo, 25)
-var file_mesos_v1_mesos_proto_msgTypes = make([]protoimpl.MessageInfo, 111)
+var file_mesos_v1_mesos_proto_msgTypes = make([]protoimpl.MessageInfo, 118)
 var file_mesos_v1_mesos_proto_goTypes = []any{
 	(TaskState)(0),                               // 0: mesos.v1.TaskState
 	(OperationState)(0),                          // 1: mesos.v1.OperationState
@@ -9464,61 +10056,68 @@ var file_mesos_v1_mesos_proto_goTypes = []any{
 	(*UUID)(nil),                                 // 78: mesos.v1.UUID
 	(*OperationStatus)(nil),                      // 79: mesos.v1.OperationStatus
 	(*TaskStatus)(nil),                           // 80: mesos.v1.TaskStatus
-	(*Secret_Reference)(nil),                     // 81: mesos.v1.Secret.Reference
-	(*Secret_Value)(nil),                         // 82: mesos.v1.Secret.Value
-	(*FrameworkInfo_Capability)(nil),             // 83: mesos.v1.FrameworkInfo.Capability
-	(*DomainInfo_FaultDomain)(nil),               // 84: mesos.v1.DomainInfo.FaultDomain
-	(*DomainInfo_FaultDomain_RegionInfo)(nil),    // 85: mesos.v1.DomainInfo.FaultDomain.RegionInfo
-	(*DomainInfo_FaultDomain_ZoneInfo)(nil),      // 86: mesos.v1.DomainInfo.FaultDomain.ZoneInfo
-	(*MasterInfo_Capability)(nil),                // 87: mesos.v1.MasterInfo.Capability
-	(*AgentInfo_Capability)(nil),                 // 88: mesos.v1.AgentInfo.Capability
-	(*Value_Scalar)(nil),                         // 89: mesos.v1.Value.Scalar
-	(*Value_Range)(nil),                          // 90: mesos.v1.Value.Range
-	(*Value_Ranges)(nil),                         // 91: mesos.v1.Value.Ranges
-	(*Value_Set)(nil),                            // 92: mesos.v1.Value.Set
-	(*Value_Text)(nil),                           // 93: mesos.v1.Value.Text
-	(*Resource_AllocationInfo)(nil),              // 94: mesos.v1.Resource.AllocationInfo
-	(*Resource_ReservationInfo)(nil),             // 95: mesos.v1.Resource.ReservationInfo
-	(*Resource_DiskInfo)(nil),                    // 96: mesos.v1.Resource.DiskInfo
-	(*Resource_RevocableInfo)(nil),               // 97: mesos.v1.Resource.RevocableInfo
-	(*Resource_SharedInfo)(nil),                  // 98: mesos.v1.Resource.SharedInfo
-	(*Resource_DiskInfo_Persistence)(nil),        // 99: mesos.v1.Resource.DiskInfo.Persistence
-	(*Resource_DiskInfo_Source)(nil),             // 100: mesos.v1.Resource.DiskInfo.Source
-	(*Resource_DiskInfo_Source_Path)(nil),        // 101: mesos.v1.Resource.DiskInfo.Source.Path
-	(*Resource_DiskInfo_Source_Mount)(nil),       // 102: mesos.v1.Resource.DiskInfo.Source.Mount
-	(*Environment_Variable)(nil),                 // 103: mesos.v1.Environment.Variable
-	(*CommandInfo_URI)(nil),                      // 104: mesos.v1.CommandInfo.URI
-	(*CheckInfo_Command)(nil),                    // 105: mesos.v1.CheckInfo.Command
-	(*CheckInfo_Http)(nil),                       // 106: mesos.v1.CheckInfo.Http
-	(*CheckInfo_Tcp)(nil),                        // 107: mesos.v1.CheckInfo.Tcp
-	(*CheckStatusInfo_Command)(nil),              // 108: mesos.v1.CheckStatusInfo.Command
-	(*CheckStatusInfo_Http)(nil),                 // 109: mesos.v1.CheckStatusInfo.Http
-	(*CheckStatusInfo_Tcp)(nil),                  // 110: mesos.v1.CheckStatusInfo.Tcp
-	(*HealthCheck_HTTPCheckInfo)(nil),            // 111: mesos.v1.HealthCheck.HTTPCheckInfo
-	(*HealthCheck_TCPCheckInfo)(nil),             // 112: mesos.v1.HealthCheck.TCPCheckInfo
-	(*Image_Appc)(nil),                           // 113: mesos.v1.Image.Appc
-	(*Image_Docker)(nil),                         // 114: mesos.v1.Image.Docker
-	(*Volume_Source)(nil),                        // 115: mesos.v1.Volume.Source
-	(*Volume_Source_DockerVolume)(nil),           // 116: mesos.v1.Volume.Source.DockerVolume
-	(*Volume_Source_HostPath)(nil),               // 117: mesos.v1.Volume.Source.HostPath
-	(*Volume_Source_SandboxPath)(nil),            // 118: mesos.v1.Volume.Source.SandboxPath
-	(*NetworkInfo_IPAddress)(nil),                // 119: mesos.v1.NetworkInfo.IPAddress
-	(*NetworkInfo_PortMapping)(nil),              // 120: mesos.v1.NetworkInfo.PortMapping
-	(*ContainerInfo_DockerInfo)(nil),             // 121: mesos.v1.ContainerInfo.DockerInfo
-	(*ContainerInfo_MesosInfo)(nil),              // 122: mesos.v1.ContainerInfo.MesosInfo
-	(*ContainerInfo_DockerInfo_PortMapping)(nil), // 123: mesos.v1.ContainerInfo.DockerInfo.PortMapping
-	(*CgroupInfo_NetCls)(nil),                    // 124: mesos.v1.CgroupInfo.NetCls
-	(*Offer_Operation)(nil),                      // 125: mesos.v1.Offer.Operation
-	(*Offer_Operation_Launch)(nil),               // 126: mesos.v1.Offer.Operation.Launch
-	(*Offer_Operation_LaunchGroup)(nil),          // 127: mesos.v1.Offer.Operation.LaunchGroup
-	(*Offer_Operation_Reserve)(nil),              // 128: mesos.v1.Offer.Operation.Reserve
-	(*Offer_Operation_Unreserve)(nil),            // 129: mesos.v1.Offer.Operation.Unreserve
-	(*Offer_Operation_Create)(nil),               // 130: mesos.v1.Offer.Operation.Create
-	(*Offer_Operation_Destroy)(nil),              // 131: mesos.v1.Offer.Operation.Destroy
-	(*Offer_Operation_GrowVolume)(nil),           // 132: mesos.v1.Offer.Operation.GrowVolume
-	(*Offer_Operation_ShrinkVolume)(nil),         // 133: mesos.v1.Offer.Operation.ShrinkVolume
-	nil,                                          // 134: mesos.v1.TaskInfo.LimitsEntry
-	nil,                                          // 135: mesos.v1.Task.LimitsEntry
+	(*ResourceStatistics)(nil),                   // 81: mesos.v1.ResourceStatistics
+	(*WeightInfo)(nil),                           // 82: mesos.v1.WeightInfo
+	(*VersionInfo)(nil),                          // 83: mesos.v1.VersionInfo
+	(*Flag)(nil),                                 // 84: mesos.v1.Flag
+	(*Role)(nil),                                 // 85: mesos.v1.Role
+	(*Metric)(nil),                               // 86: mesos.v1.Metric
+	(*FileInfo)(nil),                             // 87: mesos.v1.FileInfo
+	(*Secret_Reference)(nil),                     // 88: mesos.v1.Secret.Reference
+	(*Secret_Value)(nil),                         // 89: mesos.v1.Secret.Value
+	(*FrameworkInfo_Capability)(nil),             // 90: mesos.v1.FrameworkInfo.Capability
+	(*DomainInfo_FaultDomain)(nil),               // 91: mesos.v1.DomainInfo.FaultDomain
+	(*DomainInfo_FaultDomain_RegionInfo)(nil),    // 92: mesos.v1.DomainInfo.FaultDomain.RegionInfo
+	(*DomainInfo_FaultDomain_ZoneInfo)(nil),      // 93: mesos.v1.DomainInfo.FaultDomain.ZoneInfo
+	(*MasterInfo_Capability)(nil),                // 94: mesos.v1.MasterInfo.Capability
+	(*AgentInfo_Capability)(nil),                 // 95: mesos.v1.AgentInfo.Capability
+	(*Value_Scalar)(nil),                         // 96: mesos.v1.Value.Scalar
+	(*Value_Range)(nil),                          // 97: mesos.v1.Value.Range
+	(*Value_Ranges)(nil),                         // 98: mesos.v1.Value.Ranges
+	(*Value_Set)(nil),                            // 99: mesos.v1.Value.Set
+	(*Value_Text)(nil),                           // 100: mesos.v1.Value.Text
+	(*Resource_AllocationInfo)(nil),              // 101: mesos.v1.Resource.AllocationInfo
+	(*Resource_ReservationInfo)(nil),             // 102: mesos.v1.Resource.ReservationInfo
+	(*Resource_DiskInfo)(nil),                    // 103: mesos.v1.Resource.DiskInfo
+	(*Resource_RevocableInfo)(nil),               // 104: mesos.v1.Resource.RevocableInfo
+	(*Resource_SharedInfo)(nil),                  // 105: mesos.v1.Resource.SharedInfo
+	(*Resource_DiskInfo_Persistence)(nil),        // 106: mesos.v1.Resource.DiskInfo.Persistence
+	(*Resource_DiskInfo_Source)(nil),             // 107: mesos.v1.Resource.DiskInfo.Source
+	(*Resource_DiskInfo_Source_Path)(nil),        // 108: mesos.v1.Resource.DiskInfo.Source.Path
+	(*Resource_DiskInfo_Source_Mount)(nil),       // 109: mesos.v1.Resource.DiskInfo.Source.Mount
+	(*Environment_Variable)(nil),                 // 110: mesos.v1.Environment.Variable
+	(*CommandInfo_URI)(nil),                      // 111: mesos.v1.CommandInfo.URI
+	(*CheckInfo_Command)(nil),                    // 112: mesos.v1.CheckInfo.Command
+	(*CheckInfo_Http)(nil),                       // 113: mesos.v1.CheckInfo.Http
+	(*CheckInfo_Tcp)(nil),                        // 114: mesos.v1.CheckInfo.Tcp
+	(*CheckStatusInfo_Command)(nil),              // 115: mesos.v1.CheckStatusInfo.Command
+	(*CheckStatusInfo_Http)(nil),                 // 116: mesos.v1.CheckStatusInfo.Http
+	(*CheckStatusInfo_Tcp)(nil),                  // 117: mesos.v1.CheckStatusInfo.Tcp
+	(*HealthCheck_HTTPCheckInfo)(nil),            // 118: mesos.v1.HealthCheck.HTTPCheckInfo
+	(*HealthCheck_TCPCheckInfo)(nil),             // 119: mesos.v1.HealthCheck.TCPCheckInfo
+	(*Image_Appc)(nil),                           // 120: mesos.v1.Image.Appc
+	(*Image_Docker)(nil),                         // 121: mesos.v1.Image.Docker
+	(*Volume_Source)(nil),                        // 122: mesos.v1.Volume.Source
+	(*Volume_Source_DockerVolume)(nil),           // 123: mesos.v1.Volume.Source.DockerVolume
+	(*Volume_Source_HostPath)(nil),               // 124: mesos.v1.Volume.Source.HostPath
+	(*Volume_Source_SandboxPath)(nil),            // 125: mesos.v1.Volume.Source.SandboxPath
+	(*NetworkInfo_IPAddress)(nil),                // 126: mesos.v1.NetworkInfo.IPAddress
+	(*NetworkInfo_PortMapping)(nil),              // 127: mesos.v1.NetworkInfo.PortMapping
+	(*ContainerInfo_DockerInfo)(nil),             // 128: mesos.v1.ContainerInfo.DockerInfo
+	(*ContainerInfo_MesosInfo)(nil),              // 129: mesos.v1.ContainerInfo.MesosInfo
+	(*ContainerInfo_DockerInfo_PortMapping)(nil), // 130: mesos.v1.ContainerInfo.DockerInfo.PortMapping
+	(*CgroupInfo_NetCls)(nil),                    // 131: mesos.v1.CgroupInfo.NetCls
+	(*Offer_Operation)(nil),                      // 132: mesos.v1.Offer.Operation
+	(*Offer_Operation_Launch)(nil),               // 133: mesos.v1.Offer.Operation.Launch
+	(*Offer_Operation_LaunchGroup)(nil),          // 134: mesos.v1.Offer.Operation.LaunchGroup
+	(*Offer_Operation_Reserve)(nil),              // 135: mesos.v1.Offer.Operation.Reserve
+	(*Offer_Operation_Unreserve)(nil),            // 136: mesos.v1.Offer.Operation.Unreserve
+	(*Offer_Operation_Create)(nil),               // 137: mesos.v1.Offer.Operation.Create
+	(*Offer_Operation_Destroy)(nil),              // 138: mesos.v1.Offer.Operation.Destroy
+	(*Offer_Operation_GrowVolume)(nil),           // 139: mesos.v1.Offer.Operation.GrowVolume
+	(*Offer_Operation_ShrinkVolume)(nil),         // 140: mesos.v1.Offer.Operation.ShrinkVolume
+	nil,                                          // 141: mesos.v1.TaskInfo.LimitsEntry
+	nil,                                          // 142: mesos.v1.Task.LimitsEntry
 }
 var file_mesos_v1_mesos_proto_depIdxs = []int32{
 	30,  // 0: mesos.v1.ContainerID.parent:type_name -> mesos.v1.ContainerID
@@ -9529,55 +10128,55 @@ var file_mesos_v1_mesos_proto_depIdxs = []int32{
 	39,  // 5: mesos.v1.Labels.labels:type_name -> mesos.v1.Label
 	41,  // 6: mesos.v1.Parameters.parameter:type_name -> mesos.v1.Parameter
 	2,   // 7: mesos.v1.Secret.type:type_name -> mesos.v1.Secret.Type
-	81,  // 8: mesos.v1.Secret.reference:type_name -> mesos.v1.Secret.Reference
-	82,  // 9: mesos.v1.Secret.value:type_name -> mesos.v1.Secret.Value
+	88,  // 8: mesos.v1.Secret.reference:type_name -> mesos.v1.Secret.Reference
+	89,  // 9: mesos.v1.Secret.value:type_name -> mesos.v1.Secret.Value
 	25,  // 10: mesos.v1.FrameworkInfo.id:type_name -> mesos.v1.FrameworkID
-	83,  // 11: mesos.v1.FrameworkInfo.capabilities:type_name -> mesos.v1.FrameworkInfo.Capability
+	90,  // 11: mesos.v1.FrameworkInfo.capabilities:type_name -> mesos.v1.FrameworkInfo.Capability
 	40,  // 12: mesos.v1.FrameworkInfo.labels:type_name -> mesos.v1.Labels
-	84,  // 13: mesos.v1.DomainInfo.fault_domain:type_name -> mesos.v1.DomainInfo.FaultDomain
+	91,  // 13: mesos.v1.DomainInfo.fault_domain:type_name -> mesos.v1.DomainInfo.FaultDomain
 	35,  // 14: mesos.v1.MasterInfo.address:type_name -> mesos.v1.Address
 	46,  // 15: mesos.v1.MasterInfo.domain:type_name -> mesos.v1.DomainInfo
-	87,  // 16: mesos.v1.MasterInfo.capabilities:type_name -> mesos.v1.MasterInfo.Capability
+	94,  // 16: mesos.v1.MasterInfo.capabilities:type_name -> mesos.v1.MasterInfo.Capability
 	51,  // 17: mesos.v1.AgentInfo.resources:type_name -> mesos.v1.Resource
 	50,  // 18: mesos.v1.AgentInfo.attributes:type_name -> mesos.v1.Attribute
 	27,  // 19: mesos.v1.AgentInfo.id:type_name -> mesos.v1.AgentID
 	46,  // 20: mesos.v1.AgentInfo.domain:type_name -> mesos.v1.DomainInfo
 	6,   // 21: mesos.v1.Value.type:type_name -> mesos.v1.Value.Type
-	89,  // 22: mesos.v1.Value.scalar:type_name -> mesos.v1.Value.Scalar
-	91,  // 23: mesos.v1.Value.ranges:type_name -> mesos.v1.Value.Ranges
-	92,  // 24: mesos.v1.Value.set:type_name -> mesos.v1.Value.Set
-	93,  // 25: mesos.v1.Value.text:type_name -> mesos.v1.Value.Text
+	96,  // 22: mesos.v1.Value.scalar:type_name -> mesos.v1.Value.Scalar
+	98,  // 23: mesos.v1.Value.ranges:type_name -> mesos.v1.Value.Ranges
+	99,  // 24: mesos.v1.Value.set:type_name -> mesos.v1.Value.Set
+	100, // 25: mesos.v1.Value.text:type_name -> mesos.v1.Value.Text
 	6,   // 26: mesos.v1.Attribute.type:type_name -> mesos.v1.Value.Type
-	89,  // 27: mesos.v1.Attribute.scalar:type_name -> mesos.v1.Value.Scalar
-	91,  // 28: mesos.v1.Attribute.ranges:type_name -> mesos.v1.Value.Ranges
-	92,  // 29: mesos.v1.Attribute.set:type_name -> mesos.v1.Value.Set
-	93,  // 30: mesos.v1.Attribute.text:type_name -> mesos.v1.Value.Text
+	96,  // 27: mesos.v1.Attribute.scalar:type_name -> mesos.v1.Value.Scalar
+	98,  // 28: mesos.v1.Attribute.ranges:type_name -> mesos.v1.Value.Ranges
+	99,  // 29: mesos.v1.Attribute.set:type_name -> mesos.v1.Value.Set
+	100, // 30: mesos.v1.Attribute.text:type_name -> mesos.v1.Value.Text
 	31,  // 31: mesos.v1.Resource.provider_id:type_name -> mesos.v1.ResourceProviderID
 	6,   // 32: mesos.v1.Resource.type:type_name -> mesos.v1.Value.Type
-	89,  // 33: mesos.v1.Resource.scalar:type_name -> mesos.v1.Value.Scalar
-	91,  // 34: mesos.v1.Resource.ranges:type_name -> mesos.v1.Value.Ranges
-	92,  // 35: mesos.v1.Resource.set:type_name -> mesos.v1.Value.Set
-	94,  // 36: mesos.v1.Resource.allocation_info:type_name -> mesos.v1.Resource.AllocationInfo
-	95,  // 37: mesos.v1.Resource.reservation:type_name -> mesos.v1.Resource.ReservationInfo
-	95,  // 38: mesos.v1.Resource.reservations:type_name -> mesos.v1.Resource.ReservationInfo
-	96,  // 39: mesos.v1.Resource.disk:type_name -> mesos.v1.Resource.DiskInfo
-	97,  // 40: mesos.v1.Resource.revocable:type_name -> mesos.v1.Resource.RevocableInfo
-	98,  // 41: mesos.v1.Resource.shared:type_name -> mesos.v1.Resource.SharedInfo
-	103, // 42: mesos.v1.Environment.variables:type_name -> mesos.v1.Environment.Variable
-	104, // 43: mesos.v1.CommandInfo.uris:type_name -> mesos.v1.CommandInfo.URI
+	96,  // 33: mesos.v1.Resource.scalar:type_name -> mesos.v1.Value.Scalar
+	98,  // 34: mesos.v1.Resource.ranges:type_name -> mesos.v1.Value.Ranges
+	99,  // 35: mesos.v1.Resource.set:type_name -> mesos.v1.Value.Set
+	101, // 36: mesos.v1.Resource.allocation_info:type_name -> mesos.v1.Resource.AllocationInfo
+	102, // 37: mesos.v1.Resource.reservation:type_name -> mesos.v1.Resource.ReservationInfo
+	102, // 38: mesos.v1.Resource.reservations:type_name -> mesos.v1.Resource.ReservationInfo
+	103, // 39: mesos.v1.Resource.disk:type_name -> mesos.v1.Resource.DiskInfo
+	104, // 40: mesos.v1.Resource.revocable:type_name -> mesos.v1.Resource.RevocableInfo
+	105, // 41: mesos.v1.Resource.shared:type_name -> mesos.v1.Resource.SharedInfo
+	110, // 42: mesos.v1.Environment.variables:type_name -> mesos.v1.Environment.Variable
+	111, // 43: mesos.v1.CommandInfo.uris:type_name -> mesos.v1.CommandInfo.URI
 	52,  // 44: mesos.v1.CommandInfo.environment:type_name -> mesos.v1.Environment
 	10,  // 45: mesos.v1.CheckInfo.type:type_name -> mesos.v1.CheckInfo.Type
-	105, // 46: mesos.v1.CheckInfo.command:type_name -> mesos.v1.CheckInfo.Command
-	106, // 47: mesos.v1.CheckInfo.http:type_name -> mesos.v1.CheckInfo.Http
-	107, // 48: mesos.v1.CheckInfo.tcp:type_name -> mesos.v1.CheckInfo.Tcp
+	112, // 46: mesos.v1.CheckInfo.command:type_name -> mesos.v1.CheckInfo.Command
+	113, // 47: mesos.v1.CheckInfo.http:type_name -> mesos.v1.CheckInfo.Http
+	114, // 48: mesos.v1.CheckInfo.tcp:type_name -> mesos.v1.CheckInfo.Tcp
 	10,  // 49: mesos.v1.CheckStatusInfo.type:type_name -> mesos.v1.CheckInfo.Type
-	108, // 50: mesos.v1.CheckStatusInfo.command:type_name -> mesos.v1.CheckStatusInfo.Command
-	109, // 51: mesos.v1.CheckStatusInfo.http:type_name -> mesos.v1.CheckStatusInfo.Http
-	110, // 52: mesos.v1.CheckStatusInfo.tcp:type_name -> mesos.v1.CheckStatusInfo.Tcp
+	115, // 50: mesos.v1.CheckStatusInfo.command:type_name -> mesos.v1.CheckStatusInfo.Command
+	116, // 51: mesos.v1.CheckStatusInfo.http:type_name -> mesos.v1.CheckStatusInfo.Http
+	117, // 52: mesos.v1.CheckStatusInfo.tcp:type_name -> mesos.v1.CheckStatusInfo.Tcp
 	11,  // 53: mesos.v1.HealthCheck.type:type_name -> mesos.v1.HealthCheck.Type
 	53,  // 54: mesos.v1.HealthCheck.command:type_name -> mesos.v1.CommandInfo
-	111, // 55: mesos.v1.HealthCheck.http:type_name -> mesos.v1.HealthCheck.HTTPCheckInfo
-	112, // 56: mesos.v1.HealthCheck.tcp:type_name -> mesos.v1.HealthCheck.TCPCheckInfo
+	118, // 55: mesos.v1.HealthCheck.http:type_name -> mesos.v1.HealthCheck.HTTPCheckInfo
+	119, // 56: mesos.v1.HealthCheck.tcp:type_name -> mesos.v1.HealthCheck.TCPCheckInfo
 	34,  // 57: mesos.v1.KillPolicy.grace_period:type_name -> mesos.v1.DurationInfo
 	12,  // 58: mesos.v1.ExecutorInfo.type:type_name -> mesos.v1.ExecutorInfo.Type
 	29,  // 59: mesos.v1.ExecutorInfo.executor_id:type_name -> mesos.v1.ExecutorID
@@ -9589,22 +10188,22 @@ var file_mesos_v1_mesos_proto_depIdxs = []int32{
 	34,  // 65: mesos.v1.ExecutorInfo.shutdown_grace_period:type_name -> mesos.v1.DurationInfo
 	40,  // 66: mesos.v1.ExecutorInfo.labels:type_name -> mesos.v1.Labels
 	13,  // 67: mesos.v1.Image.type:type_name -> mesos.v1.Image.Type
-	113, // 68: mesos.v1.Image.appc:type_name -> mesos.v1.Image.Appc
-	114, // 69: mesos.v1.Image.docker:type_name -> mesos.v1.Image.Docker
+	120, // 68: mesos.v1.Image.appc:type_name -> mesos.v1.Image.Appc
+	121, // 69: mesos.v1.Image.docker:type_name -> mesos.v1.Image.Docker
 	14,  // 70: mesos.v1.MountPropagation.mode:type_name -> mesos.v1.MountPropagation.Mode
 	15,  // 71: mesos.v1.Volume.mode:type_name -> mesos.v1.Volume.Mode
 	59,  // 72: mesos.v1.Volume.image:type_name -> mesos.v1.Image
-	115, // 73: mesos.v1.Volume.source:type_name -> mesos.v1.Volume.Source
-	119, // 74: mesos.v1.NetworkInfo.ip_addresses:type_name -> mesos.v1.NetworkInfo.IPAddress
+	122, // 73: mesos.v1.Volume.source:type_name -> mesos.v1.Volume.Source
+	126, // 74: mesos.v1.NetworkInfo.ip_addresses:type_name -> mesos.v1.NetworkInfo.IPAddress
 	40,  // 75: mesos.v1.NetworkInfo.labels:type_name -> mesos.v1.Labels
-	120, // 76: mesos.v1.NetworkInfo.port_mappings:type_name -> mesos.v1.NetworkInfo.PortMapping
+	127, // 76: mesos.v1.NetworkInfo.port_mappings:type_name -> mesos.v1.NetworkInfo.PortMapping
 	19,  // 77: mesos.v1.ContainerInfo.type:type_name -> mesos.v1.ContainerInfo.Type
 	61,  // 78: mesos.v1.ContainerInfo.volumes:type_name -> mesos.v1.Volume
-	121, // 79: mesos.v1.ContainerInfo.docker:type_name -> mesos.v1.ContainerInfo.DockerInfo
-	122, // 80: mesos.v1.ContainerInfo.mesos:type_name -> mesos.v1.ContainerInfo.MesosInfo
+	128, // 79: mesos.v1.ContainerInfo.docker:type_name -> mesos.v1.ContainerInfo.DockerInfo
+	129, // 80: mesos.v1.ContainerInfo.mesos:type_name -> mesos.v1.ContainerInfo.MesosInfo
 	62,  // 81: mesos.v1.ContainerInfo.network_infos:type_name -> mesos.v1.NetworkInfo
 	63,  // 82: mesos.v1.ContainerInfo.linux_info:type_name -> mesos.v1.LinuxInfo
-	124, // 83: mesos.v1.CgroupInfo.net_cls:type_name -> mesos.v1.CgroupInfo.NetCls
+	131, // 83: mesos.v1.CgroupInfo.net_cls:type_name -> mesos.v1.CgroupInfo.NetCls
 	30,  // 84: mesos.v1.ContainerStatus.container_id:type_name -> mesos.v1.ContainerID
 	62,  // 85: mesos.v1.ContainerStatus.network_infos:type_name -> mesos.v1.NetworkInfo
 	65,  // 86: mesos.v1.ContainerStatus.cgroup_info:type_name -> mesos.v1.CgroupInfo
@@ -9625,7 +10224,7 @@ var file_mesos_v1_mesos_proto_depIdxs = []int32{
 	50,  // 101: mesos.v1.Offer.attributes:type_name -> mesos.v1.Attribute
 	29,  // 102: mesos.v1.Offer.executor_ids:type_name -> mesos.v1.ExecutorID
 	37,  // 103: mesos.v1.Offer.unavailability:type_name -> mesos.v1.Unavailability
-	94,  // 104: mesos.v1.Offer.allocation_info:type_name -> mesos.v1.Resource.AllocationInfo
+	101, // 104: mesos.v1.Offer.allocation_info:type_name -> mesos.v1.Resource.AllocationInfo
 	26,  // 105: mesos.v1.InverseOffer.id:type_name -> mesos.v1.OfferID
 	36,  // 106: mesos.v1.InverseOffer.url:type_name -> mesos.v1.URL
 	25,  // 107: mesos.v1.InverseOffer.framework_id:type_name -> mesos.v1.FrameworkID
@@ -9644,7 +10243,7 @@ var file_mesos_v1_mesos_proto_depIdxs = []int32{
 	40,  // 120: mesos.v1.TaskInfo.labels:type_name -> mesos.v1.Labels
 	69,  // 121: mesos.v1.TaskInfo.discovery:type_name -> mesos.v1.DiscoveryInfo
 	34,  // 122: mesos.v1.TaskInfo.max_completion_time:type_name -> mesos.v1.DurationInfo
-	134, // 123: mesos.v1.TaskInfo.limits:type_name -> mesos.v1.TaskInfo.LimitsEntry
+	141, // 123: mesos.v1.TaskInfo.limits:type_name -> mesos.v1.TaskInfo.LimitsEntry
 	74,  // 124: mesos.v1.TaskGroupInfo.tasks:type_name -> mesos.v1.TaskInfo
 	28,  // 125: mesos.v1.Task.task_id:type_name -> mesos.v1.TaskID
 	25,  // 126: mesos.v1.Task.framework_id:type_name -> mesos.v1.FrameworkID
@@ -9659,7 +10258,7 @@ var file_mesos_v1_mesos_proto_depIdxs = []int32{
 	64,  // 135: mesos.v1.Task.container:type_name -> mesos.v1.ContainerInfo
 	56,  // 136: mesos.v1.Task.health_check:type_name -> mesos.v1.HealthCheck
 	57,  // 137: mesos.v1.Task.kill_policy:type_name -> mesos.v1.KillPolicy
-	135, // 138: mesos.v1.Task.limits:type_name -> mesos.v1.Task.LimitsEntry
+	142, // 138: mesos.v1.Task.limits:type_name -> mesos.v1.Task.LimitsEntry
 	51,  // 139: mesos.v1.TaskResourceLimitation.resources:type_name -> mesos.v1.Resource
 	32,  // 140: mesos.v1.OperationStatus.operation_id:type_name -> mesos.v1.OperationID
 	1,   // 141: mesos.v1.OperationStatus.state:type_name -> mesos.v1.OperationState
@@ -9678,70 +10277,73 @@ var file_mesos_v1_mesos_proto_depIdxs = []int32{
 	66,  // 154: mesos.v1.TaskStatus.container_status:type_name -> mesos.v1.ContainerStatus
 	33,  // 155: mesos.v1.TaskStatus.unreachable_time:type_name -> mesos.v1.TimeInfo
 	77,  // 156: mesos.v1.TaskStatus.limitation:type_name -> mesos.v1.TaskResourceLimitation
-	3,   // 157: mesos.v1.FrameworkInfo.Capability.type:type_name -> mesos.v1.FrameworkInfo.Capability.Type
-	85,  // 158: mesos.v1.DomainInfo.FaultDomain.region:type_name -> mesos.v1.DomainInfo.FaultDomain.RegionInfo
-	86,  // 159: mesos.v1.DomainInfo.FaultDomain.zone:type_name -> mesos.v1.DomainInfo.FaultDomain.ZoneInfo
-	4,   // 160: mesos.v1.MasterInfo.Capability.type:type_name -> mesos.v1.MasterInfo.Capability.Type
-	5,   // 161: mesos.v1.AgentInfo.Capability.type:type_name -> mesos.v1.AgentInfo.Capability.Type
-	90,  // 162: mesos.v1.Value.Ranges.range:type_name -> mesos.v1.Value.Range
-	7,   // 163: mesos.v1.Resource.ReservationInfo.type:type_name -> mesos.v1.Resource.ReservationInfo.Type
-	40,  // 164: mesos.v1.Resource.ReservationInfo.labels:type_name -> mesos.v1.Labels
-	99,  // 165: mesos.v1.Resource.DiskInfo.persistence:type_name -> mesos.v1.Resource.DiskInfo.Persistence
-	61,  // 166: mesos.v1.Resource.DiskInfo.volume:type_name -> mesos.v1.Volume
-	100, // 167: mesos.v1.Resource.DiskInfo.source:type_name -> mesos.v1.Resource.DiskInfo.Source
-	8,   // 168: mesos.v1.Resource.DiskInfo.Source.type:type_name -> mesos.v1.Resource.DiskInfo.Source.Type
-	101, // 169: mesos.v1.Resource.DiskInfo.Source.path:type_name -> mesos.v1.Resource.DiskInfo.Source.Path
-	102, // 170: mesos.v1.Resource.DiskInfo.Source.mount:type_name -> mesos.v1.Resource.DiskInfo.Source.Mount
-	40,  // 171: mesos.v1.Resource.DiskInfo.Source.metadata:type_name -> mesos.v1.Labels
-	9,   // 172: mesos.v1.Environment.Variable.type:type_name -> mesos.v1.Environment.Variable.Type
-	44,  // 173: mesos.v1.Environment.Variable.secret:type_name -> mesos.v1.Secret
-	53,  // 174: mesos.v1.CheckInfo.Command.command:type_name -> mesos.v1.CommandInfo
-	18,  // 175: mesos.v1.HealthCheck.HTTPCheckInfo.protocol:type_name -> mesos.v1.NetworkInfo.Protocol
-	18,  // 176: mesos.v1.HealthCheck.TCPCheckInfo.protocol:type_name -> mesos.v1.NetworkInfo.Protocol
-	40,  // 177: mesos.v1.Image.Appc.labels:type_name -> mesos.v1.Labels
-	43,  // 178: mesos.v1.Image.Docker.credential:type_name -> mesos.v1.Credential
-	44,  // 179: mesos.v1.Image.Docker.config:type_name -> mesos.v1.Secret
-	16,  // 180: mesos.v1.Volume.Source.type:type_name -> mesos.v1.Volume.Source.Type
-	116, // 181: mesos.v1.Volume.Source.docker_volume:type_name -> mesos.v1.Volume.Source.DockerVolume
-	117, // 182: mesos.v1.Volume.Source.host_path:type_name -> mesos.v1.Volume.Source.HostPath
-	118, // 183: mesos.v1.Volume.Source.sandbox_path:type_name -> mesos.v1.Volume.Source.SandboxPath
-	44,  // 184: mesos.v1.Volume.Source.secret:type_name -> mesos.v1.Secret
-	42,  // 185: mesos.v1.Volume.Source.DockerVolume.driver_options:type_name -> mesos.v1.Parameters
-	60,  // 186: mesos.v1.Volume.Source.HostPath.mount_propagation:type_name -> mesos.v1.MountPropagation
-	17,  // 187: mesos.v1.Volume.Source.SandboxPath.type:type_name -> mesos.v1.Volume.Source.SandboxPath.Type
-	18,  // 188: mesos.v1.NetworkInfo.IPAddress.protocol:type_name -> mesos.v1.NetworkInfo.Protocol
-	20,  // 189: mesos.v1.ContainerInfo.DockerInfo.network:type_name -> mesos.v1.ContainerInfo.DockerInfo.Network
-	123, // 190: mesos.v1.ContainerInfo.DockerInfo.port_mappings:type_name -> mesos.v1.ContainerInfo.DockerInfo.PortMapping
-	41,  // 191: mesos.v1.ContainerInfo.DockerInfo.parameters:type_name -> mesos.v1.Parameter
-	59,  // 192: mesos.v1.ContainerInfo.MesosInfo.image:type_name -> mesos.v1.Image
-	22,  // 193: mesos.v1.Offer.Operation.type:type_name -> mesos.v1.Offer.Operation.Type
-	32,  // 194: mesos.v1.Offer.Operation.id:type_name -> mesos.v1.OperationID
-	126, // 195: mesos.v1.Offer.Operation.launch:type_name -> mesos.v1.Offer.Operation.Launch
-	127, // 196: mesos.v1.Offer.Operation.launch_group:type_name -> mesos.v1.Offer.Operation.LaunchGroup
-	128, // 197: mesos.v1.Offer.Operation.reserve:type_name -> mesos.v1.Offer.Operation.Reserve
-	129, // 198: mesos.v1.Offer.Operation.unreserve:type_name -> mesos.v1.Offer.Operation.Unreserve
-	130, // 199: mesos.v1.Offer.Operation.create:type_name -> mesos.v1.Offer.Operation.Create
-	131, // 200: mesos.v1.Offer.Operation.destroy:type_name -> mesos.v1.Offer.Operation.Destroy
-	132, // 201: mesos.v1.Offer.Operation.grow_volume:type_name -> mesos.v1.Offer.Operation.GrowVolume
-	133, // 202: mesos.v1.Offer.Operation.shrink_volume:type_name -> mesos.v1.Offer.Operation.ShrinkVolume
-	74,  // 203: mesos.v1.Offer.Operation.Launch.task_infos:type_name -> mesos.v1.TaskInfo
-	58,  // 204: mesos.v1.Offer.Operation.LaunchGroup.executor:type_name -> mesos.v1.ExecutorInfo
-	75,  // 205: mesos.v1.Offer.Operation.LaunchGroup.task_group:type_name -> mesos.v1.TaskGroupInfo
-	51,  // 206: mesos.v1.Offer.Operation.Reserve.resources:type_name -> mesos.v1.Resource
-	51,  // 207: mesos.v1.Offer.Operation.Unreserve.resources:type_name -> mesos.v1.Resource
-	51,  // 208: mesos.v1.Offer.Operation.Create.volumes:type_name -> mesos.v1.Resource
-	51,  // 209: mesos.v1.Offer.Operation.Destroy.volumes:type_name -> mesos.v1.Resource
-	51,  // 210: mesos.v1.Offer.Operation.GrowVolume.volume:type_name -> mesos.v1.Resource
-	51,  // 211: mesos.v1.Offer.Operation.GrowVolume.addition:type_name -> mesos.v1.Resource
-	51,  // 212: mesos.v1.Offer.Operation.ShrinkVolume.volume:type_name -> mesos.v1.Resource
-	89,  // 213: mesos.v1.Offer.Operation.ShrinkVolume.subtract:type_name -> mesos.v1.Value.Scalar
-	89,  // 214: mesos.v1.TaskInfo.LimitsEntry.value:type_name -> mesos.v1.Value.Scalar
-	89,  // 215: mesos.v1.Task.LimitsEntry.value:type_name -> mesos.v1.Value.Scalar
-	216, // [216:216] is the sub-list for method output_type
-	216, // [216:216] is the sub-list for method input_type
-	216, // [216:216] is the sub-list for extension type_name
-	216, // [216:216] is the sub-list for extension extendee
-	0,   // [0:216] is the sub-list for field type_name
+	25,  // 157: mesos.v1.Role.frameworks:type_name -> mesos.v1.FrameworkID
+	51,  // 158: mesos.v1.Role.resources:type_name -> mesos.v1.Resource
+	33,  // 159: mesos.v1.FileInfo.mtime:type_name -> mesos.v1.TimeInfo
+	3,   // 160: mesos.v1.FrameworkInfo.Capability.type:type_name -> mesos.v1.FrameworkInfo.Capability.Type
+	92,  // 161: mesos.v1.DomainInfo.FaultDomain.region:type_name -> mesos.v1.DomainInfo.FaultDomain.RegionInfo
+	93,  // 162: mesos.v1.DomainInfo.FaultDomain.zone:type_name -> mesos.v1.DomainInfo.FaultDomain.ZoneInfo
+	4,   // 163: mesos.v1.MasterInfo.Capability.type:type_name -> mesos.v1.MasterInfo.Capability.Type
+	5,   // 164: mesos.v1.AgentInfo.Capability.type:type_name -> mesos.v1.AgentInfo.Capability.Type
+	97,  // 165: mesos.v1.Value.Ranges.range:type_name -> mesos.v1.Value.Range
+	7,   // 166: mesos.v1.Resource.ReservationInfo.type:type_name -> mesos.v1.Resource.ReservationInfo.Type
+	40,  // 167: mesos.v1.Resource.ReservationInfo.labels:type_name -> mesos.v1.Labels
+	106, // 168: mesos.v1.Resource.DiskInfo.persistence:type_name -> mesos.v1.Resource.DiskInfo.Persistence
+	61,  // 169: mesos.v1.Resource.DiskInfo.volume:type_name -> mesos.v1.Volume
+	107, // 170: mesos.v1.Resource.DiskInfo.source:type_name -> mesos.v1.Resource.DiskInfo.Source
+	8,   // 171: mesos.v1.Resource.DiskInfo.Source.type:type_name -> mesos.v1.Resource.DiskInfo.Source.Type
+	108, // 172: mesos.v1.Resource.DiskInfo.Source.path:type_name -> mesos.v1.Resource.DiskInfo.Source.Path
+	109, // 173: mesos.v1.Resource.DiskInfo.Source.mount:type_name -> mesos.v1.Resource.DiskInfo.Source.Mount
+	40,  // 174: mesos.v1.Resource.DiskInfo.Source.metadata:type_name -> mesos.v1.Labels
+	9,   // 175: mesos.v1.Environment.Variable.type:type_name -> mesos.v1.Environment.Variable.Type
+	44,  // 176: mesos.v1.Environment.Variable.secret:type_name -> mesos.v1.Secret
+	53,  // 177: mesos.v1.CheckInfo.Command.command:type_name -> mesos.v1.CommandInfo
+	18,  // 178: mesos.v1.HealthCheck.HTTPCheckInfo.protocol:type_name -> mesos.v1.NetworkInfo.Protocol
+	18,  // 179: mesos.v1.HealthCheck.TCPCheckInfo.protocol:type_name -> mesos.v1.NetworkInfo.Protocol
+	40,  // 180: mesos.v1.Image.Appc.labels:type_name -> mesos.v1.Labels
+	43,  // 181: mesos.v1.Image.Docker.credential:type_name -> mesos.v1.Credential
+	44,  // 182: mesos.v1.Image.Docker.config:type_name -> mesos.v1.Secret
+	16,  // 183: mesos.v1.Volume.Source.type:type_name -> mesos.v1.Volume.Source.Type
+	123, // 184: mesos.v1.Volume.Source.docker_volume:type_name -> mesos.v1.Volume.Source.DockerVolume
+	124, // 185: mesos.v1.Volume.Source.host_path:type_name -> mesos.v1.Volume.Source.HostPath
+	125, // 186: mesos.v1.Volume.Source.sandbox_path:type_name -> mesos.v1.Volume.Source.SandboxPath
+	44,  // 187: mesos.v1.Volume.Source.secret:type_name -> mesos.v1.Secret
+	42,  // 188: mesos.v1.Volume.Source.DockerVolume.driver_options:type_name -> mesos.v1.Parameters
+	60,  // 189: mesos.v1.Volume.Source.HostPath.mount_propagation:type_name -> mesos.v1.MountPropagation
+	17,  // 190: mesos.v1.Volume.Source.SandboxPath.type:type_name -> mesos.v1.Volume.Source.SandboxPath.Type
+	18,  // 191: mesos.v1.NetworkInfo.IPAddress.protocol:type_name -> mesos.v1.NetworkInfo.Protocol
+	20,  // 192: mesos.v1.ContainerInfo.DockerInfo.network:type_name -> mesos.v1.ContainerInfo.DockerInfo.Network
+	130, // 193: mesos.v1.ContainerInfo.DockerInfo.port_mappings:type_name -> mesos.v1.ContainerInfo.DockerInfo.PortMapping
+	41,  // 194: mesos.v1.ContainerInfo.DockerInfo.parameters:type_name -> mesos.v1.Parameter
+	59,  // 195: mesos.v1.ContainerInfo.MesosInfo.image:type_name -> mesos.v1.Image
+	22,  // 196: mesos.v1.Offer.Operation.type:type_name -> mesos.v1.Offer.Operation.Type
+	32,  // 197: mesos.v1.Offer.Operation.id:type_name -> mesos.v1.OperationID
+	133, // 198: mesos.v1.Offer.Operation.launch:type_name -> mesos.v1.Offer.Operation.Launch
+	134, // 199: mesos.v1.Offer.Operation.launch_group:type_name -> mesos.v1.Offer.Operation.LaunchGroup
+	135, // 200: mesos.v1.Offer.Operation.reserve:type_name -> mesos.v1.Offer.Operation.Reserve
+	136, // 201: mesos.v1.Offer.Operation.unreserve:type_name -> mesos.v1.Offer.Operation.Unreserve
+	137, // 202: mesos.v1.Offer.Operation.create:type_name -> mesos.v1.Offer.Operation.Create
+	138, // 203: mesos.v1.Offer.Operation.destroy:type_name -> mesos.v1.Offer.Operation.Destroy
+	139, // 204: mesos.v1.Offer.Operation.grow_volume:type_name -> mesos.v1.Offer.Operation.GrowVolume
+	140, // 205: mesos.v1.Offer.Operation.shrink_volume:type_name -> mesos.v1.Offer.Operation.ShrinkVolume
+	74,  // 206: mesos.v1.Offer.Operation.Launch.task_infos:type_name -> mesos.v1.TaskInfo
+	58,  // 207: mesos.v1.Offer.Operation.LaunchGroup.executor:type_name -> mesos.v1.ExecutorInfo
+	75,  // 208: mesos.v1.Offer.Operation.LaunchGroup.task_group:type_name -> mesos.v1.TaskGroupInfo
+	51,  // 209: mesos.v1.Offer.Operation.Reserve.resources:type_name -> mesos.v1.Resource
+	51,  // 210: mesos.v1.Offer.Operation.Unreserve.resources:type_name -> mesos.v1.Resource
+	51,  // 211: mesos.v1.Offer.Operation.Create.volumes:type_name -> mesos.v1.Resource
+	51,  // 212: mesos.v1.Offer.Operation.Destroy.volumes:type_name -> mesos.v1.Resource
+	51,  // 213: mesos.v1.Offer.Operation.GrowVolume.volume:type_name -> mesos.v1.Resource
+	51,  // 214: mesos.v1.Offer.Operation.GrowVolume.addition:type_name -> mesos.v1.Resource
+	51,  // 215: mesos.v1.Offer.Operation.ShrinkVolume.volume:type_name -> mesos.v1.Resource
+	96,  // 216: mesos.v1.Offer.Operation.ShrinkVolume.subtract:type_name -> mesos.v1.Value.Scalar
+	96,  // 217: mesos.v1.TaskInfo.LimitsEntry.value:type_name -> mesos.v1.Value.Scalar
+	96,  // 218: mesos.v1.Task.LimitsEntry.value:type_name -> mesos.v1.Value.Scalar
+	219, // [219:219] is the sub-list for method output_type
+	219, // [219:219] is the sub-list for method input_type
+	219, // [219:219] is the sub-list for extension type_name
+	219, // [219:219] is the sub-list for extension extendee
+	0,   // [0:219] is the sub-list for field type_name
 }
 
 func init() { file_mesos_v1_mesos_proto_init() }
@@ -9755,7 +10357,7 @@ func file_mesos_v1_mesos_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_mesos_v1_mesos_proto_rawDesc), len(file_mesos_v1_mesos_proto_rawDesc)),
 			NumEnums:      25,
-			NumMessages:   111,
+			NumMessages:   118,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -1,0 +1,347 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"net/http"
+	"slices"
+	"time"
+
+	"go.uber.org/zap/zapcore"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/agoracluster/agora/apicodec"
+	"github.com/agoracluster/agora/master/ledger"
+	mesos "github.com/agoracluster/agora/proto/mesos/v1"
+	masterpb "github.com/agoracluster/agora/proto/mesos/v1/master"
+	quotapb "github.com/agoracluster/agora/proto/mesos/v1/quota"
+)
+
+// The Mesos v1 operator API of the master: POST /api/v1 with a master.Call in
+// protobuf or JSON; synchronous calls answer 200 with a master.Response (or an
+// empty body for calls that change something), SUBSCRIBE answers a RecordIO
+// stream of master.Events (operator_stream.go).
+
+// errNotBuilt marks operator calls that Agora does not serve (yet); they answer
+// 501 with the call's name.
+var errNotBuilt = errors.New("httpapi: call not implemented")
+
+// notBuilt lists the calls that answer 501, with what to use instead where
+// there is something.
+var notBuilt = map[masterpb.Call_Type]string{
+	masterpb.Call_SET_LOGGING_LEVEL:           "",
+	masterpb.Call_LIST_FILES:                  "the master keeps no files to browse; use the agents' LIST_FILES",
+	masterpb.Call_READ_FILE:                   "the master keeps no files to read; use the agents' READ_FILE",
+	masterpb.Call_GET_OPERATIONS:              "",
+	masterpb.Call_RESERVE_RESOURCES:           "dynamic reservations are not built on this master",
+	masterpb.Call_UNRESERVE_RESOURCES:         "dynamic reservations are not built on this master",
+	masterpb.Call_CREATE_VOLUMES:              "persistent volumes are not built on this master",
+	masterpb.Call_DESTROY_VOLUMES:             "persistent volumes are not built on this master",
+	masterpb.Call_GROW_VOLUME:                 "persistent volumes are not built on this master",
+	masterpb.Call_SHRINK_VOLUME:               "persistent volumes are not built on this master",
+	masterpb.Call_GET_MAINTENANCE_STATUS:      "maintenance is not built on this master",
+	masterpb.Call_GET_MAINTENANCE_SCHEDULE:    "maintenance is not built on this master",
+	masterpb.Call_UPDATE_MAINTENANCE_SCHEDULE: "maintenance is not built on this master",
+	masterpb.Call_START_MAINTENANCE:           "maintenance is not built on this master",
+	masterpb.Call_STOP_MAINTENANCE:            "maintenance is not built on this master",
+	masterpb.Call_DRAIN_AGENT:                 "draining is not built on this master",
+	masterpb.Call_DEACTIVATE_AGENT:            "",
+	masterpb.Call_REACTIVATE_AGENT:            "",
+	masterpb.Call_MARK_AGENT_GONE:             "",
+}
+
+// handleOperator serves POST /api/v1, the Mesos v1 operator API.
+func (s *Server) handleOperator(w http.ResponseWriter, r *http.Request) {
+	c, body, ok := s.readBody(w, r)
+	if !ok {
+		return
+	}
+	call := &masterpb.Call{}
+	if err := c.Unmarshal(body, call); err != nil {
+		httpError(w, http.StatusBadRequest, "Failed to parse body into Call protobuf: "+err.Error())
+		return
+	}
+	out, err := apicodec.ForResponse(r.Header.Get("Accept"))
+	if err != nil {
+		httpError(w, http.StatusNotAcceptable, err.Error())
+		return
+	}
+	if call.Type == nil {
+		if name := jsonTypeName(body); name != "" {
+			httpError(w, http.StatusBadRequest, "Failed to validate master::Call: Unknown call type '"+name+"'")
+			return
+		}
+	}
+	if err := validateOperatorCall(call); err != nil {
+		httpError(w, http.StatusBadRequest, "Failed to validate master::Call: "+err.Error())
+		return
+	}
+	s.metrics.operatorCalls.WithLabelValues(call.GetType().String()).Inc()
+	if call.GetType() == masterpb.Call_SUBSCRIBE {
+		s.subscribeOperator(w, r, out)
+		return
+	}
+	resp, err := s.operatorCall(r, call)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	if resp == nil {
+		w.WriteHeader(http.StatusOK)
+		return
+	}
+	b, err := out.Marshal(resp)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	w.Header().Set("Content-Type", out.ContentType())
+	_, _ = w.Write(b)
+}
+
+// validateOperatorCall checks that the call has a known type and the message
+// its type needs, naming the field that is missing.
+func validateOperatorCall(call *masterpb.Call) error {
+	if call.Type == nil {
+		return errors.New("Expecting 'type' to be present")
+	}
+	if _, known := masterpb.Call_Type_name[int32(call.GetType())]; !known || call.GetType() == masterpb.Call_UNKNOWN {
+		return errors.New("Unknown call type " + call.GetType().String())
+	}
+	need := func(present bool, field string) error {
+		if !present {
+			return errors.New("Expecting '" + field + "' to be present")
+		}
+		return nil
+	}
+	switch call.GetType() {
+	case masterpb.Call_UPDATE_WEIGHTS:
+		return need(call.UpdateWeights != nil, "update_weights")
+	case masterpb.Call_UPDATE_QUOTA:
+		return need(call.UpdateQuota != nil, "update_quota")
+	case masterpb.Call_SET_QUOTA:
+		return need(call.SetQuota != nil && call.SetQuota.QuotaRequest != nil, "set_quota.quota_request")
+	case masterpb.Call_REMOVE_QUOTA:
+		return need(call.RemoveQuota != nil && call.RemoveQuota.Role != nil, "remove_quota.role")
+	case masterpb.Call_TEARDOWN:
+		return need(call.Teardown.GetFrameworkId().GetValue() != "", "teardown.framework_id")
+	}
+	return nil
+}
+
+// jsonTypeName is the "type" a JSON call names, when the decoder dropped it as
+// an enum value it does not know.
+func jsonTypeName(body []byte) string {
+	var raw struct {
+		Type any `json:"type"`
+	}
+	if json.Unmarshal(body, &raw) != nil || raw.Type == nil {
+		return ""
+	}
+	return fmt.Sprint(raw.Type)
+}
+
+func response(t masterpb.Response_Type) *masterpb.Response {
+	return &masterpb.Response{Type: t.Enum()}
+}
+
+// operatorCall runs one synchronous call; a nil Response means 200 with no body.
+func (s *Server) operatorCall(r *http.Request, call *masterpb.Call) (*masterpb.Response, error) {
+	if why, ok := notBuilt[call.GetType()]; ok {
+		msg := call.GetType().String() + " is not implemented by Agora's master"
+		if why != "" {
+			msg += ": " + why
+		}
+		return nil, notImplemented(msg)
+	}
+	switch call.GetType() {
+	case masterpb.Call_GET_HEALTH:
+		resp := response(masterpb.Response_GET_HEALTH)
+		resp.GetHealth = &masterpb.Response_GetHealth{Healthy: proto.Bool(!s.stopping())}
+		return resp, nil
+	case masterpb.Call_GET_FLAGS:
+		resp := response(masterpb.Response_GET_FLAGS)
+		resp.GetFlags = &masterpb.Response_GetFlags{Flags: flagsProto(s.cfg.Flags)}
+		return resp, nil
+	case masterpb.Call_GET_VERSION:
+		resp := response(masterpb.Response_GET_VERSION)
+		resp.GetVersion = &masterpb.Response_GetVersion{VersionInfo: s.versionInfo()}
+		return resp, nil
+	case masterpb.Call_GET_LOGGING_LEVEL:
+		resp := response(masterpb.Response_GET_LOGGING_LEVEL)
+		resp.GetLoggingLevel = &masterpb.Response_GetLoggingLevel{Level: proto.Uint32(s.loggingLevel())}
+		return resp, nil
+	case masterpb.Call_GET_METRICS:
+		return s.getMetrics(r, call.GetGetMetrics())
+	}
+	// The rest read or change the ledger.
+	var resp *masterpb.Response
+	var callErr error
+	err := s.loop.Do(r.Context(), func(l *ledger.Ledger) { resp, callErr = ledgerCall(l, call) })
+	if err != nil {
+		return nil, err
+	}
+	return resp, callErr
+}
+
+// ledgerCall runs a call on the ledger, on its goroutine.
+func ledgerCall(l *ledger.Ledger, call *masterpb.Call) (*masterpb.Response, error) {
+	switch call.GetType() {
+	case masterpb.Call_GET_STATE:
+		resp := response(masterpb.Response_GET_STATE)
+		resp.GetState = ledger.GetState(l.Snapshot())
+		return resp, nil
+	case masterpb.Call_GET_AGENTS:
+		resp := response(masterpb.Response_GET_AGENTS)
+		resp.GetAgents = ledger.GetAgents(l.Snapshot())
+		return resp, nil
+	case masterpb.Call_GET_FRAMEWORKS:
+		resp := response(masterpb.Response_GET_FRAMEWORKS)
+		resp.GetFrameworks = ledger.GetFrameworks(l.Snapshot())
+		return resp, nil
+	case masterpb.Call_GET_EXECUTORS:
+		resp := response(masterpb.Response_GET_EXECUTORS)
+		resp.GetExecutors = ledger.GetExecutors(l.Snapshot())
+		return resp, nil
+	case masterpb.Call_GET_TASKS:
+		resp := response(masterpb.Response_GET_TASKS)
+		resp.GetTasks = ledger.GetTasks(l.Snapshot())
+		return resp, nil
+	case masterpb.Call_GET_ROLES:
+		resp := response(masterpb.Response_GET_ROLES)
+		resp.GetRoles = &masterpb.Response_GetRoles{Roles: rolesProto(l)}
+		return resp, nil
+	case masterpb.Call_GET_WEIGHTS:
+		resp := response(masterpb.Response_GET_WEIGHTS)
+		resp.GetWeights = &masterpb.Response_GetWeights{WeightInfos: weightsProto(l.Weights())}
+		return resp, nil
+	case masterpb.Call_UPDATE_WEIGHTS:
+		return nil, l.UpdateWeights(call.GetUpdateWeights().GetWeightInfos())
+	case masterpb.Call_GET_QUOTA:
+		resp := response(masterpb.Response_GET_QUOTA)
+		resp.GetQuota = &masterpb.Response_GetQuota{Status: quotaStatus(l)}
+		return resp, nil
+	case masterpb.Call_UPDATE_QUOTA:
+		u := call.GetUpdateQuota()
+		return nil, l.UpdateQuotas(u.GetQuotaConfigs(), u.GetForce())
+	case masterpb.Call_SET_QUOTA:
+		return nil, l.SetLegacyQuota(call.GetSetQuota().GetQuotaRequest())
+	case masterpb.Call_REMOVE_QUOTA:
+		return nil, l.RemoveQuota(call.GetRemoveQuota().GetRole())
+	case masterpb.Call_TEARDOWN:
+		return nil, l.TeardownFramework(call.GetTeardown().GetFrameworkId().GetValue())
+	case masterpb.Call_GET_MASTER:
+		snap := l.Snapshot()
+		resp := response(masterpb.Response_GET_MASTER)
+		resp.GetMaster = &masterpb.Response_GetMaster{
+			MasterInfo:  proto.Clone(snap.Info).(*mesos.MasterInfo),
+			StartTime:   proto.Float64(secs(snap.StartTime)),
+			ElectedTime: proto.Float64(secs(snap.StartTime)),
+		}
+		return resp, nil
+	}
+	return nil, notImplemented(call.GetType().String() + " is not implemented by Agora's master")
+}
+
+// notImplementedError answers 501.
+type notImplementedError struct{ msg string }
+
+func (e *notImplementedError) Error() string { return e.msg }
+func (e *notImplementedError) Unwrap() error { return errNotBuilt }
+
+func notImplemented(msg string) error { return &notImplementedError{msg: msg} }
+
+func flagsProto(flags map[string]string) []*mesos.Flag {
+	out := make([]*mesos.Flag, 0, len(flags))
+	for _, name := range sortedKeys(flags) {
+		out = append(out, &mesos.Flag{Name: proto.String(name), Value: proto.String(flags[name])})
+	}
+	return out
+}
+
+func (s *Server) versionInfo() *mesos.VersionInfo {
+	v := s.cfg.Version
+	if v == "" {
+		v = "dev"
+	}
+	return &mesos.VersionInfo{Version: proto.String(v)}
+}
+
+// loggingLevel is the log's verbosity as Mesos's glog level: 0 normally, 1
+// when debug lines are logged.
+func (s *Server) loggingLevel() uint32 {
+	if s.log.Core().Enabled(zapcore.DebugLevel) {
+		return 1
+	}
+	return 0
+}
+
+func weightsProto(ws map[string]float64) []*mesos.WeightInfo {
+	out := make([]*mesos.WeightInfo, 0, len(ws))
+	for _, role := range sortedKeys(ws) {
+		out = append(out, &mesos.WeightInfo{Role: proto.String(role), Weight: proto.Float64(ws[role])})
+	}
+	return out
+}
+
+// rolesProto lists the roles the allocator knows: with frameworks, a weight or
+// a quota.
+func rolesProto(l *ledger.Ledger) []*mesos.Role {
+	var out []*mesos.Role
+	for _, r := range l.Roles() {
+		role := &mesos.Role{Name: proto.String(r.Name), Weight: proto.Float64(r.Weight), Resources: r.Allocated.ToProto()}
+		for _, id := range r.Frameworks {
+			role.Frameworks = append(role.Frameworks, &mesos.FrameworkID{Value: proto.String(id)})
+		}
+		out = append(out, role)
+	}
+	return out
+}
+
+// quotaStatus is GET_QUOTA's answer: the configs, and the legacy infos with the
+// guarantees as resources.
+func quotaStatus(l *ledger.Ledger) *quotapb.QuotaStatus {
+	qs := l.Quotas()
+	st := &quotapb.QuotaStatus{}
+	for _, role := range sortedKeys(qs) {
+		q := qs[role]
+		st.Configs = append(st.Configs, ledger.QuotaConfig(role, q))
+		info := &quotapb.QuotaInfo{Role: proto.String(role)}
+		for _, name := range sortedKeys(q.Guarantees) {
+			info.Guarantee = append(info.Guarantee, &mesos.Resource{
+				Name: proto.String(name), Type: mesos.Value_SCALAR.Enum(),
+				Scalar: &mesos.Value_Scalar{Value: proto.Float64(q.Guarantees[name])},
+			})
+		}
+		st.Infos = append(st.Infos, info)
+	}
+	return st
+}
+
+// getMetrics answers GET_METRICS with the /metrics/snapshot figures; a
+// timeout bounds the wait for the ledger.
+func (s *Server) getMetrics(r *http.Request, gm *masterpb.Call_GetMetrics) (*masterpb.Response, error) {
+	ctx := r.Context()
+	if ns := gm.GetTimeout().GetNanoseconds(); ns > 0 {
+		var cancel func()
+		ctx, cancel = context.WithTimeout(ctx, time.Duration(ns))
+		defer cancel()
+	}
+	figures, err := s.mesosMetrics(ctx)
+	if err != nil {
+		return nil, err
+	}
+	resp := response(masterpb.Response_GET_METRICS)
+	resp.GetMetrics = &masterpb.Response_GetMetrics{}
+	for _, name := range sortedKeys(figures) {
+		resp.GetMetrics.Metrics = append(resp.GetMetrics.Metrics, &mesos.Metric{Name: proto.String(name), Value: proto.Float64(figures[name])})
+	}
+	return resp, nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	return slices.Sorted(maps.Keys(m))
+}
