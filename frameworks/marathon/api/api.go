@@ -51,6 +51,15 @@ type Config struct {
 	ServicePortMin, ServicePortMax int
 	DeclineOfferDuration           time.Duration
 	MaxVersions                    int
+	WebUIURL                       string
+	TaskLaunchTimeout              time.Duration
+	ReconciliationInterval         time.Duration
+	LeaderProxyConnectTimeout      time.Duration
+	// Features are the enabled optional features (--enable_features).
+	Features []string
+	// MesosLeaderURL returns the subscribed master's URL ("" while none); nil on a
+	// follower, which holds no subscription.
+	MesosLeaderURL func() string
 	// Leadership is the instance's place in the leader election (--zk); nil: a single
 	// instance, always the leader.
 	Leadership Leadership
