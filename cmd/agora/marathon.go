@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/agoracluster/agora/frameworks/marathon"
@@ -32,6 +33,8 @@ func runMarathon(ctx context.Context, args []string, _, stderr io.Writer) error 
 	fs.Var(msDurationOrZeroFlag{&cfg.TaskLaunchTimeout}, "task_launch_timeout", "how long a launched task may take to reach TASK_RUNNING before it is killed and replaced (milliseconds as Marathon takes them, or a duration; 0 waits forever)")
 	fs.Var(msDurationOrZeroFlag{&cfg.ReconciliationInterval}, "reconciliation_interval", "how often every task is reconciled with the master besides at each subscription (milliseconds, or a duration; 0 never)")
 	fs.StringVar(&cfg.WebUIURL, "webui_url", "", "web UI URL given to the master (default: http://hostname:http_port)")
+	fs.StringVar(&cfg.EventSubscriber, "event_subscriber", "", "event subscriber besides /v2/events: http_callback POSTs every event as JSON to the URLs subscribed through /v2/eventSubscriptions")
+	endpoints := fs.String("http_endpoints", "", "comma-separated callback URLs subscribed at start (with --event_subscriber http_callback)")
 	fs.IntVar(&cfg.MaxVersions, "max_versions", cfg.MaxVersions, "how many versions of each app and of the root group are stored")
 	level := fs.String("logging_level", "info", "log level: debug, info, warn, error")
 	if err := parseFlags(fs, args, osEnv); err != nil {
@@ -41,6 +44,11 @@ func runMarathon(ctx context.Context, args []string, _, stderr io.Writer) error 
 		return fmt.Errorf("marathon: %w", err)
 	}
 	cfg.Masters = sdk.SplitMasters(*masters)
+	for _, e := range strings.Split(*endpoints, ",") {
+		if e = strings.TrimSpace(e); e != "" {
+			cfg.HTTPEndpoints = append(cfg.HTTPEndpoints, e)
+		}
+	}
 	if err := frameworkDefaults("marathon", &cfg.Hostname, &cfg.User); err != nil {
 		return err
 	}

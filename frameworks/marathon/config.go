@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/agoracluster/agora/frameworks/marathon/callbacks"
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
 )
 
@@ -58,6 +59,11 @@ type Config struct {
 	// WebUIURL is FrameworkInfo.webui_url (Marathon's --webui_url); "" means the
 	// instance's own http://hostname:http_port.
 	WebUIURL string
+	// EventSubscriber names the event subscriber to run besides /v2/events: "" none,
+	// "http_callback" POSTs every event to the subscribed callback URLs (Marathon's
+	// --event_subscriber); HTTPEndpoints are subscribed at every start (--http_endpoints).
+	EventSubscriber string
+	HTTPEndpoints   []string
 	// Now is the clock every decision reads (version stamps, back-offs, kill retries,
 	// event timestamps); nil means time.Now. Tests set a fake one.
 	Now func() time.Time
@@ -84,7 +90,7 @@ func DefaultConfig() Config {
 
 		TaskLaunchTimeout:      5 * time.Minute,
 		ReconciliationInterval: 10 * time.Minute,
-		Now:                time.Now,
+		Now:                    time.Now,
 	}
 }
 
@@ -126,6 +132,19 @@ func (c Config) Validate() error {
 	}
 	if c.ReconciliationInterval < 0 {
 		errs = append(errs, errors.New("reconciliation_interval: must not be negative"))
+	}
+	switch c.EventSubscriber {
+	case "", "http_callback":
+	default:
+		errs = append(errs, fmt.Errorf("event_subscriber: unknown subscriber %q (known: http_callback)", c.EventSubscriber))
+	}
+	if len(c.HTTPEndpoints) > 0 && c.EventSubscriber != "http_callback" {
+		errs = append(errs, errors.New("http_endpoints: needs --event_subscriber http_callback"))
+	}
+	for _, e := range c.HTTPEndpoints {
+		if err := callbacks.ValidateURL(e); err != nil {
+			errs = append(errs, fmt.Errorf("http_endpoints: %w", err))
+		}
 	}
 	if c.MaxVersions <= 0 {
 		errs = append(errs, errors.New("max_versions: must be positive"))

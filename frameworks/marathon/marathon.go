@@ -16,6 +16,7 @@ import (
 
 	"github.com/agoracluster/agora/frameworks/ha"
 	"github.com/agoracluster/agora/frameworks/marathon/api"
+	"github.com/agoracluster/agora/frameworks/marathon/callbacks"
 	"github.com/agoracluster/agora/frameworks/marathon/events"
 	"github.com/agoracluster/agora/frameworks/marathon/loop"
 	"github.com/agoracluster/agora/frameworks/marathon/persist"
@@ -165,12 +166,26 @@ func (m *Marathon) startTerm(ctx context.Context, st store.Store, lead *ha.Node)
 	}
 	acfg := m.apiConfig(lead)
 	acfg.MesosLeaderURL = sched.MasterURL
+	var cbs *callbacks.Service
+	if m.cfg.EventSubscriber == "http_callback" {
+		ccfg := callbacks.DefaultConfig()
+		ccfg.Endpoints, ccfg.Now = m.cfg.HTTPEndpoints, m.now
+		if cbs, err = callbacks.New(ccfg, st, bus, m.log); err != nil {
+			lcancel()
+			bus.Close()
+			return nil, fmt.Errorf("marathon: %w", err)
+		}
+		acfg.Callbacks = cbs
+	}
 	rest := api.New(acfg, lp, bus, m.log)
 	return &term{handler: rest.Handler(), run: func(ctx context.Context) error {
 		defer lcancel()
 		g, gctx := errgroup.WithContext(ctx)
 		checks := readiness.NewRunner(gctx, m.cfg.MaxReadinessChecks)
 		g.Go(func() error { checks.Wait(); return nil })
+		if cbs != nil {
+			g.Go(func() error { return cbs.Run(gctx) })
+		}
 		g.Go(func() error { return lp.Run(gctx, sched, checks) })
 		g.Go(func() error {
 			err := sched.Run(gctx)

@@ -134,7 +134,10 @@ func (a *API) infoBody() map[string]any {
 // eventSubscriber is /v2/info's event_subscriber: null unless the HTTP callback
 // subscribers run (--event_subscriber http_callback).
 func (a *API) eventSubscriber() any {
-	return nil
+	if a.cfg.Callbacks == nil {
+		return nil
+	}
+	return map[string]any{"type": "http_callback", "http_endpoints": a.cfg.Callbacks.Endpoints()}
 }
 
 // metrics serves Prometheus metrics of the framework state, read on the loop.
