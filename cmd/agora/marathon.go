@@ -6,6 +6,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
+	"time"
 
 	"github.com/agoracluster/agora/frameworks/marathon"
 	"github.com/agoracluster/agora/frameworks/sdk"
@@ -28,6 +30,11 @@ func runMarathon(ctx context.Context, args []string, _, stderr io.Writer) error 
 	fs.StringVar(&cfg.Role, "mesos_role", cfg.Role, "framework role")
 	features := fs.String("enable_features", "", "comma-separated optional features: gpu_resources (register with GPU_RESOURCES, so that agents with GPUs are offered)")
 	durationVar(fs, &cfg.IdleRefuse, "decline_offer_duration", cfg.IdleRefuse, "refuse filter for offers declined while nothing waits")
+	fs.Var(msDurationOrZeroFlag{&cfg.TaskLaunchTimeout}, "task_launch_timeout", "how long a launched task may take to reach TASK_RUNNING before it is killed and replaced (milliseconds as Marathon takes them, or a duration; 0 waits forever)")
+	fs.Var(msDurationOrZeroFlag{&cfg.ReconciliationInterval}, "reconciliation_interval", "how often every task is reconciled with the master besides at each subscription (milliseconds, or a duration; 0 never)")
+	fs.StringVar(&cfg.WebUIURL, "webui_url", "", "web UI URL given to the master (default: http://hostname:http_port)")
+	fs.StringVar(&cfg.EventSubscriber, "event_subscriber", "", "event subscriber besides /v2/events: http_callback POSTs every event as JSON to the URLs subscribed through /v2/eventSubscriptions")
+	endpoints := fs.String("http_endpoints", "", "comma-separated callback URLs subscribed at start (with --event_subscriber http_callback)")
 	fs.IntVar(&cfg.MaxVersions, "max_versions", cfg.MaxVersions, "how many versions of each app and of the root group are stored")
 	level := fs.String("logging_level", "info", "log level: debug, info, warn, error")
 	if err := parseFlags(fs, args, osEnv); err != nil {
@@ -37,6 +44,11 @@ func runMarathon(ctx context.Context, args []string, _, stderr io.Writer) error 
 		return fmt.Errorf("marathon: %w", err)
 	}
 	cfg.Masters = sdk.SplitMasters(*masters)
+	for _, e := range strings.Split(*endpoints, ",") {
+		if e = strings.TrimSpace(e); e != "" {
+			cfg.HTTPEndpoints = append(cfg.HTTPEndpoints, e)
+		}
+	}
 	if err := frameworkDefaults("marathon", &cfg.Hostname, &cfg.User); err != nil {
 		return err
 	}
@@ -50,4 +62,17 @@ func runMarathon(ctx context.Context, args []string, _, stderr io.Writer) error 
 		return err
 	}
 	return zk.serve(ctx, "marathon", *httpAddr, cfg.Hostname, cfg.HTTPPort, log, m.Run, m.RunHA)
+}
+
+// msDurationOrZeroFlag is an msDurationFlag that also takes 0 (off).
+type msDurationOrZeroFlag struct{ d *time.Duration }
+
+func (f msDurationOrZeroFlag) String() string { return f.d.String() }
+func (f msDurationOrZeroFlag) Type() string   { return "duration" }
+func (f msDurationOrZeroFlag) Set(s string) error {
+	if s == "0" {
+		*f.d = 0
+		return nil
+	}
+	return msDurationFlag(f).Set(s)
 }

@@ -28,6 +28,10 @@ type Leadership interface {
 	Address() string
 }
 
+// ProxyDialTimeout bounds the proxy's connection to the leader (Marathon's
+// --leader_proxy_connection_timeout).
+const ProxyDialTimeout = 5 * time.Second
+
 // Proxy returns the handler a follower serves: each request is forwarded
 // to the leader's host:port (the path, query, body and headers as they
 // came, with Via and X-Forwarded-For added), streams (server-sent events)
@@ -53,7 +57,7 @@ func Proxy(l Leadership, log *zap.Logger) http.Handler {
 		},
 	}
 	rp.Transport = &http.Transport{
-		DialContext:     (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		DialContext:     (&net.Dialer{Timeout: ProxyDialTimeout, KeepAlive: 30 * time.Second}).DialContext,
 		IdleConnTimeout: 90 * time.Second,
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

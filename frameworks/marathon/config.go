@@ -3,9 +3,12 @@ package marathon
 import (
 	"errors"
 	"fmt"
+	"net"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/agoracluster/agora/frameworks/marathon/callbacks"
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
 )
 
@@ -47,6 +50,20 @@ type Config struct {
 	// MaxVersions is how many versions of each app and of the root group are stored
 	// (Marathon's --max_versions); the oldest are pruned first, never the current one.
 	MaxVersions int
+	// TaskLaunchTimeout is how long a launched task may take to reach TASK_RUNNING before
+	// it is killed and replaced (Marathon's --task_launch_timeout); 0 waits forever.
+	TaskLaunchTimeout time.Duration
+	// ReconciliationInterval is how often every task is reconciled with the master besides
+	// at each subscription (Marathon's --reconciliation_interval); 0 never.
+	ReconciliationInterval time.Duration
+	// WebUIURL is FrameworkInfo.webui_url (Marathon's --webui_url); "" means the
+	// instance's own http://hostname:http_port.
+	WebUIURL string
+	// EventSubscriber names the event subscriber to run besides /v2/events: "" none,
+	// "http_callback" POSTs every event to the subscribed callback URLs (Marathon's
+	// --event_subscriber); HTTPEndpoints are subscribed at every start (--http_endpoints).
+	EventSubscriber string
+	HTTPEndpoints   []string
 	// Now is the clock every decision reads (version stamps, back-offs, kill retries,
 	// event timestamps); nil means time.Now. Tests set a fake one.
 	Now func() time.Time
@@ -70,7 +87,10 @@ func DefaultConfig() Config {
 
 		MaxReadinessChecks: 64,
 		MaxVersions:        50,
-		Now:                time.Now,
+
+		TaskLaunchTimeout:      5 * time.Minute,
+		ReconciliationInterval: 10 * time.Minute,
+		Now:                    time.Now,
 	}
 }
 
@@ -107,6 +127,25 @@ func (c Config) Validate() error {
 	if c.MaxReadinessChecks <= 0 {
 		errs = append(errs, errors.New("max_readiness_checks: must be positive"))
 	}
+	if c.TaskLaunchTimeout < 0 {
+		errs = append(errs, errors.New("task_launch_timeout: must not be negative"))
+	}
+	if c.ReconciliationInterval < 0 {
+		errs = append(errs, errors.New("reconciliation_interval: must not be negative"))
+	}
+	switch c.EventSubscriber {
+	case "", "http_callback":
+	default:
+		errs = append(errs, fmt.Errorf("event_subscriber: unknown subscriber %q (known: http_callback)", c.EventSubscriber))
+	}
+	if len(c.HTTPEndpoints) > 0 && c.EventSubscriber != "http_callback" {
+		errs = append(errs, errors.New("http_endpoints: needs --event_subscriber http_callback"))
+	}
+	for _, e := range c.HTTPEndpoints {
+		if err := callbacks.ValidateURL(e); err != nil {
+			errs = append(errs, fmt.Errorf("http_endpoints: %w", err))
+		}
+	}
 	if c.MaxVersions <= 0 {
 		errs = append(errs, errors.New("max_versions: must be positive"))
 	}
@@ -124,6 +163,24 @@ func (c Config) capabilities() []*mesos.FrameworkInfo_Capability {
 		caps = append(caps, &mesos.FrameworkInfo_Capability{Type: mesos.FrameworkInfo_Capability_GPU_RESOURCES.Enum()})
 	}
 	return caps
+}
+
+// features lists the enabled optional features by Marathon's names, as /v2/info reports
+// them.
+func (c Config) features() []string {
+	out := []string{}
+	if c.GPUResources {
+		out = append(out, "gpu_resources")
+	}
+	return out
+}
+
+// webUIURL is FrameworkInfo.webui_url: --webui_url, or the instance's own address.
+func (c Config) webUIURL() string {
+	if c.WebUIURL != "" {
+		return c.WebUIURL
+	}
+	return "http://" + net.JoinHostPort(c.Hostname, strconv.Itoa(c.HTTPPort))
 }
 
 // ParseFeatures applies Marathon's --enable_features (a comma-separated list); gpu_resources

@@ -16,6 +16,7 @@ import (
 
 	"github.com/agoracluster/agora/frameworks/ha"
 	"github.com/agoracluster/agora/frameworks/marathon/api"
+	"github.com/agoracluster/agora/frameworks/marathon/callbacks"
 	"github.com/agoracluster/agora/frameworks/marathon/events"
 	"github.com/agoracluster/agora/frameworks/marathon/loop"
 	"github.com/agoracluster/agora/frameworks/marathon/persist"
@@ -142,6 +143,7 @@ func (m *Marathon) startTerm(ctx context.Context, st store.Store, lead *ha.Node)
 		WaitingRefuse: m.cfg.WaitingRefuse, IdleRefuse: m.cfg.IdleRefuse,
 		TickInterval:   m.cfg.TickInterval,
 		ServicePortMin: m.cfg.ServicePortMin, ServicePortMax: m.cfg.ServicePortMax,
+		TaskLaunchTimeout: m.cfg.TaskLaunchTimeout, ReconciliationInterval: m.cfg.ReconciliationInterval,
 	}, loop.Deps{
 		Store: st, Writes: persist.NewStore(st, m.cfg.MaxVersions, m.log),
 		Bus: bus, Log: m.log, Now: m.now, NewID: m.newID,
@@ -162,12 +164,28 @@ func (m *Marathon) startTerm(ctx context.Context, st store.Store, lead *ha.Node)
 	if id, err := scfg.FrameworkIDStore.Load(ctx); err == nil {
 		lp.SetFrameworkID(id)
 	}
-	rest := api.New(m.apiConfig(lead), lp, bus, m.log)
+	acfg := m.apiConfig(lead)
+	acfg.MesosLeaderURL = sched.MasterURL
+	var cbs *callbacks.Service
+	if m.cfg.EventSubscriber == "http_callback" {
+		ccfg := callbacks.DefaultConfig()
+		ccfg.Endpoints, ccfg.Now = m.cfg.HTTPEndpoints, m.now
+		if cbs, err = callbacks.New(ccfg, st, bus, m.log); err != nil {
+			lcancel()
+			bus.Close()
+			return nil, fmt.Errorf("marathon: %w", err)
+		}
+		acfg.Callbacks = cbs
+	}
+	rest := api.New(acfg, lp, bus, m.log)
 	return &term{handler: rest.Handler(), run: func(ctx context.Context) error {
 		defer lcancel()
 		g, gctx := errgroup.WithContext(ctx)
 		checks := readiness.NewRunner(gctx, m.cfg.MaxReadinessChecks)
 		g.Go(func() error { checks.Wait(); return nil })
+		if cbs != nil {
+			g.Go(func() error { return cbs.Run(gctx) })
+		}
 		g.Go(func() error { return lp.Run(gctx, sched, checks) })
 		g.Go(func() error {
 			err := sched.Run(gctx)
@@ -196,6 +214,9 @@ func (m *Marathon) apiConfig(lead *ha.Node) api.Config {
 		Masters: m.cfg.Masters, FrameworkName: m.cfg.FrameworkName, FailoverTimeout: m.cfg.FailoverTimeout,
 		Role: m.cfg.Role, User: m.cfg.User, ServicePortMin: m.cfg.ServicePortMin, ServicePortMax: m.cfg.ServicePortMax,
 		DeclineOfferDuration: m.cfg.IdleRefuse, MaxVersions: m.cfg.MaxVersions,
+		WebUIURL: m.cfg.webUIURL(), TaskLaunchTimeout: m.cfg.TaskLaunchTimeout,
+		ReconciliationInterval: m.cfg.ReconciliationInterval, Features: m.cfg.features(),
+		LeaderProxyConnectTimeout: ha.ProxyDialTimeout,
 	}
 	if lead != nil {
 		cfg.Leadership = lead
@@ -213,7 +234,7 @@ func (m *Marathon) schedulerConfig(st store.Store) sdk.Config {
 		FailoverTimeout: proto.Float64(m.cfg.FailoverTimeout.Seconds()),
 		Checkpoint:      proto.Bool(true),
 		Hostname:        proto.String(m.cfg.Hostname),
-		WebuiUrl:        proto.String("http://" + net.JoinHostPort(m.cfg.Hostname, strconv.Itoa(m.cfg.HTTPPort))),
+		WebuiUrl:        proto.String(m.cfg.webUIURL()),
 		Roles:           []string{m.cfg.Role},
 		Capabilities:    m.cfg.capabilities(),
 	}

@@ -126,6 +126,17 @@ func (s *Scheduler) Subscribed() bool {
 	return s.session != nil
 }
 
+// MasterURL returns the subscribed master's base URL ("http://host:port"), or "" while
+// no subscription is held.
+func (s *Scheduler) MasterURL() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.session == nil || s.session.endpoint == nil {
+		return ""
+	}
+	return s.session.endpoint.Scheme + "://" + s.session.endpoint.Host
+}
+
 // Run subscribes and delivers events to the Handler until ctx is done (it returns nil), the
 // framework is torn down through Teardown (nil), the master sends ERROR (an *ErrorEvent) or
 // rejects the subscription permanently (a *CallError with a 4xx status). Lost connections,

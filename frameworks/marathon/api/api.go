@@ -51,6 +51,18 @@ type Config struct {
 	ServicePortMin, ServicePortMax int
 	DeclineOfferDuration           time.Duration
 	MaxVersions                    int
+	WebUIURL                       string
+	TaskLaunchTimeout              time.Duration
+	ReconciliationInterval         time.Duration
+	LeaderProxyConnectTimeout      time.Duration
+	// Features are the enabled optional features (--enable_features).
+	Features []string
+	// MesosLeaderURL returns the subscribed master's URL ("" while none); nil on a
+	// follower, which holds no subscription.
+	MesosLeaderURL func() string
+	// Callbacks are the HTTP callback event subscribers; nil unless --event_subscriber
+	// http_callback.
+	Callbacks Callbacks
 	// Leadership is the instance's place in the leader election (--zk); nil: a single
 	// instance, always the leader.
 	Leadership Leadership
@@ -88,6 +100,7 @@ func (a *API) Handler() http.Handler {
 	r.HandleFunc("/v2/apps", a.putApps).Methods(http.MethodPut, http.MethodPatch)
 	r.PathPrefix("/v2/apps/").HandlerFunc(a.appRoutes)
 	r.Handle("/v2/events", events.Handler(a.bus, a.log))
+	r.HandleFunc("/v2/eventSubscriptions", a.eventSubscriptions).Methods(http.MethodGet, http.MethodPost, http.MethodDelete)
 	r.PathPrefix("/v2/groups").HandlerFunc(a.groupRoutes)
 	r.HandleFunc("/v2/tasks", a.listTasks).Methods(http.MethodGet)
 	r.HandleFunc("/v2/tasks/delete", a.deleteTasks).Methods(http.MethodPost)

@@ -93,7 +93,7 @@ func (a *API) leaderReply(method string) reply {
 func (a *API) zooKeeperConfig() map[string]any {
 	l := a.cfg.Leadership
 	if l == nil {
-		return map[string]any{"zk": nil}
+		return map[string]any{"zk": nil, "zk_max_versions": a.cfg.MaxVersions}
 	}
 	return map[string]any{
 		"zk": l.ZooKeeperURL(), "zk_session_timeout": l.SessionTimeout().Milliseconds(),

@@ -68,32 +68,76 @@ func (a *API) leader(w http.ResponseWriter, req *http.Request) {
 }
 
 func (a *API) info(w http.ResponseWriter, _ *http.Request) {
+	writeReply(w, reply{status: http.StatusOK, body: a.infoBody()})
+}
+
+// infoBody is /v2/info: Marathon's fields, with this instance's values. Every key is one
+// that Marathon 1.x reports and the client libraries' models take (python3-marathon
+// builds its models from the keys and fails on unknown ones). Settings that have no
+// counterpart here (task_reservation_timeout: no resident tasks; the proxy's read
+// timeout: none) are left out, as Marathon leaves out the optional ones.
+func (a *API) infoBody() map[string]any {
 	c := a.cfg
 	elected, leader := a.leaderState()
-	writeReply(w, reply{status: http.StatusOK, body: map[string]any{
+	var leaderOrNil any
+	if leader != "" {
+		leaderOrNil = leader
+	}
+	var frameworkID any
+	if id := a.fw.FrameworkID(); id != "" {
+		frameworkID = id
+	}
+	var mesosLeader any
+	if c.MesosLeaderURL != nil {
+		if u := c.MesosLeaderURL(); u != "" {
+			mesosLeader = u
+		}
+	}
+	features := c.Features
+	if features == nil {
+		features = []string{}
+	}
+	return map[string]any{
 		"name":        "marathon",
 		"version":     Version,
 		"buildref":    "agora",
 		"elected":     elected,
-		"leader":      leader,
-		"frameworkId": a.fw.FrameworkID(),
+		"leader":      leaderOrNil,
+		"frameworkId": frameworkID,
 		"marathon_config": map[string]any{
 			"master":                             strings.Join(c.Masters, ","),
-			"framework_name":                     c.FrameworkName,
 			"failover_timeout":                   int64(c.FailoverTimeout.Seconds()),
-			"hostname":                           c.Hostname,
+			"framework_name":                     c.FrameworkName,
+			"ha":                                 c.Leadership != nil,
 			"checkpoint":                         true,
-			"mesos_role":                         c.Role,
-			"mesos_user":                         c.User,
 			"local_port_min":                     c.ServicePortMin,
 			"local_port_max":                     c.ServicePortMax,
+			"executor":                           "//cmd",
+			"hostname":                           c.Hostname,
+			"webui_url":                          c.WebUIURL,
+			"mesos_role":                         c.Role,
+			"mesos_user":                         c.User,
+			"task_launch_timeout":                c.TaskLaunchTimeout.Milliseconds(),
+			"reconciliation_initial_delay":       0, // at every subscription
+			"reconciliation_interval":            c.ReconciliationInterval.Milliseconds(),
 			"decline_offer_duration":             c.DeclineOfferDuration.Milliseconds(),
-			"ha":                                 c.Leadership != nil,
-			"leader_proxy_connection_timeout_ms": 5000,
+			"leader_proxy_connection_timeout_ms": c.LeaderProxyConnectTimeout.Milliseconds(),
+			"mesos_leader_ui_url":                mesosLeader,
+			"features":                           features,
 		},
 		"zookeeper_config": a.zooKeeperConfig(),
-		"http_config":      map[string]any{"http_port": c.HTTPPort, "https_port": 8443},
-	}})
+		"http_config":      map[string]any{"http_port": c.HTTPPort, "https_port": nil, "assets_path": nil},
+		"event_subscriber": a.eventSubscriber(),
+	}
+}
+
+// eventSubscriber is /v2/info's event_subscriber: null unless the HTTP callback
+// subscribers run (--event_subscriber http_callback).
+func (a *API) eventSubscriber() any {
+	if a.cfg.Callbacks == nil {
+		return nil
+	}
+	return map[string]any{"type": "http_callback", "http_endpoints": a.cfg.Callbacks.Endpoints()}
 }
 
 // metrics serves Prometheus metrics of the framework state, read on the loop.

@@ -23,6 +23,13 @@ type Config struct {
 	TickInterval time.Duration
 	// ServicePortMin and ServicePortMax bound the service ports assigned to apps.
 	ServicePortMin, ServicePortMax int
+	// TaskLaunchTimeout is how long a launched task may take to reach TASK_RUNNING before
+	// it is killed (and replaced); 0 waits forever (Marathon's --task_launch_timeout).
+	TaskLaunchTimeout time.Duration
+	// ReconciliationInterval is how often every task is reconciled with the master
+	// (an implicit reconciliation) besides the one at each subscription; 0 never
+	// (Marathon's --reconciliation_interval).
+	ReconciliationInterval time.Duration
 }
 
 // Validate returns every problem with c at once.
@@ -36,6 +43,9 @@ func (c Config) Validate() error {
 	}
 	if c.WaitingRefuse < 0 || c.IdleRefuse < 0 {
 		errs = append(errs, errors.New("refuse durations: must not be negative"))
+	}
+	if c.TaskLaunchTimeout < 0 || c.ReconciliationInterval < 0 {
+		errs = append(errs, errors.New("task_launch_timeout and reconciliation_interval: must not be negative"))
 	}
 	if c.ServicePortMin <= 0 || c.ServicePortMax < c.ServicePortMin || c.ServicePortMax > 65535 {
 		errs = append(errs, errors.New("service ports: need 0 < min <= max <= 65535"))

@@ -55,6 +55,7 @@ type Loop struct {
 	reconcilePending   bool // a status update changed the state; reconcile soon
 	needRevive         bool
 	lastStaleReconcile time.Time
+	lastReconcile      time.Time // the last periodic implicit reconciliation
 }
 
 // New reads the framework state from deps.Store and returns a Loop that owns it.

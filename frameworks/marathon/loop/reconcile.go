@@ -197,6 +197,20 @@ func (l *Loop) tick() {
 		if t.State == tasks.StateStaging && now.Sub(t.StagedAt) > staleStaging {
 			stale = append(stale, t.ID)
 		}
+		if lt := l.cfg.TaskLaunchTimeout; lt > 0 && !t.Killing && !t.StagedAt.IsZero() && now.Sub(t.StagedAt) > lt &&
+			(t.State == tasks.StateStaging || t.State == tasks.StateStarting) {
+			l.log.Warn("task did not start within the launch timeout; killing it",
+				zap.String("task_id", t.ID), zap.Duration("task_launch_timeout", lt))
+			l.killTask(t, now)
+		}
+	}
+	if ri := l.cfg.ReconciliationInterval; ri > 0 {
+		if l.lastReconcile.IsZero() {
+			l.lastReconcile = now // the subscription reconciled
+		} else if now.Sub(l.lastReconcile) >= ri {
+			l.lastReconcile = now
+			l.out.push(func(ctx context.Context, s *sdk.Scheduler) error { return s.Reconcile(ctx) })
+		}
 	}
 	if len(stale) > 0 && now.Sub(l.lastStaleReconcile) > staleReconcile {
 		l.lastStaleReconcile = now
