@@ -3,7 +3,9 @@ package batch
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
+	"time"
 
 	"go.uber.org/zap"
 
@@ -110,48 +112,70 @@ func lastChanged(order []string) []string {
 	return out
 }
 
+// Retry pacing of failed writes: the first retry after retryMin, doubling up to retryMax.
+const (
+	retryMin = 10 * time.Millisecond
+	retryMax = 5 * time.Second
+)
+
 // run writes until ctx is done, then, once the loop has ended (loopDone), writes what is
 // left. Store operations do not take ctx's cancellation (they are short and local), so that
-// a clean shutdown loses nothing.
+// a clean shutdown loses nothing. A failed write is retried, with back-off, before anything
+// recorded after it: nothing is acknowledged and no launch proceeds on state that is not durable.
 func (w *writer) run(ctx context.Context, st store.Store, a *acker, log *zap.Logger, loopDone <-chan struct{}) {
 	defer func() {
 		<-loopDone
-		w.flush(ctx, st, nil, log)
+		w.flush(ctx, st, nil, log) // once: what fails now stays unwritten, and its waiters hear so
 		w.mu.Lock()
 		w.stopped = true
 		w.cond.Broadcast()
 		w.mu.Unlock()
 	}()
+	backoff := time.Duration(0)
+	var retry <-chan time.Time
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-w.kick:
-			w.flush(ctx, st, a, log)
+			if retry != nil {
+				continue // a write is failing: new changes wait behind it
+			}
+		case <-retry:
+			retry = nil
 		}
+		if w.flush(ctx, st, a, log) {
+			backoff = 0
+			continue
+		}
+		backoff = min(max(2*backoff, retryMin), retryMax)
+		retry = time.After(backoff)
 	}
 }
 
-// flush writes the pending values, then hands the pending updates to the acker (nil: none).
-func (w *writer) flush(ctx context.Context, st store.Store, a *acker, log *zap.Logger) {
+// flush writes the pending values in the order of their last change, then hands the pending
+// updates to the acker (nil: none) and reports true. When a write fails, the failed key and
+// everything after it go back in front of what was recorded meanwhile, the updates wait with
+// them, and flush reports false. A value the store refuses outright (too large, invalid key)
+// is logged and dropped, as no retry could write it.
+func (w *writer) flush(ctx context.Context, st store.Store, a *acker, log *zap.Logger) bool {
 	w.mu.Lock()
 	pending, order, acks, gen := w.pending, w.order, w.acks, w.gen
 	w.pending, w.order, w.acks = map[string][]byte{}, nil, nil
 	w.mu.Unlock()
 	sctx := context.WithoutCancel(ctx)
-	for _, key := range lastChanged(order) {
-		v := pending[key]
-		var err error
-		if v == nil {
-			err = st.Delete(sctx, key, store.AnyVersion)
-			if errors.Is(err, store.ErrNotFound) {
-				err = nil
-			}
-		} else {
-			_, err = st.Put(sctx, key, v, store.AnyVersion)
+	keys := lastChanged(order)
+	for i, key := range keys {
+		err := write(sctx, st, key, pending[key])
+		if errors.Is(err, store.ErrTooLarge) || errors.Is(err, store.ErrInvalidKey) {
+			// No retry can succeed: the rest must not wait behind it forever.
+			log.Error("persist state: dropped a value the store refuses", zap.String("key", key), zap.Error(err))
+			continue
 		}
 		if err != nil {
-			log.Error("persist state", zap.String("key", key), zap.Error(err))
+			log.Error("persist state; retrying", zap.String("key", key), zap.Error(err))
+			w.requeue(keys[i:], pending, acks)
+			return false
 		}
 	}
 	w.mu.Lock()
@@ -161,4 +185,31 @@ func (w *writer) flush(ctx context.Context, st store.Store, a *acker, log *zap.L
 	if a != nil && len(acks) > 0 {
 		a.push(acks...)
 	}
+	return true
+}
+
+// requeue puts unwritten keys (with their values) and unsent acknowledgements back in front of
+// what was recorded since they were taken; a key changed since keeps its newer value.
+func (w *writer) requeue(keys []string, values map[string][]byte, acks []*mesos.TaskStatus) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, key := range keys {
+		if _, newer := w.pending[key]; !newer {
+			w.pending[key] = values[key]
+		}
+	}
+	w.order = append(slices.Clip(keys), w.order...)
+	w.acks = append(slices.Clip(acks), w.acks...)
+}
+
+// write stores value under key (nil: deletes key; deleting what is gone succeeds).
+func write(ctx context.Context, st store.Store, key string, value []byte) error {
+	if value == nil {
+		if err := st.Delete(ctx, key, store.AnyVersion); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		return nil
+	}
+	_, err := st.Put(ctx, key, value, store.AnyVersion)
+	return err
 }
