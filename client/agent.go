@@ -33,6 +33,17 @@ func (a *Agent) State(ctx context.Context) (AgentState, error) {
 	return out, err
 }
 
+// ExecutorStatistics is one entry of the agent's /monitor/statistics (Mesos's shape).
+type ExecutorStatistics = stateapi.ExecutorStatistics
+
+// Statistics returns the usage of every running executor with a cgroup
+// (/monitor/statistics).
+func (a *Agent) Statistics(ctx context.Context) ([]ExecutorStatistics, error) {
+	var out []ExecutorStatistics
+	err := a.do(ctx, http.MethodGet, "/monitor/statistics", nil, &out)
+	return out, err
+}
+
 // ErrNoSandbox is returned by Sandbox for a task the agent has no executor of.
 var ErrNoSandbox = errors.New("no sandbox")
 

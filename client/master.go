@@ -131,6 +131,15 @@ func (m *Master) State(ctx context.Context) (MasterState, error) {
 	return out, err
 }
 
+// Agents returns the master's registered agents (/slaves), lighter than State.
+func (m *Master) Agents(ctx context.Context) ([]AgentSummary, error) {
+	var out struct {
+		Slaves []AgentSummary `json:"slaves"`
+	}
+	err := m.do(ctx, http.MethodGet, "/slaves", nil, &out)
+	return out.Slaves, err
+}
+
 // ErrTaskNotFound is returned by FindTask for a task the master does not know.
 var ErrTaskNotFound = errors.New("task not found")
 

@@ -149,13 +149,14 @@ type mQueue struct {
 	} `json:"queue"`
 }
 
-func startMarathon(t *testing.T, c *cluster.Cluster) (*cluster.Process, marathonClient) {
+func startMarathon(t *testing.T, c *cluster.Cluster, extra ...string) (*cluster.Process, marathonClient) {
 	t.Helper()
 	port := strconv.Itoa(cluster.FreePort(t))
 	dir := filepath.Join(t.TempDir(), "marathon")
 	addr := "127.0.0.1:" + port
-	p := cluster.Start(t, "marathon", addr, dir, "marathon", "--master", c.Master.Addr, "--http_port", port,
-		"--http_address", "127.0.0.1", "--hostname", "127.0.0.1", "--work_dir", dir)
+	args := append([]string{"marathon", "--master", c.Master.Addr, "--http_port", port,
+		"--http_address", "127.0.0.1", "--hostname", "127.0.0.1", "--work_dir", dir}, extra...)
+	p := cluster.Start(t, "marathon", addr, dir, args...)
 	mc := marathonClient{t: t, base: "http://" + addr}
 	waitPing(t, mc)
 	return p, mc

@@ -56,6 +56,9 @@ type Config struct {
 	// ReconciliationInterval is how often every task is reconciled with the master besides
 	// at each subscription (Marathon's --reconciliation_interval); 0 never.
 	ReconciliationInterval time.Duration
+	// AutoscaleInterval is how often the autoscaler samples the agents that run autoscaled
+	// apps (those with AGORA_AUTOSCALE_ labels) and scales them; 0 turns autoscaling off.
+	AutoscaleInterval time.Duration
 	// WebUIURL is FrameworkInfo.webui_url (Marathon's --webui_url); "" means the
 	// instance's own http://hostname:http_port.
 	WebUIURL string
@@ -90,6 +93,7 @@ func DefaultConfig() Config {
 
 		TaskLaunchTimeout:      5 * time.Minute,
 		ReconciliationInterval: 10 * time.Minute,
+		AutoscaleInterval:      30 * time.Second,
 		Now:                    time.Now,
 	}
 }
@@ -129,6 +133,9 @@ func (c Config) Validate() error {
 	}
 	if c.TaskLaunchTimeout < 0 {
 		errs = append(errs, errors.New("task_launch_timeout: must not be negative"))
+	}
+	if c.AutoscaleInterval < 0 {
+		errs = append(errs, errors.New("autoscale_interval: must not be negative"))
 	}
 	if c.ReconciliationInterval < 0 {
 		errs = append(errs, errors.New("reconciliation_interval: must not be negative"))

@@ -14,13 +14,16 @@ import (
 	"golang.org/x/sync/errgroup"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/agoracluster/agora/client"
 	"github.com/agoracluster/agora/frameworks/ha"
 	"github.com/agoracluster/agora/frameworks/marathon/api"
+	"github.com/agoracluster/agora/frameworks/marathon/autoscale"
 	"github.com/agoracluster/agora/frameworks/marathon/callbacks"
 	"github.com/agoracluster/agora/frameworks/marathon/events"
 	"github.com/agoracluster/agora/frameworks/marathon/loop"
 	"github.com/agoracluster/agora/frameworks/marathon/persist"
 	"github.com/agoracluster/agora/frameworks/marathon/readiness"
+	"github.com/agoracluster/agora/frameworks/marathon/tasks"
 	"github.com/agoracluster/agora/frameworks/sdk"
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
 	"github.com/agoracluster/agora/store"
@@ -177,10 +180,22 @@ func (m *Marathon) startTerm(ctx context.Context, st store.Store, lead *ha.Node)
 		}
 		acfg.Callbacks = cbs
 	}
+	var scaler *autoscale.Runner
+	if m.cfg.AutoscaleInterval > 0 {
+		if scaler, err = m.autoscaler(lp, sched, bus); err != nil {
+			lcancel()
+			bus.Close()
+			return nil, fmt.Errorf("marathon: %w", err)
+		}
+		acfg.Autoscaling = scaler.Status
+	}
 	rest := api.New(acfg, lp, bus, m.log)
 	return &term{handler: rest.Handler(), run: func(ctx context.Context) error {
 		defer lcancel()
 		g, gctx := errgroup.WithContext(ctx)
+		if scaler != nil {
+			g.Go(func() error { return scaler.Run(gctx, m.cfg.AutoscaleInterval) })
+		}
 		checks := readiness.NewRunner(gctx, m.cfg.MaxReadinessChecks)
 		g.Go(func() error { checks.Wait(); return nil })
 		if cbs != nil {
@@ -205,6 +220,92 @@ func (m *Marathon) startTerm(ctx context.Context, st store.Store, lead *ha.Node)
 		}
 		return err
 	}}, nil
+}
+
+// autoscaler builds the autoscaling runner over the loop (apps, tasks, scaling), the
+// subscribed master (where the agents are) and the agents' /monitor/statistics.
+func (m *Marathon) autoscaler(lp *loop.Loop, sched *sdk.Scheduler, bus *events.Bus) (*autoscale.Runner, error) {
+	hc := &http.Client{Timeout: 10 * time.Second}
+	return autoscale.NewRunner(autoscale.Deps{
+		Targets: func(ctx context.Context) ([]autoscale.Target, error) {
+			var out []autoscale.Target
+			err := lp.Do(ctx, func(tx *loop.Tx) { out = autoscaleTargets(tx.View(), m.log) })
+			return out, err
+		},
+		Agents: func(ctx context.Context) (map[string]string, error) {
+			base := sched.MasterURL()
+			if base == "" {
+				return nil, errors.New("not subscribed to a master")
+			}
+			mc, err := client.NewMaster(base, hc)
+			if err != nil {
+				return nil, err
+			}
+			agents, err := mc.Agents(ctx)
+			if err != nil {
+				return nil, err
+			}
+			urls := make(map[string]string, len(agents))
+			for _, a := range agents {
+				urls[a.ID] = "http://" + a.Addr()
+			}
+			return urls, nil
+		},
+		Statistics: func(ctx context.Context, agentURL string) ([]client.ExecutorStatistics, error) {
+			ac, err := client.NewAgent(agentURL, hc)
+			if err != nil {
+				return nil, err
+			}
+			return ac.Statistics(ctx)
+		},
+		Scale: func(ctx context.Context, d autoscale.Decision) error {
+			var (
+				deployed loop.Deployed
+				err      error
+			)
+			body := fmt.Appendf(nil, `{"instances":%d}`, d.To)
+			origin := loop.Origin{IP: "autoscaler", URI: "/v2/apps" + d.AppID}
+			if derr := lp.Do(ctx, func(tx *loop.Tx) {
+				deployed, err = tx.UpdateApp(d.AppID, body, loop.UpdateMode{Merge: true}, false, origin)
+			}); derr != nil {
+				return derr
+			}
+			if err != nil {
+				return err
+			}
+			bus.Publish(events.NewAutoscale(d.AppID, d.From, d.To, d.Reason, d.CPU, d.Mem, deployed.DeploymentID, m.now()))
+			return nil
+		},
+		Now: m.now,
+		Log: m.log.Named("autoscale"),
+	})
+}
+
+// autoscaleTargets lists the apps whose labels configure autoscaling, with their running
+// tasks; an app with invalid labels (stored before they were validated) is logged and left alone.
+func autoscaleTargets(v loop.View, log *zap.Logger) []autoscale.Target {
+	deploying := v.Deploying()
+	var out []autoscale.Target
+	for _, id := range v.AppIDs() {
+		a := v.App(id)
+		p, err := autoscale.PolicyFromLabels(a.Labels)
+		if err != nil {
+			log.Warn("app not autoscaled: invalid labels", zap.String("app", id), zap.Error(err))
+			continue
+		}
+		if p == nil {
+			continue
+		}
+		t := autoscale.Target{AppID: id, Policy: *p, Instances: a.Instances, Tasks: map[string]string{}}
+		_, t.Deploying = deploying[id]
+		for _, task := range v.TasksOf(id) {
+			if task.State == tasks.StateRunning && !task.Killing {
+				t.Tasks[task.ID] = task.AgentID
+			}
+		}
+		out = append(out, t)
+	}
+	return out
 }
 
 // apiConfig is what the REST API reports; lead is nil for a single instance.

@@ -16,6 +16,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/agoracluster/agora/frameworks/marathon/app"
+	"github.com/agoracluster/agora/frameworks/marathon/autoscale"
 	"github.com/agoracluster/agora/frameworks/marathon/events"
 	"github.com/agoracluster/agora/frameworks/marathon/groups"
 	"github.com/agoracluster/agora/frameworks/marathon/launchqueue"
@@ -63,6 +64,8 @@ type Config struct {
 	// Callbacks are the HTTP callback event subscribers; nil unless --event_subscriber
 	// http_callback.
 	Callbacks Callbacks
+	// Autoscaling reports the autoscaled apps (GET /v2/autoscale); nil: autoscaling is off.
+	Autoscaling func() []autoscale.AppStatus
 	// Leadership is the instance's place in the leader election (--zk); nil: a single
 	// instance, always the leader.
 	Leadership Leadership
@@ -102,6 +105,7 @@ func (a *API) Handler() http.Handler {
 	r.Handle("/v2/events", events.Handler(a.bus, a.log))
 	r.HandleFunc("/v2/eventSubscriptions", a.eventSubscriptions).Methods(http.MethodGet, http.MethodPost, http.MethodDelete)
 	r.PathPrefix("/v2/groups").HandlerFunc(a.groupRoutes)
+	r.HandleFunc("/v2/autoscale", a.autoscale).Methods(http.MethodGet)
 	r.HandleFunc("/v2/tasks", a.listTasks).Methods(http.MethodGet)
 	r.HandleFunc("/v2/tasks/delete", a.deleteTasks).Methods(http.MethodPost)
 	r.HandleFunc("/v2/deployments", a.listDeployments).Methods(http.MethodGet)

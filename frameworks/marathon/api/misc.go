@@ -3,6 +3,7 @@ package api
 import (
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -11,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/agoracluster/agora/frameworks/marathon/app"
+	"github.com/agoracluster/agora/frameworks/marathon/autoscale"
 	"github.com/agoracluster/agora/frameworks/marathon/loop"
 	"github.com/agoracluster/agora/frameworks/marathon/tasks"
 )
@@ -65,6 +67,21 @@ func (a *API) leaderAddr() string {
 
 func (a *API) leader(w http.ResponseWriter, req *http.Request) {
 	writeReply(w, a.leaderReply(req.Method))
+}
+
+// autoscale is GET /v2/autoscale (Agora's own): each autoscaled app's policy, measured usage
+// and latest decisions, optionally only those of ?appId=.
+func (a *API) autoscale(w http.ResponseWriter, req *http.Request) {
+	if a.cfg.Autoscaling == nil {
+		writeReply(w, reply{status: http.StatusOK, body: map[string]any{"enabled": false, "apps": []any{}}})
+		return
+	}
+	apps := a.cfg.Autoscaling()
+	if id := req.URL.Query().Get("appId"); id != "" {
+		id = "/" + strings.Trim(id, "/")
+		apps = slices.DeleteFunc(apps, func(s autoscale.AppStatus) bool { return s.AppID != id })
+	}
+	writeReply(w, reply{status: http.StatusOK, body: map[string]any{"enabled": true, "apps": apps}})
 }
 
 func (a *API) info(w http.ResponseWriter, _ *http.Request) {

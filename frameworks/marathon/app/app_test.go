@@ -150,6 +150,12 @@ func TestValidationMessages(t *testing.T) {
 			{"/upgradeStrategy/maximumOverCapacity", []string{"got -0.1, expected between 0.0 and 1.0"}},
 			{"/upgradeStrategy/minimumHealthCapacity", []string{"got 1.5, expected between 0.0 and 1.0"}},
 		}},
+		{"autoscale labels", `{"id":"a","cmd":"x","labels":{"AGORA_AUTOSCALE_MIN_INSTANCES":"2","AGORA_AUTOSCALE_MAX_INSTANCES":"lots"}}`, []Detail{
+			{"/labels", []string{
+				`AGORA_AUTOSCALE_MAX_INSTANCES: "lots" is not a non-negative integer`,
+				"AGORA_AUTOSCALE_TARGET_CPU or AGORA_AUTOSCALE_TARGET_MEM: one target is required",
+			}},
+		}},
 		{"kill selection", `{"id":"a","cmd":"x","killSelection":"RANDOM"}`, []Detail{{"/killSelection", []string{"is not one of (YOUNGEST_FIRST,OLDEST_FIRST)"}}}},
 		{"wrong type", `{"id":"a","cmd":"x","cpus":"lots"}`, []Detail{{"/cpus", []string{"error.expected.jsnumber"}}}},
 		{"wrong nested type", `{"id":"a","cmd":"x","upgradeStrategy":{"minimumHealthCapacity":"x"}}`, []Detail{{"/upgradeStrategy/minimumHealthCapacity", []string{"error.expected.jsnumber"}}}},

@@ -3,10 +3,12 @@ package app
 import (
 	"cmp"
 	"fmt"
-	"github.com/agoracluster/agora/frameworks/marathon/constraints"
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/agoracluster/agora/frameworks/marathon/autoscale"
+	"github.com/agoracluster/agora/frameworks/marathon/constraints"
 )
 
 // ValidationError is Marathon's 422 body:
@@ -132,6 +134,11 @@ func validate(a *App, e *ValidationError) {
 	atLeastF(e, "/disk", a.Disk, 0)
 	atLeast(e, "/gpus", int64(a.Gpus), 0)
 	atLeast(e, "/instances", int64(a.Instances), 0)
+	if _, err := autoscale.PolicyFromLabels(a.Labels); err != nil {
+		for _, msg := range autoscale.Problems(err) {
+			e.add("/labels", msg)
+		}
+	}
 	atLeast(e, "/backoffSeconds", int64(a.BackoffSeconds), 0)
 	atLeastF(e, "/backoffFactor", a.BackoffFactor, 1)
 	atLeast(e, "/maxLaunchDelaySeconds", int64(a.MaxLaunchDelaySeconds), 0)

@@ -1,12 +1,14 @@
-// Package autoscale is the pure core of Agora's autoscaling of Marathon apps: the policy
-// an app's labels configure, the per-app usage computed from agents' per-container
-// statistics (/monitor/statistics), and the controller that decides, with an injected
-// clock, when an app is scaled and to how many instances. It does no IO and starts no
-// goroutines; the caller samples the agents (one request per agent per interval),
-// feeds the samples in and applies the decisions as scale deployments.
+// Package autoscale is Agora's autoscaling of Marathon apps. Its pure core (this file) is
+// the policy an app's labels configure, the per-app usage computed from agents'
+// per-container statistics (/monitor/statistics), and the controller that decides, with an
+// injected clock, when an app is scaled and to how many instances. The Runner (runner.go)
+// drives it: each round it samples the agents that run autoscaled tasks (one request per
+// agent, whatever the number of apps), feeds the samples in and applies the decisions as
+// scale deployments, all through edges it is given (Deps).
 package autoscale
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -51,6 +53,19 @@ type Policy struct {
 	TargetCPU, TargetMem     float64 // 0: not a target
 	CooldownUp, CooldownDown time.Duration
 	Tolerance                float64
+}
+
+// MarshalJSON renders the policy with its durations in seconds.
+func (p Policy) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		Min                 int     `json:"minInstances"`
+		Max                 int     `json:"maxInstances"`
+		TargetCPU           float64 `json:"targetCpu,omitempty"`
+		TargetMem           float64 `json:"targetMem,omitempty"`
+		CooldownUpSeconds   float64 `json:"cooldownUpSeconds"`
+		CooldownDownSeconds float64 `json:"cooldownDownSeconds"`
+		Tolerance           float64 `json:"tolerance"`
+	}{p.Min, p.Max, p.TargetCPU, p.TargetMem, p.CooldownUp.Seconds(), p.CooldownDown.Seconds(), p.Tolerance})
 }
 
 // PolicyFromLabels reads an app's policy: nil without any AGORA_AUTOSCALE_ label, an
@@ -132,6 +147,21 @@ func PolicyFromLabels(labels map[string]string) (*Policy, error) {
 	return p, nil
 }
 
+// Problems lists the problems of PolicyFromLabels's error, one per bad or missing label.
+func Problems(err error) []string {
+	var out []string
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		for _, e := range j.Unwrap() {
+			out = append(out, e.Error())
+		}
+		return out
+	}
+	if err != nil {
+		out = append(out, err.Error())
+	}
+	return out
+}
+
 // Usage is an app's measured utilisation: the mean over its sampled instances.
 type Usage struct {
 	Instances int     // how many instances were measured (0: no data)
@@ -147,7 +177,7 @@ type Decision struct {
 	Reason string    `json:"reason"`
 	CPU    float64   `json:"cpuUtilization"`
 	Mem    float64   `json:"memUtilization"`
-	At     time.Time `json:"-"`
+	At     time.Time `json:"timestamp"`
 }
 
 // Controller remembers when each app was last scaled, for the cool-downs.

@@ -40,6 +40,8 @@ const (
 	TypeSchedulerRegistered       = "scheduler_registered_event"
 	TypeSchedulerReregistered     = "scheduler_reregistered_event"
 	TypeSchedulerDisconnected     = "scheduler_disconnected_event"
+	// TypeAutoscale is Agora's own: the autoscaler changed an app's instances.
+	TypeAutoscale = "autoscale_event"
 )
 
 // Types lists every event type this package produces.
@@ -51,7 +53,7 @@ var Types = []string{
 	TypeDeploymentStepSuccess, TypeDeploymentStepFailure, TypeGroupChangeSuccess,
 	TypeGroupChangeFailed, TypeAppTerminated, TypeFrameworkMessage,
 	TypeEventStreamAttached, TypeEventStreamDetached, TypeSchedulerRegistered,
-	TypeSchedulerReregistered, TypeSchedulerDisconnected,
+	TypeSchedulerReregistered, TypeSchedulerDisconnected, TypeAutoscale,
 }
 
 func stamp(now time.Time) string { return app.FormatTime(now) }
@@ -417,6 +419,29 @@ func (e *AppTerminatedEvent) Type() string { return e.EventType }
 // NewAppTerminated builds an app_terminated_event.
 func NewAppTerminated(appID string, now time.Time) *AppTerminatedEvent {
 	return &AppTerminatedEvent{AppID: appID, EventType: TypeAppTerminated, Timestamp: stamp(now)}
+}
+
+// AutoscaleEvent is fired when the autoscaler changes an app's instances (the deployment
+// that does it follows with its own events).
+type AutoscaleEvent struct {
+	AppID          string  `json:"appId"`
+	From           int     `json:"from"`
+	To             int     `json:"to"`
+	Reason         string  `json:"reason"`
+	CPUUtilization float64 `json:"cpuUtilization"`
+	MemUtilization float64 `json:"memUtilization"`
+	DeploymentID   string  `json:"deploymentId,omitempty"`
+	EventType      string  `json:"eventType"`
+	Timestamp      string  `json:"timestamp"`
+}
+
+// Type implements Event.
+func (e *AutoscaleEvent) Type() string { return e.EventType }
+
+// NewAutoscale builds an autoscale_event.
+func NewAutoscale(appID string, from, to int, reason string, cpu, mem float64, deploymentID string, now time.Time) *AutoscaleEvent {
+	return &AutoscaleEvent{AppID: appID, From: from, To: to, Reason: reason, CPUUtilization: cpu,
+		MemUtilization: mem, DeploymentID: deploymentID, EventType: TypeAutoscale, Timestamp: stamp(now)}
 }
 
 // FrameworkMessageEvent is a message from an executor. Message holds the

@@ -1,0 +1,268 @@
+package autoscale
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/agoracluster/agora/client"
+)
+
+// Target is one autoscaled app as the framework sees it at the start of a round.
+type Target struct {
+	AppID     string
+	Policy    Policy
+	Instances int  // the app's instances setting
+	Deploying bool // a deployment changes the app now: it is not scaled this round
+	// Tasks maps the app's running tasks to their agents (task id → agent id). A command
+	// task's executor id is its task id, so the agents' statistics are matched by it.
+	Tasks map[string]string
+}
+
+// Deps are the runner's edges: the framework's apps, the cluster's agents, and scaling.
+type Deps struct {
+	// Targets lists the autoscaled apps (those whose labels configure a valid policy).
+	Targets func(ctx context.Context) ([]Target, error)
+	// Agents maps agent ids to the base URL of their HTTP API ("http://host:5051").
+	Agents func(ctx context.Context) (map[string]string, error)
+	// Statistics reads one agent's /monitor/statistics.
+	Statistics func(ctx context.Context, agentURL string) ([]client.ExecutorStatistics, error)
+	// Scale applies a decision (an instances change of the app, as a deployment).
+	Scale func(ctx context.Context, d Decision) error
+	Now   func() time.Time
+	Log   *zap.Logger
+}
+
+// maxAgentRequests bounds the agents sampled at once.
+const maxAgentRequests = 16
+
+// recentDecisions is how many decisions per app Status keeps.
+const recentDecisions = 10
+
+// Runner samples the agents that run autoscaled apps' tasks once per round (one request per
+// agent, whatever the number of apps), feeds the usage to the Controller and applies its
+// decisions. It keeps what Status reports.
+type Runner struct {
+	deps Deps
+	ctrl *Controller
+
+	prev map[string]Sample // the previous round's samples, by executor id
+
+	mu     sync.Mutex
+	status map[string]*AppStatus
+}
+
+// AppStatus is what the runner knows of one autoscaled app.
+type AppStatus struct {
+	AppID     string     `json:"appId"`
+	Policy    Policy     `json:"policy"`
+	Instances int        `json:"instances"`
+	Usage     *Usage     `json:"usage,omitempty"` // nil until two rounds measured the app
+	SampledAt time.Time  `json:"sampledAt"`
+	Decisions []Decision `json:"decisions"` // the latest last, at most recentDecisions
+}
+
+// NewRunner returns a runner over deps.
+func NewRunner(deps Deps) (*Runner, error) {
+	var missing []string
+	if deps.Targets == nil {
+		missing = append(missing, "Targets")
+	}
+	if deps.Agents == nil {
+		missing = append(missing, "Agents")
+	}
+	if deps.Statistics == nil {
+		missing = append(missing, "Statistics")
+	}
+	if deps.Scale == nil {
+		missing = append(missing, "Scale")
+	}
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("autoscale: runner dependencies missing: %v", missing)
+	}
+	if deps.Now == nil {
+		deps.Now = time.Now
+	}
+	if deps.Log == nil {
+		deps.Log = zap.NewNop()
+	}
+	return &Runner{deps: deps, ctrl: NewController(), status: map[string]*AppStatus{}}, nil
+}
+
+// Run runs a round every interval until ctx ends.
+func (r *Runner) Run(ctx context.Context, interval time.Duration) error {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+		if err := r.Round(ctx); err != nil && ctx.Err() == nil {
+			r.deps.Log.Warn("autoscale round", zap.Error(err))
+		}
+	}
+}
+
+// Round samples the agents, decides and scales once. An agent that does not answer leaves
+// its tasks out of this round; an app that fails to scale is retried after its cool-down.
+func (r *Runner) Round(ctx context.Context) error {
+	targets, err := r.deps.Targets(ctx)
+	if err != nil {
+		return fmt.Errorf("list autoscaled apps: %w", err)
+	}
+	r.forgetGone(targets)
+	if len(targets) == 0 {
+		r.prev = nil
+		return nil
+	}
+	agentOf := map[string]string{} // task id → agent id
+	appOf := map[string]string{}   // task id → app id
+	for _, t := range targets {
+		for task, agent := range t.Tasks {
+			agentOf[task], appOf[task] = agent, t.AppID
+		}
+	}
+	cur, errs := r.sample(ctx, agentOf)
+	now := r.deps.Now()
+	usages := Usages(r.prev, cur, func(executorID string) (string, bool) {
+		app, ok := appOf[executorID]
+		return app, ok
+	})
+	r.prev = cur
+	for _, t := range targets {
+		u, measured := usages[t.AppID]
+		r.record(t, u, measured, now)
+		if t.Deploying {
+			continue
+		}
+		d, ok := r.ctrl.Decide(now, t.AppID, t.Policy, t.Instances, u)
+		if !ok {
+			continue
+		}
+		if err := r.deps.Scale(ctx, d); err != nil {
+			errs = append(errs, fmt.Errorf("scale %s from %d to %d: %w", d.AppID, d.From, d.To, err))
+			continue
+		}
+		r.deps.Log.Info("autoscaled app", zap.String("app", d.AppID), zap.Int("from", d.From),
+			zap.Int("to", d.To), zap.String("reason", d.Reason))
+		r.decided(d)
+	}
+	return errors.Join(errs...)
+}
+
+// sample reads the statistics of every agent that runs one of the tasks (agentOf: task id →
+// agent id), once each, and returns the samples of those tasks' executors.
+func (r *Runner) sample(ctx context.Context, agentOf map[string]string) (map[string]Sample, []error) {
+	need := map[string]bool{}
+	for _, agent := range agentOf {
+		need[agent] = true
+	}
+	urls, err := r.deps.Agents(ctx)
+	if err != nil {
+		return nil, []error{fmt.Errorf("list agents: %w", err)}
+	}
+	var (
+		mu   sync.Mutex
+		out  = map[string]Sample{}
+		errs []error
+		g    errgroup.Group
+	)
+	g.SetLimit(maxAgentRequests)
+	for agent := range need {
+		base, ok := urls[agent]
+		if !ok {
+			continue // gone from the master: its tasks are being replaced
+		}
+		g.Go(func() error {
+			stats, err := r.deps.Statistics(ctx, base)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				errs = append(errs, fmt.Errorf("agent %s statistics: %w", agent, err))
+				return nil
+			}
+			for _, s := range stats {
+				if agentOf[s.ExecutorID] != agent {
+					continue // another framework's, or a task of no autoscaled app
+				}
+				out[s.ExecutorID] = Sample{
+					Timestamp: s.Statistics.Timestamp,
+					CPUSecs:   s.Statistics.CPUsUserTimeSecs + s.Statistics.CPUsSystemTimeSecs,
+					CPULimit:  s.Statistics.CPUsLimit,
+					MemRSS:    s.Statistics.MemRSSBytes, MemLimit: s.Statistics.MemLimitBytes,
+				}
+			}
+			return nil
+		})
+	}
+	_ = g.Wait()
+	return out, errs
+}
+
+// forgetGone drops what is known of apps no longer autoscaled.
+func (r *Runner) forgetGone(targets []Target) {
+	keep := make(map[string]bool, len(targets))
+	for _, t := range targets {
+		keep[t.AppID] = true
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for id := range r.status {
+		if !keep[id] {
+			delete(r.status, id)
+			r.ctrl.Forget(id)
+		}
+	}
+}
+
+func (r *Runner) record(t Target, u Usage, measured bool, now time.Time) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	st := r.status[t.AppID]
+	if st == nil {
+		st = &AppStatus{AppID: t.AppID, Decisions: []Decision{}}
+		r.status[t.AppID] = st
+	}
+	st.Policy, st.Instances, st.SampledAt = t.Policy, t.Instances, now
+	if measured {
+		st.Usage = &u
+	}
+}
+
+func (r *Runner) decided(d Decision) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	st := r.status[d.AppID]
+	st.Instances = d.To
+	st.Decisions = append(st.Decisions, d)
+	if n := len(st.Decisions); n > recentDecisions {
+		st.Decisions = slices.Clone(st.Decisions[n-recentDecisions:])
+	}
+}
+
+// Status lists what the runner knows of each autoscaled app, sorted by app id.
+func (r *Runner) Status() []AppStatus {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make([]AppStatus, 0, len(r.status))
+	for _, st := range r.status {
+		c := *st
+		c.Decisions = slices.Clone(st.Decisions)
+		if st.Usage != nil {
+			u := *st.Usage
+			c.Usage = &u
+		}
+		out = append(out, c)
+	}
+	slices.SortFunc(out, func(a, b AppStatus) int { return cmp.Compare(a.AppID, b.AppID) })
+	return out
+}

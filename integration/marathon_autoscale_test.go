@@ -1,0 +1,121 @@
+package integration
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/agoracluster/agora/internal/hosttest"
+	"github.com/agoracluster/agora/internal/poll"
+)
+
+// TestMarathonAutoscale: an app whose tasks burn their cpus while a file exists scales up
+// to its maximum under the load, measured from the agent's cgroup statistics, and back down
+// to its minimum once the load stops; every decision shows on /v2/autoscale and as an
+// autoscale_event.
+func TestMarathonAutoscale(t *testing.T) {
+	hosttest.RequireCgroups(t)
+	c := cgroupsCluster(t)
+	_, mc := startMarathon(t, c, "--autoscale_interval", "300ms")
+
+	req, _ := http.NewRequest(http.MethodGet, mc.base+"/v2/events?event_type=autoscale_event", nil)
+	req.Header.Set("Accept", "text/event-stream")
+	stream, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stream.Body.Close()
+	if stream.StatusCode != http.StatusOK {
+		t.Fatalf("GET /v2/events: %s", stream.Status)
+	}
+	sawEvent := make(chan struct{})
+	go func() {
+		sc := bufio.NewScanner(stream.Body)
+		for sc.Scan() {
+			if strings.Contains(sc.Text(), "autoscale_event") {
+				close(sawEvent)
+				return
+			}
+		}
+	}()
+
+	burn := filepath.Join(t.TempDir(), "burn")
+	if err := os.WriteFile(burn, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	app := map[string]any{
+		"id":   "/burner",
+		"cmd":  fmt.Sprintf("while [ -e %s ]; do :; done; exec sleep 100000", burn),
+		"cpus": 0.1, "mem": 32, "instances": 1,
+		"labels": map[string]string{
+			"AGORA_AUTOSCALE_MIN_INSTANCES": "1",
+			"AGORA_AUTOSCALE_MAX_INSTANCES": "3",
+			"AGORA_AUTOSCALE_TARGET_CPU":    "0.5",
+			"AGORA_AUTOSCALE_COOLDOWN_UP":   "1s",
+			"AGORA_AUTOSCALE_COOLDOWN_DOWN": "1s",
+		},
+	}
+	body, _ := json.Marshal(app)
+	mc.must(http.MethodPost, "/v2/apps", string(body), http.StatusCreated, nil)
+
+	waitInstances := func(n int) {
+		t.Helper()
+		poll.Eventually(t, 60*time.Second, func() error {
+			a, err := mc.app("/burner")
+			if err != nil {
+				return err
+			}
+			if a.Instances != n || a.TasksRunning != n {
+				return fmt.Errorf("instances %d, running %d; want %d", a.Instances, a.TasksRunning, n)
+			}
+			return nil
+		}, "app /burner at %d instances", n)
+	}
+	waitInstances(3)
+
+	if err := os.Remove(burn); err != nil {
+		t.Fatal(err)
+	}
+	waitInstances(1)
+
+	var status struct {
+		Enabled bool `json:"enabled"`
+		Apps    []struct {
+			AppID     string `json:"appId"`
+			Decisions []struct {
+				From, To int
+				Reason   string
+			} `json:"decisions"`
+		} `json:"apps"`
+	}
+	mc.must(http.MethodGet, "/v2/autoscale?appId=burner", "", http.StatusOK, &status)
+	if !status.Enabled || len(status.Apps) != 1 {
+		t.Fatalf("/v2/autoscale = %+v", status)
+	}
+	ds := status.Apps[0].Decisions
+	if len(ds) < 2 || ds[0].From != 1 || ds[0].To <= 1 || ds[len(ds)-1].To != 1 {
+		t.Fatalf("decisions = %+v, want up from 1, then down to 1", ds)
+	}
+	if !strings.Contains(ds[0].Reason, "cpu utilisation") {
+		t.Errorf("first decision's reason = %q", ds[0].Reason)
+	}
+
+	// The stream carried the decisions as autoscale_event.
+	select {
+	case <-sawEvent:
+	case <-time.After(10 * time.Second):
+		t.Error("no autoscale_event on /v2/events")
+	}
+
+	// Invalid autoscaling labels are refused with the label named.
+	code, b := mc.do(http.MethodPost, "/v2/apps", `{"id":"/bad","cmd":"sleep 1","labels":{"AGORA_AUTOSCALE_MIN_INSTANCES":"x"}}`)
+	if code != http.StatusUnprocessableEntity || !strings.Contains(string(b), "AGORA_AUTOSCALE_MIN_INSTANCES") {
+		t.Errorf("POST with bad labels = %d %s, want 422 naming the label", code, b)
+	}
+}
