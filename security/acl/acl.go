@@ -1,0 +1,277 @@
+// Package acl is Mesos's local authorizer: ACLs in Mesos's JSON format (--acls), checked
+// in order, the first rule whose subjects and objects match deciding, and "permissive"
+// deciding when none matches. It is a pure value; the master reloads it when the file
+// changes.
+package acl
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+)
+
+// Action is an ACL list of Mesos's ACLs message, by its JSON name.
+type Action string
+
+// The actions Agora checks, with the object each one's rules name.
+const (
+	RegisterFrameworks Action = "register_frameworks" // roles
+	RunTasks           Action = "run_tasks"           // users
+	TeardownFrameworks Action = "teardown_frameworks" // framework_principals
+	ReserveResources   Action = "reserve_resources"   // roles
+	UnreserveResources Action = "unreserve_resources" // reserver_principals
+	CreateVolumes      Action = "create_volumes"      // roles
+	DestroyVolumes     Action = "destroy_volumes"     // creator_principals
+	GetQuotas          Action = "get_quotas"          // roles
+	UpdateQuotas       Action = "update_quotas"       // roles
+	ViewRoles          Action = "view_roles"          // roles
+	UpdateWeights      Action = "update_weights"      // roles
+	ViewFrameworks     Action = "view_frameworks"     // users
+	ViewTasks          Action = "view_tasks"          // users
+	ViewExecutors      Action = "view_executors"      // users
+	AccessSandboxes    Action = "access_sandboxes"    // users
+	ViewFlags          Action = "view_flags"          // flags
+	GetEndpoints       Action = "get_endpoints"       // paths
+	SetLogLevel        Action = "set_log_level"       // level
+)
+
+// objectKey names the object field of each action's rules, as Mesos's acls.proto does.
+var objectKey = map[Action]string{
+	RegisterFrameworks: "roles", RunTasks: "users", TeardownFrameworks: "framework_principals",
+	ReserveResources: "roles", UnreserveResources: "reserver_principals", CreateVolumes: "roles",
+	DestroyVolumes: "creator_principals", GetQuotas: "roles", UpdateQuotas: "roles",
+	ViewRoles: "roles", UpdateWeights: "roles", ViewFrameworks: "users", ViewTasks: "users",
+	ViewExecutors: "users", AccessSandboxes: "users", ViewFlags: "flags", GetEndpoints: "paths",
+	SetLogLevel: "level",
+}
+
+// Actions lists every action an ACL file may hold, sorted.
+func Actions() []Action {
+	out := make([]Action, 0, len(objectKey))
+	for a := range objectKey {
+		out = append(out, a)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// Kind is an entity's kind: some listed values, any value, or none.
+type Kind int
+
+// The kinds of Mesos's ACL.Entity.
+const (
+	Some Kind = iota
+	Any
+	None
+)
+
+// Entity is a set of principals (a rule's subjects) or of objects.
+type Entity struct {
+	Kind   Kind
+	Values []string
+}
+
+// Rule is one ACL: the subjects it is about, and the objects they may (or, with None, may
+// not) act on.
+type Rule struct {
+	Subjects, Objects Entity
+}
+
+// ACLs are the rules of every action, in file order, and what applies when no rule
+// matches. A nil *ACLs allows everything (no --acls).
+type ACLs struct {
+	Permissive bool
+	Rules      map[Action][]Rule
+}
+
+// Parse reads Mesos's ACL JSON strictly: an unknown action, an unknown field in a rule, a
+// rule without its subjects or objects, or an entity with both a type and values is an
+// error naming it. Permissive defaults to true, as in Mesos.
+func Parse(data []byte) (*ACLs, error) {
+	var raw map[string]json.RawMessage
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&raw); err != nil {
+		return nil, fmt.Errorf("acls: not a JSON object: %w", err)
+	}
+	if dec.More() {
+		return nil, errors.New("acls: data after the JSON object")
+	}
+	out := &ACLs{Permissive: true, Rules: map[Action][]Rule{}}
+	keys := make([]string, 0, len(raw))
+	for k := range raw {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var errs []error
+	for _, k := range keys {
+		v := raw[k]
+		if k == "permissive" {
+			if err := json.Unmarshal(v, &out.Permissive); err != nil {
+				errs = append(errs, fmt.Errorf("acls: permissive: want true or false"))
+			}
+			continue
+		}
+		action := Action(k)
+		obj, ok := objectKey[action]
+		if !ok {
+			errs = append(errs, fmt.Errorf("acls: unknown action %q (known: %s)", k, joinActions()))
+			continue
+		}
+		rules, err := parseRules(v, obj)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("acls: %s%w", k, err))
+			continue
+		}
+		out.Rules[action] = rules
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func joinActions() string {
+	var b strings.Builder
+	for i, a := range Actions() {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(string(a))
+	}
+	return b.String()
+}
+
+func parseRules(data json.RawMessage, objKey string) ([]Rule, error) {
+	var raws []map[string]json.RawMessage
+	if err := json.Unmarshal(data, &raws); err != nil {
+		return nil, errors.New(": want an array of rules")
+	}
+	rules := make([]Rule, 0, len(raws))
+	for i, r := range raws {
+		var rule Rule
+		for _, field := range []struct {
+			name string
+			dst  *Entity
+		}{{"principals", &rule.Subjects}, {objKey, &rule.Objects}} {
+			v, ok := r[field.name]
+			if !ok {
+				return nil, fmt.Errorf("[%d]: %q is required", i, field.name)
+			}
+			e, err := parseEntity(v)
+			if err != nil {
+				return nil, fmt.Errorf("[%d].%s: %w", i, field.name, err)
+			}
+			*field.dst = e
+			delete(r, field.name)
+		}
+		for k := range r {
+			return nil, fmt.Errorf("[%d]: unknown field %q (a rule has \"principals\" and %q)", i, k, objKey)
+		}
+		rules = append(rules, rule)
+	}
+	return rules, nil
+}
+
+func parseEntity(data json.RawMessage) (Entity, error) {
+	var raw struct {
+		Type   *string  `json:"type"`
+		Values []string `json:"values"`
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&raw); err != nil {
+		return Entity{}, fmt.Errorf("want {\"values\": [...]} or {\"type\": \"ANY\"|\"NONE\"}: %w", err)
+	}
+	switch {
+	case raw.Type != nil && raw.Values != nil:
+		return Entity{}, errors.New("has both a type and values")
+	case raw.Type == nil:
+		if len(raw.Values) == 0 {
+			return Entity{}, errors.New("lists no values (use {\"type\": \"NONE\"} for none)")
+		}
+		return Entity{Kind: Some, Values: raw.Values}, nil
+	}
+	switch *raw.Type {
+	case "ANY":
+		return Entity{Kind: Any}, nil
+	case "NONE":
+		return Entity{Kind: None}, nil
+	case "SOME":
+		return Entity{}, errors.New("type SOME is given by listing values")
+	}
+	return Entity{}, fmt.Errorf("type %q is not ANY or NONE", *raw.Type)
+}
+
+// Allowed reports whether principal may do action on object. An empty principal is an
+// unauthenticated caller (Mesos's ANY subject) and an empty object is any object.
+func (a *ACLs) Allowed(action Action, principal, object string) bool {
+	if a == nil {
+		return true
+	}
+	subject := request(principal)
+	obj := request(object)
+	for _, r := range a.Rules[action] {
+		if matches(subject, r.Subjects) && matches(obj, r.Objects) {
+			return allows(subject, r.Subjects) && allows(obj, r.Objects)
+		}
+	}
+	return a.Permissive
+}
+
+func request(v string) Entity {
+	if v == "" {
+		return Entity{Kind: Any}
+	}
+	return Entity{Kind: Some, Values: []string{v}}
+}
+
+// matches is Mesos's match matrix: whether rule entity acl is about the request at all.
+func matches(req, acl Entity) bool {
+	switch req.Kind {
+	case None:
+		return acl.Kind == None
+	case Any:
+		return acl.Kind == Any || acl.Kind == None
+	}
+	if acl.Kind != Some {
+		return true
+	}
+	return subset(req.Values, acl.Values)
+}
+
+// allows is Mesos's allow matrix: whether a matching rule entity grants the request.
+func allows(req, acl Entity) bool {
+	switch req.Kind {
+	case None:
+		return acl.Kind == None
+	case Any:
+		return acl.Kind == Any
+	}
+	switch acl.Kind {
+	case Any:
+		return true
+	case None:
+		return false
+	}
+	return subset(req.Values, acl.Values)
+}
+
+// subset reports whether every requested value is among the rule's. A rule value "a/%"
+// stands for every role nested under a (Mesos's hierarchical role wildcard).
+func subset(req, acl []string) bool {
+	for _, v := range req {
+		if !slices.ContainsFunc(acl, func(a string) bool {
+			if prefix, ok := strings.CutSuffix(a, "/%"); ok {
+				return strings.HasPrefix(v, prefix+"/")
+			}
+			return a == v
+		}) {
+			return false
+		}
+	}
+	return true
+}
