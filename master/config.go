@@ -58,6 +58,16 @@ type Config struct {
 	// through the operator API (UPDATE_WEIGHTS, PUT /weights) are kept in the
 	// registry and win over these after a restart or failover.
 	Weights map[string]float64
+	// Credentials is the file of the principals and secrets that may authenticate
+	// (--credentials; Mesos's JSON or text format, reloaded on change); "" none.
+	Credentials string
+	// ACLs are Mesos's ACLs (--acls): inline JSON or a file path (reloaded on change);
+	// "" allows everything.
+	ACLs string
+	// Which callers must authenticate with HTTP Basic: schedulers, agents, and operators'
+	// calls that change or read the master (Mesos's --authenticate_* flags).
+	AuthenticateFrameworks, AuthenticateAgents          bool
+	AuthenticateHTTPReadWrite, AuthenticateHTTPReadOnly bool
 	// Flags are the settings the master was started with, by flag name, as
 	// GET_FLAGS and /flags show them.
 	Flags map[string]string
@@ -104,6 +114,7 @@ func (c Config) Validate() error {
 	if c.MaxBodySize <= 0 {
 		errs = append(errs, fmt.Errorf("master: max body size must be positive, got %d", c.MaxBodySize))
 	}
+	errs = append(errs, c.validateSecurity())
 	return errors.Join(errs...)
 }
 

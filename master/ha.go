@@ -53,7 +53,10 @@ func NewHA(cfg Config, ha HA, log *zap.Logger) (*Master, error) {
 	if err := errors.Join(cfg.Validate(), ha.Validate()); err != nil {
 		return nil, err
 	}
-	m := newMaster(cfg, log)
+	m, err := newMaster(cfg, log)
+	if err != nil {
+		return nil, err
+	}
 	m.ha = &ha
 	return m, nil
 }

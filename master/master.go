@@ -36,6 +36,7 @@ type Master struct {
 	clock ledger.Clock
 	reg   *registry.Registry // the standalone master's registry; nil in HA mode
 	ha    *HA                // nil for a standalone master
+	sec   *security
 
 	mu          sync.Mutex
 	info        *mesos.MasterInfo // set by Run
@@ -66,13 +67,21 @@ func New(cfg Config, log *zap.Logger) (*Master, error) {
 	if err != nil {
 		return nil, fmt.Errorf("master: open registry: %w", err)
 	}
-	m := newMaster(cfg, log)
+	m, err := newMaster(cfg, log)
+	if err != nil {
+		return nil, err
+	}
 	m.reg = registry.New(st, registry.DefaultTimeout)
 	return m, nil
 }
 
-func newMaster(cfg Config, log *zap.Logger) *Master {
-	return &Master{cfg: cfg, log: log.Named("master"), clock: realClock{}, termChanged: make(chan struct{}), ended: make(chan struct{})}
+func newMaster(cfg Config, log *zap.Logger) (*Master, error) {
+	sec, err := loadSecurity(cfg, log.Named("master"))
+	if err != nil {
+		return nil, err
+	}
+	return &Master{cfg: cfg, log: log.Named("master"), clock: realClock{}, sec: sec,
+		termChanged: make(chan struct{}), ended: make(chan struct{})}, nil
 }
 
 // realClock is the wall clock.
@@ -95,6 +104,7 @@ func (m *Master) Run(ctx context.Context, ln net.Listener) error {
 
 	runCtx, cancelRun := context.WithCancel(ctx)
 	defer cancelRun()
+	m.sec.watch(runCtx)
 	run := func() error { return m.runHA(runCtx, info) }
 	if m.ha == nil {
 		// A standalone master recovers before it serves, and leads at once.
@@ -175,7 +185,9 @@ func (m *Master) startTerm(ctx context.Context, reg *registry.Registry, deposed 
 		return nil, nil, fmt.Errorf("master: recover registry: %w", err)
 	}
 	now := m.clock.Now()
-	l := ledger.New(m.cfg.ledger(), m.clock, info, rand.New(rand.NewPCG(uint64(now.UnixNano()), 0)))
+	lcfg := m.cfg.ledger()
+	lcfg.ACLs = m.sec.aclsFunc()
+	l := ledger.New(lcfg, m.clock, info, rand.New(rand.NewPCG(uint64(now.UnixNano()), 0)))
 	l.RecoverRoles(weights, quotas)
 	l.Recover(agents, fws)
 	lp := newLoop(m.cfg.AllocationInterval, m.cfg.AllocationBatch, m.clock, reg, m.log)
@@ -184,7 +196,9 @@ func (m *Master) startTerm(ctx context.Context, reg *registry.Registry, deposed 
 	metrics := httpapi.NewMetrics(lp)
 	lp.observeAllocation = metrics.ObserveAllocation
 	t := &term{loop: lp, mux: http.NewServeMux(), stop: make(chan struct{})}
-	srv := httpapi.New(m.cfg.httpapi(), lp, metrics, t.stop, m.log.Named("http"))
+	hcfg := m.cfg.httpapi()
+	hcfg.Security = m.sec.httpapi(m.cfg)
+	srv := httpapi.New(hcfg, lp, metrics, t.stop, m.log.Named("http"))
 	lp.publishOperator = srv.PublishOperatorEvents
 	srv.Register(t.mux)
 	m.log.Info("leading", zap.String("id", info.GetId()), zap.String("pid", info.GetPid()),
@@ -269,7 +283,7 @@ func (m *Master) routes() http.Handler {
 			}
 		}
 	})
-	return mux
+	return httpapi.Secure(m.sec.httpapi(m.cfg), mux)
 }
 
 func (m *Master) handleHealth(w http.ResponseWriter, _ *http.Request) {

@@ -48,6 +48,13 @@ func runMaster(ctx context.Context, args []string, _, stderr io.Writer) error {
 	weights := fs.String("weights", "", "role weights, role=weight separated by commas (eng=2.5,ops=1); a role without one weighs 1")
 	minAllocatable := fs.String("min_allocatable_resources", "cpus:0.01|mem:32",
 		"smallest resources worth offering: alternatives separated by '|', each name:amount pairs separated by ';'")
+	fs.StringVar(&cfg.Credentials, "credentials", "", "file of the principals and secrets that may authenticate (Mesos's JSON {\"credentials\":[{\"principal\":…,\"secret\":…}]} or \"principal secret\" lines; reloaded on change)")
+	fs.StringVar(&cfg.ACLs, "acls", "", "Mesos ACLs: JSON, or the path of a file holding it (reloaded on change); empty allows everything")
+	fs.BoolVar(&cfg.AuthenticateFrameworks, "authenticate_frameworks", false, "schedulers must authenticate (HTTP Basic with --credentials)")
+	fs.BoolVar(&cfg.AuthenticateFrameworks, "authenticate_http_frameworks", false, "alias of --authenticate_frameworks (Mesos's name for the v1 HTTP API)")
+	fs.BoolVar(&cfg.AuthenticateAgents, "authenticate_agents", false, "agents must authenticate (HTTP Basic with --credentials)")
+	fs.BoolVar(&cfg.AuthenticateHTTPReadWrite, "authenticate_http_readwrite", false, "operator calls that change the master must authenticate")
+	fs.BoolVar(&cfg.AuthenticateHTTPReadOnly, "authenticate_http_readonly", false, "operator calls that read the master must authenticate")
 	level := fs.String("logging_level", "info", "log level: debug, info, warn, error")
 	err := parseFlags(fs, args, osEnv)
 	if err != nil {

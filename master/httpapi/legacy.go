@@ -14,6 +14,7 @@ import (
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
 	quotapb "github.com/agoracluster/agora/proto/mesos/v1/quota"
 	"github.com/agoracluster/agora/resources"
+	"github.com/agoracluster/agora/security/acl"
 )
 
 // The legacy JSON endpoints that Mesos tools and dashboards read, in Mesos's
@@ -443,6 +444,11 @@ func (s *Server) handleWeights(w http.ResponseWriter, r *http.Request) {
 			}
 			ws = append(ws, wi)
 		}
+		principal := callerOf(r.Context()).principal
+		if err := s.authorizeAll(principal, acl.UpdateWeights, weightRoles(ws)...); err != nil {
+			writeError(w, err)
+			return
+		}
 		s.answerOK(w, r, func(l *ledger.Ledger) error { return l.UpdateWeights(ws) })
 	default:
 		w.Header().Set("Allow", "GET, HEAD, PUT")
@@ -463,6 +469,10 @@ func (s *Server) handleQuota(w http.ResponseWriter, r *http.Request) {
 			httpError(w, http.StatusBadRequest, "Expecting a role in the path: DELETE /quota/{role}")
 			return
 		}
+		if err := s.authorizeAll(callerOf(r.Context()).principal, acl.UpdateQuotas, role); err != nil {
+			writeError(w, err)
+			return
+		}
 		s.answerOK(w, r, func(l *ledger.Ledger) error { return l.RemoveQuota(role) })
 	case role != "":
 		httpError(w, http.StatusNotFound, "No such endpoint: "+r.URL.Path+" (only DELETE takes a role in the path)")
@@ -481,6 +491,10 @@ func (s *Server) handleQuota(w http.ResponseWriter, r *http.Request) {
 		req := &quotapb.QuotaRequest{}
 		if err := mesos.UnmarshalJSON(body, req); err != nil {
 			httpError(w, http.StatusBadRequest, "Failed to parse set quota request JSON: "+err.Error())
+			return
+		}
+		if err := s.authorizeAll(callerOf(r.Context()).principal, acl.UpdateQuotas, req.GetRole()); err != nil {
+			writeError(w, err)
 			return
 		}
 		s.answerOK(w, r, func(l *ledger.Ledger) error { return l.SetLegacyQuota(req) })
@@ -507,7 +521,8 @@ func (s *Server) handleTeardown(w http.ResponseWriter, r *http.Request) {
 		httpError(w, http.StatusBadRequest, "Missing 'frameworkId' query parameter in the request body")
 		return
 	}
-	s.answerOK(w, r, func(l *ledger.Ledger) error { return l.TeardownFramework(id) })
+	principal := callerOf(r.Context()).principal
+	s.answerOK(w, r, func(l *ledger.Ledger) error { return s.teardown(l, principal, id) })
 }
 
 // answerOK runs a change on the loop and answers 200, or the error's status.

@@ -18,6 +18,7 @@ import (
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
 	masterpb "github.com/agoracluster/agora/proto/mesos/v1/master"
 	quotapb "github.com/agoracluster/agora/proto/mesos/v1/quota"
+	"github.com/agoracluster/agora/security/acl"
 )
 
 // The Mesos v1 operator API of the master: POST /api/v1 with a master.Call in
@@ -77,6 +78,9 @@ func (s *Server) handleOperator(w http.ResponseWriter, r *http.Request) {
 	}
 	if err := validateOperatorCall(call); err != nil {
 		httpError(w, http.StatusBadRequest, "Failed to validate master::Call: "+err.Error())
+		return
+	}
+	if !s.authenticatedOperator(w, r, readOnlyCall(call.GetType())) {
 		return
 	}
 	s.metrics.operatorCalls.WithLabelValues(call.GetType().String()).Inc()
@@ -180,15 +184,17 @@ func (s *Server) operatorCall(r *http.Request, call *masterpb.Call) (*masterpb.R
 	// The rest read or change the ledger.
 	var resp *masterpb.Response
 	var callErr error
-	err := s.loop.Do(r.Context(), func(l *ledger.Ledger) { resp, callErr = ledgerCall(l, call) })
+	principal := callerOf(r.Context()).principal
+	err := s.loop.Do(r.Context(), func(l *ledger.Ledger) { resp, callErr = s.ledgerCall(l, call, principal) })
 	if err != nil {
 		return nil, err
 	}
 	return resp, callErr
 }
 
-// ledgerCall runs a call on the ledger, on its goroutine.
-func ledgerCall(l *ledger.Ledger, call *masterpb.Call) (*masterpb.Response, error) {
+// ledgerCall runs a call of principal on the ledger, on its goroutine; the ACLs are
+// checked here, against the state the call changes.
+func (s *Server) ledgerCall(l *ledger.Ledger, call *masterpb.Call, principal string) (*masterpb.Response, error) {
 	switch call.GetType() {
 	case masterpb.Call_GET_STATE:
 		resp := response(masterpb.Response_GET_STATE)
@@ -219,20 +225,35 @@ func ledgerCall(l *ledger.Ledger, call *masterpb.Call) (*masterpb.Response, erro
 		resp.GetWeights = &masterpb.Response_GetWeights{WeightInfos: weightsProto(l.Weights())}
 		return resp, nil
 	case masterpb.Call_UPDATE_WEIGHTS:
-		return nil, l.UpdateWeights(call.GetUpdateWeights().GetWeightInfos())
+		ws := call.GetUpdateWeights().GetWeightInfos()
+		if err := s.authorizeAll(principal, acl.UpdateWeights, weightRoles(ws)...); err != nil {
+			return nil, err
+		}
+		return nil, l.UpdateWeights(ws)
 	case masterpb.Call_GET_QUOTA:
 		resp := response(masterpb.Response_GET_QUOTA)
 		resp.GetQuota = &masterpb.Response_GetQuota{Status: quotaStatus(l)}
 		return resp, nil
 	case masterpb.Call_UPDATE_QUOTA:
 		u := call.GetUpdateQuota()
+		if err := s.authorizeAll(principal, acl.UpdateQuotas, quotaRoles(u.GetQuotaConfigs())...); err != nil {
+			return nil, err
+		}
 		return nil, l.UpdateQuotas(u.GetQuotaConfigs(), u.GetForce())
 	case masterpb.Call_SET_QUOTA:
-		return nil, l.SetLegacyQuota(call.GetSetQuota().GetQuotaRequest())
+		req := call.GetSetQuota().GetQuotaRequest()
+		if err := s.authorizeAll(principal, acl.UpdateQuotas, req.GetRole()); err != nil {
+			return nil, err
+		}
+		return nil, l.SetLegacyQuota(req)
 	case masterpb.Call_REMOVE_QUOTA:
-		return nil, l.RemoveQuota(call.GetRemoveQuota().GetRole())
+		role := call.GetRemoveQuota().GetRole()
+		if err := s.authorizeAll(principal, acl.UpdateQuotas, role); err != nil {
+			return nil, err
+		}
+		return nil, l.RemoveQuota(role)
 	case masterpb.Call_TEARDOWN:
-		return nil, l.TeardownFramework(call.GetTeardown().GetFrameworkId().GetValue())
+		return nil, s.teardown(l, principal, call.GetTeardown().GetFrameworkId().GetValue())
 	case masterpb.Call_GET_MASTER:
 		snap := l.Snapshot()
 		resp := response(masterpb.Response_GET_MASTER)

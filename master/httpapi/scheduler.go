@@ -50,6 +50,10 @@ func (s *Server) subscribeScheduler(w http.ResponseWriter, r *http.Request, call
 		httpError(w, http.StatusBadRequest, "Subscribe calls should not include the 'Mesos-Stream-Id' header")
 		return
 	}
+	if err := s.authorizeSubscribe(callerOf(r.Context()).principal, call.GetSubscribe().GetFrameworkInfo()); err != nil {
+		writeError(w, err)
+		return
+	}
 	streamID := uuid.NewString()
 	stream := newHTTPStream(out)
 	var fwID string

@@ -40,6 +40,8 @@ type Config struct {
 	Cluster string
 	// Flags are the master's settings by flag name, for GET_FLAGS and /flags.
 	Flags map[string]string
+	// Security is who must authenticate and what the ACLs allow; the zero value: off.
+	Security Security
 	// OperatorQueueBytes bounds what is queued for one operator API subscriber,
 	// in bytes, before it is dropped as too slow; 0 means 64 MiB.
 	OperatorQueueBytes int
@@ -124,8 +126,9 @@ func httpError(w http.ResponseWriter, code int, msg string) {
 // writeError is where an error of the ledger or the loop becomes a status code,
 // for both APIs.
 func writeError(w http.ResponseWriter, err error) {
+	var refused forbiddenError
 	switch {
-	case errors.Is(err, ledger.ErrForbidden):
+	case errors.Is(err, ledger.ErrForbidden), errors.As(err, &refused):
 		httpError(w, http.StatusForbidden, err.Error())
 	case errors.Is(err, ledger.ErrInvalid):
 		httpError(w, http.StatusBadRequest, err.Error())

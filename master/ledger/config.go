@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/agoracluster/agora/master/allocator"
+	"github.com/agoracluster/agora/security/acl"
 )
 
 // Config holds the ledger's timeouts and limits.
@@ -31,6 +32,9 @@ type Config struct {
 	MaxCompletedTasksPerFramework int
 	// MaxCompletedFrameworks bounds the removed frameworks kept.
 	MaxCompletedFrameworks int
+	// ACLs returns the ACLs in force (run_tasks is checked on every launch); nil, or nil
+	// ACLs, allows everything.
+	ACLs func() *acl.ACLs
 	// Allocator configures the allocator: --min_allocatable_resources and the
 	// initial --weights.
 	Allocator allocator.Config

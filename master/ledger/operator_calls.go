@@ -119,6 +119,16 @@ func (l *Ledger) RemoveQuota(role string) error {
 	return l.UpdateQuotas([]*quotapb.QuotaConfig{{Role: &role}}, true)
 }
 
+// FrameworkPrincipal is the principal of a registered framework ("" when it has none);
+// false when no framework has that id.
+func (l *Ledger) FrameworkPrincipal(id string) (string, bool) {
+	fw := l.frameworks[id]
+	if fw == nil {
+		return "", false
+	}
+	return fw.info.GetPrincipal(), true
+}
+
 // TeardownFramework is the operator's TEARDOWN (and Mesos's /teardown): the
 // framework is removed, its tasks killed and its resources recovered.
 func (l *Ledger) TeardownFramework(id string) error {

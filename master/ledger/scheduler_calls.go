@@ -4,17 +4,19 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	agorapb "github.com/agoracluster/agora/proto/agora/v1"
-	mesos "github.com/agoracluster/agora/proto/mesos/v1"
-	"github.com/agoracluster/agora/resources"
-	"go.uber.org/zap"
-	"go.uber.org/zap/zapcore"
-	"google.golang.org/protobuf/proto"
 	"maps"
 	"slices"
 	"strings"
 
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"google.golang.org/protobuf/proto"
+
+	agorapb "github.com/agoracluster/agora/proto/agora/v1"
+	mesos "github.com/agoracluster/agora/proto/mesos/v1"
 	"github.com/agoracluster/agora/proto/mesos/v1/scheduler"
+	"github.com/agoracluster/agora/resources"
+	"github.com/agoracluster/agora/security/acl"
 )
 
 // frameworkCall is one call of a subscribed framework's scheduler: the handlers of
@@ -187,6 +189,10 @@ func (c frameworkCall) launchTask(a *agent, ti *mesos.TaskInfo, remaining resour
 		c.taskError(ti, mesos.TaskStatus_REASON_TASK_INVALID, err.Error())
 		return remaining
 	}
+	if user := taskUser(c.fw, ti.GetCommand(), ti.GetExecutor()); !c.l.allowed(acl.RunTasks, c.fw.info.GetPrincipal(), user) {
+		c.taskError(ti, mesos.TaskStatus_REASON_TASK_UNAUTHORIZED, unauthorizedUser(c.fw, user))
+		return remaining
+	}
 	ti = proto.Clone(ti).(*mesos.TaskInfo)
 	if ti.Executor != nil && ti.Executor.FrameworkId == nil {
 		ti.Executor.FrameworkId = frameworkIDpb(c.fw.id)
@@ -199,6 +205,30 @@ func (c frameworkCall) launchTask(a *agent, ti *mesos.TaskInfo, remaining resour
 	return remaining.Minus(need)
 }
 
+// taskUser is the user a task runs as: its command's, else its executor's, else the
+// framework's (Mesos's order for run_tasks).
+func taskUser(fw *framework, cmd *mesos.CommandInfo, exec *mesos.ExecutorInfo) string {
+	if u := cmd.GetUser(); u != "" {
+		return u
+	}
+	if u := exec.GetCommand().GetUser(); u != "" {
+		return u
+	}
+	return fw.info.GetUser()
+}
+
+func unauthorizedUser(fw *framework, user string) string {
+	return fmt.Sprintf("Not authorized to launch as user '%s': the ACLs' run_tasks do not allow principal '%s' to", user, fw.info.GetPrincipal())
+}
+
+// allowed checks the ACLs in force.
+func (l *Ledger) allowed(action acl.Action, principal, object string) bool {
+	if l.cfg.ACLs == nil {
+		return true
+	}
+	return l.cfg.ACLs().Allowed(action, principal, object)
+}
+
 // launchGroup validates and launches a task group, all or nothing.
 func (c frameworkCall) launchGroup(a *agent, lg *mesos.Offer_Operation_LaunchGroup, remaining resources.Resources) resources.Resources {
 	need, newExec, err := validateTaskGroup(c.fw, a, lg, remaining)
@@ -207,6 +237,14 @@ func (c frameworkCall) launchGroup(a *agent, lg *mesos.Offer_Operation_LaunchGro
 			c.taskError(ti, mesos.TaskStatus_REASON_TASK_GROUP_INVALID, err.Error())
 		}
 		return remaining
+	}
+	for _, ti := range lg.GetTaskGroup().GetTasks() {
+		if user := taskUser(c.fw, ti.GetCommand(), lg.GetExecutor()); !c.l.allowed(acl.RunTasks, c.fw.info.GetPrincipal(), user) {
+			for _, ti := range lg.GetTaskGroup().GetTasks() {
+				c.taskError(ti, mesos.TaskStatus_REASON_TASK_GROUP_UNAUTHORIZED, unauthorizedUser(c.fw, user))
+			}
+			return remaining
+		}
 	}
 	exec := proto.Clone(lg.GetExecutor()).(*mesos.ExecutorInfo)
 	if exec.FrameworkId == nil {

@@ -1,0 +1,211 @@
+package httpapi
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/agoracluster/agora/master/ledger"
+	mesos "github.com/agoracluster/agora/proto/mesos/v1"
+	masterpb "github.com/agoracluster/agora/proto/mesos/v1/master"
+	quotapb "github.com/agoracluster/agora/proto/mesos/v1/quota"
+	"github.com/agoracluster/agora/security/acl"
+	"github.com/agoracluster/agora/security/authn"
+)
+
+// Security configures who must authenticate to the master's APIs and what the ACLs let
+// them do; the zero value leaves both off (as Mesos without --credentials and --acls).
+type Security struct {
+	// Authenticator checks HTTP Basic credentials; nil: nobody authenticates.
+	Authenticator *authn.Authenticator
+	// Which callers must authenticate: schedulers (--authenticate_frameworks), agents
+	// (--authenticate_agents), and operators' calls that change (--authenticate_http_readwrite)
+	// or only read (--authenticate_http_readonly) the master.
+	Frameworks, Agents, ReadWrite, ReadOnly bool
+	// ACLs returns the ACLs in force; nil allows everything.
+	ACLs func() *acl.ACLs
+}
+
+// caller is who sent a request: the authenticated principal ("" anonymous) and, when the
+// request carried credentials that failed, why.
+type caller struct {
+	principal string
+	err       error
+}
+
+type callerKey struct{}
+
+func callerOf(ctx context.Context) caller {
+	c, _ := ctx.Value(callerKey{}).(caller)
+	return c
+}
+
+// endpointClass is who an endpoint is for, which decides whether it needs credentials.
+type endpointClass int
+
+const (
+	classOpen      endpointClass = iota // /health, /redirect: never
+	classScheduler                      // the scheduler API
+	classAgent                          // the agent API
+	classOperator                       // /api/v1: decided per call, once decoded
+	classReadOnly                       // GET of the other endpoints
+	classReadWrite                      // their changes
+)
+
+func classify(r *http.Request) endpointClass {
+	p := strings.TrimPrefix(r.URL.Path, "/master")
+	switch {
+	case p == "/health" || p == "/redirect":
+		return classOpen
+	case p == "/api/v1/scheduler":
+		return classScheduler
+	case p == "/api/v1/agent":
+		return classAgent
+	case p == "/api/v1":
+		return classOperator
+	case r.Method == http.MethodGet || r.Method == http.MethodHead:
+		return classReadOnly
+	}
+	return classReadWrite
+}
+
+// Secure authenticates every request to next (the master's routes): where the endpoint's
+// class needs credentials, a request without valid ones gets 401; elsewhere valid
+// credentials name the caller for the ACLs. Without an Authenticator it passes requests on
+// untouched.
+func Secure(sec Security, next http.Handler) http.Handler {
+	if sec.Authenticator == nil {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		principal, err := sec.Authenticator.Authenticate(r)
+		if err != nil && sec.requiresCredentials(classify(r), false) {
+			sec.Authenticator.Unauthorized(w, err)
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), callerKey{}, caller{principal: principal, err: err})))
+	})
+}
+
+// requiresCredentials reports whether a request of class c (for the operator API: a call
+// that only reads when readOnly) must carry valid credentials.
+func (sec Security) requiresCredentials(c endpointClass, readOnly bool) bool {
+	switch c {
+	case classScheduler:
+		return sec.Frameworks
+	case classAgent:
+		return sec.Agents
+	case classReadOnly:
+		return sec.ReadOnly
+	case classReadWrite:
+		return sec.ReadWrite
+	case classOperator:
+		if readOnly {
+			return sec.ReadOnly
+		}
+		return sec.ReadWrite
+	}
+	return false
+}
+
+// authenticatedOperator answers 401 and reports false when an operator call that reads
+// (readOnly) or changes the master needs credentials the request lacks.
+func (s *Server) authenticatedOperator(w http.ResponseWriter, r *http.Request, readOnly bool) bool {
+	c := callerOf(r.Context())
+	if c.principal != "" || !s.cfg.Security.requiresCredentials(classOperator, readOnly) || s.cfg.Security.Authenticator == nil {
+		return true
+	}
+	s.cfg.Security.Authenticator.Unauthorized(w, c.err)
+	return false
+}
+
+// allowed reports whether the ACLs let principal do action on object.
+func (s *Server) allowed(action acl.Action, principal, object string) bool {
+	if s.cfg.Security.ACLs == nil {
+		return true
+	}
+	return s.cfg.Security.ACLs().Allowed(action, principal, object)
+}
+
+// forbidden is the error of a call the ACLs refuse (403).
+func forbidden(principal string, action acl.Action, object string) error {
+	who := "an anonymous caller"
+	if principal != "" {
+		who = fmt.Sprintf("principal '%s'", principal)
+	}
+	return forbiddenError(fmt.Sprintf("Forbidden: the ACLs' %s do not allow %s on '%s'", action, who, object))
+}
+
+type forbiddenError string
+
+func (e forbiddenError) Error() string { return string(e) }
+
+// authorizeAll checks action on every object; the first refused one is the error.
+func (s *Server) authorizeAll(principal string, action acl.Action, objects ...string) error {
+	for _, o := range objects {
+		if !s.allowed(action, principal, o) {
+			return forbidden(principal, action, o)
+		}
+	}
+	return nil
+}
+
+// readOnlyCall reports whether an operator call only reads the master (GET_* and SUBSCRIBE).
+func readOnlyCall(t masterpb.Call_Type) bool {
+	return t == masterpb.Call_SUBSCRIBE || strings.HasPrefix(t.String(), "GET_")
+}
+
+// teardown tears framework id down when principal may (teardown_frameworks, on the
+// framework's principal); on the loop.
+func (s *Server) teardown(l *ledger.Ledger, principal, id string) error {
+	if fwPrincipal, ok := l.FrameworkPrincipal(id); ok && !s.allowed(acl.TeardownFrameworks, principal, fwPrincipal) {
+		return forbidden(principal, acl.TeardownFrameworks, fwPrincipal)
+	}
+	return l.TeardownFramework(id)
+}
+
+func weightRoles(ws []*mesos.WeightInfo) []string {
+	out := make([]string, 0, len(ws))
+	for _, w := range ws {
+		out = append(out, w.GetRole())
+	}
+	return out
+}
+
+func quotaRoles(qs []*quotapb.QuotaConfig) []string {
+	out := make([]string, 0, len(qs))
+	for _, q := range qs {
+		out = append(out, q.GetRole())
+	}
+	return out
+}
+
+// authorizeSubscribe checks a scheduler's SUBSCRIBE: an authenticated framework's
+// FrameworkInfo.principal must be its principal (it is filled in when left out), and the
+// ACLs' register_frameworks must allow it every role it asks for.
+func (s *Server) authorizeSubscribe(principal string, info *mesos.FrameworkInfo) error {
+	if info == nil {
+		return nil
+	}
+	if principal != "" {
+		switch p := info.GetPrincipal(); {
+		case p == "":
+			info.Principal = &principal
+		case p != principal:
+			return forbiddenError(fmt.Sprintf("Forbidden: framework principal '%s' does not match the authenticated principal '%s'", p, principal))
+		}
+	}
+	roles := info.GetRoles()
+	if len(roles) == 0 {
+		roles = []string{cmpOr(info.GetRole(), "*")}
+	}
+	return s.authorizeAll(info.GetPrincipal(), acl.RegisterFrameworks, roles...)
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}

@@ -1,0 +1,227 @@
+package master
+
+import (
+	"encoding/base64"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"go.uber.org/zap"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/agoracluster/agora/apicodec"
+	"github.com/agoracluster/agora/master/httpapi"
+	"github.com/agoracluster/agora/master/mastertest"
+	agorapb "github.com/agoracluster/agora/proto/agora/v1"
+	mesos "github.com/agoracluster/agora/proto/mesos/v1"
+	masterpb "github.com/agoracluster/agora/proto/mesos/v1/master"
+	"github.com/agoracluster/agora/proto/mesos/v1/scheduler"
+	"github.com/agoracluster/agora/resources"
+)
+
+const testCredentials = `{"credentials": [
+	{"principal": "ops", "secret": "ops-secret"},
+	{"principal": "fw", "secret": "fw-secret"},
+	{"principal": "agent", "secret": "agent-secret"},
+	{"principal": "eve", "secret": "eve-secret"}]}`
+
+const testACLs = `{
+	"permissive": false,
+	"register_frameworks": [{"principals": {"values": ["fw"]}, "roles": {"values": ["web"]}}],
+	"run_tasks": [{"principals": {"values": ["fw"]}, "users": {"values": ["nobody"]}}],
+	"teardown_frameworks": [{"principals": {"values": ["ops"]}, "framework_principals": {"type": "ANY"}}],
+	"update_weights": [{"principals": {"values": ["ops"]}, "roles": {"type": "ANY"}}],
+	"update_quotas": [{"principals": {"values": ["ops"]}, "roles": {"type": "ANY"}}]
+}`
+
+func startSecureMaster(t *testing.T) *testMaster {
+	t.Helper()
+	dir := t.TempDir()
+	creds := filepath.Join(dir, "credentials.json")
+	if err := os.WriteFile(creds, []byte(testCredentials), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return startMaster(t, func(c *Config) {
+		c.Credentials, c.ACLs = creds, testACLs
+		c.AuthenticateFrameworks, c.AuthenticateAgents = true, true
+		c.AuthenticateHTTPReadWrite, c.AuthenticateHTTPReadOnly = true, true
+	})
+}
+
+// as returns headers carrying principal's credentials ("" none; secret "bad": a wrong one).
+func as(principal string, headers map[string]string) map[string]string {
+	out := map[string]string{}
+	for k, v := range headers {
+		out[k] = v
+	}
+	if principal != "" {
+		secret := principal + "-secret"
+		if principal == "bad" {
+			principal, secret = "ops", "wrong"
+		}
+		out["Authorization"] = "Basic " + base64.StdEncoding.EncodeToString([]byte(principal+":"+secret))
+	}
+	return out
+}
+
+func (tm *testMaster) do(method, path string, headers map[string]string, body string) (int, string) {
+	tm.t.Helper()
+	req, err := http.NewRequest(method, tm.url+path, strings.NewReader(body))
+	if err != nil {
+		tm.t.Fatal(err)
+	}
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
+	resp, err := tm.client.Do(req)
+	if err != nil {
+		tm.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if strings.HasPrefix(resp.Header.Get("Content-Type"), "application/recordio") || resp.Header.Get(httpapi.StreamIDHeader) != "" {
+		return resp.StatusCode, "" // a stream: its status is the answer
+	}
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// TestAuthorizationMatrix: every kind of endpoint answers no credentials (and wrong ones)
+// with 401, a principal the ACLs do not allow with 403, and an allowed one with success;
+// a refused call changes nothing.
+func TestAuthorizationMatrix(t *testing.T) {
+	tm := startSecureMaster(t)
+	js := map[string]string{"Content-Type": apicodec.MediaJSON, "Accept": apicodec.MediaJSON}
+	op := func(call *masterpb.Call) string { return string(mustMarshal(t, apicodec.JSON, call)) }
+	weights := op(&masterpb.Call{Type: masterpb.Call_UPDATE_WEIGHTS.Enum(), UpdateWeights: &masterpb.Call_UpdateWeights{
+		WeightInfos: []*mesos.WeightInfo{{Role: proto.String("web"), Weight: proto.Float64(3)}}}})
+	fwInfo := func(principal string) string {
+		info := &mesos.FrameworkInfo{User: proto.String("nobody"), Name: proto.String("f"), Roles: []string{"web"},
+			Capabilities: []*mesos.FrameworkInfo_Capability{{Type: mesos.FrameworkInfo_Capability_MULTI_ROLE.Enum()}}}
+		if principal != "" {
+			info.Principal = proto.String(principal)
+		}
+		return string(mustMarshal(t, apicodec.JSON, subscribeCall(info)))
+	}
+	agentSubscribe := string(mustMarshal(t, apicodec.JSON, &agorapb.AgentCall{Type: agorapb.AgentCall_SUBSCRIBE.Enum(),
+		Subscribe: &agorapb.AgentCall_Subscribe{AgentInfo: &mesos.AgentInfo{Hostname: proto.String("a"), Port: proto.Int32(5051),
+			Resources: resources.MustParse("cpus:1;mem:64").ToProto()}, Version: proto.String("test")}}))
+
+	tests := []struct {
+		name, method, path, body string
+		headers                  map[string]string
+		want                     map[string]int // principal ("" none, "bad" wrong secret) → status
+	}{
+		{"health is open", http.MethodGet, "/health", "", nil, map[string]int{"": 200, "bad": 200}},
+		{"operator read", http.MethodPost, "/api/v1", op(opCall(masterpb.Call_GET_HEALTH)), js,
+			map[string]int{"": 401, "bad": 401, "eve": 200, "ops": 200}},
+		{"state", http.MethodGet, "/state", "", nil, map[string]int{"": 401, "bad": 401, "eve": 200}},
+		{"metrics", http.MethodGet, "/metrics/snapshot", "", nil, map[string]int{"": 401, "eve": 200}},
+		{"operator UPDATE_WEIGHTS", http.MethodPost, "/api/v1", weights, js,
+			map[string]int{"": 401, "bad": 401, "eve": 403, "ops": 200}},
+		{"legacy PUT /weights", http.MethodPut, "/weights", `[{"role": "web", "weight": 2}]`, js,
+			map[string]int{"": 401, "bad": 401, "eve": 403, "ops": 200}},
+		{"legacy POST /quota", http.MethodPost, "/quota", `{"role": "web", "guarantee": [], "force": true}`, js,
+			map[string]int{"": 401, "eve": 403}},
+		{"scheduler SUBSCRIBE as itself", http.MethodPost, "/api/v1/scheduler", fwInfo("fw"), js,
+			map[string]int{"": 401, "bad": 401, "eve": 403, "fw": 200}},
+		{"scheduler SUBSCRIBE, principal filled in", http.MethodPost, "/api/v1/scheduler", fwInfo(""), js,
+			map[string]int{"eve": 403, "fw": 200}},
+		{"agent SUBSCRIBE", http.MethodPost, "/api/v1/agent", agentSubscribe, js,
+			map[string]int{"": 401, "bad": 401, "agent": 200}},
+	}
+	for _, tt := range tests {
+		for principal, want := range tt.want {
+			code, body := tm.do(tt.method, tt.path, as(principal, tt.headers), tt.body)
+			if code != want {
+				t.Errorf("%s as %q: %d %s, want %d", tt.name, principal, code, body, want)
+			}
+			if code == 403 && !strings.Contains(body, "Forbidden") {
+				t.Errorf("%s as %q: 403 body %q does not say why", tt.name, principal, body)
+			}
+		}
+	}
+
+	// The refused weight changes left the weights as ops set them last (2, by PUT /weights).
+	code, body := tm.do(http.MethodGet, "/weights", as("ops", nil), "")
+	if code != 200 || !strings.Contains(body, `"weight":2`) {
+		t.Errorf("weights after the matrix: %d %s, want web at 2", code, body)
+	}
+}
+
+// TestACLsRefuseTeardownAndUnauthorizedUsers: a task of a user run_tasks does not allow
+// ends TASK_ERROR (REASON_TASK_UNAUTHORIZED) while the allowed one launches; only a
+// principal of teardown_frameworks tears a framework down.
+func TestACLsRefuseTeardownAndUnauthorizedUsers(t *testing.T) {
+	tm := startSecureMaster(t)
+	pb := as("agent", map[string]string{"Content-Type": apicodec.MediaProtobuf, "Accept": apicodec.MediaProtobuf})
+	agent := openStream(t, tm.post("/api/v1/agent", pb, mustMarshal(t, apicodec.Protobuf, &agorapb.AgentCall{
+		Type: agorapb.AgentCall_SUBSCRIBE.Enum(), Subscribe: &agorapb.AgentCall_Subscribe{
+			AgentInfo: &mesos.AgentInfo{Hostname: proto.String("agent1"), Port: proto.Int32(5051), Resources: resources.MustParse("cpus:2;mem:256").ToProto()},
+			Version:   proto.String("test")}})))
+	aev := &agorapb.AgentEvent{}
+	agent.next(aev, func() bool { return aev.GetType() == agorapb.AgentEvent_SUBSCRIBED })
+	agentID := aev.GetSubscribed().GetAgentId().GetValue()
+
+	js := as("fw", map[string]string{"Content-Type": apicodec.MediaJSON})
+	info := &mesos.FrameworkInfo{User: proto.String("nobody"), Name: proto.String("f"), Roles: []string{"web"},
+		Capabilities: []*mesos.FrameworkInfo_Capability{{Type: mesos.FrameworkInfo_Capability_MULTI_ROLE.Enum()}}}
+	fw := openStream(t, tm.post("/api/v1/scheduler", js, mustMarshal(t, apicodec.JSON, subscribeCall(info))))
+	ev := &scheduler.Event{}
+	fw.next(ev, func() bool { return ev.GetType() == scheduler.Event_SUBSCRIBED })
+	fwID := ev.GetSubscribed().GetFrameworkId().GetValue()
+	fw.next(ev, func() bool { return ev.GetType() == scheduler.Event_OFFERS })
+
+	asRoot := mastertest.CommandTask("as-root", agentID, "cpus:0.5;mem:32")
+	asRoot.Command.User = proto.String("root")
+	asNobody := mastertest.CommandTask("as-nobody", agentID, "cpus:0.5;mem:32")
+	launch := mastertest.LaunchCall(mastertest.OfferIDs(ev.GetOffers().GetOffers()[0]), asRoot, asNobody)
+	launch.FrameworkId = mastertest.FrameworkID(fwID)
+	js[httpapi.StreamIDHeader] = fw.streamID
+	resp := tm.post("/api/v1/scheduler", js, mustMarshal(t, apicodec.JSON, launch))
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("ACCEPT: %s", resp.Status)
+	}
+	fw.next(ev, func() bool { return ev.GetType() == scheduler.Event_UPDATE })
+	st := ev.GetUpdate().GetStatus()
+	if st.GetTaskId().GetValue() != "as-root" || st.GetState() != mesos.TaskState_TASK_ERROR ||
+		st.GetReason() != mesos.TaskStatus_REASON_TASK_UNAUTHORIZED || !strings.Contains(st.GetMessage(), "user 'root'") {
+		t.Fatalf("update = %v, want TASK_ERROR REASON_TASK_UNAUTHORIZED for as-root", st)
+	}
+	agent.next(aev, func() bool { return aev.GetType() == agorapb.AgentEvent_RUN_TASK })
+	if got := aev.GetRunTask().GetTask().GetTaskId().GetValue(); got != "as-nobody" {
+		t.Fatalf("agent was sent %q, want only as-nobody", got)
+	}
+
+	form := map[string]string{"Content-Type": "application/x-www-form-urlencoded"}
+	body := url.Values{"frameworkId": {fwID}}.Encode()
+	if code, msg := tm.do(http.MethodPost, "/teardown", as("eve", form), body); code != 403 || !strings.Contains(msg, "teardown_frameworks") {
+		t.Fatalf("teardown by eve: %d %s, want 403", code, msg)
+	}
+	if code, msg := tm.do(http.MethodPost, "/teardown", as("ops", form), body); code != 200 {
+		t.Fatalf("teardown by ops: %d %s", code, msg)
+	}
+}
+
+func TestSecurityFlagsNeedCredentialsAndValidFiles(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.WorkDir = t.TempDir()
+	cfg.AuthenticateFrameworks = true
+	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "need --credentials") {
+		t.Errorf("Validate = %v", err)
+	}
+	cfg.AuthenticateFrameworks = false
+	cfg.ACLs = `{"run_task": []}`
+	if _, err := New(cfg, zap.NewNop()); err == nil || !strings.Contains(err.Error(), `--acls: acls: unknown action "run_task"`) {
+		t.Errorf("New with bad ACLs = %v", err)
+	}
+	cfg.ACLs = ""
+	cfg.Credentials = filepath.Join(t.TempDir(), "missing")
+	if _, err := New(cfg, zap.NewNop()); err == nil || !strings.Contains(err.Error(), "--credentials") {
+		t.Errorf("New with a missing credentials file = %v", err)
+	}
+}
