@@ -165,6 +165,7 @@ func (a *Agent) Run(ctx context.Context, ln net.Listener) error {
 		BackoffMin: a.cfg.RegistrationBackoffMin,
 		BackoffMax: a.cfg.RegistrationBackoffMax,
 		Clock:      a.clock,
+		Credential: a.cfg.Credential,
 	}, masterLink{a}, a.log)
 	icfg := a.cfg.isolation()
 	icfg.Devices = len(devs) > 0

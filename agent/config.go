@@ -13,6 +13,7 @@ import (
 	"github.com/agoracluster/agora/agent/isolation"
 	"github.com/agoracluster/agora/agent/registration"
 	"github.com/agoracluster/agora/agent/statusupdate"
+	"github.com/agoracluster/agora/security/credentials"
 )
 
 // Config configures an agent.
@@ -68,6 +69,9 @@ type Config struct {
 	// between attempts to subscribe to the master.
 	RegistrationBackoffMin time.Duration
 	RegistrationBackoffMax time.Duration
+	// Credential authenticates the agent to the master (--credential; needed when the
+	// master runs with --authenticate_agents); zero: none.
+	Credential credentials.Credential
 	// ShutdownExecutorsOnExit makes Run shut down every executor before it returns. Off by
 	// default: executors and their tasks outlive the agent process, and a restarted agent
 	// recovers them (`agora local` turns it on so that Ctrl-C stops the tasks too).

@@ -22,6 +22,8 @@ import (
 	agorapb "github.com/agoracluster/agora/proto/agora/v1"
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
 	"github.com/agoracluster/agora/recordio"
+	"github.com/agoracluster/agora/security/authn"
+	"github.com/agoracluster/agora/security/credentials"
 )
 
 const (
@@ -56,6 +58,9 @@ type Config struct {
 	// Clock times the back-off, the heartbeats and the watchdog of a silent stream; nil
 	// means the wall clock.
 	Clock clock.Clock
+	// Credential authenticates the agent to a master that asks for it
+	// (--authenticate_agents); zero: none sent.
+	Credential credentials.Credential
 }
 
 // Conn is the agent's connection to the master: the subscription stream (with
@@ -97,8 +102,8 @@ func New(cfg Config, owner Owner, log *zap.Logger) *Conn {
 		cfg:       cfg,
 		clock:     clk,
 		log:       log.Named("master"),
-		stream:    &http.Client{Transport: tr},
-		calls:     &http.Client{Transport: tr, Timeout: 15 * time.Second},
+		stream:    authn.Client(&http.Client{Transport: tr}, cfg.Credential),
+		calls:     authn.Client(&http.Client{Transport: tr, Timeout: 15 * time.Second}, cfg.Credential),
 		outSignal: make(chan struct{}, 1),
 	}
 }

@@ -60,8 +60,13 @@ func runAgent(ctx context.Context, args []string, _, stderr io.Writer) error {
 		"fraction of the work dir's disk to keep free: sandboxes may live gc_delay × max(0, 1 − headroom − disk usage)")
 	durationVar(fs, &cfg.DiskWatchInterval, "disk_watch_interval", cfg.DiskWatchInterval,
 		"how often the disk usage of the work dir is checked for sandbox garbage collection")
+	credential := fs.String("credential", "", "file with the agent's credential for a master with --authenticate_agents ({\"principal\": …, \"secret\": …} or one \"principal secret\" line)")
 	level := fs.String("logging_level", "info", "log level: debug, info, warn, error")
 	if err := parseFlags(fs, args, osEnv); err != nil {
+		return err
+	}
+	var err error
+	if cfg.Credential, err = readCredential("credential", *credential); err != nil {
 		return err
 	}
 	cfg.Containerizers = nil

@@ -8,10 +8,12 @@ import (
 	"strings"
 	"time"
 
-	"github.com/agoracluster/agora/duration"
 	"github.com/spf13/pflag"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
+
+	"github.com/agoracluster/agora/duration"
+	"github.com/agoracluster/agora/security/credentials"
 )
 
 // newFlagSet returns a flag set for one subcommand that reports errors instead of exiting.
@@ -131,4 +133,43 @@ func redactURLs(v string) string {
 		}
 	}
 	return strings.Join(parts, ",")
+}
+
+// readCredential reads a --credential file (Mesos's {"principal": …, "secret": …}, or one
+// "principal secret" line); "" is no credential.
+func readCredential(flag, path string) (credentials.Credential, error) {
+	if path == "" {
+		return credentials.Credential{}, nil
+	}
+	data, err := os.ReadFile(strings.TrimPrefix(path, "file://"))
+	if err != nil {
+		return credentials.Credential{}, fmt.Errorf("--%s: %w", flag, err)
+	}
+	c, err := credentials.ParseOne(data)
+	if err != nil {
+		return credentials.Credential{}, fmt.Errorf("--%s %s: %w", flag, path, err)
+	}
+	return c, nil
+}
+
+// frameworkCredential is Marathon's --mesos_authentication_principal with the secret read
+// from --mesos_authentication_secret_file (its trailing newline dropped).
+func frameworkCredential(principal, secretFile string) (credentials.Credential, error) {
+	switch {
+	case principal == "" && secretFile == "":
+		return credentials.Credential{}, nil
+	case principal == "":
+		return credentials.Credential{}, fmt.Errorf("--mesos_authentication_secret_file needs --mesos_authentication_principal")
+	case secretFile == "":
+		return credentials.Credential{}, fmt.Errorf("--mesos_authentication_principal needs --mesos_authentication_secret_file")
+	}
+	data, err := os.ReadFile(secretFile)
+	if err != nil {
+		return credentials.Credential{}, fmt.Errorf("--mesos_authentication_secret_file: %w", err)
+	}
+	secret := strings.TrimRight(string(data), "\r\n")
+	if secret == "" {
+		return credentials.Credential{}, fmt.Errorf("--mesos_authentication_secret_file %s: the file is empty", secretFile)
+	}
+	return credentials.Credential{Principal: principal, Secret: secret}, nil
 }

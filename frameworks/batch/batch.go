@@ -184,6 +184,7 @@ func (b *Batch) start(ctx context.Context, st store.Store) (http.Handler, func(c
 	}
 	scfg := sdk.DefaultConfig()
 	scfg.Masters = b.cfg.Masters
+	scfg.Credential = b.cfg.Credential
 	scfg.Framework = &mesos.FrameworkInfo{
 		User:            proto.String(b.cfg.User),
 		Name:            proto.String(b.cfg.FrameworkName),

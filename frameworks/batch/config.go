@@ -7,12 +7,16 @@ import (
 
 	"github.com/agoracluster/agora/frameworks/batch/retry"
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
+	"github.com/agoracluster/agora/security/credentials"
 )
 
 // Config configures the batch framework. Start from DefaultConfig.
 type Config struct {
 	// Masters lists the masters ("host:port"); --master.
 	Masters []string
+	// Credential authenticates the framework to the master (Marathon's
+	// --mesos_authentication_principal and --mesos_authentication_secret_file); zero: none.
+	Credential credentials.Credential
 	// HTTPPort is the port the REST API is advertised on (the listener is passed to Run).
 	HTTPPort int
 	// Hostname is advertised as the leader's address and in FrameworkInfo.

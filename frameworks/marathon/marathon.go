@@ -329,6 +329,7 @@ func (m *Marathon) apiConfig(lead *ha.Node) api.Config {
 func (m *Marathon) schedulerConfig(st store.Store) sdk.Config {
 	scfg := sdk.DefaultConfig()
 	scfg.Masters = m.cfg.Masters
+	scfg.Credential = m.cfg.Credential
 	scfg.Framework = &mesos.FrameworkInfo{
 		User:            proto.String(m.cfg.User),
 		Name:            proto.String(m.cfg.FrameworkName),

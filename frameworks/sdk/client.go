@@ -14,6 +14,8 @@ import (
 
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
 	"github.com/agoracluster/agora/proto/mesos/v1/scheduler"
+	"github.com/agoracluster/agora/security/authn"
+	"github.com/agoracluster/agora/security/credentials"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 )
@@ -75,6 +77,17 @@ func newTransport() *http.Transport {
 		ResponseHeaderTimeout: 0, // the subscription response is bounded by the watchdog
 		ExpectContinueTimeout: time.Second,
 	}
+}
+
+// withCredential adds cred (when set) to every request rt sends.
+func withCredential(rt http.RoundTripper, cred credentials.Credential) http.RoundTripper {
+	if cred.Principal == "" {
+		return rt
+	}
+	if rt == nil {
+		rt = newTransport()
+	}
+	return &authn.Transport{Base: rt, Credential: cred}
 }
 
 func newClient(rt http.RoundTripper) *http.Client {

@@ -11,6 +11,7 @@ import (
 
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
 	"github.com/agoracluster/agora/proto/mesos/v1/scheduler"
+	"github.com/agoracluster/agora/security/credentials"
 	"github.com/agoracluster/agora/zookeeper"
 )
 
@@ -83,6 +84,10 @@ type Config struct {
 	MaxEventSize int
 	// Transport carries the HTTP requests. Default: a private http.Transport.
 	Transport http.RoundTripper
+	// Credential authenticates the framework to masters that ask for it (HTTP Basic, as
+	// Mesos's --authenticate_frameworks wants); Framework.principal is set to its principal
+	// when left empty. Zero: no credentials are sent.
+	Credential credentials.Credential
 	// DefaultRefuse is the refuse_seconds used by DeclineOffers and NoopHandler. Default 5s.
 	DefaultRefuse time.Duration
 }

@@ -89,12 +89,16 @@ func NewScheduler(cfg Config, handler Handler, log *zap.Logger) (*Scheduler, err
 	if cfg.ReconcileIntervalMax == 0 {
 		cfg.ReconcileIntervalMax = max(def.ReconcileIntervalMax, cfg.ReconcileInterval)
 	}
+	if p := cfg.Credential.Principal; p != "" && cfg.Framework.GetPrincipal() == "" {
+		cfg.Framework = proto.Clone(cfg.Framework).(*mesos.FrameworkInfo)
+		cfg.Framework.Principal = &p
+	}
 	s := &Scheduler{
 		cfg:       cfg,
 		handler:   handler,
 		log:       log.Named("scheduler").With(zap.String("framework", cfg.Framework.GetName())),
 		codec:     codec(cfg.Encoding),
-		client:    newClient(cfg.Transport),
+		client:    newClient(withCredential(cfg.Transport, cfg.Credential)),
 		framework: proto.Clone(cfg.Framework).(*mesos.FrameworkInfo),
 		offers:    map[string]*mesos.AgentID{},
 		want:      cfg.WantOffers,

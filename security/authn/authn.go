@@ -46,7 +46,7 @@ func (a *Authenticator) Authenticate(r *http.Request) (string, error) {
 // Unauthorized answers 401 with the challenge and why.
 func (a *Authenticator) Unauthorized(w http.ResponseWriter, err error) {
 	w.Header().Set("WWW-Authenticate", fmt.Sprintf("Basic realm=%q", a.realm))
-	http.Error(w, "401 Unauthorized: "+err.Error(), http.StatusUnauthorized)
+	http.Error(w, err.Error(), http.StatusUnauthorized)
 }
 
 // Middleware authenticates every request: where required reports true, a request without

@@ -57,6 +57,14 @@ func Parse(data []byte) ([]Credential, error) {
 	if len(creds) == 0 {
 		return nil, errors.New("credentials: the file holds no credential")
 	}
+	if err := validate(creds); err != nil {
+		return nil, err
+	}
+	return creds, nil
+}
+
+// validate names every bad entry of creds.
+func validate(creds []Credential) error {
 	seen := map[string]bool{}
 	var errs []error
 	for i, c := range creds {
@@ -72,15 +80,24 @@ func Parse(data []byte) ([]Credential, error) {
 		}
 		seen[c.Principal] = true
 	}
-	if err := errors.Join(errs...); err != nil {
-		return nil, err
-	}
-	return creds, nil
+	return errors.Join(errs...)
 }
 
 // ParseOne reads a file that must hold exactly one credential (an agent's or a framework's
-// --credential).
+// --credential): Mesos's {"principal": …, "secret": …}, or either format of Parse.
 func ParseOne(data []byte) (Credential, error) {
+	var one Credential
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if dec.Decode(&one) == nil {
+		if one.Principal == "" || one.Secret == "" {
+			return Credential{}, errors.New("credentials: want a non-empty \"principal\" and \"secret\"")
+		}
+		if err := validate([]Credential{one}); err != nil {
+			return Credential{}, err
+		}
+		return one, nil
+	}
 	creds, err := Parse(data)
 	if err != nil {
 		return Credential{}, err

@@ -40,6 +40,12 @@ func TestParseRejectsBadFiles(t *testing.T) {
 			t.Errorf("Parse(%q) = %v, want an error containing %q", tt.in, err, tt.want)
 		}
 	}
+	if c, err := ParseOne([]byte(`{"principal": "agent", "secret": "s"}`)); err != nil || c != (Credential{"agent", "s"}) {
+		t.Errorf("ParseOne of Mesos's single credential = %+v, %v", c, err)
+	}
+	if _, err := ParseOne([]byte(`{"principal": "agent"}`)); err == nil || !strings.Contains(err.Error(), "non-empty") {
+		t.Errorf("ParseOne without a secret = %v", err)
+	}
 	if _, err := ParseOne([]byte("a b\nc d\n")); err == nil || !strings.Contains(err.Error(), "want one credential") {
 		t.Errorf("ParseOne of two = %v", err)
 	}
