@@ -17,7 +17,7 @@ import (
 
 	"github.com/agoracluster/agora/integration/benchtest"
 	"github.com/agoracluster/agora/integration/cluster"
-	"github.com/agoracluster/agora/integration/simagent"
+	"github.com/agoracluster/agora/simulate"
 	"github.com/agoracluster/agora/internal/poll"
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
 )
@@ -42,12 +42,12 @@ func BenchmarkBatchJobs(b *testing.B) {
 	c := cluster.New(b, cluster.Options{MasterArgs: []string{"--logging_level", *benchLogLevel}})
 	masterAddr, masterWD := c.Master.Addr, c.Master.WorkDir
 
-	cfg := simagent.DefaultConfig()
+	cfg := simulate.DefaultConfig()
 	cfg.Master = masterAddr
 	cfg.Agents = *benchBatchAgents
 	cfg.Resources = simAgentResources
 	cfg.FinishDelay = *benchBatchFinish
-	sim, err := simagent.New(cfg, zap.NewNop())
+	sim, err := simulate.New(cfg, zap.NewNop())
 	if err != nil {
 		b.Fatal(err)
 	}

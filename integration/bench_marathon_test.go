@@ -18,7 +18,7 @@ import (
 
 	"github.com/agoracluster/agora/integration/benchtest"
 	"github.com/agoracluster/agora/integration/cluster"
-	"github.com/agoracluster/agora/integration/simagent"
+	"github.com/agoracluster/agora/simulate"
 	"github.com/agoracluster/agora/internal/poll"
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
 )
@@ -40,7 +40,7 @@ const simAgentResources = "cpus:256;mem:1048576;disk:1000000;ports:[31000-32000]
 
 // marathonBench is a master, simulated agents and Marathon under a benchmark.
 type marathonBench struct {
-	sim      *simagent.Sim
+	sim      *simulate.Sim
 	base     string // Marathon's REST API
 	client   *http.Client
 	procs    []*cluster.Process // empty in process
@@ -62,12 +62,12 @@ func startMarathonBench(b *testing.B, agents int) *marathonBench {
 		mb.procs = append(mb.procs, c.Master)
 	}
 
-	cfg := simagent.DefaultConfig()
+	cfg := simulate.DefaultConfig()
 	cfg.Master = masterAddr
 	cfg.Agents = agents
 	cfg.Resources = simAgentResources
 	cfg.AttributesFor = func(i int) string { return fmt.Sprintf("rack:r%d", i%10) }
-	sim, err := simagent.New(cfg, zap.NewNop())
+	sim, err := simulate.New(cfg, zap.NewNop())
 	if err != nil {
 		b.Fatal(err)
 	}

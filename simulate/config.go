@@ -1,17 +1,26 @@
-package simagent
+package simulate
 
 import (
 	"errors"
 	"fmt"
 	"time"
 
+	"github.com/agoracluster/agora/agent/registration"
 	"github.com/agoracluster/agora/resources"
 )
 
 // Config shapes a set of simulated agents.
 type Config struct {
-	// Master is the master's address, host:port. Required.
+	// Master is the master's address, host:port (a standby redirects to the leader), unless
+	// Detector is set.
 	Master string
+	// Detector, when set, finds the leading master (a zk:// master: registration.NewLeader
+	// over election.DetectMaster); the agents follow it when it changes.
+	Detector registration.MasterDetector
+	// SourceAddrs spreads the connections to a loopback master over this many source
+	// addresses (127.1.0.1, 127.1.0.2, …), each with its own ephemeral ports, so that tens
+	// of thousands of agents do not run out of them; 0 or 1: the kernel's choice.
+	SourceAddrs int
 	// Agents is how many agents to simulate.
 	Agents int
 	// Resources is every agent's resources in the Mesos text form.
@@ -64,42 +73,45 @@ func DefaultConfig() Config {
 // Validate reports every problem with the config at once.
 func (c Config) Validate() error {
 	var errs []error
-	if c.Master == "" {
-		errs = append(errs, errors.New("simagent: master must be set"))
+	if c.Master == "" && c.Detector == nil {
+		errs = append(errs, errors.New("simulate: master must be set"))
+	}
+	if c.SourceAddrs < 0 || c.SourceAddrs > 1<<16 {
+		errs = append(errs, fmt.Errorf("simulate: source addresses must be in [0, 65536], got %d", c.SourceAddrs))
 	}
 	if c.Agents < 1 {
-		errs = append(errs, fmt.Errorf("simagent: agents must be at least 1, got %d", c.Agents))
+		errs = append(errs, fmt.Errorf("simulate: agents must be at least 1, got %d", c.Agents))
 	}
 	if _, err := resources.Parse(c.Resources, "*"); err != nil {
-		errs = append(errs, fmt.Errorf("simagent: resources: %w", err))
+		errs = append(errs, fmt.Errorf("simulate: resources: %w", err))
 	}
 	if c.AttributesFor == nil && c.Attributes != "" {
 		if _, err := resources.ParseAttributes(c.Attributes); err != nil {
-			errs = append(errs, fmt.Errorf("simagent: attributes: %w", err))
+			errs = append(errs, fmt.Errorf("simulate: attributes: %w", err))
 		}
 	}
 	if c.HostnameFor == nil && c.HostnamePrefix == "" {
-		errs = append(errs, errors.New("simagent: hostname prefix must be set"))
+		errs = append(errs, errors.New("simulate: hostname prefix must be set"))
 	}
 	if c.RunningDelay < 0 {
-		errs = append(errs, fmt.Errorf("simagent: running delay must not be negative, got %s", c.RunningDelay))
+		errs = append(errs, fmt.Errorf("simulate: running delay must not be negative, got %s", c.RunningDelay))
 	}
 	if c.FinishDelay < 0 {
-		errs = append(errs, fmt.Errorf("simagent: finish delay must not be negative, got %s", c.FinishDelay))
+		errs = append(errs, fmt.Errorf("simulate: finish delay must not be negative, got %s", c.FinishDelay))
 	}
 	if c.HeartbeatInterval < 0 {
-		errs = append(errs, fmt.Errorf("simagent: heartbeat interval must not be negative, got %s", c.HeartbeatInterval))
+		errs = append(errs, fmt.Errorf("simulate: heartbeat interval must not be negative, got %s", c.HeartbeatInterval))
 	}
 	for _, d := range []struct {
 		name string
 		v    time.Duration
 	}{{"retry interval", c.RetryInterval}, {"resubscribe backoff", c.ResubscribeBackoff}, {"call timeout", c.CallTimeout}} {
 		if d.v <= 0 {
-			errs = append(errs, fmt.Errorf("simagent: %s must be positive, got %s", d.name, d.v))
+			errs = append(errs, fmt.Errorf("simulate: %s must be positive, got %s", d.name, d.v))
 		}
 	}
 	if c.CallWorkers < 1 {
-		errs = append(errs, fmt.Errorf("simagent: call workers must be at least 1, got %d", c.CallWorkers))
+		errs = append(errs, fmt.Errorf("simulate: call workers must be at least 1, got %d", c.CallWorkers))
 	}
 	return errors.Join(errs...)
 }

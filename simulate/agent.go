@@ -1,4 +1,4 @@
-package simagent
+package simulate
 
 import (
 	"bytes"
@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"sort"
 	"sync"
 	"time"
@@ -33,6 +34,8 @@ type agent struct {
 	mu             sync.Mutex
 	id             string
 	streamID       string // "" while not subscribed
+	url            string // the master's agent API the current session is with
+	master         *url.URL
 	heartbeatEvery time.Duration
 	stopped        bool // the master sent SHUTDOWN
 	frameworks     map[string]*mesos.FrameworkInfo
@@ -84,19 +87,30 @@ func (a *agent) subscribe(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	a.mu.Lock()
+	previous := a.master
+	a.mu.Unlock()
+	master, err := a.sim.detector.Detect(ctx, previous)
+	if err != nil {
+		return fmt.Errorf("detect the master: %w", err)
+	}
 	sctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	req, err := http.NewRequestWithContext(sctx, http.MethodPost, a.sim.url, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(sctx, http.MethodPost, master.String(), bytes.NewReader(body))
 	if err != nil {
 		return err
 	}
 	req.Header.Set("Content-Type", mediaProtobuf)
 	req.Header.Set("Accept", mediaProtobuf)
-	resp, err := a.sim.stream.Do(req)
+	resp, err := a.sim.stream.Do(req) // a standby's 307 is followed to the leader
 	if err != nil {
 		return err
 	}
 	defer resp.Body.Close()
+	a.mu.Lock()
+	a.master = resp.Request.URL
+	a.url = resp.Request.URL.String()
+	a.mu.Unlock()
 	if resp.StatusCode != http.StatusOK {
 		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
 		return fmt.Errorf("subscribe: %s: %s", resp.Status, bytes.TrimSpace(msg))
@@ -227,7 +241,7 @@ func (a *agent) heartbeat() {
 	if a.streamID == "" {
 		return
 	}
-	a.sim.queue.Push(outCall{agentID: a.id, streamID: a.streamID, call: &agorapb.AgentCall{Type: agorapb.AgentCall_HEARTBEAT.Enum()}})
+	a.sim.queue.Push(outCall{url: a.url, agentID: a.id, streamID: a.streamID, call: &agorapb.AgentCall{Type: agorapb.AgentCall_HEARTBEAT.Enum()}})
 }
 
 // handle applies one event; it returns false when the agent must stop.
@@ -392,7 +406,7 @@ func (a *agent) sendHead(t *simTask) {
 			LatestState: t.state.Enum(),
 		}},
 	}
-	a.sim.queue.Push(outCall{agentID: a.id, streamID: a.streamID, call: call})
+	a.sim.queue.Push(outCall{url: a.url, agentID: a.id, streamID: a.streamID, call: call})
 	uid, sends := head.GetUuid(), t.sends
 	a.sim.timers.after(a.sim.cfg.RetryInterval, func() {
 		a.mu.Lock()
@@ -424,7 +438,7 @@ func (a *agent) acknowledge(key taskKey, uid []byte) {
 		exited = a.executorExited(t)
 	}
 	if exited != nil && a.streamID != "" {
-		a.sim.queue.Push(outCall{agentID: a.id, streamID: a.streamID, call: exited})
+		a.sim.queue.Push(outCall{url: a.url, agentID: a.id, streamID: a.streamID, call: exited})
 	}
 	a.mu.Unlock()
 	now := time.Now()

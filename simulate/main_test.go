@@ -1,4 +1,4 @@
-package simagent
+package simulate
 
 import (
 	"testing"

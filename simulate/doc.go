@@ -9,4 +9,4 @@
 //
 // Cost: one goroutine per agent (its event stream), a shared pool of call workers, one
 // timer goroutine and one heartbeat goroutine, all on one shared HTTP transport.
-package simagent
+package simulate

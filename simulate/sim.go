@@ -1,4 +1,4 @@
-package simagent
+package simulate
 
 import (
 	"bytes"
@@ -6,7 +6,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"sync"
 	"time"
@@ -14,6 +13,7 @@ import (
 	"go.uber.org/zap"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/agoracluster/agora/agent/registration"
 	agorapb "github.com/agoracluster/agora/proto/agora/v1"
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
 	"github.com/agoracluster/agora/resources"
@@ -29,14 +29,14 @@ const (
 
 // Sim is a set of simulated agents. Create it with New and run it with Run.
 type Sim struct {
-	cfg    Config
-	log    *zap.Logger
-	url    string
-	stream *http.Client // subscriptions: no timeout
-	calls  *http.Client
-	agents []*agent
-	timers *timers
-	queue  *workqueue.Queue[outCall] // calls of every agent, so that an agent never blocks on a slow master
+	cfg      Config
+	log      *zap.Logger
+	detector registration.MasterDetector
+	stream   *http.Client // subscriptions: no timeout
+	calls    *http.Client
+	agents   []*agent
+	timers   *timers
+	queue    *workqueue.Queue[outCall] // calls of every agent, so that an agent never blocks on a slow master
 
 	mu        sync.Mutex
 	changed   chan struct{} // closed and replaced whenever a counter below changes
@@ -55,24 +55,32 @@ func New(cfg Config, log *zap.Logger) (*Sim, error) {
 	if err != nil {
 		return nil, err
 	}
+	detector := cfg.Detector
+	if detector == nil {
+		static, err := registration.NewStatic(cfg.Master)
+		if err != nil {
+			return nil, fmt.Errorf("simulate: %w", err)
+		}
+		detector = static
+	}
 	tr := &http.Transport{
-		DialContext:         (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		DialContext:         newLoopbackDialer(cfg.SourceAddrs).DialContext,
 		MaxIdleConns:        0, // no limit
 		MaxIdleConnsPerHost: cfg.CallWorkers * 2,
 		IdleConnTimeout:     90 * time.Second,
 		DisableCompression:  true,
 	}
 	s := &Sim{
-		cfg:     cfg,
-		log:     log.Named("simagent"),
-		url:     "http://" + cfg.Master + "/api/v1/agent",
-		stream:  &http.Client{Transport: tr},
-		calls:   &http.Client{Transport: tr, Timeout: cfg.CallTimeout},
-		timers:  newTimers(),
-		queue:   workqueue.New[outCall](),
-		changed: make(chan struct{}),
-		acked:   map[mesos.TaskState]int{},
-		lastAck: map[mesos.TaskState]time.Time{},
+		cfg:      cfg,
+		log:      log.Named("simulate"),
+		detector: detector,
+		stream:   &http.Client{Transport: tr},
+		calls:    &http.Client{Transport: tr, Timeout: cfg.CallTimeout},
+		timers:   newTimers(),
+		queue:    workqueue.New[outCall](),
+		changed:  make(chan struct{}),
+		acked:    map[mesos.TaskState]int{},
+		lastAck:  map[mesos.TaskState]time.Time{},
 	}
 	for i := range cfg.Agents {
 		hostname := fmt.Sprintf("%s%d", cfg.HostnamePrefix, i)
@@ -85,7 +93,7 @@ func New(cfg Config, log *zap.Logger) (*Sim, error) {
 		}
 		attrs, err := resources.ParseAttributes(attrText)
 		if err != nil {
-			return nil, fmt.Errorf("simagent: attributes of agent %d: %w", i, err)
+			return nil, fmt.Errorf("simulate: attributes of agent %d: %w", i, err)
 		}
 		info := &mesos.AgentInfo{
 			Hostname:   proto.String(hostname),
@@ -117,6 +125,9 @@ func (s *Sim) Run(ctx context.Context) error {
 	s.stream.Transport.(*http.Transport).CloseIdleConnections()
 	return nil
 }
+
+// Agents is how many agents the simulation runs.
+func (s *Sim) Agents() int { return len(s.agents) }
 
 // Connected is how many agents are subscribed right now.
 func (s *Sim) Connected() int {
@@ -196,7 +207,7 @@ func (s *Sim) wait(ctx context.Context, done func() bool, describe func() string
 			s.mu.Lock()
 			msg := describe()
 			s.mu.Unlock()
-			return fmt.Errorf("simagent: %s: %w", msg, ctx.Err())
+			return fmt.Errorf("simulate: %s: %w", msg, ctx.Err())
 		}
 	}
 }
@@ -214,6 +225,7 @@ func (s *Sim) count(f func()) {
 
 // outCall is one call to post on an agent's session.
 type outCall struct {
+	url               string // the agent API of the master the session is with
 	agentID, streamID string
 	call              *agorapb.AgentCall
 }
@@ -239,7 +251,7 @@ func (s *Sim) post(ctx context.Context, c outCall) error {
 	if err != nil {
 		return err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.url, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url, bytes.NewReader(body))
 	if err != nil {
 		return err
 	}
