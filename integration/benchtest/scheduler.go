@@ -46,6 +46,9 @@ type Options struct {
 	Name string
 	// Log receives the SDK's log; nil means none.
 	Log *zap.Logger
+	// FailoverTimeout is how long the master keeps the framework's tasks while it is away
+	// (through a master failover, too); 0: the SDK's default.
+	FailoverTimeout time.Duration
 }
 
 // StartScheduler subscribes a benchmark framework to the master at addr (host:port),
@@ -65,6 +68,9 @@ func StartScheduler(tb testing.TB, addr string, opts Options) *Scheduler {
 	cfg := sdk.DefaultConfig()
 	cfg.Masters = []string{addr}
 	cfg.Framework = &mesos.FrameworkInfo{User: proto.String(userName), Name: proto.String(opts.Name)}
+	if opts.FailoverTimeout > 0 {
+		cfg.Framework.FailoverTimeout = proto.Float64(opts.FailoverTimeout.Seconds())
+	}
 	cfg.WantOffers = false
 	cfg.BackoffMin, cfg.BackoffMax = 50*time.Millisecond, time.Second
 	s := &Scheduler{
