@@ -39,6 +39,7 @@ func commands() map[string]command {
 		"batch":         {summary: "run the batch framework: jobs, cron schedules, dependencies (REST /v1)", run: runBatch},
 		"completion":    {summary: "print a bash or zsh completion script", run: runCompletion},
 		"dns":           {summary: "run the Mesos-DNS-compatible DNS server for the cluster (A, SRV; HTTP /v1)", run: runDNS},
+		"lb":            {summary: "run the marathon-lb-style load balancer fed by Marathon's events (service ports, virtual hosts)", run: runLB},
 	}
 	for name, g := range clientGroups() { // the client commands (cli.go)
 		cmds[name] = command{summary: g.summary, run: runGroup(name, g)}
