@@ -7,6 +7,7 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/agoracluster/agora/discovery/lb"
 )
@@ -24,6 +25,10 @@ func runLB(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	balance := fs.String("balance", string(cfg.Balance), "how a frontend picks a backend: roundrobin or leastconn")
 	durationVar(fs, &cfg.ConnectTimeout, "connect_timeout", cfg.ConnectTimeout, "time limit of one connection attempt to a backend (the next backend is tried after it)")
 	durationVar(fs, &cfg.Debounce, "debounce", cfg.Debounce, "wait after an app change event before reading Marathon's apps, so a burst costs one read")
+	haproxy := fs.String("haproxy", "", "write an HAProxy configuration to this path (and run --haproxy_reload_cmd when it changes) instead of proxying; the HTTP frontend binds --http_port")
+	reloadCmd := fs.String("haproxy_reload_cmd", "", "command run by /bin/sh -c after each change of the --haproxy file (e.g. 'haproxy -c -f /etc/haproxy/haproxy.cfg && systemctl reload haproxy')")
+	var reloadTimeout time.Duration
+	durationVar(fs, &reloadTimeout, "haproxy_reload_timeout", time.Minute, "time limit of one run of --haproxy_reload_cmd")
 	level := fs.String("logging_level", "info", "log level: debug, info, warn, error")
 	if err := parseFlags(fs, args, osEnv); err != nil {
 		return err
@@ -37,11 +42,33 @@ func runLB(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err := cfg.Validate(); err != nil {
 		return fmt.Errorf("lb: %w", err)
 	}
+	if *reloadCmd != "" && *haproxy == "" {
+		return fmt.Errorf("lb: --haproxy_reload_cmd needs --haproxy")
+	}
+	if *httpPort > 65535 {
+		return fmt.Errorf("lb: --http_port: %d is not a port", *httpPort)
+	}
 	log, err := newLogger(*level)
 	if err != nil {
 		return err
 	}
 	defer func() { _ = log.Sync() }()
+	if *haproxy != "" {
+		if *httpPort == 0 {
+			return fmt.Errorf("lb: --http_port: 0 (a free port) cannot be written into an HAProxy configuration; give a port or -1")
+		}
+		w, err := lb.NewHAProxyWriter(*haproxy, *reloadCmd, lb.HAProxyOptions{Group: cfg.Group, IP: cfg.IP, HTTPPort: *httpPort,
+			Balance: cfg.Balance, ConnectTimeout: cfg.ConnectTimeout}, reloadTimeout, log)
+		if err != nil {
+			return err
+		}
+		adminLn, err := listenOptional(cfg.IP, *adminPort, "admin")
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "agora lb: group %s, writing HAProxy configuration %s, %s\n", cfg.Group, *haproxy, describeListener("admin", adminLn))
+		return lb.RunHAProxy(ctx, cfg, log, w, adminLn)
+	}
 	httpLn, err := listenOptional(cfg.IP, *httpPort, "http")
 	if err != nil {
 		return err

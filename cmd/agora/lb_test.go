@@ -21,6 +21,9 @@ func TestLBRejectsBadFlags(t *testing.T) {
 		{"zero connect timeout", []string{"--connect_timeout", "0s"}, "connect_timeout: must be positive"},
 		{"admin port out of range", []string{"--admin_port", "70000"}, "--admin_port: 70000 is not a port"},
 		{"bad duration", []string{"--debounce", "soon"}, `invalid argument "soon"`},
+		{"reload command without haproxy", []string{"--haproxy_reload_cmd", "true"}, "--haproxy_reload_cmd needs --haproxy"},
+		{"haproxy with a free http port", []string{"--haproxy", "/tmp/x.cfg", "--http_port", "0"}, "--http_port: 0 (a free port) cannot be written"},
+		{"haproxy in a missing directory", []string{"--haproxy", "/nonexistent/dir/haproxy.cfg"}, "the directory /nonexistent/dir does not exist"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -16,28 +16,47 @@ type StatsResponse struct {
 }
 
 // AdminHandler serves /_lb/stats (every frontend's and backend's counters, JSON), /metrics
-// (the same in Prometheus's format) and /health (200 once the proxy has a table from
-// Marathon, 503 before).
+// (the same in Prometheus's format), /_lb/table and /health (200 once the proxy has a table
+// from Marathon, 503 before).
 func (p *Proxy) AdminHandler() http.Handler {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(&collector{p: p})
-	mux := http.NewServeMux()
+	mux := newAdminMux(p.Table)
 	mux.HandleFunc("GET /_lb/stats", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(StatsResponse{Group: p.cfg.Group, Balance: p.cfg.Balance, Frontends: p.Stats()})
 	})
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	return mux
+}
+
+// newAdminMux serves what every mode's admin API has: /health (200 once there is a table
+// from Marathon, 503 before) and /_lb/table (the table, JSON).
+func newAdminMux(table func() (Table, bool)) *http.ServeMux {
+	mux := http.NewServeMux()
 	mux.HandleFunc("GET /_lb/table", func(w http.ResponseWriter, r *http.Request) {
-		t, _ := p.Table()
+		t, _ := table()
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(t)
 	})
-	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /health", func(w http.ResponseWriter, r *http.Request) {
-		if _, ok := p.Table(); !ok {
+		if _, ok := table(); !ok {
 			http.Error(w, "no routing table from Marathon yet", http.StatusServiceUnavailable)
 			return
 		}
 		_, _ = w.Write([]byte("OK\n"))
+	})
+	return mux
+}
+
+// AdminHandler serves /health and /_lb/table for the HAProxy mode, and /_lb/haproxy.cfg:
+// the configuration last rendered.
+func (w *HAProxyWriter) AdminHandler() http.Handler {
+	mux := newAdminMux(w.Table)
+	mux.HandleFunc("GET /_lb/haproxy.cfg", func(rw http.ResponseWriter, r *http.Request) {
+		t, _ := w.Table()
+		rw.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = rw.Write(RenderHAProxy(t, w.opts))
 	})
 	return mux
 }
