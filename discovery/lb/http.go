@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -65,9 +66,22 @@ func (p *Proxy) newReverseProxy() *httputil.ReverseProxy {
 			resp.Body = &countingBody{ReadCloser: resp.Body, n: &poolOf(resp.Request).counters.bytesOut}
 			return nil
 		},
-		ErrorLog: zap.NewStdLog(p.log.Named("http")),
+		ErrorLog:   zap.NewStdLog(p.log.Named("http")),
+		BufferPool: &bufferPool{},
 	}
 }
+
+// bufferPool reuses the buffers that copy response bodies.
+type bufferPool struct{ pool sync.Pool }
+
+func (bp *bufferPool) Get() []byte {
+	if b, ok := bp.pool.Get().(*[]byte); ok {
+		return *b
+	}
+	return make([]byte, 32<<10)
+}
+
+func (bp *bufferPool) Put(b []byte) { bp.pool.Put(&b) }
 
 func (p *Proxy) newTransport() *http.Transport {
 	return &http.Transport{
