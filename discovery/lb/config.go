@@ -37,6 +37,9 @@ type Config struct {
 	Debounce time.Duration `json:"debounce"`
 	// FetchTimeout bounds one read of Marathon's apps.
 	FetchTimeout time.Duration `json:"fetch_timeout"`
+	// StreamIdleTimeout is how long the event stream may stay silent (Marathon sends a
+	// keep-alive comment every 10s) before it is taken for dead and the feed reconnects.
+	StreamIdleTimeout time.Duration `json:"stream_idle_timeout"`
 	// BackoffMin and BackoffMax bound the wait between two attempts to reach Marathon; the
 	// wait doubles after each failure.
 	BackoffMin time.Duration `json:"backoff_min"`
@@ -46,14 +49,15 @@ type Config struct {
 // DefaultConfig returns the defaults: group external, round robin, 0.0.0.0.
 func DefaultConfig() Config {
 	return Config{
-		Group:          DefaultGroup,
-		IP:             "0.0.0.0",
-		Balance:        RoundRobin,
-		ConnectTimeout: 2 * time.Second,
-		Debounce:       10 * time.Millisecond,
-		FetchTimeout:   10 * time.Second,
-		BackoffMin:     100 * time.Millisecond,
-		BackoffMax:     5 * time.Second,
+		Group:             DefaultGroup,
+		IP:                "0.0.0.0",
+		Balance:           RoundRobin,
+		ConnectTimeout:    2 * time.Second,
+		Debounce:          10 * time.Millisecond,
+		FetchTimeout:      10 * time.Second,
+		StreamIdleTimeout: 35 * time.Second,
+		BackoffMin:        100 * time.Millisecond,
+		BackoffMax:        5 * time.Second,
 	}
 }
 
@@ -80,7 +84,7 @@ func (c Config) Validate() error {
 	for _, d := range []struct {
 		name string
 		v    time.Duration
-	}{{"connect_timeout", c.ConnectTimeout}, {"debounce", c.Debounce}, {"fetch_timeout", c.FetchTimeout}, {"backoff_min", c.BackoffMin}, {"backoff_max", c.BackoffMax}} {
+	}{{"connect_timeout", c.ConnectTimeout}, {"debounce", c.Debounce}, {"fetch_timeout", c.FetchTimeout}, {"stream_idle_timeout", c.StreamIdleTimeout}, {"backoff_min", c.BackoffMin}, {"backoff_max", c.BackoffMax}} {
 		if d.v <= 0 {
 			errs = append(errs, fmt.Errorf("%s: must be positive, got %s", d.name, d.v))
 		}

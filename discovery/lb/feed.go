@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -102,11 +103,17 @@ func (f *Feed) follow(ctx context.Context, base string, publish func([]App)) (st
 
 	events := make(chan Event, 256)
 	streamErr := make(chan error, 1)
+	body := newIdleReader(resp.Body, f.cfg.StreamIdleTimeout)
+	defer body.stop()
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
 		defer resp.Body.Close()
-		streamErr <- f.readEvents(ctx, resp.Body, events)
+		err := f.readEvents(ctx, body, events)
+		if body.timedOut.Load() {
+			err = fmt.Errorf("silent for %s: %w", f.cfg.StreamIdleTimeout, err)
+		}
+		streamErr <- err
 	}()
 	wg.Add(1)
 	go func() { // unblocks the reader when follow returns
@@ -238,3 +245,31 @@ func (f *Feed) fetchApps(ctx context.Context, base string) ([]App, error) {
 	}
 	return DecodeApps(body)
 }
+
+// idleReader closes its body when no byte has come for timeout, so that a stream whose
+// connection died silently ends.
+type idleReader struct {
+	body     io.ReadCloser
+	timeout  time.Duration
+	timer    *time.Timer
+	timedOut atomic.Bool
+}
+
+func newIdleReader(body io.ReadCloser, timeout time.Duration) *idleReader {
+	r := &idleReader{body: body, timeout: timeout}
+	r.timer = time.AfterFunc(timeout, func() {
+		r.timedOut.Store(true)
+		body.Close()
+	})
+	return r
+}
+
+func (r *idleReader) Read(p []byte) (int, error) {
+	n, err := r.body.Read(p)
+	if n > 0 {
+		r.timer.Reset(r.timeout)
+	}
+	return n, err
+}
+
+func (r *idleReader) stop() { r.timer.Stop() }

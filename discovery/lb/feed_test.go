@@ -29,8 +29,13 @@ type testMarathon struct {
 
 func startTestMarathon(t *testing.T, apps ...App) *testMarathon {
 	t.Helper()
+	return startTestMarathonWith(t, events.DefaultConfig(), apps...)
+}
+
+func startTestMarathonWith(t *testing.T, busCfg events.Config, apps ...App) *testMarathon {
+	t.Helper()
 	log := zaptest.NewLogger(t)
-	bus, err := events.NewBus(events.DefaultConfig(), log)
+	bus, err := events.NewBus(busCfg, log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,6 +78,11 @@ func runFeed(t *testing.T, urls ...string) func() (Table, bool) {
 	t.Helper()
 	cfg := DefaultConfig()
 	cfg.Marathons = urls
+	return runFeedWith(t, cfg)
+}
+
+func runFeedWith(t *testing.T, cfg Config) func() (Table, bool) {
+	t.Helper()
 	cfg.BackoffMin = 10 * time.Millisecond
 	cfg.BackoffMax = 50 * time.Millisecond
 	f, err := NewFeed(cfg, zaptest.NewLogger(t))
@@ -173,4 +183,19 @@ func TestFeedDebouncesBursts(t *testing.T) {
 	if n := m.reads() - before; n < 1 || n > 10 {
 		t.Errorf("50 events made %d reads of the apps, want a few", n)
 	}
+}
+
+// TestFeedReconnectsSilentStream: a stream without keep-alives past StreamIdleTimeout is
+// taken for dead; the feed reconnects and reads the apps again.
+func TestFeedReconnectsSilentStream(t *testing.T) {
+	busCfg := events.DefaultConfig()
+	busCfg.KeepAlive = 0
+	m := startTestMarathonWith(t, busCfg, App{ID: "/web", PortDefinitions: ports(10000)})
+	cfg := DefaultConfig()
+	cfg.Marathons = []string{m.URL}
+	cfg.StreamIdleTimeout = 50 * time.Millisecond
+	latest := runFeedWith(t, cfg)
+	waitBackends(t, latest, 10000, "")
+	m.setApps(App{ID: "/web", PortDefinitions: ports(10000), Tasks: []Task{running("t1", "h", 1)}})
+	waitBackends(t, latest, 10000, "t1 ") // no event: only a new connection reads the apps again
 }
