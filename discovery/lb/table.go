@@ -79,7 +79,10 @@ func Build(apps []App, group string) (Table, []Warning) {
 				continue
 			}
 			backends := healthyBackends(a, idx)
-			if sp > 0 {
+			switch {
+			case sp < 0 || sp > 65535:
+				warns = append(warns, Warning{a.ID, fmt.Sprintf("portDefinitions[%d]", idx), fmt.Sprintf("service port %d is not a port", sp)})
+			case sp > 0:
 				if owner, taken := portOwner[sp]; taken {
 					warns = append(warns, Warning{a.ID, fmt.Sprintf("portDefinitions[%d]", idx),
 						fmt.Sprintf("service port %d is already served for app %s", sp, owner)})

@@ -86,6 +86,13 @@ func TestBuild(t *testing.T) {
 			want:  Table{},
 		},
 		{
+			name:      "service port out of range is ignored with a warning",
+			apps:      []App{{ID: "/web", PortDefinitions: ports(70000, 10001)}},
+			group:     "external",
+			want:      Table{Services: []Service{{Port: 10001, AppID: "/web", PortIndex: 1}}},
+			wantWarns: []string{"app /web: label portDefinitions[0]: service port 70000 is not a port"},
+		},
+		{
 			name:  "app without HAPROXY_GROUP is external",
 			apps:  []App{{ID: "/web", PortDefinitions: ports(10000)}},
 			group: "internal",
