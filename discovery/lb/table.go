@@ -43,7 +43,7 @@ type Table struct {
 	VHosts   []VHost   `json:"vhosts"`
 }
 
-// Warning is a label (or port) of an app that Build ignored, and why.
+// Warning is a label (or a port definition) of an app that Build ignored, and why.
 type Warning struct {
 	AppID  string
 	Label  string
@@ -51,7 +51,7 @@ type Warning struct {
 }
 
 func (w Warning) String() string {
-	return fmt.Sprintf("app %s: label %s: %s", w.AppID, w.Label, w.Reason)
+	return fmt.Sprintf("app %s: %s: %s", w.AppID, w.Label, w.Reason)
 }
 
 // Build turns Marathon's apps into the Table that the LB of group serves (AllGroups: every

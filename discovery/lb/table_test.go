@@ -90,7 +90,7 @@ func TestBuild(t *testing.T) {
 			apps:      []App{{ID: "/web", PortDefinitions: ports(70000, 10001)}},
 			group:     "external",
 			want:      Table{Services: []Service{{Port: 10001, AppID: "/web", PortIndex: 1}}},
-			wantWarns: []string{"app /web: label portDefinitions[0]: service port 70000 is not a port"},
+			wantWarns: []string{"app /web: portDefinitions[0]: service port 70000 is not a port"},
 		},
 		{
 			name:  "app without HAPROXY_GROUP is external",
@@ -157,12 +157,12 @@ func TestBuild(t *testing.T) {
 			group: "external",
 			want:  Table{Services: []Service{{Port: 10000, AppID: "/web"}}, VHosts: []VHost{{Host: "good.example.com", AppID: "/web"}}},
 			wantWarns: []string{
-				`app /web: label HAPROXY_-1_VHOST: port index "-1" is not a non-negative number`,
-				`app /web: label HAPROXY_01_VHOST: port index "01" is not a non-negative number`,
-				`app /web: label HAPROXY_0_VHOST: virtual host "bad_host!": not a host name (character '_')`,
-				`app /web: label HAPROXY_0_VHOST: virtual host "-dash.example.com": not a host name (character '-')`,
-				`app /web: label HAPROXY_5_VHOST: port index 5 out of range: the app has 1 ports`,
-				`app /web: label HAPROXY_x_VHOST: port index "x" is not a non-negative number`,
+				`app /web: HAPROXY_-1_VHOST: port index "-1" is not a non-negative number`,
+				`app /web: HAPROXY_01_VHOST: port index "01" is not a non-negative number`,
+				`app /web: HAPROXY_0_VHOST: virtual host "bad_host!": not a host name (character '_')`,
+				`app /web: HAPROXY_0_VHOST: virtual host "-dash.example.com": not a host name (character '-')`,
+				`app /web: HAPROXY_5_VHOST: port index 5 out of range: the app has 1 ports`,
+				`app /web: HAPROXY_x_VHOST: port index "x" is not a non-negative number`,
 			},
 		},
 		{
@@ -170,7 +170,7 @@ func TestBuild(t *testing.T) {
 			apps:      []App{{ID: "/web", Labels: map[string]string{"HAPROXY_0_VHOST": " , "}, PortDefinitions: ports(10000)}},
 			group:     "external",
 			want:      Table{Services: []Service{{Port: 10000, AppID: "/web"}}},
-			wantWarns: []string{"app /web: label HAPROXY_0_VHOST: empty virtual host"},
+			wantWarns: []string{"app /web: HAPROXY_0_VHOST: empty virtual host"},
 		},
 		{
 			name: "first app by id keeps a contested service port and virtual host",
@@ -181,8 +181,8 @@ func TestBuild(t *testing.T) {
 			group: "external",
 			want:  Table{Services: []Service{{Port: 10000, AppID: "/a"}}, VHosts: []VHost{{Host: "x.local", AppID: "/a"}}},
 			wantWarns: []string{
-				"app /b: label portDefinitions[0]: service port 10000 is already served for app /a",
-				"app /b: label HAPROXY_0_VHOST: virtual host x.local is already served for app /a",
+				"app /b: portDefinitions[0]: service port 10000 is already served for app /a",
+				"app /b: HAPROXY_0_VHOST: virtual host x.local is already served for app /a",
 			},
 		},
 	}
