@@ -104,8 +104,10 @@ func (t *poolTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	pl := poolOf(req)
 	var errs []error
 	for _, b := range pl.order() {
-		out := req.Clone(req.Context())
-		out.URL.Host = b.Addr
+		out, u := new(http.Request), *req.URL // the proxy's own outbound request, shallowly copied
+		*out = *req
+		u.Host = b.Addr
+		out.URL = &u
 		b.counters.total.Add(1)
 		b.counters.active.Add(1)
 		resp, err := t.base.RoundTrip(out)
