@@ -89,6 +89,7 @@ func (p *Proxy) newTransport() *http.Transport {
 		MaxIdleConnsPerHost: 64,
 		IdleConnTimeout:     30 * time.Second,
 		ForceAttemptHTTP2:   false,
+		DisableCompression:  true, // pass bodies through as the backend encoded them
 	}
 }
 

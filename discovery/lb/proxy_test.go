@@ -399,3 +399,33 @@ func adminURL(t *testing.T, p *Proxy) string {
 	t.Cleanup(func() { srv.Close(); <-done })
 	return "http://" + ln.Addr().String()
 }
+
+// TestProxyHTTPPassesEncodingThrough: the proxy asks the backend for no encoding the client
+// did not ask for (no transparent gzip), and keeps the Host header and path.
+func TestProxyHTTPPassesEncodingThrough(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "accept-encoding=%q host=%s uri=%s", r.Header.Get("Accept-Encoding"), r.Host, r.RequestURI)
+	})}
+	done := make(chan struct{})
+	go func() { _ = srv.Serve(ln); close(done) }()
+	defer func() { srv.Close(); <-done }()
+	p, httpAddr := startProxy(t, RoundRobin)
+	p.Update(Table{VHosts: []VHost{{Host: "web.local", AppID: "/web", Backends: []Backend{{"t1", ln.Addr().String()}}}}})
+	hc := &http.Client{Transport: &http.Transport{DisableCompression: true}}
+	defer hc.CloseIdleConnections()
+	req, _ := http.NewRequest(http.MethodGet, "http://"+httpAddr+"/a/b?c=d", nil)
+	req.Host = "web.local"
+	resp, err := hc.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if want := `accept-encoding="" host=web.local uri=/a/b?c=d`; string(b) != want {
+		t.Errorf("backend saw %s, want %s", b, want)
+	}
+}
