@@ -13,6 +13,8 @@ type StatsResponse struct {
 	Group     string          `json:"group"`
 	Balance   Balance         `json:"balance"`
 	Frontends []FrontendStats `json:"frontends"`
+	// Unbound are the service ports that could not be listened on.
+	Unbound []UnboundPort `json:"unbound"`
 }
 
 // AdminHandler serves /_lb/stats (every frontend's and backend's counters, JSON), /metrics
@@ -24,7 +26,7 @@ func (p *Proxy) AdminHandler() http.Handler {
 	mux := newAdminMux(p.Table)
 	mux.HandleFunc("GET /_lb/stats", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(StatsResponse{Group: p.cfg.Group, Balance: p.cfg.Balance, Frontends: p.Stats()})
+		_ = json.NewEncoder(w).Encode(StatsResponse{Group: p.cfg.Group, Balance: p.cfg.Balance, Frontends: p.Stats(), Unbound: p.Unbound()})
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	return mux

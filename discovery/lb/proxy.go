@@ -29,7 +29,7 @@ type Proxy struct {
 	mu      sync.Mutex
 	closed  bool
 	tcp     map[int]*tcpFrontend
-	failed  map[int]string // service port → the listen error last logged
+	failed  map[int]UnboundPort // service ports whose listener could not be opened
 	table   Table
 	updated bool
 	conns   map[net.Conn]struct{}
@@ -55,7 +55,7 @@ func NewProxy(cfg Config, log *zap.Logger) (*Proxy, error) {
 		stats:  newStats(),
 		dialer: &net.Dialer{Timeout: cfg.ConnectTimeout},
 		tcp:    map[int]*tcpFrontend{},
-		failed: map[int]string{},
+		failed: map[int]UnboundPort{},
 		conns:  map[net.Conn]struct{}{},
 	}
 	empty := map[string]*pool{}
@@ -84,10 +84,10 @@ func (p *Proxy) Update(t Table) {
 		if f == nil {
 			ln, err := net.Listen("tcp", net.JoinHostPort(p.cfg.IP, strconv.Itoa(s.Port)))
 			if err != nil {
-				if p.failed[s.Port] != err.Error() {
+				if p.failed[s.Port].Error != err.Error() {
 					p.log.Warn("service port not served: listen failed", zap.String("app_id", s.AppID), zap.Int("service_port", s.Port), zap.Error(err))
-					p.failed[s.Port] = err.Error()
 				}
+				p.failed[s.Port] = UnboundPort{Port: s.Port, AppID: s.AppID, Error: err.Error()}
 				continue
 			}
 			delete(p.failed, s.Port)
@@ -268,6 +268,26 @@ func closeWrite(c net.Conn) {
 		return
 	}
 	c.Close()
+}
+
+// UnboundPort is a service port of the table that the proxy could not listen on (tried
+// again at every Update).
+type UnboundPort struct {
+	Port  int    `json:"port"`
+	AppID string `json:"app_id"`
+	Error string `json:"error"`
+}
+
+// Unbound lists the service ports that could not be listened on, by port.
+func (p *Proxy) Unbound() []UnboundPort {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := []UnboundPort{}
+	for _, u := range p.failed {
+		out = append(out, u)
+	}
+	slices.SortFunc(out, func(a, b UnboundPort) int { return a.Port - b.Port })
+	return out
 }
 
 // Stats reads every frontend's counters, service ports first (by port), then virtual hosts

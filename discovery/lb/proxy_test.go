@@ -279,10 +279,16 @@ func TestProxyServicePortInUse(t *testing.T) {
 	if st := p.Stats(); len(st) != 1 || st[0].Name != tcpName(free) {
 		t.Errorf("stats = %+v, want only %s", st, tcpName(free))
 	}
+	if u := p.Unbound(); len(u) != 1 || u[0].Port != port || u[0].AppID != "/busy" || !strings.Contains(u[0].Error, "address already in use") {
+		t.Errorf("unbound = %+v, want port %d of /busy, address in use", u, port)
+	}
 	busy.Close()
 	p.Update(Table{Services: []Service{{Port: port, AppID: "/busy", Backends: backends(a)}}})
 	if lc := dialLB(t, port); lc.name != "a" {
 		t.Errorf("freed port served by %s, want a", lc.name)
+	}
+	if u := p.Unbound(); len(u) != 0 {
+		t.Errorf("unbound after the port was freed = %+v", u)
 	}
 }
 
