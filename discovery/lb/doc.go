@@ -13,5 +13,8 @@
 // TCP listener per service port (round robin or least connections) and one HTTP listener that
 // routes by the Host header; a new Table swaps the backend sets in without touching
 // established connections, and a backend that refuses a connection is skipped for the next.
-// The admin server serves /_lb/stats, /metrics and /health.
+// The admin server serves /_lb/stats, /metrics, /_lb/table and /health. Instead of the
+// Proxy, an HAProxyWriter (haproxyfile.go) can take the Tables: RenderHAProxy, a pure
+// function, turns each into an HAProxy configuration, written when it changes and followed
+// by a reload command.
 package lb
