@@ -83,7 +83,7 @@ func lbGet(hc *http.Client, url, host string) (string, error) {
 // port and an HAPROXY_0_VHOST label is served on the service port (TCP) and by Host header
 // (HTTP) from all 3 tasks; a malformed label is ignored with a warning; a rolling restart
 // (PUT with a changed env) under continuous requests through the virtual host loses no
-// request, and afterwards only the new tasks are behind the LB.
+// request, and afterwards only the new tasks are behind the LB; a task killed leaves it.
 func TestLBMarathonApp(t *testing.T) {
 	py := python3(t)
 	c := cluster.New(t, cluster.Options{Agents: 1, AgentArgs: []string{"--hostname", "127.0.0.1"}})
@@ -218,6 +218,29 @@ func TestLBMarathonApp(t *testing.T) {
 	}
 	if body, err := lbGet(hc, serviceURL, ""); err != nil || body != "v2" {
 		t.Errorf("GET through the service port after the restart = %q, %v; want v2", body, err)
+	}
+
+	// A task killed (and scaled away) leaves the LB.
+	v2 := mustApp(t, mc, "/web/hello")
+	victim := v2.Tasks[0]
+	gone := "127.0.0.1:" + strconv.FormatUint(victim.Ports[0], 10)
+	mc.must(http.MethodDelete, "/v2/apps/web/hello/tasks/"+victim.ID+"?scale=true", "", http.StatusOK, nil)
+	poll.Eventually(t, 20*time.Second, func() error {
+		for _, name := range []string{tcpName, httpName} {
+			got, _, err := lbBackends(admin, name)
+			if err != nil {
+				return err
+			}
+			if len(got) != 2 || slices.Contains(got, gone) {
+				return fmt.Errorf("after killing %s (%s): %s backends %v, want the 2 others", victim.ID, gone, name, got)
+			}
+		}
+		return nil
+	})
+	for range 4 {
+		if body, err := lbGet(hc, vhostURL, vhost); err != nil || body != "v2" {
+			t.Fatalf("GET through the virtual host after the kill = %q, %v; want v2", body, err)
+		}
 	}
 }
 
