@@ -17,9 +17,9 @@ import (
 
 	"github.com/agoracluster/agora/integration/benchtest"
 	"github.com/agoracluster/agora/integration/cluster"
-	"github.com/agoracluster/agora/simulate"
 	"github.com/agoracluster/agora/internal/poll"
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
+	"github.com/agoracluster/agora/simulate"
 )
 
 // BenchmarkBatchJobs runs a real `agora master` and a real `agora batch` against simulated

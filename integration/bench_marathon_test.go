@@ -18,9 +18,9 @@ import (
 
 	"github.com/agoracluster/agora/integration/benchtest"
 	"github.com/agoracluster/agora/integration/cluster"
-	"github.com/agoracluster/agora/simulate"
 	"github.com/agoracluster/agora/internal/poll"
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
+	"github.com/agoracluster/agora/simulate"
 )
 
 // The Marathon scale benchmarks run a real `agora master` and a real `agora marathon` (or

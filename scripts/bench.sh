@@ -34,6 +34,13 @@
 #   DNS end to end (integration/bench_dns_test.go, real master, agent and `agora dns`):
 #     BenchmarkDNSUpdateAfterRunning  TASK_RUNNING -> the task's A record served (the records
 #                               follow the operator SUBSCRIBE stream), p50/p99 of BENCH_DNS_TASKS
+#   LB (discovery/lb, `agora lb`'s proxy in the test process, Debian's haproxy as a process):
+#     BenchmarkLBvsHAProxy      small HTTP requests through a virtual host and a service port,
+#                               agora lb and HAProxy side by side on one backend: requests/s
+#                               and p99 added latency (skipped without haproxy)
+#   LB end to end (integration/bench_lb_test.go, real master, agent, Marathon and `agora lb`):
+#     BenchmarkLBRouteAfterRunning  TASK_RUNNING -> the task is a backend of the LB, p50/p99 of
+#                               BENCH_LB_TASKS
 #
 # Environment:
 #   AGORA_BIN         the agora binary (required; make bench sets it)
@@ -52,6 +59,8 @@
 #   BENCH_BATCH_JOBS  jobs of BenchmarkBatchJobs (default 100), each one run of
 #   BENCH_BATCH_TASKS tasks (default 1000) on BENCH_BATCH_AGENTS simulated agents (default 200)
 #   BENCH_DNS_TASKS   tasks launched one after another by BenchmarkDNSUpdateAfterRunning (default 50)
+#   BENCH_LB_REQUESTS requests per target of BenchmarkLBvsHAProxy (default 20000)
+#   BENCH_LB_TASKS    tasks started one after another by BenchmarkLBRouteAfterRunning (default 20)
 #   BENCH_PROFILE=1   also profiles the Marathon deploy with master and Marathon in process
 set -euo pipefail
 
@@ -174,6 +183,18 @@ if ! go test ./integration/ -run '^$' -count 1 -timeout 10m -benchtime 1x \
 	status=1
 	failures+=("DNS update benchmark failed: see $out/dns-update.txt")
 fi
+echo "bench: LB throughput and added latency, side by side with HAProxy" >&2
+if ! go test ./discovery/lb/ -run '^$' -count 1 -benchtime 1x \
+	-bench '^BenchmarkLBvsHAProxy$' -args -lb.requests="${BENCH_LB_REQUESTS:-20000}" >"$out/lb.txt" 2>&1; then
+	status=1
+	failures+=("LB benchmark failed: see $out/lb.txt")
+fi
+echo "bench: LB route after TASK_RUNNING (${BENCH_LB_TASKS:-20} tasks)" >&2
+if ! go test ./integration/ -run '^$' -count 1 -timeout 10m -benchtime 1x \
+	-bench '^BenchmarkLBRouteAfterRunning$' -args -agora.lbtasks="${BENCH_LB_TASKS:-20}" >"$out/lb-route.txt" 2>&1; then
+	status=1
+	failures+=("LB route benchmark failed: see $out/lb-route.txt")
+fi
 
 if [[ ${BENCH_PROFILE:-} == 1 ]]; then
 	echo "bench: profiling the launch benchmark with the master and agent in process" >&2
@@ -190,7 +211,7 @@ fi
 
 # --- table ----------------------------------------------------------------------------------
 # Benchmark lines look like "BenchmarkName/sub-2  1  12.5 unit  3.0 unit ...".
-table=$(cat "$out/integration.txt" "$out/marathon.txt" "$out/batch.txt" "$out/ha.txt" "$out/allocator.txt" "$out/dns.txt" "$out/dns-update.txt" 2>/dev/null | awk -v tasks="$tasks" -v rts="$roundtrips" -v mem="$memtasks" \
+table=$(cat "$out/integration.txt" "$out/marathon.txt" "$out/batch.txt" "$out/ha.txt" "$out/allocator.txt" "$out/dns.txt" "$out/dns-update.txt" "$out/lb.txt" "$out/lb-route.txt" 2>/dev/null | awk -v tasks="$tasks" -v rts="$roundtrips" -v mem="$memtasks" \
 	-v minst="$m_instances" -v magents="$m_agents" -v mapps="$m_apps" -v mapptasks="$m_apptasks" '
 function row(name, value, unit, goal, cmp, limit,   verdict) {
 	verdict = "-"
@@ -287,6 +308,17 @@ function fmt(v) { return (v >= 100) ? sprintf("%.0f", v) : (v >= 10) ? sprintf("
 	} else if (name ~ /^BenchmarkRecords\//) {
 		sub(/^BenchmarkRecords\//, "", name)
 		row("DNS: zone from a /state snapshot, " name, fmt(m["ns/op"] / 1e6), "ms", "-")
+	} else if (name == "BenchmarkLBvsHAProxy") {
+		row("LB: HTTP requests/s through a virtual host, agora lb", fmt(m["agora-vhost-req/s"]), "req/s", "-")
+		row("LB: HTTP requests/s through a virtual host, HAProxy (same run, same backend)", fmt(m["haproxy-vhost-req/s"]), "req/s", "-")
+		row("LB: agora / HAProxy requests/s, virtual host", fmt(m["agora-vhost-req/s"] / m["haproxy-vhost-req/s"]), "ratio", ">= 0.67 (within 1.5x)", "ge", 0.667)
+		row("LB: agora / HAProxy requests/s, service port (TCP)", fmt(m["agora-tcp-req/s"] / m["haproxy-tcp-req/s"]), "ratio", ">= 0.67 (within 1.5x)", "ge", 0.667)
+		row("LB: p99 added latency, agora lb virtual host", fmt(m["agora-vhost-p99-added-us"] / 1000), "ms", "<= 1 ms", "le", 1)
+		row("LB: p99 added latency, agora lb service port", fmt(m["agora-tcp-p99-added-us"] / 1000), "ms", "<= 1 ms", "le", 1)
+		row("LB: p99 added latency, HAProxy virtual host", fmt(m["haproxy-vhost-p99-added-us"] / 1000), "ms", "-")
+	} else if (name == "BenchmarkLBRouteAfterRunning") {
+		row("LB: TASK_RUNNING -> backend routed, p50", fmt(m["p50-ms"]), "ms", "<= 200 ms", "le", 200)
+		row("LB: TASK_RUNNING -> backend routed, p99", fmt(m["p99-ms"]), "ms", "<= 200 ms", "le", 200)
 	}
 }')
 

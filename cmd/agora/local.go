@@ -15,6 +15,7 @@ import (
 
 	"github.com/agoracluster/agora/agent"
 	"github.com/agoracluster/agora/discovery/dns"
+	"github.com/agoracluster/agora/discovery/lb"
 	"github.com/agoracluster/agora/frameworks/batch"
 	"github.com/agoracluster/agora/frameworks/marathon"
 	"github.com/agoracluster/agora/master"
@@ -33,6 +34,8 @@ type localConfig struct {
 	marathon   int // Marathon's port; 0 disables it
 	batch      int // the batch framework's port; 0 disables it
 	dnsPort    int // agora dns's port (UDP and TCP); 0 picks a free one, -1 disables it
+	lbAdmin    int // agora lb's admin port; 0 picks a free one, -1 disables the LB
+	lbHTTP     int // agora lb's HTTP virtual-host port; 0 picks a free one, -1: none
 }
 
 // runLocal is `agora local`: a master and N agents (and the frameworks) in one process
@@ -51,6 +54,8 @@ func runLocal(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.IntVar(&lc.marathon, "marathon_port", 8080, "port of the Marathon-compatible app framework (0: don't run it)")
 	fs.IntVar(&lc.batch, "batch_port", 8081, "port of the batch framework (0: don't run it)")
 	fs.IntVar(&lc.dnsPort, "dns_port", 0, "port of the DNS server for the domain mesos, UDP and TCP (0: a free port, printed; -1: don't run it)")
+	fs.IntVar(&lc.lbAdmin, "lb_admin_port", 0, "admin port of the load balancer (agora lb, fed by Marathon; service ports on --ip) (0: a free port, printed; -1: don't run it)")
+	fs.IntVar(&lc.lbHTTP, "lb_http_port", 0, "port of the load balancer's HTTP virtual hosts (0: a free port, printed; -1: none)")
 	fs.StringVar(&lc.level, "logging_level", "info", "log level: debug, info, warn, error")
 	if err := parseFlags(fs, args, osEnv); err != nil {
 		return err
@@ -187,12 +192,34 @@ func runLocalCluster(ctx context.Context, lc localConfig, stdout io.Writer, log 
 		}
 	}
 
+	var lbRun func(context.Context) error
+	var lbAdminLn, lbHTTPLn net.Listener
+	if lc.lbAdmin >= 0 && lc.marathon > 0 {
+		lcfg := lb.DefaultConfig()
+		lcfg.Marathons = []string{net.JoinHostPort(lc.ip, strconv.Itoa(lc.marathon))}
+		lcfg.IP = lc.ip
+		if lbAdminLn, err = listenOptional(lc.ip, lc.lbAdmin, "admin"); err == nil {
+			lbHTTPLn, err = listenOptional(lc.ip, lc.lbHTTP, "http")
+			if err != nil {
+				lbAdminLn.Close()
+			}
+		}
+		if err != nil {
+			closeAll()
+			return fmt.Errorf("local: %w", err)
+		}
+		lbRun = func(ctx context.Context) error { return lb.Run(ctx, lcfg, log, lbHTTPLn, lbAdminLn) }
+	}
+
 	fmt.Fprintf(stdout, "Agora local cluster (work dir %s)\n", lc.workDir)
 	for _, r := range runners {
 		fmt.Fprintf(stdout, "  %-9s http://%s\n", r.name, r.ln.Addr())
 	}
 	if dnsRun != nil {
 		fmt.Fprintf(stdout, "  %-9s %s (udp, tcp; domain mesos: dig @%s -p %d leader.mesos)\n", "dns", dnsAddr, lc.ip, dnsAddr.(*net.UDPAddr).Port)
+	}
+	if lbRun != nil {
+		fmt.Fprintf(stdout, "  %-9s http://%s/_lb/stats (service ports on %s; %s)\n", "lb", lbAdminLn.Addr(), lc.ip, describeListener("HTTP virtual hosts", lbHTTPLn))
 	}
 	fmt.Fprintln(stdout, "Press Ctrl-C to stop.")
 
@@ -209,6 +236,14 @@ func runLocalCluster(ctx context.Context, lc localConfig, stdout io.Writer, log 
 		g.Go(func() error {
 			if err := dnsRun(gctx); err != nil {
 				return fmt.Errorf("dns: %w", err)
+			}
+			return nil
+		})
+	}
+	if lbRun != nil {
+		g.Go(func() error {
+			if err := lbRun(gctx); err != nil {
+				return fmt.Errorf("lb: %w", err)
 			}
 			return nil
 		})

@@ -40,6 +40,7 @@ func commands() map[string]command {
 		"completion":    {summary: "print a bash or zsh completion script", run: runCompletion},
 		"dns":           {summary: "run the Mesos-DNS-compatible DNS server for the cluster (A, SRV; HTTP /v1)", run: runDNS},
 		"simulate":      {summary: "run many simulated agents against a real master (capacity testing)", run: runSimulate},
+		"lb":            {summary: "run the marathon-lb-style load balancer fed by Marathon's events (service ports, virtual hosts)", run: runLB},
 	}
 	for name, g := range clientGroups() { // the client commands (cli.go)
 		cmds[name] = command{summary: g.summary, run: runGroup(name, g)}

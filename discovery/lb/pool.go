@@ -1,0 +1,106 @@
+package lb
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"slices"
+	"sync/atomic"
+)
+
+// ErrNoBackend is returned when a frontend has no backend that takes a connection.
+var ErrNoBackend = errors.New("lb: no backend available")
+
+// pool is the backend set of one frontend. The set is swapped whole, so a pick never
+// takes a lock and a change never touches connections already made.
+type pool struct {
+	name     string
+	balance  Balance
+	appID    atomic.Pointer[string]
+	backends atomic.Pointer[[]*backend]
+	next     atomic.Uint64
+	counters *Counters
+}
+
+type backend struct {
+	Backend
+	counters *Counters
+}
+
+func newPool(name string, balance Balance, st *stats) *pool {
+	p := &pool{name: name, balance: balance, counters: st.of(name, "")}
+	p.backends.Store(&[]*backend{})
+	empty := ""
+	p.appID.Store(&empty)
+	return p
+}
+
+// set replaces the backend set.
+func (p *pool) set(appID string, bs []Backend, st *stats) {
+	next := make([]*backend, 0, len(bs))
+	keep := map[string]bool{}
+	for _, b := range bs {
+		next = append(next, &backend{Backend: b, counters: st.of(p.name, b.Addr)})
+		keep[b.Addr] = true
+	}
+	p.appID.Store(&appID)
+	p.backends.Store(&next)
+	st.forget(p.name, keep)
+}
+
+// order is the order in which a new connection tries the backends: round robin starts one
+// further each time; least connections tries the least busy first (ties in round robin
+// order).
+func (p *pool) order() []*backend {
+	bs := *p.backends.Load()
+	n := len(bs)
+	if n == 0 {
+		return nil
+	}
+	start := int(p.next.Add(1)-1) % n
+	out := make([]*backend, 0, n)
+	out = append(out, bs[start:]...)
+	out = append(out, bs[:start]...)
+	if p.balance == LeastConn {
+		slices.SortStableFunc(out, func(a, b *backend) int {
+			return int(a.counters.active.Load() - b.counters.active.Load())
+		})
+	}
+	return out
+}
+
+// dialer opens a connection to a backend address.
+type dialer interface {
+	DialContext(ctx context.Context, network, addr string) (net.Conn, error)
+}
+
+// dial connects to the first backend, in order, that takes the connection; a backend that
+// refuses counts an error and the next is tried.
+func (p *pool) dial(ctx context.Context, d dialer) (net.Conn, *backend, error) {
+	var errs []error
+	for _, b := range p.order() {
+		c, err := d.DialContext(ctx, "tcp", b.Addr)
+		if err == nil {
+			return c, b, nil
+		}
+		b.counters.errors.Add(1)
+		errs = append(errs, err)
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	if len(errs) == 0 {
+		return nil, nil, fmt.Errorf("%w: %s has no healthy task", ErrNoBackend, p.name)
+	}
+	return nil, nil, fmt.Errorf("%w: %s: %w", ErrNoBackend, p.name, errors.Join(errs...))
+}
+
+// read is the pool's reading for /_lb/stats.
+func (p *pool) read() FrontendStats {
+	fs := FrontendStats{Name: p.name, AppID: *p.appID.Load(), CounterValues: p.counters.read(), Backends: []BackendStats{}}
+	for _, b := range *p.backends.Load() {
+		fs.Backends = append(fs.Backends, BackendStats{TaskID: b.TaskID, Addr: b.Addr, CounterValues: b.counters.read()})
+	}
+	return fs
+}
