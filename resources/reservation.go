@@ -297,3 +297,50 @@ func (a Resources) VolumeByID(id string) (Resource, bool) {
 	}
 	return Resource{}, false
 }
+
+// Base returns what r was converted from by offer operations: without its
+// dynamic reservations (static ones stay) and, for a persistent volume, as
+// plain disk. Base of an agent's total is what its flags give it.
+func (r Resource) Base() Resource {
+	var static []Reservation
+	for _, res := range r.Stack() {
+		if res.Type == StaticReservation {
+			static = append(static, res)
+		}
+	}
+	r.Role = Unreserved
+	if n := len(static); n > 0 {
+		r.Role = static[n-1].Role
+	}
+	r.Reservations = normalizeStack(slices.Clone(static), r.Role)
+	r.Volume = nil
+	return r
+}
+
+// Bases returns the Base of every entry of a.
+func (a Resources) Bases() Resources {
+	out := make([]Resource, len(a.rs))
+	for i, r := range a.rs {
+		out[i] = r.Base()
+	}
+	return fromUnsorted(out)
+}
+
+// ApplyCheckpointed returns total (an agent's resources from its flags) with
+// the checkpointed resources (dynamic reservations, persistent volumes) in
+// place of what they were made from, as a Mesos agent does when it starts.
+// It fails, naming the resource, when total cannot hold a checkpointed
+// resource's base (the flags changed) or a resource is not one to checkpoint.
+func ApplyCheckpointed(total, checkpointed Resources) (Resources, error) {
+	for _, r := range checkpointed.rs {
+		if !r.IsDynamicallyReserved() && !r.IsPersistentVolume() {
+			return Resources{}, fmt.Errorf("resources: %s is neither dynamically reserved nor a persistent volume", r)
+		}
+		base := Of(r.Base())
+		if !total.Contains(base) {
+			return Resources{}, fmt.Errorf("resources: checkpointed %s needs %s, which the agent's resources %s do not hold", r, base, total)
+		}
+		total = total.Minus(base).Plus(Of(r))
+	}
+	return total, nil
+}

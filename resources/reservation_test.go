@@ -192,3 +192,44 @@ func TestReservationProtoErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestApplyCheckpointed(t *testing.T) {
+	flags := resources.Of(resources.ScalarResource("cpus", "", 4), resources.ScalarResource("disk", "", 100), resources.ScalarResource("mem", "eng", 64))
+	cpusDyn := resources.ScalarResource("cpus", "", 1).PushReservation(dyn("web", "alice"))
+	refined := resources.ScalarResource("mem", "eng", 32).PushReservation(dyn("eng/web", "bob"))
+	vol := volume("web", "v1", "data", 60)
+	ckpt := resources.Of(cpusDyn, refined, vol)
+	got, err := resources.ApplyCheckpointed(flags, ckpt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := resources.Of(resources.ScalarResource("cpus", "", 3), resources.ScalarResource("disk", "", 40), resources.ScalarResource("mem", "eng", 32), cpusDyn, refined, vol)
+	if !got.Equal(want) {
+		t.Fatalf("applied = %q, want %q", got, want)
+	}
+	if back := got.Bases(); !back.Equal(flags) {
+		t.Fatalf("Bases = %q, want the flags %q", back, flags)
+	}
+	if got.Checkpointed().Equal(ckpt) != true {
+		t.Fatalf("Checkpointed = %q, want %q", got.Checkpointed(), ckpt)
+	}
+
+	tests := []struct {
+		name  string
+		total resources.Resources
+		ckpt  resources.Resources
+		want  string
+	}{
+		{"flags shrank", resources.Of(resources.ScalarResource("disk", "", 10)), resources.Of(vol),
+			`resources: checkpointed disk(reservations: [(DYNAMIC,web,ops)])[v1:data:RW]:60 needs disk:60, which the agent's resources disk:10 do not hold`},
+		{"not a checkpointed kind", flags, resources.Of(resources.ScalarResource("cpus", "web", 1)),
+			`resources: cpus(web):1 is neither dynamically reserved nor a persistent volume`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := resources.ApplyCheckpointed(tt.total, tt.ckpt); err == nil || err.Error() != tt.want {
+				t.Fatalf("err = %v, want %s", err, tt.want)
+			}
+		})
+	}
+}
