@@ -1,10 +1,13 @@
 package ledger
 
 import (
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
 
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 	"google.golang.org/protobuf/proto"
 
 	agorapb "github.com/agoracluster/agora/proto/agora/v1"
@@ -23,10 +26,11 @@ type conversion struct {
 // principal and the role its offer was allocated to) or an operator (no
 // roles: any valid role; the principal from the request).
 type requester struct {
-	roles     []string
-	allocRole string
-	principal string
-	operator  bool
+	roles        []string
+	allocRole    string
+	principal    string
+	operator     bool
+	anyPrincipal bool // an operator without authentication
 }
 
 // kind names an operation in messages: "RESERVE", "CREATE".
@@ -67,7 +71,7 @@ func (a *agent) convert(kind opKind, res resources.Resources, who requester, ava
 		return conversion{}, fmt.Errorf("%s: %s: %w", kind, field, err)
 	}
 	if !available.Contains(c.consumed) {
-		return conversion{}, fmt.Errorf("%s: %s: needs %s, which is not available (available: %s)", kind, field, c.consumed, available)
+		return conversion{}, fmt.Errorf("%s: %s: %w", kind, field, &conflictError{fmt.Sprintf("needs %s, which is not available (available: %s)", c.consumed, available)})
 	}
 	return c, nil
 }
@@ -81,7 +85,7 @@ func reserve(res resources.Resources, who requester) (conversion, error) {
 			return conversion{}, fmt.Errorf("%s is a persistent volume and cannot be reserved", r)
 		}
 		last := r.Stack()[len(r.Stack())-1]
-		if last.Principal != who.principal {
+		if !who.anyPrincipal && last.Principal != who.principal {
 			return conversion{}, fmt.Errorf("%s: reservation principal %q does not match the requester's principal %q", r, last.Principal, who.principal)
 		}
 		if !who.operator {
@@ -116,7 +120,7 @@ func (a *agent) create(vols resources.Resources, who requester) (conversion, err
 			return conversion{}, fmt.Errorf("%s is not a persistent volume: disk.persistence and disk.volume must be set", r)
 		case r.Role == resources.Unreserved:
 			return conversion{}, fmt.Errorf("%s: persistent volumes cannot be created from unreserved disk; RESERVE it first", r)
-		case r.Volume.Principal != "" && r.Volume.Principal != who.principal:
+		case !who.anyPrincipal && r.Volume.Principal != "" && r.Volume.Principal != who.principal:
 			return conversion{}, fmt.Errorf("%s: disk.persistence.principal %q does not match the requester's principal %q", r, r.Volume.Principal, who.principal)
 		}
 		key := r.Role + "/" + r.Volume.ID
@@ -125,7 +129,7 @@ func (a *agent) create(vols resources.Resources, who requester) (conversion, err
 		}
 		ids[key] = true
 		if a.hasVolume(r.Role, r.Volume.ID) {
-			return conversion{}, fmt.Errorf("persistence id %q is already in use for role %q on agent %s", r.Volume.ID, r.Role, a.id)
+			return conversion{}, &conflictError{fmt.Sprintf("persistence id %q is already in use for role %q on agent %s", r.Volume.ID, r.Role, a.id)}
 		}
 	}
 	return conversion{consumed: vols.WithoutVolumes(), produced: vols}, nil
@@ -140,7 +144,7 @@ func (a *agent) destroy(vols resources.Resources) (conversion, error) {
 			return conversion{}, fmt.Errorf("persistent volume %q (role %q) does not exist on agent %s", r.Volume.ID, r.Role, a.id)
 		}
 		if user := a.volumeUser(r.Role, r.Volume.ID); user != "" {
-			return conversion{}, fmt.Errorf("persistent volume %q is in use by %s", r.Volume.ID, user)
+			return conversion{}, &conflictError{fmt.Sprintf("persistent volume %q is in use by %s", r.Volume.ID, user)}
 		}
 	}
 	return conversion{consumed: vols, produced: vols.WithoutVolumes()}, nil
@@ -242,4 +246,73 @@ func operationStatus(op *mesos.Offer_Operation, agentID string, state mesos.Oper
 		st.Message = proto.String(msg)
 	}
 	return st
+}
+
+// conflictError marks an operation that is valid but cannot be carried out in
+// the cluster's state (resources not free, a volume in use, an id taken): an
+// operator gets 409 for it, 400 for the rest.
+type conflictError struct{ msg string }
+
+func (e *conflictError) Error() string { return e.msg }
+
+// OperatorOperation carries out an operator's RESERVE_RESOURCES,
+// UNRESERVE_RESOURCES, CREATE_VOLUMES or DESTROY_VOLUMES (and the /reserve,
+// /unreserve, /create-volumes and /destroy-volumes endpoints) on an agent's free
+// resources, rescinding the agent's offers when they hold what is needed, as
+// Mesos does. kind is "RESERVE", "UNRESERVE", "CREATE" or "DESTROY". principal
+// is the operator's authenticated principal; "" (no authentication) accepts
+// the principal the resources name. A rejected operation changes nothing and
+// returns an error matching ErrInvalid (bad input, an unknown agent as in
+// Mesos) or ErrConflict (valid, but not possible now).
+func (l *Ledger) OperatorOperation(kind, agentID string, pbs []*mesos.Resource, principal string) error {
+	op := opKind(kind)
+	field := "resources"
+	switch op {
+	case opReserve, opUnreserve:
+	case opCreate, opDestroy:
+		field = "volumes"
+	default:
+		return badRequest("unknown operation %q", kind)
+	}
+	if agentID == "" {
+		return badRequest("agent_id: must be set")
+	}
+	a := l.agents[agentID]
+	if a == nil {
+		return badRequest("agent_id: no agent found with ID %s", agentID)
+	}
+	if a.state != agentActive {
+		return &callError{kind: ErrConflict, msg: fmt.Sprintf("agent_id: agent %s is %s, not connected", agentID, a.state)}
+	}
+	res, err := parseResources(pbs)
+	if err != nil {
+		return badRequest("%s: %s: %v", op, field, err)
+	}
+	var used, offered resources.Resources
+	for _, r := range a.usedByFramework() {
+		used = used.Plus(r)
+	}
+	for _, o := range a.offers {
+		offered = offered.Plus(o.res)
+	}
+	free := a.total.Minus(used)
+	who := requester{principal: principal, operator: true, anyPrincipal: principal == ""}
+	conv, err := a.convert(op, res, who, free)
+	if err != nil {
+		var conflict *conflictError
+		if errors.As(err, &conflict) {
+			return &callError{kind: ErrConflict, msg: err.Error()}
+		}
+		return badRequest("%s", err.Error())
+	}
+	if !free.Minus(offered).Contains(conv.consumed) {
+		for _, o := range sortedValues(a.offers) {
+			l.removeOffer(o, 0, true)
+		}
+	}
+	l.alloc.UpdateAgentResources(a.id, conv.consumed, conv.produced)
+	l.applyConversion(a, conv)
+	l.note(zapcore.InfoLevel, "applied operator operation", zap.String("agent_id", a.id), zap.String("operation", kind))
+	l.requestAllocation()
+	return nil
 }

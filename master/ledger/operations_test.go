@@ -1,6 +1,7 @@
 package ledger
 
 import (
+	"errors"
 	"strings"
 	"testing"
 
@@ -340,5 +341,46 @@ func TestReservationsSurviveFailoverAndAgentRestart(t *testing.T) {
 	}
 	if got, want := h2.s.agents[agentID].total, resources.MustParse("cpus:4;mem:1024;disk:10"); !got.Equal(want) {
 		t.Fatalf("total with shrunk flags = %q, want %q", got, want)
+	}
+}
+
+func TestOperatorReserveRescindsOffers(t *testing.T) {
+	h := newHarness(t)
+	agentID, agentSink := h.addAgent("host0", "cpus:2;mem:256")
+	_, sink := h.subscribe(webFramework(), "s1")
+	if n := len(h.offers(sink)); n != 1 {
+		t.Fatalf("%d offers", n)
+	}
+	resv := reservedFor("cpus:1", "web", "ops")
+	if err := h.s.OperatorOperation("RESERVE", agentID, resv.ToProto(), ""); err != nil {
+		t.Fatal(err)
+	}
+	evs := sink.schedulerEvents()
+	if len(evs) != 1 || evs[0].GetType() != scheduler.Event_RESCIND {
+		t.Fatalf("framework events = %v, want RESCIND", evs)
+	}
+	if got := agentSink.agentEvents(); len(got) != 1 || got[0].GetType() != agorapb.AgentEvent_CHECKPOINT_RESOURCES {
+		t.Fatalf("agent events = %v", got)
+	}
+	if got, want := offeredResources(t, h.offers(sink)), resources.MustParse("cpus:1;mem:256").Plus(resv); !got.Equal(want) {
+		t.Fatalf("offered %q, want %q", got, want)
+	}
+	// Unreserving rescinds the offer that holds the reservation.
+	if err := h.s.OperatorOperation("UNRESERVE", agentID, resv.ToProto(), ""); err != nil {
+		t.Fatal(err)
+	}
+	if evs := sink.schedulerEvents(); len(evs) != 1 || evs[0].GetType() != scheduler.Event_RESCIND {
+		t.Fatalf("framework events = %v, want RESCIND", evs)
+	}
+	// An authenticated operator must name itself as the reservation's principal.
+	err := h.s.OperatorOperation("RESERVE", agentID, resv.ToProto(), "alice")
+	if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), `reservation principal "ops" does not match the requester's principal "alice"`) {
+		t.Fatalf("reserve as another principal: %v", err)
+	}
+	if err := h.s.OperatorOperation("RESERVE", "nope", resv.ToProto(), ""); !errors.Is(err, ErrInvalid) || err.Error() != "agent_id: no agent found with ID nope" {
+		t.Fatalf("unknown agent: %v", err)
+	}
+	if err := h.s.OperatorOperation("RESERVE", agentID, reservedFor("cpus:3", "web", "ops").ToProto(), ""); !errors.Is(err, ErrConflict) {
+		t.Fatalf("reserve beyond the agent: %v, want a conflict", err)
 	}
 }
