@@ -1,6 +1,7 @@
 package master
 
 import (
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/url"
@@ -104,6 +105,42 @@ func TestOperatorReservationsAndVolumes(t *testing.T) {
 	}
 	if got := agentTotal(t, tm); !got.Equal(want) {
 		t.Fatalf("agent total = %q, want %q", got, want)
+	}
+
+	// /state shows the reservation and the volume under the role.
+	resp, err := tm.client.Get(tm.url + "/state")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var state struct {
+		Slaves []struct {
+			Reserved     map[string]map[string]any `json:"reserved_resources"`
+			ReservedFull map[string][]struct {
+				Name string `json:"name"`
+				Disk *struct {
+					Persistence struct {
+						ID string `json:"id"`
+					} `json:"persistence"`
+				} `json:"disk"`
+			} `json:"reserved_resources_full"`
+		} `json:"slaves"`
+	}
+	err = json.NewDecoder(resp.Body).Decode(&state)
+	resp.Body.Close()
+	if err != nil || len(state.Slaves) != 1 {
+		t.Fatalf("/state: %v, %+v", err, state)
+	}
+	if got := state.Slaves[0].Reserved["web"]["disk"]; got != 100.0 {
+		t.Errorf("reserved_resources[web][disk] = %v, want 100", got)
+	}
+	volumes := 0
+	for _, r := range state.Slaves[0].ReservedFull["web"] {
+		if r.Disk != nil && r.Disk.Persistence.ID == "v1" {
+			volumes++
+		}
+	}
+	if volumes != 1 {
+		t.Errorf("reserved_resources_full[web] = %+v, want volume v1 in it", state.Slaves[0].ReservedFull["web"])
 	}
 
 	unreservedVol := resources.ScalarResource("disk", "", 10)
