@@ -384,3 +384,28 @@ func TestOperatorReserveRescindsOffers(t *testing.T) {
 		t.Fatalf("reserve beyond the agent: %v, want a conflict", err)
 	}
 }
+
+// A failed operation is dropped; the ACCEPT's other operations proceed, as in
+// Mesos, and a LAUNCH that needed the dropped conversion fails on its own.
+func TestFailedOperationLeavesTheRest(t *testing.T) {
+	h := newHarness(t)
+	agentID, _ := h.addAgent("host0", "cpus:4;mem:1024;disk:1000")
+	fwID, sink := h.subscribe(webFramework(), "s1")
+	evs := h.accept(fwID, "s1", sink, h.offers(sink),
+		reserveOp("bad", reservedFor("cpus:1", "ops", "alice")),
+		reserveOp("good", reservedFor("cpus:1", "web", "alice")),
+		launchOp(taskWith("plain", agentID, resources.MustParse("cpus:1;mem:64")),
+			taskWith("needs-bad", agentID, reservedFor("cpus:1", "ops", "alice")),
+			taskWith("uses-good", agentID, reservedFor("cpus:1", "web", "alice"))))
+	states := operationStates(evs)
+	if len(states) != 2 || !strings.HasPrefix(states[0], "bad:OPERATION_ERROR:") || states[1] != "good:OPERATION_FINISHED" {
+		t.Fatalf("operation statuses = %q", states)
+	}
+	if got, want := strings.Join(updates(evs), " "), "needs-bad:TASK_ERROR"; got != want {
+		t.Fatalf("task updates = %q, want %q", got, want)
+	}
+	a := h.s.agents[agentID]
+	if len(a.tasks) != 2 {
+		t.Fatalf("%d tasks on the agent, want plain and uses-good", len(a.tasks))
+	}
+}
