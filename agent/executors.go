@@ -195,7 +195,7 @@ func (s supervisor) watch(ex *executor, spec containerizer.ContainerSpec, agentI
 	}
 	if err == nil {
 		// Persistent volumes appear at their container paths in the sandbox.
-		err = volumes.Link(a.cfg.WorkDir, spec.Sandbox, vols)
+		err = volumes.Link(a.cfg.WorkDir, spec.Sandbox, vols, volumeOwner(spec.User))
 	}
 	if err == nil {
 		err = gpuErr

@@ -128,7 +128,11 @@ func (l masterLink) runTasks(fwInfo *mesos.FrameworkInfo, groupExecutor *mesos.E
 	}
 	if !newExecutor {
 		// The new executor's launch links its volumes once the sandbox exists.
-		if err := volumes.Link(a.cfg.WorkDir, ex.sandbox, volumesOf(nil, tasks)); err != nil {
+		user := ex.info.GetCommand().GetUser()
+		if user == "" {
+			user = fw.info.GetUser()
+		}
+		if err := volumes.Link(a.cfg.WorkDir, ex.sandbox, volumesOf(nil, tasks), volumeOwner(user)); err != nil {
 			l.dropTasksAs(fid, tasks, mesos.TaskState_TASK_FAILED, mesos.TaskStatus_REASON_CONTAINER_LAUNCH_FAILED, err.Error())
 			return
 		}

@@ -2,6 +2,9 @@ package agent
 
 import (
 	"fmt"
+	"os"
+	"os/user"
+	"strconv"
 
 	"go.uber.org/zap"
 	"google.golang.org/protobuf/proto"
@@ -74,6 +77,26 @@ func (a *Agent) checkpointResources(pbs []*mesos.Resource) {
 		return
 	}
 	a.log.Info("checkpointed resources", zap.Stringer("resources", ckpt))
+}
+
+// volumeOwner is who the volumes of a container running as userName must
+// belong to: nil when the agent does not run as root or the container runs
+// as the agent's user. An unknown user gives nil too; the launch then fails
+// on it with a clear error.
+func volumeOwner(userName string) *volumes.Owner {
+	if userName == "" || os.Geteuid() != 0 {
+		return nil
+	}
+	u, err := user.Lookup(userName)
+	if err != nil {
+		return nil
+	}
+	uid, err1 := strconv.Atoi(u.Uid)
+	gid, err2 := strconv.Atoi(u.Gid)
+	if err1 != nil || err2 != nil {
+		return nil
+	}
+	return &volumes.Owner{UID: uid, GID: gid}
 }
 
 // volumesOf returns the persistent volumes that an executor and its tasks use.

@@ -56,24 +56,34 @@ func Sync(workDir string, had, want resources.Resources) error {
 	return errors.Join(errs...)
 }
 
+// Owner is the user a container runs as, by ids.
+type Owner struct{ UID, GID int }
+
 // Link makes the persistent volumes among res visible in sandboxDir: a symlink
 // at each volume's container_path (parents created) to its directory, which
-// is created if missing.
-func Link(workDir, sandboxDir string, res resources.Resources) error {
+// is created if missing. With an owner (a container running as another user
+// than the agent), each volume's directory is handed to it, not recursively,
+// as Mesos gives a volume the owner of the sandbox it is used from.
+func Link(workDir, sandboxDir string, res resources.Resources, owner *Owner) error {
 	var errs []error
 	for r := range res.PersistentVolumes().Each {
 		target := Path(workDir, r.Role, r.Volume.ID)
 		link := filepath.Join(sandboxDir, filepath.FromSlash(r.Volume.ContainerPath))
-		if err := linkOne(target, link); err != nil {
+		if err := linkOne(target, link, owner); err != nil {
 			errs = append(errs, fmt.Errorf("volumes: link volume %s at %s: %w", r.Volume.ID, r.Volume.ContainerPath, err))
 		}
 	}
 	return errors.Join(errs...)
 }
 
-func linkOne(target, link string) error {
+func linkOne(target, link string, owner *Owner) error {
 	if err := os.MkdirAll(target, 0o755); err != nil {
 		return err
+	}
+	if owner != nil {
+		if err := os.Chown(target, owner.UID, owner.GID); err != nil {
+			return err
+		}
 	}
 	if err := os.MkdirAll(filepath.Dir(link), 0o755); err != nil {
 		return err

@@ -3,6 +3,7 @@ package volumes_test
 import (
 	"os"
 	"path/filepath"
+	"syscall"
 	"testing"
 
 	"github.com/agoracluster/agora/agent/volumes"
@@ -42,7 +43,7 @@ func TestSyncCreatesAndRemoves(t *testing.T) {
 func TestLinkIntoSandbox(t *testing.T) {
 	work, box := t.TempDir(), t.TempDir()
 	res := volume("web", "v1", "a/data").Plus(resources.MustParse("cpus:1"))
-	if err := volumes.Link(work, box, res); err != nil {
+	if err := volumes.Link(work, box, res, nil); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(filepath.Join(box, "a", "data", "f"), []byte("x"), 0o644); err != nil {
@@ -52,14 +53,31 @@ func TestLinkIntoSandbox(t *testing.T) {
 		t.Fatalf("written through the link: %v", err)
 	}
 	// Linking again (a second task of the executor) is fine.
-	if err := volumes.Link(work, box, res); err != nil {
+	if err := volumes.Link(work, box, res, nil); err != nil {
 		t.Fatal(err)
 	}
 	// A directory of the sandbox is never replaced.
 	if err := os.MkdirAll(filepath.Join(box, "taken"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := volumes.Link(work, box, volume("web", "v2", "taken")); err == nil {
+	if err := volumes.Link(work, box, volume("web", "v2", "taken"), nil); err == nil {
 		t.Fatal("linked over a sandbox directory")
+	}
+}
+
+func TestLinkHandsTheVolumeToItsUser(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("changing owners needs root")
+	}
+	work, box := t.TempDir(), t.TempDir()
+	if err := volumes.Link(work, box, volume("web", "v1", "data"), &volumes.Owner{UID: 65534, GID: 65534}); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(volumes.Path(work, "web", "v1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := fi.Sys().(*syscall.Stat_t); st.Uid != 65534 || st.Gid != 65534 {
+		t.Fatalf("volume owned by %d:%d, want 65534:65534", st.Uid, st.Gid)
 	}
 }
