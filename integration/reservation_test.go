@@ -10,8 +10,11 @@ import (
 	"go.uber.org/zap/zaptest"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/agoracluster/agora/agent/docker"
 	"github.com/agoracluster/agora/frameworks/sdk"
 	"github.com/agoracluster/agora/integration/cluster"
+	"github.com/agoracluster/agora/integration/dockertest"
+	"github.com/agoracluster/agora/internal/hosttest"
 	"github.com/agoracluster/agora/internal/poll"
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
 	"github.com/agoracluster/agora/resources"
@@ -176,4 +179,49 @@ func TestReservedPersistentVolume(t *testing.T) {
 		t.Fatal(err)
 	}
 	v2.waitState(t, "again", mesos.TaskState_TASK_FINISHED)
+}
+
+// TestReservedPersistentVolumeDocker: a DOCKER task sees the persistent volume
+// bind-mounted at its container path under /mnt/mesos/sandbox and writes into
+// it; a process task on the same reservation reads what it wrote.
+func TestReservedPersistentVolumeDocker(t *testing.T) {
+	cli := hosttest.RequireDocker(t)
+	image := dockertest.HelloImage(t, cli)
+	id := "vol-" + dockertest.RandomID()
+	dockertest.RemoveContainersOnCleanup(t, cli, docker.LabelTaskID, id)
+	c := cluster.New(t, cluster.Options{Agents: 1, AgentResources: "cpus:4;mem:2048;disk:1000;ports:[31000-31100]"})
+	v, s, _ := startVolumeScheduler(t, c)
+
+	reserved := resources.MustParse("cpus:1;mem:256;disk:100").PushReservation(resources.Dynamic("web", "ops"))
+	volR := resources.ScalarResource("disk", "", 64).PushReservation(resources.Dynamic("web", "ops"))
+	volR.Volume = &resources.Volume{ID: "data-1", Principal: "ops", ContainerPath: "data"}
+	vol := resources.Of(volR)
+	taskRes := resources.MustParse("cpus:0.5;mem:64").PushReservation(resources.Dynamic("web", "ops")).Plus(vol)
+
+	offer := v.offerWith(t, s, resources.MustParse("cpus:1;mem:256;disk:100"))
+	writer := &mesos.TaskInfo{
+		Name: proto.String(id), TaskId: &mesos.TaskID{Value: proto.String(id)}, AgentId: offer.GetAgentId(),
+		Resources: taskRes.ToProto(),
+		Command:   &mesos.CommandInfo{Shell: proto.Bool(false), Arguments: []string{"-touch", "/mnt/mesos/sandbox/data/f", "-exit", "0"}},
+		Container: &mesos.ContainerInfo{Type: mesos.ContainerInfo_DOCKER.Enum(), Docker: &mesos.ContainerInfo_DockerInfo{
+			Image: proto.String(image), Network: mesos.ContainerInfo_DockerInfo_HOST.Enum(),
+		}},
+	}
+	ops := []*mesos.Offer_Operation{
+		{Type: mesos.Offer_Operation_RESERVE.Enum(), Reserve: &mesos.Offer_Operation_Reserve{Resources: reserved.ToProto()}},
+		{Type: mesos.Offer_Operation_CREATE.Enum(), Create: &mesos.Offer_Operation_Create{Volumes: vol.ToProto()}},
+		{Type: mesos.Offer_Operation_LAUNCH.Enum(), Launch: &mesos.Offer_Operation_Launch{TaskInfos: []*mesos.TaskInfo{writer}}},
+	}
+	if err := s.Accept(context.Background(), []*mesos.OfferID{offer.GetId()}, ops, &mesos.Filters{RefuseSeconds: proto.Float64(0)}); err != nil {
+		t.Fatal(err)
+	}
+	v.waitState(t, id, mesos.TaskState_TASK_FINISHED)
+
+	offer = v.offerWith(t, s, taskRes)
+	reader := sdk.CommandTask("reader", "reader", `test "$(cat data/f)" = hello`, taskRes)
+	reader.AgentId = offer.GetAgentId()
+	if err := s.Launch(context.Background(), offer.GetId(), reader); err != nil {
+		t.Fatal(err)
+	}
+	v.waitState(t, "reader", mesos.TaskState_TASK_FINISHED)
 }
