@@ -26,6 +26,7 @@ import (
 	"github.com/agoracluster/agora/agent/sandbox"
 	"github.com/agoracluster/agora/agent/statusupdate"
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
+	"github.com/agoracluster/agora/resources"
 )
 
 // Agent is one Agora agent. Create it with New and run it with Run.
@@ -54,9 +55,13 @@ type Agent struct {
 	launches chan struct{}  // one element per executor starting (Config.LaunchConcurrency)
 
 	// Set once in Run before any goroutine starts.
-	info     *mesos.AgentInfo // without id; the loop copies it
-	endpoint string           // host:port executors reach the agent on
-	bootID   string
+	// info's resources change on the loop (CHECKPOINT_RESOURCES), which replaces it.
+	info *mesos.AgentInfo // without id; the loop copies it
+	// flagResources are the resources from the flags, before any checkpointed
+	// reservation or volume is applied (reservations.go).
+	flagResources resources.Resources
+	endpoint      string // host:port executors reach the agent on
+	bootID        string
 
 	// Owned by the loop goroutine.
 	st loopState
@@ -84,6 +89,9 @@ type loopState struct {
 	retryAt             time.Time     // when retry fires
 	stopped             chan struct{} // closed when stopping and every executor is gone
 	shutdownByMaster    bool
+	// checkpointed are the agent's dynamic reservations and persistent volumes,
+	// as the master last sent them (reservations.go).
+	checkpointed resources.Resources
 }
 
 // New builds an agent. It does no IO beyond reading the host's properties.
@@ -150,6 +158,9 @@ func (a *Agent) Run(ctx context.Context, ln net.Listener) error {
 		return err
 	}
 	a.info = info
+	if err := a.recoverCheckpointedResources(); err != nil {
+		return err
+	}
 	a.bootID = readBootID(a.cfg.BootIDPath)
 	a.endpoint = executorEndpoint(ln.Addr())
 	detector := a.cfg.MasterDetector

@@ -20,9 +20,11 @@ import (
 	"github.com/agoracluster/agora/agent/isolation"
 	"github.com/agoracluster/agora/agent/proc"
 	"github.com/agoracluster/agora/agent/sandbox"
+	"github.com/agoracluster/agora/agent/volumes"
 	"github.com/agoracluster/agora/duration"
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
 	executorpb "github.com/agoracluster/agora/proto/mesos/v1/executor"
+	"github.com/agoracluster/agora/resources"
 )
 
 // supervisor starts, watches and stops executor containers through the containerizer,
@@ -109,12 +111,13 @@ func (s supervisor) launch(fw *framework, info *mesos.ExecutorInfo, command bool
 	agentID := a.st.agentID
 	limits := isolation.LimitsOf(info, tasks, command)
 	gpus, gpuErr := gpusOf(info, tasks)
+	vols := volumesOf(info, tasks)
 	log := a.log.With(zap.String("framework_id", fw.id), zap.String("executor_id", eid), zap.String("container_id", cid))
 	log.Debug("launching executor", zap.String("sandbox", ex.sandbox))
 	a.watchers.Add(1)
 	go func() {
 		defer a.watchers.Done()
-		a.sup.watch(ex, spec, agentID, info, taskRecs, limits, gpus, gpuErr, log)
+		a.sup.watch(ex, spec, agentID, info, taskRecs, limits, gpus, gpuErr, vols, log)
 	}()
 	return ex
 }
@@ -176,7 +179,7 @@ func (s *launchSlot) release() {
 
 // watch creates the sandbox, launches the executor, waits for it to end and reports
 // each step to the loop. It runs on its own goroutine and touches no loop state.
-func (s supervisor) watch(ex *executor, spec containerizer.ContainerSpec, agentID string, info *mesos.ExecutorInfo, taskRecs [][]byte, limits cgroups.Limits, gpus int, gpuErr error, log *zap.Logger) {
+func (s supervisor) watch(ex *executor, spec containerizer.ContainerSpec, agentID string, info *mesos.ExecutorInfo, taskRecs [][]byte, limits cgroups.Limits, gpus int, gpuErr error, vols resources.Resources, log *zap.Logger) {
 	a := s.a
 	slot := ex.starting
 	defer slot.release()
@@ -189,6 +192,10 @@ func (s supervisor) watch(ex *executor, spec containerizer.ContainerSpec, agentI
 		if cerr := a.ckpt.WriteExecutorRun(agentID, spec.FrameworkID, info, spec.ContainerID, spec.Hosted, taskRecs); cerr != nil {
 			log.Warn("checkpoint executor", zap.Error(cerr))
 		}
+	}
+	if err == nil {
+		// Persistent volumes appear at their container paths in the sandbox.
+		err = volumes.Link(a.cfg.WorkDir, spec.Sandbox, vols, volumeOwner(spec.User))
 	}
 	if err == nil {
 		err = gpuErr

@@ -6,6 +6,7 @@ import (
 
 	"github.com/agoracluster/agora/agent/isolation"
 	"github.com/agoracluster/agora/agent/statusupdate"
+	"github.com/agoracluster/agora/agent/volumes"
 	agorapb "github.com/agoracluster/agora/proto/agora/v1"
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
 	executorpb "github.com/agoracluster/agora/proto/mesos/v1/executor"
@@ -52,6 +53,8 @@ func (l masterLink) event(ev *agorapb.AgentEvent) {
 		a.st.shutdownByMaster = true
 		a.cfg.ShutdownExecutorsOnExit = true
 		a.beginStop()
+	case agorapb.AgentEvent_CHECKPOINT_RESOURCES:
+		a.checkpointResources(ev.GetCheckpointResources().GetResources())
 	case agorapb.AgentEvent_HEARTBEAT, agorapb.AgentEvent_SUBSCRIBED:
 	case agorapb.AgentEvent_ERROR:
 		a.log.Warn("error from master", zap.String("message", ev.GetError().GetMessage()))
@@ -122,6 +125,17 @@ func (l masterLink) runTasks(fwInfo *mesos.FrameworkInfo, groupExecutor *mesos.E
 			all = append(all, t.info)
 		}
 		a.iso.Update(ex.containerID, isolation.LimitsOf(ex.info, all, ex.command))
+	}
+	if !newExecutor {
+		// The new executor's launch links its volumes once the sandbox exists.
+		user := ex.info.GetCommand().GetUser()
+		if user == "" {
+			user = fw.info.GetUser()
+		}
+		if err := volumes.Link(a.cfg.WorkDir, ex.sandbox, volumesOf(nil, tasks), volumeOwner(user)); err != nil {
+			l.dropTasksAs(fid, tasks, mesos.TaskState_TASK_FAILED, mesos.TaskStatus_REASON_CONTAINER_LAUNCH_FAILED, err.Error())
+			return
+		}
 	}
 	item := launchItem{}
 	if groupExecutor != nil {

@@ -303,7 +303,9 @@ func TestOperatorBadInput(t *testing.T) {
 		{"remove missing quota", "", js, `{"type":"REMOVE_QUOTA","remove_quota":{"role":"nobody"}}`, 404, "nobody"},
 		{"teardown unknown framework", "", js, `{"type":"TEARDOWN","teardown":{"framework_id":{"value":"nope"}}}`, 404, "nope"},
 		{"teardown without id", "", js, `{"type":"TEARDOWN"}`, 400, "teardown.framework_id"},
-		{"reserve not built", "", js, `{"type":"RESERVE_RESOURCES","reserve_resources":{"agent_id":{"value":"a"}}}`, 501, "RESERVE_RESOURCES"},
+		{"reserve on unknown agent", "", js, `{"type":"RESERVE_RESOURCES","reserve_resources":{"agent_id":{"value":"a"}}}`, 400, "agent_id: no agent found with ID a"},
+		{"reserve without agent", "", js, `{"type":"RESERVE_RESOURCES","reserve_resources":{}}`, 400, "ReserveResources.agent_id not set"},
+		{"grow volume not built", "", js, `{"type":"GROW_VOLUME"}`, 501, "GROW_VOLUME"},
 		{"maintenance not built", "", js, `{"type":"GET_MAINTENANCE_STATUS"}`, 501, "GET_MAINTENANCE_STATUS"},
 		{"master files", "", js, `{"type":"READ_FILE","read_file":{"path":"/etc/passwd","offset":0}}`, 501, "READ_FILE"},
 	}

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"strings"
+	"unicode"
 
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
@@ -37,11 +39,22 @@ func fromProto(pb *mesos.Resource) (Resource, error) {
 		return Resource{}, err
 	}
 	r := Resource{Name: pb.GetName(), Role: pb.GetRole()}
-	if res := pb.GetReservations(); len(res) > 0 {
-		r.Role = res[len(res)-1].GetRole()
-	}
 	if err := validateRole(r.Role); err != nil {
 		return Resource{}, fmt.Errorf("invalid role: %w", err)
+	}
+	stack, err := stackFromProto(pb)
+	if err != nil {
+		return Resource{}, err
+	}
+	if n := len(stack); n > 0 {
+		r.Role = stack[n-1].Role
+	}
+	r.Reservations = normalizeStack(stack, r.Role)
+	if r.Volume, err = volumeFromProto(pb); err != nil {
+		return Resource{}, err
+	}
+	if pb.Shared != nil {
+		return Resource{}, fmt.Errorf("shared resources are not supported")
 	}
 	switch pb.GetType() {
 	case mesos.Value_SCALAR:
@@ -122,12 +135,156 @@ func (r Resource) ToProto() *mesos.Resource {
 	}
 	if r.Role != Unreserved && r.Role != "" {
 		pb.Role = proto.String(r.Role)
-		pb.Reservations = []*mesos.Resource_ReservationInfo{{
-			Type: mesos.Resource_ReservationInfo_STATIC.Enum(),
-			Role: proto.String(r.Role),
-		}}
+		for _, res := range r.Stack() {
+			info := &mesos.Resource_ReservationInfo{
+				Type: mesos.Resource_ReservationInfo_STATIC.Enum(),
+				Role: proto.String(res.Role),
+			}
+			if res.Type == DynamicReservation {
+				info.Type = mesos.Resource_ReservationInfo_DYNAMIC.Enum()
+			}
+			if res.Principal != "" {
+				info.Principal = proto.String(res.Principal)
+			}
+			if len(res.Labels) > 0 {
+				info.Labels = &mesos.Labels{}
+				for _, l := range res.Labels {
+					info.Labels.Labels = append(info.Labels.Labels, &mesos.Label{Key: proto.String(l.Key), Value: proto.String(l.Value)})
+				}
+			}
+			pb.Reservations = append(pb.Reservations, info)
+		}
+	}
+	if v := r.Volume; v != nil {
+		mode := mesos.Volume_RW
+		if v.ReadOnly {
+			mode = mesos.Volume_RO
+		}
+		pb.Disk = &mesos.Resource_DiskInfo{
+			Persistence: &mesos.Resource_DiskInfo_Persistence{Id: proto.String(v.ID)},
+			Volume:      &mesos.Volume{ContainerPath: proto.String(v.ContainerPath), Mode: mode.Enum()},
+		}
+		if v.Principal != "" {
+			pb.Disk.Persistence.Principal = proto.String(v.Principal)
+		}
 	}
 	return pb
+}
+
+// stackFromProto reads the reservation stack: the reservations field (the
+// post-refinement format), or the legacy role and reservation fields (a
+// DYNAMIC reservation when reservation is set, else STATIC).
+func stackFromProto(pb *mesos.Resource) ([]Reservation, error) {
+	infos := pb.GetReservations()
+	if len(infos) == 0 {
+		role := pb.GetRole()
+		if role == Unreserved || role == "" {
+			if pb.Reservation != nil {
+				return nil, fmt.Errorf("reservation: set on an unreserved resource")
+			}
+			return nil, nil
+		}
+		legacy := &mesos.Resource_ReservationInfo{Type: mesos.Resource_ReservationInfo_STATIC.Enum(), Role: proto.String(role)}
+		if pb.Reservation != nil {
+			legacy = proto.Clone(pb.Reservation).(*mesos.Resource_ReservationInfo)
+			legacy.Type, legacy.Role = mesos.Resource_ReservationInfo_DYNAMIC.Enum(), proto.String(role)
+		}
+		infos = []*mesos.Resource_ReservationInfo{legacy}
+	} else if pb.Role != nil && pb.GetRole() != Unreserved && pb.GetRole() != infos[len(infos)-1].GetRole() {
+		return nil, fmt.Errorf("role %q differs from the last reservation's role %q", pb.GetRole(), infos[len(infos)-1].GetRole())
+	}
+	stack := make([]Reservation, len(infos))
+	for i, info := range infos {
+		res := Reservation{Role: info.GetRole(), Principal: info.GetPrincipal()}
+		switch info.GetType() {
+		case mesos.Resource_ReservationInfo_STATIC:
+			res.Type = StaticReservation
+		case mesos.Resource_ReservationInfo_DYNAMIC:
+			res.Type = DynamicReservation
+		default: // unset: as the position allows (only the first may be STATIC)
+			res.Type = StaticReservation
+			if i > 0 {
+				res.Type = DynamicReservation
+			}
+		}
+		for _, l := range info.GetLabels().GetLabels() {
+			res.Labels = append(res.Labels, Label{Key: l.GetKey(), Value: l.GetValue()})
+		}
+		stack[i] = res
+	}
+	if err := validateStack(stack); err != nil {
+		return nil, fmt.Errorf("reservations: %w", err)
+	}
+	return stack, nil
+}
+
+// volumeFromProto reads disk.persistence and disk.volume. Only persistent
+// volumes on the agent's default disk are supported: a disk source is
+// refused rather than ignored.
+func volumeFromProto(pb *mesos.Resource) (*Volume, error) {
+	d := pb.GetDisk()
+	switch {
+	case d == nil:
+		return nil, nil
+	case pb.GetName() != "disk":
+		return nil, fmt.Errorf("disk: DiskInfo is only valid on \"disk\" resources")
+	case d.Source != nil:
+		return nil, fmt.Errorf("disk.source: disk sources are not supported")
+	case d.Persistence == nil && d.Volume != nil:
+		return nil, fmt.Errorf("disk.volume: only valid with disk.persistence")
+	case d.Persistence == nil:
+		return nil, nil
+	case d.GetPersistence().GetId() == "":
+		return nil, fmt.Errorf("disk.persistence.id: must not be empty")
+	case d.Volume == nil:
+		return nil, fmt.Errorf("disk.volume: a persistent volume needs a volume")
+	case d.GetVolume().GetHostPath() != "" || d.GetVolume().Image != nil || d.GetVolume().Source != nil:
+		return nil, fmt.Errorf("disk.volume: host_path, image and source must not be set on a persistent volume")
+	}
+	id, path := d.GetPersistence().GetId(), d.GetVolume().GetContainerPath()
+	if err := validateVolumeID(id); err != nil {
+		return nil, fmt.Errorf("disk.persistence.id: %w", err)
+	}
+	if err := validateContainerPath(path); err != nil {
+		return nil, fmt.Errorf("disk.volume.container_path: %w", err)
+	}
+	return &Volume{
+		ID:            id,
+		Principal:     d.GetPersistence().GetPrincipal(),
+		ContainerPath: path,
+		ReadOnly:      d.GetVolume().GetMode() == mesos.Volume_RO,
+	}, nil
+}
+
+// validateVolumeID checks a persistence id as Mesos does (it names a
+// directory): no '/', no whitespace or control characters, not "." or "..".
+func validateVolumeID(id string) error {
+	if id == "." || id == ".." {
+		return fmt.Errorf("%q is not a valid id", id)
+	}
+	for _, c := range id {
+		if c == '/' || c == '\\' || unicode.IsSpace(c) || !unicode.IsPrint(c) {
+			return fmt.Errorf("invalid character %q in %q", c, id)
+		}
+	}
+	return nil
+}
+
+// validateContainerPath checks that a volume's container path is a relative
+// path inside the sandbox: not empty, not absolute, no ".." segment.
+func validateContainerPath(p string) error {
+	switch {
+	case p == "":
+		return fmt.Errorf("must not be empty")
+	case strings.HasPrefix(p, "/"):
+		return fmt.Errorf("%q: absolute paths are not supported, give a path relative to the sandbox", p)
+	}
+	for seg := range strings.SplitSeq(p, "/") {
+		if seg == ".." {
+			return fmt.Errorf("%q must not contain a \"..\" segment", p)
+		}
+	}
+	return nil
 }
 
 // parseJSON reads a JSON array of Mesos Resource messages.

@@ -59,7 +59,7 @@ func TestFromProto(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := "cpus:1;cpus(eng/web):1;cpus(web):2;disks:{a,b};ports:[1-20]"; got.String() != want {
+	if want := "cpus:1;cpus(reservations: [(STATIC,eng),(DYNAMIC,eng/web)]):1;cpus(web):2;disks:{a,b};ports:[1-20]"; got.String() != want {
 		t.Fatalf("FromProto = %q, want %q", got, want)
 	}
 }
@@ -83,7 +83,7 @@ func TestFromProtoErrors(t *testing.T) {
 		{name: "missing scalar", in: noScalar, want: `resources: resource 0 ("cpus"): SCALAR resource without scalar value`},
 		{name: "inverted range", in: badRange, want: `resources: resource 0 ("ports"): range [5-1]: end is below begin`},
 		{name: "text", in: text, want: `resources: resource 0 ("x"): unsupported resource type TEXT`},
-		{name: "empty reservation role", in: badRole, want: `resources: resource 0 ("cpus"): invalid role: empty role`},
+		{name: "empty reservation role", in: badRole, want: `resources: resource 0 ("cpus"): reservations: reservation 0: empty role`},
 		{name: "empty name", in: scalarPB("", 1), want: `resources: resource 0 (""): missing resource name`},
 		{name: "nil", in: nil, want: `resources: resource 0 (""): nil resource`},
 	}

@@ -32,16 +32,26 @@ func (t Type) String() string {
 }
 
 // Resource is one named quantity reserved for one role ("*" = unreserved).
-// Exactly one of Scalar, Ranges and Set is meaningful, as Type says. Ranges
-// and Set are shared with the Resources value they came from: do not modify
-// them in place.
+// Exactly one of Scalar, Ranges and Set is meaningful, as Type says. Ranges,
+// Set, Reservations and Volume are shared with the Resources value they came
+// from: do not modify them in place.
+//
+// Role is the innermost reservation's role. Reservations holds the full
+// reservation stack when Role alone does not describe it (dynamic
+// reservations, refinements, principals, labels); it is nil for unreserved
+// resources and for a plain static reservation. Volume is set on a disk
+// resource that is a persistent volume. Resources that differ in Role,
+// Reservations or Volume are distinct entries and never substitute for one
+// another, as in Mesos.
 type Resource struct {
-	Name   string
-	Role   string
-	Type   Type
-	Scalar Scalar
-	Ranges Ranges   // normalized
-	Set    []string // sorted, without duplicates
+	Name         string
+	Role         string
+	Type         Type
+	Scalar       Scalar
+	Ranges       Ranges   // normalized
+	Set          []string // sorted, without duplicates
+	Reservations []Reservation
+	Volume       *Volume
 }
 
 // ScalarResource returns a scalar resource; role "" means unreserved.
@@ -87,11 +97,7 @@ func (r Resource) String() string { return string(r.appendText(nil)) }
 
 func (r Resource) appendText(b []byte) []byte {
 	b = append(b, r.Name...)
-	if r.Role != Unreserved {
-		b = append(b, '(')
-		b = append(b, r.Role...)
-		b = append(b, ')')
-	}
+	b = r.appendDetail(b)
 	b = append(b, ':')
 	switch r.Type {
 	case ScalarType:
@@ -111,7 +117,8 @@ func (r Resource) appendText(b []byte) []byte {
 	return b
 }
 
-// compareKey orders resources by name, then role, then type.
+// compareKey orders resources by name, then role, then type, then the
+// reservation stack and the volume (both usually absent).
 func compareKey(a, b *Resource) int {
 	if c := strings.Compare(a.Name, b.Name); c != 0 {
 		return c
@@ -119,7 +126,16 @@ func compareKey(a, b *Resource) int {
 	if c := strings.Compare(a.Role, b.Role); c != 0 {
 		return c
 	}
-	return cmp.Compare(a.Type, b.Type)
+	if c := cmp.Compare(a.Type, b.Type); c != 0 {
+		return c
+	}
+	if a.Reservations == nil && b.Reservations == nil && a.Volume == nil && b.Volume == nil {
+		return 0
+	}
+	if c := compareStacks(a.Reservations, b.Reservations); c != 0 {
+		return c
+	}
+	return compareVolumes(a.Volume, b.Volume)
 }
 
 // add returns a+b for two resources with the same key.
@@ -148,8 +164,12 @@ func sub(a, b Resource) Resource {
 	return a
 }
 
-// fits reports whether b fits in a, for two resources with the same key.
+// fits reports whether b fits in a, for two resources with the same key. A
+// persistent volume is indivisible: only the whole volume fits.
 func fits(a, b *Resource) bool {
+	if a.Volume != nil {
+		return equalResource(a, b)
+	}
 	switch a.Type {
 	case ScalarType:
 		return b.Scalar <= a.Scalar

@@ -18,6 +18,10 @@ func Of(rs ...Resource) Resources {
 	out := make([]Resource, 0, len(rs))
 	for _, r := range rs {
 		r.Role = roleOrDefault(r.Role)
+		if n := len(r.Reservations); n > 0 {
+			r.Role = r.Reservations[n-1].Role
+		}
+		r.Reservations = normalizeStack(slices.Clone(r.Reservations), r.Role)
 		switch r.Type {
 		case RangesType:
 			r.Ranges = NewRanges(r.Ranges...)
@@ -268,12 +272,13 @@ func IsAllocatableTo(reservation, role string) bool {
 }
 
 // WithRole returns a with every entry moved to role ("" or "*" means
-// unreserved), adding up entries that meet.
+// unreserved) as a plain static reservation, adding up entries that meet.
 func (a Resources) WithRole(role string) Resources {
 	role = roleOrDefault(role)
 	out := make([]Resource, len(a.rs))
 	for i, r := range a.rs {
 		r.Role = role
+		r.Reservations = nil
 		out[i] = r
 	}
 	return fromUnsorted(out)

@@ -22,6 +22,8 @@ import (
 // every framework, executor, task and pending status update:
 //
 //	<work_dir>/meta/boot_id                                      text: the host's boot id
+//	<work_dir>/meta/resources/resources.info                     agora.v1.AgentEvent.CheckpointResources:
+//	                                                             dynamic reservations and persistent volumes
 //	<work_dir>/meta/slaves/latest -> <agent_id>                  symlink
 //	<work_dir>/meta/slaves/<agent_id>/slave.info                 mesos.v1.AgentInfo (with id)
 //	  frameworks/<framework_id>/framework.info                   mesos.v1.FrameworkInfo (with id)

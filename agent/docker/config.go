@@ -127,6 +127,7 @@ func ContainerConfig(spec Spec) (*container.Config, *container.HostConfig, *netw
 		return nil, nil, nil, err
 	}
 	hc.Binds = append(hc.Binds, spec.Sandbox+":"+SandboxMountPath)
+	hc.Binds = append(hc.Binds, persistentVolumeBinds(spec.Sandbox, res)...)
 
 	if err := setNetwork(cfg, hc, nc, ci, res.Ports()); err != nil {
 		return nil, nil, nil, err
@@ -373,4 +374,20 @@ func setLimits(hc *container.HostConfig, res resources.Resources, cfsQuota bool)
 		// No swap beyond the limit, so the limit holds (override with memory-swap).
 		hc.MemorySwap = hc.Memory
 	}
+}
+
+// persistentVolumeBinds mounts the task's persistent volumes at their container
+// paths under the sandbox mount. The agent links each volume into the sandbox
+// (agent/volumes); the engine resolves that link on the host, so the bind
+// reaches the volume's directory, read-only for mode RO.
+func persistentVolumeBinds(sandbox string, res resources.Resources) []string {
+	var out []string
+	for r := range res.PersistentVolumes().Each {
+		mode := "rw"
+		if r.Volume.ReadOnly {
+			mode = "ro"
+		}
+		out = append(out, path.Join(sandbox, r.Volume.ContainerPath)+":"+path.Join(SandboxMountPath, r.Volume.ContainerPath)+":"+mode)
+	}
+	return out
 }

@@ -234,6 +234,23 @@ func TestContainerConfig(t *testing.T) {
 			},
 		},
 		{
+			name: "persistent volumes bound at their container paths under the sandbox",
+			modify: func(s *Spec) {
+				rw := resources.ScalarResource("disk", "", 64).PushReservation(resources.Dynamic("web", "ops"))
+				rw.Volume = &resources.Volume{ID: "v1", ContainerPath: "data"}
+				ro := resources.ScalarResource("disk", "", 8).PushReservation(resources.Dynamic("web", "ops"))
+				ro.Volume = &resources.Volume{ID: "v2", ContainerPath: "conf/ro", ReadOnly: true}
+				s.Task.Resources = append(s.Task.Resources, resources.Of(rw, ro).ToProto()...)
+			},
+			check: func(t *testing.T, c created) {
+				equalSlice(t, "binds", c.hc.Binds, []string{
+					"/var/agora/sandbox:/mnt/mesos/sandbox",
+					"/var/agora/sandbox/data:/mnt/mesos/sandbox/data:rw",
+					"/var/agora/sandbox/conf/ro:/mnt/mesos/sandbox/conf/ro:ro",
+				})
+			},
+		},
+		{
 			name: "volume sources: docker volume with driver, host path, sandbox path",
 			modify: func(s *Spec) {
 				s.Task.Container.Volumes = []*mesos.Volume{

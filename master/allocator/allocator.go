@@ -698,3 +698,27 @@ func uniqueRoles(roles []string) []string {
 	}
 	return out
 }
+
+// UpdateAllocation applies an offer operation (RESERVE, UNRESERVE, CREATE,
+// DESTROY) to resources allocated on an agent to a framework in role: consumed
+// leaves the agent's total and the allocation, produced takes its place in
+// both, so a LAUNCH in the same ACCEPT can use it and what the framework does
+// not use is recovered as usual. consumed must be allocated there.
+func (a *Allocator) UpdateAllocation(frameworkID, agentID, role string, consumed, produced resources.Resources) {
+	s := a.agents[agentID]
+	if s == nil {
+		return
+	}
+	a.untrack(s, frameworkID, role, consumed)
+	a.setTotal(s, s.total.Minus(consumed).Plus(produced))
+	a.track(s, frameworkID, role, produced)
+}
+
+// UpdateAgentResources applies an operator's operation to an agent's free
+// resources: consumed leaves its total, produced joins it. consumed must not be
+// allocated (the caller rescinds offers first).
+func (a *Allocator) UpdateAgentResources(agentID string, consumed, produced resources.Resources) {
+	if s := a.agents[agentID]; s != nil {
+		a.setTotal(s, s.total.Minus(consumed).Plus(produced))
+	}
+}

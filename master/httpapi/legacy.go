@@ -19,7 +19,8 @@ import (
 
 // The legacy JSON endpoints that Mesos tools and dashboards read, in Mesos's
 // shapes: /state-summary, /tasks, /frameworks, /slaves, /roles,
-// /metrics/snapshot, /flags, /version, /weights and /quota. Each is also served
+// /metrics/snapshot, /flags, /version, /weights, /quota, and (reservations.go)
+// /reserve, /unreserve, /create-volumes and /destroy-volumes. Each is also served
 // under /master/ and with .json, as Mesos does. They read the same ledger views
 // as the operator API, and /weights and /quota change it through the same calls.
 
@@ -43,6 +44,15 @@ func (s *Server) registerLegacy(mux *http.ServeMux) {
 	}
 	mux.HandleFunc("/quota/", s.handleQuota)
 	mux.HandleFunc("/master/quota/", s.handleQuota)
+	for path, h := range map[string]http.HandlerFunc{
+		"/reserve":         s.legacyOperation("RESERVE", "resources"),
+		"/unreserve":       s.legacyOperation("UNRESERVE", "resources"),
+		"/create-volumes":  s.legacyOperation("CREATE", "volumes"),
+		"/destroy-volumes": s.legacyOperation("DESTROY", "volumes"),
+	} {
+		mux.HandleFunc(path, h)
+		mux.HandleFunc("/master"+path, h)
+	}
 }
 
 func writeJSON(w http.ResponseWriter, v any) {

@@ -37,12 +37,8 @@ var notBuilt = map[masterpb.Call_Type]string{
 	masterpb.Call_LIST_FILES:                  "the master keeps no files to browse; use the agents' LIST_FILES",
 	masterpb.Call_READ_FILE:                   "the master keeps no files to read; use the agents' READ_FILE",
 	masterpb.Call_GET_OPERATIONS:              "",
-	masterpb.Call_RESERVE_RESOURCES:           "dynamic reservations are not built on this master",
-	masterpb.Call_UNRESERVE_RESOURCES:         "dynamic reservations are not built on this master",
-	masterpb.Call_CREATE_VOLUMES:              "persistent volumes are not built on this master",
-	masterpb.Call_DESTROY_VOLUMES:             "persistent volumes are not built on this master",
-	masterpb.Call_GROW_VOLUME:                 "persistent volumes are not built on this master",
-	masterpb.Call_SHRINK_VOLUME:               "persistent volumes are not built on this master",
+	masterpb.Call_GROW_VOLUME:                 "resizing persistent volumes is not built on this master; DESTROY and CREATE instead",
+	masterpb.Call_SHRINK_VOLUME:               "resizing persistent volumes is not built on this master; DESTROY and CREATE instead",
 	masterpb.Call_GET_MAINTENANCE_STATUS:      "maintenance is not built on this master",
 	masterpb.Call_GET_MAINTENANCE_SCHEDULE:    "maintenance is not built on this master",
 	masterpb.Call_UPDATE_MAINTENANCE_SCHEDULE: "maintenance is not built on this master",
@@ -94,7 +90,7 @@ func (s *Server) handleOperator(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if resp == nil {
-		w.WriteHeader(http.StatusOK)
+		w.WriteHeader(noContentStatus(call.GetType()))
 		return
 	}
 	b, err := out.Marshal(resp)
@@ -132,6 +128,14 @@ func validateOperatorCall(call *masterpb.Call) error {
 		return need(call.RemoveQuota != nil && call.RemoveQuota.Role != nil, "remove_quota.role")
 	case masterpb.Call_TEARDOWN:
 		return need(call.Teardown.GetFrameworkId().GetValue() != "", "teardown.framework_id")
+	case masterpb.Call_RESERVE_RESOURCES:
+		return need(call.ReserveResources.GetAgentId().GetValue() != "", "reserve_resources.agent_id")
+	case masterpb.Call_UNRESERVE_RESOURCES:
+		return need(call.UnreserveResources.GetAgentId().GetValue() != "", "unreserve_resources.agent_id")
+	case masterpb.Call_CREATE_VOLUMES:
+		return need(call.CreateVolumes.GetAgentId().GetValue() != "", "create_volumes.agent_id")
+	case masterpb.Call_DESTROY_VOLUMES:
+		return need(call.DestroyVolumes.GetAgentId().GetValue() != "", "destroy_volumes.agent_id")
 	}
 	return nil
 }
@@ -254,6 +258,9 @@ func (s *Server) ledgerCall(l *ledger.Ledger, call *masterpb.Call, principal str
 		return nil, l.RemoveQuota(role)
 	case masterpb.Call_TEARDOWN:
 		return nil, s.teardown(l, principal, call.GetTeardown().GetFrameworkId().GetValue())
+	case masterpb.Call_RESERVE_RESOURCES, masterpb.Call_UNRESERVE_RESOURCES,
+		masterpb.Call_CREATE_VOLUMES, masterpb.Call_DESTROY_VOLUMES:
+		return nil, s.operatorOperation(l, call, principal)
 	case masterpb.Call_GET_MASTER:
 		snap := l.Snapshot()
 		resp := response(masterpb.Response_GET_MASTER)

@@ -38,20 +38,25 @@ type stateJSON struct {
 }
 
 type agentJSON struct {
-	ID                  string            `json:"id"`
-	PID                 string            `json:"pid"`
-	Hostname            string            `json:"hostname"`
-	Port                int32             `json:"port"`
-	RegisteredTime      float64           `json:"registered_time"`
-	ReregisteredTime    float64           `json:"reregistered_time,omitempty"`
-	Resources           map[string]any    `json:"resources"`
-	UsedResources       map[string]any    `json:"used_resources"`
-	OfferedResources    map[string]any    `json:"offered_resources"`
-	UnreservedResources map[string]any    `json:"unreserved_resources"`
-	Attributes          map[string]string `json:"attributes"`
-	Active              bool              `json:"active"`
-	State               string            `json:"state"`
-	Version             string            `json:"version,omitempty"`
+	ID                  string         `json:"id"`
+	PID                 string         `json:"pid"`
+	Hostname            string         `json:"hostname"`
+	Port                int32          `json:"port"`
+	RegisteredTime      float64        `json:"registered_time"`
+	ReregisteredTime    float64        `json:"reregistered_time,omitempty"`
+	Resources           map[string]any `json:"resources"`
+	UsedResources       map[string]any `json:"used_resources"`
+	OfferedResources    map[string]any `json:"offered_resources"`
+	UnreservedResources map[string]any `json:"unreserved_resources"`
+	// ReservedResources and ReservedResourcesFull are the agent's reserved
+	// resources by role, summed up and as Resource messages (reservation
+	// stacks and persistent volumes included), as in Mesos.
+	ReservedResources     map[string]map[string]any    `json:"reserved_resources"`
+	ReservedResourcesFull map[string][]json.RawMessage `json:"reserved_resources_full"`
+	Attributes            map[string]string            `json:"attributes"`
+	Active                bool                         `json:"active"`
+	State                 string                       `json:"state"`
+	Version               string                       `json:"version,omitempty"`
 }
 
 type frameworkJSON struct {
@@ -133,6 +138,38 @@ func resourcesJSON(r resources.Resources) map[string]any {
 			continue
 		}
 		out[name] = r.Scalar(name)
+	}
+	return out
+}
+
+// reservedJSON is resourcesJSON of the reserved resources of each role.
+func reservedJSON(total resources.Resources) map[string]map[string]any {
+	out := map[string]map[string]any{}
+	for role, r := range reservedByRole(total) {
+		out[role] = resourcesJSON(r)
+	}
+	return out
+}
+
+// reservedFullJSON is the reserved resources of each role as Resource messages.
+func reservedFullJSON(total resources.Resources) map[string][]json.RawMessage {
+	out := map[string][]json.RawMessage{}
+	for role, r := range reservedByRole(total) {
+		list := []json.RawMessage{}
+		for _, pb := range r.ToProto() {
+			if b, err := protoJSON.Marshal(pb); err == nil {
+				list = append(list, b)
+			}
+		}
+		out[role] = list
+	}
+	return out
+}
+
+func reservedByRole(total resources.Resources) map[string]resources.Resources {
+	out := map[string]resources.Resources{}
+	for r := range total.Reserved("").Each {
+		out[r.Role] = out[r.Role].Plus(resources.Of(r))
 	}
 	return out
 }
@@ -242,6 +279,7 @@ func (s *Server) stateDocument(snap *ledger.Snapshot) *stateJSON {
 			RegisteredTime: secs(a.RegisteredTime), ReregisteredTime: secs(a.ReregisteredTime),
 			Resources: resourcesJSON(a.Total), UsedResources: resourcesJSON(a.Used),
 			OfferedResources: resourcesJSON(a.Offered), UnreservedResources: resourcesJSON(a.Total.Unreserved()),
+			ReservedResources: reservedJSON(a.Total), ReservedResourcesFull: reservedFullJSON(a.Total),
 			Attributes: resources.AttributeMap(a.Info.GetAttributes()),
 			Active:     a.State == "active", State: a.State, Version: a.Version,
 		})

@@ -152,6 +152,10 @@ func (l *Ledger) SubscribeAgent(sink Sink, streamID string, sub *agorapb.AgentCa
 		id = l.ids.agent()
 	}
 	info.Id = agentIDpb(id)
+	var checkpoint *agorapb.AgentEvent
+	if known := l.agents[id]; known != nil {
+		total, checkpoint = l.reconcileCheckpointed(known, total)
+	}
 	// Resources are kept without allocation info and in normalized form.
 	info.Resources = total.ToProto()
 
@@ -184,6 +188,9 @@ func (l *Ledger) SubscribeAgent(sink Sink, streamID string, sub *agorapb.AgentCa
 			MasterInfo:               proto.Clone(l.info).(*mesos.MasterInfo),
 		},
 	})
+	if checkpoint != nil {
+		sink.Send(checkpoint)
+	}
 	// Kills decided during reconciliation go after SUBSCRIBED.
 	for _, ev := range a.pendingEvents {
 		sink.Send(ev)
@@ -191,6 +198,27 @@ func (l *Ledger) SubscribeAgent(sink Sink, streamID string, sub *agorapb.AgentCa
 	a.pendingEvents = nil
 	l.requestAllocation()
 	return id, nil
+}
+
+// reconcileCheckpointed settles a re-registering agent's dynamic reservations
+// and persistent volumes. The master's view (kept in the registry) wins, as in
+// Mesos: an operation the agent missed (it was down, or the event was lost) is
+// applied to the resources it reported, and the agent is sent the checkpoint.
+// When the agent's resources cannot hold the master's view (its flags
+// changed), the agent's view is kept and the mismatch noted.
+func (l *Ledger) reconcileCheckpointed(a *agent, reported resources.Resources) (resources.Resources, *agorapb.AgentEvent) {
+	want, have := a.total.Checkpointed(), reported.Checkpointed()
+	if want.Equal(have) {
+		return reported, nil
+	}
+	base := reported.Minus(have).Plus(have.Bases())
+	merged, err := resources.ApplyCheckpointed(base, want)
+	if err != nil {
+		l.note(zapcore.WarnLevel, "agent's resources cannot hold its reservations and volumes; keeping the agent's view",
+			zap.String("agent_id", a.id), zap.Error(err))
+		return reported, nil
+	}
+	return merged, checkpointEvent(merged)
 }
 
 // detachAgent closes a known agent's old stream, rescinds its offers and takes it

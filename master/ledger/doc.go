@@ -29,6 +29,10 @@
 //	  offers.go, tasks.go      allocation cycles and offers; tasks and their resources
 //	frameworkCall (scheduler_calls.go)  one scheduler call: ACCEPT (launch), DECLINE, KILL,
 //	                                     ACKNOWLEDGE, RECONCILE, SHUTDOWN, MESSAGE, REVIVE, SUPPRESS
+//	operations.go                       RESERVE, UNRESERVE, CREATE, DESTROY: validated against the
+//	                                     offer (or the agent's free resources for an operator),
+//	                                     converting the agent's total, checkpointed to the agent
+//	                                     (CHECKPOINT_RESOURCES) and kept in the registry
 //	agentCall (agent_calls.go)          one agent call: status updates, resources, executor exits
 //	validation.go, effects.go, snapshot.go   call validation; effects out; the read side
 //	operator.go, operator_calls.go   the operator API: GET_STATE & co. from a Snapshot, the

@@ -134,9 +134,11 @@ func TestUnsupportedOperationIsDropped(t *testing.T) {
 	call := &scheduler.Call{Type: scheduler.Call_ACCEPT.Enum(), Accept: &scheduler.Call_Accept{
 		OfferIds: mastertest.OfferIDs(offers...),
 		Operations: []*mesos.Offer_Operation{{
-			Type:    mesos.Offer_Operation_RESERVE.Enum(),
-			Id:      &mesos.OperationID{Value: proto.String("op1")},
-			Reserve: &mesos.Offer_Operation_Reserve{Resources: resources.MustParse("cpus:1").ToProto()},
+			Type: mesos.Offer_Operation_GROW_VOLUME.Enum(),
+			Id:   &mesos.OperationID{Value: proto.String("op1")},
+			GrowVolume: &mesos.Offer_Operation_GrowVolume{
+				Volume: resources.MustParse("disk:1").ToProto()[0], Addition: resources.MustParse("disk:1").ToProto()[0],
+			},
 		}},
 		Filters: &mesos.Filters{RefuseSeconds: proto.Float64(0)},
 	}}

@@ -126,6 +126,12 @@ func (c frameworkCall) accept(acc *scheduler.Call_Accept) {
 			}
 		case mesos.Offer_Operation_LAUNCH_GROUP:
 			remaining = c.launchGroup(a, op.GetLaunchGroup(), remaining)
+		case mesos.Offer_Operation_RESERVE, mesos.Offer_Operation_UNRESERVE,
+			mesos.Offer_Operation_CREATE, mesos.Offer_Operation_DESTROY:
+			kind, pbs, _ := operationResources(op)
+			var err error
+			remaining, err = c.applyOffered(a, kind, pbs, offers[0].role, remaining)
+			c.operationDone(a, op, err)
 		default:
 			c.dropOperation(a, op)
 		}
@@ -298,6 +304,29 @@ func (c frameworkCall) taskError(ti *mesos.TaskInfo, reason mesos.TaskStatus_Rea
 		AgentId:   ti.AgentId,
 		Timestamp: proto.Float64(unixSeconds(c.l.now())),
 	}))
+}
+
+// operationDone reports a RESERVE, UNRESERVE, CREATE or DESTROY: an error drops
+// the operation (the ACCEPT's other operations proceed, as in Mesos); a framework
+// that set an operation id learns the outcome through UPDATE_OPERATION_STATUS
+// (OPERATION_FINISHED or OPERATION_ERROR with the reason).
+func (c frameworkCall) operationDone(a *agent, op *mesos.Offer_Operation, err error) {
+	state, msg := mesos.OperationState_OPERATION_FINISHED, ""
+	if err != nil {
+		state, msg = mesos.OperationState_OPERATION_ERROR, err.Error()
+		c.l.note(zapcore.InfoLevel, "dropping invalid offer operation", zap.String("framework_id", c.fw.id),
+			zap.String("agent_id", a.id), zap.String("operation", op.GetType().String()), zap.Error(err))
+	} else {
+		c.l.note(zapcore.InfoLevel, "applied offer operation", zap.String("framework_id", c.fw.id),
+			zap.String("agent_id", a.id), zap.String("operation", op.GetType().String()))
+	}
+	if op.Id == nil {
+		return
+	}
+	c.fw.send(&scheduler.Event{
+		Type:                  scheduler.Event_UPDATE_OPERATION_STATUS.Enum(),
+		UpdateOperationStatus: &scheduler.Event_UpdateOperationStatus{Status: operationStatus(op, a.id, state, msg)},
+	})
 }
 
 // dropOperation refuses an operation the master does not support yet; a framework

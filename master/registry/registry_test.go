@@ -104,3 +104,36 @@ func TestRegistryRolesRoundTrip(t *testing.T) {
 		t.Errorf("quotas %v, want eng's only", quotas)
 	}
 }
+
+// An agent's dynamic reservations and persistent volumes (in AgentInfo.resources)
+// come back from the store as they were written.
+func TestRegistryKeepsReservationsAndVolumes(t *testing.T) {
+	st, err := store.OpenFile(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := New(st, 5*time.Second)
+	ctx := context.Background()
+	scalar := func(v float64) *mesos.Value_Scalar { return &mesos.Value_Scalar{Value: proto.Float64(v)} }
+	dynamic := []*mesos.Resource_ReservationInfo{{
+		Type: mesos.Resource_ReservationInfo_DYNAMIC.Enum(), Role: proto.String("web"), Principal: proto.String("ops"),
+		Labels: &mesos.Labels{Labels: []*mesos.Label{{Key: proto.String("k"), Value: proto.String("v")}}},
+	}}
+	info := &mesos.AgentInfo{Hostname: proto.String("h"), Id: &mesos.AgentID{Value: proto.String("M-S1")}, Resources: []*mesos.Resource{
+		{Name: proto.String("cpus"), Type: mesos.Value_SCALAR.Enum(), Scalar: scalar(1), Reservations: dynamic},
+		{Name: proto.String("disk"), Type: mesos.Value_SCALAR.Enum(), Scalar: scalar(64), Reservations: dynamic, Disk: &mesos.Resource_DiskInfo{
+			Persistence: &mesos.Resource_DiskInfo_Persistence{Id: proto.String("v1"), Principal: proto.String("ops")},
+			Volume:      &mesos.Volume{ContainerPath: proto.String("data"), Mode: mesos.Volume_RW.Enum()},
+		}},
+	}}
+	if err := reg.Apply(ctx, Batch{Agents: []*AgentRecord{{Info: info}}}); err != nil {
+		t.Fatal(err)
+	}
+	got, _, err := reg.Load(ctx)
+	if err != nil || len(got) != 1 {
+		t.Fatalf("load: %v, %d agents", err, len(got))
+	}
+	if !proto.Equal(got[0].Info, info) {
+		t.Fatalf("agent info = %v, want %v", got[0].Info, info)
+	}
+}

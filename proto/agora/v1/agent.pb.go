@@ -105,18 +105,19 @@ func (AgentCall_Type) EnumDescriptor() ([]byte, []int) {
 type AgentEvent_Type int32
 
 const (
-	AgentEvent_UNKNOWN            AgentEvent_Type = 0
-	AgentEvent_SUBSCRIBED         AgentEvent_Type = 1  // First event on every stream. See 'Subscribed'.
-	AgentEvent_RUN_TASK           AgentEvent_Type = 2  // See 'RunTask'.
-	AgentEvent_RUN_TASK_GROUP     AgentEvent_Type = 3  // See 'RunTaskGroup'.
-	AgentEvent_KILL_TASK          AgentEvent_Type = 4  // See 'KillTask'.
-	AgentEvent_ACKNOWLEDGE        AgentEvent_Type = 5  // See 'Acknowledge': the framework acknowledged a status update.
-	AgentEvent_SHUTDOWN_FRAMEWORK AgentEvent_Type = 6  // See 'ShutdownFramework': kill all its tasks and executors.
-	AgentEvent_HEARTBEAT          AgentEvent_Type = 7  // Sent every heartbeat_interval_seconds; no payload.
-	AgentEvent_FRAMEWORK_MESSAGE  AgentEvent_Type = 8  // See 'FrameworkMessage': scheduler -> executor data.
-	AgentEvent_SHUTDOWN           AgentEvent_Type = 9  // The master removed this agent: kill everything and stop.
-	AgentEvent_ERROR              AgentEvent_Type = 10 // See 'Error'. The stream is closed after it.
-	AgentEvent_SHUTDOWN_EXECUTOR  AgentEvent_Type = 11 // See 'ShutdownExecutor': stop one executor and kill its tasks.
+	AgentEvent_UNKNOWN              AgentEvent_Type = 0
+	AgentEvent_SUBSCRIBED           AgentEvent_Type = 1  // First event on every stream. See 'Subscribed'.
+	AgentEvent_RUN_TASK             AgentEvent_Type = 2  // See 'RunTask'.
+	AgentEvent_RUN_TASK_GROUP       AgentEvent_Type = 3  // See 'RunTaskGroup'.
+	AgentEvent_KILL_TASK            AgentEvent_Type = 4  // See 'KillTask'.
+	AgentEvent_ACKNOWLEDGE          AgentEvent_Type = 5  // See 'Acknowledge': the framework acknowledged a status update.
+	AgentEvent_SHUTDOWN_FRAMEWORK   AgentEvent_Type = 6  // See 'ShutdownFramework': kill all its tasks and executors.
+	AgentEvent_HEARTBEAT            AgentEvent_Type = 7  // Sent every heartbeat_interval_seconds; no payload.
+	AgentEvent_FRAMEWORK_MESSAGE    AgentEvent_Type = 8  // See 'FrameworkMessage': scheduler -> executor data.
+	AgentEvent_SHUTDOWN             AgentEvent_Type = 9  // The master removed this agent: kill everything and stop.
+	AgentEvent_ERROR                AgentEvent_Type = 10 // See 'Error'. The stream is closed after it.
+	AgentEvent_SHUTDOWN_EXECUTOR    AgentEvent_Type = 11 // See 'ShutdownExecutor': stop one executor and kill its tasks.
+	AgentEvent_CHECKPOINT_RESOURCES AgentEvent_Type = 12 // See 'CheckpointResources': the agent's converted resources.
 )
 
 // Enum value maps for AgentEvent_Type.
@@ -134,20 +135,22 @@ var (
 		9:  "SHUTDOWN",
 		10: "ERROR",
 		11: "SHUTDOWN_EXECUTOR",
+		12: "CHECKPOINT_RESOURCES",
 	}
 	AgentEvent_Type_value = map[string]int32{
-		"UNKNOWN":            0,
-		"SUBSCRIBED":         1,
-		"RUN_TASK":           2,
-		"RUN_TASK_GROUP":     3,
-		"KILL_TASK":          4,
-		"ACKNOWLEDGE":        5,
-		"SHUTDOWN_FRAMEWORK": 6,
-		"HEARTBEAT":          7,
-		"FRAMEWORK_MESSAGE":  8,
-		"SHUTDOWN":           9,
-		"ERROR":              10,
-		"SHUTDOWN_EXECUTOR":  11,
+		"UNKNOWN":              0,
+		"SUBSCRIBED":           1,
+		"RUN_TASK":             2,
+		"RUN_TASK_GROUP":       3,
+		"KILL_TASK":            4,
+		"ACKNOWLEDGE":          5,
+		"SHUTDOWN_FRAMEWORK":   6,
+		"HEARTBEAT":            7,
+		"FRAMEWORK_MESSAGE":    8,
+		"SHUTDOWN":             9,
+		"ERROR":                10,
+		"SHUTDOWN_EXECUTOR":    11,
+		"CHECKPOINT_RESOURCES": 12,
 	}
 )
 
@@ -345,19 +348,20 @@ func (x *StatusUpdateRecord) GetLatestState() v1.TaskState {
 
 // AgentEvent is streamed by the master to a subscribed agent.
 type AgentEvent struct {
-	state             protoimpl.MessageState        `protogen:"open.v1"`
-	Type              *AgentEvent_Type              `protobuf:"varint,1,opt,name=type,enum=agora.v1.AgentEvent_Type" json:"type,omitempty"`
-	Subscribed        *AgentEvent_Subscribed        `protobuf:"bytes,2,opt,name=subscribed" json:"subscribed,omitempty"`
-	RunTask           *AgentEvent_RunTask           `protobuf:"bytes,3,opt,name=run_task,json=runTask" json:"run_task,omitempty"`
-	RunTaskGroup      *AgentEvent_RunTaskGroup      `protobuf:"bytes,4,opt,name=run_task_group,json=runTaskGroup" json:"run_task_group,omitempty"`
-	KillTask          *AgentEvent_KillTask          `protobuf:"bytes,5,opt,name=kill_task,json=killTask" json:"kill_task,omitempty"`
-	Acknowledge       *AgentEvent_Acknowledge       `protobuf:"bytes,6,opt,name=acknowledge" json:"acknowledge,omitempty"`
-	ShutdownFramework *AgentEvent_ShutdownFramework `protobuf:"bytes,7,opt,name=shutdown_framework,json=shutdownFramework" json:"shutdown_framework,omitempty"`
-	FrameworkMessage  *AgentEvent_FrameworkMessage  `protobuf:"bytes,8,opt,name=framework_message,json=frameworkMessage" json:"framework_message,omitempty"`
-	Error             *AgentEvent_Error             `protobuf:"bytes,9,opt,name=error" json:"error,omitempty"`
-	ShutdownExecutor  *AgentEvent_ShutdownExecutor  `protobuf:"bytes,10,opt,name=shutdown_executor,json=shutdownExecutor" json:"shutdown_executor,omitempty"`
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	state               protoimpl.MessageState          `protogen:"open.v1"`
+	Type                *AgentEvent_Type                `protobuf:"varint,1,opt,name=type,enum=agora.v1.AgentEvent_Type" json:"type,omitempty"`
+	Subscribed          *AgentEvent_Subscribed          `protobuf:"bytes,2,opt,name=subscribed" json:"subscribed,omitempty"`
+	RunTask             *AgentEvent_RunTask             `protobuf:"bytes,3,opt,name=run_task,json=runTask" json:"run_task,omitempty"`
+	RunTaskGroup        *AgentEvent_RunTaskGroup        `protobuf:"bytes,4,opt,name=run_task_group,json=runTaskGroup" json:"run_task_group,omitempty"`
+	KillTask            *AgentEvent_KillTask            `protobuf:"bytes,5,opt,name=kill_task,json=killTask" json:"kill_task,omitempty"`
+	Acknowledge         *AgentEvent_Acknowledge         `protobuf:"bytes,6,opt,name=acknowledge" json:"acknowledge,omitempty"`
+	ShutdownFramework   *AgentEvent_ShutdownFramework   `protobuf:"bytes,7,opt,name=shutdown_framework,json=shutdownFramework" json:"shutdown_framework,omitempty"`
+	FrameworkMessage    *AgentEvent_FrameworkMessage    `protobuf:"bytes,8,opt,name=framework_message,json=frameworkMessage" json:"framework_message,omitempty"`
+	Error               *AgentEvent_Error               `protobuf:"bytes,9,opt,name=error" json:"error,omitempty"`
+	ShutdownExecutor    *AgentEvent_ShutdownExecutor    `protobuf:"bytes,10,opt,name=shutdown_executor,json=shutdownExecutor" json:"shutdown_executor,omitempty"`
+	CheckpointResources *AgentEvent_CheckpointResources `protobuf:"bytes,11,opt,name=checkpoint_resources,json=checkpointResources" json:"checkpoint_resources,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
 }
 
 func (x *AgentEvent) Reset() {
@@ -456,6 +460,13 @@ func (x *AgentEvent) GetError() *AgentEvent_Error {
 func (x *AgentEvent) GetShutdownExecutor() *AgentEvent_ShutdownExecutor {
 	if x != nil {
 		return x.ShutdownExecutor
+	}
+	return nil
+}
+
+func (x *AgentEvent) GetCheckpointResources() *AgentEvent_CheckpointResources {
+	if x != nil {
+		return x.CheckpointResources
 	}
 	return nil
 }
@@ -1249,6 +1260,58 @@ func (x *AgentEvent_Error) GetMessage() string {
 	return ""
 }
 
+// Mesos's CheckpointResourcesMessage: every dynamically reserved resource and
+// persistent volume of the agent, as the master's offer operations (RESERVE,
+// UNRESERVE, CREATE, DESTROY) left them. It replaces what the agent had: the
+// agent checkpoints it, reports its flags' resources with these in place of
+// what they were made from (on every SUBSCRIBE too), creates the directories
+// of new persistent volumes and removes those of destroyed ones. The master
+// sends it after each operation and on re-registration when the agent's view
+// differs from the master's.
+type AgentEvent_CheckpointResources struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Resources     []*v1.Resource         `protobuf:"bytes,1,rep,name=resources" json:"resources,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AgentEvent_CheckpointResources) Reset() {
+	*x = AgentEvent_CheckpointResources{}
+	mi := &file_agora_v1_agent_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AgentEvent_CheckpointResources) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AgentEvent_CheckpointResources) ProtoMessage() {}
+
+func (x *AgentEvent_CheckpointResources) ProtoReflect() protoreflect.Message {
+	mi := &file_agora_v1_agent_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AgentEvent_CheckpointResources.ProtoReflect.Descriptor instead.
+func (*AgentEvent_CheckpointResources) Descriptor() ([]byte, []int) {
+	return file_agora_v1_agent_proto_rawDescGZIP(), []int{2, 9}
+}
+
+func (x *AgentEvent_CheckpointResources) GetResources() []*v1.Resource {
+	if x != nil {
+		return x.Resources
+	}
+	return nil
+}
+
 var File_agora_v1_agent_proto protoreflect.FileDescriptor
 
 const file_agora_v1_agent_proto_rawDesc = "" +
@@ -1298,7 +1361,7 @@ const file_agora_v1_agent_proto_rawDesc = "" +
 	"\x12StatusUpdateRecord\x128\n" +
 	"\fframework_id\x18\x01 \x02(\v2\x15.mesos.v1.FrameworkIDR\vframeworkId\x12,\n" +
 	"\x06status\x18\x02 \x02(\v2\x14.mesos.v1.TaskStatusR\x06status\x126\n" +
-	"\flatest_state\x18\x03 \x01(\x0e2\x13.mesos.v1.TaskStateR\vlatestState\"\xab\x10\n" +
+	"\flatest_state\x18\x03 \x01(\x0e2\x13.mesos.v1.TaskStateR\vlatestState\"\xeb\x11\n" +
 	"\n" +
 	"AgentEvent\x12-\n" +
 	"\x04type\x18\x01 \x01(\x0e2\x19.agora.v1.AgentEvent.TypeR\x04type\x12?\n" +
@@ -1313,7 +1376,8 @@ const file_agora_v1_agent_proto_rawDesc = "" +
 	"\x11framework_message\x18\b \x01(\v2%.agora.v1.AgentEvent.FrameworkMessageR\x10frameworkMessage\x120\n" +
 	"\x05error\x18\t \x01(\v2\x1a.agora.v1.AgentEvent.ErrorR\x05error\x12R\n" +
 	"\x11shutdown_executor\x18\n" +
-	" \x01(\v2%.agora.v1.AgentEvent.ShutdownExecutorR\x10shutdownExecutor\x1a\xaf\x01\n" +
+	" \x01(\v2%.agora.v1.AgentEvent.ShutdownExecutorR\x10shutdownExecutor\x12[\n" +
+	"\x14checkpoint_resources\x18\v \x01(\v2(.agora.v1.AgentEvent.CheckpointResourcesR\x13checkpointResources\x1a\xaf\x01\n" +
 	"\n" +
 	"Subscribed\x12,\n" +
 	"\bagent_id\x18\x01 \x02(\v2\x11.mesos.v1.AgentIDR\aagentId\x12<\n" +
@@ -1349,7 +1413,9 @@ const file_agora_v1_agent_proto_rawDesc = "" +
 	"executorId\x12\x12\n" +
 	"\x04data\x18\x03 \x02(\fR\x04data\x1a!\n" +
 	"\x05Error\x12\x18\n" +
-	"\amessage\x18\x01 \x02(\tR\amessage\"\xd3\x01\n" +
+	"\amessage\x18\x01 \x02(\tR\amessage\x1aG\n" +
+	"\x13CheckpointResources\x120\n" +
+	"\tresources\x18\x01 \x03(\v2\x12.mesos.v1.ResourceR\tresources\"\xed\x01\n" +
 	"\x04Type\x12\v\n" +
 	"\aUNKNOWN\x10\x00\x12\x0e\n" +
 	"\n" +
@@ -1364,7 +1430,8 @@ const file_agora_v1_agent_proto_rawDesc = "" +
 	"\bSHUTDOWN\x10\t\x12\t\n" +
 	"\x05ERROR\x10\n" +
 	"\x12\x15\n" +
-	"\x11SHUTDOWN_EXECUTOR\x10\vB6Z4github.com/agoracluster/agora/proto/agora/v1;agorapb"
+	"\x11SHUTDOWN_EXECUTOR\x10\v\x12\x18\n" +
+	"\x14CHECKPOINT_RESOURCES\x10\fB6Z4github.com/agoracluster/agora/proto/agora/v1;agorapb"
 
 var (
 	file_agora_v1_agent_proto_rawDescOnce sync.Once
@@ -1379,54 +1446,55 @@ func file_agora_v1_agent_proto_rawDescGZIP() []byte {
 }
 
 var file_agora_v1_agent_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_agora_v1_agent_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
+var file_agora_v1_agent_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
 var file_agora_v1_agent_proto_goTypes = []any{
-	(AgentCall_Type)(0),                  // 0: agora.v1.AgentCall.Type
-	(AgentEvent_Type)(0),                 // 1: agora.v1.AgentEvent.Type
-	(*AgentCall)(nil),                    // 2: agora.v1.AgentCall
-	(*StatusUpdateRecord)(nil),           // 3: agora.v1.StatusUpdateRecord
-	(*AgentEvent)(nil),                   // 4: agora.v1.AgentEvent
-	(*AgentCall_Subscribe)(nil),          // 5: agora.v1.AgentCall.Subscribe
-	(*AgentCall_StatusUpdate)(nil),       // 6: agora.v1.AgentCall.StatusUpdate
-	(*AgentCall_UpdateResources)(nil),    // 7: agora.v1.AgentCall.UpdateResources
-	(*AgentCall_ExecutorExited)(nil),     // 8: agora.v1.AgentCall.ExecutorExited
-	(*AgentCall_FrameworkMessage)(nil),   // 9: agora.v1.AgentCall.FrameworkMessage
-	(*AgentEvent_Subscribed)(nil),        // 10: agora.v1.AgentEvent.Subscribed
-	(*AgentEvent_RunTask)(nil),           // 11: agora.v1.AgentEvent.RunTask
-	(*AgentEvent_RunTaskGroup)(nil),      // 12: agora.v1.AgentEvent.RunTaskGroup
-	(*AgentEvent_KillTask)(nil),          // 13: agora.v1.AgentEvent.KillTask
-	(*AgentEvent_Acknowledge)(nil),       // 14: agora.v1.AgentEvent.Acknowledge
-	(*AgentEvent_ShutdownFramework)(nil), // 15: agora.v1.AgentEvent.ShutdownFramework
-	(*AgentEvent_ShutdownExecutor)(nil),  // 16: agora.v1.AgentEvent.ShutdownExecutor
-	(*AgentEvent_FrameworkMessage)(nil),  // 17: agora.v1.AgentEvent.FrameworkMessage
-	(*AgentEvent_Error)(nil),             // 18: agora.v1.AgentEvent.Error
-	(*v1.AgentID)(nil),                   // 19: mesos.v1.AgentID
-	(*v1.FrameworkID)(nil),               // 20: mesos.v1.FrameworkID
-	(*v1.TaskStatus)(nil),                // 21: mesos.v1.TaskStatus
-	(v1.TaskState)(0),                    // 22: mesos.v1.TaskState
-	(*v1.AgentInfo)(nil),                 // 23: mesos.v1.AgentInfo
-	(*v1.ExecutorInfo)(nil),              // 24: mesos.v1.ExecutorInfo
-	(*v1.Task)(nil),                      // 25: mesos.v1.Task
-	(*v1.FrameworkInfo)(nil),             // 26: mesos.v1.FrameworkInfo
-	(*v1.Resource)(nil),                  // 27: mesos.v1.Resource
-	(*v1.ExecutorID)(nil),                // 28: mesos.v1.ExecutorID
-	(*v1.MasterInfo)(nil),                // 29: mesos.v1.MasterInfo
-	(*v1.TaskInfo)(nil),                  // 30: mesos.v1.TaskInfo
-	(*v1.TaskGroupInfo)(nil),             // 31: mesos.v1.TaskGroupInfo
-	(*v1.TaskID)(nil),                    // 32: mesos.v1.TaskID
-	(*v1.KillPolicy)(nil),                // 33: mesos.v1.KillPolicy
+	(AgentCall_Type)(0),                    // 0: agora.v1.AgentCall.Type
+	(AgentEvent_Type)(0),                   // 1: agora.v1.AgentEvent.Type
+	(*AgentCall)(nil),                      // 2: agora.v1.AgentCall
+	(*StatusUpdateRecord)(nil),             // 3: agora.v1.StatusUpdateRecord
+	(*AgentEvent)(nil),                     // 4: agora.v1.AgentEvent
+	(*AgentCall_Subscribe)(nil),            // 5: agora.v1.AgentCall.Subscribe
+	(*AgentCall_StatusUpdate)(nil),         // 6: agora.v1.AgentCall.StatusUpdate
+	(*AgentCall_UpdateResources)(nil),      // 7: agora.v1.AgentCall.UpdateResources
+	(*AgentCall_ExecutorExited)(nil),       // 8: agora.v1.AgentCall.ExecutorExited
+	(*AgentCall_FrameworkMessage)(nil),     // 9: agora.v1.AgentCall.FrameworkMessage
+	(*AgentEvent_Subscribed)(nil),          // 10: agora.v1.AgentEvent.Subscribed
+	(*AgentEvent_RunTask)(nil),             // 11: agora.v1.AgentEvent.RunTask
+	(*AgentEvent_RunTaskGroup)(nil),        // 12: agora.v1.AgentEvent.RunTaskGroup
+	(*AgentEvent_KillTask)(nil),            // 13: agora.v1.AgentEvent.KillTask
+	(*AgentEvent_Acknowledge)(nil),         // 14: agora.v1.AgentEvent.Acknowledge
+	(*AgentEvent_ShutdownFramework)(nil),   // 15: agora.v1.AgentEvent.ShutdownFramework
+	(*AgentEvent_ShutdownExecutor)(nil),    // 16: agora.v1.AgentEvent.ShutdownExecutor
+	(*AgentEvent_FrameworkMessage)(nil),    // 17: agora.v1.AgentEvent.FrameworkMessage
+	(*AgentEvent_Error)(nil),               // 18: agora.v1.AgentEvent.Error
+	(*AgentEvent_CheckpointResources)(nil), // 19: agora.v1.AgentEvent.CheckpointResources
+	(*v1.AgentID)(nil),                     // 20: mesos.v1.AgentID
+	(*v1.FrameworkID)(nil),                 // 21: mesos.v1.FrameworkID
+	(*v1.TaskStatus)(nil),                  // 22: mesos.v1.TaskStatus
+	(v1.TaskState)(0),                      // 23: mesos.v1.TaskState
+	(*v1.AgentInfo)(nil),                   // 24: mesos.v1.AgentInfo
+	(*v1.ExecutorInfo)(nil),                // 25: mesos.v1.ExecutorInfo
+	(*v1.Task)(nil),                        // 26: mesos.v1.Task
+	(*v1.FrameworkInfo)(nil),               // 27: mesos.v1.FrameworkInfo
+	(*v1.Resource)(nil),                    // 28: mesos.v1.Resource
+	(*v1.ExecutorID)(nil),                  // 29: mesos.v1.ExecutorID
+	(*v1.MasterInfo)(nil),                  // 30: mesos.v1.MasterInfo
+	(*v1.TaskInfo)(nil),                    // 31: mesos.v1.TaskInfo
+	(*v1.TaskGroupInfo)(nil),               // 32: mesos.v1.TaskGroupInfo
+	(*v1.TaskID)(nil),                      // 33: mesos.v1.TaskID
+	(*v1.KillPolicy)(nil),                  // 34: mesos.v1.KillPolicy
 }
 var file_agora_v1_agent_proto_depIdxs = []int32{
-	19, // 0: agora.v1.AgentCall.agent_id:type_name -> mesos.v1.AgentID
+	20, // 0: agora.v1.AgentCall.agent_id:type_name -> mesos.v1.AgentID
 	0,  // 1: agora.v1.AgentCall.type:type_name -> agora.v1.AgentCall.Type
 	5,  // 2: agora.v1.AgentCall.subscribe:type_name -> agora.v1.AgentCall.Subscribe
 	6,  // 3: agora.v1.AgentCall.status_update:type_name -> agora.v1.AgentCall.StatusUpdate
 	7,  // 4: agora.v1.AgentCall.update_resources:type_name -> agora.v1.AgentCall.UpdateResources
 	8,  // 5: agora.v1.AgentCall.executor_exited:type_name -> agora.v1.AgentCall.ExecutorExited
 	9,  // 6: agora.v1.AgentCall.framework_message:type_name -> agora.v1.AgentCall.FrameworkMessage
-	20, // 7: agora.v1.StatusUpdateRecord.framework_id:type_name -> mesos.v1.FrameworkID
-	21, // 8: agora.v1.StatusUpdateRecord.status:type_name -> mesos.v1.TaskStatus
-	22, // 9: agora.v1.StatusUpdateRecord.latest_state:type_name -> mesos.v1.TaskState
+	21, // 7: agora.v1.StatusUpdateRecord.framework_id:type_name -> mesos.v1.FrameworkID
+	22, // 8: agora.v1.StatusUpdateRecord.status:type_name -> mesos.v1.TaskStatus
+	23, // 9: agora.v1.StatusUpdateRecord.latest_state:type_name -> mesos.v1.TaskState
 	1,  // 10: agora.v1.AgentEvent.type:type_name -> agora.v1.AgentEvent.Type
 	10, // 11: agora.v1.AgentEvent.subscribed:type_name -> agora.v1.AgentEvent.Subscribed
 	11, // 12: agora.v1.AgentEvent.run_task:type_name -> agora.v1.AgentEvent.RunTask
@@ -1437,38 +1505,40 @@ var file_agora_v1_agent_proto_depIdxs = []int32{
 	17, // 17: agora.v1.AgentEvent.framework_message:type_name -> agora.v1.AgentEvent.FrameworkMessage
 	18, // 18: agora.v1.AgentEvent.error:type_name -> agora.v1.AgentEvent.Error
 	16, // 19: agora.v1.AgentEvent.shutdown_executor:type_name -> agora.v1.AgentEvent.ShutdownExecutor
-	23, // 20: agora.v1.AgentCall.Subscribe.agent_info:type_name -> mesos.v1.AgentInfo
-	24, // 21: agora.v1.AgentCall.Subscribe.executors:type_name -> mesos.v1.ExecutorInfo
-	25, // 22: agora.v1.AgentCall.Subscribe.tasks:type_name -> mesos.v1.Task
-	26, // 23: agora.v1.AgentCall.Subscribe.frameworks:type_name -> mesos.v1.FrameworkInfo
-	3,  // 24: agora.v1.AgentCall.StatusUpdate.update:type_name -> agora.v1.StatusUpdateRecord
-	27, // 25: agora.v1.AgentCall.UpdateResources.total:type_name -> mesos.v1.Resource
-	20, // 26: agora.v1.AgentCall.ExecutorExited.framework_id:type_name -> mesos.v1.FrameworkID
-	28, // 27: agora.v1.AgentCall.ExecutorExited.executor_id:type_name -> mesos.v1.ExecutorID
-	20, // 28: agora.v1.AgentCall.FrameworkMessage.framework_id:type_name -> mesos.v1.FrameworkID
-	28, // 29: agora.v1.AgentCall.FrameworkMessage.executor_id:type_name -> mesos.v1.ExecutorID
-	19, // 30: agora.v1.AgentEvent.Subscribed.agent_id:type_name -> mesos.v1.AgentID
-	29, // 31: agora.v1.AgentEvent.Subscribed.master_info:type_name -> mesos.v1.MasterInfo
-	26, // 32: agora.v1.AgentEvent.RunTask.framework_info:type_name -> mesos.v1.FrameworkInfo
-	30, // 33: agora.v1.AgentEvent.RunTask.task:type_name -> mesos.v1.TaskInfo
-	26, // 34: agora.v1.AgentEvent.RunTaskGroup.framework_info:type_name -> mesos.v1.FrameworkInfo
-	24, // 35: agora.v1.AgentEvent.RunTaskGroup.executor:type_name -> mesos.v1.ExecutorInfo
-	31, // 36: agora.v1.AgentEvent.RunTaskGroup.task_group:type_name -> mesos.v1.TaskGroupInfo
-	20, // 37: agora.v1.AgentEvent.KillTask.framework_id:type_name -> mesos.v1.FrameworkID
-	32, // 38: agora.v1.AgentEvent.KillTask.task_id:type_name -> mesos.v1.TaskID
-	33, // 39: agora.v1.AgentEvent.KillTask.kill_policy:type_name -> mesos.v1.KillPolicy
-	20, // 40: agora.v1.AgentEvent.Acknowledge.framework_id:type_name -> mesos.v1.FrameworkID
-	32, // 41: agora.v1.AgentEvent.Acknowledge.task_id:type_name -> mesos.v1.TaskID
-	20, // 42: agora.v1.AgentEvent.ShutdownFramework.framework_id:type_name -> mesos.v1.FrameworkID
-	20, // 43: agora.v1.AgentEvent.ShutdownExecutor.framework_id:type_name -> mesos.v1.FrameworkID
-	28, // 44: agora.v1.AgentEvent.ShutdownExecutor.executor_id:type_name -> mesos.v1.ExecutorID
-	20, // 45: agora.v1.AgentEvent.FrameworkMessage.framework_id:type_name -> mesos.v1.FrameworkID
-	28, // 46: agora.v1.AgentEvent.FrameworkMessage.executor_id:type_name -> mesos.v1.ExecutorID
-	47, // [47:47] is the sub-list for method output_type
-	47, // [47:47] is the sub-list for method input_type
-	47, // [47:47] is the sub-list for extension type_name
-	47, // [47:47] is the sub-list for extension extendee
-	0,  // [0:47] is the sub-list for field type_name
+	19, // 20: agora.v1.AgentEvent.checkpoint_resources:type_name -> agora.v1.AgentEvent.CheckpointResources
+	24, // 21: agora.v1.AgentCall.Subscribe.agent_info:type_name -> mesos.v1.AgentInfo
+	25, // 22: agora.v1.AgentCall.Subscribe.executors:type_name -> mesos.v1.ExecutorInfo
+	26, // 23: agora.v1.AgentCall.Subscribe.tasks:type_name -> mesos.v1.Task
+	27, // 24: agora.v1.AgentCall.Subscribe.frameworks:type_name -> mesos.v1.FrameworkInfo
+	3,  // 25: agora.v1.AgentCall.StatusUpdate.update:type_name -> agora.v1.StatusUpdateRecord
+	28, // 26: agora.v1.AgentCall.UpdateResources.total:type_name -> mesos.v1.Resource
+	21, // 27: agora.v1.AgentCall.ExecutorExited.framework_id:type_name -> mesos.v1.FrameworkID
+	29, // 28: agora.v1.AgentCall.ExecutorExited.executor_id:type_name -> mesos.v1.ExecutorID
+	21, // 29: agora.v1.AgentCall.FrameworkMessage.framework_id:type_name -> mesos.v1.FrameworkID
+	29, // 30: agora.v1.AgentCall.FrameworkMessage.executor_id:type_name -> mesos.v1.ExecutorID
+	20, // 31: agora.v1.AgentEvent.Subscribed.agent_id:type_name -> mesos.v1.AgentID
+	30, // 32: agora.v1.AgentEvent.Subscribed.master_info:type_name -> mesos.v1.MasterInfo
+	27, // 33: agora.v1.AgentEvent.RunTask.framework_info:type_name -> mesos.v1.FrameworkInfo
+	31, // 34: agora.v1.AgentEvent.RunTask.task:type_name -> mesos.v1.TaskInfo
+	27, // 35: agora.v1.AgentEvent.RunTaskGroup.framework_info:type_name -> mesos.v1.FrameworkInfo
+	25, // 36: agora.v1.AgentEvent.RunTaskGroup.executor:type_name -> mesos.v1.ExecutorInfo
+	32, // 37: agora.v1.AgentEvent.RunTaskGroup.task_group:type_name -> mesos.v1.TaskGroupInfo
+	21, // 38: agora.v1.AgentEvent.KillTask.framework_id:type_name -> mesos.v1.FrameworkID
+	33, // 39: agora.v1.AgentEvent.KillTask.task_id:type_name -> mesos.v1.TaskID
+	34, // 40: agora.v1.AgentEvent.KillTask.kill_policy:type_name -> mesos.v1.KillPolicy
+	21, // 41: agora.v1.AgentEvent.Acknowledge.framework_id:type_name -> mesos.v1.FrameworkID
+	33, // 42: agora.v1.AgentEvent.Acknowledge.task_id:type_name -> mesos.v1.TaskID
+	21, // 43: agora.v1.AgentEvent.ShutdownFramework.framework_id:type_name -> mesos.v1.FrameworkID
+	21, // 44: agora.v1.AgentEvent.ShutdownExecutor.framework_id:type_name -> mesos.v1.FrameworkID
+	29, // 45: agora.v1.AgentEvent.ShutdownExecutor.executor_id:type_name -> mesos.v1.ExecutorID
+	21, // 46: agora.v1.AgentEvent.FrameworkMessage.framework_id:type_name -> mesos.v1.FrameworkID
+	29, // 47: agora.v1.AgentEvent.FrameworkMessage.executor_id:type_name -> mesos.v1.ExecutorID
+	28, // 48: agora.v1.AgentEvent.CheckpointResources.resources:type_name -> mesos.v1.Resource
+	49, // [49:49] is the sub-list for method output_type
+	49, // [49:49] is the sub-list for method input_type
+	49, // [49:49] is the sub-list for extension type_name
+	49, // [49:49] is the sub-list for extension extendee
+	0,  // [0:49] is the sub-list for field type_name
 }
 
 func init() { file_agora_v1_agent_proto_init() }
@@ -1482,7 +1552,7 @@ func file_agora_v1_agent_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_agora_v1_agent_proto_rawDesc), len(file_agora_v1_agent_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   17,
+			NumMessages:   18,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
