@@ -35,7 +35,8 @@ const testACLs = `{
 	"run_tasks": [{"principals": {"values": ["fw"]}, "users": {"values": ["nobody"]}}],
 	"teardown_frameworks": [{"principals": {"values": ["ops"]}, "framework_principals": {"type": "ANY"}}],
 	"update_weights": [{"principals": {"values": ["ops"]}, "roles": {"type": "ANY"}}],
-	"update_quotas": [{"principals": {"values": ["ops"]}, "roles": {"type": "ANY"}}]
+	"update_quotas": [{"principals": {"values": ["ops"]}, "roles": {"type": "ANY"}}],
+	"reserve_resources": [{"principals": {"values": ["ops"]}, "roles": {"values": ["web"]}}]
 }`
 
 func startSecureMaster(t *testing.T) *testMaster {
@@ -110,6 +111,10 @@ func TestAuthorizationMatrix(t *testing.T) {
 		Subscribe: &agorapb.AgentCall_Subscribe{AgentInfo: &mesos.AgentInfo{Hostname: proto.String("a"), Port: proto.Int32(5051),
 			Resources: resources.MustParse("cpus:1;mem:64").ToProto()}, Version: proto.String("test")}}))
 
+	reserve := op(&masterpb.Call{Type: masterpb.Call_RESERVE_RESOURCES.Enum(), ReserveResources: &masterpb.Call_ReserveResources{
+		AgentId: &mesos.AgentID{Value: proto.String("no-such-agent")},
+		Resources: []*mesos.Resource{{Name: proto.String("cpus"), Type: mesos.Value_SCALAR.Enum(), Scalar: &mesos.Value_Scalar{Value: proto.Float64(1)},
+			Reservations: []*mesos.Resource_ReservationInfo{{Type: mesos.Resource_ReservationInfo_DYNAMIC.Enum(), Role: proto.String("web"), Principal: proto.String("ops")}}}}}})
 	tests := []struct {
 		name, method, path, body string
 		headers                  map[string]string
@@ -122,6 +127,9 @@ func TestAuthorizationMatrix(t *testing.T) {
 		{"metrics", http.MethodGet, "/metrics/snapshot", "", nil, map[string]int{"": 401, "eve": 200}},
 		{"operator UPDATE_WEIGHTS", http.MethodPost, "/api/v1", weights, js,
 			map[string]int{"": 401, "bad": 401, "eve": 403, "ops": 200}},
+		// Allowed, the call reaches the master, which knows no such agent (400).
+		{"operator RESERVE_RESOURCES", http.MethodPost, "/api/v1", reserve, js,
+			map[string]int{"": 401, "eve": 403, "ops": 400}},
 		{"legacy PUT /weights", http.MethodPut, "/weights", `[{"role": "web", "weight": 2}]`, js,
 			map[string]int{"": 401, "bad": 401, "eve": 403, "ops": 200}},
 		{"legacy POST /quota", http.MethodPost, "/quota", `{"role": "web", "guarantee": [], "force": true}`, js,
