@@ -36,7 +36,9 @@ const testACLs = `{
 	"teardown_frameworks": [{"principals": {"values": ["ops"]}, "framework_principals": {"type": "ANY"}}],
 	"update_weights": [{"principals": {"values": ["ops"]}, "roles": {"type": "ANY"}}],
 	"update_quotas": [{"principals": {"values": ["ops"]}, "roles": {"type": "ANY"}}],
-	"reserve_resources": [{"principals": {"values": ["ops"]}, "roles": {"values": ["web"]}}]
+	"reserve_resources": [{"principals": {"values": ["ops"]}, "roles": {"values": ["web"]}}],
+	"view_frameworks": [{"principals": {"values": ["ops", "fw"]}, "users": {"type": "ANY"}}],
+	"view_tasks": [{"principals": {"values": ["ops"]}, "users": {"type": "ANY"}}]
 }`
 
 func startSecureMaster(t *testing.T) *testMaster {
@@ -165,6 +167,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 // principal of teardown_frameworks tears a framework down.
 func TestACLsRefuseTeardownAndUnauthorizedUsers(t *testing.T) {
 	tm := startSecureMaster(t)
+	op := func(call *masterpb.Call) string { return string(mustMarshal(t, apicodec.JSON, call)) }
 	pb := as("agent", map[string]string{"Content-Type": apicodec.MediaProtobuf, "Accept": apicodec.MediaProtobuf})
 	agent := openStream(t, tm.post("/api/v1/agent", pb, mustMarshal(t, apicodec.Protobuf, &agorapb.AgentCall{
 		Type: agorapb.AgentCall_SUBSCRIBE.Enum(), Subscribe: &agorapb.AgentCall_Subscribe{
@@ -203,6 +206,27 @@ func TestACLsRefuseTeardownAndUnauthorizedUsers(t *testing.T) {
 	agent.next(aev, func() bool { return aev.GetType() == agorapb.AgentEvent_RUN_TASK })
 	if got := aev.GetRunTask().GetTask().GetTaskId().GetValue(); got != "as-nobody" {
 		t.Fatalf("agent was sent %q, want only as-nobody", got)
+	}
+
+	// The /state family shows each principal what the view ACLs let it see.
+	for _, tt := range []struct {
+		principal       string
+		framework, task bool
+	}{{"eve", false, false}, {"fw", true, false}, {"ops", true, true}} {
+		code, body := tm.do(http.MethodGet, "/state", as(tt.principal, nil), "")
+		if code != 200 {
+			t.Fatalf("/state as %s: %d %s", tt.principal, code, body)
+		}
+		if got := strings.Contains(body, fwID); got != tt.framework {
+			t.Errorf("/state as %s shows the framework: %v, want %v", tt.principal, got, tt.framework)
+		}
+		if got := strings.Contains(body, `"as-nobody"`); got != tt.task {
+			t.Errorf("/state as %s shows the task: %v, want %v", tt.principal, got, tt.task)
+		}
+	}
+	getTasks := op(opCall(masterpb.Call_GET_TASKS))
+	if code, body := tm.do(http.MethodPost, "/api/v1", as("fw", map[string]string{"Content-Type": apicodec.MediaJSON, "Accept": apicodec.MediaJSON}), getTasks); code != 200 || strings.Contains(body, "as-nobody") {
+		t.Errorf("GET_TASKS as fw: %d %s, want no task (view_tasks)", code, body)
 	}
 
 	form := map[string]string{"Content-Type": "application/x-www-form-urlencoded"}

@@ -146,7 +146,7 @@ func withTaskCounts(v any, counts map[string]int) map[string]any {
 // counts by state, without the tasks.
 func (s *Server) handleStateSummary(w http.ResponseWriter, r *http.Request) {
 	s.readSnapshot(w, r, func(l *ledger.Ledger) any {
-		snap := l.Snapshot()
+		snap := s.snapshot(l, callerOf(r.Context()).principal)
 		agentFws := map[string]map[string]bool{}
 		agentCounts := map[string]map[string]int{}
 		fwAgents := map[string]map[string]bool{}
@@ -249,7 +249,7 @@ func (s *Server) handleTasks(w http.ResponseWriter, r *http.Request) {
 	}
 	fwFilter, taskFilter := r.URL.Query().Get("framework_id"), r.URL.Query().Get("task_id")
 	s.readSnapshot(w, r, func(l *ledger.Ledger) any {
-		snap := l.Snapshot()
+		snap := s.snapshot(l, callerOf(r.Context()).principal)
 		var tasks []ledger.TaskView
 		for _, fws := range [][]ledger.FrameworkView{snap.Frameworks, snap.CompletedFrameworks} {
 			for _, fw := range fws {
@@ -289,7 +289,7 @@ func (s *Server) handleTasks(w http.ResponseWriter, r *http.Request) {
 func (s *Server) handleFrameworks(w http.ResponseWriter, r *http.Request) {
 	filter := r.URL.Query().Get("framework_id")
 	s.readSnapshot(w, r, func(l *ledger.Ledger) any {
-		snap := l.Snapshot()
+		snap := s.snapshot(l, callerOf(r.Context()).principal)
 		pick := func(fws []ledger.FrameworkView) []frameworkJSON {
 			out := []frameworkJSON{}
 			for _, fw := range fws {
@@ -312,7 +312,7 @@ func (s *Server) handleFrameworks(w http.ResponseWriter, r *http.Request) {
 func (s *Server) handleSlaves(w http.ResponseWriter, r *http.Request) {
 	filter := r.URL.Query().Get("slave_id")
 	s.readSnapshot(w, r, func(l *ledger.Ledger) any {
-		doc := s.stateDocument(l.Snapshot())
+		doc := s.stateDocument(s.snapshot(l, callerOf(r.Context()).principal))
 		slaves := []agentJSON{}
 		recovered := []json.RawMessage{}
 		for _, a := range doc.Slaves {

@@ -202,23 +202,23 @@ func (s *Server) ledgerCall(l *ledger.Ledger, call *masterpb.Call, principal str
 	switch call.GetType() {
 	case masterpb.Call_GET_STATE:
 		resp := response(masterpb.Response_GET_STATE)
-		resp.GetState = ledger.GetState(l.Snapshot())
+		resp.GetState = ledger.GetState(s.snapshot(l, principal))
 		return resp, nil
 	case masterpb.Call_GET_AGENTS:
 		resp := response(masterpb.Response_GET_AGENTS)
-		resp.GetAgents = ledger.GetAgents(l.Snapshot())
+		resp.GetAgents = ledger.GetAgents(s.snapshot(l, principal))
 		return resp, nil
 	case masterpb.Call_GET_FRAMEWORKS:
 		resp := response(masterpb.Response_GET_FRAMEWORKS)
-		resp.GetFrameworks = ledger.GetFrameworks(l.Snapshot())
+		resp.GetFrameworks = ledger.GetFrameworks(s.snapshot(l, principal))
 		return resp, nil
 	case masterpb.Call_GET_EXECUTORS:
 		resp := response(masterpb.Response_GET_EXECUTORS)
-		resp.GetExecutors = ledger.GetExecutors(l.Snapshot())
+		resp.GetExecutors = ledger.GetExecutors(s.snapshot(l, principal))
 		return resp, nil
 	case masterpb.Call_GET_TASKS:
 		resp := response(masterpb.Response_GET_TASKS)
-		resp.GetTasks = ledger.GetTasks(l.Snapshot())
+		resp.GetTasks = ledger.GetTasks(s.snapshot(l, principal))
 		return resp, nil
 	case masterpb.Call_GET_ROLES:
 		resp := response(masterpb.Response_GET_ROLES)

@@ -209,3 +209,47 @@ func cmpOr(a, b string) string {
 	}
 	return b
 }
+
+// snapshot is the ledger's snapshot as principal may view it (view_frameworks on each
+// framework's user, view_tasks on each task's user, view_executors on each executor's):
+// what the ACLs hide is left out, as Mesos's /state does. Without ACLs it is the whole.
+func (s *Server) snapshot(l *ledger.Ledger, principal string) *ledger.Snapshot {
+	snap := l.Snapshot()
+	if s.cfg.Security.ACLs == nil {
+		return snap
+	}
+	acls := s.cfg.Security.ACLs()
+	if acls == nil {
+		return snap
+	}
+	filter := func(fws []ledger.FrameworkView) []ledger.FrameworkView {
+		out := make([]ledger.FrameworkView, 0, len(fws))
+		for _, fw := range fws {
+			user := fw.Info.GetUser()
+			if !acls.Allowed(acl.ViewFrameworks, principal, user) {
+				continue
+			}
+			tasks := func(ts []ledger.TaskView) []ledger.TaskView {
+				kept := make([]ledger.TaskView, 0, len(ts))
+				for _, t := range ts {
+					if acls.Allowed(acl.ViewTasks, principal, cmpOr(t.Task.GetUser(), user)) {
+						kept = append(kept, t)
+					}
+				}
+				return kept
+			}
+			fw.Tasks, fw.UnreachableTasks, fw.CompletedTasks = tasks(fw.Tasks), tasks(fw.UnreachableTasks), tasks(fw.CompletedTasks)
+			execs := make([]ledger.ExecutorView, 0, len(fw.Executors))
+			for _, e := range fw.Executors {
+				if acls.Allowed(acl.ViewExecutors, principal, cmpOr(e.Info.GetCommand().GetUser(), user)) {
+					execs = append(execs, e)
+				}
+			}
+			fw.Executors = execs
+			out = append(out, fw)
+		}
+		return out
+	}
+	snap.Frameworks, snap.CompletedFrameworks = filter(snap.Frameworks), filter(snap.CompletedFrameworks)
+	return snap
+}

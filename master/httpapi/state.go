@@ -301,7 +301,7 @@ func (s *Server) handleState(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var doc *stateJSON
-	if err := s.loop.Do(r.Context(), func(l *ledger.Ledger) { doc = s.stateDocument(l.Snapshot()) }); err != nil {
+	if err := s.loop.Do(r.Context(), func(l *ledger.Ledger) { doc = s.stateDocument(s.snapshot(l, callerOf(r.Context()).principal)) }); err != nil {
 		writeError(w, err)
 		return
 	}
