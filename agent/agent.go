@@ -177,6 +177,7 @@ func (a *Agent) Run(ctx context.Context, ln net.Listener) error {
 		BackoffMax: a.cfg.RegistrationBackoffMax,
 		Clock:      a.clock,
 		Credential: a.cfg.Credential,
+		TLS:        a.cfg.MasterTLS,
 	}, masterLink{a}, a.log)
 	icfg := a.cfg.isolation()
 	icfg.Devices = len(devs) > 0

@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"os"
@@ -14,6 +15,7 @@ import (
 	"github.com/agoracluster/agora/agent/registration"
 	"github.com/agoracluster/agora/agent/statusupdate"
 	"github.com/agoracluster/agora/security/credentials"
+	"github.com/agoracluster/agora/security/tlsconfig"
 )
 
 // Config configures an agent.
@@ -72,6 +74,11 @@ type Config struct {
 	// Credential authenticates the agent to the master (--credential; needed when the
 	// master runs with --authenticate_agents); zero: none.
 	Credential credentials.Credential
+	// TLS is the agent's TLS setting (--tls_*): handed to executors (LIBPROCESS_SSL_*) so
+	// that they reach the agent over HTTPS; MasterTLS, when set, makes the connection to the
+	// master HTTPS.
+	TLS       tlsconfig.Config
+	MasterTLS *tls.Config
 	// ShutdownExecutorsOnExit makes Run shut down every executor before it returns. Off by
 	// default: executors and their tasks outlive the agent process, and a restarted agent
 	// recovers them (`agora local` turns it on so that Ctrl-C stops the tasks too).

@@ -379,6 +379,8 @@ func (a *Agent) executorEnv(ex *executor) []string {
 		"MESOS_SUBSCRIPTION_BACKOFF_MAX=2secs",
 		"MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD="+duration.Format(ex.gracePeriod(a.cfg.ExecutorShutdownGracePeriod)),
 	)
+	// With TLS, the executor reaches the agent over HTTPS with the agent's certificates.
+	env = append(env, a.cfg.TLS.Vars()...)
 	// The container id names and labels a DOCKER task's container.
 	env = append(env, "AGORA_CONTAINER_ID="+ex.containerID)
 	if a.docker != nil {

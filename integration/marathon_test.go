@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -24,6 +25,7 @@ import (
 type marathonClient struct {
 	t    *testing.T
 	base string
+	http *http.Client // nil: http.DefaultClient
 }
 
 func (m marathonClient) do(method, path, body string) (int, []byte) {
@@ -33,7 +35,11 @@ func (m marathonClient) do(method, path, body string) (int, []byte) {
 		m.t.Fatal(err)
 	}
 	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
+	hc := m.http
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	resp, err := hc.Do(req)
 	if err != nil {
 		m.t.Fatalf("%s %s: %v", method, path, err)
 	}
@@ -158,6 +164,9 @@ func startMarathon(t *testing.T, c *cluster.Cluster, extra ...string) (*cluster.
 		"--http_address", "127.0.0.1", "--hostname", "127.0.0.1", "--work_dir", dir}, extra...)
 	p := cluster.Start(t, "marathon", addr, dir, args...)
 	mc := marathonClient{t: t, base: "http://" + addr}
+	if slices.Contains(extra, "--tls_cert_file") { // its API serves HTTPS
+		mc.base, mc.http = "https://"+addr, c.HTTP
+	}
 	waitPing(t, mc)
 	return p, mc
 }
@@ -165,7 +174,11 @@ func startMarathon(t *testing.T, c *cluster.Cluster, extra ...string) (*cluster.
 func waitPing(t *testing.T, mc marathonClient) {
 	t.Helper()
 	poll.Eventually(t, 20*time.Second, func() error {
-		resp, err := http.Get(mc.base + "/ping")
+		hc := mc.http
+		if hc == nil {
+			hc = http.DefaultClient
+		}
+		resp, err := hc.Get(mc.base + "/ping")
 		if err != nil {
 			return err
 		}

@@ -1,6 +1,7 @@
 package commandexec
 
 import (
+	"crypto/tls"
 	"fmt"
 	"net/http"
 	"os"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/agoracluster/agora/agent/clock"
 	"github.com/agoracluster/agora/duration"
+	"github.com/agoracluster/agora/security/tlsconfig"
 )
 
 // Config is the executor's configuration, normally read from the MESOS_* environment the
@@ -53,6 +55,9 @@ type Config struct {
 	Clock clock.Clock
 	// HTTPClient talks to the agent; nil means a private client without timeouts.
 	HTTPClient *http.Client
+	// TLS, when set, makes the connection to the agent HTTPS (LIBPROCESS_SSL_* from the
+	// agent); with HTTPClient nil, the private client uses it.
+	TLS *tls.Config
 	// ContainerID is the agent's container id for this executor (AGORA_CONTAINER_ID, else
 	// the sandbox directory's name, runs/<container_id>); a DOCKER task's container is named
 	// agora-<ContainerID> and labelled with it, so the agent can tell live containers from
@@ -135,6 +140,15 @@ func ConfigFromEnv(env func(string) string) (Config, error) {
 	c.FrameworkID = env("MESOS_FRAMEWORK_ID")
 	c.ExecutorID = env("MESOS_EXECUTOR_ID")
 	c.AgentEndpoint = env("MESOS_AGENT_ENDPOINT")
+	var tlsErr error
+	if tc := (tlsconfig.Config{}).Env(env); tc.Enabled() {
+		files, err := tlsconfig.Load(tc, nil)
+		if err != nil {
+			tlsErr = fmt.Errorf("LIBPROCESS_SSL_*: %w", err)
+		} else {
+			c.TLS = files.Client()
+		}
+	}
 	c.Sandbox = env("MESOS_SANDBOX")
 	if c.Sandbox == "" {
 		c.Sandbox = env("MESOS_DIRECTORY")
@@ -174,6 +188,9 @@ func ConfigFromEnv(env func(string) string) (Config, error) {
 	}
 	if err := c.Validate(); err != nil {
 		errs = append([]string{err.Error()}, errs...)
+	}
+	if tlsErr != nil {
+		errs = append(errs, tlsErr.Error())
 	}
 	if len(errs) > 0 {
 		return c, fmt.Errorf("%s", strings.Join(errs, "; "))

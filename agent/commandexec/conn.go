@@ -3,6 +3,7 @@ package commandexec
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"net/http"
@@ -29,10 +30,29 @@ type agentClient struct {
 }
 
 func newAgentClient(endpoint string, client *http.Client) *agentClient {
+	return newAgentClientTLS(endpoint, client, nil)
+}
+
+// newAgentClientTLS is newAgentClient over HTTPS when tc is set.
+func newAgentClientTLS(endpoint string, client *http.Client, tc *tls.Config) *agentClient {
+	scheme := "http"
 	if client == nil {
 		client = &http.Client{}
 	}
-	return &agentClient{url: "http://" + endpoint + "/api/v1/executor", client: client}
+	if tc != nil {
+		scheme = "https"
+		// The client's transport (the executor host shares one) gets the TLS settings.
+		tr, ok := client.Transport.(*http.Transport)
+		if !ok || tr == nil {
+			tr = http.DefaultTransport.(*http.Transport)
+		}
+		tr = tr.Clone()
+		tr.TLSClientConfig = tc
+		c := *client
+		c.Transport = tr
+		client = &c
+	}
+	return &agentClient{url: scheme + "://" + endpoint + "/api/v1/executor", client: client}
 }
 
 func (a *agentClient) post(ctx context.Context, call *executor.Call) (*http.Response, error) {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"cmp"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -61,6 +62,19 @@ type Config struct {
 	// Credential authenticates the agent to a master that asks for it
 	// (--authenticate_agents); zero: none sent.
 	Credential credentials.Credential
+	// TLS, when set, makes every connection to the master HTTPS with this configuration
+	// (masters given or detected as host:port are reached over https).
+	TLS *tls.Config
+}
+
+// withScheme makes u HTTPS when the connection uses TLS.
+func (m *Conn) withScheme(u *url.URL) *url.URL {
+	if m.cfg.TLS == nil || u == nil || u.Scheme != "http" {
+		return u
+	}
+	c := *u
+	c.Scheme = "https"
+	return &c
 }
 
 // Conn is the agent's connection to the master: the subscription stream (with
@@ -93,6 +107,7 @@ type session struct {
 func New(cfg Config, owner Owner, log *zap.Logger) *Conn {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConnsPerHost = callWorkers + 2
+	tr.TLSClientConfig = cfg.TLS
 	clk := cfg.Clock
 	if clk == nil {
 		clk = clock.Real{}
@@ -130,7 +145,7 @@ func (m *Conn) run(ctx context.Context) {
 		var tried *url.URL // the master the last attempt could not reach
 		next, err := m.cfg.Detector.Detect(ctx, target)
 		if err == nil {
-			target = next
+			target = m.withScheme(next)
 			subscribed, next, err = m.subscribe(ctx, target)
 			if next != nil {
 				target = next

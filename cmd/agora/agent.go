@@ -60,6 +60,7 @@ func runAgent(ctx context.Context, args []string, _, stderr io.Writer) error {
 		"fraction of the work dir's disk to keep free: sandboxes may live gc_delay × max(0, 1 − headroom − disk usage)")
 	durationVar(fs, &cfg.DiskWatchInterval, "disk_watch_interval", cfg.DiskWatchInterval,
 		"how often the disk usage of the work dir is checked for sandbox garbage collection")
+	tlsf := addTLSFlags(fs)
 	credential := fs.String("credential", "", "file with the agent's credential for a master with --authenticate_agents ({\"principal\": …, \"secret\": …} or one \"principal secret\" line)")
 	level := fs.String("logging_level", "info", "log level: debug, info, warn, error")
 	if err := parseFlags(fs, args, osEnv); err != nil {
@@ -92,6 +93,11 @@ func runAgent(ctx context.Context, args []string, _, stderr io.Writer) error {
 	} else if fs.Changed("zk_session_timeout") {
 		return fmt.Errorf("agent: --zk_session_timeout needs --master zk://…")
 	}
+	tlsSet, err := tlsf.load(log)
+	if err != nil {
+		return fmt.Errorf("agent: %w", err)
+	}
+	cfg.TLS, cfg.MasterTLS = tlsSet.cfg, tlsSet.client()
 	a, err := agent.New(cfg, log)
 	if err != nil {
 		return err
@@ -99,6 +105,9 @@ func runAgent(ctx context.Context, args []string, _, stderr io.Writer) error {
 	ln, err := net.Listen("tcp", net.JoinHostPort(*ip, strconv.Itoa(*port)))
 	if err != nil {
 		return fmt.Errorf("agent: listen: %w", err)
+	}
+	if ln, err = tlsSet.listen(ln); err != nil {
+		return fmt.Errorf("agent: %w", err)
 	}
 	return a.Run(ctx, ln)
 }

@@ -34,6 +34,7 @@ func runBatch(ctx context.Context, args []string, _, stderr io.Writer) error {
 	fs.IntVar(&cfg.Retry.Limit, "retry_limit", cfg.Retry.Limit, "failed tasks a run retries under ON_FAILURE before it fails (0: until its activeDeadlineSeconds)")
 	durationVar(fs, &cfg.Retry.Max, "retry_backoff_max", cfg.Retry.Max, "longest back-off before a failed task is retried")
 	fs.BoolVar(&cfg.FindSandboxes, "find_sandboxes", cfg.FindSandboxes, "look up each task's agent URL and sandbox (from the master's and the agent's /state) for the run's stdout/stderr links")
+	tlsf := addTLSFlags(fs)
 	authPrincipal := fs.String("mesos_authentication_principal", "", "principal the framework authenticates with to the master (with --mesos_authentication_secret_file)")
 	authSecret := fs.String("mesos_authentication_secret_file", "", "file holding the secret of --mesos_authentication_principal")
 	level := fs.String("logging_level", "info", "log level: debug, info, warn, error")
@@ -54,6 +55,10 @@ func runBatch(ctx context.Context, args []string, _, stderr io.Writer) error {
 		return err
 	}
 	defer func() { _ = log.Sync() }()
+	if zk.tls, err = tlsf.load(log); err != nil {
+		return fmt.Errorf("batch: %w", err)
+	}
+	cfg.MasterTLS = zk.tls.client()
 	b, err := batch.New(cfg, log) // checks the config; a term of RunHA makes its own
 	if err != nil {
 		return err

@@ -20,6 +20,7 @@ type zkFlags struct {
 	url            string
 	sessionTimeout time.Duration
 	timeout        time.Duration
+	tls            tlsSetup // the API's listener serves HTTPS when it has a certificate
 }
 
 func addZKFlags(fs *pflag.FlagSet, name string) *zkFlags {
@@ -50,6 +51,9 @@ func (z *zkFlags) serve(ctx context.Context, name, httpAddr, hostname string, po
 	ln, err := net.Listen("tcp", net.JoinHostPort(httpAddr, strconv.Itoa(port)))
 	if err != nil {
 		return fmt.Errorf("%s: listen: %w", name, err)
+	}
+	if ln, err = z.tls.listen(ln); err != nil {
+		return fmt.Errorf("%s: %w", name, err)
 	}
 	if z.url == "" {
 		return run(ctx, ln)

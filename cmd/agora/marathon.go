@@ -37,6 +37,7 @@ func runMarathon(ctx context.Context, args []string, _, stderr io.Writer) error 
 	fs.StringVar(&cfg.EventSubscriber, "event_subscriber", "", "event subscriber besides /v2/events: http_callback POSTs every event as JSON to the URLs subscribed through /v2/eventSubscriptions")
 	endpoints := fs.String("http_endpoints", "", "comma-separated callback URLs subscribed at start (with --event_subscriber http_callback)")
 	fs.IntVar(&cfg.MaxVersions, "max_versions", cfg.MaxVersions, "how many versions of each app and of the root group are stored")
+	tlsf := addTLSFlags(fs)
 	authPrincipal := fs.String("mesos_authentication_principal", "", "principal the framework authenticates with to the master (with --mesos_authentication_secret_file)")
 	authSecret := fs.String("mesos_authentication_secret_file", "", "file holding the secret of --mesos_authentication_principal")
 	level := fs.String("logging_level", "info", "log level: debug, info, warn, error")
@@ -65,6 +66,10 @@ func runMarathon(ctx context.Context, args []string, _, stderr io.Writer) error 
 		return err
 	}
 	defer func() { _ = log.Sync() }()
+	if zk.tls, err = tlsf.load(log); err != nil {
+		return fmt.Errorf("marathon: %w", err)
+	}
+	cfg.MasterTLS = zk.tls.client()
 	m, err := marathon.New(cfg, log)
 	if err != nil {
 		return err

@@ -55,6 +55,7 @@ func runMaster(ctx context.Context, args []string, _, stderr io.Writer) error {
 	fs.BoolVar(&cfg.AuthenticateAgents, "authenticate_agents", false, "agents must authenticate (HTTP Basic with --credentials)")
 	fs.BoolVar(&cfg.AuthenticateHTTPReadWrite, "authenticate_http_readwrite", false, "operator calls that change the master must authenticate")
 	fs.BoolVar(&cfg.AuthenticateHTTPReadOnly, "authenticate_http_readonly", false, "operator calls that read the master must authenticate")
+	tlsf := addTLSFlags(fs)
 	level := fs.String("logging_level", "info", "log level: debug, info, warn, error")
 	err := parseFlags(fs, args, osEnv)
 	if err != nil {
@@ -104,9 +105,16 @@ func runMaster(ctx context.Context, args []string, _, stderr io.Writer) error {
 			return err
 		}
 	}
+	tlsSet, err := tlsf.load(log)
+	if err != nil {
+		return fmt.Errorf("master: %w", err)
+	}
 	ln, err := net.Listen("tcp", net.JoinHostPort(*ip, strconv.Itoa(*port)))
 	if err != nil {
 		return fmt.Errorf("master: listen: %w", err)
+	}
+	if ln, err = tlsSet.listen(ln); err != nil {
+		return fmt.Errorf("master: %w", err)
 	}
 	return m.Run(ctx, ln)
 }

@@ -185,6 +185,7 @@ func (b *Batch) start(ctx context.Context, st store.Store) (http.Handler, func(c
 	scfg := sdk.DefaultConfig()
 	scfg.Masters = b.cfg.Masters
 	scfg.Credential = b.cfg.Credential
+	scfg.TLS = b.cfg.MasterTLS
 	scfg.Framework = &mesos.FrameworkInfo{
 		User:            proto.String(b.cfg.User),
 		Name:            proto.String(b.cfg.FrameworkName),

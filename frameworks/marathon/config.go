@@ -1,6 +1,7 @@
 package marathon
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -20,6 +21,9 @@ type Config struct {
 	// Credential authenticates the framework to the master (Marathon's
 	// --mesos_authentication_principal and --mesos_authentication_secret_file); zero: none.
 	Credential credentials.Credential
+	// MasterTLS, when set, makes the connections to the master (and, for Marathon, to the
+	// agents) HTTPS with this configuration (--tls_*).
+	MasterTLS *tls.Config
 	// HTTPPort is the port the REST API is advertised on (the listener is passed to Run).
 	HTTPPort int
 	// Hostname is advertised as the leader's address and in FrameworkInfo.

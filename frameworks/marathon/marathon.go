@@ -226,6 +226,11 @@ func (m *Marathon) startTerm(ctx context.Context, st store.Store, lead *ha.Node)
 // subscribed master (where the agents are) and the agents' /monitor/statistics.
 func (m *Marathon) autoscaler(lp *loop.Loop, sched *sdk.Scheduler, bus *events.Bus) (*autoscale.Runner, error) {
 	hc := &http.Client{Timeout: 10 * time.Second}
+	agentScheme := "http://"
+	if m.cfg.MasterTLS != nil {
+		hc.Transport = &http.Transport{TLSClientConfig: m.cfg.MasterTLS, Proxy: http.ProxyFromEnvironment}
+		agentScheme = "https://"
+	}
 	return autoscale.NewRunner(autoscale.Deps{
 		Targets: func(ctx context.Context) ([]autoscale.Target, error) {
 			var out []autoscale.Target
@@ -247,7 +252,7 @@ func (m *Marathon) autoscaler(lp *loop.Loop, sched *sdk.Scheduler, bus *events.B
 			}
 			urls := make(map[string]string, len(agents))
 			for _, a := range agents {
-				urls[a.ID] = "http://" + a.Addr()
+				urls[a.ID] = agentScheme + a.Addr()
 			}
 			return urls, nil
 		},
@@ -330,6 +335,7 @@ func (m *Marathon) schedulerConfig(st store.Store) sdk.Config {
 	scfg := sdk.DefaultConfig()
 	scfg.Masters = m.cfg.Masters
 	scfg.Credential = m.cfg.Credential
+	scfg.TLS = m.cfg.MasterTLS
 	scfg.Framework = &mesos.FrameworkInfo{
 		User:            proto.String(m.cfg.User),
 		Name:            proto.String(m.cfg.FrameworkName),

@@ -90,6 +90,16 @@ func withCredential(rt http.RoundTripper, cred credentials.Credential) http.Roun
 	return &authn.Transport{Base: rt, Credential: cred}
 }
 
+// transportFor is cfg's Transport, or a private one with cfg.TLS.
+func transportFor(cfg Config) http.RoundTripper {
+	if cfg.Transport != nil || cfg.TLS == nil {
+		return cfg.Transport
+	}
+	tr := newTransport()
+	tr.TLSClientConfig = cfg.TLS
+	return tr
+}
+
 func newClient(rt http.RoundTripper) *http.Client {
 	if rt == nil {
 		rt = newTransport()

@@ -2,6 +2,7 @@ package sdk
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net/http"
@@ -84,6 +85,10 @@ type Config struct {
 	MaxEventSize int
 	// Transport carries the HTTP requests. Default: a private http.Transport.
 	Transport http.RoundTripper
+	// TLS, when set, makes every connection to masters HTTPS with this configuration (a
+	// master given or detected as host:port is reached over https); ignored when Transport
+	// is set (configure TLS there).
+	TLS *tls.Config
 	// Credential authenticates the framework to masters that ask for it (HTTP Basic, as
 	// Mesos's --authenticate_frameworks wants); Framework.principal is set to its principal
 	// when left empty. Zero: no credentials are sent.

@@ -49,6 +49,7 @@ func (s *Scheduler) connectDetected(ctx context.Context, call *scheduler.Call) (
 	if err != nil {
 		return nil, nil, "", fmt.Errorf("sdk: leading master %s at %q: %w", obs.Node, addr, err)
 	}
+	u = s.withScheme(u, addr)
 	s.log.Info("leading master detected", zap.String("master", addr), zap.String("node", obs.Node))
 	resp, u, err := s.subscribeTo(ctx, u, call)
 	return resp, u, obs.Node, err

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -98,7 +99,7 @@ func NewScheduler(cfg Config, handler Handler, log *zap.Logger) (*Scheduler, err
 		handler:   handler,
 		log:       log.Named("scheduler").With(zap.String("framework", cfg.Framework.GetName())),
 		codec:     codec(cfg.Encoding),
-		client:    newClient(withCredential(cfg.Transport, cfg.Credential)),
+		client:    newClient(withCredential(transportFor(cfg), cfg.Credential)),
 		framework: proto.Clone(cfg.Framework).(*mesos.FrameworkInfo),
 		offers:    map[string]*mesos.AgentID{},
 		want:      cfg.WantOffers,
@@ -111,9 +112,18 @@ func NewScheduler(cfg Config, handler Handler, log *zap.Logger) (*Scheduler, err
 			continue
 		}
 		u, _ := masterURL(m) // checked by Validate
-		s.masters = append(s.masters, u)
+		s.masters = append(s.masters, s.withScheme(u, m))
 	}
 	return s, nil
+}
+
+// withScheme makes the URL of a master given without a scheme (m) HTTPS when the
+// scheduler uses TLS.
+func (s *Scheduler) withScheme(u *url.URL, m string) *url.URL {
+	if s.cfg.TLS != nil && u.Scheme == "http" && !strings.Contains(m, "://") {
+		u.Scheme = "https"
+	}
+	return u
 }
 
 // FrameworkID returns the framework id, or "" before the first subscription.

@@ -3,6 +3,7 @@ package cluster
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -190,11 +191,15 @@ func (w *lockedWriter) Write(b []byte) (int, error) {
 
 // GetJSON fetches url and decodes the JSON body into v.
 func GetJSON(ctx context.Context, url string, v any) error {
+	return getJSON(ctx, http.DefaultClient, url, v)
+}
+
+func getJSON(ctx context.Context, hc *http.Client, url string, v any) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return err
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := hc.Do(req)
 	if err != nil {
 		return err
 	}
@@ -215,6 +220,9 @@ type Cluster struct {
 	ZooKeeper string
 	Agents    []*Process
 	t         testing.TB
+	// HTTP is the client the cluster's own checks use (with Options.ClientTLS: HTTPS).
+	HTTP   *http.Client
+	scheme string // "http://" or "https://"
 }
 
 // Options shape a test cluster.
@@ -223,6 +231,9 @@ type Options struct {
 	AgentResources string   // Mesos text form; default "cpus:8;mem:8192;disk:10000;ports:[31000-32000]"
 	MasterArgs     []string // extra flags for the master
 	AgentArgs      []string // extra flags for every agent
+	// ClientTLS, when set, is how the cluster's own checks reach masters that serve HTTPS
+	// (give the masters and agents their --tls_* flags in MasterArgs and AgentArgs).
+	ClientTLS *tls.Config
 	// ZooKeeper, a zk:// URL (see StartZooKeeper), starts Masters masters (default
 	// 3) with --zk and a 4s session; agents and frameworks follow the leader.
 	ZooKeeper string
@@ -241,7 +252,11 @@ func New(t testing.TB, opts Options) *Cluster {
 		opts.AgentResources = "cpus:8;mem:8192;disk:10000;ports:[31000-32000]"
 	}
 	root := t.TempDir()
-	c := &Cluster{t: t, ZooKeeper: opts.ZooKeeper}
+	c := &Cluster{t: t, ZooKeeper: opts.ZooKeeper, HTTP: http.DefaultClient, scheme: "http://"}
+	if opts.ClientTLS != nil {
+		c.HTTP = &http.Client{Transport: &http.Transport{TLSClientConfig: opts.ClientTLS}}
+		c.scheme = "https://"
+	}
 	n := 1
 	if opts.ZooKeeper != "" {
 		n = opts.Masters
@@ -262,7 +277,7 @@ func New(t testing.TB, opts Options) *Cluster {
 		}
 		p := Start(t, name, maddr, dir, append(margs, opts.MasterArgs...)...)
 		c.Masters = append(c.Masters, p)
-		poll.Eventually(t, 20*time.Second, func() error { return get(maddr, "/health") })
+		poll.Eventually(t, 20*time.Second, func() error { return c.get(maddr, "/health") })
 	}
 	c.Master = c.Masters[0]
 	if opts.ZooKeeper != "" {
@@ -295,7 +310,7 @@ func (c *Cluster) Leader() (*Process, error) {
 			Elected *bool `json:"elected"`
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		err := GetJSON(ctx, "http://"+p.Addr+"/state", &st)
+		err := getJSON(ctx, c.HTTP, c.scheme+p.Addr+"/state", &st)
 		cancel()
 		if err == nil && (st.Elected == nil || *st.Elected) {
 			leaders = append(leaders, p)
@@ -369,7 +384,7 @@ func (c *Cluster) masterState() (masterState, error) {
 	var st masterState
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	err := GetJSON(ctx, c.MasterURL()+"/state", &st)
+	err := getJSON(ctx, c.HTTP, c.MasterURL()+"/state", &st)
 	return st, err
 }
 
@@ -378,10 +393,10 @@ func (c *Cluster) masterState() (masterState, error) {
 func (c *Cluster) MasterURL() string {
 	if c.ZooKeeper != "" {
 		if p, err := c.Leader(); err == nil {
-			return "http://" + p.Addr
+			return c.scheme + p.Addr
 		}
 	}
-	return "http://" + c.Master.Addr
+	return c.scheme + c.Master.Addr
 }
 
 // ActiveAgents counts the agents the master reports as active.
@@ -399,8 +414,8 @@ func (c *Cluster) ActiveAgents() (int, error) {
 	return n, nil
 }
 
-func get(addr, path string) error {
-	resp, err := http.Get("http://" + addr + path)
+func (c *Cluster) get(addr, path string) error {
+	resp, err := c.HTTP.Get(c.scheme + addr + path)
 	if err != nil {
 		return err
 	}
