@@ -74,6 +74,10 @@ type Config struct {
 	// Credential authenticates the agent to the master (--credential; needed when the
 	// master runs with --authenticate_agents); zero: none.
 	Credential credentials.Credential
+	// SwitchUser runs executors and tasks as their user (CommandInfo.user, else
+	// FrameworkInfo.user: its uid, gid and supplementary groups; the sandbox is theirs) when
+	// the agent runs as root, as Mesos's --switch_user; false runs them as the agent's user.
+	SwitchUser bool
 	// TLS is the agent's TLS setting (--tls_*): handed to executors (LIBPROCESS_SSL_*) so
 	// that they reach the agent over HTTPS; MasterTLS, when set, makes the connection to the
 	// master HTTPS.
@@ -125,6 +129,7 @@ func DefaultConfig() Config {
 		WorkDir:                     "/var/lib/agora/agent",
 		Containerizers:              []string{"process", "docker"},
 		ExecutorHost:                true,
+		SwitchUser:                  true,
 		ExecutorRegistrationTimeout: time.Minute,
 		ExecutorShutdownGracePeriod: 5 * time.Second,
 		ExecutorHeartbeatInterval:   30 * time.Second,

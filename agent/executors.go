@@ -96,6 +96,9 @@ func (s supervisor) launch(fw *framework, info *mesos.ExecutorInfo, command bool
 	if user == "" {
 		user = fw.info.GetUser()
 	}
+	if !a.cfg.SwitchUser {
+		user = ""
+	}
 	spec := containerizer.ContainerSpec{
 		ContainerID: cid,
 		FrameworkID: fw.id,
@@ -379,6 +382,9 @@ func (a *Agent) executorEnv(ex *executor) []string {
 		"MESOS_SUBSCRIPTION_BACKOFF_MAX=2secs",
 		"MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD="+duration.Format(ex.gracePeriod(a.cfg.ExecutorShutdownGracePeriod)),
 	)
+	if !a.cfg.SwitchUser {
+		env = append(env, "AGORA_SWITCH_USER=0")
+	}
 	// With TLS, the executor reaches the agent over HTTPS with the agent's certificates.
 	env = append(env, a.cfg.TLS.Vars()...)
 	// The container id names and labels a DOCKER task's container.

@@ -67,6 +67,10 @@ type Config struct {
 	// of its own: an executor that shares its process with other executors (the executor
 	// host) gives each task a session the agent can find and kill everything of.
 	TaskSession bool
+	// SwitchUser runs the task as its user (CommandInfo.user, else FrameworkInfo.user)
+	// when the executor runs as root; false runs it as the executor's own user (the agent's
+	// --switch_user=false, passed as AGORA_SWITCH_USER=0).
+	SwitchUser bool
 	// PlaceProcess, when set, is called with the pid of every process the executor starts
 	// for its task, as soon as it runs: the task and its COMMAND health checks (the executor
 	// host puts them into the container's cgroup, where an executor process's children
@@ -87,6 +91,7 @@ type Config struct {
 func DefaultConfig() Config {
 	return Config{
 		Checkpoint:             true,
+		SwitchUser:             true,
 		RecoveryTimeout:        15 * time.Minute,
 		SubscriptionBackoffMax: 2 * time.Second,
 		ShutdownGracePeriod:    5 * time.Second,
@@ -140,6 +145,9 @@ func ConfigFromEnv(env func(string) string) (Config, error) {
 	c.FrameworkID = env("MESOS_FRAMEWORK_ID")
 	c.ExecutorID = env("MESOS_EXECUTOR_ID")
 	c.AgentEndpoint = env("MESOS_AGENT_ENDPOINT")
+	if v := env("AGORA_SWITCH_USER"); v == "0" || v == "false" {
+		c.SwitchUser = false
+	}
 	var tlsErr error
 	if tc := (tlsconfig.Config{}).Env(env); tc.Enabled() {
 		files, err := tlsconfig.Load(tc, nil)

@@ -519,6 +519,9 @@ func (e *commandExecutor) launch(task *mesos.TaskInfo) {
 	if userName == "" {
 		userName = e.frameworkInfo.GetUser()
 	}
+	if !e.cfg.SwitchUser {
+		userName = ""
+	}
 	env := taskEnv(e.cfg.Env, taskID, e.cfg.Sandbox, ci)
 	cmd, err := buildCommand(ci, env, e.cfg.Sandbox, userName, e.cfg.TaskSession, e.cfg.TaskStdout, e.cfg.TaskStderr)
 	if err == nil {

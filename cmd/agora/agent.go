@@ -60,6 +60,7 @@ func runAgent(ctx context.Context, args []string, _, stderr io.Writer) error {
 		"fraction of the work dir's disk to keep free: sandboxes may live gc_delay × max(0, 1 − headroom − disk usage)")
 	durationVar(fs, &cfg.DiskWatchInterval, "disk_watch_interval", cfg.DiskWatchInterval,
 		"how often the disk usage of the work dir is checked for sandbox garbage collection")
+	fs.BoolVar(&cfg.SwitchUser, "switch_user", cfg.SwitchUser, "run tasks as their user (the task's, else the framework's) when the agent runs as root; false runs them as the agent's user")
 	tlsf := addTLSFlags(fs)
 	credential := fs.String("credential", "", "file with the agent's credential for a master with --authenticate_agents ({\"principal\": …, \"secret\": …} or one \"principal secret\" line)")
 	level := fs.String("logging_level", "info", "log level: debug, info, warn, error")
