@@ -54,8 +54,11 @@ func TestSecureCluster(t *testing.T) {
 		t.Fatalf("active agents = %d (%v), want only the authenticated one", n, err)
 	}
 
-	// Marathon without credentials cannot subscribe.
-	anon, _ := startMarathon(t, c)
+	// Marathon without credentials cannot subscribe (and stops, naming the 401).
+	anonPort := strconv.Itoa(cluster.FreePort(t))
+	anonDir := filepath.Join(dir, "anon-marathon")
+	anon := cluster.Start(t, "anon-marathon", "127.0.0.1:"+anonPort, anonDir, "marathon", "--master", c.Master.Addr,
+		"--http_port", anonPort, "--http_address", "127.0.0.1", "--hostname", "127.0.0.1", "--work_dir", anonDir)
 	poll.Eventually(t, 20*time.Second, func() bool { return strings.Contains(anon.Output(), "401") },
 		"Marathon without credentials logs the master's 401")
 	anon.Stop()
