@@ -109,7 +109,7 @@ func (m *Master) Run(ctx context.Context, ln net.Listener) error {
 		}
 	}
 
-	srv := &http.Server{Handler: m.routes(), ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: m.cfg.AccessControlAllowOrigin.Wrap(m.routes()), ReadHeaderTimeout: 10 * time.Second}
 	serveErr := make(chan error, 1)
 	var wg sync.WaitGroup
 	wg.Add(1)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/agoracluster/agora/agent"
 	"github.com/agoracluster/agora/agent/registration"
+	"github.com/agoracluster/agora/cors"
 	"github.com/agoracluster/agora/election"
 	"github.com/agoracluster/agora/zookeeper"
 )
@@ -60,9 +61,15 @@ func runAgent(ctx context.Context, args []string, _, stderr io.Writer) error {
 		"fraction of the work dir's disk to keep free: sandboxes may live gc_delay × max(0, 1 − headroom − disk usage)")
 	durationVar(fs, &cfg.DiskWatchInterval, "disk_watch_interval", cfg.DiskWatchInterval,
 		"how often the disk usage of the work dir is checked for sandbox garbage collection")
+	allowOrigin := fs.String("access_control_allow_origin", "",
+		"origins whose pages may call the agent's APIs from a browser, separated by commas, or * for any: give the master's URL (http://master:5050) so that its web UI can show sandboxes")
 	level := fs.String("logging_level", "info", "log level: debug, info, warn, error")
 	if err := parseFlags(fs, args, osEnv); err != nil {
 		return err
+	}
+	var err error
+	if cfg.AccessControlAllowOrigin, err = cors.Parse(*allowOrigin); err != nil {
+		return fmt.Errorf("agent: --access_control_allow_origin: %w", err)
 	}
 	cfg.Containerizers = nil
 	for _, c := range strings.Split(*containerizers, ",") {

@@ -2,11 +2,13 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"os"
 	"path/filepath"
 
+	"github.com/agoracluster/agora/cors"
 	"github.com/agoracluster/agora/frameworks/batch"
 	"github.com/agoracluster/agora/frameworks/ha"
 	"github.com/agoracluster/agora/frameworks/sdk"
@@ -33,10 +35,17 @@ func runBatch(ctx context.Context, args []string, _, stderr io.Writer) error {
 	fs.IntVar(&cfg.Retry.Limit, "retry_limit", cfg.Retry.Limit, "failed tasks a run retries under ON_FAILURE before it fails (0: until its activeDeadlineSeconds)")
 	durationVar(fs, &cfg.Retry.Max, "retry_backoff_max", cfg.Retry.Max, "longest back-off before a failed task is retried")
 	fs.BoolVar(&cfg.FindSandboxes, "find_sandboxes", cfg.FindSandboxes, "look up each task's agent URL and sandbox (from the master's and the agent's /state) for the run's stdout/stderr links")
+	allowOrigin := fs.String("access_control_allow_origin", "",
+		"origins whose pages may call the REST API from a browser, separated by commas (http://dash.example.com:8000), or * for any")
 	level := fs.String("logging_level", "info", "log level: debug, info, warn, error")
 	if err := parseFlags(fs, args, osEnv); err != nil {
 		return err
 	}
+	origins, err := cors.Parse(*allowOrigin)
+	if err != nil {
+		return fmt.Errorf("batch: --access_control_allow_origin: %w", err)
+	}
+	cfg.AccessControlAllowOrigin = origins
 	cfg.Masters = sdk.SplitMasters(*masters)
 	if err := frameworkDefaults("batch", &cfg.Hostname, &cfg.User); err != nil {
 		return err

@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/agoracluster/agora/agent"
+	"github.com/agoracluster/agora/cors"
 	"github.com/agoracluster/agora/discovery/dns"
 	"github.com/agoracluster/agora/frameworks/batch"
 	"github.com/agoracluster/agora/frameworks/marathon"
@@ -109,6 +110,9 @@ func runLocalCluster(ctx context.Context, lc localConfig, stdout io.Writer, log 
 		acfg.Attributes = lc.attributes
 		acfg.ShutdownExecutorsOnExit = true // Ctrl-C stops the tasks too
 		acfg.Version = version
+		// The master's web UI reads the agents' sandboxes from the master's origin, by
+		// its address or, on this machine, as localhost.
+		acfg.AccessControlAllowOrigin = cors.MustParse(fmt.Sprintf("http://%s,http://localhost:%d", masterAddr, lc.masterPort))
 		a, err := agent.New(acfg, log.Named(fmt.Sprintf("agent-%d", i)))
 		if err != nil {
 			closeAll()

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/agoracluster/agora/cors"
 	"github.com/agoracluster/agora/frameworks/marathon"
 	"github.com/agoracluster/agora/frameworks/sdk"
 )
@@ -36,10 +37,17 @@ func runMarathon(ctx context.Context, args []string, _, stderr io.Writer) error 
 	fs.StringVar(&cfg.EventSubscriber, "event_subscriber", "", "event subscriber besides /v2/events: http_callback POSTs every event as JSON to the URLs subscribed through /v2/eventSubscriptions")
 	endpoints := fs.String("http_endpoints", "", "comma-separated callback URLs subscribed at start (with --event_subscriber http_callback)")
 	fs.IntVar(&cfg.MaxVersions, "max_versions", cfg.MaxVersions, "how many versions of each app and of the root group are stored")
+	allowOrigin := fs.String("access_control_allow_origin", "",
+		"origins whose pages may call the REST API from a browser, separated by commas (http://dash.example.com:8000), or * for any")
 	level := fs.String("logging_level", "info", "log level: debug, info, warn, error")
 	if err := parseFlags(fs, args, osEnv); err != nil {
 		return err
 	}
+	origins, err := cors.Parse(*allowOrigin)
+	if err != nil {
+		return fmt.Errorf("marathon: --access_control_allow_origin: %w", err)
+	}
+	cfg.AccessControlAllowOrigin = origins
 	if err := cfg.ParseFeatures(*features); err != nil {
 		return fmt.Errorf("marathon: %w", err)
 	}

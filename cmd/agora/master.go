@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 
+	"github.com/agoracluster/agora/cors"
 	"github.com/agoracluster/agora/master"
 	"github.com/agoracluster/agora/master/allocator"
 	"github.com/agoracluster/agora/zookeeper"
@@ -48,10 +49,15 @@ func runMaster(ctx context.Context, args []string, _, stderr io.Writer) error {
 	weights := fs.String("weights", "", "role weights, role=weight separated by commas (eng=2.5,ops=1); a role without one weighs 1")
 	minAllocatable := fs.String("min_allocatable_resources", "cpus:0.01|mem:32",
 		"smallest resources worth offering: alternatives separated by '|', each name:amount pairs separated by ';'")
+	allowOrigin := fs.String("access_control_allow_origin", "",
+		"origins whose pages may call the master's APIs from a browser, separated by commas (http://dash.example.com:8000), or * for any; the master's own web UI needs none")
 	level := fs.String("logging_level", "info", "log level: debug, info, warn, error")
 	err := parseFlags(fs, args, osEnv)
 	if err != nil {
 		return err
+	}
+	if cfg.AccessControlAllowOrigin, err = cors.Parse(*allowOrigin); err != nil {
+		return fmt.Errorf("master: --access_control_allow_origin: %w", err)
 	}
 	if *quorum < 1 {
 		return fmt.Errorf("master: --quorum %d: must be at least 1", *quorum)
