@@ -1,0 +1,86 @@
+// PagedTable renders a list of any length as pages of at most PAGE_SIZE rows, with a filter
+// box and a pager, so that a view of 100,000 tasks builds no more rows than one of 100.
+
+export const PAGE_SIZE = 100;
+
+const ESCAPES = {'&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;'};
+
+// esc makes text safe inside HTML, in content and in quoted attributes.
+export function esc(s) {
+  return String(s === undefined || s === null ? '' : s).replace(/[&<>"']/g, (c) => ESCAPES[c]);
+}
+
+export class PagedTable {
+  // id names the table's elements (id, id-filter, id-count, id-page); columns are
+  // {title, html(row)}; rows() returns the rows; search(row) is the text the filter matches;
+  // key(row) identifies a row (data-key); noun names the rows in the count.
+  constructor({id, columns, rows, search, key, noun}) {
+    Object.assign(this, {id, columns, rows, search, key, noun});
+    this.filter = '';
+    this.page = 0;
+  }
+
+  mount(el) {
+    const box = document.createElement('div');
+    box.className = 'paged-table';
+    box.innerHTML = `
+      <div class="table-tools">
+        <input type="search" id="${this.id}-filter" placeholder="Filter" autocomplete="off">
+        <span class="count" id="${this.id}-count"></span>
+        <span class="pager">
+          <button type="button" id="${this.id}-prev" aria-label="previous page">‹</button>
+          <span id="${this.id}-page"></span>
+          <button type="button" id="${this.id}-next" aria-label="next page">›</button>
+        </span>
+      </div>
+      <table id="${this.id}">
+        <thead><tr>${this.columns.map((c) => `<th>${esc(c.title)}</th>`).join('')}</tr></thead>
+        <tbody></tbody>
+      </table>`;
+    el.appendChild(box);
+    this.tbody = box.querySelector('tbody');
+    this.countEl = box.querySelector(`#${this.id}-count`);
+    this.pageEl = box.querySelector(`#${this.id}-page`);
+    const filterEl = box.querySelector(`#${this.id}-filter`);
+    filterEl.value = this.filter;
+    filterEl.addEventListener('input', () => {
+      this.filter = filterEl.value.trim().toLowerCase();
+      this.page = 0;
+      this.update();
+    });
+    box.querySelector(`#${this.id}-prev`).addEventListener('click', () => {
+      this.page = Math.max(0, this.page - 1);
+      this.update();
+    });
+    box.querySelector(`#${this.id}-next`).addEventListener('click', () => {
+      this.page++;
+      this.update();
+    });
+    this.update();
+  }
+
+  // update renders the current page of the rows that match the filter.
+  update() {
+    const all = this.rows();
+    let shown = all;
+    if (this.filter) {
+      const q = this.filter;
+      shown = all.filter((r) => this.search(r).toLowerCase().includes(q));
+    }
+    const pages = Math.max(1, Math.ceil(shown.length / PAGE_SIZE));
+    this.page = Math.min(this.page, pages - 1);
+    const start = this.page * PAGE_SIZE;
+    const rows = shown.slice(start, start + PAGE_SIZE);
+    const cols = this.columns;
+    let html = '';
+    for (const r of rows) {
+      html += `<tr data-key="${esc(this.key(r))}">`;
+      for (const c of cols) html += `<td>${c.html(r)}</td>`;
+      html += '</tr>';
+    }
+    if (!rows.length) html = `<tr class="empty"><td colspan="${cols.length}">No ${esc(this.noun)}${this.filter ? ' match the filter' : ''}</td></tr>`;
+    this.tbody.innerHTML = html;
+    this.countEl.textContent = this.filter ? `${shown.length} of ${all.length} ${this.noun}` : `${all.length} ${this.noun}`;
+    this.pageEl.textContent = `page ${this.page + 1} of ${pages}`;
+  }
+}
