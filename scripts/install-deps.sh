@@ -3,7 +3,8 @@
 # ZooKeeper (started by the test harness on a free loopback port), protoc, python3
 # (a small HTTP server for tasks in the Marathon readiness test), and python3-marathon
 # (a Marathon client library that the Marathon compatibility test drives unchanged), and dig
-# (bind9-dnsutils; the DNS integration test queries `agora dns` with it).
+# (bind9-dnsutils; the DNS integration test queries `agora dns` with it), and Chromium (the
+# web UI's tests drive it headless).
 set -euo pipefail
 
 missing=()
@@ -12,6 +13,7 @@ command -v protoc >/dev/null 2>&1 || missing+=(protobuf-compiler)
 command -v java >/dev/null 2>&1 || missing+=(default-jre-headless)
 command -v python3 >/dev/null 2>&1 || missing+=(python3)  # HTTP server of the readiness test's tasks
 command -v dig >/dev/null 2>&1 || missing+=(bind9-dnsutils)  # the DNS integration test's second resolver
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)  # the web UI's browser tests (integration/browsertest)
 # The Marathon client library, for Debian's python3 (/usr/bin/python3).
 if ! { [ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import marathon' >/dev/null 2>&1; }; then
   missing+=(python3-marathon)
