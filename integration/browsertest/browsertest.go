@@ -119,7 +119,18 @@ func (b *Browser) WaitFor(t testing.TB, timeout time.Duration, expr, what string
 			return fmt.Errorf("%s is false", expr)
 		}
 		return nil
-	}, "browser: %s", what)
+	}, "browser: %s; the page shows:\n%s", what, pageText{b})
+}
+
+// pageText prints the page's text when a failure message is formatted.
+type pageText struct{ b *Browser }
+
+func (p pageText) String() string {
+	var text string
+	if _, err := p.b.eval(`location.href + "\n" + document.body.innerText.slice(0, 4000)`, &text); err != nil {
+		return "(unreadable: " + err.Error() + ")"
+	}
+	return text
 }
 
 // Messages returns what the pages wrote to the console so far.

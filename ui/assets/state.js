@@ -12,8 +12,9 @@ const MAX_STATUSES = 20;
 // SCALARS are the resources summed in the overview and the agents' rows.
 export const SCALARS = ['cpus', 'gpus', 'mem', 'disk'];
 
+// taskKey identifies a task: framework ids hold no '/', so the key is unambiguous.
 export function taskKey(frameworkId, taskId) {
-  return frameworkId + '\u0000' + taskId;
+  return frameworkId + '/' + taskId;
 }
 
 export function isTerminal(state) {

@@ -38,9 +38,16 @@ function bar(used, total) {
 
 const href = (...parts) => '#/' + parts.map(encodeURIComponent).join('/');
 
+// agentAddress is where the agent listens: the address of its PID (slave(1)@ip:port), else
+// its hostname and port.
+export function agentAddress(agent) {
+  const at = (agent.pid || '').lastIndexOf('@');
+  if (at >= 0) return agent.pid.slice(at + 1);
+  return `${agent.agent_info.hostname}:${agent.agent_info.port || 5051}`;
+}
+
 export function agentURL(agent) {
-  const info = agent.agent_info;
-  return `http://${info.hostname}:${info.port || 5051}`;
+  return `http://${agentAddress(agent)}`;
 }
 
 function agentLink(state, id) {
@@ -166,7 +173,8 @@ export function agents(app) {
     search: (a) => `${a.agent_info.id.value} ${a.agent_info.hostname} ${a.agent_info.port} ${a.pid || ''}`,
     columns: [
       {title: 'ID', html: (a) => `<a href="${href('agents', a.agent_info.id.value)}">${esc(a.agent_info.id.value)}</a>`},
-      {title: 'Host', html: (a) => esc(`${a.agent_info.hostname}:${a.agent_info.port}`)},
+      {title: 'Host', html: (a) => esc(a.agent_info.hostname)},
+      {title: 'Address', html: (a) => esc(agentAddress(a))},
       {title: 'Active', html: (a) => (a.active ? 'yes' : '<span class="badge bad">no</span>')},
       {title: 'Tasks', html: (a) => String(used(a).tasks)},
       {title: 'CPUs', html: res('cpus')},
@@ -187,7 +195,8 @@ export function agent(app, id) {
     const u = state.usage().byAgent.get(id) || scalars([]);
     const attrs = (info.attributes || []).map((x) => `${x.name}:${x.text ? x.text.value : x.scalar ? x.scalar.value : ''}`).join(';');
     return dl([
-      ['Host', esc(`${info.hostname}:${info.port}`)],
+      ['Host', esc(info.hostname)],
+      ['Address', esc(agentAddress(a))],
       ['PID', esc(a.pid || '')],
       ['Active', a.active ? 'yes' : 'no'],
       ['Version', esc(a.version || '')],

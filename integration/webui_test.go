@@ -1,0 +1,102 @@
+package integration
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/agoracluster/agora/integration/browsertest"
+	"github.com/agoracluster/agora/integration/cluster"
+	mesos "github.com/agoracluster/agora/proto/mesos/v1"
+)
+
+// TestWebUI opens the master's web UI in headless Chromium against a real master and agent:
+// the page shows the agent and a running task, follows a task launched and another killed
+// afterwards without a reload (from the SUBSCRIBE stream), tails the task's stdout from the
+// agent's files API (across origins, by --access_control_allow_origin), lists the roles,
+// and writes no error to the console.
+func TestWebUI(t *testing.T) {
+	c := cluster.New(t, cluster.Options{})
+	masterURL := "http://" + c.Master.Addr
+	// The page reaches the agent at its advertised hostname, which must resolve to where it
+	// listens.
+	agentProc := c.AddAgent("cpus:4;mem:2048;disk:1000;ports:[31000-31100]", "--hostname", "127.0.0.1",
+		"--access_control_allow_origin", masterURL)
+	f := c.StartFramework(cluster.FrameworkOptions{Name: "webui-test"})
+	f.Launch(context.Background(), cluster.ShellTask("first", "echo hello from the web ui; sleep 300", "cpus:0.1;mem:32"))
+	f.WaitState("first", mesos.TaskState_TASK_RUNNING, 60*time.Second)
+	fw := f.S.FrameworkID()
+
+	b := browsertest.New(t)
+	b.Do(t, chromedp.Navigate(masterURL+"/"))
+	b.WaitFor(t, 30*time.Second, `document.getElementById("conn-status").dataset.state === "live"`, "the page subscribes to the master")
+	// A mark that a reload would wipe out.
+	browsertest.Eval[bool](t, b, `window.__sameDocument = true`)
+	sameDocument := func(t *testing.T) {
+		t.Helper()
+		if !browsertest.Eval[bool](t, b, `window.__sameDocument === true && window.agoraUI.stats.subscriptions === 1`) {
+			t.Fatal("the page was reloaded or resubscribed")
+		}
+	}
+
+	t.Run("overview", func(t *testing.T) {
+		b.WaitFor(t, 20*time.Second, `document.getElementById("overview-agents").textContent === "1"`, "one active agent in the overview")
+		b.WaitFor(t, 20*time.Second, `document.querySelector('[data-state="TASK_RUNNING"]').textContent === "1"`, "one running task in the overview")
+		b.WaitFor(t, 20*time.Second, `document.querySelector('.resources [data-resource="cpus"]').textContent.includes("0.1")`, "0.1 cpus used")
+	})
+
+	t.Run("agents", func(t *testing.T) {
+		b.Do(t, chromedp.Navigate(masterURL+"/ui/#/agents"))
+		b.WaitFor(t, 20*time.Second, fmt.Sprintf(`[...document.querySelectorAll("#agents tbody tr")].some((r) => r.textContent.includes(%q))`, agentProc.Addr),
+			"the agents view lists the agent")
+		browsertest.Eval[bool](t, b, `window.__sameDocument = true`) // Navigate above loaded the page anew
+		agentLink := browsertest.Eval[string](t, b, `document.querySelector("#agents tbody a").getAttribute("href")`)
+		b.Do(t, chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`location.hash = %q`, agentLink)))
+		b.WaitFor(t, 20*time.Second, `document.querySelector('#agent-tasks tr[data-key$="/first"]') !== null`, "the agent's page lists its task")
+	})
+
+	taskRow := func(id string) string {
+		return fmt.Sprintf(`document.querySelector('#tasks tr[data-key=%s]')`, strconv.Quote(fw+"/"+id))
+	}
+	stateOf := func(id, state string) string {
+		return fmt.Sprintf(`(%s || {textContent: ""}).textContent.includes(%q)`, taskRow(id), state)
+	}
+
+	t.Run("tasks follow the stream", func(t *testing.T) {
+		b.Do(t, chromedp.Evaluate[chromedp.Void](`location.hash = "#/tasks"`))
+		b.WaitFor(t, 20*time.Second, stateOf("first", "RUNNING"), "the running task is listed")
+		f.Launch(context.Background(), cluster.ShellTask("second", "sleep 300", "cpus:0.1;mem:32"))
+		b.WaitFor(t, 60*time.Second, stateOf("second", "RUNNING"), "a task launched later appears, running")
+		sameDocument(t)
+		st := f.Latest("second")
+		if err := f.S.Kill(context.Background(), st.GetTaskId(), st.GetAgentId()); err != nil {
+			t.Fatal(err)
+		}
+		b.WaitFor(t, 60*time.Second, stateOf("second", "KILLED"), "the killed task shows as killed")
+		sameDocument(t)
+		// The filter box narrows the table.
+		b.Do(t, chromedp.SendKeys("#tasks-filter", "second"))
+		b.WaitFor(t, 10*time.Second, `document.getElementById("tasks-count").textContent === "1 of 2 tasks"`, "the filter leaves one task")
+	})
+
+	t.Run("sandbox", func(t *testing.T) {
+		b.Do(t, chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`location.hash = "#/tasks/" + encodeURIComponent(%q) + "/first"`, fw)))
+		b.WaitFor(t, 30*time.Second, `[...document.querySelectorAll("#sandbox-files a")].some((a) => a.textContent === "stdout")`, "the sandbox lists stdout")
+		b.WaitFor(t, 30*time.Second, `document.getElementById("tail").textContent.includes("hello from the web ui")`, "the tail shows the task's output")
+		sameDocument(t)
+	})
+
+	t.Run("roles", func(t *testing.T) {
+		b.Do(t, chromedp.Evaluate[chromedp.Void](`location.hash = "#/roles"`))
+		b.WaitFor(t, 20*time.Second, `document.querySelector('#roles tr[data-key="*"]') !== null`, "the framework's role is listed")
+	})
+
+	if errs := b.Errors(); len(errs) > 0 {
+		t.Errorf("the console has errors:\n%s", strings.Join(errs, "\n"))
+	}
+}
