@@ -99,4 +99,26 @@ func TestWebUI(t *testing.T) {
 	if errs := b.Errors(); len(errs) > 0 {
 		t.Errorf("the console has errors:\n%s", strings.Join(errs, "\n"))
 	}
+	seen := len(b.Messages())
+
+	// The stream ends with the master; the page subscribes again once it is back, and the
+	// agent's re-registration brings the task back.
+	t.Run("reconnects", func(t *testing.T) {
+		b.Do(t, chromedp.Evaluate[chromedp.Void](`location.hash = "#/tasks"`))
+		c.Master.Kill()
+		b.WaitFor(t, 30*time.Second, `document.getElementById("conn-status").dataset.state !== "live"`, "the page sees the stream end")
+		c.Master.Restart()
+		b.WaitFor(t, 60*time.Second, `document.getElementById("conn-status").dataset.state === "live" && window.agoraUI.stats.subscriptions >= 2`,
+			"the page subscribes again")
+		b.WaitFor(t, 60*time.Second, stateOf("first", "RUNNING"), "the running task is listed again")
+		if !browsertest.Eval[bool](t, b, `window.__sameDocument === true`) {
+			t.Error("the page was reloaded")
+		}
+		// While the master was away the browser logged the refused connections; nothing else.
+		for _, m := range b.Messages()[seen:] {
+			if m.IsException() {
+				t.Errorf("uncaught exception: %s", m)
+			}
+		}
+	})
 }
