@@ -3,6 +3,8 @@ package integration
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -88,6 +90,28 @@ func TestWebUI(t *testing.T) {
 		b.Do(t, chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`location.hash = "#/tasks/" + encodeURIComponent(%q) + "/first"`, fw)))
 		b.WaitFor(t, 30*time.Second, `[...document.querySelectorAll("#sandbox-files a")].some((a) => a.textContent === "stdout")`, "the sandbox lists stdout")
 		b.WaitFor(t, 30*time.Second, `document.getElementById("tail").textContent.includes("hello from the web ui")`, "the tail shows the task's output")
+		sameDocument(t)
+	})
+
+	// Marathon's apps and their launch queue, read from its REST API on its own origin.
+	// Marathon lives as long as the page may read it: to the test's end.
+	marathonPort := strconv.Itoa(cluster.FreePort(t))
+	marathonDir := filepath.Join(t.TempDir(), "marathon")
+	cluster.Start(t, "marathon", "127.0.0.1:"+marathonPort, marathonDir, "marathon", "--master", c.Master.Addr,
+		"--http_port", marathonPort, "--http_address", "127.0.0.1", "--hostname", "127.0.0.1", "--work_dir", marathonDir,
+		"--access_control_allow_origin", masterURL)
+	t.Run("marathon apps", func(t *testing.T) {
+		mc := marathonClient{t: t, base: "http://127.0.0.1:" + marathonPort}
+		waitPing(t, mc)
+		mc.must(http.MethodPost, "/v2/apps", `{"id":"/web","cmd":"sleep 300","cpus":0.1,"mem":16,"instances":1}`, http.StatusCreated, nil)
+		mc.must(http.MethodPost, "/v2/apps", `{"id":"/huge","cmd":"sleep 300","cpus":1000,"mem":16}`, http.StatusCreated, nil)
+		b.WaitFor(t, 30*time.Second, `[...window.agoraUI.state.frameworks.values()].some((f) => f.framework_info.name === "marathon")`, "Marathon registered")
+		b.Do(t, chromedp.Evaluate[chromedp.Void](`location.hash = "#/frameworks/" + encodeURIComponent(
+			[...window.agoraUI.state.frameworks.values()].find((f) => f.framework_info.name === "marathon").framework_info.id.value)`))
+		b.WaitFor(t, 60*time.Second, `(document.querySelector('#apps tr[data-key="/web"]') || {textContent: ""}).textContent.includes("1 / 1")`,
+			"the app is listed with its instance running")
+		b.WaitFor(t, 60*time.Second, `(document.querySelector('#apps tr[data-key="/huge"]') || {textContent: ""}).textContent.includes("InsufficientCpus")`,
+			"the app that does not fit says why it waits")
 		sameDocument(t)
 	})
 

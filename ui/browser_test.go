@@ -33,7 +33,7 @@ func TestModulesInChromium(t *testing.T) {
 
 	for _, tc := range []struct {
 		name string
-		js   string // the body of an async function of the imported modules r (recordio), s (state), tb (table)
+		js   string // the body of an async function of the modules r (recordio), s (state), tb (table), fa (frameworkapi)
 		want string // its result as JSON
 	}{
 		{
@@ -91,6 +91,20 @@ func TestModulesInChromium(t *testing.T) {
 				`"used":[1,128],"total":[8,2048],"onA1":2,"statuses":1}`,
 		},
 		{
+			name: "frameworks' kinds and queue reasons",
+			js: `return [
+					fa.kindOf({name: 'marathon', webui_url: 'http://m:8080'}), fa.kindOf({name: 'batch', webui_url: 'http://b:8081'}),
+					fa.kindOf({name: 'marathon'}), fa.kindOf({name: 'spark', webui_url: 'http://s'}),
+					fa.waiting({count: 1, delay: {timeLeftSeconds: 12}}),
+					fa.waiting({count: 2, delay: {timeLeftSeconds: 0}, processedOffersSummary: {rejectSummaryLastOffers: [
+						{reason: 'UnfulfilledRole', declined: 0, processed: 3}, {reason: 'InsufficientCpus', declined: 3, processed: 3},
+						{reason: 'InsufficientMemory', declined: 1, processed: 3}]}}),
+					fa.waiting({count: 2, delay: {}}),
+					fa.waiting(undefined),
+				];`,
+			want: `["marathon","batch","","","backing off, 12s left","InsufficientCpus: declined 3 of 3 offers","waiting for offers (2 to launch)",""]`,
+		},
+		{
 			name: "a table draws one page of its rows",
 			js: `const rows = Array.from({length: 250}, (_, i) => ({id: 'row' + i}));
 				const table = new tb.PagedTable({id: 'x', noun: 'rows', rows: () => rows, key: (x) => x.id, search: (x) => x.id,
@@ -116,6 +130,7 @@ func TestModulesInChromium(t *testing.T) {
 				const r = await import('/ui/recordio.js');
 				const s = await import('/ui/state.js');
 				const tb = await import('/ui/table.js');
+				const fa = await import('/ui/frameworkapi.js');
 				const result = await (async () => {` + tc.js + `})();
 				return JSON.stringify(result);
 			})()`

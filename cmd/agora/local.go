@@ -95,6 +95,9 @@ func runLocalCluster(ctx context.Context, lc localConfig, stdout io.Writer, log 
 		ln   net.Listener
 		run  func(context.Context, net.Listener) error
 	}
+	// The master's web UI reads the agents' sandboxes and the frameworks' REST APIs from the
+	// master's origin, by its address or, on this machine, as localhost.
+	uiOrigin := cors.MustParse(fmt.Sprintf("http://%s,http://localhost:%d", masterAddr, lc.masterPort))
 	runners := []runner{{"master", mln, m.Run}}
 	closeAll := func() {
 		for _, r := range runners {
@@ -110,9 +113,7 @@ func runLocalCluster(ctx context.Context, lc localConfig, stdout io.Writer, log 
 		acfg.Attributes = lc.attributes
 		acfg.ShutdownExecutorsOnExit = true // Ctrl-C stops the tasks too
 		acfg.Version = version
-		// The master's web UI reads the agents' sandboxes from the master's origin, by
-		// its address or, on this machine, as localhost.
-		acfg.AccessControlAllowOrigin = cors.MustParse(fmt.Sprintf("http://%s,http://localhost:%d", masterAddr, lc.masterPort))
+		acfg.AccessControlAllowOrigin = uiOrigin
 		a, err := agent.New(acfg, log.Named(fmt.Sprintf("agent-%d", i)))
 		if err != nil {
 			closeAll()
@@ -132,6 +133,7 @@ func runLocalCluster(ctx context.Context, lc localConfig, stdout io.Writer, log 
 		mcfg.HTTPPort = lc.marathon
 		mcfg.Hostname = lc.ip
 		mcfg.WorkDir = filepath.Join(lc.workDir, "marathon")
+		mcfg.AccessControlAllowOrigin = uiOrigin
 		if u, err := user.Current(); err == nil {
 			mcfg.User = u.Username
 		}
@@ -154,6 +156,7 @@ func runLocalCluster(ctx context.Context, lc localConfig, stdout io.Writer, log 
 		bcfg.HTTPPort = lc.batch
 		bcfg.Hostname = lc.ip
 		bcfg.WorkDir = filepath.Join(lc.workDir, "batch")
+		bcfg.AccessControlAllowOrigin = uiOrigin
 		if u, err := user.Current(); err == nil {
 			bcfg.User = u.Username
 		}

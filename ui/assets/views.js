@@ -4,6 +4,7 @@
 import {PagedTable, esc} from './table.js';
 import {SCALARS, isTerminal, ranges, scalars, taskKey} from './state.js';
 import {operatorCall} from './stream.js';
+import {FrameworkAPI} from './frameworkapi.js';
 
 // --- formatting -----------------------------------------------------------------------
 
@@ -240,7 +241,13 @@ export function frameworks(app) {
 
 export function framework(app, id) {
   const {state} = app;
-  return new TablesView(`Framework ${id}`, () => {
+  const known = state.frameworks.get(id) || state.completedFrameworks.get(id);
+  let api = null;
+  let apiEl = null;
+  const drawAPI = () => {
+    if (apiEl) apiEl.innerHTML = api.html();
+  };
+  const base = new TablesView(`Framework ${id}`, () => {
     const f = state.frameworks.get(id) || state.completedFrameworks.get(id);
     if (!f) return '<p class="error">No such framework.</p>';
     const info = f.framework_info;
@@ -256,6 +263,24 @@ export function framework(app, id) {
       ['Web UI', info.webui_url ? `<a href="${esc(info.webui_url)}" target="_blank" rel="noopener">${esc(info.webui_url)}</a>` : ''],
     ]);
   }, [['Tasks', taskTable(state, 'framework-tasks', (t) => t.framework_id.value === id)]]);
+  return {
+    mount(el) {
+      base.mount(el);
+      api = new FrameworkAPI(known && known.framework_info, drawAPI);
+      apiEl = document.createElement('div');
+      apiEl.id = 'framework-api';
+      base.summary.after(apiEl);
+      drawAPI();
+      api.changed();
+    },
+    update() {
+      base.update();
+      api.changed();
+    },
+    unmount() {
+      api.close();
+    },
+  };
 }
 
 export function tasks(app) {
