@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/url"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -56,7 +57,7 @@ func TestWebUI(t *testing.T) {
 		b.Do(t, chromedp.Navigate(masterURL+"/ui/#/agents"))
 		b.WaitFor(t, 20*time.Second, fmt.Sprintf(`[...document.querySelectorAll("#agents tbody tr")].some((r) => r.textContent.includes(%q))`, agentProc.Addr),
 			"the agents view lists the agent")
-		browsertest.Eval[bool](t, b, `window.__sameDocument = true`) // Navigate above loaded the page anew
+		sameDocument(t) // only the fragment changed
 		agentLink := browsertest.Eval[string](t, b, `document.querySelector("#agents tbody a").getAttribute("href")`)
 		b.Do(t, chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`location.hash = %q`, agentLink)))
 		b.WaitFor(t, 20*time.Second, `document.querySelector('#agent-tasks tr[data-key$="/first"]') !== null`, "the agent's page lists its task")
@@ -87,7 +88,9 @@ func TestWebUI(t *testing.T) {
 	})
 
 	t.Run("sandbox", func(t *testing.T) {
-		b.Do(t, chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`location.hash = "#/tasks/" + encodeURIComponent(%q) + "/first"`, fw)))
+		// Opened afresh on the task's page: the page learns of the task from the stream first.
+		b.Do(t, chromedp.Navigate("about:blank"), chromedp.Navigate(masterURL+"/ui/#/tasks/"+url.PathEscape(fw)+"/first"))
+		browsertest.Eval[bool](t, b, `window.__sameDocument = true`)
 		b.WaitFor(t, 30*time.Second, `[...document.querySelectorAll("#sandbox-files a")].some((a) => a.textContent === "stdout")`, "the sandbox lists stdout")
 		b.WaitFor(t, 30*time.Second, `document.getElementById("tail").textContent.includes("hello from the web ui")`, "the tail shows the task's output")
 		sameDocument(t)
@@ -106,8 +109,11 @@ func TestWebUI(t *testing.T) {
 		mc.must(http.MethodPost, "/v2/apps", `{"id":"/web","cmd":"sleep 300","cpus":0.1,"mem":16,"instances":1}`, http.StatusCreated, nil)
 		mc.must(http.MethodPost, "/v2/apps", `{"id":"/huge","cmd":"sleep 300","cpus":1000,"mem":16}`, http.StatusCreated, nil)
 		b.WaitFor(t, 30*time.Second, `[...window.agoraUI.state.frameworks.values()].some((f) => f.framework_info.name === "marathon")`, "Marathon registered")
-		b.Do(t, chromedp.Evaluate[chromedp.Void](`location.hash = "#/frameworks/" + encodeURIComponent(
-			[...window.agoraUI.state.frameworks.values()].find((f) => f.framework_info.name === "marathon").framework_info.id.value)`))
+		marathonID := browsertest.Eval[string](t, b,
+			`[...window.agoraUI.state.frameworks.values()].find((f) => f.framework_info.name === "marathon").framework_info.id.value`)
+		// Opened afresh on the framework's page, as a bookmark would.
+		b.Do(t, chromedp.Navigate("about:blank"), chromedp.Navigate(masterURL+"/ui/#/frameworks/"+url.PathEscape(marathonID)))
+		browsertest.Eval[bool](t, b, `window.__sameDocument = true`)
 		b.WaitFor(t, 60*time.Second, `(document.querySelector('#apps tr[data-key="/web"]') || {textContent: ""}).textContent.includes("1 / 1")`,
 			"the app is listed with its instance running")
 		b.WaitFor(t, 60*time.Second, `(document.querySelector('#apps tr[data-key="/huge"]') || {textContent: ""}).textContent.includes("InsufficientCpus")`,

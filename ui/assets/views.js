@@ -191,7 +191,7 @@ export function agent(app, id) {
   const {state} = app;
   return new TablesView(`Agent ${id}`, () => {
     const a = state.agents.get(id);
-    if (!a) return '<p class="error">No such agent (it may have been removed).</p>';
+    if (!a) return app.connected ? '<p class="error">No such agent (it may have been removed).</p>' : '<p class="muted">Loading…</p>';
     const info = a.agent_info;
     const u = state.usage().byAgent.get(id) || scalars([]);
     const attrs = (info.attributes || []).map((x) => `${x.name}:${x.text ? x.text.value : x.scalar ? x.scalar.value : ''}`).join(';');
@@ -241,15 +241,25 @@ export function frameworks(app) {
 
 export function framework(app, id) {
   const {state} = app;
-  const known = state.frameworks.get(id) || state.completedFrameworks.get(id);
-  let api = null;
+  let api = null;   // the framework's REST view, once the framework is known
   let apiEl = null;
   const drawAPI = () => {
-    if (apiEl) apiEl.innerHTML = api.html();
+    apiEl.innerHTML = api ? api.html() : '';
+  };
+  // changed tells the REST view of a change, making it when the framework first shows up
+  // (the page may open on this view before the stream's first event).
+  const changed = () => {
+    if (!api) {
+      const f = state.frameworks.get(id) || state.completedFrameworks.get(id);
+      if (!f) return;
+      api = new FrameworkAPI(f.framework_info, drawAPI);
+      drawAPI();
+    }
+    api.changed();
   };
   const base = new TablesView(`Framework ${id}`, () => {
     const f = state.frameworks.get(id) || state.completedFrameworks.get(id);
-    if (!f) return '<p class="error">No such framework.</p>';
+    if (!f) return app.connected ? '<p class="error">No such framework.</p>' : '<p class="muted">Loading…</p>';
     const info = f.framework_info;
     return dl([
       ['Name', esc(info.name)],
@@ -266,19 +276,17 @@ export function framework(app, id) {
   return {
     mount(el) {
       base.mount(el);
-      api = new FrameworkAPI(known && known.framework_info, drawAPI);
       apiEl = document.createElement('div');
       apiEl.id = 'framework-api';
       base.summary.after(apiEl);
-      drawAPI();
-      api.changed();
+      changed();
     },
     update() {
       base.update();
-      api.changed();
+      changed();
     },
     unmount() {
-      api.close();
+      if (api) api.close();
     },
   };
 }
@@ -343,14 +351,19 @@ export function task(app, frameworkId, taskId) {
       this.summary = el.querySelector('.summary');
       this.el = el;
       for (const b of el.querySelectorAll('.tail-tools button')) b.addEventListener('click', () => this.follow(b.dataset.file));
+      this.looked = false;
       this.update();
-      this.findSandbox();
     },
     update() {
       const t = state.tasks.get(key);
       if (!t) {
-        this.summary.innerHTML = '<p class="error">No such task.</p>';
+        this.summary.innerHTML = app.connected ? '<p class="error">No such task.</p>' : '<p class="muted">Loading…</p>';
         return;
+      }
+      // The page may open here before the stream's first event: look once the task is known.
+      if (!this.looked) {
+        this.looked = true;
+        this.findSandbox();
       }
       const statuses = (t.statuses || []).slice().reverse().map((s) =>
         `<tr><td>${stateBadge(s.state)}</td><td>${esc(fmtTime(s.timestamp))}</td><td>${esc(s.source || '')}</td><td>${esc(s.reason || '')}</td><td>${esc(s.message || '')}</td></tr>`).join('');
