@@ -259,6 +259,7 @@ function fmt(v) { return (v >= 100) ? sprintf("%.0f", v) : (v >= 10) ? sprintf("
 		row("web UI (" size "): tasks view redrawn after a change", fmt(m["render-ms"]), "ms", "<= 1000 ms", "le", 1000)
 		row("  web UI: filter over every task", fmt(m["filter-ms"]), "ms", "-")
 		row("  web UI: open the tasks view (" fmt(m["state-MiB"]) " MiB SUBSCRIBED: transfer, parse, first page)", fmt(m["load-ms"]), "ms", "-")
+		row("    of which SUBSCRIBED received / JSON.parse / folded into the state", fmt(m["received-ms"]) " / " fmt(m["parse-ms"]) " / " fmt(m["apply-ms"]), "ms", "-")
 	} else if (name == "BenchmarkBatchJobs") {
 		row("batch: " m["tasks"] " tasks (" m["jobs"] " jobs), submission -> all runs SUCCESS", fmt(m["finished-s"]), "s", "-")
 		row("batch: sustained rate", fmt(m["tasks/s"]), "tasks/s", ">= 3750", "ge", 3750)

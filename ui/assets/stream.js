@@ -45,6 +45,8 @@ export class OperatorStream {
   async once() {
     this.onStatus({state: 'connecting'});
     this.abort = new AbortController();
+    const t0 = performance.now();
+    this.timing = {};
     const resp = await fetch(this.url, {
       method: 'POST',
       headers: {'Content-Type': 'application/json', 'Accept': 'application/json'},
@@ -53,6 +55,7 @@ export class OperatorStream {
       cache: 'no-store',
     });
     if (!resp.ok) throw new Error(`SUBSCRIBE answered ${resp.status}: ${(await resp.text()).slice(0, 200)}`);
+    this.timing.headersMs = performance.now() - t0;
     const reader = resp.body.getReader();
     const parser = new RecordIOParser();
     let watchdog = null;
@@ -67,11 +70,15 @@ export class OperatorStream {
         if (done) break;
         arm();
         for (const rec of parser.push(value)) {
+          const t1 = performance.now();
           const ev = JSON.parse(rec);
           if (ev.type === 'SUBSCRIBED') {
+            // How long the first state took, for the benchmark: received, parsed, applied.
+            const t2 = performance.now();
             this.backoff = BACKOFF_MIN_MS;
             if (ev.subscribed.heartbeat_interval_seconds) this.heartbeatSeconds = ev.subscribed.heartbeat_interval_seconds;
             this.onEvent(ev);
+            Object.assign(this.timing, {receivedMs: t1 - t0, parseMs: t2 - t1, applyMs: performance.now() - t2});
             this.onStatus({state: 'live'});
             continue;
           }
