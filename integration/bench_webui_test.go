@@ -44,7 +44,7 @@ func benchWebUI(b *testing.B, agents, tasksPerAgent int) {
 		b.Fatal(err)
 	}
 	mux := http.NewServeMux()
-	h.Register(mux)
+	h.Register(mux, nil)
 	stop := make(chan struct{}) // ends the open stream before the server closes
 	mux.HandleFunc("/api/v1", func(w http.ResponseWriter, r *http.Request) {
 		var call masterpb.Call

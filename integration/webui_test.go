@@ -15,6 +15,7 @@ import (
 
 	"github.com/agoracluster/agora/integration/browsertest"
 	"github.com/agoracluster/agora/integration/cluster"
+	"github.com/agoracluster/agora/internal/poll"
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
 )
 
@@ -151,4 +152,49 @@ func TestWebUI(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestWebUIFollowsTheLeader: with three masters in ZooKeeper, the UI opened at a standby is
+// served by the leader, and an open page moves to the new leader when its master stops
+// leading (killed, then back as a standby), subscribing there without anyone reloading it.
+func TestWebUIFollowsTheLeader(t *testing.T) {
+	zk := cluster.StartZooKeeper(t).URL("/agora")
+	c := cluster.New(t, cluster.Options{ZooKeeper: zk, Masters: 3})
+	leader, err := c.Leader()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var standby *cluster.Process
+	for _, p := range c.Masters {
+		if p != leader {
+			standby = p
+			break
+		}
+	}
+	b := browsertest.New(t)
+	b.Do(t, chromedp.Navigate("http://"+standby.Addr+"/ui/#/agents"))
+	live := `document.getElementById("conn-status").dataset.state === "live"`
+	b.WaitFor(t, 30*time.Second, fmt.Sprintf(`location.host === %q && location.hash === "#/agents" && %s`, leader.Addr, live),
+		"the standby sends the page to the leader")
+
+	leader.Kill()
+	poll.Eventually(t, 60*time.Second, func() error {
+		l, err := c.Leader()
+		if err == nil && l == leader {
+			return fmt.Errorf("%s still leads", l.Addr)
+		}
+		return err
+	}, "another master leads")
+	leader.Restart() // back as a standby, its origin answers again and names the leader
+	next, err := c.Leader()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.WaitFor(t, 60*time.Second, fmt.Sprintf(`location.host === %q && location.hash === "#/agents" && %s`, next.Addr, live),
+		"the page moves to the new leader")
+	for _, m := range b.Messages() {
+		if m.IsException() {
+			t.Errorf("uncaught exception: %s", m)
+		}
+	}
 }

@@ -253,7 +253,7 @@ func (m *Master) routes() (http.Handler, error) {
 	if err != nil {
 		return nil, fmt.Errorf("master: %w", err)
 	}
-	webUI.Register(mux)
+	webUI.Register(mux, m.leaderOnly)
 	mux.HandleFunc("/health", m.handleHealth)
 	mux.HandleFunc("/master/health", m.handleHealth)
 	mux.HandleFunc("/redirect", m.handleRedirect)
@@ -281,6 +281,19 @@ func (m *Master) routes() (http.Handler, error) {
 		}
 	})
 	return mux, nil
+}
+
+// leaderOnly serves h while this master leads (a standalone master always does) and
+// redirects to the leader while it is a standby: the web UI's page then talks to the
+// leader on its own origin.
+func (m *Master) leaderOnly(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if m.ha != nil && !m.Leading() {
+			m.redirectToLeader(w, r, r.URL.Path)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 func (m *Master) handleHealth(w http.ResponseWriter, _ *http.Request) {

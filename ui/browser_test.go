@@ -21,7 +21,7 @@ func TestModulesInChromium(t *testing.T) {
 		t.Fatal(err)
 	}
 	mux := http.NewServeMux()
-	h.Register(mux)
+	h.Register(mux, nil)
 	mux.HandleFunc("/blank", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html")
 		_, _ = io.WriteString(w, `<!doctype html><link rel="icon" href="data:,"><body><div id="t"></div></body>`)

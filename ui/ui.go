@@ -86,9 +86,14 @@ func newHandler(fsys fs.FS, root string) (*Handler, error) {
 }
 
 // Register serves the UI on mux: the assets under Prefix, and "/" (exactly) and "/ui"
-// redirect to the page.
-func (h *Handler) Register(mux *http.ServeMux) {
-	mux.Handle(Prefix, h)
+// redirect to the page. A gate, when not nil, wraps the assets' handler (the master sends a
+// standby's visitors to the leader with it).
+func (h *Handler) Register(mux *http.ServeMux, gate func(http.Handler) http.Handler) {
+	var assets http.Handler = h
+	if gate != nil {
+		assets = gate(h)
+	}
+	mux.Handle(Prefix, assets)
 	redirect := func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, Prefix, http.StatusFound)
 	}

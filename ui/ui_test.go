@@ -14,7 +14,7 @@ func TestHandlerServesAssets(t *testing.T) {
 		t.Fatal(err)
 	}
 	mux := http.NewServeMux()
-	h.Register(mux)
+	h.Register(mux, nil)
 	for _, tc := range []struct {
 		name, method, path string
 		wantCode           int

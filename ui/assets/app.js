@@ -51,6 +51,7 @@ class App {
     this.statusEl.textContent = s.state === 'disconnected'
       ? `disconnected (${s.error}); retrying in ${Math.round(s.retryMs / 100) / 10}s`
       : s.state;
+    if (s.state === 'disconnected') this.findLeader();
     if (s.state === 'live') {
       try {
         this.master = (await operatorCall('GET_MASTER')).get_master;
@@ -58,6 +59,22 @@ class App {
       } catch (e) {
         console.warn('GET_MASTER:', e);
       }
+    }
+  }
+
+  // findLeader moves the page to the leading master when this one no longer leads (a
+  // failover): the stream's calls would be redirected to another origin, which the browser
+  // refuses without CORS. A standby's /state names the leader.
+  async findLeader() {
+    try {
+      const resp = await fetch('/state', {cache: 'no-store'});
+      if (!resp.ok) return;
+      const st = await resp.json();
+      if (st.elected !== false || !st.leader) return;
+      const addr = st.leader.slice(st.leader.lastIndexOf('@') + 1);
+      if (addr && addr !== location.host) location.replace(`${location.protocol}//${addr}/ui/${location.hash}`);
+    } catch (e) {
+      // This master is down too; the stream's next attempt tries again.
     }
   }
 
