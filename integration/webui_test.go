@@ -32,7 +32,7 @@ func TestWebUI(t *testing.T) {
 	agentProc := c.AddAgent("cpus:4;mem:2048;disk:1000;ports:[31000-31100]", "--hostname", "127.0.0.1",
 		"--access_control_allow_origin", masterURL)
 	f := c.StartFramework(cluster.FrameworkOptions{Name: "webui-test"})
-	f.Launch(context.Background(), cluster.ShellTask("first", "echo hello from the web ui; sleep 300", "cpus:0.1;mem:32"))
+	f.Launch(context.Background(), cluster.ShellTask("first", "mkdir -p logs && echo deep inside > logs/app.log; echo hello from the web ui; sleep 300", "cpus:0.1;mem:32"))
 	f.WaitState("first", mesos.TaskState_TASK_RUNNING, 60*time.Second)
 	fw := f.S.FrameworkID()
 
@@ -94,6 +94,11 @@ func TestWebUI(t *testing.T) {
 		browsertest.Eval[bool](t, b, `window.__sameDocument = true`)
 		b.WaitFor(t, 30*time.Second, `[...document.querySelectorAll("#sandbox-files a")].some((a) => a.textContent === "stdout")`, "the sandbox lists stdout")
 		b.WaitFor(t, 30*time.Second, `document.getElementById("tail").textContent.includes("hello from the web ui")`, "the tail shows the task's output")
+		// Into a directory of the sandbox, and one of its files followed.
+		b.Do(t, chromedp.Click(`#sandbox-files a[data-dir$="/logs"]`))
+		b.WaitFor(t, 30*time.Second, `document.querySelector('#sandbox-files a[data-file="logs/app.log"]') !== null`, "the directory lists its file")
+		b.Do(t, chromedp.Click(`#sandbox-files a[data-file="logs/app.log"]`))
+		b.WaitFor(t, 30*time.Second, `document.getElementById("tail").textContent.includes("deep inside")`, "the tail follows the chosen file")
 		sameDocument(t)
 	})
 

@@ -393,19 +393,42 @@ export function task(app, frameworkId, taskId) {
         const dir = executorDirectory(st, frameworkId, taskId, t);
         if (!dir) throw new Error('the agent does not list the task\'s executor');
         sandbox = {url, dir};
-        const files = await getJSON(`${url}/files/browse?path=${encodeURIComponent(dir)}`);
-        box.className = '';
-        box.innerHTML = `<p class="muted">${esc(dir)} on ${esc(url)}</p><table id="sandbox-files"><thead><tr><th>File</th><th>Size</th><th>Modified</th></tr></thead><tbody>` +
-          files.map((f) => {
-            const name = f.path.split('/').pop();
-            const link = f.mode && f.mode.startsWith('d') ? esc(name) + '/' :
-              `<a href="${esc(url)}/files/download?path=${encodeURIComponent(f.path)}">${esc(name)}</a>`;
-            return `<tr><td>${link}</td><td>${esc(f.size)}</td><td>${esc(fmtTime(f.mtime))}</td></tr>`;
-          }).join('') + '</tbody></table>';
+        await this.browse(dir);
         this.follow('stdout');
       } catch (e) {
         box.className = 'error';
         box.textContent = `Cannot read the sandbox from ${url}: ${e.message || e}. The agent must allow this page's origin (--access_control_allow_origin=${location.origin}).`;
+      }
+    },
+    // browse lists one directory of the sandbox: a directory opens, a file is followed
+    // below (with a link to download it).
+    async browse(path) {
+      const box = this.el.querySelector('#sandbox');
+      const {url, dir} = sandbox;
+      const files = await getJSON(`${url}/files/browse?path=${encodeURIComponent(path)}`);
+      const rel = path.slice(dir.length).replace(/^\/+/, '');
+      const rows = files.map((f) => {
+        const name = f.path.split('/').pop();
+        const isDir = f.mode && f.mode.startsWith('d');
+        const link = isDir ? `<a href="#" data-dir="${esc(f.path)}">${esc(name)}/</a>` :
+          `<a href="#" data-file="${esc(f.path.slice(dir.length + 1))}">${esc(name)}</a> <a class="muted" href="${esc(url)}/files/download?path=${encodeURIComponent(f.path)}">download</a>`;
+        return `<tr><td>${link}</td><td>${esc(f.size)}</td><td>${esc(fmtTime(f.mtime))}</td></tr>`;
+      });
+      if (rel) rows.unshift(`<tr><td><a href="#" data-dir="${esc(path.slice(0, path.lastIndexOf('/')))}">../</a></td><td></td><td></td></tr>`);
+      box.className = '';
+      box.innerHTML = `<p class="muted">${esc(dir)}${rel ? '/<b>' + esc(rel) + '</b>' : ''} on ${esc(url)}</p>` +
+        `<table id="sandbox-files"><thead><tr><th>File</th><th>Size</th><th>Modified</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
+      for (const a of box.querySelectorAll('a[data-dir]')) {
+        a.addEventListener('click', (ev) => {
+          ev.preventDefault();
+          this.browse(a.dataset.dir).catch((e) => { box.className = 'error'; box.textContent = String(e.message || e); });
+        });
+      }
+      for (const a of box.querySelectorAll('a[data-file]')) {
+        a.addEventListener('click', (ev) => {
+          ev.preventDefault();
+          this.follow(a.dataset.file);
+        });
       }
     },
     // follow tails one of the sandbox's files until the view goes or another is chosen.
