@@ -88,6 +88,15 @@ func TestWebUI(t *testing.T) {
 		b.WaitFor(t, 10*time.Second, `document.getElementById("tasks-count").textContent === "1 of 2 tasks"`, "the filter leaves one task")
 	})
 
+	t.Run("frameworks", func(t *testing.T) {
+		b.Do(t, chromedp.Evaluate[chromedp.Void](`location.hash = "#/frameworks"`))
+		row := fmt.Sprintf(`document.querySelector('#frameworks tr[data-key=%s]')`, strconv.Quote(fw))
+		b.WaitFor(t, 20*time.Second, fmt.Sprintf(`(%s || {textContent: ""}).textContent.includes("webui-test")`, row), "the framework is listed")
+		if got := browsertest.Eval[string](t, b, row+`.cells[5].textContent`); got != "1" {
+			t.Errorf("active tasks of the framework = %q, want 1 (the other was killed)", got)
+		}
+	})
+
 	t.Run("sandbox", func(t *testing.T) {
 		// Opened afresh on the task's page: the page learns of the task from the stream first.
 		b.Do(t, chromedp.Navigate("about:blank"), chromedp.Navigate(masterURL+"/ui/#/tasks/"+url.PathEscape(fw)+"/first"))

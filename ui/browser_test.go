@@ -83,12 +83,12 @@ func TestModulesInChromium(t *testing.T) {
 					tasks: [...st.tasks.values()].map((t) => t.task_id.value + ':' + t.state),
 					agents: [...st.agents.keys()], frameworks: st.frameworks.size, completed: [...st.completedFrameworks.keys()],
 					heartbeat, heartbeatSeconds: st.heartbeatSeconds,
-					used: [u.used.cpus, u.used.mem], total: [u.total.cpus, u.total.mem], onA1: u.byAgent.get('A1').tasks,
+					used: [u.used.cpus, u.used.mem], total: [u.total.cpus, u.total.mem], onA1: u.byAgent.get('A1').tasks, ofF: u.byFramework.get('F'),
 					statuses: st.tasks.get(s.taskKey('F', 't1')).statuses.length,
 				};`,
 			want: `{"tasks":["t1:TASK_KILLED","t0:TASK_FINISHED","t2:TASK_STAGING","unseen:TASK_RUNNING"],` +
 				`"agents":["A1","A2"],"frameworks":0,"completed":["F"],"heartbeat":false,"heartbeatSeconds":5,` +
-				`"used":[1,128],"total":[8,2048],"onA1":2,"statuses":1}`,
+				`"used":[1,128],"total":[8,2048],"onA1":2,"ofF":2,"statuses":1}`,
 		},
 		{
 			name: "frameworks' kinds and queue reasons",

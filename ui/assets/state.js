@@ -129,15 +129,18 @@ export class ClusterState {
   }
 
   // usage sums the scalar resources of the tasks that are not terminal, per agent and in
-  // all, and the agents' totals; it is computed once per version.
+  // all, counts them per framework and all tasks per state, and sums the agents' totals; it
+  // is computed once per version.
   usage() {
     if (this.usageCache && this.usageCache.version === this.version) return this.usageCache;
     const byAgent = new Map();
+    const byFramework = new Map(); // framework id → tasks not terminal
     const used = scalars([]);
     const byState = new Map();
     for (const t of this.tasks.values()) {
       byState.set(t.state, (byState.get(t.state) || 0) + 1);
       if (isTerminal(t.state)) continue;
+      byFramework.set(t.framework_id.value, (byFramework.get(t.framework_id.value) || 0) + 1);
       const s = scalars(t.resources);
       const id = t.agent_id && t.agent_id.value;
       let a = byAgent.get(id);
@@ -155,7 +158,7 @@ export class ClusterState {
       const s = scalars(a.total_resources || a.agent_info.resources);
       for (const k of SCALARS) total[k] += s[k];
     }
-    this.usageCache = {version: this.version, byAgent, used, total, byState, activeAgents: active};
+    this.usageCache = {version: this.version, byAgent, byFramework, used, total, byState, activeAgents: active};
     return this.usageCache;
   }
 }

@@ -216,12 +216,7 @@ export function frameworks(app) {
     if (!cache || cache.version !== state.version) cache = {version: state.version, rows: [...state.frameworks.values(), ...state.completedFrameworks.values()]};
     return cache.rows;
   };
-  const live = (f) => {
-    let n = 0;
-    const id = f.framework_info.id.value;
-    for (const t of state.tasks.values()) if (t.framework_id.value === id && !isTerminal(t.state)) n++;
-    return n;
-  };
+  const live = (f) => state.usage().byFramework.get(f.framework_info.id.value) || 0;
   const table = new PagedTable({
     id: 'frameworks', noun: 'frameworks', rows,
     key: (f) => f.framework_info.id.value,
