@@ -47,8 +47,10 @@ export function agentAddress(agent) {
   return `${agent.agent_info.hostname}:${agent.agent_info.port || 5051}`;
 }
 
+// agentURL is the agent's base URL, in the page's scheme: agents of a master served over
+// TLS serve TLS too, and a page over https may not read plain http.
 export function agentURL(agent) {
-  return `http://${agentAddress(agent)}`;
+  return `${location.protocol}//${agentAddress(agent)}`;
 }
 
 function agentLink(state, id) {
