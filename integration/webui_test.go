@@ -141,6 +141,14 @@ func TestWebUI(t *testing.T) {
 		b.WaitFor(t, 20*time.Second, `document.querySelector('#roles tr[data-key="*"]') !== null`, "the framework's role is listed")
 	})
 
+	t.Run("unknown pages", func(t *testing.T) {
+		for _, hash := range []string{"#/nope", "#/tasks/%E0%A4%A/x", "#/agents/a/b"} {
+			b.Do(t, chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`location.hash = %q`, hash)))
+			b.WaitFor(t, 10*time.Second, `document.querySelector("#main .error") !== null && document.querySelector("#main .error").textContent.startsWith("No page")`,
+				"the page says there is no such page for "+hash)
+		}
+	})
+
 	if errs := b.Errors(); len(errs) > 0 {
 		t.Errorf("the console has errors:\n%s", strings.Join(errs, "\n"))
 	}

@@ -80,23 +80,31 @@ class App {
 
   // route mounts the view that the location's hash names.
   route() {
-    const path = decodeURIComponent(location.hash.replace(/^#\/?/, ''));
     const raw = location.hash.replace(/^#\/?/, '');
     if (this.view && this.view.unmount) this.view.unmount();
+    this.view = null;
     this.main.innerHTML = '';
+    const section = raw.split('/')[0];
     for (const a of document.querySelectorAll('nav a')) {
-      a.classList.toggle('current', path.split('/')[0] === a.getAttribute('href').replace(/^#\/?/, ''));
+      a.classList.toggle('current', section === a.getAttribute('href').replace(/^#\/?/, ''));
     }
     for (const [re, make] of routes) {
       const m = raw.match(re);
-      if (m) {
-        this.view = make(this, ...m.slice(1).map(decodeURIComponent));
-        this.view.mount(this.main);
-        return;
+      if (!m) continue;
+      let args;
+      try {
+        args = m.slice(1).map(decodeURIComponent);
+      } catch (e) {
+        break; // a malformed %-escape names no page
       }
+      this.view = make(this, ...args);
+      this.view.mount(this.main);
+      return;
     }
-    this.view = null;
-    this.main.innerHTML = `<p class="error">No page ${path.replace(/[<>&]/g, '')}.</p>`;
+    const p = document.createElement('p');
+    p.className = 'error';
+    p.textContent = `No page ${raw}.`;
+    this.main.appendChild(p);
   }
 
   schedule() {
