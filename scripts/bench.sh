@@ -258,6 +258,7 @@ function fmt(v) { return (v >= 100) ? sprintf("%.0f", v) : (v >= 10) ? sprintf("
 		size = name; sub(/^BenchmarkWebUI\//, "", size); gsub(/[=\/]/, " ", size)
 		row("web UI (" size "): tasks view redrawn after a change", fmt(m["render-ms"]), "ms", "<= 1000 ms", "le", 1000)
 		row("  web UI: filter over every task", fmt(m["filter-ms"]), "ms", "-")
+		row("  web UI: agents view / overview redrawn after a change", fmt(m["agents-render-ms"]) " / " fmt(m["overview-render-ms"]), "ms", "<= 1000 ms")
 		row("  web UI: open the tasks view (" fmt(m["state-MiB"]) " MiB SUBSCRIBED: transfer, parse, first page)", fmt(m["load-ms"]), "ms", "-")
 		row("    of which SUBSCRIBED received / JSON.parse / folded into the state", fmt(m["received-ms"]) " / " fmt(m["parse-ms"]) " / " fmt(m["apply-ms"]), "ms", "-")
 	} else if (name == "BenchmarkBatchJobs") {
