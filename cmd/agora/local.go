@@ -198,6 +198,7 @@ func runLocalCluster(ctx context.Context, lc localConfig, stdout io.Writer, log 
 	for _, r := range runners {
 		fmt.Fprintf(stdout, "  %-9s http://%s\n", r.name, r.ln.Addr())
 	}
+	fmt.Fprintf(stdout, "  %-9s http://%s/\n", "web UI", mln.Addr())
 	if dnsRun != nil {
 		fmt.Fprintf(stdout, "  %-9s %s (udp, tcp; domain mesos: dig @%s -p %d leader.mesos)\n", "dns", dnsAddr, lc.ip, dnsAddr.(*net.UDPAddr).Port)
 	}
