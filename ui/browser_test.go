@@ -124,6 +124,23 @@ func TestModulesInChromium(t *testing.T) {
 				return [first, last, filtered, tb.esc('<a href="x">&\'')];`,
 			want: `[[100,"250 rows","page 1 of 3"],[50,"row200","page 3 of 3"],[11,"11 of 250 rows"],"&lt;a href=&quot;x&quot;&gt;&amp;&#39;"]`,
 		},
+		{
+			name: "a table orders by a column, numbers as numbers, ties as they came",
+			js: `const rows = [{id: 'a', n: 10, g: 'x'}, {id: 'b', n: 9, g: 'y'}, {id: 'c', n: 100, g: 'x'}, {id: 'd', n: 9, g: 'x'}];
+				const table = new tb.PagedTable({id: 'o', noun: 'rows', rows: () => rows, key: (x) => x.id, search: (x) => x.id,
+					columns: [{title: 'N', html: (x) => String(x.n), sort: (x) => x.n}, {title: 'G', html: (x) => x.g, sort: (x) => x.g}, {title: 'ID', html: (x) => x.id}]});
+				const el = document.getElementById('t');
+				el.innerHTML = '';
+				table.mount(el);
+				const keys = () => [...el.querySelectorAll('tbody tr')].map((r) => r.dataset.key).join('');
+				const th = el.querySelectorAll('th');
+				const out = [keys(), th[2].classList.contains('sortable')];
+				th[0].click(); out.push(keys());
+				th[0].click(); out.push(keys(), th[0].getAttribute('aria-sort'));
+				th[1].click(); out.push(keys());
+				return out;`,
+			want: `["abcd",false,"bdac","cabd","descending","acdb"]`,
+		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			expr := `(async () => {

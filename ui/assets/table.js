@@ -12,12 +12,16 @@ export function esc(s) {
 
 export class PagedTable {
   // id names the table's elements (id, id-filter, id-count, id-page); columns are
-  // {title, html(row)}; rows() returns the rows; search(row) is the text the filter matches;
-  // key(row) identifies a row (data-key); noun names the rows in the count.
+  // {title, html(row), sort(row)}, where sort, when present, gives the value a click on the
+  // column's heading orders by (again: the other way); rows() returns the rows; search(row)
+  // is the text the filter matches; key(row) identifies a row (data-key); noun names the rows
+  // in the count.
   constructor({id, columns, rows, search, key, noun}) {
     Object.assign(this, {id, columns, rows, search, key, noun});
     this.filter = '';
     this.page = 0;
+    this.sortBy = -1; // the column ordered by; -1: the rows' own order
+    this.descending = false;
   }
 
   mount(el) {
@@ -34,7 +38,7 @@ export class PagedTable {
         </span>
       </div>
       <table id="${this.id}">
-        <thead><tr>${this.columns.map((c) => `<th>${esc(c.title)}</th>`).join('')}</tr></thead>
+        <thead><tr>${this.columns.map((c, i) => `<th${c.sort ? ` class="sortable" data-col="${i}"` : ''}>${esc(c.title)}</th>`).join('')}</tr></thead>
         <tbody></tbody>
       </table>`;
     el.appendChild(box);
@@ -48,6 +52,17 @@ export class PagedTable {
       this.page = 0;
       this.update();
     });
+    for (const th of box.querySelectorAll('th.sortable')) {
+      th.addEventListener('click', () => {
+        const col = Number(th.dataset.col);
+        this.descending = this.sortBy === col ? !this.descending : false;
+        this.sortBy = col;
+        for (const other of box.querySelectorAll('th.sortable')) other.removeAttribute('aria-sort');
+        th.setAttribute('aria-sort', this.descending ? 'descending' : 'ascending');
+        this.page = 0;
+        this.update();
+      });
+    }
     box.querySelector(`#${this.id}-prev`).addEventListener('click', () => {
       this.page = Math.max(0, this.page - 1);
       this.update();
@@ -67,6 +82,7 @@ export class PagedTable {
       const q = this.filter;
       shown = all.filter((r) => this.search(r).toLowerCase().includes(q));
     }
+    if (this.sortBy >= 0) shown = sorted(shown, this.columns[this.sortBy].sort, this.descending);
     const pages = Math.max(1, Math.ceil(shown.length / PAGE_SIZE));
     this.page = Math.min(this.page, pages - 1);
     const start = this.page * PAGE_SIZE;
@@ -83,4 +99,18 @@ export class PagedTable {
     this.countEl.textContent = this.filter ? `${shown.length} of ${all.length} ${this.noun}` : `${all.length} ${this.noun}`;
     this.pageEl.textContent = `page ${this.page + 1} of ${pages}`;
   }
+}
+
+// sorted returns a copy of rows ordered by key(row): numbers as numbers, anything else as
+// text, ties in the rows' own order.
+function sorted(rows, key, descending) {
+  const keyed = rows.map((r, i) => [key(r), i, r]);
+  const sign = descending ? -1 : 1;
+  keyed.sort((a, b) => {
+    let c;
+    if (typeof a[0] === 'number' && typeof b[0] === 'number') c = a[0] - b[0];
+    else c = String(a[0]).localeCompare(String(b[0]));
+    return c !== 0 ? sign * c : a[1] - b[1];
+  });
+  return keyed.map((k) => k[2]);
 }

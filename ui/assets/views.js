@@ -101,13 +101,13 @@ function taskTable(state, id, select) {
     key: (t) => taskKey(t.framework_id.value, t.task_id.value),
     search: (t) => `${t.task_id.value} ${t.name || ''} ${t.state || ''} ${t.framework_id.value} ${t.agent_id ? t.agent_id.value : ''}`,
     columns: [
-      {title: 'ID', html: (t) => `<a class="task-link" href="${href('tasks', t.framework_id.value, t.task_id.value)}">${esc(t.task_id.value)}</a>`},
-      {title: 'Name', html: (t) => esc(t.name)},
-      {title: 'State', html: (t) => stateBadge(t.state)},
-      {title: 'Framework', html: (t) => frameworkLink(state, t.framework_id.value)},
-      {title: 'Agent', html: (t) => agentLink(state, t.agent_id && t.agent_id.value)},
-      {title: 'CPUs', html: (t) => fmtScalar('cpus', scalars(t.resources).cpus)},
-      {title: 'Mem', html: (t) => fmtScalar('mem', scalars(t.resources).mem)},
+      {title: 'ID', html: (t) => `<a class="task-link" href="${href('tasks', t.framework_id.value, t.task_id.value)}">${esc(t.task_id.value)}</a>`, sort: (t) => t.task_id.value},
+      {title: 'Name', html: (t) => esc(t.name), sort: (t) => t.name || ''},
+      {title: 'State', html: (t) => stateBadge(t.state), sort: (t) => t.state || ''},
+      {title: 'Framework', html: (t) => frameworkLink(state, t.framework_id.value), sort: (t) => t.framework_id.value},
+      {title: 'Agent', html: (t) => agentLink(state, t.agent_id && t.agent_id.value), sort: (t) => (t.agent_id ? t.agent_id.value : '')},
+      {title: 'CPUs', html: (t) => fmtScalar('cpus', scalars(t.resources).cpus), sort: (t) => scalars(t.resources).cpus},
+      {title: 'Mem', html: (t) => fmtScalar('mem', scalars(t.resources).mem), sort: (t) => scalars(t.resources).mem},
       {title: 'Sandbox', html: (t) => (t.agent_id ? `<a href="${href('tasks', t.framework_id.value, t.task_id.value)}">sandbox</a>` : '')},
     ],
   });
@@ -170,20 +170,21 @@ export function agents(app) {
     const total = scalars(a.total_resources || a.agent_info.resources)[k];
     return `${fmtScalar(k, used(a)[k])} / ${fmtScalar(k, total)}`;
   };
+  const usedOf = (k) => (a) => used(a)[k];
   const table = new PagedTable({
     id: 'agents', noun: 'agents', rows,
     key: (a) => a.agent_info.id.value,
     search: (a) => `${a.agent_info.id.value} ${a.agent_info.hostname} ${a.agent_info.port} ${a.pid || ''}`,
     columns: [
-      {title: 'ID', html: (a) => `<a href="${href('agents', a.agent_info.id.value)}">${esc(a.agent_info.id.value)}</a>`},
-      {title: 'Host', html: (a) => esc(a.agent_info.hostname)},
+      {title: 'ID', html: (a) => `<a href="${href('agents', a.agent_info.id.value)}">${esc(a.agent_info.id.value)}</a>`, sort: (a) => a.agent_info.id.value},
+      {title: 'Host', html: (a) => esc(a.agent_info.hostname), sort: (a) => a.agent_info.hostname},
       {title: 'Address', html: (a) => esc(agentAddress(a))},
-      {title: 'Active', html: (a) => (a.active ? 'yes' : '<span class="badge bad">no</span>')},
-      {title: 'Tasks', html: (a) => String(used(a).tasks)},
-      {title: 'CPUs', html: res('cpus')},
-      {title: 'Mem', html: res('mem')},
-      {title: 'Disk', html: res('disk')},
-      {title: 'Registered', html: (a) => esc(fmtTime(nanosToSeconds(a.registered_time)))},
+      {title: 'Active', html: (a) => (a.active ? 'yes' : '<span class="badge bad">no</span>'), sort: (a) => (a.active ? 1 : 0)},
+      {title: 'Tasks', html: (a) => String(used(a).tasks), sort: usedOf('tasks')},
+      {title: 'CPUs', html: res('cpus'), sort: usedOf('cpus')},
+      {title: 'Mem', html: res('mem'), sort: usedOf('mem')},
+      {title: 'Disk', html: res('disk'), sort: usedOf('disk')},
+      {title: 'Registered', html: (a) => esc(fmtTime(nanosToSeconds(a.registered_time))), sort: (a) => nanosToSeconds(a.registered_time)},
     ],
   });
   return new TablesView('Agents', null, [[null, table]]);
@@ -225,11 +226,11 @@ export function frameworks(app) {
     search: (f) => `${f.framework_info.id.value} ${f.framework_info.name} ${f.framework_info.user || ''} ${(f.framework_info.roles || []).join(' ')}`,
     columns: [
       {title: 'ID', html: (f) => `<a href="${href('frameworks', f.framework_info.id.value)}">${esc(f.framework_info.id.value)}</a>`},
-      {title: 'Name', html: (f) => esc(f.framework_info.name)},
+      {title: 'Name', html: (f) => esc(f.framework_info.name), sort: (f) => f.framework_info.name},
       {title: 'Roles', html: (f) => esc((f.framework_info.roles || [f.framework_info.role || '*']).join(', '))},
       {title: 'User', html: (f) => esc(f.framework_info.user)},
       {title: 'State', html: (f) => (state.completedFrameworks.has(f.framework_info.id.value) ? '<span class="badge done">completed</span>' : f.active ? '<span class="badge ok">active</span>' : '<span class="badge wait">inactive</span>')},
-      {title: 'Active tasks', html: (f) => String(live(f))},
+      {title: 'Active tasks', html: (f) => String(live(f)), sort: live},
       {title: 'Web UI', html: (f) => (f.framework_info.webui_url ? `<a href="${esc(f.framework_info.webui_url)}" target="_blank" rel="noopener">open</a>` : '')},
     ],
   });
