@@ -131,3 +131,25 @@ func TestNewRefusesUnknownKindsAndMissingPage(t *testing.T) {
 		})
 	}
 }
+
+// The page may load nothing but its own assets (no CDN); it may connect to agents and
+// frameworks on other origins.
+func TestPageContentSecurityPolicy(t *testing.T) {
+	h, err := New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/ui/", nil))
+	csp := rec.Header().Get("Content-Security-Policy")
+	for _, want := range []string{"default-src 'self'", "script-src 'self'", "style-src 'self'", "connect-src 'self' http: https:"} {
+		if !strings.Contains(csp, want) {
+			t.Errorf("Content-Security-Policy %q lacks %q", csp, want)
+		}
+	}
+	rec = httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/ui/app.js", nil))
+	if csp := rec.Header().Get("Content-Security-Policy"); csp != "" {
+		t.Errorf("a script answered with a Content-Security-Policy: %q", csp)
+	}
+}
