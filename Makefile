@@ -56,7 +56,7 @@ lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' | grep -v '\.pb\.go$$'))" || (gofmt -l $$(git ls-files '*.go' | grep -v '\.pb\.go$$'); exit 1)
 	$(GO) vet ./...
 
-## deps: install the tools the tests need (ZooKeeper, protoc, python3, python3-marathon) from the OS
+## deps: install the tools the tests need (ZooKeeper, protoc, python3, python3-marathon, chromium) from the OS
 ## packages when missing.
 deps:
 	./scripts/install-deps.sh

@@ -194,7 +194,7 @@ func (a *Agent) Run(ctx context.Context, ln net.Listener) error {
 	a.removeDockerOrphans(ctx)
 	a.gc = startGC(a)
 
-	srv := &http.Server{Handler: a.routes(), ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: a.cfg.AccessControlAllowOrigin.Wrap(a.routes()), ReadHeaderTimeout: 10 * time.Second}
 	loopCtx, stopLoop := context.WithCancel(ctx)
 	defer stopLoop()
 	loopErr := make(chan error, 1)

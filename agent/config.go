@@ -14,6 +14,7 @@ import (
 	"github.com/agoracluster/agora/agent/isolation"
 	"github.com/agoracluster/agora/agent/registration"
 	"github.com/agoracluster/agora/agent/statusupdate"
+	"github.com/agoracluster/agora/cors"
 	"github.com/agoracluster/agora/security/credentials"
 	"github.com/agoracluster/agora/security/tlsconfig"
 )
@@ -121,6 +122,11 @@ type Config struct {
 	// Flags are the settings the agent was started with, by flag name, as the operator
 	// API's GET_FLAGS shows them.
 	Flags map[string]string
+	// AccessControlAllowOrigin are the origins whose pages may call the agent's APIs
+	// from a browser (--access_control_allow_origin): the master's web UI reads
+	// sandboxes through the files API from the master's origin. The zero Policy
+	// allows none.
+	AccessControlAllowOrigin cors.Policy
 }
 
 // DefaultConfig returns the Mesos defaults.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/agoracluster/agora/cors"
 	"github.com/agoracluster/agora/master/allocator"
 	"github.com/agoracluster/agora/master/httpapi"
 	"github.com/agoracluster/agora/master/ledger"
@@ -71,6 +72,10 @@ type Config struct {
 	// Flags are the settings the master was started with, by flag name, as
 	// GET_FLAGS and /flags show them.
 	Flags map[string]string
+	// AccessControlAllowOrigin are the origins whose pages may call the master's
+	// APIs from a browser (--access_control_allow_origin); the zero Policy allows
+	// none but the master's own web UI, which needs no CORS.
+	AccessControlAllowOrigin cors.Policy
 }
 
 // DefaultConfig returns the Mesos defaults.

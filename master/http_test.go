@@ -482,7 +482,11 @@ func startFuzzMaster(f *testing.F) http.Handler {
 			f.Error(err)
 		}
 	})
-	return m.routes()
+	h, err := m.routes()
+	if err != nil {
+		f.Fatal(err)
+	}
+	return h
 }
 
 // fuzzPost posts body to path and fails on a server error.

@@ -20,6 +20,7 @@ import (
 	"github.com/agoracluster/agora/master/registry"
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
 	"github.com/agoracluster/agora/store"
+	"github.com/agoracluster/agora/ui"
 )
 
 // Version is the default Config.Version.
@@ -119,7 +120,11 @@ func (m *Master) Run(ctx context.Context, ln net.Listener) error {
 		}
 	}
 
-	srv := &http.Server{Handler: m.routes(), ReadHeaderTimeout: 10 * time.Second}
+	routes, err := m.routes()
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: m.cfg.AccessControlAllowOrigin.Wrap(routes), ReadHeaderTimeout: 10 * time.Second}
 	serveErr := make(chan error, 1)
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -254,9 +259,15 @@ func (m *Master) Leading() bool {
 }
 
 // routes serves the APIs (the term's while leading, redirects to the leader while
-// standby) and the master's own endpoints: health and the leader's address.
-func (m *Master) routes() http.Handler {
+// standby) and the master's own endpoints: health, the leader's address and the web UI
+// (which a standby serves too; its API calls are redirected to the leader).
+func (m *Master) routes() (http.Handler, error) {
 	mux := http.NewServeMux()
+	webUI, err := ui.New()
+	if err != nil {
+		return nil, fmt.Errorf("master: %w", err)
+	}
+	webUI.Register(mux, m.leaderOnly)
 	mux.HandleFunc("/health", m.handleHealth)
 	mux.HandleFunc("/master/health", m.handleHealth)
 	mux.HandleFunc("/redirect", m.handleRedirect)
@@ -283,7 +294,20 @@ func (m *Master) routes() http.Handler {
 			}
 		}
 	})
-	return httpapi.Secure(m.sec.httpapi(m.cfg), mux)
+	return httpapi.Secure(m.sec.httpapi(m.cfg), mux), nil
+}
+
+// leaderOnly serves h while this master leads (a standalone master always does) and
+// redirects to the leader while it is a standby: the web UI's page then talks to the
+// leader on its own origin.
+func (m *Master) leaderOnly(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if m.ha != nil && !m.Leading() {
+			m.redirectToLeader(w, r, r.URL.Path)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 func (m *Master) handleHealth(w http.ResponseWriter, _ *http.Request) {

@@ -31,6 +31,10 @@
 #   DNS (discovery/dns, `agora dns`'s server in the test process, GOMAXPROCS 1):
 #     BenchmarkServeUDP         queries/s over loopback UDP, zone of 10,000 tasks (client on the same core)
 #     BenchmarkRecords          computing the zone of a /state snapshot, 1,000 and 10,000 tasks
+#   web UI (integration/bench_webui_test.go, the UI in headless Chromium, a synthetic state):
+#     BenchmarkWebUI            1,000 and 10,000 agents with 10 tasks each: the tasks view's
+#                               load (SUBSCRIBED transferred, parsed, first page drawn), redraw
+#                               after a change and filter over every task
 #   DNS end to end (integration/bench_dns_test.go, real master, agent and `agora dns`):
 #     BenchmarkDNSUpdateAfterRunning  TASK_RUNNING -> the task's A record served (the records
 #                               follow the operator SUBSCRIBE stream), p50/p99 of BENCH_DNS_TASKS
@@ -196,6 +200,13 @@ if ! go test ./integration/ -run '^$' -count 1 -timeout 10m -benchtime 1x \
 	failures+=("LB route benchmark failed: see $out/lb-route.txt")
 fi
 
+echo "bench: web UI in headless Chromium (10,000 agents, 100,000 tasks)" >&2
+if ! go test ./integration/ -run '^$' -count 1 -timeout 15m -benchtime 3x \
+	-bench '^BenchmarkWebUI$' >"$out/webui.txt" 2>&1; then
+	status=1
+	failures+=("web UI benchmark failed: see $out/webui.txt")
+fi
+
 if [[ ${BENCH_PROFILE:-} == 1 ]]; then
 	echo "bench: profiling the launch benchmark with the master and agent in process" >&2
 	go test -tags inprocess ./integration/ -run '^$' -count 1 -timeout 15m -benchtime 1x \
@@ -211,7 +222,7 @@ fi
 
 # --- table ----------------------------------------------------------------------------------
 # Benchmark lines look like "BenchmarkName/sub-2  1  12.5 unit  3.0 unit ...".
-table=$(cat "$out/integration.txt" "$out/marathon.txt" "$out/batch.txt" "$out/ha.txt" "$out/allocator.txt" "$out/dns.txt" "$out/dns-update.txt" "$out/lb.txt" "$out/lb-route.txt" 2>/dev/null | awk -v tasks="$tasks" -v rts="$roundtrips" -v mem="$memtasks" \
+table=$(cat "$out/integration.txt" "$out/marathon.txt" "$out/batch.txt" "$out/ha.txt" "$out/allocator.txt" "$out/dns.txt" "$out/dns-update.txt" "$out/lb.txt" "$out/lb-route.txt" "$out/webui.txt" 2>/dev/null | awk -v tasks="$tasks" -v rts="$roundtrips" -v mem="$memtasks" \
 	-v minst="$m_instances" -v magents="$m_agents" -v mapps="$m_apps" -v mapptasks="$m_apptasks" '
 function row(name, value, unit, goal, cmp, limit,   verdict) {
 	verdict = "-"
@@ -264,6 +275,13 @@ function fmt(v) { return (v >= 100) ? sprintf("%.0f", v) : (v >= 10) ? sprintf("
 		row("Marathon: GET /v2/apps?embed=apps.tasks, first request (nothing rendered yet)", fmt(m["first-ms"]), "ms", "-")
 		row("Marathon: GET /v2/apps?embed=apps.tasks, response size", fmt(m["MiB"]), "MiB", "-")
 		row("Marathon: " mapps " apps created -> all " mapps * mapptasks " tasks running", fmt(m["setup-s"]), "s", "-")
+	} else if (name ~ /^BenchmarkWebUI\//) {
+		size = name; sub(/^BenchmarkWebUI\//, "", size); gsub(/[=\/]/, " ", size)
+		row("web UI (" size "): tasks view redrawn after a change", fmt(m["render-ms"]), "ms", "<= 1000 ms", "le", 1000)
+		row("  web UI: filter over every task", fmt(m["filter-ms"]), "ms", "-")
+		row("  web UI: agents view / overview redrawn after a change", fmt(m["agents-render-ms"]) " / " fmt(m["overview-render-ms"]), "ms", "<= 1000 ms")
+		row("  web UI: open the tasks view (" fmt(m["state-MiB"]) " MiB SUBSCRIBED: transfer, parse, first page)", fmt(m["load-ms"]), "ms", "-")
+		row("    of which SUBSCRIBED received / JSON.parse / folded into the state", fmt(m["received-ms"]) " / " fmt(m["parse-ms"]) " / " fmt(m["apply-ms"]), "ms", "-")
 	} else if (name == "BenchmarkBatchJobs") {
 		row("batch: " m["tasks"] " tasks (" m["jobs"] " jobs), submission -> all runs SUCCESS", fmt(m["finished-s"]), "s", "-")
 		row("batch: sustained rate", fmt(m["tasks/s"]), "tasks/s", ">= 3750", "ge", 3750)

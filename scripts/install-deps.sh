@@ -5,6 +5,8 @@
 # (a Marathon client library that the Marathon compatibility test drives unchanged), and dig
 # (bind9-dnsutils; the DNS integration test queries `agora dns` with it), and haproxy (the LB's
 # --haproxy configurations are checked with it and served by it in a test).
+# (bind9-dnsutils; the DNS integration test queries `agora dns` with it), and Chromium (the
+# web UI's tests drive it headless).
 set -euo pipefail
 
 missing=()
@@ -14,6 +16,7 @@ command -v java >/dev/null 2>&1 || missing+=(default-jre-headless)
 command -v python3 >/dev/null 2>&1 || missing+=(python3)  # HTTP server of the readiness test's tasks
 command -v dig >/dev/null 2>&1 || missing+=(bind9-dnsutils)  # the DNS integration test's second resolver
 command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || missing+=(haproxy)  # agora lb --haproxy's configurations
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)  # the web UI's browser tests (integration/browsertest)
 # The Marathon client library, for Debian's python3 (/usr/bin/python3).
 if ! { [ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import marathon' >/dev/null 2>&1; }; then
   missing+=(python3-marathon)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/agoracluster/agora/agent"
 	"github.com/agoracluster/agora/agent/registration"
+	"github.com/agoracluster/agora/cors"
 	"github.com/agoracluster/agora/election"
 	"github.com/agoracluster/agora/zookeeper"
 )
@@ -63,6 +64,8 @@ func runAgent(ctx context.Context, args []string, _, stderr io.Writer) error {
 	fs.BoolVar(&cfg.SwitchUser, "switch_user", cfg.SwitchUser, "run tasks as their user (the task's, else the framework's) when the agent runs as root; false runs them as the agent's user")
 	tlsf := addTLSFlags(fs)
 	credential := fs.String("credential", "", "file with the agent's credential for a master with --authenticate_agents ({\"principal\": …, \"secret\": …} or one \"principal secret\" line)")
+	allowOrigin := fs.String("access_control_allow_origin", "",
+		"origins whose pages may call the agent's APIs from a browser, separated by commas, or * for any: give the master's URL (http://master:5050) so that its web UI can show sandboxes")
 	level := fs.String("logging_level", "info", "log level: debug, info, warn, error")
 	if err := parseFlags(fs, args, osEnv); err != nil {
 		return err
@@ -70,6 +73,9 @@ func runAgent(ctx context.Context, args []string, _, stderr io.Writer) error {
 	var err error
 	if cfg.Credential, err = readCredential("credential", *credential); err != nil {
 		return err
+	}
+	if cfg.AccessControlAllowOrigin, err = cors.Parse(*allowOrigin); err != nil {
+		return fmt.Errorf("agent: --access_control_allow_origin: %w", err)
 	}
 	cfg.Containerizers = nil
 	for _, c := range strings.Split(*containerizers, ",") {

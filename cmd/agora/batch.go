@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/agoracluster/agora/cors"
 	"github.com/agoracluster/agora/frameworks/batch"
 	"github.com/agoracluster/agora/frameworks/ha"
 	"github.com/agoracluster/agora/frameworks/sdk"
@@ -37,6 +38,8 @@ func runBatch(ctx context.Context, args []string, _, stderr io.Writer) error {
 	tlsf := addTLSFlags(fs)
 	authPrincipal := fs.String("mesos_authentication_principal", "", "principal the framework authenticates with to the master (with --mesos_authentication_secret_file)")
 	authSecret := fs.String("mesos_authentication_secret_file", "", "file holding the secret of --mesos_authentication_principal")
+	allowOrigin := fs.String("access_control_allow_origin", "",
+		"origins whose pages may call the REST API from a browser, separated by commas (http://dash.example.com:8000), or * for any")
 	level := fs.String("logging_level", "info", "log level: debug, info, warn, error")
 	if err := parseFlags(fs, args, osEnv); err != nil {
 		return err
@@ -46,6 +49,11 @@ func runBatch(ctx context.Context, args []string, _, stderr io.Writer) error {
 		return fmt.Errorf("%s: %w", fs.Name(), err)
 	}
 	cfg.Credential = cred
+	origins, err := cors.Parse(*allowOrigin)
+	if err != nil {
+		return fmt.Errorf("batch: --access_control_allow_origin: %w", err)
+	}
+	cfg.AccessControlAllowOrigin = origins
 	cfg.Masters = sdk.SplitMasters(*masters)
 	if err := frameworkDefaults("batch", &cfg.Hostname, &cfg.User); err != nil {
 		return err

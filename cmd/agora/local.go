@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/agoracluster/agora/agent"
+	"github.com/agoracluster/agora/cors"
 	"github.com/agoracluster/agora/discovery/dns"
 	"github.com/agoracluster/agora/discovery/lb"
 	"github.com/agoracluster/agora/frameworks/batch"
@@ -99,6 +100,9 @@ func runLocalCluster(ctx context.Context, lc localConfig, stdout io.Writer, log 
 		ln   net.Listener
 		run  func(context.Context, net.Listener) error
 	}
+	// The master's web UI reads the agents' sandboxes and the frameworks' REST APIs from the
+	// master's origin, by its address or, on this machine, as localhost.
+	uiOrigin := cors.MustParse(fmt.Sprintf("http://%s,http://localhost:%d", masterAddr, lc.masterPort))
 	runners := []runner{{"master", mln, m.Run}}
 	closeAll := func() {
 		for _, r := range runners {
@@ -114,6 +118,7 @@ func runLocalCluster(ctx context.Context, lc localConfig, stdout io.Writer, log 
 		acfg.Attributes = lc.attributes
 		acfg.ShutdownExecutorsOnExit = true // Ctrl-C stops the tasks too
 		acfg.Version = version
+		acfg.AccessControlAllowOrigin = uiOrigin
 		a, err := agent.New(acfg, log.Named(fmt.Sprintf("agent-%d", i)))
 		if err != nil {
 			closeAll()
@@ -133,6 +138,7 @@ func runLocalCluster(ctx context.Context, lc localConfig, stdout io.Writer, log 
 		mcfg.HTTPPort = lc.marathon
 		mcfg.Hostname = lc.ip
 		mcfg.WorkDir = filepath.Join(lc.workDir, "marathon")
+		mcfg.AccessControlAllowOrigin = uiOrigin
 		if u, err := user.Current(); err == nil {
 			mcfg.User = u.Username
 		}
@@ -155,6 +161,7 @@ func runLocalCluster(ctx context.Context, lc localConfig, stdout io.Writer, log 
 		bcfg.HTTPPort = lc.batch
 		bcfg.Hostname = lc.ip
 		bcfg.WorkDir = filepath.Join(lc.workDir, "batch")
+		bcfg.AccessControlAllowOrigin = uiOrigin
 		if u, err := user.Current(); err == nil {
 			bcfg.User = u.Username
 		}
@@ -215,6 +222,7 @@ func runLocalCluster(ctx context.Context, lc localConfig, stdout io.Writer, log 
 	for _, r := range runners {
 		fmt.Fprintf(stdout, "  %-9s http://%s\n", r.name, r.ln.Addr())
 	}
+	fmt.Fprintf(stdout, "  %-9s http://%s/\n", "web UI", mln.Addr())
 	if dnsRun != nil {
 		fmt.Fprintf(stdout, "  %-9s %s (udp, tcp; domain mesos: dig @%s -p %d leader.mesos)\n", "dns", dnsAddr, lc.ip, dnsAddr.(*net.UDPAddr).Port)
 	}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/agoracluster/agora/cors"
 	"github.com/agoracluster/agora/frameworks/marathon"
 	"github.com/agoracluster/agora/frameworks/sdk"
 )
@@ -40,6 +41,8 @@ func runMarathon(ctx context.Context, args []string, _, stderr io.Writer) error 
 	tlsf := addTLSFlags(fs)
 	authPrincipal := fs.String("mesos_authentication_principal", "", "principal the framework authenticates with to the master (with --mesos_authentication_secret_file)")
 	authSecret := fs.String("mesos_authentication_secret_file", "", "file holding the secret of --mesos_authentication_principal")
+	allowOrigin := fs.String("access_control_allow_origin", "",
+		"origins whose pages may call the REST API from a browser, separated by commas (http://dash.example.com:8000), or * for any")
 	level := fs.String("logging_level", "info", "log level: debug, info, warn, error")
 	if err := parseFlags(fs, args, osEnv); err != nil {
 		return err
@@ -49,6 +52,11 @@ func runMarathon(ctx context.Context, args []string, _, stderr io.Writer) error 
 		return fmt.Errorf("%s: %w", fs.Name(), err)
 	}
 	cfg.Credential = cred
+	origins, err := cors.Parse(*allowOrigin)
+	if err != nil {
+		return fmt.Errorf("marathon: --access_control_allow_origin: %w", err)
+	}
+	cfg.AccessControlAllowOrigin = origins
 	if err := cfg.ParseFeatures(*features); err != nil {
 		return fmt.Errorf("marathon: %w", err)
 	}

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 
+	"github.com/agoracluster/agora/cors"
 	"github.com/agoracluster/agora/master"
 	"github.com/agoracluster/agora/master/allocator"
 	"github.com/agoracluster/agora/zookeeper"
@@ -56,10 +57,15 @@ func runMaster(ctx context.Context, args []string, _, stderr io.Writer) error {
 	fs.BoolVar(&cfg.AuthenticateHTTPReadWrite, "authenticate_http_readwrite", false, "operator calls that change the master must authenticate")
 	fs.BoolVar(&cfg.AuthenticateHTTPReadOnly, "authenticate_http_readonly", false, "operator calls that read the master must authenticate")
 	tlsf := addTLSFlags(fs)
+	allowOrigin := fs.String("access_control_allow_origin", "",
+		"origins whose pages may call the master's APIs from a browser, separated by commas (http://dash.example.com:8000), or * for any; the master's own web UI needs none")
 	level := fs.String("logging_level", "info", "log level: debug, info, warn, error")
 	err := parseFlags(fs, args, osEnv)
 	if err != nil {
 		return err
+	}
+	if cfg.AccessControlAllowOrigin, err = cors.Parse(*allowOrigin); err != nil {
+		return fmt.Errorf("master: --access_control_allow_origin: %w", err)
 	}
 	if *quorum < 1 {
 		return fmt.Errorf("master: --quorum %d: must be at least 1", *quorum)

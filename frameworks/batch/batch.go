@@ -131,7 +131,7 @@ func (b *Batch) RunWithStore(ctx context.Context, ln net.Listener, st store.Stor
 	}
 	hs := &ha.Handlers{Self: "http://" + b.self()}
 	hs.Lead(h)
-	if err := ha.Serve(ctx, ln, hs, run); err != nil {
+	if err := ha.Serve(ctx, ln, b.cfg.AccessControlAllowOrigin.Wrap(hs), run); err != nil {
 		return fmt.Errorf("batch: %w", err)
 	}
 	return nil
@@ -154,7 +154,7 @@ func RunHA(ctx context.Context, cfg Config, log *zap.Logger, ln net.Listener, no
 		Follower: api.Follower(node.Leader, ha.Proxy(node, log.Named("batch")), log.Named("batch")),
 		Leading:  node.Leading, StartWait: ha.StartWait,
 	}
-	err := ha.Serve(ctx, ln, hs, func(ctx context.Context) error {
+	err := ha.Serve(ctx, ln, cfg.AccessControlAllowOrigin.Wrap(hs), func(ctx context.Context) error {
 		return node.Run(ctx, func(ctx context.Context, st store.Store) error {
 			b, err := New(cfg, log, opts...)
 			if err != nil {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/agoracluster/agora/cors"
 	"github.com/agoracluster/agora/frameworks/batch/retry"
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
 	"github.com/agoracluster/agora/security/credentials"
@@ -61,6 +62,9 @@ type Config struct {
 	// FindSandboxes looks up each task's agent URL (the master's /state) and sandbox
 	// directory (the agent's /state), so that runs say where stdout and stderr are.
 	FindSandboxes bool
+	// AccessControlAllowOrigin are the origins whose pages may call the REST API from a
+	// browser (--access_control_allow_origin, as Marathon's); the zero Policy allows none.
+	AccessControlAllowOrigin cors.Policy
 }
 
 // DefaultConfig returns the defaults (Metronome's where it has one).

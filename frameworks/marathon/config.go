@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/agoracluster/agora/cors"
 	"github.com/agoracluster/agora/frameworks/marathon/callbacks"
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
 	"github.com/agoracluster/agora/security/credentials"
@@ -78,6 +79,9 @@ type Config struct {
 	// Now is the clock every decision reads (version stamps, back-offs, kill retries,
 	// event timestamps); nil means time.Now. Tests set a fake one.
 	Now func() time.Time
+	// AccessControlAllowOrigin are the origins whose pages may call the REST API from a
+	// browser (Marathon's --access_control_allow_origin); the zero Policy allows none.
+	AccessControlAllowOrigin cors.Policy
 }
 
 // DefaultConfig returns Marathon's defaults.

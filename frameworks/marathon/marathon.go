@@ -113,7 +113,7 @@ func (m *Marathon) RunHA(ctx context.Context, ln net.Listener, node *ha.Node) er
 }
 
 func (m *Marathon) serve(ctx context.Context, ln net.Listener, h http.Handler, run func(context.Context) error) error {
-	if err := ha.Serve(ctx, ln, h, run); err != nil {
+	if err := ha.Serve(ctx, ln, m.cfg.AccessControlAllowOrigin.Wrap(h), run); err != nil {
 		return fmt.Errorf("marathon: %w", err)
 	}
 	return nil

@@ -86,3 +86,21 @@ func RequireCommand(t testing.TB, name string) string {
 	}
 	return p
 }
+
+// RequireChromium returns the path of Debian's Chromium (the chromium command, which `make
+// deps` installs) once it answers --version, for the tests that drive a real browser.
+func RequireChromium(t testing.TB) string {
+	t.Helper()
+	p, err := exec.LookPath("chromium")
+	if err != nil {
+		Require(t, fmt.Sprintf("chromium not installed (make deps installs Debian's chromium package): %v", err))
+		return ""
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if out, err := exec.CommandContext(ctx, p, "--version").CombinedOutput(); err != nil {
+		Require(t, fmt.Sprintf("%s --version: %v: %s", p, err, out))
+		return ""
+	}
+	return p
+}

@@ -1,6 +1,7 @@
 package hosttest
 
 import (
+	"strings"
 	"testing"
 )
 
@@ -50,5 +51,30 @@ func TestRequireCommand(t *testing.T) {
 	RequireCommand(o, "agora-no-such-command")
 	if o.skipped == "" {
 		t.Fatal("a missing command did not skip")
+	}
+}
+
+func TestRequireChromiumMissing(t *testing.T) {
+	t.Setenv("PATH", t.TempDir())
+	for _, tc := range []struct {
+		name, ci           string
+		wantSkip, wantFail bool
+	}{
+		{"locally skips", "", true, false},
+		{"in CI fails", "true", false, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv("CI", tc.ci)
+			o := &outcome{TB: t}
+			if p := RequireChromium(o); p != "" {
+				t.Fatalf("path %q without chromium in PATH", p)
+			}
+			if (o.skipped != "") != tc.wantSkip || (o.failed != "") != tc.wantFail {
+				t.Fatalf("skipped %q failed %q; want skip %v fail %v", o.skipped, o.failed, tc.wantSkip, tc.wantFail)
+			}
+			if !strings.Contains(o.skipped+o.failed, "make deps installs Debian's chromium package") {
+				t.Errorf("reason %q does not say how to install it", o.skipped+o.failed)
+			}
+		})
 	}
 }

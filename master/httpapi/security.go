@@ -56,7 +56,7 @@ const (
 func classify(r *http.Request) endpointClass {
 	p := strings.TrimPrefix(r.URL.Path, "/master")
 	switch {
-	case p == "/health" || p == "/redirect":
+	case p == "/health" || p == "/redirect" || r.Method == http.MethodOptions: // CORS preflights carry no credentials
 		return classOpen
 	case p == "/api/v1/scheduler":
 		return classScheduler
