@@ -104,26 +104,34 @@ type poolTransport struct {
 func (t *poolTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	pl := poolOf(req)
 	var errs []error
-	for _, b := range pl.order() {
-		out, u := new(http.Request), *req.URL // the proxy's own outbound request, shallowly copied
-		*out = *req
-		u.Host = b.Addr
-		out.URL = &u
-		b.counters.total.Add(1)
-		b.counters.active.Add(1)
-		resp, err := t.base.RoundTrip(out)
-		if err == nil {
-			if req.ContentLength > 0 {
-				b.counters.bytesIn.Add(req.ContentLength)
+	// Every backend failing a retryable request (the old tasks of a rolling restart died
+	// before the feed brought the new ones in): wait for the set to change, and try once more.
+	for round := 0; round < 2; round++ {
+		order, set := pl.attempt()
+		for _, b := range order {
+			out, u := new(http.Request), *req.URL // the proxy's own outbound request, shallowly copied
+			*out = *req
+			u.Host = b.Addr
+			out.URL = &u
+			b.counters.total.Add(1)
+			b.counters.active.Add(1)
+			resp, err := t.base.RoundTrip(out)
+			if err == nil {
+				if req.ContentLength > 0 {
+					b.counters.bytesIn.Add(req.ContentLength)
+				}
+				resp.Body = &countingBody{ReadCloser: resp.Body, n: &b.counters.bytesOut, done: func() { b.counters.active.Add(-1) }}
+				return resp, nil
 			}
-			resp.Body = &countingBody{ReadCloser: resp.Body, n: &b.counters.bytesOut, done: func() { b.counters.active.Add(-1) }}
-			return resp, nil
+			b.counters.active.Add(-1)
+			b.counters.errors.Add(1)
+			errs = append(errs, fmt.Errorf("%s: %w", b.Addr, err))
+			if req.Context().Err() != nil || !retryable(req, err) {
+				return nil, errors.Join(errs...)
+			}
 		}
-		b.counters.active.Add(-1)
-		b.counters.errors.Add(1)
-		errs = append(errs, fmt.Errorf("%s: %w", b.Addr, err))
-		if req.Context().Err() != nil || !retryable(req, err) {
-			return nil, errors.Join(errs...)
+		if round == 1 || !pl.awaitChange(req.Context(), set) {
+			break
 		}
 	}
 	if len(errs) == 0 {

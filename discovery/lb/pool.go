@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"net"
 	"slices"
+	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // ErrNoBackend is returned when a frontend has no backend that takes a connection.
@@ -21,6 +23,40 @@ type pool struct {
 	backends atomic.Pointer[[]*backend]
 	next     atomic.Uint64
 	counters *Counters
+
+	mu      sync.Mutex
+	changed chan struct{} // closed and replaced when the backend set is replaced
+}
+
+// changeWait bounds how long a connection or request that every backend failed waits for
+// the backend set to change (a rolling restart: the old tasks die before the feed has
+// brought the new ones in) before it fails.
+const changeWait = 3 * time.Second
+
+// awaitChange waits until the backend set is no longer tried (the one a caller went
+// through) or changeWait passes, and reports whether it changed.
+func (p *pool) awaitChange(ctx context.Context, tried *[]*backend) bool {
+	p.mu.Lock()
+	ch := p.changed
+	p.mu.Unlock()
+	if p.backends.Load() != tried {
+		return true
+	}
+	t := time.NewTimer(changeWait)
+	defer t.Stop()
+	select {
+	case <-ch:
+		return true
+	case <-t.C:
+	case <-ctx.Done():
+	}
+	return false
+}
+
+// attempt is the backends to try, in order, and the set they came from.
+func (p *pool) attempt() ([]*backend, *[]*backend) {
+	set := p.backends.Load()
+	return p.orderOf(*set), set
 }
 
 type backend struct {
@@ -29,7 +65,7 @@ type backend struct {
 }
 
 func newPool(name string, balance Balance, st *stats) *pool {
-	p := &pool{name: name, balance: balance, counters: st.of(name, "")}
+	p := &pool{name: name, balance: balance, counters: st.of(name, ""), changed: make(chan struct{})}
 	p.backends.Store(&[]*backend{})
 	empty := ""
 	p.appID.Store(&empty)
@@ -46,14 +82,19 @@ func (p *pool) set(appID string, bs []Backend, st *stats) {
 	}
 	p.appID.Store(&appID)
 	p.backends.Store(&next)
+	p.mu.Lock()
+	close(p.changed)
+	p.changed = make(chan struct{})
+	p.mu.Unlock()
 	st.forget(p.name, keep)
 }
 
 // order is the order in which a new connection tries the backends: round robin starts one
 // further each time; least connections tries the least busy first (ties in round robin
 // order).
-func (p *pool) order() []*backend {
-	bs := *p.backends.Load()
+func (p *pool) order() []*backend { return p.orderOf(*p.backends.Load()) }
+
+func (p *pool) orderOf(bs []*backend) []*backend {
 	n := len(bs)
 	if n == 0 {
 		return nil
@@ -79,14 +120,20 @@ type dialer interface {
 // refuses counts an error and the next is tried.
 func (p *pool) dial(ctx context.Context, d dialer) (net.Conn, *backend, error) {
 	var errs []error
-	for _, b := range p.order() {
-		c, err := d.DialContext(ctx, "tcp", b.Addr)
-		if err == nil {
-			return c, b, nil
+	for round := 0; round < 2; round++ {
+		order, set := p.attempt()
+		for _, b := range order {
+			c, err := d.DialContext(ctx, "tcp", b.Addr)
+			if err == nil {
+				return c, b, nil
+			}
+			b.counters.errors.Add(1)
+			errs = append(errs, err)
+			if ctx.Err() != nil {
+				break
+			}
 		}
-		b.counters.errors.Add(1)
-		errs = append(errs, err)
-		if ctx.Err() != nil {
+		if ctx.Err() != nil || round == 1 || !p.awaitChange(ctx, set) {
 			break
 		}
 	}
