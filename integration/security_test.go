@@ -11,6 +11,8 @@ import (
 
 	"github.com/agoracluster/agora/integration/cluster"
 	"github.com/agoracluster/agora/internal/poll"
+	"github.com/agoracluster/agora/security/authn"
+	"github.com/agoracluster/agora/security/credentials"
 )
 
 // TestSecureCluster runs a master that wants credentials from schedulers, agents and
@@ -63,8 +65,15 @@ func TestSecureCluster(t *testing.T) {
 		"Marathon without credentials logs the master's 401")
 	anon.Stop()
 
-	// Marathon with its principal deploys an app.
-	_, mc := startMarathon(t, c, "--mesos_authentication_principal", "marathon", "--mesos_authentication_secret_file", secret)
+	// Marathon with its principal deploys an app; its own REST API wants --http_credentials
+	// (but /ping, for load balancers).
+	_, open := startMarathon(t, c, "--mesos_authentication_principal", "marathon", "--mesos_authentication_secret_file", secret,
+		"--http_credentials", "admin:s3cret", "--http_realm", "agora")
+	if code, body := open.do(http.MethodGet, "/v2/apps", ""); code != http.StatusUnauthorized {
+		t.Fatalf("GET /v2/apps without credentials: %d %s, want 401", code, body)
+	}
+	mc := open
+	mc.http = authn.Client(nil, credentials.Credential{Principal: "admin", Secret: "s3cret"})
 	mc.must(http.MethodPost, "/v2/apps", `{"id":"/secure","cmd":"sleep 1000","cpus":0.1,"mem":16,"instances":1}`, http.StatusCreated, nil)
 	mc.settled("/secure", 1, false, 30*time.Second)
 

@@ -12,6 +12,7 @@ import (
 	"github.com/agoracluster/agora/frameworks/batch"
 	"github.com/agoracluster/agora/frameworks/ha"
 	"github.com/agoracluster/agora/frameworks/sdk"
+	"github.com/agoracluster/agora/security/authn"
 )
 
 // runBatch is `agora batch`: the batch framework (Metronome's REST /v1 with cron schedules
@@ -36,6 +37,8 @@ func runBatch(ctx context.Context, args []string, _, stderr io.Writer) error {
 	durationVar(fs, &cfg.Retry.Max, "retry_backoff_max", cfg.Retry.Max, "longest back-off before a failed task is retried")
 	fs.BoolVar(&cfg.FindSandboxes, "find_sandboxes", cfg.FindSandboxes, "look up each task's agent URL and sandbox (from the master's and the agent's /state) for the run's stdout/stderr links")
 	tlsf := addTLSFlags(fs)
+	httpCreds := fs.String("http_credentials", "", "user:password every REST API request but /ping must carry (HTTP Basic); empty: none")
+	fs.StringVar(&cfg.HTTPRealm, "http_realm", "Mesosphere", "realm of --http_credentials")
 	authPrincipal := fs.String("mesos_authentication_principal", "", "principal the framework authenticates with to the master (with --mesos_authentication_secret_file)")
 	authSecret := fs.String("mesos_authentication_secret_file", "", "file holding the secret of --mesos_authentication_principal")
 	allowOrigin := fs.String("access_control_allow_origin", "",
@@ -49,6 +52,11 @@ func runBatch(ctx context.Context, args []string, _, stderr io.Writer) error {
 		return fmt.Errorf("%s: %w", fs.Name(), err)
 	}
 	cfg.Credential = cred
+	if *httpCreds != "" {
+		if cfg.HTTPCredentials, err = authn.ParsePair(*httpCreds); err != nil {
+			return fmt.Errorf("batch: --http_credentials: %w", err)
+		}
+	}
 	origins, err := cors.Parse(*allowOrigin)
 	if err != nil {
 		return fmt.Errorf("batch: --access_control_allow_origin: %w", err)

@@ -12,6 +12,7 @@ import (
 	"github.com/agoracluster/agora/cors"
 	"github.com/agoracluster/agora/frameworks/marathon"
 	"github.com/agoracluster/agora/frameworks/sdk"
+	"github.com/agoracluster/agora/security/authn"
 )
 
 // runMarathon is `agora marathon`: the Marathon-compatible app framework (REST /v2).
@@ -39,6 +40,8 @@ func runMarathon(ctx context.Context, args []string, _, stderr io.Writer) error 
 	endpoints := fs.String("http_endpoints", "", "comma-separated callback URLs subscribed at start (with --event_subscriber http_callback)")
 	fs.IntVar(&cfg.MaxVersions, "max_versions", cfg.MaxVersions, "how many versions of each app and of the root group are stored")
 	tlsf := addTLSFlags(fs)
+	httpCreds := fs.String("http_credentials", "", "user:password every REST API request but /ping must carry (HTTP Basic); empty: none")
+	fs.StringVar(&cfg.HTTPRealm, "http_realm", "Mesosphere", "realm of --http_credentials")
 	authPrincipal := fs.String("mesos_authentication_principal", "", "principal the framework authenticates with to the master (with --mesos_authentication_secret_file)")
 	authSecret := fs.String("mesos_authentication_secret_file", "", "file holding the secret of --mesos_authentication_principal")
 	allowOrigin := fs.String("access_control_allow_origin", "",
@@ -52,6 +55,11 @@ func runMarathon(ctx context.Context, args []string, _, stderr io.Writer) error 
 		return fmt.Errorf("%s: %w", fs.Name(), err)
 	}
 	cfg.Credential = cred
+	if *httpCreds != "" {
+		if cfg.HTTPCredentials, err = authn.ParsePair(*httpCreds); err != nil {
+			return fmt.Errorf("marathon: --http_credentials: %w", err)
+		}
+	}
 	origins, err := cors.Parse(*allowOrigin)
 	if err != nil {
 		return fmt.Errorf("marathon: --access_control_allow_origin: %w", err)

@@ -20,6 +20,7 @@ import (
 	"github.com/agoracluster/agora/frameworks/marathon/events"
 	"github.com/agoracluster/agora/frameworks/sdk"
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
+	"github.com/agoracluster/agora/security/authn"
 	"github.com/agoracluster/agora/store"
 )
 
@@ -131,7 +132,7 @@ func (b *Batch) RunWithStore(ctx context.Context, ln net.Listener, st store.Stor
 	}
 	hs := &ha.Handlers{Self: "http://" + b.self()}
 	hs.Lead(h)
-	if err := ha.Serve(ctx, ln, b.cfg.AccessControlAllowOrigin.Wrap(hs), run); err != nil {
+	if err := ha.Serve(ctx, ln, b.cfg.AccessControlAllowOrigin.Wrap(protect(hs, b.cfg)), run); err != nil {
 		return fmt.Errorf("batch: %w", err)
 	}
 	return nil
@@ -154,7 +155,7 @@ func RunHA(ctx context.Context, cfg Config, log *zap.Logger, ln net.Listener, no
 		Follower: api.Follower(node.Leader, ha.Proxy(node, log.Named("batch")), log.Named("batch")),
 		Leading:  node.Leading, StartWait: ha.StartWait,
 	}
-	err := ha.Serve(ctx, ln, cfg.AccessControlAllowOrigin.Wrap(hs), func(ctx context.Context) error {
+	err := ha.Serve(ctx, ln, cfg.AccessControlAllowOrigin.Wrap(protect(hs, cfg)), func(ctx context.Context) error {
 		return node.Run(ctx, func(ctx context.Context, st store.Store) error {
 			b, err := New(cfg, log, opts...)
 			if err != nil {
@@ -300,4 +301,10 @@ func (b *Batch) do(ctx context.Context, f func()) error {
 	}
 	<-ran
 	return nil
+}
+
+// protect puts the REST API behind --http_credentials (HTTP Basic, realm --http_realm);
+// /ping stays open for load balancers' health checks.
+func protect(h http.Handler, cfg Config) http.Handler {
+	return authn.Protect(h, cfg.HTTPCredentials, cfg.HTTPRealm, func(r *http.Request) bool { return r.URL.Path == "/ping" })
 }

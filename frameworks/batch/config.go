@@ -22,6 +22,11 @@ type Config struct {
 	// MasterTLS, when set, makes the connections to the master (and, for Marathon, to the
 	// agents) HTTPS with this configuration (--tls_*).
 	MasterTLS *tls.Config
+	// HTTPCredentials, when set, is the user and password every REST API request but /ping
+	// must carry (HTTP Basic; Marathon's --http_credentials), in realm HTTPRealm
+	// (--http_realm).
+	HTTPCredentials credentials.Credential
+	HTTPRealm       string
 	// HTTPPort is the port the REST API is advertised on (the listener is passed to Run).
 	HTTPPort int
 	// Hostname is advertised as the leader's address and in FrameworkInfo.

@@ -26,6 +26,7 @@ import (
 	"github.com/agoracluster/agora/frameworks/marathon/tasks"
 	"github.com/agoracluster/agora/frameworks/sdk"
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
+	"github.com/agoracluster/agora/security/authn"
 	"github.com/agoracluster/agora/store"
 )
 
@@ -113,7 +114,7 @@ func (m *Marathon) RunHA(ctx context.Context, ln net.Listener, node *ha.Node) er
 }
 
 func (m *Marathon) serve(ctx context.Context, ln net.Listener, h http.Handler, run func(context.Context) error) error {
-	if err := ha.Serve(ctx, ln, m.cfg.AccessControlAllowOrigin.Wrap(h), run); err != nil {
+	if err := ha.Serve(ctx, ln, m.cfg.AccessControlAllowOrigin.Wrap(protect(h, m.cfg)), run); err != nil {
 		return fmt.Errorf("marathon: %w", err)
 	}
 	return nil
@@ -350,4 +351,10 @@ func (m *Marathon) schedulerConfig(st store.Store) sdk.Config {
 	scfg.WantOffers = true
 	scfg.AutoAcknowledge = false // the loop's acker acknowledges recorded updates
 	return scfg
+}
+
+// protect puts the REST API behind --http_credentials (HTTP Basic, realm --http_realm);
+// /ping stays open for load balancers' health checks.
+func protect(h http.Handler, cfg Config) http.Handler {
+	return authn.Protect(h, cfg.HTTPCredentials, cfg.HTTPRealm, func(r *http.Request) bool { return r.URL.Path == "/ping" })
 }

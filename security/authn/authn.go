@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/agoracluster/agora/security/credentials"
 	"github.com/agoracluster/agora/security/reload"
@@ -116,4 +117,25 @@ func Client(hc *http.Client, cred credentials.Credential) *http.Client {
 	}
 	c.Transport = &Transport{Base: c.Transport, Credential: cred}
 	return c
+}
+
+// ParsePair reads a user:password pair (Marathon's --http_credentials); the user must not
+// contain ':'.
+func ParsePair(s string) (credentials.Credential, error) {
+	user, pass, ok := strings.Cut(s, ":")
+	if !ok || user == "" || pass == "" {
+		return credentials.Credential{}, errors.New("want user:password, both non-empty")
+	}
+	return credentials.Credential{Principal: user, Secret: pass}, nil
+}
+
+// Protect requires cred's HTTP Basic credentials for every request to next but those
+// open reports true for (Marathon's --http_credentials and --http_realm); a zero cred
+// returns next unchanged.
+func Protect(next http.Handler, cred credentials.Credential, realm string, open func(*http.Request) bool) http.Handler {
+	if cred.Principal == "" {
+		return next
+	}
+	a := New(reload.Static(credentials.NewSet([]credentials.Credential{cred})), realm)
+	return a.Middleware(func(r *http.Request) bool { return !open(r) }, next)
 }

@@ -61,3 +61,34 @@ func TestMiddlewareAndTransport(t *testing.T) {
 		t.Errorf("a nil authenticator in front of the authenticating handler: %d, want its 401", rec.Code)
 	}
 }
+
+func TestProtectAndParsePair(t *testing.T) {
+	cred, err := ParsePair("admin:pa:ss")
+	if err != nil || cred.Principal != "admin" || cred.Secret != "pa:ss" {
+		t.Fatalf("ParsePair = %+v, %v", cred, err)
+	}
+	for _, bad := range []string{"admin", ":pw", "admin:"} {
+		if _, err := ParsePair(bad); err == nil {
+			t.Errorf("ParsePair(%q) succeeded", bad)
+		}
+	}
+	ok := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok") })
+	h := Protect(ok, cred, "Mesosphere", func(r *http.Request) bool { return r.URL.Path == "/ping" })
+	for _, tt := range []struct {
+		path, user, pass string
+		want             int
+	}{{"/v2/apps", "", "", 401}, {"/v2/apps", "admin", "wrong", 401}, {"/v2/apps", "admin", "pa:ss", 200}, {"/ping", "", "", 200}} {
+		req := httptest.NewRequest(http.MethodGet, tt.path, nil)
+		if tt.user != "" {
+			req.SetBasicAuth(tt.user, tt.pass)
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != tt.want {
+			t.Errorf("%s as %q: %d, want %d", tt.path, tt.user, rec.Code, tt.want)
+		}
+		if rec.Code == 401 && rec.Header().Get("WWW-Authenticate") != `Basic realm="Mesosphere"` {
+			t.Errorf("challenge %q", rec.Header().Get("WWW-Authenticate"))
+		}
+	}
+}
