@@ -27,10 +27,12 @@ import (
 	"github.com/agoracluster/agora/agent/statusupdate"
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
 	"github.com/agoracluster/agora/resources"
+	"github.com/agoracluster/agora/security/exectoken"
 )
 
 // Agent is one Agora agent. Create it with New and run it with Run.
 type Agent struct {
+	tokens        *exectoken.Signer // executors' tokens; nil without --authenticate_http_executors
 	cfg           Config
 	log           *zap.Logger
 	clock         clock.Clock                 // time for the loop's timeouts, retries and timestamps
@@ -128,6 +130,11 @@ func New(cfg Config, logger *zap.Logger) (*Agent, error) {
 			tasks:      make(map[statusupdate.TaskKey]*task),
 			sum:        statusupdate.New(cfg.StatusUpdate),
 		},
+	}
+	if cfg.AuthenticateHTTPExecutors {
+		if a.tokens, err = exectoken.LoadOrCreate(filepath.Join(cfg.WorkDir, "meta", "executor_token_key")); err != nil {
+			return nil, fmt.Errorf("agent: --authenticate_http_executors: %w", err)
+		}
 	}
 	a.sup = supervisor{a}
 	a.process = containerizer.NewProcess(fetchURIs, log)

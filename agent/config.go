@@ -75,6 +75,10 @@ type Config struct {
 	// Credential authenticates the agent to the master (--credential; needed when the
 	// master runs with --authenticate_agents); zero: none.
 	Credential credentials.Credential
+	// AuthenticateHTTPExecutors makes executors authenticate to the executor API with a
+	// token of their own (MESOS_EXECUTOR_AUTHENTICATION_TOKEN; Mesos's
+	// --authenticate_http_executors), so one task cannot act as another's executor.
+	AuthenticateHTTPExecutors bool
 	// SwitchUser runs executors and tasks as their user (CommandInfo.user, else
 	// FrameworkInfo.user: its uid, gid and supplementary groups; the sandbox is theirs) when
 	// the agent runs as root, as Mesos's --switch_user; false runs them as the agent's user.

@@ -385,6 +385,9 @@ func (a *Agent) executorEnv(ex *executor) []string {
 	if !a.cfg.SwitchUser {
 		env = append(env, "AGORA_SWITCH_USER=0")
 	}
+	if a.tokens != nil {
+		env = append(env, "MESOS_EXECUTOR_AUTHENTICATION_TOKEN="+a.tokens.Token(ex.fw.id, ex.id))
+	}
 	// With TLS, the executor reaches the agent over HTTPS with the agent's certificates.
 	env = append(env, a.cfg.TLS.Vars()...)
 	// The container id names and labels a DOCKER task's container.

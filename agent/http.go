@@ -17,7 +17,7 @@ import (
 // each a package of its own reading the agent through a narrow interface.
 func (a *Agent) routes() http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("/api/v1/executor", &executorapi.Handler{Backend: executorCalls{a}, HeartbeatInterval: a.cfg.ExecutorHeartbeatInterval, Log: a.log})
+	mux.Handle("/api/v1/executor", &executorapi.Handler{Backend: executorCalls{a}, HeartbeatInterval: a.cfg.ExecutorHeartbeatInterval, Log: a.log, Tokens: a.tokens})
 	mux.Handle("/files/", files.Handler(a.cfg.WorkDir))
 	(&operatorapi.Handler{Src: operatorSource{a}, WorkDir: a.cfg.WorkDir, Version: a.cfg.Version, Flags: a.cfg.Flags}).Register(mux)
 	mux.Handle("/", stateapi.Handler(stateSource{a}, time.Now))

@@ -43,7 +43,7 @@ func TestSecureCluster(t *testing.T) {
 	c := cluster.New(t, cluster.Options{Agents: 1,
 		MasterArgs: []string{"--credentials", creds, "--acls", acls, "--authenticate_frameworks",
 			"--authenticate_agents", "--authenticate_http_readwrite"},
-		AgentArgs: []string{"--credential", agentCred}})
+		AgentArgs: []string{"--credential", agentCred, "--authenticate_http_executors"}})
 
 	// An agent without a credential is refused, and says so.
 	port := strconv.Itoa(cluster.FreePort(t))

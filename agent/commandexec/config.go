@@ -67,6 +67,9 @@ type Config struct {
 	// of its own: an executor that shares its process with other executors (the executor
 	// host) gives each task a session the agent can find and kill everything of.
 	TaskSession bool
+	// AuthToken is the executor's token for an agent with --authenticate_http_executors
+	// (MESOS_EXECUTOR_AUTHENTICATION_TOKEN), sent with every call; "" none.
+	AuthToken string
 	// SwitchUser runs the task as its user (CommandInfo.user, else FrameworkInfo.user)
 	// when the executor runs as root; false runs it as the executor's own user (the agent's
 	// --switch_user=false, passed as AGORA_SWITCH_USER=0).
@@ -137,6 +140,9 @@ func (c Config) Validate() error {
 	return nil
 }
 
+// TokenVar holds the executor's authentication token; tasks do not inherit it.
+const TokenVar = "MESOS_EXECUTOR_AUTHENTICATION_TOKEN"
+
 // ConfigFromEnv reads the MESOS_* variables the agent sets and validates them; the error
 // names every missing or malformed variable. Env, TaskStdout and TaskStderr are left for
 // the caller.
@@ -145,6 +151,7 @@ func ConfigFromEnv(env func(string) string) (Config, error) {
 	c.FrameworkID = env("MESOS_FRAMEWORK_ID")
 	c.ExecutorID = env("MESOS_EXECUTOR_ID")
 	c.AgentEndpoint = env("MESOS_AGENT_ENDPOINT")
+	c.AuthToken = env(TokenVar)
 	if v := env("AGORA_SWITCH_USER"); v == "0" || v == "false" {
 		c.SwitchUser = false
 	}

@@ -27,6 +27,7 @@ const (
 type agentClient struct {
 	url    string
 	client *http.Client
+	token  string // Authorization: Bearer, when the agent authenticates executors
 }
 
 func newAgentClient(endpoint string, client *http.Client) *agentClient {
@@ -55,6 +56,12 @@ func newAgentClientTLS(endpoint string, client *http.Client, tc *tls.Config) *ag
 	return &agentClient{url: scheme + "://" + endpoint + "/api/v1/executor", client: client}
 }
 
+// withToken makes the client send token (when set) with every call.
+func (a *agentClient) withToken(token string) *agentClient {
+	a.token = token
+	return a
+}
+
 func (a *agentClient) post(ctx context.Context, call *executor.Call) (*http.Response, error) {
 	body, err := proto.Marshal(call)
 	if err != nil {
@@ -66,6 +73,9 @@ func (a *agentClient) post(ctx context.Context, call *executor.Call) (*http.Resp
 	}
 	req.Header.Set("Content-Type", contentType)
 	req.Header.Set("Accept", contentType)
+	if a.token != "" {
+		req.Header.Set("Authorization", "Bearer "+a.token)
+	}
 	return a.client.Do(req)
 }
 

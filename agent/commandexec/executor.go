@@ -64,7 +64,7 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger) error {
 	e := &commandExecutor{
 		cfg:    cfg,
 		log:    log.Named("commandexec").With(zap.String("framework_id", cfg.FrameworkID), zap.String("executor_id", cfg.ExecutorID)),
-		agent:  newAgentClientTLS(cfg.AgentEndpoint, cfg.HTTPClient, cfg.TLS),
+		agent:  newAgentClientTLS(cfg.AgentEndpoint, cfg.HTTPClient, cfg.TLS).withToken(cfg.AuthToken),
 		ioCtx:  ioCtx,
 		events: make(chan any, 16),
 		sendQ:  make(chan *executor.Call, sendQueueSize),

@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"os/user"
 	"strconv"
+	"strings"
 	"syscall"
 	"unicode"
 	"unicode/utf8"
@@ -18,7 +19,11 @@ import (
 // then the command's own variables (later entries win, as os/exec keeps the last duplicate).
 func taskEnv(base []string, taskID, sandbox string, cmd *mesos.CommandInfo) []string {
 	env := make([]string, 0, len(base)+2+len(cmd.GetEnvironment().GetVariables()))
-	env = append(env, base...)
+	for _, kv := range base {
+		if !strings.HasPrefix(kv, TokenVar+"=") { // the executor's credential, not the task's
+			env = append(env, kv)
+		}
+	}
 	env = append(env, "MESOS_TASK_ID="+taskID, "MESOS_SANDBOX="+sandbox)
 	for _, v := range cmd.GetEnvironment().GetVariables() {
 		if v.GetType() == mesos.Environment_Variable_SECRET {

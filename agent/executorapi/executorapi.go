@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
 	executorpb "github.com/agoracluster/agora/proto/mesos/v1/executor"
 	"github.com/agoracluster/agora/recordio"
+	"github.com/agoracluster/agora/security/exectoken"
 )
 
 // maxCallSize bounds an executor call body.
@@ -54,6 +56,28 @@ type Handler struct {
 	// HeartbeatInterval is the period of HEARTBEAT events on executor streams.
 	HeartbeatInterval time.Duration
 	Log               *zap.Logger
+	// Tokens, when set, makes every call carry its executor's token (Authorization: Bearer,
+	// Mesos's --authenticate_http_executors): none is 401, another executor's is 403.
+	Tokens *exectoken.Signer
+}
+
+// authorize checks the call's executor token when tokens are required.
+func (h *Handler) authorize(w http.ResponseWriter, r *http.Request, call *executorpb.Call) bool {
+	if h.Tokens == nil {
+		return true
+	}
+	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok || token == "" {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="mesos-agent-executor"`)
+		http.Error(w, "executor authentication required: the call has no Authorization: Bearer token (MESOS_EXECUTOR_AUTHENTICATION_TOKEN)", http.StatusUnauthorized)
+		return false
+	}
+	fw, ex := call.GetFrameworkId().GetValue(), call.GetExecutorId().GetValue()
+	if !h.Tokens.Verify(token, fw, ex) {
+		http.Error(w, fmt.Sprintf("the token is not that of executor %s of framework %s", ex, fw), http.StatusForbidden)
+		return false
+	}
+	return true
 }
 
 // ServeHTTP implements http.Handler.
@@ -84,6 +108,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if err := validateExecutorCall(call); err != nil {
 		http.Error(w, "Failed to validate executor::Call: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	if !h.authorize(w, r, call) {
 		return
 	}
 	if call.GetType() == executorpb.Call_SUBSCRIBE {

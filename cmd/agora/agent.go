@@ -62,6 +62,7 @@ func runAgent(ctx context.Context, args []string, _, stderr io.Writer) error {
 	durationVar(fs, &cfg.DiskWatchInterval, "disk_watch_interval", cfg.DiskWatchInterval,
 		"how often the disk usage of the work dir is checked for sandbox garbage collection")
 	fs.BoolVar(&cfg.SwitchUser, "switch_user", cfg.SwitchUser, "run tasks as their user (the task's, else the framework's) when the agent runs as root; false runs them as the agent's user")
+	fs.BoolVar(&cfg.AuthenticateHTTPExecutors, "authenticate_http_executors", false, "executors must show a token of their own (MESOS_EXECUTOR_AUTHENTICATION_TOKEN) on the executor API")
 	tlsf := addTLSFlags(fs)
 	credential := fs.String("credential", "", "file with the agent's credential for a master with --authenticate_agents ({\"principal\": …, \"secret\": …} or one \"principal secret\" line)")
 	allowOrigin := fs.String("access_control_allow_origin", "",
