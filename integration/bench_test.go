@@ -47,19 +47,41 @@ type benchCluster struct {
 	agentPID   int // 0 when the agent runs in this process
 	// agentWorkDir names the agent's executor host (empty when the agent runs in process).
 	agentWorkDir string
+	// secure is how a scheduler reaches a secure cluster's master (zero: plain).
+	secure benchtest.Options
 }
 
-func startBenchCluster(b *testing.B) benchCluster {
+// scheduler subscribes a benchmark framework named name to the cluster's master.
+func (c benchCluster) scheduler(b *testing.B, name string) *benchtest.Scheduler {
+	opts := c.secure
+	opts.Name = name
+	return benchtest.StartScheduler(b, c.masterAddr, opts)
+}
+
+func startBenchCluster(b *testing.B) benchCluster { return startBenchClusterWith(b, false) }
+
+// startBenchClusterWith starts the benchmark's master and agent; secure runs them with
+// every hop in mutual TLS and every caller authenticated (frameworks, agents, executors),
+// for the figures of what security costs.
+func startBenchClusterWith(b *testing.B, secure bool) benchCluster {
 	b.Helper()
 	if testing.Short() {
 		b.Skip("end-to-end benchmark; run it with make bench")
 	}
 	if *benchInProcess {
+		if secure {
+			b.Skip("the secure cluster runs as processes (not with -agora.inprocess)")
+		}
 		ip := benchtest.StartInProcess(b, benchAgentResources, cluster.Binary(b))
 		return benchCluster{masterAddr: ip.MasterAddr}
 	}
 	level := []string{"--logging_level", *benchLogLevel}
-	c := cluster.New(b, cluster.Options{Agents: 1, AgentResources: benchAgentResources, MasterArgs: level, AgentArgs: level})
+	opts := cluster.Options{Agents: 1, AgentResources: benchAgentResources, MasterArgs: level, AgentArgs: level}
+	var sched benchtest.Options
+	if secure {
+		opts, sched = secureBenchOptions(b, opts)
+	}
+	c := cluster.New(b, opts)
 	mpid, err := benchtest.FindProcess("master", c.Master.WorkDir)
 	if err != nil {
 		b.Fatalf("master pid: %v", err)
@@ -78,7 +100,7 @@ func startBenchCluster(b *testing.B) benchCluster {
 			}
 		})
 	}
-	return benchCluster{masterAddr: c.Master.Addr, masterPID: mpid, agentPID: apid, agentWorkDir: c.Agents[0].WorkDir}
+	return benchCluster{masterAddr: c.Master.Addr, masterPID: mpid, agentPID: apid, agentWorkDir: c.Agents[0].WorkDir, secure: sched}
 }
 
 // cpuUse is the CPU time used by the parts of a benchmark: the master, the agent, the
@@ -182,9 +204,15 @@ func killAndWait(b *testing.B, s *benchtest.Scheduler, ids []string) time.Durati
 // ACCEPTs as the offers allow (one), then kills them all. Figures: seconds from the first
 // ACCEPT to the last TASK_STARTING and TASK_RUNNING seen by the scheduler, and from the
 // first KILL call to the last TASK_KILLED.
-func BenchmarkLaunchKill(b *testing.B) {
-	c := startBenchCluster(b)
-	s := benchtest.StartScheduler(b, c.masterAddr, benchtest.Options{Name: "bench-launch"})
+func BenchmarkLaunchKill(b *testing.B) { benchLaunchKill(b, false) }
+
+// BenchmarkLaunchKillSecure is BenchmarkLaunchKill with mutual TLS on every hop and every
+// caller authenticated: what security costs a launch.
+func BenchmarkLaunchKillSecure(b *testing.B) { benchLaunchKill(b, true) }
+
+func benchLaunchKill(b *testing.B, secure bool) {
+	c := startBenchClusterWith(b, secure)
+	s := c.scheduler(b, "bench-launch")
 	n := *benchTasks
 	var starting, running, kill time.Duration
 	var cpu cpuUse
@@ -233,9 +261,15 @@ func BenchmarkLaunchKill(b *testing.B) {
 // BenchmarkOfferToRunning launches -agora.roundtrips tasks one after the other, each on
 // its own offer: revive, take the offer, ACCEPT, wait for TASK_RUNNING. Figures: the time
 // from receiving the offer to receiving TASK_RUNNING, p50, p99 and max, in milliseconds.
-func BenchmarkOfferToRunning(b *testing.B) {
-	c := startBenchCluster(b)
-	s := benchtest.StartScheduler(b, c.masterAddr, benchtest.Options{Name: "bench-roundtrip"})
+func BenchmarkOfferToRunning(b *testing.B) { benchOfferToRunning(b, false) }
+
+// BenchmarkOfferToRunningSecure is BenchmarkOfferToRunning with mutual TLS on every hop and
+// every caller authenticated.
+func BenchmarkOfferToRunningSecure(b *testing.B) { benchOfferToRunning(b, true) }
+
+func benchOfferToRunning(b *testing.B, secure bool) {
+	c := startBenchClusterWith(b, secure)
+	s := c.scheduler(b, "bench-roundtrip")
 	var samples, toStarting []time.Duration
 	var timeline strings.Builder // task, offer, TASK_STARTING, TASK_RUNNING (Unix ns)
 	b.ResetTimer()

@@ -2,6 +2,7 @@ package benchtest
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"os/user"
 	"sort"
@@ -14,6 +15,7 @@ import (
 	"github.com/agoracluster/agora/frameworks/sdk/offers"
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
 	"github.com/agoracluster/agora/resources"
+	"github.com/agoracluster/agora/security/credentials"
 	"go.uber.org/zap"
 	"google.golang.org/protobuf/proto"
 )
@@ -49,6 +51,9 @@ type Options struct {
 	// FailoverTimeout is how long the master keeps the framework's tasks while it is away
 	// (through a master failover, too); 0: the SDK's default.
 	FailoverTimeout time.Duration
+	// TLS and Credential reach a master with TLS and authentication (the SDK's).
+	TLS        *tls.Config
+	Credential credentials.Credential
 }
 
 // StartScheduler subscribes a benchmark framework to the master at addr (host:port),
@@ -72,6 +77,7 @@ func StartScheduler(tb testing.TB, addr string, opts Options) *Scheduler {
 		cfg.Framework.FailoverTimeout = proto.Float64(opts.FailoverTimeout.Seconds())
 	}
 	cfg.WantOffers = false
+	cfg.TLS, cfg.Credential = opts.TLS, opts.Credential
 	cfg.BackoffMin, cfg.BackoffMax = 50*time.Millisecond, time.Second
 	s := &Scheduler{
 		tb:      tb,
