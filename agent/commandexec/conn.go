@@ -42,16 +42,18 @@ func newAgentClientTLS(endpoint string, client *http.Client, tc *tls.Config) *ag
 	}
 	if tc != nil {
 		scheme = "https"
-		// The client's transport (the executor host shares one) gets the TLS settings.
+		// A client whose transport has no TLS settings yet gets a copy with tc's.
 		tr, ok := client.Transport.(*http.Transport)
 		if !ok || tr == nil {
 			tr = http.DefaultTransport.(*http.Transport)
 		}
-		tr = tr.Clone()
-		tr.TLSClientConfig = tc
-		c := *client
-		c.Transport = tr
-		client = &c
+		if tr.TLSClientConfig == nil {
+			tr = tr.Clone()
+			tr.TLSClientConfig = tc
+			c := *client
+			c.Transport = tr
+			client = &c
+		}
 	}
 	return &agentClient{url: scheme + "://" + endpoint + "/api/v1/executor", client: client}
 }

@@ -2,6 +2,7 @@ package exechost
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -53,6 +54,9 @@ type Host struct {
 	cfg    Config
 	log    *zap.Logger
 	client *http.Client // to the agent, shared by the executors
+	// tlsClients are the clients of executors with the agent's TLS settings, one per
+	// setting (by the LIBPROCESS_SSL_* values), so that they share connections too.
+	tlsClients map[string]*http.Client
 
 	mu        sync.Mutex
 	instances map[string]*instance
@@ -335,6 +339,9 @@ func (h *Host) launch(req LaunchRequest) (int, error) {
 	cfg.TaskSession = true
 	cfg.Abort = inst.abort
 	cfg.HTTPClient = h.client
+	if cfg.TLS != nil {
+		cfg.HTTPClient = h.tlsClient(env, cfg.TLS)
+	}
 	procs := req.CgroupProcs
 	cfg.PlaceProcess = func(pid int) {
 		for _, f := range procs {
@@ -561,4 +568,24 @@ func Serve(ctx context.Context, workDir string, cfg Config, log *zap.Logger) err
 	}
 	_, _ = syscall.Setsid() // fails only for a process group leader, which has its own group
 	return New(cfg, log).Run(ctx, ln)
+}
+
+// tlsClient is the shared client of executors whose LIBPROCESS_SSL_* settings are env's:
+// h.client's transport with tc, made on first use.
+func (h *Host) tlsClient(env map[string]string, tc *tls.Config) *http.Client {
+	key := strings.Join([]string{env["LIBPROCESS_SSL_CERT_FILE"], env["LIBPROCESS_SSL_KEY_FILE"],
+		env["LIBPROCESS_SSL_CA_FILE"], env["LIBPROCESS_SSL_VERIFY_CERT"]}, "\x00")
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if c := h.tlsClients[key]; c != nil {
+		return c
+	}
+	tr := h.client.Transport.(*http.Transport).Clone()
+	tr.TLSClientConfig = tc
+	c := &http.Client{Transport: tr}
+	if h.tlsClients == nil {
+		h.tlsClients = map[string]*http.Client{}
+	}
+	h.tlsClients[key] = c
+	return c
 }

@@ -81,6 +81,8 @@ type Files struct {
 	cfg Config
 	log *zap.Logger
 
+	sessions tls.ClientSessionCache // resumed handshakes skip the signatures: many executors, one agent
+
 	mu       sync.Mutex
 	cert     *tls.Certificate
 	pool     *x509.CertPool
@@ -97,7 +99,7 @@ func Load(cfg Config, log *zap.Logger) (*Files, error) {
 	if log == nil {
 		log = zap.NewNop()
 	}
-	f := &Files{cfg: cfg, log: log, interval: time.Second}
+	f := &Files{cfg: cfg, log: log, interval: time.Second, sessions: tls.NewLRUClientSessionCache(64)}
 	cert, pool, stamp, err := f.read()
 	if err != nil {
 		return nil, err
@@ -190,7 +192,7 @@ func (f *Files) Server() (*tls.Config, error) {
 // Client is the configuration of outgoing connections: servers are checked against the CA
 // bundle (or the system's), and this side's certificate is shown when a server asks.
 func (f *Files) Client() *tls.Config {
-	c := &tls.Config{MinVersion: tls.VersionTLS12}
+	c := &tls.Config{MinVersion: tls.VersionTLS12, ClientSessionCache: f.sessions}
 	_, pool := f.current()
 	c.RootCAs = pool
 	if f.cfg.CAFile != "" {

@@ -123,6 +123,7 @@ func TestCertificatesRotateWithoutRestart(t *testing.T) {
 	}
 	name := func() string {
 		c := client.Client()
+		c.ClientSessionCache = nil // a full handshake each time: a resumed one shows the session's certificate
 		var got string
 		c.VerifyConnection = func(cs tls.ConnectionState) error { got = cs.PeerCertificates[0].Subject.CommonName; return nil }
 		tr := &http.Transport{TLSClientConfig: c, DisableKeepAlives: true}
