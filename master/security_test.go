@@ -224,6 +224,40 @@ func TestACLsRefuseTeardownAndUnauthorizedUsers(t *testing.T) {
 			t.Errorf("/state as %s shows the task: %v, want %v", tt.principal, got, tt.task)
 		}
 	}
+	// The operator SUBSCRIBE stream, too: its state and its events.
+	jsonAs := func(p string) map[string]string {
+		return as(p, map[string]string{"Content-Type": apicodec.MediaJSON, "Accept": apicodec.MediaJSON})
+	}
+	streams := map[string]*eventStream{}
+	for _, p := range []string{"eve", "ops"} {
+		streams[p] = openStream(t, tm.post("/api/v1", jsonAs(p), mustMarshal(t, apicodec.JSON, opCall(masterpb.Call_SUBSCRIBE))))
+		ev := &masterpb.Event{}
+		streams[p].next(ev, func() bool { return ev.GetType() == masterpb.Event_SUBSCRIBED })
+		if got := len(ev.GetSubscribed().GetGetState().GetGetFrameworks().GetFrameworks()); got != map[string]int{"eve": 0, "ops": 1}[p] {
+			t.Errorf("SUBSCRIBED as %s shows %d frameworks", p, got)
+		}
+	}
+	update := tm.post("/api/v1/agent", as("agent", map[string]string{"Content-Type": apicodec.MediaProtobuf, httpapi.StreamIDHeader: agent.streamID}),
+		mustMarshal(t, apicodec.Protobuf, mastertest.StatusUpdateCall(agentID, fwID, "as-nobody", mesos.TaskState_TASK_RUNNING, []byte("0123456789abcdef"))))
+	update.Body.Close()
+	if update.StatusCode != http.StatusAccepted {
+		t.Fatalf("STATUS_UPDATE: %s", update.Status)
+	}
+	oev := &masterpb.Event{}
+	streams["ops"].next(oev, func() bool { return oev.GetType() == masterpb.Event_TASK_UPDATED })
+	// A second agent: an event eve may see, after the task's.
+	other := openStream(t, tm.post("/api/v1/agent", pb, mustMarshal(t, apicodec.Protobuf, &agorapb.AgentCall{
+		Type: agorapb.AgentCall_SUBSCRIBE.Enum(), Subscribe: &agorapb.AgentCall_Subscribe{
+			AgentInfo: &mesos.AgentInfo{Hostname: proto.String("agent2"), Port: proto.Int32(5052), Resources: resources.MustParse("cpus:1;mem:64").ToProto()},
+			Version:   proto.String("test")}})))
+	_ = other
+	streams["eve"].next(oev, func() bool {
+		if oev.GetType() == masterpb.Event_TASK_UPDATED || oev.GetType() == masterpb.Event_TASK_ADDED {
+			t.Errorf("eve's stream carried %s of a task view_tasks hides", oev.GetType())
+		}
+		return oev.GetType() == masterpb.Event_AGENT_ADDED
+	})
+
 	getTasks := op(opCall(masterpb.Call_GET_TASKS))
 	if code, body := tm.do(http.MethodPost, "/api/v1", as("fw", map[string]string{"Content-Type": apicodec.MediaJSON, "Accept": apicodec.MediaJSON}), getTasks); code != 200 || strings.Contains(body, "as-nobody") {
 		t.Errorf("GET_TASKS as fw: %d %s, want no task (view_tasks)", code, body)

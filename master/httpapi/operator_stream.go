@@ -9,7 +9,9 @@ import (
 
 	"github.com/agoracluster/agora/apicodec"
 	"github.com/agoracluster/agora/master/ledger"
+	mesos "github.com/agoracluster/agora/proto/mesos/v1"
 	masterpb "github.com/agoracluster/agora/proto/mesos/v1/master"
+	"github.com/agoracluster/agora/security/acl"
 )
 
 // The operator API's SUBSCRIBE: a RecordIO stream that starts with SUBSCRIBED
@@ -27,15 +29,66 @@ var operatorHeartbeat = &masterpb.Event{Type: masterpb.Event_HEARTBEAT.Enum()}
 // the loop's goroutine; the mutex guards the count that tests read.
 type operatorHub struct {
 	mu   sync.Mutex
-	subs map[*httpStream]string // stream → remote address, for logs
+	subs map[*httpStream]subscriber
+	// fwUsers maps framework ids to their users, for the view ACLs of task events.
+	fwUsers map[string]string
 }
 
-func newOperatorHub() *operatorHub { return &operatorHub{subs: map[*httpStream]string{}} }
+// subscriber is one operator stream's caller.
+type subscriber struct {
+	remote    string // for logs
+	principal string // for the view ACLs
+}
 
-func (h *operatorHub) add(s *httpStream, remote string) {
+func newOperatorHub() *operatorHub {
+	return &operatorHub{subs: map[*httpStream]subscriber{}, fwUsers: map[string]string{}}
+}
+
+func (h *operatorHub) add(s *httpStream, sub subscriber, snap *ledger.Snapshot) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	h.subs[s] = remote
+	h.subs[s] = sub
+	if snap == nil {
+		return
+	}
+	for _, fws := range [][]ledger.FrameworkView{snap.Frameworks, snap.CompletedFrameworks} {
+		for _, fw := range fws {
+			h.fwUsers[fw.Info.GetId().GetValue()] = fw.Info.GetUser()
+		}
+	}
+}
+
+// visible reports whether principal may see ev under acls (view_frameworks on framework
+// events, view_tasks on task events, by the task's user, else its framework's). Locked.
+func (h *operatorHub) visible(acls *acl.ACLs, principal string, ev *masterpb.Event) bool {
+	switch ev.GetType() {
+	case masterpb.Event_FRAMEWORK_ADDED:
+		return acls.Allowed(acl.ViewFrameworks, principal, ev.GetFrameworkAdded().GetFramework().GetFrameworkInfo().GetUser())
+	case masterpb.Event_FRAMEWORK_UPDATED:
+		return acls.Allowed(acl.ViewFrameworks, principal, ev.GetFrameworkUpdated().GetFramework().GetFrameworkInfo().GetUser())
+	case masterpb.Event_FRAMEWORK_REMOVED:
+		return acls.Allowed(acl.ViewFrameworks, principal, ev.GetFrameworkRemoved().GetFrameworkInfo().GetUser())
+	case masterpb.Event_TASK_ADDED:
+		t := ev.GetTaskAdded().GetTask()
+		return acls.Allowed(acl.ViewTasks, principal, cmpOr(t.GetUser(), h.fwUsers[t.GetFrameworkId().GetValue()]))
+	case masterpb.Event_TASK_UPDATED:
+		return acls.Allowed(acl.ViewTasks, principal, h.fwUsers[ev.GetTaskUpdated().GetFrameworkId().GetValue()])
+	}
+	return true
+}
+
+// learn records the framework users that ev names. Locked.
+func (h *operatorHub) learn(ev *masterpb.Event) {
+	var info *mesos.FrameworkInfo
+	switch ev.GetType() {
+	case masterpb.Event_FRAMEWORK_ADDED:
+		info = ev.GetFrameworkAdded().GetFramework().GetFrameworkInfo()
+	case masterpb.Event_FRAMEWORK_UPDATED:
+		info = ev.GetFrameworkUpdated().GetFramework().GetFrameworkInfo()
+	}
+	if info != nil {
+		h.fwUsers[info.GetId().GetValue()] = info.GetUser()
+	}
 }
 
 // remove drops s and reports whether subscribers remain.
@@ -62,14 +115,23 @@ func (s *Server) PublishOperatorEvents(events []*masterpb.Event) {
 	h := s.operators
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	for sub, remote := range h.subs {
+	var acls *acl.ACLs
+	if s.cfg.Security.ACLs != nil {
+		acls = s.cfg.Security.ACLs()
 		for _, ev := range events {
-			sub.Send(ev)
+			h.learn(ev)
 		}
-		if sub.overflowed() {
-			delete(h.subs, sub)
+	}
+	for stream, sub := range h.subs {
+		for _, ev := range events {
+			if acls == nil || h.visible(acls, sub.principal, ev) {
+				stream.Send(ev)
+			}
+		}
+		if stream.overflowed() {
+			delete(h.subs, stream)
 			s.log.Warn("dropping an operator API subscriber that does not keep up with the events",
-				zap.String("remote", remote), zap.Int("queue_limit_bytes", sub.limit))
+				zap.String("remote", sub.remote), zap.Int("queue_limit_bytes", stream.limit))
 		}
 	}
 }
@@ -85,10 +147,16 @@ func (s *Server) subscribeOperator(w http.ResponseWriter, r *http.Request, out a
 	// which for a large cluster takes long, is done here, ahead of the events that queue
 	// meanwhile.
 	var subscribed *masterpb.Event
+	principal := callerOf(r.Context()).principal
 	err := s.loop.Do(r.Context(), func(l *ledger.Ledger) {
 		l.WatchOperator(true)
 		subscribed = l.OperatorSubscribed(s.cfg.FrameworkHeartbeatInterval)
-		s.operators.add(stream, r.RemoteAddr)
+		var all *ledger.Snapshot        // with ACLs: the frameworks' users, for the events' view ACLs
+		if s.cfg.Security.ACLs != nil { // the state as the subscriber may view it
+			subscribed.Subscribed.GetState = ledger.GetState(s.snapshot(l, principal))
+			all = l.Snapshot()
+		}
+		s.operators.add(stream, subscriber{remote: r.RemoteAddr, principal: principal}, all)
 	})
 	if err == nil {
 		err = stream.sendFirst(subscribed)

@@ -20,8 +20,8 @@ func TestSlowOperatorSubscriberIsDropped(t *testing.T) {
 	s := New(DefaultConfig(), nil, nil, make(chan struct{}), zap.New(core))
 	slow, fast := newHTTPStream(apicodec.JSON), newHTTPStream(apicodec.JSON)
 	slow.limit = 64
-	s.operators.add(slow, "10.0.0.1:1234")
-	s.operators.add(fast, "10.0.0.2:1234")
+	s.operators.add(slow, subscriber{remote: "10.0.0.1:1234"}, nil)
+	s.operators.add(fast, subscriber{remote: "10.0.0.2:1234"}, nil)
 
 	ev := &masterpb.Event{Type: masterpb.Event_AGENT_REMOVED.Enum(), AgentRemoved: &masterpb.Event_AgentRemoved{AgentId: &mesos.AgentID{Value: proto.String("a1")}}}
 	for range 5 {
