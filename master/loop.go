@@ -35,16 +35,29 @@ type loop struct {
 	// drops them.
 	publishOperator func([]*masterpb.Event)
 
-	reqs chan func(*ledger.Ledger)
+	reqs chan request
 	done chan struct{} // closed when run returns
 }
+
+// request is one Do: f to run on the ledger, then, once the effects of f (and of the
+// requests carried out with it) are carried out, err set and done closed.
+type request struct {
+	f    func(*ledger.Ledger)
+	err  *error
+	done chan struct{}
+}
+
+// maxGroup bounds the requests run before their effects are carried out together: a burst
+// (thousands of agents subscribing) shares one registry round (its writes side by side)
+// instead of one round each.
+const maxGroup = 256
 
 var _ httpapi.Loop = (*loop)(nil)
 
 func newLoop(interval, batch time.Duration, clock ledger.Clock, reg *registry.Registry, log *zap.Logger) *loop {
 	return &loop{
 		interval: interval, batch: batch, clock: clock, reg: reg, log: log,
-		reqs: make(chan func(*ledger.Ledger)),
+		reqs: make(chan request),
 		done: make(chan struct{}),
 	}
 }
@@ -63,8 +76,8 @@ func (lp *loop) run(ctx context.Context, l *ledger.Ledger) {
 	defer filter.Stop()
 	for ctx.Err() == nil {
 		select {
-		case f := <-lp.reqs:
-			f(l)
+		case r := <-lp.reqs:
+			lp.runGroup(l, r)
 		case <-tick.C:
 			l.Tick()
 			_ = lp.carryOut(l) // a fenced write has called deposed
@@ -131,18 +144,36 @@ func (lp *loop) carryOut(l *ledger.Ledger) error {
 // errDeposed is what calls hear once the loop's registry writes are fenced.
 var errDeposed = fmt.Errorf("master: no longer the leading master: %w", httpapi.ErrStopped)
 
+// runGroup runs first and the requests already waiting (up to maxGroup in all), then
+// carries out their effects once (group commit) and answers them all.
+func (lp *loop) runGroup(l *ledger.Ledger, first request) {
+	group := []request{first}
+	first.f(l)
+drain:
+	for len(group) < maxGroup {
+		select {
+		case r := <-lp.reqs:
+			r.f(l)
+			group = append(group, r)
+		default:
+			break drain
+		}
+	}
+	err := lp.carryOut(l)
+	for _, r := range group {
+		*r.err = err
+		close(r.done)
+	}
+}
+
 // Do runs f on the loop and waits for it, and for the effects it caused to be
 // carried out.
 func (lp *loop) Do(ctx context.Context, f func(*ledger.Ledger)) error {
-	done := make(chan struct{})
 	var err error
-	wrapped := func(l *ledger.Ledger) {
-		defer close(done)
-		f(l)
-		err = lp.carryOut(l)
-	}
+	req := request{f: f, err: &err, done: make(chan struct{})}
+	done := req.done
 	select {
-	case lp.reqs <- wrapped:
+	case lp.reqs <- req:
 	case <-ctx.Done():
 		return ctx.Err()
 	case <-lp.done:

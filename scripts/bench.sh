@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # bench.sh runs Agora's benchmarks and prints ONE table of the figures (name, value, unit,
-# goal), also written to .work/bench/latest.txt. Speed and memory are measured here, never
+# goal), also written to .work/bench/latest.txt (and as JSON to .work/bench/results.json). Speed and memory are measured here, never
 # asserted in tests. `make bench` runs it after `make build` with AGORA_BIN set.
 #
 #   end to end (integration/bench_test.go, real `agora master` + `agora agent` processes):
@@ -64,6 +64,8 @@
 #   BENCH_MARATHON_APPS       apps listed (default 1000), each of BENCH_MARATHON_APPTASKS (default 10)
 #   BENCH_BATCH_JOBS  jobs of BenchmarkBatchJobs (default 100), each one run of
 #   BENCH_BATCH_TASKS tasks (default 1000) on BENCH_BATCH_AGENTS simulated agents (default 200)
+#   BENCH_SIM_AGENTS simulated agents (default 5000; the issue's figure: 50000) registered with
+#   one master, then BENCH_SIM_TASKS tasks on each (default 10) (BenchmarkSimulatedAgents)
 #   BENCH_DNS_TASKS   tasks launched one after another by BenchmarkDNSUpdateAfterRunning (default 50)
 #   BENCH_LB_REQUESTS requests per target of BenchmarkLBvsHAProxy (default 20000)
 #   BENCH_LB_TASKS    tasks started one after another by BenchmarkLBRouteAfterRunning (default 20)
@@ -89,6 +91,8 @@ m_apptasks=${BENCH_MARATHON_APPTASKS:-10}
 b_jobs=${BENCH_BATCH_JOBS:-100}
 b_tasks=${BENCH_BATCH_TASKS:-1000}
 b_agents=${BENCH_BATCH_AGENTS:-200}
+sim_agents=${BENCH_SIM_AGENTS:-5000}
+sim_tasks=${BENCH_SIM_TASKS:-10}
 out=$root/.work/bench
 mkdir -p "$out"
 tmp=${BENCH_TMPDIR:-$out/tmp}
@@ -157,6 +161,13 @@ if ! go test ./integration/ -run '^$' -count 1 -timeout 15m -benchtime 1x \
 	status=1
 	failures+=("batch benchmark failed: see $out/batch.txt")
 fi
+echo "bench: master at scale ($sim_agents simulated agents x $sim_tasks tasks)" >&2
+if ! go test ./integration/ -run '^$' -count 1 -timeout 30m -benchtime 1x \
+	-bench '^BenchmarkSimulatedAgents$' \
+	-args -agora.sim.agents="$sim_agents" -agora.sim.tasks="$sim_tasks" >"$out/scale.txt" 2>&1; then
+	status=1
+	failures+=("scale benchmark failed: see $out/scale.txt")
+fi
 echo "bench: containers ($docker_tasks Docker containers vs a swarm service, $tasks tasks in cgroups)" >&2
 if ! go test ./integration/ -run '^$' -count 1 -timeout 15m -benchtime 1x \
 	-bench '^(BenchmarkDockerVsSwarm|BenchmarkLaunchCgroups)$' \
@@ -224,7 +235,7 @@ fi
 
 # --- table ----------------------------------------------------------------------------------
 # Benchmark lines look like "BenchmarkName/sub-2  1  12.5 unit  3.0 unit ...".
-table=$(cat "$out/integration.txt" "$out/marathon.txt" "$out/batch.txt" "$out/ha.txt" "$out/allocator.txt" "$out/dns.txt" "$out/dns-update.txt" "$out/lb.txt" "$out/lb-route.txt" "$out/webui.txt" 2>/dev/null | awk -v tasks="$tasks" -v rts="$roundtrips" -v mem="$memtasks" \
+table=$(cat "$out/integration.txt" "$out/marathon.txt" "$out/batch.txt" "$out/ha.txt" "$out/allocator.txt" "$out/dns.txt" "$out/dns-update.txt" "$out/lb.txt" "$out/lb-route.txt" "$out/webui.txt" "$out/scale.txt" 2>/dev/null | awk -v tasks="$tasks" -v rts="$roundtrips" -v mem="$memtasks" \
 	-v minst="$m_instances" -v magents="$m_agents" -v mapps="$m_apps" -v mapptasks="$m_apptasks" '
 function row(name, value, unit, goal, cmp, limit,   verdict) {
 	verdict = "-"
@@ -270,6 +281,16 @@ function fmt(v) { return (v >= 100) ? sprintf("%.0f", v) : (v >= 10) ? sprintf("
 		row("offer -> TASK_RUNNING, one task, p99", fmt(m["p99-ms"]), "ms", "<= 50 ms", "le", 50)
 		row("offer -> TASK_RUNNING, one task, max", fmt(m["max-ms"]), "ms", "-")
 		row("offer -> TASK_STARTING, one task, p50", fmt(m["starting-p50-ms"]), "ms", "-")
+	} else if (name == "BenchmarkSimulatedAgents") {
+		at50k = (m["agents"] == 50000)
+		row(m["agents"] " simulated agents: all registered", fmt(m["registered-s"]), "s", at50k ? "<= 30 s" : "- (goal at 50000: <= 30 s)", at50k ? "le" : "", 30)
+		row("  master RSS with them", fmt(m["master-rss-MiB"]), "MiB", at50k ? "<= 1536 MiB" : "-", at50k ? "le" : "", 1536)
+		row("  master memory per agent", fmt(m["master-KiB/agent"]), "KiB", "-")
+		if ("tasks" in m) {
+			row("  " m["tasks"] " tasks on them: ACCEPT -> all TASK_RUNNING", fmt(m["tasks-running-s"]), "s", "-")
+			row("  launch rate", fmt(m["tasks/s"]), "tasks/s", "-")
+			row("  master RSS with the tasks", fmt(m["master-rss-tasks-MiB"]), "MiB", "-")
+		}
 	} else if (name == "BenchmarkMemoryPerTask") {
 		row("memory per running task, PSS (" mem " tasks)", fmt(m["pss-KiB/task"] / 1024), "MiB", "-")
 		row("memory per running task, RSS", fmt(m["rss-KiB/task"] / 1024), "MiB", "-")
@@ -361,6 +382,12 @@ function fmt(v) { return (v >= 100) ? sprintf("%.0f", v) : (v >= 10) ? sprintf("
 		echo "FAILED: $f"
 	done
 } | tee "$out/latest.txt"
+# The same figures as JSON, for tools: one object per row.
+printf '%s\n' "$table" | awk -F '\t' -v when="$(date -u +%Y-%m-%dT%H:%M:%SZ)" -v rev="$(git describe --always --dirty 2>/dev/null || echo unknown)" '
+function q(s) { gsub(/\\/, "\\\\", s); gsub(/"/, "\\\"", s); return "\"" s "\"" }
+BEGIN { printf "{\"time\": %s, \"revision\": %s, \"rows\": [", q(when), q(rev) }
+NF >= 5 { printf "%s\n  {\"figure\": %s, \"value\": %s, \"unit\": %s, \"goal\": %s, \"verdict\": %s}", (n++ ? "," : ""), q($1), q($2), q($3), q($4), q($5) }
+END { print "\n]}" }' >"$out/results.json"
 if ((status != 0)); then
 	echo >&2
 	tail -n 40 "$out/integration.txt" >&2 || true

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -27,11 +28,23 @@ const (
 // FileStore is a Store in a local directory. Writes are atomic and
 // durable (temp file, fsync, rename, fsync of the directory) and versions
 // are kept in the files, so they survive restarts. It is safe for
-// concurrent use by the goroutines of one process; two processes must not
-// share a directory.
+// concurrent use by the goroutines of one process, and writes of different
+// keys proceed side by side (their fsyncs share the file system's journal
+// commits); two processes must not share a directory.
 type FileStore struct {
 	dir string
-	mu  sync.RWMutex
+	// mu is held shared by reads and writes, exclusively by the removal of the
+	// directories a delete leaves empty (which a write could be creating files in).
+	mu sync.RWMutex
+	// keys serialise the writes of one key (by a hash of it): version checks hold.
+	keys [64]sync.Mutex
+}
+
+// keyLock is the lock of key's writes.
+func (s *FileStore) keyLock(key string) *sync.Mutex {
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(key))
+	return &s.keys[h.Sum32()%uint32(len(s.keys))]
 }
 
 var _ Store = (*FileStore)(nil)
@@ -129,8 +142,11 @@ func (s *FileStore) Put(ctx context.Context, key string, value []byte, expected 
 	if err := checkExpected(expected); err != nil {
 		return 0, err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	kl := s.keyLock(key)
+	kl.Lock()
+	defer kl.Unlock()
 	_, cur, err := s.read(key)
 	if err != nil {
 		return 0, err
@@ -230,8 +246,28 @@ func (s *FileStore) Delete(ctx context.Context, key string, expected Version) er
 	if err := checkExpected(expected); err != nil {
 		return err
 	}
+	dir := s.keyDir(key)
+	if err := s.deleteValue(key, dir, expected); err != nil {
+		return err
+	}
+	// Remove directories left empty, up to the store's root, while no write runs.
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	for d := dir; d != s.dir; d = filepath.Dir(d) {
+		if os.Remove(d) != nil {
+			break
+		}
+	}
+	return nil
+}
+
+// deleteValue removes key's value file, checking its version.
+func (s *FileStore) deleteValue(key, dir string, expected Version) error {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	kl := s.keyLock(key)
+	kl.Lock()
+	defer kl.Unlock()
 	_, cur, err := s.read(key)
 	if err != nil {
 		return err
@@ -242,18 +278,11 @@ func (s *FileStore) Delete(ctx context.Context, key string, expected Version) er
 	if expected != AnyVersion && expected != cur {
 		return fmt.Errorf("%w: %q is at version %d, expected %d", ErrConflict, key, cur, expected)
 	}
-	dir := s.keyDir(key)
 	if err := os.Remove(filepath.Join(dir, valueFile)); err != nil {
 		return fmt.Errorf("store: delete %q: %w", key, err)
 	}
 	if err := syncDir(dir); err != nil {
 		return fmt.Errorf("store: delete %q: %w", key, err)
-	}
-	// Remove directories left empty, up to the store's root.
-	for d := dir; d != s.dir; d = filepath.Dir(d) {
-		if os.Remove(d) != nil {
-			break
-		}
 	}
 	return nil
 }

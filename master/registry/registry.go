@@ -7,8 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
+	"golang.org/x/sync/errgroup"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 
@@ -93,45 +95,91 @@ func fromNanos(n int64) time.Time {
 
 var protoJSON = protojson.MarshalOptions{UseProtoNames: true}
 
-// Apply writes and deletes the batch's records, each with the registry's timeout;
-// it goes on after a failure and returns every failure at once.
+// applyWorkers bounds the records written side by side.
+const applyWorkers = 16
+
+// Apply writes and deletes the batch's records, each with the registry's timeout, side by
+// side (their fsyncs share the file system's commits; a ZooKeeper store pipelines them):
+// the operations of one record stay in the batch's order. It goes on after a failure and
+// returns every failure at once.
 func (r *Registry) Apply(ctx context.Context, b Batch) error {
-	var errs []error
+	type op struct {
+		key string
+		run func() error
+	}
+	var ops []op
+	add := func(key string, run func() error) { ops = append(ops, op{key, run}) }
 	for _, rec := range b.Agents {
-		if err := r.PutAgent(ctx, rec); err != nil {
-			errs = append(errs, err)
-		}
+		add("agent/"+rec.Info.GetId().GetValue(), func() error { return r.PutAgent(ctx, rec) })
 	}
 	for _, id := range b.DeletedAgents {
-		if err := r.DeleteAgent(ctx, id); err != nil {
-			errs = append(errs, err)
-		}
+		add("agent/"+id, func() error { return r.DeleteAgent(ctx, id) })
 	}
 	for _, rec := range b.Frameworks {
-		if err := r.PutFramework(ctx, rec); err != nil {
-			errs = append(errs, err)
-		}
+		add("framework/"+rec.Info.GetId().GetValue(), func() error { return r.PutFramework(ctx, rec) })
 	}
 	for _, id := range b.DeletedFrameworks {
-		if err := r.DeleteFramework(ctx, id); err != nil {
-			errs = append(errs, err)
-		}
+		add("framework/"+id, func() error { return r.DeleteFramework(ctx, id) })
 	}
 	for _, w := range b.Weights {
-		if err := r.putMessage(ctx, "weights/"+roleKey(w.GetRole()), w); err != nil {
-			errs = append(errs, fmt.Errorf("registry: put weight of %s: %w", w.GetRole(), err))
-		}
+		add("weight/"+w.GetRole(), func() error {
+			if err := r.putMessage(ctx, "weights/"+roleKey(w.GetRole()), w); err != nil {
+				return fmt.Errorf("registry: put weight of %s: %w", w.GetRole(), err)
+			}
+			return nil
+		})
 	}
 	for _, q := range b.Quotas {
-		if err := r.putMessage(ctx, "quotas/"+roleKey(q.GetRole()), q); err != nil {
-			errs = append(errs, fmt.Errorf("registry: put quota of %s: %w", q.GetRole(), err))
-		}
+		add("quota/"+q.GetRole(), func() error {
+			if err := r.putMessage(ctx, "quotas/"+roleKey(q.GetRole()), q); err != nil {
+				return fmt.Errorf("registry: put quota of %s: %w", q.GetRole(), err)
+			}
+			return nil
+		})
 	}
 	for _, role := range b.DeletedQuotas {
-		if err := r.del(ctx, "quotas/"+roleKey(role)); err != nil {
-			errs = append(errs, fmt.Errorf("registry: delete quota of %s: %w", role, err))
-		}
+		add("quota/"+role, func() error {
+			if err := r.del(ctx, "quotas/"+roleKey(role)); err != nil {
+				return fmt.Errorf("registry: delete quota of %s: %w", role, err)
+			}
+			return nil
+		})
 	}
+	// One sequence of operations per record, in the batch's order; records side by side.
+	var order []string
+	byKey := map[string][]func() error{}
+	for _, o := range ops {
+		if _, ok := byKey[o.key]; !ok {
+			order = append(order, o.key)
+		}
+		byKey[o.key] = append(byKey[o.key], o.run)
+	}
+	if len(order) == 1 {
+		var errs []error
+		for _, run := range byKey[order[0]] {
+			errs = append(errs, run())
+		}
+		return errors.Join(errs...)
+	}
+	var (
+		mu   sync.Mutex
+		errs []error
+		g    errgroup.Group
+	)
+	g.SetLimit(applyWorkers)
+	for _, key := range order {
+		g.Go(func() error {
+			for _, run := range byKey[key] {
+				if err := run(); err != nil {
+					mu.Lock()
+					errs = append(errs, err)
+					mu.Unlock()
+				}
+			}
+			return nil
+		})
+	}
+	_ = g.Wait()
 	return errors.Join(errs...)
 }
 
