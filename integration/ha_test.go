@@ -86,6 +86,15 @@ func failOver(t *testing.T, c *cluster.Cluster, fw *cluster.Framework, tasks []s
 		return nil
 	})
 	elected := time.Since(start)
+	waitAllBack(t, c, fw, tasks, leader)
+	t.Logf("%s took over from %s after %s (all back after %s)", leader.Name, old.Name, elected.Round(time.Millisecond), time.Since(start).Round(time.Millisecond))
+	return leader, elected
+}
+
+// waitAllBack waits until leader has every agent of c re-registered and fw re-subscribed
+// with tasks running.
+func waitAllBack(t *testing.T, c *cluster.Cluster, fw *cluster.Framework, tasks []string, leader *cluster.Process) {
+	t.Helper()
 	poll.Eventually(t, 60*time.Second, func() error {
 		var st leaderState
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -121,8 +130,6 @@ func failOver(t *testing.T, c *cluster.Cluster, fw *cluster.Framework, tasks []s
 		}
 		return nil
 	})
-	t.Logf("%s took over from %s after %s (all back after %s)", leader.Name, old.Name, elected.Round(time.Millisecond), time.Since(start).Round(time.Millisecond))
-	return leader, elected
 }
 
 // checkNotRelaunched fails if a task saw anything but STAGING/STARTING/RUNNING
