@@ -238,6 +238,9 @@ type Options struct {
 	// 3) with --zk and a 4s session; agents and frameworks follow the leader.
 	ZooKeeper string
 	Masters   int
+	// MasterZooKeeper, when set, is master i's own zk:// URL to the same ensemble (a
+	// zktest.Proxy, to cut one master off); agents and frameworks use ZooKeeper.
+	MasterZooKeeper func(i int) string
 }
 
 // HASessionTimeout is the --zk_session_timeout of the masters of a cluster in
@@ -271,7 +274,11 @@ func New(t testing.TB, opts Options) *Cluster {
 		margs := []string{"master", "--ip", "127.0.0.1", "--port", strconv.Itoa(mport), "--work_dir", dir}
 		name := "master"
 		if opts.ZooKeeper != "" {
-			margs = append(margs, "--zk", opts.ZooKeeper, "--zk_session_timeout", HASessionTimeout.String(),
+			zkURL := opts.ZooKeeper
+			if opts.MasterZooKeeper != nil {
+				zkURL = opts.MasterZooKeeper(i)
+			}
+			margs = append(margs, "--zk", zkURL, "--zk_session_timeout", HASessionTimeout.String(),
 				"--quorum", strconv.Itoa(n/2+1))
 			name = fmt.Sprintf("master-%d", i)
 		}
