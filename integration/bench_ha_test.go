@@ -1,6 +1,8 @@
 package integration
 
 import (
+	"context"
+	"flag"
 	"net/http"
 	"strings"
 	"syscall"
@@ -70,4 +72,52 @@ func BenchmarkHAFailover(b *testing.B) {
 	b.ReportMetric(kill.Seconds()/float64(b.N), "sigkill-s")
 	b.ReportMetric(term.Seconds()/float64(b.N), "sigterm-s")
 	b.ReportMetric(cluster.HASessionTimeout.Seconds(), "session-s")
+}
+
+var benchReregisterAgents = flag.Int("agora.ha.agents", 10000, "BenchmarkHAReregistration: simulated agents that follow the masters")
+
+// BenchmarkHAReregistration: -agora.ha.agents simulated agents follow 3 masters in
+// ZooKeeper; the leader is SIGTERMed (its znode goes at once) and the time until the new
+// leader has every agent re-registered is measured.
+func BenchmarkHAReregistration(b *testing.B) {
+	if testing.Short() {
+		b.Skip("end-to-end benchmark; run it with make bench")
+	}
+	n := *benchReregisterAgents
+	url := cluster.StartZooKeeper(b).URL("/agora")
+	c := cluster.New(b, cluster.Options{ZooKeeper: url, Masters: 3, MasterArgs: []string{"--logging_level", "warn"}})
+	startSimulatedAgents(b, url, n, "cpus:4;mem:4096;disk:1000;ports:[31000-31100]")
+	var total time.Duration
+	for range b.N {
+		old, err := c.Leader()
+		if err != nil {
+			b.Fatal(err)
+		}
+		start := time.Now()
+		old.Signal(syscall.SIGTERM)
+		deadline := time.Now().Add(10 * time.Minute)
+		for {
+			if time.Now().After(deadline) {
+				b.Fatalf("%d agents not re-registered within 10 minutes", n)
+			}
+			if leader, err := c.Leader(); err == nil && leader != old {
+				var m map[string]float64
+				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				err := cluster.GetJSON(ctx, "http://"+leader.Addr+"/metrics/snapshot", &m)
+				cancel()
+				if err == nil && int(m["master/slaves_active"]) == n {
+					break
+				}
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		total += time.Since(start)
+		b.StopTimer()
+		old.Wait(10 * time.Second)
+		old.Restart()
+		b.StartTimer()
+	}
+	b.ReportMetric(0, "ns/op")
+	b.ReportMetric(float64(n), "agents")
+	b.ReportMetric(total.Seconds()/float64(b.N), "reregistered-s")
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
 
 	"github.com/agoracluster/agora/agent/registration"
@@ -34,44 +35,8 @@ func TestSimulatedClusterThroughFailover(t *testing.T) {
 	zkURL := cluster.StartZooKeeper(t).URL("/agora")
 	c := cluster.New(t, cluster.Options{ZooKeeper: zkURL, Masters: 3})
 
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	u, err := zookeeper.ParseURL(zkURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	log := zaptest.NewLogger(t).Named("sim")
-	sess, err := zookeeper.Connect(ctx, u, zookeeper.DefaultConfig(), log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sess.Close()
-	det, err := election.DetectMaster(sess, u.Path, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer det.Close()
-
-	cfg := simulate.DefaultConfig()
-	cfg.Detector = registration.NewLeader(det)
-	cfg.Agents = simAgents
-	cfg.Resources = "cpus:" + strconv.Itoa(simTasksPerAgent) + ";mem:" + strconv.Itoa(simTasksPerAgent*64) + ";disk:1000;ports:[31000-31100]"
-	cfg.SourceAddrs = 8
-	// A real agent's first retry is after 10s; sooner, a slow master (this test runs on
-	// shared 2-core machines) gets every unacknowledged update again and again.
-	cfg.RetryInterval = 10 * time.Second
-	sim, err := simulate.New(cfg, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	simDone := make(chan error, 1)
-	go func() { simDone <- sim.Run(ctx) }()
-	defer func() { cancel(); <-simDone }()
-	wctx, wcancel := context.WithTimeout(ctx, 120*time.Second)
-	defer wcancel()
-	if err := sim.WaitConnected(wctx, simAgents); err != nil {
-		t.Fatal(err)
-	}
+	startSimulatedAgents(t, zkURL, simAgents, "cpus:"+strconv.Itoa(simTasksPerAgent)+";mem:"+strconv.Itoa(simTasksPerAgent*64)+";disk:1000;ports:[31000-31100]")
+	ctx := context.Background()
 
 	fw := benchtest.StartScheduler(t, zkURL, benchtest.Options{Name: "sim", FailoverTimeout: time.Hour})
 	res := resources.MustParse("cpus:1;mem:64")
@@ -134,4 +99,53 @@ func TestSimulatedClusterThroughFailover(t *testing.T) {
 	if s := fw.Summary(ids); strings.Contains(s, "LOST") || strings.Contains(s, "FAILED") {
 		t.Errorf("the framework saw tasks end: %s", s)
 	}
+}
+
+// startSimulatedAgents runs n simulated agents in this process that follow the master
+// elected under zkURL, each with res, and waits until all are registered.
+func startSimulatedAgents(tb testing.TB, zkURL string, n int, res string) *simulate.Sim {
+	tb.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	u, err := zookeeper.ParseURL(zkURL)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	log := zap.NewNop()
+	if t, ok := tb.(*testing.T); ok {
+		log = zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel)).Named("sim")
+	}
+	sess, err := zookeeper.Connect(ctx, u, zookeeper.DefaultConfig(), log)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	det, err := election.DetectMaster(sess, u.Path, log)
+	if err != nil {
+		sess.Close()
+		tb.Fatal(err)
+	}
+	cfg := simulate.DefaultConfig()
+	cfg.Detector = registration.NewLeader(det)
+	cfg.Agents, cfg.Resources = n, res
+	cfg.SourceAddrs = 64
+	// A real agent's first retry is after 10s; sooner, a slow master (these run on
+	// shared 2-core machines) gets every unacknowledged update again and again.
+	cfg.RetryInterval = 10 * time.Second
+	sim, err := simulate.New(cfg, log)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- sim.Run(ctx) }()
+	tb.Cleanup(func() {
+		cancel()
+		<-done
+		det.Close()
+		sess.Close()
+	})
+	wctx, wcancel := context.WithTimeout(ctx, 10*time.Minute)
+	defer wcancel()
+	if err := sim.WaitConnected(wctx, n); err != nil {
+		tb.Fatal(err)
+	}
+	return sim
 }
