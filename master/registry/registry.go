@@ -342,23 +342,43 @@ func (r *Registry) read(ctx context.Context, prefix string, each func(recordJSON
 	})
 }
 
-// readRaw hands every value under prefix to each.
+// readRaw hands every value under prefix to each, in the keys' order. The values are
+// read side by side (a new leader recovers thousands of agents from ZooKeeper, where each
+// read is a round trip).
 func (r *Registry) readRaw(ctx context.Context, prefix string, each func([]byte) error) error {
 	keys, err := r.st.List(ctx, prefix)
 	if err != nil {
 		return fmt.Errorf("registry: list %s: %w", prefix, err)
 	}
-	for _, key := range keys {
-		b, _, err := r.st.Get(ctx, key)
-		if errors.Is(err, store.ErrNotFound) {
+	values := make([][]byte, len(keys))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(readWorkers)
+	for i, key := range keys {
+		g.Go(func() error {
+			b, _, err := r.st.Get(gctx, key)
+			if errors.Is(err, store.ErrNotFound) {
+				return nil // deleted since the listing
+			}
+			if err != nil {
+				return fmt.Errorf("registry: read %s: %w", key, err)
+			}
+			values[i] = b
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	for i, b := range values {
+		if b == nil {
 			continue
 		}
-		if err != nil {
-			return fmt.Errorf("registry: read %s: %w", key, err)
-		}
 		if err := each(b); err != nil {
-			return fmt.Errorf("registry: decode %s: %w", key, err)
+			return fmt.Errorf("registry: decode %s: %w", keys[i], err)
 		}
 	}
 	return nil
 }
+
+// readWorkers bounds the registry reads in flight at once.
+const readWorkers = 32
