@@ -153,6 +153,9 @@ func AgentProto(a AgentView) *masterpb.Response_GetAgents_Agent {
 			{Type: mesos.AgentInfo_Capability_MULTI_ROLE.Enum()},
 			{Type: mesos.AgentInfo_Capability_HIERARCHICAL_ROLE.Enum()},
 		},
+		Deactivated:             proto.Bool(a.Deactivated),
+		DrainInfo:               a.Drain,
+		EstimatedDrainStartTime: timeInfo(a.DrainStart),
 	}
 }
 
