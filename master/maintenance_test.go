@@ -137,13 +137,13 @@ func TestDrainAndReactivateAgent(t *testing.T) {
 		t.Errorf("kill = %v, want t1 with a 3s grace", k)
 	}
 	as := tm.mustOperator(apicodec.JSON, opCall(masterpb.Call_GET_AGENTS)).GetGetAgents().GetAgents()
-	if len(as) != 1 || !as[0].GetDeactivated() || as[0].GetDrainInfo().GetState() != mesos.DrainState_DRAINING ||
+	if len(as) != 1 || !as[0].GetDeactivated() || as[0].GetActive() || as[0].GetDrainInfo().GetState() != mesos.DrainState_DRAINING ||
 		as[0].GetDrainInfo().GetConfig().GetMaxGracePeriod().GetNanoseconds() != int64(3*time.Second) {
 		t.Fatalf("agents while draining = %v", as)
 	}
 	tm.mustOperator(apicodec.JSON, reactivate)
 	as = tm.mustOperator(apicodec.JSON, opCall(masterpb.Call_GET_AGENTS)).GetGetAgents().GetAgents()
-	if len(as) != 1 || as[0].GetDeactivated() || as[0].DrainInfo != nil {
+	if len(as) != 1 || as[0].GetDeactivated() || !as[0].GetActive() || as[0].DrainInfo != nil {
 		t.Errorf("agents after reactivation = %v", as)
 	}
 	// The agent is offered again.
