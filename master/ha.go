@@ -261,6 +261,7 @@ func (m *Master) serveStandby(w http.ResponseWriter, r *http.Request) {
 var leaderOnlyLegacy = map[string]bool{
 	"/state-summary": true, "/tasks": true, "/frameworks": true, "/slaves": true, "/roles": true,
 	"/metrics/snapshot": true, "/weights": true, "/quota": true, "/flags": true, "/version": true, "/teardown": true,
+	"/maintenance/schedule": true, "/maintenance/status": true, "/machine/down": true, "/machine/up": true,
 }
 
 // standbyStateJSON is a standby's /state: Mesos's fields that a standby fills.

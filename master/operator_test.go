@@ -306,7 +306,9 @@ func TestOperatorBadInput(t *testing.T) {
 		{"reserve on unknown agent", "", js, `{"type":"RESERVE_RESOURCES","reserve_resources":{"agent_id":{"value":"a"}}}`, 400, "agent_id: no agent found with ID a"},
 		{"reserve without agent", "", js, `{"type":"RESERVE_RESOURCES","reserve_resources":{}}`, 400, "ReserveResources.agent_id not set"},
 		{"grow volume not built", "", js, `{"type":"GROW_VOLUME"}`, 501, "GROW_VOLUME"},
-		{"maintenance not built", "", js, `{"type":"GET_MAINTENANCE_STATUS"}`, 501, "GET_MAINTENANCE_STATUS"},
+		{"drain unknown agent", "", js, `{"type":"DRAIN_AGENT","drain_agent":{"agent_id":{"value":"nope"}}}`, 400, "drain_agent.agent_id: unknown agent nope"},
+		{"drain without agent", "", js, `{"type":"DRAIN_AGENT"}`, 400, "drain_agent.agent_id"},
+		{"schedule without schedule", "", js, `{"type":"UPDATE_MAINTENANCE_SCHEDULE"}`, 400, "update_maintenance_schedule.schedule"},
 		{"master files", "", js, `{"type":"READ_FILE","read_file":{"path":"/etc/passwd","offset":0}}`, 501, "READ_FILE"},
 	}
 	for _, tt := range tests {

@@ -132,6 +132,15 @@ func TestAuthorizationMatrix(t *testing.T) {
 		// Allowed, the call reaches the master, which knows no such agent (400).
 		{"operator RESERVE_RESOURCES", http.MethodPost, "/api/v1", reserve, js,
 			map[string]int{"": 401, "eve": 403, "ops": 400}},
+		{"operator GET_MAINTENANCE_STATUS", http.MethodPost, "/api/v1", op(opCall(masterpb.Call_GET_MAINTENANCE_STATUS)), js,
+			map[string]int{"": 401, "bad": 401, "eve": 200}},
+		// No ACLs guard draining; an authenticated call reaches the master, which knows no such agent.
+		{"operator DRAIN_AGENT", http.MethodPost, "/api/v1", op(&masterpb.Call{Type: masterpb.Call_DRAIN_AGENT.Enum(),
+			DrainAgent: &masterpb.Call_DrainAgent{AgentId: &mesos.AgentID{Value: proto.String("no-such-agent")}}}), js,
+			map[string]int{"": 401, "bad": 401, "ops": 400}},
+		{"legacy GET /maintenance/status", http.MethodGet, "/maintenance/status", "", nil, map[string]int{"": 401, "eve": 200}},
+		{"legacy POST /machine/down", http.MethodPost, "/machine/down", `[{"hostname":"x"}]`, js,
+			map[string]int{"": 401, "bad": 401, "ops": 400}},
 		{"legacy PUT /weights", http.MethodPut, "/weights", `[{"role": "web", "weight": 2}]`, js,
 			map[string]int{"": 401, "bad": 401, "eve": 403, "ops": 200}},
 		{"legacy POST /quota", http.MethodPost, "/quota", `{"role": "web", "guarantee": [], "force": true}`, js,

@@ -77,6 +77,30 @@ func (s *Scheduler) Decline(ctx context.Context, offerIDs []*mesos.OfferID, refu
 	})
 }
 
+// AcceptInverseOffers tells the master that the framework gives up (or does not mind
+// losing) what it uses on the inverse offers' agents.
+func (s *Scheduler) AcceptInverseOffers(ctx context.Context, ids []*mesos.OfferID) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	return s.call(ctx, &scheduler.Call{
+		Type:                scheduler.Call_ACCEPT_INVERSE_OFFERS.Enum(),
+		AcceptInverseOffers: &scheduler.Call_AcceptInverseOffers{InverseOfferIds: ids},
+	})
+}
+
+// DeclineInverseOffers tells the master that the framework cannot give up what it uses
+// on the inverse offers' agents (yet).
+func (s *Scheduler) DeclineInverseOffers(ctx context.Context, ids []*mesos.OfferID) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	return s.call(ctx, &scheduler.Call{
+		Type:                 scheduler.Call_DECLINE_INVERSE_OFFERS.Enum(),
+		DeclineInverseOffers: &scheduler.Call_DeclineInverseOffers{InverseOfferIds: ids},
+	})
+}
+
 // DeclineOffers declines whole offers (see Decline).
 func (s *Scheduler) DeclineOffers(ctx context.Context, offers []*mesos.Offer, refuse time.Duration) error {
 	return s.Decline(ctx, OfferIDs(offers), refuse)

@@ -6,6 +6,8 @@ import (
 	"sync"
 	"testing"
 
+	"google.golang.org/protobuf/proto"
+
 	"github.com/agoracluster/agora/frameworks/sdk"
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
 	"github.com/agoracluster/agora/proto/mesos/v1/scheduler"
@@ -118,5 +120,67 @@ func TestConcurrentCalls(t *testing.T) {
 	}
 	if (last == scheduler.Call_REVIVE) != s.WantOffers() {
 		t.Errorf("last sent %s but WantOffers() = %v", last, s.WantOffers())
+	}
+}
+
+// inverseLog is a handler that takes part in maintenance: it accepts every inverse offer.
+type inverseLog struct {
+	eventLog
+}
+
+func (l *inverseLog) InverseOffers(ctx context.Context, s *sdk.Scheduler, ios []*mesos.InverseOffer) {
+	l.events <- "inverse " + ios[0].GetId().GetValue()
+	if err := s.AcceptInverseOffers(ctx, []*mesos.OfferID{ios[0].GetId()}); err != nil {
+		l.events <- "accept failed: " + err.Error()
+	}
+}
+
+func (l *inverseLog) RescindInverseOffer(_ context.Context, _ *sdk.Scheduler, id *mesos.OfferID) {
+	l.events <- "rescind inverse " + id.GetValue()
+}
+
+func TestInverseOffersReachHandlersThatTakePart(t *testing.T) {
+	inverse := &scheduler.Event{Type: scheduler.Event_INVERSE_OFFERS.Enum(), InverseOffers: &scheduler.Event_InverseOffers{
+		InverseOffers: []*mesos.InverseOffer{{
+			Id: sdk.OfferID("io-1"), FrameworkId: &mesos.FrameworkID{Value: proto.String("fw")}, AgentId: sdk.AgentID("a-1"),
+			Unavailability: &mesos.Unavailability{Start: &mesos.TimeInfo{Nanoseconds: proto.Int64(1)}},
+		}}}}
+	rescind := &scheduler.Event{Type: scheduler.Event_RESCIND_INVERSE_OFFER.Enum(),
+		RescindInverseOffer: &scheduler.Event_RescindInverseOffer{InverseOfferId: sdk.OfferID("io-1")}}
+
+	m := newMaster(t)
+	l := &inverseLog{eventLog{events: make(chan string, 16)}}
+	run(t, testConfig(m.Addr()), l)
+	recv(t, l.events, "subscribed")
+	for _, ev := range []*scheduler.Event{inverse, rescind} {
+		if err := m.Send(ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, want := range []string{"inverse io-1", "rescind inverse io-1"} {
+		if got := recv(t, l.events, want); got != want {
+			t.Errorf("handler got %q, want %q", got, want)
+		}
+	}
+	call, err := m.Next(scheduler.Call_ACCEPT_INVERSE_OFFERS, wait)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ids := call.GetAcceptInverseOffers().GetInverseOfferIds(); len(ids) != 1 || ids[0].GetValue() != "io-1" {
+		t.Errorf("ACCEPT_INVERSE_OFFERS ids = %v", ids)
+	}
+
+	// A handler that does not take part never sees them, and the stream goes on.
+	m2 := newMaster(t)
+	plain := &eventLog{events: make(chan string, 16)}
+	run(t, testConfig(m2.Addr()), plain)
+	recv(t, plain.events, "subscribed")
+	for _, ev := range []*scheduler.Event{inverse, rescind, {Type: scheduler.Event_FAILURE.Enum(), Failure: &scheduler.Event_Failure{AgentId: sdk.AgentID("a-1")}}} {
+		if err := m2.Send(ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := recv(t, plain.events, "failure"); got != "failure a-1" {
+		t.Errorf("plain handler got %q, want only the failure", got)
 	}
 }

@@ -32,6 +32,20 @@ type Handler interface {
 	Disconnected(ctx context.Context, s *Scheduler, err error)
 }
 
+// InverseOfferHandler is implemented by handlers that take part in maintenance: the
+// master sends inverse offers for agents on machines scheduled for maintenance where the
+// framework runs something, asking for those resources back before the unavailability
+// starts. Answer with AcceptInverseOffers (the framework will have moved off, or does not
+// mind) or DeclineInverseOffers; an inverse offer may also go unanswered. A Handler that
+// does not implement it never sees inverse offers.
+type InverseOfferHandler interface {
+	// InverseOffers delivers new inverse offers.
+	InverseOffers(ctx context.Context, s *Scheduler, inverse []*mesos.InverseOffer)
+	// RescindInverseOffer says that an inverse offer is no longer valid (the machine's
+	// maintenance changed or ended).
+	RescindInverseOffer(ctx context.Context, s *Scheduler, id *mesos.OfferID)
+}
+
 // NoopHandler implements Handler with defaults: Offers declines every offer (with
 // Config.DefaultRefuse); all other events are ignored. Embed it in your own handler.
 type NoopHandler struct{}

@@ -598,6 +598,14 @@ func (s *Scheduler) dispatch(ctx context.Context, ev *scheduler.Event) {
 				s.log.Warn("acknowledge update", zap.String("task_id", st.GetTaskId().GetValue()), zapError(err))
 			}
 		}
+	case scheduler.Event_INVERSE_OFFERS:
+		if h, ok := s.handler.(InverseOfferHandler); ok {
+			h.InverseOffers(ctx, s, ev.GetInverseOffers().GetInverseOffers())
+		}
+	case scheduler.Event_RESCIND_INVERSE_OFFER:
+		if h, ok := s.handler.(InverseOfferHandler); ok {
+			h.RescindInverseOffer(ctx, s, ev.GetRescindInverseOffer().GetInverseOfferId())
+		}
 	case scheduler.Event_MESSAGE:
 		s.handler.Message(ctx, s, ev.GetMessage())
 	case scheduler.Event_FAILURE:

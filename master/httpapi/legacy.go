@@ -42,6 +42,15 @@ func (s *Server) registerLegacy(mux *http.ServeMux) {
 			mux.HandleFunc(p, h)
 		}
 	}
+	for path, h := range map[string]http.HandlerFunc{
+		"/maintenance/schedule": s.handleMaintenanceSchedule,
+		"/maintenance/status":   s.handleMaintenanceStatus,
+		"/machine/down":         s.handleMachines(false),
+		"/machine/up":           s.handleMachines(true),
+	} {
+		mux.HandleFunc(path, h)
+		mux.HandleFunc("/master"+path, h)
+	}
 	mux.HandleFunc("/quota/", s.handleQuota)
 	mux.HandleFunc("/master/quota/", s.handleQuota)
 	for path, h := range map[string]http.HandlerFunc{

@@ -33,21 +33,13 @@ var errNotBuilt = errors.New("httpapi: call not implemented")
 // notBuilt lists the calls that answer 501, with what to use instead where
 // there is something.
 var notBuilt = map[masterpb.Call_Type]string{
-	masterpb.Call_SET_LOGGING_LEVEL:           "",
-	masterpb.Call_LIST_FILES:                  "the master keeps no files to browse; use the agents' LIST_FILES",
-	masterpb.Call_READ_FILE:                   "the master keeps no files to read; use the agents' READ_FILE",
-	masterpb.Call_GET_OPERATIONS:              "",
-	masterpb.Call_GROW_VOLUME:                 "resizing persistent volumes is not built on this master; DESTROY and CREATE instead",
-	masterpb.Call_SHRINK_VOLUME:               "resizing persistent volumes is not built on this master; DESTROY and CREATE instead",
-	masterpb.Call_GET_MAINTENANCE_STATUS:      "maintenance is not built on this master",
-	masterpb.Call_GET_MAINTENANCE_SCHEDULE:    "maintenance is not built on this master",
-	masterpb.Call_UPDATE_MAINTENANCE_SCHEDULE: "maintenance is not built on this master",
-	masterpb.Call_START_MAINTENANCE:           "maintenance is not built on this master",
-	masterpb.Call_STOP_MAINTENANCE:            "maintenance is not built on this master",
-	masterpb.Call_DRAIN_AGENT:                 "draining is not built on this master",
-	masterpb.Call_DEACTIVATE_AGENT:            "",
-	masterpb.Call_REACTIVATE_AGENT:            "",
-	masterpb.Call_MARK_AGENT_GONE:             "",
+	masterpb.Call_SET_LOGGING_LEVEL: "",
+	masterpb.Call_LIST_FILES:        "the master keeps no files to browse; use the agents' LIST_FILES",
+	masterpb.Call_READ_FILE:         "the master keeps no files to read; use the agents' READ_FILE",
+	masterpb.Call_GET_OPERATIONS:    "",
+	masterpb.Call_GROW_VOLUME:       "resizing persistent volumes is not built on this master; DESTROY and CREATE instead",
+	masterpb.Call_SHRINK_VOLUME:     "resizing persistent volumes is not built on this master; DESTROY and CREATE instead",
+	masterpb.Call_MARK_AGENT_GONE:   "",
 }
 
 // handleOperator serves POST /api/v1, the Mesos v1 operator API.
@@ -136,6 +128,18 @@ func validateOperatorCall(call *masterpb.Call) error {
 		return need(call.CreateVolumes.GetAgentId().GetValue() != "", "create_volumes.agent_id")
 	case masterpb.Call_DESTROY_VOLUMES:
 		return need(call.DestroyVolumes.GetAgentId().GetValue() != "", "destroy_volumes.agent_id")
+	case masterpb.Call_UPDATE_MAINTENANCE_SCHEDULE:
+		return need(call.UpdateMaintenanceSchedule.GetSchedule() != nil, "update_maintenance_schedule.schedule")
+	case masterpb.Call_START_MAINTENANCE:
+		return need(call.StartMaintenance != nil, "start_maintenance")
+	case masterpb.Call_STOP_MAINTENANCE:
+		return need(call.StopMaintenance != nil, "stop_maintenance")
+	case masterpb.Call_DRAIN_AGENT:
+		return need(call.DrainAgent.GetAgentId().GetValue() != "", "drain_agent.agent_id")
+	case masterpb.Call_DEACTIVATE_AGENT:
+		return need(call.DeactivateAgent.GetAgentId().GetValue() != "", "deactivate_agent.agent_id")
+	case masterpb.Call_REACTIVATE_AGENT:
+		return need(call.ReactivateAgent.GetAgentId().GetValue() != "", "reactivate_agent.agent_id")
 	}
 	return nil
 }
@@ -199,6 +203,9 @@ func (s *Server) operatorCall(r *http.Request, call *masterpb.Call) (*masterpb.R
 // ledgerCall runs a call of principal on the ledger, on its goroutine; the ACLs are
 // checked here, against the state the call changes.
 func (s *Server) ledgerCall(l *ledger.Ledger, call *masterpb.Call, principal string) (*masterpb.Response, error) {
+	if isMaintenanceCall(call.GetType()) {
+		return maintenanceCall(l, call)
+	}
 	switch call.GetType() {
 	case masterpb.Call_GET_STATE:
 		resp := response(masterpb.Response_GET_STATE)

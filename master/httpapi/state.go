@@ -264,10 +264,10 @@ func (s *Server) stateDocument(snap *ledger.Snapshot) *stateJSON {
 		UnregisteredFrameworks: []string{}, OrphanTasks: []taskJSON{},
 	}
 	for _, a := range snap.Agents {
-		switch a.State {
-		case "active":
+		switch {
+		case a.State == "active" && !a.Deactivated:
 			doc.ActivatedSlaves++
-		case "unreachable":
+		case a.State == "unreachable":
 			doc.UnreachableSlaves++
 			continue
 		default:
@@ -281,7 +281,7 @@ func (s *Server) stateDocument(snap *ledger.Snapshot) *stateJSON {
 			OfferedResources: resourcesJSON(a.Offered), UnreservedResources: resourcesJSON(a.Total.Unreserved()),
 			ReservedResources: reservedJSON(a.Total), ReservedResourcesFull: reservedFullJSON(a.Total),
 			Attributes: resources.AttributeMap(a.Info.GetAttributes()),
-			Active:     a.State == "active", State: a.State, Version: a.Version,
+			Active:     a.State == "active" && !a.Deactivated, State: a.State, Version: a.Version,
 		})
 	}
 	for _, fw := range snap.Frameworks {

@@ -55,6 +55,15 @@ type agent struct {
 	gone map[string]bool
 	// pendingEvents are sent right after SUBSCRIBED on re-registration.
 	pendingEvents []proto.Message
+
+	// deactivated agents get no offers (DEACTIVATE_AGENT, DRAIN_AGENT); drain is
+	// set while draining or drained, since drainStart.
+	deactivated bool
+	drain       *mesos.DrainInfo
+	drainStart  time.Time
+	// inverseOffers are the inverse offers made for the agent, by framework id
+	// (answered ones stay, so that they are not made again).
+	inverseOffers map[string]*inverseOffer
 }
 
 type executor struct {
@@ -73,6 +82,8 @@ func newAgent(id string, info *mesos.AgentInfo, total resources.Resources) *agen
 		executors: map[string]map[string]*executor{},
 		offers:    map[string]*offer{},
 		gone:      map[string]bool{},
+
+		inverseOffers: map[string]*inverseOffer{},
 	}
 }
 
@@ -147,6 +158,9 @@ func (l *Ledger) SubscribeAgent(sink Sink, streamID string, sub *agorapb.AgentCa
 	if err != nil {
 		return "", badRequest("agent_info.resources: %v", err)
 	}
+	if err := l.agentMayRegister(info); err != nil {
+		return "", err
+	}
 	id := info.GetId().GetValue()
 	if id == "" {
 		id = l.ids.agent()
@@ -178,6 +192,13 @@ func (l *Ledger) SubscribeAgent(sink Sink, streamID string, sub *agorapb.AgentCa
 	a.sink, a.streamID, a.lastSeen = sink, streamID, now
 	a.unreachableTime = time.Time{}
 	l.alloc.AddAgent(id, a.allocatorAgent())
+	if a.deactivated {
+		l.alloc.DeactivateAgent(id)
+	}
+	if a.drain.GetState() == mesos.DrainState_DRAINING {
+		l.killForDrain(a, func(m proto.Message) { a.pendingEvents = append(a.pendingEvents, m) })
+		l.checkDrained(a)
+	}
 	l.dirty.markAgent(a.id)
 	l.agentAdded(a, eventsBefore)
 	sink.Send(&agorapb.AgentEvent{
@@ -409,20 +430,26 @@ func (l *Ledger) checkAgents(now time.Time) {
 			}
 		case agentUnreachable:
 			if now.Sub(a.unreachableTime) > l.cfg.AgentRemovalTimeout {
-				for _, fw := range sortedValues(l.frameworks) {
-					for _, id := range slices.Sorted(maps.Keys(fw.unreachable)) {
-						if t := fw.unreachable[id]; t.agentID == a.id {
-							delete(fw.unreachable, id)
-							fw.appendCompleted(t, l.cfg.MaxCompletedTasksPerFramework)
-						}
-					}
-				}
-				delete(l.agents, a.id)
-				l.dirty.markAgent(a.id)
+				l.forgetAgent(a)
 				l.note(zapcore.InfoLevel, "unreachable agent removed", zap.String("agent_id", a.id))
 			}
 		}
 	}
+}
+
+// forgetAgent removes an unreachable agent from the books and the registry; its
+// unreachable tasks become completed.
+func (l *Ledger) forgetAgent(a *agent) {
+	for _, fw := range sortedValues(l.frameworks) {
+		for _, id := range slices.Sorted(maps.Keys(fw.unreachable)) {
+			if t := fw.unreachable[id]; t.agentID == a.id {
+				delete(fw.unreachable, id)
+				fw.appendCompleted(t, l.cfg.MaxCompletedTasksPerFramework)
+			}
+		}
+	}
+	delete(l.agents, a.id)
+	l.dirty.markAgent(a.id)
 }
 
 // markUnreachable reports the agent's tasks as unreachable (partition-aware
@@ -503,6 +530,11 @@ func (l *Ledger) recoverAgent(rec *registry.AgentRecord) {
 	}
 	a := newAgent(id, info, total)
 	a.registeredTime = rec.RegisteredTime
+	a.deactivated = rec.Deactivated
+	if rec.Drain != nil {
+		a.drain = proto.Clone(rec.Drain).(*mesos.DrainInfo)
+		a.drainStart = rec.DrainStart
+	}
 	a.lastSeen = l.now()
 	a.state = agentRecovered
 	if !rec.UnreachableTime.IsZero() {

@@ -23,6 +23,8 @@ type writes struct {
 	frameworks map[string]bool
 	weights    map[string]bool // roles
 	quotas     map[string]bool // roles
+	// maintenance is set when the schedule or a machine's mode changed.
+	maintenance bool
 }
 
 func newWrites() writes {
@@ -64,6 +66,10 @@ func (l *Ledger) note(level zapcore.Level, msg string, fields ...zap.Field) {
 func (l *Ledger) TakeEffects() Effects {
 	e := Effects{Writes: l.dirty.take(l.agents, l.frameworks), Notes: l.notes, OperatorEvents: l.opEvents}
 	l.dirty.takeRoles(&e.Writes, l.alloc.Weights(), l.alloc.Quotas())
+	if l.dirty.maintenance {
+		e.Writes.Maintenance = &registry.MaintenanceRecord{Schedule: l.Schedule(), Machines: l.MachineInfos()}
+		l.dirty.maintenance = false
+	}
 	l.notes, l.opEvents = nil, nil
 	return e
 }
@@ -77,7 +83,14 @@ func (w writes) take(agents map[string]*agent, frameworks map[string]*framework)
 	}
 	for _, id := range slices.Sorted(maps.Keys(w.agents)) {
 		if a := agents[id]; a != nil {
-			b.Agents = append(b.Agents, &registry.AgentRecord{Info: proto.Clone(a.info).(*mesos.AgentInfo), RegisteredTime: a.registeredTime, UnreachableTime: a.unreachableTime})
+			rec := &registry.AgentRecord{
+				Info: proto.Clone(a.info).(*mesos.AgentInfo), RegisteredTime: a.registeredTime, UnreachableTime: a.unreachableTime,
+				Deactivated: a.deactivated, DrainStart: a.drainStart,
+			}
+			if a.drain != nil {
+				rec.Drain = proto.Clone(a.drain).(*mesos.DrainInfo)
+			}
+			b.Agents = append(b.Agents, rec)
 		} else {
 			b.DeletedAgents = append(b.DeletedAgents, id)
 		}

@@ -77,6 +77,8 @@ type harness struct {
 type memRegistry struct {
 	agents     map[string]*registry.AgentRecord
 	frameworks map[string]*registry.FrameworkRecord
+	// maintenance is the latest maintenance record written.
+	maintenance *registry.MaintenanceRecord
 }
 
 func newMemRegistry() *memRegistry {
@@ -95,6 +97,9 @@ func (m *memRegistry) apply(b registry.Batch) {
 	}
 	for _, id := range b.DeletedFrameworks {
 		delete(m.frameworks, id)
+	}
+	if b.Maintenance != nil {
+		m.maintenance = b.Maintenance
 	}
 }
 

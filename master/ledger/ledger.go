@@ -12,6 +12,7 @@ import (
 
 	"github.com/agoracluster/agora/master/allocator"
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
+	maintpb "github.com/agoracluster/agora/proto/mesos/v1/maintenance"
 	masterpb "github.com/agoracluster/agora/proto/mesos/v1/master"
 	"github.com/agoracluster/agora/resources"
 )
@@ -51,6 +52,12 @@ type Ledger struct {
 	agents              map[string]*agent
 	offers              map[string]*offer
 
+	// Maintenance (maintenance.go): the schedule, the machines in maintenance by
+	// machineKey, and the outstanding inverse offers by id.
+	schedule      *maintpb.Schedule
+	machines      map[string]*machine
+	inverseOffers map[string]*inverseOffer
+
 	// allocPending asks the owner to run an allocation cycle soon.
 	allocPending bool
 
@@ -88,6 +95,9 @@ func New(cfg Config, clock Clock, info *mesos.MasterInfo, rng *rand.Rand) *Ledge
 		frameworks: map[string]*framework{},
 		agents:     map[string]*agent{},
 		offers:     map[string]*offer{},
+
+		machines:      map[string]*machine{},
+		inverseOffers: map[string]*inverseOffer{},
 	}
 }
 

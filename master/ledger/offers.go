@@ -42,7 +42,9 @@ func (l *Ledger) Allocate() {
 		l.offers[o.id] = o
 		fw.offers[o.id] = o
 		a.offers[o.id] = o
-		batches[fw.id] = append(batches[fw.id], offerProto(fw, a, o))
+		pb := offerProto(fw, a, o)
+		pb.Unavailability = l.unavailabilityOf(a)
+		batches[fw.id] = append(batches[fw.id], pb)
 		l.stats.OffersSent++
 	}
 	fwIDs := slices.AppendSeq(make([]string, 0, len(batches)), maps.Keys(batches))
@@ -53,6 +55,7 @@ func (l *Ledger) Allocate() {
 			Offers: &scheduler.Event_Offers{Offers: batches[fwID]},
 		})
 	}
+	l.sendInverseOffers()
 }
 
 func offerProto(fw *framework, a *agent, o *offer) *mesos.Offer {

@@ -141,7 +141,7 @@ func AgentPID(info *mesos.AgentInfo) string {
 func AgentProto(a AgentView) *masterpb.Response_GetAgents_Agent {
 	return &masterpb.Response_GetAgents_Agent{
 		AgentInfo:          proto.Clone(a.Info).(*mesos.AgentInfo),
-		Active:             proto.Bool(a.State == "active"),
+		Active:             proto.Bool(a.State == "active" && !a.Deactivated),
 		Version:            proto.String(a.Version),
 		Pid:                proto.String(AgentPID(a.Info)),
 		RegisteredTime:     timeInfo(a.RegisteredTime),
@@ -153,6 +153,9 @@ func AgentProto(a AgentView) *masterpb.Response_GetAgents_Agent {
 			{Type: mesos.AgentInfo_Capability_MULTI_ROLE.Enum()},
 			{Type: mesos.AgentInfo_Capability_HIERARCHICAL_ROLE.Enum()},
 		},
+		Deactivated:             proto.Bool(a.Deactivated),
+		DrainInfo:               a.Drain,
+		EstimatedDrainStartTime: timeInfo(a.DrainStart),
 	}
 }
 

@@ -71,8 +71,11 @@ func (l *Ledger) SchedulerCall(call *scheduler.Call, streamID string) error {
 		c.message(call.GetMessage())
 	case scheduler.Call_REQUEST:
 		// Resource requests are ignored, as by Mesos's DRF allocator.
-	case scheduler.Call_ACCEPT_INVERSE_OFFERS, scheduler.Call_DECLINE_INVERSE_OFFERS,
-		scheduler.Call_ACKNOWLEDGE_OPERATION_STATUS, scheduler.Call_RECONCILE_OPERATIONS:
+	case scheduler.Call_ACCEPT_INVERSE_OFFERS:
+		c.answerInverseOffers(call.GetAcceptInverseOffers().GetInverseOfferIds(), mesos.InverseOfferStatus_ACCEPT)
+	case scheduler.Call_DECLINE_INVERSE_OFFERS:
+		c.answerInverseOffers(call.GetDeclineInverseOffers().GetInverseOfferIds(), mesos.InverseOfferStatus_DECLINE)
+	case scheduler.Call_ACKNOWLEDGE_OPERATION_STATUS, scheduler.Call_RECONCILE_OPERATIONS:
 		l.note(zapcore.InfoLevel, "ignoring unsupported scheduler call", zap.String("framework_id", id), zap.String("type", call.GetType().String()))
 	default:
 		return badRequest("Unknown call type %s", call.GetType())

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 
+	"google.golang.org/protobuf/proto"
+
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
 	"github.com/agoracluster/agora/resources"
 )
@@ -35,6 +37,10 @@ type AgentView struct {
 	Total            resources.Resources
 	Used             resources.Resources // by tasks and executors
 	Offered          resources.Resources
+	// Deactivated agents get no offers; Drain is set while draining or drained.
+	Deactivated bool
+	Drain       *mesos.DrainInfo
+	DrainStart  time.Time
 }
 
 // FrameworkView is one framework in a Snapshot.
@@ -103,6 +109,10 @@ func agentView(a *agent) AgentView {
 	av := AgentView{
 		Info: a.info, State: a.state.String(), Version: a.version,
 		RegisteredTime: a.registeredTime, ReregisteredTime: a.reregisteredTime, Total: a.total,
+		Deactivated: a.deactivated, DrainStart: a.drainStart,
+	}
+	if a.drain != nil {
+		av.Drain = proto.Clone(a.drain).(*mesos.DrainInfo)
 	}
 	for _, t := range a.tasks {
 		if !t.recovered {

@@ -86,6 +86,9 @@ func (l *Ledger) removeTask(t *task) {
 	}
 	if a != nil {
 		delete(a.tasks, taskKey(t.frameworkID, t.id))
+		if a.drain != nil {
+			l.checkDrained(a)
+		}
 	}
 	if fw == nil {
 		return

@@ -15,6 +15,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
+	maintpb "github.com/agoracluster/agora/proto/mesos/v1/maintenance"
 	quotapb "github.com/agoracluster/agora/proto/mesos/v1/quota"
 	"github.com/agoracluster/agora/store"
 )
@@ -27,6 +28,18 @@ type AgentRecord struct {
 	Info            *mesos.AgentInfo // id set
 	RegisteredTime  time.Time
 	UnreachableTime time.Time // zero unless unreachable
+	// Deactivated agents get no offers (DEACTIVATE_AGENT, DRAIN_AGENT); Drain
+	// is set while the agent drains or is drained, since DrainStart.
+	Deactivated bool
+	Drain       *mesos.DrainInfo
+	DrainStart  time.Time
+}
+
+// MaintenanceRecord is the maintenance schedule and the machines in maintenance
+// (DRAINING or DOWN), kept as one record.
+type MaintenanceRecord struct {
+	Schedule *maintpb.Schedule
+	Machines []*mesos.MachineInfo
 }
 
 // FrameworkRecord is a registered framework.
@@ -47,12 +60,14 @@ type Batch struct {
 	Weights       []*mesos.WeightInfo
 	Quotas        []*quotapb.QuotaConfig
 	DeletedQuotas []string
+	// Maintenance, when set, replaces the maintenance record.
+	Maintenance *MaintenanceRecord
 }
 
 // Empty reports whether the batch changes nothing.
 func (b Batch) Empty() bool {
 	return len(b.Agents)+len(b.Frameworks)+len(b.DeletedAgents)+len(b.DeletedFrameworks)+
-		len(b.Weights)+len(b.Quotas)+len(b.DeletedQuotas) == 0
+		len(b.Weights)+len(b.Quotas)+len(b.DeletedQuotas) == 0 && b.Maintenance == nil
 }
 
 // Registry keeps the records in a store.Store under agents/<id> and frameworks/<id>.
@@ -77,6 +92,18 @@ type recordJSON struct {
 	RegisteredTime  int64           `json:"registered_time_ns,omitempty"`
 	UnreachableTime int64           `json:"unreachable_time_ns,omitempty"`
 	Deadline        int64           `json:"failover_deadline_ns,omitempty"`
+	Deactivated     bool            `json:"deactivated,omitempty"`
+	Drain           json.RawMessage `json:"drain_info,omitempty"`
+	DrainStart      int64           `json:"drain_start_ns,omitempty"`
+}
+
+// maintenanceKey holds the maintenance record.
+const maintenanceKey = "maintenance/state"
+
+// maintenanceJSON is the stored form of the maintenance record.
+type maintenanceJSON struct {
+	Schedule json.RawMessage   `json:"schedule"`
+	Machines []json.RawMessage `json:"machines"`
 }
 
 func unixNanos(t time.Time) int64 {
@@ -136,6 +163,11 @@ func (r *Registry) Apply(ctx context.Context, b Batch) error {
 			}
 			return nil
 		})
+	}
+	if b.Maintenance != nil {
+		if err := r.PutMaintenance(ctx, b.Maintenance); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	for _, role := range b.DeletedQuotas {
 		add("quota/"+role, func() error {
@@ -239,13 +271,82 @@ func (r *Registry) del(ctx context.Context, key string) error {
 	return err
 }
 
+// PutMaintenance writes the maintenance record.
+func (r *Registry) PutMaintenance(ctx context.Context, rec *MaintenanceRecord) error {
+	var doc maintenanceJSON
+	s := rec.Schedule
+	if s == nil {
+		s = &maintpb.Schedule{}
+	}
+	b, err := protoJSON.Marshal(s)
+	if err != nil {
+		return fmt.Errorf("registry: put maintenance: %w", err)
+	}
+	doc.Schedule = b
+	doc.Machines = []json.RawMessage{}
+	for _, m := range rec.Machines {
+		mb, err := protoJSON.Marshal(m)
+		if err != nil {
+			return fmt.Errorf("registry: put maintenance: %w", err)
+		}
+		doc.Machines = append(doc.Machines, mb)
+	}
+	raw, err := json.Marshal(doc)
+	if err == nil {
+		ctx, cancel := context.WithTimeout(ctx, r.timeout)
+		defer cancel()
+		_, err = r.st.Put(ctx, maintenanceKey, raw, store.AnyVersion)
+	}
+	if err != nil {
+		return fmt.Errorf("registry: put maintenance: %w", err)
+	}
+	return nil
+}
+
+// LoadMaintenance reads the maintenance record; an absent one is an empty schedule.
+func (r *Registry) LoadMaintenance(ctx context.Context) (*MaintenanceRecord, error) {
+	rec := &MaintenanceRecord{Schedule: &maintpb.Schedule{}}
+	ctx, cancel := context.WithTimeout(ctx, r.timeout)
+	defer cancel()
+	raw, _, err := r.st.Get(ctx, maintenanceKey)
+	if errors.Is(err, store.ErrNotFound) {
+		return rec, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("registry: read %s: %w", maintenanceKey, err)
+	}
+	var doc maintenanceJSON
+	unmarshal := protojson.UnmarshalOptions{DiscardUnknown: true}
+	err = json.Unmarshal(raw, &doc)
+	if err == nil && len(doc.Schedule) > 0 {
+		err = unmarshal.Unmarshal(doc.Schedule, rec.Schedule)
+	}
+	for _, mb := range doc.Machines {
+		if err != nil {
+			break
+		}
+		m := &mesos.MachineInfo{}
+		err = unmarshal.Unmarshal(mb, m)
+		rec.Machines = append(rec.Machines, m)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("registry: decode %s: %w", maintenanceKey, err)
+	}
+	return rec, nil
+}
+
 // PutAgent writes an agent's record.
 func (r *Registry) PutAgent(ctx context.Context, rec *AgentRecord) error {
 	id := rec.Info.GetId().GetValue()
 	info, err := protoJSON.Marshal(rec.Info)
+	var drain []byte
+	if err == nil && rec.Drain != nil {
+		drain, err = protoJSON.Marshal(rec.Drain)
+	}
 	if err == nil {
 		err = r.put(ctx, "agents/"+storeKey(id), recordJSON{
 			Info: info, RegisteredTime: unixNanos(rec.RegisteredTime), UnreachableTime: unixNanos(rec.UnreachableTime),
+			Deactivated: rec.Deactivated, Drain: drain, DrainStart: unixNanos(rec.DrainStart),
 		})
 	}
 	if err != nil {
@@ -311,7 +412,17 @@ func (r *Registry) Load(ctx context.Context) ([]*AgentRecord, []*FrameworkRecord
 		if err := unmarshal.Unmarshal(rec.Info, info); err != nil {
 			return err
 		}
-		agents = append(agents, &AgentRecord{Info: info, RegisteredTime: fromNanos(rec.RegisteredTime), UnreachableTime: fromNanos(rec.UnreachableTime)})
+		ar := &AgentRecord{
+			Info: info, RegisteredTime: fromNanos(rec.RegisteredTime), UnreachableTime: fromNanos(rec.UnreachableTime),
+			Deactivated: rec.Deactivated, DrainStart: fromNanos(rec.DrainStart),
+		}
+		if len(rec.Drain) > 0 {
+			ar.Drain = &mesos.DrainInfo{}
+			if err := unmarshal.Unmarshal(rec.Drain, ar.Drain); err != nil {
+				return err
+			}
+		}
+		agents = append(agents, ar)
 		return nil
 	})
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
+	maintpb "github.com/agoracluster/agora/proto/mesos/v1/maintenance"
 	quotapb "github.com/agoracluster/agora/proto/mesos/v1/quota"
 	"github.com/agoracluster/agora/store"
 )
@@ -135,5 +136,49 @@ func TestRegistryKeepsReservationsAndVolumes(t *testing.T) {
 	}
 	if !proto.Equal(got[0].Info, info) {
 		t.Fatalf("agent info = %v, want %v", got[0].Info, info)
+	}
+}
+
+func TestMaintenanceAndDrainRoundTrip(t *testing.T) {
+	st, err := store.OpenFile(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := New(st, 5*time.Second)
+	ctx := context.Background()
+	empty, err := reg.LoadMaintenance(ctx)
+	if err != nil || len(empty.Schedule.GetWindows()) != 0 || len(empty.Machines) != 0 {
+		t.Fatalf("LoadMaintenance of an empty registry = %v, %v", empty, err)
+	}
+	id := &mesos.MachineID{Hostname: proto.String("h1"), Ip: proto.String("10.0.0.1")}
+	u := &mesos.Unavailability{Start: &mesos.TimeInfo{Nanoseconds: proto.Int64(1700000000000000000)}}
+	rec := &MaintenanceRecord{
+		Schedule: &maintpb.Schedule{Windows: []*maintpb.Window{{MachineIds: []*mesos.MachineID{id}, Unavailability: u}}},
+		Machines: []*mesos.MachineInfo{{Id: id, Mode: mesos.MachineInfo_DOWN.Enum(), Unavailability: u}},
+	}
+	drain := &mesos.DrainInfo{State: mesos.DrainState_DRAINED.Enum(), Config: &mesos.DrainConfig{MaxGracePeriod: &mesos.DurationInfo{Nanoseconds: proto.Int64(5)}}}
+	start := time.Unix(1700000000, 0)
+	agent := &AgentRecord{Info: &mesos.AgentInfo{Hostname: proto.String("h1"), Id: &mesos.AgentID{Value: proto.String("M-S1")}},
+		Deactivated: true, Drain: drain, DrainStart: start}
+	b := Batch{Maintenance: rec, Agents: []*AgentRecord{agent}}
+	if b.Empty() {
+		t.Fatalf("a batch with maintenance is empty")
+	}
+	if err := reg.Apply(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	got, err := reg.LoadMaintenance(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !proto.Equal(got.Schedule, rec.Schedule) || len(got.Machines) != 1 || !proto.Equal(got.Machines[0], rec.Machines[0]) {
+		t.Errorf("maintenance = %v, want %v", got, rec)
+	}
+	agents, _, err := reg.Load(ctx)
+	if err != nil || len(agents) != 1 {
+		t.Fatalf("Load = %v, %v", agents, err)
+	}
+	if a := agents[0]; !a.Deactivated || !proto.Equal(a.Drain, drain) || !a.DrainStart.Equal(start) {
+		t.Errorf("agent = %+v, want deactivated and drained since %v", a, start)
 	}
 }

@@ -176,8 +176,14 @@ func byRole(rs []resources.Resource) {
 	})
 }
 
+// takeScalar takes need of name from avail, reserved entries first. Each piece is a copy of
+// the offered entry (its reservation stack included, which the master checks) with only the
+// quantity changed; persistent volumes are never taken (an app without local volumes must
+// not carve its disk out of one).
 func takeScalar(avail resources.Resources, name string, need float64) ([]resources.Resource, bool) {
-	cands := avail.Filter(func(x resources.Resource) bool { return x.Name == name && x.Type == resources.ScalarType }).All()
+	cands := avail.Filter(func(x resources.Resource) bool {
+		return x.Name == name && x.Type == resources.ScalarType && !x.IsPersistentVolume()
+	}).All()
 	byRole(cands)
 	left := resources.ScalarFromFloat(need)
 	var out []resources.Resource
@@ -187,7 +193,9 @@ func takeScalar(avail resources.Resources, name string, need float64) ([]resourc
 		}
 		q := min(left, c.Scalar)
 		if q > 0 {
-			out = append(out, resources.Resource{Name: name, Role: c.Role, Type: resources.ScalarType, Scalar: q})
+			piece := c
+			piece.Scalar = q
+			out = append(out, piece)
 			left -= q
 		}
 	}
@@ -195,7 +203,8 @@ func takeScalar(avail resources.Resources, name string, need float64) ([]resourc
 }
 
 // takePorts takes one port per entry of want: the port itself when non-zero, else the
-// lowest free port.
+// lowest free port. The port pieces are copies of the offered entries (reservation stacks
+// kept) holding only the ports taken.
 func takePorts(avail resources.Resources, want []int) ([]uint64, []resources.Resource, bool) {
 	if len(want) == 0 {
 		return nil, nil, true
@@ -203,7 +212,7 @@ func takePorts(avail resources.Resources, want []int) ([]uint64, []resources.Res
 	cands := avail.Filter(func(x resources.Resource) bool { return x.Name == offers.PortsName && x.Type == resources.RangesType }).All()
 	byRole(cands)
 	used := map[uint64]bool{}
-	roleOf := map[uint64]string{}
+	from := map[uint64]int{} // port -> index of the candidate it came from
 	out := make([]uint64, len(want))
 	// Fixed ports first, so that dynamic ones do not take them.
 	for i, p := range want {
@@ -212,9 +221,9 @@ func takePorts(avail resources.Resources, want []int) ([]uint64, []resources.Res
 		}
 		v := uint64(p)
 		found := false
-		for _, c := range cands {
+		for ci, c := range cands {
 			if c.Ranges.ContainsValue(v) && !used[v] {
-				used[v], roleOf[v], found = true, c.Role, true
+				used[v], from[v], found = true, ci, true
 				break
 			}
 		}
@@ -228,10 +237,10 @@ func takePorts(avail resources.Resources, want []int) ([]uint64, []resources.Res
 			continue
 		}
 		found := false
-		for _, c := range cands {
+		for ci, c := range cands {
 			for v := range c.Ranges.Values {
 				if !used[v] {
-					used[v], roleOf[v], found = true, c.Role, true
+					used[v], from[v], found = true, ci, true
 					out[i] = v
 					break
 				}
@@ -244,13 +253,18 @@ func takePorts(avail resources.Resources, want []int) ([]uint64, []resources.Res
 			return nil, nil, false
 		}
 	}
-	byRoleRanges := map[string][]resources.Range{}
+	rangesOf := make([][]resources.Range, len(cands))
 	for _, v := range out {
-		byRoleRanges[roleOf[v]] = append(byRoleRanges[roleOf[v]], resources.Range{Begin: v, End: v})
+		rangesOf[from[v]] = append(rangesOf[from[v]], resources.Range{Begin: v, End: v})
 	}
 	var rs []resources.Resource
-	for role, rr := range byRoleRanges {
-		rs = append(rs, resources.RangesResource(offers.PortsName, role, resources.NewRanges(rr...)))
+	for ci, rr := range rangesOf {
+		if len(rr) == 0 {
+			continue
+		}
+		piece := cands[ci]
+		piece.Ranges = resources.NewRanges(rr...)
+		rs = append(rs, piece)
 	}
 	return out, rs, true
 }

@@ -178,3 +178,43 @@ func TestMatchTakesFromReservedRole(t *testing.T) {
 		t.Errorf("resources = %s", got)
 	}
 }
+
+func TestMatchKeepsReservationStackAndSkipsVolumes(t *testing.T) {
+	dyn := resources.Dynamic("web", "ops")
+	vol := resources.ScalarResource("disk", "", 500).PushReservation(dyn)
+	vol.Volume = &resources.Volume{ID: "data", ContainerPath: "data"}
+	total := resources.Of(
+		resources.ScalarResource("cpus", "", 1).PushReservation(dyn),
+		resources.ScalarResource("mem", "", 256).PushReservation(dyn),
+		resources.ScalarResource("disk", "", 100),
+		vol,
+		resources.RangesResource(offers.PortsName, "", resources.NewRanges(resources.Range{Begin: 31000, End: 31001})).PushReservation(dyn),
+	)
+	o := offers.New(&mesos.Offer{
+		Id:        &mesos.OfferID{Value: proto.String("o1")},
+		AgentId:   &mesos.AgentID{Value: proto.String("a1")},
+		Hostname:  proto.String("h1"),
+		Resources: total.ToProto(),
+	})
+	res := Match([]*offers.Offer{o}, []LaunchRequest{{Count: 1, Cpus: 0.5, Mem: 64, Disk: 50, HostPorts: []int{0, 31001}}})
+	if len(res.Placements) != 1 {
+		t.Fatalf("no placement: %+v", res)
+	}
+	got := res.Placements[0].Resources
+	if !total.Contains(got) {
+		t.Errorf("taken %v is not part of the offer %v (the master would reject the task)", got, total)
+	}
+	for _, r := range got.All() {
+		if r.Name != "disk" && !r.IsDynamicallyReserved() {
+			t.Errorf("%s lost its reservation stack: %v", r.Name, r)
+		}
+		if r.IsPersistentVolume() {
+			t.Errorf("plain disk taken from the persistent volume: %v", r)
+		}
+	}
+	// Only 50 of plain disk are left; the volume must not serve the next task's disk.
+	res = Match([]*offers.Offer{o}, []LaunchRequest{{Count: 1, Disk: 60}})
+	if len(res.Placements) != 0 {
+		t.Errorf("disk carved out of the persistent volume: %v", res.Placements[0].Resources)
+	}
+}

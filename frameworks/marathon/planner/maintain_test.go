@@ -87,3 +87,48 @@ func TestInfoJSON(t *testing.T) {
 		t.Fatalf("got  %s\nwant %s", b, want)
 	}
 }
+
+func TestMaintainDraining(t *testing.T) {
+	now := time.Date(2024, 1, 1, 1, 0, 0, 0, time.UTC)
+	spec := func(instances int, minHealth, maxOver float64) AppSpec {
+		return AppSpec{ID: "/a", Version: "v1", Instances: instances, KillSelection: app.KillYoungestFirst,
+			MinimumHealthCapacity: minHealth, MaximumOverCapacity: maxOver, InactiveAfter: time.Minute, ExpungeAfter: 10 * time.Minute}
+	}
+	on := func(id, agent string, state TaskState, healthy bool) Task {
+		return Task{ID: id, AppID: "/a", Version: "v1", State: state, Healthy: healthy, Ready: true, AgentID: agent,
+			StartedAt: now.Add(-time.Minute)}
+	}
+	draining := map[string]bool{"A": true}
+	start := func(n int) Action { return Action{Kind: Start, AppID: "/a", Version: "v1", Count: n} }
+	kill := func(id string) Action { return Action{Kind: Kill, AppID: "/a", TaskID: id, Reason: ReasonMaintenance} }
+	tests := []struct {
+		name  string
+		spec  AppSpec
+		tasks []Task
+		q     Queued
+		want  []Action
+	}{
+		{"nothing on the draining agent", spec(1, 1, 1), []Task{on("t1", "B", Running, true)}, Queued{}, nil},
+		{"replacement first at full health", spec(1, 1, 1), []Task{on("t1", "A", Running, true)}, Queued{}, []Action{start(1)}},
+		{"replacement queued: wait", spec(1, 1, 1), []Task{on("t1", "A", Running, true)}, Queued{Version: "v1", Count: 1}, nil},
+		{"replacement staging: wait", spec(1, 1, 1), []Task{on("t1", "A", Running, true), on("t2", "B", Staging, false)}, Queued{}, nil},
+		{"replacement running: kill", spec(1, 1, 1), []Task{on("t1", "A", Running, true), on("t2", "B", Running, true)}, Queued{},
+			[]Action{kill("t1")}},
+		{"no over capacity: stuck at full health", spec(1, 1, 0), []Task{on("t1", "A", Running, true)}, Queued{}, nil},
+		{"no over capacity, half health: kill then replace", spec(2, 0.5, 0), []Task{on("t1", "A", Running, true), on("t2", "A", Running, true)}, Queued{},
+			[]Action{kill("t1")}},
+		{"killed one replaced", spec(2, 0.5, 0), []Task{on("t1", "A", Killing, true), on("t2", "A", Running, true)}, Queued{},
+			[]Action{start(1)}},
+		{"over capacity bounds the replacements", spec(4, 1, 0.5), []Task{on("t1", "A", Running, true), on("t2", "A", Running, true),
+			on("t3", "A", Running, true), on("t4", "B", Running, true)}, Queued{}, []Action{start(2)}},
+		{"unhealthy leaving tasks go first, and freely", spec(2, 1, 0), []Task{on("t1", "A", Running, true), on("t2", "A", Staging, false),
+			on("t3", "B", Running, true)}, Queued{}, []Action{kill("t2")}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := MaintainDraining(tt.spec, tt.tasks, tt.q, now, draining); !reflect.DeepEqual(got, tt.want) {
+				t.Fatalf("got %+v\nwant %+v", got, tt.want)
+			}
+		})
+	}
+}

@@ -107,6 +107,8 @@ const (
 	ReasonScaling     = "KillingTasksViaApi"
 	ReasonDeletingApp = "DeletingApp"
 	ReasonOverCap     = "OverCapacity"
+	// ReasonMaintenance: the task's agent is draining for maintenance.
+	ReasonMaintenance = "Maintenance"
 )
 
 // Action is one decision for the framework loop to carry out.

@@ -2,6 +2,7 @@ package offers
 
 import (
 	"cmp"
+	"reflect"
 	"slices"
 
 	"github.com/agoracluster/agora/frameworks/sdk"
@@ -203,11 +204,19 @@ func boolInt(b bool) int {
 	return 0
 }
 
-// candidates returns the entries of have that may serve n, in the order to use them.
+// candidates returns the entries of have that may serve n, in the order to use them. A
+// persistent volume serves only a need for that very volume (by id), and a need for a
+// volume is served by nothing else, so plain disk is never carved out of a volume.
 func candidates(have resources.Resources, n resources.Resource) []resources.Resource {
 	cands := have.Filter(func(r resources.Resource) bool {
 		if r.Name != n.Name || r.Type != n.Type {
 			return false
+		}
+		if (r.Volume == nil) != (n.Volume == nil) || (n.Volume != nil && r.Volume.ID != n.Volume.ID) {
+			return false
+		}
+		if n.Reservations != nil && !reflect.DeepEqual(r.Reservations, n.Reservations) {
+			return false // a need for an exact reservation stack takes only that stack
 		}
 		return n.Role == resources.Unreserved || r.Role == n.Role
 	}).All()
@@ -224,7 +233,9 @@ func candidates(have resources.Resources, n resources.Resource) []resources.Reso
 	return cands
 }
 
-// takeEntry serves n from cands and returns the pieces taken.
+// takeEntry serves n from cands and returns the pieces taken: each piece is a copy of the
+// offered entry (keeping its reservation stack and volume, which the master checks) with
+// only the quantity changed. A persistent volume is indivisible: it is taken whole or not.
 func takeEntry(cands []resources.Resource, n resources.Resource) ([]resources.Resource, bool) {
 	var out []resources.Resource
 	switch n.Type {
@@ -235,8 +246,13 @@ func takeEntry(cands []resources.Resource, n resources.Resource) ([]resources.Re
 				break
 			}
 			q := min(left, c.Scalar)
+			if c.Volume != nil && q != c.Scalar {
+				continue
+			}
 			if q > 0 {
-				out = append(out, resources.Resource{Name: n.Name, Role: c.Role, Type: n.Type, Scalar: q})
+				piece := c
+				piece.Scalar = q
+				out = append(out, piece)
 				left -= q
 			}
 		}
@@ -249,7 +265,9 @@ func takeEntry(cands []resources.Resource, n resources.Resource) ([]resources.Re
 			}
 			part := left.Minus(left.Minus(c.Ranges))
 			if !part.IsEmpty() {
-				out = append(out, resources.RangesResource(n.Name, c.Role, part))
+				piece := c
+				piece.Ranges = part
+				out = append(out, piece)
 				left = left.Minus(part)
 			}
 		}
@@ -266,7 +284,9 @@ func takeEntry(cands []resources.Resource, n resources.Resource) ([]resources.Re
 				}
 			}
 			if len(part) > 0 {
-				out = append(out, resources.SetResource(n.Name, c.Role, part...))
+				piece := c
+				piece.Set = part
+				out = append(out, piece)
 			}
 			left = rest
 		}
@@ -295,7 +315,9 @@ func pickPorts(have resources.Resources, n int) ([]uint64, resources.Resources, 
 			mine = append(mine, resources.Range{Begin: v, End: v})
 		}
 		if len(mine) > 0 {
-			taken = append(taken, resources.RangesResource(PortsName, c.Role, resources.NewRanges(mine...)))
+			piece := c // keeps the reservation stack
+			piece.Ranges = resources.NewRanges(mine...)
+			taken = append(taken, piece)
 		}
 		if len(ports) == n {
 			return ports, resources.Of(taken...), true

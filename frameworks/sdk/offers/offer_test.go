@@ -267,3 +267,66 @@ func TestCarvingProperty(t *testing.T) {
 		}
 	})
 }
+
+// reservedOffer holds 2 cpus dynamically reserved for "web" by "ops", 100 of plain disk,
+// a 500 persistent volume "data" on disk reserved the same way, and reserved ports.
+func reservedOffer() resources.Resources {
+	dyn := resources.Dynamic("web", "ops")
+	vol := resources.ScalarResource("disk", "", 500).PushReservation(dyn)
+	vol.Volume = &resources.Volume{ID: "data", ContainerPath: "data"}
+	return resources.Of(
+		resources.ScalarResource("cpus", "", 2).PushReservation(dyn),
+		resources.ScalarResource("disk", "", 100),
+		vol,
+		resources.RangesResource(offers.PortsName, "", resources.NewRanges(resources.Range{Begin: 31000, End: 31009})).PushReservation(dyn),
+	)
+}
+
+func TestTakeKeepsReservationStackAndVolumes(t *testing.T) {
+	o := offers.New(offerOf("r", reservedOffer()))
+	got, ports, ok := o.TakeTask(resources.MustParse("cpus:1;disk:50"), 2)
+	if !ok {
+		t.Fatalf("TakeTask failed on %v", o.Total())
+	}
+	if !slices.Equal(ports, []uint64{31000, 31001}) {
+		t.Errorf("ports = %v, want [31000 31001]", ports)
+	}
+	for _, r := range got.All() {
+		switch r.Name {
+		case "cpus", offers.PortsName:
+			if !r.IsDynamicallyReserved() || r.Stack()[0].Principal != "ops" {
+				t.Errorf("%s lost its reservation stack: %v", r.Name, r)
+			}
+		case "disk":
+			if r.IsPersistentVolume() || r.IsReserved() {
+				t.Errorf("plain disk came from %v", r)
+			}
+		}
+	}
+	// The master sees the task's resources exactly as offered: the offer contains them.
+	if !o.Total().Contains(got) {
+		t.Errorf("taken %v is not part of the offer %v", got, o.Total())
+	}
+	// 50 of plain disk are left; the volume never serves plain disk.
+	if _, ok := o.Take(resources.MustParse("disk:60")); ok {
+		t.Errorf("plain disk carved out of the persistent volume: remaining %v", o.Remaining())
+	}
+}
+
+func TestTakePersistentVolumeOnlyWhenAsked(t *testing.T) {
+	total := reservedOffer()
+	vol, _ := total.VolumeByID("data")
+	o := offers.New(offerOf("v", total))
+	part := vol
+	part.Scalar = resources.ScalarFromFloat(100)
+	if _, ok := o.Take(resources.Of(part)); ok {
+		t.Errorf("a part of the persistent volume was taken")
+	}
+	got, ok := o.Take(resources.Of(vol))
+	if !ok {
+		t.Fatalf("the whole volume could not be taken from %v", o.Remaining())
+	}
+	if g, ok := got.VolumeByID("data"); !ok || !g.IsDynamicallyReserved() {
+		t.Errorf("taken volume = %v, want the offered one", got)
+	}
+}

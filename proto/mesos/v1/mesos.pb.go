@@ -28,6 +28,66 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// Where an agent's draining (DRAIN_AGENT) stands.
+type DrainState int32
+
+const (
+	DrainState_UNKNOWN  DrainState = 0
+	DrainState_DRAINING DrainState = 1
+	DrainState_DRAINED  DrainState = 2
+)
+
+// Enum value maps for DrainState.
+var (
+	DrainState_name = map[int32]string{
+		0: "UNKNOWN",
+		1: "DRAINING",
+		2: "DRAINED",
+	}
+	DrainState_value = map[string]int32{
+		"UNKNOWN":  0,
+		"DRAINING": 1,
+		"DRAINED":  2,
+	}
+)
+
+func (x DrainState) Enum() *DrainState {
+	p := new(DrainState)
+	*p = x
+	return p
+}
+
+func (x DrainState) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (DrainState) Descriptor() protoreflect.EnumDescriptor {
+	return file_mesos_v1_mesos_proto_enumTypes[0].Descriptor()
+}
+
+func (DrainState) Type() protoreflect.EnumType {
+	return &file_mesos_v1_mesos_proto_enumTypes[0]
+}
+
+func (x DrainState) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Do not use.
+func (x *DrainState) UnmarshalJSON(b []byte) error {
+	num, err := protoimpl.X.UnmarshalJSONEnum(x.Descriptor(), b)
+	if err != nil {
+		return err
+	}
+	*x = DrainState(num)
+	return nil
+}
+
+// Deprecated: Use DrainState.Descriptor instead.
+func (DrainState) EnumDescriptor() ([]byte, []int) {
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{0}
+}
+
 // Task states. Terminal: FINISHED, FAILED, KILLED, ERROR, DROPPED, GONE
 // (LOST and GONE_BY_OPERATOR are terminal for practical purposes).
 type TaskState int32
@@ -96,11 +156,11 @@ func (x TaskState) String() string {
 }
 
 func (TaskState) Descriptor() protoreflect.EnumDescriptor {
-	return file_mesos_v1_mesos_proto_enumTypes[0].Descriptor()
+	return file_mesos_v1_mesos_proto_enumTypes[1].Descriptor()
 }
 
 func (TaskState) Type() protoreflect.EnumType {
-	return &file_mesos_v1_mesos_proto_enumTypes[0]
+	return &file_mesos_v1_mesos_proto_enumTypes[1]
 }
 
 func (x TaskState) Number() protoreflect.EnumNumber {
@@ -119,7 +179,7 @@ func (x *TaskState) UnmarshalJSON(b []byte) error {
 
 // Deprecated: Use TaskState.Descriptor instead.
 func (TaskState) EnumDescriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{0}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{1}
 }
 
 type OperationState int32
@@ -176,11 +236,11 @@ func (x OperationState) String() string {
 }
 
 func (OperationState) Descriptor() protoreflect.EnumDescriptor {
-	return file_mesos_v1_mesos_proto_enumTypes[1].Descriptor()
+	return file_mesos_v1_mesos_proto_enumTypes[2].Descriptor()
 }
 
 func (OperationState) Type() protoreflect.EnumType {
-	return &file_mesos_v1_mesos_proto_enumTypes[1]
+	return &file_mesos_v1_mesos_proto_enumTypes[2]
 }
 
 func (x OperationState) Number() protoreflect.EnumNumber {
@@ -199,7 +259,125 @@ func (x *OperationState) UnmarshalJSON(b []byte) error {
 
 // Deprecated: Use OperationState.Descriptor instead.
 func (OperationState) EnumDescriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{1}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{2}
+}
+
+type MachineInfo_Mode int32
+
+const (
+	MachineInfo_UP       MachineInfo_Mode = 1
+	MachineInfo_DRAINING MachineInfo_Mode = 2
+	MachineInfo_DOWN     MachineInfo_Mode = 3
+)
+
+// Enum value maps for MachineInfo_Mode.
+var (
+	MachineInfo_Mode_name = map[int32]string{
+		1: "UP",
+		2: "DRAINING",
+		3: "DOWN",
+	}
+	MachineInfo_Mode_value = map[string]int32{
+		"UP":       1,
+		"DRAINING": 2,
+		"DOWN":     3,
+	}
+)
+
+func (x MachineInfo_Mode) Enum() *MachineInfo_Mode {
+	p := new(MachineInfo_Mode)
+	*p = x
+	return p
+}
+
+func (x MachineInfo_Mode) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (MachineInfo_Mode) Descriptor() protoreflect.EnumDescriptor {
+	return file_mesos_v1_mesos_proto_enumTypes[3].Descriptor()
+}
+
+func (MachineInfo_Mode) Type() protoreflect.EnumType {
+	return &file_mesos_v1_mesos_proto_enumTypes[3]
+}
+
+func (x MachineInfo_Mode) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Do not use.
+func (x *MachineInfo_Mode) UnmarshalJSON(b []byte) error {
+	num, err := protoimpl.X.UnmarshalJSONEnum(x.Descriptor(), b)
+	if err != nil {
+		return err
+	}
+	*x = MachineInfo_Mode(num)
+	return nil
+}
+
+// Deprecated: Use MachineInfo_Mode.Descriptor instead.
+func (MachineInfo_Mode) EnumDescriptor() ([]byte, []int) {
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{14, 0}
+}
+
+type InverseOfferStatus_Status int32
+
+const (
+	InverseOfferStatus_UNKNOWN InverseOfferStatus_Status = 1
+	InverseOfferStatus_ACCEPT  InverseOfferStatus_Status = 2
+	InverseOfferStatus_DECLINE InverseOfferStatus_Status = 3
+)
+
+// Enum value maps for InverseOfferStatus_Status.
+var (
+	InverseOfferStatus_Status_name = map[int32]string{
+		1: "UNKNOWN",
+		2: "ACCEPT",
+		3: "DECLINE",
+	}
+	InverseOfferStatus_Status_value = map[string]int32{
+		"UNKNOWN": 1,
+		"ACCEPT":  2,
+		"DECLINE": 3,
+	}
+)
+
+func (x InverseOfferStatus_Status) Enum() *InverseOfferStatus_Status {
+	p := new(InverseOfferStatus_Status)
+	*p = x
+	return p
+}
+
+func (x InverseOfferStatus_Status) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (InverseOfferStatus_Status) Descriptor() protoreflect.EnumDescriptor {
+	return file_mesos_v1_mesos_proto_enumTypes[4].Descriptor()
+}
+
+func (InverseOfferStatus_Status) Type() protoreflect.EnumType {
+	return &file_mesos_v1_mesos_proto_enumTypes[4]
+}
+
+func (x InverseOfferStatus_Status) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Do not use.
+func (x *InverseOfferStatus_Status) UnmarshalJSON(b []byte) error {
+	num, err := protoimpl.X.UnmarshalJSONEnum(x.Descriptor(), b)
+	if err != nil {
+		return err
+	}
+	*x = InverseOfferStatus_Status(num)
+	return nil
+}
+
+// Deprecated: Use InverseOfferStatus_Status.Descriptor instead.
+func (InverseOfferStatus_Status) EnumDescriptor() ([]byte, []int) {
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{15, 0}
 }
 
 type Secret_Type int32
@@ -235,11 +413,11 @@ func (x Secret_Type) String() string {
 }
 
 func (Secret_Type) Descriptor() protoreflect.EnumDescriptor {
-	return file_mesos_v1_mesos_proto_enumTypes[2].Descriptor()
+	return file_mesos_v1_mesos_proto_enumTypes[5].Descriptor()
 }
 
 func (Secret_Type) Type() protoreflect.EnumType {
-	return &file_mesos_v1_mesos_proto_enumTypes[2]
+	return &file_mesos_v1_mesos_proto_enumTypes[5]
 }
 
 func (x Secret_Type) Number() protoreflect.EnumNumber {
@@ -258,7 +436,7 @@ func (x *Secret_Type) UnmarshalJSON(b []byte) error {
 
 // Deprecated: Use Secret_Type.Descriptor instead.
 func (Secret_Type) EnumDescriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{19, 0}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{23, 0}
 }
 
 type FrameworkInfo_Capability_Type int32
@@ -312,11 +490,11 @@ func (x FrameworkInfo_Capability_Type) String() string {
 }
 
 func (FrameworkInfo_Capability_Type) Descriptor() protoreflect.EnumDescriptor {
-	return file_mesos_v1_mesos_proto_enumTypes[3].Descriptor()
+	return file_mesos_v1_mesos_proto_enumTypes[6].Descriptor()
 }
 
 func (FrameworkInfo_Capability_Type) Type() protoreflect.EnumType {
-	return &file_mesos_v1_mesos_proto_enumTypes[3]
+	return &file_mesos_v1_mesos_proto_enumTypes[6]
 }
 
 func (x FrameworkInfo_Capability_Type) Number() protoreflect.EnumNumber {
@@ -335,7 +513,7 @@ func (x *FrameworkInfo_Capability_Type) UnmarshalJSON(b []byte) error {
 
 // Deprecated: Use FrameworkInfo_Capability_Type.Descriptor instead.
 func (FrameworkInfo_Capability_Type) EnumDescriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{20, 0, 0}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{24, 0, 0}
 }
 
 type MasterInfo_Capability_Type int32
@@ -368,11 +546,11 @@ func (x MasterInfo_Capability_Type) String() string {
 }
 
 func (MasterInfo_Capability_Type) Descriptor() protoreflect.EnumDescriptor {
-	return file_mesos_v1_mesos_proto_enumTypes[4].Descriptor()
+	return file_mesos_v1_mesos_proto_enumTypes[7].Descriptor()
 }
 
 func (MasterInfo_Capability_Type) Type() protoreflect.EnumType {
-	return &file_mesos_v1_mesos_proto_enumTypes[4]
+	return &file_mesos_v1_mesos_proto_enumTypes[7]
 }
 
 func (x MasterInfo_Capability_Type) Number() protoreflect.EnumNumber {
@@ -391,7 +569,7 @@ func (x *MasterInfo_Capability_Type) UnmarshalJSON(b []byte) error {
 
 // Deprecated: Use MasterInfo_Capability_Type.Descriptor instead.
 func (MasterInfo_Capability_Type) EnumDescriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{22, 0, 0}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{26, 0, 0}
 }
 
 type AgentInfo_Capability_Type int32
@@ -436,11 +614,11 @@ func (x AgentInfo_Capability_Type) String() string {
 }
 
 func (AgentInfo_Capability_Type) Descriptor() protoreflect.EnumDescriptor {
-	return file_mesos_v1_mesos_proto_enumTypes[5].Descriptor()
+	return file_mesos_v1_mesos_proto_enumTypes[8].Descriptor()
 }
 
 func (AgentInfo_Capability_Type) Type() protoreflect.EnumType {
-	return &file_mesos_v1_mesos_proto_enumTypes[5]
+	return &file_mesos_v1_mesos_proto_enumTypes[8]
 }
 
 func (x AgentInfo_Capability_Type) Number() protoreflect.EnumNumber {
@@ -459,7 +637,7 @@ func (x *AgentInfo_Capability_Type) UnmarshalJSON(b []byte) error {
 
 // Deprecated: Use AgentInfo_Capability_Type.Descriptor instead.
 func (AgentInfo_Capability_Type) EnumDescriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{23, 0, 0}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{27, 0, 0}
 }
 
 type Value_Type int32
@@ -498,11 +676,11 @@ func (x Value_Type) String() string {
 }
 
 func (Value_Type) Descriptor() protoreflect.EnumDescriptor {
-	return file_mesos_v1_mesos_proto_enumTypes[6].Descriptor()
+	return file_mesos_v1_mesos_proto_enumTypes[9].Descriptor()
 }
 
 func (Value_Type) Type() protoreflect.EnumType {
-	return &file_mesos_v1_mesos_proto_enumTypes[6]
+	return &file_mesos_v1_mesos_proto_enumTypes[9]
 }
 
 func (x Value_Type) Number() protoreflect.EnumNumber {
@@ -521,7 +699,7 @@ func (x *Value_Type) UnmarshalJSON(b []byte) error {
 
 // Deprecated: Use Value_Type.Descriptor instead.
 func (Value_Type) EnumDescriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{24, 0}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{28, 0}
 }
 
 type Resource_ReservationInfo_Type int32
@@ -557,11 +735,11 @@ func (x Resource_ReservationInfo_Type) String() string {
 }
 
 func (Resource_ReservationInfo_Type) Descriptor() protoreflect.EnumDescriptor {
-	return file_mesos_v1_mesos_proto_enumTypes[7].Descriptor()
+	return file_mesos_v1_mesos_proto_enumTypes[10].Descriptor()
 }
 
 func (Resource_ReservationInfo_Type) Type() protoreflect.EnumType {
-	return &file_mesos_v1_mesos_proto_enumTypes[7]
+	return &file_mesos_v1_mesos_proto_enumTypes[10]
 }
 
 func (x Resource_ReservationInfo_Type) Number() protoreflect.EnumNumber {
@@ -580,7 +758,7 @@ func (x *Resource_ReservationInfo_Type) UnmarshalJSON(b []byte) error {
 
 // Deprecated: Use Resource_ReservationInfo_Type.Descriptor instead.
 func (Resource_ReservationInfo_Type) EnumDescriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{26, 1, 0}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{30, 1, 0}
 }
 
 type Resource_DiskInfo_Source_Type int32
@@ -622,11 +800,11 @@ func (x Resource_DiskInfo_Source_Type) String() string {
 }
 
 func (Resource_DiskInfo_Source_Type) Descriptor() protoreflect.EnumDescriptor {
-	return file_mesos_v1_mesos_proto_enumTypes[8].Descriptor()
+	return file_mesos_v1_mesos_proto_enumTypes[11].Descriptor()
 }
 
 func (Resource_DiskInfo_Source_Type) Type() protoreflect.EnumType {
-	return &file_mesos_v1_mesos_proto_enumTypes[8]
+	return &file_mesos_v1_mesos_proto_enumTypes[11]
 }
 
 func (x Resource_DiskInfo_Source_Type) Number() protoreflect.EnumNumber {
@@ -645,7 +823,7 @@ func (x *Resource_DiskInfo_Source_Type) UnmarshalJSON(b []byte) error {
 
 // Deprecated: Use Resource_DiskInfo_Source_Type.Descriptor instead.
 func (Resource_DiskInfo_Source_Type) EnumDescriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{26, 2, 1, 0}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{30, 2, 1, 0}
 }
 
 type Environment_Variable_Type int32
@@ -681,11 +859,11 @@ func (x Environment_Variable_Type) String() string {
 }
 
 func (Environment_Variable_Type) Descriptor() protoreflect.EnumDescriptor {
-	return file_mesos_v1_mesos_proto_enumTypes[9].Descriptor()
+	return file_mesos_v1_mesos_proto_enumTypes[12].Descriptor()
 }
 
 func (Environment_Variable_Type) Type() protoreflect.EnumType {
-	return &file_mesos_v1_mesos_proto_enumTypes[9]
+	return &file_mesos_v1_mesos_proto_enumTypes[12]
 }
 
 func (x Environment_Variable_Type) Number() protoreflect.EnumNumber {
@@ -704,7 +882,7 @@ func (x *Environment_Variable_Type) UnmarshalJSON(b []byte) error {
 
 // Deprecated: Use Environment_Variable_Type.Descriptor instead.
 func (Environment_Variable_Type) EnumDescriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{27, 0, 0}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{31, 0, 0}
 }
 
 type CheckInfo_Type int32
@@ -743,11 +921,11 @@ func (x CheckInfo_Type) String() string {
 }
 
 func (CheckInfo_Type) Descriptor() protoreflect.EnumDescriptor {
-	return file_mesos_v1_mesos_proto_enumTypes[10].Descriptor()
+	return file_mesos_v1_mesos_proto_enumTypes[13].Descriptor()
 }
 
 func (CheckInfo_Type) Type() protoreflect.EnumType {
-	return &file_mesos_v1_mesos_proto_enumTypes[10]
+	return &file_mesos_v1_mesos_proto_enumTypes[13]
 }
 
 func (x CheckInfo_Type) Number() protoreflect.EnumNumber {
@@ -766,7 +944,7 @@ func (x *CheckInfo_Type) UnmarshalJSON(b []byte) error {
 
 // Deprecated: Use CheckInfo_Type.Descriptor instead.
 func (CheckInfo_Type) EnumDescriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{29, 0}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{33, 0}
 }
 
 type HealthCheck_Type int32
@@ -805,11 +983,11 @@ func (x HealthCheck_Type) String() string {
 }
 
 func (HealthCheck_Type) Descriptor() protoreflect.EnumDescriptor {
-	return file_mesos_v1_mesos_proto_enumTypes[11].Descriptor()
+	return file_mesos_v1_mesos_proto_enumTypes[14].Descriptor()
 }
 
 func (HealthCheck_Type) Type() protoreflect.EnumType {
-	return &file_mesos_v1_mesos_proto_enumTypes[11]
+	return &file_mesos_v1_mesos_proto_enumTypes[14]
 }
 
 func (x HealthCheck_Type) Number() protoreflect.EnumNumber {
@@ -828,7 +1006,7 @@ func (x *HealthCheck_Type) UnmarshalJSON(b []byte) error {
 
 // Deprecated: Use HealthCheck_Type.Descriptor instead.
 func (HealthCheck_Type) EnumDescriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{31, 0}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{35, 0}
 }
 
 type ExecutorInfo_Type int32
@@ -864,11 +1042,11 @@ func (x ExecutorInfo_Type) String() string {
 }
 
 func (ExecutorInfo_Type) Descriptor() protoreflect.EnumDescriptor {
-	return file_mesos_v1_mesos_proto_enumTypes[12].Descriptor()
+	return file_mesos_v1_mesos_proto_enumTypes[15].Descriptor()
 }
 
 func (ExecutorInfo_Type) Type() protoreflect.EnumType {
-	return &file_mesos_v1_mesos_proto_enumTypes[12]
+	return &file_mesos_v1_mesos_proto_enumTypes[15]
 }
 
 func (x ExecutorInfo_Type) Number() protoreflect.EnumNumber {
@@ -887,7 +1065,7 @@ func (x *ExecutorInfo_Type) UnmarshalJSON(b []byte) error {
 
 // Deprecated: Use ExecutorInfo_Type.Descriptor instead.
 func (ExecutorInfo_Type) EnumDescriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{33, 0}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{37, 0}
 }
 
 type Image_Type int32
@@ -920,11 +1098,11 @@ func (x Image_Type) String() string {
 }
 
 func (Image_Type) Descriptor() protoreflect.EnumDescriptor {
-	return file_mesos_v1_mesos_proto_enumTypes[13].Descriptor()
+	return file_mesos_v1_mesos_proto_enumTypes[16].Descriptor()
 }
 
 func (Image_Type) Type() protoreflect.EnumType {
-	return &file_mesos_v1_mesos_proto_enumTypes[13]
+	return &file_mesos_v1_mesos_proto_enumTypes[16]
 }
 
 func (x Image_Type) Number() protoreflect.EnumNumber {
@@ -943,7 +1121,7 @@ func (x *Image_Type) UnmarshalJSON(b []byte) error {
 
 // Deprecated: Use Image_Type.Descriptor instead.
 func (Image_Type) EnumDescriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{34, 0}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{38, 0}
 }
 
 type MountPropagation_Mode int32
@@ -979,11 +1157,11 @@ func (x MountPropagation_Mode) String() string {
 }
 
 func (MountPropagation_Mode) Descriptor() protoreflect.EnumDescriptor {
-	return file_mesos_v1_mesos_proto_enumTypes[14].Descriptor()
+	return file_mesos_v1_mesos_proto_enumTypes[17].Descriptor()
 }
 
 func (MountPropagation_Mode) Type() protoreflect.EnumType {
-	return &file_mesos_v1_mesos_proto_enumTypes[14]
+	return &file_mesos_v1_mesos_proto_enumTypes[17]
 }
 
 func (x MountPropagation_Mode) Number() protoreflect.EnumNumber {
@@ -1002,7 +1180,7 @@ func (x *MountPropagation_Mode) UnmarshalJSON(b []byte) error {
 
 // Deprecated: Use MountPropagation_Mode.Descriptor instead.
 func (MountPropagation_Mode) EnumDescriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{35, 0}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{39, 0}
 }
 
 type Volume_Mode int32
@@ -1035,11 +1213,11 @@ func (x Volume_Mode) String() string {
 }
 
 func (Volume_Mode) Descriptor() protoreflect.EnumDescriptor {
-	return file_mesos_v1_mesos_proto_enumTypes[15].Descriptor()
+	return file_mesos_v1_mesos_proto_enumTypes[18].Descriptor()
 }
 
 func (Volume_Mode) Type() protoreflect.EnumType {
-	return &file_mesos_v1_mesos_proto_enumTypes[15]
+	return &file_mesos_v1_mesos_proto_enumTypes[18]
 }
 
 func (x Volume_Mode) Number() protoreflect.EnumNumber {
@@ -1058,7 +1236,7 @@ func (x *Volume_Mode) UnmarshalJSON(b []byte) error {
 
 // Deprecated: Use Volume_Mode.Descriptor instead.
 func (Volume_Mode) EnumDescriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{36, 0}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{40, 0}
 }
 
 type Volume_Source_Type int32
@@ -1100,11 +1278,11 @@ func (x Volume_Source_Type) String() string {
 }
 
 func (Volume_Source_Type) Descriptor() protoreflect.EnumDescriptor {
-	return file_mesos_v1_mesos_proto_enumTypes[16].Descriptor()
+	return file_mesos_v1_mesos_proto_enumTypes[19].Descriptor()
 }
 
 func (Volume_Source_Type) Type() protoreflect.EnumType {
-	return &file_mesos_v1_mesos_proto_enumTypes[16]
+	return &file_mesos_v1_mesos_proto_enumTypes[19]
 }
 
 func (x Volume_Source_Type) Number() protoreflect.EnumNumber {
@@ -1123,7 +1301,7 @@ func (x *Volume_Source_Type) UnmarshalJSON(b []byte) error {
 
 // Deprecated: Use Volume_Source_Type.Descriptor instead.
 func (Volume_Source_Type) EnumDescriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{36, 0, 0}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{40, 0, 0}
 }
 
 type Volume_Source_SandboxPath_Type int32
@@ -1159,11 +1337,11 @@ func (x Volume_Source_SandboxPath_Type) String() string {
 }
 
 func (Volume_Source_SandboxPath_Type) Descriptor() protoreflect.EnumDescriptor {
-	return file_mesos_v1_mesos_proto_enumTypes[17].Descriptor()
+	return file_mesos_v1_mesos_proto_enumTypes[20].Descriptor()
 }
 
 func (Volume_Source_SandboxPath_Type) Type() protoreflect.EnumType {
-	return &file_mesos_v1_mesos_proto_enumTypes[17]
+	return &file_mesos_v1_mesos_proto_enumTypes[20]
 }
 
 func (x Volume_Source_SandboxPath_Type) Number() protoreflect.EnumNumber {
@@ -1182,7 +1360,7 @@ func (x *Volume_Source_SandboxPath_Type) UnmarshalJSON(b []byte) error {
 
 // Deprecated: Use Volume_Source_SandboxPath_Type.Descriptor instead.
 func (Volume_Source_SandboxPath_Type) EnumDescriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{36, 0, 2, 0}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{40, 0, 2, 0}
 }
 
 type NetworkInfo_Protocol int32
@@ -1215,11 +1393,11 @@ func (x NetworkInfo_Protocol) String() string {
 }
 
 func (NetworkInfo_Protocol) Descriptor() protoreflect.EnumDescriptor {
-	return file_mesos_v1_mesos_proto_enumTypes[18].Descriptor()
+	return file_mesos_v1_mesos_proto_enumTypes[21].Descriptor()
 }
 
 func (NetworkInfo_Protocol) Type() protoreflect.EnumType {
-	return &file_mesos_v1_mesos_proto_enumTypes[18]
+	return &file_mesos_v1_mesos_proto_enumTypes[21]
 }
 
 func (x NetworkInfo_Protocol) Number() protoreflect.EnumNumber {
@@ -1238,7 +1416,7 @@ func (x *NetworkInfo_Protocol) UnmarshalJSON(b []byte) error {
 
 // Deprecated: Use NetworkInfo_Protocol.Descriptor instead.
 func (NetworkInfo_Protocol) EnumDescriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{37, 0}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{41, 0}
 }
 
 type ContainerInfo_Type int32
@@ -1271,11 +1449,11 @@ func (x ContainerInfo_Type) String() string {
 }
 
 func (ContainerInfo_Type) Descriptor() protoreflect.EnumDescriptor {
-	return file_mesos_v1_mesos_proto_enumTypes[19].Descriptor()
+	return file_mesos_v1_mesos_proto_enumTypes[22].Descriptor()
 }
 
 func (ContainerInfo_Type) Type() protoreflect.EnumType {
-	return &file_mesos_v1_mesos_proto_enumTypes[19]
+	return &file_mesos_v1_mesos_proto_enumTypes[22]
 }
 
 func (x ContainerInfo_Type) Number() protoreflect.EnumNumber {
@@ -1294,7 +1472,7 @@ func (x *ContainerInfo_Type) UnmarshalJSON(b []byte) error {
 
 // Deprecated: Use ContainerInfo_Type.Descriptor instead.
 func (ContainerInfo_Type) EnumDescriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{39, 0}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{43, 0}
 }
 
 type ContainerInfo_DockerInfo_Network int32
@@ -1333,11 +1511,11 @@ func (x ContainerInfo_DockerInfo_Network) String() string {
 }
 
 func (ContainerInfo_DockerInfo_Network) Descriptor() protoreflect.EnumDescriptor {
-	return file_mesos_v1_mesos_proto_enumTypes[20].Descriptor()
+	return file_mesos_v1_mesos_proto_enumTypes[23].Descriptor()
 }
 
 func (ContainerInfo_DockerInfo_Network) Type() protoreflect.EnumType {
-	return &file_mesos_v1_mesos_proto_enumTypes[20]
+	return &file_mesos_v1_mesos_proto_enumTypes[23]
 }
 
 func (x ContainerInfo_DockerInfo_Network) Number() protoreflect.EnumNumber {
@@ -1356,7 +1534,7 @@ func (x *ContainerInfo_DockerInfo_Network) UnmarshalJSON(b []byte) error {
 
 // Deprecated: Use ContainerInfo_DockerInfo_Network.Descriptor instead.
 func (ContainerInfo_DockerInfo_Network) EnumDescriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{39, 0, 0}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{43, 0, 0}
 }
 
 type DiscoveryInfo_Visibility int32
@@ -1392,11 +1570,11 @@ func (x DiscoveryInfo_Visibility) String() string {
 }
 
 func (DiscoveryInfo_Visibility) Descriptor() protoreflect.EnumDescriptor {
-	return file_mesos_v1_mesos_proto_enumTypes[21].Descriptor()
+	return file_mesos_v1_mesos_proto_enumTypes[24].Descriptor()
 }
 
 func (DiscoveryInfo_Visibility) Type() protoreflect.EnumType {
-	return &file_mesos_v1_mesos_proto_enumTypes[21]
+	return &file_mesos_v1_mesos_proto_enumTypes[24]
 }
 
 func (x DiscoveryInfo_Visibility) Number() protoreflect.EnumNumber {
@@ -1415,7 +1593,7 @@ func (x *DiscoveryInfo_Visibility) UnmarshalJSON(b []byte) error {
 
 // Deprecated: Use DiscoveryInfo_Visibility.Descriptor instead.
 func (DiscoveryInfo_Visibility) EnumDescriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{44, 0}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{48, 0}
 }
 
 type Offer_Operation_Type int32
@@ -1475,11 +1653,11 @@ func (x Offer_Operation_Type) String() string {
 }
 
 func (Offer_Operation_Type) Descriptor() protoreflect.EnumDescriptor {
-	return file_mesos_v1_mesos_proto_enumTypes[22].Descriptor()
+	return file_mesos_v1_mesos_proto_enumTypes[25].Descriptor()
 }
 
 func (Offer_Operation_Type) Type() protoreflect.EnumType {
-	return &file_mesos_v1_mesos_proto_enumTypes[22]
+	return &file_mesos_v1_mesos_proto_enumTypes[25]
 }
 
 func (x Offer_Operation_Type) Number() protoreflect.EnumNumber {
@@ -1498,7 +1676,7 @@ func (x *Offer_Operation_Type) UnmarshalJSON(b []byte) error {
 
 // Deprecated: Use Offer_Operation_Type.Descriptor instead.
 func (Offer_Operation_Type) EnumDescriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{47, 0, 0}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{51, 0, 0}
 }
 
 type TaskStatus_Source int32
@@ -1534,11 +1712,11 @@ func (x TaskStatus_Source) String() string {
 }
 
 func (TaskStatus_Source) Descriptor() protoreflect.EnumDescriptor {
-	return file_mesos_v1_mesos_proto_enumTypes[23].Descriptor()
+	return file_mesos_v1_mesos_proto_enumTypes[26].Descriptor()
 }
 
 func (TaskStatus_Source) Type() protoreflect.EnumType {
-	return &file_mesos_v1_mesos_proto_enumTypes[23]
+	return &file_mesos_v1_mesos_proto_enumTypes[26]
 }
 
 func (x TaskStatus_Source) Number() protoreflect.EnumNumber {
@@ -1557,7 +1735,7 @@ func (x *TaskStatus_Source) UnmarshalJSON(b []byte) error {
 
 // Deprecated: Use TaskStatus_Source.Descriptor instead.
 func (TaskStatus_Source) EnumDescriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{55, 0}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{59, 0}
 }
 
 type TaskStatus_Reason int32
@@ -1689,11 +1867,11 @@ func (x TaskStatus_Reason) String() string {
 }
 
 func (TaskStatus_Reason) Descriptor() protoreflect.EnumDescriptor {
-	return file_mesos_v1_mesos_proto_enumTypes[24].Descriptor()
+	return file_mesos_v1_mesos_proto_enumTypes[27].Descriptor()
 }
 
 func (TaskStatus_Reason) Type() protoreflect.EnumType {
-	return &file_mesos_v1_mesos_proto_enumTypes[24]
+	return &file_mesos_v1_mesos_proto_enumTypes[27]
 }
 
 func (x TaskStatus_Reason) Number() protoreflect.EnumNumber {
@@ -1712,7 +1890,7 @@ func (x *TaskStatus_Reason) UnmarshalJSON(b []byte) error {
 
 // Deprecated: Use TaskStatus_Reason.Descriptor instead.
 func (TaskStatus_Reason) EnumDescriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{55, 1}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{59, 1}
 }
 
 type FrameworkID struct {
@@ -2408,6 +2586,237 @@ func (x *MachineID) GetIp() string {
 	return ""
 }
 
+// How a machine takes part in maintenance.
+type MachineInfo struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	Id             *MachineID             `protobuf:"bytes,1,req,name=id" json:"id,omitempty"`
+	Mode           *MachineInfo_Mode      `protobuf:"varint,2,opt,name=mode,enum=mesos.v1.MachineInfo_Mode" json:"mode,omitempty"`
+	Unavailability *Unavailability        `protobuf:"bytes,3,opt,name=unavailability" json:"unavailability,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *MachineInfo) Reset() {
+	*x = MachineInfo{}
+	mi := &file_mesos_v1_mesos_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MachineInfo) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MachineInfo) ProtoMessage() {}
+
+func (x *MachineInfo) ProtoReflect() protoreflect.Message {
+	mi := &file_mesos_v1_mesos_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MachineInfo.ProtoReflect.Descriptor instead.
+func (*MachineInfo) Descriptor() ([]byte, []int) {
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *MachineInfo) GetId() *MachineID {
+	if x != nil {
+		return x.Id
+	}
+	return nil
+}
+
+func (x *MachineInfo) GetMode() MachineInfo_Mode {
+	if x != nil && x.Mode != nil {
+		return *x.Mode
+	}
+	return MachineInfo_UP
+}
+
+func (x *MachineInfo) GetUnavailability() *Unavailability {
+	if x != nil {
+		return x.Unavailability
+	}
+	return nil
+}
+
+// A framework's latest answer to an inverse offer.
+type InverseOfferStatus struct {
+	state         protoimpl.MessageState     `protogen:"open.v1"`
+	Status        *InverseOfferStatus_Status `protobuf:"varint,1,req,name=status,enum=mesos.v1.InverseOfferStatus_Status" json:"status,omitempty"`
+	FrameworkId   *FrameworkID               `protobuf:"bytes,2,req,name=framework_id,json=frameworkId" json:"framework_id,omitempty"`
+	Timestamp     *TimeInfo                  `protobuf:"bytes,3,req,name=timestamp" json:"timestamp,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *InverseOfferStatus) Reset() {
+	*x = InverseOfferStatus{}
+	mi := &file_mesos_v1_mesos_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *InverseOfferStatus) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*InverseOfferStatus) ProtoMessage() {}
+
+func (x *InverseOfferStatus) ProtoReflect() protoreflect.Message {
+	mi := &file_mesos_v1_mesos_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use InverseOfferStatus.ProtoReflect.Descriptor instead.
+func (*InverseOfferStatus) Descriptor() ([]byte, []int) {
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *InverseOfferStatus) GetStatus() InverseOfferStatus_Status {
+	if x != nil && x.Status != nil {
+		return *x.Status
+	}
+	return InverseOfferStatus_UNKNOWN
+}
+
+func (x *InverseOfferStatus) GetFrameworkId() *FrameworkID {
+	if x != nil {
+		return x.FrameworkId
+	}
+	return nil
+}
+
+func (x *InverseOfferStatus) GetTimestamp() *TimeInfo {
+	if x != nil {
+		return x.Timestamp
+	}
+	return nil
+}
+
+type DrainConfig struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	MaxGracePeriod *DurationInfo          `protobuf:"bytes,1,opt,name=max_grace_period,json=maxGracePeriod" json:"max_grace_period,omitempty"`
+	MarkGone       *bool                  `protobuf:"varint,2,opt,name=mark_gone,json=markGone,def=0" json:"mark_gone,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+// Default values for DrainConfig fields.
+const (
+	Default_DrainConfig_MarkGone = bool(false)
+)
+
+func (x *DrainConfig) Reset() {
+	*x = DrainConfig{}
+	mi := &file_mesos_v1_mesos_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DrainConfig) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DrainConfig) ProtoMessage() {}
+
+func (x *DrainConfig) ProtoReflect() protoreflect.Message {
+	mi := &file_mesos_v1_mesos_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DrainConfig.ProtoReflect.Descriptor instead.
+func (*DrainConfig) Descriptor() ([]byte, []int) {
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *DrainConfig) GetMaxGracePeriod() *DurationInfo {
+	if x != nil {
+		return x.MaxGracePeriod
+	}
+	return nil
+}
+
+func (x *DrainConfig) GetMarkGone() bool {
+	if x != nil && x.MarkGone != nil {
+		return *x.MarkGone
+	}
+	return Default_DrainConfig_MarkGone
+}
+
+type DrainInfo struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	State         *DrainState            `protobuf:"varint,1,req,name=state,enum=mesos.v1.DrainState" json:"state,omitempty"`
+	Config        *DrainConfig           `protobuf:"bytes,2,req,name=config" json:"config,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DrainInfo) Reset() {
+	*x = DrainInfo{}
+	mi := &file_mesos_v1_mesos_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DrainInfo) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DrainInfo) ProtoMessage() {}
+
+func (x *DrainInfo) ProtoReflect() protoreflect.Message {
+	mi := &file_mesos_v1_mesos_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DrainInfo.ProtoReflect.Descriptor instead.
+func (*DrainInfo) Descriptor() ([]byte, []int) {
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *DrainInfo) GetState() DrainState {
+	if x != nil && x.State != nil {
+		return *x.State
+	}
+	return DrainState_UNKNOWN
+}
+
+func (x *DrainInfo) GetConfig() *DrainConfig {
+	if x != nil {
+		return x.Config
+	}
+	return nil
+}
+
 type Label struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Key           *string                `protobuf:"bytes,1,req,name=key" json:"key,omitempty"`
@@ -2418,7 +2827,7 @@ type Label struct {
 
 func (x *Label) Reset() {
 	*x = Label{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[14]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2430,7 +2839,7 @@ func (x *Label) String() string {
 func (*Label) ProtoMessage() {}
 
 func (x *Label) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[14]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2443,7 +2852,7 @@ func (x *Label) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Label.ProtoReflect.Descriptor instead.
 func (*Label) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{14}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *Label) GetKey() string {
@@ -2469,7 +2878,7 @@ type Labels struct {
 
 func (x *Labels) Reset() {
 	*x = Labels{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[15]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2481,7 +2890,7 @@ func (x *Labels) String() string {
 func (*Labels) ProtoMessage() {}
 
 func (x *Labels) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[15]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2494,7 +2903,7 @@ func (x *Labels) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Labels.ProtoReflect.Descriptor instead.
 func (*Labels) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{15}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *Labels) GetLabels() []*Label {
@@ -2514,7 +2923,7 @@ type Parameter struct {
 
 func (x *Parameter) Reset() {
 	*x = Parameter{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[16]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2526,7 +2935,7 @@ func (x *Parameter) String() string {
 func (*Parameter) ProtoMessage() {}
 
 func (x *Parameter) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[16]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2539,7 +2948,7 @@ func (x *Parameter) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Parameter.ProtoReflect.Descriptor instead.
 func (*Parameter) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{16}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *Parameter) GetKey() string {
@@ -2565,7 +2974,7 @@ type Parameters struct {
 
 func (x *Parameters) Reset() {
 	*x = Parameters{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[17]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2577,7 +2986,7 @@ func (x *Parameters) String() string {
 func (*Parameters) ProtoMessage() {}
 
 func (x *Parameters) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[17]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2590,7 +2999,7 @@ func (x *Parameters) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Parameters.ProtoReflect.Descriptor instead.
 func (*Parameters) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{17}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *Parameters) GetParameter() []*Parameter {
@@ -2611,7 +3020,7 @@ type Credential struct {
 
 func (x *Credential) Reset() {
 	*x = Credential{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[18]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2623,7 +3032,7 @@ func (x *Credential) String() string {
 func (*Credential) ProtoMessage() {}
 
 func (x *Credential) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[18]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2636,7 +3045,7 @@ func (x *Credential) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Credential.ProtoReflect.Descriptor instead.
 func (*Credential) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{18}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *Credential) GetPrincipal() string {
@@ -2665,7 +3074,7 @@ type Secret struct {
 
 func (x *Secret) Reset() {
 	*x = Secret{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[19]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2677,7 +3086,7 @@ func (x *Secret) String() string {
 func (*Secret) ProtoMessage() {}
 
 func (x *Secret) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[19]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2690,7 +3099,7 @@ func (x *Secret) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Secret.ProtoReflect.Descriptor instead.
 func (*Secret) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{19}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *Secret) GetType() Secret_Type {
@@ -2747,7 +3156,7 @@ const (
 
 func (x *FrameworkInfo) Reset() {
 	*x = FrameworkInfo{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[20]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2759,7 +3168,7 @@ func (x *FrameworkInfo) String() string {
 func (*FrameworkInfo) ProtoMessage() {}
 
 func (x *FrameworkInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[20]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2772,7 +3181,7 @@ func (x *FrameworkInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FrameworkInfo.ProtoReflect.Descriptor instead.
 func (*FrameworkInfo) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{20}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *FrameworkInfo) GetUser() string {
@@ -2870,7 +3279,7 @@ type DomainInfo struct {
 
 func (x *DomainInfo) Reset() {
 	*x = DomainInfo{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[21]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2882,7 +3291,7 @@ func (x *DomainInfo) String() string {
 func (*DomainInfo) ProtoMessage() {}
 
 func (x *DomainInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[21]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2895,7 +3304,7 @@ func (x *DomainInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DomainInfo.ProtoReflect.Descriptor instead.
 func (*DomainInfo) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{21}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *DomainInfo) GetFaultDomain() *DomainInfo_FaultDomain {
@@ -2928,7 +3337,7 @@ const (
 
 func (x *MasterInfo) Reset() {
 	*x = MasterInfo{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[22]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2940,7 +3349,7 @@ func (x *MasterInfo) String() string {
 func (*MasterInfo) ProtoMessage() {}
 
 func (x *MasterInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[22]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2953,7 +3362,7 @@ func (x *MasterInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MasterInfo.ProtoReflect.Descriptor instead.
 func (*MasterInfo) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{22}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *MasterInfo) GetId() string {
@@ -3039,7 +3448,7 @@ const (
 
 func (x *AgentInfo) Reset() {
 	*x = AgentInfo{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[23]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3051,7 +3460,7 @@ func (x *AgentInfo) String() string {
 func (*AgentInfo) ProtoMessage() {}
 
 func (x *AgentInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[23]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3064,7 +3473,7 @@ func (x *AgentInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AgentInfo.ProtoReflect.Descriptor instead.
 func (*AgentInfo) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{23}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *AgentInfo) GetHostname() string {
@@ -3122,7 +3531,7 @@ type Value struct {
 
 func (x *Value) Reset() {
 	*x = Value{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[24]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3134,7 +3543,7 @@ func (x *Value) String() string {
 func (*Value) ProtoMessage() {}
 
 func (x *Value) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[24]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3147,7 +3556,7 @@ func (x *Value) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Value.ProtoReflect.Descriptor instead.
 func (*Value) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{24}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *Value) GetType() Value_Type {
@@ -3199,7 +3608,7 @@ type Attribute struct {
 
 func (x *Attribute) Reset() {
 	*x = Attribute{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[25]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3211,7 +3620,7 @@ func (x *Attribute) String() string {
 func (*Attribute) ProtoMessage() {}
 
 func (x *Attribute) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[25]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3224,7 +3633,7 @@ func (x *Attribute) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Attribute.ProtoReflect.Descriptor instead.
 func (*Attribute) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{25}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *Attribute) GetName() string {
@@ -3302,7 +3711,7 @@ const (
 
 func (x *Resource) Reset() {
 	*x = Resource{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[26]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3314,7 +3723,7 @@ func (x *Resource) String() string {
 func (*Resource) ProtoMessage() {}
 
 func (x *Resource) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[26]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3327,7 +3736,7 @@ func (x *Resource) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Resource.ProtoReflect.Descriptor instead.
 func (*Resource) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{26}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *Resource) GetProviderId() *ResourceProviderID {
@@ -3431,7 +3840,7 @@ type Environment struct {
 
 func (x *Environment) Reset() {
 	*x = Environment{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[27]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3443,7 +3852,7 @@ func (x *Environment) String() string {
 func (*Environment) ProtoMessage() {}
 
 func (x *Environment) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[27]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3456,7 +3865,7 @@ func (x *Environment) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Environment.ProtoReflect.Descriptor instead.
 func (*Environment) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{27}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *Environment) GetVariables() []*Environment_Variable {
@@ -3487,7 +3896,7 @@ const (
 
 func (x *CommandInfo) Reset() {
 	*x = CommandInfo{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[28]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3499,7 +3908,7 @@ func (x *CommandInfo) String() string {
 func (*CommandInfo) ProtoMessage() {}
 
 func (x *CommandInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[28]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3512,7 +3921,7 @@ func (x *CommandInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommandInfo.ProtoReflect.Descriptor instead.
 func (*CommandInfo) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{28}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *CommandInfo) GetUris() []*CommandInfo_URI {
@@ -3579,7 +3988,7 @@ const (
 
 func (x *CheckInfo) Reset() {
 	*x = CheckInfo{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[29]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3591,7 +4000,7 @@ func (x *CheckInfo) String() string {
 func (*CheckInfo) ProtoMessage() {}
 
 func (x *CheckInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[29]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3604,7 +4013,7 @@ func (x *CheckInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckInfo.ProtoReflect.Descriptor instead.
 func (*CheckInfo) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{29}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *CheckInfo) GetType() CheckInfo_Type {
@@ -3668,7 +4077,7 @@ type CheckStatusInfo struct {
 
 func (x *CheckStatusInfo) Reset() {
 	*x = CheckStatusInfo{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[30]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3680,7 +4089,7 @@ func (x *CheckStatusInfo) String() string {
 func (*CheckStatusInfo) ProtoMessage() {}
 
 func (x *CheckStatusInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[30]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3693,7 +4102,7 @@ func (x *CheckStatusInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckStatusInfo.ProtoReflect.Descriptor instead.
 func (*CheckStatusInfo) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{30}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *CheckStatusInfo) GetType() CheckInfo_Type {
@@ -3750,7 +4159,7 @@ const (
 
 func (x *HealthCheck) Reset() {
 	*x = HealthCheck{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[31]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3762,7 +4171,7 @@ func (x *HealthCheck) String() string {
 func (*HealthCheck) ProtoMessage() {}
 
 func (x *HealthCheck) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[31]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3775,7 +4184,7 @@ func (x *HealthCheck) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HealthCheck.ProtoReflect.Descriptor instead.
 func (*HealthCheck) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{31}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *HealthCheck) GetDelaySeconds() float64 {
@@ -3851,7 +4260,7 @@ type KillPolicy struct {
 
 func (x *KillPolicy) Reset() {
 	*x = KillPolicy{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[32]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3863,7 +4272,7 @@ func (x *KillPolicy) String() string {
 func (*KillPolicy) ProtoMessage() {}
 
 func (x *KillPolicy) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[32]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3876,7 +4285,7 @@ func (x *KillPolicy) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use KillPolicy.ProtoReflect.Descriptor instead.
 func (*KillPolicy) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{32}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *KillPolicy) GetGracePeriod() *DurationInfo {
@@ -3907,7 +4316,7 @@ type ExecutorInfo struct {
 
 func (x *ExecutorInfo) Reset() {
 	*x = ExecutorInfo{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[33]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3919,7 +4328,7 @@ func (x *ExecutorInfo) String() string {
 func (*ExecutorInfo) ProtoMessage() {}
 
 func (x *ExecutorInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[33]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3932,7 +4341,7 @@ func (x *ExecutorInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExecutorInfo.ProtoReflect.Descriptor instead.
 func (*ExecutorInfo) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{33}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *ExecutorInfo) GetType() ExecutorInfo_Type {
@@ -4037,7 +4446,7 @@ const (
 
 func (x *Image) Reset() {
 	*x = Image{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[34]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4049,7 +4458,7 @@ func (x *Image) String() string {
 func (*Image) ProtoMessage() {}
 
 func (x *Image) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[34]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4062,7 +4471,7 @@ func (x *Image) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Image.ProtoReflect.Descriptor instead.
 func (*Image) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{34}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *Image) GetType() Image_Type {
@@ -4102,7 +4511,7 @@ type MountPropagation struct {
 
 func (x *MountPropagation) Reset() {
 	*x = MountPropagation{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[35]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4114,7 +4523,7 @@ func (x *MountPropagation) String() string {
 func (*MountPropagation) ProtoMessage() {}
 
 func (x *MountPropagation) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[35]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4127,7 +4536,7 @@ func (x *MountPropagation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MountPropagation.ProtoReflect.Descriptor instead.
 func (*MountPropagation) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{35}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *MountPropagation) GetMode() MountPropagation_Mode {
@@ -4150,7 +4559,7 @@ type Volume struct {
 
 func (x *Volume) Reset() {
 	*x = Volume{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[36]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4162,7 +4571,7 @@ func (x *Volume) String() string {
 func (*Volume) ProtoMessage() {}
 
 func (x *Volume) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[36]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4175,7 +4584,7 @@ func (x *Volume) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Volume.ProtoReflect.Descriptor instead.
 func (*Volume) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{36}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *Volume) GetMode() Volume_Mode {
@@ -4226,7 +4635,7 @@ type NetworkInfo struct {
 
 func (x *NetworkInfo) Reset() {
 	*x = NetworkInfo{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[37]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4238,7 +4647,7 @@ func (x *NetworkInfo) String() string {
 func (*NetworkInfo) ProtoMessage() {}
 
 func (x *NetworkInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[37]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4251,7 +4660,7 @@ func (x *NetworkInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NetworkInfo.ProtoReflect.Descriptor instead.
 func (*NetworkInfo) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{37}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *NetworkInfo) GetIpAddresses() []*NetworkInfo_IPAddress {
@@ -4299,7 +4708,7 @@ type LinuxInfo struct {
 
 func (x *LinuxInfo) Reset() {
 	*x = LinuxInfo{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[38]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4311,7 +4720,7 @@ func (x *LinuxInfo) String() string {
 func (*LinuxInfo) ProtoMessage() {}
 
 func (x *LinuxInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[38]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4324,7 +4733,7 @@ func (x *LinuxInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LinuxInfo.ProtoReflect.Descriptor instead.
 func (*LinuxInfo) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{38}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *LinuxInfo) GetSharePidNamespace() bool {
@@ -4349,7 +4758,7 @@ type ContainerInfo struct {
 
 func (x *ContainerInfo) Reset() {
 	*x = ContainerInfo{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[39]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4361,7 +4770,7 @@ func (x *ContainerInfo) String() string {
 func (*ContainerInfo) ProtoMessage() {}
 
 func (x *ContainerInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[39]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4374,7 +4783,7 @@ func (x *ContainerInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ContainerInfo.ProtoReflect.Descriptor instead.
 func (*ContainerInfo) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{39}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *ContainerInfo) GetType() ContainerInfo_Type {
@@ -4436,7 +4845,7 @@ type CgroupInfo struct {
 
 func (x *CgroupInfo) Reset() {
 	*x = CgroupInfo{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[40]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4448,7 +4857,7 @@ func (x *CgroupInfo) String() string {
 func (*CgroupInfo) ProtoMessage() {}
 
 func (x *CgroupInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[40]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4461,7 +4870,7 @@ func (x *CgroupInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CgroupInfo.ProtoReflect.Descriptor instead.
 func (*CgroupInfo) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{40}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *CgroupInfo) GetNetCls() *CgroupInfo_NetCls {
@@ -4484,7 +4893,7 @@ type ContainerStatus struct {
 
 func (x *ContainerStatus) Reset() {
 	*x = ContainerStatus{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[41]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4496,7 +4905,7 @@ func (x *ContainerStatus) String() string {
 func (*ContainerStatus) ProtoMessage() {}
 
 func (x *ContainerStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[41]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4509,7 +4918,7 @@ func (x *ContainerStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ContainerStatus.ProtoReflect.Descriptor instead.
 func (*ContainerStatus) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{41}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *ContainerStatus) GetContainerId() *ContainerID {
@@ -4553,7 +4962,7 @@ type Port struct {
 
 func (x *Port) Reset() {
 	*x = Port{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[42]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4565,7 +4974,7 @@ func (x *Port) String() string {
 func (*Port) ProtoMessage() {}
 
 func (x *Port) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[42]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4578,7 +4987,7 @@ func (x *Port) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Port.ProtoReflect.Descriptor instead.
 func (*Port) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{42}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *Port) GetNumber() uint32 {
@@ -4625,7 +5034,7 @@ type Ports struct {
 
 func (x *Ports) Reset() {
 	*x = Ports{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[43]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4637,7 +5046,7 @@ func (x *Ports) String() string {
 func (*Ports) ProtoMessage() {}
 
 func (x *Ports) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[43]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4650,7 +5059,7 @@ func (x *Ports) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Ports.ProtoReflect.Descriptor instead.
 func (*Ports) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{43}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *Ports) GetPorts() []*Port {
@@ -4675,7 +5084,7 @@ type DiscoveryInfo struct {
 
 func (x *DiscoveryInfo) Reset() {
 	*x = DiscoveryInfo{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[44]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4687,7 +5096,7 @@ func (x *DiscoveryInfo) String() string {
 func (*DiscoveryInfo) ProtoMessage() {}
 
 func (x *DiscoveryInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[44]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4700,7 +5109,7 @@ func (x *DiscoveryInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DiscoveryInfo.ProtoReflect.Descriptor instead.
 func (*DiscoveryInfo) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{44}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *DiscoveryInfo) GetVisibility() DiscoveryInfo_Visibility {
@@ -4763,7 +5172,7 @@ type Request struct {
 
 func (x *Request) Reset() {
 	*x = Request{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[45]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4775,7 +5184,7 @@ func (x *Request) String() string {
 func (*Request) ProtoMessage() {}
 
 func (x *Request) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[45]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4788,7 +5197,7 @@ func (x *Request) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Request.ProtoReflect.Descriptor instead.
 func (*Request) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{45}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *Request) GetAgentId() *AgentID {
@@ -4820,7 +5229,7 @@ const (
 
 func (x *Filters) Reset() {
 	*x = Filters{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[46]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4832,7 +5241,7 @@ func (x *Filters) String() string {
 func (*Filters) ProtoMessage() {}
 
 func (x *Filters) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[46]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4845,7 +5254,7 @@ func (x *Filters) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Filters.ProtoReflect.Descriptor instead.
 func (*Filters) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{46}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *Filters) GetRefuseSeconds() float64 {
@@ -4875,7 +5284,7 @@ type Offer struct {
 
 func (x *Offer) Reset() {
 	*x = Offer{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[47]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4887,7 +5296,7 @@ func (x *Offer) String() string {
 func (*Offer) ProtoMessage() {}
 
 func (x *Offer) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[47]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4900,7 +5309,7 @@ func (x *Offer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Offer.ProtoReflect.Descriptor instead.
 func (*Offer) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{47}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *Offer) GetId() *OfferID {
@@ -4995,7 +5404,7 @@ type InverseOffer struct {
 
 func (x *InverseOffer) Reset() {
 	*x = InverseOffer{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[48]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5007,7 +5416,7 @@ func (x *InverseOffer) String() string {
 func (*InverseOffer) ProtoMessage() {}
 
 func (x *InverseOffer) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[48]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5020,7 +5429,7 @@ func (x *InverseOffer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InverseOffer.ProtoReflect.Descriptor instead.
 func (*InverseOffer) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{48}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *InverseOffer) GetId() *OfferID {
@@ -5089,7 +5498,7 @@ type TaskInfo struct {
 
 func (x *TaskInfo) Reset() {
 	*x = TaskInfo{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[49]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5101,7 +5510,7 @@ func (x *TaskInfo) String() string {
 func (*TaskInfo) ProtoMessage() {}
 
 func (x *TaskInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[49]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5114,7 +5523,7 @@ func (x *TaskInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskInfo.ProtoReflect.Descriptor instead.
 func (*TaskInfo) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{49}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *TaskInfo) GetName() string {
@@ -5231,7 +5640,7 @@ type TaskGroupInfo struct {
 
 func (x *TaskGroupInfo) Reset() {
 	*x = TaskGroupInfo{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[50]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5243,7 +5652,7 @@ func (x *TaskGroupInfo) String() string {
 func (*TaskGroupInfo) ProtoMessage() {}
 
 func (x *TaskGroupInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[50]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5256,7 +5665,7 @@ func (x *TaskGroupInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskGroupInfo.ProtoReflect.Descriptor instead.
 func (*TaskGroupInfo) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{50}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *TaskGroupInfo) GetTasks() []*TaskInfo {
@@ -5293,7 +5702,7 @@ type Task struct {
 
 func (x *Task) Reset() {
 	*x = Task{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[51]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5305,7 +5714,7 @@ func (x *Task) String() string {
 func (*Task) ProtoMessage() {}
 
 func (x *Task) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[51]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5318,7 +5727,7 @@ func (x *Task) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Task.ProtoReflect.Descriptor instead.
 func (*Task) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{51}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *Task) GetName() string {
@@ -5449,7 +5858,7 @@ type TaskResourceLimitation struct {
 
 func (x *TaskResourceLimitation) Reset() {
 	*x = TaskResourceLimitation{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[52]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5461,7 +5870,7 @@ func (x *TaskResourceLimitation) String() string {
 func (*TaskResourceLimitation) ProtoMessage() {}
 
 func (x *TaskResourceLimitation) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[52]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5474,7 +5883,7 @@ func (x *TaskResourceLimitation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskResourceLimitation.ProtoReflect.Descriptor instead.
 func (*TaskResourceLimitation) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{52}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *TaskResourceLimitation) GetResources() []*Resource {
@@ -5494,7 +5903,7 @@ type UUID struct {
 
 func (x *UUID) Reset() {
 	*x = UUID{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[53]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5506,7 +5915,7 @@ func (x *UUID) String() string {
 func (*UUID) ProtoMessage() {}
 
 func (x *UUID) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[53]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5519,7 +5928,7 @@ func (x *UUID) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UUID.ProtoReflect.Descriptor instead.
 func (*UUID) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{53}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *UUID) GetValue() []byte {
@@ -5544,7 +5953,7 @@ type OperationStatus struct {
 
 func (x *OperationStatus) Reset() {
 	*x = OperationStatus{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[54]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5556,7 +5965,7 @@ func (x *OperationStatus) String() string {
 func (*OperationStatus) ProtoMessage() {}
 
 func (x *OperationStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[54]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5569,7 +5978,7 @@ func (x *OperationStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OperationStatus.ProtoReflect.Descriptor instead.
 func (*OperationStatus) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{54}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *OperationStatus) GetOperationId() *OperationID {
@@ -5647,7 +6056,7 @@ type TaskStatus struct {
 
 func (x *TaskStatus) Reset() {
 	*x = TaskStatus{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[55]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5659,7 +6068,7 @@ func (x *TaskStatus) String() string {
 func (*TaskStatus) ProtoMessage() {}
 
 func (x *TaskStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[55]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5672,7 +6081,7 @@ func (x *TaskStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskStatus.ProtoReflect.Descriptor instead.
 func (*TaskStatus) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{55}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *TaskStatus) GetTaskId() *TaskID {
@@ -5807,7 +6216,7 @@ type ResourceStatistics struct {
 
 func (x *ResourceStatistics) Reset() {
 	*x = ResourceStatistics{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[56]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5819,7 +6228,7 @@ func (x *ResourceStatistics) String() string {
 func (*ResourceStatistics) ProtoMessage() {}
 
 func (x *ResourceStatistics) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[56]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5832,7 +6241,7 @@ func (x *ResourceStatistics) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResourceStatistics.ProtoReflect.Descriptor instead.
 func (*ResourceStatistics) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{56}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{60}
 }
 
 func (x *ResourceStatistics) GetTimestamp() float64 {
@@ -5930,7 +6339,7 @@ type WeightInfo struct {
 
 func (x *WeightInfo) Reset() {
 	*x = WeightInfo{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[57]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[61]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5942,7 +6351,7 @@ func (x *WeightInfo) String() string {
 func (*WeightInfo) ProtoMessage() {}
 
 func (x *WeightInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[57]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[61]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5955,7 +6364,7 @@ func (x *WeightInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WeightInfo.ProtoReflect.Descriptor instead.
 func (*WeightInfo) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{57}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{61}
 }
 
 func (x *WeightInfo) GetWeight() float64 {
@@ -5987,7 +6396,7 @@ type VersionInfo struct {
 
 func (x *VersionInfo) Reset() {
 	*x = VersionInfo{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[58]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[62]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5999,7 +6408,7 @@ func (x *VersionInfo) String() string {
 func (*VersionInfo) ProtoMessage() {}
 
 func (x *VersionInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[58]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[62]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6012,7 +6421,7 @@ func (x *VersionInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VersionInfo.ProtoReflect.Descriptor instead.
 func (*VersionInfo) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{58}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{62}
 }
 
 func (x *VersionInfo) GetVersion() string {
@@ -6074,7 +6483,7 @@ type Flag struct {
 
 func (x *Flag) Reset() {
 	*x = Flag{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[59]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[63]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6086,7 +6495,7 @@ func (x *Flag) String() string {
 func (*Flag) ProtoMessage() {}
 
 func (x *Flag) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[59]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[63]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6099,7 +6508,7 @@ func (x *Flag) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Flag.ProtoReflect.Descriptor instead.
 func (*Flag) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{59}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{63}
 }
 
 func (x *Flag) GetName() string {
@@ -6128,7 +6537,7 @@ type Role struct {
 
 func (x *Role) Reset() {
 	*x = Role{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[60]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[64]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6140,7 +6549,7 @@ func (x *Role) String() string {
 func (*Role) ProtoMessage() {}
 
 func (x *Role) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[60]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[64]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6153,7 +6562,7 @@ func (x *Role) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Role.ProtoReflect.Descriptor instead.
 func (*Role) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{60}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{64}
 }
 
 func (x *Role) GetName() string {
@@ -6194,7 +6603,7 @@ type Metric struct {
 
 func (x *Metric) Reset() {
 	*x = Metric{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[61]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[65]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6206,7 +6615,7 @@ func (x *Metric) String() string {
 func (*Metric) ProtoMessage() {}
 
 func (x *Metric) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[61]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[65]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6219,7 +6628,7 @@ func (x *Metric) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Metric.ProtoReflect.Descriptor instead.
 func (*Metric) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{61}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{65}
 }
 
 func (x *Metric) GetName() string {
@@ -6251,7 +6660,7 @@ type FileInfo struct {
 
 func (x *FileInfo) Reset() {
 	*x = FileInfo{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[62]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[66]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6263,7 +6672,7 @@ func (x *FileInfo) String() string {
 func (*FileInfo) ProtoMessage() {}
 
 func (x *FileInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[62]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[66]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6276,7 +6685,7 @@ func (x *FileInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FileInfo.ProtoReflect.Descriptor instead.
 func (*FileInfo) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{62}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{66}
 }
 
 func (x *FileInfo) GetPath() string {
@@ -6338,7 +6747,7 @@ type Secret_Reference struct {
 
 func (x *Secret_Reference) Reset() {
 	*x = Secret_Reference{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[63]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[67]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6350,7 +6759,7 @@ func (x *Secret_Reference) String() string {
 func (*Secret_Reference) ProtoMessage() {}
 
 func (x *Secret_Reference) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[63]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[67]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6363,7 +6772,7 @@ func (x *Secret_Reference) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Secret_Reference.ProtoReflect.Descriptor instead.
 func (*Secret_Reference) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{19, 0}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{23, 0}
 }
 
 func (x *Secret_Reference) GetName() string {
@@ -6389,7 +6798,7 @@ type Secret_Value struct {
 
 func (x *Secret_Value) Reset() {
 	*x = Secret_Value{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[64]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[68]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6401,7 +6810,7 @@ func (x *Secret_Value) String() string {
 func (*Secret_Value) ProtoMessage() {}
 
 func (x *Secret_Value) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[64]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[68]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6414,7 +6823,7 @@ func (x *Secret_Value) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Secret_Value.ProtoReflect.Descriptor instead.
 func (*Secret_Value) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{19, 1}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{23, 1}
 }
 
 func (x *Secret_Value) GetData() []byte {
@@ -6433,7 +6842,7 @@ type FrameworkInfo_Capability struct {
 
 func (x *FrameworkInfo_Capability) Reset() {
 	*x = FrameworkInfo_Capability{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[65]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[69]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6445,7 +6854,7 @@ func (x *FrameworkInfo_Capability) String() string {
 func (*FrameworkInfo_Capability) ProtoMessage() {}
 
 func (x *FrameworkInfo_Capability) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[65]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[69]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6458,7 +6867,7 @@ func (x *FrameworkInfo_Capability) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FrameworkInfo_Capability.ProtoReflect.Descriptor instead.
 func (*FrameworkInfo_Capability) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{20, 0}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{24, 0}
 }
 
 func (x *FrameworkInfo_Capability) GetType() FrameworkInfo_Capability_Type {
@@ -6478,7 +6887,7 @@ type DomainInfo_FaultDomain struct {
 
 func (x *DomainInfo_FaultDomain) Reset() {
 	*x = DomainInfo_FaultDomain{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[66]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[70]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6490,7 +6899,7 @@ func (x *DomainInfo_FaultDomain) String() string {
 func (*DomainInfo_FaultDomain) ProtoMessage() {}
 
 func (x *DomainInfo_FaultDomain) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[66]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[70]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6503,7 +6912,7 @@ func (x *DomainInfo_FaultDomain) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DomainInfo_FaultDomain.ProtoReflect.Descriptor instead.
 func (*DomainInfo_FaultDomain) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{21, 0}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{25, 0}
 }
 
 func (x *DomainInfo_FaultDomain) GetRegion() *DomainInfo_FaultDomain_RegionInfo {
@@ -6529,7 +6938,7 @@ type DomainInfo_FaultDomain_RegionInfo struct {
 
 func (x *DomainInfo_FaultDomain_RegionInfo) Reset() {
 	*x = DomainInfo_FaultDomain_RegionInfo{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[67]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[71]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6541,7 +6950,7 @@ func (x *DomainInfo_FaultDomain_RegionInfo) String() string {
 func (*DomainInfo_FaultDomain_RegionInfo) ProtoMessage() {}
 
 func (x *DomainInfo_FaultDomain_RegionInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[67]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[71]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6554,7 +6963,7 @@ func (x *DomainInfo_FaultDomain_RegionInfo) ProtoReflect() protoreflect.Message 
 
 // Deprecated: Use DomainInfo_FaultDomain_RegionInfo.ProtoReflect.Descriptor instead.
 func (*DomainInfo_FaultDomain_RegionInfo) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{21, 0, 0}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{25, 0, 0}
 }
 
 func (x *DomainInfo_FaultDomain_RegionInfo) GetName() string {
@@ -6573,7 +6982,7 @@ type DomainInfo_FaultDomain_ZoneInfo struct {
 
 func (x *DomainInfo_FaultDomain_ZoneInfo) Reset() {
 	*x = DomainInfo_FaultDomain_ZoneInfo{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[68]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[72]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6585,7 +6994,7 @@ func (x *DomainInfo_FaultDomain_ZoneInfo) String() string {
 func (*DomainInfo_FaultDomain_ZoneInfo) ProtoMessage() {}
 
 func (x *DomainInfo_FaultDomain_ZoneInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[68]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[72]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6598,7 +7007,7 @@ func (x *DomainInfo_FaultDomain_ZoneInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DomainInfo_FaultDomain_ZoneInfo.ProtoReflect.Descriptor instead.
 func (*DomainInfo_FaultDomain_ZoneInfo) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{21, 0, 1}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{25, 0, 1}
 }
 
 func (x *DomainInfo_FaultDomain_ZoneInfo) GetName() string {
@@ -6617,7 +7026,7 @@ type MasterInfo_Capability struct {
 
 func (x *MasterInfo_Capability) Reset() {
 	*x = MasterInfo_Capability{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[69]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[73]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6629,7 +7038,7 @@ func (x *MasterInfo_Capability) String() string {
 func (*MasterInfo_Capability) ProtoMessage() {}
 
 func (x *MasterInfo_Capability) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[69]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[73]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6642,7 +7051,7 @@ func (x *MasterInfo_Capability) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MasterInfo_Capability.ProtoReflect.Descriptor instead.
 func (*MasterInfo_Capability) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{22, 0}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{26, 0}
 }
 
 func (x *MasterInfo_Capability) GetType() MasterInfo_Capability_Type {
@@ -6661,7 +7070,7 @@ type AgentInfo_Capability struct {
 
 func (x *AgentInfo_Capability) Reset() {
 	*x = AgentInfo_Capability{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[70]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[74]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6673,7 +7082,7 @@ func (x *AgentInfo_Capability) String() string {
 func (*AgentInfo_Capability) ProtoMessage() {}
 
 func (x *AgentInfo_Capability) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[70]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[74]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6686,7 +7095,7 @@ func (x *AgentInfo_Capability) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AgentInfo_Capability.ProtoReflect.Descriptor instead.
 func (*AgentInfo_Capability) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{23, 0}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{27, 0}
 }
 
 func (x *AgentInfo_Capability) GetType() AgentInfo_Capability_Type {
@@ -6706,7 +7115,7 @@ type Value_Scalar struct {
 
 func (x *Value_Scalar) Reset() {
 	*x = Value_Scalar{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[71]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[75]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6718,7 +7127,7 @@ func (x *Value_Scalar) String() string {
 func (*Value_Scalar) ProtoMessage() {}
 
 func (x *Value_Scalar) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[71]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[75]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6731,7 +7140,7 @@ func (x *Value_Scalar) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Value_Scalar.ProtoReflect.Descriptor instead.
 func (*Value_Scalar) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{24, 0}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{28, 0}
 }
 
 func (x *Value_Scalar) GetValue() float64 {
@@ -6752,7 +7161,7 @@ type Value_Range struct {
 
 func (x *Value_Range) Reset() {
 	*x = Value_Range{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[72]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[76]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6764,7 +7173,7 @@ func (x *Value_Range) String() string {
 func (*Value_Range) ProtoMessage() {}
 
 func (x *Value_Range) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[72]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[76]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6777,7 +7186,7 @@ func (x *Value_Range) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Value_Range.ProtoReflect.Descriptor instead.
 func (*Value_Range) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{24, 1}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{28, 1}
 }
 
 func (x *Value_Range) GetBegin() uint64 {
@@ -6803,7 +7212,7 @@ type Value_Ranges struct {
 
 func (x *Value_Ranges) Reset() {
 	*x = Value_Ranges{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[73]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[77]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6815,7 +7224,7 @@ func (x *Value_Ranges) String() string {
 func (*Value_Ranges) ProtoMessage() {}
 
 func (x *Value_Ranges) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[73]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[77]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6828,7 +7237,7 @@ func (x *Value_Ranges) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Value_Ranges.ProtoReflect.Descriptor instead.
 func (*Value_Ranges) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{24, 2}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{28, 2}
 }
 
 func (x *Value_Ranges) GetRange() []*Value_Range {
@@ -6847,7 +7256,7 @@ type Value_Set struct {
 
 func (x *Value_Set) Reset() {
 	*x = Value_Set{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[74]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[78]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6859,7 +7268,7 @@ func (x *Value_Set) String() string {
 func (*Value_Set) ProtoMessage() {}
 
 func (x *Value_Set) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[74]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[78]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6872,7 +7281,7 @@ func (x *Value_Set) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Value_Set.ProtoReflect.Descriptor instead.
 func (*Value_Set) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{24, 3}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{28, 3}
 }
 
 func (x *Value_Set) GetItem() []string {
@@ -6891,7 +7300,7 @@ type Value_Text struct {
 
 func (x *Value_Text) Reset() {
 	*x = Value_Text{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[75]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[79]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6903,7 +7312,7 @@ func (x *Value_Text) String() string {
 func (*Value_Text) ProtoMessage() {}
 
 func (x *Value_Text) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[75]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[79]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6916,7 +7325,7 @@ func (x *Value_Text) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Value_Text.ProtoReflect.Descriptor instead.
 func (*Value_Text) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{24, 4}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{28, 4}
 }
 
 func (x *Value_Text) GetValue() string {
@@ -6936,7 +7345,7 @@ type Resource_AllocationInfo struct {
 
 func (x *Resource_AllocationInfo) Reset() {
 	*x = Resource_AllocationInfo{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[76]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[80]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6948,7 +7357,7 @@ func (x *Resource_AllocationInfo) String() string {
 func (*Resource_AllocationInfo) ProtoMessage() {}
 
 func (x *Resource_AllocationInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[76]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[80]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6961,7 +7370,7 @@ func (x *Resource_AllocationInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Resource_AllocationInfo.ProtoReflect.Descriptor instead.
 func (*Resource_AllocationInfo) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{26, 0}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{30, 0}
 }
 
 func (x *Resource_AllocationInfo) GetRole() string {
@@ -6984,7 +7393,7 @@ type Resource_ReservationInfo struct {
 
 func (x *Resource_ReservationInfo) Reset() {
 	*x = Resource_ReservationInfo{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[77]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[81]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6996,7 +7405,7 @@ func (x *Resource_ReservationInfo) String() string {
 func (*Resource_ReservationInfo) ProtoMessage() {}
 
 func (x *Resource_ReservationInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[77]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[81]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7009,7 +7418,7 @@ func (x *Resource_ReservationInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Resource_ReservationInfo.ProtoReflect.Descriptor instead.
 func (*Resource_ReservationInfo) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{26, 1}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{30, 1}
 }
 
 func (x *Resource_ReservationInfo) GetType() Resource_ReservationInfo_Type {
@@ -7051,7 +7460,7 @@ type Resource_DiskInfo struct {
 
 func (x *Resource_DiskInfo) Reset() {
 	*x = Resource_DiskInfo{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[78]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[82]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7063,7 +7472,7 @@ func (x *Resource_DiskInfo) String() string {
 func (*Resource_DiskInfo) ProtoMessage() {}
 
 func (x *Resource_DiskInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[78]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[82]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7076,7 +7485,7 @@ func (x *Resource_DiskInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Resource_DiskInfo.ProtoReflect.Descriptor instead.
 func (*Resource_DiskInfo) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{26, 2}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{30, 2}
 }
 
 func (x *Resource_DiskInfo) GetPersistence() *Resource_DiskInfo_Persistence {
@@ -7108,7 +7517,7 @@ type Resource_RevocableInfo struct {
 
 func (x *Resource_RevocableInfo) Reset() {
 	*x = Resource_RevocableInfo{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[79]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[83]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7120,7 +7529,7 @@ func (x *Resource_RevocableInfo) String() string {
 func (*Resource_RevocableInfo) ProtoMessage() {}
 
 func (x *Resource_RevocableInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[79]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[83]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7133,7 +7542,7 @@ func (x *Resource_RevocableInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Resource_RevocableInfo.ProtoReflect.Descriptor instead.
 func (*Resource_RevocableInfo) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{26, 3}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{30, 3}
 }
 
 type Resource_SharedInfo struct {
@@ -7144,7 +7553,7 @@ type Resource_SharedInfo struct {
 
 func (x *Resource_SharedInfo) Reset() {
 	*x = Resource_SharedInfo{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[80]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[84]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7156,7 +7565,7 @@ func (x *Resource_SharedInfo) String() string {
 func (*Resource_SharedInfo) ProtoMessage() {}
 
 func (x *Resource_SharedInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[80]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[84]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7169,7 +7578,7 @@ func (x *Resource_SharedInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Resource_SharedInfo.ProtoReflect.Descriptor instead.
 func (*Resource_SharedInfo) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{26, 4}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{30, 4}
 }
 
 type Resource_DiskInfo_Persistence struct {
@@ -7182,7 +7591,7 @@ type Resource_DiskInfo_Persistence struct {
 
 func (x *Resource_DiskInfo_Persistence) Reset() {
 	*x = Resource_DiskInfo_Persistence{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[81]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[85]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7194,7 +7603,7 @@ func (x *Resource_DiskInfo_Persistence) String() string {
 func (*Resource_DiskInfo_Persistence) ProtoMessage() {}
 
 func (x *Resource_DiskInfo_Persistence) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[81]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[85]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7207,7 +7616,7 @@ func (x *Resource_DiskInfo_Persistence) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Resource_DiskInfo_Persistence.ProtoReflect.Descriptor instead.
 func (*Resource_DiskInfo_Persistence) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{26, 2, 0}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{30, 2, 0}
 }
 
 func (x *Resource_DiskInfo_Persistence) GetId() string {
@@ -7238,7 +7647,7 @@ type Resource_DiskInfo_Source struct {
 
 func (x *Resource_DiskInfo_Source) Reset() {
 	*x = Resource_DiskInfo_Source{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[82]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[86]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7250,7 +7659,7 @@ func (x *Resource_DiskInfo_Source) String() string {
 func (*Resource_DiskInfo_Source) ProtoMessage() {}
 
 func (x *Resource_DiskInfo_Source) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[82]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[86]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7263,7 +7672,7 @@ func (x *Resource_DiskInfo_Source) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Resource_DiskInfo_Source.ProtoReflect.Descriptor instead.
 func (*Resource_DiskInfo_Source) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{26, 2, 1}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{30, 2, 1}
 }
 
 func (x *Resource_DiskInfo_Source) GetType() Resource_DiskInfo_Source_Type {
@@ -7317,7 +7726,7 @@ type Resource_DiskInfo_Source_Path struct {
 
 func (x *Resource_DiskInfo_Source_Path) Reset() {
 	*x = Resource_DiskInfo_Source_Path{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[83]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[87]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7329,7 +7738,7 @@ func (x *Resource_DiskInfo_Source_Path) String() string {
 func (*Resource_DiskInfo_Source_Path) ProtoMessage() {}
 
 func (x *Resource_DiskInfo_Source_Path) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[83]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[87]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7342,7 +7751,7 @@ func (x *Resource_DiskInfo_Source_Path) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Resource_DiskInfo_Source_Path.ProtoReflect.Descriptor instead.
 func (*Resource_DiskInfo_Source_Path) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{26, 2, 1, 0}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{30, 2, 1, 0}
 }
 
 func (x *Resource_DiskInfo_Source_Path) GetRoot() string {
@@ -7361,7 +7770,7 @@ type Resource_DiskInfo_Source_Mount struct {
 
 func (x *Resource_DiskInfo_Source_Mount) Reset() {
 	*x = Resource_DiskInfo_Source_Mount{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[84]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[88]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7373,7 +7782,7 @@ func (x *Resource_DiskInfo_Source_Mount) String() string {
 func (*Resource_DiskInfo_Source_Mount) ProtoMessage() {}
 
 func (x *Resource_DiskInfo_Source_Mount) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[84]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[88]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7386,7 +7795,7 @@ func (x *Resource_DiskInfo_Source_Mount) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Resource_DiskInfo_Source_Mount.ProtoReflect.Descriptor instead.
 func (*Resource_DiskInfo_Source_Mount) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{26, 2, 1, 1}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{30, 2, 1, 1}
 }
 
 func (x *Resource_DiskInfo_Source_Mount) GetRoot() string {
@@ -7413,7 +7822,7 @@ const (
 
 func (x *Environment_Variable) Reset() {
 	*x = Environment_Variable{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[85]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[89]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7425,7 +7834,7 @@ func (x *Environment_Variable) String() string {
 func (*Environment_Variable) ProtoMessage() {}
 
 func (x *Environment_Variable) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[85]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[89]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7438,7 +7847,7 @@ func (x *Environment_Variable) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Environment_Variable.ProtoReflect.Descriptor instead.
 func (*Environment_Variable) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{27, 0}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{31, 0}
 }
 
 func (x *Environment_Variable) GetName() string {
@@ -7488,7 +7897,7 @@ const (
 
 func (x *CommandInfo_URI) Reset() {
 	*x = CommandInfo_URI{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[86]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[90]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7500,7 +7909,7 @@ func (x *CommandInfo_URI) String() string {
 func (*CommandInfo_URI) ProtoMessage() {}
 
 func (x *CommandInfo_URI) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[86]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[90]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7513,7 +7922,7 @@ func (x *CommandInfo_URI) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommandInfo_URI.ProtoReflect.Descriptor instead.
 func (*CommandInfo_URI) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{28, 0}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{32, 0}
 }
 
 func (x *CommandInfo_URI) GetValue() string {
@@ -7560,7 +7969,7 @@ type CheckInfo_Command struct {
 
 func (x *CheckInfo_Command) Reset() {
 	*x = CheckInfo_Command{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[87]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[91]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7572,7 +7981,7 @@ func (x *CheckInfo_Command) String() string {
 func (*CheckInfo_Command) ProtoMessage() {}
 
 func (x *CheckInfo_Command) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[87]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[91]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7585,7 +7994,7 @@ func (x *CheckInfo_Command) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckInfo_Command.ProtoReflect.Descriptor instead.
 func (*CheckInfo_Command) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{29, 0}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{33, 0}
 }
 
 func (x *CheckInfo_Command) GetCommand() *CommandInfo {
@@ -7606,7 +8015,7 @@ type CheckInfo_Http struct {
 
 func (x *CheckInfo_Http) Reset() {
 	*x = CheckInfo_Http{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[88]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[92]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7618,7 +8027,7 @@ func (x *CheckInfo_Http) String() string {
 func (*CheckInfo_Http) ProtoMessage() {}
 
 func (x *CheckInfo_Http) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[88]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[92]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7631,7 +8040,7 @@ func (x *CheckInfo_Http) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckInfo_Http.ProtoReflect.Descriptor instead.
 func (*CheckInfo_Http) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{29, 1}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{33, 1}
 }
 
 func (x *CheckInfo_Http) GetPort() uint32 {
@@ -7657,7 +8066,7 @@ type CheckInfo_Tcp struct {
 
 func (x *CheckInfo_Tcp) Reset() {
 	*x = CheckInfo_Tcp{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[89]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[93]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7669,7 +8078,7 @@ func (x *CheckInfo_Tcp) String() string {
 func (*CheckInfo_Tcp) ProtoMessage() {}
 
 func (x *CheckInfo_Tcp) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[89]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[93]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7682,7 +8091,7 @@ func (x *CheckInfo_Tcp) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckInfo_Tcp.ProtoReflect.Descriptor instead.
 func (*CheckInfo_Tcp) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{29, 2}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{33, 2}
 }
 
 func (x *CheckInfo_Tcp) GetPort() uint32 {
@@ -7701,7 +8110,7 @@ type CheckStatusInfo_Command struct {
 
 func (x *CheckStatusInfo_Command) Reset() {
 	*x = CheckStatusInfo_Command{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[90]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[94]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7713,7 +8122,7 @@ func (x *CheckStatusInfo_Command) String() string {
 func (*CheckStatusInfo_Command) ProtoMessage() {}
 
 func (x *CheckStatusInfo_Command) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[90]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[94]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7726,7 +8135,7 @@ func (x *CheckStatusInfo_Command) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckStatusInfo_Command.ProtoReflect.Descriptor instead.
 func (*CheckStatusInfo_Command) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{30, 0}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{34, 0}
 }
 
 func (x *CheckStatusInfo_Command) GetExitCode() int32 {
@@ -7745,7 +8154,7 @@ type CheckStatusInfo_Http struct {
 
 func (x *CheckStatusInfo_Http) Reset() {
 	*x = CheckStatusInfo_Http{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[91]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[95]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7757,7 +8166,7 @@ func (x *CheckStatusInfo_Http) String() string {
 func (*CheckStatusInfo_Http) ProtoMessage() {}
 
 func (x *CheckStatusInfo_Http) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[91]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[95]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7770,7 +8179,7 @@ func (x *CheckStatusInfo_Http) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckStatusInfo_Http.ProtoReflect.Descriptor instead.
 func (*CheckStatusInfo_Http) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{30, 1}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{34, 1}
 }
 
 func (x *CheckStatusInfo_Http) GetStatusCode() uint32 {
@@ -7789,7 +8198,7 @@ type CheckStatusInfo_Tcp struct {
 
 func (x *CheckStatusInfo_Tcp) Reset() {
 	*x = CheckStatusInfo_Tcp{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[92]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[96]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7801,7 +8210,7 @@ func (x *CheckStatusInfo_Tcp) String() string {
 func (*CheckStatusInfo_Tcp) ProtoMessage() {}
 
 func (x *CheckStatusInfo_Tcp) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[92]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[96]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7814,7 +8223,7 @@ func (x *CheckStatusInfo_Tcp) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckStatusInfo_Tcp.ProtoReflect.Descriptor instead.
 func (*CheckStatusInfo_Tcp) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{30, 2}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{34, 2}
 }
 
 func (x *CheckStatusInfo_Tcp) GetSucceeded() bool {
@@ -7843,7 +8252,7 @@ const (
 
 func (x *HealthCheck_HTTPCheckInfo) Reset() {
 	*x = HealthCheck_HTTPCheckInfo{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[93]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[97]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7855,7 +8264,7 @@ func (x *HealthCheck_HTTPCheckInfo) String() string {
 func (*HealthCheck_HTTPCheckInfo) ProtoMessage() {}
 
 func (x *HealthCheck_HTTPCheckInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[93]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[97]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7868,7 +8277,7 @@ func (x *HealthCheck_HTTPCheckInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HealthCheck_HTTPCheckInfo.ProtoReflect.Descriptor instead.
 func (*HealthCheck_HTTPCheckInfo) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{31, 0}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{35, 0}
 }
 
 func (x *HealthCheck_HTTPCheckInfo) GetProtocol() NetworkInfo_Protocol {
@@ -7921,7 +8330,7 @@ const (
 
 func (x *HealthCheck_TCPCheckInfo) Reset() {
 	*x = HealthCheck_TCPCheckInfo{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[94]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[98]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7933,7 +8342,7 @@ func (x *HealthCheck_TCPCheckInfo) String() string {
 func (*HealthCheck_TCPCheckInfo) ProtoMessage() {}
 
 func (x *HealthCheck_TCPCheckInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[94]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[98]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7946,7 +8355,7 @@ func (x *HealthCheck_TCPCheckInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HealthCheck_TCPCheckInfo.ProtoReflect.Descriptor instead.
 func (*HealthCheck_TCPCheckInfo) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{31, 1}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{35, 1}
 }
 
 func (x *HealthCheck_TCPCheckInfo) GetProtocol() NetworkInfo_Protocol {
@@ -7974,7 +8383,7 @@ type Image_Appc struct {
 
 func (x *Image_Appc) Reset() {
 	*x = Image_Appc{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[95]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[99]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7986,7 +8395,7 @@ func (x *Image_Appc) String() string {
 func (*Image_Appc) ProtoMessage() {}
 
 func (x *Image_Appc) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[95]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[99]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7999,7 +8408,7 @@ func (x *Image_Appc) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Image_Appc.ProtoReflect.Descriptor instead.
 func (*Image_Appc) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{34, 0}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{38, 0}
 }
 
 func (x *Image_Appc) GetName() string {
@@ -8036,7 +8445,7 @@ type Image_Docker struct {
 
 func (x *Image_Docker) Reset() {
 	*x = Image_Docker{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[96]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[100]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8048,7 +8457,7 @@ func (x *Image_Docker) String() string {
 func (*Image_Docker) ProtoMessage() {}
 
 func (x *Image_Docker) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[96]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[100]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8061,7 +8470,7 @@ func (x *Image_Docker) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Image_Docker.ProtoReflect.Descriptor instead.
 func (*Image_Docker) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{34, 1}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{38, 1}
 }
 
 func (x *Image_Docker) GetName() string {
@@ -8099,7 +8508,7 @@ type Volume_Source struct {
 
 func (x *Volume_Source) Reset() {
 	*x = Volume_Source{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[97]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[101]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8111,7 +8520,7 @@ func (x *Volume_Source) String() string {
 func (*Volume_Source) ProtoMessage() {}
 
 func (x *Volume_Source) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[97]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[101]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8124,7 +8533,7 @@ func (x *Volume_Source) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Volume_Source.ProtoReflect.Descriptor instead.
 func (*Volume_Source) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{36, 0}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{40, 0}
 }
 
 func (x *Volume_Source) GetType() Volume_Source_Type {
@@ -8173,7 +8582,7 @@ type Volume_Source_DockerVolume struct {
 
 func (x *Volume_Source_DockerVolume) Reset() {
 	*x = Volume_Source_DockerVolume{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[98]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[102]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8185,7 +8594,7 @@ func (x *Volume_Source_DockerVolume) String() string {
 func (*Volume_Source_DockerVolume) ProtoMessage() {}
 
 func (x *Volume_Source_DockerVolume) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[98]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[102]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8198,7 +8607,7 @@ func (x *Volume_Source_DockerVolume) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Volume_Source_DockerVolume.ProtoReflect.Descriptor instead.
 func (*Volume_Source_DockerVolume) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{36, 0, 0}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{40, 0, 0}
 }
 
 func (x *Volume_Source_DockerVolume) GetDriver() string {
@@ -8232,7 +8641,7 @@ type Volume_Source_HostPath struct {
 
 func (x *Volume_Source_HostPath) Reset() {
 	*x = Volume_Source_HostPath{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[99]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[103]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8244,7 +8653,7 @@ func (x *Volume_Source_HostPath) String() string {
 func (*Volume_Source_HostPath) ProtoMessage() {}
 
 func (x *Volume_Source_HostPath) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[99]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[103]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8257,7 +8666,7 @@ func (x *Volume_Source_HostPath) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Volume_Source_HostPath.ProtoReflect.Descriptor instead.
 func (*Volume_Source_HostPath) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{36, 0, 1}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{40, 0, 1}
 }
 
 func (x *Volume_Source_HostPath) GetPath() string {
@@ -8284,7 +8693,7 @@ type Volume_Source_SandboxPath struct {
 
 func (x *Volume_Source_SandboxPath) Reset() {
 	*x = Volume_Source_SandboxPath{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[100]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[104]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8296,7 +8705,7 @@ func (x *Volume_Source_SandboxPath) String() string {
 func (*Volume_Source_SandboxPath) ProtoMessage() {}
 
 func (x *Volume_Source_SandboxPath) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[100]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[104]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8309,7 +8718,7 @@ func (x *Volume_Source_SandboxPath) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Volume_Source_SandboxPath.ProtoReflect.Descriptor instead.
 func (*Volume_Source_SandboxPath) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{36, 0, 2}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{40, 0, 2}
 }
 
 func (x *Volume_Source_SandboxPath) GetType() Volume_Source_SandboxPath_Type {
@@ -8341,7 +8750,7 @@ const (
 
 func (x *NetworkInfo_IPAddress) Reset() {
 	*x = NetworkInfo_IPAddress{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[101]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[105]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8353,7 +8762,7 @@ func (x *NetworkInfo_IPAddress) String() string {
 func (*NetworkInfo_IPAddress) ProtoMessage() {}
 
 func (x *NetworkInfo_IPAddress) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[101]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[105]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8366,7 +8775,7 @@ func (x *NetworkInfo_IPAddress) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NetworkInfo_IPAddress.ProtoReflect.Descriptor instead.
 func (*NetworkInfo_IPAddress) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{37, 0}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{41, 0}
 }
 
 func (x *NetworkInfo_IPAddress) GetProtocol() NetworkInfo_Protocol {
@@ -8394,7 +8803,7 @@ type NetworkInfo_PortMapping struct {
 
 func (x *NetworkInfo_PortMapping) Reset() {
 	*x = NetworkInfo_PortMapping{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[102]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[106]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8406,7 +8815,7 @@ func (x *NetworkInfo_PortMapping) String() string {
 func (*NetworkInfo_PortMapping) ProtoMessage() {}
 
 func (x *NetworkInfo_PortMapping) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[102]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[106]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8419,7 +8828,7 @@ func (x *NetworkInfo_PortMapping) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NetworkInfo_PortMapping.ProtoReflect.Descriptor instead.
 func (*NetworkInfo_PortMapping) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{37, 1}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{41, 1}
 }
 
 func (x *NetworkInfo_PortMapping) GetHostPort() uint32 {
@@ -8466,7 +8875,7 @@ const (
 
 func (x *ContainerInfo_DockerInfo) Reset() {
 	*x = ContainerInfo_DockerInfo{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[103]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[107]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8478,7 +8887,7 @@ func (x *ContainerInfo_DockerInfo) String() string {
 func (*ContainerInfo_DockerInfo) ProtoMessage() {}
 
 func (x *ContainerInfo_DockerInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[103]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[107]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8491,7 +8900,7 @@ func (x *ContainerInfo_DockerInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ContainerInfo_DockerInfo.ProtoReflect.Descriptor instead.
 func (*ContainerInfo_DockerInfo) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{39, 0}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{43, 0}
 }
 
 func (x *ContainerInfo_DockerInfo) GetImage() string {
@@ -8553,7 +8962,7 @@ type ContainerInfo_MesosInfo struct {
 
 func (x *ContainerInfo_MesosInfo) Reset() {
 	*x = ContainerInfo_MesosInfo{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[104]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[108]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8565,7 +8974,7 @@ func (x *ContainerInfo_MesosInfo) String() string {
 func (*ContainerInfo_MesosInfo) ProtoMessage() {}
 
 func (x *ContainerInfo_MesosInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[104]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[108]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8578,7 +8987,7 @@ func (x *ContainerInfo_MesosInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ContainerInfo_MesosInfo.ProtoReflect.Descriptor instead.
 func (*ContainerInfo_MesosInfo) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{39, 1}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{43, 1}
 }
 
 func (x *ContainerInfo_MesosInfo) GetImage() *Image {
@@ -8599,7 +9008,7 @@ type ContainerInfo_DockerInfo_PortMapping struct {
 
 func (x *ContainerInfo_DockerInfo_PortMapping) Reset() {
 	*x = ContainerInfo_DockerInfo_PortMapping{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[105]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[109]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8611,7 +9020,7 @@ func (x *ContainerInfo_DockerInfo_PortMapping) String() string {
 func (*ContainerInfo_DockerInfo_PortMapping) ProtoMessage() {}
 
 func (x *ContainerInfo_DockerInfo_PortMapping) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[105]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[109]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8624,7 +9033,7 @@ func (x *ContainerInfo_DockerInfo_PortMapping) ProtoReflect() protoreflect.Messa
 
 // Deprecated: Use ContainerInfo_DockerInfo_PortMapping.ProtoReflect.Descriptor instead.
 func (*ContainerInfo_DockerInfo_PortMapping) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{39, 0, 0}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{43, 0, 0}
 }
 
 func (x *ContainerInfo_DockerInfo_PortMapping) GetHostPort() uint32 {
@@ -8657,7 +9066,7 @@ type CgroupInfo_NetCls struct {
 
 func (x *CgroupInfo_NetCls) Reset() {
 	*x = CgroupInfo_NetCls{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[106]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[110]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8669,7 +9078,7 @@ func (x *CgroupInfo_NetCls) String() string {
 func (*CgroupInfo_NetCls) ProtoMessage() {}
 
 func (x *CgroupInfo_NetCls) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[106]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[110]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8682,7 +9091,7 @@ func (x *CgroupInfo_NetCls) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CgroupInfo_NetCls.ProtoReflect.Descriptor instead.
 func (*CgroupInfo_NetCls) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{40, 0}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{44, 0}
 }
 
 func (x *CgroupInfo_NetCls) GetClassid() uint32 {
@@ -8710,7 +9119,7 @@ type Offer_Operation struct {
 
 func (x *Offer_Operation) Reset() {
 	*x = Offer_Operation{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[107]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[111]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8722,7 +9131,7 @@ func (x *Offer_Operation) String() string {
 func (*Offer_Operation) ProtoMessage() {}
 
 func (x *Offer_Operation) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[107]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[111]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8735,7 +9144,7 @@ func (x *Offer_Operation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Offer_Operation.ProtoReflect.Descriptor instead.
 func (*Offer_Operation) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{47, 0}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{51, 0}
 }
 
 func (x *Offer_Operation) GetType() Offer_Operation_Type {
@@ -8817,7 +9226,7 @@ type Offer_Operation_Launch struct {
 
 func (x *Offer_Operation_Launch) Reset() {
 	*x = Offer_Operation_Launch{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[108]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[112]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8829,7 +9238,7 @@ func (x *Offer_Operation_Launch) String() string {
 func (*Offer_Operation_Launch) ProtoMessage() {}
 
 func (x *Offer_Operation_Launch) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[108]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[112]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8842,7 +9251,7 @@ func (x *Offer_Operation_Launch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Offer_Operation_Launch.ProtoReflect.Descriptor instead.
 func (*Offer_Operation_Launch) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{47, 0, 0}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{51, 0, 0}
 }
 
 func (x *Offer_Operation_Launch) GetTaskInfos() []*TaskInfo {
@@ -8863,7 +9272,7 @@ type Offer_Operation_LaunchGroup struct {
 
 func (x *Offer_Operation_LaunchGroup) Reset() {
 	*x = Offer_Operation_LaunchGroup{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[109]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[113]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8875,7 +9284,7 @@ func (x *Offer_Operation_LaunchGroup) String() string {
 func (*Offer_Operation_LaunchGroup) ProtoMessage() {}
 
 func (x *Offer_Operation_LaunchGroup) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[109]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[113]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8888,7 +9297,7 @@ func (x *Offer_Operation_LaunchGroup) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Offer_Operation_LaunchGroup.ProtoReflect.Descriptor instead.
 func (*Offer_Operation_LaunchGroup) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{47, 0, 1}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{51, 0, 1}
 }
 
 func (x *Offer_Operation_LaunchGroup) GetExecutor() *ExecutorInfo {
@@ -8914,7 +9323,7 @@ type Offer_Operation_Reserve struct {
 
 func (x *Offer_Operation_Reserve) Reset() {
 	*x = Offer_Operation_Reserve{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[110]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[114]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8926,7 +9335,7 @@ func (x *Offer_Operation_Reserve) String() string {
 func (*Offer_Operation_Reserve) ProtoMessage() {}
 
 func (x *Offer_Operation_Reserve) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[110]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[114]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8939,7 +9348,7 @@ func (x *Offer_Operation_Reserve) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Offer_Operation_Reserve.ProtoReflect.Descriptor instead.
 func (*Offer_Operation_Reserve) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{47, 0, 2}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{51, 0, 2}
 }
 
 func (x *Offer_Operation_Reserve) GetResources() []*Resource {
@@ -8958,7 +9367,7 @@ type Offer_Operation_Unreserve struct {
 
 func (x *Offer_Operation_Unreserve) Reset() {
 	*x = Offer_Operation_Unreserve{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[111]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[115]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8970,7 +9379,7 @@ func (x *Offer_Operation_Unreserve) String() string {
 func (*Offer_Operation_Unreserve) ProtoMessage() {}
 
 func (x *Offer_Operation_Unreserve) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[111]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[115]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8983,7 +9392,7 @@ func (x *Offer_Operation_Unreserve) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Offer_Operation_Unreserve.ProtoReflect.Descriptor instead.
 func (*Offer_Operation_Unreserve) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{47, 0, 3}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{51, 0, 3}
 }
 
 func (x *Offer_Operation_Unreserve) GetResources() []*Resource {
@@ -9002,7 +9411,7 @@ type Offer_Operation_Create struct {
 
 func (x *Offer_Operation_Create) Reset() {
 	*x = Offer_Operation_Create{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[112]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[116]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9014,7 +9423,7 @@ func (x *Offer_Operation_Create) String() string {
 func (*Offer_Operation_Create) ProtoMessage() {}
 
 func (x *Offer_Operation_Create) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[112]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[116]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9027,7 +9436,7 @@ func (x *Offer_Operation_Create) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Offer_Operation_Create.ProtoReflect.Descriptor instead.
 func (*Offer_Operation_Create) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{47, 0, 4}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{51, 0, 4}
 }
 
 func (x *Offer_Operation_Create) GetVolumes() []*Resource {
@@ -9046,7 +9455,7 @@ type Offer_Operation_Destroy struct {
 
 func (x *Offer_Operation_Destroy) Reset() {
 	*x = Offer_Operation_Destroy{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[113]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[117]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9058,7 +9467,7 @@ func (x *Offer_Operation_Destroy) String() string {
 func (*Offer_Operation_Destroy) ProtoMessage() {}
 
 func (x *Offer_Operation_Destroy) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[113]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[117]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9071,7 +9480,7 @@ func (x *Offer_Operation_Destroy) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Offer_Operation_Destroy.ProtoReflect.Descriptor instead.
 func (*Offer_Operation_Destroy) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{47, 0, 5}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{51, 0, 5}
 }
 
 func (x *Offer_Operation_Destroy) GetVolumes() []*Resource {
@@ -9091,7 +9500,7 @@ type Offer_Operation_GrowVolume struct {
 
 func (x *Offer_Operation_GrowVolume) Reset() {
 	*x = Offer_Operation_GrowVolume{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[114]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[118]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9103,7 +9512,7 @@ func (x *Offer_Operation_GrowVolume) String() string {
 func (*Offer_Operation_GrowVolume) ProtoMessage() {}
 
 func (x *Offer_Operation_GrowVolume) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[114]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[118]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9116,7 +9525,7 @@ func (x *Offer_Operation_GrowVolume) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Offer_Operation_GrowVolume.ProtoReflect.Descriptor instead.
 func (*Offer_Operation_GrowVolume) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{47, 0, 6}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{51, 0, 6}
 }
 
 func (x *Offer_Operation_GrowVolume) GetVolume() *Resource {
@@ -9143,7 +9552,7 @@ type Offer_Operation_ShrinkVolume struct {
 
 func (x *Offer_Operation_ShrinkVolume) Reset() {
 	*x = Offer_Operation_ShrinkVolume{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[115]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[119]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9155,7 +9564,7 @@ func (x *Offer_Operation_ShrinkVolume) String() string {
 func (*Offer_Operation_ShrinkVolume) ProtoMessage() {}
 
 func (x *Offer_Operation_ShrinkVolume) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[115]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[119]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9168,7 +9577,7 @@ func (x *Offer_Operation_ShrinkVolume) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Offer_Operation_ShrinkVolume.ProtoReflect.Descriptor instead.
 func (*Offer_Operation_ShrinkVolume) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{47, 0, 7}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{51, 0, 7}
 }
 
 func (x *Offer_Operation_ShrinkVolume) GetVolume() *Resource {
@@ -9227,7 +9636,30 @@ const file_mesos_v1_mesos_proto_rawDesc = "" +
 	"\bduration\x18\x02 \x01(\v2\x16.mesos.v1.DurationInfoR\bduration\"7\n" +
 	"\tMachineID\x12\x1a\n" +
 	"\bhostname\x18\x01 \x01(\tR\bhostname\x12\x0e\n" +
-	"\x02ip\x18\x02 \x01(\tR\x02ip\"/\n" +
+	"\x02ip\x18\x02 \x01(\tR\x02ip\"\xcc\x01\n" +
+	"\vMachineInfo\x12#\n" +
+	"\x02id\x18\x01 \x02(\v2\x13.mesos.v1.MachineIDR\x02id\x12.\n" +
+	"\x04mode\x18\x02 \x01(\x0e2\x1a.mesos.v1.MachineInfo.ModeR\x04mode\x12@\n" +
+	"\x0eunavailability\x18\x03 \x01(\v2\x18.mesos.v1.UnavailabilityR\x0eunavailability\"&\n" +
+	"\x04Mode\x12\x06\n" +
+	"\x02UP\x10\x01\x12\f\n" +
+	"\bDRAINING\x10\x02\x12\b\n" +
+	"\x04DOWN\x10\x03\"\xed\x01\n" +
+	"\x12InverseOfferStatus\x12;\n" +
+	"\x06status\x18\x01 \x02(\x0e2#.mesos.v1.InverseOfferStatus.StatusR\x06status\x128\n" +
+	"\fframework_id\x18\x02 \x02(\v2\x15.mesos.v1.FrameworkIDR\vframeworkId\x120\n" +
+	"\ttimestamp\x18\x03 \x02(\v2\x12.mesos.v1.TimeInfoR\ttimestamp\".\n" +
+	"\x06Status\x12\v\n" +
+	"\aUNKNOWN\x10\x01\x12\n" +
+	"\n" +
+	"\x06ACCEPT\x10\x02\x12\v\n" +
+	"\aDECLINE\x10\x03\"s\n" +
+	"\vDrainConfig\x12@\n" +
+	"\x10max_grace_period\x18\x01 \x01(\v2\x16.mesos.v1.DurationInfoR\x0emaxGracePeriod\x12\"\n" +
+	"\tmark_gone\x18\x02 \x01(\b:\x05falseR\bmarkGone\"f\n" +
+	"\tDrainInfo\x12*\n" +
+	"\x05state\x18\x01 \x02(\x0e2\x14.mesos.v1.DrainStateR\x05state\x12-\n" +
+	"\x06config\x18\x02 \x02(\v2\x15.mesos.v1.DrainConfigR\x06config\"/\n" +
 	"\x05Label\x12\x10\n" +
 	"\x03key\x18\x01 \x02(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value\"1\n" +
@@ -9930,7 +10362,12 @@ const file_mesos_v1_mesos_proto_rawDesc = "" +
 	"\x05mtime\x18\x04 \x01(\v2\x12.mesos.v1.TimeInfoR\x05mtime\x12\x12\n" +
 	"\x04mode\x18\x05 \x01(\rR\x04mode\x12\x10\n" +
 	"\x03uid\x18\x06 \x01(\tR\x03uid\x12\x10\n" +
-	"\x03gid\x18\a \x01(\tR\x03gid*\x8c\x02\n" +
+	"\x03gid\x18\a \x01(\tR\x03gid*4\n" +
+	"\n" +
+	"DrainState\x12\v\n" +
+	"\aUNKNOWN\x10\x00\x12\f\n" +
+	"\bDRAINING\x10\x01\x12\v\n" +
+	"\aDRAINED\x10\x02*\x8c\x02\n" +
 	"\tTaskState\x12\x10\n" +
 	"\fTASK_STAGING\x10\x06\x12\x11\n" +
 	"\rTASK_STARTING\x10\x00\x12\x10\n" +
@@ -9972,378 +10409,394 @@ func file_mesos_v1_mesos_proto_rawDescGZIP() []byte {
 	return file_mesos_v1_mesos_proto_rawDescData
 }
 
-var file_mesos_v1_mesos_proto_enumTypes = make([]protoimpl.EnumInfo, 25)
-var file_mesos_v1_mesos_proto_msgTypes = make([]protoimpl.MessageInfo, 118)
+var file_mesos_v1_mesos_proto_enumTypes = make([]protoimpl.EnumInfo, 28)
+var file_mesos_v1_mesos_proto_msgTypes = make([]protoimpl.MessageInfo, 122)
 var file_mesos_v1_mesos_proto_goTypes = []any{
-	(TaskState)(0),                               // 0: mesos.v1.TaskState
-	(OperationState)(0),                          // 1: mesos.v1.OperationState
-	(Secret_Type)(0),                             // 2: mesos.v1.Secret.Type
-	(FrameworkInfo_Capability_Type)(0),           // 3: mesos.v1.FrameworkInfo.Capability.Type
-	(MasterInfo_Capability_Type)(0),              // 4: mesos.v1.MasterInfo.Capability.Type
-	(AgentInfo_Capability_Type)(0),               // 5: mesos.v1.AgentInfo.Capability.Type
-	(Value_Type)(0),                              // 6: mesos.v1.Value.Type
-	(Resource_ReservationInfo_Type)(0),           // 7: mesos.v1.Resource.ReservationInfo.Type
-	(Resource_DiskInfo_Source_Type)(0),           // 8: mesos.v1.Resource.DiskInfo.Source.Type
-	(Environment_Variable_Type)(0),               // 9: mesos.v1.Environment.Variable.Type
-	(CheckInfo_Type)(0),                          // 10: mesos.v1.CheckInfo.Type
-	(HealthCheck_Type)(0),                        // 11: mesos.v1.HealthCheck.Type
-	(ExecutorInfo_Type)(0),                       // 12: mesos.v1.ExecutorInfo.Type
-	(Image_Type)(0),                              // 13: mesos.v1.Image.Type
-	(MountPropagation_Mode)(0),                   // 14: mesos.v1.MountPropagation.Mode
-	(Volume_Mode)(0),                             // 15: mesos.v1.Volume.Mode
-	(Volume_Source_Type)(0),                      // 16: mesos.v1.Volume.Source.Type
-	(Volume_Source_SandboxPath_Type)(0),          // 17: mesos.v1.Volume.Source.SandboxPath.Type
-	(NetworkInfo_Protocol)(0),                    // 18: mesos.v1.NetworkInfo.Protocol
-	(ContainerInfo_Type)(0),                      // 19: mesos.v1.ContainerInfo.Type
-	(ContainerInfo_DockerInfo_Network)(0),        // 20: mesos.v1.ContainerInfo.DockerInfo.Network
-	(DiscoveryInfo_Visibility)(0),                // 21: mesos.v1.DiscoveryInfo.Visibility
-	(Offer_Operation_Type)(0),                    // 22: mesos.v1.Offer.Operation.Type
-	(TaskStatus_Source)(0),                       // 23: mesos.v1.TaskStatus.Source
-	(TaskStatus_Reason)(0),                       // 24: mesos.v1.TaskStatus.Reason
-	(*FrameworkID)(nil),                          // 25: mesos.v1.FrameworkID
-	(*OfferID)(nil),                              // 26: mesos.v1.OfferID
-	(*AgentID)(nil),                              // 27: mesos.v1.AgentID
-	(*TaskID)(nil),                               // 28: mesos.v1.TaskID
-	(*ExecutorID)(nil),                           // 29: mesos.v1.ExecutorID
-	(*ContainerID)(nil),                          // 30: mesos.v1.ContainerID
-	(*ResourceProviderID)(nil),                   // 31: mesos.v1.ResourceProviderID
-	(*OperationID)(nil),                          // 32: mesos.v1.OperationID
-	(*TimeInfo)(nil),                             // 33: mesos.v1.TimeInfo
-	(*DurationInfo)(nil),                         // 34: mesos.v1.DurationInfo
-	(*Address)(nil),                              // 35: mesos.v1.Address
-	(*URL)(nil),                                  // 36: mesos.v1.URL
-	(*Unavailability)(nil),                       // 37: mesos.v1.Unavailability
-	(*MachineID)(nil),                            // 38: mesos.v1.MachineID
-	(*Label)(nil),                                // 39: mesos.v1.Label
-	(*Labels)(nil),                               // 40: mesos.v1.Labels
-	(*Parameter)(nil),                            // 41: mesos.v1.Parameter
-	(*Parameters)(nil),                           // 42: mesos.v1.Parameters
-	(*Credential)(nil),                           // 43: mesos.v1.Credential
-	(*Secret)(nil),                               // 44: mesos.v1.Secret
-	(*FrameworkInfo)(nil),                        // 45: mesos.v1.FrameworkInfo
-	(*DomainInfo)(nil),                           // 46: mesos.v1.DomainInfo
-	(*MasterInfo)(nil),                           // 47: mesos.v1.MasterInfo
-	(*AgentInfo)(nil),                            // 48: mesos.v1.AgentInfo
-	(*Value)(nil),                                // 49: mesos.v1.Value
-	(*Attribute)(nil),                            // 50: mesos.v1.Attribute
-	(*Resource)(nil),                             // 51: mesos.v1.Resource
-	(*Environment)(nil),                          // 52: mesos.v1.Environment
-	(*CommandInfo)(nil),                          // 53: mesos.v1.CommandInfo
-	(*CheckInfo)(nil),                            // 54: mesos.v1.CheckInfo
-	(*CheckStatusInfo)(nil),                      // 55: mesos.v1.CheckStatusInfo
-	(*HealthCheck)(nil),                          // 56: mesos.v1.HealthCheck
-	(*KillPolicy)(nil),                           // 57: mesos.v1.KillPolicy
-	(*ExecutorInfo)(nil),                         // 58: mesos.v1.ExecutorInfo
-	(*Image)(nil),                                // 59: mesos.v1.Image
-	(*MountPropagation)(nil),                     // 60: mesos.v1.MountPropagation
-	(*Volume)(nil),                               // 61: mesos.v1.Volume
-	(*NetworkInfo)(nil),                          // 62: mesos.v1.NetworkInfo
-	(*LinuxInfo)(nil),                            // 63: mesos.v1.LinuxInfo
-	(*ContainerInfo)(nil),                        // 64: mesos.v1.ContainerInfo
-	(*CgroupInfo)(nil),                           // 65: mesos.v1.CgroupInfo
-	(*ContainerStatus)(nil),                      // 66: mesos.v1.ContainerStatus
-	(*Port)(nil),                                 // 67: mesos.v1.Port
-	(*Ports)(nil),                                // 68: mesos.v1.Ports
-	(*DiscoveryInfo)(nil),                        // 69: mesos.v1.DiscoveryInfo
-	(*Request)(nil),                              // 70: mesos.v1.Request
-	(*Filters)(nil),                              // 71: mesos.v1.Filters
-	(*Offer)(nil),                                // 72: mesos.v1.Offer
-	(*InverseOffer)(nil),                         // 73: mesos.v1.InverseOffer
-	(*TaskInfo)(nil),                             // 74: mesos.v1.TaskInfo
-	(*TaskGroupInfo)(nil),                        // 75: mesos.v1.TaskGroupInfo
-	(*Task)(nil),                                 // 76: mesos.v1.Task
-	(*TaskResourceLimitation)(nil),               // 77: mesos.v1.TaskResourceLimitation
-	(*UUID)(nil),                                 // 78: mesos.v1.UUID
-	(*OperationStatus)(nil),                      // 79: mesos.v1.OperationStatus
-	(*TaskStatus)(nil),                           // 80: mesos.v1.TaskStatus
-	(*ResourceStatistics)(nil),                   // 81: mesos.v1.ResourceStatistics
-	(*WeightInfo)(nil),                           // 82: mesos.v1.WeightInfo
-	(*VersionInfo)(nil),                          // 83: mesos.v1.VersionInfo
-	(*Flag)(nil),                                 // 84: mesos.v1.Flag
-	(*Role)(nil),                                 // 85: mesos.v1.Role
-	(*Metric)(nil),                               // 86: mesos.v1.Metric
-	(*FileInfo)(nil),                             // 87: mesos.v1.FileInfo
-	(*Secret_Reference)(nil),                     // 88: mesos.v1.Secret.Reference
-	(*Secret_Value)(nil),                         // 89: mesos.v1.Secret.Value
-	(*FrameworkInfo_Capability)(nil),             // 90: mesos.v1.FrameworkInfo.Capability
-	(*DomainInfo_FaultDomain)(nil),               // 91: mesos.v1.DomainInfo.FaultDomain
-	(*DomainInfo_FaultDomain_RegionInfo)(nil),    // 92: mesos.v1.DomainInfo.FaultDomain.RegionInfo
-	(*DomainInfo_FaultDomain_ZoneInfo)(nil),      // 93: mesos.v1.DomainInfo.FaultDomain.ZoneInfo
-	(*MasterInfo_Capability)(nil),                // 94: mesos.v1.MasterInfo.Capability
-	(*AgentInfo_Capability)(nil),                 // 95: mesos.v1.AgentInfo.Capability
-	(*Value_Scalar)(nil),                         // 96: mesos.v1.Value.Scalar
-	(*Value_Range)(nil),                          // 97: mesos.v1.Value.Range
-	(*Value_Ranges)(nil),                         // 98: mesos.v1.Value.Ranges
-	(*Value_Set)(nil),                            // 99: mesos.v1.Value.Set
-	(*Value_Text)(nil),                           // 100: mesos.v1.Value.Text
-	(*Resource_AllocationInfo)(nil),              // 101: mesos.v1.Resource.AllocationInfo
-	(*Resource_ReservationInfo)(nil),             // 102: mesos.v1.Resource.ReservationInfo
-	(*Resource_DiskInfo)(nil),                    // 103: mesos.v1.Resource.DiskInfo
-	(*Resource_RevocableInfo)(nil),               // 104: mesos.v1.Resource.RevocableInfo
-	(*Resource_SharedInfo)(nil),                  // 105: mesos.v1.Resource.SharedInfo
-	(*Resource_DiskInfo_Persistence)(nil),        // 106: mesos.v1.Resource.DiskInfo.Persistence
-	(*Resource_DiskInfo_Source)(nil),             // 107: mesos.v1.Resource.DiskInfo.Source
-	(*Resource_DiskInfo_Source_Path)(nil),        // 108: mesos.v1.Resource.DiskInfo.Source.Path
-	(*Resource_DiskInfo_Source_Mount)(nil),       // 109: mesos.v1.Resource.DiskInfo.Source.Mount
-	(*Environment_Variable)(nil),                 // 110: mesos.v1.Environment.Variable
-	(*CommandInfo_URI)(nil),                      // 111: mesos.v1.CommandInfo.URI
-	(*CheckInfo_Command)(nil),                    // 112: mesos.v1.CheckInfo.Command
-	(*CheckInfo_Http)(nil),                       // 113: mesos.v1.CheckInfo.Http
-	(*CheckInfo_Tcp)(nil),                        // 114: mesos.v1.CheckInfo.Tcp
-	(*CheckStatusInfo_Command)(nil),              // 115: mesos.v1.CheckStatusInfo.Command
-	(*CheckStatusInfo_Http)(nil),                 // 116: mesos.v1.CheckStatusInfo.Http
-	(*CheckStatusInfo_Tcp)(nil),                  // 117: mesos.v1.CheckStatusInfo.Tcp
-	(*HealthCheck_HTTPCheckInfo)(nil),            // 118: mesos.v1.HealthCheck.HTTPCheckInfo
-	(*HealthCheck_TCPCheckInfo)(nil),             // 119: mesos.v1.HealthCheck.TCPCheckInfo
-	(*Image_Appc)(nil),                           // 120: mesos.v1.Image.Appc
-	(*Image_Docker)(nil),                         // 121: mesos.v1.Image.Docker
-	(*Volume_Source)(nil),                        // 122: mesos.v1.Volume.Source
-	(*Volume_Source_DockerVolume)(nil),           // 123: mesos.v1.Volume.Source.DockerVolume
-	(*Volume_Source_HostPath)(nil),               // 124: mesos.v1.Volume.Source.HostPath
-	(*Volume_Source_SandboxPath)(nil),            // 125: mesos.v1.Volume.Source.SandboxPath
-	(*NetworkInfo_IPAddress)(nil),                // 126: mesos.v1.NetworkInfo.IPAddress
-	(*NetworkInfo_PortMapping)(nil),              // 127: mesos.v1.NetworkInfo.PortMapping
-	(*ContainerInfo_DockerInfo)(nil),             // 128: mesos.v1.ContainerInfo.DockerInfo
-	(*ContainerInfo_MesosInfo)(nil),              // 129: mesos.v1.ContainerInfo.MesosInfo
-	(*ContainerInfo_DockerInfo_PortMapping)(nil), // 130: mesos.v1.ContainerInfo.DockerInfo.PortMapping
-	(*CgroupInfo_NetCls)(nil),                    // 131: mesos.v1.CgroupInfo.NetCls
-	(*Offer_Operation)(nil),                      // 132: mesos.v1.Offer.Operation
-	(*Offer_Operation_Launch)(nil),               // 133: mesos.v1.Offer.Operation.Launch
-	(*Offer_Operation_LaunchGroup)(nil),          // 134: mesos.v1.Offer.Operation.LaunchGroup
-	(*Offer_Operation_Reserve)(nil),              // 135: mesos.v1.Offer.Operation.Reserve
-	(*Offer_Operation_Unreserve)(nil),            // 136: mesos.v1.Offer.Operation.Unreserve
-	(*Offer_Operation_Create)(nil),               // 137: mesos.v1.Offer.Operation.Create
-	(*Offer_Operation_Destroy)(nil),              // 138: mesos.v1.Offer.Operation.Destroy
-	(*Offer_Operation_GrowVolume)(nil),           // 139: mesos.v1.Offer.Operation.GrowVolume
-	(*Offer_Operation_ShrinkVolume)(nil),         // 140: mesos.v1.Offer.Operation.ShrinkVolume
-	nil,                                          // 141: mesos.v1.TaskInfo.LimitsEntry
-	nil,                                          // 142: mesos.v1.Task.LimitsEntry
+	(DrainState)(0),                              // 0: mesos.v1.DrainState
+	(TaskState)(0),                               // 1: mesos.v1.TaskState
+	(OperationState)(0),                          // 2: mesos.v1.OperationState
+	(MachineInfo_Mode)(0),                        // 3: mesos.v1.MachineInfo.Mode
+	(InverseOfferStatus_Status)(0),               // 4: mesos.v1.InverseOfferStatus.Status
+	(Secret_Type)(0),                             // 5: mesos.v1.Secret.Type
+	(FrameworkInfo_Capability_Type)(0),           // 6: mesos.v1.FrameworkInfo.Capability.Type
+	(MasterInfo_Capability_Type)(0),              // 7: mesos.v1.MasterInfo.Capability.Type
+	(AgentInfo_Capability_Type)(0),               // 8: mesos.v1.AgentInfo.Capability.Type
+	(Value_Type)(0),                              // 9: mesos.v1.Value.Type
+	(Resource_ReservationInfo_Type)(0),           // 10: mesos.v1.Resource.ReservationInfo.Type
+	(Resource_DiskInfo_Source_Type)(0),           // 11: mesos.v1.Resource.DiskInfo.Source.Type
+	(Environment_Variable_Type)(0),               // 12: mesos.v1.Environment.Variable.Type
+	(CheckInfo_Type)(0),                          // 13: mesos.v1.CheckInfo.Type
+	(HealthCheck_Type)(0),                        // 14: mesos.v1.HealthCheck.Type
+	(ExecutorInfo_Type)(0),                       // 15: mesos.v1.ExecutorInfo.Type
+	(Image_Type)(0),                              // 16: mesos.v1.Image.Type
+	(MountPropagation_Mode)(0),                   // 17: mesos.v1.MountPropagation.Mode
+	(Volume_Mode)(0),                             // 18: mesos.v1.Volume.Mode
+	(Volume_Source_Type)(0),                      // 19: mesos.v1.Volume.Source.Type
+	(Volume_Source_SandboxPath_Type)(0),          // 20: mesos.v1.Volume.Source.SandboxPath.Type
+	(NetworkInfo_Protocol)(0),                    // 21: mesos.v1.NetworkInfo.Protocol
+	(ContainerInfo_Type)(0),                      // 22: mesos.v1.ContainerInfo.Type
+	(ContainerInfo_DockerInfo_Network)(0),        // 23: mesos.v1.ContainerInfo.DockerInfo.Network
+	(DiscoveryInfo_Visibility)(0),                // 24: mesos.v1.DiscoveryInfo.Visibility
+	(Offer_Operation_Type)(0),                    // 25: mesos.v1.Offer.Operation.Type
+	(TaskStatus_Source)(0),                       // 26: mesos.v1.TaskStatus.Source
+	(TaskStatus_Reason)(0),                       // 27: mesos.v1.TaskStatus.Reason
+	(*FrameworkID)(nil),                          // 28: mesos.v1.FrameworkID
+	(*OfferID)(nil),                              // 29: mesos.v1.OfferID
+	(*AgentID)(nil),                              // 30: mesos.v1.AgentID
+	(*TaskID)(nil),                               // 31: mesos.v1.TaskID
+	(*ExecutorID)(nil),                           // 32: mesos.v1.ExecutorID
+	(*ContainerID)(nil),                          // 33: mesos.v1.ContainerID
+	(*ResourceProviderID)(nil),                   // 34: mesos.v1.ResourceProviderID
+	(*OperationID)(nil),                          // 35: mesos.v1.OperationID
+	(*TimeInfo)(nil),                             // 36: mesos.v1.TimeInfo
+	(*DurationInfo)(nil),                         // 37: mesos.v1.DurationInfo
+	(*Address)(nil),                              // 38: mesos.v1.Address
+	(*URL)(nil),                                  // 39: mesos.v1.URL
+	(*Unavailability)(nil),                       // 40: mesos.v1.Unavailability
+	(*MachineID)(nil),                            // 41: mesos.v1.MachineID
+	(*MachineInfo)(nil),                          // 42: mesos.v1.MachineInfo
+	(*InverseOfferStatus)(nil),                   // 43: mesos.v1.InverseOfferStatus
+	(*DrainConfig)(nil),                          // 44: mesos.v1.DrainConfig
+	(*DrainInfo)(nil),                            // 45: mesos.v1.DrainInfo
+	(*Label)(nil),                                // 46: mesos.v1.Label
+	(*Labels)(nil),                               // 47: mesos.v1.Labels
+	(*Parameter)(nil),                            // 48: mesos.v1.Parameter
+	(*Parameters)(nil),                           // 49: mesos.v1.Parameters
+	(*Credential)(nil),                           // 50: mesos.v1.Credential
+	(*Secret)(nil),                               // 51: mesos.v1.Secret
+	(*FrameworkInfo)(nil),                        // 52: mesos.v1.FrameworkInfo
+	(*DomainInfo)(nil),                           // 53: mesos.v1.DomainInfo
+	(*MasterInfo)(nil),                           // 54: mesos.v1.MasterInfo
+	(*AgentInfo)(nil),                            // 55: mesos.v1.AgentInfo
+	(*Value)(nil),                                // 56: mesos.v1.Value
+	(*Attribute)(nil),                            // 57: mesos.v1.Attribute
+	(*Resource)(nil),                             // 58: mesos.v1.Resource
+	(*Environment)(nil),                          // 59: mesos.v1.Environment
+	(*CommandInfo)(nil),                          // 60: mesos.v1.CommandInfo
+	(*CheckInfo)(nil),                            // 61: mesos.v1.CheckInfo
+	(*CheckStatusInfo)(nil),                      // 62: mesos.v1.CheckStatusInfo
+	(*HealthCheck)(nil),                          // 63: mesos.v1.HealthCheck
+	(*KillPolicy)(nil),                           // 64: mesos.v1.KillPolicy
+	(*ExecutorInfo)(nil),                         // 65: mesos.v1.ExecutorInfo
+	(*Image)(nil),                                // 66: mesos.v1.Image
+	(*MountPropagation)(nil),                     // 67: mesos.v1.MountPropagation
+	(*Volume)(nil),                               // 68: mesos.v1.Volume
+	(*NetworkInfo)(nil),                          // 69: mesos.v1.NetworkInfo
+	(*LinuxInfo)(nil),                            // 70: mesos.v1.LinuxInfo
+	(*ContainerInfo)(nil),                        // 71: mesos.v1.ContainerInfo
+	(*CgroupInfo)(nil),                           // 72: mesos.v1.CgroupInfo
+	(*ContainerStatus)(nil),                      // 73: mesos.v1.ContainerStatus
+	(*Port)(nil),                                 // 74: mesos.v1.Port
+	(*Ports)(nil),                                // 75: mesos.v1.Ports
+	(*DiscoveryInfo)(nil),                        // 76: mesos.v1.DiscoveryInfo
+	(*Request)(nil),                              // 77: mesos.v1.Request
+	(*Filters)(nil),                              // 78: mesos.v1.Filters
+	(*Offer)(nil),                                // 79: mesos.v1.Offer
+	(*InverseOffer)(nil),                         // 80: mesos.v1.InverseOffer
+	(*TaskInfo)(nil),                             // 81: mesos.v1.TaskInfo
+	(*TaskGroupInfo)(nil),                        // 82: mesos.v1.TaskGroupInfo
+	(*Task)(nil),                                 // 83: mesos.v1.Task
+	(*TaskResourceLimitation)(nil),               // 84: mesos.v1.TaskResourceLimitation
+	(*UUID)(nil),                                 // 85: mesos.v1.UUID
+	(*OperationStatus)(nil),                      // 86: mesos.v1.OperationStatus
+	(*TaskStatus)(nil),                           // 87: mesos.v1.TaskStatus
+	(*ResourceStatistics)(nil),                   // 88: mesos.v1.ResourceStatistics
+	(*WeightInfo)(nil),                           // 89: mesos.v1.WeightInfo
+	(*VersionInfo)(nil),                          // 90: mesos.v1.VersionInfo
+	(*Flag)(nil),                                 // 91: mesos.v1.Flag
+	(*Role)(nil),                                 // 92: mesos.v1.Role
+	(*Metric)(nil),                               // 93: mesos.v1.Metric
+	(*FileInfo)(nil),                             // 94: mesos.v1.FileInfo
+	(*Secret_Reference)(nil),                     // 95: mesos.v1.Secret.Reference
+	(*Secret_Value)(nil),                         // 96: mesos.v1.Secret.Value
+	(*FrameworkInfo_Capability)(nil),             // 97: mesos.v1.FrameworkInfo.Capability
+	(*DomainInfo_FaultDomain)(nil),               // 98: mesos.v1.DomainInfo.FaultDomain
+	(*DomainInfo_FaultDomain_RegionInfo)(nil),    // 99: mesos.v1.DomainInfo.FaultDomain.RegionInfo
+	(*DomainInfo_FaultDomain_ZoneInfo)(nil),      // 100: mesos.v1.DomainInfo.FaultDomain.ZoneInfo
+	(*MasterInfo_Capability)(nil),                // 101: mesos.v1.MasterInfo.Capability
+	(*AgentInfo_Capability)(nil),                 // 102: mesos.v1.AgentInfo.Capability
+	(*Value_Scalar)(nil),                         // 103: mesos.v1.Value.Scalar
+	(*Value_Range)(nil),                          // 104: mesos.v1.Value.Range
+	(*Value_Ranges)(nil),                         // 105: mesos.v1.Value.Ranges
+	(*Value_Set)(nil),                            // 106: mesos.v1.Value.Set
+	(*Value_Text)(nil),                           // 107: mesos.v1.Value.Text
+	(*Resource_AllocationInfo)(nil),              // 108: mesos.v1.Resource.AllocationInfo
+	(*Resource_ReservationInfo)(nil),             // 109: mesos.v1.Resource.ReservationInfo
+	(*Resource_DiskInfo)(nil),                    // 110: mesos.v1.Resource.DiskInfo
+	(*Resource_RevocableInfo)(nil),               // 111: mesos.v1.Resource.RevocableInfo
+	(*Resource_SharedInfo)(nil),                  // 112: mesos.v1.Resource.SharedInfo
+	(*Resource_DiskInfo_Persistence)(nil),        // 113: mesos.v1.Resource.DiskInfo.Persistence
+	(*Resource_DiskInfo_Source)(nil),             // 114: mesos.v1.Resource.DiskInfo.Source
+	(*Resource_DiskInfo_Source_Path)(nil),        // 115: mesos.v1.Resource.DiskInfo.Source.Path
+	(*Resource_DiskInfo_Source_Mount)(nil),       // 116: mesos.v1.Resource.DiskInfo.Source.Mount
+	(*Environment_Variable)(nil),                 // 117: mesos.v1.Environment.Variable
+	(*CommandInfo_URI)(nil),                      // 118: mesos.v1.CommandInfo.URI
+	(*CheckInfo_Command)(nil),                    // 119: mesos.v1.CheckInfo.Command
+	(*CheckInfo_Http)(nil),                       // 120: mesos.v1.CheckInfo.Http
+	(*CheckInfo_Tcp)(nil),                        // 121: mesos.v1.CheckInfo.Tcp
+	(*CheckStatusInfo_Command)(nil),              // 122: mesos.v1.CheckStatusInfo.Command
+	(*CheckStatusInfo_Http)(nil),                 // 123: mesos.v1.CheckStatusInfo.Http
+	(*CheckStatusInfo_Tcp)(nil),                  // 124: mesos.v1.CheckStatusInfo.Tcp
+	(*HealthCheck_HTTPCheckInfo)(nil),            // 125: mesos.v1.HealthCheck.HTTPCheckInfo
+	(*HealthCheck_TCPCheckInfo)(nil),             // 126: mesos.v1.HealthCheck.TCPCheckInfo
+	(*Image_Appc)(nil),                           // 127: mesos.v1.Image.Appc
+	(*Image_Docker)(nil),                         // 128: mesos.v1.Image.Docker
+	(*Volume_Source)(nil),                        // 129: mesos.v1.Volume.Source
+	(*Volume_Source_DockerVolume)(nil),           // 130: mesos.v1.Volume.Source.DockerVolume
+	(*Volume_Source_HostPath)(nil),               // 131: mesos.v1.Volume.Source.HostPath
+	(*Volume_Source_SandboxPath)(nil),            // 132: mesos.v1.Volume.Source.SandboxPath
+	(*NetworkInfo_IPAddress)(nil),                // 133: mesos.v1.NetworkInfo.IPAddress
+	(*NetworkInfo_PortMapping)(nil),              // 134: mesos.v1.NetworkInfo.PortMapping
+	(*ContainerInfo_DockerInfo)(nil),             // 135: mesos.v1.ContainerInfo.DockerInfo
+	(*ContainerInfo_MesosInfo)(nil),              // 136: mesos.v1.ContainerInfo.MesosInfo
+	(*ContainerInfo_DockerInfo_PortMapping)(nil), // 137: mesos.v1.ContainerInfo.DockerInfo.PortMapping
+	(*CgroupInfo_NetCls)(nil),                    // 138: mesos.v1.CgroupInfo.NetCls
+	(*Offer_Operation)(nil),                      // 139: mesos.v1.Offer.Operation
+	(*Offer_Operation_Launch)(nil),               // 140: mesos.v1.Offer.Operation.Launch
+	(*Offer_Operation_LaunchGroup)(nil),          // 141: mesos.v1.Offer.Operation.LaunchGroup
+	(*Offer_Operation_Reserve)(nil),              // 142: mesos.v1.Offer.Operation.Reserve
+	(*Offer_Operation_Unreserve)(nil),            // 143: mesos.v1.Offer.Operation.Unreserve
+	(*Offer_Operation_Create)(nil),               // 144: mesos.v1.Offer.Operation.Create
+	(*Offer_Operation_Destroy)(nil),              // 145: mesos.v1.Offer.Operation.Destroy
+	(*Offer_Operation_GrowVolume)(nil),           // 146: mesos.v1.Offer.Operation.GrowVolume
+	(*Offer_Operation_ShrinkVolume)(nil),         // 147: mesos.v1.Offer.Operation.ShrinkVolume
+	nil,                                          // 148: mesos.v1.TaskInfo.LimitsEntry
+	nil,                                          // 149: mesos.v1.Task.LimitsEntry
 }
 var file_mesos_v1_mesos_proto_depIdxs = []int32{
-	30,  // 0: mesos.v1.ContainerID.parent:type_name -> mesos.v1.ContainerID
-	35,  // 1: mesos.v1.URL.address:type_name -> mesos.v1.Address
-	41,  // 2: mesos.v1.URL.query:type_name -> mesos.v1.Parameter
-	33,  // 3: mesos.v1.Unavailability.start:type_name -> mesos.v1.TimeInfo
-	34,  // 4: mesos.v1.Unavailability.duration:type_name -> mesos.v1.DurationInfo
-	39,  // 5: mesos.v1.Labels.labels:type_name -> mesos.v1.Label
-	41,  // 6: mesos.v1.Parameters.parameter:type_name -> mesos.v1.Parameter
-	2,   // 7: mesos.v1.Secret.type:type_name -> mesos.v1.Secret.Type
-	88,  // 8: mesos.v1.Secret.reference:type_name -> mesos.v1.Secret.Reference
-	89,  // 9: mesos.v1.Secret.value:type_name -> mesos.v1.Secret.Value
-	25,  // 10: mesos.v1.FrameworkInfo.id:type_name -> mesos.v1.FrameworkID
-	90,  // 11: mesos.v1.FrameworkInfo.capabilities:type_name -> mesos.v1.FrameworkInfo.Capability
-	40,  // 12: mesos.v1.FrameworkInfo.labels:type_name -> mesos.v1.Labels
-	91,  // 13: mesos.v1.DomainInfo.fault_domain:type_name -> mesos.v1.DomainInfo.FaultDomain
-	35,  // 14: mesos.v1.MasterInfo.address:type_name -> mesos.v1.Address
-	46,  // 15: mesos.v1.MasterInfo.domain:type_name -> mesos.v1.DomainInfo
-	94,  // 16: mesos.v1.MasterInfo.capabilities:type_name -> mesos.v1.MasterInfo.Capability
-	51,  // 17: mesos.v1.AgentInfo.resources:type_name -> mesos.v1.Resource
-	50,  // 18: mesos.v1.AgentInfo.attributes:type_name -> mesos.v1.Attribute
-	27,  // 19: mesos.v1.AgentInfo.id:type_name -> mesos.v1.AgentID
-	46,  // 20: mesos.v1.AgentInfo.domain:type_name -> mesos.v1.DomainInfo
-	6,   // 21: mesos.v1.Value.type:type_name -> mesos.v1.Value.Type
-	96,  // 22: mesos.v1.Value.scalar:type_name -> mesos.v1.Value.Scalar
-	98,  // 23: mesos.v1.Value.ranges:type_name -> mesos.v1.Value.Ranges
-	99,  // 24: mesos.v1.Value.set:type_name -> mesos.v1.Value.Set
-	100, // 25: mesos.v1.Value.text:type_name -> mesos.v1.Value.Text
-	6,   // 26: mesos.v1.Attribute.type:type_name -> mesos.v1.Value.Type
-	96,  // 27: mesos.v1.Attribute.scalar:type_name -> mesos.v1.Value.Scalar
-	98,  // 28: mesos.v1.Attribute.ranges:type_name -> mesos.v1.Value.Ranges
-	99,  // 29: mesos.v1.Attribute.set:type_name -> mesos.v1.Value.Set
-	100, // 30: mesos.v1.Attribute.text:type_name -> mesos.v1.Value.Text
-	31,  // 31: mesos.v1.Resource.provider_id:type_name -> mesos.v1.ResourceProviderID
-	6,   // 32: mesos.v1.Resource.type:type_name -> mesos.v1.Value.Type
-	96,  // 33: mesos.v1.Resource.scalar:type_name -> mesos.v1.Value.Scalar
-	98,  // 34: mesos.v1.Resource.ranges:type_name -> mesos.v1.Value.Ranges
-	99,  // 35: mesos.v1.Resource.set:type_name -> mesos.v1.Value.Set
-	101, // 36: mesos.v1.Resource.allocation_info:type_name -> mesos.v1.Resource.AllocationInfo
-	102, // 37: mesos.v1.Resource.reservation:type_name -> mesos.v1.Resource.ReservationInfo
-	102, // 38: mesos.v1.Resource.reservations:type_name -> mesos.v1.Resource.ReservationInfo
-	103, // 39: mesos.v1.Resource.disk:type_name -> mesos.v1.Resource.DiskInfo
-	104, // 40: mesos.v1.Resource.revocable:type_name -> mesos.v1.Resource.RevocableInfo
-	105, // 41: mesos.v1.Resource.shared:type_name -> mesos.v1.Resource.SharedInfo
-	110, // 42: mesos.v1.Environment.variables:type_name -> mesos.v1.Environment.Variable
-	111, // 43: mesos.v1.CommandInfo.uris:type_name -> mesos.v1.CommandInfo.URI
-	52,  // 44: mesos.v1.CommandInfo.environment:type_name -> mesos.v1.Environment
-	10,  // 45: mesos.v1.CheckInfo.type:type_name -> mesos.v1.CheckInfo.Type
-	112, // 46: mesos.v1.CheckInfo.command:type_name -> mesos.v1.CheckInfo.Command
-	113, // 47: mesos.v1.CheckInfo.http:type_name -> mesos.v1.CheckInfo.Http
-	114, // 48: mesos.v1.CheckInfo.tcp:type_name -> mesos.v1.CheckInfo.Tcp
-	10,  // 49: mesos.v1.CheckStatusInfo.type:type_name -> mesos.v1.CheckInfo.Type
-	115, // 50: mesos.v1.CheckStatusInfo.command:type_name -> mesos.v1.CheckStatusInfo.Command
-	116, // 51: mesos.v1.CheckStatusInfo.http:type_name -> mesos.v1.CheckStatusInfo.Http
-	117, // 52: mesos.v1.CheckStatusInfo.tcp:type_name -> mesos.v1.CheckStatusInfo.Tcp
-	11,  // 53: mesos.v1.HealthCheck.type:type_name -> mesos.v1.HealthCheck.Type
-	53,  // 54: mesos.v1.HealthCheck.command:type_name -> mesos.v1.CommandInfo
-	118, // 55: mesos.v1.HealthCheck.http:type_name -> mesos.v1.HealthCheck.HTTPCheckInfo
-	119, // 56: mesos.v1.HealthCheck.tcp:type_name -> mesos.v1.HealthCheck.TCPCheckInfo
-	34,  // 57: mesos.v1.KillPolicy.grace_period:type_name -> mesos.v1.DurationInfo
-	12,  // 58: mesos.v1.ExecutorInfo.type:type_name -> mesos.v1.ExecutorInfo.Type
-	29,  // 59: mesos.v1.ExecutorInfo.executor_id:type_name -> mesos.v1.ExecutorID
-	25,  // 60: mesos.v1.ExecutorInfo.framework_id:type_name -> mesos.v1.FrameworkID
-	53,  // 61: mesos.v1.ExecutorInfo.command:type_name -> mesos.v1.CommandInfo
-	64,  // 62: mesos.v1.ExecutorInfo.container:type_name -> mesos.v1.ContainerInfo
-	51,  // 63: mesos.v1.ExecutorInfo.resources:type_name -> mesos.v1.Resource
-	69,  // 64: mesos.v1.ExecutorInfo.discovery:type_name -> mesos.v1.DiscoveryInfo
-	34,  // 65: mesos.v1.ExecutorInfo.shutdown_grace_period:type_name -> mesos.v1.DurationInfo
-	40,  // 66: mesos.v1.ExecutorInfo.labels:type_name -> mesos.v1.Labels
-	13,  // 67: mesos.v1.Image.type:type_name -> mesos.v1.Image.Type
-	120, // 68: mesos.v1.Image.appc:type_name -> mesos.v1.Image.Appc
-	121, // 69: mesos.v1.Image.docker:type_name -> mesos.v1.Image.Docker
-	14,  // 70: mesos.v1.MountPropagation.mode:type_name -> mesos.v1.MountPropagation.Mode
-	15,  // 71: mesos.v1.Volume.mode:type_name -> mesos.v1.Volume.Mode
-	59,  // 72: mesos.v1.Volume.image:type_name -> mesos.v1.Image
-	122, // 73: mesos.v1.Volume.source:type_name -> mesos.v1.Volume.Source
-	126, // 74: mesos.v1.NetworkInfo.ip_addresses:type_name -> mesos.v1.NetworkInfo.IPAddress
-	40,  // 75: mesos.v1.NetworkInfo.labels:type_name -> mesos.v1.Labels
-	127, // 76: mesos.v1.NetworkInfo.port_mappings:type_name -> mesos.v1.NetworkInfo.PortMapping
-	19,  // 77: mesos.v1.ContainerInfo.type:type_name -> mesos.v1.ContainerInfo.Type
-	61,  // 78: mesos.v1.ContainerInfo.volumes:type_name -> mesos.v1.Volume
-	128, // 79: mesos.v1.ContainerInfo.docker:type_name -> mesos.v1.ContainerInfo.DockerInfo
-	129, // 80: mesos.v1.ContainerInfo.mesos:type_name -> mesos.v1.ContainerInfo.MesosInfo
-	62,  // 81: mesos.v1.ContainerInfo.network_infos:type_name -> mesos.v1.NetworkInfo
-	63,  // 82: mesos.v1.ContainerInfo.linux_info:type_name -> mesos.v1.LinuxInfo
-	131, // 83: mesos.v1.CgroupInfo.net_cls:type_name -> mesos.v1.CgroupInfo.NetCls
-	30,  // 84: mesos.v1.ContainerStatus.container_id:type_name -> mesos.v1.ContainerID
-	62,  // 85: mesos.v1.ContainerStatus.network_infos:type_name -> mesos.v1.NetworkInfo
-	65,  // 86: mesos.v1.ContainerStatus.cgroup_info:type_name -> mesos.v1.CgroupInfo
-	21,  // 87: mesos.v1.Port.visibility:type_name -> mesos.v1.DiscoveryInfo.Visibility
-	40,  // 88: mesos.v1.Port.labels:type_name -> mesos.v1.Labels
-	67,  // 89: mesos.v1.Ports.ports:type_name -> mesos.v1.Port
-	21,  // 90: mesos.v1.DiscoveryInfo.visibility:type_name -> mesos.v1.DiscoveryInfo.Visibility
-	68,  // 91: mesos.v1.DiscoveryInfo.ports:type_name -> mesos.v1.Ports
-	40,  // 92: mesos.v1.DiscoveryInfo.labels:type_name -> mesos.v1.Labels
-	27,  // 93: mesos.v1.Request.agent_id:type_name -> mesos.v1.AgentID
-	51,  // 94: mesos.v1.Request.resources:type_name -> mesos.v1.Resource
-	26,  // 95: mesos.v1.Offer.id:type_name -> mesos.v1.OfferID
-	25,  // 96: mesos.v1.Offer.framework_id:type_name -> mesos.v1.FrameworkID
-	27,  // 97: mesos.v1.Offer.agent_id:type_name -> mesos.v1.AgentID
-	36,  // 98: mesos.v1.Offer.url:type_name -> mesos.v1.URL
-	46,  // 99: mesos.v1.Offer.domain:type_name -> mesos.v1.DomainInfo
-	51,  // 100: mesos.v1.Offer.resources:type_name -> mesos.v1.Resource
-	50,  // 101: mesos.v1.Offer.attributes:type_name -> mesos.v1.Attribute
-	29,  // 102: mesos.v1.Offer.executor_ids:type_name -> mesos.v1.ExecutorID
-	37,  // 103: mesos.v1.Offer.unavailability:type_name -> mesos.v1.Unavailability
-	101, // 104: mesos.v1.Offer.allocation_info:type_name -> mesos.v1.Resource.AllocationInfo
-	26,  // 105: mesos.v1.InverseOffer.id:type_name -> mesos.v1.OfferID
-	36,  // 106: mesos.v1.InverseOffer.url:type_name -> mesos.v1.URL
-	25,  // 107: mesos.v1.InverseOffer.framework_id:type_name -> mesos.v1.FrameworkID
-	27,  // 108: mesos.v1.InverseOffer.agent_id:type_name -> mesos.v1.AgentID
-	37,  // 109: mesos.v1.InverseOffer.unavailability:type_name -> mesos.v1.Unavailability
-	51,  // 110: mesos.v1.InverseOffer.resources:type_name -> mesos.v1.Resource
-	28,  // 111: mesos.v1.TaskInfo.task_id:type_name -> mesos.v1.TaskID
-	27,  // 112: mesos.v1.TaskInfo.agent_id:type_name -> mesos.v1.AgentID
-	51,  // 113: mesos.v1.TaskInfo.resources:type_name -> mesos.v1.Resource
-	58,  // 114: mesos.v1.TaskInfo.executor:type_name -> mesos.v1.ExecutorInfo
-	53,  // 115: mesos.v1.TaskInfo.command:type_name -> mesos.v1.CommandInfo
-	64,  // 116: mesos.v1.TaskInfo.container:type_name -> mesos.v1.ContainerInfo
-	56,  // 117: mesos.v1.TaskInfo.health_check:type_name -> mesos.v1.HealthCheck
-	54,  // 118: mesos.v1.TaskInfo.check:type_name -> mesos.v1.CheckInfo
-	57,  // 119: mesos.v1.TaskInfo.kill_policy:type_name -> mesos.v1.KillPolicy
-	40,  // 120: mesos.v1.TaskInfo.labels:type_name -> mesos.v1.Labels
-	69,  // 121: mesos.v1.TaskInfo.discovery:type_name -> mesos.v1.DiscoveryInfo
-	34,  // 122: mesos.v1.TaskInfo.max_completion_time:type_name -> mesos.v1.DurationInfo
-	141, // 123: mesos.v1.TaskInfo.limits:type_name -> mesos.v1.TaskInfo.LimitsEntry
-	74,  // 124: mesos.v1.TaskGroupInfo.tasks:type_name -> mesos.v1.TaskInfo
-	28,  // 125: mesos.v1.Task.task_id:type_name -> mesos.v1.TaskID
-	25,  // 126: mesos.v1.Task.framework_id:type_name -> mesos.v1.FrameworkID
-	29,  // 127: mesos.v1.Task.executor_id:type_name -> mesos.v1.ExecutorID
-	27,  // 128: mesos.v1.Task.agent_id:type_name -> mesos.v1.AgentID
-	0,   // 129: mesos.v1.Task.state:type_name -> mesos.v1.TaskState
-	51,  // 130: mesos.v1.Task.resources:type_name -> mesos.v1.Resource
-	80,  // 131: mesos.v1.Task.statuses:type_name -> mesos.v1.TaskStatus
-	0,   // 132: mesos.v1.Task.status_update_state:type_name -> mesos.v1.TaskState
-	40,  // 133: mesos.v1.Task.labels:type_name -> mesos.v1.Labels
-	69,  // 134: mesos.v1.Task.discovery:type_name -> mesos.v1.DiscoveryInfo
-	64,  // 135: mesos.v1.Task.container:type_name -> mesos.v1.ContainerInfo
-	56,  // 136: mesos.v1.Task.health_check:type_name -> mesos.v1.HealthCheck
-	57,  // 137: mesos.v1.Task.kill_policy:type_name -> mesos.v1.KillPolicy
-	142, // 138: mesos.v1.Task.limits:type_name -> mesos.v1.Task.LimitsEntry
-	51,  // 139: mesos.v1.TaskResourceLimitation.resources:type_name -> mesos.v1.Resource
-	32,  // 140: mesos.v1.OperationStatus.operation_id:type_name -> mesos.v1.OperationID
-	1,   // 141: mesos.v1.OperationStatus.state:type_name -> mesos.v1.OperationState
-	51,  // 142: mesos.v1.OperationStatus.converted_resources:type_name -> mesos.v1.Resource
-	78,  // 143: mesos.v1.OperationStatus.uuid:type_name -> mesos.v1.UUID
-	27,  // 144: mesos.v1.OperationStatus.agent_id:type_name -> mesos.v1.AgentID
-	31,  // 145: mesos.v1.OperationStatus.resource_provider_id:type_name -> mesos.v1.ResourceProviderID
-	28,  // 146: mesos.v1.TaskStatus.task_id:type_name -> mesos.v1.TaskID
-	0,   // 147: mesos.v1.TaskStatus.state:type_name -> mesos.v1.TaskState
-	23,  // 148: mesos.v1.TaskStatus.source:type_name -> mesos.v1.TaskStatus.Source
-	24,  // 149: mesos.v1.TaskStatus.reason:type_name -> mesos.v1.TaskStatus.Reason
-	27,  // 150: mesos.v1.TaskStatus.agent_id:type_name -> mesos.v1.AgentID
-	29,  // 151: mesos.v1.TaskStatus.executor_id:type_name -> mesos.v1.ExecutorID
-	55,  // 152: mesos.v1.TaskStatus.check_status:type_name -> mesos.v1.CheckStatusInfo
-	40,  // 153: mesos.v1.TaskStatus.labels:type_name -> mesos.v1.Labels
-	66,  // 154: mesos.v1.TaskStatus.container_status:type_name -> mesos.v1.ContainerStatus
-	33,  // 155: mesos.v1.TaskStatus.unreachable_time:type_name -> mesos.v1.TimeInfo
-	77,  // 156: mesos.v1.TaskStatus.limitation:type_name -> mesos.v1.TaskResourceLimitation
-	25,  // 157: mesos.v1.Role.frameworks:type_name -> mesos.v1.FrameworkID
-	51,  // 158: mesos.v1.Role.resources:type_name -> mesos.v1.Resource
-	33,  // 159: mesos.v1.FileInfo.mtime:type_name -> mesos.v1.TimeInfo
-	3,   // 160: mesos.v1.FrameworkInfo.Capability.type:type_name -> mesos.v1.FrameworkInfo.Capability.Type
-	92,  // 161: mesos.v1.DomainInfo.FaultDomain.region:type_name -> mesos.v1.DomainInfo.FaultDomain.RegionInfo
-	93,  // 162: mesos.v1.DomainInfo.FaultDomain.zone:type_name -> mesos.v1.DomainInfo.FaultDomain.ZoneInfo
-	4,   // 163: mesos.v1.MasterInfo.Capability.type:type_name -> mesos.v1.MasterInfo.Capability.Type
-	5,   // 164: mesos.v1.AgentInfo.Capability.type:type_name -> mesos.v1.AgentInfo.Capability.Type
-	97,  // 165: mesos.v1.Value.Ranges.range:type_name -> mesos.v1.Value.Range
-	7,   // 166: mesos.v1.Resource.ReservationInfo.type:type_name -> mesos.v1.Resource.ReservationInfo.Type
-	40,  // 167: mesos.v1.Resource.ReservationInfo.labels:type_name -> mesos.v1.Labels
-	106, // 168: mesos.v1.Resource.DiskInfo.persistence:type_name -> mesos.v1.Resource.DiskInfo.Persistence
-	61,  // 169: mesos.v1.Resource.DiskInfo.volume:type_name -> mesos.v1.Volume
-	107, // 170: mesos.v1.Resource.DiskInfo.source:type_name -> mesos.v1.Resource.DiskInfo.Source
-	8,   // 171: mesos.v1.Resource.DiskInfo.Source.type:type_name -> mesos.v1.Resource.DiskInfo.Source.Type
-	108, // 172: mesos.v1.Resource.DiskInfo.Source.path:type_name -> mesos.v1.Resource.DiskInfo.Source.Path
-	109, // 173: mesos.v1.Resource.DiskInfo.Source.mount:type_name -> mesos.v1.Resource.DiskInfo.Source.Mount
-	40,  // 174: mesos.v1.Resource.DiskInfo.Source.metadata:type_name -> mesos.v1.Labels
-	9,   // 175: mesos.v1.Environment.Variable.type:type_name -> mesos.v1.Environment.Variable.Type
-	44,  // 176: mesos.v1.Environment.Variable.secret:type_name -> mesos.v1.Secret
-	53,  // 177: mesos.v1.CheckInfo.Command.command:type_name -> mesos.v1.CommandInfo
-	18,  // 178: mesos.v1.HealthCheck.HTTPCheckInfo.protocol:type_name -> mesos.v1.NetworkInfo.Protocol
-	18,  // 179: mesos.v1.HealthCheck.TCPCheckInfo.protocol:type_name -> mesos.v1.NetworkInfo.Protocol
-	40,  // 180: mesos.v1.Image.Appc.labels:type_name -> mesos.v1.Labels
-	43,  // 181: mesos.v1.Image.Docker.credential:type_name -> mesos.v1.Credential
-	44,  // 182: mesos.v1.Image.Docker.config:type_name -> mesos.v1.Secret
-	16,  // 183: mesos.v1.Volume.Source.type:type_name -> mesos.v1.Volume.Source.Type
-	123, // 184: mesos.v1.Volume.Source.docker_volume:type_name -> mesos.v1.Volume.Source.DockerVolume
-	124, // 185: mesos.v1.Volume.Source.host_path:type_name -> mesos.v1.Volume.Source.HostPath
-	125, // 186: mesos.v1.Volume.Source.sandbox_path:type_name -> mesos.v1.Volume.Source.SandboxPath
-	44,  // 187: mesos.v1.Volume.Source.secret:type_name -> mesos.v1.Secret
-	42,  // 188: mesos.v1.Volume.Source.DockerVolume.driver_options:type_name -> mesos.v1.Parameters
-	60,  // 189: mesos.v1.Volume.Source.HostPath.mount_propagation:type_name -> mesos.v1.MountPropagation
-	17,  // 190: mesos.v1.Volume.Source.SandboxPath.type:type_name -> mesos.v1.Volume.Source.SandboxPath.Type
-	18,  // 191: mesos.v1.NetworkInfo.IPAddress.protocol:type_name -> mesos.v1.NetworkInfo.Protocol
-	20,  // 192: mesos.v1.ContainerInfo.DockerInfo.network:type_name -> mesos.v1.ContainerInfo.DockerInfo.Network
-	130, // 193: mesos.v1.ContainerInfo.DockerInfo.port_mappings:type_name -> mesos.v1.ContainerInfo.DockerInfo.PortMapping
-	41,  // 194: mesos.v1.ContainerInfo.DockerInfo.parameters:type_name -> mesos.v1.Parameter
-	59,  // 195: mesos.v1.ContainerInfo.MesosInfo.image:type_name -> mesos.v1.Image
-	22,  // 196: mesos.v1.Offer.Operation.type:type_name -> mesos.v1.Offer.Operation.Type
-	32,  // 197: mesos.v1.Offer.Operation.id:type_name -> mesos.v1.OperationID
-	133, // 198: mesos.v1.Offer.Operation.launch:type_name -> mesos.v1.Offer.Operation.Launch
-	134, // 199: mesos.v1.Offer.Operation.launch_group:type_name -> mesos.v1.Offer.Operation.LaunchGroup
-	135, // 200: mesos.v1.Offer.Operation.reserve:type_name -> mesos.v1.Offer.Operation.Reserve
-	136, // 201: mesos.v1.Offer.Operation.unreserve:type_name -> mesos.v1.Offer.Operation.Unreserve
-	137, // 202: mesos.v1.Offer.Operation.create:type_name -> mesos.v1.Offer.Operation.Create
-	138, // 203: mesos.v1.Offer.Operation.destroy:type_name -> mesos.v1.Offer.Operation.Destroy
-	139, // 204: mesos.v1.Offer.Operation.grow_volume:type_name -> mesos.v1.Offer.Operation.GrowVolume
-	140, // 205: mesos.v1.Offer.Operation.shrink_volume:type_name -> mesos.v1.Offer.Operation.ShrinkVolume
-	74,  // 206: mesos.v1.Offer.Operation.Launch.task_infos:type_name -> mesos.v1.TaskInfo
-	58,  // 207: mesos.v1.Offer.Operation.LaunchGroup.executor:type_name -> mesos.v1.ExecutorInfo
-	75,  // 208: mesos.v1.Offer.Operation.LaunchGroup.task_group:type_name -> mesos.v1.TaskGroupInfo
-	51,  // 209: mesos.v1.Offer.Operation.Reserve.resources:type_name -> mesos.v1.Resource
-	51,  // 210: mesos.v1.Offer.Operation.Unreserve.resources:type_name -> mesos.v1.Resource
-	51,  // 211: mesos.v1.Offer.Operation.Create.volumes:type_name -> mesos.v1.Resource
-	51,  // 212: mesos.v1.Offer.Operation.Destroy.volumes:type_name -> mesos.v1.Resource
-	51,  // 213: mesos.v1.Offer.Operation.GrowVolume.volume:type_name -> mesos.v1.Resource
-	51,  // 214: mesos.v1.Offer.Operation.GrowVolume.addition:type_name -> mesos.v1.Resource
-	51,  // 215: mesos.v1.Offer.Operation.ShrinkVolume.volume:type_name -> mesos.v1.Resource
-	96,  // 216: mesos.v1.Offer.Operation.ShrinkVolume.subtract:type_name -> mesos.v1.Value.Scalar
-	96,  // 217: mesos.v1.TaskInfo.LimitsEntry.value:type_name -> mesos.v1.Value.Scalar
-	96,  // 218: mesos.v1.Task.LimitsEntry.value:type_name -> mesos.v1.Value.Scalar
-	219, // [219:219] is the sub-list for method output_type
-	219, // [219:219] is the sub-list for method input_type
-	219, // [219:219] is the sub-list for extension type_name
-	219, // [219:219] is the sub-list for extension extendee
-	0,   // [0:219] is the sub-list for field type_name
+	33,  // 0: mesos.v1.ContainerID.parent:type_name -> mesos.v1.ContainerID
+	38,  // 1: mesos.v1.URL.address:type_name -> mesos.v1.Address
+	48,  // 2: mesos.v1.URL.query:type_name -> mesos.v1.Parameter
+	36,  // 3: mesos.v1.Unavailability.start:type_name -> mesos.v1.TimeInfo
+	37,  // 4: mesos.v1.Unavailability.duration:type_name -> mesos.v1.DurationInfo
+	41,  // 5: mesos.v1.MachineInfo.id:type_name -> mesos.v1.MachineID
+	3,   // 6: mesos.v1.MachineInfo.mode:type_name -> mesos.v1.MachineInfo.Mode
+	40,  // 7: mesos.v1.MachineInfo.unavailability:type_name -> mesos.v1.Unavailability
+	4,   // 8: mesos.v1.InverseOfferStatus.status:type_name -> mesos.v1.InverseOfferStatus.Status
+	28,  // 9: mesos.v1.InverseOfferStatus.framework_id:type_name -> mesos.v1.FrameworkID
+	36,  // 10: mesos.v1.InverseOfferStatus.timestamp:type_name -> mesos.v1.TimeInfo
+	37,  // 11: mesos.v1.DrainConfig.max_grace_period:type_name -> mesos.v1.DurationInfo
+	0,   // 12: mesos.v1.DrainInfo.state:type_name -> mesos.v1.DrainState
+	44,  // 13: mesos.v1.DrainInfo.config:type_name -> mesos.v1.DrainConfig
+	46,  // 14: mesos.v1.Labels.labels:type_name -> mesos.v1.Label
+	48,  // 15: mesos.v1.Parameters.parameter:type_name -> mesos.v1.Parameter
+	5,   // 16: mesos.v1.Secret.type:type_name -> mesos.v1.Secret.Type
+	95,  // 17: mesos.v1.Secret.reference:type_name -> mesos.v1.Secret.Reference
+	96,  // 18: mesos.v1.Secret.value:type_name -> mesos.v1.Secret.Value
+	28,  // 19: mesos.v1.FrameworkInfo.id:type_name -> mesos.v1.FrameworkID
+	97,  // 20: mesos.v1.FrameworkInfo.capabilities:type_name -> mesos.v1.FrameworkInfo.Capability
+	47,  // 21: mesos.v1.FrameworkInfo.labels:type_name -> mesos.v1.Labels
+	98,  // 22: mesos.v1.DomainInfo.fault_domain:type_name -> mesos.v1.DomainInfo.FaultDomain
+	38,  // 23: mesos.v1.MasterInfo.address:type_name -> mesos.v1.Address
+	53,  // 24: mesos.v1.MasterInfo.domain:type_name -> mesos.v1.DomainInfo
+	101, // 25: mesos.v1.MasterInfo.capabilities:type_name -> mesos.v1.MasterInfo.Capability
+	58,  // 26: mesos.v1.AgentInfo.resources:type_name -> mesos.v1.Resource
+	57,  // 27: mesos.v1.AgentInfo.attributes:type_name -> mesos.v1.Attribute
+	30,  // 28: mesos.v1.AgentInfo.id:type_name -> mesos.v1.AgentID
+	53,  // 29: mesos.v1.AgentInfo.domain:type_name -> mesos.v1.DomainInfo
+	9,   // 30: mesos.v1.Value.type:type_name -> mesos.v1.Value.Type
+	103, // 31: mesos.v1.Value.scalar:type_name -> mesos.v1.Value.Scalar
+	105, // 32: mesos.v1.Value.ranges:type_name -> mesos.v1.Value.Ranges
+	106, // 33: mesos.v1.Value.set:type_name -> mesos.v1.Value.Set
+	107, // 34: mesos.v1.Value.text:type_name -> mesos.v1.Value.Text
+	9,   // 35: mesos.v1.Attribute.type:type_name -> mesos.v1.Value.Type
+	103, // 36: mesos.v1.Attribute.scalar:type_name -> mesos.v1.Value.Scalar
+	105, // 37: mesos.v1.Attribute.ranges:type_name -> mesos.v1.Value.Ranges
+	106, // 38: mesos.v1.Attribute.set:type_name -> mesos.v1.Value.Set
+	107, // 39: mesos.v1.Attribute.text:type_name -> mesos.v1.Value.Text
+	34,  // 40: mesos.v1.Resource.provider_id:type_name -> mesos.v1.ResourceProviderID
+	9,   // 41: mesos.v1.Resource.type:type_name -> mesos.v1.Value.Type
+	103, // 42: mesos.v1.Resource.scalar:type_name -> mesos.v1.Value.Scalar
+	105, // 43: mesos.v1.Resource.ranges:type_name -> mesos.v1.Value.Ranges
+	106, // 44: mesos.v1.Resource.set:type_name -> mesos.v1.Value.Set
+	108, // 45: mesos.v1.Resource.allocation_info:type_name -> mesos.v1.Resource.AllocationInfo
+	109, // 46: mesos.v1.Resource.reservation:type_name -> mesos.v1.Resource.ReservationInfo
+	109, // 47: mesos.v1.Resource.reservations:type_name -> mesos.v1.Resource.ReservationInfo
+	110, // 48: mesos.v1.Resource.disk:type_name -> mesos.v1.Resource.DiskInfo
+	111, // 49: mesos.v1.Resource.revocable:type_name -> mesos.v1.Resource.RevocableInfo
+	112, // 50: mesos.v1.Resource.shared:type_name -> mesos.v1.Resource.SharedInfo
+	117, // 51: mesos.v1.Environment.variables:type_name -> mesos.v1.Environment.Variable
+	118, // 52: mesos.v1.CommandInfo.uris:type_name -> mesos.v1.CommandInfo.URI
+	59,  // 53: mesos.v1.CommandInfo.environment:type_name -> mesos.v1.Environment
+	13,  // 54: mesos.v1.CheckInfo.type:type_name -> mesos.v1.CheckInfo.Type
+	119, // 55: mesos.v1.CheckInfo.command:type_name -> mesos.v1.CheckInfo.Command
+	120, // 56: mesos.v1.CheckInfo.http:type_name -> mesos.v1.CheckInfo.Http
+	121, // 57: mesos.v1.CheckInfo.tcp:type_name -> mesos.v1.CheckInfo.Tcp
+	13,  // 58: mesos.v1.CheckStatusInfo.type:type_name -> mesos.v1.CheckInfo.Type
+	122, // 59: mesos.v1.CheckStatusInfo.command:type_name -> mesos.v1.CheckStatusInfo.Command
+	123, // 60: mesos.v1.CheckStatusInfo.http:type_name -> mesos.v1.CheckStatusInfo.Http
+	124, // 61: mesos.v1.CheckStatusInfo.tcp:type_name -> mesos.v1.CheckStatusInfo.Tcp
+	14,  // 62: mesos.v1.HealthCheck.type:type_name -> mesos.v1.HealthCheck.Type
+	60,  // 63: mesos.v1.HealthCheck.command:type_name -> mesos.v1.CommandInfo
+	125, // 64: mesos.v1.HealthCheck.http:type_name -> mesos.v1.HealthCheck.HTTPCheckInfo
+	126, // 65: mesos.v1.HealthCheck.tcp:type_name -> mesos.v1.HealthCheck.TCPCheckInfo
+	37,  // 66: mesos.v1.KillPolicy.grace_period:type_name -> mesos.v1.DurationInfo
+	15,  // 67: mesos.v1.ExecutorInfo.type:type_name -> mesos.v1.ExecutorInfo.Type
+	32,  // 68: mesos.v1.ExecutorInfo.executor_id:type_name -> mesos.v1.ExecutorID
+	28,  // 69: mesos.v1.ExecutorInfo.framework_id:type_name -> mesos.v1.FrameworkID
+	60,  // 70: mesos.v1.ExecutorInfo.command:type_name -> mesos.v1.CommandInfo
+	71,  // 71: mesos.v1.ExecutorInfo.container:type_name -> mesos.v1.ContainerInfo
+	58,  // 72: mesos.v1.ExecutorInfo.resources:type_name -> mesos.v1.Resource
+	76,  // 73: mesos.v1.ExecutorInfo.discovery:type_name -> mesos.v1.DiscoveryInfo
+	37,  // 74: mesos.v1.ExecutorInfo.shutdown_grace_period:type_name -> mesos.v1.DurationInfo
+	47,  // 75: mesos.v1.ExecutorInfo.labels:type_name -> mesos.v1.Labels
+	16,  // 76: mesos.v1.Image.type:type_name -> mesos.v1.Image.Type
+	127, // 77: mesos.v1.Image.appc:type_name -> mesos.v1.Image.Appc
+	128, // 78: mesos.v1.Image.docker:type_name -> mesos.v1.Image.Docker
+	17,  // 79: mesos.v1.MountPropagation.mode:type_name -> mesos.v1.MountPropagation.Mode
+	18,  // 80: mesos.v1.Volume.mode:type_name -> mesos.v1.Volume.Mode
+	66,  // 81: mesos.v1.Volume.image:type_name -> mesos.v1.Image
+	129, // 82: mesos.v1.Volume.source:type_name -> mesos.v1.Volume.Source
+	133, // 83: mesos.v1.NetworkInfo.ip_addresses:type_name -> mesos.v1.NetworkInfo.IPAddress
+	47,  // 84: mesos.v1.NetworkInfo.labels:type_name -> mesos.v1.Labels
+	134, // 85: mesos.v1.NetworkInfo.port_mappings:type_name -> mesos.v1.NetworkInfo.PortMapping
+	22,  // 86: mesos.v1.ContainerInfo.type:type_name -> mesos.v1.ContainerInfo.Type
+	68,  // 87: mesos.v1.ContainerInfo.volumes:type_name -> mesos.v1.Volume
+	135, // 88: mesos.v1.ContainerInfo.docker:type_name -> mesos.v1.ContainerInfo.DockerInfo
+	136, // 89: mesos.v1.ContainerInfo.mesos:type_name -> mesos.v1.ContainerInfo.MesosInfo
+	69,  // 90: mesos.v1.ContainerInfo.network_infos:type_name -> mesos.v1.NetworkInfo
+	70,  // 91: mesos.v1.ContainerInfo.linux_info:type_name -> mesos.v1.LinuxInfo
+	138, // 92: mesos.v1.CgroupInfo.net_cls:type_name -> mesos.v1.CgroupInfo.NetCls
+	33,  // 93: mesos.v1.ContainerStatus.container_id:type_name -> mesos.v1.ContainerID
+	69,  // 94: mesos.v1.ContainerStatus.network_infos:type_name -> mesos.v1.NetworkInfo
+	72,  // 95: mesos.v1.ContainerStatus.cgroup_info:type_name -> mesos.v1.CgroupInfo
+	24,  // 96: mesos.v1.Port.visibility:type_name -> mesos.v1.DiscoveryInfo.Visibility
+	47,  // 97: mesos.v1.Port.labels:type_name -> mesos.v1.Labels
+	74,  // 98: mesos.v1.Ports.ports:type_name -> mesos.v1.Port
+	24,  // 99: mesos.v1.DiscoveryInfo.visibility:type_name -> mesos.v1.DiscoveryInfo.Visibility
+	75,  // 100: mesos.v1.DiscoveryInfo.ports:type_name -> mesos.v1.Ports
+	47,  // 101: mesos.v1.DiscoveryInfo.labels:type_name -> mesos.v1.Labels
+	30,  // 102: mesos.v1.Request.agent_id:type_name -> mesos.v1.AgentID
+	58,  // 103: mesos.v1.Request.resources:type_name -> mesos.v1.Resource
+	29,  // 104: mesos.v1.Offer.id:type_name -> mesos.v1.OfferID
+	28,  // 105: mesos.v1.Offer.framework_id:type_name -> mesos.v1.FrameworkID
+	30,  // 106: mesos.v1.Offer.agent_id:type_name -> mesos.v1.AgentID
+	39,  // 107: mesos.v1.Offer.url:type_name -> mesos.v1.URL
+	53,  // 108: mesos.v1.Offer.domain:type_name -> mesos.v1.DomainInfo
+	58,  // 109: mesos.v1.Offer.resources:type_name -> mesos.v1.Resource
+	57,  // 110: mesos.v1.Offer.attributes:type_name -> mesos.v1.Attribute
+	32,  // 111: mesos.v1.Offer.executor_ids:type_name -> mesos.v1.ExecutorID
+	40,  // 112: mesos.v1.Offer.unavailability:type_name -> mesos.v1.Unavailability
+	108, // 113: mesos.v1.Offer.allocation_info:type_name -> mesos.v1.Resource.AllocationInfo
+	29,  // 114: mesos.v1.InverseOffer.id:type_name -> mesos.v1.OfferID
+	39,  // 115: mesos.v1.InverseOffer.url:type_name -> mesos.v1.URL
+	28,  // 116: mesos.v1.InverseOffer.framework_id:type_name -> mesos.v1.FrameworkID
+	30,  // 117: mesos.v1.InverseOffer.agent_id:type_name -> mesos.v1.AgentID
+	40,  // 118: mesos.v1.InverseOffer.unavailability:type_name -> mesos.v1.Unavailability
+	58,  // 119: mesos.v1.InverseOffer.resources:type_name -> mesos.v1.Resource
+	31,  // 120: mesos.v1.TaskInfo.task_id:type_name -> mesos.v1.TaskID
+	30,  // 121: mesos.v1.TaskInfo.agent_id:type_name -> mesos.v1.AgentID
+	58,  // 122: mesos.v1.TaskInfo.resources:type_name -> mesos.v1.Resource
+	65,  // 123: mesos.v1.TaskInfo.executor:type_name -> mesos.v1.ExecutorInfo
+	60,  // 124: mesos.v1.TaskInfo.command:type_name -> mesos.v1.CommandInfo
+	71,  // 125: mesos.v1.TaskInfo.container:type_name -> mesos.v1.ContainerInfo
+	63,  // 126: mesos.v1.TaskInfo.health_check:type_name -> mesos.v1.HealthCheck
+	61,  // 127: mesos.v1.TaskInfo.check:type_name -> mesos.v1.CheckInfo
+	64,  // 128: mesos.v1.TaskInfo.kill_policy:type_name -> mesos.v1.KillPolicy
+	47,  // 129: mesos.v1.TaskInfo.labels:type_name -> mesos.v1.Labels
+	76,  // 130: mesos.v1.TaskInfo.discovery:type_name -> mesos.v1.DiscoveryInfo
+	37,  // 131: mesos.v1.TaskInfo.max_completion_time:type_name -> mesos.v1.DurationInfo
+	148, // 132: mesos.v1.TaskInfo.limits:type_name -> mesos.v1.TaskInfo.LimitsEntry
+	81,  // 133: mesos.v1.TaskGroupInfo.tasks:type_name -> mesos.v1.TaskInfo
+	31,  // 134: mesos.v1.Task.task_id:type_name -> mesos.v1.TaskID
+	28,  // 135: mesos.v1.Task.framework_id:type_name -> mesos.v1.FrameworkID
+	32,  // 136: mesos.v1.Task.executor_id:type_name -> mesos.v1.ExecutorID
+	30,  // 137: mesos.v1.Task.agent_id:type_name -> mesos.v1.AgentID
+	1,   // 138: mesos.v1.Task.state:type_name -> mesos.v1.TaskState
+	58,  // 139: mesos.v1.Task.resources:type_name -> mesos.v1.Resource
+	87,  // 140: mesos.v1.Task.statuses:type_name -> mesos.v1.TaskStatus
+	1,   // 141: mesos.v1.Task.status_update_state:type_name -> mesos.v1.TaskState
+	47,  // 142: mesos.v1.Task.labels:type_name -> mesos.v1.Labels
+	76,  // 143: mesos.v1.Task.discovery:type_name -> mesos.v1.DiscoveryInfo
+	71,  // 144: mesos.v1.Task.container:type_name -> mesos.v1.ContainerInfo
+	63,  // 145: mesos.v1.Task.health_check:type_name -> mesos.v1.HealthCheck
+	64,  // 146: mesos.v1.Task.kill_policy:type_name -> mesos.v1.KillPolicy
+	149, // 147: mesos.v1.Task.limits:type_name -> mesos.v1.Task.LimitsEntry
+	58,  // 148: mesos.v1.TaskResourceLimitation.resources:type_name -> mesos.v1.Resource
+	35,  // 149: mesos.v1.OperationStatus.operation_id:type_name -> mesos.v1.OperationID
+	2,   // 150: mesos.v1.OperationStatus.state:type_name -> mesos.v1.OperationState
+	58,  // 151: mesos.v1.OperationStatus.converted_resources:type_name -> mesos.v1.Resource
+	85,  // 152: mesos.v1.OperationStatus.uuid:type_name -> mesos.v1.UUID
+	30,  // 153: mesos.v1.OperationStatus.agent_id:type_name -> mesos.v1.AgentID
+	34,  // 154: mesos.v1.OperationStatus.resource_provider_id:type_name -> mesos.v1.ResourceProviderID
+	31,  // 155: mesos.v1.TaskStatus.task_id:type_name -> mesos.v1.TaskID
+	1,   // 156: mesos.v1.TaskStatus.state:type_name -> mesos.v1.TaskState
+	26,  // 157: mesos.v1.TaskStatus.source:type_name -> mesos.v1.TaskStatus.Source
+	27,  // 158: mesos.v1.TaskStatus.reason:type_name -> mesos.v1.TaskStatus.Reason
+	30,  // 159: mesos.v1.TaskStatus.agent_id:type_name -> mesos.v1.AgentID
+	32,  // 160: mesos.v1.TaskStatus.executor_id:type_name -> mesos.v1.ExecutorID
+	62,  // 161: mesos.v1.TaskStatus.check_status:type_name -> mesos.v1.CheckStatusInfo
+	47,  // 162: mesos.v1.TaskStatus.labels:type_name -> mesos.v1.Labels
+	73,  // 163: mesos.v1.TaskStatus.container_status:type_name -> mesos.v1.ContainerStatus
+	36,  // 164: mesos.v1.TaskStatus.unreachable_time:type_name -> mesos.v1.TimeInfo
+	84,  // 165: mesos.v1.TaskStatus.limitation:type_name -> mesos.v1.TaskResourceLimitation
+	28,  // 166: mesos.v1.Role.frameworks:type_name -> mesos.v1.FrameworkID
+	58,  // 167: mesos.v1.Role.resources:type_name -> mesos.v1.Resource
+	36,  // 168: mesos.v1.FileInfo.mtime:type_name -> mesos.v1.TimeInfo
+	6,   // 169: mesos.v1.FrameworkInfo.Capability.type:type_name -> mesos.v1.FrameworkInfo.Capability.Type
+	99,  // 170: mesos.v1.DomainInfo.FaultDomain.region:type_name -> mesos.v1.DomainInfo.FaultDomain.RegionInfo
+	100, // 171: mesos.v1.DomainInfo.FaultDomain.zone:type_name -> mesos.v1.DomainInfo.FaultDomain.ZoneInfo
+	7,   // 172: mesos.v1.MasterInfo.Capability.type:type_name -> mesos.v1.MasterInfo.Capability.Type
+	8,   // 173: mesos.v1.AgentInfo.Capability.type:type_name -> mesos.v1.AgentInfo.Capability.Type
+	104, // 174: mesos.v1.Value.Ranges.range:type_name -> mesos.v1.Value.Range
+	10,  // 175: mesos.v1.Resource.ReservationInfo.type:type_name -> mesos.v1.Resource.ReservationInfo.Type
+	47,  // 176: mesos.v1.Resource.ReservationInfo.labels:type_name -> mesos.v1.Labels
+	113, // 177: mesos.v1.Resource.DiskInfo.persistence:type_name -> mesos.v1.Resource.DiskInfo.Persistence
+	68,  // 178: mesos.v1.Resource.DiskInfo.volume:type_name -> mesos.v1.Volume
+	114, // 179: mesos.v1.Resource.DiskInfo.source:type_name -> mesos.v1.Resource.DiskInfo.Source
+	11,  // 180: mesos.v1.Resource.DiskInfo.Source.type:type_name -> mesos.v1.Resource.DiskInfo.Source.Type
+	115, // 181: mesos.v1.Resource.DiskInfo.Source.path:type_name -> mesos.v1.Resource.DiskInfo.Source.Path
+	116, // 182: mesos.v1.Resource.DiskInfo.Source.mount:type_name -> mesos.v1.Resource.DiskInfo.Source.Mount
+	47,  // 183: mesos.v1.Resource.DiskInfo.Source.metadata:type_name -> mesos.v1.Labels
+	12,  // 184: mesos.v1.Environment.Variable.type:type_name -> mesos.v1.Environment.Variable.Type
+	51,  // 185: mesos.v1.Environment.Variable.secret:type_name -> mesos.v1.Secret
+	60,  // 186: mesos.v1.CheckInfo.Command.command:type_name -> mesos.v1.CommandInfo
+	21,  // 187: mesos.v1.HealthCheck.HTTPCheckInfo.protocol:type_name -> mesos.v1.NetworkInfo.Protocol
+	21,  // 188: mesos.v1.HealthCheck.TCPCheckInfo.protocol:type_name -> mesos.v1.NetworkInfo.Protocol
+	47,  // 189: mesos.v1.Image.Appc.labels:type_name -> mesos.v1.Labels
+	50,  // 190: mesos.v1.Image.Docker.credential:type_name -> mesos.v1.Credential
+	51,  // 191: mesos.v1.Image.Docker.config:type_name -> mesos.v1.Secret
+	19,  // 192: mesos.v1.Volume.Source.type:type_name -> mesos.v1.Volume.Source.Type
+	130, // 193: mesos.v1.Volume.Source.docker_volume:type_name -> mesos.v1.Volume.Source.DockerVolume
+	131, // 194: mesos.v1.Volume.Source.host_path:type_name -> mesos.v1.Volume.Source.HostPath
+	132, // 195: mesos.v1.Volume.Source.sandbox_path:type_name -> mesos.v1.Volume.Source.SandboxPath
+	51,  // 196: mesos.v1.Volume.Source.secret:type_name -> mesos.v1.Secret
+	49,  // 197: mesos.v1.Volume.Source.DockerVolume.driver_options:type_name -> mesos.v1.Parameters
+	67,  // 198: mesos.v1.Volume.Source.HostPath.mount_propagation:type_name -> mesos.v1.MountPropagation
+	20,  // 199: mesos.v1.Volume.Source.SandboxPath.type:type_name -> mesos.v1.Volume.Source.SandboxPath.Type
+	21,  // 200: mesos.v1.NetworkInfo.IPAddress.protocol:type_name -> mesos.v1.NetworkInfo.Protocol
+	23,  // 201: mesos.v1.ContainerInfo.DockerInfo.network:type_name -> mesos.v1.ContainerInfo.DockerInfo.Network
+	137, // 202: mesos.v1.ContainerInfo.DockerInfo.port_mappings:type_name -> mesos.v1.ContainerInfo.DockerInfo.PortMapping
+	48,  // 203: mesos.v1.ContainerInfo.DockerInfo.parameters:type_name -> mesos.v1.Parameter
+	66,  // 204: mesos.v1.ContainerInfo.MesosInfo.image:type_name -> mesos.v1.Image
+	25,  // 205: mesos.v1.Offer.Operation.type:type_name -> mesos.v1.Offer.Operation.Type
+	35,  // 206: mesos.v1.Offer.Operation.id:type_name -> mesos.v1.OperationID
+	140, // 207: mesos.v1.Offer.Operation.launch:type_name -> mesos.v1.Offer.Operation.Launch
+	141, // 208: mesos.v1.Offer.Operation.launch_group:type_name -> mesos.v1.Offer.Operation.LaunchGroup
+	142, // 209: mesos.v1.Offer.Operation.reserve:type_name -> mesos.v1.Offer.Operation.Reserve
+	143, // 210: mesos.v1.Offer.Operation.unreserve:type_name -> mesos.v1.Offer.Operation.Unreserve
+	144, // 211: mesos.v1.Offer.Operation.create:type_name -> mesos.v1.Offer.Operation.Create
+	145, // 212: mesos.v1.Offer.Operation.destroy:type_name -> mesos.v1.Offer.Operation.Destroy
+	146, // 213: mesos.v1.Offer.Operation.grow_volume:type_name -> mesos.v1.Offer.Operation.GrowVolume
+	147, // 214: mesos.v1.Offer.Operation.shrink_volume:type_name -> mesos.v1.Offer.Operation.ShrinkVolume
+	81,  // 215: mesos.v1.Offer.Operation.Launch.task_infos:type_name -> mesos.v1.TaskInfo
+	65,  // 216: mesos.v1.Offer.Operation.LaunchGroup.executor:type_name -> mesos.v1.ExecutorInfo
+	82,  // 217: mesos.v1.Offer.Operation.LaunchGroup.task_group:type_name -> mesos.v1.TaskGroupInfo
+	58,  // 218: mesos.v1.Offer.Operation.Reserve.resources:type_name -> mesos.v1.Resource
+	58,  // 219: mesos.v1.Offer.Operation.Unreserve.resources:type_name -> mesos.v1.Resource
+	58,  // 220: mesos.v1.Offer.Operation.Create.volumes:type_name -> mesos.v1.Resource
+	58,  // 221: mesos.v1.Offer.Operation.Destroy.volumes:type_name -> mesos.v1.Resource
+	58,  // 222: mesos.v1.Offer.Operation.GrowVolume.volume:type_name -> mesos.v1.Resource
+	58,  // 223: mesos.v1.Offer.Operation.GrowVolume.addition:type_name -> mesos.v1.Resource
+	58,  // 224: mesos.v1.Offer.Operation.ShrinkVolume.volume:type_name -> mesos.v1.Resource
+	103, // 225: mesos.v1.Offer.Operation.ShrinkVolume.subtract:type_name -> mesos.v1.Value.Scalar
+	103, // 226: mesos.v1.TaskInfo.LimitsEntry.value:type_name -> mesos.v1.Value.Scalar
+	103, // 227: mesos.v1.Task.LimitsEntry.value:type_name -> mesos.v1.Value.Scalar
+	228, // [228:228] is the sub-list for method output_type
+	228, // [228:228] is the sub-list for method input_type
+	228, // [228:228] is the sub-list for extension type_name
+	228, // [228:228] is the sub-list for extension extendee
+	0,   // [0:228] is the sub-list for field type_name
 }
 
 func init() { file_mesos_v1_mesos_proto_init() }
@@ -10356,8 +10809,8 @@ func file_mesos_v1_mesos_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_mesos_v1_mesos_proto_rawDesc), len(file_mesos_v1_mesos_proto_rawDesc)),
-			NumEnums:      25,
-			NumMessages:   118,
+			NumEnums:      28,
+			NumMessages:   122,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
