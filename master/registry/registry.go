@@ -165,9 +165,7 @@ func (r *Registry) Apply(ctx context.Context, b Batch) error {
 		})
 	}
 	if b.Maintenance != nil {
-		if err := r.PutMaintenance(ctx, b.Maintenance); err != nil {
-			errs = append(errs, err)
-		}
+		add("maintenance", func() error { return r.PutMaintenance(ctx, b.Maintenance) })
 	}
 	for _, role := range b.DeletedQuotas {
 		add("quota/"+role, func() error {
