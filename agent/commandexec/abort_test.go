@@ -13,6 +13,7 @@ import (
 	"go.uber.org/zap/zaptest"
 	"golang.org/x/sys/unix"
 
+	"github.com/agoracluster/agora/agent/executorclient"
 	"github.com/agoracluster/agora/agent/healthcheck"
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
 	"github.com/agoracluster/agora/proto/mesos/v1/executor"
@@ -226,7 +227,7 @@ func TestAbortWhateverComesFirst(t *testing.T) {
 			e := &commandExecutor{
 				cfg:        cfg,
 				log:        zaptest.NewLogger(t),
-				agent:      newAgentClient(agent.endpoint(), nil),
+				agent:      executorclient.New(agent.endpoint(), nil),
 				ioCtx:      ioCtx,
 				events:     make(chan any, 16),
 				sendQ:      make(chan *executor.Call, sendQueueSize),

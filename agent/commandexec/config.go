@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/agoracluster/agora/agent/clock"
+	"github.com/agoracluster/agora/agent/taskproc"
 	"github.com/agoracluster/agora/duration"
 	"github.com/agoracluster/agora/security/tlsconfig"
 )
@@ -141,7 +142,7 @@ func (c Config) Validate() error {
 }
 
 // TokenVar holds the executor's authentication token; tasks do not inherit it.
-const TokenVar = "MESOS_EXECUTOR_AUTHENTICATION_TOKEN"
+const TokenVar = taskproc.TokenVar
 
 // ConfigFromEnv reads the MESOS_* variables the agent sets and validates them; the error
 // names every missing or malformed variable. Env, TaskStdout and TaskStderr are left for

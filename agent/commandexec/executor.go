@@ -13,7 +13,9 @@ import (
 
 	"github.com/agoracluster/agora/agent/clock"
 	"github.com/agoracluster/agora/agent/docker"
+	"github.com/agoracluster/agora/agent/executorclient"
 	"github.com/agoracluster/agora/agent/healthcheck"
+	"github.com/agoracluster/agora/agent/taskproc"
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
 	"github.com/agoracluster/agora/proto/mesos/v1/executor"
 )
@@ -64,7 +66,7 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger) error {
 	e := &commandExecutor{
 		cfg:    cfg,
 		log:    log.Named("commandexec").With(zap.String("framework_id", cfg.FrameworkID), zap.String("executor_id", cfg.ExecutorID)),
-		agent:  newAgentClientTLS(cfg.AgentEndpoint, cfg.HTTPClient, cfg.TLS).withToken(cfg.AuthToken),
+		agent:  executorclient.NewTLS(cfg.AgentEndpoint, cfg.HTTPClient, cfg.TLS).WithToken(cfg.AuthToken),
 		ioCtx:  ioCtx,
 		events: make(chan any, 16),
 		sendQ:  make(chan *executor.Call, sendQueueSize),
@@ -94,7 +96,7 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger) error {
 type commandExecutor struct {
 	cfg    Config
 	log    *zap.Logger
-	agent  *agentClient
+	agent  *executorclient.Client
 	ioCtx  context.Context
 	events chan any
 	sendQ  chan *executor.Call
@@ -283,7 +285,7 @@ func (e *commandExecutor) subscribe() {
 	ctx, cancel := context.WithCancel(e.ioCtx)
 	e.connCancel = cancel
 	e.wg.Go(func() {
-		err := e.agent.subscribe(ctx, call, func(ev *executor.Event) bool {
+		err := e.agent.Subscribe(ctx, call, func(ev *executor.Event) bool {
 			return e.post(streamEvent{conn: id, event: ev})
 		})
 		e.post(streamClosed{conn: id, err: err})
@@ -466,7 +468,7 @@ func (e *commandExecutor) armAckTimer() {
 // sender posts queued calls in order until the queue is closed or IO is cancelled.
 func (e *commandExecutor) sender() {
 	for call := range e.sendQ {
-		if err := e.agent.send(e.ioCtx, call); err != nil {
+		if err := e.agent.Send(e.ioCtx, call); err != nil {
 			if e.ioCtx.Err() != nil {
 				return
 			}
@@ -522,8 +524,8 @@ func (e *commandExecutor) launch(task *mesos.TaskInfo) {
 	if !e.cfg.SwitchUser {
 		userName = ""
 	}
-	env := taskEnv(e.cfg.Env, taskID, e.cfg.Sandbox, ci)
-	cmd, err := buildCommand(ci, env, e.cfg.Sandbox, userName, e.cfg.TaskSession, e.cfg.TaskStdout, e.cfg.TaskStderr)
+	env := taskproc.Env(e.cfg.Env, taskID, e.cfg.Sandbox, ci)
+	cmd, err := taskproc.Build(ci, env, e.cfg.Sandbox, userName, e.cfg.TaskSession, e.cfg.TaskStdout, e.cfg.TaskStderr)
 	if err == nil {
 		err = cmd.Start()
 	}

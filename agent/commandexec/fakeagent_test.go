@@ -11,6 +11,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/agoracluster/agora/agent/executorclient"
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
 	"github.com/agoracluster/agora/proto/mesos/v1/executor"
 	"github.com/agoracluster/agora/recordio"
@@ -59,7 +60,7 @@ func (a *fakeAgent) notify() {
 }
 
 func (a *fakeAgent) serve(w http.ResponseWriter, r *http.Request) {
-	if r.URL.Path != "/api/v1/executor" || r.Method != http.MethodPost || r.Header.Get("Content-Type") != contentType {
+	if r.URL.Path != "/api/v1/executor" || r.Method != http.MethodPost || r.Header.Get("Content-Type") != executorclient.ContentType {
 		http.Error(w, "bad request", http.StatusBadRequest)
 		return
 	}
@@ -108,7 +109,7 @@ func (a *fakeAgent) serveSubscribe(w http.ResponseWriter, r *http.Request, call 
 		<-gate
 	}
 
-	w.Header().Set("Content-Type", contentType)
+	w.Header().Set("Content-Type", executorclient.ContentType)
 	w.WriteHeader(http.StatusOK)
 	rw := recordio.NewWriter(w)
 	write := func(ev *executor.Event) bool {

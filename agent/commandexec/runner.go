@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/agoracluster/agora/agent/healthcheck"
+	"github.com/agoracluster/agora/agent/taskproc"
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
 )
 
@@ -40,8 +41,8 @@ type processRunner struct {
 
 var _ runner = (*processRunner)(nil)
 
-func (p *processRunner) terminate(time.Duration) { _ = signalGroup(p.pgid, syscall.SIGTERM) }
-func (p *processRunner) kill()                   { _ = signalGroup(p.pgid, syscall.SIGKILL) }
+func (p *processRunner) terminate(time.Duration) { _ = taskproc.SignalGroup(p.pgid, syscall.SIGTERM) }
+func (p *processRunner) kill()                   { _ = taskproc.SignalGroup(p.pgid, syscall.SIGKILL) }
 
 func (p *processRunner) probe(hc *mesos.HealthCheck, env []string) (healthcheck.Probe, error) {
 	probe, err := healthcheck.ProbeFromProto(hc, env, p.dir)
@@ -59,10 +60,10 @@ func (p *processRunner) probe(hc *mesos.HealthCheck, env []string) (healthcheck.
 // wait waits for the process, kills what is left of its process group and reports the end.
 func (p *processRunner) wait() taskExited {
 	err := p.cmd.Wait()
-	_ = signalGroup(p.pgid, syscall.SIGKILL) // leftovers of the task's process group
+	_ = taskproc.SignalGroup(p.pgid, syscall.SIGKILL) // leftovers of the task's process group
 	ps := p.cmd.ProcessState
 	return taskExited{outcome: func(killed bool) (mesos.TaskState, string, *mesos.TaskStatus_Reason) {
-		state, msg := exitOutcome(ps, err, killed)
+		state, msg := taskproc.ExitOutcome(ps, err, killed)
 		return state, msg, nil
 	}}
 }

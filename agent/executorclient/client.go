@@ -1,4 +1,4 @@
-package commandexec
+package executorclient
 
 import (
 	"bytes"
@@ -17,32 +17,33 @@ import (
 )
 
 const (
-	contentType   = "application/x-protobuf"
+	// ContentType is the executor API's encoding: protobuf.
+	ContentType   = "application/x-protobuf"
 	maxEventSize  = 16 << 20
 	callTimeout   = 10 * time.Second
 	maxErrorBytes = 4 << 10
 )
 
-// agentClient speaks the executor API to one agent.
-type agentClient struct {
+// Client speaks the executor API to one agent.
+type Client struct {
 	url    string
 	client *http.Client
 	token  string // Authorization: Bearer, when the agent authenticates executors
 }
 
-func newAgentClient(endpoint string, client *http.Client) *agentClient {
-	return newAgentClientTLS(endpoint, client, nil)
-}
+// New returns a client of the agent at endpoint (host:port); a nil client means a private
+// http.Client without timeouts.
+func New(endpoint string, client *http.Client) *Client { return NewTLS(endpoint, client, nil) }
 
-// newAgentClientTLS is newAgentClient over HTTPS when tc is set.
-func newAgentClientTLS(endpoint string, client *http.Client, tc *tls.Config) *agentClient {
+// NewTLS is New over HTTPS when tc is set (the agent's LIBPROCESS_SSL_* settings): a
+// client whose transport has no TLS settings yet gets a copy with tc's.
+func NewTLS(endpoint string, client *http.Client, tc *tls.Config) *Client {
 	scheme := "http"
 	if client == nil {
 		client = &http.Client{}
 	}
 	if tc != nil {
 		scheme = "https"
-		// A client whose transport has no TLS settings yet gets a copy with tc's.
 		tr, ok := client.Transport.(*http.Transport)
 		if !ok || tr == nil {
 			tr = http.DefaultTransport.(*http.Transport)
@@ -55,16 +56,17 @@ func newAgentClientTLS(endpoint string, client *http.Client, tc *tls.Config) *ag
 			client = &c
 		}
 	}
-	return &agentClient{url: scheme + "://" + endpoint + "/api/v1/executor", client: client}
+	return &Client{url: scheme + "://" + endpoint + "/api/v1/executor", client: client}
 }
 
-// withToken makes the client send token (when set) with every call.
-func (a *agentClient) withToken(token string) *agentClient {
+// WithToken makes the client send token (when set) with every call (an agent with
+// --authenticate_http_executors).
+func (a *Client) WithToken(token string) *Client {
 	a.token = token
 	return a
 }
 
-func (a *agentClient) post(ctx context.Context, call *executor.Call) (*http.Response, error) {
+func (a *Client) post(ctx context.Context, call *executor.Call) (*http.Response, error) {
 	body, err := proto.Marshal(call)
 	if err != nil {
 		return nil, fmt.Errorf("encode %v call: %w", call.GetType(), err)
@@ -73,8 +75,8 @@ func (a *agentClient) post(ctx context.Context, call *executor.Call) (*http.Resp
 	if err != nil {
 		return nil, err
 	}
-	req.Header.Set("Content-Type", contentType)
-	req.Header.Set("Accept", contentType)
+	req.Header.Set("Content-Type", ContentType)
+	req.Header.Set("Accept", ContentType)
 	if a.token != "" {
 		req.Header.Set("Authorization", "Bearer "+a.token)
 	}
@@ -87,8 +89,8 @@ func statusError(call executor.Call_Type, resp *http.Response) error {
 	return fmt.Errorf("%v: agent answered %s: %s", call, resp.Status, strings.TrimSpace(string(msg)))
 }
 
-// send posts one call that is not SUBSCRIBE; the agent answers 202.
-func (a *agentClient) send(ctx context.Context, call *executor.Call) error {
+// Send posts one call that is not SUBSCRIBE; the agent answers 202.
+func (a *Client) Send(ctx context.Context, call *executor.Call) error {
 	ctx, cancel := context.WithTimeout(ctx, callTimeout)
 	defer cancel()
 	resp, err := a.post(ctx, call)
@@ -103,9 +105,9 @@ func (a *agentClient) send(ctx context.Context, call *executor.Call) error {
 	return nil
 }
 
-// subscribe opens the event stream and hands every event to deliver until the stream ends,
+// Subscribe opens the event stream and hands every event to deliver until the stream ends,
 // ctx is done or deliver returns false. It always returns a non-nil error.
-func (a *agentClient) subscribe(ctx context.Context, call *executor.Call, deliver func(*executor.Event) bool) error {
+func (a *Client) Subscribe(ctx context.Context, call *executor.Call, deliver func(*executor.Event) bool) error {
 	resp, err := a.post(ctx, call)
 	if err != nil {
 		return err

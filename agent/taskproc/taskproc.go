@@ -1,4 +1,4 @@
-package commandexec
+package taskproc
 
 import (
 	"errors"
@@ -15,9 +15,13 @@ import (
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
 )
 
-// taskEnv is the task's environment: the executor's, then MESOS_TASK_ID and MESOS_SANDBOX,
+// TokenVar holds an executor's authentication token for the agent
+// (MESOS_EXECUTOR_AUTHENTICATION_TOKEN); tasks do not inherit it.
+const TokenVar = "MESOS_EXECUTOR_AUTHENTICATION_TOKEN"
+
+// Env is the task's environment: the executor's, then MESOS_TASK_ID and MESOS_SANDBOX,
 // then the command's own variables (later entries win, as os/exec keeps the last duplicate).
-func taskEnv(base []string, taskID, sandbox string, cmd *mesos.CommandInfo) []string {
+func Env(base []string, taskID, sandbox string, cmd *mesos.CommandInfo) []string {
 	env := make([]string, 0, len(base)+2+len(cmd.GetEnvironment().GetVariables()))
 	for _, kv := range base {
 		if !strings.HasPrefix(kv, TokenVar+"=") { // the executor's credential, not the task's
@@ -34,10 +38,10 @@ func taskEnv(base []string, taskID, sandbox string, cmd *mesos.CommandInfo) []st
 	return env
 }
 
-// buildCommand turns a CommandInfo into a process in its own process group (in its own
+// Build turns a CommandInfo into a process in its own process group (in its own
 // session with session true), run as userName when the executor runs as root and userName
 // is another user.
-func buildCommand(ci *mesos.CommandInfo, env []string, dir, userName string, session bool, stdout, stderr *os.File) (*exec.Cmd, error) {
+func Build(ci *mesos.CommandInfo, env []string, dir, userName string, session bool, stdout, stderr *os.File) (*exec.Cmd, error) {
 	if ci.GetValue() == "" {
 		if ci.GetShell() {
 			return nil, errors.New("shell command is not specified")
@@ -56,7 +60,7 @@ func buildCommand(ci *mesos.CommandInfo, env []string, dir, userName string, ses
 			return nil, cmd.Err
 		}
 	}
-	cred, err := credential(userName)
+	cred, err := Credential(userName)
 	if err != nil {
 		return nil, err
 	}
@@ -68,8 +72,8 @@ func buildCommand(ci *mesos.CommandInfo, env []string, dir, userName string, ses
 	return cmd, nil
 }
 
-// credential is the user to switch to, or nil when no switch is needed or possible.
-func credential(name string) (*syscall.Credential, error) {
+// Credential is the user to switch to, or nil when no switch is needed or possible.
+func Credential(name string) (*syscall.Credential, error) {
 	if name == "" || os.Geteuid() != 0 {
 		return nil, nil
 	}
@@ -99,10 +103,10 @@ func credential(name string) (*syscall.Credential, error) {
 	return cred, nil
 }
 
-// exitOutcome is the state and message for a task process that ended with ps, the way the
+// ExitOutcome is the state and message for a task process that ended with ps, the way the
 // Mesos command executor words it ("Command exited with status 3",
 // "Command terminated with signal Killed").
-func exitOutcome(ps *os.ProcessState, waitErr error, killed bool) (mesos.TaskState, string) {
+func ExitOutcome(ps *os.ProcessState, waitErr error, killed bool) (mesos.TaskState, string) {
 	if ps == nil {
 		return mesos.TaskState_TASK_FAILED, fmt.Sprintf("Failed to get exit status for Command: %v", waitErr)
 	}
@@ -112,7 +116,7 @@ func exitOutcome(ps *os.ProcessState, waitErr error, killed bool) (mesos.TaskSta
 	case ws.Exited():
 		msg = "Command exited with status " + strconv.Itoa(ws.ExitStatus())
 	case ws.Signaled():
-		msg = "Command terminated with signal " + signalName(ws.Signal())
+		msg = "Command terminated with signal " + SignalName(ws.Signal())
 	default:
 		msg = "Command " + ps.String()
 	}
@@ -125,15 +129,15 @@ func exitOutcome(ps *os.ProcessState, waitErr error, killed bool) (mesos.TaskSta
 	return mesos.TaskState_TASK_FAILED, msg
 }
 
-// signalName is strsignal(3)'s description: "Killed", "Terminated", "Segmentation fault".
-func signalName(s syscall.Signal) string {
+// SignalName is strsignal(3)'s description: "Killed", "Terminated", "Segmentation fault".
+func SignalName(s syscall.Signal) string {
 	name := s.String()
 	r, size := utf8.DecodeRuneInString(name)
 	return string(unicode.ToUpper(r)) + name[size:]
 }
 
-// signalGroup sends sig to the process group pgid; a group that is already gone is fine.
-func signalGroup(pgid int, sig syscall.Signal) error {
+// SignalGroup sends sig to the process group pgid; a group that is already gone is fine.
+func SignalGroup(pgid int, sig syscall.Signal) error {
 	if pgid <= 0 {
 		return nil
 	}
