@@ -95,7 +95,17 @@ func failOver(t *testing.T, c *cluster.Cluster, fw *cluster.Framework, tasks []s
 // with tasks running.
 func waitAllBack(t *testing.T, c *cluster.Cluster, fw *cluster.Framework, tasks []string, leader *cluster.Process) {
 	t.Helper()
+	waitAllBackTo(t, c, fw, tasks, func() (*cluster.Process, error) { return leader, nil })
+}
+
+// waitAllBackTo is waitAllBack with the leader found afresh at each check (current).
+func waitAllBackTo(t *testing.T, c *cluster.Cluster, fw *cluster.Framework, tasks []string, current func() (*cluster.Process, error)) {
+	t.Helper()
 	poll.Eventually(t, 60*time.Second, func() error {
+		leader, err := current()
+		if err != nil {
+			return err
+		}
 		var st leaderState
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()

@@ -27,6 +27,7 @@
 #   high availability (integration/bench_ha_test.go, 3 real masters in a real ZooKeeper):
 #     BenchmarkHAFailover       SIGKILL, then SIGTERM, of the leading master (4s ZooKeeper
 #                               sessions): time until another master serves scheduler calls
+#     TestHAFaultCampaign       BENCH_FAULT_ROUNDS random faults (default 30) with invariants
 #     BenchmarkHAReregistration BENCH_HA_AGENTS simulated agents (default 10000) follow the
 #                               masters; SIGTERM of the leader -> every agent re-registered
 #   allocator (master/allocator):
@@ -184,6 +185,15 @@ if ! go test ./integration/ -run '^$' -count 1 -timeout 15m -benchtime 1x \
 	status=1
 	failures+=("failover benchmark failed: see $out/ha.txt")
 fi
+fault_rounds=${BENCH_FAULT_ROUNDS:-30}
+echo "bench: HA fault campaign ($fault_rounds random faults)" >&2
+if go test ./integration/ -run '^TestHAFaultCampaign$' -count 1 -timeout 30m -v \
+	-args -agora.fault.rounds="$fault_rounds" >"$out/faults.txt" 2>&1; then
+	echo "FAULTS-PASSED: $fault_rounds" >>"$out/ha.txt"
+else
+	status=1
+	failures+=("HA fault campaign failed: see $out/faults.txt (its seed replays it)")
+fi
 echo "bench: allocator benchmark (-benchtime $alloc_time)" >&2
 if ! go test ./master/allocator/ -run '^$' -count 1 -benchtime "$alloc_time" \
 	-bench '^BenchmarkAllocate(Mixed)?$' >"$out/allocator.txt" 2>&1; then
@@ -246,6 +256,9 @@ function row(name, value, unit, goal, cmp, limit,   verdict) {
 	printf "%s\t%s\t%s\t%s\t%s\n", name, value, unit, goal, verdict
 }
 function fmt(v) { return (v >= 100) ? sprintf("%.0f", v) : (v >= 10) ? sprintf("%.1f", v) : sprintf("%.3g", v) }
+/FAULTS-PASSED:/ {
+	row("HA fault campaign: random faults survived (every invariant held)", $2, "rounds", "-")
+}
 /SWARM-REFUSED:/ {
 	reason = substr($0, index($0, "SWARM-REFUSED:") + 15)
 	row("  swarm mode refused by the engine: " reason, "-", "-", "-")
