@@ -8,11 +8,9 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/agoracluster/agora/cors"
 	"github.com/agoracluster/agora/frameworks/batch"
 	"github.com/agoracluster/agora/frameworks/ha"
 	"github.com/agoracluster/agora/frameworks/sdk"
-	"github.com/agoracluster/agora/security/authn"
 )
 
 // runBatch is `agora batch`: the batch framework (Metronome's REST /v1 with cron schedules
@@ -36,32 +34,16 @@ func runBatch(ctx context.Context, args []string, _, stderr io.Writer) error {
 	fs.IntVar(&cfg.Retry.Limit, "retry_limit", cfg.Retry.Limit, "failed tasks a run retries under ON_FAILURE before it fails (0: until its activeDeadlineSeconds)")
 	durationVar(fs, &cfg.Retry.Max, "retry_backoff_max", cfg.Retry.Max, "longest back-off before a failed task is retried")
 	fs.BoolVar(&cfg.FindSandboxes, "find_sandboxes", cfg.FindSandboxes, "look up each task's agent URL and sandbox (from the master's and the agent's /state) for the run's stdout/stderr links")
-	tlsf := addTLSFlags(fs)
-	httpCreds := fs.String("http_credentials", "", "user:password every REST API request but /ping must carry (HTTP Basic); empty: none")
-	fs.StringVar(&cfg.HTTPRealm, "http_realm", "Mesosphere", "realm of --http_credentials")
-	authPrincipal := fs.String("mesos_authentication_principal", "", "principal the framework authenticates with to the master (with --mesos_authentication_secret_file)")
-	authSecret := fs.String("mesos_authentication_secret_file", "", "file holding the secret of --mesos_authentication_principal")
-	allowOrigin := fs.String("access_control_allow_origin", "",
-		"origins whose pages may call the REST API from a browser, separated by commas (http://dash.example.com:8000), or * for any")
+	access := addFrameworkAccessFlags(fs, &cfg.HTTPRealm)
 	level := fs.String("logging_level", "info", "log level: debug, info, warn, error")
 	if err := parseFlags(fs, args, osEnv); err != nil {
 		return err
 	}
-	cred, err := frameworkCredential(*authPrincipal, *authSecret)
+	acc, err := access.parse("batch")
 	if err != nil {
-		return fmt.Errorf("%s: %w", fs.Name(), err)
+		return err
 	}
-	cfg.Credential = cred
-	if *httpCreds != "" {
-		if cfg.HTTPCredentials, err = authn.ParsePair(*httpCreds); err != nil {
-			return fmt.Errorf("batch: --http_credentials: %w", err)
-		}
-	}
-	origins, err := cors.Parse(*allowOrigin)
-	if err != nil {
-		return fmt.Errorf("batch: --access_control_allow_origin: %w", err)
-	}
-	cfg.AccessControlAllowOrigin = origins
+	cfg.Credential, cfg.HTTPCredentials, cfg.AccessControlAllowOrigin = acc.credential, acc.httpCredentials, acc.origins
 	cfg.Masters = sdk.SplitMasters(*masters)
 	if err := frameworkDefaults("batch", &cfg.Hostname, &cfg.User); err != nil {
 		return err
@@ -71,7 +53,7 @@ func runBatch(ctx context.Context, args []string, _, stderr io.Writer) error {
 		return err
 	}
 	defer func() { _ = log.Sync() }()
-	if zk.tls, err = tlsf.load(log); err != nil {
+	if zk.tls, err = access.tls.load(log); err != nil {
 		return fmt.Errorf("batch: %w", err)
 	}
 	cfg.MasterTLS = zk.tls.client()

@@ -12,7 +12,9 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
+	"github.com/agoracluster/agora/cors"
 	"github.com/agoracluster/agora/duration"
+	"github.com/agoracluster/agora/security/authn"
 	"github.com/agoracluster/agora/security/credentials"
 )
 
@@ -172,4 +174,48 @@ func frameworkCredential(principal, secretFile string) (credentials.Credential, 
 		return credentials.Credential{}, fmt.Errorf("--mesos_authentication_secret_file %s: the file is empty", secretFile)
 	}
 	return credentials.Credential{Principal: principal, Secret: secret}, nil
+}
+
+// frameworkAccessFlags are the flags marathon and batch share for who may reach them and
+// how they reach the master: TLS, their Mesos principal, --http_credentials and CORS.
+type frameworkAccessFlags struct {
+	tls                              *tlsFlags
+	httpCreds, principal, secretFile *string
+	allowOrigin                      *string
+}
+
+func addFrameworkAccessFlags(fs *pflag.FlagSet, realm *string) *frameworkAccessFlags {
+	f := &frameworkAccessFlags{tls: addTLSFlags(fs)}
+	f.httpCreds = fs.String("http_credentials", "", "user:password every REST API request but /ping must carry (HTTP Basic); empty: none")
+	fs.StringVar(realm, "http_realm", "Mesosphere", "realm of --http_credentials")
+	f.principal = fs.String("mesos_authentication_principal", "", "principal the framework authenticates with to the master (with --mesos_authentication_secret_file)")
+	f.secretFile = fs.String("mesos_authentication_secret_file", "", "file holding the secret of --mesos_authentication_principal")
+	f.allowOrigin = fs.String("access_control_allow_origin", "",
+		"origins whose pages may call the REST API from a browser, separated by commas (http://dash.example.com:8000), or * for any")
+	return f
+}
+
+// frameworkAccess is what the flags give, once parsed.
+type frameworkAccess struct {
+	credential, httpCredentials credentials.Credential
+	origins                     cors.Policy
+}
+
+// parse checks the flags (not the TLS files: load them with the logger); errors name the
+// flag, prefixed with name.
+func (f *frameworkAccessFlags) parse(name string) (frameworkAccess, error) {
+	var out frameworkAccess
+	var err error
+	if out.credential, err = frameworkCredential(*f.principal, *f.secretFile); err != nil {
+		return out, fmt.Errorf("%s: %w", name, err)
+	}
+	if *f.httpCreds != "" {
+		if out.httpCredentials, err = authn.ParsePair(*f.httpCreds); err != nil {
+			return out, fmt.Errorf("%s: --http_credentials: %w", name, err)
+		}
+	}
+	if out.origins, err = cors.Parse(*f.allowOrigin); err != nil {
+		return out, fmt.Errorf("%s: --access_control_allow_origin: %w", name, err)
+	}
+	return out, nil
 }

@@ -9,10 +9,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/agoracluster/agora/cors"
 	"github.com/agoracluster/agora/frameworks/marathon"
 	"github.com/agoracluster/agora/frameworks/sdk"
-	"github.com/agoracluster/agora/security/authn"
 )
 
 // runMarathon is `agora marathon`: the Marathon-compatible app framework (REST /v2).
@@ -39,32 +37,16 @@ func runMarathon(ctx context.Context, args []string, _, stderr io.Writer) error 
 	fs.StringVar(&cfg.EventSubscriber, "event_subscriber", "", "event subscriber besides /v2/events: http_callback POSTs every event as JSON to the URLs subscribed through /v2/eventSubscriptions")
 	endpoints := fs.String("http_endpoints", "", "comma-separated callback URLs subscribed at start (with --event_subscriber http_callback)")
 	fs.IntVar(&cfg.MaxVersions, "max_versions", cfg.MaxVersions, "how many versions of each app and of the root group are stored")
-	tlsf := addTLSFlags(fs)
-	httpCreds := fs.String("http_credentials", "", "user:password every REST API request but /ping must carry (HTTP Basic); empty: none")
-	fs.StringVar(&cfg.HTTPRealm, "http_realm", "Mesosphere", "realm of --http_credentials")
-	authPrincipal := fs.String("mesos_authentication_principal", "", "principal the framework authenticates with to the master (with --mesos_authentication_secret_file)")
-	authSecret := fs.String("mesos_authentication_secret_file", "", "file holding the secret of --mesos_authentication_principal")
-	allowOrigin := fs.String("access_control_allow_origin", "",
-		"origins whose pages may call the REST API from a browser, separated by commas (http://dash.example.com:8000), or * for any")
+	access := addFrameworkAccessFlags(fs, &cfg.HTTPRealm)
 	level := fs.String("logging_level", "info", "log level: debug, info, warn, error")
 	if err := parseFlags(fs, args, osEnv); err != nil {
 		return err
 	}
-	cred, err := frameworkCredential(*authPrincipal, *authSecret)
+	acc, err := access.parse("marathon")
 	if err != nil {
-		return fmt.Errorf("%s: %w", fs.Name(), err)
+		return err
 	}
-	cfg.Credential = cred
-	if *httpCreds != "" {
-		if cfg.HTTPCredentials, err = authn.ParsePair(*httpCreds); err != nil {
-			return fmt.Errorf("marathon: --http_credentials: %w", err)
-		}
-	}
-	origins, err := cors.Parse(*allowOrigin)
-	if err != nil {
-		return fmt.Errorf("marathon: --access_control_allow_origin: %w", err)
-	}
-	cfg.AccessControlAllowOrigin = origins
+	cfg.Credential, cfg.HTTPCredentials, cfg.AccessControlAllowOrigin = acc.credential, acc.httpCredentials, acc.origins
 	if err := cfg.ParseFeatures(*features); err != nil {
 		return fmt.Errorf("marathon: %w", err)
 	}
@@ -82,7 +64,7 @@ func runMarathon(ctx context.Context, args []string, _, stderr io.Writer) error 
 		return err
 	}
 	defer func() { _ = log.Sync() }()
-	if zk.tls, err = tlsf.load(log); err != nil {
+	if zk.tls, err = access.tls.load(log); err != nil {
 		return fmt.Errorf("marathon: %w", err)
 	}
 	cfg.MasterTLS = zk.tls.client()

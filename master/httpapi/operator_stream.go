@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"cmp"
 	"context"
 	"net/http"
 	"sync"
@@ -70,7 +71,7 @@ func (h *operatorHub) visible(acls *acl.ACLs, principal string, ev *masterpb.Eve
 		return acls.Allowed(acl.ViewFrameworks, principal, ev.GetFrameworkRemoved().GetFrameworkInfo().GetUser())
 	case masterpb.Event_TASK_ADDED:
 		t := ev.GetTaskAdded().GetTask()
-		return acls.Allowed(acl.ViewTasks, principal, cmpOr(t.GetUser(), h.fwUsers[t.GetFrameworkId().GetValue()]))
+		return acls.Allowed(acl.ViewTasks, principal, cmp.Or(t.GetUser(), h.fwUsers[t.GetFrameworkId().GetValue()]))
 	case masterpb.Event_TASK_UPDATED:
 		return acls.Allowed(acl.ViewTasks, principal, h.fwUsers[ev.GetTaskUpdated().GetFrameworkId().GetValue()])
 	}

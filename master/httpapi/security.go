@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"net/http"
@@ -198,16 +199,9 @@ func (s *Server) authorizeSubscribe(principal string, info *mesos.FrameworkInfo)
 	}
 	roles := info.GetRoles()
 	if len(roles) == 0 {
-		roles = []string{cmpOr(info.GetRole(), "*")}
+		roles = []string{cmp.Or(info.GetRole(), "*")}
 	}
 	return s.authorizeAll(info.GetPrincipal(), acl.RegisterFrameworks, roles...)
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 // snapshot is the ledger's snapshot as principal may view it (view_frameworks on each
@@ -232,7 +226,7 @@ func (s *Server) snapshot(l *ledger.Ledger, principal string) *ledger.Snapshot {
 			tasks := func(ts []ledger.TaskView) []ledger.TaskView {
 				kept := make([]ledger.TaskView, 0, len(ts))
 				for _, t := range ts {
-					if acls.Allowed(acl.ViewTasks, principal, cmpOr(t.Task.GetUser(), user)) {
+					if acls.Allowed(acl.ViewTasks, principal, cmp.Or(t.Task.GetUser(), user)) {
 						kept = append(kept, t)
 					}
 				}
@@ -241,7 +235,7 @@ func (s *Server) snapshot(l *ledger.Ledger, principal string) *ledger.Snapshot {
 			fw.Tasks, fw.UnreachableTasks, fw.CompletedTasks = tasks(fw.Tasks), tasks(fw.UnreachableTasks), tasks(fw.CompletedTasks)
 			execs := make([]ledger.ExecutorView, 0, len(fw.Executors))
 			for _, e := range fw.Executors {
-				if acls.Allowed(acl.ViewExecutors, principal, cmpOr(e.Info.GetCommand().GetUser(), user)) {
+				if acls.Allowed(acl.ViewExecutors, principal, cmp.Or(e.Info.GetCommand().GetUser(), user)) {
 					execs = append(execs, e)
 				}
 			}
