@@ -25,6 +25,7 @@ import (
 	"github.com/agoracluster/agora/recordio"
 	"github.com/agoracluster/agora/security/authn"
 	"github.com/agoracluster/agora/security/credentials"
+	"github.com/agoracluster/agora/workqueue"
 )
 
 const (
@@ -90,10 +91,9 @@ type Conn struct {
 
 	session atomic.Pointer[session]
 
-	outMu     sync.Mutex
-	out       []*agorapb.AgentCall
-	held      []*agorapb.AgentCall // calls made while disconnected, sent after the next subscription
-	outSignal chan struct{}
+	out    *workqueue.Queue[*agorapb.AgentCall]
+	heldMu sync.Mutex
+	held   []*agorapb.AgentCall // calls made while disconnected, sent after the next subscription
 }
 
 // session is one successful subscription.
@@ -113,13 +113,13 @@ func New(cfg Config, owner Owner, log *zap.Logger) *Conn {
 		clk = clock.Real{}
 	}
 	return &Conn{
-		owner:     owner,
-		cfg:       cfg,
-		clock:     clk,
-		log:       log.Named("master"),
-		stream:    authn.Client(&http.Client{Transport: tr}, cfg.Credential),
-		calls:     authn.Client(&http.Client{Transport: tr, Timeout: 15 * time.Second}, cfg.Credential),
-		outSignal: make(chan struct{}, 1),
+		owner:  owner,
+		cfg:    cfg,
+		clock:  clk,
+		log:    log.Named("master"),
+		stream: authn.Client(&http.Client{Transport: tr}, cfg.Credential),
+		calls:  authn.Client(&http.Client{Transport: tr, Timeout: 15 * time.Second}, cfg.Credential),
+		out:    workqueue.New[*agorapb.AgentCall](),
 	}
 }
 
@@ -340,8 +340,8 @@ func (m *Conn) hold(c *agorapb.AgentCall) {
 		m.log.Debug("dropping call while disconnected", zap.Stringer("type", c.GetType()))
 		return
 	}
-	m.outMu.Lock()
-	defer m.outMu.Unlock()
+	m.heldMu.Lock()
+	defer m.heldMu.Unlock()
 	if len(m.held) >= maxHeldCalls {
 		m.log.Warn("dropping call while disconnected: too many held", zap.Stringer("type", c.GetType()))
 		return
@@ -351,29 +351,15 @@ func (m *Conn) hold(c *agorapb.AgentCall) {
 
 // releaseHeld queues the held calls once a subscription exists.
 func (m *Conn) releaseHeld() {
-	m.outMu.Lock()
+	m.heldMu.Lock()
 	held := m.held
 	m.held = nil
-	m.out = append(m.out, held...)
-	m.outMu.Unlock()
-	if len(held) > 0 {
-		select {
-		case m.outSignal <- struct{}{}:
-		default:
-		}
-	}
+	m.heldMu.Unlock()
+	m.out.Push(held...)
 }
 
 // Enqueue queues a call for the master; see hold for calls made while disconnected.
-func (m *Conn) Enqueue(c *agorapb.AgentCall) {
-	m.outMu.Lock()
-	m.out = append(m.out, c)
-	m.outMu.Unlock()
-	select {
-	case m.outSignal <- struct{}{}:
-	default:
-	}
-}
+func (m *Conn) Enqueue(c *agorapb.AgentCall) { m.out.Push(c) }
 
 // sendLoop posts queued calls with callWorkers workers until ctx is done.
 func (m *Conn) sendLoop(ctx context.Context) {
@@ -383,7 +369,7 @@ func (m *Conn) sendLoop(ctx context.Context) {
 		go func() {
 			defer wg.Done()
 			for {
-				c, ok := m.next(ctx)
+				c, ok := m.out.Pop(ctx)
 				if !ok {
 					return
 				}
@@ -399,32 +385,6 @@ func (m *Conn) sendLoop(ctx context.Context) {
 		}()
 	}
 	wg.Wait()
-}
-
-func (m *Conn) next(ctx context.Context) (*agorapb.AgentCall, bool) {
-	for {
-		m.outMu.Lock()
-		if len(m.out) > 0 {
-			c := m.out[0]
-			m.out[0] = nil
-			m.out = m.out[1:]
-			more := len(m.out) > 0
-			m.outMu.Unlock()
-			if more {
-				select {
-				case m.outSignal <- struct{}{}:
-				default:
-				}
-			}
-			return c, true
-		}
-		m.outMu.Unlock()
-		select {
-		case <-m.outSignal:
-		case <-ctx.Done():
-			return nil, false
-		}
-	}
 }
 
 // post sends one call on session s and expects 202.
