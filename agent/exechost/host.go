@@ -582,6 +582,7 @@ func (h *Host) tlsClient(env map[string]string, tc *tls.Config) *http.Client {
 	}
 	tr := h.client.Transport.(*http.Transport).Clone()
 	tr.TLSClientConfig = tc
+	tr.ForceAttemptHTTP2 = true // the executors' streams share connections
 	c := &http.Client{Transport: tr}
 	if h.tlsClients == nil {
 		h.tlsClients = map[string]*http.Client{}

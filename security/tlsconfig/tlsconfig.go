@@ -175,7 +175,8 @@ func (f *Files) Server() (*tls.Config, error) {
 	if f.cfg.CertFile == "" {
 		return nil, errors.New("tls: a listener needs --tls_cert_file and --tls_key_file")
 	}
-	base := &tls.Config{MinVersion: tls.VersionTLS12}
+	// HTTP/2 first: many executors' streams to one agent share one connection (one handshake).
+	base := &tls.Config{MinVersion: tls.VersionTLS12, NextProtos: []string{"h2", "http/1.1"}}
 	base.GetConfigForClient = func(*tls.ClientHelloInfo) (*tls.Config, error) {
 		cert, pool := f.current()
 		c := base.Clone()
