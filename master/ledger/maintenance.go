@@ -362,6 +362,18 @@ func (l *Ledger) unavailabilityOf(a *agent) *mesos.Unavailability {
 // DRAINING machine, once, to give it back: one inverse offer per agent and
 // framework, outstanding until it is answered or the machine's maintenance changes.
 func (l *Ledger) sendInverseOffers() {
+	// Inverse offers of frameworks or agents that are gone are forgotten.
+	for _, id := range slices.Sorted(maps.Keys(l.inverseOffers)) {
+		io := l.inverseOffers[id]
+		a := l.agents[io.agentID]
+		if a != nil && l.frameworks[io.frameworkID] != nil {
+			continue
+		}
+		delete(l.inverseOffers, id)
+		if a != nil {
+			delete(a.inverseOffers, io.frameworkID)
+		}
+	}
 	if len(l.machines) == 0 {
 		return
 	}

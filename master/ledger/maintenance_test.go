@@ -360,3 +360,21 @@ func TestDeactivateAgentKeepsTasks(t *testing.T) {
 		t.Errorf("deactivation ended the agent's tasks")
 	}
 }
+
+func TestInverseOffersOfARemovedFrameworkAreForgotten(t *testing.T) {
+	h, _, _, _, fwID, _ := maintained(t)
+	if err := h.s.UpdateSchedule(schedule(window(h.clock.t, time.Hour, host("host0")))); err != nil {
+		t.Fatal(err)
+	}
+	h.s.Allocate()
+	if len(h.s.inverseOffers) != 1 {
+		t.Fatalf("outstanding inverse offers = %d, want 1", len(h.s.inverseOffers))
+	}
+	if err := h.s.TeardownFramework(fwID); err != nil {
+		t.Fatal(err)
+	}
+	h.s.Allocate()
+	if len(h.s.inverseOffers) != 0 {
+		t.Errorf("inverse offers of a removed framework kept: %v", h.s.inverseOffers)
+	}
+}
