@@ -141,6 +141,10 @@ func TestDrainAndReactivateAgent(t *testing.T) {
 		as[0].GetDrainInfo().GetConfig().GetMaxGracePeriod().GetNanoseconds() != int64(3*time.Second) {
 		t.Fatalf("agents while draining = %v", as)
 	}
+	if code, body := tm.do(http.MethodGet, "/state", nil, ""); code != 200 ||
+		!strings.Contains(body, `"deactivated":true,"drain_info":{"config":{"max_grace_period":{"nanoseconds":3000000000}},"state":"DRAINING"}`) {
+		t.Errorf("/state while draining: %d %s", code, body)
+	}
 	tm.mustOperator(apicodec.JSON, reactivate)
 	as = tm.mustOperator(apicodec.JSON, opCall(masterpb.Call_GET_AGENTS)).GetGetAgents().GetAgents()
 	if len(as) != 1 || as[0].GetDeactivated() || !as[0].GetActive() || as[0].DrainInfo != nil {
