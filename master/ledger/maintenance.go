@@ -51,6 +51,7 @@ type inverseOffer struct {
 	id          string
 	frameworkID string
 	agentID     string
+	streamID    string // the framework's stream it was sent on
 }
 
 // machineKey identifies a machine: its hostname in lower case, or its ip when it
@@ -362,11 +363,12 @@ func (l *Ledger) unavailabilityOf(a *agent) *mesos.Unavailability {
 // DRAINING machine, once, to give it back: one inverse offer per agent and
 // framework, outstanding until it is answered or the machine's maintenance changes.
 func (l *Ledger) sendInverseOffers() {
-	// Inverse offers of frameworks or agents that are gone are forgotten.
+	// Inverse offers of frameworks or agents that are gone are forgotten, and so are
+	// those sent on a framework's earlier stream (they are made again).
 	for _, id := range slices.Sorted(maps.Keys(l.inverseOffers)) {
 		io := l.inverseOffers[id]
 		a := l.agents[io.agentID]
-		if a != nil && l.frameworks[io.frameworkID] != nil {
+		if fw := l.frameworks[io.frameworkID]; a != nil && fw != nil && fw.streamID == io.streamID {
 			continue
 		}
 		delete(l.inverseOffers, id)
@@ -387,7 +389,7 @@ func (l *Ledger) sendInverseOffers() {
 			if !fw.connected || !a.hasFramework(fw.id) || a.inverseOffers[fw.id] != nil || m.responses[fw.id] != nil {
 				continue
 			}
-			io := &inverseOffer{id: l.ids.offer(), frameworkID: fw.id, agentID: a.id}
+			io := &inverseOffer{id: l.ids.offer(), frameworkID: fw.id, agentID: a.id, streamID: fw.streamID}
 			a.inverseOffers[fw.id] = io
 			l.inverseOffers[io.id] = io
 			batches[fw.id] = append(batches[fw.id], &mesos.InverseOffer{

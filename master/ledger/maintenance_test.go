@@ -378,3 +378,26 @@ func TestInverseOffersOfARemovedFrameworkAreForgotten(t *testing.T) {
 		t.Errorf("inverse offers of a removed framework kept: %v", h.s.inverseOffers)
 	}
 }
+
+func TestInverseOffersAreMadeAgainOnANewStream(t *testing.T) {
+	h, _, _, _, fwID, sink := maintained(t)
+	if err := h.s.UpdateSchedule(schedule(window(h.clock.t, time.Hour, host("host0")))); err != nil {
+		t.Fatal(err)
+	}
+	h.s.Allocate()
+	sink.take()
+	info := mastertest.FrameworkInfo("fw")
+	info.Id = frameworkIDpb(fwID)
+	sink2 := &fakeSink{t: t}
+	h.s.SubscribeFramework(sink2, "s2", &scheduler.Call_Subscribe{FrameworkInfo: info})
+	h.s.Allocate()
+	n := 0
+	for _, ev := range sink2.schedulerEvents() {
+		if ev.GetType() == scheduler.Event_INVERSE_OFFERS {
+			n += len(ev.GetInverseOffers().GetInverseOffers())
+		}
+	}
+	if n != 1 || len(h.s.inverseOffers) != 1 {
+		t.Errorf("inverse offers on the new stream = %d (outstanding %d), want 1", n, len(h.s.inverseOffers))
+	}
+}
