@@ -155,4 +155,17 @@ func TestDrainAndReactivateAgent(t *testing.T) {
 	rt.fw.next(ev, func() bool {
 		return ev.GetType() == scheduler.Event_OFFERS && ev.GetOffers().GetOffers()[0].GetAgentId().GetValue() == rt.agentID
 	})
+
+	// MARK_AGENT_GONE removes it for good.
+	gone := &masterpb.Call{Type: masterpb.Call_MARK_AGENT_GONE.Enum(), MarkAgentGone: &masterpb.Call_MarkAgentGone{AgentId: agentID}}
+	tm.mustOperator(apicodec.JSON, gone)
+	rt.agent.next(aev, func() bool { return aev.GetType() == agorapb.AgentEvent_SHUTDOWN })
+	if as := tm.mustOperator(apicodec.JSON, opCall(masterpb.Call_GET_AGENTS)).GetGetAgents().GetAgents(); len(as) != 0 {
+		t.Errorf("agents after MARK_AGENT_GONE = %v", as)
+	}
+	unknown := &masterpb.Call{Type: masterpb.Call_MARK_AGENT_GONE.Enum(), MarkAgentGone: &masterpb.Call_MarkAgentGone{
+		AgentId: &mesos.AgentID{Value: proto.String("nope")}}}
+	if code, _, body := tm.operator(apicodec.JSON, unknown); code != 400 || !strings.Contains(body, "mark_agent_gone.agent_id: unknown agent nope") {
+		t.Errorf("MARK_AGENT_GONE of an unknown agent: %d %s", code, body)
+	}
 }

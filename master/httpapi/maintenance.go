@@ -44,6 +44,8 @@ func maintenanceCall(l *ledger.Ledger, call *masterpb.Call) (*masterpb.Response,
 		return nil, l.DeactivateAgent(call.GetDeactivateAgent().GetAgentId().GetValue())
 	case masterpb.Call_REACTIVATE_AGENT:
 		return nil, l.ReactivateAgent(call.GetReactivateAgent().GetAgentId().GetValue())
+	case masterpb.Call_MARK_AGENT_GONE:
+		return nil, l.MarkAgentGone(call.GetMarkAgentGone().GetAgentId().GetValue())
 	}
 	return nil, notImplemented(call.GetType().String() + " is not implemented by Agora's master")
 }
@@ -53,7 +55,8 @@ func isMaintenanceCall(t masterpb.Call_Type) bool {
 	switch t {
 	case masterpb.Call_GET_MAINTENANCE_STATUS, masterpb.Call_GET_MAINTENANCE_SCHEDULE,
 		masterpb.Call_UPDATE_MAINTENANCE_SCHEDULE, masterpb.Call_START_MAINTENANCE, masterpb.Call_STOP_MAINTENANCE,
-		masterpb.Call_DRAIN_AGENT, masterpb.Call_DEACTIVATE_AGENT, masterpb.Call_REACTIVATE_AGENT:
+		masterpb.Call_DRAIN_AGENT, masterpb.Call_DEACTIVATE_AGENT, masterpb.Call_REACTIVATE_AGENT,
+		masterpb.Call_MARK_AGENT_GONE:
 		return true
 	}
 	return false

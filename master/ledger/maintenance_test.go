@@ -248,7 +248,7 @@ func TestDrainAgent(t *testing.T) {
 		field string
 	}{
 		{"unknown agent", h.s.DrainAgent("nope", nil, false), "drain_agent.agent_id"},
-		{"mark gone", h.s.DrainAgent(a0, nil, true), "drain_agent.mark_gone"},
+		{"mark unknown gone", h.s.MarkAgentGone("nope"), "mark_agent_gone.agent_id"},
 		{"negative grace", h.s.DrainAgent(a0, &mesos.DurationInfo{Nanoseconds: proto.Int64(-1)}, false), "drain_agent.max_grace_period"},
 		{"reactivate an active agent", h.s.ReactivateAgent(a0), "reactivate_agent.agent_id"},
 		{"deactivate unknown", h.s.DeactivateAgent(""), "deactivate_agent.agent_id"},
@@ -399,5 +399,63 @@ func TestInverseOffersAreMadeAgainOnANewStream(t *testing.T) {
 	}
 	if n != 1 || len(h.s.inverseOffers) != 1 {
 		t.Errorf("inverse offers on the new stream = %d (outstanding %d), want 1", n, len(h.s.inverseOffers))
+	}
+}
+
+func TestMarkAgentGone(t *testing.T) {
+	h, a0, sink0, _, fwID, sink := maintained(t)
+	if err := h.s.MarkAgentGone(a0); err != nil {
+		t.Fatal(err)
+	}
+	if evs := sink0.agentEvents(); len(evs) != 1 || evs[0].GetType() != agorapb.AgentEvent_SHUTDOWN || !sink0.closed {
+		t.Errorf("agent events = %v (closed %v), want SHUTDOWN", evs, sink0.closed)
+	}
+	if got := updates(sink.schedulerEvents()); !slices.Equal(got, []string{"t1:TASK_LOST"}) {
+		t.Errorf("updates = %v, want t1 lost", got)
+	}
+	if h.s.agents[a0] != nil || len(h.s.frameworks[fwID].tasks) != 0 {
+		t.Errorf("a gone agent or its task is still known")
+	}
+	if err := h.s.MarkAgentGone(a0); err != nil {
+		t.Errorf("marking a gone agent again: %v", err)
+	}
+	w := h.s.TakeEffects().Writes
+	if !slices.Equal(w.GoneAgents, []string{a0}) || !slices.Contains(w.DeletedAgents, a0) {
+		t.Errorf("registry writes: gone %v deleted %v", w.GoneAgents, w.DeletedAgents)
+	}
+	info := &mesos.AgentInfo{Id: agentIDpb(a0), Hostname: proto.String("host0")}
+	if _, err := h.s.SubscribeAgent(&fakeSink{t: t}, "again", &agorapb.AgentCall_Subscribe{AgentInfo: info}); !errors.Is(err, ErrForbidden) {
+		t.Errorf("a gone agent registered again: %v", err)
+	}
+	// A new master remembers.
+	h2 := newHarness(t)
+	h2.s.RecoverGoneAgents(w.GoneAgents)
+	if _, err := h2.s.SubscribeAgent(&fakeSink{t: t}, "again", &agorapb.AgentCall_Subscribe{AgentInfo: info}); !errors.Is(err, ErrForbidden) {
+		t.Errorf("a gone agent registered with a new master: %v", err)
+	}
+}
+
+func TestDrainWithMarkGone(t *testing.T) {
+	h, a0, sink0, _, fwID, _ := maintained(t)
+	if err := h.s.DrainAgent(a0, nil, true); err != nil {
+		t.Fatal(err)
+	}
+	sink0.take()
+	uuid := []byte("0123456789abcdef")
+	if err := h.s.AgentCall(mastertest.StatusUpdateCall(a0, fwID, "t1", mesos.TaskState_TASK_KILLED, uuid), "stream-host0"); err != nil {
+		t.Fatal(err)
+	}
+	ack := &scheduler.Call{Type: scheduler.Call_ACKNOWLEDGE.Enum(), Acknowledge: &scheduler.Call_Acknowledge{
+		AgentId: agentIDpb(a0), TaskId: taskIDpb("t1"), Uuid: uuid,
+	}}
+	if err := h.call(fwID, "s1", ack); err != nil {
+		t.Fatal(err)
+	}
+	if h.s.agents[a0] == nil {
+		t.Fatalf("agent marked gone inside the acknowledgement")
+	}
+	h.s.Allocate()
+	if h.s.agents[a0] != nil || !slices.Contains(h.s.GoneAgents(), a0) {
+		t.Errorf("a drained agent with mark_gone was not marked gone")
 	}
 }

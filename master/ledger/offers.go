@@ -30,6 +30,7 @@ type offer struct {
 func (l *Ledger) Allocate() {
 	now := l.now()
 	l.allocPending = false
+	l.markDrainedGone()
 	batches := map[string][]*mesos.Offer{}
 	for _, ao := range l.alloc.Allocate(now) {
 		fw := l.frameworks[ao.FrameworkID]

@@ -60,12 +60,14 @@ type Batch struct {
 	DeletedQuotas []string
 	// Maintenance, when set, replaces the maintenance record.
 	Maintenance *MaintenanceRecord
+	// GoneAgents are agents marked gone (MARK_AGENT_GONE), kept for good.
+	GoneAgents []string
 }
 
 // Empty reports whether the batch changes nothing.
 func (b Batch) Empty() bool {
 	return len(b.Agents)+len(b.Frameworks)+len(b.DeletedAgents)+len(b.DeletedFrameworks)+
-		len(b.Weights)+len(b.Quotas)+len(b.DeletedQuotas) == 0 && b.Maintenance == nil
+		len(b.Weights)+len(b.Quotas)+len(b.DeletedQuotas) == 0 && b.Maintenance == nil && len(b.GoneAgents) == 0
 }
 
 // Registry keeps the records in a store.Store under agents/<id> and frameworks/<id>.
@@ -152,6 +154,14 @@ func (r *Registry) Apply(ctx context.Context, b Batch) error {
 	for _, q := range b.Quotas {
 		if err := r.putMessage(ctx, "quotas/"+roleKey(q.GetRole()), q); err != nil {
 			errs = append(errs, fmt.Errorf("registry: put quota of %s: %w", q.GetRole(), err))
+		}
+	}
+	for _, id := range b.GoneAgents {
+		ctx, cancel := context.WithTimeout(ctx, r.timeout)
+		_, err := r.st.Put(ctx, "gone/"+storeKey(id), []byte(id), store.AnyVersion)
+		cancel()
+		if err != nil {
+			errs = append(errs, fmt.Errorf("registry: put gone agent %s: %w", id, err))
 		}
 	}
 	if b.Maintenance != nil {
@@ -253,6 +263,19 @@ func (r *Registry) PutMaintenance(ctx context.Context, rec *MaintenanceRecord) e
 		return fmt.Errorf("registry: put maintenance: %w", err)
 	}
 	return nil
+}
+
+// LoadGoneAgents reads the ids of the agents marked gone.
+func (r *Registry) LoadGoneAgents(ctx context.Context) ([]string, error) {
+	var ids []string
+	err := r.readRaw(ctx, "gone", func(b []byte) error {
+		ids = append(ids, string(b))
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return ids, nil
 }
 
 // LoadMaintenance reads the maintenance record; an absent one is an empty schedule.
