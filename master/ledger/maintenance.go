@@ -185,9 +185,11 @@ func (l *Ledger) UpdateSchedule(s *maintpb.Schedule) error {
 
 // machineChanged settles the agents of a machine whose mode or unavailability
 // changed: their offers are rescinded (to be made again with the new
-// unavailability, or not at all) and so are their inverse offers.
+// unavailability, or not at all) and so are their inverse offers; the frameworks'
+// answers are forgotten, so that they are asked again.
 func (l *Ledger) machineChanged(m *machine) {
-	for _, a := range l.agents {
+	clear(m.responses)
+	for _, a := range sortedValues(l.agents) {
 		if strings.ToLower(a.info.GetHostname()) != machineKey(m.id) {
 			continue
 		}

@@ -459,3 +459,43 @@ func TestDrainWithMarkGone(t *testing.T) {
 		t.Errorf("a drained agent with mark_gone was not marked gone")
 	}
 }
+
+func TestChangedUnavailabilityAsksAgain(t *testing.T) {
+	h, _, _, _, fwID, sink := maintained(t)
+	inverse := func() []*mesos.InverseOffer {
+		h.s.Allocate()
+		var out []*mesos.InverseOffer
+		for _, ev := range sink.schedulerEvents() {
+			out = append(out, ev.GetInverseOffers().GetInverseOffers()...)
+		}
+		return out
+	}
+	if err := h.s.UpdateSchedule(schedule(window(h.clock.t, time.Hour, host("host0")))); err != nil {
+		t.Fatal(err)
+	}
+	first := inverse()
+	accept := &scheduler.Call{Type: scheduler.Call_ACCEPT_INVERSE_OFFERS.Enum(),
+		AcceptInverseOffers: &scheduler.Call_AcceptInverseOffers{InverseOfferIds: []*mesos.OfferID{first[0].GetId()}}}
+	if err := h.call(fwID, "s1", accept); err != nil {
+		t.Fatal(err)
+	}
+	if got := inverse(); len(got) != 0 {
+		t.Fatalf("asked again after an answer: %v", got)
+	}
+	// Same schedule: nothing changes. A new window: the framework is asked again.
+	if err := h.s.UpdateSchedule(schedule(window(h.clock.t, time.Hour, host("host0")))); err != nil {
+		t.Fatal(err)
+	}
+	if got := inverse(); len(got) != 0 {
+		t.Fatalf("asked again for an unchanged schedule: %v", got)
+	}
+	if err := h.s.UpdateSchedule(schedule(window(h.clock.t.Add(time.Hour), time.Hour, host("host0")))); err != nil {
+		t.Fatal(err)
+	}
+	if got := inverse(); len(got) != 1 || got[0].GetUnavailability().GetStart().GetNanoseconds() != h.clock.t.Add(time.Hour).UnixNano() {
+		t.Errorf("inverse offers after the window moved = %v, want one with the new start", got)
+	}
+	if sts := h.s.MaintenanceStatus().GetDrainingMachines()[0].GetStatuses(); len(sts) != 0 {
+		t.Errorf("old answers kept: %v", sts)
+	}
+}
