@@ -95,7 +95,7 @@ func ValidateSchedule(s *maintpb.Schedule) error {
 			return badRequest("%s.machine_ids: a window needs at least one machine", field)
 		}
 		u := w.GetUnavailability()
-		if u == nil || u.GetStart() == nil {
+		if u.GetStart() == nil || u.GetStart().Nanoseconds == nil {
 			return badRequest("%s.unavailability.start: must be set", field)
 		}
 		if u.Duration != nil && u.GetDuration().GetNanoseconds() < 0 {
