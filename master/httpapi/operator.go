@@ -205,7 +205,7 @@ func (s *Server) operatorCall(r *http.Request, call *masterpb.Call) (*masterpb.R
 // checked here, against the state the call changes.
 func (s *Server) ledgerCall(l *ledger.Ledger, call *masterpb.Call, principal string) (*masterpb.Response, error) {
 	if isMaintenanceCall(call.GetType()) {
-		return maintenanceCall(l, call)
+		return s.maintenanceCall(l, call, principal)
 	}
 	switch call.GetType() {
 	case masterpb.Call_GET_STATE:
