@@ -124,6 +124,21 @@ func TestMaintenanceLifecycle(t *testing.T) {
 	if len(inverse) != 1 || inverse[0].GetAgentId().GetValue() != a0 {
 		t.Fatalf("inverse offers = %v, want one for %s", inverse, a0)
 	}
+	listed := 0
+	for _, fv := range h.s.Snapshot().Frameworks {
+		for _, ov := range fv.Offers {
+			if ov.AgentID != a0 {
+				continue
+			}
+			listed++
+			if ov.Offer.GetUnavailability().GetStart().GetNanoseconds() != start.UnixNano() {
+				t.Errorf("GET_FRAMEWORKS offer of the draining agent lacks the unavailability: %v", ov.Offer)
+			}
+		}
+	}
+	if listed == 0 {
+		t.Errorf("no outstanding offer of the draining agent listed")
+	}
 	h.s.Allocate()
 	for _, ev := range sink.schedulerEvents() {
 		if ev.GetType() == scheduler.Event_INVERSE_OFFERS {
