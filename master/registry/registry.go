@@ -157,11 +157,8 @@ func (r *Registry) Apply(ctx context.Context, b Batch) error {
 		}
 	}
 	for _, id := range b.GoneAgents {
-		ctx, cancel := context.WithTimeout(ctx, r.timeout)
-		_, err := r.st.Put(ctx, "gone/"+storeKey(id), []byte(id), store.AnyVersion)
-		cancel()
-		if err != nil {
-			errs = append(errs, fmt.Errorf("registry: put gone agent %s: %w", id, err))
+		if err := r.PutGoneAgent(ctx, id); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	if b.Maintenance != nil {
@@ -261,6 +258,16 @@ func (r *Registry) PutMaintenance(ctx context.Context, rec *MaintenanceRecord) e
 	}
 	if err != nil {
 		return fmt.Errorf("registry: put maintenance: %w", err)
+	}
+	return nil
+}
+
+// PutGoneAgent records that agent id was marked gone.
+func (r *Registry) PutGoneAgent(ctx context.Context, id string) error {
+	ctx, cancel := context.WithTimeout(ctx, r.timeout)
+	defer cancel()
+	if _, err := r.st.Put(ctx, "gone/"+storeKey(id), []byte(id), store.AnyVersion); err != nil {
+		return fmt.Errorf("registry: put gone agent %s: %w", id, err)
 	}
 	return nil
 }
