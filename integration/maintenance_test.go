@@ -1,9 +1,12 @@
 package integration
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -144,6 +147,87 @@ func TestDrainAgentMovesMarathonApp(t *testing.T) {
 		}
 		if running[a] != 1 || running[b] != 2 {
 			return fmt.Errorf("running by agent %v, want the third instance on %s", running, a)
+		}
+		return nil
+	})
+}
+
+// TestMaintenanceScheduleMovesMarathonApp: scheduling maintenance for agent A's machine
+// makes Marathon (which gets an inverse offer and offers with the unavailability) move its
+// instance to B and accept; /machine/down shuts A down, and after /machine/up A registers
+// again.
+func TestMaintenanceScheduleMovesMarathonApp(t *testing.T) {
+	res := "cpus:1;mem:512;disk:1000;ports:[31000-31100]"
+	c := cluster.New(t, cluster.Options{Agents: 0})
+	agentA := c.AddAgent(res, "--hostname", "maint-a.test")
+	_, mc := startMarathon(t, c)
+	mc.must(http.MethodPost, "/v2/apps", `{"id":"/maint/sleep","cmd":"sleep 1000","cpus":0.4,"mem":16,"instances":1}`, http.StatusCreated, nil)
+	mc.settled("/maint/sleep", 1, false, 30*time.Second)
+	a := masterAgentIDs(t, c)[0]
+	c.AddAgent(res, "--hostname", "maint-b.test")
+	master := "http://" + c.Master.Addr
+	post := func(path, body string) (int, string) {
+		t.Helper()
+		resp, err := http.Post(master+path, "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	start := time.Now().Add(time.Hour).UnixNano()
+	sched := fmt.Sprintf(`{"windows":[{"machine_ids":[{"hostname":"maint-a.test"}],"unavailability":{"start":{"nanoseconds":%d}}}]}`, start)
+	if code, body := post("/maintenance/schedule", sched); code != http.StatusOK {
+		t.Fatalf("POST /maintenance/schedule: %d %s", code, body)
+	}
+	poll.Eventually(t, 60*time.Second, func() error {
+		running, total, err := appPlacement(mc, "/maint/sleep")
+		if err != nil {
+			return err
+		}
+		if running[a] != 0 || total != 1 || len(running) != 1 {
+			return fmt.Errorf("tasks running by agent %v (%d listed), want one off %s", running, total, a)
+		}
+		return nil
+	})
+	poll.Eventually(t, 30*time.Second, func() error {
+		var st struct {
+			Draining []struct {
+				ID       map[string]string `json:"id"`
+				Statuses []struct {
+					Status string `json:"status"`
+				} `json:"statuses"`
+			} `json:"draining_machines"`
+		}
+		if err := cluster.GetJSON(context.Background(), master+"/maintenance/status", &st); err != nil {
+			return err
+		}
+		if len(st.Draining) != 1 || len(st.Draining[0].Statuses) != 1 || st.Draining[0].Statuses[0].Status != "ACCEPT" {
+			return fmt.Errorf("maintenance status %+v, want Marathon's ACCEPT for maint-a.test", st)
+		}
+		return nil
+	})
+
+	if code, body := post("/machine/down", `[{"hostname":"maint-b.test"}]`); code != http.StatusBadRequest || !strings.Contains(body, "not part of a maintenance schedule") {
+		t.Errorf("POST /machine/down of an unscheduled machine: %d %s", code, body)
+	}
+	if code, body := post("/machine/down", `[{"hostname":"maint-a.test"}]`); code != http.StatusOK {
+		t.Fatalf("POST /machine/down: %d %s", code, body)
+	}
+	if !agentA.Wait(30 * time.Second) {
+		t.Fatalf("agent A still runs after its machine went down")
+	}
+	if ids := masterAgentIDs(t, c); len(ids) != 1 || ids[0] == a {
+		t.Fatalf("agents after down = %v", ids)
+	}
+	if code, body := post("/machine/up", `[{"hostname":"maint-a.test"}]`); code != http.StatusOK {
+		t.Fatalf("POST /machine/up: %d %s", code, body)
+	}
+	agentA.Restart()
+	poll.Eventually(t, 30*time.Second, func() error {
+		if n, err := c.ActiveAgents(); err != nil || n != 2 {
+			return fmt.Errorf("%d active agents (%v), want 2", n, err)
 		}
 		return nil
 	})

@@ -141,6 +141,10 @@ func TestDrainAndReactivateAgent(t *testing.T) {
 		as[0].GetDrainInfo().GetConfig().GetMaxGracePeriod().GetNanoseconds() != int64(3*time.Second) {
 		t.Fatalf("agents while draining = %v", as)
 	}
+	if code, body := tm.do(http.MethodGet, "/state", nil, ""); code != 200 ||
+		!strings.Contains(body, `"deactivated":true,"drain_info":{"config":{"max_grace_period":{"nanoseconds":3000000000}},"state":"DRAINING"}`) {
+		t.Errorf("/state while draining: %d %s", code, body)
+	}
 	tm.mustOperator(apicodec.JSON, reactivate)
 	as = tm.mustOperator(apicodec.JSON, opCall(masterpb.Call_GET_AGENTS)).GetGetAgents().GetAgents()
 	if len(as) != 1 || as[0].GetDeactivated() || !as[0].GetActive() || as[0].DrainInfo != nil {
@@ -151,4 +155,17 @@ func TestDrainAndReactivateAgent(t *testing.T) {
 	rt.fw.next(ev, func() bool {
 		return ev.GetType() == scheduler.Event_OFFERS && ev.GetOffers().GetOffers()[0].GetAgentId().GetValue() == rt.agentID
 	})
+
+	// MARK_AGENT_GONE removes it for good.
+	gone := &masterpb.Call{Type: masterpb.Call_MARK_AGENT_GONE.Enum(), MarkAgentGone: &masterpb.Call_MarkAgentGone{AgentId: agentID}}
+	tm.mustOperator(apicodec.JSON, gone)
+	rt.agent.next(aev, func() bool { return aev.GetType() == agorapb.AgentEvent_SHUTDOWN })
+	if as := tm.mustOperator(apicodec.JSON, opCall(masterpb.Call_GET_AGENTS)).GetGetAgents().GetAgents(); len(as) != 0 {
+		t.Errorf("agents after MARK_AGENT_GONE = %v", as)
+	}
+	unknown := &masterpb.Call{Type: masterpb.Call_MARK_AGENT_GONE.Enum(), MarkAgentGone: &masterpb.Call_MarkAgentGone{
+		AgentId: &mesos.AgentID{Value: proto.String("nope")}}}
+	if code, _, body := tm.operator(apicodec.JSON, unknown); code != 400 || !strings.Contains(body, "mark_agent_gone.agent_id: unknown agent nope") {
+		t.Errorf("MARK_AGENT_GONE of an unknown agent: %d %s", code, body)
+	}
 }

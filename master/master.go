@@ -193,12 +193,17 @@ func (m *Master) startTerm(ctx context.Context, reg *registry.Registry, deposed 
 	if err != nil {
 		return nil, nil, fmt.Errorf("master: recover registry: %w", err)
 	}
+	gone, err := reg.LoadGoneAgents(ctx)
+	if err != nil {
+		return nil, nil, fmt.Errorf("master: recover registry: %w", err)
+	}
 	now := m.clock.Now()
 	lcfg := m.cfg.ledger()
 	lcfg.ACLs = m.sec.aclsFunc()
 	l := ledger.New(lcfg, m.clock, info, rand.New(rand.NewPCG(uint64(now.UnixNano()), 0)))
 	l.RecoverRoles(weights, quotas)
 	l.RecoverMaintenance(maint.Schedule, maint.Machines)
+	l.RecoverGoneAgents(gone)
 	l.Recover(agents, fws)
 	lp := newLoop(m.cfg.AllocationInterval, m.cfg.AllocationBatch, m.clock, reg, m.log)
 	lp.deposed = deposed

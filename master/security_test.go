@@ -38,7 +38,11 @@ const testACLs = `{
 	"update_quotas": [{"principals": {"values": ["ops"]}, "roles": {"type": "ANY"}}],
 	"reserve_resources": [{"principals": {"values": ["ops"]}, "roles": {"values": ["web"]}}],
 	"view_frameworks": [{"principals": {"values": ["ops", "fw"]}, "users": {"type": "ANY"}}],
-	"view_tasks": [{"principals": {"values": ["ops"]}, "users": {"type": "ANY"}}]
+	"view_tasks": [{"principals": {"values": ["ops"]}, "users": {"type": "ANY"}}],
+	"drain_agents": [{"principals": {"values": ["ops"]}, "agents": {"type": "ANY"}}],
+	"start_maintenances": [{"principals": {"values": ["ops"]}, "machines": {"type": "ANY"}}],
+	"update_maintenance_schedules": [{"principals": {"values": ["ops"]}, "machines": {"type": "ANY"}}],
+	"get_maintenance_schedules": [{"principals": {"values": ["ops"]}, "machines": {"type": "ANY"}}]
 }`
 
 func startSecureMaster(t *testing.T) *testMaster {
@@ -134,13 +138,16 @@ func TestAuthorizationMatrix(t *testing.T) {
 			map[string]int{"": 401, "eve": 403, "ops": 400}},
 		{"operator GET_MAINTENANCE_STATUS", http.MethodPost, "/api/v1", op(opCall(masterpb.Call_GET_MAINTENANCE_STATUS)), js,
 			map[string]int{"": 401, "bad": 401, "eve": 200}},
-		// No ACLs guard draining; an authenticated call reaches the master, which knows no such agent.
+		// Allowed (drain_agents), the call reaches the master, which knows no such agent.
 		{"operator DRAIN_AGENT", http.MethodPost, "/api/v1", op(&masterpb.Call{Type: masterpb.Call_DRAIN_AGENT.Enum(),
 			DrainAgent: &masterpb.Call_DrainAgent{AgentId: &mesos.AgentID{Value: proto.String("no-such-agent")}}}), js,
-			map[string]int{"": 401, "bad": 401, "ops": 400}},
+			map[string]int{"": 401, "bad": 401, "eve": 403, "ops": 400}},
 		{"legacy GET /maintenance/status", http.MethodGet, "/maintenance/status", "", nil, map[string]int{"": 401, "eve": 200}},
 		{"legacy POST /machine/down", http.MethodPost, "/machine/down", `[{"hostname":"x"}]`, js,
-			map[string]int{"": 401, "bad": 401, "ops": 400}},
+			map[string]int{"": 401, "bad": 401, "eve": 403, "ops": 400}},
+		{"legacy POST /maintenance/schedule", http.MethodPost, "/maintenance/schedule",
+			`{"windows":[{"machine_ids":[{"hostname":"m1"}],"unavailability":{"start":{"nanoseconds":1}}}]}`, js,
+			map[string]int{"": 401, "eve": 403, "ops": 200}},
 		{"legacy PUT /weights", http.MethodPut, "/weights", `[{"role": "web", "weight": 2}]`, js,
 			map[string]int{"": 401, "bad": 401, "eve": 403, "ops": 200}},
 		{"legacy POST /quota", http.MethodPost, "/quota", `{"role": "web", "guarantee": [], "force": true}`, js,
@@ -161,6 +168,14 @@ func TestAuthorizationMatrix(t *testing.T) {
 			if code == 403 && !strings.Contains(body, "Forbidden") {
 				t.Errorf("%s as %q: 403 body %q does not say why", tt.name, principal, body)
 			}
+		}
+	}
+
+	// Only ops sees the schedule it set (get_maintenance_schedules); eve sees no machine.
+	for principal, want := range map[string]string{"ops": `"hostname":"m1"`, "eve": `{}`} {
+		code, body := tm.do(http.MethodGet, "/maintenance/schedule", as(principal, nil), "")
+		if code != 200 || !strings.Contains(body, want) || (principal == "eve" && strings.Contains(body, "m1")) {
+			t.Errorf("GET /maintenance/schedule as %s: %d %s, want %s", principal, code, body, want)
 		}
 	}
 

@@ -39,7 +39,6 @@ var notBuilt = map[masterpb.Call_Type]string{
 	masterpb.Call_GET_OPERATIONS:    "",
 	masterpb.Call_GROW_VOLUME:       "resizing persistent volumes is not built on this master; DESTROY and CREATE instead",
 	masterpb.Call_SHRINK_VOLUME:     "resizing persistent volumes is not built on this master; DESTROY and CREATE instead",
-	masterpb.Call_MARK_AGENT_GONE:   "",
 }
 
 // handleOperator serves POST /api/v1, the Mesos v1 operator API.
@@ -140,6 +139,8 @@ func validateOperatorCall(call *masterpb.Call) error {
 		return need(call.DeactivateAgent.GetAgentId().GetValue() != "", "deactivate_agent.agent_id")
 	case masterpb.Call_REACTIVATE_AGENT:
 		return need(call.ReactivateAgent.GetAgentId().GetValue() != "", "reactivate_agent.agent_id")
+	case masterpb.Call_MARK_AGENT_GONE:
+		return need(call.MarkAgentGone.GetAgentId().GetValue() != "", "mark_agent_gone.agent_id")
 	}
 	return nil
 }
@@ -204,7 +205,7 @@ func (s *Server) operatorCall(r *http.Request, call *masterpb.Call) (*masterpb.R
 // checked here, against the state the call changes.
 func (s *Server) ledgerCall(l *ledger.Ledger, call *masterpb.Call, principal string) (*masterpb.Response, error) {
 	if isMaintenanceCall(call.GetType()) {
-		return maintenanceCall(l, call)
+		return s.maintenanceCall(l, call, principal)
 	}
 	switch call.GetType() {
 	case masterpb.Call_GET_STATE:

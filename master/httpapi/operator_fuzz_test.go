@@ -50,6 +50,9 @@ func FuzzOperatorCall(f *testing.F) {
 		f.Add(j, true)
 	}
 	f.Add([]byte(`{"type":"UPDATE_QUOTA","update_quota":{"quota_configs":[{"role":"a","limits":{"cpus":{"value":1e300}}}]}}`), true)
+	f.Add([]byte(`{"type":"UPDATE_MAINTENANCE_SCHEDULE","update_maintenance_schedule":{"schedule":{"windows":[{"machine_ids":[{"hostname":"h","ip":"10.0.0.1"}],"unavailability":{"start":{"nanoseconds":1},"duration":{"nanoseconds":5}}}]}}}`), true)
+	f.Add([]byte(`{"type":"START_MAINTENANCE","start_maintenance":{"machines":[{"hostname":"h"}]}}`), true)
+	f.Add([]byte(`{"type":"DRAIN_AGENT","drain_agent":{"agent_id":{"value":"a"},"max_grace_period":{"nanoseconds":1},"mark_gone":true}}`), true)
 	f.Add([]byte(`{"type":"SET_QUOTA","set_quota":{"quota_request":{"role":"r","guarantee":[{"name":"cpus","type":"SCALAR","scalar":{"value":-1}}]}}}`), true)
 	info := &mesos.MasterInfo{Id: proto.String("M"), Ip: proto.Uint32(1), Port: proto.Uint32(5050), Hostname: proto.String("m")}
 	f.Fuzz(func(t *testing.T, body []byte, asJSON bool) {

@@ -9,6 +9,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/agoracluster/agora/master/ledger"
+	mesos "github.com/agoracluster/agora/proto/mesos/v1"
 	"github.com/agoracluster/agora/resources"
 )
 
@@ -57,6 +58,9 @@ type agentJSON struct {
 	Active                bool                         `json:"active"`
 	State                 string                       `json:"state"`
 	Version               string                       `json:"version,omitempty"`
+	// Deactivated and DrainInfo are set by DEACTIVATE_AGENT and DRAIN_AGENT, as in Mesos 1.9.
+	Deactivated bool            `json:"deactivated"`
+	DrainInfo   json.RawMessage `json:"drain_info,omitempty"`
 }
 
 type frameworkJSON struct {
@@ -282,6 +286,7 @@ func (s *Server) stateDocument(snap *ledger.Snapshot) *stateJSON {
 			ReservedResources: reservedJSON(a.Total), ReservedResourcesFull: reservedFullJSON(a.Total),
 			Attributes: resources.AttributeMap(a.Info.GetAttributes()),
 			Active:     a.State == "active" && !a.Deactivated, State: a.State, Version: a.Version,
+			Deactivated: a.Deactivated, DrainInfo: drainInfoJSON(a.Drain),
 		})
 	}
 	for _, fw := range snap.Frameworks {
@@ -312,4 +317,16 @@ func (s *Server) handleState(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	_, _ = w.Write(b)
+}
+
+// drainInfoJSON is an agent's DrainInfo as Mesos writes it, nil when it drains not.
+func drainInfoJSON(d *mesos.DrainInfo) json.RawMessage {
+	if d == nil {
+		return nil
+	}
+	b, err := mesos.MarshalJSON(d)
+	if err != nil {
+		return nil
+	}
+	return b
 }

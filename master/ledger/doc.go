@@ -35,6 +35,8 @@
 //	                                     (CHECKPOINT_RESOURCES) and kept in the registry
 //	agentCall (agent_calls.go)          one agent call: status updates, resources, executor exits
 //	validation.go, effects.go, snapshot.go   call validation; effects out; the read side
+//	maintenance.go                      maintenance schedules and machine modes (DRAINING, DOWN),
+//	                                     inverse offers, DRAIN/DEACTIVATE/REACTIVATE_AGENT
 //	operator.go, operator_calls.go   the operator API: GET_STATE & co. from a Snapshot, the
 //	                                 SUBSCRIBE events recorded while watched (Effects.OperatorEvents),
 //	                                 weights, quotas (kept in the registry) and teardown

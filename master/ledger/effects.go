@@ -25,10 +25,13 @@ type writes struct {
 	quotas     map[string]bool // roles
 	// maintenance is set when the schedule or a machine's mode changed.
 	maintenance bool
+	// gone are the agents marked gone since.
+	gone map[string]bool
 }
 
 func newWrites() writes {
-	return writes{agents: map[string]bool{}, frameworks: map[string]bool{}, weights: map[string]bool{}, quotas: map[string]bool{}}
+	return writes{agents: map[string]bool{}, frameworks: map[string]bool{}, weights: map[string]bool{}, quotas: map[string]bool{},
+		gone: map[string]bool{}}
 }
 
 // markAgent and markFramework put a record into the next registry batch.
@@ -66,6 +69,8 @@ func (l *Ledger) note(level zapcore.Level, msg string, fields ...zap.Field) {
 func (l *Ledger) TakeEffects() Effects {
 	e := Effects{Writes: l.dirty.take(l.agents, l.frameworks), Notes: l.notes, OperatorEvents: l.opEvents}
 	l.dirty.takeRoles(&e.Writes, l.alloc.Weights(), l.alloc.Quotas())
+	e.Writes.GoneAgents = slices.Sorted(maps.Keys(l.dirty.gone))
+	clear(l.dirty.gone)
 	if l.dirty.maintenance {
 		e.Writes.Maintenance = &registry.MaintenanceRecord{Schedule: l.Schedule(), Machines: l.MachineInfos()}
 		l.dirty.maintenance = false

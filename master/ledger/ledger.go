@@ -57,6 +57,10 @@ type Ledger struct {
 	schedule      *maintpb.Schedule
 	machines      map[string]*machine
 	inverseOffers map[string]*inverseOffer
+	// goneAgents are the agents marked gone (MARK_AGENT_GONE): never again admitted;
+	// goneDue asks the next allocation to mark drained agents gone.
+	goneAgents map[string]bool
+	goneDue    bool
 
 	// allocPending asks the owner to run an allocation cycle soon.
 	allocPending bool
@@ -98,6 +102,7 @@ func New(cfg Config, clock Clock, info *mesos.MasterInfo, rng *rand.Rand) *Ledge
 
 		machines:      map[string]*machine{},
 		inverseOffers: map[string]*inverseOffer{},
+		goneAgents:    map[string]bool{},
 	}
 }
 

@@ -51,6 +51,7 @@ type inverseOffer struct {
 	id          string
 	frameworkID string
 	agentID     string
+	streamID    string // the framework's stream it was sent on
 }
 
 // machineKey identifies a machine: its hostname in lower case, or its ip when it
@@ -94,7 +95,7 @@ func ValidateSchedule(s *maintpb.Schedule) error {
 			return badRequest("%s.machine_ids: a window needs at least one machine", field)
 		}
 		u := w.GetUnavailability()
-		if u == nil || u.GetStart() == nil {
+		if u.GetStart() == nil || u.GetStart().Nanoseconds == nil {
 			return badRequest("%s.unavailability.start: must be set", field)
 		}
 		if u.Duration != nil && u.GetDuration().GetNanoseconds() < 0 {
@@ -184,9 +185,11 @@ func (l *Ledger) UpdateSchedule(s *maintpb.Schedule) error {
 
 // machineChanged settles the agents of a machine whose mode or unavailability
 // changed: their offers are rescinded (to be made again with the new
-// unavailability, or not at all) and so are their inverse offers.
+// unavailability, or not at all) and so are their inverse offers; the frameworks'
+// answers are forgotten, so that they are asked again.
 func (l *Ledger) machineChanged(m *machine) {
-	for _, a := range l.agents {
+	clear(m.responses)
+	for _, a := range sortedValues(l.agents) {
 		if strings.ToLower(a.info.GetHostname()) != machineKey(m.id) {
 			continue
 		}
@@ -341,8 +344,11 @@ func (l *Ledger) RecoverMaintenance(s *maintpb.Schedule, machines []*mesos.Machi
 	}
 }
 
-// agentMayRegister refuses agents whose machine is DOWN.
+// agentMayRegister refuses agents marked gone and agents whose machine is DOWN.
 func (l *Ledger) agentMayRegister(info *mesos.AgentInfo) error {
+	if id := info.GetId().GetValue(); l.goneAgents[id] {
+		return forbidden("Agent %s has been marked gone and may not register again", id)
+	}
 	if m := l.machines[strings.ToLower(info.GetHostname())]; m != nil && m.mode == mesos.MachineInfo_DOWN {
 		return forbidden("Agent on %s may not register: its machine is DOWN for maintenance", info.GetHostname())
 	}
@@ -362,6 +368,19 @@ func (l *Ledger) unavailabilityOf(a *agent) *mesos.Unavailability {
 // DRAINING machine, once, to give it back: one inverse offer per agent and
 // framework, outstanding until it is answered or the machine's maintenance changes.
 func (l *Ledger) sendInverseOffers() {
+	// Inverse offers of frameworks or agents that are gone are forgotten, and so are
+	// those sent on a framework's earlier stream (they are made again).
+	for _, id := range slices.Sorted(maps.Keys(l.inverseOffers)) {
+		io := l.inverseOffers[id]
+		a := l.agents[io.agentID]
+		if fw := l.frameworks[io.frameworkID]; a != nil && fw != nil && fw.streamID == io.streamID {
+			continue
+		}
+		delete(l.inverseOffers, id)
+		if a != nil {
+			delete(a.inverseOffers, io.frameworkID)
+		}
+	}
 	if len(l.machines) == 0 {
 		return
 	}
@@ -375,7 +394,7 @@ func (l *Ledger) sendInverseOffers() {
 			if !fw.connected || !a.hasFramework(fw.id) || a.inverseOffers[fw.id] != nil || m.responses[fw.id] != nil {
 				continue
 			}
-			io := &inverseOffer{id: l.ids.offer(), frameworkID: fw.id, agentID: a.id}
+			io := &inverseOffer{id: l.ids.offer(), frameworkID: fw.id, agentID: a.id, streamID: fw.streamID}
 			a.inverseOffers[fw.id] = io
 			l.inverseOffers[io.id] = io
 			batches[fw.id] = append(batches[fw.id], &mesos.InverseOffer{
@@ -474,8 +493,8 @@ func (l *Ledger) DeactivateAgent(id string) error {
 
 // DrainAgent is DRAIN_AGENT: the agent is deactivated and its tasks are killed,
 // each with a grace period of at most maxGrace (nil: the task's own kill
-// policy); once it runs no task it is DRAINED. markGone is refused: marking
-// agents gone is not built.
+// policy); once it runs no task it is DRAINED, and with markGone then marked gone
+// (see MarkAgentGone).
 func (l *Ledger) DrainAgent(id string, maxGrace *mesos.DurationInfo, markGone bool) error {
 	a, err := l.findAgent(id, "drain_agent.agent_id")
 	if err != nil {
@@ -484,10 +503,10 @@ func (l *Ledger) DrainAgent(id string, maxGrace *mesos.DurationInfo, markGone bo
 	if maxGrace != nil && maxGrace.GetNanoseconds() < 0 {
 		return badRequest("drain_agent.max_grace_period: must not be negative")
 	}
-	if markGone {
-		return badRequest("drain_agent.mark_gone: marking agents gone (MARK_AGENT_GONE) is not built on this master; drain without it")
-	}
 	cfg := &mesos.DrainConfig{}
+	if markGone {
+		cfg.MarkGone = proto.Bool(true)
+	}
 	if maxGrace != nil {
 		cfg.MaxGracePeriod = proto.Clone(maxGrace).(*mesos.DurationInfo)
 	}
@@ -534,6 +553,97 @@ func (l *Ledger) checkDrained(a *agent) {
 	a.drain.State = mesos.DrainState_DRAINED.Enum()
 	l.dirty.markAgent(a.id)
 	l.note(zapcore.InfoLevel, "agent drained", zap.String("agent_id", a.id))
+	if a.drain.GetConfig().GetMarkGone() {
+		l.goneDue = true // marked gone at the next allocation, outside the caller's loops
+		l.requestAllocation()
+	}
+}
+
+// markDrainedGone marks gone the DRAINED agents whose drain asked for it.
+func (l *Ledger) markDrainedGone() {
+	if !l.goneDue {
+		return
+	}
+	l.goneDue = false
+	for _, a := range sortedValues(l.agents) {
+		if a.drain.GetState() == mesos.DrainState_DRAINED && a.drain.GetConfig().GetMarkGone() {
+			l.markGone(a, "drained with mark_gone")
+		}
+	}
+}
+
+// MarkAgentGone is MARK_AGENT_GONE: the agent is shut down and removed for good; its
+// tasks are reported TASK_GONE_BY_OPERATOR (TASK_LOST to frameworks that are not
+// partition-aware) and it may never register again. Marking a gone agent again is
+// no error.
+func (l *Ledger) MarkAgentGone(id string) error {
+	if l.goneAgents[id] {
+		return nil
+	}
+	a, err := l.findAgent(id, "mark_agent_gone.agent_id")
+	if err != nil {
+		return err
+	}
+	l.markGone(a, "marked gone by the operator")
+	return nil
+}
+
+// markGone removes an agent for good.
+func (l *Ledger) markGone(a *agent, why string) {
+	now := l.now()
+	a.send(&agorapb.AgentEvent{Type: agorapb.AgentEvent_SHUTDOWN.Enum()})
+	if a.sink != nil {
+		a.sink.Close()
+		a.sink = nil
+	}
+	l.rescindInverseOffers(a)
+	for _, o := range sortedValues(a.offers) {
+		l.removeOffer(o, 0, true)
+	}
+	msg := fmt.Sprintf("Agent %s was %s", a.info.GetHostname(), why)
+	for _, key := range slices.Sorted(maps.Keys(a.tasks)) {
+		t := a.tasks[key]
+		fw := l.frameworks[t.frameworkID]
+		if !t.state().IsTerminal() {
+			state := mesos.TaskState_TASK_LOST
+			if fw != nil && fw.partitionAware {
+				state = mesos.TaskState_TASK_GONE_BY_OPERATOR
+			}
+			st := t.masterStatus(now, state, mesos.TaskStatus_REASON_AGENT_REMOVED, msg)
+			t.setStatus(st, state)
+			l.taskUpdated(t)
+			if fw != nil {
+				fw.send(updateEvent(st))
+			}
+		}
+		t.recovered = true // its resources leave with the agent
+		l.removeTask(t)
+	}
+	clear(a.executors)
+	if a.inAllocator() {
+		l.alloc.RemoveAgent(a.id)
+	}
+	if a.state != agentUnreachable {
+		l.agentRemoved(a.id)
+	}
+	l.forgetAgent(a)
+	l.goneAgents[a.id] = true
+	l.dirty.gone[a.id] = true
+	for _, fw := range sortedValues(l.frameworks) {
+		fw.send(&scheduler.Event{Type: scheduler.Event_FAILURE.Enum(), Failure: &scheduler.Event_Failure{AgentId: agentIDpb(a.id)}})
+	}
+	l.requestAllocation()
+	l.note(zapcore.InfoLevel, "agent marked gone", zap.String("agent_id", a.id), zap.String("reason", why))
+}
+
+// GoneAgents lists the agents marked gone.
+func (l *Ledger) GoneAgents() []string { return slices.Sorted(maps.Keys(l.goneAgents)) }
+
+// RecoverGoneAgents loads the agents marked gone from the registry.
+func (l *Ledger) RecoverGoneAgents(ids []string) {
+	for _, id := range ids {
+		l.goneAgents[id] = true
+	}
 }
 
 // ReactivateAgent is REACTIVATE_AGENT: a deactivated (or draining, or drained)

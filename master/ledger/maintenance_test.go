@@ -124,6 +124,21 @@ func TestMaintenanceLifecycle(t *testing.T) {
 	if len(inverse) != 1 || inverse[0].GetAgentId().GetValue() != a0 {
 		t.Fatalf("inverse offers = %v, want one for %s", inverse, a0)
 	}
+	listed := 0
+	for _, fv := range h.s.Snapshot().Frameworks {
+		for _, ov := range fv.Offers {
+			if ov.AgentID != a0 {
+				continue
+			}
+			listed++
+			if ov.Offer.GetUnavailability().GetStart().GetNanoseconds() != start.UnixNano() {
+				t.Errorf("GET_FRAMEWORKS offer of the draining agent lacks the unavailability: %v", ov.Offer)
+			}
+		}
+	}
+	if listed == 0 {
+		t.Errorf("no outstanding offer of the draining agent listed")
+	}
 	h.s.Allocate()
 	for _, ev := range sink.schedulerEvents() {
 		if ev.GetType() == scheduler.Event_INVERSE_OFFERS {
@@ -248,7 +263,7 @@ func TestDrainAgent(t *testing.T) {
 		field string
 	}{
 		{"unknown agent", h.s.DrainAgent("nope", nil, false), "drain_agent.agent_id"},
-		{"mark gone", h.s.DrainAgent(a0, nil, true), "drain_agent.mark_gone"},
+		{"mark unknown gone", h.s.MarkAgentGone("nope"), "mark_agent_gone.agent_id"},
 		{"negative grace", h.s.DrainAgent(a0, &mesos.DurationInfo{Nanoseconds: proto.Int64(-1)}, false), "drain_agent.max_grace_period"},
 		{"reactivate an active agent", h.s.ReactivateAgent(a0), "reactivate_agent.agent_id"},
 		{"deactivate unknown", h.s.DeactivateAgent(""), "deactivate_agent.agent_id"},
@@ -358,5 +373,144 @@ func TestDeactivateAgentKeepsTasks(t *testing.T) {
 	}
 	if len(h.s.agents[a0].tasks) != 1 {
 		t.Errorf("deactivation ended the agent's tasks")
+	}
+}
+
+func TestInverseOffersOfARemovedFrameworkAreForgotten(t *testing.T) {
+	h, _, _, _, fwID, _ := maintained(t)
+	if err := h.s.UpdateSchedule(schedule(window(h.clock.t, time.Hour, host("host0")))); err != nil {
+		t.Fatal(err)
+	}
+	h.s.Allocate()
+	if len(h.s.inverseOffers) != 1 {
+		t.Fatalf("outstanding inverse offers = %d, want 1", len(h.s.inverseOffers))
+	}
+	if err := h.s.TeardownFramework(fwID); err != nil {
+		t.Fatal(err)
+	}
+	h.s.Allocate()
+	if len(h.s.inverseOffers) != 0 {
+		t.Errorf("inverse offers of a removed framework kept: %v", h.s.inverseOffers)
+	}
+}
+
+func TestInverseOffersAreMadeAgainOnANewStream(t *testing.T) {
+	h, _, _, _, fwID, sink := maintained(t)
+	if err := h.s.UpdateSchedule(schedule(window(h.clock.t, time.Hour, host("host0")))); err != nil {
+		t.Fatal(err)
+	}
+	h.s.Allocate()
+	sink.take()
+	info := mastertest.FrameworkInfo("fw")
+	info.Id = frameworkIDpb(fwID)
+	sink2 := &fakeSink{t: t}
+	h.s.SubscribeFramework(sink2, "s2", &scheduler.Call_Subscribe{FrameworkInfo: info})
+	h.s.Allocate()
+	n := 0
+	for _, ev := range sink2.schedulerEvents() {
+		if ev.GetType() == scheduler.Event_INVERSE_OFFERS {
+			n += len(ev.GetInverseOffers().GetInverseOffers())
+		}
+	}
+	if n != 1 || len(h.s.inverseOffers) != 1 {
+		t.Errorf("inverse offers on the new stream = %d (outstanding %d), want 1", n, len(h.s.inverseOffers))
+	}
+}
+
+func TestMarkAgentGone(t *testing.T) {
+	h, a0, sink0, _, fwID, sink := maintained(t)
+	if err := h.s.MarkAgentGone(a0); err != nil {
+		t.Fatal(err)
+	}
+	if evs := sink0.agentEvents(); len(evs) != 1 || evs[0].GetType() != agorapb.AgentEvent_SHUTDOWN || !sink0.closed {
+		t.Errorf("agent events = %v (closed %v), want SHUTDOWN", evs, sink0.closed)
+	}
+	if got := updates(sink.schedulerEvents()); !slices.Equal(got, []string{"t1:TASK_LOST"}) {
+		t.Errorf("updates = %v, want t1 lost", got)
+	}
+	if h.s.agents[a0] != nil || len(h.s.frameworks[fwID].tasks) != 0 {
+		t.Errorf("a gone agent or its task is still known")
+	}
+	if err := h.s.MarkAgentGone(a0); err != nil {
+		t.Errorf("marking a gone agent again: %v", err)
+	}
+	w := h.s.TakeEffects().Writes
+	if !slices.Equal(w.GoneAgents, []string{a0}) || !slices.Contains(w.DeletedAgents, a0) {
+		t.Errorf("registry writes: gone %v deleted %v", w.GoneAgents, w.DeletedAgents)
+	}
+	info := &mesos.AgentInfo{Id: agentIDpb(a0), Hostname: proto.String("host0")}
+	if _, err := h.s.SubscribeAgent(&fakeSink{t: t}, "again", &agorapb.AgentCall_Subscribe{AgentInfo: info}); !errors.Is(err, ErrForbidden) {
+		t.Errorf("a gone agent registered again: %v", err)
+	}
+	// A new master remembers.
+	h2 := newHarness(t)
+	h2.s.RecoverGoneAgents(w.GoneAgents)
+	if _, err := h2.s.SubscribeAgent(&fakeSink{t: t}, "again", &agorapb.AgentCall_Subscribe{AgentInfo: info}); !errors.Is(err, ErrForbidden) {
+		t.Errorf("a gone agent registered with a new master: %v", err)
+	}
+}
+
+func TestDrainWithMarkGone(t *testing.T) {
+	h, a0, sink0, _, fwID, _ := maintained(t)
+	if err := h.s.DrainAgent(a0, nil, true); err != nil {
+		t.Fatal(err)
+	}
+	sink0.take()
+	uuid := []byte("0123456789abcdef")
+	if err := h.s.AgentCall(mastertest.StatusUpdateCall(a0, fwID, "t1", mesos.TaskState_TASK_KILLED, uuid), "stream-host0"); err != nil {
+		t.Fatal(err)
+	}
+	ack := &scheduler.Call{Type: scheduler.Call_ACKNOWLEDGE.Enum(), Acknowledge: &scheduler.Call_Acknowledge{
+		AgentId: agentIDpb(a0), TaskId: taskIDpb("t1"), Uuid: uuid,
+	}}
+	if err := h.call(fwID, "s1", ack); err != nil {
+		t.Fatal(err)
+	}
+	if h.s.agents[a0] == nil {
+		t.Fatalf("agent marked gone inside the acknowledgement")
+	}
+	h.s.Allocate()
+	if h.s.agents[a0] != nil || !slices.Contains(h.s.GoneAgents(), a0) {
+		t.Errorf("a drained agent with mark_gone was not marked gone")
+	}
+}
+
+func TestChangedUnavailabilityAsksAgain(t *testing.T) {
+	h, _, _, _, fwID, sink := maintained(t)
+	inverse := func() []*mesos.InverseOffer {
+		h.s.Allocate()
+		var out []*mesos.InverseOffer
+		for _, ev := range sink.schedulerEvents() {
+			out = append(out, ev.GetInverseOffers().GetInverseOffers()...)
+		}
+		return out
+	}
+	if err := h.s.UpdateSchedule(schedule(window(h.clock.t, time.Hour, host("host0")))); err != nil {
+		t.Fatal(err)
+	}
+	first := inverse()
+	accept := &scheduler.Call{Type: scheduler.Call_ACCEPT_INVERSE_OFFERS.Enum(),
+		AcceptInverseOffers: &scheduler.Call_AcceptInverseOffers{InverseOfferIds: []*mesos.OfferID{first[0].GetId()}}}
+	if err := h.call(fwID, "s1", accept); err != nil {
+		t.Fatal(err)
+	}
+	if got := inverse(); len(got) != 0 {
+		t.Fatalf("asked again after an answer: %v", got)
+	}
+	// Same schedule: nothing changes. A new window: the framework is asked again.
+	if err := h.s.UpdateSchedule(schedule(window(h.clock.t, time.Hour, host("host0")))); err != nil {
+		t.Fatal(err)
+	}
+	if got := inverse(); len(got) != 0 {
+		t.Fatalf("asked again for an unchanged schedule: %v", got)
+	}
+	if err := h.s.UpdateSchedule(schedule(window(h.clock.t.Add(time.Hour), time.Hour, host("host0")))); err != nil {
+		t.Fatal(err)
+	}
+	if got := inverse(); len(got) != 1 || got[0].GetUnavailability().GetStart().GetNanoseconds() != h.clock.t.Add(time.Hour).UnixNano() {
+		t.Errorf("inverse offers after the window moved = %v, want one with the new start", got)
+	}
+	if sts := h.s.MaintenanceStatus().GetDrainingMachines()[0].GetStatuses(); len(sts) != 0 {
+		t.Errorf("old answers kept: %v", sts)
 	}
 }

@@ -24,12 +24,16 @@ type offer struct {
 	role        string
 	res         resources.Resources
 	created     time.Time
+	// unavailability is the agent's machine's maintenance window when the offer was
+	// made (nil when the machine is UP).
+	unavailability *mesos.Unavailability
 }
 
 // Allocate runs one allocation cycle and sends the resulting offers.
 func (l *Ledger) Allocate() {
 	now := l.now()
 	l.allocPending = false
+	l.markDrainedGone()
 	batches := map[string][]*mesos.Offer{}
 	for _, ao := range l.alloc.Allocate(now) {
 		fw := l.frameworks[ao.FrameworkID]
@@ -38,13 +42,12 @@ func (l *Ledger) Allocate() {
 			l.alloc.Recover(ao.FrameworkID, ao.AgentID, ao.Resources, 0, now)
 			continue
 		}
-		o := &offer{id: l.ids.offer(), frameworkID: fw.id, agentID: a.id, role: ao.Role, res: ao.Resources, created: now}
+		o := &offer{id: l.ids.offer(), frameworkID: fw.id, agentID: a.id, role: ao.Role, res: ao.Resources, created: now,
+			unavailability: l.unavailabilityOf(a)}
 		l.offers[o.id] = o
 		fw.offers[o.id] = o
 		a.offers[o.id] = o
-		pb := offerProto(fw, a, o)
-		pb.Unavailability = l.unavailabilityOf(a)
-		batches[fw.id] = append(batches[fw.id], pb)
+		batches[fw.id] = append(batches[fw.id], offerProto(fw, a, o))
 		l.stats.OffersSent++
 	}
 	fwIDs := slices.AppendSeq(make([]string, 0, len(batches)), maps.Keys(batches))
@@ -71,6 +74,9 @@ func offerProto(fw *framework, a *agent, o *offer) *mesos.Offer {
 		pb.AllocationInfo = &mesos.Resource_AllocationInfo{Role: proto.String(o.role)}
 	} else {
 		pb.Resources = o.res.ToProto()
+	}
+	if o.unavailability != nil {
+		pb.Unavailability = proto.Clone(o.unavailability).(*mesos.Unavailability)
 	}
 	if execs := a.executors[fw.id]; len(execs) > 0 {
 		for _, execID := range slices.Sorted(maps.Keys(execs)) {

@@ -62,12 +62,14 @@ type Batch struct {
 	DeletedQuotas []string
 	// Maintenance, when set, replaces the maintenance record.
 	Maintenance *MaintenanceRecord
+	// GoneAgents are agents marked gone (MARK_AGENT_GONE), kept for good.
+	GoneAgents []string
 }
 
 // Empty reports whether the batch changes nothing.
 func (b Batch) Empty() bool {
 	return len(b.Agents)+len(b.Frameworks)+len(b.DeletedAgents)+len(b.DeletedFrameworks)+
-		len(b.Weights)+len(b.Quotas)+len(b.DeletedQuotas) == 0 && b.Maintenance == nil
+		len(b.Weights)+len(b.Quotas)+len(b.DeletedQuotas) == 0 && b.Maintenance == nil && len(b.GoneAgents) == 0
 }
 
 // Registry keeps the records in a store.Store under agents/<id> and frameworks/<id>.
@@ -163,6 +165,9 @@ func (r *Registry) Apply(ctx context.Context, b Batch) error {
 			}
 			return nil
 		})
+	}
+	for _, id := range b.GoneAgents {
+		add("gone/"+id, func() error { return r.PutGoneAgent(ctx, id) })
 	}
 	if b.Maintenance != nil {
 		add("maintenance", func() error { return r.PutMaintenance(ctx, b.Maintenance) })
@@ -299,6 +304,29 @@ func (r *Registry) PutMaintenance(ctx context.Context, rec *MaintenanceRecord) e
 		return fmt.Errorf("registry: put maintenance: %w", err)
 	}
 	return nil
+}
+
+// PutGoneAgent records that agent id was marked gone.
+func (r *Registry) PutGoneAgent(ctx context.Context, id string) error {
+	ctx, cancel := context.WithTimeout(ctx, r.timeout)
+	defer cancel()
+	if _, err := r.st.Put(ctx, "gone/"+storeKey(id), []byte(id), store.AnyVersion); err != nil {
+		return fmt.Errorf("registry: put gone agent %s: %w", id, err)
+	}
+	return nil
+}
+
+// LoadGoneAgents reads the ids of the agents marked gone.
+func (r *Registry) LoadGoneAgents(ctx context.Context) ([]string, error) {
+	var ids []string
+	err := r.readRaw(ctx, "gone", func(b []byte) error {
+		ids = append(ids, string(b))
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return ids, nil
 }
 
 // LoadMaintenance reads the maintenance record; an absent one is an empty schedule.

@@ -2,6 +2,7 @@ package registry
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 
@@ -160,7 +161,7 @@ func TestMaintenanceAndDrainRoundTrip(t *testing.T) {
 	start := time.Unix(1700000000, 0)
 	agent := &AgentRecord{Info: &mesos.AgentInfo{Hostname: proto.String("h1"), Id: &mesos.AgentID{Value: proto.String("M-S1")}},
 		Deactivated: true, Drain: drain, DrainStart: start}
-	b := Batch{Maintenance: rec, Agents: []*AgentRecord{agent}}
+	b := Batch{Maintenance: rec, Agents: []*AgentRecord{agent}, GoneAgents: []string{"M-S9", "odd id/é"}}
 	if b.Empty() {
 		t.Fatalf("a batch with maintenance is empty")
 	}
@@ -173,6 +174,10 @@ func TestMaintenanceAndDrainRoundTrip(t *testing.T) {
 	}
 	if !proto.Equal(got.Schedule, rec.Schedule) || len(got.Machines) != 1 || !proto.Equal(got.Machines[0], rec.Machines[0]) {
 		t.Errorf("maintenance = %v, want %v", got, rec)
+	}
+	gone, err := reg.LoadGoneAgents(ctx)
+	if err != nil || len(gone) != 2 || !slices.Contains(gone, "M-S9") || !slices.Contains(gone, "odd id/é") {
+		t.Errorf("gone agents = %v, %v", gone, err)
 	}
 	agents, _, err := reg.Load(ctx)
 	if err != nil || len(agents) != 1 {

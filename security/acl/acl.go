@@ -37,6 +37,17 @@ const (
 	ViewFlags          Action = "view_flags"          // flags
 	GetEndpoints       Action = "get_endpoints"       // paths
 	SetLogLevel        Action = "set_log_level"       // level
+	// Maintenance (objects: machines by hostname, or ip when they have none) and
+	// draining (objects: agent ids).
+	GetMaintenanceSchedules    Action = "get_maintenance_schedules"    // machines
+	UpdateMaintenanceSchedules Action = "update_maintenance_schedules" // machines
+	StartMaintenances          Action = "start_maintenances"           // machines
+	StopMaintenances           Action = "stop_maintenances"            // machines
+	GetMaintenanceStatuses     Action = "get_maintenance_statuses"     // machines
+	DrainAgents                Action = "drain_agents"                 // agents
+	DeactivateAgents           Action = "deactivate_agents"            // agents
+	ReactivateAgents           Action = "reactivate_agents"            // agents
+	MarkAgentsGone             Action = "mark_agents_gone"             // agents
 )
 
 // objectKey names the object field of each action's rules, as Mesos's acls.proto does.
@@ -46,7 +57,10 @@ var objectKey = map[Action]string{
 	DestroyVolumes: "creator_principals", GetQuotas: "roles", UpdateQuotas: "roles",
 	ViewRoles: "roles", UpdateWeights: "roles", ViewFrameworks: "users", ViewTasks: "users",
 	ViewExecutors: "users", AccessSandboxes: "users", ViewFlags: "flags", GetEndpoints: "paths",
-	SetLogLevel: "level",
+	SetLogLevel:             "level",
+	GetMaintenanceSchedules: "machines", UpdateMaintenanceSchedules: "machines", StartMaintenances: "machines",
+	StopMaintenances: "machines", GetMaintenanceStatuses: "machines", DrainAgents: "agents",
+	DeactivateAgents: "agents", ReactivateAgents: "agents", MarkAgentsGone: "agents",
 }
 
 // Actions lists every action an ACL file may hold, sorted.

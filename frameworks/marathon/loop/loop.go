@@ -83,6 +83,7 @@ func load(ctx context.Context, st store.Store) (state, error) {
 		apps: map[string]*app.App{}, deployments: map[string]*Deployment{}, tasks: tasks.NewIndex(nil),
 		queue: map[string]*launchqueue.Entry{}, backoff: launchqueue.NewBackoff(), failures: map[string]*TaskFailure{},
 		agents: map[string]constraints.Agent{}, expunged: map[string]bool{}, metas: map[string]groups.Meta{},
+		draining:   map[string]bool{},
 		eventPlans: map[string]events.Plan{},
 	}
 	if err := persist.LoadAll(ctx, st, persist.KeyApps, func(a *app.App) { s.apps[a.ID] = a }); err != nil {

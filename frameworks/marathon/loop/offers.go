@@ -17,14 +17,30 @@ import (
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
 )
 
-// handleOffers places queued launches on offers and declines the rest.
+// handleOffers places queued launches on offers and declines the rest. Offers of agents
+// on machines in maintenance (they carry an unavailability) are declined, and the
+// app's tasks there move off (see planner.MaintainDraining).
 func (l *Loop) handleOffers(offered []*mesos.Offer) {
 	s := &l.s
 	now := l.now()
-	pool := make([]*offers.Offer, len(offered))
-	for i, o := range offered {
-		pool[i] = offers.New(o)
-		s.agents[o.GetAgentId().GetValue()] = matching.AgentOf(pool[i])
+	pool := make([]*offers.Offer, 0, len(offered))
+	var unavailable []*mesos.OfferID
+	for _, o := range offered {
+		agentID := o.GetAgentId().GetValue()
+		if o.Unavailability != nil {
+			unavailable = append(unavailable, o.GetId())
+			l.setDraining(agentID, true)
+			continue
+		}
+		l.setDraining(agentID, false)
+		off := offers.New(o)
+		pool = append(pool, off)
+		s.agents[agentID] = matching.AgentOf(off)
+	}
+	if len(unavailable) > 0 {
+		l.out.push(func(ctx context.Context, s *sdk.Scheduler) error {
+			return s.Decline(ctx, unavailable, l.cfg.WaitingRefuse)
+		})
 	}
 	type waiting struct {
 		app *app.App
@@ -136,4 +152,19 @@ func (l *Loop) handleOffers(offered []*mesos.Offer) {
 		l.out.push(func(ctx context.Context, s *sdk.Scheduler) error { return s.Decline(ctx, unused, refuse) })
 	}
 	l.syncOffers(now)
+}
+
+// setDraining records whether an agent is draining for maintenance; a change asks for
+// a reconciliation, which moves the apps' tasks off a draining agent.
+func (l *Loop) setDraining(agentID string, on bool) {
+	if l.s.draining[agentID] == on {
+		return
+	}
+	if on {
+		l.s.draining[agentID] = true
+		l.log.Info("agent draining for maintenance: moving tasks off it", zap.String("agent_id", agentID))
+	} else {
+		delete(l.s.draining, agentID)
+	}
+	l.reconcileSoon()
 }

@@ -76,7 +76,7 @@ func (l *Loop) reconcile() {
 		if e := s.queue[id]; e != nil {
 			q = planner.Queued{Version: e.Version, Count: e.Count}
 		}
-		l.apply(planner.Maintain(specOf(s.apps[id]), s.plannerTasks(id), q, now))
+		l.apply(planner.MaintainDraining(specOf(s.apps[id]), s.plannerTasks(id), q, now, s.draining))
 	}
 	for _, t := range orphans {
 		if t.State != planner.Killing {

@@ -16,6 +16,8 @@ import (
 // SDKHandler feeds the scheduler SDK's events into the loop.
 func (l *Loop) SDKHandler() sdk.Handler { return &handler{l: l} }
 
+var _ sdk.InverseOfferHandler = (*handler)(nil)
+
 // handler feeds SDK events into the loop.
 type handler struct {
 	sdk.NoopHandler
@@ -36,6 +38,25 @@ func (h *handler) Offers(ctx context.Context, s *sdk.Scheduler, offers []*mesos.
 		_ = s.DeclineOffers(ctx, offers, 0)
 	}
 }
+
+// InverseOffers marks the agents draining, so that the apps' tasks move off them, and
+// accepts: Marathon will vacate them.
+func (h *handler) InverseOffers(ctx context.Context, s *sdk.Scheduler, inverse []*mesos.InverseOffer) {
+	var ids []*mesos.OfferID
+	_ = h.l.do(ctx, func() {
+		for _, io := range inverse {
+			h.l.setDraining(io.GetAgentId().GetValue(), true)
+			ids = append(ids, io.GetId())
+		}
+	})
+	if err := s.AcceptInverseOffers(ctx, ids); err != nil {
+		h.l.log.Warn("accept inverse offers", zap.Error(err))
+	}
+}
+
+// RescindInverseOffer: the machine's maintenance changed; offers tell again whether the
+// agent is draining.
+func (h *handler) RescindInverseOffer(context.Context, *sdk.Scheduler, *mesos.OfferID) {}
 
 func (h *handler) Update(ctx context.Context, _ *sdk.Scheduler, status *mesos.TaskStatus) {
 	if err := h.l.doDeferred(ctx, func() { h.l.handleUpdate(status) }); err == nil {

@@ -47,6 +47,9 @@ type state struct {
 	expunged    map[string]bool              // task ids forgotten; killed if they come back
 	metas       map[string]groups.Meta       // group metadata (dependencies, empty groups)
 	eventPlans  map[string]events.Plan       // deployment plans as events render them
+	// draining are the agents on machines in maintenance (from inverse offers and from
+	// offers with an unavailability): tasks move off them and their offers are declined.
+	draining map[string]bool
 }
 
 func specOf(a *app.App) planner.AppSpec { return planner.SpecFromApp(a) }
