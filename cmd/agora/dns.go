@@ -28,6 +28,7 @@ func runDNS(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	durationVar(fs, &cfg.StateTimeout, "state_timeout", cfg.StateTimeout, "time limit of one read of the master's state")
 	durationVar(fs, &cfg.ForwardTimeout, "timeout", cfg.ForwardTimeout, "time limit of one exchange with an upstream resolver")
 	ttl := fs.Uint32("ttl", cfg.TTL, "TTL of the records, in seconds")
+	tlsf := addTLSFlags(fs)
 	level := fs.String("logging_level", "info", "log level: debug, info, warn, error")
 	if err := parseFlags(fs, args, osEnv); err != nil {
 		return err
@@ -44,6 +45,11 @@ func runDNS(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	defer func() { _ = log.Sync() }()
+	tlsSet, err := tlsf.load(log)
+	if err != nil {
+		return fmt.Errorf("dns: %w", err)
+	}
+	cfg.MasterTLS = tlsSet.client()
 	srv, err := dns.NewServer(cfg, log)
 	if err != nil {
 		return err
@@ -55,12 +61,19 @@ func runDNS(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	var httpLn net.Listener
 	if *httpPort >= 0 {
 		httpLn, err = net.Listen("tcp", net.JoinHostPort(*ip, strconv.Itoa(*httpPort)))
+		if err == nil {
+			httpLn, err = tlsSet.listen(httpLn)
+		}
 		if err != nil {
 			pc.Close()
 			ln.Close()
 			return fmt.Errorf("dns: http: listen: %w", err)
 		}
-		fmt.Fprintf(stdout, "agora dns: domain %s, DNS on %s (udp, tcp), HTTP on http://%s\n", cfg.Domain, pc.LocalAddr(), httpLn.Addr())
+		scheme := "http"
+		if tlsSet.cfg.CertFile != "" {
+			scheme = "https"
+		}
+		fmt.Fprintf(stdout, "agora dns: domain %s, DNS on %s (udp, tcp), HTTP on %s://%s\n", cfg.Domain, pc.LocalAddr(), scheme, httpLn.Addr())
 	} else {
 		fmt.Fprintf(stdout, "agora dns: domain %s, DNS on %s (udp, tcp)\n", cfg.Domain, pc.LocalAddr())
 	}

@@ -29,6 +29,7 @@ func runLB(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	reloadCmd := fs.String("haproxy_reload_cmd", "", "command run by /bin/sh -c after each change of the --haproxy file (e.g. 'haproxy -c -f /etc/haproxy/haproxy.cfg && systemctl reload haproxy')")
 	var reloadTimeout time.Duration
 	durationVar(fs, &reloadTimeout, "haproxy_reload_timeout", time.Minute, "time limit of one run of --haproxy_reload_cmd")
+	tlsf := addTLSFlags(fs)
 	level := fs.String("logging_level", "info", "log level: debug, info, warn, error")
 	if err := parseFlags(fs, args, osEnv); err != nil {
 		return err
@@ -53,6 +54,18 @@ func runLB(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer func() { _ = log.Sync() }()
+	tlsSet, err := tlsf.load(log)
+	if err != nil {
+		return fmt.Errorf("lb: %w", err)
+	}
+	cfg.MarathonTLS = tlsSet.client()
+	adminListen := func() (net.Listener, error) {
+		ln, err := listenOptional(cfg.IP, *adminPort, "admin")
+		if err != nil || ln == nil {
+			return ln, err
+		}
+		return tlsSet.listen(ln)
+	}
 	if *haproxy != "" {
 		if *httpPort == 0 {
 			return fmt.Errorf("lb: --http_port: 0 (a free port) cannot be written into an HAProxy configuration; give a port or -1")
@@ -62,7 +75,7 @@ func runLB(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
-		adminLn, err := listenOptional(cfg.IP, *adminPort, "admin")
+		adminLn, err := adminListen()
 		if err != nil {
 			return err
 		}
@@ -73,7 +86,7 @@ func runLB(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	adminLn, err := listenOptional(cfg.IP, *adminPort, "admin")
+	adminLn, err := adminListen()
 	if err != nil {
 		if httpLn != nil {
 			httpLn.Close()

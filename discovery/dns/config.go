@@ -1,9 +1,11 @@
 package dns
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"strings"
 	"time"
 
@@ -32,6 +34,26 @@ type Config struct {
 	// SOAMname, SOARname: the zone's primary server and contact names, relative to Domain.
 	SOAMname string `json:"soa_mname"`
 	SOARname string `json:"soa_rname"`
+	// MasterTLS, when set, reaches the masters over HTTPS with this configuration.
+	MasterTLS *tls.Config `json:"-"`
+}
+
+// masterScheme is how the masters are reached.
+func (c Config) masterScheme() string {
+	if c.MasterTLS != nil {
+		return "https://"
+	}
+	return "http://"
+}
+
+// transport is the HTTP transport to the masters.
+func (c Config) transport() http.RoundTripper {
+	if c.MasterTLS == nil {
+		return http.DefaultTransport
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.TLSClientConfig = c.MasterTLS
+	return tr
 }
 
 // DefaultConfig returns the defaults: domain "mesos", refresh 1s, TTL 60s, no resolvers.

@@ -50,7 +50,7 @@ var _ Source = (*Poller)(nil)
 
 // NewPoller returns a Poller for cfg.Masters.
 func NewPoller(cfg Config, log *zap.Logger) *Poller {
-	return &Poller{cfg: cfg, log: log.Named("dns_poller"), client: &http.Client{Timeout: cfg.StateTimeout},
+	return &Poller{cfg: cfg, log: log.Named("dns_poller"), client: &http.Client{Timeout: cfg.StateTimeout, Transport: cfg.transport()},
 		LookupHost: net.DefaultResolver.LookupHost}
 }
 
@@ -140,7 +140,7 @@ func (p *Poller) fetch(ctx context.Context, masters []string) (*State, string, e
 }
 
 func (p *Poller) fetchFrom(ctx context.Context, master string) (*State, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+master+"/state", nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, p.cfg.masterScheme()+master+"/state", nil)
 	if err != nil {
 		return nil, fmt.Errorf("master %q: %w", master, err)
 	}

@@ -36,7 +36,7 @@ var _ Source = (*Subscriber)(nil)
 func NewSubscriber(cfg Config, log *zap.Logger) *Subscriber {
 	p := NewPoller(cfg, log)
 	p.log = log.Named("dns_subscriber")
-	return &Subscriber{Poller: p, stream: &http.Client{}}
+	return &Subscriber{Poller: p, stream: &http.Client{Transport: cfg.transport()}}
 }
 
 // errNoOperatorAPI: the master does not serve SUBSCRIBE; poll it instead.
@@ -105,7 +105,7 @@ func (s *Subscriber) follow(ctx context.Context, master string, st *State, updat
 		return err
 	}
 	// A standby answers 307 to the leader; the client follows it with the body again.
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+master+"/api/v1", bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.cfg.masterScheme()+master+"/api/v1", bytes.NewReader(body))
 	if err != nil {
 		return err
 	}

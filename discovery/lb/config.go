@@ -1,6 +1,7 @@
 package lb
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -21,6 +22,9 @@ const (
 
 // Config configures the load balancer and its Marathon feed.
 type Config struct {
+	// MarathonTLS, when set, is the TLS configuration of the connections to Marathon (give
+	// https:// URLs in Marathons).
+	MarathonTLS *tls.Config `json:"-"`
 	// Marathons are the base URLs of Marathon instances (http://host:port or host:port); the
 	// feed uses the first that answers and moves to the next on failure.
 	Marathons []string `json:"marathons"`

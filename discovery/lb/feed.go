@@ -30,6 +30,11 @@ func NewFeed(cfg Config, log *zap.Logger) (*Feed, error) {
 		return nil, err
 	}
 	f := &Feed{cfg: cfg, log: log.Named("lb_feed"), hc: &http.Client{}}
+	if cfg.MarathonTLS != nil {
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.TLSClientConfig = cfg.MarathonTLS
+		f.hc.Transport = tr
+	}
 	for _, m := range cfg.Marathons {
 		u, _ := client.NormalizeURL(m) // checked by Validate
 		f.marathons = append(f.marathons, u)
