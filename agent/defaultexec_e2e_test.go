@@ -93,4 +93,38 @@ func TestRealDefaultExecutor(t *testing.T) {
 		t.Fatalf("failed task's message = %q", got[len(got)-1].GetMessage())
 	}
 	poll.Eventually(t, 20*time.Second, func() bool { return len(fm.callsOf(agorapb.AgentCall_EXECUTOR_EXITED)) == 2 }, "second executor did not exit")
+
+	// A task whose health check fails is killed, and its group with it.
+	web := groupTask("web", "sleep 60")
+	web.HealthCheck = &mesos.HealthCheck{Type: mesos.HealthCheck_COMMAND.Enum(),
+		Command:             &mesos.CommandInfo{Shell: proto.Bool(true), Value: proto.String("exit 1")},
+		IntervalSeconds:     proto.Float64(0.2),
+		ConsecutiveFailures: proto.Uint32(1)}
+	fm.send(runGroup(defaultExecutorInfo("pod-3"), web, groupTask("web-sidecar", "sleep 60")))
+	fm.waitState(t, "web", mesos.TaskState_TASK_KILLED)
+	fm.waitState(t, "web-sidecar", mesos.TaskState_TASK_KILLED)
+	if got := fm.updates("web"); got[len(got)-1].Healthy == nil || got[len(got)-1].GetHealthy() {
+		t.Fatalf("terminal update of the unhealthy task: healthy = %v", got[len(got)-1].Healthy)
+	}
+
+	// KILL_TASK for one task kills it and its group; a second group on the same executor
+	// (a later LAUNCH_GROUP) runs on until it is killed too.
+	fm.send(runGroup(defaultExecutorInfo("pod-4"), groupTask("k1", "sleep 60"), groupTask("k2", "sleep 60")))
+	fm.waitState(t, "k1", mesos.TaskState_TASK_RUNNING)
+	fm.waitState(t, "k2", mesos.TaskState_TASK_RUNNING)
+	fm.send(runGroup(defaultExecutorInfo("pod-4"), groupTask("k3", "sleep 60")))
+	fm.waitState(t, "k3", mesos.TaskState_TASK_RUNNING)
+	kill := func(id string) {
+		fm.send(&agorapb.AgentEvent{Type: agorapb.AgentEvent_KILL_TASK.Enum(), KillTask: &agorapb.AgentEvent_KillTask{
+			FrameworkId: frameworkInfo("fw-1").GetId(), TaskId: &mesos.TaskID{Value: proto.String(id)}}})
+	}
+	kill("k1")
+	fm.waitState(t, "k1", mesos.TaskState_TASK_KILLED)
+	fm.waitState(t, "k2", mesos.TaskState_TASK_KILLED)
+	if s := states(fm.updates("k3")); s[len(s)-1] != "TASK_RUNNING" {
+		t.Fatalf("k3 of another group: %v", s)
+	}
+	kill("k3")
+	fm.waitState(t, "k3", mesos.TaskState_TASK_KILLED)
+	poll.Eventually(t, 20*time.Second, func() bool { return len(fm.callsOf(agorapb.AgentCall_EXECUTOR_EXITED)) == 4 }, "executors did not exit")
 }
