@@ -128,3 +128,21 @@ func TestRealDefaultExecutor(t *testing.T) {
 	fm.waitState(t, "k3", mesos.TaskState_TASK_KILLED)
 	poll.Eventually(t, 20*time.Second, func() bool { return len(fm.callsOf(agorapb.AgentCall_EXECUTOR_EXITED)) == 4 }, "executors did not exit")
 }
+
+// TestCustomExecutorWithoutCommandIsRefused: only a DEFAULT executor may come without a
+// command; a CUSTOM one fails its task group at once.
+func TestCustomExecutorWithoutCommandIsRefused(t *testing.T) {
+	fm := newFakeMaster(t)
+	startAgent(t, fm.addr(), nil)
+	waitSubscribed(t, fm, 1)
+	ex := defaultExecutorInfo("custom-1")
+	ex.Type = mesos.ExecutorInfo_CUSTOM.Enum()
+	fm.send(runGroup(ex, groupTask("c1", "true"), groupTask("c2", "true")))
+	for _, id := range []string{"c1", "c2"} {
+		fm.waitState(t, id, mesos.TaskState_TASK_FAILED)
+		u := fm.updates(id)
+		if got := u[len(u)-1]; got.GetReason() != mesos.TaskStatus_REASON_TASK_GROUP_INVALID || !strings.Contains(got.GetMessage(), "CUSTOM executor has no command") {
+			t.Fatalf("%s: reason %v, message %q", id, got.GetReason(), got.GetMessage())
+		}
+	}
+}
