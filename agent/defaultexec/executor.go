@@ -503,7 +503,7 @@ func (e *defaultExecutor) start(ti *mesos.TaskInfo) error {
 	if ti.GetCommand() == nil {
 		return errors.New("the task has no command")
 	}
-	if ti.GetContainer().GetType() == mesos.ContainerInfo_DOCKER || ti.GetContainer().GetMesos().GetImage() != nil {
+	if c := ti.GetContainer(); c != nil && (c.GetType() == mesos.ContainerInfo_DOCKER || c.GetMesos().GetImage() != nil) {
 		return errors.New("tasks with a container image are not supported by the default executor; run the task's command on the host")
 	}
 	dir := TaskSandbox(e.cfg.Sandbox, taskID)
