@@ -2,6 +2,7 @@ package integration
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,7 +11,9 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/agoracluster/agora/frameworks/marathon/pod"
 	"github.com/agoracluster/agora/integration/cluster"
+	"github.com/agoracluster/agora/internal/poll"
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
 	"github.com/agoracluster/agora/resources"
 )
@@ -79,4 +82,39 @@ func TestTaskGroupsOnTheDefaultExecutor(t *testing.T) {
 		t.Errorf("failed task's message = %q, want it to name exit status 1", st.GetMessage())
 	}
 	f.WaitState("sibling", mesos.TaskState_TASK_KILLED, 60*time.Second)
+}
+
+// TestPodInstanceAsATaskGroup runs one instance of a two-container Marathon pod (a web
+// server and a sidecar reading the volume they share) as the task group marathon/pod makes
+// of it, through the SDK on a real master and agent.
+func TestPodInstanceAsATaskGroup(t *testing.T) {
+	c := cluster.New(t, cluster.Options{Agents: 1})
+	f := c.StartFramework(cluster.FrameworkOptions{Name: "pods"})
+	p, err := pod.Decode([]byte(`{
+	  "id": "/web",
+	  "volumes": [{"name": "shared"}],
+	  "containers": [
+	    {"name": "server", "resources": {"cpus": 0.1, "mem": 32},
+	     "exec": {"command": {"shell": "echo served-page > www/index.html; exec sleep 600"}},
+	     "volumeMounts": [{"name": "shared", "mountPath": "www"}],
+	     "healthCheck": {"exec": {"command": {"shell": "test -s www/index.html"}}, "intervalSeconds": 1, "gracePeriodSeconds": 0, "delaySeconds": 0}},
+	    {"name": "sidecar", "resources": {"cpus": 0.1, "mem": 32},
+	     "exec": {"command": {"shell": "for i in $(seq 200); do [ -s content/index.html ] && cat content/index.html && exit 0; sleep 0.1; done; exit 1"}},
+	     "volumeMounts": [{"name": "shared", "mountPath": "content"}]}
+	  ]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ex, tasks := pod.TaskGroup(p, "web.instance-1")
+	f.LaunchGroup(context.Background(), ex, tasks...)
+	f.WaitState("web.instance-1.sidecar", mesos.TaskState_TASK_FINISHED, 60*time.Second)
+	poll.Eventually(t, 30*time.Second, func() error {
+		if st := f.Latest("web.instance-1.server"); st == nil || st.Healthy == nil || !st.GetHealthy() {
+			return fmt.Errorf("server not reported healthy: %v", st)
+		}
+		return nil
+	})
+	if st := f.Latest("web.instance-1.server"); st.GetState() != mesos.TaskState_TASK_RUNNING {
+		t.Fatalf("server = %v, want it still running once its sidecar finished", st.GetState())
+	}
 }
