@@ -15,32 +15,34 @@ import (
 )
 
 var (
-	agoraOnce sync.Once
-	agoraBin  string
-	agoraErr  error
-	agoraOut  []byte
+	agoraMu  sync.Mutex
+	agoraBin string
 )
 
-// agoraBinary builds the agora binary once per test run.
+// agoraBinary builds the agora binary, once per test run while it is there (a test that
+// removes it in its cleanup makes the next one build it again).
 func agoraBinary(t *testing.T) string {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("builds the agora binary")
 	}
-	agoraOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "agora-bin-")
-		if err != nil {
-			agoraErr = err
-			return
+	agoraMu.Lock()
+	defer agoraMu.Unlock()
+	if agoraBin != "" {
+		if _, err := os.Stat(agoraBin); err == nil {
+			return agoraBin
 		}
-		agoraBin = filepath.Join(dir, "agora")
-		cmd := exec.Command("go", "build", "-o", agoraBin, "github.com/agoracluster/agora/cmd/agora")
-		agoraOut, agoraErr = cmd.CombinedOutput()
-	})
-	if agoraErr != nil {
-		t.Fatalf("go build ./cmd/agora: %v\n%s", agoraErr, agoraOut)
 	}
-	return agoraBin
+	dir, err := os.MkdirTemp("", "agora-bin-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(dir, "agora")
+	if out, err := exec.Command("go", "build", "-o", bin, "github.com/agoracluster/agora/cmd/agora").CombinedOutput(); err != nil {
+		t.Fatalf("go build ./cmd/agora: %v\n%s", err, out)
+	}
+	agoraBin = bin
+	return bin
 }
 
 // TestRealCommandExecutor runs a command task through `agora executor`.

@@ -9,6 +9,9 @@
 //	stateapi/       /state, /health, /metrics, /monitor/statistics
 //	statusupdate/   the pure status update streams            gc/       sandbox collection
 //	clock/          the injected time source
+//	commandexec/    the command executor (`agora executor`)  taskproc/ a task's process
+//	defaultexec/    the default executor of task groups (`agora default-executor`)
+//	executorclient/ the executor side of the executor API, shared by both executors
 //
 // One goroutine (the loop, agent.go) owns all agent state (state.go). The packages above
 // never touch it: the master connection (masterLink, master_events.go), the executor API
@@ -16,5 +19,7 @@
 // (supervisor, executors.go) send events (closures) into the loop and wait for replies
 // where they need them. Status updates (statusupdates.go) are decided by the pure manager
 // of agent/statusupdate and carried out by the loop; recovery (recover.go) rebuilds the
-// state from agent/checkpoint before the loop starts.
+// state from agent/checkpoint before the loop starts. A task group (RUN_TASK_GROUP) whose
+// ExecutorInfo has no command is Mesos's DEFAULT executor: the agent runs
+// `agora default-executor` as that executor's container (executorCommand, executors.go).
 package agent

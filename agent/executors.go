@@ -59,6 +59,32 @@ func executorInfoFor(fw *framework, t *mesos.TaskInfo, bin string) (*mesos.Execu
 	}, true
 }
 
+// isDefaultExecutor: a task group's executor without a command is Mesos's DEFAULT executor,
+// which the agent provides (`agora default-executor`).
+func isDefaultExecutor(info *mesos.ExecutorInfo) bool {
+	return info.GetCommand().GetValue() == "" && info.GetType() != mesos.ExecutorInfo_CUSTOM
+}
+
+// executorCommand is what the executor's container runs: its own command, or Agora's
+// default executor for a DEFAULT executor (the URIs and environment of a command it was
+// given still apply).
+func executorCommand(info *mesos.ExecutorInfo, bin string) *mesos.CommandInfo {
+	if !isDefaultExecutor(info) {
+		return info.GetCommand()
+	}
+	ci := &mesos.CommandInfo{
+		Shell:       proto.Bool(false),
+		Value:       proto.String(bin),
+		Arguments:   []string{bin, "default-executor"},
+		Uris:        info.GetCommand().GetUris(),
+		Environment: info.GetCommand().GetEnvironment(),
+	}
+	if u := info.GetCommand().GetUser(); u != "" {
+		ci.User = proto.String(u)
+	}
+	return ci
+}
+
 // launch registers a new executor and starts it in the background; its checkpoints,
 // tasks included, are written there too, off the loop. Loop only.
 func (s supervisor) launch(fw *framework, info *mesos.ExecutorInfo, command bool, tasks []*mesos.TaskInfo) *executor {
@@ -104,7 +130,7 @@ func (s supervisor) launch(fw *framework, info *mesos.ExecutorInfo, command bool
 		FrameworkID: fw.id,
 		ExecutorID:  eid,
 		Sandbox:     ex.sandbox,
-		Command:     info.GetCommand(),
+		Command:     executorCommand(info, a.executorBin),
 		Env:         a.executorEnv(ex),
 		User:        user,
 		Container:   info.GetContainer(),

@@ -102,9 +102,9 @@ func (l masterLink) runTasks(fwInfo *mesos.FrameworkInfo, groupExecutor *mesos.E
 		if info.FrameworkId == nil {
 			info.FrameworkId = &mesos.FrameworkID{Value: proto.String(fid)}
 		}
-		if info.GetCommand().GetValue() == "" {
+		if info.GetCommand().GetValue() == "" && info.GetType() == mesos.ExecutorInfo_CUSTOM {
 			l.dropTasksAs(fid, tasks, mesos.TaskState_TASK_FAILED, mesos.TaskStatus_REASON_TASK_GROUP_INVALID,
-				"The task group's executor has no command (the default executor is not supported)")
+				"The task group's CUSTOM executor has no command (a DEFAULT executor needs none)")
 			return
 		}
 	} else {

@@ -7,6 +7,7 @@ import (
 	"runtime"
 
 	"github.com/agoracluster/agora/agent/commandexec"
+	"github.com/agoracluster/agora/agent/defaultexec"
 )
 
 // runExecutor is `agora executor`: Agora's command executor, started by the agent in a
@@ -32,4 +33,26 @@ func runExecutor(ctx context.Context, args []string, _, stderr io.Writer) error 
 	}
 	defer func() { _ = log.Sync() }()
 	return commandexec.Run(ctx, cfg, log)
+}
+
+// runDefaultExecutor is `agora default-executor`: Agora's default executor, started by the
+// agent for a task group whose ExecutorInfo has no command (type DEFAULT).
+func runDefaultExecutor(ctx context.Context, args []string, _, stderr io.Writer) error {
+	fs := newFlagSet("default-executor")
+	fs.SetOutput(stderr)
+	level := fs.String("logging_level", "info", "log level: debug, info, warn, error")
+	if err := parseFlags(fs, args, osEnv); err != nil {
+		return err
+	}
+	cfg, err := commandexec.ConfigFromEnv(osEnv)
+	if err != nil {
+		return err
+	}
+	cfg.Env = os.Environ()
+	log, err := newLogger(*level)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = log.Sync() }()
+	return defaultexec.Run(ctx, cfg, log)
 }

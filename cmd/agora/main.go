@@ -1,4 +1,4 @@
-// Command agora is the one Agora binary: `agora master|agent|local|marathon|batch|executor|executor-host|version`,
+// Command agora is the one Agora binary: `agora master|agent|local|marathon|batch|executor|default-executor|executor-host|version`,
 // and the client commands `agora apps|jobs|agents|frameworks|tasks|logs|top|completion` (cli.go).
 //
 // Every subcommand parses its own flags (Mesos and Marathon flag names) and also reads each
@@ -29,18 +29,19 @@ type command struct {
 
 func commands() map[string]command {
 	cmds := map[string]command{
-		"version":       {summary: "print the version", run: runVersion},
-		"executor":      {summary: "run the command executor (started by the agent)", run: runExecutor},
-		"executor-host": {summary: "run the agent's command executors in one process (started by the agent)", run: runExecutorHost},
-		"agent":         {summary: "run an agent", run: runAgent},
-		"master":        {summary: "run a master", run: runMaster},
-		"local":         {summary: "run a master and agents in one process tree", run: runLocal},
-		"marathon":      {summary: "run the Marathon-compatible app framework (REST /v2)", run: runMarathon},
-		"batch":         {summary: "run the batch framework: jobs, cron schedules, dependencies (REST /v1)", run: runBatch},
-		"completion":    {summary: "print a bash or zsh completion script", run: runCompletion},
-		"dns":           {summary: "run the Mesos-DNS-compatible DNS server for the cluster (A, SRV; HTTP /v1)", run: runDNS},
-		"simulate":      {summary: "run many simulated agents against a real master (capacity testing)", run: runSimulate},
-		"lb":            {summary: "run the marathon-lb-style load balancer fed by Marathon's events (service ports, virtual hosts)", run: runLB},
+		"version":          {summary: "print the version", run: runVersion},
+		"executor":         {summary: "run the command executor (started by the agent)", run: runExecutor},
+		"default-executor": {summary: "run the default executor of task groups (started by the agent)", run: runDefaultExecutor},
+		"executor-host":    {summary: "run the agent's command executors in one process (started by the agent)", run: runExecutorHost},
+		"agent":            {summary: "run an agent", run: runAgent},
+		"master":           {summary: "run a master", run: runMaster},
+		"local":            {summary: "run a master and agents in one process tree", run: runLocal},
+		"marathon":         {summary: "run the Marathon-compatible app framework (REST /v2)", run: runMarathon},
+		"batch":            {summary: "run the batch framework: jobs, cron schedules, dependencies (REST /v1)", run: runBatch},
+		"completion":       {summary: "print a bash or zsh completion script", run: runCompletion},
+		"dns":              {summary: "run the Mesos-DNS-compatible DNS server for the cluster (A, SRV; HTTP /v1)", run: runDNS},
+		"simulate":         {summary: "run many simulated agents against a real master (capacity testing)", run: runSimulate},
+		"lb":               {summary: "run the marathon-lb-style load balancer fed by Marathon's events (service ports, virtual hosts)", run: runLB},
 	}
 	for name, g := range clientGroups() { // the client commands (cli.go)
 		cmds[name] = command{summary: g.summary, run: runGroup(name, g)}

@@ -24,6 +24,7 @@ type Framework struct {
 
 	mu      sync.Mutex
 	queue   []*mesos.TaskInfo
+	groups  []taskGroup
 	updates map[string][]*mesos.TaskStatus
 	subs    int
 	cancel  context.CancelFunc
@@ -113,6 +114,39 @@ func (f *Framework) Launch(ctx context.Context, tasks ...*mesos.TaskInfo) {
 	}
 }
 
+// taskGroup is a queued LAUNCH_GROUP.
+type taskGroup struct {
+	executor *mesos.ExecutorInfo
+	tasks    []*mesos.TaskInfo
+}
+
+// LaunchGroup queues a task group; it is launched with one LAUNCH_GROUP under executor on
+// the next offer that holds the resources of the executor and every task.
+func (f *Framework) LaunchGroup(ctx context.Context, executor *mesos.ExecutorInfo, tasks ...*mesos.TaskInfo) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.groups = append(f.groups, taskGroup{executor: executor, tasks: tasks})
+	if err := f.S.SetWantOffers(ctx, true); err != nil {
+		f.t.Errorf("revive: %v", err)
+	}
+}
+
+// groupNeeds is what a task group takes from an offer: its executor's and tasks' resources.
+func groupNeeds(g taskGroup) (resources.Resources, error) {
+	need, err := resources.FromProto(g.executor.GetResources())
+	if err != nil {
+		return need, err
+	}
+	for _, task := range g.tasks {
+		r, err := resources.FromProto(task.GetResources())
+		if err != nil {
+			return need, err
+		}
+		need = need.Plus(r)
+	}
+	return need, nil
+}
+
 // Offers implements sdk.Handler.
 func (f *Framework) Offers(ctx context.Context, s *sdk.Scheduler, offered []*mesos.Offer) {
 	f.mu.Lock()
@@ -132,13 +166,45 @@ func (f *Framework) Offers(ctx context.Context, s *sdk.Scheduler, offered []*mes
 		o.AddTask(task)
 	}
 	f.queue = rest
-	if err := s.SetWantOffers(ctx, len(rest) > 0); err != nil {
+	groupOps := map[string][]*mesos.Offer_Operation{} // by offer id
+	var restGroups []taskGroup
+	for _, g := range f.groups {
+		need, err := groupNeeds(g)
+		if err != nil {
+			f.t.Errorf("task group resources: %v", err)
+			continue
+		}
+		o, _, ok := pool.Take(need)
+		if !ok {
+			restGroups = append(restGroups, g)
+			continue
+		}
+		for _, task := range g.tasks {
+			task.AgentId = proto.Clone(o.AgentID()).(*mesos.AgentID)
+		}
+		groupOps[o.ID().GetValue()] = append(groupOps[o.ID().GetValue()], sdk.LaunchGroupOp(g.executor, g.tasks...))
+	}
+	f.groups = restGroups
+	if err := s.SetWantOffers(ctx, len(rest) > 0 || len(restGroups) > 0); err != nil {
 		f.t.Errorf("suppress/revive: %v", err)
 	}
 	f.mu.Unlock()
 	for _, o := range pool.Used() {
-		if err := s.Launch(ctx, o.ID(), o.Tasks()...); err != nil {
-			f.t.Errorf("launch: %v", err)
+		ops := groupOps[o.ID().GetValue()]
+		if len(ops) == 0 {
+			if err := s.Launch(ctx, o.ID(), o.Tasks()...); err != nil {
+				f.t.Errorf("launch: %v", err)
+			}
+			continue
+		}
+		for _, task := range o.Tasks() {
+			task.AgentId = proto.Clone(o.AgentID()).(*mesos.AgentID)
+		}
+		if len(o.Tasks()) > 0 {
+			ops = append([]*mesos.Offer_Operation{sdk.LaunchOp(o.Tasks()...)}, ops...)
+		}
+		if err := s.Accept(ctx, []*mesos.OfferID{o.ID()}, ops, nil); err != nil {
+			f.t.Errorf("launch group: %v", err)
 		}
 	}
 	_ = s.Decline(ctx, pool.Unused(), time.Second)

@@ -1,0 +1,312 @@
+// Package pod is the model of Marathon's pods (/v2/pods) as far as Agora runs them: the
+// decoding and validation of a pod definition (Marathon's 422 body, with every field that
+// is not supported named at its path rather than ignored), and the task group that runs
+// one instance of a pod under the agent's default executor. It holds no state and does no
+// IO; the REST routes and the launching of pods are not built yet.
+package pod
+
+import (
+	"bytes"
+	"cmp"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/agoracluster/agora/frameworks/marathon/app"
+)
+
+// Pod is a pod definition: the fields Agora supports.
+type Pod struct {
+	ID         string            `json:"id"`
+	Labels     map[string]string `json:"labels,omitempty"`
+	Containers []Container       `json:"containers"`
+	Volumes    []Volume          `json:"volumes,omitempty"`
+	Scaling    Scaling           `json:"scaling"`
+}
+
+// Container is one container (one task of the group).
+type Container struct {
+	Name         string        `json:"name"`
+	Resources    Resources     `json:"resources"`
+	Exec         *Exec         `json:"exec,omitempty"`
+	HealthCheck  *HealthCheck  `json:"healthCheck,omitempty"`
+	VolumeMounts []VolumeMount `json:"volumeMounts,omitempty"`
+}
+
+// Resources are a container's resources (cpus, mem in MiB, disk in MiB).
+type Resources struct {
+	Cpus float64 `json:"cpus"`
+	Mem  float64 `json:"mem"`
+	Disk float64 `json:"disk"`
+}
+
+// Exec is what a container runs.
+type Exec struct {
+	Command Command `json:"command"`
+}
+
+// Command is a shell command.
+type Command struct {
+	Shell string `json:"shell"`
+}
+
+// HealthCheck is a container's COMMAND health check (exec), with Marathon's pod timings.
+type HealthCheck struct {
+	Exec                   *Exec `json:"exec,omitempty"`
+	GracePeriodSeconds     int   `json:"gracePeriodSeconds"`
+	IntervalSeconds        int   `json:"intervalSeconds"`
+	MaxConsecutiveFailures int   `json:"maxConsecutiveFailures"`
+	TimeoutSeconds         int   `json:"timeoutSeconds"`
+	DelaySeconds           int   `json:"delaySeconds"`
+}
+
+// Volume is an ephemeral volume (a directory of the executor's sandbox shared by the
+// containers that mount it).
+type Volume struct {
+	Name string `json:"name"`
+}
+
+// VolumeMount mounts a pod volume into a container at MountPath (relative to the
+// container's sandbox: containers without an image run on the host's filesystem).
+type VolumeMount struct {
+	Name      string `json:"name"`
+	MountPath string `json:"mountPath"`
+}
+
+// Scaling is the number of instances.
+type Scaling struct {
+	Kind      string `json:"kind,omitempty"`
+	Instances int    `json:"instances"`
+}
+
+// Marathon's defaults for a pod container's resources and health check.
+const (
+	DefaultCpus                   = 0.1
+	DefaultMem                    = 32.0
+	DefaultGracePeriodSeconds     = 300
+	DefaultIntervalSeconds        = 60
+	DefaultMaxConsecutiveFailures = 3
+	DefaultTimeoutSeconds         = 20
+	DefaultDelaySeconds           = 2
+)
+
+// UnmarshalJSON fills Marathon's default resources when the JSON gives none.
+func (c *Container) UnmarshalJSON(b []byte) error {
+	type plain Container
+	v := plain{Resources: Resources{Cpus: DefaultCpus, Mem: DefaultMem}}
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	*c = Container(v)
+	return nil
+}
+
+// UnmarshalJSON fills Marathon's defaults for what the JSON leaves out.
+func (r *Resources) UnmarshalJSON(b []byte) error {
+	type plain Resources
+	v := plain{Cpus: DefaultCpus, Mem: DefaultMem}
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	*r = Resources(v)
+	return nil
+}
+
+// UnmarshalJSON fills Marathon's defaults for what the JSON leaves out.
+func (h *HealthCheck) UnmarshalJSON(b []byte) error {
+	type plain HealthCheck
+	v := plain{GracePeriodSeconds: DefaultGracePeriodSeconds, IntervalSeconds: DefaultIntervalSeconds,
+		MaxConsecutiveFailures: DefaultMaxConsecutiveFailures, TimeoutSeconds: DefaultTimeoutSeconds, DelaySeconds: DefaultDelaySeconds}
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	*h = HealthCheck(v)
+	return nil
+}
+
+// known lists, per JSON object, the fields Agora supports; every other field of the object
+// is reported as not supported at its path.
+var known = map[string][]string{
+	"pod":         {"id", "labels", "containers", "volumes", "scaling"},
+	"container":   {"name", "resources", "exec", "healthCheck", "volumeMounts"},
+	"resources":   {"cpus", "mem", "disk"},
+	"exec":        {"command"},
+	"command":     {"shell"},
+	"healthCheck": {"exec", "gracePeriodSeconds", "intervalSeconds", "maxConsecutiveFailures", "timeoutSeconds", "delaySeconds"},
+	"volume":      {"name"},
+	"volumeMount": {"name", "mountPath"},
+	"scaling":     {"kind", "instances"},
+}
+
+// notSupported is the message for a field Agora does not run yet.
+const notSupported = "is not supported by Agora's pods yet"
+
+var nameRE = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]*[a-z0-9])?$`)
+
+type problems struct{ details []app.Detail }
+
+func (p *problems) add(path, msg string) {
+	for i := range p.details {
+		if p.details[i].Path == path {
+			p.details[i].Errors = append(p.details[i].Errors, msg)
+			return
+		}
+	}
+	p.details = append(p.details, app.Detail{Path: path, Errors: []string{msg}})
+}
+
+func (p *problems) err() *app.ValidationError {
+	if len(p.details) == 0 {
+		return nil
+	}
+	slices.SortStableFunc(p.details, func(a, b app.Detail) int { return cmp.Compare(a.Path, b.Path) })
+	return &app.ValidationError{Message: app.MsgObjectNotValid, Details: p.details}
+}
+
+// Decode reads a pod definition, fills Marathon's defaults and validates it. A body that is
+// not a JSON object is an *app.MalformedError (400); a pod that is not valid, or uses a
+// field Agora does not support, is an *app.ValidationError (422) naming every problem.
+func Decode(data []byte) (*Pod, error) {
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(data, &raw); err != nil {
+		return nil, &app.MalformedError{Err: err}
+	}
+	if raw == nil {
+		return nil, &app.MalformedError{Err: errors.New("body is null")}
+	}
+	p := &problems{}
+	checkFields(p, "", "pod", data)
+	var pod Pod
+	if err := json.Unmarshal(data, &pod); err != nil {
+		var te *json.UnmarshalTypeError
+		if !errors.As(err, &te) {
+			return nil, &app.MalformedError{Err: err}
+		}
+		p.add("/"+strings.ReplaceAll(te.Field, ".", "/"), fmt.Sprintf("must be of type %s", te.Type))
+		return nil, p.err()
+	}
+	if _, ok := raw["scaling"]; !ok {
+		pod.Scaling.Instances = 1
+	}
+	validate(p, &pod)
+	if err := p.err(); err != nil {
+		return nil, err
+	}
+	return &pod, nil
+}
+
+// checkFields reports every field of the object at path that kind does not support, and
+// descends into the objects and arrays it knows.
+func checkFields(p *problems, path, kind string, data []byte) {
+	var obj map[string]json.RawMessage
+	if json.Unmarshal(data, &obj) != nil || obj == nil {
+		return
+	}
+	for field, val := range obj {
+		fp := path + "/" + field
+		if !slices.Contains(known[kind], field) {
+			if !isEmptyJSON(val) {
+				p.add(fp, notSupported)
+			}
+			continue
+		}
+		switch {
+		case kind == "pod" && field == "containers":
+			eachElement(val, func(i int, el []byte) { checkFields(p, fmt.Sprintf("%s/%d", fp, i), "container", el) })
+		case kind == "pod" && field == "volumes":
+			eachElement(val, func(i int, el []byte) { checkFields(p, fmt.Sprintf("%s/%d", fp, i), "volume", el) })
+		case kind == "container" && field == "volumeMounts":
+			eachElement(val, func(i int, el []byte) { checkFields(p, fmt.Sprintf("%s/%d", fp, i), "volumeMount", el) })
+		case kind == "pod" && field == "scaling", kind == "container" && field == "resources",
+			field == "exec", field == "command", field == "healthCheck":
+			checkFields(p, fp, field, val)
+		}
+	}
+}
+
+func eachElement(data []byte, f func(int, []byte)) {
+	var arr []json.RawMessage
+	if json.Unmarshal(data, &arr) != nil {
+		return
+	}
+	for i, el := range arr {
+		f(i, el)
+	}
+}
+
+// isEmptyJSON: null, {}, [] and "" say nothing, so a client that sends Marathon's empty
+// defaults is not refused for them.
+func isEmptyJSON(v json.RawMessage) bool {
+	switch string(bytes.TrimSpace(v)) {
+	case "null", "{}", "[]", `""`:
+		return true
+	}
+	return false
+}
+
+func validate(p *problems, pod *Pod) {
+	for _, msg := range app.IDErrors(pod.ID) {
+		p.add("/id", msg)
+	}
+	pod.ID = app.CanonicalID(pod.ID, "/")
+	if len(pod.Containers) == 0 {
+		p.add("/containers", "must not be empty")
+	}
+	if pod.Scaling.Kind != "" && pod.Scaling.Kind != "fixed" {
+		p.add("/scaling/kind", `must be "fixed"`)
+	}
+	if pod.Scaling.Instances < 0 {
+		p.add("/scaling/instances", "must be greater than or equal to 0")
+	}
+	volumes := map[string]bool{}
+	for i, v := range pod.Volumes {
+		path := fmt.Sprintf("/volumes/%d/name", i)
+		switch {
+		case !nameRE.MatchString(v.Name):
+			p.add(path, "must be a valid name (lower case letters, digits and dashes)")
+		case volumes[v.Name]:
+			p.add(path, "must be unique")
+		}
+		volumes[v.Name] = true
+	}
+	names := map[string]bool{}
+	for i, c := range pod.Containers {
+		base := fmt.Sprintf("/containers/%d", i)
+		switch {
+		case !nameRE.MatchString(c.Name):
+			p.add(base+"/name", "must be a valid name (lower case letters, digits and dashes)")
+		case names[c.Name]:
+			p.add(base+"/name", "must be unique")
+		}
+		names[c.Name] = true
+		if c.Resources.Cpus < 0 || c.Resources.Mem < 0 || c.Resources.Disk < 0 {
+			p.add(base+"/resources", "must not be negative")
+		}
+		if c.Resources.Cpus == 0 && c.Resources.Mem == 0 {
+			p.add(base+"/resources", "must ask for cpus or mem")
+		}
+		if c.Exec == nil || strings.TrimSpace(c.Exec.Command.Shell) == "" {
+			p.add(base+"/exec/command/shell", "must not be empty (containers without an image run a shell command)")
+		}
+		if hc := c.HealthCheck; hc != nil {
+			if hc.Exec == nil || strings.TrimSpace(hc.Exec.Command.Shell) == "" {
+				p.add(base+"/healthCheck/exec/command/shell", "must not be empty (only exec health checks are supported by Agora's pods yet)")
+			}
+			if hc.GracePeriodSeconds < 0 || hc.IntervalSeconds < 0 || hc.MaxConsecutiveFailures < 0 || hc.TimeoutSeconds < 0 || hc.DelaySeconds < 0 {
+				p.add(base+"/healthCheck", "timings must not be negative")
+			}
+		}
+		for j, m := range c.VolumeMounts {
+			mp := fmt.Sprintf("%s/volumeMounts/%d", base, j)
+			if !volumes[m.Name] {
+				p.add(mp+"/name", "must name a volume of the pod")
+			}
+			if m.MountPath == "" || strings.HasPrefix(m.MountPath, "/") || slices.Contains(strings.Split(m.MountPath, "/"), "..") {
+				p.add(mp+"/mountPath", "must be a relative path inside the container's sandbox (containers without an image run on the host's filesystem)")
+			}
+		}
+	}
+}
