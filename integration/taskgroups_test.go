@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -117,4 +118,65 @@ func TestPodInstanceAsATaskGroup(t *testing.T) {
 	if st := f.Latest("web.instance-1.server"); st.GetState() != mesos.TaskState_TASK_RUNNING {
 		t.Fatalf("server = %v, want it still running once its sidecar finished", st.GetState())
 	}
+}
+
+// TestDefaultExecutorSurvivesAgentRestart: an agent SIGKILLed under a running task group
+// comes back, recovers the default executor (it re-subscribes) and its tasks run on in the
+// same processes, with no status but STARTING/RUNNING; a kill afterwards still reaches them.
+func TestDefaultExecutorSurvivesAgentRestart(t *testing.T) {
+	c := cluster.New(t, cluster.Options{Agents: 1})
+	f := c.StartFramework(cluster.FrameworkOptions{Name: "group-recovery", FailoverTimeout: 600})
+	ctx := context.Background()
+	f.LaunchGroup(ctx, podExecutor("pod-recover"),
+		podTask("g-a", `echo $$ > "$MESOS_SANDBOX/task.pid"; exec sleep 600`),
+		podTask("g-b", `echo $$ > "$MESOS_SANDBOX/task.pid"; exec sleep 600`))
+	pids := map[string]int{}
+	for _, id := range []string{"g-a", "g-b"} {
+		f.WaitState(id, mesos.TaskState_TASK_RUNNING, 60*time.Second)
+		poll.Eventually(t, 30*time.Second, func() error {
+			matches, _ := filepath.Glob(filepath.Join(c.Agents[0].WorkDir, "slaves", "*", "frameworks", "*", "executors", "pod-recover", "runs", "latest", "tasks", id, "task.pid"))
+			if len(matches) != 1 {
+				return fmt.Errorf("task %s: %d task.pid files", id, len(matches))
+			}
+			b, err := os.ReadFile(matches[0])
+			if err != nil {
+				return err
+			}
+			var pid int
+			if _, err := fmt.Sscan(string(b), &pid); err != nil {
+				return err
+			}
+			pids[id] = pid
+			t.Cleanup(func() { _ = syscall.Kill(pid, syscall.SIGKILL) })
+			return nil
+		}, "task.pid of %s", id)
+	}
+
+	agent := c.Agents[0]
+	agent.Signal(syscall.SIGKILL)
+	agent.Wait(10 * time.Second)
+	agent.Restart()
+	poll.Eventually(t, 60*time.Second, func() error {
+		active, _, err := agentIDs(c)
+		if err != nil || len(active) != 1 {
+			return fmt.Errorf("active agents %v (%v)", active, err)
+		}
+		return nil
+	}, "the agent re-registered")
+	for id, pid := range pids {
+		if !processAlive(pid) {
+			t.Errorf("task %s: process %d is gone after the agent restart", id, pid)
+		}
+		for _, u := range f.Updates(id) {
+			if s := u.GetState(); s != mesos.TaskState_TASK_STARTING && s != mesos.TaskState_TASK_RUNNING {
+				t.Errorf("task %s got %v (%q) across the agent restart", id, s, u.GetMessage())
+			}
+		}
+	}
+	// The recovered executor still takes kills: the group's other task goes with it.
+	if err := f.S.Kill(ctx, &mesos.TaskID{Value: proto.String("g-a")}, f.Latest("g-a").GetAgentId()); err != nil {
+		t.Fatal(err)
+	}
+	f.WaitState("g-a", mesos.TaskState_TASK_KILLED, 60*time.Second)
+	f.WaitState("g-b", mesos.TaskState_TASK_KILLED, 60*time.Second)
 }
