@@ -348,6 +348,12 @@ func IsUpgrade(a, b *App) bool {
 	x.Instances, y.Instances = 0, 0
 	x.Version, y.Version = "", ""
 	x.VersionInfo, y.VersionInfo = nil, nil
+	if x.Pod != nil && y.Pod != nil {
+		px, py := *x.Pod, *y.Pod
+		px.Scaling.Instances, py.Scaling.Instances = 0, 0
+		px.Version, py.Version = "", ""
+		x.Pod, y.Pod = &px, &py
+	}
 	bx, errx := json.Marshal(&x)
 	by, erry := json.Marshal(&y)
 	return errx != nil || erry != nil || !bytes.Equal(bx, by)

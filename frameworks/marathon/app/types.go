@@ -67,6 +67,9 @@ type App struct {
 	TaskKillGracePeriodSeconds *int                `json:"taskKillGracePeriodSeconds,omitempty"`
 	Version                    string              `json:"version,omitempty"`
 	VersionInfo                *VersionInfo        `json:"versionInfo,omitempty"`
+	// Pod is set when the app is the loop's record of a pod (see Pod); such an app is
+	// served by /v2/pods, never as an app.
+	Pod *Pod `json:"pod,omitempty"`
 }
 
 // Artifact is one entry of "fetch" (the Mesos fetcher URI).

@@ -120,6 +120,9 @@ func oneOf(e *ValidationError, path, v string, allowed ...string) {
 func idx(path string, i int) string { return fmt.Sprintf("%s(%d)", path, i) }
 
 func validate(a *App, e *ValidationError) {
+	if a.Pod != nil {
+		e.add("/pod", "is not a field of an app: pods are posted to /v2/pods")
+	}
 	cmd := a.Cmd != nil && *a.Cmd != ""
 	args := len(a.Args) > 0
 	hasContainer := a.Container != nil && (a.Container.Docker != nil || a.Container.Type == ContainerMesos)

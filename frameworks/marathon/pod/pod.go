@@ -16,129 +16,63 @@ import (
 	"strings"
 
 	"github.com/agoracluster/agora/frameworks/marathon/app"
+	"github.com/agoracluster/agora/frameworks/marathon/constraints"
 )
 
-// Pod is a pod definition: the fields Agora supports.
-type Pod struct {
-	ID         string            `json:"id"`
-	Labels     map[string]string `json:"labels,omitempty"`
-	Containers []Container       `json:"containers"`
-	Volumes    []Volume          `json:"volumes,omitempty"`
-	Scaling    Scaling           `json:"scaling"`
-}
-
-// Container is one container (one task of the group).
-type Container struct {
-	Name         string        `json:"name"`
-	Resources    Resources     `json:"resources"`
-	Exec         *Exec         `json:"exec,omitempty"`
-	HealthCheck  *HealthCheck  `json:"healthCheck,omitempty"`
-	VolumeMounts []VolumeMount `json:"volumeMounts,omitempty"`
-}
-
-// Resources are a container's resources (cpus, mem in MiB, disk in MiB).
-type Resources struct {
-	Cpus float64 `json:"cpus"`
-	Mem  float64 `json:"mem"`
-	Disk float64 `json:"disk"`
-}
-
-// Exec is what a container runs.
-type Exec struct {
-	Command Command `json:"command"`
-}
-
-// Command is a shell command.
-type Command struct {
-	Shell string `json:"shell"`
-}
-
-// HealthCheck is a container's COMMAND health check (exec), with Marathon's pod timings.
-type HealthCheck struct {
-	Exec                   *Exec `json:"exec,omitempty"`
-	GracePeriodSeconds     int   `json:"gracePeriodSeconds"`
-	IntervalSeconds        int   `json:"intervalSeconds"`
-	MaxConsecutiveFailures int   `json:"maxConsecutiveFailures"`
-	TimeoutSeconds         int   `json:"timeoutSeconds"`
-	DelaySeconds           int   `json:"delaySeconds"`
-}
-
-// Volume is an ephemeral volume (a directory of the executor's sandbox shared by the
-// containers that mount it).
-type Volume struct {
-	Name string `json:"name"`
-}
-
-// VolumeMount mounts a pod volume into a container at MountPath (relative to the
-// container's sandbox: containers without an image run on the host's filesystem).
-type VolumeMount struct {
-	Name      string `json:"name"`
-	MountPath string `json:"mountPath"`
-}
-
-// Scaling is the number of instances.
-type Scaling struct {
-	Kind      string `json:"kind,omitempty"`
-	Instances int    `json:"instances"`
-}
+// The pod model's types are package app's (an app record of the loop carries its pod).
+type (
+	Pod         = app.Pod
+	Container   = app.PodContainer
+	Resources   = app.PodResources
+	Exec        = app.PodExec
+	Command     = app.PodCommand
+	HealthCheck = app.PodHealthCheck
+	Volume      = app.PodVolume
+	VolumeMount = app.PodVolumeMount
+	Network     = app.PodNetwork
+	Scaling     = app.PodScaling
+	Scheduling  = app.PodScheduling
+	Upgrade     = app.PodUpgrade
+	Placement   = app.PodPlacement
+	Constraint  = app.PodConstraint
+)
 
 // Marathon's defaults for a pod container's resources and health check.
 const (
-	DefaultCpus                   = 0.1
-	DefaultMem                    = 32.0
-	DefaultGracePeriodSeconds     = 300
-	DefaultIntervalSeconds        = 60
-	DefaultMaxConsecutiveFailures = 3
-	DefaultTimeoutSeconds         = 20
-	DefaultDelaySeconds           = 2
+	DefaultCpus                   = app.DefaultPodCpus
+	DefaultMem                    = app.DefaultPodMem
+	DefaultGracePeriodSeconds     = app.DefaultPodGracePeriodSeconds
+	DefaultIntervalSeconds        = app.DefaultPodIntervalSeconds
+	DefaultMaxConsecutiveFailures = app.DefaultPodMaxConsecutiveFailures
+	DefaultTimeoutSeconds         = app.DefaultPodTimeoutSeconds
+	DefaultDelaySeconds           = app.DefaultPodDelaySeconds
 )
-
-// UnmarshalJSON fills Marathon's default resources when the JSON gives none.
-func (c *Container) UnmarshalJSON(b []byte) error {
-	type plain Container
-	v := plain{Resources: Resources{Cpus: DefaultCpus, Mem: DefaultMem}}
-	if err := json.Unmarshal(b, &v); err != nil {
-		return err
-	}
-	*c = Container(v)
-	return nil
-}
-
-// UnmarshalJSON fills Marathon's defaults for what the JSON leaves out.
-func (r *Resources) UnmarshalJSON(b []byte) error {
-	type plain Resources
-	v := plain{Cpus: DefaultCpus, Mem: DefaultMem}
-	if err := json.Unmarshal(b, &v); err != nil {
-		return err
-	}
-	*r = Resources(v)
-	return nil
-}
-
-// UnmarshalJSON fills Marathon's defaults for what the JSON leaves out.
-func (h *HealthCheck) UnmarshalJSON(b []byte) error {
-	type plain HealthCheck
-	v := plain{GracePeriodSeconds: DefaultGracePeriodSeconds, IntervalSeconds: DefaultIntervalSeconds,
-		MaxConsecutiveFailures: DefaultMaxConsecutiveFailures, TimeoutSeconds: DefaultTimeoutSeconds, DelaySeconds: DefaultDelaySeconds}
-	if err := json.Unmarshal(b, &v); err != nil {
-		return err
-	}
-	*h = HealthCheck(v)
-	return nil
-}
 
 // known lists, per JSON object, the fields Agora supports; every other field of the object
 // is reported as not supported at its path.
 var known = map[string][]string{
-	"pod":         {"id", "labels", "containers", "volumes", "scaling"},
+	"pod":         {"id", "labels", "version", "containers", "volumes", "networks", "scaling", "scheduling", "executorResources"},
 	"container":   {"name", "resources", "exec", "healthCheck", "volumeMounts"},
 	"resources":   {"cpus", "mem", "disk"},
+	"network":     {"mode"},
+	"scheduling":  {"upgrade", "placement"},
+	"upgrade":     {"minimumHealthCapacity", "maximumOverCapacity"},
+	"placement":   {"constraints"},
+	"constraint":  {"fieldName", "operator", "value"},
 	"exec":        {"command"},
 	"command":     {"shell"},
 	"healthCheck": {"exec", "gracePeriodSeconds", "intervalSeconds", "maxConsecutiveFailures", "timeoutSeconds", "delaySeconds"},
 	"volume":      {"name"},
 	"volumeMount": {"name", "mountPath"},
 	"scaling":     {"kind", "instances"},
+}
+
+// ConstraintArray is c in an app's form: ["fieldName", "operator"(, "value")].
+func ConstraintArray(c Constraint) []string {
+	if c.Value == "" {
+		return []string{c.FieldName, c.Operator}
+	}
+	return []string{c.FieldName, c.Operator, c.Value}
 }
 
 // notSupported is the message for a field Agora does not run yet.
@@ -188,9 +122,6 @@ func Decode(data []byte) (*Pod, error) {
 		p.add("/"+strings.ReplaceAll(te.Field, ".", "/"), fmt.Sprintf("must be of type %s", te.Type))
 		return nil, p.err()
 	}
-	if _, ok := raw["scaling"]; !ok {
-		pod.Scaling.Instances = 1
-	}
 	validate(p, &pod)
 	if err := p.err(); err != nil {
 		return nil, err
@@ -218,6 +149,14 @@ func checkFields(p *problems, path, kind string, data []byte) {
 			eachElement(val, func(i int, el []byte) { checkFields(p, fmt.Sprintf("%s/%d", fp, i), "container", el) })
 		case kind == "pod" && field == "volumes":
 			eachElement(val, func(i int, el []byte) { checkFields(p, fmt.Sprintf("%s/%d", fp, i), "volume", el) })
+		case kind == "pod" && field == "networks":
+			eachElement(val, func(i int, el []byte) { checkFields(p, fmt.Sprintf("%s/%d", fp, i), "network", el) })
+		case kind == "placement" && field == "constraints":
+			eachElement(val, func(i int, el []byte) { checkFields(p, fmt.Sprintf("%s/%d", fp, i), "constraint", el) })
+		case kind == "pod" && field == "executorResources":
+			checkFields(p, fp, "resources", val)
+		case kind == "pod" && field == "scheduling", kind == "scheduling":
+			checkFields(p, fp, field, val)
 		case kind == "container" && field == "volumeMounts":
 			eachElement(val, func(i int, el []byte) { checkFields(p, fmt.Sprintf("%s/%d", fp, i), "volumeMount", el) })
 		case kind == "pod" && field == "scaling", kind == "container" && field == "resources",
@@ -260,6 +199,25 @@ func validate(p *problems, pod *Pod) {
 	}
 	if pod.Scaling.Instances < 0 {
 		p.add("/scaling/instances", "must be greater than or equal to 0")
+	}
+	for i, n := range pod.Networks {
+		if n.Mode != "host" {
+			p.add(fmt.Sprintf("/networks/%d/mode", i), `must be "host" (the only network Agora's pods join yet)`)
+		}
+	}
+	if u := pod.Scheduling.Upgrade; u.MinimumHealthCapacity < 0 || u.MinimumHealthCapacity > 1 {
+		p.add("/scheduling/upgrade/minimumHealthCapacity", "must be between 0 and 1")
+	}
+	if u := pod.Scheduling.Upgrade; u.MaximumOverCapacity < 0 || u.MaximumOverCapacity > 1 {
+		p.add("/scheduling/upgrade/maximumOverCapacity", "must be between 0 and 1")
+	}
+	for i, c := range pod.Scheduling.Placement.Constraints {
+		if msg := constraints.Check(ConstraintArray(c)); msg != "" {
+			p.add(fmt.Sprintf("/scheduling/placement/constraints/%d", i), msg)
+		}
+	}
+	if r := pod.ExecutorResources; r.Cpus < 0 || r.Mem < 0 || r.Disk < 0 {
+		p.add("/executorResources", "must not be negative")
 	}
 	volumes := map[string]bool{}
 	for i, v := range pod.Volumes {

@@ -62,7 +62,7 @@ func TestDecodeRejects(t *testing.T) {
 		{"image", `{"id": "p", "containers": [{"name": "c", "image": {"kind": "DOCKER", "id": "nginx"}, "exec": {"command": {"shell": "true"}}}]}`, "/containers/0/image", notSupported},
 		{"host volume", `{"id": "p", "volumes": [{"name": "v", "host": "/etc"}], "containers": [{"name": "c", "exec": {"command": {"shell": "true"}}}]}`, "/volumes/0/host", notSupported},
 		{"http health check", `{"id": "p", "containers": [{"name": "c", "exec": {"command": {"shell": "true"}}, "healthCheck": {"http": {"endpoint": "web"}}}]}`, "/containers/0/healthCheck/http", notSupported},
-		{"networks", `{"id": "p", "networks": [{"mode": "host"}], "containers": [{"name": "c", "exec": {"command": {"shell": "true"}}}]}`, "/networks", notSupported},
+		{"networks", `{"id": "p", "networks": [{"mode": "container"}], "containers": [{"name": "c", "exec": {"command": {"shell": "true"}}}]}`, "/networks/0/mode", `must be "host"`},
 		{"wrong type", `{"id": "p", "scaling": {"instances": "two"}, "containers": []}`, "/scaling/instances", "must be of type int"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
