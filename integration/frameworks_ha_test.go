@@ -18,13 +18,24 @@ import (
 // instances, with a 2s ZooKeeper session so that a killed leader's lead ends soon.
 func startHAFramework(t *testing.T, c *cluster.Cluster, kind, zkURL string, n int) (*cluster.Process, marathonClient) {
 	t.Helper()
+	return startHAFrameworkWith(t, c, kind, zkURL, n, nil)
+}
+
+// startHAFrameworkWith is startHAFramework with extra flags; with --tls_cert_file among
+// them the instance serves HTTPS, and its client is the cluster's (c.HTTP).
+func startHAFrameworkWith(t *testing.T, c *cluster.Cluster, kind, zkURL string, n int, extra []string) (*cluster.Process, marathonClient) {
+	t.Helper()
 	port := strconv.Itoa(cluster.FreePort(t))
 	dir := filepath.Join(t.TempDir(), kind)
 	addr := "127.0.0.1:" + port
-	p := cluster.Start(t, fmt.Sprintf("%s-%d", kind, n), addr, dir, kind, "--master", c.Master.Addr,
+	args := append([]string{kind, "--master", c.MasterFlag(),
 		"--http_port", port, "--http_address", "127.0.0.1", "--hostname", "127.0.0.1", "--work_dir", dir,
-		"--zk", zkURL, "--zk_session_timeout", "2000")
+		"--zk", zkURL, "--zk_session_timeout", "2000"}, extra...)
+	p := cluster.Start(t, fmt.Sprintf("%s-%d", kind, n), addr, dir, args...)
 	mc := marathonClient{t: t, base: "http://" + addr}
+	if slices.Contains(extra, "--tls_cert_file") {
+		mc.base, mc.http = "https://"+addr, c.HTTP
+	}
 	waitPing(t, mc)
 	return p, mc
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/agoracluster/agora/integration/cluster"
 	"github.com/agoracluster/agora/internal/poll"
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
+	"github.com/agoracluster/agora/security/credentials"
 )
 
 // TestWebUI opens the master's web UI in headless Chromium against a real master and agent:
@@ -219,4 +220,76 @@ func TestWebUIFollowsTheLeader(t *testing.T) {
 			t.Errorf("uncaught exception: %s", m)
 		}
 	}
+}
+
+// TestWebUIWithReadOnlyAuthentication opens the web UI of a master that wants credentials
+// for every read (--authenticate_http_readonly): without credentials the browser is asked
+// for them (a Basic challenge naming the realm) and, refused, shows the 401 answer rather
+// than a page; with the prompt answered, or with the credentials in the URL, the page, its
+// fetches and its SUBSCRIBE stream carry them and show the cluster, the browser asking
+// once at most, and nothing is written to the console.
+func TestWebUIWithReadOnlyAuthentication(t *testing.T) {
+	creds := writeFiles(t, t.TempDir(), map[string]string{
+		"credentials.json": `{"credentials": [{"principal": "ops", "secret": "ops-secret"}]}`,
+	})["credentials.json"]
+	c := cluster.New(t, cluster.Options{ClientCredential: credentials.Credential{Principal: "ops", Secret: "ops-secret"},
+		MasterArgs: []string{"--credentials", creds, "--authenticate_http_readonly", "--authenticate_http_readwrite"}})
+	host := c.Master.Addr
+	c.AddAgent("cpus:4;mem:2048;disk:1000;ports:[31000-31100]", "--hostname", "127.0.0.1")
+	f := c.StartFramework(cluster.FrameworkOptions{Name: "webui-auth"})
+	f.Launch(context.Background(), cluster.ShellTask("guarded", "sleep 300", "cpus:0.1;mem:32"))
+	f.WaitState("guarded", mesos.TaskState_TASK_RUNNING, 60*time.Second)
+	fw := f.S.FrameworkID()
+
+	live := `document.getElementById("conn-status").dataset.state === "live"`
+	showsCluster := func(t *testing.T, b *browsertest.Browser) {
+		t.Helper()
+		b.WaitFor(t, 30*time.Second, live, "the page subscribes to the master")
+		b.WaitFor(t, 20*time.Second, `document.getElementById("overview-agents").textContent === "1"`, "one active agent in the overview")
+		b.Do(t, chromedp.Evaluate[chromedp.Void](`location.hash = "#/tasks"`))
+		b.WaitFor(t, 20*time.Second, fmt.Sprintf(`(document.querySelector('#tasks tr[data-key=%s]') || {textContent: ""}).textContent.includes("RUNNING")`,
+			strconv.Quote(fw+"/guarded")), "the running task is listed")
+		if errs := b.Errors(); len(errs) > 0 {
+			t.Errorf("the console has errors:\n%s", strings.Join(errs, "\n"))
+		}
+	}
+
+	t.Run("without credentials", func(t *testing.T) {
+		b := browsertest.New(t)
+		b.AnswerLogins(t, func(browsertest.Challenge) browsertest.Login { return browsertest.Login{Cancel: true} })
+		if status := b.Navigate(t, "http://"+host+"/ui/"); status != http.StatusUnauthorized {
+			t.Errorf("the page answered %d without credentials, want 401", status)
+		}
+		want := browsertest.Challenge{URL: "http://" + host + "/ui/", Origin: "http://" + host, Scheme: "basic", Realm: "mesos"}
+		if got := b.Challenges(); len(got) != 1 || got[0] != want {
+			t.Errorf("login prompts %+v, want one: %+v", got, want)
+		}
+		if !browsertest.Eval[bool](t, b, `document.getElementById("conn-status") === null && document.body.innerText.includes("no credentials")`) {
+			t.Errorf("without credentials the browser shows a page, not the 401 answer")
+		}
+	})
+
+	t.Run("the prompt answered", func(t *testing.T) {
+		b := browsertest.New(t)
+		b.AnswerLogins(t, func(browsertest.Challenge) browsertest.Login {
+			return browsertest.Login{User: "ops", Password: "ops-secret"}
+		})
+		b.Navigate(t, "http://"+host+"/")
+		showsCluster(t, b)
+		if got := b.Challenges(); len(got) != 1 || got[0].Realm != "mesos" {
+			t.Errorf("login prompts %+v, want one, for realm mesos", got)
+		}
+	})
+
+	t.Run("credentials in the URL", func(t *testing.T) {
+		b := browsertest.New(t)
+		b.AnswerLogins(t, func(c browsertest.Challenge) browsertest.Login {
+			t.Errorf("the browser asked for credentials at %s though the URL holds them", c.URL)
+			return browsertest.Login{Cancel: true}
+		})
+		if status := b.Navigate(t, "http://ops:ops-secret@"+host+"/ui/"); status != http.StatusOK {
+			t.Errorf("the page answered %d with credentials in the URL, want 200", status)
+		}
+		showsCluster(t, b)
+	})
 }

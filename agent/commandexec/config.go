@@ -148,6 +148,13 @@ const TokenVar = taskproc.TokenVar
 // names every missing or malformed variable. Env, TaskStdout and TaskStderr are left for
 // the caller.
 func ConfigFromEnv(env func(string) string) (Config, error) {
+	return ConfigFromEnvTLS(env, func(tc tlsconfig.Config) (*tlsconfig.Files, error) { return tlsconfig.Load(tc, nil) })
+}
+
+// ConfigFromEnvTLS is ConfigFromEnv with the LIBPROCESS_SSL_* files loaded by loadTLS: the
+// executor host loads them once for all of its executors with the same settings, rather
+// than reading and parsing the certificate, key and CA again for each.
+func ConfigFromEnvTLS(env func(string) string, loadTLS func(tlsconfig.Config) (*tlsconfig.Files, error)) (Config, error) {
 	c := DefaultConfig()
 	c.FrameworkID = env("MESOS_FRAMEWORK_ID")
 	c.ExecutorID = env("MESOS_EXECUTOR_ID")
@@ -158,7 +165,7 @@ func ConfigFromEnv(env func(string) string) (Config, error) {
 	}
 	var tlsErr error
 	if tc := (tlsconfig.Config{}).Env(env); tc.Enabled() {
-		files, err := tlsconfig.Load(tc, nil)
+		files, err := loadTLS(tc)
 		if err != nil {
 			tlsErr = fmt.Errorf("LIBPROCESS_SSL_*: %w", err)
 		} else {

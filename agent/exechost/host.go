@@ -2,7 +2,6 @@ package exechost
 
 import (
 	"context"
-	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -22,6 +21,7 @@ import (
 
 	"github.com/agoracluster/agora/agent/commandexec"
 	"github.com/agoracluster/agora/recordio"
+	"github.com/agoracluster/agora/security/tlsconfig"
 )
 
 // Config configures a Host.
@@ -54,9 +54,11 @@ type Host struct {
 	cfg    Config
 	log    *zap.Logger
 	client *http.Client // to the agent, shared by the executors
-	// tlsClients are the clients of executors with the agent's TLS settings, one per
-	// setting (by the LIBPROCESS_SSL_* values), so that they share connections too.
-	tlsClients map[string]*http.Client
+	// tlsPeers are, per TLS setting of the executors (the agent's LIBPROCESS_SSL_* values),
+	// the certificate files loaded once and the client they share, so that the executors
+	// share its connections to the agent too.
+	tlsMu    sync.Mutex
+	tlsPeers map[tlsconfig.Config]*tlsPeer
 
 	mu        sync.Mutex
 	instances map[string]*instance
@@ -296,9 +298,18 @@ func (h *Host) launch(req LaunchRequest) (int, error) {
 			env[k] = v
 		}
 	}
-	cfg, err := commandexec.ConfigFromEnv(func(k string) string { return env[k] })
+	lookup := func(k string) string { return env[k] }
+	cfg, err := commandexec.ConfigFromEnvTLS(lookup, h.loadTLS)
 	if err != nil {
 		return http.StatusBadRequest, err
+	}
+	client := h.client
+	if cfg.TLS != nil {
+		p, err := h.tlsPeer((tlsconfig.Config{}).Env(lookup)) // loaded by ConfigFromEnvTLS
+		if err != nil {
+			return http.StatusBadRequest, err
+		}
+		client = p.client
 	}
 	stdout, err := os.OpenFile(filepath.Join(cfg.Sandbox, "stdout"), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
 	if err != nil {
@@ -338,10 +349,7 @@ func (h *Host) launch(req LaunchRequest) (int, error) {
 	cfg.TaskStdout, cfg.TaskStderr = stdout, stderr
 	cfg.TaskSession = true
 	cfg.Abort = inst.abort
-	cfg.HTTPClient = h.client
-	if cfg.TLS != nil {
-		cfg.HTTPClient = h.tlsClient(env, cfg.TLS)
-	}
+	cfg.HTTPClient = client
 	procs := req.CgroupProcs
 	cfg.PlaceProcess = func(pid int) {
 		for _, f := range procs {
@@ -570,23 +578,40 @@ func Serve(ctx context.Context, workDir string, cfg Config, log *zap.Logger) err
 	return New(cfg, log).Run(ctx, ln)
 }
 
-// tlsClient is the shared client of executors whose LIBPROCESS_SSL_* settings are env's:
-// h.client's transport with tc, made on first use.
-func (h *Host) tlsClient(env map[string]string, tc *tls.Config) *http.Client {
-	key := strings.Join([]string{env["LIBPROCESS_SSL_CERT_FILE"], env["LIBPROCESS_SSL_KEY_FILE"],
-		env["LIBPROCESS_SSL_CA_FILE"], env["LIBPROCESS_SSL_VERIFY_CERT"]}, "\x00")
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if c := h.tlsClients[key]; c != nil {
-		return c
+// tlsPeer is what the executors with one TLS setting share.
+type tlsPeer struct {
+	files  *tlsconfig.Files // kept current by itself (certificates re-read on change)
+	client *http.Client     // h.client's transport with files' client configuration
+}
+
+// tlsPeer returns the shared files and client of the executors with TLS setting tc,
+// loading the files on first use (a failure is not kept: the next executor tries again).
+func (h *Host) tlsPeer(tc tlsconfig.Config) (*tlsPeer, error) {
+	h.tlsMu.Lock()
+	defer h.tlsMu.Unlock()
+	if p := h.tlsPeers[tc]; p != nil {
+		return p, nil
+	}
+	files, err := tlsconfig.Load(tc, nil)
+	if err != nil {
+		return nil, err
 	}
 	tr := h.client.Transport.(*http.Transport).Clone()
-	tr.TLSClientConfig = tc
+	tr.TLSClientConfig = files.Client()
 	tr.ForceAttemptHTTP2 = true // the executors' streams share connections
-	c := &http.Client{Transport: tr}
-	if h.tlsClients == nil {
-		h.tlsClients = map[string]*http.Client{}
+	p := &tlsPeer{files: files, client: &http.Client{Transport: tr}}
+	if h.tlsPeers == nil {
+		h.tlsPeers = map[tlsconfig.Config]*tlsPeer{}
 	}
-	h.tlsClients[key] = c
-	return c
+	h.tlsPeers[tc] = p
+	return p, nil
+}
+
+// loadTLS is commandexec's loader of the LIBPROCESS_SSL_* files: the shared ones.
+func (h *Host) loadTLS(tc tlsconfig.Config) (*tlsconfig.Files, error) {
+	p, err := h.tlsPeer(tc)
+	if err != nil {
+		return nil, err
+	}
+	return p.files, nil
 }

@@ -56,7 +56,7 @@ func runBatch(ctx context.Context, args []string, _, stderr io.Writer) error {
 	if zk.tls, err = access.tls.load(log); err != nil {
 		return fmt.Errorf("batch: %w", err)
 	}
-	cfg.MasterTLS = zk.tls.client()
+	cfg.MasterTLS, cfg.PeerTLS = zk.tls.client(), zk.tls.peer()
 	b, err := batch.New(cfg, log) // checks the config; a term of RunHA makes its own
 	if err != nil {
 		return err

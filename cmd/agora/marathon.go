@@ -67,7 +67,7 @@ func runMarathon(ctx context.Context, args []string, _, stderr io.Writer) error 
 	if zk.tls, err = access.tls.load(log); err != nil {
 		return fmt.Errorf("marathon: %w", err)
 	}
-	cfg.MasterTLS = zk.tls.client()
+	cfg.MasterTLS, cfg.PeerTLS = zk.tls.client(), zk.tls.peer()
 	m, err := marathon.New(cfg, log)
 	if err != nil {
 		return err

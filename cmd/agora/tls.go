@@ -62,3 +62,13 @@ func (s tlsSetup) client() *tls.Config {
 	}
 	return s.files.Client()
 }
+
+// peer is the client configuration instances of a framework whose listeners serve HTTPS
+// reach one another with (a follower's proxy to the leader); nil while they serve plain
+// HTTP.
+func (s tlsSetup) peer() *tls.Config {
+	if s.files == nil || s.cfg.CertFile == "" {
+		return nil
+	}
+	return s.files.Client()
+}

@@ -130,7 +130,7 @@ func (b *Batch) RunWithStore(ctx context.Context, ln net.Listener, st store.Stor
 		_ = ln.Close()
 		return err
 	}
-	hs := &ha.Handlers{Self: "http://" + b.self()}
+	hs := &ha.Handlers{Self: ha.Scheme(b.cfg.PeerTLS) + "://" + b.self()}
 	hs.Lead(h)
 	if err := ha.Serve(ctx, ln, b.cfg.AccessControlAllowOrigin.Wrap(protect(hs, b.cfg)), run); err != nil {
 		return fmt.Errorf("batch: %w", err)
@@ -151,8 +151,8 @@ func RunHA(ctx context.Context, cfg Config, log *zap.Logger, ln net.Listener, no
 		log = zap.NewNop()
 	}
 	hs := &ha.Handlers{
-		Self:     "http://" + node.Address(),
-		Follower: api.Follower(node.Leader, ha.Proxy(node, log.Named("batch")), log.Named("batch")),
+		Self:     ha.Scheme(cfg.PeerTLS) + "://" + node.Address(),
+		Follower: api.Follower(node.Leader, ha.Proxy(node, cfg.PeerTLS, log.Named("batch")), log.Named("batch")),
 		Leading:  node.Leading, StartWait: ha.StartWait,
 	}
 	err := ha.Serve(ctx, ln, cfg.AccessControlAllowOrigin.Wrap(protect(hs, cfg)), func(ctx context.Context) error {
@@ -193,7 +193,7 @@ func (b *Batch) start(ctx context.Context, st store.Store) (http.Handler, func(c
 		FailoverTimeout: proto.Float64(b.cfg.FailoverTimeout.Seconds()),
 		Checkpoint:      proto.Bool(true),
 		Hostname:        proto.String(b.cfg.Hostname),
-		WebuiUrl:        proto.String("http://" + b.self()),
+		WebuiUrl:        proto.String(ha.Scheme(b.cfg.PeerTLS) + "://" + b.self()),
 		Roles:           []string{b.cfg.Role},
 		Capabilities:    b.cfg.capabilities(),
 	}

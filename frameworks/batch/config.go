@@ -22,6 +22,11 @@ type Config struct {
 	// MasterTLS, when set, makes the connections to the master (and, for Marathon, to the
 	// agents) HTTPS with this configuration (--tls_*).
 	MasterTLS *tls.Config
+	// PeerTLS, when set, says the instances' REST APIs serve HTTPS: the instance advertises
+	// https:// addresses, and a follower (--zk) proxies to the leader over HTTPS with this
+	// client configuration (the leader's certificate checked against the CA, this
+	// instance's shown when the leader asks for one).
+	PeerTLS *tls.Config
 	// HTTPCredentials, when set, is the user and password every REST API request but /ping
 	// must carry (HTTP Basic; Marathon's --http_credentials), in realm HTTPRealm
 	// (--http_realm).

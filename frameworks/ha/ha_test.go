@@ -211,7 +211,7 @@ func TestProxy(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			gotVia, gotPath, gotBody = "", "", ""
-			front := httptest.NewServer(Proxy(tc.l, zaptest.NewLogger(t)))
+			front := httptest.NewServer(Proxy(tc.l, nil, zaptest.NewLogger(t)))
 			defer front.Close()
 			req, _ := http.NewRequest(http.MethodPost, front.URL+"/v2/apps?force=true", strings.NewReader(`{"id":"web"}`))
 			if tc.via != "" {

@@ -2,6 +2,7 @@ package ha
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"net"
 	"net/http"
@@ -34,15 +35,19 @@ const ProxyDialTimeout = 5 * time.Second
 
 // Proxy returns the handler a follower serves: each request is forwarded
 // to the leader's host:port (the path, query, body and headers as they
-// came, with Via and X-Forwarded-For added), streams (server-sent events)
-// flushed as they come; 503 with {"message":…} while no leader is known,
-// 502 when the leader cannot be reached or on a proxying loop.
-func Proxy(l Leadership, log *zap.Logger) http.Handler {
+// came, credentials included, with Via and X-Forwarded-For added), streams
+// (server-sent events) flushed as they come; 503 with {"message":…} while no
+// leader is known, 502 when the leader cannot be reached or on a proxying
+// loop. With peerTLS (the instances serve HTTPS) the leader is reached over
+// HTTPS with that client configuration: its certificate is checked against
+// the configured CA, and this instance's is shown when the leader asks.
+func Proxy(l Leadership, peerTLS *tls.Config, log *zap.Logger) http.Handler {
 	via := "1.1 " + l.Address()
+	scheme := Scheme(peerTLS)
 	rp := &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			leader, _ := pr.In.Context().Value(leaderKey{}).(string)
-			pr.SetURL(&url.URL{Scheme: "http", Host: leader})
+			pr.SetURL(&url.URL{Scheme: scheme, Host: leader})
 			pr.SetXForwarded()
 			pr.Out.Header.Add(ViaHeader, via)
 		},
@@ -57,8 +62,10 @@ func Proxy(l Leadership, log *zap.Logger) http.Handler {
 		},
 	}
 	rp.Transport = &http.Transport{
-		DialContext:     (&net.Dialer{Timeout: ProxyDialTimeout, KeepAlive: 30 * time.Second}).DialContext,
-		IdleConnTimeout: 90 * time.Second,
+		DialContext:         (&net.Dialer{Timeout: ProxyDialTimeout, KeepAlive: 30 * time.Second}).DialContext,
+		TLSClientConfig:     peerTLS,
+		TLSHandshakeTimeout: ProxyDialTimeout,
+		IdleConnTimeout:     90 * time.Second,
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		for _, v := range r.Header.Values(ViaHeader) {
@@ -81,6 +88,15 @@ func Proxy(l Leadership, log *zap.Logger) http.Handler {
 		}
 		rp.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), leaderKey{}, leader)))
 	})
+}
+
+// Scheme is the scheme of the instances' REST APIs: "https" when they serve TLS (peerTLS is
+// how one reaches another), else "http".
+func Scheme(peerTLS *tls.Config) string {
+	if peerTLS != nil {
+		return "https"
+	}
+	return "http"
 }
 
 // leaderKey keys the leader's address in a proxied request's context.

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/agoracluster/agora/cors"
+	"github.com/agoracluster/agora/frameworks/ha"
 	"github.com/agoracluster/agora/frameworks/marathon/callbacks"
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
 	"github.com/agoracluster/agora/security/credentials"
@@ -25,6 +26,11 @@ type Config struct {
 	// MasterTLS, when set, makes the connections to the master (and, for Marathon, to the
 	// agents) HTTPS with this configuration (--tls_*).
 	MasterTLS *tls.Config
+	// PeerTLS, when set, says the instances' REST APIs serve HTTPS: the instance advertises
+	// https:// addresses, and a follower (--zk) proxies to the leader over HTTPS with this
+	// client configuration (the leader's certificate checked against the CA, this
+	// instance's shown when the leader asks for one).
+	PeerTLS *tls.Config
 	// HTTPCredentials, when set, is the user and password every REST API request but /ping
 	// must carry (HTTP Basic; Marathon's --http_credentials), in realm HTTPRealm
 	// (--http_realm).
@@ -204,7 +210,7 @@ func (c Config) webUIURL() string {
 	if c.WebUIURL != "" {
 		return c.WebUIURL
 	}
-	return "http://" + net.JoinHostPort(c.Hostname, strconv.Itoa(c.HTTPPort))
+	return ha.Scheme(c.PeerTLS) + "://" + net.JoinHostPort(c.Hostname, strconv.Itoa(c.HTTPPort))
 }
 
 // ParseFeatures applies Marathon's --enable_features (a comma-separated list); gpu_resources

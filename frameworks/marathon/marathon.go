@@ -99,7 +99,7 @@ func (m *Marathon) RunHA(ctx context.Context, ln net.Listener, node *ha.Node) er
 		id, _ := ids.Load(ctx) // "" before the first subscription
 		return id
 	}
-	hs := &ha.Handlers{Self: m.self(), Follower: api.Follower(m.apiConfig(node), storedID, ha.Proxy(node, m.log), m.log),
+	hs := &ha.Handlers{Self: m.self(), Follower: api.Follower(m.apiConfig(node), storedID, ha.Proxy(node, m.cfg.PeerTLS, m.log), m.log),
 		Leading: node.Leading, StartWait: ha.StartWait}
 	return m.serve(ctx, ln, hs, func(ctx context.Context) error {
 		return node.Run(ctx, func(ctx context.Context, st store.Store) error {
@@ -120,9 +120,9 @@ func (m *Marathon) serve(ctx context.Context, ln net.Listener, h http.Handler, r
 	return nil
 }
 
-// self is the instance's advertised "http://host:port".
+// self is the instance's advertised "http(s)://host:port".
 func (m *Marathon) self() string {
-	return "http://" + net.JoinHostPort(m.cfg.Hostname, strconv.Itoa(m.cfg.HTTPPort))
+	return ha.Scheme(m.cfg.PeerTLS) + "://" + net.JoinHostPort(m.cfg.Hostname, strconv.Itoa(m.cfg.HTTPPort))
 }
 
 // term is one term as the leader: the API's handler and the loop, scheduler and

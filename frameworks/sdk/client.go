@@ -90,13 +90,17 @@ func withCredential(rt http.RoundTripper, cred credentials.Credential) http.Roun
 	return &authn.Transport{Base: rt, Credential: cred}
 }
 
-// transportFor is cfg's Transport, or a private one with cfg.TLS.
+// transportFor is cfg's Transport, or a private one with cfg.TLS. Over TLS it offers
+// HTTP/2 first: the subscription and every call share one connection to the master, where
+// HTTP/1.1 would open (and handshake) another whenever more calls are in flight than idle
+// connections wait (a burst of acknowledgements), and close it again.
 func transportFor(cfg Config) http.RoundTripper {
 	if cfg.Transport != nil || cfg.TLS == nil {
 		return cfg.Transport
 	}
 	tr := newTransport()
 	tr.TLSClientConfig = cfg.TLS
+	tr.ForceAttemptHTTP2 = true
 	return tr
 }
 

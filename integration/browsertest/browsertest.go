@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/fetch"
 	"github.com/chromedp/chromedp"
 
 	"github.com/agoracluster/agora/internal/hosttest"
@@ -24,10 +25,12 @@ const StepTimeout = 60 * time.Second
 
 // Browser is one headless Chromium with one tab, closed when the test ends.
 type Browser struct {
-	ctx context.Context
+	ctx     context.Context
+	workers sync.WaitGroup // the goroutines that answer the tab's requests (AnswerLogins)
 
-	mu       sync.Mutex
-	messages []chromedp.ConsoleMessage
+	mu         sync.Mutex
+	messages   []chromedp.ConsoleMessage
+	challenges []Challenge
 }
 
 // New starts Chromium for t; it is closed, with its profile, when t ends.
@@ -67,10 +70,81 @@ func New(t testing.TB) *Browser {
 	t.Cleanup(func() {
 		cancel()
 		<-done
+		b.workers.Wait()
 		cancelAlloc()
 	})
 	return b
 }
+
+// Challenge is a login prompt the browser raised: an HTTP authentication challenge (a 401
+// answer's WWW-Authenticate) for which it had no credentials of its own.
+type Challenge struct {
+	URL    string // the request that was answered with the challenge
+	Origin string // the origin that challenged
+	Scheme string // "basic", …
+	Realm  string
+}
+
+// Login is how a prompt is answered: with credentials, or (Cancel) dismissed, after which
+// the page gets the 401 answer.
+type Login struct {
+	User, Password string
+	Cancel         bool
+}
+
+// AnswerLogins answers every login prompt of the tab from now on as a user would, with
+// answer's Login; Challenges lists the prompts. (The tab's requests are intercepted for it
+// and go on unchanged.)
+func (b *Browser) AnswerLogins(t testing.TB, answer func(Challenge) Login) {
+	t.Helper()
+	paused := chromedp.Events(b.ctx, fetch.RequestPaused)
+	auths := chromedp.Events(b.ctx, fetch.AuthRequired)
+	b.workers.Add(2)
+	go func() {
+		defer b.workers.Done()
+		for ev, err := range paused {
+			if err != nil {
+				return
+			}
+			_, _ = chromedp.Call(b.ctx, fetch.ContinueRequest, fetch.ContinueRequestParams{RequestID: ev.RequestID})
+		}
+	}()
+	go func() {
+		defer b.workers.Done()
+		for ev, err := range auths {
+			if err != nil {
+				return
+			}
+			c := Challenge{URL: ev.Request.URL}
+			if ch := ev.AuthChallenge; ch != nil {
+				c.Origin, c.Scheme, c.Realm = ch.Origin, ch.Scheme, ch.Realm
+			}
+			b.mu.Lock()
+			b.challenges = append(b.challenges, c)
+			b.mu.Unlock()
+			resp := &fetch.AuthChallengeResponse{Response: fetch.AuthChallengeResponseResponseCancelAuth}
+			if l := answer(c); !l.Cancel {
+				resp = &fetch.AuthChallengeResponse{Response: fetch.AuthChallengeResponseResponseProvideCredentials,
+					Username: l.User, Password: l.Password}
+			}
+			_, _ = chromedp.Call(b.ctx, fetch.ContinueWithAuth, fetch.ContinueWithAuthParams{RequestID: ev.RequestID, AuthChallengeResponse: resp})
+		}
+	}()
+	ctx, cancel := context.WithTimeout(b.ctx, StepTimeout)
+	defer cancel()
+	if _, err := chromedp.Call(ctx, fetch.Enable, fetch.EnableParams{HandleAuthRequests: ptr(true)}); err != nil {
+		t.Fatalf("browser: intercept logins: %v", err)
+	}
+}
+
+// Challenges returns the login prompts answered by AnswerLogins so far.
+func (b *Browser) Challenges() []Challenge {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return append([]Challenge(nil), b.challenges...)
+}
+
+func ptr[T any](v T) *T { return &v }
 
 // Do runs chromedp actions in the tab and fails the test on an error.
 func (b *Browser) Do(t testing.TB, steps ...chromedp.Action[chromedp.Void]) {
@@ -80,6 +154,19 @@ func (b *Browser) Do(t testing.TB, steps ...chromedp.Action[chromedp.Void]) {
 	if err := chromedp.Do(ctx, steps...); err != nil {
 		t.Fatalf("browser: %v", err)
 	}
+}
+
+// Navigate opens url in the tab, waits for the page to load and returns the status of its
+// answer.
+func (b *Browser) Navigate(t testing.TB, url string) int {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, StepTimeout)
+	defer cancel()
+	resp, err := chromedp.RunResponse(ctx, chromedp.Navigate(url))
+	if err != nil {
+		t.Fatalf("browser: open %s: %v", url, err)
+	}
+	return int(resp.Status)
 }
 
 // Eval evaluates a JavaScript expression in the page (awaiting a promise) and decodes its value.

@@ -39,3 +39,43 @@ func TestBrowserEvaluatesAndRecordsErrors(t *testing.T) {
 		t.Errorf("Errors() = %q, want the one console.error", errs)
 	}
 }
+
+// AnswerLogins answers the browser's login prompts as a user would, and records them.
+func TestAnswerLogins(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		user, pass, ok := r.BasicAuth()
+		if !ok || pass != "secret" {
+			w.Header().Set("WWW-Authenticate", `Basic realm="test-realm"`)
+			http.Error(w, "who are you", http.StatusUnauthorized)
+			return
+		}
+		w.Header().Set("Content-Type", "text/html")
+		_, _ = io.WriteString(w, `<!doctype html><link rel="icon" href="data:,"><body><p id="p">hello `+user+`</p></body>`)
+	}))
+	defer srv.Close()
+	want := Challenge{URL: srv.URL + "/", Origin: srv.URL, Scheme: "basic", Realm: "test-realm"}
+
+	for _, tc := range []struct {
+		name   string
+		login  Login
+		status int
+		text   string
+	}{
+		{"answered", Login{User: "ann", Password: "secret"}, http.StatusOK, "hello ann"},
+		{"cancelled", Login{Cancel: true}, http.StatusUnauthorized, "who are you"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := New(t)
+			b.AnswerLogins(t, func(Challenge) Login { return tc.login })
+			if status := b.Navigate(t, srv.URL+"/"); status != tc.status {
+				t.Errorf("status %d, want %d", status, tc.status)
+			}
+			if got := Eval[string](t, b, `document.body.innerText`); !strings.Contains(got, tc.text) {
+				t.Errorf("the page shows %q, want %q", got, tc.text)
+			}
+			if got := b.Challenges(); len(got) != 1 || got[0] != want {
+				t.Errorf("Challenges() = %+v, want one: %+v", got, want)
+			}
+		})
+	}
+}

@@ -20,6 +20,8 @@ import (
 	"time"
 
 	"github.com/agoracluster/agora/internal/poll"
+	"github.com/agoracluster/agora/security/authn"
+	"github.com/agoracluster/agora/security/credentials"
 )
 
 // Binary returns the agora binary under test: $AGORA_BIN, or one built once per test
@@ -234,6 +236,9 @@ type Options struct {
 	// ClientTLS, when set, is how the cluster's own checks reach masters that serve HTTPS
 	// (give the masters and agents their --tls_* flags in MasterArgs and AgentArgs).
 	ClientTLS *tls.Config
+	// ClientCredential, when set, is sent (HTTP Basic) with the cluster's own checks, for
+	// masters with --authenticate_http_readonly.
+	ClientCredential credentials.Credential
 	// ZooKeeper, a zk:// URL (see StartZooKeeper), starts Masters masters (default
 	// 3) with --zk and a 4s session; agents and frameworks follow the leader.
 	ZooKeeper string
@@ -260,6 +265,7 @@ func New(t testing.TB, opts Options) *Cluster {
 		c.HTTP = &http.Client{Transport: &http.Transport{TLSClientConfig: opts.ClientTLS}}
 		c.scheme = "https://"
 	}
+	c.HTTP = authn.Client(c.HTTP, opts.ClientCredential)
 	n := 1
 	if opts.ZooKeeper != "" {
 		n = opts.Masters

@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"sync"
 	"testing"
@@ -12,6 +13,7 @@ import (
 	"github.com/agoracluster/agora/internal/poll"
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
 	"github.com/agoracluster/agora/resources"
+	"github.com/agoracluster/agora/security/credentials"
 	"go.uber.org/zap/zaptest"
 	"google.golang.org/protobuf/proto"
 )
@@ -39,6 +41,12 @@ type FrameworkOptions struct {
 	FailoverTimeout float64 // seconds
 	Capabilities    []mesos.FrameworkInfo_Capability_Type
 	Encoding        sdk.Encoding
+	// Masters, when set, are the masters the framework is given (default: the cluster's
+	// --master flag, its ZooKeeper URL or its master's address).
+	Masters []string
+	// TLS makes the framework's connections to masters HTTPS; Credential authenticates it.
+	TLS        *tls.Config
+	Credential credentials.Credential
 }
 
 // StartFramework subscribes a test framework to the cluster's master; it stops when the test
@@ -57,6 +65,10 @@ func (c *Cluster) StartFramework(opts FrameworkOptions) *Framework {
 	}
 	cfg := sdk.DefaultConfig()
 	cfg.Masters = []string{c.MasterFlag()}
+	if len(opts.Masters) > 0 {
+		cfg.Masters = opts.Masters
+	}
+	cfg.TLS, cfg.Credential = opts.TLS, opts.Credential
 	cfg.Framework = fw
 	cfg.BackoffMin, cfg.BackoffMax = 50*time.Millisecond, time.Second
 	if opts.Encoding != "" {

@@ -2,7 +2,7 @@
 // the location's hash to a view and redraws the view at most once per animation frame.
 
 import {ClusterState} from './state.js';
-import {OperatorStream, operatorCall} from './stream.js';
+import {OperatorStream, operatorCall, sameOrigin} from './stream.js';
 import * as views from './views.js';
 
 const routes = [
@@ -67,7 +67,7 @@ class App {
   // refuses without CORS. A standby's /state names the leader.
   async findLeader() {
     try {
-      const resp = await fetch('/state', {cache: 'no-store'});
+      const resp = await fetch(sameOrigin('/state'), {cache: 'no-store'});
       if (!resp.ok) return;
       const st = await resp.json();
       if (st.elected !== false || !st.leader) return;

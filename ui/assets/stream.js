@@ -47,7 +47,7 @@ export class OperatorStream {
     this.abort = new AbortController();
     const t0 = performance.now();
     this.timing = {};
-    const resp = await fetch(this.url, {
+    const resp = await fetch(sameOrigin(this.url), {
       method: 'POST',
       headers: {'Content-Type': 'application/json', 'Accept': 'application/json'},
       body: JSON.stringify({type: 'SUBSCRIBE'}),
@@ -91,9 +91,17 @@ export class OperatorStream {
   }
 }
 
+// sameOrigin resolves url against this page's origin. A page opened with credentials in
+// its URL (http://user:secret@master:5050/ui/) would resolve a relative URL to one that
+// holds them, which fetch() refuses; the origin has none, and the browser sends the
+// credentials it was given for this origin by itself.
+export function sameOrigin(url) {
+  return new URL(url, location.origin).href;
+}
+
 // call posts one synchronous operator call and returns the decoded response.
 export async function operatorCall(type, extra) {
-  const resp = await fetch('/api/v1', {
+  const resp = await fetch(sameOrigin('/api/v1'), {
     method: 'POST',
     headers: {'Content-Type': 'application/json', 'Accept': 'application/json'},
     body: JSON.stringify(Object.assign({type}, extra || {})),

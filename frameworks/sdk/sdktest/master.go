@@ -4,14 +4,17 @@
 package sdktest
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
 	"mime"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
@@ -25,6 +28,7 @@ type Master struct {
 	srv    *httptest.Server
 	closed chan struct{}
 	once   sync.Once
+	conns  atomic.Int64 // connections accepted
 
 	mu          sync.Mutex
 	frameworkID string
@@ -60,6 +64,22 @@ func (s *stream) close() { s.once.Do(func() { close(s.drop) }) }
 // NewMaster starts a fake master on 127.0.0.1. By default it assigns framework id
 // "fake-0000", announces a 15s heartbeat interval and sends heartbeats.
 func NewMaster() *Master {
+	m := newMaster()
+	m.srv.Start()
+	return m
+}
+
+// NewTLSMaster is NewMaster serving HTTPS with cfg (HTTP/2 offered first, as a real
+// master's TLS listener does).
+func NewTLSMaster(cfg *tls.Config) *Master {
+	m := newMaster()
+	m.srv.TLS = cfg.Clone()
+	m.srv.EnableHTTP2 = true
+	m.srv.StartTLS()
+	return m
+}
+
+func newMaster() *Master {
 	m := &Master{
 		closed:      make(chan struct{}),
 		frameworkID: "fake-0000",
@@ -67,12 +87,22 @@ func NewMaster() *Master {
 		beat:        true,
 		notify:      make(chan struct{}),
 	}
-	m.srv = httptest.NewServer(http.HandlerFunc(m.serve))
+	m.srv = httptest.NewUnstartedServer(http.HandlerFunc(m.serve))
+	m.srv.Config.ConnState = func(_ net.Conn, st http.ConnState) {
+		if st == http.StateNew {
+			m.conns.Add(1)
+		}
+	}
 	return m
 }
 
 // Addr returns the master's "127.0.0.1:port".
-func (m *Master) Addr() string { return strings.TrimPrefix(m.srv.URL, "http://") }
+func (m *Master) Addr() string {
+	return strings.TrimPrefix(strings.TrimPrefix(m.srv.URL, "http://"), "https://")
+}
+
+// Connections returns how many connections the master accepted so far.
+func (m *Master) Connections() int { return int(m.conns.Load()) }
 
 // Close drops every stream and stops the server.
 func (m *Master) Close() {
