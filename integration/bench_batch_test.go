@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"testing"
 	"time"
@@ -165,11 +166,13 @@ func BenchmarkBatchJobs(b *testing.B) {
 	b.ReportMetric(0, "ns/op")
 	b.ReportMetric(elapsed.Seconds(), "finished-s")
 	b.ReportMetric(n/elapsed.Seconds(), "tasks/s")
+	b.ReportMetric(n/elapsed.Seconds()/float64(runtime.NumCPU()), "tasks/s/core") // master, batch and agents share the cores
 	b.ReportMetric(n, "tasks")
 	b.ReportMetric(float64(jobs), "jobs")
 	if cpu != nil {
 		masterCPU1, batchCPU1 := cpu()
 		b.ReportMetric(float64(masterCPU1-masterCPU0)/float64(time.Millisecond)/n, "master-cpu-ms/task")
 		b.ReportMetric(float64(batchCPU1-batchCPU0)/float64(time.Millisecond)/n, "batch-cpu-ms/task")
+		b.ReportMetric(float64(batchCPU1-batchCPU0)/float64(masterCPU1-masterCPU0), "batch/master-cpu")
 	}
 }
