@@ -2,7 +2,8 @@ package batch
 
 import (
 	"context"
-	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"go.uber.org/zap"
@@ -233,16 +234,32 @@ func neverLaunched(st *mesos.TaskStatus, t *run.Task) bool {
 // exited with status N", the Docker one "Container exited with status N"; a finished task
 // exited with 0.
 func exitStatus(st *mesos.TaskStatus) (int, bool) {
-	var code int
-	for _, f := range []string{"Command exited with status %d", "Container exited with status %d"} {
-		if _, err := fmt.Sscanf(st.GetMessage(), f, &code); err == nil {
-			return code, true
+	msg := st.GetMessage()
+	for _, prefix := range []string{"Command exited with status ", "Container exited with status "} {
+		if rest, ok := strings.CutPrefix(msg, prefix); ok {
+			if code, ok := leadingInt(rest); ok {
+				return code, true
+			}
 		}
 	}
 	if st.GetState() == mesos.TaskState_TASK_FINISHED {
 		return 0, true
 	}
 	return 0, false
+}
+
+// leadingInt reads the optionally signed decimal number that s starts with (what follows it,
+// such as " (killed)", is ignored).
+func leadingInt(s string) (int, bool) {
+	end := 0
+	if end < len(s) && (s[end] == '-' || s[end] == '+') {
+		end++
+	}
+	for end < len(s) && s[end] >= '0' && s[end] <= '9' {
+		end++
+	}
+	n, err := strconv.Atoi(s[:end])
+	return n, err == nil
 }
 
 // knownTasks lists the tasks of unfinished runs, for the explicit reconciliation.
