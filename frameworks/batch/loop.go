@@ -22,7 +22,8 @@ func (b *Batch) loop(ctx context.Context) {
 	defer t.Stop()
 	flush := time.NewTicker(b.cfg.FlushInterval)
 	defer flush.Stop()
-	defer b.flushRuns() // the writer writes what is left after the loop
+	defer b.flushRuns()      // the writer writes what is left after the loop
+	var flushAgain time.Time // pacing of the periodic flush (flushShare)
 	b.tick()
 	for {
 		select {
@@ -33,13 +34,23 @@ func (b *Batch) loop(ctx context.Context) {
 		case <-t.C:
 			b.tick()
 		case <-flush.C:
-			if b.w.idle() { // while the writer is busy, changes pile up and are encoded once
+			// While the writer is busy, changes pile up and are encoded once.
+			if b.w.idle() && !time.Now().Before(flushAgain) {
+				start := time.Now()
 				b.flushRuns()
+				took := time.Since(start)
+				flushAgain = start.Add(time.Duration(float64(took) / flushShare))
 			}
 		}
 		b.syncWantOffers()
 	}
 }
+
+// flushShare bounds the loop's time spent encoding changed runs for the periodic flush:
+// after a flush that took d, the next waits d*(1/flushShare-1) at least. Runs of a few tasks
+// are written every FlushInterval; when a hundred runs of a thousand tasks change at once,
+// flushes space out, each covering more updates, instead of taking the loop from them.
+const flushShare = 0.1
 
 // tick starts what fell due (schedules), ends overrunning runs and lets back-offs expire.
 func (b *Batch) tick() {
