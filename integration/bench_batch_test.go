@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"testing"
 	"time"
@@ -25,7 +26,9 @@ import (
 // BenchmarkBatchJobs runs a real `agora master` and a real `agora batch` against simulated
 // agents whose tasks finish after a short delay: J jobs of T tasks each (parallelism =
 // completions = T) are started at once, and the figure is the sustained rate from submission
-// to every run SUCCESS, with the master's and batch's CPU per task.
+// to every run SUCCESS, with the master's and batch's CPU per task. With -agora.inprocess
+// -tags inprocess the master and batch run in the benchmark process instead, so that
+// -cpuprofile covers them (no CPU per process then).
 var (
 	benchBatchJobs   = flag.Int("agora.batch.jobs", 100, "BenchmarkBatchJobs: jobs, one run each")
 	benchBatchTasks  = flag.Int("agora.batch.tasks", 1000, "BenchmarkBatchJobs: tasks per run")
@@ -39,8 +42,13 @@ func BenchmarkBatchJobs(b *testing.B) {
 		b.Skip("end-to-end benchmark; run it with make bench")
 	}
 	jobs, tasks := *benchBatchJobs, *benchBatchTasks
-	c := cluster.New(b, cluster.Options{MasterArgs: []string{"--logging_level", *benchLogLevel}})
-	masterAddr, masterWD := c.Master.Addr, c.Master.WorkDir
+	var masterAddr, masterWD string
+	if *benchInProcess {
+		masterAddr = startInProcessMaster(b)
+	} else {
+		c := cluster.New(b, cluster.Options{MasterArgs: []string{"--logging_level", *benchLogLevel}})
+		masterAddr, masterWD = c.Master.Addr, c.Master.WorkDir
+	}
 
 	cfg := simulate.DefaultConfig()
 	cfg.Master = masterAddr
@@ -61,12 +69,17 @@ func BenchmarkBatchJobs(b *testing.B) {
 		b.Fatal(err)
 	}
 
-	bport := strconv.Itoa(cluster.FreePort(b))
-	baddr := "127.0.0.1:" + bport
-	bdir := filepath.Join(b.TempDir(), "batch")
-	cluster.Start(b, "batch", baddr, bdir, "batch", "--master", masterAddr, "--http_port", bport,
-		"--http_address", "127.0.0.1", "--hostname", "127.0.0.1", "--work_dir", bdir,
-		"--find_sandboxes=false", "--logging_level", *benchLogLevel)
+	var baddr, bdir string
+	if *benchInProcess {
+		baddr = startInProcessBatch(b, masterAddr)
+	} else {
+		bport := strconv.Itoa(cluster.FreePort(b))
+		baddr = "127.0.0.1:" + bport
+		bdir = filepath.Join(b.TempDir(), "batch")
+		cluster.Start(b, "batch", baddr, bdir, "batch", "--master", masterAddr, "--http_port", bport,
+			"--http_address", "127.0.0.1", "--hostname", "127.0.0.1", "--work_dir", bdir,
+			"--find_sandboxes=false", "--logging_level", *benchLogLevel)
+	}
 	base := "http://" + baddr
 	poll.Eventually(b, 30*time.Second, func() error {
 		var info struct {
@@ -98,16 +111,26 @@ func BenchmarkBatchJobs(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	masterPID, err := benchtest.FindProcess("master", "--work_dir", masterWD)
-	if err != nil {
-		b.Fatal(err)
+	var cpu func() (master, batch time.Duration) // nil in process: see the profile instead
+	if !*benchInProcess {
+		masterPID, err := benchtest.FindProcess("master", "--work_dir", masterWD)
+		if err != nil {
+			b.Fatal(err)
+		}
+		batchPID, err := benchtest.FindProcess("batch", "--work_dir", bdir)
+		if err != nil {
+			b.Fatal(err)
+		}
+		cpu = func() (master, batch time.Duration) {
+			master, _ = benchtest.CPUTime(masterPID)
+			batch, _ = benchtest.CPUTime(batchPID)
+			return master, batch
+		}
 	}
-	batchPID, err := benchtest.FindProcess("batch", "--work_dir", bdir)
-	if err != nil {
-		b.Fatal(err)
+	var masterCPU0, batchCPU0 time.Duration
+	if cpu != nil {
+		masterCPU0, batchCPU0 = cpu()
 	}
-	masterCPU0, _ := benchtest.CPUTime(masterPID)
-	batchCPU0, _ := benchtest.CPUTime(batchPID)
 
 	b.ResetTimer()
 	start := time.Now()
@@ -139,14 +162,17 @@ func BenchmarkBatchJobs(b *testing.B) {
 	})
 	elapsed := time.Since(start)
 	b.StopTimer()
-	masterCPU1, _ := benchtest.CPUTime(masterPID)
-	batchCPU1, _ := benchtest.CPUTime(batchPID)
 	n := float64(jobs * tasks)
 	b.ReportMetric(0, "ns/op")
 	b.ReportMetric(elapsed.Seconds(), "finished-s")
 	b.ReportMetric(n/elapsed.Seconds(), "tasks/s")
+	b.ReportMetric(n/elapsed.Seconds()/float64(runtime.NumCPU()), "tasks/s/core") // master, batch and agents share the cores
 	b.ReportMetric(n, "tasks")
 	b.ReportMetric(float64(jobs), "jobs")
-	b.ReportMetric(float64(masterCPU1-masterCPU0)/float64(time.Millisecond)/n, "master-cpu-ms/task")
-	b.ReportMetric(float64(batchCPU1-batchCPU0)/float64(time.Millisecond)/n, "batch-cpu-ms/task")
+	if cpu != nil {
+		masterCPU1, batchCPU1 := cpu()
+		b.ReportMetric(float64(masterCPU1-masterCPU0)/float64(time.Millisecond)/n, "master-cpu-ms/task")
+		b.ReportMetric(float64(batchCPU1-batchCPU0)/float64(time.Millisecond)/n, "batch-cpu-ms/task")
+		b.ReportMetric(float64(batchCPU1-batchCPU0)/float64(masterCPU1-masterCPU0), "batch/master-cpu")
+	}
 }

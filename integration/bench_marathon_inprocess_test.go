@@ -13,6 +13,7 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
+	"github.com/agoracluster/agora/frameworks/batch"
 	"github.com/agoracluster/agora/frameworks/marathon"
 	"github.com/agoracluster/agora/master"
 )
@@ -51,6 +52,25 @@ func startInProcessMarathon(b *testing.B, masterAddr string) string {
 		b.Fatal(err)
 	}
 	serveInProcess(b, "marathon", func(ctx context.Context) error { return m.Run(ctx, ln) })
+	return ln.Addr().String()
+}
+
+// startInProcessBatch serves `agora batch` (without sandbox look-ups, as the benchmark runs
+// it) from the benchmark process and returns its address.
+func startInProcessBatch(b *testing.B, masterAddr string) string {
+	b.Helper()
+	cfg := batch.DefaultConfig()
+	cfg.Masters = []string{masterAddr}
+	cfg.WorkDir = filepath.Join(b.TempDir(), "batch")
+	cfg.Hostname = "127.0.0.1"
+	cfg.FindSandboxes = false
+	ln := listenLoopback(b)
+	cfg.HTTPPort = ln.Addr().(*net.TCPAddr).Port
+	bt, err := batch.New(cfg, inProcessLogger())
+	if err != nil {
+		b.Fatal(err)
+	}
+	serveInProcess(b, "batch", func(ctx context.Context) error { return bt.Run(ctx, ln) })
 	return ln.Addr().String()
 }
 

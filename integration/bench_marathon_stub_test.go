@@ -16,3 +16,8 @@ func startInProcessMarathon(b *testing.B, _ string) string {
 	b.Fatal("in-process marathon needs -tags inprocess")
 	return ""
 }
+
+func startInProcessBatch(b *testing.B, _ string) string {
+	b.Fatal("in-process batch needs -tags inprocess")
+	return ""
+}

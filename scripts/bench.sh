@@ -73,6 +73,8 @@
 #   BENCH_LB_REQUESTS requests per target of BenchmarkLBvsHAProxy (default 20000)
 #   BENCH_LB_TASKS    tasks started one after another by BenchmarkLBRouteAfterRunning (default 20)
 #   BENCH_PROFILE=1   also profiles the Marathon deploy with master and Marathon in process
+#   AGORA_CPUPROFILE=DIR  every agora process (master, batch, ...) writes a CPU profile of its
+#                     run to DIR/<command>-<pid>.prof: profiles of the real processes
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -335,6 +337,8 @@ function fmt(v) { return (v >= 100) ? sprintf("%.0f", v) : (v >= 10) ? sprintf("
 		row("batch: sustained rate", fmt(m["tasks/s"]), "tasks/s", ">= 3750", "ge", 3750)
 		row("  CPU: master", fmt(m["master-cpu-ms/task"]), "ms/task", "-")
 		row("  CPU: batch", fmt(m["batch-cpu-ms/task"]), "ms/task", "-")
+		row("  batch's CPU / master's CPU", fmt(m["batch/master-cpu"]), "ratio", "-")
+		row("  sustained rate per core (master, batch and agents share them)", fmt(m["tasks/s/core"]), "tasks/s", "-")
 	} else if (name == "BenchmarkDockerVsSwarm") {
 		n = m["containers"] + 0; ok = m["swarm-ok"] + 0
 		if (ok) {

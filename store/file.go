@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -117,11 +118,43 @@ func (s *FileStore) read(key string) ([]byte, Version, error) {
 	if !ok || !bytes.HasPrefix(header, []byte(headerPrefix)) {
 		return nil, 0, fmt.Errorf("store: read %q: corrupt file: bad header (%w)", key, ErrCorrupt)
 	}
-	n, err := strconv.ParseInt(string(header[len(headerPrefix):]), 10, 64)
-	if err != nil || n < 1 {
-		return nil, 0, fmt.Errorf("store: read %q: corrupt file: bad version %q (%w)", key, header[len(headerPrefix):], ErrCorrupt)
+	v, err := parseVersion(key, header)
+	if err != nil {
+		return nil, 0, err
 	}
-	return value, Version(n), nil
+	return value, v, nil
+}
+
+// version returns the version of key (0 if it is absent) from its value file's header
+// alone: a write checks the version without reading a value it is about to replace.
+func (s *FileStore) version(key string) (Version, error) {
+	f, err := os.Open(filepath.Join(s.keyDir(key), valueFile))
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("store: read %q: %w", key, err)
+	}
+	defer f.Close()
+	var head [64]byte // the header line: the prefix, at most 19 digits and '\n'
+	n, err := io.ReadFull(f, head[:])
+	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
+		return 0, fmt.Errorf("store: read %q: %w", key, err)
+	}
+	header, _, ok := bytes.Cut(head[:n], []byte{'\n'})
+	if !ok || !bytes.HasPrefix(header, []byte(headerPrefix)) {
+		return 0, fmt.Errorf("store: read %q: corrupt file: bad header (%w)", key, ErrCorrupt)
+	}
+	return parseVersion(key, header)
+}
+
+// parseVersion reads the version from a value file's header line.
+func parseVersion(key string, header []byte) (Version, error) {
+	v, err := strconv.ParseInt(string(header[len(headerPrefix):]), 10, 64)
+	if err != nil || v < 1 {
+		return 0, fmt.Errorf("store: read %q: corrupt file: bad version %q (%w)", key, header[len(headerPrefix):], ErrCorrupt)
+	}
+	return Version(v), nil
 }
 
 func checkExpected(expected Version) error {
@@ -147,7 +180,7 @@ func (s *FileStore) Put(ctx context.Context, key string, value []byte, expected 
 	kl := s.keyLock(key)
 	kl.Lock()
 	defer kl.Unlock()
-	_, cur, err := s.read(key)
+	cur, err := s.version(key)
 	if err != nil {
 		return 0, err
 	}
@@ -268,7 +301,7 @@ func (s *FileStore) deleteValue(key, dir string, expected Version) error {
 	kl := s.keyLock(key)
 	kl.Lock()
 	defer kl.Unlock()
-	_, cur, err := s.read(key)
+	cur, err := s.version(key)
 	if err != nil {
 		return err
 	}

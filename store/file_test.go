@@ -127,6 +127,18 @@ func TestFileStoreCorruptFile(t *testing.T) {
 	if !errors.Is(err, store.ErrCorrupt) || !strings.Contains(err.Error(), `store: read "k": corrupt file`) {
 		t.Fatalf("err = %v, want corrupt file error", err)
 	}
+	// Writes and deletes read only the header for the version; they refuse a corrupt one too.
+	for _, content := range []string{"garbage", "agora-store-v1 x\nvalue", "agora-store-v1 " + strings.Repeat("1", 80)} {
+		if err := os.WriteFile(filepath.Join(dir, "k", "~value"), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Put(context.Background(), "k", []byte("v"), store.AnyVersion); !errors.Is(err, store.ErrCorrupt) {
+			t.Fatalf("Put over %q: err = %v, want corrupt file error", content, err)
+		}
+		if err := s.Delete(context.Background(), "k", store.AnyVersion); !errors.Is(err, store.ErrCorrupt) {
+			t.Fatalf("Delete of %q: err = %v, want corrupt file error", content, err)
+		}
+	}
 }
 
 func TestValidateKeyMessages(t *testing.T) {

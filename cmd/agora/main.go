@@ -12,6 +12,8 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
+	"runtime/pprof"
 	"sort"
 	"syscall"
 
@@ -81,11 +83,39 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		usage(stderr, cmds)
 		return errUsage
 	}
+	if dir := os.Getenv(cpuProfileEnv); dir != "" {
+		stopProfile, err := startCPUProfile(dir, args[0])
+		if err != nil {
+			return err
+		}
+		defer stopProfile()
+	}
 	err := cmd.run(ctx, args[1:], stdout, stderr)
 	if errors.Is(err, pflag.ErrHelp) {
 		return nil // the flag set printed the usage
 	}
 	return err
+}
+
+// cpuProfileEnv names a directory: every agora process started with it set writes a CPU
+// profile of its run to <dir>/<command>-<pid>.prof (profiles of the real processes under a
+// benchmark, e.g. the master and `agora batch` of BenchmarkBatchJobs).
+const cpuProfileEnv = "AGORA_CPUPROFILE"
+
+// startCPUProfile starts profiling into dir and returns what stops it and closes the file.
+func startCPUProfile(dir, command string) (stop func(), err error) {
+	f, err := os.Create(filepath.Join(dir, fmt.Sprintf("%s-%d.prof", command, os.Getpid())))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", cpuProfileEnv, err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		_ = f.Close()
+		return nil, fmt.Errorf("%s: %w", cpuProfileEnv, err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		_ = f.Close()
+	}, nil
 }
 
 func usage(w io.Writer, cmds map[string]command) {

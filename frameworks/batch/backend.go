@@ -25,9 +25,10 @@ func cloneSpec(s *job.Spec) *job.Spec {
 	return &c
 }
 
-// view is a job as the API sees it; called on the loop.
-func (b *Batch) view(j *jobState) api.Job {
-	v := api.Job{Spec: cloneSpec(j.spec), History: j.history, Schedules: []*job.Schedule{}, ActiveRuns: []*run.Run{},
+// view is a job as the API sees it, with copies of its active runs only with activeRuns;
+// called on the loop.
+func (b *Batch) view(j *jobState, activeRuns bool) api.Job {
+	v := api.Job{Spec: cloneSpec(j.spec), History: j.history, Schedules: []*job.Schedule{},
 		NextRunAt: map[string]time.Time{}}
 	v.History.Runs = append([]run.Summary(nil), j.history.Runs...)
 	now := b.now()
@@ -40,24 +41,27 @@ func (b *Batch) view(j *jobState) api.Job {
 			}
 		}
 	}
-	for _, r := range b.activeRuns(j.spec.ID) {
-		v.ActiveRuns = append(v.ActiveRuns, cloneRun(r))
+	if activeRuns {
+		v.ActiveRuns = []*run.Run{}
+		for _, r := range b.activeRuns(j.spec.ID) {
+			v.ActiveRuns = append(v.ActiveRuns, cloneRun(r))
+		}
 	}
 	return v
 }
 
-func (x backend) Jobs(ctx context.Context) ([]api.Job, error) {
+func (x backend) Jobs(ctx context.Context, activeRuns bool) ([]api.Job, error) {
 	var out []api.Job
 	err := x.b.do(ctx, func() {
 		for _, j := range x.b.jobs {
-			out = append(out, x.b.view(j))
+			out = append(out, x.b.view(j, activeRuns))
 		}
 	})
 	sort.Slice(out, func(i, k int) bool { return out[i].Spec.ID < out[k].Spec.ID })
 	return out, err
 }
 
-func (x backend) Job(ctx context.Context, id string) (api.Job, error) {
+func (x backend) Job(ctx context.Context, id string, activeRuns bool) (api.Job, error) {
 	var out api.Job
 	var err error
 	if derr := x.b.do(ctx, func() {
@@ -66,7 +70,7 @@ func (x backend) Job(ctx context.Context, id string) (api.Job, error) {
 			err = errNoJob(id)
 			return
 		}
-		out = x.b.view(j)
+		out = x.b.view(j, activeRuns)
 	}); derr != nil {
 		return out, derr
 	}

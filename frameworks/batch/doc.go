@@ -17,7 +17,8 @@
 //
 // One goroutine (the loop) owns all state; the API and the SDK hand it closures. Decisions
 // come from the pure packages with `now` from the injected clock. Changed runs are encoded
-// once per flush (Config.FlushInterval, when the writer is idle), not once per update.
+// once per flush (Config.FlushInterval, when the writer is idle, at most a tenth of the
+// loop's time), not once per update.
 //
 // With --zk several instances share a ZooKeeper (RunHA, package frameworks/ha): each term
 // of leadership is a new Batch on the fenced store in ZooKeeper; followers answer /ping and

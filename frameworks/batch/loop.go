@@ -2,7 +2,8 @@ package batch
 
 import (
 	"context"
-	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"go.uber.org/zap"
@@ -21,7 +22,8 @@ func (b *Batch) loop(ctx context.Context) {
 	defer t.Stop()
 	flush := time.NewTicker(b.cfg.FlushInterval)
 	defer flush.Stop()
-	defer b.flushRuns() // the writer writes what is left after the loop
+	defer b.flushRuns()      // the writer writes what is left after the loop
+	var flushAgain time.Time // pacing of the periodic flush (flushShare)
 	b.tick()
 	for {
 		select {
@@ -32,13 +34,23 @@ func (b *Batch) loop(ctx context.Context) {
 		case <-t.C:
 			b.tick()
 		case <-flush.C:
-			if b.w.idle() { // while the writer is busy, changes pile up and are encoded once
+			// While the writer is busy, changes pile up and are encoded once.
+			if b.w.idle() && !time.Now().Before(flushAgain) {
+				start := time.Now()
 				b.flushRuns()
+				took := time.Since(start)
+				flushAgain = start.Add(time.Duration(float64(took) / flushShare))
 			}
 		}
 		b.syncWantOffers()
 	}
 }
+
+// flushShare bounds the loop's time spent encoding changed runs for the periodic flush:
+// after a flush that took d, the next waits d*(1/flushShare-1) at least. Runs of a few tasks
+// are written every FlushInterval; when a hundred runs of a thousand tasks change at once,
+// flushes space out, each covering more updates, instead of taking the loop from them.
+const flushShare = 0.1
 
 // tick starts what fell due (schedules), ends overrunning runs and lets back-offs expire.
 func (b *Batch) tick() {
@@ -233,16 +245,32 @@ func neverLaunched(st *mesos.TaskStatus, t *run.Task) bool {
 // exited with status N", the Docker one "Container exited with status N"; a finished task
 // exited with 0.
 func exitStatus(st *mesos.TaskStatus) (int, bool) {
-	var code int
-	for _, f := range []string{"Command exited with status %d", "Container exited with status %d"} {
-		if _, err := fmt.Sscanf(st.GetMessage(), f, &code); err == nil {
-			return code, true
+	msg := st.GetMessage()
+	for _, prefix := range []string{"Command exited with status ", "Container exited with status "} {
+		if rest, ok := strings.CutPrefix(msg, prefix); ok {
+			if code, ok := leadingInt(rest); ok {
+				return code, true
+			}
 		}
 	}
 	if st.GetState() == mesos.TaskState_TASK_FINISHED {
 		return 0, true
 	}
 	return 0, false
+}
+
+// leadingInt reads the optionally signed decimal number that s starts with (what follows it,
+// such as " (killed)", is ignored).
+func leadingInt(s string) (int, bool) {
+	end := 0
+	if end < len(s) && (s[end] == '-' || s[end] == '+') {
+		end++
+	}
+	for end < len(s) && s[end] >= '0' && s[end] <= '9' {
+		end++
+	}
+	n, err := strconv.Atoi(s[:end])
+	return n, err == nil
 }
 
 // knownTasks lists the tasks of unfinished runs, for the explicit reconciliation.

@@ -66,7 +66,10 @@ func (b *Batch) planOffers(offered []*mesos.Offer) plan {
 			continue
 		}
 		n := need(j.spec)
-		placed := placements(r)
+		var placed []constraints.Placement // where the run's tasks are; only constraints need it
+		if len(cs) > 0 {
+			placed = placements(r)
+		}
 		changed := false
 		for i := 0; i < len(pool.Offers()) && want > 0; {
 			o := pool.Offers()[i]
@@ -74,9 +77,11 @@ func (b *Batch) planOffers(offered []*mesos.Offer) plan {
 				i++
 				continue
 			}
-			if ok, _ := constraints.FeasibleAll(cs, agents[i], placed); !ok {
-				i++
-				continue
+			if len(cs) > 0 {
+				if ok, _ := constraints.FeasibleAll(cs, agents[i], placed); !ok {
+					i++
+					continue
+				}
 			}
 			res, ok := o.Take(n)
 			if !ok {
@@ -84,7 +89,9 @@ func (b *Batch) planOffers(offered []*mesos.Offer) plan {
 				continue
 			}
 			t := r.Launch(o.AgentID().GetValue(), o.Hostname(), now)
-			placed = append(placed, agents[i])
+			if len(cs) > 0 {
+				placed = append(placed, agents[i])
+			}
 			info := buildTask(j.spec, r, t.ID, b.cfg.User)
 			info.Resources = o.ResourcesProto(res)
 			o.AddTask(info)

@@ -153,7 +153,7 @@ func (s *server) listJobs(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, err)
 		return
 	}
-	jobs, err := s.b.Jobs(r.Context())
+	jobs, err := s.b.Jobs(r.Context(), e.activeRuns)
 	if err != nil {
 		s.writeError(w, err)
 		return
@@ -171,7 +171,7 @@ func (s *server) getJob(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, err)
 		return
 	}
-	j, err := s.b.Job(r.Context(), r.PathValue("id"))
+	j, err := s.b.Job(r.Context(), r.PathValue("id"), e.activeRuns)
 	if err != nil {
 		s.writeError(w, err)
 		return
@@ -237,7 +237,7 @@ func (s *server) deleteJob(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *server) listSchedules(w http.ResponseWriter, r *http.Request) {
-	j, err := s.b.Job(r.Context(), r.PathValue("id"))
+	j, err := s.b.Job(r.Context(), r.PathValue("id"), false)
 	if err != nil {
 		s.writeError(w, err)
 		return
@@ -246,7 +246,7 @@ func (s *server) listSchedules(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *server) getSchedule(w http.ResponseWriter, r *http.Request) {
-	j, err := s.b.Job(r.Context(), r.PathValue("id"))
+	j, err := s.b.Job(r.Context(), r.PathValue("id"), false)
 	if err != nil {
 		s.writeError(w, err)
 		return

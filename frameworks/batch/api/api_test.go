@@ -37,24 +37,32 @@ func newFake() *fakeBackend {
 	return &fakeBackend{jobs: map[string]*Job{}, runs: map[string]*run.Run{}}
 }
 
-func (f *fakeBackend) Jobs(context.Context) ([]Job, error) {
+func (f *fakeBackend) Jobs(_ context.Context, activeRuns bool) ([]Job, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	var out []Job
 	for _, j := range f.jobs {
-		out = append(out, *j)
+		out = append(out, withRuns(*j, activeRuns))
 	}
 	return out, nil
 }
 
-func (f *fakeBackend) Job(_ context.Context, id string) (Job, error) {
+func (f *fakeBackend) Job(_ context.Context, id string, activeRuns bool) (Job, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	j := f.jobs[id]
 	if j == nil {
 		return Job{}, fmt.Errorf("%w: %s", ErrJobNotFound, id)
 	}
-	return *j, nil
+	return withRuns(*j, activeRuns), nil
+}
+
+// withRuns is j with its active runs only when they were asked for, as the Backend returns it.
+func withRuns(j Job, activeRuns bool) Job {
+	if !activeRuns {
+		j.ActiveRuns = nil
+	}
+	return j
 }
 
 func (f *fakeBackend) CreateJob(_ context.Context, s *job.Spec) error {

@@ -26,7 +26,7 @@ var (
 type Job struct {
 	Spec       *job.Spec
 	Schedules  []*job.Schedule
-	ActiveRuns []*run.Run
+	ActiveRuns []*run.Run // nil unless asked for
 	History    run.History
 	// NextRunAt is each enabled schedule's next fire time, by schedule id.
 	NextRunAt map[string]time.Time
@@ -42,8 +42,10 @@ type Info struct {
 // Backend is what the API needs from the framework. Every method is safe to call from any
 // goroutine; values it returns are copies.
 type Backend interface {
-	Jobs(ctx context.Context) ([]Job, error)
-	Job(ctx context.Context, id string) (Job, error)
+	// Jobs returns every job, and Job one; Job.ActiveRuns holds copies of the active runs
+	// only with activeRuns (copying every task of every run is what a listing costs most).
+	Jobs(ctx context.Context, activeRuns bool) ([]Job, error)
+	Job(ctx context.Context, id string, activeRuns bool) (Job, error)
 	CreateJob(ctx context.Context, spec *job.Spec) error
 	UpdateJob(ctx context.Context, spec *job.Spec) error
 	DeleteJob(ctx context.Context, id string, stopRuns bool) (*job.Spec, error)

@@ -90,14 +90,55 @@ type Run struct {
 	// Seq is the number of the last task launched (task ids end in .<seq>).
 	Seq int `json:"seq"`
 
-	// derived from Tasks on demand, dropped when Tasks change
-	counted           bool
-	active, succeeded int
-	index             map[string]*Task
+	// derived from Tasks on demand, then kept up to date by the methods that change them, so
+	// that an update costs the same in a run of a thousand tasks as in a run of one
+	tally tally
+	index map[string]*Task
+}
+
+// tally counts a run's tasks by what the run's decisions need.
+type tally struct {
+	known                      bool // false: count Tasks again before use
+	active, succeeded, running int  // not terminal; TASK_FINISHED; TASK_RUNNING
+}
+
+// add counts (n = 1) or uncounts (n = -1) a task in state s.
+func (c *tally) add(s mesos.TaskState, n int) {
+	switch {
+	case !s.IsTerminal():
+		c.active += n
+		if s == mesos.TaskState_TASK_RUNNING {
+			c.running += n
+		}
+	case s == mesos.TaskState_TASK_FINISHED:
+		c.succeeded += n
+	}
 }
 
 // changed drops what was derived from Tasks.
-func (r *Run) changed() { r.counted, r.index = false, nil }
+func (r *Run) changed() { r.tally, r.index = tally{}, nil }
+
+// counted returns the tally of the run's tasks, counting them once after a change it could
+// not follow (a load, a clone, a forgotten task).
+func (r *Run) counted() *tally {
+	if !r.tally.known {
+		r.tally = tally{known: true}
+		for _, t := range r.Tasks {
+			r.tally.add(t.state(), 1)
+		}
+	}
+	return &r.tally
+}
+
+// added follows a task appended to Tasks.
+func (r *Run) added(t *Task) {
+	if r.tally.known {
+		r.tally.add(t.state(), 1)
+	}
+	if r.index != nil {
+		r.index[t.ID] = t
+	}
+}
 
 // TaskUpdate is a task status update.
 type TaskUpdate struct {
@@ -155,19 +196,8 @@ func ParseTaskID(taskID string) (jobID, runID string, ok bool) {
 
 // counts returns the tasks not yet terminal and the tasks that finished successfully.
 func (r *Run) counts() (active, succeeded int) {
-	if r.counted {
-		return r.active, r.succeeded
-	}
-	for _, t := range r.Tasks {
-		switch {
-		case !t.Terminal():
-			active++
-		case t.Status == mesos.TaskState_TASK_FINISHED.String():
-			succeeded++
-		}
-	}
-	r.counted, r.active, r.succeeded = true, active, succeeded
-	return active, succeeded
+	c := r.counted()
+	return c.active, c.succeeded
 }
 
 // Wants returns how many tasks the run wants launched now.
@@ -186,7 +216,7 @@ func (r *Run) Launch(agentID, host string, now time.Time) *Task {
 	t := &Task{ID: TaskID(r.JobID, r.ID, r.Seq), Status: mesos.TaskState_TASK_STAGING.String(),
 		StartedAt: now, AgentID: agentID, Host: host}
 	r.Tasks = append(r.Tasks, t)
-	r.changed()
+	r.added(t)
 	r.RetryAt = nil
 	if r.Status == Initial {
 		r.Status = Starting
@@ -243,8 +273,10 @@ func (r *Run) Update(u TaskUpdate, now time.Time, delay Delay) Decision {
 	if t == nil || t.Terminal() {
 		return Decision{}
 	}
+	c := r.counted()
+	c.add(t.state(), -1)
 	t.Status = u.State.String()
-	r.counted = false
+	c.add(u.State, 1)
 	if u.Message != "" {
 		t.Message = u.Message
 	}
@@ -295,11 +327,8 @@ func (r *Run) settle() {
 		return
 	}
 	r.Status = Starting
-	for _, t := range r.Tasks {
-		if t.Status == mesos.TaskState_TASK_RUNNING.String() {
-			r.Status = Active
-			return
-		}
+	if r.counted().running > 0 {
+		r.Status = Active
 	}
 }
 
@@ -365,7 +394,7 @@ func (r *Run) Wake() time.Time {
 func (r *Run) Adopt(taskID, agentID string, now time.Time) *Task {
 	t := &Task{ID: taskID, Status: mesos.TaskState_TASK_STAGING.String(), StartedAt: now, AgentID: agentID}
 	r.Tasks = append(r.Tasks, t)
-	r.changed()
+	r.added(t)
 	var n int
 	if _, err := fmt.Sscanf(taskID[len(TaskID(r.JobID, r.ID, 0))-1:], "%d", &n); err == nil && n > r.Seq {
 		r.Seq = n
