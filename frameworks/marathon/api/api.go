@@ -102,6 +102,7 @@ func (a *API) Handler() http.Handler {
 	r.HandleFunc("/v2/apps", a.postApp).Methods(http.MethodPost)
 	r.HandleFunc("/v2/apps", a.putApps).Methods(http.MethodPut, http.MethodPatch)
 	r.PathPrefix("/v2/apps/").HandlerFunc(a.appRoutes)
+	r.PathPrefix("/v2/pods").HandlerFunc(a.podRoutes)
 	r.Handle("/v2/events", events.Handler(a.bus, a.log))
 	r.HandleFunc("/v2/eventSubscriptions", a.eventSubscriptions).Methods(http.MethodGet, http.MethodPost, http.MethodDelete)
 	r.PathPrefix("/v2/groups").HandlerFunc(a.groupRoutes)

@@ -3,18 +3,23 @@ package loop
 import (
 	"cmp"
 	"context"
+	"fmt"
 	"slices"
+
+	"google.golang.org/protobuf/proto"
 
 	"go.uber.org/zap"
 
 	"github.com/agoracluster/agora/frameworks/marathon/app"
 	"github.com/agoracluster/agora/frameworks/marathon/launchqueue"
 	"github.com/agoracluster/agora/frameworks/marathon/matching"
+	"github.com/agoracluster/agora/frameworks/marathon/pod"
 	"github.com/agoracluster/agora/frameworks/marathon/taskinfo"
 	"github.com/agoracluster/agora/frameworks/marathon/tasks"
 	"github.com/agoracluster/agora/frameworks/sdk"
 	"github.com/agoracluster/agora/frameworks/sdk/offers"
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
+	"github.com/agoracluster/agora/resources"
 )
 
 // handleOffers places queued launches on offers and declines the rest. Offers of agents
@@ -73,25 +78,43 @@ func (l *Loop) handleOffers(offered []*mesos.Offer) {
 	}
 	res := matching.Match(pool, reqs)
 	launches := map[string][]*mesos.TaskInfo{}
+	groups := map[string][]*mesos.Offer_Operation{} // LAUNCH_GROUPs of pod instances
 	var order []*offers.Offer
 	used := map[int]bool{}
 	for _, p := range res.Placements {
 		w := reqApps[p.Request]
-		used[p.Request] = true
-		id := taskinfo.NewTaskID(w.app.ID, l.newID())
-		ti := taskinfo.Build(w.app, taskinfo.Spec{
-			TaskID: id, AgentID: p.Offer.AgentID().GetValue(), Host: p.Offer.Hostname(),
-			Ports: p.Ports, Res: p.Offer.ResourcesProto(p.Resources),
-		})
 		oid := p.Offer.ID().GetValue()
-		if _, ok := launches[oid]; !ok {
-			order = append(order, p.Offer)
+		var id string
+		var inst *tasks.PodInstance
+		if pd := w.app.Pod; pd != nil {
+			id = taskinfo.NewTaskID(w.app.ID, "instance-"+l.newID())
+			op, err := podLaunch(pd, id, p.Offer, p.Resources)
+			if err != nil {
+				l.log.Error("cannot launch pod instance", zap.String("pod_id", w.app.ID), zap.Error(err))
+				continue
+			}
+			names, checked := pod.Containers(pd)
+			inst = tasks.NewPodInstance(id, names, checked, now)
+			if _, ok := launches[oid]; !ok && groups[oid] == nil {
+				order = append(order, p.Offer)
+			}
+			groups[oid] = append(groups[oid], op)
+		} else {
+			id = taskinfo.NewTaskID(w.app.ID, l.newID())
+			ti := taskinfo.Build(w.app, taskinfo.Spec{
+				TaskID: id, AgentID: p.Offer.AgentID().GetValue(), Host: p.Offer.Hostname(),
+				Ports: p.Ports, Res: p.Offer.ResourcesProto(p.Resources),
+			})
+			if _, ok := launches[oid]; !ok && groups[oid] == nil {
+				order = append(order, p.Offer)
+			}
+			launches[oid] = append(launches[oid], ti)
 		}
-		launches[oid] = append(launches[oid], ti)
+		used[p.Request] = true
 		t := &tasks.Task{
 			ID: id, AppID: w.app.ID, ConfigVersion: w.q.Version, AppVersion: w.app.Version,
 			AgentID: p.Offer.AgentID().GetValue(), Host: p.Offer.Hostname(), Ports: p.Ports,
-			State: tasks.StateStaging, StagedAt: now,
+			State: tasks.StateStaging, StagedAt: now, Pod: inst,
 		}
 		if t.Ports == nil {
 			t.Ports = []uint64{}
@@ -129,13 +152,18 @@ func (l *Loop) handleOffers(offered []*mesos.Offer) {
 	}
 	for _, o := range order {
 		oid, launched := o.ID(), launches[o.ID().GetValue()]
+		var ops []*mesos.Offer_Operation
+		if len(launched) > 0 {
+			ops = append(ops, sdk.LaunchOp(launched...))
+		}
+		ops = append(ops, groups[oid.GetValue()]...)
 		l.out.push(func(ctx context.Context, s *sdk.Scheduler) error {
-			return s.Accept(ctx, []*mesos.OfferID{oid}, []*mesos.Offer_Operation{sdk.LaunchOp(launched...)}, nil)
+			return s.Accept(ctx, []*mesos.OfferID{oid}, ops, nil)
 		})
 	}
 	var unused []*mesos.OfferID
 	for _, o := range pool {
-		if _, ok := launches[o.ID().GetValue()]; !ok {
+		if _, ok := launches[o.ID().GetValue()]; !ok && groups[o.ID().GetValue()] == nil {
 			unused = append(unused, o.ID())
 		}
 	}
@@ -167,4 +195,36 @@ func (l *Loop) setDraining(agentID string, on bool) {
 		delete(l.s.draining, agentID)
 	}
 	l.reconcileSoon()
+}
+
+// podLaunch is the LAUNCH_GROUP of one instance of pd on offer, in the resources
+// placed there for it: each container's and the executor's share is carved out of them.
+func podLaunch(pd *app.Pod, instanceID string, offer *offers.Offer, placed resources.Resources) (*mesos.Offer_Operation, error) {
+	ex, group := pod.TaskGroup(pd, instanceID)
+	share := offers.New(&mesos.Offer{
+		Id: offer.ID(), AgentId: offer.AgentID(), Hostname: proto.String(offer.Hostname()),
+		Resources: offer.ResourcesProto(placed),
+	})
+	carve := func(need []*mesos.Resource) ([]*mesos.Resource, error) {
+		want, err := resources.FromProto(need)
+		if err != nil {
+			return nil, err
+		}
+		got, ok := share.Take(want)
+		if !ok {
+			return nil, fmt.Errorf("the resources placed do not hold %v", want)
+		}
+		return share.ResourcesProto(got), nil
+	}
+	var err error
+	for _, t := range group {
+		if t.Resources, err = carve(t.Resources); err != nil {
+			return nil, err
+		}
+		t.AgentId = offer.AgentID()
+	}
+	if ex.Resources, err = carve(ex.Resources); err != nil {
+		return nil, err
+	}
+	return sdk.LaunchGroupOp(ex, group...), nil
 }

@@ -133,8 +133,22 @@ func (l *Loop) killTask(t *tasks.Task, now time.Time) {
 	t.Killing = true
 	t.KillSentAt = now
 	l.persistTask(t)
+	if t.Pod != nil {
+		l.killContainers(t)
+		return
+	}
 	taskID, agentID := sdk.TaskID(t.ID), sdk.AgentID(t.AgentID)
 	l.out.push(func(ctx context.Context, s *sdk.Scheduler) error { return s.Kill(ctx, taskID, agentID) })
+}
+
+// killContainers kills the tasks of pod instance t that have not ended (killing one kills
+// the group; each is killed so that none is missed).
+func (l *Loop) killContainers(t *tasks.Task) {
+	agentID := sdk.AgentID(t.AgentID)
+	for _, c := range t.Pod.Live() {
+		taskID := sdk.TaskID(c.TaskID)
+		l.out.push(func(ctx context.Context, s *sdk.Scheduler) error { return s.Kill(ctx, taskID, agentID) })
+	}
 }
 
 func (l *Loop) dropTask(t *tasks.Task) {
@@ -216,7 +230,14 @@ func (l *Loop) tick() {
 		l.lastStaleReconcile = now
 		rts := make([]*scheduler.Call_Reconcile_Task, 0, len(stale))
 		for _, id := range stale {
-			rts = append(rts, sdk.ReconcileTask(id, s.tasks.Get(id).AgentID))
+			t := s.tasks.Get(id)
+			if t.Pod == nil {
+				rts = append(rts, sdk.ReconcileTask(id, t.AgentID))
+				continue
+			}
+			for _, c := range t.Pod.Containers {
+				rts = append(rts, sdk.ReconcileTask(c.TaskID, t.AgentID))
+			}
 		}
 		l.out.push(func(ctx context.Context, s *sdk.Scheduler) error { return s.Reconcile(ctx, rts...) })
 	}

@@ -66,6 +66,11 @@ func withID(body []byte, id string) []byte {
 // a scale only lastScalingAt.
 func stamp(next, current *app.App, version string, restart bool) {
 	next.Version = version
+	if next.Pod != nil {
+		pd := *next.Pod
+		pd.Version = version
+		next.Pod = &pd
+	}
 	if current == nil || restart || app.IsUpgrade(current, next) {
 		next.VersionInfo = &app.VersionInfo{LastScalingAt: version, LastConfigChangeAt: version}
 		return
@@ -185,7 +190,10 @@ func (tx *Tx) CreateApp(body []byte, force bool, o Origin) (*app.App, Deployed, 
 	if err != nil {
 		return nil, Deployed{}, err
 	}
-	if _, ok := tx.l.s.apps[a.ID]; ok {
+	if cur, ok := tx.l.s.apps[a.ID]; ok {
+		if cur.Pod != nil {
+			return nil, Deployed{}, podNotApp(a.ID)
+		}
 		return nil, Deployed{}, &ConflictError{Message: "An app with id [" + a.ID + "] already exists."}
 	}
 	if a, err = tx.assignPorts(a); err != nil {
@@ -281,6 +289,9 @@ func (tx *Tx) nextDefinition(id string, body []byte, mode UpdateMode) (next *app
 	l := tx.l
 	version := app.FormatTime(l.now())
 	current := l.s.apps[id]
+	if current != nil && current.Pod != nil {
+		return nil, false, podNotApp(id)
+	}
 	if v, ok := app.RollbackVersion(body); ok && mode.Merge {
 		if current == nil {
 			return nil, false, appNotFound(id)
@@ -323,7 +334,7 @@ func (tx *Tx) nextDefinition(id string, body []byte, mode UpdateMode) (next *app
 
 // RestartApp is POST /v2/apps/{id}/restart.
 func (tx *Tx) RestartApp(id string, force bool) (Deployed, error) {
-	current := tx.l.s.apps[id]
+	current := tx.l.s.appOnly(id)
 	if current == nil {
 		return Deployed{}, appNotFound(id)
 	}
@@ -335,7 +346,7 @@ func (tx *Tx) RestartApp(id string, force bool) (Deployed, error) {
 
 // DeleteApp is DELETE /v2/apps/{id}.
 func (tx *Tx) DeleteApp(id string, force bool) (Deployed, error) {
-	if tx.l.s.apps[id] == nil {
+	if tx.l.s.appOnly(id) == nil {
 		return Deployed{}, appNotFound(id)
 	}
 	return tx.deploy(map[string]*app.App{id: nil}, force, app.FormatTime(tx.l.now()))
@@ -343,7 +354,7 @@ func (tx *Tx) DeleteApp(id string, force bool) (Deployed, error) {
 
 // AppVersions lists the stored versions of an app, oldest first.
 func (tx *Tx) AppVersions(id string) ([]string, error) {
-	if tx.l.s.apps[id] == nil {
+	if tx.l.s.appOnly(id) == nil {
 		return nil, appNotFound(id)
 	}
 	return tx.l.db.AppVersions(tx.l.ctx, id)
@@ -351,7 +362,7 @@ func (tx *Tx) AppVersions(id string) ([]string, error) {
 
 // AppVersion is one stored version of an app.
 func (tx *Tx) AppVersion(id, version string) (*app.App, error) {
-	if tx.l.s.apps[id] == nil {
+	if tx.l.s.appOnly(id) == nil {
 		return nil, appNotFound(id)
 	}
 	a, err := tx.l.db.AppVersion(tx.l.ctx, id, version)
@@ -414,7 +425,7 @@ type KillOptions struct {
 // on host ("" and "*" = all).
 func (tx *Tx) KillAppTasks(appID, taskID, host string, opt KillOptions) (Killed, error) {
 	s := &tx.l.s
-	if s.apps[appID] == nil {
+	if s.appOnly(appID) == nil {
 		return Killed{}, appNotFound(appID)
 	}
 	var ts []*tasks.Task
@@ -466,6 +477,11 @@ func (tx *Tx) killTasks(ts []*tasks.Task, opt KillOptions) (Killed, error) {
 			}
 			next := *cur
 			next.Instances = max(0, cur.Instances-n)
+			if cur.Pod != nil {
+				pd := *cur.Pod
+				pd.Scaling.Instances = next.Instances
+				next.Pod = &pd
+			}
 			stamp(&next, cur, version, false)
 			changes[id] = &next
 		}

@@ -10,6 +10,7 @@ import (
 	"github.com/agoracluster/agora/frameworks/marathon/events"
 	"github.com/agoracluster/agora/frameworks/marathon/health"
 	"github.com/agoracluster/agora/frameworks/marathon/launchqueue"
+	"github.com/agoracluster/agora/frameworks/marathon/pod"
 	"github.com/agoracluster/agora/frameworks/marathon/tasks"
 	"github.com/agoracluster/agora/frameworks/sdk"
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
@@ -19,8 +20,14 @@ import (
 func (l *Loop) handleUpdate(st *mesos.TaskStatus) {
 	now := l.now()
 	id := st.GetTaskId().GetValue()
-	state := st.GetState()
 	t := l.s.tasks.Get(id)
+	if t == nil {
+		if inst, c := l.podContainer(id); c != nil {
+			c.Record(st, now)
+			t, st, id = inst, inst.Pod.Aggregate(inst.ID, st), inst.ID
+		}
+	}
+	state := st.GetState()
 	if t == nil {
 		if live(state) {
 			l.log.Info("killing unknown task", zap.String("task_id", id))
@@ -54,6 +61,9 @@ func (l *Loop) handleUpdate(st *mesos.TaskStatus) {
 	l.publishAll(statusEvents(t, state.String(), st.GetMessage(), now))
 	switch {
 	case sdk.IsTerminal(state) || vanished(state):
+		if t.Pod != nil && !t.Killing {
+			l.killContainers(t) // the group ends with any of its tasks (killed ones are being killed)
+		}
 		l.taskEnded(t, st, now)
 		l.reconcileAfter(routine)
 		return
@@ -77,6 +87,23 @@ func (l *Loop) handleUpdate(st *mesos.TaskStatus) {
 	}
 	l.persistTask(t)
 	l.reconcileAfter(routine)
+}
+
+// podContainer finds the pod instance whose container task id is: nil, nil when id is
+// no container of a known instance.
+func (l *Loop) podContainer(id string) (*tasks.Task, *tasks.ContainerState) {
+	instanceID, name, ok := pod.InstanceOf(id)
+	if !ok {
+		return nil, nil
+	}
+	inst := l.s.tasks.Get(instanceID)
+	if inst == nil || inst.Pod == nil {
+		return nil, nil
+	}
+	if c := inst.Pod.Container(name); c != nil {
+		return inst, c
+	}
+	return nil, nil
 }
 
 // vanished reports whether state says that the task is gone from the cluster, whatever it

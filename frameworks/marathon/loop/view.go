@@ -20,17 +20,20 @@ type View struct{ l *Loop }
 // Now is the loop's clock.
 func (v View) Now() time.Time { return v.l.now() }
 
-// App is the app with id id; nil when there is none.
-func (v View) App(id string) *app.App { return v.l.s.apps[id] }
+// App is the app with id id; nil when there is none (or id is a pod's).
+func (v View) App(id string) *app.App { return v.l.s.appOnly(id) }
 
-// AppIDs lists the ids of every app, sorted.
-func (v View) AppIDs() []string { return slices.Sorted(maps.Keys(v.l.s.apps)) }
+// AppIDs lists the ids of every app (pods left out), sorted.
+func (v View) AppIDs() []string { return slices.Sorted(maps.Keys(appsOnly(v.l.s.apps))) }
 
 // Task is the task with id id; nil when there is none.
 func (v View) Task(id string) *tasks.Task { return v.l.s.tasks.Get(id) }
 
-// TaskIDs lists the ids of every task, sorted.
-func (v View) TaskIDs() []string { return v.l.s.tasks.SortedIDs() }
+// TaskIDs lists the ids of every app's task (pod instances left out), sorted.
+func (v View) TaskIDs() []string {
+	ids := v.l.s.tasks.SortedIDs()
+	return slices.DeleteFunc(ids, func(id string) bool { return v.l.s.tasks.Get(id).Pod != nil })
+}
 
 // Tasks yields every task, in no particular order.
 func (v View) Tasks() iter.Seq[*tasks.Task] { return v.l.s.tasks.All() }
@@ -48,7 +51,9 @@ func (v View) Deploying() map[string]string { return v.l.s.deployingApps() }
 func (v View) LastTaskFailure(appID string) *TaskFailure { return v.l.s.failures[appID] }
 
 // Group is the group with id id in the tree of apps and group metadata; nil when none.
-func (v View) Group(id string) *groups.Group { return groups.Build(v.l.s.apps, v.l.s.metas).Find(id) }
+func (v View) Group(id string) *groups.Group {
+	return groups.Build(appsOnly(v.l.s.apps), v.l.s.metas).Find(id)
+}
 
 // ReadinessResults lists the latest readiness results of an app's tasks taken during the
 // deployment that changes the app now (Marathon shows them only then), by task id;

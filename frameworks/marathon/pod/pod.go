@@ -2,7 +2,8 @@
 // decoding and validation of a pod definition (Marathon's 422 body, with every field that
 // is not supported named at its path rather than ignored), and the task group that runs
 // one instance of a pod under the agent's default executor. It holds no state and does no
-// IO; the REST routes and the launching of pods are not built yet.
+// IO: the loop keeps a pod as the app record AsApp makes of it, and the REST API serves it
+// at /v2/pods.
 package pod
 
 import (

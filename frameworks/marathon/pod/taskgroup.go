@@ -3,17 +3,12 @@ package pod
 import (
 	"fmt"
 	"sort"
+	"strings"
 
 	"google.golang.org/protobuf/proto"
 
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
 	"github.com/agoracluster/agora/resources"
-)
-
-// Executor resources of every pod instance, as Marathon gives the default executor.
-const (
-	ExecutorCpus = 0.1
-	ExecutorMem  = 32.0
 )
 
 // TaskGroup is one instance of pod as a LAUNCH_GROUP: a DEFAULT executor (no command: the
@@ -27,7 +22,7 @@ func TaskGroup(pod *Pod, instanceID string) (*mesos.ExecutorInfo, []*mesos.TaskI
 		Type:       mesos.ExecutorInfo_DEFAULT.Enum(),
 		ExecutorId: &mesos.ExecutorID{Value: proto.String("instance-" + instanceID)},
 		Name:       proto.String(fmt.Sprintf("pod %s (instance %s)", pod.ID, instanceID)),
-		Resources:  resources.MustParse(fmt.Sprintf("cpus:%g;mem:%g", ExecutorCpus, ExecutorMem)).ToProto(),
+		Resources:  resourcesOf(pod.ExecutorResources).ToProto(),
 		Labels:     labels,
 	}
 	if len(pod.Volumes) > 0 {
@@ -38,14 +33,10 @@ func TaskGroup(pod *Pod, instanceID string) (*mesos.ExecutorInfo, []*mesos.TaskI
 	}
 	tasks := make([]*mesos.TaskInfo, 0, len(pod.Containers))
 	for _, c := range pod.Containers {
-		res := fmt.Sprintf("cpus:%g;mem:%g", c.Resources.Cpus, c.Resources.Mem)
-		if c.Resources.Disk > 0 {
-			res += fmt.Sprintf(";disk:%g", c.Resources.Disk)
-		}
 		t := &mesos.TaskInfo{
 			Name:      proto.String(c.Name),
 			TaskId:    &mesos.TaskID{Value: proto.String(instanceID + "." + c.Name)},
-			Resources: resources.MustParse(res).ToProto(),
+			Resources: resourcesOf(c.Resources).ToProto(),
 			Command:   &mesos.CommandInfo{Shell: proto.Bool(true), Value: proto.String(c.Exec.Command.Shell)},
 			Labels:    labels,
 		}
@@ -94,4 +85,21 @@ func labelsOf(m map[string]string) *mesos.Labels {
 		l.Labels = append(l.Labels, &mesos.Label{Key: proto.String(k), Value: proto.String(m[k])})
 	}
 	return l
+}
+
+// resourcesOf is r as scalar resources (those that are zero left out).
+func resourcesOf(r Resources) resources.Resources {
+	var parts []string
+	for _, s := range []struct {
+		name string
+		v    float64
+	}{{"cpus", r.Cpus}, {"mem", r.Mem}, {"disk", r.Disk}} {
+		if s.v > 0 {
+			parts = append(parts, fmt.Sprintf("%s:%g", s.name, s.v))
+		}
+	}
+	if len(parts) == 0 {
+		return resources.Resources{}
+	}
+	return resources.MustParse(strings.Join(parts, ";"))
 }

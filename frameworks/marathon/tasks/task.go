@@ -17,6 +17,7 @@ const (
 	StateRunning     = "TASK_RUNNING"
 	StateKilling     = "TASK_KILLING"
 	StateUnreachable = "TASK_UNREACHABLE"
+	StateFinished    = "TASK_FINISHED"
 )
 
 // Task is one task the framework launched and has not seen end. Persisted under
@@ -48,6 +49,9 @@ type Task struct {
 	Ready         bool              `json:"ready,omitempty"`
 	Readiness     *readiness.Result `json:"-"`
 	ReadinessPlan string            `json:"-"`
+	// Pod is set when the task is an instance of a pod (its ID the instance's): the task
+	// group's containers.
+	Pod *PodInstance `json:"pod,omitempty"`
 
 	rev uint64 // moves on with every Touch
 }
