@@ -178,13 +178,13 @@ func (w *writer) flush(ctx context.Context, st store.Store, a *acker, log *zap.L
 			return false
 		}
 	}
+	if a != nil && len(acks) > 0 {
+		a.push(acks...) // before the waiters wake: what they waited for is handed on
+	}
 	w.mu.Lock()
 	w.done = gen
 	w.cond.Broadcast()
 	w.mu.Unlock()
-	if a != nil && len(acks) > 0 {
-		a.push(acks...)
-	}
 	return true
 }
 
