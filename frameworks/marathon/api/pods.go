@@ -206,7 +206,7 @@ func (a *API) killPodInstances(w http.ResponseWriter, req *http.Request, id stri
 		rec := v.PodRecord(id)
 		out := make([]instanceStatus, 0, len(killed))
 		for _, t := range killed {
-			out = append(out, renderInstance(rec, t, v.Now()))
+			out = append(out, renderInstance(rec, t))
 		}
 		if len(one) == 1 && len(out) == 1 {
 			return reply{status: http.StatusOK, body: out[0]}
@@ -294,7 +294,7 @@ func renderPodStatus(v loop.View, rec *app.App) podStatus {
 	stable := 0
 	changed := time.Time{}
 	for _, t := range v.TasksOf(rec.ID) {
-		is := renderInstance(rec, t, now)
+		is := renderInstance(rec, t)
 		if is.Status == podStable {
 			stable++
 		}
@@ -323,7 +323,7 @@ func renderPodStatus(v loop.View, rec *app.App) podStatus {
 // renderInstance is one instance's status: TERMINAL once it is being killed, STAGING
 // until every container runs, then STABLE when healthy (by every container's check) and
 // DEGRADED when not.
-func renderInstance(rec *app.App, t *tasks.Task, now time.Time) instanceStatus {
+func renderInstance(rec *app.App, t *tasks.Task) instanceStatus {
 	is := instanceStatus{
 		ID: t.ID, AgentHostname: t.Host, AgentID: t.AgentID,
 		Resources:     app.PodResources{Cpus: rec.Cpus, Mem: rec.Mem, Disk: rec.Disk},

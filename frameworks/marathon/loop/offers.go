@@ -6,9 +6,8 @@ import (
 	"fmt"
 	"slices"
 
-	"google.golang.org/protobuf/proto"
-
 	"go.uber.org/zap"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/agoracluster/agora/frameworks/marathon/app"
 	"github.com/agoracluster/agora/frameworks/marathon/launchqueue"
@@ -78,7 +77,7 @@ func (l *Loop) handleOffers(offered []*mesos.Offer) {
 	}
 	res := matching.Match(pool, reqs)
 	launches := map[string][]*mesos.TaskInfo{}
-	groups := map[string][]*mesos.Offer_Operation{} // LAUNCH_GROUPs of pod instances
+	launchGroups := map[string][]*mesos.Offer_Operation{} // of pod instances, by offer id
 	var order []*offers.Offer
 	used := map[int]bool{}
 	for _, p := range res.Placements {
@@ -86,28 +85,30 @@ func (l *Loop) handleOffers(offered []*mesos.Offer) {
 		oid := p.Offer.ID().GetValue()
 		var id string
 		var inst *tasks.PodInstance
+		var group *mesos.Offer_Operation
+		var ti *mesos.TaskInfo
 		if pd := w.app.Pod; pd != nil {
 			id = taskinfo.NewTaskID(w.app.ID, "instance-"+l.newID())
-			op, err := podLaunch(pd, id, p.Offer, p.Resources)
-			if err != nil {
+			var err error
+			if group, err = podLaunch(pd, id, p.Offer, p.Resources); err != nil {
 				l.log.Error("cannot launch pod instance", zap.String("pod_id", w.app.ID), zap.Error(err))
 				continue
 			}
 			names, checked := pod.Containers(pd)
 			inst = tasks.NewPodInstance(id, names, checked, now)
-			if _, ok := launches[oid]; !ok && groups[oid] == nil {
-				order = append(order, p.Offer)
-			}
-			groups[oid] = append(groups[oid], op)
 		} else {
 			id = taskinfo.NewTaskID(w.app.ID, l.newID())
-			ti := taskinfo.Build(w.app, taskinfo.Spec{
+			ti = taskinfo.Build(w.app, taskinfo.Spec{
 				TaskID: id, AgentID: p.Offer.AgentID().GetValue(), Host: p.Offer.Hostname(),
 				Ports: p.Ports, Res: p.Offer.ResourcesProto(p.Resources),
 			})
-			if _, ok := launches[oid]; !ok && groups[oid] == nil {
-				order = append(order, p.Offer)
-			}
+		}
+		if len(launches[oid]) == 0 && len(launchGroups[oid]) == 0 {
+			order = append(order, p.Offer)
+		}
+		if group != nil {
+			launchGroups[oid] = append(launchGroups[oid], group)
+		} else {
 			launches[oid] = append(launches[oid], ti)
 		}
 		used[p.Request] = true
@@ -156,14 +157,14 @@ func (l *Loop) handleOffers(offered []*mesos.Offer) {
 		if len(launched) > 0 {
 			ops = append(ops, sdk.LaunchOp(launched...))
 		}
-		ops = append(ops, groups[oid.GetValue()]...)
+		ops = append(ops, launchGroups[oid.GetValue()]...)
 		l.out.push(func(ctx context.Context, s *sdk.Scheduler) error {
 			return s.Accept(ctx, []*mesos.OfferID{oid}, ops, nil)
 		})
 	}
 	var unused []*mesos.OfferID
 	for _, o := range pool {
-		if _, ok := launches[o.ID().GetValue()]; !ok && groups[o.ID().GetValue()] == nil {
+		if id := o.ID().GetValue(); len(launches[id]) == 0 && len(launchGroups[id]) == 0 {
 			unused = append(unused, o.ID())
 		}
 	}
