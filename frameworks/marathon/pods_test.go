@@ -320,3 +320,31 @@ func TestPodInstanceEndsWithAContainer(t *testing.T) {
 		t.Fatalf("replacement = %v", gs)
 	}
 }
+
+// TestGroupsLeavePodsAlone: a group update lists the group's apps; the pods below the
+// group are neither replaced nor removed by it, an app may not take a pod's id through it,
+// and deleting the group deletes its pods too.
+func TestGroupsLeavePodsAlone(t *testing.T) {
+	h := newHarness(t)
+	if resp, body := h.do(http.MethodPost, "/v2/pods", twoContainerPod); resp.StatusCode != http.StatusCreated {
+		t.Fatalf("POST pod = %d %s", resp.StatusCode, body)
+	}
+	if resp, body := h.do(http.MethodPut, "/v2/groups/shop?force=true", `{"apps":[{"id":"api","cmd":"sleep 100"}]}`); resp.StatusCode != http.StatusOK {
+		t.Fatalf("PUT group = %d %s", resp.StatusCode, body)
+	}
+	if resp, body := h.do(http.MethodGet, "/v2/pods/shop/web", ""); resp.StatusCode != http.StatusOK {
+		t.Fatalf("pod after the group update = %d %s", resp.StatusCode, body)
+	}
+	if _, body := h.do(http.MethodGet, "/v2/groups/shop", ""); strings.Contains(body, `"/shop/web"`) {
+		t.Fatalf("group lists the pod as an app: %s", body)
+	}
+	if resp, body := h.do(http.MethodPut, "/v2/groups/shop?force=true", `{"apps":[{"id":"web","cmd":"sleep 100"}]}`); resp.StatusCode != http.StatusConflict {
+		t.Fatalf("group update taking the pod's id = %d %s, want 409", resp.StatusCode, body)
+	}
+	if resp, body := h.do(http.MethodDelete, "/v2/groups/shop?force=true", ""); resp.StatusCode != http.StatusOK {
+		t.Fatalf("DELETE group = %d %s", resp.StatusCode, body)
+	}
+	if resp, _ := h.do(http.MethodGet, "/v2/pods/shop/web", ""); resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("pod after the group's delete = %d, want 404", resp.StatusCode)
+	}
+}

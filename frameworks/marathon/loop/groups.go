@@ -24,7 +24,8 @@ func (tx *Tx) ApplyGroup(u *groups.Update, create, force bool, o Origin) (Deploy
 		return d, err
 	}
 	version := app.FormatTime(l.now())
-	res, err := groups.Apply(groups.Build(s.apps, s.metas), u, groups.Options{Create: create, Version: version})
+	// Pods are not a group's apps: an update of its apps neither changes nor removes them.
+	res, err := groups.Apply(groups.Build(appsOnly(s.apps), s.metas), u, groups.Options{Create: create, Version: version})
 	if err != nil {
 		return Deployed{}, err
 	}
@@ -70,6 +71,9 @@ func (tx *Tx) commitGroup(res *groups.Result, force bool, version string) (Deplo
 		a := res.Apps[id]
 		if s.apps[id] == a {
 			continue
+		}
+		if s.podRecord(id) != nil {
+			return Deployed{}, podNotApp(id)
 		}
 		others := append(s.otherApps(id), assigned...)
 		withPorts, err := ports.Assign(a, others)
