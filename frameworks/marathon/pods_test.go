@@ -204,8 +204,8 @@ func TestPodLifecycle(t *testing.T) {
 			return fmt.Errorf("%d instances after the kill, want 1 left", len(ps.Instances))
 		}
 		_, body := h.do(http.MethodGet, "/v2/queue", "")
-		if !strings.Contains(body, `"count":1`) {
-			return fmt.Errorf("queue = %s, want the instance to be replaced", body)
+		if !strings.Contains(body, `"count":1`) || !strings.Contains(body, `"pod":{"id":"/shop/web"`) || strings.Contains(body, `"app"`) {
+			return fmt.Errorf("queue = %s, want the instance to be replaced (a pod's entry)", body)
 		}
 		return nil
 	})

@@ -95,7 +95,9 @@ func servicePortsOf(a *app.App) []int {
 
 // queueJSON is one entry of GET /v2/queue.
 type queueJSON struct {
-	App                    map[string]any    `json:"app"`
+	App map[string]any `json:"app,omitempty"`
+	Pod *app.Pod       `json:"pod,omitempty"` // a pod's entry has its definition instead of an app
+
 	Count                  int               `json:"count"`
 	Delay                  launchqueue.Info  `json:"delay"`
 	Since                  string            `json:"since"`
@@ -511,7 +513,6 @@ func (r *renderer) queue(v loop.View) []queueJSON {
 	for _, q := range v.Queue() {
 		s := q.Entry.Stats
 		j := queueJSON{
-			App:   r.app(v, q.App, embeds{}),
 			Count: q.Entry.Count,
 			Delay: q.Delay,
 			Since: app.FormatTime(q.Entry.Since),
@@ -521,6 +522,11 @@ func (r *renderer) queue(v loop.View) []queueJSON {
 				RejectSummaryLastOffers: summarize(s.Last), RejectSummaryLaunchAttempt: summarize(s.Attempt),
 			},
 			LastUnusedOffers: []unusedOfferJSON{},
+		}
+		if q.App.Pod != nil {
+			j.Pod = q.App.Pod
+		} else {
+			j.App = r.app(v, q.App, embeds{})
 		}
 		for _, u := range s.LastUnused {
 			j.LastUnusedOffers = append(j.LastUnusedOffers, unusedOfferJSON{
