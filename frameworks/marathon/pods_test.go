@@ -257,6 +257,7 @@ func TestPodAPIErrors(t *testing.T) {
 		{"app is no pod", http.MethodGet, "/v2/pods/taken", "", 404, `Pod '/taken' does not exist`},
 		{"all statuses", http.MethodGet, "/v2/pods/::status", "", 200, `[]`},
 		{"capability", http.MethodHead, "/v2/pods", "", 200, ``},
+		{"no such route", http.MethodGet, "/v2/podsX", "", 404, `Not Found`},
 		{"bulk put", http.MethodPut, "/v2/pods", `[]`, 405, `Method Not Allowed`},
 		{"app with a pod field", http.MethodPost, "/v2/apps", `{"id":"/x","cmd":"true","pod":{"id":"/x"}}`, 422, `pods are posted to /v2/pods`},
 	}

@@ -30,6 +30,10 @@ func (a *API) podRoutes(w http.ResponseWriter, req *http.Request) {
 		}
 		return
 	}
+	if !strings.HasPrefix(rest, "/") { // /v2/podsX is no route
+		writeReply(w, msgReply(http.StatusNotFound, "Not Found"))
+		return
+	}
 	if rest == "/::status" {
 		a.allowOnly(w, req, http.MethodGet, func() { a.podStatuses(w, req, "") })
 		return
