@@ -194,12 +194,20 @@ func TestFullQueueDropsEvents(t *testing.T) {
 	f := start(t, st, cfg)
 	ok := newReceiver(t, 0)
 	ctx := context.Background()
-	if _, err := f.svc.Subscribe(ctx, "", stuck.URL); err != nil {
-		t.Fatal(err)
-	}
+	// The live callback first, and its queue emptied of both subscribe_events before the
+	// test publishes: with a queue of 2 it would otherwise drop the first event itself.
 	if _, err := f.svc.Subscribe(ctx, "", ok.URL); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := f.svc.Subscribe(ctx, "", stuck.URL); err != nil {
+		t.Fatal(err)
+	}
+	poll.Eventually(t, 10*time.Second, func() error {
+		if got := ok.events(); len(got) != 2 {
+			return &mismatch{got, []string{TypeSubscribe, TypeSubscribe}}
+		}
+		return nil
+	})
 	var want []string
 	for range 10 { // one at a time, so that the live callback's queue never fills
 		f.bus.Publish(events.NewAppTerminated("/a", time.Now()))
