@@ -72,16 +72,18 @@ type Deployment struct {
 	ID             string          `json:"id"`
 	Version        string          `json:"version"`
 	AffectedApps   []string        `json:"affectedApps"`
+	AffectedPods   []string        `json:"affectedPods"`
 	CurrentActions []DeployAction  `json:"currentActions"`
 	Steps          json.RawMessage `json:"steps,omitempty"`
 	CurrentStep    int             `json:"currentStep"`
 	TotalSteps     int             `json:"totalSteps"`
 }
 
-// DeployAction is an action of a deployment's current step.
+// DeployAction is an action of a deployment's current step, on an app or a pod.
 type DeployAction struct {
 	Action string `json:"action"`
-	App    string `json:"app"`
+	App    string `json:"app,omitempty"`
+	Pod    string `json:"pod,omitempty"`
 }
 
 // QueueEntry is an entry of /v2/queue: launches of an app waiting for offers, and why

@@ -129,6 +129,11 @@ func TestPodLifecycle(t *testing.T) {
 	if ps := h.podStatus("/shop/web"); len(ps.Instances) != 2 || ps.Status != "DEGRADED" || ps.Instances[0].Status != "STAGING" {
 		t.Fatalf("status before any update = %+v", ps)
 	}
+	// The running deployment names the pod as Marathon does.
+	if _, body := h.do(http.MethodGet, "/v2/deployments", ""); !strings.Contains(body, `"affectedApps":[],"affectedPods":["/shop/web"]`) ||
+		!strings.Contains(body, `{"action":"ScalePod","pod":"/shop/web"`) {
+		t.Fatalf("deployments while the pod starts = %s", body)
+	}
 	for _, g := range groups {
 		for _, task := range g.GetTaskGroup().GetTasks() {
 			st := sdktest.NewStatus(task.GetTaskId().GetValue(), task.GetAgentId().GetValue(), mesos.TaskState_TASK_RUNNING, nil)

@@ -88,6 +88,29 @@ func TestInfoJSON(t *testing.T) {
 	}
 }
 
+// TestInfoJSONNamesPods: a pod's actions are Marathon's pod actions, under "pod", and the
+// pod is listed in affectedPods, not affectedApps.
+func TestInfoJSONNamesPods(t *testing.T) {
+	p, err := NewPlan("d2", "2024-01-01T00:00:00.000Z",
+		map[string]AppSpec{"/old": {ID: "/old", Pod: true, Version: "v1", Instances: 1}},
+		map[string]AppSpec{"/a": {ID: "/a", Version: "v1", Instances: 1}, "/p": {ID: "/p", Pod: true, Version: "v1", Instances: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := json.Marshal(p.Info(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"id":"d2","version":"2024-01-01T00:00:00.000Z","affectedApps":["/a"],"affectedPods":["/old","/p"],` +
+		`"steps":[{"actions":[{"action":"StopPod","pod":"/old"}]},` +
+		`{"actions":[{"action":"StartApplication","app":"/a"},{"action":"StartPod","pod":"/p"}]},` +
+		`{"actions":[{"action":"ScaleApplication","app":"/a"},{"action":"ScalePod","pod":"/p"}]}],` +
+		`"currentActions":[{"action":"StopPod","pod":"/old","readinessCheckResults":[]}],"currentStep":1,"totalSteps":3}`
+	if string(b) != want {
+		t.Fatalf("got  %s\nwant %s", b, want)
+	}
+}
+
 func TestMaintainDraining(t *testing.T) {
 	now := time.Date(2024, 1, 1, 1, 0, 0, 0, time.UTC)
 	spec := func(instances int, minHealth, maxOver float64) AppSpec {

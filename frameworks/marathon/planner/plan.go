@@ -165,7 +165,8 @@ func layersByLongestPath(target map[string]AppSpec) ([][]string, error) {
 	return layers, nil
 }
 
-// AffectedApps lists the ids of the apps the plan touches, sorted.
+// AffectedApps lists the ids of the apps and pods the plan touches, sorted (Info tells
+// them apart).
 func (p Plan) AffectedApps() []string {
 	seen := map[string]bool{}
 	var out []string

@@ -35,6 +35,7 @@ type Task struct {
 // AppSpec is what the planner needs of an app definition.
 type AppSpec struct {
 	ID           string
+	Pod          bool   // a pod's record (/v2/pods): its deployment actions name a pod
 	Version      string // config version: changes only when tasks must be replaced
 	Instances    int
 	Dependencies []string // app or group ids, canonical
@@ -59,6 +60,7 @@ func SpecFromApp(a *app.App) AppSpec {
 	}
 	return AppSpec{
 		ID:                    a.ID,
+		Pod:                   a.Pod != nil,
 		Version:               v,
 		Instances:             a.Instances,
 		Dependencies:          append([]string(nil), a.Dependencies...),
