@@ -18,7 +18,8 @@ import (
 // TestMarathonAutoscale: an app whose tasks burn their cpus while a file exists scales up
 // to its maximum under the load, measured from the agent's cgroup statistics, and back down
 // to its minimum once the load stops; every decision shows on /v2/autoscale and as an
-// autoscale_event.
+// autoscale_event. A pod with the same labels scales the same way, measured from its
+// instances' default executors.
 func TestMarathonAutoscale(t *testing.T) {
 	hosttest.RequireCgroups(t)
 	c := cgroupsCluster(t)
@@ -63,6 +64,16 @@ func TestMarathonAutoscale(t *testing.T) {
 	}
 	body, _ := json.Marshal(app)
 	mc.must(http.MethodPost, "/v2/apps", string(body), http.StatusCreated, nil)
+	pod := map[string]any{
+		"id":     "/podburner",
+		"labels": app["labels"],
+		"containers": []map[string]any{{
+			"name": "burn", "resources": map[string]any{"cpus": 0.1, "mem": 32},
+			"exec": map[string]any{"command": map[string]any{"shell": app["cmd"]}},
+		}},
+	}
+	body, _ = json.Marshal(pod)
+	mc.must(http.MethodPost, "/v2/pods", string(body), http.StatusCreated, nil)
 
 	waitInstances := func(n int) {
 		t.Helper()
@@ -77,12 +88,32 @@ func TestMarathonAutoscale(t *testing.T) {
 			return nil
 		}, "app /burner at %d instances", n)
 	}
+	// A scaled pod keeps its instances' spec references: wait on the count, not the versions.
+	waitPodInstances := func(n int) {
+		t.Helper()
+		poll.Eventually(t, 60*time.Second, func() error {
+			var ps struct {
+				Status string `json:"status"`
+				Spec   struct {
+					Scaling struct{ Instances int } `json:"scaling"`
+				} `json:"spec"`
+				Instances []struct{ Status string } `json:"instances"`
+			}
+			mc.must(http.MethodGet, "/v2/pods/podburner::status", "", http.StatusOK, &ps)
+			if ps.Spec.Scaling.Instances != n || len(ps.Instances) != n || ps.Status != "STABLE" {
+				return fmt.Errorf("pod %s, scaling.instances %d, %d instances; want STABLE at %d", ps.Status, ps.Spec.Scaling.Instances, len(ps.Instances), n)
+			}
+			return nil
+		}, "pod /podburner at %d instances", n)
+	}
 	waitInstances(3)
+	waitPodInstances(3)
 
 	if err := os.Remove(burn); err != nil {
 		t.Fatal(err)
 	}
 	waitInstances(1)
+	waitPodInstances(1)
 
 	var status struct {
 		Enabled bool `json:"enabled"`
@@ -104,6 +135,12 @@ func TestMarathonAutoscale(t *testing.T) {
 	}
 	if !strings.Contains(ds[0].Reason, "cpu utilisation") {
 		t.Errorf("first decision's reason = %q", ds[0].Reason)
+	}
+
+	status.Apps = nil
+	mc.must(http.MethodGet, "/v2/autoscale?appId=podburner", "", http.StatusOK, &status)
+	if len(status.Apps) != 1 || len(status.Apps[0].Decisions) < 2 || status.Apps[0].Decisions[0].From != 1 {
+		t.Fatalf("/v2/autoscale for the pod = %+v, want its decisions up from 1 and back", status)
 	}
 
 	// The stream carried the decisions as autoscale_event.

@@ -17,11 +17,13 @@ import (
 	"github.com/agoracluster/agora/client"
 	"github.com/agoracluster/agora/frameworks/ha"
 	"github.com/agoracluster/agora/frameworks/marathon/api"
+	"github.com/agoracluster/agora/frameworks/marathon/app"
 	"github.com/agoracluster/agora/frameworks/marathon/autoscale"
 	"github.com/agoracluster/agora/frameworks/marathon/callbacks"
 	"github.com/agoracluster/agora/frameworks/marathon/events"
 	"github.com/agoracluster/agora/frameworks/marathon/loop"
 	"github.com/agoracluster/agora/frameworks/marathon/persist"
+	"github.com/agoracluster/agora/frameworks/marathon/pod"
 	"github.com/agoracluster/agora/frameworks/marathon/readiness"
 	"github.com/agoracluster/agora/frameworks/marathon/tasks"
 	"github.com/agoracluster/agora/frameworks/sdk"
@@ -269,11 +271,7 @@ func (m *Marathon) autoscaler(lp *loop.Loop, sched *sdk.Scheduler, bus *events.B
 				deployed loop.Deployed
 				err      error
 			)
-			body := fmt.Appendf(nil, `{"instances":%d}`, d.To)
-			origin := loop.Origin{IP: "autoscaler", URI: "/v2/apps" + d.AppID}
-			if derr := lp.Do(ctx, func(tx *loop.Tx) {
-				deployed, err = tx.UpdateApp(d.AppID, body, loop.UpdateMode{Merge: true}, false, origin)
-			}); derr != nil {
+			if derr := lp.Do(ctx, func(tx *loop.Tx) { deployed, err = scaleTo(tx, d) }); derr != nil {
 				return derr
 			}
 			if err != nil {
@@ -287,29 +285,53 @@ func (m *Marathon) autoscaler(lp *loop.Loop, sched *sdk.Scheduler, bus *events.B
 	})
 }
 
-// autoscaleTargets lists the apps whose labels configure autoscaling, with their running
-// tasks; an app with invalid labels (stored before they were validated) is logged and left alone.
+// scaleTo applies an autoscaling decision as a deployment: the app's instances, or the
+// pod's scaling.instances.
+func scaleTo(tx *loop.Tx, d autoscale.Decision) (loop.Deployed, error) {
+	if rec := tx.View().PodRecord(d.AppID); rec != nil {
+		p := *rec.Pod
+		p.Scaling.Instances = d.To
+		_, _, deployed, err := tx.UpdatePod(&p, false, loop.Origin{IP: "autoscaler", URI: "/v2/pods" + d.AppID})
+		return deployed, err
+	}
+	body := fmt.Appendf(nil, `{"instances":%d}`, d.To)
+	return tx.UpdateApp(d.AppID, body, loop.UpdateMode{Merge: true}, false, loop.Origin{IP: "autoscaler", URI: "/v2/apps" + d.AppID})
+}
+
+// autoscaleTargets lists the apps and pods whose labels configure autoscaling, with the
+// executors of their running instances; one with invalid labels (stored before they were
+// validated) is logged and left alone.
 func autoscaleTargets(v loop.View, log *zap.Logger) []autoscale.Target {
 	deploying := v.Deploying()
 	var out []autoscale.Target
-	for _, id := range v.AppIDs() {
-		a := v.App(id)
+	add := func(a *app.App) {
 		p, err := autoscale.PolicyFromLabels(a.Labels)
 		if err != nil {
-			log.Warn("app not autoscaled: invalid labels", zap.String("app", id), zap.Error(err))
-			continue
+			log.Warn("not autoscaled: invalid labels", zap.String("app", a.ID), zap.Error(err))
+			return
 		}
 		if p == nil {
-			continue
+			return
 		}
-		t := autoscale.Target{AppID: id, Policy: *p, Instances: a.Instances, Tasks: map[string]string{}}
-		_, t.Deploying = deploying[id]
-		for _, task := range v.TasksOf(id) {
-			if task.State == tasks.StateRunning && !task.Killing {
-				t.Tasks[task.ID] = task.AgentID
+		t := autoscale.Target{AppID: a.ID, Pod: a.Pod != nil, Policy: *p, Instances: a.Instances, Executors: map[string]string{}}
+		_, t.Deploying = deploying[a.ID]
+		for _, task := range v.TasksOf(a.ID) {
+			if task.State != tasks.StateRunning || task.Killing {
+				continue
 			}
+			executor := task.ID
+			if t.Pod {
+				executor = pod.ExecutorID(task.ID)
+			}
+			t.Executors[executor] = task.AgentID
 		}
 		out = append(out, t)
+	}
+	for _, id := range v.AppIDs() {
+		add(v.App(id))
+	}
+	for _, id := range v.PodIDs() {
+		add(v.PodRecord(id))
 	}
 	return out
 }

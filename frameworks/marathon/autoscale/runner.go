@@ -15,15 +15,18 @@ import (
 	"github.com/agoracluster/agora/client"
 )
 
-// Target is one autoscaled app as the framework sees it at the start of a round.
+// Target is one autoscaled app or pod as the framework sees it at the start of a round.
 type Target struct {
-	AppID     string
+	AppID     string // the app's or the pod's id
+	Pod       bool   // a pod (/v2/pods): scaled through its scaling.instances
 	Policy    Policy
 	Instances int  // the app's instances setting
 	Deploying bool // a deployment changes the app now: it is not scaled this round
-	// Tasks maps the app's running tasks to their agents (task id → agent id). A command
-	// task's executor id is its task id, so the agents' statistics are matched by it.
-	Tasks map[string]string
+	// Executors maps the executors of the app's running instances to their agents
+	// (executor id → agent id), by which the agents' statistics are matched: a command
+	// task's executor id is its task id; a pod instance's default executor holds all its
+	// containers, so its usage is the instance's.
+	Executors map[string]string
 }
 
 // Deps are the runner's edges: the framework's apps, the cluster's agents, and scaling.
@@ -62,6 +65,7 @@ type Runner struct {
 // AppStatus is what the runner knows of one autoscaled app.
 type AppStatus struct {
 	AppID     string     `json:"appId"`
+	Pod       bool       `json:"pod,omitempty"` // AppID is a pod's
 	Policy    Policy     `json:"policy"`
 	Instances int        `json:"instances"`
 	Usage     *Usage     `json:"usage,omitempty"` // nil until two rounds measured the app
@@ -124,11 +128,11 @@ func (r *Runner) Round(ctx context.Context) error {
 		r.prev = nil
 		return nil
 	}
-	agentOf := map[string]string{} // task id → agent id
-	appOf := map[string]string{}   // task id → app id
+	agentOf := map[string]string{} // executor id → agent id
+	appOf := map[string]string{}   // executor id → app id
 	for _, t := range targets {
-		for task, agent := range t.Tasks {
-			agentOf[task], appOf[task] = agent, t.AppID
+		for executor, agent := range t.Executors {
+			agentOf[executor], appOf[executor] = agent, t.AppID
 		}
 	}
 	cur, errs := r.sample(ctx, agentOf)
@@ -159,8 +163,8 @@ func (r *Runner) Round(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// sample reads the statistics of every agent that runs one of the tasks (agentOf: task id →
-// agent id), once each, and returns the samples of those tasks' executors.
+// sample reads the statistics of every agent that runs one of the executors (agentOf:
+// executor id → agent id), once each, and returns the samples of those executors.
 func (r *Runner) sample(ctx context.Context, agentOf map[string]string) (map[string]Sample, []error) {
 	need := map[string]bool{}
 	for _, agent := range agentOf {
@@ -229,7 +233,7 @@ func (r *Runner) record(t Target, u Usage, measured bool, now time.Time) {
 	defer r.mu.Unlock()
 	st := r.status[t.AppID]
 	if st == nil {
-		st = &AppStatus{AppID: t.AppID, Decisions: []Decision{}}
+		st = &AppStatus{AppID: t.AppID, Pod: t.Pod, Decisions: []Decision{}}
 		r.status[t.AppID] = st
 	}
 	st.Policy, st.Instances, st.SampledAt = t.Policy, t.Instances, now

@@ -113,8 +113,8 @@ func TestRunnerScalesFromMeasuredUsageOneRequestPerAgent(t *testing.T) {
 	ag1, ag2 := newFakeAgent(t, 1), newFakeAgent(t, 1)
 	h := &harness{now: time.Unix(0, 0), agents: map[string]string{"a1": ag1.srv.URL, "a2": ag2.srv.URL}}
 	h.targets = []Target{
-		{AppID: "/hot", Policy: policy(), Instances: 2, Tasks: map[string]string{"hot.1": "a1", "hot.2": "a2"}},
-		{AppID: "/cool", Policy: policy(), Instances: 1, Tasks: map[string]string{"cool.1": "a1"}},
+		{AppID: "/hot", Policy: policy(), Instances: 2, Executors: map[string]string{"hot.1": "a1", "hot.2": "a2"}},
+		{AppID: "/cool", Policy: policy(), Instances: 1, Executors: map[string]string{"cool.1": "a1"}},
 	}
 	r := h.runner(t)
 	ctx := context.Background()
@@ -153,8 +153,8 @@ func TestRunnerLeavesDeployingAppsAndUnknownAgentsAlone(t *testing.T) {
 	ag := newFakeAgent(t, 1)
 	h := &harness{now: time.Unix(0, 0), agents: map[string]string{"a1": ag.srv.URL}}
 	h.targets = []Target{
-		{AppID: "/busy", Policy: policy(), Instances: 1, Deploying: true, Tasks: map[string]string{"busy.1": "a1"}},
-		{AppID: "/lost", Policy: policy(), Instances: 1, Tasks: map[string]string{"lost.1": "gone-agent"}},
+		{AppID: "/busy", Policy: policy(), Instances: 1, Deploying: true, Executors: map[string]string{"busy.1": "a1"}},
+		{AppID: "/lost", Policy: policy(), Instances: 1, Executors: map[string]string{"lost.1": "gone-agent"}},
 	}
 	r := h.runner(t)
 	ctx := context.Background()
@@ -172,7 +172,7 @@ func TestRunnerLeavesDeployingAppsAndUnknownAgentsAlone(t *testing.T) {
 
 func TestRunnerBringsAppsIntoBoundsAndReportsScaleErrors(t *testing.T) {
 	h := &harness{now: time.Unix(0, 0), agents: map[string]string{}}
-	h.targets = []Target{{AppID: "/small", Policy: policy(), Instances: 0, Tasks: map[string]string{}}}
+	h.targets = []Target{{AppID: "/small", Policy: policy(), Instances: 0, Executors: map[string]string{}}}
 	h.scaleErr = errors.New("app is locked by a deployment")
 	r := h.runner(t)
 	err := r.Round(context.Background())
@@ -191,7 +191,7 @@ func TestRunnerBringsAppsIntoBoundsAndReportsScaleErrors(t *testing.T) {
 
 func TestRunnerForgetsAppsNoLongerAutoscaled(t *testing.T) {
 	h := &harness{now: time.Unix(0, 0), agents: map[string]string{}}
-	h.targets = []Target{{AppID: "/a", Policy: policy(), Instances: 1, Tasks: map[string]string{}}}
+	h.targets = []Target{{AppID: "/a", Policy: policy(), Instances: 1, Executors: map[string]string{}}}
 	r := h.runner(t)
 	if err := r.Round(context.Background()); err != nil {
 		t.Fatal(err)

@@ -17,6 +17,7 @@ import (
 	"strings"
 
 	"github.com/agoracluster/agora/frameworks/marathon/app"
+	"github.com/agoracluster/agora/frameworks/marathon/autoscale"
 	"github.com/agoracluster/agora/frameworks/marathon/constraints"
 )
 
@@ -194,6 +195,11 @@ func validate(p *problems, pod *Pod) {
 	pod.ID = app.CanonicalID(pod.ID, "/")
 	if len(pod.Containers) == 0 {
 		p.add("/containers", "must not be empty")
+	}
+	if _, err := autoscale.PolicyFromLabels(pod.Labels); err != nil {
+		for _, msg := range autoscale.Problems(err) {
+			p.add("/labels", msg)
+		}
 	}
 	if pod.Scaling.Kind != "" && pod.Scaling.Kind != "fixed" {
 		p.add("/scaling/kind", `must be "fixed"`)

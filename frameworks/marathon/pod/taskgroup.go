@@ -20,7 +20,7 @@ func TaskGroup(pod *Pod, instanceID string) (*mesos.ExecutorInfo, []*mesos.TaskI
 	labels := labelsOf(pod.Labels)
 	ex := &mesos.ExecutorInfo{
 		Type:       mesos.ExecutorInfo_DEFAULT.Enum(),
-		ExecutorId: &mesos.ExecutorID{Value: proto.String("instance-" + instanceID)},
+		ExecutorId: &mesos.ExecutorID{Value: proto.String(ExecutorID(instanceID))},
 		Name:       proto.String(fmt.Sprintf("pod %s (instance %s)", pod.ID, instanceID)),
 		Resources:  resourcesOf(pod.ExecutorResources).ToProto(),
 		Labels:     labels,
@@ -61,6 +61,10 @@ func TaskGroup(pod *Pod, instanceID string) (*mesos.ExecutorInfo, []*mesos.TaskI
 	}
 	return ex, tasks
 }
+
+// ExecutorID is the id of the default executor that runs the instance instanceID, as
+// Marathon names it: instance-<instance id>.
+func ExecutorID(instanceID string) string { return "instance-" + instanceID }
 
 func sandboxVolume(containerPath string, typ mesos.Volume_Source_SandboxPath_Type, path string) *mesos.Volume {
 	return &mesos.Volume{
