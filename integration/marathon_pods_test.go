@@ -3,7 +3,11 @@ package integration
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -139,4 +143,73 @@ func noDeployments(mc marathonClient, timeout time.Duration) {
 		}
 		return nil
 	})
+}
+
+// TestMarathonPodEndpointsAndHostVolume: a pod's server listens on the host port Marathon
+// took for its endpoint (ENDPOINT_WEB) and is healthy by the default executor's HTTP check
+// of that port; its sidecar writes what it learnt into a host volume, where the test reads
+// it. ::status reports the port, and the test's own GET reaches the server there.
+func TestMarathonPodEndpointsAndHostVolume(t *testing.T) {
+	c := cluster.New(t, cluster.Options{Agents: 1})
+	_, mc := startMarathon(t, c)
+	hostDir := t.TempDir()
+	pod := fmt.Sprintf(`{
+  "id": "/api",
+  "environment": {"GREETING": "hello-from-pod"},
+  "volumes": [{"name": "out", "host": %q}],
+  "containers": [
+    {"name": "server", "resources": {"cpus": 0.1, "mem": 64},
+     "exec": {"command": {"shell": "mkdir -p www && echo $GREETING > www/index.html && exec python3 -m http.server $ENDPOINT_WEB --bind 127.0.0.1 --directory www"}},
+     "endpoints": [{"name": "web", "hostPort": 0}],
+     "healthCheck": {"http": {"endpoint": "web", "path": "/index.html"}, "intervalSeconds": 1, "gracePeriodSeconds": 30, "delaySeconds": 0}},
+    {"name": "sidecar", "resources": {"cpus": 0.1, "mem": 32},
+     "exec": {"command": {"shell": "echo $ENDPOINT_WEB > out/port.tmp && mv out/port.tmp out/port; exec sleep 600"}},
+     "volumeMounts": [{"name": "out", "mountPath": "out"}]}
+  ]
+}`, hostDir)
+	mc.must(http.MethodPost, "/v2/pods", pod, http.StatusCreated, nil)
+	stablePod(mc, "/api", 1, 60*time.Second)
+
+	var status struct {
+		Instances []struct {
+			Containers []struct {
+				Name      string `json:"name"`
+				Endpoints []struct {
+					Name              string `json:"name"`
+					AllocatedHostPort int    `json:"allocatedHostPort"`
+				} `json:"endpoints"`
+			} `json:"containers"`
+		} `json:"instances"`
+	}
+	mc.must(http.MethodGet, "/v2/pods/api::status", "", http.StatusOK, &status)
+	port := 0
+	for _, ct := range status.Instances[0].Containers {
+		if ct.Name == "server" && len(ct.Endpoints) == 1 && ct.Endpoints[0].Name == "web" {
+			port = ct.Endpoints[0].AllocatedHostPort
+		}
+	}
+	if port == 0 {
+		t.Fatalf("::status shows no port for the server's endpoint: %+v", status)
+	}
+	poll.Eventually(t, 20*time.Second, func() error {
+		b, err := os.ReadFile(filepath.Join(hostDir, "port"))
+		if err != nil {
+			return err
+		}
+		if got := strings.TrimSpace(string(b)); got != strconv.Itoa(port) {
+			return fmt.Errorf("the sidecar learnt ENDPOINT_WEB=%s; ::status says %d", got, port)
+		}
+		return nil
+	})
+	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/index.html", port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if strings.TrimSpace(string(page)) != "hello-from-pod" {
+		t.Fatalf("GET the server's endpoint = %q, want the pod's GREETING", page)
+	}
+	mc.must(http.MethodDelete, "/v2/pods/api", "", http.StatusAccepted, nil)
+	noDeployments(mc, 60*time.Second)
 }

@@ -106,7 +106,10 @@ func TestPodInstanceAsATaskGroup(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ex, tasks := pod.TaskGroup(p, "web.instance-1")
+	ex, tasks, err := pod.TaskGroup(p, pod.Instance{ID: "web.instance-1", Host: "127.0.0.1"})
+	if err != nil {
+		t.Fatal(err)
+	}
 	f.LaunchGroup(context.Background(), ex, tasks...)
 	f.WaitState("web.instance-1.sidecar", mesos.TaskState_TASK_FINISHED, 60*time.Second)
 	poll.Eventually(t, 30*time.Second, func() error {

@@ -354,3 +354,54 @@ func TestGroupsLeavePodsAlone(t *testing.T) {
 		t.Fatalf("pod after the group's delete = %d, want 404", resp.StatusCode)
 	}
 }
+
+// TestPodEndpointsTakeOfferedPorts: an instance's endpoints get host ports from the offer
+// (any for hostPort 0, the one asked for otherwise); the ports go to the executor, every
+// container learns them as ENDPOINT_<NAME>, and ::status shows each container's.
+func TestPodEndpointsTakeOfferedPorts(t *testing.T) {
+	h := newHarness(t)
+	const withEndpoints = `{"id": "/api", "containers": [
+	  {"name": "server", "exec": {"command": {"shell": "sleep 600"}}, "endpoints": [{"name": "http", "hostPort": 0}],
+	   "healthCheck": {"http": {"endpoint": "http", "path": "/health"}}},
+	  {"name": "admin", "exec": {"command": {"shell": "sleep 600"}}, "endpoints": [{"name": "admin", "hostPort": 31007}]}]}`
+	if resp, body := h.do(http.MethodPost, "/v2/pods", withEndpoints); resp.StatusCode != http.StatusCreated {
+		t.Fatalf("POST = %d %s", resp.StatusCode, body)
+	}
+	g := h.launchGroups("o1", "agent-1")[0]
+	ports, _ := resources.FromProto(g.GetExecutor().GetResources())
+	rs := ports.Ranges("ports")
+	if len(rs) != 2 {
+		t.Fatalf("executor's ports = %v, want two single ports", rs)
+	}
+	var fixed, anyPort uint64
+	for _, r := range rs {
+		if r.Begin != r.End {
+			t.Fatalf("executor's ports = %v, want single ports", rs)
+		}
+		if r.Begin == 31007 {
+			fixed = r.Begin
+		} else {
+			anyPort = r.Begin
+		}
+	}
+	if fixed != 31007 || anyPort < 31000 || anyPort > 31009 {
+		t.Fatalf("executor's ports = %v, want 31007 and one more of the offer's", rs)
+	}
+	server := g.GetTaskGroup().GetTasks()[0]
+	var endpointVar string
+	for _, v := range server.GetCommand().GetEnvironment().GetVariables() {
+		if v.GetName() == "ENDPOINT_HTTP" {
+			endpointVar = v.GetValue()
+		}
+	}
+	if endpointVar != fmt.Sprint(anyPort) || server.GetHealthCheck().GetHttp().GetPort() != uint32(anyPort) {
+		t.Fatalf("server: ENDPOINT_HTTP=%q, check port %d; want %d", endpointVar, server.GetHealthCheck().GetHttp().GetPort(), anyPort)
+	}
+	_, body := h.do(http.MethodGet, "/v2/pods/api::status", "")
+	for _, want := range []string{fmt.Sprintf(`"endpoints":[{"name":"http","allocatedHostPort":%d}]`, anyPort),
+		`"endpoints":[{"name":"admin","allocatedHostPort":31007}]`} {
+		if !strings.Contains(body, want) {
+			t.Fatalf("::status lacks %s: %s", want, body)
+		}
+	}
+}

@@ -276,10 +276,16 @@ type containerStatus struct {
 	Message     string           `json:"message,omitempty"`
 	ContainerID string           `json:"containerId"`
 	Conditions  []condition      `json:"conditions"`
-	Endpoints   []any            `json:"endpoints"`
+	Endpoints   []endpointStatus `json:"endpoints"`
 	Resources   app.PodResources `json:"resources"`
 	LastUpdated string           `json:"lastUpdated"`
 	LastChanged string           `json:"lastChanged"`
+}
+
+// endpointStatus is a container's endpoint with the host port the instance got for it.
+type endpointStatus struct {
+	Name              string `json:"name"`
+	AllocatedHostPort uint64 `json:"allocatedHostPort,omitempty"`
 }
 
 type condition struct {
@@ -345,14 +351,18 @@ func renderInstance(rec *app.App, t *tasks.Task) instanceStatus {
 		is.Status = podStaging
 	}
 	since, updated := t.StagedAt, t.StagedAt
+	endpoints := endpointsOf(rec.Pod, t.Ports)
 	for _, c := range t.Pod.Containers {
 		cs := containerStatus{
 			Name: c.Name, Status: c.State, StatusSince: app.FormatTime(c.Since), Message: c.Message,
-			ContainerID: c.TaskID, Conditions: []condition{}, Endpoints: []any{},
+			ContainerID: c.TaskID, Conditions: []condition{}, Endpoints: []endpointStatus{},
 			LastUpdated: app.FormatTime(c.Updated), LastChanged: app.FormatTime(c.Since),
 		}
 		if spec := containerSpec(rec.Pod, c.Name); spec != nil {
 			cs.Resources = spec.Resources
+		}
+		if eps := endpoints[c.Name]; eps != nil {
+			cs.Endpoints = eps
 		}
 		if c.Healthy != nil {
 			val := "false"
@@ -372,6 +382,24 @@ func renderInstance(rec *app.App, t *tasks.Task) instanceStatus {
 	}
 	is.StatusSince, is.LastChanged, is.LastUpdated = app.FormatTime(since), app.FormatTime(since), app.FormatTime(updated)
 	return is
+}
+
+// endpointsOf maps each container of p to its endpoints with the ports an instance got
+// (ports: one per endpoint, in the order of Pod.HostPorts).
+func endpointsOf(p *app.Pod, ports []uint64) map[string][]endpointStatus {
+	out := map[string][]endpointStatus{}
+	i := 0
+	for _, c := range p.Containers {
+		for _, e := range c.Endpoints {
+			es := endpointStatus{Name: e.Name}
+			if i < len(ports) {
+				es.AllocatedHostPort = ports[i]
+			}
+			out[c.Name] = append(out[c.Name], es)
+			i++
+		}
+	}
+	return out
 }
 
 func containerSpec(p *app.Pod, name string) *app.PodContainer {

@@ -16,6 +16,8 @@ type Pod struct {
 	Containers        []PodContainer    `json:"containers"`
 	Volumes           []PodVolume       `json:"volumes,omitempty"`
 	Networks          []PodNetwork      `json:"networks,omitempty"`
+	User              string            `json:"user,omitempty"`
+	Environment       map[string]string `json:"environment,omitempty"`
 	Scaling           PodScaling        `json:"scaling"`
 	Scheduling        PodScheduling     `json:"scheduling"`
 	ExecutorResources PodResources      `json:"executorResources"`
@@ -23,11 +25,32 @@ type Pod struct {
 
 // PodContainer is one container of a pod (one task of the group).
 type PodContainer struct {
-	Name         string           `json:"name"`
-	Resources    PodResources     `json:"resources"`
-	Exec         *PodExec         `json:"exec,omitempty"`
-	HealthCheck  *PodHealthCheck  `json:"healthCheck,omitempty"`
-	VolumeMounts []PodVolumeMount `json:"volumeMounts,omitempty"`
+	Name         string            `json:"name"`
+	Resources    PodResources      `json:"resources"`
+	Exec         *PodExec          `json:"exec,omitempty"`
+	Endpoints    []PodEndpoint     `json:"endpoints,omitempty"`
+	Environment  map[string]string `json:"environment,omitempty"`
+	User         string            `json:"user,omitempty"` // overrides the pod's
+	HealthCheck  *PodHealthCheck   `json:"healthCheck,omitempty"`
+	VolumeMounts []PodVolumeMount  `json:"volumeMounts,omitempty"`
+	Labels       map[string]string `json:"labels,omitempty"`
+	Lifecycle    *PodLifecycle     `json:"lifecycle,omitempty"`
+}
+
+// PodEndpoint is a port a container listens on. On the host's network (the only one pods
+// join yet) it is a host port taken from the offer: HostPort, or any port when 0. Every
+// container of the instance gets ENDPOINT_<NAME> with the port.
+type PodEndpoint struct {
+	Name     string            `json:"name"`
+	HostPort int               `json:"hostPort"`
+	Protocol []string          `json:"protocol,omitempty"`
+	Labels   map[string]string `json:"labels,omitempty"`
+}
+
+// PodLifecycle is how a container is stopped: SIGTERM, then SIGKILL after
+// KillGracePeriodSeconds (the default executor's grace period when unset).
+type PodLifecycle struct {
+	KillGracePeriodSeconds *float64 `json:"killGracePeriodSeconds,omitempty"`
 }
 
 // PodResources are a container's (or the executor's) resources: cpus, mem and disk in MiB.
@@ -47,20 +70,38 @@ type PodCommand struct {
 	Shell string `json:"shell"`
 }
 
-// PodHealthCheck is a container's COMMAND health check (exec), with Marathon's pod timings.
+// PodHealthCheck is a container's health check, run by the default executor: an HTTP(S)
+// GET or a TCP connection to one of the container's endpoints, or a command (exec); one of
+// the three, with Marathon's pod timings.
 type PodHealthCheck struct {
-	Exec                   *PodExec `json:"exec,omitempty"`
-	GracePeriodSeconds     int      `json:"gracePeriodSeconds"`
-	IntervalSeconds        int      `json:"intervalSeconds"`
-	MaxConsecutiveFailures int      `json:"maxConsecutiveFailures"`
-	TimeoutSeconds         int      `json:"timeoutSeconds"`
-	DelaySeconds           int      `json:"delaySeconds"`
+	HTTP                   *PodHTTPCheck `json:"http,omitempty"`
+	TCP                    *PodTCPCheck  `json:"tcp,omitempty"`
+	Exec                   *PodExec      `json:"exec,omitempty"`
+	GracePeriodSeconds     int           `json:"gracePeriodSeconds"`
+	IntervalSeconds        int           `json:"intervalSeconds"`
+	MaxConsecutiveFailures int           `json:"maxConsecutiveFailures"`
+	TimeoutSeconds         int           `json:"timeoutSeconds"`
+	DelaySeconds           int           `json:"delaySeconds"`
 }
 
-// PodVolume is an ephemeral volume: a directory of the executor's sandbox shared by the
-// containers that mount it.
+// PodHTTPCheck GETs Path of the container's endpoint Endpoint (Scheme HTTP or HTTPS); a
+// status in 200…399 is healthy.
+type PodHTTPCheck struct {
+	Endpoint string `json:"endpoint"`
+	Path     string `json:"path,omitempty"`
+	Scheme   string `json:"scheme,omitempty"`
+}
+
+// PodTCPCheck connects to the container's endpoint Endpoint.
+type PodTCPCheck struct {
+	Endpoint string `json:"endpoint"`
+}
+
+// PodVolume is a volume the pod's containers may mount: ephemeral (a directory of the
+// executor's sandbox, gone with the instance) or, with Host, a directory of the agent's.
 type PodVolume struct {
 	Name string `json:"name"`
+	Host string `json:"host,omitempty"` // an absolute path on the agent
 }
 
 // PodVolumeMount mounts a pod volume into a container at MountPath (relative to the
@@ -68,6 +109,7 @@ type PodVolume struct {
 type PodVolumeMount struct {
 	Name      string `json:"name"`
 	MountPath string `json:"mountPath"`
+	ReadOnly  bool   `json:"readOnly,omitempty"`
 }
 
 // PodNetwork is one network of a pod; only the host's ("host") is supported.
@@ -181,6 +223,20 @@ func (h *PodHealthCheck) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
+// UnmarshalJSON fills Marathon's default protocol, tcp, when the JSON gives none.
+func (e *PodEndpoint) UnmarshalJSON(b []byte) error {
+	type plain PodEndpoint
+	var v plain
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	if len(v.Protocol) == 0 {
+		v.Protocol = []string{"tcp"}
+	}
+	*e = PodEndpoint(v)
+	return nil
+}
+
 // UnmarshalJSON fills Marathon's default cpus and mem when the JSON leaves them out.
 func (r *PodResources) UnmarshalJSON(b []byte) error {
 	type plain PodResources
@@ -190,4 +246,16 @@ func (r *PodResources) UnmarshalJSON(b []byte) error {
 	}
 	*r = PodResources(v)
 	return nil
+}
+
+// HostPorts lists the host port each endpoint asks for (0: any port of the offer),
+// container by container in the pod's order: the order of an instance's ports.
+func (p *Pod) HostPorts() []int {
+	var out []int
+	for _, c := range p.Containers {
+		for _, e := range c.Endpoints {
+			out = append(out, e.HostPort)
+		}
+	}
+	return out
 }

@@ -90,7 +90,7 @@ func (l *Loop) handleOffers(offered []*mesos.Offer) {
 		if pd := w.app.Pod; pd != nil {
 			id = taskinfo.NewTaskID(w.app.ID, "instance-"+l.newID())
 			var err error
-			if group, err = podLaunch(pd, id, p.Offer, p.Resources); err != nil {
+			if group, err = podLaunch(pd, pod.Instance{ID: id, Host: p.Offer.Hostname(), Ports: p.Ports}, p.Offer, p.Resources); err != nil {
 				l.log.Error("cannot launch pod instance", zap.String("pod_id", w.app.ID), zap.Error(err))
 				continue
 			}
@@ -199,9 +199,13 @@ func (l *Loop) setDraining(agentID string, on bool) {
 }
 
 // podLaunch is the LAUNCH_GROUP of one instance of pd on offer, in the resources
-// placed there for it: each container's and the executor's share is carved out of them.
-func podLaunch(pd *app.Pod, instanceID string, offer *offers.Offer, placed resources.Resources) (*mesos.Offer_Operation, error) {
-	ex, group := pod.TaskGroup(pd, instanceID)
+// placed there for it: each container's and the executor's share (with the endpoints'
+// ports) is carved out of them.
+func podLaunch(pd *app.Pod, in pod.Instance, offer *offers.Offer, placed resources.Resources) (*mesos.Offer_Operation, error) {
+	ex, group, err := pod.TaskGroup(pd, in)
+	if err != nil {
+		return nil, err
+	}
 	share := offers.New(&mesos.Offer{
 		Id: offer.ID(), AgentId: offer.AgentID(), Hostname: proto.String(offer.Hostname()),
 		Resources: offer.ResourcesProto(placed),
@@ -217,7 +221,6 @@ func podLaunch(pd *app.Pod, instanceID string, offer *offers.Offer, placed resou
 		}
 		return share.ResourcesProto(got), nil
 	}
-	var err error
 	for _, t := range group {
 		if t.Resources, err = carve(t.Resources); err != nil {
 			return nil, err

@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -25,6 +26,10 @@ import (
 type (
 	Pod         = app.Pod
 	Container   = app.PodContainer
+	Endpoint    = app.PodEndpoint
+	Lifecycle   = app.PodLifecycle
+	HTTPCheck   = app.PodHTTPCheck
+	TCPCheck    = app.PodTCPCheck
 	Resources   = app.PodResources
 	Exec        = app.PodExec
 	Command     = app.PodCommand
@@ -53,8 +58,12 @@ const (
 // known lists, per JSON object, the fields Agora supports; every other field of the object
 // is reported as not supported at its path.
 var known = map[string][]string{
-	"pod":         {"id", "labels", "version", "containers", "volumes", "networks", "scaling", "scheduling", "executorResources"},
-	"container":   {"name", "resources", "exec", "healthCheck", "volumeMounts"},
+	"pod":         {"id", "labels", "version", "containers", "volumes", "networks", "user", "environment", "scaling", "scheduling", "executorResources"},
+	"container":   {"name", "resources", "exec", "endpoints", "environment", "user", "healthCheck", "volumeMounts", "labels", "lifecycle"},
+	"endpoint":    {"name", "hostPort", "protocol", "labels"},
+	"lifecycle":   {"killGracePeriodSeconds"},
+	"http":        {"endpoint", "path", "scheme"},
+	"tcp":         {"endpoint"},
 	"resources":   {"cpus", "mem", "disk"},
 	"network":     {"mode"},
 	"scheduling":  {"upgrade", "placement"},
@@ -63,9 +72,9 @@ var known = map[string][]string{
 	"constraint":  {"fieldName", "operator", "value"},
 	"exec":        {"command"},
 	"command":     {"shell"},
-	"healthCheck": {"exec", "gracePeriodSeconds", "intervalSeconds", "maxConsecutiveFailures", "timeoutSeconds", "delaySeconds"},
-	"volume":      {"name"},
-	"volumeMount": {"name", "mountPath"},
+	"healthCheck": {"http", "tcp", "exec", "gracePeriodSeconds", "intervalSeconds", "maxConsecutiveFailures", "timeoutSeconds", "delaySeconds"},
+	"volume":      {"name", "host"},
+	"volumeMount": {"name", "mountPath", "readOnly"},
 	"scaling":     {"kind", "instances"},
 }
 
@@ -161,6 +170,20 @@ func checkFields(p *problems, path, kind string, data []byte) {
 			checkFields(p, fp, field, val)
 		case kind == "container" && field == "volumeMounts":
 			eachElement(val, func(i int, el []byte) { checkFields(p, fmt.Sprintf("%s/%d", fp, i), "volumeMount", el) })
+		case kind == "container" && field == "endpoints":
+			eachElement(val, func(i int, el []byte) { checkFields(p, fmt.Sprintf("%s/%d", fp, i), "endpoint", el) })
+		case field == "environment":
+			var env map[string]json.RawMessage
+			if json.Unmarshal(val, &env) == nil {
+				for k, v := range env {
+					var str string
+					if json.Unmarshal(v, &str) != nil {
+						p.add(fp+"/"+k, "must be a string (secrets "+notSupported+")")
+					}
+				}
+			}
+		case kind == "container" && field == "lifecycle", kind == "healthCheck" && (field == "http" || field == "tcp"):
+			checkFields(p, fp, field, val)
 		case kind == "pod" && field == "scaling", kind == "container" && field == "resources",
 			field == "exec", field == "command", field == "healthCheck":
 			checkFields(p, fp, field, val)
@@ -236,8 +259,16 @@ func validate(p *problems, pod *Pod) {
 			p.add(path, "must be unique")
 		}
 		volumes[v.Name] = true
+		if v.Host != "" && (!filepath.IsAbs(v.Host) || filepath.Clean(v.Host) != v.Host) {
+			p.add(fmt.Sprintf("/volumes/%d/host", i), "must be a clean absolute path on the agent")
+		}
+	}
+	if pod.User != "" && strings.TrimSpace(pod.User) != pod.User {
+		p.add("/user", "must not have leading or trailing spaces")
 	}
 	names := map[string]bool{}
+	endpoints := map[string]bool{} // the pod's endpoint names
+	hostPorts := map[int]bool{}    // the fixed host ports asked for
 	for i, c := range pod.Containers {
 		base := fmt.Sprintf("/containers/%d", i)
 		switch {
@@ -256,13 +287,37 @@ func validate(p *problems, pod *Pod) {
 		if c.Exec == nil || strings.TrimSpace(c.Exec.Command.Shell) == "" {
 			p.add(base+"/exec/command/shell", "must not be empty (containers without an image run a shell command)")
 		}
+		mine := map[string]bool{} // this container's endpoints
+		for j, e := range c.Endpoints {
+			ep := fmt.Sprintf("%s/endpoints/%d", base, j)
+			switch {
+			case !nameRE.MatchString(e.Name):
+				p.add(ep+"/name", "must be a valid name (lower case letters, digits and dashes)")
+			case endpoints[e.Name]:
+				p.add(ep+"/name", "must be unique in the pod")
+			}
+			endpoints[e.Name], mine[e.Name] = true, true
+			switch {
+			case e.HostPort < 0 || e.HostPort > 65535:
+				p.add(ep+"/hostPort", "must be between 0 (any port) and 65535")
+			case e.HostPort > 0 && hostPorts[e.HostPort]:
+				p.add(ep+"/hostPort", "must be unique in the pod")
+			}
+			hostPorts[e.HostPort] = e.HostPort > 0
+			for k, proto := range e.Protocol {
+				if proto != "tcp" && proto != "udp" {
+					p.add(fmt.Sprintf("%s/protocol/%d", ep, k), `must be "tcp" or "udp"`)
+				}
+			}
+		}
+		if c.User != "" && strings.TrimSpace(c.User) != c.User {
+			p.add(base+"/user", "must not have leading or trailing spaces")
+		}
+		if lc := c.Lifecycle; lc != nil && lc.KillGracePeriodSeconds != nil && *lc.KillGracePeriodSeconds < 0 {
+			p.add(base+"/lifecycle/killGracePeriodSeconds", "must be greater than or equal to 0")
+		}
 		if hc := c.HealthCheck; hc != nil {
-			if hc.Exec == nil || strings.TrimSpace(hc.Exec.Command.Shell) == "" {
-				p.add(base+"/healthCheck/exec/command/shell", "must not be empty (only exec health checks are supported by Agora's pods yet)")
-			}
-			if hc.GracePeriodSeconds < 0 || hc.IntervalSeconds < 0 || hc.MaxConsecutiveFailures < 0 || hc.TimeoutSeconds < 0 || hc.DelaySeconds < 0 {
-				p.add(base+"/healthCheck", "timings must not be negative")
-			}
+			validateHealthCheck(p, base+"/healthCheck", hc, mine)
 		}
 		for j, m := range c.VolumeMounts {
 			mp := fmt.Sprintf("%s/volumeMounts/%d", base, j)
@@ -272,6 +327,45 @@ func validate(p *problems, pod *Pod) {
 			if m.MountPath == "" || strings.HasPrefix(m.MountPath, "/") || slices.Contains(strings.Split(m.MountPath, "/"), "..") {
 				p.add(mp+"/mountPath", "must be a relative path inside the container's sandbox (containers without an image run on the host's filesystem)")
 			}
+			if m.ReadOnly {
+				p.add(mp+"/readOnly", "read-only mounts "+notSupported+" (a volume is linked into the sandbox of a container without an image, which cannot make it read-only)")
+			}
 		}
+	}
+}
+
+// validateHealthCheck checks a container's health check at path: exactly one of http, tcp
+// and exec, an http or tcp check naming one of the container's endpoints (mine).
+func validateHealthCheck(p *problems, path string, hc *HealthCheck, mine map[string]bool) {
+	kinds := 0
+	if hc.HTTP != nil {
+		kinds++
+		if !mine[hc.HTTP.Endpoint] {
+			p.add(path+"/http/endpoint", "must name an endpoint of the container")
+		}
+		if s := hc.HTTP.Scheme; s != "" && s != "HTTP" && s != "HTTPS" {
+			p.add(path+"/http/scheme", `must be "HTTP" or "HTTPS"`)
+		}
+		if hc.HTTP.Path != "" && !strings.HasPrefix(hc.HTTP.Path, "/") {
+			p.add(path+"/http/path", `must start with "/"`)
+		}
+	}
+	if hc.TCP != nil {
+		kinds++
+		if !mine[hc.TCP.Endpoint] {
+			p.add(path+"/tcp/endpoint", "must name an endpoint of the container")
+		}
+	}
+	if hc.Exec != nil {
+		kinds++
+		if strings.TrimSpace(hc.Exec.Command.Shell) == "" {
+			p.add(path+"/exec/command/shell", "must not be empty")
+		}
+	}
+	if kinds != 1 {
+		p.add(path, "must have exactly one of http, tcp and exec")
+	}
+	if hc.GracePeriodSeconds < 0 || hc.IntervalSeconds < 0 || hc.MaxConsecutiveFailures < 0 || hc.TimeoutSeconds < 0 || hc.DelaySeconds < 0 {
+		p.add(path, "timings must not be negative")
 	}
 }

@@ -3,11 +3,13 @@ package pod
 import (
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/agoracluster/agora/frameworks/marathon/app"
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
+	"github.com/agoracluster/agora/resources"
 )
 
 const webPod = `{
@@ -60,8 +62,19 @@ func TestDecodeRejects(t *testing.T) {
 		{"unknown volume", `{"id": "p", "containers": [{"name": "c", "exec": {"command": {"shell": "true"}}, "volumeMounts": [{"name": "v", "mountPath": "d"}]}]}`, "/containers/0/volumeMounts/0/name", "must name a volume"},
 		{"absolute mount path", `{"id": "p", "volumes": [{"name": "v"}], "containers": [{"name": "c", "exec": {"command": {"shell": "true"}}, "volumeMounts": [{"name": "v", "mountPath": "/d"}]}]}`, "/containers/0/volumeMounts/0/mountPath", "relative path"},
 		{"image", `{"id": "p", "containers": [{"name": "c", "image": {"kind": "DOCKER", "id": "nginx"}, "exec": {"command": {"shell": "true"}}}]}`, "/containers/0/image", notSupported},
-		{"host volume", `{"id": "p", "volumes": [{"name": "v", "host": "/etc"}], "containers": [{"name": "c", "exec": {"command": {"shell": "true"}}}]}`, "/volumes/0/host", notSupported},
-		{"http health check", `{"id": "p", "containers": [{"name": "c", "exec": {"command": {"shell": "true"}}, "healthCheck": {"http": {"endpoint": "web"}}}]}`, "/containers/0/healthCheck/http", notSupported},
+		{"relative host volume", `{"id": "p", "volumes": [{"name": "v", "host": "etc"}], "containers": [{"name": "c", "exec": {"command": {"shell": "true"}}}]}`, "/volumes/0/host", "absolute path"},
+		{"read-only mount", `{"id": "p", "volumes": [{"name": "v", "host": "/etc"}], "containers": [{"name": "c", "exec": {"command": {"shell": "true"}}, "volumeMounts": [{"name": "v", "mountPath": "etc", "readOnly": true}]}]}`, "/containers/0/volumeMounts/0/readOnly", notSupported},
+		{"check of an unknown endpoint", `{"id": "p", "containers": [{"name": "c", "exec": {"command": {"shell": "true"}}, "healthCheck": {"http": {"endpoint": "web"}}}]}`, "/containers/0/healthCheck/http/endpoint", "must name an endpoint of the container"},
+		{"check of another container's endpoint", `{"id": "p", "containers": [{"name": "a", "exec": {"command": {"shell": "true"}}, "endpoints": [{"name": "web"}]}, {"name": "b", "exec": {"command": {"shell": "true"}}, "healthCheck": {"tcp": {"endpoint": "web"}}}]}`, "/containers/1/healthCheck/tcp/endpoint", "must name an endpoint of the container"},
+		{"two kinds of check", `{"id": "p", "containers": [{"name": "c", "exec": {"command": {"shell": "true"}}, "endpoints": [{"name": "web"}], "healthCheck": {"tcp": {"endpoint": "web"}, "exec": {"command": {"shell": "true"}}}}]}`, "/containers/0/healthCheck", "exactly one of http, tcp and exec"},
+		{"bad scheme", `{"id": "p", "containers": [{"name": "c", "exec": {"command": {"shell": "true"}}, "endpoints": [{"name": "web"}], "healthCheck": {"http": {"endpoint": "web", "scheme": "FTP"}}}]}`, "/containers/0/healthCheck/http/scheme", "HTTPS"},
+		{"duplicate endpoint", `{"id": "p", "containers": [{"name": "a", "exec": {"command": {"shell": "true"}}, "endpoints": [{"name": "web"}]}, {"name": "b", "exec": {"command": {"shell": "true"}}, "endpoints": [{"name": "web"}]}]}`, "/containers/1/endpoints/0/name", "unique in the pod"},
+		{"duplicate host port", `{"id": "p", "containers": [{"name": "c", "exec": {"command": {"shell": "true"}}, "endpoints": [{"name": "a", "hostPort": 8080}, {"name": "b", "hostPort": 8080}]}]}`, "/containers/0/endpoints/1/hostPort", "unique in the pod"},
+		{"host port range", `{"id": "p", "containers": [{"name": "c", "exec": {"command": {"shell": "true"}}, "endpoints": [{"name": "a", "hostPort": 70000}]}]}`, "/containers/0/endpoints/0/hostPort", "65535"},
+		{"protocol", `{"id": "p", "containers": [{"name": "c", "exec": {"command": {"shell": "true"}}, "endpoints": [{"name": "a", "protocol": ["sctp"]}]}]}`, "/containers/0/endpoints/0/protocol/0", `"tcp" or "udp"`},
+		{"container port", `{"id": "p", "containers": [{"name": "c", "exec": {"command": {"shell": "true"}}, "endpoints": [{"name": "a", "containerPort": 80}]}]}`, "/containers/0/endpoints/0/containerPort", notSupported},
+		{"secret in environment", `{"id": "p", "environment": {"K": {"secret": "s"}}, "containers": [{"name": "c", "exec": {"command": {"shell": "true"}}}]}`, "/environment/K", "secrets " + notSupported},
+		{"negative kill grace", `{"id": "p", "containers": [{"name": "c", "exec": {"command": {"shell": "true"}}, "lifecycle": {"killGracePeriodSeconds": -1}}]}`, "/containers/0/lifecycle/killGracePeriodSeconds", "greater than or equal to 0"},
 		{"networks", `{"id": "p", "networks": [{"mode": "container"}], "containers": [{"name": "c", "exec": {"command": {"shell": "true"}}}]}`, "/networks/0/mode", `must be "host"`},
 		{"wrong type", `{"id": "p", "scaling": {"instances": "two"}, "containers": []}`, "/scaling/instances", "must be of type int"},
 	} {
@@ -103,7 +116,10 @@ func TestTaskGroupSharesTheVolumesThroughTheExecutor(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ex, tasks := TaskGroup(p, "prod_web.instance-1")
+	ex, tasks, err := TaskGroup(p, Instance{ID: "prod_web.instance-1", Host: "h1"})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if ex.GetType() != mesos.ExecutorInfo_DEFAULT || ex.GetCommand() != nil {
 		t.Fatalf("executor = %v, want a DEFAULT executor without a command", ex)
 	}
@@ -129,5 +145,92 @@ func TestTaskGroupSharesTheVolumesThroughTheExecutor(t *testing.T) {
 	}
 	if got := tasks[0].GetLabels().GetLabels(); len(got) != 1 || got[0].GetKey() != "team" {
 		t.Fatalf("labels = %v", got)
+	}
+}
+
+// webWithEndpoints: a server with an HTTP-checked endpoint on any port, a sidecar with a
+// TCP-checked fixed port, a host volume, environments at both levels and a kill grace.
+const webWithEndpoints = `{
+  "id": "/prod/api",
+  "labels": {"team": "a"},
+  "user": "nobody",
+  "environment": {"LEVEL": "pod", "POD_ONLY": "1"},
+  "volumes": [{"name": "logs", "host": "/var/log/api"}],
+  "containers": [
+    {"name": "server", "resources": {"cpus": 0.5, "mem": 64},
+     "exec": {"command": {"shell": "serve"}},
+     "environment": {"LEVEL": "container"},
+     "endpoints": [{"name": "http-api", "hostPort": 0}],
+     "healthCheck": {"http": {"endpoint": "http-api", "path": "/ping"}, "intervalSeconds": 2},
+     "volumeMounts": [{"name": "logs", "mountPath": "logs"}],
+     "labels": {"role": "server"},
+     "lifecycle": {"killGracePeriodSeconds": 2.5}},
+    {"name": "admin", "user": "root", "exec": {"command": {"shell": "admin"}},
+     "endpoints": [{"name": "admin", "hostPort": 9090, "protocol": ["tcp", "udp"]}],
+     "healthCheck": {"tcp": {"endpoint": "admin"}}}
+  ]
+}`
+
+func TestTaskGroupEndpointsEnvironmentAndChecks(t *testing.T) {
+	p, err := Decode([]byte(webWithEndpoints))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := p.HostPorts(); !slices.Equal(got, []int{0, 9090}) {
+		t.Fatalf("host ports = %v, want [0 9090] (endpoints in container order)", got)
+	}
+	if got := p.Containers[0].Endpoints[0].Protocol; !slices.Equal(got, []string{"tcp"}) {
+		t.Fatalf("default protocol = %v, want Marathon's [tcp]", got)
+	}
+	if _, _, err := TaskGroup(p, Instance{ID: "prod_api.instance-1", Host: "h1", Ports: []uint64{31005}}); err == nil {
+		t.Fatal("a port missing for an endpoint was accepted")
+	}
+	ex, tasks, err := TaskGroup(p, Instance{ID: "prod_api.instance-1", Host: "h1", Ports: []uint64{31005, 9090}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	exRes, _ := resources.FromProto(ex.GetResources())
+	if !strings.Contains(exRes.String(), "ports:[9090-9090, 31005-31005]") && !strings.Contains(exRes.String(), "ports:[9090-9090,31005-31005]") {
+		t.Fatalf("executor resources = %v, want the endpoints' ports (as Marathon gives them to the executor)", exRes)
+	}
+	if ex.GetContainer() != nil {
+		t.Fatalf("executor container = %v, want none (a host volume is the container's own)", ex.GetContainer())
+	}
+	server, admin := tasks[0], tasks[1]
+	env := map[string]string{}
+	for _, v := range server.GetCommand().GetEnvironment().GetVariables() {
+		env[v.GetName()] = v.GetValue()
+	}
+	for k, want := range map[string]string{
+		"LEVEL": "container", "POD_ONLY": "1", "HOST": "h1", "ENDPOINT_HTTP_API": "31005", "EP_HOST_HTTP_API": "31005",
+		"ENDPOINT_ADMIN": "9090", "MARATHON_APP_ID": "/prod/api", "MARATHON_CONTAINER_ID": "server",
+		"MARATHON_CONTAINER_RESOURCE_CPUS": "0.5", "MARATHON_APP_LABEL_ROLE": "server", "MARATHON_APP_LABEL_TEAM": "a",
+		"MESOS_TASK_ID": "prod_api.instance-1.server", "MESOS_EXECUTOR_ID": "instance-prod_api.instance-1",
+	} {
+		if env[k] != want {
+			t.Errorf("server's %s = %q, want %q", k, env[k], want)
+		}
+	}
+	if server.GetCommand().GetUser() != "nobody" || admin.GetCommand().GetUser() != "root" {
+		t.Errorf("users = %q, %q; want the pod's, then the container's own", server.GetCommand().GetUser(), admin.GetCommand().GetUser())
+	}
+	if g := server.GetKillPolicy().GetGracePeriod().GetNanoseconds(); g != 2500*1e6 {
+		t.Errorf("kill grace = %dns, want 2.5s", g)
+	}
+	hc := server.GetHealthCheck()
+	if hc.GetType() != mesos.HealthCheck_HTTP || hc.GetHttp().GetPort() != 31005 || hc.GetHttp().GetPath() != "/ping" ||
+		hc.GetHttp().GetScheme() != "http" || hc.GetIntervalSeconds() != 2 {
+		t.Errorf("server's check = %v, want HTTP GET /ping on the endpoint's port", hc)
+	}
+	if hc := admin.GetHealthCheck(); hc.GetType() != mesos.HealthCheck_TCP || hc.GetTcp().GetPort() != 9090 {
+		t.Errorf("admin's check = %v, want TCP to 9090", hc)
+	}
+	vols := server.GetContainer().GetVolumes()
+	if len(vols) != 1 || vols[0].GetContainerPath() != "logs" || vols[0].GetSource().GetType() != mesos.Volume_Source_HOST_PATH ||
+		vols[0].GetSource().GetHostPath().GetPath() != "/var/log/api" {
+		t.Errorf("server's volumes = %v, want the host path linked at logs", vols)
+	}
+	if got := server.GetLabels().GetLabels(); len(got) != 2 {
+		t.Errorf("server's labels = %v, want the pod's and its own", got)
 	}
 }

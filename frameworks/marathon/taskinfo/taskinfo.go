@@ -43,8 +43,12 @@ func taskName(appID string) string {
 	return strings.Join(parts, ".")
 }
 
-// HostPorts lists the host ports a task of a needs: 0 = any, else exactly that one.
+// HostPorts lists the host ports a task of a (an instance of a pod) needs: 0 = any, else
+// exactly that one.
 func HostPorts(a *app.App) []int {
+	if a.Pod != nil {
+		return a.Pod.HostPorts()
+	}
 	if a.Container != nil && len(a.Container.PortMappings) > 0 {
 		var out []int
 		for _, pm := range a.Container.PortMappings {
@@ -88,9 +92,9 @@ func DeclaredPorts(a *app.App) (declared []int, names []string) {
 // envNameRE is compiled on first use (see app.idSegmentRE).
 var envNameRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`) })
 
-// envKey upper-cases a name and turns everything that is not a letter, digit or
+// EnvKey upper-cases a name and turns everything that is not a letter, digit or
 // underscore into an underscore, as Marathon does for label and port names.
-func envKey(s string) string {
+func EnvKey(s string) string {
 	var b strings.Builder
 	for _, r := range strings.ToUpper(s) {
 		if r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' {
@@ -100,6 +104,21 @@ func envKey(s string) string {
 		}
 	}
 	return b.String()
+}
+
+// AddLabelEnv adds Marathon's label variables to env: MARATHON_APP_LABEL_<KEY> for each
+// label whose key makes a variable name and whose value is under 512 bytes, and
+// MARATHON_APP_LABELS listing those keys.
+func AddLabelEnv(env, labels map[string]string) {
+	var labelNames []string
+	for _, k := range slices.Sorted(maps.Keys(labels)) {
+		if v := labels[k]; !envNameRE().MatchString(EnvKey(k)) || len(v) >= 512 {
+			continue
+		}
+		labelNames = append(labelNames, EnvKey(k))
+		env["MARATHON_APP_LABEL_"+EnvKey(k)] = labels[k]
+	}
+	env["MARATHON_APP_LABELS"] = strings.Join(labelNames, " ")
 }
 
 // TaskEnv returns the environment Marathon gives a task: ports, host, app id and version,
@@ -118,15 +137,7 @@ func TaskEnv(a *app.App, taskID, host string, ports []uint64) map[string]string 
 	if a.Container != nil && a.Container.Docker != nil {
 		env["MARATHON_APP_DOCKER_IMAGE"] = a.Container.Docker.Image
 	}
-	var labelNames []string
-	for _, k := range slices.Sorted(maps.Keys(a.Labels)) {
-		if v := a.Labels[k]; !envNameRE().MatchString(envKey(k)) || len(v) >= 512 {
-			continue
-		}
-		labelNames = append(labelNames, envKey(k))
-		env["MARATHON_APP_LABEL_"+envKey(k)] = a.Labels[k]
-	}
-	env["MARATHON_APP_LABELS"] = strings.Join(labelNames, " ")
+	AddLabelEnv(env, a.Labels)
 	if len(ports) > 0 {
 		declared, names := DeclaredPorts(a)
 		strs := make([]string, len(ports))
@@ -138,7 +149,7 @@ func TaskEnv(a *app.App, taskID, host string, ports []uint64) map[string]string 
 				env["PORT_"+strconv.Itoa(declared[i])] = s
 			}
 			if i < len(names) && names[i] != "" {
-				env["PORT_"+envKey(names[i])] = s
+				env["PORT_"+EnvKey(names[i])] = s
 			}
 		}
 		env["PORT"] = strs[0]
