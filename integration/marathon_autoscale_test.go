@@ -4,13 +4,16 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/agoracluster/agora/integration/cluster"
 	"github.com/agoracluster/agora/internal/hosttest"
 	"github.com/agoracluster/agora/internal/poll"
 )
@@ -154,5 +157,74 @@ func TestMarathonAutoscale(t *testing.T) {
 	code, b := mc.do(http.MethodPost, "/v2/apps", `{"id":"/bad","cmd":"sleep 1","labels":{"AGORA_AUTOSCALE_MIN_INSTANCES":"x"}}`)
 	if code != http.StatusUnprocessableEntity || !strings.Contains(string(b), "AGORA_AUTOSCALE_MIN_INSTANCES") {
 		t.Errorf("POST with bad labels = %d %s, want 422 naming the label", code, b)
+	}
+}
+
+// TestMarathonAutoscaleOnRequests: an app with AGORA_AUTOSCALE_TARGET_RPS behind `agora lb`
+// scales up while requests flow through its service port faster than its target per
+// instance, as the balancer counted them (--autoscale_lb_url), and back down once they stop.
+func TestMarathonAutoscaleOnRequests(t *testing.T) {
+	py := python3(t)
+	c := cluster.New(t, cluster.Options{Agents: 1, AgentArgs: []string{"--hostname", "127.0.0.1"}})
+	adminPort := strconv.Itoa(cluster.FreePort(t))
+	admin := "http://127.0.0.1:" + adminPort
+	_, mc := startMarathon(t, c, "--autoscale_interval", "300ms", "--autoscale_lb_url", admin)
+	cluster.Start(t, "lb", "127.0.0.1:"+adminPort, filepath.Join(t.TempDir(), "lb"), "lb",
+		"--marathon", mc.base, "--ip", "127.0.0.1", "--group", "external", "--admin_port", adminPort)
+
+	servicePort := cluster.FreePort(t)
+	mc.must(http.MethodPost, "/v2/apps", `{"id":"/busy","cmd":"echo ok > index.html && exec `+py+` -m http.server $PORT0 --bind 127.0.0.1",
+		"cpus":0.1,"mem":32,"instances":1,"portDefinitions":[{"port":`+strconv.Itoa(servicePort)+`}],
+		"labels":{"HAPROXY_GROUP":"external","AGORA_AUTOSCALE_MIN_INSTANCES":"1","AGORA_AUTOSCALE_MAX_INSTANCES":"3",
+			"AGORA_AUTOSCALE_TARGET_RPS":"5","AGORA_AUTOSCALE_COOLDOWN_UP":"1s","AGORA_AUTOSCALE_COOLDOWN_DOWN":"1s"}}`, http.StatusCreated, nil)
+	instances := func(n int) {
+		t.Helper()
+		poll.Eventually(t, 60*time.Second, func() error {
+			a, err := mc.app("/busy")
+			if err != nil {
+				return err
+			}
+			if a.Instances != n || a.TasksRunning != n {
+				return fmt.Errorf("instances %d, running %d; want %d", a.Instances, a.TasksRunning, n)
+			}
+			return nil
+		}, "app /busy at %d instances", n)
+	}
+	instances(1)
+
+	// Each GET on a fresh connection: the balancer counts a service port's connections.
+	hc := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	stop := make(chan struct{})
+	loaded := make(chan struct{})
+	go func() {
+		defer close(loaded)
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(10 * time.Millisecond):
+			}
+			if resp, err := hc.Get("http://127.0.0.1:" + strconv.Itoa(servicePort) + "/index.html"); err == nil {
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+			}
+		}
+	}()
+	instances(3)
+	close(stop)
+	<-loaded
+	instances(1)
+
+	var status struct {
+		Apps []struct {
+			Decisions []struct {
+				From, To int
+				Reason   string
+			} `json:"decisions"`
+		} `json:"apps"`
+	}
+	mc.must(http.MethodGet, "/v2/autoscale?appId=busy", "", http.StatusOK, &status)
+	if len(status.Apps) != 1 || len(status.Apps[0].Decisions) < 2 || !strings.Contains(status.Apps[0].Decisions[0].Reason, "request rate") {
+		t.Fatalf("/v2/autoscale = %+v, want decisions by the request rate", status)
 	}
 }

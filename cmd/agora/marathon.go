@@ -33,6 +33,7 @@ func runMarathon(ctx context.Context, args []string, _, stderr io.Writer) error 
 	fs.Var(msDurationOrZeroFlag{&cfg.TaskLaunchTimeout}, "task_launch_timeout", "how long a launched task may take to reach TASK_RUNNING before it is killed and replaced (milliseconds as Marathon takes them, or a duration; 0 waits forever)")
 	fs.Var(msDurationOrZeroFlag{&cfg.ReconciliationInterval}, "reconciliation_interval", "how often every task is reconciled with the master besides at each subscription (milliseconds, or a duration; 0 never)")
 	fs.Var(msDurationOrZeroFlag{&cfg.AutoscaleInterval}, "autoscale_interval", "how often apps with AGORA_AUTOSCALE_ labels are measured (one request per agent that runs them) and scaled (milliseconds, or a duration; 0 turns autoscaling off)")
+	lbURLs := fs.String("autoscale_lb_url", "", "comma-separated admin URLs of the load balancers (agora lb --admin_port) whose request counts drive AGORA_AUTOSCALE_TARGET_RPS")
 	fs.StringVar(&cfg.WebUIURL, "webui_url", "", "web UI URL given to the master (default: http://hostname:http_port)")
 	fs.StringVar(&cfg.EventSubscriber, "event_subscriber", "", "event subscriber besides /v2/events: http_callback POSTs every event as JSON to the URLs subscribed through /v2/eventSubscriptions")
 	endpoints := fs.String("http_endpoints", "", "comma-separated callback URLs subscribed at start (with --event_subscriber http_callback)")
@@ -51,6 +52,11 @@ func runMarathon(ctx context.Context, args []string, _, stderr io.Writer) error 
 		return fmt.Errorf("marathon: %w", err)
 	}
 	cfg.Masters = sdk.SplitMasters(*masters)
+	for _, u := range strings.Split(*lbURLs, ",") {
+		if u = strings.TrimSpace(u); u != "" {
+			cfg.AutoscaleLBURLs = append(cfg.AutoscaleLBURLs, strings.TrimSuffix(u, "/"))
+		}
+	}
 	for _, e := range strings.Split(*endpoints, ",") {
 		if e = strings.TrimSpace(e); e != "" {
 			cfg.HTTPEndpoints = append(cfg.HTTPEndpoints, e)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -79,6 +80,10 @@ type Config struct {
 	// AutoscaleInterval is how often the autoscaler samples the agents that run autoscaled
 	// apps (those with AGORA_AUTOSCALE_ labels) and scales them; 0 turns autoscaling off.
 	AutoscaleInterval time.Duration
+	// AutoscaleLBURLs are the admin APIs of the load balancers (`agora lb`, its
+	// /_lb/stats) read each round for the request rates of apps with a
+	// AGORA_AUTOSCALE_TARGET_RPS; empty: request rates are not measured.
+	AutoscaleLBURLs []string
 	// WebUIURL is FrameworkInfo.webui_url (Marathon's --webui_url); "" means the
 	// instance's own http://hostname:http_port.
 	WebUIURL string
@@ -159,6 +164,11 @@ func (c Config) Validate() error {
 	}
 	if c.AutoscaleInterval < 0 {
 		errs = append(errs, errors.New("autoscale_interval: must not be negative"))
+	}
+	for _, u := range c.AutoscaleLBURLs {
+		if pu, err := url.Parse(u); err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" {
+			errs = append(errs, fmt.Errorf("autoscale_lb_url: %q is not an http(s)://host:port URL", u))
+		}
 	}
 	if c.ReconciliationInterval < 0 {
 		errs = append(errs, errors.New("reconciliation_interval: must not be negative"))

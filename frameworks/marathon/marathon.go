@@ -2,8 +2,10 @@ package marathon
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"strconv"
@@ -234,7 +236,14 @@ func (m *Marathon) autoscaler(lp *loop.Loop, sched *sdk.Scheduler, bus *events.B
 		hc.Transport = &http.Transport{TLSClientConfig: m.cfg.MasterTLS, Proxy: http.ProxyFromEnvironment}
 		agentScheme = "https://"
 	}
+	var lbRequests func(context.Context) (map[string]int64, error)
+	if len(m.cfg.AutoscaleLBURLs) > 0 {
+		lbRequests = func(ctx context.Context) (map[string]int64, error) {
+			return balancerRequests(ctx, hc, m.cfg.AutoscaleLBURLs)
+		}
+	}
 	return autoscale.NewRunner(autoscale.Deps{
+		LBRequests: lbRequests,
 		Targets: func(ctx context.Context) ([]autoscale.Target, error) {
 			var out []autoscale.Target
 			err := lp.Do(ctx, func(tx *loop.Tx) { out = autoscaleTargets(tx.View(), m.log) })
@@ -283,6 +292,40 @@ func (m *Marathon) autoscaler(lp *loop.Loop, sched *sdk.Scheduler, bus *events.B
 		Now: m.now,
 		Log: m.log.Named("autoscale"),
 	})
+}
+
+// balancerRequests sums, by app id, the requests (HTTP requests and TCP connections) the
+// load balancers at urls counted on all their frontends (GET /_lb/stats).
+func balancerRequests(ctx context.Context, hc *http.Client, urls []string) (map[string]int64, error) {
+	out := map[string]int64{}
+	for _, u := range urls {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u+"/_lb/stats", nil)
+		if err != nil {
+			return nil, err
+		}
+		resp, err := hc.Do(req)
+		if err != nil {
+			return nil, err
+		}
+		var stats struct {
+			Frontends []struct {
+				AppID string `json:"app_id"`
+				Total int64  `json:"total"`
+			} `json:"frontends"`
+		}
+		err = json.NewDecoder(io.LimitReader(resp.Body, 64<<20)).Decode(&stats)
+		_ = resp.Body.Close()
+		switch {
+		case resp.StatusCode != http.StatusOK:
+			return nil, fmt.Errorf("%s/_lb/stats: %s", u, resp.Status)
+		case err != nil:
+			return nil, fmt.Errorf("%s/_lb/stats: %w", u, err)
+		}
+		for _, f := range stats.Frontends {
+			out[f.AppID] += f.Total
+		}
+	}
+	return out, nil
 }
 
 // scaleTo applies an autoscaling decision as a deployment: the app's instances, or the

@@ -31,6 +31,10 @@ const (
 	// LabelTargetMem is the target memory utilisation: resident memory over the
 	// instance's mem limit (0 < t <= 1).
 	LabelTargetMem = LabelPrefix + "TARGET_MEM"
+	// LabelTargetRPS is the target rate of requests per second per instance through the
+	// load balancer (`agora lb`: HTTP requests by virtual host, connections by service
+	// port), read from the balancers Marathon is given (--autoscale_lb_url).
+	LabelTargetRPS = LabelPrefix + "TARGET_RPS"
 	// LabelCooldownUp and LabelCooldownDown are the least time between two scalings up
 	// (down) of the app, and since any scaling (a duration: 30s, 2mins).
 	LabelCooldownUp   = LabelPrefix + "COOLDOWN_UP"
@@ -51,6 +55,7 @@ const (
 type Policy struct {
 	Min, Max                 int
 	TargetCPU, TargetMem     float64 // 0: not a target
+	TargetRPS                float64 // requests per second per instance; 0: not a target
 	CooldownUp, CooldownDown time.Duration
 	Tolerance                float64
 }
@@ -62,10 +67,11 @@ func (p Policy) MarshalJSON() ([]byte, error) {
 		Max                 int     `json:"maxInstances"`
 		TargetCPU           float64 `json:"targetCpu,omitempty"`
 		TargetMem           float64 `json:"targetMem,omitempty"`
+		TargetRPS           float64 `json:"targetRps,omitempty"`
 		CooldownUpSeconds   float64 `json:"cooldownUpSeconds"`
 		CooldownDownSeconds float64 `json:"cooldownDownSeconds"`
 		Tolerance           float64 `json:"tolerance"`
-	}{p.Min, p.Max, p.TargetCPU, p.TargetMem, p.CooldownUp.Seconds(), p.CooldownDown.Seconds(), p.Tolerance})
+	}{p.Min, p.Max, p.TargetCPU, p.TargetMem, p.TargetRPS, p.CooldownUp.Seconds(), p.CooldownDown.Seconds(), p.Tolerance})
 }
 
 // PolicyFromLabels reads an app's policy: nil without any AGORA_AUTOSCALE_ label, an
@@ -101,7 +107,11 @@ func PolicyFromLabels(labels map[string]string) (*Policy, error) {
 			return
 		}
 		f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
-		if err != nil || f <= 0 || f > max || math.IsNaN(f) {
+		switch {
+		case (err != nil || f <= 0 || math.IsNaN(f) || math.IsInf(f, 0)) && math.IsInf(max, 1):
+			errs = append(errs, fmt.Errorf("%s: %q must be a positive number", name, v))
+			return
+		case err != nil || f <= 0 || f > max || math.IsNaN(f):
 			errs = append(errs, fmt.Errorf("%s: %q must be a number in (0, %g]", name, v, max))
 			return
 		}
@@ -123,6 +133,7 @@ func PolicyFromLabels(labels map[string]string) (*Policy, error) {
 	intLabel(LabelMaxInstances, &p.Max)
 	fracLabel(LabelTargetCPU, &p.TargetCPU, 1)
 	fracLabel(LabelTargetMem, &p.TargetMem, 1)
+	fracLabel(LabelTargetRPS, &p.TargetRPS, math.Inf(1))
 	durLabel(LabelCooldownUp, &p.CooldownUp)
 	durLabel(LabelCooldownDown, &p.CooldownDown)
 	if v, ok := labels[LabelTolerance]; ok {
@@ -133,10 +144,10 @@ func PolicyFromLabels(labels map[string]string) (*Policy, error) {
 			p.Tolerance = f
 		}
 	}
-	if _, ok := labels[LabelTargetCPU]; !ok {
-		if _, ok := labels[LabelTargetMem]; !ok {
-			errs = append(errs, fmt.Errorf("%s or %s: one target is required", LabelTargetCPU, LabelTargetMem))
-		}
+	_, cpu := labels[LabelTargetCPU]
+	_, mem := labels[LabelTargetMem]
+	if _, rps := labels[LabelTargetRPS]; !cpu && !mem && !rps {
+		errs = append(errs, fmt.Errorf("%s, %s or %s: one target is required", LabelTargetCPU, LabelTargetMem, LabelTargetRPS))
 	}
 	if len(errs) == 0 && p.Max < p.Min {
 		errs = append(errs, fmt.Errorf("%s: %d is below %s %d", LabelMaxInstances, p.Max, LabelMinInstances, p.Min))
@@ -167,6 +178,10 @@ type Usage struct {
 	Instances int     // how many instances were measured (0: no data)
 	CPU       float64 // used share of the allocated cpus
 	Mem       float64 // resident memory over the mem limit
+	// RPS is the rate of requests through the load balancers per running instance, when
+	// RPSMeasured.
+	RPS         float64
+	RPSMeasured bool
 }
 
 // Decision is one scaling of one app.
@@ -177,6 +192,7 @@ type Decision struct {
 	Reason string    `json:"reason"`
 	CPU    float64   `json:"cpuUtilization"`
 	Mem    float64   `json:"memUtilization"`
+	RPS    float64   `json:"requestsPerSecond,omitempty"` // per instance
 	At     time.Time `json:"timestamp"`
 }
 
@@ -194,26 +210,34 @@ func (c *Controller) Forget(appID string) { delete(c.last, appID) }
 // Decide says whether app appID, at current instances with usage u under policy p,
 // is to be scaled at now, and to how many instances. An app outside [Min, Max] is
 // brought inside at once; otherwise the instances follow the utilisation proportionally
-// (desired = ceil(current × utilisation/target), the larger of the CPU and memory
-// ratios), outside the tolerance band only, and not within the cool-down since the last
-// scaling.
+// (desired = ceil(current × utilisation/target), the largest of the measured CPU, memory
+// and request-rate ratios), outside the tolerance band only, and not within the cool-down
+// since the last scaling.
 func (c *Controller) Decide(now time.Time, appID string, p Policy, current int, u Usage) (Decision, bool) {
-	d := Decision{AppID: appID, From: current, CPU: u.CPU, Mem: u.Mem, At: now}
+	d := Decision{AppID: appID, From: current, CPU: u.CPU, Mem: u.Mem, RPS: u.RPS, At: now}
 	switch {
 	case current < p.Min:
 		d.To, d.Reason = p.Min, "below the minimum instances"
 	case current > p.Max:
 		d.To, d.Reason = p.Max, "above the maximum instances"
 	default:
-		if u.Instances == 0 || current == 0 {
+		ratio, what, measured := 0.0, "", false
+		consider := func(r float64, name string) {
+			if !measured || r > ratio {
+				ratio, what, measured = r, name, true
+			}
+		}
+		if u.Instances > 0 && p.TargetCPU > 0 {
+			consider(u.CPU/p.TargetCPU, "cpu")
+		}
+		if u.Instances > 0 && p.TargetMem > 0 {
+			consider(u.Mem/p.TargetMem, "mem")
+		}
+		if u.RPSMeasured && p.TargetRPS > 0 {
+			consider(u.RPS/p.TargetRPS, "request rate")
+		}
+		if !measured || current == 0 {
 			return Decision{}, false
-		}
-		ratio, what := 0.0, ""
-		if p.TargetCPU > 0 {
-			ratio, what = u.CPU/p.TargetCPU, "cpu"
-		}
-		if p.TargetMem > 0 && u.Mem/p.TargetMem > ratio {
-			ratio, what = u.Mem/p.TargetMem, "mem"
 		}
 		last, scaled := c.last[appID]
 		switch {
@@ -281,6 +305,32 @@ func Usages(prev, cur map[string]Sample, appOf func(executorID string) (string, 
 	out := make(map[string]Usage, len(sums))
 	for app, a := range sums {
 		out[app] = Usage{Instances: a.n, CPU: a.cpu / float64(a.n), Mem: a.mem / float64(a.n)}
+	}
+	return out
+}
+
+// LBReading is what the load balancers had counted at At: the requests (HTTP requests and
+// TCP connections) each app was sent, cumulative, by app id.
+type LBReading struct {
+	At       time.Time
+	Requests map[string]int64
+}
+
+// RequestRates turns two readings (prev the earlier) into each app's requests per second.
+// An app missing from either reading, or whose count went down (a balancer restarted), is
+// left out until the next round.
+func RequestRates(prev, cur LBReading) map[string]float64 {
+	dt := cur.At.Sub(prev.At).Seconds()
+	out := map[string]float64{}
+	if dt <= 0 {
+		return out
+	}
+	for app, n := range cur.Requests {
+		p, ok := prev.Requests[app]
+		if !ok || n < p {
+			continue
+		}
+		out[app] = float64(n-p) / dt
 	}
 	return out
 }

@@ -157,3 +157,45 @@ func TestUsages(t *testing.T) {
 		t.Fatalf("usages = %+v", u)
 	}
 }
+
+// TestRequestRateTarget: a policy on requests per second per instance scales by the rate
+// the load balancers measured, the larger ratio of the measured targets winning; without
+// a measured rate (no balancer, or the first reading) nothing is decided on it.
+func TestRequestRateTarget(t *testing.T) {
+	p, err := PolicyFromLabels(map[string]string{LabelMinInstances: "1", LabelMaxInstances: "10", LabelTargetRPS: "20"})
+	if err != nil || p.TargetRPS != 20 {
+		t.Fatalf("policy = %+v, %v", p, err)
+	}
+	if _, err := PolicyFromLabels(map[string]string{LabelMinInstances: "1", LabelMaxInstances: "10", LabelTargetRPS: "-3"}); err == nil ||
+		!strings.Contains(err.Error(), LabelTargetRPS+`: "-3" must be a positive number`) {
+		t.Fatalf("negative rate: %v", err)
+	}
+	c := NewController()
+	if d, ok := c.Decide(t0, "/web", *p, 2, Usage{}); ok {
+		t.Fatalf("decided without a measured rate: %+v", d)
+	}
+	d, ok := c.Decide(t0, "/web", *p, 2, Usage{RPS: 50, RPSMeasured: true})
+	if !ok || d.To != 5 || d.RPS != 50 || !strings.Contains(d.Reason, "request rate utilisation 2.50") {
+		t.Fatalf("2 instances at 50 rps each against 20: %+v, %v; want 5", d, ok)
+	}
+	both := *p
+	both.TargetCPU = 0.5
+	if d, ok := NewController().Decide(t0, "/web", both, 4, Usage{Instances: 4, CPU: 0.3, RPS: 10, RPSMeasured: true}); !ok || d.To != 3 {
+		t.Fatalf("cpu 0.6 of target, rate 0.5 of target: %+v, %v; want down to 3 (by the larger ratio, 0.6)", d, ok)
+	}
+	if d, ok := NewController().Decide(t0, "/web", both, 2, Usage{Instances: 2, CPU: 0.4, RPS: 60, RPSMeasured: true}); !ok || d.To != 6 {
+		t.Fatalf("rate 3 of target wins over cpu: %+v, %v; want 6", d, ok)
+	}
+}
+
+func TestRequestRates(t *testing.T) {
+	prev := LBReading{At: t0, Requests: map[string]int64{"/a": 100, "/b": 50, "/gone": 1}}
+	cur := LBReading{At: t0.Add(2 * time.Second), Requests: map[string]int64{"/a": 300, "/b": 10, "/new": 7}}
+	got := RequestRates(prev, cur)
+	if len(got) != 1 || got["/a"] != 100 {
+		t.Fatalf("rates = %v, want only /a at 100/s (/b restarted, /new has no earlier count)", got)
+	}
+	if got := RequestRates(cur, cur); len(got) != 0 {
+		t.Fatalf("no time passed: %v", got)
+	}
+}

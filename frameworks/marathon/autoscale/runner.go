@@ -37,6 +37,9 @@ type Deps struct {
 	Agents func(ctx context.Context) (map[string]string, error)
 	// Statistics reads one agent's /monitor/statistics.
 	Statistics func(ctx context.Context, agentURL string) ([]client.ExecutorStatistics, error)
+	// LBRequests reads the load balancers' request counts by app id (summed over the
+	// balancers); nil: no balancer is known, and request-rate targets are not measured.
+	LBRequests func(ctx context.Context) (map[string]int64, error)
 	// Scale applies a decision (an instances change of the app, as a deployment).
 	Scale func(ctx context.Context, d Decision) error
 	Now   func() time.Time
@@ -56,7 +59,8 @@ type Runner struct {
 	deps Deps
 	ctrl *Controller
 
-	prev map[string]Sample // the previous round's samples, by executor id
+	prev   map[string]Sample // the previous round's samples, by executor id
+	prevLB *LBReading        // the previous round's load balancer counts
 
 	mu     sync.Mutex
 	status map[string]*AppStatus
@@ -71,7 +75,12 @@ type AppStatus struct {
 	Usage     *Usage     `json:"usage,omitempty"` // nil until two rounds measured the app
 	SampledAt time.Time  `json:"sampledAt"`
 	Decisions []Decision `json:"decisions"` // the latest last, at most recentDecisions
+	// Problem says why a target of the policy is not measured ("" when all are).
+	Problem string `json:"problem,omitempty"`
 }
+
+// noLB is the problem of a request-rate target without a load balancer to read.
+const noLB = LabelTargetRPS + ": no load balancer is known to measure requests (start Marathon with --autoscale_lb_url)"
 
 // NewRunner returns a runner over deps.
 func NewRunner(deps Deps) (*Runner, error) {
@@ -142,9 +151,20 @@ func (r *Runner) Round(ctx context.Context) error {
 		return app, ok
 	})
 	r.prev = cur
+	rates, lbErr := r.requestRates(ctx, targets, now)
+	if lbErr != nil {
+		errs = append(errs, lbErr)
+	}
 	for _, t := range targets {
 		u, measured := usages[t.AppID]
-		r.record(t, u, measured, now)
+		if rate, ok := rates[t.AppID]; ok && len(t.Executors) > 0 {
+			u.RPS, u.RPSMeasured, measured = rate/float64(len(t.Executors)), true, true
+		}
+		problem := ""
+		if t.Policy.TargetRPS > 0 && r.deps.LBRequests == nil {
+			problem = noLB
+		}
+		r.record(t, u, measured, problem, now)
 		if t.Deploying {
 			continue
 		}
@@ -212,6 +232,28 @@ func (r *Runner) sample(ctx context.Context, agentOf map[string]string) (map[str
 	return out, errs
 }
 
+// requestRates reads the load balancers once, when some target has a request-rate
+// target, and returns each app's requests per second since the previous reading.
+func (r *Runner) requestRates(ctx context.Context, targets []Target, now time.Time) (map[string]float64, error) {
+	wanted := slices.ContainsFunc(targets, func(t Target) bool { return t.Policy.TargetRPS > 0 })
+	if !wanted || r.deps.LBRequests == nil {
+		r.prevLB = nil
+		return nil, nil
+	}
+	counts, err := r.deps.LBRequests(ctx)
+	if err != nil {
+		r.prevLB = nil
+		return nil, fmt.Errorf("load balancer requests: %w", err)
+	}
+	cur := LBReading{At: now, Requests: counts}
+	var rates map[string]float64
+	if r.prevLB != nil {
+		rates = RequestRates(*r.prevLB, cur)
+	}
+	r.prevLB = &cur
+	return rates, nil
+}
+
 // forgetGone drops what is known of apps no longer autoscaled.
 func (r *Runner) forgetGone(targets []Target) {
 	keep := make(map[string]bool, len(targets))
@@ -228,7 +270,7 @@ func (r *Runner) forgetGone(targets []Target) {
 	}
 }
 
-func (r *Runner) record(t Target, u Usage, measured bool, now time.Time) {
+func (r *Runner) record(t Target, u Usage, measured bool, problem string, now time.Time) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	st := r.status[t.AppID]
@@ -236,7 +278,7 @@ func (r *Runner) record(t Target, u Usage, measured bool, now time.Time) {
 		st = &AppStatus{AppID: t.AppID, Pod: t.Pod, Decisions: []Decision{}}
 		r.status[t.AppID] = st
 	}
-	st.Policy, st.Instances, st.SampledAt = t.Policy, t.Instances, now
+	st.Policy, st.Instances, st.SampledAt, st.Problem = t.Policy, t.Instances, now, problem
 	if measured {
 		st.Usage = &u
 	}

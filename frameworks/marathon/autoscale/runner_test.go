@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -75,6 +76,7 @@ type harness struct {
 	scaled    []Decision
 	scaleErr  error
 	statsHits map[string]int
+	lb        map[string]int64 // the balancers' request counts; nil: no balancer
 }
 
 func (h *harness) runner(t *testing.T) *Runner {
@@ -105,6 +107,9 @@ func (h *harness) runner(t *testing.T) *Runner {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if h.lb != nil {
+		r.deps.LBRequests = func(context.Context) (map[string]int64, error) { return maps.Clone(h.lb), nil }
 	}
 	return r
 }
@@ -209,5 +214,43 @@ func TestNewRunnerNamesMissingDependencies(t *testing.T) {
 	_, err := NewRunner(Deps{Targets: func(context.Context) ([]Target, error) { return nil, nil }})
 	if err == nil || !strings.Contains(err.Error(), "Agents") || !strings.Contains(err.Error(), "Scale") {
 		t.Fatalf("NewRunner = %v", err)
+	}
+}
+
+// TestRoundScalesOnRequestRate: an app with a request-rate target is scaled by the rate the
+// balancers counted between two rounds, per running instance; without a balancer its
+// status says why nothing is measured.
+func TestRoundScalesOnRequestRate(t *testing.T) {
+	rps := Policy{Min: 1, Max: 5, TargetRPS: 10, CooldownUp: time.Minute, CooldownDown: time.Minute, Tolerance: 0.1}
+	h := &harness{now: t0, agents: map[string]string{}, lb: map[string]int64{"/web": 1000},
+		targets: []Target{{AppID: "/web", Policy: rps, Instances: 2, Executors: map[string]string{"web.1": "a1", "web.2": "a1"}}}}
+	r := h.runner(t)
+	ctx := context.Background()
+	if err := r.Round(ctx); err != nil || len(h.scaled) != 0 {
+		t.Fatalf("first round (one reading): %v, scaled %v", err, h.scaled)
+	}
+	h.now = h.now.Add(10 * time.Second)
+	h.lb["/web"] += 600 // 60 requests/s over 2 instances: 30 each against 10
+	if err := r.Round(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if len(h.scaled) != 1 || h.scaled[0].To != 5 || h.scaled[0].RPS != 30 {
+		t.Fatalf("scaled %+v, want one decision to 5 (capped) at 30 requests/s per instance", h.scaled)
+	}
+	if st := r.Status(); len(st) != 1 || st[0].Usage == nil || !st[0].Usage.RPSMeasured || st[0].Problem != "" {
+		t.Fatalf("status = %+v", st)
+	}
+
+	unmeasured := &harness{now: t0, agents: map[string]string{},
+		targets: []Target{{AppID: "/web", Policy: rps, Instances: 2, Executors: map[string]string{"web.1": "a1"}}}}
+	r = unmeasured.runner(t)
+	for range 2 {
+		if err := r.Round(ctx); err != nil {
+			t.Fatal(err)
+		}
+		unmeasured.now = unmeasured.now.Add(10 * time.Second)
+	}
+	if st := r.Status(); len(st) != 1 || st[0].Problem != noLB || len(unmeasured.scaled) != 0 {
+		t.Fatalf("without a balancer: status %+v, scaled %v", st, unmeasured.scaled)
 	}
 }
