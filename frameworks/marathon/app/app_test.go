@@ -153,7 +153,7 @@ func TestValidationMessages(t *testing.T) {
 		{"autoscale labels", `{"id":"a","cmd":"x","labels":{"AGORA_AUTOSCALE_MIN_INSTANCES":"2","AGORA_AUTOSCALE_MAX_INSTANCES":"lots"}}`, []Detail{
 			{"/labels", []string{
 				`AGORA_AUTOSCALE_MAX_INSTANCES: "lots" is not a non-negative integer`,
-				"AGORA_AUTOSCALE_TARGET_CPU or AGORA_AUTOSCALE_TARGET_MEM: one target is required",
+				"AGORA_AUTOSCALE_TARGET_CPU, AGORA_AUTOSCALE_TARGET_MEM or AGORA_AUTOSCALE_TARGET_RPS: one target is required",
 			}},
 		}},
 		{"kill selection", `{"id":"a","cmd":"x","killSelection":"RANDOM"}`, []Detail{{"/killSelection", []string{"is not one of (YOUNGEST_FIRST,OLDEST_FIRST)"}}}},
