@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -16,6 +17,8 @@ import (
 
 	"go.uber.org/goleak"
 	"go.uber.org/zap/zaptest"
+
+	"github.com/agoracluster/agora/internal/poll"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -135,6 +138,15 @@ func TestExecutorLifecycle(t *testing.T) {
 		t.Fatalf("state at subscription = %v", seen)
 	}
 
+	// The executors log to their sandbox's stderr, as an executor process would (waited
+	// for while they run: one killed at once may not have written yet).
+	poll.Eventually(t, 10*time.Second, func() error {
+		if b, err := os.ReadFile(sandbox + "/stderr"); err != nil || !bytes.Contains(b, []byte("commandexec")) {
+			return fmt.Errorf("executor log = %q, %v", b, err)
+		}
+		return nil
+	})
+
 	// Kill ends an executor at once, with the wait status of SIGKILL.
 	if err := c.Kill(ctx, "c1"); err != nil {
 		t.Fatal(err)
@@ -159,10 +171,6 @@ func TestExecutorLifecycle(t *testing.T) {
 	}
 	if err := c.Kill(ctx, "nope"); !errors.Is(err, ErrUnknownContainer) {
 		t.Fatalf("kill of an unknown executor: %v", err)
-	}
-	// The executor logged to its sandbox's stderr, as an executor process would.
-	if b, err := os.ReadFile(sandbox + "/stderr"); err != nil || !bytes.Contains(b, []byte("commandexec")) {
-		t.Fatalf("executor log = %q, %v", b, err)
 	}
 }
 
