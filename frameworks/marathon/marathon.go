@@ -232,6 +232,9 @@ func (m *Marathon) autoscaler(lp *loop.Loop, sched *sdk.Scheduler, bus *events.B
 		hc.Transport = &http.Transport{TLSClientConfig: m.cfg.MasterTLS, Proxy: http.ProxyFromEnvironment}
 		agentScheme = "https://"
 	}
+	// The master's /slaves and the agents' statistics are reads: masters and agents with
+	// --authenticate_http_readonly want Marathon's principal.
+	hc = authn.Client(hc, m.cfg.Credential)
 	return autoscale.NewRunner(autoscale.Deps{
 		Targets: func(ctx context.Context) ([]autoscale.Target, error) {
 			var out []autoscale.Target
