@@ -198,14 +198,17 @@ func (f *Files) Server() (*tls.Config, error) {
 // longer trusted. (A CA added to the file is trusted by configurations made after.)
 func (f *Files) Client() *tls.Config {
 	c := &tls.Config{MinVersion: tls.VersionTLS12, ClientSessionCache: f.sessions}
-	_, pool := f.current()
-	c.RootCAs = pool
+	_, initial := f.current()
+	c.RootCAs = initial
 	if f.cfg.CAFile != "" {
 		c.VerifyConnection = func(cs tls.ConnectionState) error {
 			if len(cs.PeerCertificates) == 0 {
 				return errors.New("tls: the server showed no certificate")
 			}
 			_, pool := f.current()
+			if pool == initial {
+				return nil // the bundle Go checked against is the current one
+			}
 			// The name was checked by Go against the host dialled; here only the chain.
 			opts := x509.VerifyOptions{Roots: pool, Intermediates: x509.NewCertPool()}
 			for _, ic := range cs.PeerCertificates[1:] {
