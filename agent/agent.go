@@ -27,12 +27,18 @@ import (
 	"github.com/agoracluster/agora/agent/statusupdate"
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
 	"github.com/agoracluster/agora/resources"
+	"github.com/agoracluster/agora/security/acl"
+	"github.com/agoracluster/agora/security/authn"
 	"github.com/agoracluster/agora/security/exectoken"
+	"github.com/agoracluster/agora/security/policy"
 )
 
 // Agent is one Agora agent. Create it with New and run it with Run.
 type Agent struct {
-	tokens        *exectoken.Signer // executors' tokens; nil without --authenticate_http_executors
+	tokens        *exectoken.Signer    // executors' tokens; nil without --authenticate_http_executors
+	policy        *policy.Policy       // --http_credentials and --acls, kept current while Run runs
+	authn         *authn.Authenticator // nil without --http_credentials
+	acls          func() *acl.ACLs     // nil without --acls
 	cfg           Config
 	log           *zap.Logger
 	clock         clock.Clock                 // time for the loop's timeouts, retries and timestamps
@@ -131,6 +137,11 @@ func New(cfg Config, logger *zap.Logger) (*Agent, error) {
 			sum:        statusupdate.New(cfg.StatusUpdate),
 		},
 	}
+	if a.policy, err = policy.Load(policy.Flag{Name: "http_credentials", Value: cfg.HTTPCredentials},
+		policy.Flag{Name: "acls", Value: cfg.ACLs}, log); err != nil {
+		return nil, fmt.Errorf("agent: %w", err)
+	}
+	a.authn, a.acls = a.policy.Authenticator("mesos"), a.policy.ACLs()
 	if cfg.AuthenticateHTTPExecutors {
 		if a.tokens, err = exectoken.LoadOrCreate(filepath.Join(cfg.WorkDir, "meta", "executor_token_key")); err != nil {
 			return nil, fmt.Errorf("agent: --authenticate_http_executors: %w", err)
@@ -221,6 +232,7 @@ func (a *Agent) Run(ctx context.Context, ln net.Listener) error {
 	}
 	masterWG.Add(1)
 	go func() { defer masterWG.Done(); a.gc.run(masterCtx) }()
+	masterWG.Go(func() { a.policy.Watch(masterCtx, policy.ReloadInterval) })
 
 	var runErr error
 	select {

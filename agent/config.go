@@ -79,6 +79,19 @@ type Config struct {
 	// token of their own (MESOS_EXECUTOR_AUTHENTICATION_TOKEN; Mesos's
 	// --authenticate_http_executors), so one task cannot act as another's executor.
 	AuthenticateHTTPExecutors bool
+	// HTTPCredentials is the file of the principals and secrets that may authenticate to
+	// the agent's HTTP endpoints (Mesos's --http_credentials: JSON or "principal secret"
+	// lines; reloaded on change); "" none.
+	HTTPCredentials string
+	// AuthenticateHTTPReadOnly makes the endpoints that read the agent (/state, /files/*,
+	// /monitor/statistics, /containers, /metrics, the operator API's GET_* and file calls)
+	// want HTTP Basic credentials of HTTPCredentials; AuthenticateHTTPReadWrite the calls
+	// that would change it (Mesos's --authenticate_http_readonly and _readwrite).
+	AuthenticateHTTPReadOnly, AuthenticateHTTPReadWrite bool
+	// ACLs are Mesos's ACLs (--acls: inline JSON or a file, reloaded on change) that decide
+	// what each principal sees of the agent (view_frameworks, view_executors, view_tasks)
+	// and whose sandboxes it may read (access_sandboxes); "" allows everything.
+	ACLs string
 	// SwitchUser runs executors and tasks as their user (CommandInfo.user, else
 	// FrameworkInfo.user: its uid, gid and supplementary groups; the sandbox is theirs) when
 	// the agent runs as root, as Mesos's --switch_user; false runs them as the agent's user.
@@ -188,6 +201,9 @@ func (c Config) Validate() error {
 	}
 	if len(c.Containerizers) == 0 {
 		errs = append(errs, errors.New("agent: containerizers must not be empty"))
+	}
+	if c.HTTPCredentials == "" && (c.AuthenticateHTTPReadOnly || c.AuthenticateHTTPReadWrite) {
+		errs = append(errs, errors.New("agent: --authenticate_http_readonly and --authenticate_http_readwrite need --http_credentials"))
 	}
 	if c.ExecutorRegistrationTimeout <= 0 {
 		errs = append(errs, errors.New("agent: executor_registration_timeout must be positive"))

@@ -14,14 +14,16 @@ import (
 )
 
 // routes is the agent's HTTP API: the executor API, the files API and the state endpoints,
-// each a package of its own reading the agent through a narrow interface.
+// each a package of its own reading the agent through a narrow interface, behind the
+// agent's authentication (what each caller sees is decided by the sources, per request).
 func (a *Agent) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/api/v1/executor", &executorapi.Handler{Backend: executorCalls{a}, HeartbeatInterval: a.cfg.ExecutorHeartbeatInterval, Log: a.log, Tokens: a.tokens})
-	mux.Handle("/files/", files.Handler(a.cfg.WorkDir))
-	(&operatorapi.Handler{Src: operatorSource{a}, WorkDir: a.cfg.WorkDir, Version: a.cfg.Version, Flags: a.cfg.Flags}).Register(mux)
+	mux.Handle("/files/", files.Handler(a.cfg.WorkDir, a.accessSandbox))
+	(&operatorapi.Handler{Src: operatorSource{a}, WorkDir: a.cfg.WorkDir, Version: a.cfg.Version, Flags: a.cfg.Flags,
+		Authenticate: a.authenticateOperator, Access: a.accessSandbox}).Register(mux)
 	mux.Handle("/", stateapi.Handler(stateSource{a}, time.Now))
-	return mux
+	return a.secure(mux)
 }
 
 // stateSource is the state endpoints' Source.
@@ -44,17 +46,19 @@ func (s stateSource) Connected() bool { return s.a.connected.Load() }
 // State implements stateapi.Source.
 func (s stateSource) State(ctx context.Context) (stateapi.State, error) {
 	var st stateapi.State
-	err := s.onLoop(ctx, func() { st = s.snapshot() })
+	v := s.a.viewerOf(ctx)
+	err := s.onLoop(ctx, func() { st = s.snapshot(v) })
 	return st, err
 }
 
 // Executors implements stateapi.Source.
 func (s stateSource) Executors(ctx context.Context) ([]stateapi.ExecutorStatistics, error) {
 	var out []stateapi.ExecutorStatistics
+	v := s.a.viewerOf(ctx)
 	err := s.onLoop(ctx, func() {
 		for _, fw := range s.a.st.frameworks {
 			for _, ex := range fw.executors {
-				if ex.gone() {
+				if ex.gone() || !v.framework(fw.info) || !v.executor(fw.info, ex.info) {
 					continue
 				}
 				out = append(out, stateapi.ExecutorStatistics{ExecutorID: ex.id, ExecutorName: ex.info.GetName(),
@@ -113,8 +117,8 @@ func (s stateSource) Metrics(ctx context.Context) (stateapi.Metrics, error) {
 	return m, err
 }
 
-// snapshot renders /state. Loop only.
-func (s stateSource) snapshot() stateapi.State {
+// snapshot renders /state as v may see it. Loop only.
+func (s stateSource) snapshot(v viewer) stateapi.State {
 	a := s.a
 	st := stateapi.State{
 		ID:                  a.st.agentID,
@@ -129,36 +133,48 @@ func (s stateSource) snapshot() stateapi.State {
 		CompletedFrameworks: []stateapi.FrameworkState{},
 	}
 	for _, fw := range sortedByID(a.st.frameworks) {
-		st.Frameworks = append(st.Frameworks, s.framework(fw))
+		if v.framework(fw.info) {
+			st.Frameworks = append(st.Frameworks, s.framework(v, fw))
+		}
 	}
 	for _, fw := range a.st.completedFrameworks {
-		st.CompletedFrameworks = append(st.CompletedFrameworks, s.framework(fw))
+		if v.framework(fw.info) {
+			st.CompletedFrameworks = append(st.CompletedFrameworks, s.framework(v, fw))
+		}
 	}
 	return st
 }
 
-func (s stateSource) framework(fw *framework) stateapi.FrameworkState {
+func (s stateSource) framework(v viewer, fw *framework) stateapi.FrameworkState {
 	fs := stateapi.FrameworkState{
 		ID: fw.id, Name: fw.info.GetName(), User: fw.info.GetUser(), Role: fw.info.GetRole(),
 		Executors: []stateapi.ExecutorState{}, CompletedExecutors: []stateapi.ExecutorState{},
 	}
 	for _, ex := range sortedByID(fw.executors) {
-		fs.Executors = append(fs.Executors, s.executor(ex))
+		if v.executor(fw.info, ex.info) {
+			fs.Executors = append(fs.Executors, s.executor(v, fw, ex))
+		}
 	}
 	for _, ex := range fw.completedExecutors {
-		fs.CompletedExecutors = append(fs.CompletedExecutors, s.executor(ex))
+		if v.executor(fw.info, ex.info) {
+			fs.CompletedExecutors = append(fs.CompletedExecutors, s.executor(v, fw, ex))
+		}
 	}
 	return fs
 }
 
-func (s stateSource) executor(ex *executor) stateapi.ExecutorState {
+func (s stateSource) executor(v viewer, fw *framework, ex *executor) stateapi.ExecutorState {
 	es := stateapi.ExecutorState{
 		ID: ex.id, Name: ex.info.GetName(), Source: ex.info.GetSource(), Container: ex.containerID,
 		Directory: ex.sandbox, State: ex.state.String(), PID: ex.pid,
 		Tasks: []stateapi.TaskState{}, QueuedTasks: []stateapi.TaskState{}, CompletedTasks: []stateapi.TaskState{},
 	}
 	for _, t := range sortedByID(ex.tasks) {
-		ts := stateapi.TaskOf(t.toTask(s.a.st.agentID, nil))
+		task := t.toTask(s.a.st.agentID, nil)
+		if !v.task(fw.info, task) {
+			continue
+		}
+		ts := stateapi.TaskOf(task)
 		if t.launched || t.state.IsTerminal() {
 			es.Tasks = append(es.Tasks, ts)
 		} else {
@@ -166,7 +182,9 @@ func (s stateSource) executor(ex *executor) stateapi.ExecutorState {
 		}
 	}
 	for _, t := range ex.completed {
-		es.CompletedTasks = append(es.CompletedTasks, stateapi.TaskOf(t))
+		if v.task(fw.info, t) {
+			es.CompletedTasks = append(es.CompletedTasks, stateapi.TaskOf(t))
+		}
 	}
 	return es
 }

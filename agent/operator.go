@@ -57,18 +57,25 @@ func (s operatorSource) State(ctx context.Context) (*agentpb.Response_GetState, 
 		GetExecutors:  &agentpb.Response_GetExecutors{},
 		GetFrameworks: &agentpb.Response_GetFrameworks{},
 	}
+	v := s.a.viewerOf(ctx)
 	err := s.onLoop(ctx, func() {
 		a := s.a
 		tasks := st.GetTasks
-		executor := func(ex *executor, completed bool) {
-			e := &agentpb.Response_GetExecutors_Executor{ExecutorInfo: proto.Clone(ex.info).(*mesos.ExecutorInfo)}
-			if completed {
-				st.GetExecutors.CompletedExecutors = append(st.GetExecutors.CompletedExecutors, e)
-			} else {
-				st.GetExecutors.Executors = append(st.GetExecutors.Executors, e)
+		executor := func(fw *framework, ex *executor, completed bool) {
+			if v.executor(fw.info, ex.info) {
+				e := &agentpb.Response_GetExecutors_Executor{ExecutorInfo: proto.Clone(ex.info).(*mesos.ExecutorInfo)}
+				if completed {
+					st.GetExecutors.CompletedExecutors = append(st.GetExecutors.CompletedExecutors, e)
+				} else {
+					st.GetExecutors.Executors = append(st.GetExecutors.Executors, e)
+				}
 			}
 			for _, t := range sortedByID(ex.tasks) {
-				mt := proto.Clone(t.toTask(a.st.agentID, a.st.sum)).(*mesos.Task)
+				task := t.toTask(a.st.agentID, a.st.sum)
+				if !v.task(fw.info, task) {
+					continue
+				}
+				mt := proto.Clone(task).(*mesos.Task)
 				switch {
 				case t.state.IsTerminal():
 					tasks.TerminatedTasks = append(tasks.TerminatedTasks, mt)
@@ -79,24 +86,35 @@ func (s operatorSource) State(ctx context.Context) (*agentpb.Response_GetState, 
 				}
 			}
 			for _, t := range ex.completed {
-				tasks.CompletedTasks = append(tasks.CompletedTasks, proto.Clone(t).(*mesos.Task))
+				if v.task(fw.info, t) {
+					tasks.CompletedTasks = append(tasks.CompletedTasks, proto.Clone(t).(*mesos.Task))
+				}
 			}
 		}
+		// What the ACLs keep from the caller is left out, as Mesos's agent does: a
+		// framework it may not view, with everything under it, then executors and tasks
+		// one by one.
 		for _, fw := range sortedByID(a.st.frameworks) {
+			if !v.framework(fw.info) {
+				continue
+			}
 			st.GetFrameworks.Frameworks = append(st.GetFrameworks.Frameworks,
 				&agentpb.Response_GetFrameworks_Framework{FrameworkInfo: proto.Clone(fw.info).(*mesos.FrameworkInfo)})
 			for _, ex := range sortedByID(fw.executors) {
-				executor(ex, false)
+				executor(fw, ex, false)
 			}
 			for _, ex := range fw.completedExecutors {
-				executor(ex, true)
+				executor(fw, ex, true)
 			}
 		}
 		for _, fw := range a.st.completedFrameworks {
+			if !v.framework(fw.info) {
+				continue
+			}
 			st.GetFrameworks.CompletedFrameworks = append(st.GetFrameworks.CompletedFrameworks,
 				&agentpb.Response_GetFrameworks_Framework{FrameworkInfo: proto.Clone(fw.info).(*mesos.FrameworkInfo)})
 			for _, ex := range fw.completedExecutors {
-				executor(ex, true)
+				executor(fw, ex, true)
 			}
 		}
 	})
@@ -107,10 +125,11 @@ func (s operatorSource) State(ctx context.Context) (*agentpb.Response_GetState, 
 // their cgroup statistics where the agent has them.
 func (s operatorSource) Containers(ctx context.Context) ([]*agentpb.Response_GetContainers_Container, error) {
 	var out []*agentpb.Response_GetContainers_Container
+	v := s.a.viewerOf(ctx)
 	err := s.onLoop(ctx, func() {
 		for _, fw := range sortedByID(s.a.st.frameworks) {
 			for _, ex := range sortedByID(fw.executors) {
-				if ex.gone() || ex.containerID == "" {
+				if ex.gone() || ex.containerID == "" || !v.framework(fw.info) || !v.executor(fw.info, ex.info) {
 					continue
 				}
 				cid := &mesos.ContainerID{Value: proto.String(ex.containerID)}

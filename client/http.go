@@ -93,18 +93,25 @@ func NormalizeURL(s string) (string, error) {
 type base struct {
 	service string
 	url     string
+	user    *url.Userinfo // credentials given in the URL (http://user:password@host), sent as HTTP Basic
 	http    *http.Client
 }
 
-func newBase(service, url string, hc *http.Client) (base, error) {
-	u, err := NormalizeURL(url)
+func newBase(service, rawURL string, hc *http.Client) (base, error) {
+	u, err := NormalizeURL(rawURL)
 	if err != nil {
 		return base{}, fmt.Errorf("%s: %w", service, err)
 	}
 	if hc == nil {
 		hc = http.DefaultClient
 	}
-	return base{service: service, url: u, http: hc}, nil
+	b := base{service: service, url: u, http: hc}
+	// Credentials in the URL go with every request but never into a message.
+	if parsed, err := url.Parse(u); err == nil && parsed.User != nil {
+		b.user, parsed.User = parsed.User, nil
+		b.url = parsed.String()
+	}
+	return b, nil
 }
 
 // URL is the service's base URL.
@@ -133,6 +140,10 @@ func (b base) do(ctx context.Context, method, path string, in, out any) error {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	req.Header.Set("Accept", "application/json")
+	if b.user != nil {
+		pass, _ := b.user.Password()
+		req.SetBasicAuth(b.user.Username(), pass)
+	}
 	resp, err := b.http.Do(req)
 	if err != nil {
 		var ue *url.Error

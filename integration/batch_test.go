@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -29,6 +30,9 @@ func startBatch(t *testing.T, c *cluster.Cluster, extra ...string) (*cluster.Pro
 		"--http_address", "127.0.0.1", "--hostname", "127.0.0.1", "--work_dir", dir}, extra...)
 	p := cluster.Start(t, "batch", addr, dir, args...)
 	bc := marathonClient{t: t, base: "http://" + addr}
+	if slices.Contains(extra, "--tls_cert_file") { // its API serves HTTPS
+		bc.base, bc.http = "https://"+addr, c.HTTP
+	}
 	waitPing(t, bc)
 	return p, bc
 }

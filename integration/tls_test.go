@@ -3,6 +3,8 @@ package integration
 import (
 	"crypto/tls"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -68,6 +70,28 @@ func TestTLSCluster(t *testing.T) {
 		out := c.Master.Output()
 		return strings.Contains(out, "TLS handshake error") && strings.Contains(out, "certificate")
 	}, "the master logs the refused handshake")
+
+	// An expired client certificate of the right CA, too, and the master says it expired.
+	expiredDir := t.TempDir()
+	cert, key := ca.Issue(t, "expired", time.Now().Add(-time.Hour))
+	expired := tlstest.Files{Cert: filepath.Join(expiredDir, "e.crt"), Key: filepath.Join(expiredDir, "e.key"), CA: testCert.CA}
+	for p, data := range map[string][]byte{expired.Cert: cert, expired.Key: key} {
+		if err := os.WriteFile(p, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	expiredFiles, err := tlsconfig.Load(tlsconfig.Config{CertFile: expired.Cert, KeyFile: expired.Key, CAFile: expired.CA}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ec := &http.Client{Transport: &http.Transport{TLSClientConfig: expiredFiles.Client()}}
+	if resp, err := ec.Get("https://" + c.Master.Addr + "/health"); err == nil {
+		resp.Body.Close()
+		t.Error("an expired client certificate got through --tls_verify_peer")
+	}
+	poll.Eventually(t, 10*time.Second, func() bool {
+		return strings.Contains(c.Master.Output(), "certificate has expired")
+	}, "the master logs the expired certificate")
 
 	// Without a client certificate, too.
 	noCert := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: files.Client().RootCAs}}}

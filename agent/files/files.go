@@ -1,6 +1,7 @@
 package files
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -19,11 +20,16 @@ import (
 // maxReadLength caps one /files/read answer.
 const maxReadLength = 16 << 20
 
+// Access decides whether the caller of a request (its ctx) may read the sandbox path p; an
+// error wrapping ErrForbidden is answered 403 with its text, any other 503.
+type Access func(ctx context.Context, p string) error
+
 // Handler serves the Mesos files endpoints (/files/browse, /files/read, /files/download,
-// each also with .json), confined to the sandboxes under workDir.
-func Handler(workDir string) http.Handler {
+// each also with .json), confined to the sandboxes under workDir, each path checked by
+// access (nil: every sandbox may be read).
+func Handler(workDir string, access Access) http.Handler {
 	mux := http.NewServeMux()
-	f := filesAPI{workDir: workDir}
+	f := filesAPI{workDir: workDir, access: access}
 	mux.HandleFunc("/files/browse", f.browse)
 	mux.HandleFunc("/files/browse.json", f.browse)
 	mux.HandleFunc("/files/read", f.read)
@@ -34,7 +40,10 @@ func Handler(workDir string) http.Handler {
 }
 
 // filesAPI serves the files endpoints of one work dir.
-type filesAPI struct{ workDir string }
+type filesAPI struct {
+	workDir string
+	access  Access
+}
 
 // FileInfo is one entry of /files/browse (Mesos's format).
 type FileInfo struct {
@@ -66,6 +75,15 @@ func (f filesAPI) resolve(w http.ResponseWriter, r *http.Request) (string, bool)
 	if err != nil {
 		http.Error(w, "No such file or directory: "+p, http.StatusNotFound)
 		return "", false
+	}
+	if f.access != nil {
+		if err := f.access(r.Context(), resolved); errors.Is(err, ErrForbidden) {
+			http.Error(w, err.Error(), http.StatusForbidden)
+			return "", false
+		} else if err != nil {
+			http.Error(w, err.Error(), http.StatusServiceUnavailable)
+			return "", false
+		}
 	}
 	return resolved, true
 }

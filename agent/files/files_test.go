@@ -27,7 +27,7 @@ func TestFilesAPI(t *testing.T) {
 	if err := os.Symlink(secret, filepath.Join(sandbox, "escape")); err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(Handler(work))
+	srv := httptest.NewServer(Handler(work, nil))
 	defer srv.Close()
 
 	tests := []struct {

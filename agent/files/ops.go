@@ -26,6 +26,8 @@ var (
 	ErrIsDirectory = errors.New("files: is a directory")
 	// ErrPastEnd: Read from an offset beyond the file's end.
 	ErrPastEnd = errors.New("files: offset beyond the end of the file")
+	// ErrForbidden: the ACLs keep the sandbox from the caller (an Access's refusal).
+	ErrForbidden = errors.New("files: forbidden")
 )
 
 // MaxReadLength caps the bytes one Read returns.

@@ -15,10 +15,12 @@ import (
 	"maps"
 	"net/http"
 	"slices"
+	"strings"
 
 	"google.golang.org/protobuf/proto"
 
 	"github.com/agoracluster/agora/agent/files"
+	"github.com/agoracluster/agora/agent/sandbox"
 	"github.com/agoracluster/agora/apicodec"
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
 	agentpb "github.com/agoracluster/agora/proto/mesos/v1/agent"
@@ -52,6 +54,17 @@ type Handler struct {
 	Flags   map[string]string
 	// MaxBodySize bounds a call's body, in bytes (1 MiB when 0).
 	MaxBodySize int64
+	// Authenticate, when set, is asked once a call is decoded whether its request may make a
+	// call that reads (readOnly) or changes the agent; false means it has answered (401).
+	Authenticate func(w http.ResponseWriter, r *http.Request, readOnly bool) bool
+	// Access, when set, decides whether the caller may read a sandbox path (LIST_FILES,
+	// READ_FILE); a refusal wraps files.ErrForbidden (403).
+	Access files.Access
+}
+
+// readOnlyCall reports whether a call only reads the agent.
+func readOnlyCall(t agentpb.Call_Type) bool {
+	return t == agentpb.Call_LIST_FILES || t == agentpb.Call_READ_FILE || strings.HasPrefix(t.String(), "GET_")
 }
 
 // Register adds the handler's routes to mux.
@@ -84,6 +97,8 @@ func writeError(w http.ResponseWriter, err error) {
 	switch {
 	case errors.As(err, &nb):
 		httpError(w, http.StatusNotImplemented, err.Error())
+	case errors.Is(err, files.ErrForbidden):
+		httpError(w, http.StatusForbidden, err.Error())
 	case errors.Is(err, files.ErrNotFound):
 		httpError(w, http.StatusNotFound, err.Error())
 	case errors.Is(err, files.ErrNotDirectory), errors.Is(err, files.ErrIsDirectory), errors.Is(err, files.ErrPastEnd):
@@ -129,6 +144,9 @@ func (h *Handler) serveAPI(w http.ResponseWriter, r *http.Request) {
 	}
 	if err := validate(call, body); err != nil {
 		httpError(w, http.StatusBadRequest, "Failed to validate agent::Call: "+err.Error())
+		return
+	}
+	if h.Authenticate != nil && !h.Authenticate(w, r, readOnlyCall(call.GetType())) {
 		return
 	}
 	resp, err := h.call(r.Context(), call)
@@ -253,6 +271,9 @@ func (h *Handler) call(ctx context.Context, call *agentpb.Call) (*agentpb.Respon
 		resp.GetContainers = &agentpb.Response_GetContainers{Containers: cs}
 		return resp, nil
 	case agentpb.Call_LIST_FILES:
+		if err := h.access(ctx, call.GetListFiles().GetPath()); err != nil {
+			return nil, err
+		}
 		entries, err := files.List(h.WorkDir, call.GetListFiles().GetPath())
 		if err != nil {
 			return nil, err
@@ -265,6 +286,9 @@ func (h *Handler) call(ctx context.Context, call *agentpb.Call) (*agentpb.Respon
 		return resp, nil
 	case agentpb.Call_READ_FILE:
 		rf := call.GetReadFile()
+		if err := h.access(ctx, rf.GetPath()); err != nil {
+			return nil, err
+		}
 		if rf.GetOffset() > 1<<62 || rf.GetLength() > 1<<62 {
 			return nil, fmt.Errorf("%w: offset %d or length %d out of range", files.ErrPastEnd, rf.GetOffset(), rf.GetLength())
 		}
@@ -280,6 +304,19 @@ func (h *Handler) call(ctx context.Context, call *agentpb.Call) (*agentpb.Respon
 		return resp, nil
 	}
 	return nil, notBuilt{call: call.GetType()}
+}
+
+// access checks the caller may read sandbox path p; a path outside the sandboxes is left
+// to files.List and files.Read to refuse.
+func (h *Handler) access(ctx context.Context, p string) error {
+	if h.Access == nil {
+		return nil
+	}
+	resolved, err := sandbox.Resolve(h.WorkDir, p)
+	if err != nil {
+		return nil
+	}
+	return h.Access(ctx, resolved)
 }
 
 func fileInfoProto(e files.FileInfo) *mesos.FileInfo {

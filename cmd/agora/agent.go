@@ -63,6 +63,10 @@ func runAgent(ctx context.Context, args []string, _, stderr io.Writer) error {
 		"how often the disk usage of the work dir is checked for sandbox garbage collection")
 	fs.BoolVar(&cfg.SwitchUser, "switch_user", cfg.SwitchUser, "run tasks as their user (the task's, else the framework's) when the agent runs as root; false runs them as the agent's user")
 	fs.BoolVar(&cfg.AuthenticateHTTPExecutors, "authenticate_http_executors", false, "executors must show a token of their own (MESOS_EXECUTOR_AUTHENTICATION_TOKEN) on the executor API")
+	fs.StringVar(&cfg.HTTPCredentials, "http_credentials", "", "file of the principals and secrets that may authenticate to the agent's HTTP endpoints (Mesos's JSON {\"credentials\":[…]} or \"principal secret\" lines; reloaded on change)")
+	fs.BoolVar(&cfg.AuthenticateHTTPReadOnly, "authenticate_http_readonly", false, "endpoints that read the agent (/state, /files/*, /monitor/statistics, /containers, /metrics, the operator API's reads) want credentials of --http_credentials")
+	fs.BoolVar(&cfg.AuthenticateHTTPReadWrite, "authenticate_http_readwrite", false, "operator calls that would change the agent want credentials of --http_credentials")
+	fs.StringVar(&cfg.ACLs, "acls", "", "Mesos ACLs: JSON, or the path of a file holding it (reloaded on change): view_frameworks, view_executors and view_tasks decide what each principal sees, access_sandboxes whose sandboxes it reads; empty allows everything")
 	tlsf := addTLSFlags(fs)
 	credential := fs.String("credential", "", "file with the agent's credential for a master with --authenticate_agents ({\"principal\": …, \"secret\": …} or one \"principal secret\" line)")
 	allowOrigin := fs.String("access_control_allow_origin", "",

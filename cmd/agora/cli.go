@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"maps"
-	"net/http"
 	"os"
 	"slices"
 	"strings"
@@ -48,6 +47,7 @@ type opts struct {
 	interval  time.Duration
 	count     int
 	poll      time.Duration // how often live views (deployment progress, logs --follow) poll
+	security  accessFlags   // TLS and credentials, taken by every subcommand
 }
 
 // flagDef registers one client flag.
@@ -59,10 +59,10 @@ var clientFlags = map[string]flagDef{
 		fs.StringVarP(&o.output, "output", "o", "table", "output format: table or json")
 	},
 	"marathon": func(fs *pflag.FlagSet, o *opts) {
-		fs.StringVar(&o.marathon, "marathon", "http://127.0.0.1:8080", "Marathon API URL")
+		fs.StringVar(&o.marathon, "marathon", "127.0.0.1:8080", "Marathon API URL, or host:port (over HTTPS with --tls_ca_file)")
 	},
 	"batch": func(fs *pflag.FlagSet, o *opts) {
-		fs.StringVar(&o.batch, "batch", "http://127.0.0.1:8081", "batch API URL")
+		fs.StringVar(&o.batch, "batch", "127.0.0.1:8081", "batch API URL, or host:port (over HTTPS with --tls_ca_file)")
 	},
 	"master": func(fs *pflag.FlagSet, o *opts) {
 		fs.StringVar(&o.master, "master", "127.0.0.1:5050", "master address (host:port, or zk://host:2181,…/agora for the elected master)")
@@ -107,12 +107,13 @@ type subcommand struct {
 	run     func(ctx context.Context, c *cli, args []string) error
 }
 
-// cli is what a running client command uses: its flags and output streams.
+// cli is what a running client command uses: its flags, output streams and the way to
+// the servers.
 type cli struct {
 	opts
+	access
 	stdout, stderr io.Writer
 	tty            bool // stdout is a terminal: redraw progress in place
-	http           *http.Client
 }
 
 // group is a client command: either a table of subcommands or a single action (single).
@@ -171,12 +172,13 @@ func subFlagSet(name string, sub subcommand, o *opts) *pflag.FlagSet {
 	for _, f := range sub.flags {
 		clientFlags[f](fs, o)
 	}
+	addAccessFlags(fs, &o.security)
 	fs.Usage = func() {}
 	return fs
 }
 
 func runSub(ctx context.Context, name string, sub subcommand, args []string, stdout, stderr io.Writer) error {
-	c := &cli{stdout: stdout, stderr: stderr, tty: isTerminal(stdout), http: &http.Client{Timeout: 30 * time.Second}}
+	c := &cli{stdout: stdout, stderr: stderr, tty: isTerminal(stdout)}
 	fs := subFlagSet(name, sub, &c.opts)
 	if err := parseFlags(fs, args, osEnv); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
@@ -193,7 +195,11 @@ func runSub(ctx context.Context, name string, sub subcommand, args []string, std
 	if c.output != "" && c.output != "table" && c.output != "json" {
 		return usagef("%s: --output must be table or json, not %q", name, c.output)
 	}
-	return sub.run(ctx, c, fs.Args())
+	var err error
+	if c.access, err = c.security.load(osEnv, 30*time.Second); err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	return explain(sub.run(ctx, c, fs.Args()))
 }
 
 func subUsage(w io.Writer, name string, sub subcommand, fs *pflag.FlagSet) {
@@ -239,9 +245,9 @@ func (c *cli) show(v any, header []string, rows func() [][]string) error {
 }
 
 func (c *cli) marathonClient() (*client.Marathon, error) {
-	return client.NewMarathon(c.marathon, c.http)
+	return client.NewMarathon(c.url(c.marathon), c.http)
 }
-func (c *cli) batchClient() (*client.Batch, error) { return client.NewBatch(c.batch, c.http) }
+func (c *cli) batchClient() (*client.Batch, error) { return client.NewBatch(c.url(c.batch), c.http) }
 
 // masterClient resolves --master (zk:// through ZooKeeper) and returns its client.
 func (c *cli) masterClient(ctx context.Context) (*client.Master, error) {
@@ -249,7 +255,12 @@ func (c *cli) masterClient(ctx context.Context) (*client.Master, error) {
 	if err != nil {
 		return nil, err
 	}
-	return client.NewMaster(addr, c.http)
+	return client.NewMaster(c.url(addr), c.http)
+}
+
+// agentClient is the client of an agent at host:port, reached as the master is.
+func (c *cli) agentClient(addr string) (*client.Agent, error) {
+	return client.NewAgent(c.url(addr), c.http)
 }
 
 // readDefinition reads --file (- is stdin).

@@ -239,9 +239,15 @@ func TestAppsListTableAndJSON(t *testing.T) {
 // in two pieces and "oops\n" to stderr.
 func fakeCluster(t *testing.T) (master string) {
 	t.Helper()
+	return fakeClusterServing(t, httptest.NewServer)
+}
+
+// fakeClusterServing is fakeCluster with its master and agent served by serve.
+func fakeClusterServing(t *testing.T, serve func(http.Handler) *httptest.Server) (master string) {
+	t.Helper()
 	var mu sync.Mutex
 	reads := 0
-	agent := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	agent := serve(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case "/state":
 			fmt.Fprint(w, `{"id":"a1","frameworks":[{"id":"f1","executors":[{"id":"e1","directory":"/sb/e1","tasks":[{"id":"web.1"}]}]}]}`)
@@ -268,8 +274,8 @@ func fakeCluster(t *testing.T) (master string) {
 		}
 	}))
 	t.Cleanup(agent.Close)
-	addr := strings.TrimPrefix(agent.URL, "http://")
-	m := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	addr := agent.Listener.Addr().String()
+	m := serve(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != "/state" {
 			http.NotFound(w, r)
 			return
@@ -282,7 +288,7 @@ func fakeCluster(t *testing.T) (master string) {
 			"completed_tasks":[{"id":"old.1","framework_id":"f1","slave_id":"a1","state":"TASK_FINISHED"}]}]}`, addr)
 	}))
 	t.Cleanup(m.Close)
-	return strings.TrimPrefix(m.URL, "http://")
+	return m.Listener.Addr().String()
 }
 
 func TestLogs(t *testing.T) {

@@ -29,11 +29,17 @@ func runDNS(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	durationVar(fs, &cfg.ForwardTimeout, "timeout", cfg.ForwardTimeout, "time limit of one exchange with an upstream resolver")
 	ttl := fs.Uint32("ttl", cfg.TTL, "TTL of the records, in seconds")
 	tlsf := addTLSFlags(fs)
+	principal := fs.String("mesos_authentication_principal", "", "principal the masters' state is read as, for masters with --authenticate_http_readonly (with --mesos_authentication_secret_file)")
+	secretFile := fs.String("mesos_authentication_secret_file", "", "file holding the secret of --mesos_authentication_principal")
 	level := fs.String("logging_level", "info", "log level: debug, info, warn, error")
 	if err := parseFlags(fs, args, osEnv); err != nil {
 		return err
 	}
 	cfg.TTL = *ttl
+	var err error
+	if cfg.Credential, err = frameworkCredential(*principal, *secretFile); err != nil {
+		return fmt.Errorf("dns: %w", err)
+	}
 	cfg.Masters = sdk.SplitMasters(*masters)
 	if *resolvers != "" {
 		for _, r := range strings.Split(*resolvers, ",") {

@@ -157,21 +157,31 @@ func readCredential(flag, path string) (credentials.Credential, error) {
 // frameworkCredential is Marathon's --mesos_authentication_principal with the secret read
 // from --mesos_authentication_secret_file (its trailing newline dropped).
 func frameworkCredential(principal, secretFile string) (credentials.Credential, error) {
+	return principalCredential("mesos_authentication_principal", principal, "mesos_authentication_secret_file", secretFile, "")
+}
+
+// principalCredential is the credential of a principal flag and a secret file flag (the
+// file's trailing newline dropped); secret, when no file is given, is the secret itself
+// (from the environment). Neither set is no credential; one without the other is an
+// error naming the flags.
+func principalCredential(principalFlag, principal, secretFlag, secretFile, secret string) (credentials.Credential, error) {
 	switch {
 	case principal == "" && secretFile == "":
 		return credentials.Credential{}, nil
 	case principal == "":
-		return credentials.Credential{}, fmt.Errorf("--mesos_authentication_secret_file needs --mesos_authentication_principal")
+		return credentials.Credential{}, fmt.Errorf("--%s needs --%s", secretFlag, principalFlag)
+	case secretFile == "" && secret == "":
+		return credentials.Credential{}, fmt.Errorf("--%s needs --%s", principalFlag, secretFlag)
 	case secretFile == "":
-		return credentials.Credential{}, fmt.Errorf("--mesos_authentication_principal needs --mesos_authentication_secret_file")
+		return credentials.Credential{Principal: principal, Secret: secret}, nil
 	}
 	data, err := os.ReadFile(secretFile)
 	if err != nil {
-		return credentials.Credential{}, fmt.Errorf("--mesos_authentication_secret_file: %w", err)
+		return credentials.Credential{}, fmt.Errorf("--%s: %w", secretFlag, err)
 	}
-	secret := strings.TrimRight(string(data), "\r\n")
+	secret = strings.TrimRight(string(data), "\r\n")
 	if secret == "" {
-		return credentials.Credential{}, fmt.Errorf("--mesos_authentication_secret_file %s: the file is empty", secretFile)
+		return credentials.Credential{}, fmt.Errorf("--%s %s: the file is empty", secretFlag, secretFile)
 	}
 	return credentials.Credential{Principal: principal, Secret: secret}, nil
 }

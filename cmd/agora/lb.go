@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/agoracluster/agora/discovery/lb"
+	"github.com/agoracluster/agora/security/authn"
 )
 
 // runLB is `agora lb`: the marathon-lb-style load balancer fed by Marathon's events.
@@ -30,11 +31,19 @@ func runLB(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var reloadTimeout time.Duration
 	durationVar(fs, &reloadTimeout, "haproxy_reload_timeout", time.Minute, "time limit of one run of --haproxy_reload_cmd")
 	tlsf := addTLSFlags(fs)
+	authCreds := fs.String("auth_credentials", "", "user:password sent (HTTP Basic) to a Marathon with --http_credentials (marathon-lb's --auth-credentials)")
 	level := fs.String("logging_level", "info", "log level: debug, info, warn, error")
 	if err := parseFlags(fs, args, osEnv); err != nil {
 		return err
 	}
 	cfg.Balance = lb.Balance(*balance)
+	if *authCreds != "" {
+		c, err := authn.ParsePair(*authCreds)
+		if err != nil {
+			return fmt.Errorf("lb: --auth_credentials: %w", err)
+		}
+		cfg.MarathonCredential = c
+	}
 	for _, m := range strings.Split(*marathons, ",") {
 		if m = strings.TrimSpace(m); m != "" {
 			cfg.Marathons = append(cfg.Marathons, m)

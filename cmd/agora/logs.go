@@ -39,7 +39,7 @@ func logs(ctx context.Context, c *cli, args []string) error {
 	if !ok {
 		return fmt.Errorf("master: agent %s of task %s is not registered", task.AgentID, task.ID)
 	}
-	a, err := client.NewAgent(ag.Addr(), c.http)
+	a, err := c.agentClient(ag.Addr())
 	if err != nil {
 		return err
 	}

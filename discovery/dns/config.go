@@ -10,6 +10,9 @@ import (
 	"time"
 
 	mdns "github.com/miekg/dns"
+
+	"github.com/agoracluster/agora/security/authn"
+	"github.com/agoracluster/agora/security/credentials"
 )
 
 // Config configures the DNS server and its feeder.
@@ -36,6 +39,9 @@ type Config struct {
 	SOARname string `json:"soa_rname"`
 	// MasterTLS, when set, reaches the masters over HTTPS with this configuration.
 	MasterTLS *tls.Config `json:"-"`
+	// Credential, when set, is sent (HTTP Basic) with every read of the masters, for
+	// masters with --authenticate_http_readonly.
+	Credential credentials.Credential `json:"-"`
 }
 
 // masterScheme is how the masters are reached.
@@ -48,12 +54,16 @@ func (c Config) masterScheme() string {
 
 // transport is the HTTP transport to the masters.
 func (c Config) transport() http.RoundTripper {
-	if c.MasterTLS == nil {
-		return http.DefaultTransport
+	var rt http.RoundTripper = http.DefaultTransport
+	if c.MasterTLS != nil {
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.TLSClientConfig = c.MasterTLS
+		rt = tr
 	}
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.TLSClientConfig = c.MasterTLS
-	return tr
+	if c.Credential.Principal != "" {
+		rt = &authn.Transport{Base: rt, Credential: c.Credential}
+	}
+	return rt
 }
 
 // DefaultConfig returns the defaults: domain "mesos", refresh 1s, TTL 60s, no resolvers.

@@ -2,6 +2,7 @@ package dns
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -11,6 +12,9 @@ import (
 	"time"
 
 	"go.uber.org/zap/zaptest"
+
+	"github.com/agoracluster/agora/security/authn"
+	"github.com/agoracluster/agora/security/credentials"
 )
 
 func TestPollerReadsState(t *testing.T) {
@@ -77,5 +81,40 @@ func TestConfigValidate(t *testing.T) {
 	cfg.Masters = []string{"127.0.0.1:5050"}
 	if err := cfg.Validate(); err != nil {
 		t.Errorf("defaults with a master: %v", err)
+	}
+}
+
+// TestPollerAuthenticates: a master with --authenticate_http_readonly is read with the
+// configured credential.
+func TestPollerAuthenticates(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("testdata", "state.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cred := credentials.Credential{Principal: "dns", Secret: "dns-secret"}
+	master := httptest.NewServer(authn.Protect(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = w.Write(data)
+	}), cred, "mesos", func(*http.Request) bool { return false }))
+	defer master.Close()
+	read := func(cred credentials.Credential) error {
+		cfg := DefaultConfig()
+		cfg.Masters = []string{strings.TrimPrefix(master.URL, "http://")}
+		cfg.Credential = cred
+		p := NewPoller(cfg, zaptest.NewLogger(t))
+		p.LookupHost = func(context.Context, string) ([]string, error) { return []string{"10.9.9.9"}, nil }
+		ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+		defer cancel()
+		read := false
+		_ = p.Run(ctx, func(*State) { read = true; cancel() })
+		if !read {
+			return errors.New("no state read")
+		}
+		return nil
+	}
+	if err := read(cred); err != nil {
+		t.Errorf("with the credential: %v", err)
+	}
+	if err := read(credentials.Credential{}); err == nil {
+		t.Error("without the credential the master's state was read")
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/agoracluster/agora/client"
+	"github.com/agoracluster/agora/security/credentials"
 )
 
 // Balance is how a frontend picks a backend for a new connection.
@@ -25,6 +26,9 @@ type Config struct {
 	// MarathonTLS, when set, is the TLS configuration of the connections to Marathon (give
 	// https:// URLs in Marathons).
 	MarathonTLS *tls.Config `json:"-"`
+	// MarathonCredential, when set, is sent (HTTP Basic) with every request to Marathon,
+	// for a Marathon with --http_credentials (marathon-lb's --auth-credentials).
+	MarathonCredential credentials.Credential `json:"-"`
 	// Marathons are the base URLs of Marathon instances (http://host:port or host:port); the
 	// feed uses the first that answers and moves to the next on failure.
 	Marathons []string `json:"marathons"`

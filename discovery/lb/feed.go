@@ -13,6 +13,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/agoracluster/agora/client"
+	"github.com/agoracluster/agora/security/authn"
 )
 
 // Feed follows Marathon and yields a new Table for the configured group whenever the
@@ -35,6 +36,7 @@ func NewFeed(cfg Config, log *zap.Logger) (*Feed, error) {
 		tr.TLSClientConfig = cfg.MarathonTLS
 		f.hc.Transport = tr
 	}
+	f.hc = authn.Client(f.hc, cfg.MarathonCredential)
 	for _, m := range cfg.Marathons {
 		u, _ := client.NormalizeURL(m) // checked by Validate
 		f.marathons = append(f.marathons, u)

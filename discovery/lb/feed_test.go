@@ -14,6 +14,8 @@ import (
 
 	"github.com/agoracluster/agora/frameworks/marathon/events"
 	"github.com/agoracluster/agora/internal/poll"
+	"github.com/agoracluster/agora/security/authn"
+	"github.com/agoracluster/agora/security/credentials"
 )
 
 // testMarathon serves /v2/events from Marathon's real event bus and handler, and
@@ -34,6 +36,12 @@ func startTestMarathon(t *testing.T, apps ...App) *testMarathon {
 
 func startTestMarathonWith(t *testing.T, busCfg events.Config, apps ...App) *testMarathon {
 	t.Helper()
+	return startTestMarathonBehind(t, busCfg, func(h http.Handler) http.Handler { return h }, apps...)
+}
+
+// startTestMarathonBehind is startTestMarathonWith whose handler is wrapped by wrap.
+func startTestMarathonBehind(t *testing.T, busCfg events.Config, wrap func(http.Handler) http.Handler, apps ...App) *testMarathon {
+	t.Helper()
 	log := zaptest.NewLogger(t)
 	bus, err := events.NewBus(busCfg, log)
 	if err != nil {
@@ -52,7 +60,7 @@ func startTestMarathonWith(t *testing.T, busCfg events.Config, apps ...App) *tes
 		m.appReads++
 		_ = json.NewEncoder(w).Encode(map[string][]App{"apps": m.apps})
 	})
-	m.Server = httptest.NewServer(mux)
+	m.Server = httptest.NewServer(wrap(mux))
 	t.Cleanup(func() {
 		bus.Close()
 		m.Server.CloseClientConnections()
@@ -168,6 +176,22 @@ func TestFeedFollowsEvents(t *testing.T) {
 	if m.reads() <= reads {
 		t.Errorf("apps read %d times after the reconnection, want more than %d", m.reads(), reads)
 	}
+}
+
+// TestFeedAuthenticates: a Marathon with --http_credentials is followed with the
+// configured credential.
+func TestFeedAuthenticates(t *testing.T) {
+	cred := credentials.Credential{Principal: "lb", Secret: "lb-secret"}
+	m := startTestMarathonBehind(t, events.DefaultConfig(), func(h http.Handler) http.Handler {
+		return authn.Protect(h, cred, "Mesosphere", func(*http.Request) bool { return false })
+	}, App{ID: "/web", PortDefinitions: ports(10000), Tasks: []Task{running("t1", "127.0.0.1", 31000)}})
+	cfg := DefaultConfig()
+	cfg.Marathons = []string{m.URL}
+	cfg.MarathonCredential = cred
+	latest := runFeedWith(t, cfg)
+	waitBackends(t, latest, 10000, "t1 ")
+	m.bus.Publish(events.NewStatusUpdate("agent", "t2", "TASK_RUNNING", "", "/web", "127.0.0.1", nil, []int{31001}, "v1", time.Now()))
+	waitBackends(t, latest, 10000, "t1 t2 ") // the event stream, too
 }
 
 func TestFeedDebouncesBursts(t *testing.T) {

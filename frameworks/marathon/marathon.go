@@ -236,12 +236,18 @@ func (m *Marathon) autoscaler(lp *loop.Loop, sched *sdk.Scheduler, bus *events.B
 		hc.Transport = &http.Transport{TLSClientConfig: m.cfg.MasterTLS, Proxy: http.ProxyFromEnvironment}
 		agentScheme = "https://"
 	}
+	// The load balancers' stats are read without Marathon's credentials (they are not the
+	// cluster's servers).
+	lbClient := hc
 	var lbRequests func(context.Context) (map[string]int64, error)
 	if len(m.cfg.AutoscaleLBURLs) > 0 {
 		lbRequests = func(ctx context.Context) (map[string]int64, error) {
-			return balancerRequests(ctx, hc, m.cfg.AutoscaleLBURLs)
+			return balancerRequests(ctx, lbClient, m.cfg.AutoscaleLBURLs)
 		}
 	}
+	// The master's /slaves and the agents' statistics are reads: masters and agents with
+	// --authenticate_http_readonly want Marathon's principal.
+	hc = authn.Client(hc, m.cfg.Credential)
 	return autoscale.NewRunner(autoscale.Deps{
 		LBRequests: lbRequests,
 		Targets: func(ctx context.Context) ([]autoscale.Target, error) {

@@ -85,7 +85,8 @@ func Principal(ctx context.Context) string {
 	return p
 }
 
-// Transport adds HTTP Basic credentials to every request it sends.
+// Transport adds HTTP Basic credentials to every request it sends that carries no
+// Authorization of its own (credentials given for one endpoint win).
 type Transport struct {
 	Base       http.RoundTripper // nil: http.DefaultTransport
 	Credential credentials.Credential
@@ -93,8 +94,10 @@ type Transport struct {
 
 // RoundTrip implements http.RoundTripper.
 func (t *Transport) RoundTrip(r *http.Request) (*http.Response, error) {
-	r = r.Clone(r.Context())
-	r.SetBasicAuth(t.Credential.Principal, t.Credential.Secret)
+	if r.Header.Get("Authorization") == "" {
+		r = r.Clone(r.Context())
+		r.SetBasicAuth(t.Credential.Principal, t.Credential.Secret)
+	}
 	base := t.Base
 	if base == nil {
 		base = http.DefaultTransport

@@ -190,26 +190,32 @@ func (f *Files) Server() (*tls.Config, error) {
 	return base, nil
 }
 
-// Client is the configuration of outgoing connections: servers are checked against the CA
-// bundle (or the system's), and this side's certificate is shown when a server asks.
+// Client is the configuration of outgoing connections: a server's certificate must chain
+// to the CA bundle (or the system's) and name the host or IP address dialled (its DNS or IP
+// SANs), and this side's certificate is shown when a server asks. Go's verification does
+// both checks against the bundle as it is when Client is called; each handshake then checks
+// the chain again against the bundle as it is now, so that a CA taken out of the file is no
+// longer trusted. (A CA added to the file is trusted by configurations made after.)
 func (f *Files) Client() *tls.Config {
 	c := &tls.Config{MinVersion: tls.VersionTLS12, ClientSessionCache: f.sessions}
-	_, pool := f.current()
-	c.RootCAs = pool
+	_, initial := f.current()
+	c.RootCAs = initial
 	if f.cfg.CAFile != "" {
-		// Re-read the bundle for each handshake too, so a rotated CA takes effect.
-		c.InsecureSkipVerify = true // the check is done below, against the current pool
 		c.VerifyConnection = func(cs tls.ConnectionState) error {
 			if len(cs.PeerCertificates) == 0 {
 				return errors.New("tls: the server showed no certificate")
 			}
 			_, pool := f.current()
-			opts := x509.VerifyOptions{Roots: pool, DNSName: cs.ServerName, Intermediates: x509.NewCertPool()}
+			if pool == initial {
+				return nil // the bundle Go checked against is the current one
+			}
+			// The name was checked by Go against the host dialled; here only the chain.
+			opts := x509.VerifyOptions{Roots: pool, Intermediates: x509.NewCertPool()}
 			for _, ic := range cs.PeerCertificates[1:] {
 				opts.Intermediates.AddCert(ic)
 			}
 			if _, err := cs.PeerCertificates[0].Verify(opts); err != nil {
-				return fmt.Errorf("tls: the server's certificate is not trusted: %w", err)
+				return fmt.Errorf("tls: the server's certificate is not trusted by the CA file as it is now: %w", err)
 			}
 			return nil
 		}

@@ -84,8 +84,8 @@ func TestMutualTLS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := get(serve(t, impostor), client.Client()); err == nil || !strings.Contains(err.Error(), "not trusted") {
-		t.Errorf("untrusted server: %v, want the certificate named not trusted", err)
+	if _, err := get(serve(t, impostor), client.Client()); err == nil || !strings.Contains(err.Error(), "signed by unknown authority") {
+		t.Errorf("untrusted server: %v, want the certificate's authority named unknown", err)
 	}
 
 	// An expired client certificate is refused by the server.
@@ -104,6 +104,76 @@ func TestMutualTLS(t *testing.T) {
 	}
 	if _, err := get(url, expired.Client()); err == nil {
 		t.Error("an expired client certificate got through")
+	}
+}
+
+// TestClientChecksTheServersName: a certificate of the trusted CA for another host or IP
+// address than the one dialled is refused, naming what it is valid for; one for the
+// address dialled, by IP or by name, is accepted.
+func TestClientChecksTheServersName(t *testing.T) {
+	dir := t.TempDir()
+	ca := tlstest.NewCA(t, "agora-ca")
+	client, err := Load(Config{CAFile: ca.Write(t, dir, "client").CA}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	serveFor := func(name string, hosts ...string) string {
+		f := ca.WriteFor(t, dir, name, hosts...)
+		server, err := Load(Config{CertFile: f.Cert, KeyFile: f.Key}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return serve(t, server)
+	}
+	byName := func(u string) string { return strings.Replace(u, "127.0.0.1", "localhost", 1) }
+	tests := []struct {
+		name, url, wantErr string
+	}{
+		{"another IP, dialled by IP", serveFor("other-ip", "127.0.0.2"), "certificate is valid for 127.0.0.2, not 127.0.0.1"},
+		{"another name, dialled by IP", serveFor("other-name", "agora.example"), "cannot validate certificate for 127.0.0.1 because it doesn't contain any IP SANs"},
+		{"another name, dialled by name", byName(serveFor("other-name-2", "agora.example")), "certificate is valid for agora.example, not localhost"},
+		{"an IP only, dialled by name", byName(serveFor("ip-only", "127.0.0.1")), "certificate is not valid for any names, but wanted to match localhost"},
+		{"its IP, dialled by IP", serveFor("right-ip", "127.0.0.1"), ""},
+		{"its name, dialled by name", byName(serveFor("right-name", "localhost")), ""},
+	}
+	for _, tt := range tests {
+		_, err := get(tt.url, client.Client())
+		switch {
+		case tt.wantErr == "" && err != nil:
+			t.Errorf("%s: %v, want it accepted", tt.name, err)
+		case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
+			t.Errorf("%s: %v, want it refused with %q", tt.name, err, tt.wantErr)
+		}
+	}
+}
+
+// TestClientStopsTrustingARemovedCA: once the CA file no longer holds the CA that signed a
+// server's certificate, a client configured before the change refuses the server, saying
+// why.
+func TestClientStopsTrustingARemovedCA(t *testing.T) {
+	dir := t.TempDir()
+	ca := tlstest.NewCA(t, "old-ca")
+	srv := ca.Write(t, dir, "server")
+	server, err := Load(Config{CertFile: srv.Cert, KeyFile: srv.Key}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := serve(t, server)
+	client, err := Load(Config{CAFile: srv.CA}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client.interval = 0
+	cfg := client.Client()
+	cfg.ClientSessionCache = nil // full handshakes
+	if _, err := get(url, cfg); err != nil {
+		t.Fatalf("before the change: %v", err)
+	}
+	if err := os.WriteFile(srv.CA, tlstest.NewCA(t, "new-ca").PEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := get(url, cfg); err == nil || !strings.Contains(err.Error(), "not trusted by the CA file as it is now") {
+		t.Fatalf("after the CA was taken out: %v, want the server refused", err)
 	}
 }
 

@@ -59,6 +59,21 @@ func serial(t testing.TB) *big.Int {
 // use) until notAfter; it returns the certificate and key as PEM.
 func (ca *CA) Issue(t testing.TB, name string, notAfter time.Time) (certPEM, keyPEM []byte) {
 	t.Helper()
+	return ca.IssueFor(t, name, notAfter, "127.0.0.1", "localhost")
+}
+
+// IssueFor is Issue for the given hosts: IP addresses become IP SANs, names DNS SANs.
+func (ca *CA) IssueFor(t testing.TB, name string, notAfter time.Time, hosts ...string) (certPEM, keyPEM []byte) {
+	t.Helper()
+	var ips []net.IP
+	var names []string
+	for _, h := range hosts {
+		if ip := net.ParseIP(h); ip != nil {
+			ips = append(ips, ip)
+		} else {
+			names = append(names, h)
+		}
+	}
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
@@ -68,7 +83,7 @@ func (ca *CA) Issue(t testing.TB, name string, notAfter time.Time) (certPEM, key
 		NotBefore: time.Now().Add(-2 * time.Hour), NotAfter: notAfter,
 		KeyUsage:    x509.KeyUsageDigitalSignature,
 		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
-		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, DNSNames: []string{"localhost"},
+		IPAddresses: ips, DNSNames: names,
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
 	if err != nil {
@@ -88,7 +103,13 @@ type Files struct{ Cert, Key, CA string }
 // under dir as <name>.crt, <name>.key and ca.crt.
 func (ca *CA) Write(t testing.TB, dir, name string) Files {
 	t.Helper()
-	cert, key := ca.Issue(t, name, time.Now().Add(24*time.Hour))
+	return ca.WriteFor(t, dir, name, "127.0.0.1", "localhost")
+}
+
+// WriteFor is Write of a certificate for the given hosts (see IssueFor).
+func (ca *CA) WriteFor(t testing.TB, dir, name string, hosts ...string) Files {
+	t.Helper()
+	cert, key := ca.IssueFor(t, name, time.Now().Add(24*time.Hour), hosts...)
 	f := Files{Cert: filepath.Join(dir, name+".crt"), Key: filepath.Join(dir, name+".key"), CA: filepath.Join(dir, "ca.crt")}
 	for path, data := range map[string][]byte{f.Cert: cert, f.Key: key, f.CA: ca.PEM} {
 		if err := os.WriteFile(path, data, 0o600); err != nil {
