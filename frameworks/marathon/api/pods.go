@@ -351,7 +351,6 @@ func renderInstance(rec *app.App, t *tasks.Task) instanceStatus {
 		is.Status = podStaging
 	}
 	since, updated := t.StagedAt, t.StagedAt
-	endpoints := endpointsOf(rec.Pod, t.Ports)
 	for _, c := range t.Pod.Containers {
 		cs := containerStatus{
 			Name: c.Name, Status: c.State, StatusSince: app.FormatTime(c.Since), Message: c.Message,
@@ -361,8 +360,8 @@ func renderInstance(rec *app.App, t *tasks.Task) instanceStatus {
 		if spec := containerSpec(rec.Pod, c.Name); spec != nil {
 			cs.Resources = spec.Resources
 		}
-		if eps := endpoints[c.Name]; eps != nil {
-			cs.Endpoints = eps
+		for _, e := range c.Endpoints {
+			cs.Endpoints = append(cs.Endpoints, endpointStatus{Name: e.Name, AllocatedHostPort: e.HostPort})
 		}
 		if c.Healthy != nil {
 			val := "false"
@@ -382,24 +381,6 @@ func renderInstance(rec *app.App, t *tasks.Task) instanceStatus {
 	}
 	is.StatusSince, is.LastChanged, is.LastUpdated = app.FormatTime(since), app.FormatTime(since), app.FormatTime(updated)
 	return is
-}
-
-// endpointsOf maps each container of p to its endpoints with the ports an instance got
-// (ports: one per endpoint, in the order of Pod.HostPorts).
-func endpointsOf(p *app.Pod, ports []uint64) map[string][]endpointStatus {
-	out := map[string][]endpointStatus{}
-	i := 0
-	for _, c := range p.Containers {
-		for _, e := range c.Endpoints {
-			es := endpointStatus{Name: e.Name}
-			if i < len(ports) {
-				es.AllocatedHostPort = ports[i]
-			}
-			out[c.Name] = append(out[c.Name], es)
-			i++
-		}
-	}
-	return out
 }
 
 func containerSpec(p *app.Pod, name string) *app.PodContainer {

@@ -96,6 +96,7 @@ func (l *Loop) handleOffers(offered []*mesos.Offer) {
 			}
 			names, checked := pod.Containers(pd)
 			inst = tasks.NewPodInstance(id, names, checked, now)
+			recordEndpoints(inst, pd, p.Ports)
 		} else {
 			id = taskinfo.NewTaskID(w.app.ID, l.newID())
 			ti = taskinfo.Build(w.app, taskinfo.Spec{
@@ -196,6 +197,21 @@ func (l *Loop) setDraining(agentID string, on bool) {
 		delete(l.s.draining, agentID)
 	}
 	l.reconcileSoon()
+}
+
+// recordEndpoints keeps, on each container of inst, its endpoints with the host ports the
+// instance got (ports: in the order of Pod.HostPorts).
+func recordEndpoints(inst *tasks.PodInstance, pd *app.Pod, ports []uint64) {
+	i := 0
+	for _, c := range pd.Containers {
+		cs := inst.Container(c.Name)
+		for _, e := range c.Endpoints {
+			if cs != nil && i < len(ports) {
+				cs.Endpoints = append(cs.Endpoints, tasks.Endpoint{Name: e.Name, HostPort: ports[i]})
+			}
+			i++
+		}
+	}
 }
 
 // podLaunch is the LAUNCH_GROUP of one instance of pd on offer, in the resources

@@ -26,6 +26,14 @@ type ContainerState struct {
 	Message string    `json:"message,omitempty"`
 	Since   time.Time `json:"since"` // when State last changed
 	Updated time.Time `json:"updated"`
+	// Endpoints are the container's endpoints with the host ports the instance got.
+	Endpoints []Endpoint `json:"endpoints,omitempty"`
+}
+
+// Endpoint is a pod container's endpoint and the host port it was given.
+type Endpoint struct {
+	Name     string `json:"name"`
+	HostPort uint64 `json:"hostPort"`
 }
 
 // NewPodInstance is a freshly launched instance: every container staging.
