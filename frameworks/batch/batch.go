@@ -58,7 +58,12 @@ type Batch struct {
 	wantOffers   bool
 	sandboxAsked map[string]bool     // tasks whose sandbox is being looked up
 	dirtyRuns    map[string]*run.Run // runs to write at the next flushRuns
-	pendingAcks  []*mesos.TaskStatus // terminal updates to acknowledge after the next flushRuns
+	// runPages counts the task pages stored beyond each run's header record, and pageSums
+	// holds a checksum of each page last handed to the writer, so that an unchanged page (of
+	// finished tasks) is not written again.
+	runPages    map[string]int
+	pageSums    map[string]uint64
+	pendingAcks []*mesos.TaskStatus // terminal updates to acknowledge after the next flushRuns
 }
 
 // Option changes how New builds a Batch (tests inject a clock and a random source).
@@ -95,6 +100,8 @@ func New(cfg Config, log *zap.Logger, opts ...Option) (*Batch, error) {
 
 		sandboxAsked: map[string]bool{},
 		dirtyRuns:    map[string]*run.Run{},
+		runPages:     map[string]int{},
+		pageSums:     map[string]uint64{},
 	}
 	for _, o := range opts {
 		o(b)

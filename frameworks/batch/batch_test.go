@@ -3,9 +3,14 @@ package batch
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -14,6 +19,7 @@ import (
 	"go.uber.org/goleak"
 	"go.uber.org/zap/zaptest"
 
+	"github.com/agoracluster/agora/frameworks/batch/run"
 	"github.com/agoracluster/agora/frameworks/sdk/sdktest"
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
 	"github.com/agoracluster/agora/proto/mesos/v1/scheduler"
@@ -484,5 +490,70 @@ func TestMaxTasksPerOffer(t *testing.T) {
 	}
 	if n := len(launched(f.next(scheduler.Call_ACCEPT))); n != 2 {
 		t.Fatalf("launched %d tasks on the next offer, want 2", n)
+	}
+}
+
+// TestRunOfManyTasksIsStoredInPages: a run of more tasks than one store value may hold (a
+// ZooKeeper node holds 1 MiB) is stored as a header with its first run.PageSize tasks and
+// pages of the rest; a restart reads every task back with its state, and deleting the job
+// deletes the pages too.
+func TestRunOfManyTasksIsStoredInPages(t *testing.T) {
+	n := 2*run.PageSize + 500
+	f := newFixtureWith(t, nil, func(c *Config) { c.MaxTasksPerOffer = n })
+	f.do("POST", "/v1/jobs", fmt.Sprintf(`{"id":"wide","run":{"cmd":"true","cpus":0.01,"mem":1,"parallelism":%d,"completions":%d}}`, n, n), 201, nil)
+	var r runJSON
+	f.do("POST", "/v1/jobs/wide/runs", "", 201, &r)
+	f.next(scheduler.Call_REVIVE)
+	if err := f.master.SendOffers(f.master.NewOffer("o1", "a1", "cpus:100;mem:100000")); err != nil {
+		t.Fatal(err)
+	}
+	tasks := launched(f.next(scheduler.Call_ACCEPT))
+	if len(tasks) != n {
+		t.Fatalf("launched %d tasks, want %d", len(tasks), n)
+	}
+	last := tasks[n-1].GetTaskId().GetValue()
+	f.update(last, mesos.TaskState_TASK_RUNNING, "")
+	f.waitRun("wide", r.ID, func(r runJSON) bool { return len(r.Tasks) == n && r.Tasks[n-1].Status == "TASK_RUNNING" })
+
+	pages := func() (header int64, names []string) {
+		err := filepath.WalkDir(f.dir, func(path string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if d.IsDir() && strings.HasPrefix(d.Name(), "tasks-") {
+				names = append(names, d.Name())
+			}
+			if d.IsDir() && strings.HasPrefix(d.Name(), "wide:") {
+				if fi, err := os.Stat(filepath.Join(path, "~value")); err == nil {
+					header = fi.Size()
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return header, names
+	}
+	f.restart()
+	got := f.waitRun("wide", r.ID, func(r runJSON) bool { return len(r.Tasks) == n })
+	if got.Tasks[n-1].ID != last || got.Tasks[n-1].Status != "TASK_RUNNING" {
+		t.Fatalf("last task after a restart = %+v, want %s TASK_RUNNING", got.Tasks[n-1], last)
+	}
+	header, names := pages()
+	if header == 0 || header > 1<<19 || !slices.Equal(names, []string{"tasks-1", "tasks-2"}) {
+		t.Fatalf("stored: header of %d bytes, pages %v; want a header under 512 KiB and pages tasks-1, tasks-2", header, names)
+	}
+
+	f.do("DELETE", "/v1/jobs/wide?stopCurrentJobRuns=true", "", 200, nil)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if _, names := pages(); len(names) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("task pages left after the job's delete: %v", names)
+		}
+		time.Sleep(10 * time.Millisecond) // the writer flushes on its own pace
 	}
 }

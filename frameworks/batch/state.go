@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -22,15 +24,19 @@ const (
 	keyFrameworkID = "framework_id"
 	prefixJobs     = "jobs"      // jobs/<job id>: the spec
 	prefixSched    = "schedules" // schedules/<job id>:<schedule id>: schedule + last fire time
-	prefixRuns     = "runs"      // runs/<job id>:<run id>: active and kept finished runs
-	prefixHistory  = "history"   // history/<job id>: counts and the kept finished runs
+	prefixRuns     = "runs"      // runs/<job id>:<run id>: active and kept finished runs; a run of
+	// more than run.PageSize tasks keeps the rest in runs/<job id>:<run id>/tasks-<n>, n ≥ 1
+	prefixHistory = "history" // history/<job id>: counts and the kept finished runs
 )
 
 // Keys are flat under their prefix (List lists one level); ':' appears in no job id.
 func jobKey(id string) string           { return prefixJobs + "/" + id }
 func scheduleKey(job, id string) string { return prefixSched + "/" + job + ":" + id }
 func runKey(job, id string) string      { return prefixRuns + "/" + job + ":" + id }
-func historyKey(job string) string      { return prefixHistory + "/" + job }
+func taskPageKey(job, id string, n int) string {
+	return runKey(job, id) + "/tasks-" + strconv.Itoa(n)
+}
+func historyKey(job string) string { return prefixHistory + "/" + job }
 
 // jobOfKey returns the job id of a schedules/ or runs/ key.
 func jobOfKey(key string) string {
@@ -119,15 +125,26 @@ func (b *Batch) load(ctx context.Context) error {
 		return err
 	}
 	for _, rk := range rkeys {
-		j := b.jobs[jobOfKey(rk)]
-		if j == nil {
-			b.w.put(rk, nil)
-			continue
-		}
 		var r run.Run
 		if err := getJSON(ctx, b.st, rk, &r); err != nil {
 			return err
 		}
+		j := b.jobs[jobOfKey(rk)]
+		if j == nil {
+			for n := r.TaskPages; n >= 1; n-- {
+				b.w.put(rk+"/tasks-"+strconv.Itoa(n), nil)
+			}
+			b.w.put(rk, nil)
+			continue
+		}
+		for n := 1; n <= r.TaskPages; n++ {
+			var page []*run.Task
+			if err := getJSON(ctx, b.st, taskPageKey(r.JobID, r.ID, n), &page); err != nil {
+				return fmt.Errorf("run %s: task page %d of %d: %w", r.ID, n, r.TaskPages, err)
+			}
+			r.Tasks = append(r.Tasks, page...)
+		}
+		b.runPages[r.ID], r.TaskPages = r.TaskPages, 0
 		b.runs[r.ID] = &r
 		if r.Status.Terminal() && !j.history.Has(r.ID) {
 			b.recordFinished(j, &r)
@@ -181,10 +198,16 @@ func (b *Batch) persist(key string, v any) uint64 {
 // updates of one run costs one encoding.
 func (b *Batch) persistRun(r *run.Run) { b.dirtyRuns[r.ID] = r }
 
-// dropRun forgets a run and deletes its record.
+// dropRun forgets a run and deletes its records (its task pages first, then the header).
 func (b *Batch) dropRun(jobID, id string) {
 	delete(b.runs, id)
 	delete(b.dirtyRuns, id)
+	for n := b.runPages[id]; n >= 1; n-- {
+		key := taskPageKey(jobID, id, n)
+		delete(b.pageSums, key)
+		b.w.put(key, nil)
+	}
+	delete(b.runPages, id)
 	b.w.put(runKey(jobID, id), nil)
 }
 
@@ -201,11 +224,26 @@ func (b *Batch) flushRuns() uint64 {
 	return b.w.generation()
 }
 
-// writeRun encodes a marked run for the writer and unmarks it.
+// writeRun encodes a marked run for the writer and unmarks it: the task pages that changed,
+// then the header record (last, so that a header never names a page not yet written).
 func (b *Batch) writeRun(r *run.Run) {
-	b.w.put(runKey(r.JobID, r.ID), r.AppendJSON(nil)) // json.Marshal's bytes, 4x as fast
+	header, pages := r.Records() // json.Marshal's bytes, 4x as fast
+	for i, page := range pages {
+		key := taskPageKey(r.JobID, r.ID, i+1)
+		sum := maphash.Bytes(pageSeed, page)
+		if b.pageSums[key] == sum {
+			continue
+		}
+		b.pageSums[key] = sum
+		b.w.put(key, page)
+	}
+	b.runPages[r.ID] = len(pages)
+	b.w.put(runKey(r.JobID, r.ID), header)
 	delete(b.dirtyRuns, r.ID)
 }
+
+// pageSeed seeds the checksums of written task pages (within one process).
+var pageSeed = maphash.MakeSeed()
 
 func (b *Batch) persistSchedule(jobID string, rec *scheduleRecord) {
 	b.persist(scheduleKey(jobID, rec.Schedule.ID), rec)

@@ -68,8 +68,45 @@ func (r *Run) AppendJSON(buf []byte) []byte {
 	}
 	buf = append(buf, `,"seq":`...)
 	buf = strconv.AppendInt(buf, int64(r.Seq), 10)
+	if r.TaskPages != 0 {
+		buf = append(buf, `,"taskPages":`...)
+		buf = strconv.AppendInt(buf, int64(r.TaskPages), 10)
+	}
 	return append(buf, '}')
 }
+
+// PageSize is how many tasks one stored record of a run holds (about 320 KiB: a store such as
+// ZooKeeper holds at most 1 MiB in one value).
+const PageSize = 1000
+
+// Records encodes r for the store: the header record, r with its first PageSize tasks and
+// TaskPages set to the number of further pages, and those pages, each a JSON array of up to
+// PageSize tasks in order. A run of PageSize tasks or fewer is one record, AppendJSON's.
+func (r *Run) Records() (header []byte, pages [][]byte) {
+	if len(r.Tasks) <= PageSize {
+		return r.AppendJSON(nil), nil
+	}
+	h := Run{ID: r.ID, JobID: r.JobID, Status: r.Status, CreatedAt: r.CreatedAt, CompletedAt: r.CompletedAt,
+		Tasks: r.Tasks[:PageSize], Params: r.Params, Failures: r.Failures, RetryAt: r.RetryAt, Reason: r.Reason,
+		Trigger: r.Trigger, FireTime: r.FireTime, Seq: r.Seq}
+	for rest := r.Tasks[PageSize:]; len(rest) > 0; rest = rest[min(PageSize, len(rest)):] {
+		page := rest[:min(PageSize, len(rest))]
+		buf := slices.Grow([]byte(nil), 2+len(page)*taskJSONSize)
+		buf = append(buf, '[')
+		for i, t := range page {
+			if i > 0 {
+				buf = append(buf, ',')
+			}
+			buf = t.appendJSON(buf)
+		}
+		pages = append(pages, append(buf, ']'))
+	}
+	h.TaskPages = len(pages)
+	return h.AppendJSON(nil), pages
+}
+
+// PagesOf is how many pages beyond its header record a run of n tasks is stored in.
+func PagesOf(n int) int { return max(0, (n-1)/PageSize) }
 
 // taskJSONSize is about the length of a finished task's record, with the usual lengths of
 // ids, hosts and times.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"math/rand/v2"
+	"strconv"
 	"testing"
 	"time"
 )
@@ -78,4 +79,39 @@ func BenchmarkEncodeRun(b *testing.B) {
 			r.AppendJSON(nil)
 		}
 	})
+}
+
+// TestRecordsPageTheTasks: a run of more than PageSize tasks is a header with the first
+// PageSize tasks and the page count, and pages of the rest in order; together they decode
+// back to the run.
+func TestRecordsPageTheTasks(t *testing.T) {
+	for _, n := range []int{0, 1, PageSize, PageSize + 1, 2 * PageSize, 2*PageSize + 7} {
+		r := &Run{ID: "r", JobID: "j", Status: Active, CreatedAt: time.Unix(1, 0).UTC(), Tasks: []*Task{}, Seq: n}
+		for i := range n {
+			r.Tasks = append(r.Tasks, &Task{ID: "j_r." + strconv.Itoa(i+1), Status: "TASK_RUNNING", StartedAt: time.Unix(2, 0).UTC()})
+		}
+		header, pages := r.Records()
+		if len(pages) != PagesOf(n) {
+			t.Fatalf("%d tasks: %d pages, want PagesOf = %d", n, len(pages), PagesOf(n))
+		}
+		var back Run
+		if err := json.Unmarshal(header, &back); err != nil {
+			t.Fatal(err)
+		}
+		if back.TaskPages != len(pages) || len(back.Tasks) != min(n, PageSize) {
+			t.Fatalf("%d tasks: header with %d tasks and taskPages %d", n, len(back.Tasks), back.TaskPages)
+		}
+		for _, p := range pages {
+			var tasks []*Task
+			if err := json.Unmarshal(p, &tasks); err != nil {
+				t.Fatal(err)
+			}
+			back.Tasks = append(back.Tasks, tasks...)
+		}
+		back.TaskPages = 0
+		want, _ := json.Marshal(r)
+		if got, _ := json.Marshal(&back); !bytes.Equal(got, want) {
+			t.Fatalf("%d tasks: header and pages decode to another run", n)
+		}
+	}
 }

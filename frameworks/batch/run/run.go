@@ -89,6 +89,9 @@ type Run struct {
 	FireTime *time.Time `json:"fireTime,omitempty"`
 	// Seq is the number of the last task launched (task ids end in .<seq>).
 	Seq int `json:"seq"`
+	// TaskPages is set only in a stored record of a run of more than PageSize tasks: the
+	// record holds the first PageSize tasks, and so many further pages the rest (Records).
+	TaskPages int `json:"taskPages,omitempty"`
 
 	// derived from Tasks on demand, then kept up to date by the methods that change them, so
 	// that an update costs the same in a run of a thousand tasks as in a run of one
