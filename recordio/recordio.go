@@ -42,15 +42,21 @@ func NewWriter(w io.Writer) *Writer {
 }
 
 // WriteRecord writes one record: its decimal length, a newline and the bytes.
-func (w *Writer) WriteRecord(record []byte) error {
-	w.header = strconv.AppendInt(w.header[:0], int64(len(record)), 10)
-	w.header = append(w.header, '\n')
-	if _, err := w.w.Write(w.header); err != nil {
-		return fmt.Errorf("recordio: write length: %w", err)
-	}
-	if len(record) > 0 {
-		if _, err := w.w.Write(record); err != nil {
-			return fmt.Errorf("recordio: write record: %w", err)
+func (w *Writer) WriteRecord(record []byte) error { return w.WriteRecords(record) }
+
+// WriteRecords writes records one after the other and flushes once (an HTTP stream then
+// sends a burst in one write rather than one per record).
+func (w *Writer) WriteRecords(records ...[]byte) error {
+	for _, record := range records {
+		w.header = strconv.AppendInt(w.header[:0], int64(len(record)), 10)
+		w.header = append(w.header, '\n')
+		if _, err := w.w.Write(w.header); err != nil {
+			return fmt.Errorf("recordio: write length: %w", err)
+		}
+		if len(record) > 0 {
+			if _, err := w.w.Write(record); err != nil {
+				return fmt.Errorf("recordio: write record: %w", err)
+			}
 		}
 	}
 	if w.flusher != nil {

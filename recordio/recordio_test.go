@@ -52,6 +52,26 @@ func TestWriterFlushes(t *testing.T) {
 	}
 }
 
+// countingFlusher counts the flushes and what was written before each.
+type countingFlusher struct {
+	bytes.Buffer
+	flushes []string
+}
+
+func (c *countingFlusher) Flush() { c.flushes = append(c.flushes, c.String()) }
+
+// TestWriteRecordsFlushesOnce: a burst of records goes out with one flush, after the last.
+func TestWriteRecordsFlushesOnce(t *testing.T) {
+	c := &countingFlusher{}
+	w := recordio.NewWriter(c)
+	if err := w.WriteRecords([]byte("a"), []byte("bc"), nil); err != nil {
+		t.Fatal(err)
+	}
+	if len(c.flushes) != 1 || c.flushes[0] != "1\na2\nbc0\n" {
+		t.Fatalf("flushes = %q, want one after the three records", c.flushes)
+	}
+}
+
 type failingWriter struct{}
 
 func (failingWriter) Write([]byte) (int, error) { return 0, errors.New("boom") }

@@ -114,18 +114,16 @@ func (s *httpStream) serve(w http.ResponseWriter, r *http.Request, stop <-chan s
 	hb, _ := s.codec.Marshal(heartbeat)
 	ticker := time.NewTicker(interval)
 	defer ticker.Stop()
-	write := func(b []byte) bool {
+	write := func(bs ...[]byte) bool {
 		_ = rc.SetWriteDeadline(time.Now().Add(streamWriteTimeout))
-		return rw.WriteRecord(b) == nil
+		return rw.WriteRecords(bs...) == nil
 	}
 	for {
 		select {
 		case <-s.wake:
 			q, closed := s.take()
-			for _, b := range q {
-				if !write(b) {
-					return false
-				}
+			if len(q) > 0 && !write(q...) { // the events queued meanwhile, flushed once
+				return false
 			}
 			if closed {
 				return true
