@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -379,5 +380,88 @@ func TestSecurityFlagsNeedCredentialsAndValidFiles(t *testing.T) {
 	cfg.Credentials = filepath.Join(t.TempDir(), "missing")
 	if _, err := New(cfg, zap.NewNop()); err == nil || !strings.Contains(err.Error(), "--credentials") {
 		t.Errorf("New with a missing credentials file = %v", err)
+	}
+}
+
+// TestRunTasksAsRootNeedsAnExplicitRule: with ACLs in force, a task runs as root (or as the
+// agent's own user, naming none) only under a run_tasks rule explicit about root; permissive
+// ACLs without one, and a rule for any principal and any user, end it TASK_ERROR
+// (REASON_TASK_UNAUTHORIZED) saying why, while a task as another user launches.
+func TestRunTasksAsRootNeedsAnExplicitRule(t *testing.T) {
+	tests := []struct {
+		name, acls string
+		launched   []string // the others end TASK_ERROR
+	}{
+		{"permissive, no run_tasks rule", `{}`, []string{"as-nobody"}},
+		{"any principal, any user", `{"run_tasks": [{"principals": {"type": "ANY"}, "users": {"type": "ANY"}}]}`, []string{"as-nobody"}},
+		{"a rule naming root", `{"run_tasks": [{"principals": {"values": ["fw"]}, "users": {"values": ["root"]}}]}`,
+			[]string{"as-nobody", "as-root", "no-user"}},
+		{"any user for a named principal", `{"permissive": false, "register_frameworks": [{"principals": {"type": "ANY"}, "roles": {"type": "ANY"}}],
+			"run_tasks": [{"principals": {"values": ["fw"]}, "users": {"type": "ANY"}}]}`,
+			[]string{"as-nobody", "as-root", "no-user"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tm := startMaster(t, func(c *Config) { c.ACLs = tt.acls })
+			pb := map[string]string{"Content-Type": apicodec.MediaProtobuf, "Accept": apicodec.MediaProtobuf}
+			agent := openStream(t, tm.post("/api/v1/agent", pb, mustMarshal(t, apicodec.Protobuf, &agorapb.AgentCall{
+				Type: agorapb.AgentCall_SUBSCRIBE.Enum(), Subscribe: &agorapb.AgentCall_Subscribe{
+					AgentInfo: &mesos.AgentInfo{Hostname: proto.String("agent1"), Port: proto.Int32(5051), Resources: resources.MustParse("cpus:2;mem:256").ToProto()},
+					Version:   proto.String("test")}})))
+			aev := &agorapb.AgentEvent{}
+			agent.next(aev, func() bool { return aev.GetType() == agorapb.AgentEvent_SUBSCRIBED })
+			agentID := aev.GetSubscribed().GetAgentId().GetValue()
+
+			js := map[string]string{"Content-Type": apicodec.MediaJSON}
+			info := &mesos.FrameworkInfo{User: proto.String(""), Name: proto.String("f"), Principal: proto.String("fw")}
+			fw := openStream(t, tm.post("/api/v1/scheduler", js, mustMarshal(t, apicodec.JSON, subscribeCall(info))))
+			ev := &scheduler.Event{}
+			fw.next(ev, func() bool { return ev.GetType() == scheduler.Event_SUBSCRIBED })
+			fwID := ev.GetSubscribed().GetFrameworkId().GetValue()
+			fw.next(ev, func() bool { return ev.GetType() == scheduler.Event_OFFERS })
+
+			tasks := map[string]*mesos.TaskInfo{}
+			for id, user := range map[string]string{"as-root": "root", "as-nobody": "nobody", "no-user": ""} {
+				tasks[id] = mastertest.CommandTask(id, agentID, "cpus:0.5;mem:32")
+				if user != "" {
+					tasks[id].Command.User = proto.String(user)
+				}
+			}
+			launch := mastertest.LaunchCall(mastertest.OfferIDs(ev.GetOffers().GetOffers()[0]), tasks["as-root"], tasks["as-nobody"], tasks["no-user"])
+			launch.FrameworkId = mastertest.FrameworkID(fwID)
+			js[httpapi.StreamIDHeader] = fw.streamID
+			resp := tm.post("/api/v1/scheduler", js, mustMarshal(t, apicodec.JSON, launch))
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusAccepted {
+				t.Fatalf("ACCEPT: %s", resp.Status)
+			}
+
+			refused := map[string]string{} // task → message
+			for range len(tasks) - len(tt.launched) {
+				fw.next(ev, func() bool { return ev.GetType() == scheduler.Event_UPDATE })
+				st := ev.GetUpdate().GetStatus()
+				if st.GetState() != mesos.TaskState_TASK_ERROR || st.GetReason() != mesos.TaskStatus_REASON_TASK_UNAUTHORIZED {
+					t.Fatalf("update %v, want TASK_ERROR REASON_TASK_UNAUTHORIZED", st)
+				}
+				refused[st.GetTaskId().GetValue()] = st.GetMessage()
+			}
+			var launched []string
+			for range tt.launched {
+				agent.next(aev, func() bool { return aev.GetType() == agorapb.AgentEvent_RUN_TASK })
+				launched = append(launched, aev.GetRunTask().GetTask().GetTaskId().GetValue())
+			}
+			slices.Sort(launched)
+			if !slices.Equal(launched, tt.launched) {
+				t.Errorf("launched %v, want %v (refused: %v)", launched, tt.launched, refused)
+			}
+			for id, msg := range refused {
+				if !strings.Contains(msg, "root") || !strings.Contains(msg, "run_tasks") || !strings.Contains(msg, "principal 'fw'") {
+					t.Errorf("%s refused with %q, want the reason (run_tasks, root, the principal)", id, msg)
+				}
+			}
+			if msg, ok := refused["no-user"]; ok && !strings.Contains(msg, "the agent's own user") {
+				t.Errorf("no-user refused with %q, want it to say the task runs as the agent's user", msg)
+			}
+		})
 	}
 }
