@@ -17,10 +17,13 @@ import (
 
 // The agent's HTTP security, as a Mesos agent's: --authenticate_http_readonly makes the
 // endpoints that read the agent (/state, /files/*, /monitor/statistics, /containers,
-// /metrics, the operator API's GET_* and file calls) want HTTP Basic credentials from
-// --http_credentials, --authenticate_http_readwrite the calls that would change it; --acls
-// decide what each principal sees (view_frameworks, view_executors, view_tasks) and whose
-// sandboxes it may read (access_sandboxes). The executor API has its own tokens
+// /metrics, /flags, the operator API's GET_* and file calls) want HTTP Basic credentials
+// from --http_credentials, --authenticate_http_readwrite the calls that would change it;
+// --acls decide what each principal sees (view_frameworks, view_executors, view_tasks),
+// whose sandboxes it may read (access_sandboxes), who may GET the endpoints get_endpoints
+// guards (/containers, /monitor/statistics, /metrics/snapshot, /metrics, /logging/toggle),
+// read the flags (view_flags: /flags, GET_FLAGS) and change the log level (set_log_level:
+// /logging/toggle, SET_LOGGING_LEVEL). The executor API has its own tokens
 // (--authenticate_http_executors) and /health is open.
 
 // caller is who sent a request: the authenticated principal ("" anonymous) and, when the
@@ -54,6 +57,8 @@ func classify(r *http.Request) endpointClass {
 		return classOpen
 	case p == "/api/v1":
 		return classOperator
+	case p == "/logging/toggle": // a GET that changes the level: Mesos's read-write realm
+		return classReadWrite
 	case r.Method == http.MethodGet || r.Method == http.MethodHead:
 		return classReadOnly
 	}
@@ -139,13 +144,56 @@ func executorUser(fw *mesos.FrameworkInfo, ex *mesos.ExecutorInfo) string {
 	return cmp.Or(ex.GetCommand().GetUser(), fw.GetUser())
 }
 
-// errSandboxForbidden is the refusal of a sandbox the ACLs keep from the caller (403).
-type errSandboxForbidden struct{ msg string }
+// errForbidden is the refusal of something the ACLs keep from the caller (403).
+type errForbidden struct{ msg string }
 
-func (e errSandboxForbidden) Error() string { return e.msg }
+func (e errForbidden) Error() string { return e.msg }
 
 // Is makes the refusal files.ErrForbidden, which the files and operator APIs answer 403.
-func (errSandboxForbidden) Is(target error) bool { return target == files.ErrForbidden }
+func (errForbidden) Is(target error) bool { return target == files.ErrForbidden }
+
+// callerName names a principal in a refusal.
+func callerName(principal string) string {
+	if principal == "" {
+		return "an anonymous caller"
+	}
+	return fmt.Sprintf("principal '%s'", principal)
+}
+
+// authorize checks that the ACLs let the caller of ctx do action on object ("" any: the
+// actions about no object in particular, view_flags and set_log_level).
+func (a *Agent) authorize(ctx context.Context, action acl.Action, object string) error {
+	v := a.viewerOf(ctx)
+	if v.acls.Allowed(action, v.principal, object) {
+		return nil
+	}
+	if object == "" {
+		return errForbidden{msg: fmt.Sprintf("Forbidden: the ACLs' %s do not allow %s", action, callerName(v.principal))}
+	}
+	return errForbidden{msg: fmt.Sprintf("Forbidden: the ACLs' %s do not allow %s on '%s'", action, callerName(v.principal), object)}
+}
+
+// guardEndpoints holds a GET of an endpoint get_endpoints guards to its rules, the object
+// being the path in the form the rules name (/slave(1)/containers.json is /containers): 403
+// when they refuse.
+func (a *Agent) guardEndpoints(next http.Handler) http.Handler {
+	if a.acls == nil {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet || r.Method == http.MethodHead {
+			if path, guarded := acl.EndpointPath(r.URL.Path); guarded {
+				if err := a.authorize(r.Context(), acl.GetEndpoints, path); err != nil {
+					w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+					w.WriteHeader(http.StatusForbidden)
+					_, _ = w.Write([]byte(err.Error()))
+					return
+				}
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
 
 // accessSandbox checks that the caller of ctx may read path: access_sandboxes on the user
 // of the executor whose sandbox holds it. A path in no executor's sandbox the agent knows
@@ -168,15 +216,11 @@ func (a *Agent) accessSandbox(ctx context.Context, path string) error {
 	if v.acls.Allowed(acl.AccessSandboxes, v.principal, user) {
 		return nil
 	}
-	who := "an anonymous caller"
-	if v.principal != "" {
-		who = fmt.Sprintf("principal '%s'", v.principal)
-	}
 	object := "any user's sandbox"
 	if user != "" {
 		object = fmt.Sprintf("the sandbox of user '%s'", user)
 	}
-	return errSandboxForbidden{msg: fmt.Sprintf("Forbidden: the ACLs' %s do not allow %s to read %s", acl.AccessSandboxes, who, object)}
+	return errForbidden{msg: fmt.Sprintf("Forbidden: the ACLs' %s do not allow %s to read %s", acl.AccessSandboxes, callerName(v.principal), object)}
 }
 
 // sandboxOwner reads the framework and executor ids out of a path in the sandbox layout

@@ -15,6 +15,7 @@ import (
 	"github.com/agoracluster/agora/agent/registration"
 	"github.com/agoracluster/agora/agent/statusupdate"
 	"github.com/agoracluster/agora/cors"
+	"github.com/agoracluster/agora/loglevel"
 	"github.com/agoracluster/agora/security/credentials"
 	"github.com/agoracluster/agora/security/tlsconfig"
 )
@@ -139,6 +140,9 @@ type Config struct {
 	// Flags are the settings the agent was started with, by flag name, as the operator
 	// API's GET_FLAGS shows them.
 	Flags map[string]string
+	// LogLevel is the process logger's level, which /logging/toggle and SET_LOGGING_LEVEL
+	// change for a while; nil: they answer 501.
+	LogLevel *loglevel.Toggle
 	// AccessControlAllowOrigin are the origins whose pages may call the agent's APIs
 	// from a browser (--access_control_allow_origin): the master's web UI reads
 	// sandboxes through the files API from the master's origin. The zero Policy

@@ -21,9 +21,9 @@ func (a *Agent) routes() http.Handler {
 	mux.Handle("/api/v1/executor", &executorapi.Handler{Backend: executorCalls{a}, HeartbeatInterval: a.cfg.ExecutorHeartbeatInterval, Log: a.log, Tokens: a.tokens})
 	mux.Handle("/files/", files.Handler(a.cfg.WorkDir, a.accessSandbox))
 	(&operatorapi.Handler{Src: operatorSource{a}, WorkDir: a.cfg.WorkDir, Version: a.cfg.Version, Flags: a.cfg.Flags,
-		Authenticate: a.authenticateOperator, Access: a.accessSandbox}).Register(mux)
+		Authenticate: a.authenticateOperator, Access: a.accessSandbox, Authorize: a.authorize, LogLevel: a.cfg.LogLevel}).Register(mux)
 	mux.Handle("/", stateapi.Handler(stateSource{a}, time.Now))
-	return a.secure(mux)
+	return a.secure(a.guardEndpoints(mux))
 }
 
 // stateSource is the state endpoints' Source.

@@ -13,11 +13,13 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/agoracluster/agora/agent/sandbox"
 	"github.com/agoracluster/agora/agent/stateapi"
 	"github.com/agoracluster/agora/internal/poll"
+	"github.com/agoracluster/agora/loglevel"
 	agorapb "github.com/agoracluster/agora/proto/agora/v1"
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
 )
@@ -25,9 +27,13 @@ import (
 const agentTestCredentials = `{"credentials": [
 	{"principal": "ops", "secret": "ops-secret"},
 	{"principal": "alice", "secret": "alice-secret"},
-	{"principal": "eve", "secret": "eve-secret"}]}`
+	{"principal": "eve", "secret": "eve-secret"},
+	{"principal": "carol", "secret": "carol-secret"}]}`
 
-// ops sees and reads everything, alice what runs as alice, eve nothing.
+// ops sees and reads everything, alice what runs as alice, eve and carol nothing. Of the
+// endpoints get_endpoints guards ops may GET all, alice /containers, /monitor/statistics and
+// /logging/toggle, eve /containers, carol none; only ops may read the flags and change the
+// log level.
 const agentTestACLs = `{
 	"permissive": false,
 	"view_frameworks": [{"principals": {"values": ["ops"]}, "users": {"type": "ANY"}},
@@ -37,7 +43,12 @@ const agentTestACLs = `{
 	"view_tasks": [{"principals": {"values": ["ops"]}, "users": {"type": "ANY"}},
 		{"principals": {"values": ["alice"]}, "users": {"values": ["alice"]}}],
 	"access_sandboxes": [{"principals": {"values": ["ops"]}, "users": {"type": "ANY"}},
-		{"principals": {"values": ["alice"]}, "users": {"values": ["alice"]}}]
+		{"principals": {"values": ["alice"]}, "users": {"values": ["alice"]}}],
+	"get_endpoints": [{"principals": {"values": ["ops"]}, "paths": {"type": "ANY"}},
+		{"principals": {"values": ["alice"]}, "paths": {"values": ["/slave(1)/containers", "/monitor/statistics", "/logging/toggle"]}},
+		{"principals": {"values": ["eve"]}, "paths": {"values": ["/containers"]}}],
+	"view_flags": [{"principals": {"values": ["ops"]}, "flags": {"type": "ANY"}}],
+	"set_log_level": [{"principals": {"values": ["ops"]}, "level": {"type": "ANY"}}]
 }`
 
 // runTaskAs is runTask for a framework whose tasks run as user.
@@ -89,7 +100,10 @@ func TestAgentAuthorizationMatrix(t *testing.T) {
 		t.Fatal(err)
 	}
 	fm := newFakeMaster(t)
+	logLevel := loglevel.New(zap.NewAtomicLevelAt(zapcore.InfoLevel))
+	t.Cleanup(logLevel.Stop)
 	ta := startAgent(t, fm.addr(), func(c *Config) {
+		c.LogLevel = logLevel
 		c.HTTPCredentials, c.ACLs = creds, agentTestACLs
 		c.AuthenticateHTTPReadOnly, c.AuthenticateHTTPReadWrite = true, true
 		c.SwitchUser = false // the users are the ACLs' objects; the tasks run as the test's user
@@ -121,6 +135,7 @@ func TestAgentAuthorizationMatrix(t *testing.T) {
 	aliceOut, bobOut := sandboxOf("fw-alice")+"/stdout", sandboxOf("fw-bob")+"/stdout"
 	read := func(p string) string { return "/files/read?" + url.Values{"path": {p}, "offset": {"0"}}.Encode() }
 	op := func(call string) string { return `{"type": "` + call + `"}` }
+	setLevel := `{"type": "SET_LOGGING_LEVEL", "set_logging_level": {"level": 1, "duration": {"nanoseconds": 600000000000}}}`
 	readFile := func(p string) string {
 		return `{"type": "READ_FILE", "read_file": {"path": "` + p + `", "offset": 0}}`
 	}
@@ -132,10 +147,24 @@ func TestAgentAuthorizationMatrix(t *testing.T) {
 		{"health is open", http.MethodGet, "/health", "", map[string]int{"": 200, "bad": 200}},
 		{"state", http.MethodGet, "/state", "", map[string]int{"": 401, "bad": 401, "eve": 200}},
 		{"state.json", http.MethodGet, "/state.json", "", map[string]int{"": 401, "eve": 200}},
-		{"monitor/statistics", http.MethodGet, "/monitor/statistics", "", map[string]int{"": 401, "bad": 401, "eve": 200}},
-		{"containers", http.MethodGet, "/containers", "", map[string]int{"": 401, "eve": 200}},
-		{"metrics/snapshot", http.MethodGet, "/metrics/snapshot", "", map[string]int{"": 401, "eve": 200}},
-		{"metrics", http.MethodGet, "/metrics", "", map[string]int{"": 401, "eve": 200}},
+		// get_endpoints, on the paths in every form; the operator API's calls that show the
+		// same are held to the same rules.
+		{"monitor/statistics", http.MethodGet, "/monitor/statistics", "", map[string]int{"": 401, "bad": 401, "eve": 403, "alice": 200, "ops": 200}},
+		{"monitor/statistics.json", http.MethodGet, "/monitor/statistics.json", "", map[string]int{"eve": 403, "alice": 200}},
+		{"containers", http.MethodGet, "/containers", "", map[string]int{"": 401, "carol": 403, "eve": 200, "alice": 200}},
+		{"slave(1)/containers", http.MethodGet, "/slave(1)/containers", "", map[string]int{"carol": 403, "alice": 200}},
+		{"operator GET_CONTAINERS", http.MethodPost, "/api/v1", op("GET_CONTAINERS"), map[string]int{"": 401, "carol": 403, "alice": 200}},
+		{"metrics/snapshot", http.MethodGet, "/metrics/snapshot", "", map[string]int{"": 401, "alice": 403, "ops": 200}},
+		{"operator GET_METRICS", http.MethodPost, "/api/v1", op("GET_METRICS"), map[string]int{"": 401, "alice": 403, "ops": 200}},
+		{"metrics", http.MethodGet, "/metrics", "", map[string]int{"": 401, "eve": 403, "ops": 200}},
+		// view_flags.
+		{"flags", http.MethodGet, "/flags", "", map[string]int{"": 401, "bad": 401, "eve": 403, "ops": 200}},
+		{"flags.json", http.MethodGet, "/flags.json", "", map[string]int{"alice": 403, "ops": 200}},
+		// The log level: get_endpoints (eve) and set_log_level (alice) refuse; the level is
+		// checked unchanged below.
+		{"logging/toggle reading the level", http.MethodGet, "/logging/toggle", "", map[string]int{"": 401, "eve": 403, "alice": 200}},
+		{"logging/toggle", http.MethodGet, "/logging/toggle?level=1&duration=10mins", "", map[string]int{"": 401, "bad": 401, "eve": 403, "alice": 403}},
+		{"operator SET_LOGGING_LEVEL", http.MethodPost, "/api/v1", setLevel, map[string]int{"": 401, "bad": 401, "alice": 403, "eve": 403}},
 		{"files/read of alice's sandbox", http.MethodGet, read(aliceOut), "",
 			map[string]int{"": 401, "bad": 401, "eve": 403, "alice": 200, "ops": 200}},
 		{"files/read of bob's sandbox", http.MethodGet, read(bobOut), "", map[string]int{"alice": 403, "ops": 200}},
@@ -146,7 +175,7 @@ func TestAgentAuthorizationMatrix(t *testing.T) {
 		{"files/download of alice's stdout", http.MethodGet, "/files/download?path=" + url.QueryEscape(aliceOut), "",
 			map[string]int{"": 401, "eve": 403, "alice": 200}},
 		{"operator GET_STATE", http.MethodPost, "/api/v1", op("GET_STATE"), map[string]int{"": 401, "bad": 401, "eve": 200}},
-		{"operator GET_FLAGS", http.MethodPost, "/api/v1", op("GET_FLAGS"), map[string]int{"": 401, "eve": 200}},
+		{"operator GET_FLAGS", http.MethodPost, "/api/v1", op("GET_FLAGS"), map[string]int{"": 401, "eve": 403, "ops": 200}},
 		{"operator READ_FILE of alice's stdout", http.MethodPost, "/api/v1", readFile(aliceOut),
 			map[string]int{"": 401, "bad": 401, "eve": 403, "alice": 200, "bob": 401}},
 		{"operator READ_FILE of bob's stdout", http.MethodPost, "/api/v1", readFile(bobOut), map[string]int{"alice": 403, "ops": 200}},
@@ -170,6 +199,17 @@ func TestAgentAuthorizationMatrix(t *testing.T) {
 				t.Errorf("%s as %q: 403 body %q does not say why", tt.name, principal, body)
 			}
 		}
+	}
+
+	// The refused log level changes left it as it was; ops changes it, by either way.
+	if logLevel.Level() != 0 {
+		t.Fatalf("the log level after the refused changes: %d, want 0", logLevel.Level())
+	}
+	if code, body := request(t, ta.url, http.MethodPost, "/api/v1", "ops", setLevel); code != 200 || logLevel.Level() != 1 {
+		t.Fatalf("SET_LOGGING_LEVEL as ops: %d %s, level %d", code, body, logLevel.Level())
+	}
+	if code, body := request(t, ta.url, http.MethodGet, "/logging/toggle?level=0&duration=1mins", "ops", ""); code != 200 || logLevel.Level() != 0 {
+		t.Fatalf("/logging/toggle as ops: %d %s, level %d", code, body, logLevel.Level())
 	}
 
 	// What each principal sees.

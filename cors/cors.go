@@ -15,11 +15,15 @@ const AnyOrigin = "*"
 // allowedMethods are the methods a preflight may ask for; Agora's APIs use no others.
 const allowedMethods = "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS"
 
-// The request headers pages may send: the codecs' and the Mesos stream id.
-const allowedHeaders = "Accept, Content-Type, Last-Event-ID, Mesos-Stream-Id"
+// The request headers pages may send: the codecs', the Mesos stream id, and Authorization,
+// the HTTP Basic credentials that the web UI asks its user for when an agent wants them
+// (--authenticate_http_readonly): the browser keeps the ones typed for the master's origin
+// to that origin, so the page sends the agent's itself.
+const allowedHeaders = "Accept, Authorization, Content-Type, Last-Event-ID, Mesos-Stream-Id"
 
-// exposedHeaders are response headers that pages may read beyond the safe-listed ones.
-const exposedHeaders = "Mesos-Stream-Id, Location"
+// exposedHeaders are response headers that pages may read beyond the safe-listed ones: the
+// stream id, redirects, and a 401's challenge (the realm the UI's login prompt names).
+const exposedHeaders = "Mesos-Stream-Id, Location, WWW-Authenticate"
 
 // preflightMaxAge is how long, in seconds, a browser may cache a preflight's answer.
 const preflightMaxAge = "600"

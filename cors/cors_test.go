@@ -85,8 +85,13 @@ func TestWrap(t *testing.T) {
 			if got := rec.Header().Get("X-Next") != ""; got != tc.wantNext {
 				t.Errorf("handler called: %v, want %v", got, tc.wantNext)
 			}
-			if tc.wantMethods && !strings.Contains(rec.Header().Get("Access-Control-Allow-Headers"), "Content-Type") {
-				t.Errorf("Access-Control-Allow-Headers %q lacks Content-Type", rec.Header().Get("Access-Control-Allow-Headers"))
+			for _, h := range []string{"Content-Type", "Authorization"} {
+				if tc.wantMethods && !strings.Contains(rec.Header().Get("Access-Control-Allow-Headers"), h) {
+					t.Errorf("Access-Control-Allow-Headers %q lacks %s", rec.Header().Get("Access-Control-Allow-Headers"), h)
+				}
+			}
+			if tc.wantOrigin != "" && !tc.wantMethods && !strings.Contains(rec.Header().Get("Access-Control-Expose-Headers"), "WWW-Authenticate") {
+				t.Errorf("Access-Control-Expose-Headers %q lacks WWW-Authenticate", rec.Header().Get("Access-Control-Expose-Headers"))
 			}
 		})
 	}

@@ -227,7 +227,10 @@ func TestWebUIFollowsTheLeader(t *testing.T) {
 // for them (a Basic challenge naming the realm) and, refused, shows the 401 answer rather
 // than a page; with the prompt answered, or with the credentials in the URL, the page, its
 // fetches and its SUBSCRIBE stream carry them and show the cluster, the browser asking
-// once at most, and nothing is written to the console.
+// once at most, and nothing is written to the console. The agent wants credentials too:
+// the task's sandbox view asks for them in the page (the browser keeps the master's to the
+// master's origin), asks again when they are refused, keeps them in sessionStorage only,
+// and then lists the sandbox and tails the task's stdout.
 func TestWebUIWithReadOnlyAuthentication(t *testing.T) {
 	creds := writeFiles(t, t.TempDir(), map[string]string{
 		"credentials.json": `{"credentials": [{"principal": "ops", "secret": "ops-secret"}]}`,
@@ -235,9 +238,11 @@ func TestWebUIWithReadOnlyAuthentication(t *testing.T) {
 	c := cluster.New(t, cluster.Options{ClientCredential: credentials.Credential{Principal: "ops", Secret: "ops-secret"},
 		MasterArgs: []string{"--credentials", creds, "--authenticate_http_readonly", "--authenticate_http_readwrite"}})
 	host := c.Master.Addr
-	c.AddAgent("cpus:4;mem:2048;disk:1000;ports:[31000-31100]", "--hostname", "127.0.0.1")
+	agent := c.AddAgent("cpus:4;mem:2048;disk:1000;ports:[31000-31100]", "--hostname", "127.0.0.1",
+		"--http_credentials", creds, "--authenticate_http_readonly", "--authenticate_http_readwrite",
+		"--access_control_allow_origin", "http://"+host)
 	f := c.StartFramework(cluster.FrameworkOptions{Name: "webui-auth"})
-	f.Launch(context.Background(), cluster.ShellTask("guarded", "sleep 300", "cpus:0.1;mem:32"))
+	f.Launch(context.Background(), cluster.ShellTask("guarded", "echo hello from a guarded sandbox; sleep 300", "cpus:0.1;mem:32"))
 	f.WaitState("guarded", mesos.TaskState_TASK_RUNNING, 60*time.Second)
 	fw := f.S.FrameworkID()
 
@@ -291,5 +296,48 @@ func TestWebUIWithReadOnlyAuthentication(t *testing.T) {
 			t.Errorf("the page answered %d with credentials in the URL, want 200", status)
 		}
 		showsCluster(t, b)
+	})
+
+	t.Run("a sandbox on an agent that wants credentials", func(t *testing.T) {
+		b := browsertest.New(t)
+		b.AnswerLogins(t, func(c browsertest.Challenge) browsertest.Login {
+			if c.Origin != "http://"+host {
+				t.Errorf("the browser asked for credentials for %s: the page should ask for the agent's itself", c.Origin)
+				return browsertest.Login{Cancel: true}
+			}
+			return browsertest.Login{User: "ops", Password: "ops-secret"}
+		})
+		b.Navigate(t, "http://"+host+"/ui/#/tasks/"+url.PathEscape(fw)+"/guarded")
+		b.WaitFor(t, 30*time.Second, live, "the page subscribes to the master")
+		prompt := `document.querySelector("dialog#agent-login[open]")`
+		b.WaitFor(t, 30*time.Second, fmt.Sprintf(`%s !== null && %s.dataset.origin === %q`, prompt, prompt, "http://"+agent.Addr),
+			"the page asks for the agent's credentials")
+		if browsertest.Eval[bool](t, b, `document.getElementById("tail").textContent !== ""`) {
+			t.Fatal("the tail shows the sandbox before the agent's credentials are given")
+		}
+		logIn := func(secret string) {
+			browsertest.Eval[bool](t, b, fmt.Sprintf(`(() => {
+				const f = document.querySelector("dialog#agent-login[open] form");
+				f.elements.user.value = "ops"; f.elements.password.value = %q; f.requestSubmit(); return true; })()`, secret))
+		}
+		logIn("wrong")
+		b.WaitFor(t, 20*time.Second, fmt.Sprintf(`%s !== null && %s.querySelector(".problem").textContent.includes("refused")`, prompt, prompt),
+			"refused credentials are asked for again")
+		logIn("ops-secret")
+		b.WaitFor(t, 30*time.Second, `document.getElementById("tail").textContent.includes("hello from a guarded sandbox")`, "the task's stdout is tailed")
+		b.WaitFor(t, 10*time.Second, `[...document.querySelectorAll("#sandbox-files a[data-file]")].some((a) => a.textContent === "stdout")`,
+			"the sandbox is listed")
+		if !browsertest.Eval[bool](t, b, `document.querySelector("dialog#agent-login") === null &&
+			sessionStorage.getItem("agora.agentCredentials").includes("Basic ") && localStorage.length === 0`) {
+			t.Error("the agent's credentials are not kept in sessionStorage alone, or the prompt stayed")
+		}
+		if got := b.Challenges(); len(got) != 1 || got[0].Origin != "http://"+host {
+			t.Errorf("the browser's login prompts %+v, want one, for the master", got)
+		}
+		for _, e := range b.Errors() {
+			if !strings.Contains(e, "401") { // the agent's refusals, which the browser logs
+				t.Errorf("console error: %s", e)
+			}
+		}
 	})
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/agoracluster/agora/cors"
+	"github.com/agoracluster/agora/loglevel"
 	"github.com/agoracluster/agora/master/allocator"
 	"github.com/agoracluster/agora/master/httpapi"
 	"github.com/agoracluster/agora/master/ledger"
@@ -72,6 +73,9 @@ type Config struct {
 	// Flags are the settings the master was started with, by flag name, as
 	// GET_FLAGS and /flags show them.
 	Flags map[string]string
+	// LogLevel is the process logger's level, which /logging/toggle and SET_LOGGING_LEVEL
+	// change for a while; nil: they answer 501.
+	LogLevel *loglevel.Toggle
 	// AccessControlAllowOrigin are the origins whose pages may call the master's
 	// APIs from a browser (--access_control_allow_origin); the zero Policy allows
 	// none but the master's own web UI, which needs no CORS.
@@ -151,5 +155,6 @@ func (c Config) httpapi() httpapi.Config {
 		Version:                    c.Version,
 		Cluster:                    c.Cluster,
 		Flags:                      c.Flags,
+		LogLevel:                   c.LogLevel,
 	}
 }

@@ -7,13 +7,17 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/agoracluster/agora/apicodec"
+	"github.com/agoracluster/agora/loglevel"
 	"github.com/agoracluster/agora/master/httpapi"
 	"github.com/agoracluster/agora/master/mastertest"
 	agorapb "github.com/agoracluster/agora/proto/agora/v1"
@@ -42,7 +46,13 @@ const testACLs = `{
 	"drain_agents": [{"principals": {"values": ["ops"]}, "agents": {"type": "ANY"}}],
 	"start_maintenances": [{"principals": {"values": ["ops"]}, "machines": {"type": "ANY"}}],
 	"update_maintenance_schedules": [{"principals": {"values": ["ops"]}, "machines": {"type": "ANY"}}],
-	"get_maintenance_schedules": [{"principals": {"values": ["ops"]}, "machines": {"type": "ANY"}}]
+	"get_maintenance_schedules": [{"principals": {"values": ["ops"]}, "machines": {"type": "ANY"}}],
+	"view_flags": [{"principals": {"values": ["ops"]}, "flags": {"type": "ANY"}}],
+	"set_log_level": [{"principals": {"values": ["ops"]}, "level": {"type": "ANY"}}],
+	"get_endpoints": [{"principals": {"values": ["ops"]}, "paths": {"type": "ANY"}},
+		{"principals": {"values": ["eve"]}, "paths": {"values": ["/metrics/snapshot", "/logging/toggle"]}}],
+	"view_roles": [{"principals": {"values": ["ops"]}, "roles": {"type": "ANY"}}],
+	"get_quotas": [{"principals": {"values": ["ops"]}, "roles": {"type": "ANY"}}]
 }`
 
 func startSecureMaster(t *testing.T) *testMaster {
@@ -52,7 +62,10 @@ func startSecureMaster(t *testing.T) *testMaster {
 	if err := os.WriteFile(creds, []byte(testCredentials), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	logLevel := loglevel.New(zap.NewAtomicLevelAt(zapcore.InfoLevel))
+	t.Cleanup(logLevel.Stop)
 	return startMaster(t, func(c *Config) {
+		c.LogLevel = logLevel
 		c.Credentials, c.ACLs = creds, testACLs
 		c.AuthenticateFrameworks, c.AuthenticateAgents = true, true
 		c.AuthenticateHTTPReadWrite, c.AuthenticateHTTPReadOnly = true, true
@@ -121,6 +134,8 @@ func TestAuthorizationMatrix(t *testing.T) {
 		AgentId: &mesos.AgentID{Value: proto.String("no-such-agent")},
 		Resources: []*mesos.Resource{{Name: proto.String("cpus"), Type: mesos.Value_SCALAR.Enum(), Scalar: &mesos.Value_Scalar{Value: proto.Float64(1)},
 			Reservations: []*mesos.Resource_ReservationInfo{{Type: mesos.Resource_ReservationInfo_DYNAMIC.Enum(), Role: proto.String("web"), Principal: proto.String("ops")}}}}}})
+	setLevel := op(&masterpb.Call{Type: masterpb.Call_SET_LOGGING_LEVEL.Enum(), SetLoggingLevel: &masterpb.Call_SetLoggingLevel{
+		Level: proto.Uint32(1), Duration: &mesos.DurationInfo{Nanoseconds: proto.Int64(int64(10 * time.Minute))}}})
 	tests := []struct {
 		name, method, path, body string
 		headers                  map[string]string
@@ -130,7 +145,27 @@ func TestAuthorizationMatrix(t *testing.T) {
 		{"operator read", http.MethodPost, "/api/v1", op(opCall(masterpb.Call_GET_HEALTH)), js,
 			map[string]int{"": 401, "bad": 401, "eve": 200, "ops": 200}},
 		{"state", http.MethodGet, "/state", "", nil, map[string]int{"": 401, "bad": 401, "eve": 200}},
-		{"metrics", http.MethodGet, "/metrics/snapshot", "", nil, map[string]int{"": 401, "eve": 200}},
+		// get_endpoints: eve may GET /metrics/snapshot, fw no guarded endpoint; GET_METRICS
+		// (the same figures) is held to the same rule.
+		{"metrics", http.MethodGet, "/metrics/snapshot", "", nil, map[string]int{"": 401, "eve": 200, "fw": 403, "ops": 200}},
+		{"metrics under /master, .json", http.MethodGet, "/master/metrics/snapshot.json", "", nil, map[string]int{"eve": 200, "fw": 403}},
+		{"operator GET_METRICS", http.MethodPost, "/api/v1", op(opCall(masterpb.Call_GET_METRICS)), js,
+			map[string]int{"": 401, "eve": 200, "fw": 403}},
+		{"prometheus metrics", http.MethodGet, "/metrics", "", nil, map[string]int{"": 401, "eve": 403, "ops": 200}},
+		// view_flags.
+		{"legacy /flags", http.MethodGet, "/flags", "", nil, map[string]int{"": 401, "bad": 401, "eve": 403, "ops": 200}},
+		{"legacy /master/flags.json", http.MethodGet, "/master/flags.json", "", nil, map[string]int{"eve": 403, "ops": 200}},
+		{"operator GET_FLAGS", http.MethodPost, "/api/v1", op(opCall(masterpb.Call_GET_FLAGS)), js,
+			map[string]int{"": 401, "bad": 401, "eve": 403, "ops": 200}},
+		// The log level: /logging/toggle is a change (read-write credentials), guarded by
+		// get_endpoints (fw) and set_log_level (eve); only refusals here, the level is
+		// checked unchanged below.
+		{"/logging/toggle reading the level", http.MethodGet, "/logging/toggle", "", nil,
+			map[string]int{"": 401, "bad": 401, "fw": 403, "ops": 200}},
+		{"/logging/toggle", http.MethodGet, "/logging/toggle?level=1&duration=10mins", "", nil,
+			map[string]int{"": 401, "bad": 401, "fw": 403, "eve": 403}},
+		{"operator SET_LOGGING_LEVEL", http.MethodPost, "/api/v1", setLevel, js,
+			map[string]int{"": 401, "bad": 401, "fw": 403, "eve": 403}},
 		{"operator UPDATE_WEIGHTS", http.MethodPost, "/api/v1", weights, js,
 			map[string]int{"": 401, "bad": 401, "eve": 403, "ops": 200}},
 		// Allowed, the call reaches the master, which knows no such agent (400).
@@ -183,6 +218,38 @@ func TestAuthorizationMatrix(t *testing.T) {
 	code, body := tm.do(http.MethodGet, "/weights", as("ops", nil), "")
 	if code != 200 || !strings.Contains(body, `"weight":2`) {
 		t.Errorf("weights after the matrix: %d %s, want web at 2", code, body)
+	}
+
+	// The refused log level changes left it as it was; ops changes it, by either way.
+	logLevel := tm.m.cfg.LogLevel
+	if logLevel.Level() != 0 {
+		t.Fatalf("the log level after the refused changes: %d, want 0", logLevel.Level())
+	}
+	if code, body := tm.do(http.MethodPost, "/api/v1", as("ops", js), setLevel); code != 200 || logLevel.Level() != 1 {
+		t.Fatalf("SET_LOGGING_LEVEL as ops: %d %s, level %d", code, body, logLevel.Level())
+	}
+	if code, body := tm.do(http.MethodGet, "/logging/toggle?level=0&duration=1mins", as("ops", nil), ""); code != 200 || logLevel.Level() != 0 {
+		t.Fatalf("/logging/toggle as ops: %d %s, level %d", code, body, logLevel.Level())
+	}
+
+	// view_roles and get_quotas: eve sees no role, no weight and no quota; ops all of them.
+	if code, body := tm.do(http.MethodPost, "/quota", as("ops", js), `{"role": "web", "guarantee": [{"name": "cpus", "type": "SCALAR", "scalar": {"value": 1}}], "force": true}`); code != 200 {
+		t.Fatalf("POST /quota as ops: %d %s", code, body)
+	}
+	for _, tt := range []struct{ name, method, path, body string }{
+		{"/roles", http.MethodGet, "/roles", ""},
+		{"GET_ROLES", http.MethodPost, "/api/v1", op(opCall(masterpb.Call_GET_ROLES))},
+		{"/weights", http.MethodGet, "/weights", ""},
+		{"GET_WEIGHTS", http.MethodPost, "/api/v1", op(opCall(masterpb.Call_GET_WEIGHTS))},
+		{"/quota", http.MethodGet, "/quota", ""},
+		{"GET_QUOTA", http.MethodPost, "/api/v1", op(opCall(masterpb.Call_GET_QUOTA))},
+	} {
+		for principal, want := range map[string]bool{"ops": true, "eve": false} {
+			code, body := tm.do(tt.method, tt.path, as(principal, js), tt.body)
+			if code != 200 || strings.Contains(body, `"web"`) != want {
+				t.Errorf("%s as %s: %d %s, want role web shown: %v", tt.name, principal, code, body, want)
+			}
+		}
 	}
 }
 
@@ -313,5 +380,88 @@ func TestSecurityFlagsNeedCredentialsAndValidFiles(t *testing.T) {
 	cfg.Credentials = filepath.Join(t.TempDir(), "missing")
 	if _, err := New(cfg, zap.NewNop()); err == nil || !strings.Contains(err.Error(), "--credentials") {
 		t.Errorf("New with a missing credentials file = %v", err)
+	}
+}
+
+// TestRunTasksAsRootNeedsAnExplicitRule: with ACLs in force, a task runs as root (or as the
+// agent's own user, naming none) only under a run_tasks rule explicit about root; permissive
+// ACLs without one, and a rule for any principal and any user, end it TASK_ERROR
+// (REASON_TASK_UNAUTHORIZED) saying why, while a task as another user launches.
+func TestRunTasksAsRootNeedsAnExplicitRule(t *testing.T) {
+	tests := []struct {
+		name, acls string
+		launched   []string // the others end TASK_ERROR
+	}{
+		{"permissive, no run_tasks rule", `{}`, []string{"as-nobody"}},
+		{"any principal, any user", `{"run_tasks": [{"principals": {"type": "ANY"}, "users": {"type": "ANY"}}]}`, []string{"as-nobody"}},
+		{"a rule naming root", `{"run_tasks": [{"principals": {"values": ["fw"]}, "users": {"values": ["root"]}}]}`,
+			[]string{"as-nobody", "as-root", "no-user"}},
+		{"any user for a named principal", `{"permissive": false, "register_frameworks": [{"principals": {"type": "ANY"}, "roles": {"type": "ANY"}}],
+			"run_tasks": [{"principals": {"values": ["fw"]}, "users": {"type": "ANY"}}]}`,
+			[]string{"as-nobody", "as-root", "no-user"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tm := startMaster(t, func(c *Config) { c.ACLs = tt.acls })
+			pb := map[string]string{"Content-Type": apicodec.MediaProtobuf, "Accept": apicodec.MediaProtobuf}
+			agent := openStream(t, tm.post("/api/v1/agent", pb, mustMarshal(t, apicodec.Protobuf, &agorapb.AgentCall{
+				Type: agorapb.AgentCall_SUBSCRIBE.Enum(), Subscribe: &agorapb.AgentCall_Subscribe{
+					AgentInfo: &mesos.AgentInfo{Hostname: proto.String("agent1"), Port: proto.Int32(5051), Resources: resources.MustParse("cpus:2;mem:256").ToProto()},
+					Version:   proto.String("test")}})))
+			aev := &agorapb.AgentEvent{}
+			agent.next(aev, func() bool { return aev.GetType() == agorapb.AgentEvent_SUBSCRIBED })
+			agentID := aev.GetSubscribed().GetAgentId().GetValue()
+
+			js := map[string]string{"Content-Type": apicodec.MediaJSON}
+			info := &mesos.FrameworkInfo{User: proto.String(""), Name: proto.String("f"), Principal: proto.String("fw")}
+			fw := openStream(t, tm.post("/api/v1/scheduler", js, mustMarshal(t, apicodec.JSON, subscribeCall(info))))
+			ev := &scheduler.Event{}
+			fw.next(ev, func() bool { return ev.GetType() == scheduler.Event_SUBSCRIBED })
+			fwID := ev.GetSubscribed().GetFrameworkId().GetValue()
+			fw.next(ev, func() bool { return ev.GetType() == scheduler.Event_OFFERS })
+
+			tasks := map[string]*mesos.TaskInfo{}
+			for id, user := range map[string]string{"as-root": "root", "as-nobody": "nobody", "no-user": ""} {
+				tasks[id] = mastertest.CommandTask(id, agentID, "cpus:0.5;mem:32")
+				if user != "" {
+					tasks[id].Command.User = proto.String(user)
+				}
+			}
+			launch := mastertest.LaunchCall(mastertest.OfferIDs(ev.GetOffers().GetOffers()[0]), tasks["as-root"], tasks["as-nobody"], tasks["no-user"])
+			launch.FrameworkId = mastertest.FrameworkID(fwID)
+			js[httpapi.StreamIDHeader] = fw.streamID
+			resp := tm.post("/api/v1/scheduler", js, mustMarshal(t, apicodec.JSON, launch))
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusAccepted {
+				t.Fatalf("ACCEPT: %s", resp.Status)
+			}
+
+			refused := map[string]string{} // task → message
+			for range len(tasks) - len(tt.launched) {
+				fw.next(ev, func() bool { return ev.GetType() == scheduler.Event_UPDATE })
+				st := ev.GetUpdate().GetStatus()
+				if st.GetState() != mesos.TaskState_TASK_ERROR || st.GetReason() != mesos.TaskStatus_REASON_TASK_UNAUTHORIZED {
+					t.Fatalf("update %v, want TASK_ERROR REASON_TASK_UNAUTHORIZED", st)
+				}
+				refused[st.GetTaskId().GetValue()] = st.GetMessage()
+			}
+			var launched []string
+			for range tt.launched {
+				agent.next(aev, func() bool { return aev.GetType() == agorapb.AgentEvent_RUN_TASK })
+				launched = append(launched, aev.GetRunTask().GetTask().GetTaskId().GetValue())
+			}
+			slices.Sort(launched)
+			if !slices.Equal(launched, tt.launched) {
+				t.Errorf("launched %v, want %v (refused: %v)", launched, tt.launched, refused)
+			}
+			for id, msg := range refused {
+				if !strings.Contains(msg, "root") || !strings.Contains(msg, "run_tasks") || !strings.Contains(msg, "principal 'fw'") {
+					t.Errorf("%s refused with %q, want the reason (run_tasks, root, the principal)", id, msg)
+				}
+			}
+			if msg, ok := refused["no-user"]; ok && !strings.Contains(msg, "the agent's own user") {
+				t.Errorf("no-user refused with %q, want it to say the task runs as the agent's user", msg)
+			}
+		})
 	}
 }

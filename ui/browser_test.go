@@ -33,7 +33,7 @@ func TestModulesInChromium(t *testing.T) {
 
 	for _, tc := range []struct {
 		name string
-		js   string // the body of an async function of the modules r (recordio), s (state), tb (table), fa (frameworkapi)
+		js   string // the body of an async function of the modules r (recordio), s (state), tb (table), fa (frameworkapi), aa (agentauth)
 		want string // its result as JSON
 	}{
 		{
@@ -46,6 +46,12 @@ func TestModulesInChromium(t *testing.T) {
 				for (let i = 0; i < stream.length; i++) out.push(...p.push(stream.subarray(i, i + 1)));
 				return [out.map((x) => x.length), out[2], p.pending()];`,
 			want: `[[5,0,9,300],"{\"a\":\"é\"}",false]`,
+		},
+		{
+			name: "agent credentials: Basic in UTF-8, the challenge's realm",
+			js: `return [aa.basic('ops', 'ops-secret'), aa.basic('é', 'x:y'), aa.realmOf('Basic realm="mesos"'), aa.realmOf(null),
+				aa.credentialFor('http://nowhere:1')];`,
+			want: `["Basic b3BzOm9wcy1zZWNyZXQ=","Basic w6k6eDp5","mesos","",""]`,
 		},
 		{
 			name: "records in one chunk and a cut-off record",
@@ -148,6 +154,7 @@ func TestModulesInChromium(t *testing.T) {
 				const s = await import('/ui/state.js');
 				const tb = await import('/ui/table.js');
 				const fa = await import('/ui/frameworkapi.js');
+				const aa = await import('/ui/agentauth.js');
 				const result = await (async () => {` + tc.js + `})();
 				return JSON.stringify(result);
 			})()`

@@ -10,5 +10,7 @@
 // When the stream ends it subscribes again; when its master no longer leads it moves to the
 // leader. Sandboxes are read from the agents' /files API and Marathon's apps and batch's jobs
 // from their REST APIs (frameworkapi.js), on other origins: those servers must allow the
-// master's origin (--access_control_allow_origin, package cors).
+// master's origin (--access_control_allow_origin, package cors). An agent that wants
+// credentials gets them from a login form in the page, kept in sessionStorage by agent
+// origin and sent as an Authorization header (agentauth.js).
 package ui

@@ -16,14 +16,17 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 
 	"google.golang.org/protobuf/proto"
 
 	"github.com/agoracluster/agora/agent/files"
 	"github.com/agoracluster/agora/agent/sandbox"
 	"github.com/agoracluster/agora/apicodec"
+	"github.com/agoracluster/agora/loglevel"
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
 	agentpb "github.com/agoracluster/agora/proto/mesos/v1/agent"
+	"github.com/agoracluster/agora/security/acl"
 )
 
 // Source is what the operator API reads from the agent; the methods that take a ctx read
@@ -60,6 +63,12 @@ type Handler struct {
 	// Access, when set, decides whether the caller may read a sandbox path (LIST_FILES,
 	// READ_FILE); a refusal wraps files.ErrForbidden (403).
 	Access files.Access
+	// Authorize, when set, decides whether the caller of ctx may do action on object (the
+	// ACLs' view_flags, set_log_level and get_endpoints); a refusal wraps
+	// files.ErrForbidden (403).
+	Authorize func(ctx context.Context, action acl.Action, object string) error
+	// LogLevel is what SET_LOGGING_LEVEL and /logging/toggle change; nil: they answer 501.
+	LogLevel *loglevel.Toggle
 }
 
 // readOnlyCall reports whether a call only reads the agent.
@@ -76,6 +85,18 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	for _, p := range []string{"/metrics/snapshot", "/metrics/snapshot.json"} {
 		mux.HandleFunc(p, h.serveMetrics)
 	}
+	for _, p := range []string{"/flags", "/flags.json", "/slave(1)/flags"} {
+		mux.HandleFunc(p, h.serveFlags)
+	}
+	mux.HandleFunc("/logging/toggle", h.serveLoggingToggle)
+}
+
+// authorize asks Authorize, when set.
+func (h *Handler) authorize(ctx context.Context, action acl.Action, object string) error {
+	if h.Authorize == nil {
+		return nil
+	}
+	return h.Authorize(ctx, action, object)
 }
 
 func httpError(w http.ResponseWriter, code int, msg string) {
@@ -84,10 +105,16 @@ func httpError(w http.ResponseWriter, code int, msg string) {
 	_, _ = io.WriteString(w, msg)
 }
 
-// notBuilt answers 501 naming the call.
-type notBuilt struct{ call agentpb.Call_Type }
+// notBuilt answers 501 naming the call, and why when there is more to say.
+type notBuilt struct {
+	call agentpb.Call_Type
+	why  string
+}
 
 func (e notBuilt) Error() string {
+	if e.why != "" {
+		return e.call.String() + ": " + e.why
+	}
 	return e.call.String() + " is not implemented by Agora's agent"
 }
 
@@ -154,6 +181,10 @@ func (h *Handler) serveAPI(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
+	if resp == nil { // a call that changes the agent: 200 with no body
+		w.WriteHeader(http.StatusOK)
+		return
+	}
 	b, err := out.Marshal(resp)
 	if err != nil {
 		writeError(w, err)
@@ -186,6 +217,13 @@ func validate(call *agentpb.Call, body []byte) error {
 		if call.GetReadFile().GetPath() == "" || call.GetReadFile().Offset == nil {
 			return errors.New("Expecting 'read_file.path' and 'read_file.offset' to be present")
 		}
+	case agentpb.Call_SET_LOGGING_LEVEL:
+		if call.GetSetLoggingLevel().Level == nil {
+			return errors.New("Expecting 'set_logging_level.level' to be present")
+		}
+		if call.GetSetLoggingLevel().GetDuration().GetNanoseconds() <= 0 {
+			return errors.New("Expecting 'set_logging_level.duration' to be present and positive")
+		}
 	}
 	return nil
 }
@@ -199,12 +237,18 @@ func (h *Handler) call(ctx context.Context, call *agentpb.Call) (*agentpb.Respon
 		resp.GetHealth = &agentpb.Response_GetHealth{Healthy: proto.Bool(true)}
 		return resp, nil
 	case agentpb.Call_GET_FLAGS:
+		if err := h.authorize(ctx, acl.ViewFlags, ""); err != nil {
+			return nil, err
+		}
 		resp := response(agentpb.Response_GET_FLAGS)
 		resp.GetFlags = &agentpb.Response_GetFlags{}
 		for _, name := range slices.Sorted(maps.Keys(h.Flags)) {
 			resp.GetFlags.Flags = append(resp.GetFlags.Flags, &mesos.Flag{Name: proto.String(name), Value: proto.String(h.Flags[name])})
 		}
 		return resp, nil
+	case agentpb.Call_SET_LOGGING_LEVEL:
+		sl := call.GetSetLoggingLevel()
+		return nil, h.toggleLevel(ctx, sl.GetLevel(), time.Duration(sl.GetDuration().GetNanoseconds()))
 	case agentpb.Call_GET_VERSION:
 		v := h.Version
 		if v == "" {
@@ -222,6 +266,10 @@ func (h *Handler) call(ctx context.Context, call *agentpb.Call) (*agentpb.Respon
 		resp.GetLoggingLevel = &agentpb.Response_GetLoggingLevel{Level: proto.Uint32(level)}
 		return resp, nil
 	case agentpb.Call_GET_METRICS:
+		// The figures of /metrics/snapshot, held to its get_endpoints rule.
+		if err := h.authorize(ctx, acl.GetEndpoints, "/metrics/snapshot"); err != nil {
+			return nil, err
+		}
 		m, err := h.Src.Metrics(ctx)
 		if err != nil {
 			return nil, err
@@ -263,6 +311,10 @@ func (h *Handler) call(ctx context.Context, call *agentpb.Call) (*agentpb.Respon
 		resp.GetAgent = &agentpb.Response_GetAgent{AgentInfo: info}
 		return resp, nil
 	case agentpb.Call_GET_CONTAINERS:
+		// What /containers shows, held to its get_endpoints rule.
+		if err := h.authorize(ctx, acl.GetEndpoints, "/containers"); err != nil {
+			return nil, err
+		}
 		cs, err := h.Src.Containers(ctx)
 		if err != nil {
 			return nil, err
@@ -400,3 +452,61 @@ func (h *Handler) serveMetrics(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, m)
 }
+
+// serveFlags serves /flags: the agent's flags, when view_flags allows the caller.
+func (h *Handler) serveFlags(w http.ResponseWriter, r *http.Request) {
+	if !onlyGet(w, r) {
+		return
+	}
+	if err := h.authorize(r.Context(), acl.ViewFlags, ""); err != nil {
+		writeError(w, err)
+		return
+	}
+	flags := h.Flags
+	if flags == nil {
+		flags = map[string]string{}
+	}
+	writeJSON(w, map[string]any{"flags": flags})
+}
+
+// serveLoggingToggle serves /logging/toggle?level=N&duration=D, Mesos's endpoint: it changes
+// the level when set_log_level allows the caller (get_endpoints, which guards the GET, is
+// the agent's to check); without a level and a duration it answers the level now.
+func (h *Handler) serveLoggingToggle(w http.ResponseWriter, r *http.Request) {
+	if !onlyGet(w, r) {
+		return
+	}
+	level, d, err := loglevel.ParseQuery(r.URL.Query())
+	if errors.Is(err, loglevel.ErrNoChange) {
+		now := 0
+		if h.Src.Debug() {
+			now = 1
+		}
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = fmt.Fprintf(w, "%d\n", now)
+		return
+	}
+	if err != nil {
+		httpError(w, http.StatusBadRequest, err.Error()+"\n")
+		return
+	}
+	if err := h.toggleLevel(r.Context(), level, d); err != nil {
+		writeError(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusOK)
+}
+
+// toggleLevel sets the level for d when set_log_level allows the caller.
+func (h *Handler) toggleLevel(ctx context.Context, level uint32, d time.Duration) error {
+	if err := h.authorize(ctx, acl.SetLogLevel, ""); err != nil {
+		return err
+	}
+	if h.LogLevel == nil {
+		return errNoLogLevel
+	}
+	return h.LogLevel.Set(level, d)
+}
+
+// errNoLogLevel answers 501: an agent made without a level to change (in tests).
+var errNoLogLevel = notBuilt{call: agentpb.Call_SET_LOGGING_LEVEL, why: "this agent was started without a log level to change"}

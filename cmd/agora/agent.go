@@ -64,7 +64,7 @@ func runAgent(ctx context.Context, args []string, _, stderr io.Writer) error {
 	fs.BoolVar(&cfg.SwitchUser, "switch_user", cfg.SwitchUser, "run tasks as their user (the task's, else the framework's) when the agent runs as root; false runs them as the agent's user")
 	fs.BoolVar(&cfg.AuthenticateHTTPExecutors, "authenticate_http_executors", false, "executors must show a token of their own (MESOS_EXECUTOR_AUTHENTICATION_TOKEN) on the executor API")
 	fs.StringVar(&cfg.HTTPCredentials, "http_credentials", "", "file of the principals and secrets that may authenticate to the agent's HTTP endpoints (Mesos's JSON {\"credentials\":[…]} or \"principal secret\" lines; reloaded on change)")
-	fs.BoolVar(&cfg.AuthenticateHTTPReadOnly, "authenticate_http_readonly", false, "endpoints that read the agent (/state, /files/*, /monitor/statistics, /containers, /metrics, the operator API's reads) want credentials of --http_credentials")
+	fs.BoolVar(&cfg.AuthenticateHTTPReadOnly, "authenticate_http_readonly", false, "endpoints that read the agent (/state, /files/*, /monitor/statistics, /containers, /metrics, /flags, the operator API's reads) want credentials of --http_credentials")
 	fs.BoolVar(&cfg.AuthenticateHTTPReadWrite, "authenticate_http_readwrite", false, "operator calls that would change the agent want credentials of --http_credentials")
 	fs.StringVar(&cfg.ACLs, "acls", "", "Mesos ACLs: JSON, or the path of a file holding it (reloaded on change): view_frameworks, view_executors and view_tasks decide what each principal sees, access_sandboxes whose sandboxes it reads; empty allows everything")
 	tlsf := addTLSFlags(fs)
@@ -90,11 +90,13 @@ func runAgent(ctx context.Context, args []string, _, stderr io.Writer) error {
 	}
 	cfg.Version = version
 	cfg.Flags = flagValues(fs)
-	log, err := newLogger(*level)
+	log, logLevel, err := newToggledLogger(*level)
 	if err != nil {
 		return err
 	}
 	defer func() { _ = log.Sync() }()
+	defer logLevel.Stop()
+	cfg.LogLevel = logLevel
 	if zookeeper.IsURL(cfg.Master) || strings.HasPrefix(cfg.Master, "file://") {
 		det, closeDet, err := detectMaster(ctx, cfg.Master, zkCfg, log)
 		if err != nil {

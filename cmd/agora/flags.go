@@ -14,6 +14,7 @@ import (
 
 	"github.com/agoracluster/agora/cors"
 	"github.com/agoracluster/agora/duration"
+	"github.com/agoracluster/agora/loglevel"
 	"github.com/agoracluster/agora/security/authn"
 	"github.com/agoracluster/agora/security/credentials"
 )
@@ -77,9 +78,16 @@ func durationVar(fs *pflag.FlagSet, p *time.Duration, name string, value time.Du
 
 // newLogger builds the process logger at the given level ("debug", "info", "warn", "error").
 func newLogger(level string) (*zap.Logger, error) {
+	log, _, err := newToggledLogger(level)
+	return log, err
+}
+
+// newToggledLogger is newLogger with the toggle of its level, which the master's and the
+// agent's /logging/toggle and SET_LOGGING_LEVEL change; the caller stops it.
+func newToggledLogger(level string) (*zap.Logger, *loglevel.Toggle, error) {
 	lvl, err := zapcore.ParseLevel(level)
 	if err != nil {
-		return nil, fmt.Errorf("--logging_level: %w", err)
+		return nil, nil, fmt.Errorf("--logging_level: %w", err)
 	}
 	cfg := zap.NewProductionConfig()
 	cfg.Level = zap.NewAtomicLevelAt(lvl)
@@ -87,7 +95,11 @@ func newLogger(level string) (*zap.Logger, error) {
 	cfg.EncoderConfig.EncodeTime = zapcore.ISO8601TimeEncoder
 	cfg.Sampling = nil
 	cfg.OutputPaths = []string{"stderr"}
-	return cfg.Build()
+	log, err := cfg.Build()
+	if err != nil {
+		return nil, nil, err
+	}
+	return log, loglevel.New(cfg.Level), nil
 }
 
 // osEnv is the process environment as a lookup function.

@@ -19,6 +19,7 @@ import (
 	"github.com/agoracluster/agora/discovery/lb"
 	"github.com/agoracluster/agora/frameworks/batch"
 	"github.com/agoracluster/agora/frameworks/marathon"
+	"github.com/agoracluster/agora/loglevel"
 	"github.com/agoracluster/agora/master"
 )
 
@@ -69,20 +70,24 @@ func runLocal(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return fmt.Errorf("local: work_dir: %w", err)
 	}
 	lc.workDir = workDir
-	log, err := newLogger(lc.level)
+	log, logLevel, err := newToggledLogger(lc.level)
 	if err != nil {
 		return err
 	}
 	defer func() { _ = log.Sync() }()
-	return runLocalCluster(ctx, lc, stdout, log)
+	defer logLevel.Stop()
+	return runLocalCluster(ctx, lc, stdout, log, logLevel)
 }
 
-func runLocalCluster(ctx context.Context, lc localConfig, stdout io.Writer, log *zap.Logger) error {
+// runLocalCluster runs the cluster of lc; its master and agents share one logger, whose
+// level logLevel changes.
+func runLocalCluster(ctx context.Context, lc localConfig, stdout io.Writer, log *zap.Logger, logLevel *loglevel.Toggle) error {
 	masterAddr := net.JoinHostPort(lc.ip, strconv.Itoa(lc.masterPort))
 	mcfg := master.DefaultConfig()
 	mcfg.IP = lc.ip
 	mcfg.WorkDir = filepath.Join(lc.workDir, "master")
 	mcfg.Cluster = "local"
+	mcfg.LogLevel = logLevel
 	if err := os.MkdirAll(mcfg.WorkDir, 0o755); err != nil {
 		return fmt.Errorf("local: %w", err)
 	}
@@ -119,6 +124,7 @@ func runLocalCluster(ctx context.Context, lc localConfig, stdout io.Writer, log 
 		acfg.ShutdownExecutorsOnExit = true // Ctrl-C stops the tasks too
 		acfg.Version = version
 		acfg.AccessControlAllowOrigin = uiOrigin
+		acfg.LogLevel = logLevel
 		a, err := agent.New(acfg, log.Named(fmt.Sprintf("agent-%d", i)))
 		if err != nil {
 			closeAll()

@@ -84,11 +84,13 @@ func runMaster(ctx context.Context, args []string, _, stderr io.Writer) error {
 	if parsed := net.ParseIP(*ip); parsed != nil && !parsed.IsUnspecified() {
 		cfg.IP = *ip
 	}
-	log, err := newLogger(*level)
+	log, logLevel, err := newToggledLogger(*level)
 	if err != nil {
 		return err
 	}
 	defer func() { _ = log.Sync() }()
+	defer logLevel.Stop()
+	cfg.LogLevel = logLevel
 	var m *master.Master
 	if *zk == "" {
 		if m, err = master.New(cfg, log); err != nil {

@@ -31,7 +31,7 @@ func (s *Server) registerLegacy(mux *http.ServeMux) {
 		"/frameworks":       s.handleFrameworks,
 		"/slaves":           s.handleSlaves,
 		"/roles":            s.handleRoles,
-		"/metrics/snapshot": s.handleMetricsSnapshot,
+		"/metrics/snapshot": s.guardEndpoint(http.HandlerFunc(s.handleMetricsSnapshot)).ServeHTTP,
 		"/flags":            s.handleFlags,
 		"/version":          s.handleVersion,
 		"/weights":          s.handleWeights,
@@ -360,9 +360,13 @@ type roleQuotaJSON struct {
 
 // handleRoles serves /roles.
 func (s *Server) handleRoles(w http.ResponseWriter, r *http.Request) {
+	principal := callerOf(r.Context()).principal
 	s.readSnapshot(w, r, func(l *ledger.Ledger) any {
 		out := []roleJSON{}
 		for _, role := range l.Roles() {
+			if !s.allowed(acl.ViewRoles, principal, role.Name) {
+				continue
+			}
 			rj := roleJSON{
 				Name: role.Name, Weight: role.Weight, Frameworks: append([]string{}, role.Frameworks...),
 				Resources: resourcesJSON(role.Allocated), Allocated: resourcesJSON(role.Allocated),
@@ -402,6 +406,10 @@ func (s *Server) handleFlags(w http.ResponseWriter, r *http.Request) {
 	if !onlyGet(w, r) {
 		return
 	}
+	if err := s.authorizeAll(callerOf(r.Context()).principal, acl.ViewFlags, ""); err != nil {
+		writeError(w, err)
+		return
+	}
 	flags := s.cfg.Flags
 	if flags == nil {
 		flags = map[string]string{}
@@ -434,7 +442,8 @@ func (s *Server) handleWeights(w http.ResponseWriter, r *http.Request) {
 	switch r.Method {
 	case http.MethodGet, http.MethodHead:
 		var ws []*mesos.WeightInfo
-		if err := s.loop.Do(r.Context(), func(l *ledger.Ledger) { ws = weightsProto(l.Weights()) }); err != nil {
+		principal := callerOf(r.Context()).principal
+		if err := s.loop.Do(r.Context(), func(l *ledger.Ledger) { ws = s.visibleWeights(l, principal) }); err != nil {
 			writeError(w, err)
 			return
 		}
@@ -497,7 +506,8 @@ func (s *Server) handleQuota(w http.ResponseWriter, r *http.Request) {
 		httpError(w, http.StatusNotFound, "No such endpoint: "+r.URL.Path+" (only DELETE takes a role in the path)")
 	case r.Method == http.MethodGet || r.Method == http.MethodHead:
 		var st *quotapb.QuotaStatus
-		if err := s.loop.Do(r.Context(), func(l *ledger.Ledger) { st = quotaStatus(l) }); err != nil {
+		principal := callerOf(r.Context()).principal
+		if err := s.loop.Do(r.Context(), func(l *ledger.Ledger) { st = s.visibleQuotas(l, principal) }); err != nil {
 			writeError(w, err)
 			return
 		}

@@ -33,12 +33,11 @@ var errNotBuilt = errors.New("httpapi: call not implemented")
 // notBuilt lists the calls that answer 501, with what to use instead where
 // there is something.
 var notBuilt = map[masterpb.Call_Type]string{
-	masterpb.Call_SET_LOGGING_LEVEL: "",
-	masterpb.Call_LIST_FILES:        "the master keeps no files to browse; use the agents' LIST_FILES",
-	masterpb.Call_READ_FILE:         "the master keeps no files to read; use the agents' READ_FILE",
-	masterpb.Call_GET_OPERATIONS:    "",
-	masterpb.Call_GROW_VOLUME:       "resizing persistent volumes is not built on this master; DESTROY and CREATE instead",
-	masterpb.Call_SHRINK_VOLUME:     "resizing persistent volumes is not built on this master; DESTROY and CREATE instead",
+	masterpb.Call_LIST_FILES:     "the master keeps no files to browse; use the agents' LIST_FILES",
+	masterpb.Call_READ_FILE:      "the master keeps no files to read; use the agents' READ_FILE",
+	masterpb.Call_GET_OPERATIONS: "",
+	masterpb.Call_GROW_VOLUME:    "resizing persistent volumes is not built on this master; DESTROY and CREATE instead",
+	masterpb.Call_SHRINK_VOLUME:  "resizing persistent volumes is not built on this master; DESTROY and CREATE instead",
 }
 
 // handleOperator serves POST /api/v1, the Mesos v1 operator API.
@@ -127,6 +126,14 @@ func validateOperatorCall(call *masterpb.Call) error {
 		return need(call.CreateVolumes.GetAgentId().GetValue() != "", "create_volumes.agent_id")
 	case masterpb.Call_DESTROY_VOLUMES:
 		return need(call.DestroyVolumes.GetAgentId().GetValue() != "", "destroy_volumes.agent_id")
+	case masterpb.Call_SET_LOGGING_LEVEL:
+		if err := need(call.GetSetLoggingLevel().Level != nil, "set_logging_level.level"); err != nil {
+			return err
+		}
+		if call.GetSetLoggingLevel().GetDuration().GetNanoseconds() <= 0 {
+			return errors.New("Expecting 'set_logging_level.duration' to be present and positive")
+		}
+		return nil
 	case masterpb.Call_UPDATE_MAINTENANCE_SCHEDULE:
 		return need(call.UpdateMaintenanceSchedule.GetSchedule() != nil, "update_maintenance_schedule.schedule")
 	case masterpb.Call_START_MAINTENANCE:
@@ -176,6 +183,9 @@ func (s *Server) operatorCall(r *http.Request, call *masterpb.Call) (*masterpb.R
 		resp.GetHealth = &masterpb.Response_GetHealth{Healthy: proto.Bool(!s.stopping())}
 		return resp, nil
 	case masterpb.Call_GET_FLAGS:
+		if err := s.authorizeAll(callerOf(r.Context()).principal, acl.ViewFlags, ""); err != nil {
+			return nil, err
+		}
 		resp := response(masterpb.Response_GET_FLAGS)
 		resp.GetFlags = &masterpb.Response_GetFlags{Flags: flagsProto(s.cfg.Flags)}
 		return resp, nil
@@ -187,7 +197,13 @@ func (s *Server) operatorCall(r *http.Request, call *masterpb.Call) (*masterpb.R
 		resp := response(masterpb.Response_GET_LOGGING_LEVEL)
 		resp.GetLoggingLevel = &masterpb.Response_GetLoggingLevel{Level: proto.Uint32(s.loggingLevel())}
 		return resp, nil
+	case masterpb.Call_SET_LOGGING_LEVEL:
+		return nil, s.setLoggingLevel(callerOf(r.Context()).principal, call.GetSetLoggingLevel())
 	case masterpb.Call_GET_METRICS:
+		// The figures of /metrics/snapshot, held to its get_endpoints rule.
+		if err := s.authorizeAll(callerOf(r.Context()).principal, acl.GetEndpoints, "/metrics/snapshot"); err != nil {
+			return nil, err
+		}
 		return s.getMetrics(r, call.GetGetMetrics())
 	}
 	// The rest read or change the ledger.
@@ -230,11 +246,11 @@ func (s *Server) ledgerCall(l *ledger.Ledger, call *masterpb.Call, principal str
 		return resp, nil
 	case masterpb.Call_GET_ROLES:
 		resp := response(masterpb.Response_GET_ROLES)
-		resp.GetRoles = &masterpb.Response_GetRoles{Roles: rolesProto(l)}
+		resp.GetRoles = &masterpb.Response_GetRoles{Roles: s.visibleRoles(l, principal)}
 		return resp, nil
 	case masterpb.Call_GET_WEIGHTS:
 		resp := response(masterpb.Response_GET_WEIGHTS)
-		resp.GetWeights = &masterpb.Response_GetWeights{WeightInfos: weightsProto(l.Weights())}
+		resp.GetWeights = &masterpb.Response_GetWeights{WeightInfos: s.visibleWeights(l, principal)}
 		return resp, nil
 	case masterpb.Call_UPDATE_WEIGHTS:
 		ws := call.GetUpdateWeights().GetWeightInfos()
@@ -244,7 +260,7 @@ func (s *Server) ledgerCall(l *ledger.Ledger, call *masterpb.Call, principal str
 		return nil, l.UpdateWeights(ws)
 	case masterpb.Call_GET_QUOTA:
 		resp := response(masterpb.Response_GET_QUOTA)
-		resp.GetQuota = &masterpb.Response_GetQuota{Status: quotaStatus(l)}
+		resp.GetQuota = &masterpb.Response_GetQuota{Status: s.visibleQuotas(l, principal)}
 		return resp, nil
 	case masterpb.Call_UPDATE_QUOTA:
 		u := call.GetUpdateQuota()
@@ -323,11 +339,14 @@ func weightsProto(ws map[string]float64) []*mesos.WeightInfo {
 	return out
 }
 
-// rolesProto lists the roles the allocator knows: with frameworks, a weight or
-// a quota.
-func rolesProto(l *ledger.Ledger) []*mesos.Role {
+// rolesProto lists the roles the allocator knows (with frameworks, a weight or a
+// quota) that keep keeps.
+func rolesProto(l *ledger.Ledger, keep func(role string) bool) []*mesos.Role {
 	var out []*mesos.Role
 	for _, r := range l.Roles() {
+		if !keep(r.Name) {
+			continue
+		}
 		role := &mesos.Role{Name: proto.String(r.Name), Weight: proto.Float64(r.Weight), Resources: r.Allocated.ToProto()}
 		for _, id := range r.Frameworks {
 			role.Frameworks = append(role.Frameworks, &mesos.FrameworkID{Value: proto.String(id)})
@@ -337,12 +356,15 @@ func rolesProto(l *ledger.Ledger) []*mesos.Role {
 	return out
 }
 
-// quotaStatus is GET_QUOTA's answer: the configs, and the legacy infos with the
-// guarantees as resources.
-func quotaStatus(l *ledger.Ledger) *quotapb.QuotaStatus {
+// quotaStatus is GET_QUOTA's answer for the roles keep keeps: the configs, and the
+// legacy infos with the guarantees as resources.
+func quotaStatus(l *ledger.Ledger, keep func(role string) bool) *quotapb.QuotaStatus {
 	qs := l.Quotas()
 	st := &quotapb.QuotaStatus{}
 	for _, role := range sortedKeys(qs) {
+		if !keep(role) {
+			continue
+		}
 		q := qs[role]
 		st.Configs = append(st.Configs, ledger.QuotaConfig(role, q))
 		info := &quotapb.QuotaInfo{Role: proto.String(role)}

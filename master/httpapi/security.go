@@ -65,6 +65,8 @@ func classify(r *http.Request) endpointClass {
 		return classAgent
 	case p == "/api/v1":
 		return classOperator
+	case p == "/logging/toggle": // a GET that changes the level: Mesos's read-write realm
+		return classReadWrite
 	case r.Method == http.MethodGet || r.Method == http.MethodHead:
 		return classReadOnly
 	}
@@ -246,4 +248,44 @@ func (s *Server) snapshot(l *ledger.Ledger, principal string) *ledger.Snapshot {
 	}
 	snap.Frameworks, snap.CompletedFrameworks = filter(snap.Frameworks), filter(snap.CompletedFrameworks)
 	return snap
+}
+
+// visibleRoles is GET_ROLES's answer as principal may view it (view_roles on each role).
+func (s *Server) visibleRoles(l *ledger.Ledger, principal string) []*mesos.Role {
+	return rolesProto(l, func(role string) bool { return s.allowed(acl.ViewRoles, principal, role) })
+}
+
+// visibleWeights are the weights of the roles principal may view (view_roles), as Mesos's
+// GET_WEIGHTS and GET /weights show them.
+func (s *Server) visibleWeights(l *ledger.Ledger, principal string) []*mesos.WeightInfo {
+	ws := l.Weights()
+	for role := range ws {
+		if !s.allowed(acl.ViewRoles, principal, role) {
+			delete(ws, role)
+		}
+	}
+	return weightsProto(ws)
+}
+
+// visibleQuotas is the quota status of the roles whose quota principal may query
+// (get_quotas).
+func (s *Server) visibleQuotas(l *ledger.Ledger, principal string) *quotapb.QuotaStatus {
+	return quotaStatus(l, func(role string) bool { return s.allowed(acl.GetQuotas, principal, role) })
+}
+
+// guardEndpoint holds a GET of an endpoint get_endpoints guards (/metrics/snapshot,
+// /metrics, /logging/toggle) to its rules, the object being the path in the form the rules
+// name (acl.EndpointPath); a refusal answers 403.
+func (s *Server) guardEndpoint(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet || r.Method == http.MethodHead {
+			if path, guarded := acl.EndpointPath(r.URL.Path); guarded {
+				if err := s.authorizeAll(callerOf(r.Context()).principal, acl.GetEndpoints, path); err != nil {
+					writeError(w, err)
+					return
+				}
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
 }

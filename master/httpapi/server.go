@@ -12,6 +12,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/agoracluster/agora/apicodec"
+	"github.com/agoracluster/agora/loglevel"
 	"github.com/agoracluster/agora/master/ledger"
 )
 
@@ -40,6 +41,8 @@ type Config struct {
 	Cluster string
 	// Flags are the master's settings by flag name, for GET_FLAGS and /flags.
 	Flags map[string]string
+	// LogLevel is what /logging/toggle and SET_LOGGING_LEVEL change; nil: they answer 501.
+	LogLevel *loglevel.Toggle
 	// Security is who must authenticate and what the ACLs allow; the zero value: off.
 	Security Security
 	// OperatorQueueBytes bounds what is queued for one operator API subscriber,
@@ -97,7 +100,8 @@ func (s *Server) Register(mux *http.ServeMux) {
 	for _, path := range []string{"/state", "/state.json", "/master/state", "/master/state.json"} {
 		mux.HandleFunc(path, s.handleState)
 	}
-	mux.Handle("/metrics", s.metrics.handler())
+	mux.Handle("/metrics", s.guardEndpoint(s.metrics.handler()))
+	mux.Handle("/logging/toggle", s.guardEndpoint(http.HandlerFunc(s.handleLoggingToggle)))
 	mux.HandleFunc("/api/v1", s.handleOperator)
 	mux.HandleFunc("/master/api/v1", s.handleOperator)
 	s.registerLegacy(mux)

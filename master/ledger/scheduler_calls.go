@@ -198,8 +198,8 @@ func (c frameworkCall) launchTask(a *agent, ti *mesos.TaskInfo, remaining resour
 		c.taskError(ti, mesos.TaskStatus_REASON_TASK_INVALID, err.Error())
 		return remaining
 	}
-	if user := taskUser(c.fw, ti.GetCommand(), ti.GetExecutor()); !c.l.allowed(acl.RunTasks, c.fw.info.GetPrincipal(), user) {
-		c.taskError(ti, mesos.TaskStatus_REASON_TASK_UNAUTHORIZED, unauthorizedUser(c.fw, user))
+	if refused := c.runTasksRefusal(taskUser(c.fw, ti.GetCommand(), ti.GetExecutor())); refused != "" {
+		c.taskError(ti, mesos.TaskStatus_REASON_TASK_UNAUTHORIZED, refused)
 		return remaining
 	}
 	ti = proto.Clone(ti).(*mesos.TaskInfo)
@@ -226,16 +226,35 @@ func taskUser(fw *framework, cmd *mesos.CommandInfo, exec *mesos.ExecutorInfo) s
 	return fw.info.GetUser()
 }
 
-func unauthorizedUser(fw *framework, user string) string {
-	return fmt.Sprintf("Not authorized to launch as user '%s': the ACLs' run_tasks do not allow principal '%s' to", user, fw.info.GetPrincipal())
-}
-
-// allowed checks the ACLs in force.
-func (l *Ledger) allowed(action acl.Action, principal, object string) bool {
-	if l.cfg.ACLs == nil {
-		return true
+// runTasksRefusal is why the ACLs' run_tasks refuse the framework a task that runs as user,
+// "" when they allow it. Root is held to a rule explicit about it (acl.MayRunTasksAs), and
+// so is a task that names no user: it runs as the agent's own user, root on an agent that
+// runs as root.
+func (c frameworkCall) runTasksRefusal(user string) string {
+	if c.l.cfg.ACLs == nil {
+		return ""
 	}
-	return l.cfg.ACLs().Allowed(action, principal, object)
+	principal := c.fw.info.GetPrincipal()
+	checked := user
+	if checked == "" {
+		checked = acl.Root
+	}
+	if c.l.cfg.ACLs().MayRunTasksAs(principal, checked) {
+		return ""
+	}
+	who := "a framework without a principal"
+	if principal != "" {
+		who = fmt.Sprintf("principal '%s'", principal)
+	}
+	as := fmt.Sprintf("user '%s'", user)
+	if user == "" {
+		as = "the agent's own user (the task names no user; root on an agent that runs as root)"
+	}
+	if checked == acl.Root {
+		return fmt.Sprintf("Not authorized to launch as %s: no rule of the ACLs' run_tasks allows %s to run tasks as root "+
+			"(root needs a rule that names root among its users, or that allows any user to principals it names; permissive does not cover it)", as, who)
+	}
+	return fmt.Sprintf("Not authorized to launch as %s: the ACLs' run_tasks do not allow %s to run tasks as '%s'", as, who, user)
 }
 
 // launchGroup validates and launches a task group, all or nothing.
@@ -248,9 +267,9 @@ func (c frameworkCall) launchGroup(a *agent, lg *mesos.Offer_Operation_LaunchGro
 		return remaining
 	}
 	for _, ti := range lg.GetTaskGroup().GetTasks() {
-		if user := taskUser(c.fw, ti.GetCommand(), lg.GetExecutor()); !c.l.allowed(acl.RunTasks, c.fw.info.GetPrincipal(), user) {
+		if refused := c.runTasksRefusal(taskUser(c.fw, ti.GetCommand(), lg.GetExecutor())); refused != "" {
 			for _, ti := range lg.GetTaskGroup().GetTasks() {
-				c.taskError(ti, mesos.TaskStatus_REASON_TASK_GROUP_UNAUTHORIZED, unauthorizedUser(c.fw, user))
+				c.taskError(ti, mesos.TaskStatus_REASON_TASK_GROUP_UNAUTHORIZED, refused)
 			}
 			return remaining
 		}

@@ -136,6 +136,9 @@ func Parse(data []byte) (*ACLs, error) {
 			continue
 		}
 		rules, err := parseRules(v, obj)
+		if err == nil {
+			err = checkObjects(action, rules)
+		}
 		if err != nil {
 			errs = append(errs, fmt.Errorf("acls: %s%w", k, err))
 			continue
@@ -220,6 +223,55 @@ func parseEntity(data json.RawMessage) (Entity, error) {
 	return Entity{}, fmt.Errorf("type %q is not ANY or NONE", *raw.Type)
 }
 
+// checkObjects refuses objects a rule of action can never match: view_flags and
+// set_log_level are about no object in particular, so their rules take only ANY or NONE (as
+// Mesos's local authorizer requires), and get_endpoints names only the endpoints it guards
+// (written as Mesos writes them, /slave(1)/containers or /containers; they are kept in the
+// form EndpointPath gives).
+func checkObjects(action Action, rules []Rule) error {
+	for i, r := range rules {
+		switch action {
+		case ViewFlags, SetLogLevel:
+			if r.Objects.Kind == Some {
+				return fmt.Errorf("[%d].%s: takes only {\"type\": \"ANY\"} or {\"type\": \"NONE\"}, not values", i, objectKey[action])
+			}
+		case GetEndpoints:
+			for j, v := range r.Objects.Values {
+				p, guarded := EndpointPath(v)
+				if !guarded {
+					return fmt.Errorf("[%d].paths: %q is not an endpoint get_endpoints guards (it guards %s)", i, v, strings.Join(GuardedEndpoints(), ", "))
+				}
+				r.Objects.Values[j] = p
+			}
+		}
+	}
+	return nil
+}
+
+// The endpoints get_endpoints guards: Mesos's (/logging/toggle, /metrics/snapshot and the
+// agent's /containers and /monitor/statistics; Agora serves no /files/debug) and the same
+// figures in Prometheus's form (/metrics).
+var guardedEndpoints = []string{"/containers", "/logging/toggle", "/metrics", "/metrics/snapshot", "/monitor/statistics"}
+
+// GuardedEndpoints lists the paths get_endpoints guards, sorted.
+func GuardedEndpoints() []string { return slices.Clone(guardedEndpoints) }
+
+// EndpointPath is the form of a request path that get_endpoints rules name: without the
+// master's /master and the agent's /slave(N) prefixes and without .json, so that
+// /slave(1)/monitor/statistics.json is /monitor/statistics. guarded reports whether
+// get_endpoints guards it.
+func EndpointPath(path string) (canonical string, guarded bool) {
+	p := strings.TrimSuffix(path, ".json")
+	if rest, ok := strings.CutPrefix(p, "/master/"); ok {
+		p = "/" + rest
+	} else if rest, ok := strings.CutPrefix(p, "/slave("); ok {
+		if i := strings.Index(rest, ")/"); i >= 0 {
+			p = rest[i+1:]
+		}
+	}
+	return p, slices.Contains(guardedEndpoints, p)
+}
+
 // Allowed reports whether principal may do action on object. An empty principal is an
 // unauthenticated caller (Mesos's ANY subject) and an empty object is any object.
 func (a *ACLs) Allowed(action Action, principal, object string) bool {
@@ -288,4 +340,35 @@ func subset(req, acl []string) bool {
 		}
 	}
 	return true
+}
+
+// Root is the user whose tasks run_tasks holds to a stricter rule (MayRunTasksAs).
+const Root = "root"
+
+// MayRunTasksAs is run_tasks for a task of principal that runs as user. Other users follow
+// Allowed; root needs a rule that is explicit about it: the first matching rule that
+// refuses refuses, and the first that allows must name root among its users, or allow any
+// user to principals it names. Neither permissive nor a rule for any principal and any
+// user lets a task run as root. A nil *ACLs (no --acls) allows every user, root included.
+func (a *ACLs) MayRunTasksAs(principal, user string) bool {
+	if a == nil {
+		return true
+	}
+	if user != Root {
+		return a.Allowed(RunTasks, principal, user)
+	}
+	subject, obj := request(principal), request(user)
+	for _, r := range a.Rules[RunTasks] {
+		if !matches(subject, r.Subjects) || !matches(obj, r.Objects) {
+			continue
+		}
+		if !allows(subject, r.Subjects) || !allows(obj, r.Objects) {
+			return false
+		}
+		if r.Objects.Kind == Some || r.Subjects.Kind == Some {
+			return true
+		}
+		// An allowing rule for any principal and any user says nothing about root: look on.
+	}
+	return false
 }

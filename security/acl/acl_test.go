@@ -87,6 +87,10 @@ func TestParseRejectsBadInput(t *testing.T) {
 		{`{"run_tasks": [{"principals": {"value": ["a"]}, "users": {"type": "ANY"}}]}`, "unknown field"},
 		{`{"permissive": "no"}`, "permissive: want true or false"},
 		{`{} {}`, "data after the JSON object"},
+		{`{"view_flags": [{"principals": {"type": "ANY"}, "flags": {"values": ["x"]}}]}`, `view_flags[0].flags: takes only`},
+		{`{"set_log_level": [{"principals": {"type": "ANY"}, "level": {"values": ["1"]}}]}`, `set_log_level[0].level: takes only`},
+		{`{"get_endpoints": [{"principals": {"type": "ANY"}, "paths": {"values": ["/state"]}}]}`, `"/state" is not an endpoint get_endpoints guards`},
+		{`{"get_endpoints": [{"principals": {"type": "ANY"}, "paths": {"values": ["/files/debug"]}}]}`, `"/files/debug" is not an endpoint`},
 	}
 	for _, tt := range tests {
 		_, err := Parse([]byte(tt.in))
@@ -108,5 +112,76 @@ func FuzzParse(f *testing.F) {
 			acls.Allowed(a, "p", "o")
 			acls.Allowed(a, "", "")
 		}
+		acls.MayRunTasksAs("p", Root)
 	})
+}
+
+// get_endpoints rules name paths as Mesos writes them; a request's path is matched in the
+// same form.
+func TestGetEndpointsMatchesPathsInEveryForm(t *testing.T) {
+	acls := mustParse(t, `{"permissive": false, "get_endpoints": [
+		{"principals": {"values": ["foo"]}, "paths": {"values": ["/slave(1)/monitor/statistics", "/logging/toggle"]}},
+		{"principals": {"values": ["ops"]}, "paths": {"type": "ANY"}}]}`)
+	tests := []struct {
+		principal, path string
+		want            bool
+	}{
+		{"foo", "/monitor/statistics", true},
+		{"foo", "/slave(1)/monitor/statistics.json", true},
+		{"foo", "/logging/toggle", true},
+		{"foo", "/metrics/snapshot", false},
+		{"foo", "/master/metrics/snapshot", false},
+		{"ops", "/master/metrics/snapshot.json", true},
+		{"eve", "/logging/toggle", false},
+	}
+	for _, tt := range tests {
+		p, guarded := EndpointPath(tt.path)
+		if !guarded {
+			t.Errorf("EndpointPath(%q) = %q, not guarded", tt.path, p)
+		}
+		if got := acls.Allowed(GetEndpoints, tt.principal, p); got != tt.want {
+			t.Errorf("get_endpoints %s %s = %v, want %v", tt.principal, tt.path, got, tt.want)
+		}
+	}
+	for _, p := range []string{"/state", "/files/read", "/metrics/snapshots", "/slave(1)"} {
+		if c, guarded := EndpointPath(p); guarded {
+			t.Errorf("EndpointPath(%q) = %q, guarded", p, c)
+		}
+	}
+}
+
+// A task runs as root only under a run_tasks rule that is explicit about root.
+func TestMayRunTasksAsRootNeedsAnExplicitRule(t *testing.T) {
+	tests := []struct {
+		name, acls, principal string
+		want                  bool
+	}{
+		{"permissive, no rule", `{}`, "fw", false},
+		{"permissive, rules for others", `{"run_tasks": [{"principals": {"values": ["x"]}, "users": {"values": ["alice"]}}]}`, "fw", false},
+		{"any principal, any user", `{"run_tasks": [{"principals": {"type": "ANY"}, "users": {"type": "ANY"}}]}`, "fw", false},
+		{"any principal, root named", `{"run_tasks": [{"principals": {"type": "ANY"}, "users": {"values": ["root"]}}]}`, "fw", true},
+		{"anonymous, root named", `{"run_tasks": [{"principals": {"type": "ANY"}, "users": {"values": ["root"]}}]}`, "", true},
+		{"named principal, any user", `{"run_tasks": [{"principals": {"values": ["fw"]}, "users": {"type": "ANY"}}]}`, "fw", true},
+		{"another principal, any user", `{"run_tasks": [{"principals": {"values": ["fw"]}, "users": {"type": "ANY"}}]}`, "eve", false},
+		{"a generic rule, then an explicit one", `{"run_tasks": [{"principals": {"type": "ANY"}, "users": {"type": "ANY"}},
+			{"principals": {"values": ["fw"]}, "users": {"values": ["root"]}}]}`, "fw", true},
+		{"a refusing rule first", `{"run_tasks": [{"principals": {"values": ["fw"]}, "users": {"type": "NONE"}},
+			{"principals": {"values": ["fw"]}, "users": {"values": ["root"]}}]}`, "fw", false},
+		{"root refused for everyone", `{"run_tasks": [{"principals": {"type": "NONE"}, "users": {"values": ["root"]}}]}`, "fw", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := mustParse(t, tt.acls).MayRunTasksAs(tt.principal, Root); got != tt.want {
+				t.Errorf("MayRunTasksAs(%q, root) = %v, want %v", tt.principal, got, tt.want)
+			}
+		})
+	}
+	// Other users follow Allowed: permissive lets them run.
+	if !mustParse(t, `{}`).MayRunTasksAs("fw", "nobody") {
+		t.Error("permissive ACLs refuse nobody")
+	}
+	var none *ACLs
+	if !none.MayRunTasksAs("fw", Root) {
+		t.Error("without ACLs a task may run as root")
+	}
 }

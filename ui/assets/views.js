@@ -1,6 +1,7 @@
 // The pages: each view mounts into the main element and is updated in place when the
 // state changes, so that a filter being typed keeps its focus and a page its position.
 
+import {agentFetch} from './agentauth.js';
 import {PagedTable, esc} from './table.js';
 import {SCALARS, isTerminal, ranges, scalars, taskKey} from './state.js';
 import {operatorCall} from './stream.js';
@@ -395,7 +396,16 @@ export function task(app, frameworkId, taskId) {
         this.follow('stdout');
       } catch (e) {
         box.className = 'error';
-        box.textContent = `Cannot read the sandbox from ${url}: ${e.message || e}. The agent must allow this page's origin (--access_control_allow_origin=${location.origin}).`;
+        if (e.status === 401) {
+          // Cancelled: offer the login again.
+          box.innerHTML = '<span></span> <button type="button" id="sandbox-login">Log in</button>';
+          box.firstChild.textContent = `The agent at ${url} wants credentials to show the sandbox.`;
+          box.querySelector('#sandbox-login').addEventListener('click', () => this.findSandbox());
+        } else if (e.status) {
+          box.textContent = `Cannot read the sandbox from ${url}: ${e.message}`;
+        } else {
+          box.textContent = `Cannot read the sandbox from ${url}: ${e.message || e}. The agent must allow this page's origin (--access_control_allow_origin=${location.origin}).`;
+        }
       }
     },
     // browse lists one directory of the sandbox: a directory opens, a file is followed
@@ -465,9 +475,15 @@ export function task(app, frameworkId, taskId) {
   return view;
 }
 
+// getJSON reads a JSON document from an agent, with the credentials its user gave for it
+// when it wants them (agentauth.js). A refusal is an error carrying the status.
 async function getJSON(url) {
-  const resp = await fetch(url, {cache: 'no-store'});
-  if (!resp.ok) throw new Error(`${url} answered ${resp.status}: ${(await resp.text()).slice(0, 200)}`);
+  const resp = await agentFetch(url, {cache: 'no-store'});
+  if (!resp.ok) {
+    const err = new Error(`${url} answered ${resp.status}: ${(await resp.text()).slice(0, 200)}`);
+    err.status = resp.status;
+    throw err;
+  }
   return resp.json();
 }
 
