@@ -79,18 +79,14 @@ type Agent struct {
 
 // loopState is every piece of mutable agent state; only the loop touches it.
 type loopState struct {
-	agentID             string
-	masterAddr          string
-	connected           bool
-	stopping            bool
-	frameworks          map[string]*framework
-	completedFrameworks []*framework
-	tasks               map[statusupdate.TaskKey]*task // every live task, by framework and task id
-	sum                 *statusupdate.Manager
-	retry               clock.Timer   // the next Tick of sum; nil when none is due
-	retryAt             time.Time     // when retry fires
-	stopped             chan struct{} // closed when stopping and every executor is gone
-	shutdownByMaster    bool
+	State            // the frameworks, executors and tasks, and their status update streams
+	masterAddr       string
+	connected        bool
+	stopping         bool
+	retry            clock.Timer   // the next Tick of the status updates; nil when none is due
+	retryAt          time.Time     // when retry fires
+	stopped          chan struct{} // closed when stopping and every executor is gone
+	shutdownByMaster bool
 	// checkpointed are the agent's dynamic reservations and persistent volumes,
 	// as the master last sent them (reservations.go).
 	checkpointed resources.Resources
@@ -125,11 +121,7 @@ func New(cfg Config, logger *zap.Logger) (*Agent, error) {
 		procCtx:     procCtx,
 		launches:    make(chan struct{}, cfg.LaunchConcurrency),
 		procStop:    procStop,
-		st: loopState{
-			frameworks: make(map[string]*framework),
-			tasks:      make(map[statusupdate.TaskKey]*task),
-			sum:        statusupdate.New(cfg.StatusUpdate),
-		},
+		st:          loopState{State: NewState(cfg.StatusUpdate)},
 	}
 	if cfg.AuthenticateHTTPExecutors {
 		if a.tokens, err = exectoken.LoadOrCreate(filepath.Join(cfg.WorkDir, "meta", "executor_token_key")); err != nil {
@@ -143,7 +135,7 @@ func New(cfg Config, logger *zap.Logger) (*Agent, error) {
 	a.hosted = containerizer.NewHosted(bin, cfg.WorkDir, logger.Level().String(), fetchURIs, log)
 	a.router = containerizer.NewRouter(a.process, a.hosted)
 	a.containerizer = a.router
-	a.st.sum.Pause() // nothing is sent before the first subscription
+	a.st.Updates.Pause() // nothing is sent before the first subscription
 	return a, nil
 }
 
@@ -312,7 +304,7 @@ func (a *Agent) afterFunc(d time.Duration, ev func()) clock.Timer {
 
 // resetRetry arms the status update manager's next Tick for its next retry. Loop only.
 func (a *Agent) resetRetry() {
-	next, ok := a.st.sum.NextRetry()
+	next, ok := a.st.Updates.NextRetry()
 	if ok && a.st.retry != nil && next.Equal(a.st.retryAt) {
 		return // armed for that time already
 	}
@@ -326,7 +318,7 @@ func (a *Agent) resetRetry() {
 		if a.st.retry == t { // not a timer that fired while being replaced
 			a.st.retry = nil
 		}
-		a.st.sum.Tick(a.clock.Now())
+		a.st.Updates.Tick(a.clock.Now())
 	})
 	a.st.retry = t
 }
@@ -345,14 +337,14 @@ func (a *Agent) beginStop() {
 	a.st.stopping = true
 	a.st.stopped = make(chan struct{})
 	if a.cfg.ShutdownExecutorsOnExit {
-		for _, fw := range a.st.frameworks {
-			for _, ex := range fw.executors {
+		for _, fw := range a.st.Frameworks {
+			for _, ex := range fw.Executors {
 				a.sup.shutdown(ex)
 			}
 		}
 	} else {
-		for _, fw := range a.st.frameworks {
-			for _, ex := range fw.executors {
+		for _, fw := range a.st.Frameworks {
+			for _, ex := range fw.Executors {
 				a.sup.detach(ex)
 			}
 		}
@@ -370,9 +362,9 @@ func (a *Agent) checkStopped() {
 		return
 	default:
 	}
-	for _, fw := range a.st.frameworks {
-		for _, ex := range fw.executors {
-			if ex.state != executorTerminated && !ex.detached {
+	for _, fw := range a.st.Frameworks {
+		for _, ex := range fw.Executors {
+			if ex.State != ExecutorTerminated && !ex.Detached {
 				return
 			}
 		}
@@ -381,12 +373,12 @@ func (a *Agent) checkStopped() {
 }
 
 func (a *Agent) closeExecutorConns() {
-	for _, fw := range a.st.frameworks {
-		for _, ex := range fw.executors {
-			ex.stopTimers()
-			if ex.conn != nil {
-				ex.conn.Close()
-				ex.conn = nil
+	for _, fw := range a.st.Frameworks {
+		for _, ex := range fw.Executors {
+			ex.StopTimers()
+			if ex.Conn != nil {
+				ex.Conn.Close()
+				ex.Conn = nil
 			}
 		}
 	}
@@ -450,8 +442,36 @@ func readBootID(path string) string {
 // currentAgentInfo is the AgentInfo with the agent id once registered. Loop only.
 func (a *Agent) currentAgentInfo() *mesos.AgentInfo {
 	info := proto.Clone(a.info).(*mesos.AgentInfo)
-	if a.st.agentID != "" {
-		info.Id = &mesos.AgentID{Value: proto.String(a.st.agentID)}
+	if a.st.AgentID != "" {
+		info.Id = &mesos.AgentID{Value: proto.String(a.st.AgentID)}
 	}
 	return info
+}
+
+// completeTask moves a task whose terminal update was acknowledged to completed, and its
+// executor out when that was its last. Loop only.
+func (a *Agent) completeTask(k statusupdate.TaskKey) {
+	if ex := a.st.CompleteTask(k); ex != nil {
+		a.maybeRemoveExecutor(ex)
+	}
+}
+
+// maybeRemoveExecutor forgets a terminated executor without live tasks, and its framework
+// when that was the framework's last executor, and schedules their sandboxes for removal.
+func (a *Agent) maybeRemoveExecutor(ex *Executor) {
+	removed, fw := a.st.RemoveExecutor(ex)
+	if !removed {
+		return
+	}
+	a.gc.scheduleExecutor(ex)
+	if fw != nil {
+		a.gc.scheduleFramework(fw)
+	}
+	a.checkStopped()
+}
+
+// removeFramework forgets a framework and schedules its sandboxes for removal. Loop only.
+func (a *Agent) removeFramework(fw *Framework) {
+	a.st.RemoveFramework(fw)
+	a.gc.scheduleFramework(fw)
 }

@@ -84,9 +84,9 @@ func benchLaunch(b *testing.B, n int) {
 	poll.Eventually(b, time.Minute, func() bool {
 		var started int
 		_ = ta.a.query(context.Background(), func() {
-			for _, fw := range ta.a.st.frameworks {
-				for _, ex := range fw.executors {
-					if ex.state == executorRegistering {
+			for _, fw := range ta.a.st.Frameworks {
+				for _, ex := range fw.Executors {
+					if ex.State == ExecutorRegistering {
 						started++
 					}
 				}

@@ -13,7 +13,7 @@
 //	defaultexec/    the default executor of task groups (`agora default-executor`)
 //	executorclient/ the executor side of the executor API, shared by both executors
 //
-// One goroutine (the loop, agent.go) owns all agent state (state.go). The packages above
+// One goroutine (the loop, agent.go) owns all agent state (agent/workload). The packages above
 // never touch it: the master connection (masterLink, master_events.go), the executor API
 // (executorCalls), the state endpoints (stateSource) and the executor supervisor's watchers
 // (supervisor, executors.go) send events (closures) into the loop and wait for replies

@@ -32,22 +32,10 @@ func (a *Agent) removeDockerOrphans(ctx context.Context) {
 	if a.docker == nil {
 		return
 	}
-	if a.st.agentID != "" {
-		a.docker.RemoveOrphans(ctx, a.st.agentID, a.st.knownContainerIDs())
+	if a.st.AgentID != "" {
+		a.docker.RemoveOrphans(ctx, a.st.AgentID, a.st.KnownContainerIDs())
 	}
 	a.docker.RemovePreviousAgentContainers(ctx, a.previousAgentIDs(), sandbox.Roots(a.cfg.WorkDir))
-}
-
-// knownContainerIDs is the container id of every executor the agent knows. Loop (or before
-// the loop starts) only.
-func (st *loopState) knownContainerIDs() map[string]bool {
-	known := make(map[string]bool)
-	for _, fw := range st.frameworks {
-		for _, ex := range fw.executors {
-			known[ex.containerID] = true
-		}
-	}
-	return known
 }
 
 // previousAgentIDs are the agent ids this work dir has sandboxes or checkpoints of, other
@@ -57,7 +45,7 @@ func (a *Agent) previousAgentIDs() map[string]bool {
 	for _, tree := range []string{sandbox.Root(a.cfg.WorkDir), filepath.Join(a.cfg.WorkDir, "meta", "slaves")} {
 		dirs, _ := sandbox.ListDirs(tree) // "latest" is a symlink, not listed
 		for _, id := range dirs {
-			if id != a.st.agentID {
+			if id != a.st.AgentID {
 				ids[id] = true
 			}
 		}

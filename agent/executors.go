@@ -34,18 +34,18 @@ type supervisor struct{ a *Agent }
 
 // executorInfoFor returns the executor that runs task: its own ExecutorInfo, or Agora's
 // command executor (executor id = task id) for a command task.
-func executorInfoFor(fw *framework, t *mesos.TaskInfo, bin string) (*mesos.ExecutorInfo, bool) {
+func executorInfoFor(fw *Framework, t *mesos.TaskInfo, bin string) (*mesos.ExecutorInfo, bool) {
 	if t.GetExecutor() != nil {
 		info := proto.Clone(t.GetExecutor()).(*mesos.ExecutorInfo)
 		if info.FrameworkId == nil {
-			info.FrameworkId = &mesos.FrameworkID{Value: proto.String(fw.id)}
+			info.FrameworkId = &mesos.FrameworkID{Value: proto.String(fw.ID)}
 		}
 		return info, false
 	}
 	cmd := t.GetCommand()
 	return &mesos.ExecutorInfo{
 		ExecutorId:  &mesos.ExecutorID{Value: proto.String(t.GetTaskId().GetValue())},
-		FrameworkId: &mesos.FrameworkID{Value: proto.String(fw.id)},
+		FrameworkId: &mesos.FrameworkID{Value: proto.String(fw.ID)},
 		Name:        proto.String("Command Executor (Task: " + t.GetTaskId().GetValue() + ")"),
 		Source:      proto.String(t.GetTaskId().GetValue()),
 		Command: &mesos.CommandInfo{
@@ -87,32 +87,33 @@ func executorCommand(info *mesos.ExecutorInfo, bin string) *mesos.CommandInfo {
 
 // launch registers a new executor and starts it in the background; its checkpoints,
 // tasks included, are written there too, off the loop. Loop only.
-func (s supervisor) launch(fw *framework, info *mesos.ExecutorInfo, command bool, tasks []*mesos.TaskInfo) *executor {
+func (s supervisor) launch(fw *Framework, info *mesos.ExecutorInfo, command bool, tasks []*mesos.TaskInfo) *Executor {
 	a := s.a
 	eid := info.GetExecutorId().GetValue()
 	cid := uuid.NewString()
-	ex := &executor{
-		fw:           fw,
-		id:           eid,
-		info:         info,
-		containerID:  cid,
-		sandbox:      sandbox.Path(a.cfg.WorkDir, a.st.agentID, fw.id, eid, cid),
-		command:      command,
-		state:        executorLaunching,
-		tasks:        make(map[string]*task),
-		pendingKills: make(map[string]*mesos.KillPolicy),
-		failReason:   mesos.TaskStatus_REASON_EXECUTOR_TERMINATED,
-		starting:     &launchSlot{slots: a.launches, clock: a.clock},
+	ex := &Executor{
+		Framework:    fw,
+		ID:           eid,
+		Info:         info,
+		ContainerID:  cid,
+		Sandbox:      sandbox.Path(a.cfg.WorkDir, a.st.AgentID, fw.ID, eid, cid),
+		Command:      command,
+		State:        ExecutorLaunching,
+		Tasks:        make(map[string]*Task),
+		PendingKills: make(map[string]*mesos.KillPolicy),
+		FailReason:   mesos.TaskStatus_REASON_EXECUTOR_TERMINATED,
 	}
+	slot := &launchSlot{slots: a.launches, clock: a.clock}
+	ex.Starting = slot
 	docker := command && slices.ContainsFunc(tasks, isDockerTask)
 	// The command executor of DOCKER tasks stays a process of its own, which the docker
 	// containerizer finds its containers by.
-	ex.hosted = command && a.cfg.ExecutorHost && !docker
-	fw.executors[eid] = ex
+	ex.Hosted = command && a.cfg.ExecutorHost && !docker
+	fw.Executors[eid] = ex
 	var taskRecs [][]byte
 	for _, ti := range tasks {
-		t := &task{ex: ex, info: ti, state: mesos.TaskState_TASK_STAGING}
-		if rec, err := checkpoint.TaskRecord(t.toTask(a.st.agentID, nil)); err != nil {
+		t := &Task{Executor: ex, Info: ti, State: mesos.TaskState_TASK_STAGING}
+		if rec, err := checkpoint.TaskRecord(t.ToTask(a.st.AgentID, nil)); err != nil {
 			a.log.Warn("checkpoint task", zap.Error(err))
 		} else {
 			taskRecs = append(taskRecs, rec)
@@ -120,33 +121,33 @@ func (s supervisor) launch(fw *framework, info *mesos.ExecutorInfo, command bool
 	}
 	user := info.GetCommand().GetUser()
 	if user == "" {
-		user = fw.info.GetUser()
+		user = fw.Info.GetUser()
 	}
 	if !a.cfg.SwitchUser {
 		user = ""
 	}
 	spec := containerizer.ContainerSpec{
 		ContainerID: cid,
-		FrameworkID: fw.id,
+		FrameworkID: fw.ID,
 		ExecutorID:  eid,
-		Sandbox:     ex.sandbox,
+		Sandbox:     ex.Sandbox,
 		Command:     executorCommand(info, a.executorBin),
 		Env:         a.executorEnv(ex),
 		User:        user,
 		Container:   info.GetContainer(),
-		Hosted:      ex.hosted,
+		Hosted:      ex.Hosted,
 		Docker:      docker,
 	}
-	agentID := a.st.agentID
+	agentID := a.st.AgentID
 	limits := isolation.LimitsOf(info, tasks, command)
 	gpus, gpuErr := gpusOf(info, tasks)
 	vols := volumesOf(info, tasks)
-	log := a.log.With(zap.String("framework_id", fw.id), zap.String("executor_id", eid), zap.String("container_id", cid))
-	log.Debug("launching executor", zap.String("sandbox", ex.sandbox))
+	log := a.log.With(zap.String("framework_id", fw.ID), zap.String("executor_id", eid), zap.String("container_id", cid))
+	log.Debug("launching executor", zap.String("sandbox", ex.Sandbox))
 	a.watchers.Add(1)
 	go func() {
 		defer a.watchers.Done()
-		a.sup.watch(ex, spec, agentID, info, taskRecs, limits, gpus, gpuErr, vols, log)
+		a.sup.watch(ex, slot, spec, agentID, info, taskRecs, limits, gpus, gpuErr, vols, log)
 	}()
 	return ex
 }
@@ -184,12 +185,12 @@ func (s *launchSlot) started() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.held {
-		s.timer = s.clock.AfterFunc(launchSlotTimeout, s.release)
+		s.timer = s.clock.AfterFunc(launchSlotTimeout, s.Release)
 	}
 }
 
-// release gives the slot back; only the first call after acquire does anything.
-func (s *launchSlot) release() {
+// Release gives the slot back; only the first call after acquire does anything.
+func (s *launchSlot) Release() {
 	if s == nil {
 		return
 	}
@@ -208,10 +209,9 @@ func (s *launchSlot) release() {
 
 // watch creates the sandbox, launches the executor, waits for it to end and reports
 // each step to the loop. It runs on its own goroutine and touches no loop state.
-func (s supervisor) watch(ex *executor, spec containerizer.ContainerSpec, agentID string, info *mesos.ExecutorInfo, taskRecs [][]byte, limits cgroups.Limits, gpus int, gpuErr error, vols resources.Resources, log *zap.Logger) {
+func (s supervisor) watch(ex *Executor, slot *launchSlot, spec containerizer.ContainerSpec, agentID string, info *mesos.ExecutorInfo, taskRecs [][]byte, limits cgroups.Limits, gpus int, gpuErr error, vols resources.Resources, log *zap.Logger) {
 	a := s.a
-	slot := ex.starting
-	defer slot.release()
+	defer slot.Release()
 	if !slot.acquire(a.procCtx) {
 		a.send(func() { a.sup.launchFailed(ex, errors.New("agent stopping")) })
 		return
@@ -262,7 +262,7 @@ func (s supervisor) watch(ex *executor, spec containerizer.ContainerSpec, agentI
 
 // wait waits for a container to end, learns whether it hit its memory limit,
 // removes its cgroup (killing what is left) and reports the end to the loop.
-func (s supervisor) wait(ex *executor, containerID string) {
+func (s supervisor) wait(ex *Executor, containerID string) {
 	a := s.a
 	term, err := a.containerizer.Wait(a.procCtx, containerID)
 	if err != nil {
@@ -279,149 +279,142 @@ func (s supervisor) wait(ex *executor, containerID string) {
 	})
 }
 
-func (s supervisor) launchFailed(ex *executor, err error) {
+func (s supervisor) launchFailed(ex *Executor, err error) {
 	a := s.a
-	a.log.Warn("executor launch failed", zap.String("framework_id", ex.fw.id), zap.String("executor_id", ex.id), zap.Error(err))
-	ex.failReason = mesos.TaskStatus_REASON_CONTAINER_LAUNCH_FAILED
-	ex.failMessage = "Failed to launch container: " + err.Error()
+	a.log.Warn("executor launch failed", zap.String("framework_id", ex.Framework.ID), zap.String("executor_id", ex.ID), zap.Error(err))
+	ex.FailReason = mesos.TaskStatus_REASON_CONTAINER_LAUNCH_FAILED
+	ex.FailMessage = "Failed to launch container: " + err.Error()
 	a.sup.exited(ex, containerizer.Termination{Status: -1, Message: err.Error()})
 }
 
-func (s supervisor) started(ex *executor, pid int) {
+func (s supervisor) started(ex *Executor, pid int) {
 	a := s.a
-	ex.pid = pid
-	if ex.state == executorTerminating {
+	ex.PID = pid
+	if ex.State == ExecutorTerminating {
 		a.sup.kill(ex)
 		return
 	}
-	if ex.state != executorLaunching {
+	if ex.State != ExecutorLaunching {
 		return
 	}
-	ex.state = executorRegistering
-	ex.regTimer = a.afterFunc(a.cfg.ExecutorRegistrationTimeout, func() {
-		if ex.state != executorRegistering {
+	ex.State = ExecutorRegistering
+	ex.RegTimer = a.afterFunc(a.cfg.ExecutorRegistrationTimeout, func() {
+		if ex.State != ExecutorRegistering {
 			return
 		}
 		a.log.Warn("executor did not subscribe in time, killing it",
-			zap.String("framework_id", ex.fw.id), zap.String("executor_id", ex.id),
+			zap.String("framework_id", ex.Framework.ID), zap.String("executor_id", ex.ID),
 			zap.Duration("timeout", a.cfg.ExecutorRegistrationTimeout))
-		ex.failReason = mesos.TaskStatus_REASON_EXECUTOR_REGISTRATION_TIMEOUT
-		ex.failMessage = fmt.Sprintf("Executor did not register within %v", a.cfg.ExecutorRegistrationTimeout)
+		ex.FailReason = mesos.TaskStatus_REASON_EXECUTOR_REGISTRATION_TIMEOUT
+		ex.FailMessage = fmt.Sprintf("Executor did not register within %v", a.cfg.ExecutorRegistrationTimeout)
 		a.sup.kill(ex)
 	})
 }
 
 // exited fails the executor's live tasks and tells the master.
-func (s supervisor) exited(ex *executor, term containerizer.Termination) {
+func (s supervisor) exited(ex *Executor, term containerizer.Termination) {
 	a := s.a
-	if ex.gone() {
+	if ex.Gone() {
 		return
 	}
-	ex.stopTimers()
-	if ex.conn != nil {
-		ex.conn.Close()
-		ex.conn = nil
+	ex.StopTimers()
+	if ex.Conn != nil {
+		ex.Conn.Close()
+		ex.Conn = nil
 	}
-	ex.state = executorTerminated
-	a.log.Info("executor exited", zap.String("framework_id", ex.fw.id), zap.String("executor_id", ex.id),
+	ex.State = ExecutorTerminated
+	a.log.Info("executor exited", zap.String("framework_id", ex.Framework.ID), zap.String("executor_id", ex.ID),
 		zap.String("status", term.Message))
-	msg := ex.failMessage
+	msg := ex.FailMessage
 	if msg == "" {
 		msg = "Executor terminated: " + term.Message
 	}
-	ex.queue = nil
-	for _, t := range sortedByID(ex.tasks) {
-		if t.state.IsTerminal() {
+	ex.Queue = nil
+	for _, t := range SortedByID(ex.Tasks) {
+		if t.State.IsTerminal() {
 			continue
 		}
 		state := mesos.TaskState_TASK_FAILED
-		if t.killRequested || ex.shutdownRequested || ex.fw.shuttingDown {
+		if t.KillRequested || ex.ShutdownRequested || ex.Framework.ShuttingDown {
 			state = mesos.TaskState_TASK_KILLED
 		}
-		a.agentUpdate(t, state, ex.failReason, msg)
+		a.agentUpdate(t, state, ex.FailReason, msg)
 	}
-	a.master.Enqueue(ex.exitedCall(term.Status))
+	a.master.Enqueue(ex.ExitedCall(term.Status))
 	a.maybeRemoveExecutor(ex)
 	a.checkStopped() // a stopping agent waits for this exit even while the tasks' updates are pending
 }
 
 // kill sends SIGKILL to the executor's container.
-func (s supervisor) kill(ex *executor) {
+func (s supervisor) kill(ex *Executor) {
 	a := s.a
-	if ex.gone() {
+	if ex.Gone() {
 		return
 	}
-	ex.state = executorTerminating
-	if ex.pid == 0 {
-		return // still launching; executorStarted kills it
+	ex.State = ExecutorTerminating
+	if ex.PID == 0 {
+		return // still launching; started kills it
 	}
-	if err := a.containerizer.Kill(a.procCtx, ex.containerID, syscall.SIGKILL); err != nil {
-		a.log.Warn("kill executor", zap.String("executor_id", ex.id), zap.Error(err))
+	if err := a.containerizer.Kill(a.procCtx, ex.ContainerID, syscall.SIGKILL); err != nil {
+		a.log.Warn("kill executor", zap.String("executor_id", ex.ID), zap.Error(err))
 	}
 }
 
 // shutdown asks the executor to shut down and kills it after the grace period.
-func (s supervisor) shutdown(ex *executor) {
+func (s supervisor) shutdown(ex *Executor) {
 	a := s.a
-	if ex.gone() || ex.state == executorTerminating {
+	if ex.Gone() || ex.State == ExecutorTerminating {
 		return
 	}
-	ex.state = executorTerminating
-	if ex.conn == nil {
+	ex.State = ExecutorTerminating
+	if ex.Conn == nil {
 		a.sup.kill(ex)
 		return
 	}
-	ex.conn.Push(&executorpb.Event{Type: executorpb.Event_SHUTDOWN.Enum()})
-	ex.killTimer = a.afterFunc(ex.gracePeriod(a.cfg.ExecutorShutdownGracePeriod), func() { a.sup.kill(ex) })
+	ex.Conn.Push(&executorpb.Event{Type: executorpb.Event_SHUTDOWN.Enum()})
+	ex.KillTimer = a.afterFunc(ex.GracePeriod(a.cfg.ExecutorShutdownGracePeriod), func() { a.sup.kill(ex) })
 }
 
 // detach leaves the executor running when the agent exits.
-func (s supervisor) detach(ex *executor) {
-	ex.detached = true
-	ex.stopTimers()
-	if ex.conn != nil {
-		ex.conn.Close()
-		ex.conn = nil
+func (s supervisor) detach(ex *Executor) {
+	ex.Detached = true
+	ex.StopTimers()
+	if ex.Conn != nil {
+		ex.Conn.Close()
+		ex.Conn = nil
 	}
-}
-
-func (ex *executor) gracePeriod(def time.Duration) time.Duration {
-	if ns := ex.info.GetShutdownGracePeriod().GetNanoseconds(); ns > 0 {
-		return time.Duration(ns)
-	}
-	return def
 }
 
 // executorEnv is the executor's environment: the agent's own (without AGORA_* and MESOS_*),
 // the Mesos executor variables, then ExecutorInfo.command.environment.
-func (a *Agent) executorEnv(ex *executor) []string {
+func (a *Agent) executorEnv(ex *Executor) []string {
 	env := containerizer.InheritedEnv()
 	env = append(env,
-		"MESOS_FRAMEWORK_ID="+ex.fw.id,
-		"MESOS_EXECUTOR_ID="+ex.id,
+		"MESOS_FRAMEWORK_ID="+ex.Framework.ID,
+		"MESOS_EXECUTOR_ID="+ex.ID,
 		"MESOS_AGENT_ENDPOINT="+a.endpoint,
-		"MESOS_DIRECTORY="+ex.sandbox,
-		"MESOS_SANDBOX="+ex.sandbox,
+		"MESOS_DIRECTORY="+ex.Sandbox,
+		"MESOS_SANDBOX="+ex.Sandbox,
 		"MESOS_CHECKPOINT=1",
 		"MESOS_HTTP_COMMAND_EXECUTOR=1",
 		"MESOS_RECOVERY_TIMEOUT=15mins",
 		"MESOS_SUBSCRIPTION_BACKOFF_MAX=2secs",
-		"MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD="+duration.Format(ex.gracePeriod(a.cfg.ExecutorShutdownGracePeriod)),
+		"MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD="+duration.Format(ex.GracePeriod(a.cfg.ExecutorShutdownGracePeriod)),
 	)
 	if !a.cfg.SwitchUser {
 		env = append(env, "AGORA_SWITCH_USER=0")
 	}
 	if a.tokens != nil {
-		env = append(env, "MESOS_EXECUTOR_AUTHENTICATION_TOKEN="+a.tokens.Token(ex.fw.id, ex.id))
+		env = append(env, "MESOS_EXECUTOR_AUTHENTICATION_TOKEN="+a.tokens.Token(ex.Framework.ID, ex.ID))
 	}
 	// With TLS, the executor reaches the agent over HTTPS with the agent's certificates.
 	env = append(env, a.cfg.TLS.Vars()...)
 	// The container id names and labels a DOCKER task's container.
-	env = append(env, "AGORA_CONTAINER_ID="+ex.containerID)
+	env = append(env, "AGORA_CONTAINER_ID="+ex.ContainerID)
 	if a.docker != nil {
 		env = append(env, a.docker.Env()...)
 	}
-	for _, v := range ex.info.GetCommand().GetEnvironment().GetVariables() {
+	for _, v := range ex.Info.GetCommand().GetEnvironment().GetVariables() {
 		if v.GetType() == mesos.Environment_Variable_SECRET {
 			continue
 		}

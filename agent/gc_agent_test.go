@@ -131,10 +131,10 @@ func TestGCScanWorkDir(t *testing.T) {
 	}
 
 	a := &Agent{cfg: Config{WorkDir: work}, log: zaptest.NewLogger(t), ckpt: checkpoint.Store{WorkDir: work}}
-	a.st.agentID = "A"
-	fw := &framework{id: "F", executors: map[string]*executor{}}
-	fw.executors["E"] = &executor{fw: fw, id: "E", containerID: "C", sandbox: liveSandbox}
-	a.st.frameworks = map[string]*framework{"F": fw}
+	a.st.AgentID = "A"
+	fw := &Framework{ID: "F", Executors: map[string]*Executor{}}
+	fw.Executors["E"] = &Executor{Framework: fw, ID: "E", ContainerID: "C", Sandbox: liveSandbox}
+	a.st.Frameworks = map[string]*Framework{"F": fw}
 	a.gc = &sandboxGC{a: a, c: gc.NewCollector(gc.Policy{Delay: time.Hour, DiskWatch: time.Minute}, clock.Real{}, a.log, nil, nil, nil)}
 	a.gc.scanWorkDir()
 

@@ -52,13 +52,13 @@ func (s stateSource) State(ctx context.Context) (stateapi.State, error) {
 func (s stateSource) Executors(ctx context.Context) ([]stateapi.ExecutorStatistics, error) {
 	var out []stateapi.ExecutorStatistics
 	err := s.onLoop(ctx, func() {
-		for _, fw := range s.a.st.frameworks {
-			for _, ex := range fw.executors {
-				if ex.gone() {
+		for _, fw := range s.a.st.Frameworks {
+			for _, ex := range fw.Executors {
+				if ex.Gone() {
 					continue
 				}
-				out = append(out, stateapi.ExecutorStatistics{ExecutorID: ex.id, ExecutorName: ex.info.GetName(),
-					FrameworkID: fw.id, Source: ex.info.GetSource(), ContainerID: ex.containerID})
+				out = append(out, stateapi.ExecutorStatistics{ExecutorID: ex.ID, ExecutorName: ex.Info.GetName(),
+					FrameworkID: fw.ID, Source: ex.Info.GetSource(), ContainerID: ex.ContainerID})
 			}
 		}
 	})
@@ -94,20 +94,20 @@ func (s stateSource) Usage(containerID string) (stateapi.ResourceStatistics, boo
 func (s stateSource) Metrics(ctx context.Context) (stateapi.Metrics, error) {
 	m := stateapi.Metrics{TasksByState: map[string]int{}}
 	err := s.onLoop(ctx, func() {
-		for _, fw := range s.a.st.frameworks {
-			for _, ex := range fw.executors {
-				if !ex.gone() {
+		for _, fw := range s.a.st.Frameworks {
+			for _, ex := range fw.Executors {
+				if !ex.Gone() {
 					m.Executors++
 				}
-				for _, t := range ex.tasks {
-					m.TasksByState[t.state.String()]++
+				for _, t := range ex.Tasks {
+					m.TasksByState[t.State.String()]++
 				}
-				for _, t := range ex.completed {
+				for _, t := range ex.Completed {
 					m.TasksByState[t.GetState().String()]++
 				}
 			}
 		}
-		m.PendingUpdates = s.a.st.sum.PendingCount()
+		m.PendingUpdates = s.a.st.Updates.PendingCount()
 		m.Connected = s.a.st.connected
 	})
 	return m, err
@@ -117,7 +117,7 @@ func (s stateSource) Metrics(ctx context.Context) (stateapi.Metrics, error) {
 func (s stateSource) snapshot() stateapi.State {
 	a := s.a
 	st := stateapi.State{
-		ID:                  a.st.agentID,
+		ID:                  a.st.AgentID,
 		Hostname:            a.info.GetHostname(),
 		Port:                a.info.GetPort(),
 		Version:             a.cfg.Version,
@@ -128,44 +128,44 @@ func (s stateSource) snapshot() stateapi.State {
 		Frameworks:          []stateapi.FrameworkState{},
 		CompletedFrameworks: []stateapi.FrameworkState{},
 	}
-	for _, fw := range sortedByID(a.st.frameworks) {
+	for _, fw := range SortedByID(a.st.Frameworks) {
 		st.Frameworks = append(st.Frameworks, s.framework(fw))
 	}
-	for _, fw := range a.st.completedFrameworks {
+	for _, fw := range a.st.CompletedFrameworks {
 		st.CompletedFrameworks = append(st.CompletedFrameworks, s.framework(fw))
 	}
 	return st
 }
 
-func (s stateSource) framework(fw *framework) stateapi.FrameworkState {
+func (s stateSource) framework(fw *Framework) stateapi.FrameworkState {
 	fs := stateapi.FrameworkState{
-		ID: fw.id, Name: fw.info.GetName(), User: fw.info.GetUser(), Role: fw.info.GetRole(),
+		ID: fw.ID, Name: fw.Info.GetName(), User: fw.Info.GetUser(), Role: fw.Info.GetRole(),
 		Executors: []stateapi.ExecutorState{}, CompletedExecutors: []stateapi.ExecutorState{},
 	}
-	for _, ex := range sortedByID(fw.executors) {
+	for _, ex := range SortedByID(fw.Executors) {
 		fs.Executors = append(fs.Executors, s.executor(ex))
 	}
-	for _, ex := range fw.completedExecutors {
+	for _, ex := range fw.CompletedExecutors {
 		fs.CompletedExecutors = append(fs.CompletedExecutors, s.executor(ex))
 	}
 	return fs
 }
 
-func (s stateSource) executor(ex *executor) stateapi.ExecutorState {
+func (s stateSource) executor(ex *Executor) stateapi.ExecutorState {
 	es := stateapi.ExecutorState{
-		ID: ex.id, Name: ex.info.GetName(), Source: ex.info.GetSource(), Container: ex.containerID,
-		Directory: ex.sandbox, State: ex.state.String(), PID: ex.pid,
+		ID: ex.ID, Name: ex.Info.GetName(), Source: ex.Info.GetSource(), Container: ex.ContainerID,
+		Directory: ex.Sandbox, State: ex.State.String(), PID: ex.PID,
 		Tasks: []stateapi.TaskState{}, QueuedTasks: []stateapi.TaskState{}, CompletedTasks: []stateapi.TaskState{},
 	}
-	for _, t := range sortedByID(ex.tasks) {
-		ts := stateapi.TaskOf(t.toTask(s.a.st.agentID, nil))
-		if t.launched || t.state.IsTerminal() {
+	for _, t := range SortedByID(ex.Tasks) {
+		ts := stateapi.TaskOf(t.ToTask(s.a.st.AgentID, nil))
+		if t.Launched || t.State.IsTerminal() {
 			es.Tasks = append(es.Tasks, ts)
 		} else {
 			es.QueuedTasks = append(es.QueuedTasks, ts)
 		}
 	}
-	for _, t := range ex.completed {
+	for _, t := range ex.Completed {
 		es.CompletedTasks = append(es.CompletedTasks, stateapi.TaskOf(t))
 	}
 	return es

@@ -15,16 +15,16 @@ const limitationCheckInterval = time.Second
 
 // limit ends a container that hit its memory limit: its live tasks fail with
 // REASON_CONTAINER_LIMITATION_MEMORY and every process in it is killed. Loop only.
-func (s supervisor) limit(ex *executor, msg string) {
+func (s supervisor) limit(ex *Executor, msg string) {
 	a := s.a
-	if ex.limited || ex.gone() {
+	if ex.Limited || ex.Gone() {
 		return
 	}
-	ex.limited = true
-	ex.failReason = mesos.TaskStatus_REASON_CONTAINER_LIMITATION_MEMORY
-	ex.failMessage = msg
-	a.log.Warn("container exceeded its memory limit, killing it", zap.String("framework_id", ex.fw.id),
-		zap.String("executor_id", ex.id), zap.String("container_id", ex.containerID), zap.String("limitation", msg))
+	ex.Limited = true
+	ex.FailReason = mesos.TaskStatus_REASON_CONTAINER_LIMITATION_MEMORY
+	ex.FailMessage = msg
+	a.log.Warn("container exceeded its memory limit, killing it", zap.String("framework_id", ex.Framework.ID),
+		zap.String("executor_id", ex.ID), zap.String("container_id", ex.ContainerID), zap.String("limitation", msg))
 	a.sup.kill(ex)
 }
 
@@ -34,12 +34,12 @@ func (s supervisor) checkLimitations() {
 	if a.iso == nil {
 		return
 	}
-	for _, fw := range a.st.frameworks {
-		for _, ex := range fw.executors {
-			if ex.gone() || ex.limited || ex.pid == 0 {
+	for _, fw := range a.st.Frameworks {
+		for _, ex := range fw.Executors {
+			if ex.Gone() || ex.Limited || ex.PID == 0 {
 				continue
 			}
-			if msg, ok := a.iso.MemoryLimitation(ex.containerID); ok {
+			if msg, ok := a.iso.MemoryLimitation(ex.ContainerID); ok {
 				a.sup.limit(ex, msg)
 			}
 		}
@@ -58,10 +58,10 @@ func (s supervisor) watchLimitations(ctx context.Context) {
 		case <-t.C:
 			sessions := make(map[int]string)
 			if err := a.query(ctx, func() {
-				for _, fw := range a.st.frameworks {
-					for _, ex := range fw.executors {
-						if !ex.gone() && ex.pid > 0 && !ex.hosted {
-							sessions[ex.pid] = ex.containerID
+				for _, fw := range a.st.Frameworks {
+					for _, ex := range fw.Executors {
+						if !ex.Gone() && ex.PID > 0 && !ex.Hosted {
+							sessions[ex.PID] = ex.ContainerID
 						}
 					}
 				}

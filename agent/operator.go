@@ -35,8 +35,8 @@ func (s operatorSource) Debug() bool { return s.a.log.Core().Enabled(zapcore.Deb
 // info is the agent's AgentInfo with its id. Loop only.
 func (s operatorSource) info() *mesos.AgentInfo {
 	info := proto.Clone(s.a.info).(*mesos.AgentInfo)
-	if s.a.st.agentID != "" {
-		info.Id = &mesos.AgentID{Value: proto.String(s.a.st.agentID)}
+	if s.a.st.AgentID != "" {
+		info.Id = &mesos.AgentID{Value: proto.String(s.a.st.AgentID)}
 	}
 	return info
 }
@@ -60,42 +60,42 @@ func (s operatorSource) State(ctx context.Context) (*agentpb.Response_GetState, 
 	err := s.onLoop(ctx, func() {
 		a := s.a
 		tasks := st.GetTasks
-		executor := func(ex *executor, completed bool) {
-			e := &agentpb.Response_GetExecutors_Executor{ExecutorInfo: proto.Clone(ex.info).(*mesos.ExecutorInfo)}
+		executor := func(ex *Executor, completed bool) {
+			e := &agentpb.Response_GetExecutors_Executor{ExecutorInfo: proto.Clone(ex.Info).(*mesos.ExecutorInfo)}
 			if completed {
 				st.GetExecutors.CompletedExecutors = append(st.GetExecutors.CompletedExecutors, e)
 			} else {
 				st.GetExecutors.Executors = append(st.GetExecutors.Executors, e)
 			}
-			for _, t := range sortedByID(ex.tasks) {
-				mt := proto.Clone(t.toTask(a.st.agentID, a.st.sum)).(*mesos.Task)
+			for _, t := range SortedByID(ex.Tasks) {
+				mt := proto.Clone(t.ToTask(a.st.AgentID, a.st.Updates)).(*mesos.Task)
 				switch {
-				case t.state.IsTerminal():
+				case t.State.IsTerminal():
 					tasks.TerminatedTasks = append(tasks.TerminatedTasks, mt)
-				case t.launched:
+				case t.Launched:
 					tasks.LaunchedTasks = append(tasks.LaunchedTasks, mt)
 				default:
 					tasks.QueuedTasks = append(tasks.QueuedTasks, mt)
 				}
 			}
-			for _, t := range ex.completed {
+			for _, t := range ex.Completed {
 				tasks.CompletedTasks = append(tasks.CompletedTasks, proto.Clone(t).(*mesos.Task))
 			}
 		}
-		for _, fw := range sortedByID(a.st.frameworks) {
+		for _, fw := range SortedByID(a.st.Frameworks) {
 			st.GetFrameworks.Frameworks = append(st.GetFrameworks.Frameworks,
-				&agentpb.Response_GetFrameworks_Framework{FrameworkInfo: proto.Clone(fw.info).(*mesos.FrameworkInfo)})
-			for _, ex := range sortedByID(fw.executors) {
+				&agentpb.Response_GetFrameworks_Framework{FrameworkInfo: proto.Clone(fw.Info).(*mesos.FrameworkInfo)})
+			for _, ex := range SortedByID(fw.Executors) {
 				executor(ex, false)
 			}
-			for _, ex := range fw.completedExecutors {
+			for _, ex := range fw.CompletedExecutors {
 				executor(ex, true)
 			}
 		}
-		for _, fw := range a.st.completedFrameworks {
+		for _, fw := range a.st.CompletedFrameworks {
 			st.GetFrameworks.CompletedFrameworks = append(st.GetFrameworks.CompletedFrameworks,
-				&agentpb.Response_GetFrameworks_Framework{FrameworkInfo: proto.Clone(fw.info).(*mesos.FrameworkInfo)})
-			for _, ex := range fw.completedExecutors {
+				&agentpb.Response_GetFrameworks_Framework{FrameworkInfo: proto.Clone(fw.Info).(*mesos.FrameworkInfo)})
+			for _, ex := range fw.CompletedExecutors {
 				executor(ex, true)
 			}
 		}
@@ -108,21 +108,21 @@ func (s operatorSource) State(ctx context.Context) (*agentpb.Response_GetState, 
 func (s operatorSource) Containers(ctx context.Context) ([]*agentpb.Response_GetContainers_Container, error) {
 	var out []*agentpb.Response_GetContainers_Container
 	err := s.onLoop(ctx, func() {
-		for _, fw := range sortedByID(s.a.st.frameworks) {
-			for _, ex := range sortedByID(fw.executors) {
-				if ex.gone() || ex.containerID == "" {
+		for _, fw := range SortedByID(s.a.st.Frameworks) {
+			for _, ex := range SortedByID(fw.Executors) {
+				if ex.Gone() || ex.ContainerID == "" {
 					continue
 				}
-				cid := &mesos.ContainerID{Value: proto.String(ex.containerID)}
+				cid := &mesos.ContainerID{Value: proto.String(ex.ContainerID)}
 				c := &agentpb.Response_GetContainers_Container{
-					FrameworkId:     &mesos.FrameworkID{Value: proto.String(fw.id)},
-					ExecutorId:      &mesos.ExecutorID{Value: proto.String(ex.id)},
-					ExecutorName:    proto.String(ex.info.GetName()),
+					FrameworkId:     &mesos.FrameworkID{Value: proto.String(fw.ID)},
+					ExecutorId:      &mesos.ExecutorID{Value: proto.String(ex.ID)},
+					ExecutorName:    proto.String(ex.Info.GetName()),
 					ContainerId:     cid,
 					ContainerStatus: &mesos.ContainerStatus{ContainerId: cid},
 				}
-				if ex.pid > 0 {
-					c.ContainerStatus.ExecutorPid = proto.Uint32(uint32(ex.pid))
+				if ex.PID > 0 {
+					c.ContainerStatus.ExecutorPid = proto.Uint32(uint32(ex.PID))
 				}
 				out = append(out, c)
 			}
@@ -162,28 +162,28 @@ func (s operatorSource) Metrics(ctx context.Context) (map[string]float64, error)
 		byState := map[mesos.TaskState]float64{}
 		var used resources.Resources
 		executors := 0.0
-		for _, fw := range a.st.frameworks {
-			for _, ex := range fw.executors {
-				if !ex.gone() {
+		for _, fw := range a.st.Frameworks {
+			for _, ex := range fw.Executors {
+				if !ex.Gone() {
 					executors++
-					if r, err := resources.FromProto(ex.info.GetResources()); err == nil {
+					if r, err := resources.FromProto(ex.Info.GetResources()); err == nil {
 						used = used.Plus(r)
 					}
 				}
-				for _, t := range ex.tasks {
-					byState[t.state]++
-					if !t.state.IsTerminal() {
-						if r, err := resources.FromProto(t.info.GetResources()); err == nil {
+				for _, t := range ex.Tasks {
+					byState[t.State]++
+					if !t.State.IsTerminal() {
+						if r, err := resources.FromProto(t.Info.GetResources()); err == nil {
 							used = used.Plus(r)
 						}
 					}
 				}
-				for _, t := range ex.completed {
+				for _, t := range ex.Completed {
 					byState[t.GetState()]++
 				}
 			}
-			for _, ex := range fw.completedExecutors {
-				for _, t := range ex.completed {
+			for _, ex := range fw.CompletedExecutors {
+				for _, t := range ex.Completed {
 					byState[t.GetState()]++
 				}
 			}
@@ -196,7 +196,7 @@ func (s operatorSource) Metrics(ctx context.Context) (map[string]float64, error)
 			m["slave/tasks_"+taskMetricName(st)] = byState[st]
 		}
 		m["slave/executors_running"] = executors
-		m["slave/frameworks_active"] = float64(len(a.st.frameworks))
+		m["slave/frameworks_active"] = float64(len(a.st.Frameworks))
 		m["slave/registered"] = 0
 		if a.st.connected {
 			m["slave/registered"] = 1
@@ -214,7 +214,7 @@ func (s operatorSource) Metrics(ctx context.Context) (map[string]float64, error)
 				m["slave/"+name+"_percent"] = u / t
 			}
 		}
-		m["slave/status_updates_pending"] = float64(a.st.sum.PendingCount())
+		m["slave/status_updates_pending"] = float64(a.st.Updates.PendingCount())
 	})
 	return m, err
 }

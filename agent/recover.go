@@ -66,26 +66,26 @@ func (a *Agent) recover(ctx context.Context) error {
 		return a.ckpt.ForgetLatest()
 	}
 
-	a.st.agentID = agentID
+	a.st.AgentID = agentID
 	var recovered []containerizer.RecoveredContainer
-	var adopted []*executor
+	var adopted []*Executor
 	for _, cfw := range cp.Frameworks {
-		fw := &framework{id: cfw.Info.GetId().GetValue(), info: cfw.Info, executors: make(map[string]*executor)}
+		fw := &Framework{ID: cfw.Info.GetId().GetValue(), Info: cfw.Info, Executors: make(map[string]*Executor)}
 		for _, cex := range cfw.Executors {
 			ex := a.recoverExecutor(fw, cex)
 			// (A hosted executor's liveness is the host's to tell: Recover asks it.)
-			if len(ex.tasks) == 0 && !cex.Hosted && !containerizer.ExecutorAlive(containerOf(fw.id, cex)) {
-				ex.state = executorTerminated
-				fw.completedExecutors = appendBounded(fw.completedExecutors, ex)
-				a.iso.Release(ex.containerID)
+			if len(ex.Tasks) == 0 && !cex.Hosted && !containerizer.ExecutorAlive(containerOf(fw.ID, cex)) {
+				ex.State = ExecutorTerminated
+				fw.CompletedExecutors = AppendBounded(fw.CompletedExecutors, ex)
+				a.iso.Release(ex.ContainerID)
 				continue
 			}
-			fw.executors[ex.id] = ex
-			recovered = append(recovered, containerOf(fw.id, cex))
+			fw.Executors[ex.ID] = ex
+			recovered = append(recovered, containerOf(fw.ID, cex))
 			adopted = append(adopted, ex)
 		}
-		if len(fw.executors) > 0 {
-			a.st.frameworks[fw.id] = fw
+		if len(fw.Executors) > 0 {
+			a.st.Frameworks[fw.ID] = fw
 		}
 	}
 	if err := a.containerizer.Recover(ctx, recovered); err != nil {
@@ -97,41 +97,41 @@ func (a *Agent) recover(ctx context.Context) error {
 	}
 	a.iso.Recover(ids)
 	for _, ex := range adopted {
-		a.recoverGPUs(a.ckpt.RunDir(agentID, ex.fw.id, ex.id, ex.containerID), ex.containerID)
+		a.recoverGPUs(a.ckpt.RunDir(agentID, ex.Framework.ID, ex.ID, ex.ContainerID), ex.ContainerID)
 	}
 	for _, ex := range adopted {
 		a.sup.watchRecovered(ex)
 	}
-	log.Info("recovered from checkpoints", zap.Int("frameworks", len(a.st.frameworks)),
-		zap.Int("executors", len(adopted)), zap.Int("tasks", len(a.st.tasks)))
+	log.Info("recovered from checkpoints", zap.Int("frameworks", len(a.st.Frameworks)),
+		zap.Int("executors", len(adopted)), zap.Int("tasks", len(a.st.Tasks)))
 	return nil
 }
 
 // recoverExecutor rebuilds an executor and its tasks (and their update streams).
-func (a *Agent) recoverExecutor(fw *framework, cex *checkpoint.Executor) *executor {
+func (a *Agent) recoverExecutor(fw *Framework, cex *checkpoint.Executor) *Executor {
 	eid := cex.Info.GetExecutorId().GetValue()
-	ex := &executor{
-		fw:           fw,
-		id:           eid,
-		info:         cex.Info,
-		containerID:  cex.ContainerID,
-		sandbox:      cex.Sandbox,
-		command:      isCommandExecutor(cex.Info),
-		state:        executorRegistering,
-		pid:          cex.PID,
-		hosted:       cex.Hosted,
-		tasks:        make(map[string]*task),
-		pendingKills: make(map[string]*mesos.KillPolicy),
-		failReason:   mesos.TaskStatus_REASON_EXECUTOR_TERMINATED,
-		recovered:    true,
+	ex := &Executor{
+		Framework:    fw,
+		ID:           eid,
+		Info:         cex.Info,
+		ContainerID:  cex.ContainerID,
+		Sandbox:      cex.Sandbox,
+		Command:      isCommandExecutor(cex.Info),
+		State:        ExecutorRegistering,
+		PID:          cex.PID,
+		Hosted:       cex.Hosted,
+		Tasks:        make(map[string]*Task),
+		PendingKills: make(map[string]*mesos.KillPolicy),
+		FailReason:   mesos.TaskStatus_REASON_EXECUTOR_TERMINATED,
+		Recovered:    true,
 	}
 	for _, ct := range cex.Tasks {
 		tid := ct.Task.GetTaskId().GetValue()
-		key := ex.key(tid)
-		if err := a.st.sum.Recover(key, ct.Records); err != nil {
-			a.log.Warn("recover status updates", zap.String("framework_id", fw.id), zap.String("task_id", tid), zap.Error(err))
+		key := ex.Key(tid)
+		if err := a.st.Updates.Recover(key, ct.Records); err != nil {
+			a.log.Warn("recover status updates", zap.String("framework_id", fw.ID), zap.String("task_id", tid), zap.Error(err))
 		}
-		t := &task{ex: ex, info: taskInfoOf(ct.Task), state: mesos.TaskState_TASK_STAGING, launched: true}
+		t := &Task{Executor: ex, Info: taskInfoOf(ct.Task), State: mesos.TaskState_TASK_STAGING, Launched: true}
 		for _, r := range ct.Records {
 			if r.Type != statusupdate.RecordUpdate {
 				continue
@@ -142,35 +142,35 @@ func (a *Agent) recoverExecutor(fw *framework, cex *checkpoint.Executor) *execut
 			}
 			st := rec.GetStatus()
 			st.Data = nil
-			t.state = st.GetState()
-			t.statuses = appendStatus(t.statuses, st)
+			t.State = st.GetState()
+			t.Statuses = AppendStatus(t.Statuses, st)
 		}
-		if _, open := a.st.sum.Latest(key); !open && t.state.IsTerminal() {
-			ex.completed = appendBounded(ex.completed, t.toTask(a.st.agentID, nil))
+		if _, open := a.st.Updates.Latest(key); !open && t.State.IsTerminal() {
+			ex.Completed = AppendBounded(ex.Completed, t.ToTask(a.st.AgentID, nil))
 			continue
 		}
-		ex.tasks[tid] = t
-		a.st.tasks[key] = t
+		ex.Tasks[tid] = t
+		a.st.Tasks[key] = t
 	}
 	return ex
 }
 
 // watchRecovered starts the re-registration timer of an adopted executor and waits for its
 // container to end.
-func (s supervisor) watchRecovered(ex *executor) {
+func (s supervisor) watchRecovered(ex *Executor) {
 	a := s.a
 	timeout := a.cfg.ExecutorReregistrationTimeout
-	ex.regTimer = a.afterFunc(timeout, func() {
-		if ex.state != executorRegistering {
+	ex.RegTimer = a.afterFunc(timeout, func() {
+		if ex.State != ExecutorRegistering {
 			return
 		}
 		a.log.Warn("recovered executor did not subscribe in time, killing it",
-			zap.String("framework_id", ex.fw.id), zap.String("executor_id", ex.id), zap.Duration("timeout", timeout))
-		ex.failReason = mesos.TaskStatus_REASON_EXECUTOR_REREGISTRATION_TIMEOUT
-		ex.failMessage = fmt.Sprintf("Executor did not re-register within %v", timeout)
+			zap.String("framework_id", ex.Framework.ID), zap.String("executor_id", ex.ID), zap.Duration("timeout", timeout))
+		ex.FailReason = mesos.TaskStatus_REASON_EXECUTOR_REREGISTRATION_TIMEOUT
+		ex.FailMessage = fmt.Sprintf("Executor did not re-register within %v", timeout)
 		a.sup.kill(ex)
 	})
-	cid := ex.containerID
+	cid := ex.ContainerID
 	a.watchers.Add(1)
 	go func() {
 		defer a.watchers.Done()
@@ -181,15 +181,15 @@ func (s supervisor) watchRecovered(ex *executor) {
 // dropUndelivered ends the tasks of a recovered executor that are still staging and that
 // the re-subscribing executor does not know: the agent died before delivering them (as
 // Mesos: TASK_DROPPED for partition-aware frameworks, else TASK_LOST). Loop only.
-func (a *Agent) dropUndelivered(ex *executor, known map[string]bool) {
+func (a *Agent) dropUndelivered(ex *Executor, known map[string]bool) {
 	state := mesos.TaskState_TASK_LOST
-	if slices.ContainsFunc(ex.fw.info.GetCapabilities(), func(c *mesos.FrameworkInfo_Capability) bool {
+	if slices.ContainsFunc(ex.Framework.Info.GetCapabilities(), func(c *mesos.FrameworkInfo_Capability) bool {
 		return c.GetType() == mesos.FrameworkInfo_Capability_PARTITION_AWARE
 	}) {
 		state = mesos.TaskState_TASK_DROPPED
 	}
-	for _, t := range sortedByID(ex.tasks) {
-		if t.state == mesos.TaskState_TASK_STAGING && !known[t.info.GetTaskId().GetValue()] {
+	for _, t := range SortedByID(ex.Tasks) {
+		if t.State == mesos.TaskState_TASK_STAGING && !known[t.Info.GetTaskId().GetValue()] {
 			a.agentUpdate(t, state, mesos.TaskStatus_REASON_AGENT_RESTARTED, "Task launched during agent restart")
 		}
 	}
@@ -266,13 +266,4 @@ func taskInfoOf(t *mesos.Task) *mesos.TaskInfo {
 		ti.Command = &mesos.CommandInfo{User: t.User}
 	}
 	return ti
-}
-
-// appendStatus keeps the latest maxStatuses statuses of a task.
-func appendStatus(s []*mesos.TaskStatus, st *mesos.TaskStatus) []*mesos.TaskStatus {
-	s = append(s, st)
-	if len(s) > maxStatuses {
-		s = append(s[:0:0], s[len(s)-maxStatuses:]...)
-	}
-	return s
 }

@@ -3,6 +3,7 @@ package agent
 import (
 	"maps"
 	"slices"
+	"time"
 
 	"google.golang.org/protobuf/proto"
 
@@ -14,213 +15,261 @@ import (
 	executorpb "github.com/agoracluster/agora/proto/mesos/v1/executor"
 )
 
-// maxCompleted bounds the completed tasks, executors and frameworks kept for /state.
-const maxCompleted = 200
+// MaxCompleted bounds the completed tasks, executors and frameworks kept for /state.
+const MaxCompleted = 200
 
-type framework struct {
-	id                 string
-	info               *mesos.FrameworkInfo
-	executors          map[string]*executor
-	completedExecutors []*executor
-	shuttingDown       bool
+// MaxStatuses bounds the statuses kept per task.
+const MaxStatuses = 8
+
+// State is what the agent runs, as its loop keeps it: every framework, executor and live
+// task, the recently completed ones, and the status update streams of the tasks. Only the
+// agent's loop goroutine touches it.
+type State struct {
+	AgentID             string // "" until the first subscription (or recovery)
+	Frameworks          map[string]*Framework
+	CompletedFrameworks []*Framework
+	Tasks               map[statusupdate.TaskKey]*Task // every live task, by framework and task id
+	Updates             *statusupdate.Manager
 }
 
-type executorState int
+// NewState is an empty State whose status updates follow cfg.
+func NewState(cfg statusupdate.Config) State {
+	return State{
+		Frameworks: make(map[string]*Framework),
+		Tasks:      make(map[statusupdate.TaskKey]*Task),
+		Updates:    statusupdate.New(cfg),
+	}
+}
+
+// Slot is an executor's place among the executors starting at once, given back when the
+// executor subscribes (or ends, or times out).
+type Slot interface{ Release() }
+
+// Framework is a framework with executors on this agent.
+type Framework struct {
+	ID                 string
+	Info               *mesos.FrameworkInfo
+	Executors          map[string]*Executor
+	CompletedExecutors []*Executor
+	ShuttingDown       bool
+}
+
+// ExecutorState is where an executor is in its life.
+type ExecutorState int
 
 const (
-	executorLaunching   executorState = iota // sandbox, fetch and process start under way
-	executorRegistering                      // process runs, waiting for SUBSCRIBE
-	executorRunning                          // subscribed
-	executorTerminating                      // told to shut down or being killed
-	executorTerminated                       // process gone
+	ExecutorLaunching   ExecutorState = iota // sandbox, fetch and process start under way
+	ExecutorRegistering                      // process runs, waiting for SUBSCRIBE
+	ExecutorRunning                          // subscribed
+	ExecutorTerminating                      // told to shut down or being killed
+	ExecutorTerminated                       // process gone
 )
 
-func (s executorState) String() string {
+func (s ExecutorState) String() string {
 	return [...]string{"LAUNCHING", "REGISTERING", "RUNNING", "TERMINATING", "TERMINATED"}[s]
 }
 
-type executor struct {
-	fw          *framework
-	id          string
-	info        *mesos.ExecutorInfo
-	containerID string
-	sandbox     string
-	command     bool // Agora's command executor for a command task
-	hosted      bool // runs in the executor host (pid is the host's)
-	state       executorState
-	pid         int
-	conn        *executorapi.Conn
-	// queue holds launches not yet sent to the executor, in arrival order.
-	queue []launchItem
-	// tasks holds queued, launched and terminal-but-unacknowledged tasks.
-	tasks     map[string]*task
-	completed []*mesos.Task
-	// pendingKills are kills for launched tasks that arrived while disconnected.
-	pendingKills map[string]*mesos.KillPolicy
-	// failReason is the reason given to tasks failed when the executor ends.
-	failReason  mesos.TaskStatus_Reason
-	failMessage string
-	regTimer    clock.Timer
-	starting    *launchSlot // released once the executor subscribed
-	killTimer   clock.Timer
-	detached    bool // left running on agent exit (ShutdownExecutorsOnExit false)
-	// recovered marks an executor adopted from a previous agent run until it subscribes.
-	recovered bool
-	// limited is set once the container hit a resource limit and is being killed for it.
-	limited bool
-	// shutdownRequested is set by the master's SHUTDOWN_EXECUTOR (the scheduler's SHUTDOWN
+// Executor is one executor (its container) and the tasks it runs.
+type Executor struct {
+	Framework   *Framework
+	ID          string
+	Info        *mesos.ExecutorInfo
+	ContainerID string
+	Sandbox     string
+	Command     bool // Agora's command executor for a command task
+	Hosted      bool // runs in the executor host (pid is the host's)
+	State       ExecutorState
+	PID         int
+	Conn        *executorapi.Conn
+	// Queue holds launches not yet sent to the executor, in arrival order.
+	Queue []LaunchItem
+	// Tasks holds queued, launched and terminal-but-unacknowledged Tasks.
+	Tasks     map[string]*Task
+	Completed []*mesos.Task
+	// PendingKills are kills for launched tasks that arrived while disconnected.
+	PendingKills map[string]*mesos.KillPolicy
+	// FailReason is the reason given to tasks failed when the executor ends.
+	FailReason  mesos.TaskStatus_Reason
+	FailMessage string
+	RegTimer    clock.Timer
+	Starting    Slot // released once the executor subscribed
+	KillTimer   clock.Timer
+	Detached    bool // left running on agent exit (ShutdownExecutorsOnExit false)
+	// Recovered marks an executor adopted from a previous agent run until it subscribes.
+	Recovered bool
+	// Limited is set once the container hit a resource limit and is being killed for it.
+	Limited bool
+	// ShutdownRequested is set by the master's SHUTDOWN_EXECUTOR (the scheduler's SHUTDOWN
 	// call): the executor's live tasks end TASK_KILLED when it exits.
-	shutdownRequested bool
+	ShutdownRequested bool
 }
 
-// launchItem is one queued RUN_TASK (task) or RUN_TASK_GROUP (group).
-type launchItem struct {
-	task  *mesos.TaskInfo
-	group *mesos.TaskGroupInfo
+// LaunchItem is one queued RUN_TASK (task) or RUN_TASK_GROUP (group).
+type LaunchItem struct {
+	Task  *mesos.TaskInfo
+	Group *mesos.TaskGroupInfo
 }
 
-type task struct {
-	ex            *executor
-	info          *mesos.TaskInfo
-	state         mesos.TaskState
-	statuses      []*mesos.TaskStatus // latest status per state change, bounded
-	launched      bool                // sent to the executor
-	killRequested bool
+// Task is a task the agent runs, from STAGING until its terminal update is acknowledged.
+type Task struct {
+	Executor      *Executor
+	Info          *mesos.TaskInfo
+	State         mesos.TaskState
+	Statuses      []*mesos.TaskStatus // latest status per state change, bounded
+	Launched      bool                // sent to the executor
+	KillRequested bool
 }
 
-func (ex *executor) key(taskID string) statusupdate.TaskKey {
-	return statusupdate.TaskKey{FrameworkID: ex.fw.id, TaskID: taskID}
+// Key is the status update stream key of one of the executor's tasks.
+func (ex *Executor) Key(taskID string) statusupdate.TaskKey {
+	return statusupdate.TaskKey{FrameworkID: ex.Framework.ID, TaskID: taskID}
 }
 
-func (ex *executor) stopTimers() {
-	if ex.regTimer != nil {
-		ex.regTimer.Stop()
-		ex.regTimer = nil
+// StopTimers stops the registration and kill timers.
+func (ex *Executor) StopTimers() {
+	if ex.RegTimer != nil {
+		ex.RegTimer.Stop()
+		ex.RegTimer = nil
 	}
-	if ex.killTimer != nil {
-		ex.killTimer.Stop()
-		ex.killTimer = nil
+	if ex.KillTimer != nil {
+		ex.KillTimer.Stop()
+		ex.KillTimer = nil
 	}
 }
 
-func (ex *executor) gone() bool { return ex.state == executorTerminated }
+// Gone reports whether the executor's container ended.
+func (ex *Executor) Gone() bool { return ex.State == ExecutorTerminated }
 
-// toTask renders a task as a mesos.Task for the master and /state.
-func (t *task) toTask(agentID string, sum *statusupdate.Manager) *mesos.Task {
+// ToTask renders a task as a mesos.Task for the master and /state.
+func (t *Task) ToTask(agentID string, sum *statusupdate.Manager) *mesos.Task {
 	mt := &mesos.Task{
-		Name:        proto.String(t.info.GetName()),
-		TaskId:      t.info.GetTaskId(),
-		FrameworkId: &mesos.FrameworkID{Value: proto.String(t.ex.fw.id)},
-		ExecutorId:  &mesos.ExecutorID{Value: proto.String(t.ex.id)},
+		Name:        proto.String(t.Info.GetName()),
+		TaskId:      t.Info.GetTaskId(),
+		FrameworkId: &mesos.FrameworkID{Value: proto.String(t.Executor.Framework.ID)},
+		ExecutorId:  &mesos.ExecutorID{Value: proto.String(t.Executor.ID)},
 		AgentId:     &mesos.AgentID{Value: proto.String(agentID)},
-		State:       t.state.Enum(),
-		Resources:   t.info.GetResources(),
-		Statuses:    t.statuses,
-		Labels:      t.info.GetLabels(),
-		Discovery:   t.info.GetDiscovery(),
-		Container:   t.info.GetContainer(),
-		HealthCheck: t.info.GetHealthCheck(),
-		KillPolicy:  t.info.GetKillPolicy(),
+		State:       t.State.Enum(),
+		Resources:   t.Info.GetResources(),
+		Statuses:    t.Statuses,
+		Labels:      t.Info.GetLabels(),
+		Discovery:   t.Info.GetDiscovery(),
+		Container:   t.Info.GetContainer(),
+		HealthCheck: t.Info.GetHealthCheck(),
+		KillPolicy:  t.Info.GetKillPolicy(),
 	}
 	if sum != nil {
-		if p := sum.Pending(t.ex.key(t.info.GetTaskId().GetValue())); len(p) > 0 {
+		if p := sum.Pending(t.Executor.Key(t.Info.GetTaskId().GetValue())); len(p) > 0 {
 			if s, ok := mesos.TaskState_value[p[0].State]; ok {
 				mt.StatusUpdateState = mesos.TaskState(s).Enum()
 			}
 			mt.StatusUpdateUuid = []byte(p[0].UUID)
 		}
 	}
-	if u := t.info.GetCommand().GetUser(); u != "" {
+	if u := t.Info.GetCommand().GetUser(); u != "" {
 		mt.User = proto.String(u)
-	} else if u := t.ex.fw.info.GetUser(); u != "" {
+	} else if u := t.Executor.Framework.Info.GetUser(); u != "" {
 		mt.User = proto.String(u)
 	}
 	return mt
 }
 
-// frameworkFor returns the framework, creating or refreshing it from info. Loop only.
-func (st *loopState) frameworkFor(info *mesos.FrameworkInfo) *framework {
+// FrameworkFor returns the framework, creating or refreshing it from info. Loop only.
+func (st *State) FrameworkFor(info *mesos.FrameworkInfo) *Framework {
 	id := info.GetId().GetValue()
-	fw := st.frameworks[id]
+	fw := st.Frameworks[id]
 	if fw == nil {
-		fw = &framework{id: id, executors: make(map[string]*executor)}
-		st.frameworks[id] = fw
+		fw = &Framework{ID: id, Executors: make(map[string]*Executor)}
+		st.Frameworks[id] = fw
 	}
-	fw.info = info
+	fw.Info = info
 	return fw
 }
 
-// executorOf finds an executor. Loop only.
-func (st *loopState) executorOf(frameworkID, executorID string) *executor {
-	fw := st.frameworks[frameworkID]
+// ExecutorOf finds an executor. Loop only.
+func (st *State) ExecutorOf(frameworkID, executorID string) *Executor {
+	fw := st.Frameworks[frameworkID]
 	if fw == nil {
 		return nil
 	}
-	return fw.executors[executorID]
+	return fw.Executors[executorID]
 }
 
-// completeTask moves a task whose terminal update was acknowledged to completed.
-func (a *Agent) completeTask(k statusupdate.TaskKey) {
-	t := a.st.tasks[k]
-	if t == nil {
-		return
-	}
-	delete(a.st.tasks, k)
-	ex := t.ex
-	delete(ex.tasks, k.TaskID)
-	ex.completed = appendBounded(ex.completed, t.toTask(a.st.agentID, nil))
-	a.maybeRemoveExecutor(ex)
-}
-
-// maybeRemoveExecutor forgets a terminated executor without live tasks, and its framework
-// when that was the framework's last executor.
-func (a *Agent) maybeRemoveExecutor(ex *executor) {
-	if !ex.gone() || (len(ex.tasks) > 0 && !ex.fw.shuttingDown) {
-		return
-	}
-	fw := ex.fw
-	for tid := range ex.tasks {
-		delete(a.st.tasks, ex.key(tid))
-	}
-	delete(fw.executors, ex.id)
-	fw.completedExecutors = appendBounded(fw.completedExecutors, ex)
-	a.gc.scheduleExecutor(ex)
-	if len(fw.executors) == 0 && (fw.shuttingDown || fw.idle()) {
-		a.removeFramework(fw)
-	}
-	a.checkStopped()
-}
-
-// frameworkIdle reports whether the framework has no live tasks on this agent.
-func (fw *framework) idle() bool {
-	for _, ex := range fw.executors {
-		if len(ex.tasks) > 0 {
+// Idle reports whether the framework has no live tasks on this agent.
+func (fw *Framework) Idle() bool {
+	for _, ex := range fw.Executors {
+		if len(ex.Tasks) > 0 {
 			return false
 		}
 	}
 	return true
 }
 
-func (a *Agent) removeFramework(fw *framework) {
-	delete(a.st.frameworks, fw.id)
-	if fw.shuttingDown {
-		a.st.sum.CleanupFramework(fw.id)
+// CompleteTask moves a task whose terminal update was acknowledged to its executor's
+// completed tasks and returns the executor (nil for an unknown task).
+func (st *State) CompleteTask(k statusupdate.TaskKey) *Executor {
+	t := st.Tasks[k]
+	if t == nil {
+		return nil
 	}
-	a.st.completedFrameworks = appendBounded(a.st.completedFrameworks, fw)
-	a.gc.scheduleFramework(fw)
+	delete(st.Tasks, k)
+	ex := t.Executor
+	delete(ex.Tasks, k.TaskID)
+	ex.Completed = AppendBounded(ex.Completed, t.ToTask(st.AgentID, nil))
+	return ex
 }
 
-func appendBounded[T any](s []T, v T) []T {
+// RemoveExecutor forgets a terminated executor without live tasks (any executor of a
+// framework shutting down) and reports whether it did; removedFramework is its framework
+// when that was the framework's last executor and the framework went too.
+func (st *State) RemoveExecutor(ex *Executor) (removed bool, removedFramework *Framework) {
+	if !ex.Gone() || (len(ex.Tasks) > 0 && !ex.Framework.ShuttingDown) {
+		return false, nil
+	}
+	fw := ex.Framework
+	for tid := range ex.Tasks {
+		delete(st.Tasks, ex.Key(tid))
+	}
+	delete(fw.Executors, ex.ID)
+	fw.CompletedExecutors = AppendBounded(fw.CompletedExecutors, ex)
+	if len(fw.Executors) == 0 && (fw.ShuttingDown || fw.Idle()) {
+		st.RemoveFramework(fw)
+		return true, fw
+	}
+	return true, nil
+}
+
+// RemoveFramework forgets a framework (the status update streams of one shutting down too).
+func (st *State) RemoveFramework(fw *Framework) {
+	delete(st.Frameworks, fw.ID)
+	if fw.ShuttingDown {
+		st.Updates.CleanupFramework(fw.ID)
+	}
+	st.CompletedFrameworks = AppendBounded(st.CompletedFrameworks, fw)
+}
+
+// KnownContainerIDs is the container id of every executor the agent knows.
+func (st *State) KnownContainerIDs() map[string]bool {
+	known := make(map[string]bool)
+	for _, fw := range st.Frameworks {
+		for _, ex := range fw.Executors {
+			known[ex.ContainerID] = true
+		}
+	}
+	return known
+}
+
+// AppendBounded appends v, keeping the last MaxCompleted elements.
+func AppendBounded[T any](s []T, v T) []T {
 	s = append(s, v)
-	if len(s) > maxCompleted {
-		s = append(s[:0:0], s[len(s)-maxCompleted:]...)
+	if len(s) > MaxCompleted {
+		s = append(s[:0:0], s[len(s)-MaxCompleted:]...)
 	}
 	return s
 }
 
-// sortedByID returns the values of m (frameworks, executors or tasks by id) in the order
+// SortedByID returns the values of m (frameworks, executors or tasks by id) in the order
 // of their ids.
-func sortedByID[V any](m map[string]V) []V {
+func SortedByID[V any](m map[string]V) []V {
 	out := make([]V, 0, len(m))
 	for _, k := range slices.Sorted(maps.Keys(m)) {
 		out = append(out, m[k])
@@ -228,54 +277,55 @@ func sortedByID[V any](m map[string]V) []V {
 	return out
 }
 
-// flushQueue sends every queued launch to the subscribed executor.
-func (ex *executor) flushQueue() {
-	for _, item := range ex.queue {
-		if item.task != nil {
-			t := ex.tasks[item.task.GetTaskId().GetValue()]
-			if t == nil || t.launched || t.state.IsTerminal() {
+// FlushQueue sends every queued launch to the subscribed executor.
+func (ex *Executor) FlushQueue() {
+	for _, item := range ex.Queue {
+		if item.Task != nil {
+			t := ex.Tasks[item.Task.GetTaskId().GetValue()]
+			if t == nil || t.Launched || t.State.IsTerminal() {
 				continue
 			}
-			t.launched = true
-			ex.conn.Push(&executorpb.Event{Type: executorpb.Event_LAUNCH.Enum(),
-				Launch: &executorpb.Event_Launch{Task: item.task}})
+			t.Launched = true
+			ex.Conn.Push(&executorpb.Event{Type: executorpb.Event_LAUNCH.Enum(),
+				Launch: &executorpb.Event_Launch{Task: item.Task}})
 			continue
 		}
 		var live []*mesos.TaskInfo
-		for _, ti := range item.group.GetTasks() {
-			if t := ex.tasks[ti.GetTaskId().GetValue()]; t != nil && !t.launched && !t.state.IsTerminal() {
-				t.launched = true
+		for _, ti := range item.Group.GetTasks() {
+			if t := ex.Tasks[ti.GetTaskId().GetValue()]; t != nil && !t.Launched && !t.State.IsTerminal() {
+				t.Launched = true
 				live = append(live, ti)
 			}
 		}
 		if len(live) > 0 {
-			ex.conn.Push(&executorpb.Event{Type: executorpb.Event_LAUNCH_GROUP.Enum(),
+			ex.Conn.Push(&executorpb.Event{Type: executorpb.Event_LAUNCH_GROUP.Enum(),
 				LaunchGroup: &executorpb.Event_LaunchGroup{TaskGroup: &mesos.TaskGroupInfo{Tasks: live}}})
 		}
 	}
-	ex.queue = nil
+	ex.Queue = nil
 }
 
-func (ex *executor) hasLiveTasks() bool {
-	for _, t := range ex.tasks {
-		if !t.state.IsTerminal() {
+// HasLiveTasks reports whether a task of the executor is not terminal.
+func (ex *Executor) HasLiveTasks() bool {
+	for _, t := range ex.Tasks {
+		if !t.State.IsTerminal() {
 			return true
 		}
 	}
 	return false
 }
 
-// unqueue removes a task that ended before it was sent from its executor's queue.
-func (ex *executor) unqueue(t *task) {
-	tid := t.info.GetTaskId().GetValue()
-	out := ex.queue[:0]
-	for _, item := range ex.queue {
-		if item.task != nil && item.task.GetTaskId().GetValue() == tid {
+// Unqueue removes a task that ended before it was sent from its executor's queue.
+func (ex *Executor) Unqueue(t *Task) {
+	tid := t.Info.GetTaskId().GetValue()
+	out := ex.Queue[:0]
+	for _, item := range ex.Queue {
+		if item.Task != nil && item.Task.GetTaskId().GetValue() == tid {
 			continue
 		}
-		if item.group != nil {
+		if item.Group != nil {
 			var rest []*mesos.TaskInfo
-			for _, ti := range item.group.GetTasks() {
+			for _, ti := range item.Group.GetTasks() {
 				if ti.GetTaskId().GetValue() != tid {
 					rest = append(rest, ti)
 				}
@@ -283,20 +333,38 @@ func (ex *executor) unqueue(t *task) {
 			if len(rest) == 0 {
 				continue
 			}
-			item.group = &mesos.TaskGroupInfo{Tasks: rest}
+			item.Group = &mesos.TaskGroupInfo{Tasks: rest}
 		}
 		out = append(out, item)
 	}
-	ex.queue = out
+	ex.Queue = out
 }
 
-func (ex *executor) exitedCall(status int) *agorapb.AgentCall {
+// ExitedCall tells the master that the executor ended with status.
+func (ex *Executor) ExitedCall(status int) *agorapb.AgentCall {
 	return &agorapb.AgentCall{
 		Type: agorapb.AgentCall_EXECUTOR_EXITED.Enum(),
 		ExecutorExited: &agorapb.AgentCall_ExecutorExited{
-			FrameworkId: &mesos.FrameworkID{Value: proto.String(ex.fw.id)},
-			ExecutorId:  &mesos.ExecutorID{Value: proto.String(ex.id)},
+			FrameworkId: &mesos.FrameworkID{Value: proto.String(ex.Framework.ID)},
+			ExecutorId:  &mesos.ExecutorID{Value: proto.String(ex.ID)},
 			Status:      proto.Int32(int32(status)),
 		},
 	}
+}
+
+// GracePeriod is the executor's shutdown grace period: its own, or def.
+func (ex *Executor) GracePeriod(def time.Duration) time.Duration {
+	if ns := ex.Info.GetShutdownGracePeriod().GetNanoseconds(); ns > 0 {
+		return time.Duration(ns)
+	}
+	return def
+}
+
+// AppendStatus keeps the latest MaxStatuses statuses of a task.
+func AppendStatus(s []*mesos.TaskStatus, st *mesos.TaskStatus) []*mesos.TaskStatus {
+	s = append(s, st)
+	if len(s) > MaxStatuses {
+		s = append(s[:0:0], s[len(s)-MaxStatuses:]...)
+	}
+	return s
 }
