@@ -25,6 +25,7 @@ import (
 	"github.com/agoracluster/agora/agent/registration"
 	"github.com/agoracluster/agora/agent/sandbox"
 	"github.com/agoracluster/agora/agent/statusupdate"
+	"github.com/agoracluster/agora/agent/workload"
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
 	"github.com/agoracluster/agora/resources"
 	"github.com/agoracluster/agora/security/exectoken"
@@ -79,7 +80,7 @@ type Agent struct {
 
 // loopState is every piece of mutable agent state; only the loop touches it.
 type loopState struct {
-	State            // the frameworks, executors and tasks, and their status update streams
+	workload.State   // the frameworks, executors and tasks, and their status update streams
 	masterAddr       string
 	connected        bool
 	stopping         bool
@@ -121,7 +122,7 @@ func New(cfg Config, logger *zap.Logger) (*Agent, error) {
 		procCtx:     procCtx,
 		launches:    make(chan struct{}, cfg.LaunchConcurrency),
 		procStop:    procStop,
-		st:          loopState{State: NewState(cfg.StatusUpdate)},
+		st:          loopState{State: workload.NewState(cfg.StatusUpdate)},
 	}
 	if cfg.AuthenticateHTTPExecutors {
 		if a.tokens, err = exectoken.LoadOrCreate(filepath.Join(cfg.WorkDir, "meta", "executor_token_key")); err != nil {
@@ -364,7 +365,7 @@ func (a *Agent) checkStopped() {
 	}
 	for _, fw := range a.st.Frameworks {
 		for _, ex := range fw.Executors {
-			if ex.State != ExecutorTerminated && !ex.Detached {
+			if ex.State != workload.ExecutorTerminated && !ex.Detached {
 				return
 			}
 		}
@@ -458,7 +459,7 @@ func (a *Agent) completeTask(k statusupdate.TaskKey) {
 
 // maybeRemoveExecutor forgets a terminated executor without live tasks, and its framework
 // when that was the framework's last executor, and schedules their sandboxes for removal.
-func (a *Agent) maybeRemoveExecutor(ex *Executor) {
+func (a *Agent) maybeRemoveExecutor(ex *workload.Executor) {
 	removed, fw := a.st.RemoveExecutor(ex)
 	if !removed {
 		return
@@ -471,7 +472,7 @@ func (a *Agent) maybeRemoveExecutor(ex *Executor) {
 }
 
 // removeFramework forgets a framework and schedules its sandboxes for removal. Loop only.
-func (a *Agent) removeFramework(fw *Framework) {
+func (a *Agent) removeFramework(fw *workload.Framework) {
 	a.st.RemoveFramework(fw)
 	a.gc.scheduleFramework(fw)
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/agoracluster/agora/agent/containerizer"
+	"github.com/agoracluster/agora/agent/workload"
 	"github.com/agoracluster/agora/internal/poll"
 )
 
@@ -86,7 +87,7 @@ func benchLaunch(b *testing.B, n int) {
 		_ = ta.a.query(context.Background(), func() {
 			for _, fw := range ta.a.st.Frameworks {
 				for _, ex := range fw.Executors {
-					if ex.State == ExecutorRegistering {
+					if ex.State == workload.ExecutorRegistering {
 						started++
 					}
 				}

@@ -10,6 +10,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/agoracluster/agora/agent/executorapi"
+	"github.com/agoracluster/agora/agent/workload"
 	agorapb "github.com/agoracluster/agora/proto/agora/v1"
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
 	executorpb "github.com/agoracluster/agora/proto/mesos/v1/executor"
@@ -72,7 +73,7 @@ func (e executorCalls) known(c *executorpb.Call) error {
 	return err
 }
 
-func (e executorCalls) callExecutor(c *executorpb.Call) (*Executor, error) {
+func (e executorCalls) callExecutor(c *executorpb.Call) (*workload.Executor, error) {
 	a := e.a
 	fid, eid := c.GetFrameworkId().GetValue(), c.GetExecutorId().GetValue()
 	if a.st.Frameworks[fid] == nil {
@@ -95,7 +96,7 @@ func (e executorCalls) update(c *executorpb.Call) error {
 	return nil
 }
 
-func (e executorCalls) updateFromExecutor(ex *Executor, status *mesos.TaskStatus) {
+func (e executorCalls) updateFromExecutor(ex *workload.Executor, status *mesos.TaskStatus) {
 	a := e.a
 	st := proto.Clone(status).(*mesos.TaskStatus)
 	st.Source = mesos.TaskStatus_SOURCE_EXECUTOR.Enum()
@@ -151,7 +152,7 @@ func (e executorCalls) subscribe(c *executorpb.Call, conn *executorapi.Conn) err
 	if err != nil {
 		return err
 	}
-	if ex.State == ExecutorTerminating {
+	if ex.State == workload.ExecutorTerminating {
 		return &executorapi.Error{Code: http.StatusForbidden, Msg: fmt.Sprintf("Executor %q is terminating", ex.ID)}
 	}
 	if a.st.stopping {
@@ -161,7 +162,7 @@ func (e executorCalls) subscribe(c *executorpb.Call, conn *executorapi.Conn) err
 		ex.Conn.Close()
 	}
 	ex.Conn = conn
-	ex.State = ExecutorRunning
+	ex.State = workload.ExecutorRunning
 	if ex.Starting != nil { // a recovered executor has none
 		ex.Starting.Release()
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/agoracluster/agora/agent/proc"
 	"github.com/agoracluster/agora/agent/sandbox"
 	"github.com/agoracluster/agora/agent/volumes"
+	"github.com/agoracluster/agora/agent/workload"
 	"github.com/agoracluster/agora/duration"
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
 	executorpb "github.com/agoracluster/agora/proto/mesos/v1/executor"
@@ -34,7 +35,7 @@ type supervisor struct{ a *Agent }
 
 // executorInfoFor returns the executor that runs task: its own ExecutorInfo, or Agora's
 // command executor (executor id = task id) for a command task.
-func executorInfoFor(fw *Framework, t *mesos.TaskInfo, bin string) (*mesos.ExecutorInfo, bool) {
+func executorInfoFor(fw *workload.Framework, t *mesos.TaskInfo, bin string) (*mesos.ExecutorInfo, bool) {
 	if t.GetExecutor() != nil {
 		info := proto.Clone(t.GetExecutor()).(*mesos.ExecutorInfo)
 		if info.FrameworkId == nil {
@@ -87,19 +88,19 @@ func executorCommand(info *mesos.ExecutorInfo, bin string) *mesos.CommandInfo {
 
 // launch registers a new executor and starts it in the background; its checkpoints,
 // tasks included, are written there too, off the loop. Loop only.
-func (s supervisor) launch(fw *Framework, info *mesos.ExecutorInfo, command bool, tasks []*mesos.TaskInfo) *Executor {
+func (s supervisor) launch(fw *workload.Framework, info *mesos.ExecutorInfo, command bool, tasks []*mesos.TaskInfo) *workload.Executor {
 	a := s.a
 	eid := info.GetExecutorId().GetValue()
 	cid := uuid.NewString()
-	ex := &Executor{
+	ex := &workload.Executor{
 		Framework:    fw,
 		ID:           eid,
 		Info:         info,
 		ContainerID:  cid,
 		Sandbox:      sandbox.Path(a.cfg.WorkDir, a.st.AgentID, fw.ID, eid, cid),
 		Command:      command,
-		State:        ExecutorLaunching,
-		Tasks:        make(map[string]*Task),
+		State:        workload.ExecutorLaunching,
+		Tasks:        make(map[string]*workload.Task),
 		PendingKills: make(map[string]*mesos.KillPolicy),
 		FailReason:   mesos.TaskStatus_REASON_EXECUTOR_TERMINATED,
 	}
@@ -112,7 +113,7 @@ func (s supervisor) launch(fw *Framework, info *mesos.ExecutorInfo, command bool
 	fw.Executors[eid] = ex
 	var taskRecs [][]byte
 	for _, ti := range tasks {
-		t := &Task{Executor: ex, Info: ti, State: mesos.TaskState_TASK_STAGING}
+		t := &workload.Task{Executor: ex, Info: ti, State: mesos.TaskState_TASK_STAGING}
 		if rec, err := checkpoint.TaskRecord(t.ToTask(a.st.AgentID, nil)); err != nil {
 			a.log.Warn("checkpoint task", zap.Error(err))
 		} else {
@@ -209,7 +210,7 @@ func (s *launchSlot) Release() {
 
 // watch creates the sandbox, launches the executor, waits for it to end and reports
 // each step to the loop. It runs on its own goroutine and touches no loop state.
-func (s supervisor) watch(ex *Executor, slot *launchSlot, spec containerizer.ContainerSpec, agentID string, info *mesos.ExecutorInfo, taskRecs [][]byte, limits cgroups.Limits, gpus int, gpuErr error, vols resources.Resources, log *zap.Logger) {
+func (s supervisor) watch(ex *workload.Executor, slot *launchSlot, spec containerizer.ContainerSpec, agentID string, info *mesos.ExecutorInfo, taskRecs [][]byte, limits cgroups.Limits, gpus int, gpuErr error, vols resources.Resources, log *zap.Logger) {
 	a := s.a
 	defer slot.Release()
 	if !slot.acquire(a.procCtx) {
@@ -262,7 +263,7 @@ func (s supervisor) watch(ex *Executor, slot *launchSlot, spec containerizer.Con
 
 // wait waits for a container to end, learns whether it hit its memory limit,
 // removes its cgroup (killing what is left) and reports the end to the loop.
-func (s supervisor) wait(ex *Executor, containerID string) {
+func (s supervisor) wait(ex *workload.Executor, containerID string) {
 	a := s.a
 	term, err := a.containerizer.Wait(a.procCtx, containerID)
 	if err != nil {
@@ -279,7 +280,7 @@ func (s supervisor) wait(ex *Executor, containerID string) {
 	})
 }
 
-func (s supervisor) launchFailed(ex *Executor, err error) {
+func (s supervisor) launchFailed(ex *workload.Executor, err error) {
 	a := s.a
 	a.log.Warn("executor launch failed", zap.String("framework_id", ex.Framework.ID), zap.String("executor_id", ex.ID), zap.Error(err))
 	ex.FailReason = mesos.TaskStatus_REASON_CONTAINER_LAUNCH_FAILED
@@ -287,19 +288,19 @@ func (s supervisor) launchFailed(ex *Executor, err error) {
 	a.sup.exited(ex, containerizer.Termination{Status: -1, Message: err.Error()})
 }
 
-func (s supervisor) started(ex *Executor, pid int) {
+func (s supervisor) started(ex *workload.Executor, pid int) {
 	a := s.a
 	ex.PID = pid
-	if ex.State == ExecutorTerminating {
+	if ex.State == workload.ExecutorTerminating {
 		a.sup.kill(ex)
 		return
 	}
-	if ex.State != ExecutorLaunching {
+	if ex.State != workload.ExecutorLaunching {
 		return
 	}
-	ex.State = ExecutorRegistering
+	ex.State = workload.ExecutorRegistering
 	ex.RegTimer = a.afterFunc(a.cfg.ExecutorRegistrationTimeout, func() {
-		if ex.State != ExecutorRegistering {
+		if ex.State != workload.ExecutorRegistering {
 			return
 		}
 		a.log.Warn("executor did not subscribe in time, killing it",
@@ -312,7 +313,7 @@ func (s supervisor) started(ex *Executor, pid int) {
 }
 
 // exited fails the executor's live tasks and tells the master.
-func (s supervisor) exited(ex *Executor, term containerizer.Termination) {
+func (s supervisor) exited(ex *workload.Executor, term containerizer.Termination) {
 	a := s.a
 	if ex.Gone() {
 		return
@@ -322,7 +323,7 @@ func (s supervisor) exited(ex *Executor, term containerizer.Termination) {
 		ex.Conn.Close()
 		ex.Conn = nil
 	}
-	ex.State = ExecutorTerminated
+	ex.State = workload.ExecutorTerminated
 	a.log.Info("executor exited", zap.String("framework_id", ex.Framework.ID), zap.String("executor_id", ex.ID),
 		zap.String("status", term.Message))
 	msg := ex.FailMessage
@@ -330,7 +331,7 @@ func (s supervisor) exited(ex *Executor, term containerizer.Termination) {
 		msg = "Executor terminated: " + term.Message
 	}
 	ex.Queue = nil
-	for _, t := range SortedByID(ex.Tasks) {
+	for _, t := range workload.SortedByID(ex.Tasks) {
 		if t.State.IsTerminal() {
 			continue
 		}
@@ -346,12 +347,12 @@ func (s supervisor) exited(ex *Executor, term containerizer.Termination) {
 }
 
 // kill sends SIGKILL to the executor's container.
-func (s supervisor) kill(ex *Executor) {
+func (s supervisor) kill(ex *workload.Executor) {
 	a := s.a
 	if ex.Gone() {
 		return
 	}
-	ex.State = ExecutorTerminating
+	ex.State = workload.ExecutorTerminating
 	if ex.PID == 0 {
 		return // still launching; started kills it
 	}
@@ -361,12 +362,12 @@ func (s supervisor) kill(ex *Executor) {
 }
 
 // shutdown asks the executor to shut down and kills it after the grace period.
-func (s supervisor) shutdown(ex *Executor) {
+func (s supervisor) shutdown(ex *workload.Executor) {
 	a := s.a
-	if ex.Gone() || ex.State == ExecutorTerminating {
+	if ex.Gone() || ex.State == workload.ExecutorTerminating {
 		return
 	}
-	ex.State = ExecutorTerminating
+	ex.State = workload.ExecutorTerminating
 	if ex.Conn == nil {
 		a.sup.kill(ex)
 		return
@@ -376,7 +377,7 @@ func (s supervisor) shutdown(ex *Executor) {
 }
 
 // detach leaves the executor running when the agent exits.
-func (s supervisor) detach(ex *Executor) {
+func (s supervisor) detach(ex *workload.Executor) {
 	ex.Detached = true
 	ex.StopTimers()
 	if ex.Conn != nil {
@@ -387,7 +388,7 @@ func (s supervisor) detach(ex *Executor) {
 
 // executorEnv is the executor's environment: the agent's own (without AGORA_* and MESOS_*),
 // the Mesos executor variables, then ExecutorInfo.command.environment.
-func (a *Agent) executorEnv(ex *Executor) []string {
+func (a *Agent) executorEnv(ex *workload.Executor) []string {
 	env := containerizer.InheritedEnv()
 	env = append(env,
 		"MESOS_FRAMEWORK_ID="+ex.Framework.ID,

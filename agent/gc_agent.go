@@ -11,6 +11,7 @@ import (
 
 	"github.com/agoracluster/agora/agent/gc"
 	"github.com/agoracluster/agora/agent/sandbox"
+	"github.com/agoracluster/agora/agent/workload"
 )
 
 // Sandbox garbage collection in the agent (as Mesos's): when an executor is removed (it
@@ -56,7 +57,7 @@ func (g *sandboxGC) run(ctx context.Context) {
 }
 
 // scheduleExecutor schedules the directories of a removed executor. Loop only.
-func (g *sandboxGC) scheduleExecutor(ex *Executor) {
+func (g *sandboxGC) scheduleExecutor(ex *workload.Executor) {
 	if g == nil {
 		return
 	}
@@ -73,7 +74,7 @@ func (g *sandboxGC) scheduleExecutor(ex *Executor) {
 }
 
 // scheduleFramework schedules the directories of a removed framework. Loop only.
-func (g *sandboxGC) scheduleFramework(fw *Framework) {
+func (g *sandboxGC) scheduleFramework(fw *workload.Framework) {
 	if g == nil {
 		return
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/agoracluster/agora/agent/clock"
 	"github.com/agoracluster/agora/agent/gc"
 	"github.com/agoracluster/agora/agent/stateapi"
+	"github.com/agoracluster/agora/agent/workload"
 	"github.com/agoracluster/agora/internal/poll"
 	agorapb "github.com/agoracluster/agora/proto/agora/v1"
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
@@ -132,9 +133,9 @@ func TestGCScanWorkDir(t *testing.T) {
 
 	a := &Agent{cfg: Config{WorkDir: work}, log: zaptest.NewLogger(t), ckpt: checkpoint.Store{WorkDir: work}}
 	a.st.AgentID = "A"
-	fw := &Framework{ID: "F", Executors: map[string]*Executor{}}
-	fw.Executors["E"] = &Executor{Framework: fw, ID: "E", ContainerID: "C", Sandbox: liveSandbox}
-	a.st.Frameworks = map[string]*Framework{"F": fw}
+	fw := &workload.Framework{ID: "F", Executors: map[string]*workload.Executor{}}
+	fw.Executors["E"] = &workload.Executor{Framework: fw, ID: "E", ContainerID: "C", Sandbox: liveSandbox}
+	a.st.Frameworks = map[string]*workload.Framework{"F": fw}
 	a.gc = &sandboxGC{a: a, c: gc.NewCollector(gc.Policy{Delay: time.Hour, DiskWatch: time.Minute}, clock.Real{}, a.log, nil, nil, nil)}
 	a.gc.scanWorkDir()
 

@@ -10,6 +10,7 @@ import (
 	"github.com/agoracluster/agora/agent/files"
 	"github.com/agoracluster/agora/agent/operatorapi"
 	"github.com/agoracluster/agora/agent/stateapi"
+	"github.com/agoracluster/agora/agent/workload"
 	"github.com/agoracluster/agora/resources"
 )
 
@@ -128,7 +129,7 @@ func (s stateSource) snapshot() stateapi.State {
 		Frameworks:          []stateapi.FrameworkState{},
 		CompletedFrameworks: []stateapi.FrameworkState{},
 	}
-	for _, fw := range SortedByID(a.st.Frameworks) {
+	for _, fw := range workload.SortedByID(a.st.Frameworks) {
 		st.Frameworks = append(st.Frameworks, s.framework(fw))
 	}
 	for _, fw := range a.st.CompletedFrameworks {
@@ -137,12 +138,12 @@ func (s stateSource) snapshot() stateapi.State {
 	return st
 }
 
-func (s stateSource) framework(fw *Framework) stateapi.FrameworkState {
+func (s stateSource) framework(fw *workload.Framework) stateapi.FrameworkState {
 	fs := stateapi.FrameworkState{
 		ID: fw.ID, Name: fw.Info.GetName(), User: fw.Info.GetUser(), Role: fw.Info.GetRole(),
 		Executors: []stateapi.ExecutorState{}, CompletedExecutors: []stateapi.ExecutorState{},
 	}
-	for _, ex := range SortedByID(fw.Executors) {
+	for _, ex := range workload.SortedByID(fw.Executors) {
 		fs.Executors = append(fs.Executors, s.executor(ex))
 	}
 	for _, ex := range fw.CompletedExecutors {
@@ -151,13 +152,13 @@ func (s stateSource) framework(fw *Framework) stateapi.FrameworkState {
 	return fs
 }
 
-func (s stateSource) executor(ex *Executor) stateapi.ExecutorState {
+func (s stateSource) executor(ex *workload.Executor) stateapi.ExecutorState {
 	es := stateapi.ExecutorState{
 		ID: ex.ID, Name: ex.Info.GetName(), Source: ex.Info.GetSource(), Container: ex.ContainerID,
 		Directory: ex.Sandbox, State: ex.State.String(), PID: ex.PID,
 		Tasks: []stateapi.TaskState{}, QueuedTasks: []stateapi.TaskState{}, CompletedTasks: []stateapi.TaskState{},
 	}
-	for _, t := range SortedByID(ex.Tasks) {
+	for _, t := range workload.SortedByID(ex.Tasks) {
 		ts := stateapi.TaskOf(t.ToTask(s.a.st.AgentID, nil))
 		if t.Launched || t.State.IsTerminal() {
 			es.Tasks = append(es.Tasks, ts)

@@ -6,6 +6,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/agoracluster/agora/agent/workload"
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
 )
 
@@ -15,7 +16,7 @@ const limitationCheckInterval = time.Second
 
 // limit ends a container that hit its memory limit: its live tasks fail with
 // REASON_CONTAINER_LIMITATION_MEMORY and every process in it is killed. Loop only.
-func (s supervisor) limit(ex *Executor, msg string) {
+func (s supervisor) limit(ex *workload.Executor, msg string) {
 	a := s.a
 	if ex.Limited || ex.Gone() {
 		return

@@ -7,6 +7,7 @@ import (
 	"github.com/agoracluster/agora/agent/isolation"
 	"github.com/agoracluster/agora/agent/statusupdate"
 	"github.com/agoracluster/agora/agent/volumes"
+	"github.com/agoracluster/agora/agent/workload"
 	agorapb "github.com/agoracluster/agora/proto/agora/v1"
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
 	executorpb "github.com/agoracluster/agora/proto/mesos/v1/executor"
@@ -111,7 +112,7 @@ func (l masterLink) runTasks(fwInfo *mesos.FrameworkInfo, groupExecutor *mesos.E
 		info, command = executorInfoFor(fw, tasks[0], a.executorBin)
 	}
 	ex := fw.Executors[info.GetExecutorId().GetValue()]
-	if ex != nil && ex.State >= ExecutorTerminating {
+	if ex != nil && ex.State >= workload.ExecutorTerminating {
 		l.dropTasks(fid, tasks, "Executor is terminating")
 		return
 	}
@@ -137,14 +138,14 @@ func (l masterLink) runTasks(fwInfo *mesos.FrameworkInfo, groupExecutor *mesos.E
 			return
 		}
 	}
-	item := LaunchItem{}
+	item := workload.LaunchItem{}
 	if groupExecutor != nil {
 		item.Group = &mesos.TaskGroupInfo{Tasks: tasks}
 	} else {
 		item.Task = tasks[0]
 	}
 	for _, ti := range tasks {
-		t := &Task{Executor: ex, Info: ti, State: mesos.TaskState_TASK_STAGING}
+		t := &workload.Task{Executor: ex, Info: ti, State: mesos.TaskState_TASK_STAGING}
 		ex.Tasks[ti.GetTaskId().GetValue()] = t
 		a.st.Tasks[ex.Key(ti.GetTaskId().GetValue())] = t
 		if newExecutor {
@@ -155,7 +156,7 @@ func (l masterLink) runTasks(fwInfo *mesos.FrameworkInfo, groupExecutor *mesos.E
 		}
 	}
 	ex.Queue = append(ex.Queue, item)
-	if ex.State == ExecutorRunning && ex.Conn != nil {
+	if ex.State == workload.ExecutorRunning && ex.Conn != nil {
 		ex.FlushQueue()
 	}
 }
@@ -182,7 +183,7 @@ func (l masterLink) killTask(fid, tid string, policy *mesos.KillPolicy) {
 	if !t.Launched {
 		a.agentUpdate(t, mesos.TaskState_TASK_KILLED, mesos.TaskStatus_REASON_TASK_KILLED_DURING_LAUNCH,
 			"Killed before delivery to the executor")
-		if ex.State < ExecutorRunning && !ex.HasLiveTasks() {
+		if ex.State < workload.ExecutorRunning && !ex.HasLiveTasks() {
 			a.sup.shutdown(ex)
 		}
 		return

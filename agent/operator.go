@@ -10,6 +10,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/agoracluster/agora/agent/operatorapi"
+	"github.com/agoracluster/agora/agent/workload"
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
 	agentpb "github.com/agoracluster/agora/proto/mesos/v1/agent"
 	"github.com/agoracluster/agora/resources"
@@ -60,14 +61,14 @@ func (s operatorSource) State(ctx context.Context) (*agentpb.Response_GetState, 
 	err := s.onLoop(ctx, func() {
 		a := s.a
 		tasks := st.GetTasks
-		executor := func(ex *Executor, completed bool) {
+		executor := func(ex *workload.Executor, completed bool) {
 			e := &agentpb.Response_GetExecutors_Executor{ExecutorInfo: proto.Clone(ex.Info).(*mesos.ExecutorInfo)}
 			if completed {
 				st.GetExecutors.CompletedExecutors = append(st.GetExecutors.CompletedExecutors, e)
 			} else {
 				st.GetExecutors.Executors = append(st.GetExecutors.Executors, e)
 			}
-			for _, t := range SortedByID(ex.Tasks) {
+			for _, t := range workload.SortedByID(ex.Tasks) {
 				mt := proto.Clone(t.ToTask(a.st.AgentID, a.st.Updates)).(*mesos.Task)
 				switch {
 				case t.State.IsTerminal():
@@ -82,10 +83,10 @@ func (s operatorSource) State(ctx context.Context) (*agentpb.Response_GetState, 
 				tasks.CompletedTasks = append(tasks.CompletedTasks, proto.Clone(t).(*mesos.Task))
 			}
 		}
-		for _, fw := range SortedByID(a.st.Frameworks) {
+		for _, fw := range workload.SortedByID(a.st.Frameworks) {
 			st.GetFrameworks.Frameworks = append(st.GetFrameworks.Frameworks,
 				&agentpb.Response_GetFrameworks_Framework{FrameworkInfo: proto.Clone(fw.Info).(*mesos.FrameworkInfo)})
-			for _, ex := range SortedByID(fw.Executors) {
+			for _, ex := range workload.SortedByID(fw.Executors) {
 				executor(ex, false)
 			}
 			for _, ex := range fw.CompletedExecutors {
@@ -108,8 +109,8 @@ func (s operatorSource) State(ctx context.Context) (*agentpb.Response_GetState, 
 func (s operatorSource) Containers(ctx context.Context) ([]*agentpb.Response_GetContainers_Container, error) {
 	var out []*agentpb.Response_GetContainers_Container
 	err := s.onLoop(ctx, func() {
-		for _, fw := range SortedByID(s.a.st.Frameworks) {
-			for _, ex := range SortedByID(fw.Executors) {
+		for _, fw := range workload.SortedByID(s.a.st.Frameworks) {
+			for _, ex := range workload.SortedByID(fw.Executors) {
 				if ex.Gone() || ex.ContainerID == "" {
 					continue
 				}

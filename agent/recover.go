@@ -15,6 +15,7 @@ import (
 	"github.com/agoracluster/agora/agent/containerizer"
 	"github.com/agoracluster/agora/agent/sandbox"
 	"github.com/agoracluster/agora/agent/statusupdate"
+	"github.com/agoracluster/agora/agent/workload"
 	agorapb "github.com/agoracluster/agora/proto/agora/v1"
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
 )
@@ -68,15 +69,15 @@ func (a *Agent) recover(ctx context.Context) error {
 
 	a.st.AgentID = agentID
 	var recovered []containerizer.RecoveredContainer
-	var adopted []*Executor
+	var adopted []*workload.Executor
 	for _, cfw := range cp.Frameworks {
-		fw := &Framework{ID: cfw.Info.GetId().GetValue(), Info: cfw.Info, Executors: make(map[string]*Executor)}
+		fw := &workload.Framework{ID: cfw.Info.GetId().GetValue(), Info: cfw.Info, Executors: make(map[string]*workload.Executor)}
 		for _, cex := range cfw.Executors {
 			ex := a.recoverExecutor(fw, cex)
 			// (A hosted executor's liveness is the host's to tell: Recover asks it.)
 			if len(ex.Tasks) == 0 && !cex.Hosted && !containerizer.ExecutorAlive(containerOf(fw.ID, cex)) {
-				ex.State = ExecutorTerminated
-				fw.CompletedExecutors = AppendBounded(fw.CompletedExecutors, ex)
+				ex.State = workload.ExecutorTerminated
+				fw.CompletedExecutors = workload.AppendBounded(fw.CompletedExecutors, ex)
 				a.iso.Release(ex.ContainerID)
 				continue
 			}
@@ -108,19 +109,19 @@ func (a *Agent) recover(ctx context.Context) error {
 }
 
 // recoverExecutor rebuilds an executor and its tasks (and their update streams).
-func (a *Agent) recoverExecutor(fw *Framework, cex *checkpoint.Executor) *Executor {
+func (a *Agent) recoverExecutor(fw *workload.Framework, cex *checkpoint.Executor) *workload.Executor {
 	eid := cex.Info.GetExecutorId().GetValue()
-	ex := &Executor{
+	ex := &workload.Executor{
 		Framework:    fw,
 		ID:           eid,
 		Info:         cex.Info,
 		ContainerID:  cex.ContainerID,
 		Sandbox:      cex.Sandbox,
 		Command:      isCommandExecutor(cex.Info),
-		State:        ExecutorRegistering,
+		State:        workload.ExecutorRegistering,
 		PID:          cex.PID,
 		Hosted:       cex.Hosted,
-		Tasks:        make(map[string]*Task),
+		Tasks:        make(map[string]*workload.Task),
 		PendingKills: make(map[string]*mesos.KillPolicy),
 		FailReason:   mesos.TaskStatus_REASON_EXECUTOR_TERMINATED,
 		Recovered:    true,
@@ -131,7 +132,7 @@ func (a *Agent) recoverExecutor(fw *Framework, cex *checkpoint.Executor) *Execut
 		if err := a.st.Updates.Recover(key, ct.Records); err != nil {
 			a.log.Warn("recover status updates", zap.String("framework_id", fw.ID), zap.String("task_id", tid), zap.Error(err))
 		}
-		t := &Task{Executor: ex, Info: taskInfoOf(ct.Task), State: mesos.TaskState_TASK_STAGING, Launched: true}
+		t := &workload.Task{Executor: ex, Info: taskInfoOf(ct.Task), State: mesos.TaskState_TASK_STAGING, Launched: true}
 		for _, r := range ct.Records {
 			if r.Type != statusupdate.RecordUpdate {
 				continue
@@ -143,10 +144,10 @@ func (a *Agent) recoverExecutor(fw *Framework, cex *checkpoint.Executor) *Execut
 			st := rec.GetStatus()
 			st.Data = nil
 			t.State = st.GetState()
-			t.Statuses = AppendStatus(t.Statuses, st)
+			t.Statuses = workload.AppendStatus(t.Statuses, st)
 		}
 		if _, open := a.st.Updates.Latest(key); !open && t.State.IsTerminal() {
-			ex.Completed = AppendBounded(ex.Completed, t.ToTask(a.st.AgentID, nil))
+			ex.Completed = workload.AppendBounded(ex.Completed, t.ToTask(a.st.AgentID, nil))
 			continue
 		}
 		ex.Tasks[tid] = t
@@ -157,11 +158,11 @@ func (a *Agent) recoverExecutor(fw *Framework, cex *checkpoint.Executor) *Execut
 
 // watchRecovered starts the re-registration timer of an adopted executor and waits for its
 // container to end.
-func (s supervisor) watchRecovered(ex *Executor) {
+func (s supervisor) watchRecovered(ex *workload.Executor) {
 	a := s.a
 	timeout := a.cfg.ExecutorReregistrationTimeout
 	ex.RegTimer = a.afterFunc(timeout, func() {
-		if ex.State != ExecutorRegistering {
+		if ex.State != workload.ExecutorRegistering {
 			return
 		}
 		a.log.Warn("recovered executor did not subscribe in time, killing it",
@@ -181,14 +182,14 @@ func (s supervisor) watchRecovered(ex *Executor) {
 // dropUndelivered ends the tasks of a recovered executor that are still staging and that
 // the re-subscribing executor does not know: the agent died before delivering them (as
 // Mesos: TASK_DROPPED for partition-aware frameworks, else TASK_LOST). Loop only.
-func (a *Agent) dropUndelivered(ex *Executor, known map[string]bool) {
+func (a *Agent) dropUndelivered(ex *workload.Executor, known map[string]bool) {
 	state := mesos.TaskState_TASK_LOST
 	if slices.ContainsFunc(ex.Framework.Info.GetCapabilities(), func(c *mesos.FrameworkInfo_Capability) bool {
 		return c.GetType() == mesos.FrameworkInfo_Capability_PARTITION_AWARE
 	}) {
 		state = mesos.TaskState_TASK_DROPPED
 	}
-	for _, t := range SortedByID(ex.Tasks) {
+	for _, t := range workload.SortedByID(ex.Tasks) {
 		if t.State == mesos.TaskState_TASK_STAGING && !known[t.Info.GetTaskId().GetValue()] {
 			a.agentUpdate(t, state, mesos.TaskStatus_REASON_AGENT_RESTARTED, "Task launched during agent restart")
 		}

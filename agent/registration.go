@@ -7,6 +7,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/agoracluster/agora/agent/registration"
+	"github.com/agoracluster/agora/agent/workload"
 	agorapb "github.com/agoracluster/agora/proto/agora/v1"
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
 )
@@ -49,13 +50,13 @@ func (l masterLink) subscribeCall() *agorapb.AgentCall {
 	if a.bootID != "" {
 		sub.BootId = proto.String(a.bootID)
 	}
-	for _, fw := range SortedByID(a.st.Frameworks) {
+	for _, fw := range workload.SortedByID(a.st.Frameworks) {
 		sub.Frameworks = append(sub.Frameworks, fw.Info)
-		for _, ex := range SortedByID(fw.Executors) {
+		for _, ex := range workload.SortedByID(fw.Executors) {
 			if !ex.Gone() {
 				sub.Executors = append(sub.Executors, ex.Info)
 			}
-			for _, t := range SortedByID(ex.Tasks) {
+			for _, t := range workload.SortedByID(ex.Tasks) {
 				sub.Tasks = append(sub.Tasks, t.ToTask(a.st.AgentID, a.st.Updates))
 			}
 		}

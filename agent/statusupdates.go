@@ -9,6 +9,7 @@ import (
 
 	"github.com/agoracluster/agora/agent/checkpoint"
 	"github.com/agoracluster/agora/agent/statusupdate"
+	"github.com/agoracluster/agora/agent/workload"
 	agorapb "github.com/agoracluster/agora/proto/agora/v1"
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
 	executorpb "github.com/agoracluster/agora/proto/mesos/v1/executor"
@@ -18,7 +19,7 @@ import (
 // status update manager (agent/statusupdate), checkpointed, acknowledged and forwarded.
 
 // agentUpdate generates a status update for a tracked task on the agent's behalf.
-func (a *Agent) agentUpdate(t *Task, state mesos.TaskState, reason mesos.TaskStatus_Reason, msg string) {
+func (a *Agent) agentUpdate(t *workload.Task, state mesos.TaskState, reason mesos.TaskStatus_Reason, msg string) {
 	st := newStatus(a.st.AgentID, a.clock.Now(), t.Info.GetTaskId().GetValue(), state, reason, msg)
 	st.ExecutorId = &mesos.ExecutorID{Value: proto.String(t.Executor.ID)}
 	a.statusUpdate(t.Executor.Framework.ID, st)
@@ -60,7 +61,7 @@ func (a *Agent) statusUpdate(fid string, st *mesos.TaskStatus) error {
 		t.State = st.GetState()
 		light := proto.Clone(st).(*mesos.TaskStatus)
 		light.Data = nil
-		t.Statuses = AppendStatus(t.Statuses, light)
+		t.Statuses = workload.AppendStatus(t.Statuses, light)
 		if t.State.IsTerminal() && !t.Launched {
 			t.Executor.Unqueue(t)
 		}
