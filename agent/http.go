@@ -4,14 +4,15 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"time"
+
+	"go.uber.org/zap/zapcore"
 
 	"github.com/agoracluster/agora/agent/executorapi"
 	"github.com/agoracluster/agora/agent/files"
 	"github.com/agoracluster/agora/agent/operatorapi"
 	"github.com/agoracluster/agora/agent/stateapi"
-	"github.com/agoracluster/agora/agent/workload"
-	"github.com/agoracluster/agora/resources"
+	mesos "github.com/agoracluster/agora/proto/mesos/v1"
+	agentpb "github.com/agoracluster/agora/proto/mesos/v1/agent"
 )
 
 // routes is the agent's HTTP API: the executor API, the files API and the state endpoints,
@@ -21,7 +22,7 @@ func (a *Agent) routes() http.Handler {
 	mux.Handle("/api/v1/executor", &executorapi.Handler{Backend: executorCalls{a}, HeartbeatInterval: a.cfg.ExecutorHeartbeatInterval, Log: a.log, Tokens: a.tokens})
 	mux.Handle("/files/", files.Handler(a.cfg.WorkDir))
 	(&operatorapi.Handler{Src: operatorSource{a}, WorkDir: a.cfg.WorkDir, Version: a.cfg.Version, Flags: a.cfg.Flags}).Register(mux)
-	mux.Handle("/", stateapi.Handler(stateSource{a}, time.Now))
+	mux.Handle("/", stateapi.Handler(stateSource{a}, a.clock.Now))
 	return mux
 }
 
@@ -45,24 +46,17 @@ func (s stateSource) Connected() bool { return s.a.connected.Load() }
 // State implements stateapi.Source.
 func (s stateSource) State(ctx context.Context) (stateapi.State, error) {
 	var st stateapi.State
-	err := s.onLoop(ctx, func() { st = s.snapshot() })
+	err := s.onLoop(ctx, func() {
+		a := s.a
+		st = stateapi.Render(&a.st.State, stateapi.Agent{Info: a.info, Version: a.cfg.Version, Master: a.st.masterAddr, Connected: a.st.connected})
+	})
 	return st, err
 }
 
 // Executors implements stateapi.Source.
 func (s stateSource) Executors(ctx context.Context) ([]stateapi.ExecutorStatistics, error) {
 	var out []stateapi.ExecutorStatistics
-	err := s.onLoop(ctx, func() {
-		for _, fw := range s.a.st.Frameworks {
-			for _, ex := range fw.Executors {
-				if ex.Gone() {
-					continue
-				}
-				out = append(out, stateapi.ExecutorStatistics{ExecutorID: ex.ID, ExecutorName: ex.Info.GetName(),
-					FrameworkID: fw.ID, Source: ex.Info.GetSource(), ContainerID: ex.ContainerID})
-			}
-		}
-	})
+	err := s.onLoop(ctx, func() { out = stateapi.ExecutorsOf(&s.a.st.State) })
 	return out, err
 }
 
@@ -93,81 +87,62 @@ func (s stateSource) Usage(containerID string) (stateapi.ResourceStatistics, boo
 
 // Metrics implements stateapi.Source.
 func (s stateSource) Metrics(ctx context.Context) (stateapi.Metrics, error) {
-	m := stateapi.Metrics{TasksByState: map[string]int{}}
-	err := s.onLoop(ctx, func() {
-		for _, fw := range s.a.st.Frameworks {
-			for _, ex := range fw.Executors {
-				if !ex.Gone() {
-					m.Executors++
-				}
-				for _, t := range ex.Tasks {
-					m.TasksByState[t.State.String()]++
-				}
-				for _, t := range ex.Completed {
-					m.TasksByState[t.GetState().String()]++
-				}
-			}
-		}
-		m.PendingUpdates = s.a.st.Updates.PendingCount()
-		m.Connected = s.a.st.connected
-	})
+	var m stateapi.Metrics
+	err := s.onLoop(ctx, func() { m = stateapi.MetricsOf(&s.a.st.State, s.a.st.connected) })
 	return m, err
 }
 
-// snapshot renders /state. Loop only.
-func (s stateSource) snapshot() stateapi.State {
-	a := s.a
-	st := stateapi.State{
-		ID:                  a.st.AgentID,
-		Hostname:            a.info.GetHostname(),
-		Port:                a.info.GetPort(),
-		Version:             a.cfg.Version,
-		Master:              a.st.masterAddr,
-		Connected:           a.st.connected,
-		Resources:           stateapi.ResourceMap(a.info.GetResources()),
-		Attributes:          resources.AttributeMap(a.info.GetAttributes()),
-		Frameworks:          []stateapi.FrameworkState{},
-		CompletedFrameworks: []stateapi.FrameworkState{},
+// operatorSource is the operator API's Source: the agent's workload rendered as the Mesos
+// v1 agent API's messages, on the loop.
+type operatorSource struct{ a *Agent }
+
+var _ operatorapi.Source = operatorSource{}
+
+// onLoop runs fn on the loop; a stopped agent is operatorapi.ErrUnavailable.
+func (s operatorSource) onLoop(ctx context.Context, fn func()) error {
+	err := s.a.query(ctx, fn)
+	if errors.Is(err, errStopped) {
+		return operatorapi.ErrUnavailable
 	}
-	for _, fw := range workload.SortedByID(a.st.Frameworks) {
-		st.Frameworks = append(st.Frameworks, s.framework(fw))
-	}
-	for _, fw := range a.st.CompletedFrameworks {
-		st.CompletedFrameworks = append(st.CompletedFrameworks, s.framework(fw))
-	}
-	return st
+	return err
 }
 
-func (s stateSource) framework(fw *workload.Framework) stateapi.FrameworkState {
-	fs := stateapi.FrameworkState{
-		ID: fw.ID, Name: fw.Info.GetName(), User: fw.Info.GetUser(), Role: fw.Info.GetRole(),
-		Executors: []stateapi.ExecutorState{}, CompletedExecutors: []stateapi.ExecutorState{},
-	}
-	for _, ex := range workload.SortedByID(fw.Executors) {
-		fs.Executors = append(fs.Executors, s.executor(ex))
-	}
-	for _, ex := range fw.CompletedExecutors {
-		fs.CompletedExecutors = append(fs.CompletedExecutors, s.executor(ex))
-	}
-	return fs
+// Debug implements operatorapi.Source.
+func (s operatorSource) Debug() bool { return s.a.log.Core().Enabled(zapcore.DebugLevel) }
+
+// Info implements operatorapi.Source.
+func (s operatorSource) Info(ctx context.Context) (*mesos.AgentInfo, error) {
+	var info *mesos.AgentInfo
+	err := s.onLoop(ctx, func() { info = s.a.currentAgentInfo() })
+	return info, err
 }
 
-func (s stateSource) executor(ex *workload.Executor) stateapi.ExecutorState {
-	es := stateapi.ExecutorState{
-		ID: ex.ID, Name: ex.Info.GetName(), Source: ex.Info.GetSource(), Container: ex.ContainerID,
-		Directory: ex.Sandbox, State: ex.State.String(), PID: ex.PID,
-		Tasks: []stateapi.TaskState{}, QueuedTasks: []stateapi.TaskState{}, CompletedTasks: []stateapi.TaskState{},
+// State implements operatorapi.Source.
+func (s operatorSource) State(ctx context.Context) (*agentpb.Response_GetState, error) {
+	var st *agentpb.Response_GetState
+	err := s.onLoop(ctx, func() { st = operatorapi.StateOf(&s.a.st.State) })
+	return st, err
+}
+
+// Containers implements operatorapi.Source: the containers of the executors that run, with
+// their cgroup statistics where the agent has them (read off the loop).
+func (s operatorSource) Containers(ctx context.Context) ([]*agentpb.Response_GetContainers_Container, error) {
+	var out []*agentpb.Response_GetContainers_Container
+	if err := s.onLoop(ctx, func() { out = operatorapi.ContainersOf(&s.a.st.State) }); err != nil {
+		return nil, err
 	}
-	for _, t := range workload.SortedByID(ex.Tasks) {
-		ts := stateapi.TaskOf(t.ToTask(s.a.st.AgentID, nil))
-		if t.Launched || t.State.IsTerminal() {
-			es.Tasks = append(es.Tasks, ts)
-		} else {
-			es.QueuedTasks = append(es.QueuedTasks, ts)
+	now := s.a.clock.Now()
+	for _, c := range out {
+		if u, ok := (stateSource{s.a}).Usage(c.GetContainerId().GetValue()); ok {
+			c.ResourceStatistics = operatorapi.Statistics(u, now)
 		}
 	}
-	for _, t := range ex.Completed {
-		es.CompletedTasks = append(es.CompletedTasks, stateapi.TaskOf(t))
-	}
-	return es
+	return out, nil
+}
+
+// Metrics implements operatorapi.Source with Mesos's slave/… names.
+func (s operatorSource) Metrics(ctx context.Context) (map[string]float64, error) {
+	var m map[string]float64
+	err := s.onLoop(ctx, func() { m = operatorapi.MetricsOf(&s.a.st.State, s.a.info, s.a.st.connected) })
+	return m, err
 }
