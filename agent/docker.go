@@ -53,24 +53,19 @@ func (a *Agent) previousAgentIDs() map[string]bool {
 	return ids
 }
 
-// isDockerTask: the task asks for a Docker container. ContainerInfo.type defaults to DOCKER,
-// so an absent type is not one.
-func isDockerTask(t *mesos.TaskInfo) bool { return isDocker(t.GetContainer()) }
-
-func isDocker(ci *mesos.ContainerInfo) bool {
-	return ci != nil && ci.Type != nil && ci.GetType() == mesos.ContainerInfo_DOCKER
-}
+// isDockerTask: the task asks for a Docker container.
+func isDockerTask(t *mesos.TaskInfo) bool { return containerizer.IsDocker(t.GetContainer()) }
 
 // unsupportedContainer explains why tasks cannot run here ("" when they can): DOCKER tasks
 // need the docker containerizer, and custom executors cannot run in Docker containers.
 // Loop only.
 func (a *Agent) unsupportedContainer(groupExecutor *mesos.ExecutorInfo, tasks []*mesos.TaskInfo) string {
 	const dockerExecutors = "Failed to launch container: executors in Docker containers are not supported; use a DOCKER task with a command"
-	if isDocker(groupExecutor.GetContainer()) {
+	if containerizer.IsDocker(groupExecutor.GetContainer()) {
 		return dockerExecutors
 	}
 	for _, t := range tasks {
-		if isDocker(t.GetExecutor().GetContainer()) {
+		if containerizer.IsDocker(t.GetExecutor().GetContainer()) {
 			return dockerExecutors
 		}
 		if !isDockerTask(t) {

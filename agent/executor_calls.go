@@ -10,6 +10,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/agoracluster/agora/agent/executorapi"
+	"github.com/agoracluster/agora/agent/recovery"
 	"github.com/agoracluster/agora/agent/workload"
 	agorapb "github.com/agoracluster/agora/proto/agora/v1"
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
@@ -199,7 +200,10 @@ func (e executorCalls) subscribe(c *executorpb.Call, conn *executorapi.Conn) err
 	}
 	if ex.Recovered {
 		ex.Recovered = false
-		a.dropUndelivered(ex, known)
+		tasks, state := recovery.Undelivered(ex, known)
+		for _, t := range tasks {
+			a.agentUpdate(t, state, mesos.TaskStatus_REASON_AGENT_RESTARTED, "Task launched during agent restart")
+		}
 	}
 	ex.FlushQueue()
 	for tid, policy := range ex.PendingKills {

@@ -15,6 +15,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/agoracluster/agora/agent/docker"
+	mesos "github.com/agoracluster/agora/proto/mesos/v1"
 )
 
 // Docker tasks run like Mesos's docker executor: the task's `agora executor` creates, starts,
@@ -205,4 +206,10 @@ func sandboxMountUnder(mounts []container.MountPoint, roots []string) bool {
 		}
 	}
 	return false
+}
+
+// IsDocker reports whether a ContainerInfo asks for a Docker container. Its type defaults
+// to DOCKER, so an absent type is not one.
+func IsDocker(ci *mesos.ContainerInfo) bool {
+	return ci != nil && ci.Type != nil && ci.GetType() == mesos.ContainerInfo_DOCKER
 }
