@@ -142,7 +142,7 @@ func (s supervisor) launch(fw *workload.Framework, info *mesos.ExecutorInfo, com
 	agentID := a.st.AgentID
 	limits := isolation.LimitsOf(info, tasks, command)
 	gpus, gpuErr := gpusOf(info, tasks)
-	vols := volumesOf(info, tasks)
+	vols := volumes.Of(info, tasks)
 	log := a.log.With(zap.String("framework_id", fw.ID), zap.String("executor_id", eid), zap.String("container_id", cid))
 	log.Debug("launching executor", zap.String("sandbox", ex.Sandbox))
 	a.watchers.Add(1)
@@ -225,7 +225,7 @@ func (s supervisor) watch(ex *workload.Executor, slot *launchSlot, spec containe
 	}
 	if err == nil {
 		// Persistent volumes appear at their container paths in the sandbox.
-		err = volumes.Link(a.cfg.WorkDir, spec.Sandbox, vols, volumeOwner(spec.User))
+		err = volumes.Link(a.cfg.WorkDir, spec.Sandbox, vols, volumes.OwnerOf(spec.User))
 	}
 	if err == nil {
 		err = gpuErr

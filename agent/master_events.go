@@ -133,7 +133,7 @@ func (l masterLink) runTasks(fwInfo *mesos.FrameworkInfo, groupExecutor *mesos.E
 		if user == "" {
 			user = fw.Info.GetUser()
 		}
-		if err := volumes.Link(a.cfg.WorkDir, ex.Sandbox, volumesOf(nil, tasks), volumeOwner(user)); err != nil {
+		if err := volumes.Link(a.cfg.WorkDir, ex.Sandbox, volumes.Of(nil, tasks), volumes.OwnerOf(user)); err != nil {
 			l.dropTasksAs(fid, tasks, mesos.TaskState_TASK_FAILED, mesos.TaskStatus_REASON_CONTAINER_LAUNCH_FAILED, err.Error())
 			return
 		}
