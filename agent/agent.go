@@ -25,6 +25,7 @@ import (
 	"github.com/agoracluster/agora/agent/registration"
 	"github.com/agoracluster/agora/agent/sandbox"
 	"github.com/agoracluster/agora/agent/statusupdate"
+	"github.com/agoracluster/agora/agent/supervisor"
 	"github.com/agoracluster/agora/agent/workload"
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
 	"github.com/agoracluster/agora/resources"
@@ -50,12 +51,10 @@ type Agent struct {
 	executorBin string
 	master      *registration.Conn
 
-	events   chan func()   // run on the loop goroutine
-	loopDone chan struct{} // closed when the loop has returned
-	procCtx  context.Context
+	events   chan func()     // run on the loop goroutine
+	loopDone chan struct{}   // closed when the loop has returned
+	procCtx  context.Context // ends the executor supervisor's watchers
 	procStop context.CancelFunc
-	watchers sync.WaitGroup // executor launch/wait goroutines
-	launches chan struct{}  // one element per executor starting (Config.LaunchConcurrency)
 
 	// Set once in Run before any goroutine starts.
 	// info's resources change on the loop (CHECKPOINT_RESOURCES), which replaces it.
@@ -72,8 +71,8 @@ type Agent struct {
 	// connected mirrors st.connected for /health without a round trip.
 	connected atomic.Bool
 
-	// sup starts, watches and stops the executor containers (executors.go).
-	sup supervisor
+	// sup starts, watches and stops the executor containers; set in Run before recovery.
+	sup *supervisor.Supervisor
 	// gc removes the sandboxes of finished executors (gc_agent.go); set before the loop starts.
 	gc *sandboxGC
 }
@@ -120,7 +119,6 @@ func New(cfg Config, logger *zap.Logger) (*Agent, error) {
 		events:      make(chan func(), 1024),
 		loopDone:    make(chan struct{}),
 		procCtx:     procCtx,
-		launches:    make(chan struct{}, cfg.LaunchConcurrency),
 		procStop:    procStop,
 		st:          loopState{State: workload.NewState(cfg.StatusUpdate)},
 	}
@@ -129,7 +127,6 @@ func New(cfg Config, logger *zap.Logger) (*Agent, error) {
 			return nil, fmt.Errorf("agent: --authenticate_http_executors: %w", err)
 		}
 	}
-	a.sup = supervisor{a}
 	a.process = containerizer.NewProcess(fetchURIs, log)
 	// Always there, to recover hosted executors of a run with ExecutorHost on; it starts no
 	// host until asked to launch.
@@ -188,6 +185,7 @@ func (a *Agent) Run(ctx context.Context, ln net.Listener) error {
 	if a.docker != nil {
 		defer a.docker.Close()
 	}
+	a.sup = a.newSupervisor()
 	if err := a.recover(ctx); err != nil {
 		return err
 	}
@@ -210,7 +208,7 @@ func (a *Agent) Run(ctx context.Context, ln net.Listener) error {
 	go func() { defer masterWG.Done(); a.master.Run(masterCtx) }()
 	if a.iso != nil {
 		masterWG.Add(1)
-		go func() { defer masterWG.Done(); a.sup.watchLimitations(masterCtx) }()
+		go func() { defer masterWG.Done(); a.sup.WatchLimitations(masterCtx) }()
 	}
 	masterWG.Add(1)
 	go func() { defer masterWG.Done(); a.gc.run(masterCtx) }()
@@ -234,7 +232,7 @@ func (a *Agent) Run(ctx context.Context, ln net.Listener) error {
 	}
 	cancel()
 	a.procStop()
-	a.watchers.Wait()
+	a.sup.Wait()
 	a.process.Close()
 	a.hosted.Close(a.cfg.ShutdownExecutorsOnExit)
 	return runErr
@@ -340,13 +338,13 @@ func (a *Agent) beginStop() {
 	if a.cfg.ShutdownExecutorsOnExit {
 		for _, fw := range a.st.Frameworks {
 			for _, ex := range fw.Executors {
-				a.sup.shutdown(ex)
+				a.sup.Shutdown(ex)
 			}
 		}
 	} else {
 		for _, fw := range a.st.Frameworks {
 			for _, ex := range fw.Executors {
-				a.sup.detach(ex)
+				a.sup.Detach(ex)
 			}
 		}
 	}

@@ -111,7 +111,7 @@ func (e executorCalls) updateFromExecutor(ex *workload.Executor, status *mesos.T
 		if msg, ok := a.iso.MemoryLimitation(ex.ContainerID); ok {
 			st.Reason = mesos.TaskStatus_REASON_CONTAINER_LIMITATION_MEMORY.Enum()
 			st.Message = proto.String(msg)
-			defer a.sup.limit(ex, msg)
+			defer a.sup.Limit(ex, msg)
 		}
 	}
 	tid := st.GetTaskId().GetValue()
@@ -211,7 +211,7 @@ func (e executorCalls) subscribe(c *executorpb.Call, conn *executorapi.Conn) err
 		delete(ex.PendingKills, tid)
 	}
 	if len(ex.Tasks) == 0 {
-		a.sup.shutdown(ex)
+		a.sup.Shutdown(ex)
 	}
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/agoracluster/agora/agent/isolation"
 	"github.com/agoracluster/agora/agent/statusupdate"
+	"github.com/agoracluster/agora/agent/supervisor"
 	"github.com/agoracluster/agora/agent/volumes"
 	"github.com/agoracluster/agora/agent/workload"
 	agorapb "github.com/agoracluster/agora/proto/agora/v1"
@@ -109,7 +110,7 @@ func (l masterLink) runTasks(fwInfo *mesos.FrameworkInfo, groupExecutor *mesos.E
 			return
 		}
 	} else {
-		info, command = executorInfoFor(fw, tasks[0], a.executorBin)
+		info, command = supervisor.ExecutorInfoFor(fw, tasks[0], a.executorBin)
 	}
 	ex := fw.Executors[info.GetExecutorId().GetValue()]
 	if ex != nil && ex.State >= workload.ExecutorTerminating {
@@ -119,7 +120,7 @@ func (l masterLink) runTasks(fwInfo *mesos.FrameworkInfo, groupExecutor *mesos.E
 	newExecutor := ex == nil
 	if newExecutor {
 		// The launch checkpoints the tasks with the executor's run, off the loop.
-		ex = a.sup.launch(fw, info, command, tasks)
+		ex = a.sup.Launch(fw, info, command, tasks)
 	} else if a.iso != nil {
 		all := append([]*mesos.TaskInfo(nil), tasks...)
 		for _, t := range ex.Tasks {
@@ -184,7 +185,7 @@ func (l masterLink) killTask(fid, tid string, policy *mesos.KillPolicy) {
 		a.agentUpdate(t, mesos.TaskState_TASK_KILLED, mesos.TaskStatus_REASON_TASK_KILLED_DURING_LAUNCH,
 			"Killed before delivery to the executor")
 		if ex.State < workload.ExecutorRunning && !ex.HasLiveTasks() {
-			a.sup.shutdown(ex)
+			a.sup.Shutdown(ex)
 		}
 		return
 	}
@@ -217,7 +218,7 @@ func (l masterLink) shutdownFramework(fid string) {
 		return
 	}
 	for _, ex := range fw.Executors {
-		a.sup.shutdown(ex)
+		a.sup.Shutdown(ex)
 	}
 }
 
@@ -234,7 +235,7 @@ func (l masterLink) shutdownExecutor(fid, eid string) {
 	}
 	log.Info("shutting down executor at the framework's request")
 	ex.ShutdownRequested = true
-	a.sup.shutdown(ex)
+	a.sup.Shutdown(ex)
 }
 
 // dropTasks reports TASK_LOST for tasks the agent will not run.

@@ -3,24 +3,17 @@ package agent
 import (
 	"context"
 	"fmt"
-	"syscall"
-	"time"
 
 	"go.uber.org/zap"
 
 	"github.com/agoracluster/agora/agent/containerizer"
 	"github.com/agoracluster/agora/agent/recovery"
 	"github.com/agoracluster/agora/agent/sandbox"
-	"github.com/agoracluster/agora/agent/workload"
-	mesos "github.com/agoracluster/agora/proto/mesos/v1"
 )
 
 // The agent's restart: the checkpoints of its previous run are read, agent/recovery decides
 // what to do with them and rebuilds the workload, and the agent carries it out (kills the
 // executors of a run it does not continue; adopts the live containers of one it does).
-
-// recoverCleanupWait bounds how long cleanup waits for killed executors to disappear.
-const recoverCleanupWait = 10 * time.Second
 
 // recover restores state from the checkpoints. It runs in Run before the loop starts, so it
 // may touch a.st directly.
@@ -65,10 +58,10 @@ func (a *Agent) recover(ctx context.Context) error {
 	}
 	a.iso.Recover(ids)
 	for _, ex := range rb.Adopted {
-		a.recoverGPUs(a.ckpt.RunDir(a.st.AgentID, ex.Framework.ID, ex.ID, ex.ContainerID), ex.ContainerID)
+		a.sup.RecoverGPUs(a.ckpt.RunDir(a.st.AgentID, ex.Framework.ID, ex.ID, ex.ContainerID), ex.ContainerID)
 	}
 	for _, ex := range rb.Adopted {
-		a.sup.watchRecovered(ex)
+		a.sup.WatchRecovered(ex)
 	}
 	log.Info("recovered from checkpoints", zap.Int("frameworks", len(a.st.Frameworks)),
 		zap.Int("executors", len(rb.Adopted)), zap.Int("tasks", len(a.st.Tasks)))
@@ -78,53 +71,8 @@ func (a *Agent) recover(ctx context.Context) error {
 // cleanup kills the executors of a previous run that the agent does not continue, and what
 // else its sandboxes left running, and forgets the run.
 func (a *Agent) cleanup(ctx context.Context, containers []containerizer.RecoveredContainer) error {
-	a.sup.killRecovered(ctx, containers)
+	a.sup.KillRecovered(ctx, containers)
 	a.iso.RemoveOrphans(nil)
 	containerizer.KillSandboxProcesses(sandbox.Root(a.cfg.WorkDir))
 	return a.ckpt.ForgetLatest()
-}
-
-// watchRecovered starts the re-registration timer of an adopted executor and waits for its
-// container to end.
-func (s supervisor) watchRecovered(ex *workload.Executor) {
-	a := s.a
-	timeout := a.cfg.ExecutorReregistrationTimeout
-	ex.RegTimer = a.afterFunc(timeout, func() {
-		if ex.State != workload.ExecutorRegistering {
-			return
-		}
-		a.log.Warn("recovered executor did not subscribe in time, killing it",
-			zap.String("framework_id", ex.Framework.ID), zap.String("executor_id", ex.ID), zap.Duration("timeout", timeout))
-		ex.FailReason = mesos.TaskStatus_REASON_EXECUTOR_REREGISTRATION_TIMEOUT
-		ex.FailMessage = fmt.Sprintf("Executor did not re-register within %v", timeout)
-		a.sup.kill(ex)
-	})
-	cid := ex.ContainerID
-	a.watchers.Add(1)
-	go func() {
-		defer a.watchers.Done()
-		a.sup.wait(ex, cid)
-	}()
-}
-
-// killRecovered kills the live executors of a previous run (recover=cleanup) and waits a
-// bounded time for them to go.
-func (s supervisor) killRecovered(ctx context.Context, containers []containerizer.RecoveredContainer) {
-	a := s.a
-	if err := a.containerizer.Recover(ctx, containers); err != nil {
-		a.log.Warn("recover containers for cleanup", zap.Error(err))
-		return
-	}
-	wctx, cancel := context.WithTimeout(ctx, recoverCleanupWait)
-	defer cancel()
-	for _, c := range containers {
-		if err := a.containerizer.Kill(wctx, c.ContainerID, syscall.SIGKILL); err != nil {
-			a.log.Warn("kill executor", zap.String("container_id", c.ContainerID), zap.Error(err))
-		}
-	}
-	for _, c := range containers {
-		if _, err := a.containerizer.Wait(wctx, c.ContainerID); err != nil {
-			a.log.Warn("executor did not go away", zap.String("container_id", c.ContainerID), zap.Error(err))
-		}
-	}
 }

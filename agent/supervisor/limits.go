@@ -1,4 +1,4 @@
-package agent
+package supervisor
 
 import (
 	"context"
@@ -14,42 +14,39 @@ import (
 // task end revealed (a task's child was killed, the task lives on).
 const limitationCheckInterval = time.Second
 
-// limit ends a container that hit its memory limit: its live tasks fail with
+// Limit ends a container that hit its memory limit: its live tasks fail with
 // REASON_CONTAINER_LIMITATION_MEMORY and every process in it is killed. Loop only.
-func (s supervisor) limit(ex *workload.Executor, msg string) {
-	a := s.a
+func (s *Supervisor) Limit(ex *workload.Executor, msg string) {
 	if ex.Limited || ex.Gone() {
 		return
 	}
 	ex.Limited = true
 	ex.FailReason = mesos.TaskStatus_REASON_CONTAINER_LIMITATION_MEMORY
 	ex.FailMessage = msg
-	a.log.Warn("container exceeded its memory limit, killing it", zap.String("framework_id", ex.Framework.ID),
+	s.log.Warn("container exceeded its memory limit, killing it", zap.String("framework_id", ex.Framework.ID),
 		zap.String("executor_id", ex.ID), zap.String("container_id", ex.ContainerID), zap.String("limitation", msg))
-	a.sup.kill(ex)
+	s.kill(ex)
 }
 
 // checkLimitations kills containers whose memory limit was hit. Loop only.
-func (s supervisor) checkLimitations() {
-	a := s.a
-	if a.iso == nil {
+func (s *Supervisor) checkLimitations() {
+	if s.iso == nil {
 		return
 	}
-	for _, fw := range a.st.Frameworks {
+	for _, fw := range s.w.Frameworks {
 		for _, ex := range fw.Executors {
 			if ex.Gone() || ex.Limited || ex.PID == 0 {
 				continue
 			}
-			if msg, ok := a.iso.MemoryLimitation(ex.ContainerID); ok {
-				a.sup.limit(ex, msg)
+			if msg, ok := s.iso.MemoryLimitation(ex.ContainerID); ok {
+				s.Limit(ex, msg)
 			}
 		}
 	}
 }
 
-// watchLimitations runs checkLimitations on the loop until ctx is done.
-func (s supervisor) watchLimitations(ctx context.Context) {
-	a := s.a
+// WatchLimitations runs checkLimitations on the loop until ctx is done.
+func (s *Supervisor) WatchLimitations(ctx context.Context) {
 	t := time.NewTicker(limitationCheckInterval)
 	defer t.Stop()
 	for {
@@ -58,8 +55,8 @@ func (s supervisor) watchLimitations(ctx context.Context) {
 			return
 		case <-t.C:
 			sessions := make(map[int]string)
-			if err := a.query(ctx, func() {
-				for _, fw := range a.st.Frameworks {
+			if err := s.loop.Query(ctx, func() {
+				for _, fw := range s.w.Frameworks {
 					for _, ex := range fw.Executors {
 						if !ex.Gone() && ex.PID > 0 && !ex.Hosted {
 							sessions[ex.PID] = ex.ContainerID
@@ -69,9 +66,9 @@ func (s supervisor) watchLimitations(ctx context.Context) {
 			}); err != nil {
 				return
 			}
-			a.hosted.TaskSessions(sessions) // a hosted task's session is its own
-			a.iso.Sweep(sessions)
-			if !a.send(a.sup.checkLimitations) {
+			s.hosted.TaskSessions(sessions) // a hosted task's session is its own
+			s.iso.Sweep(sessions)
+			if !s.loop.Send(s.checkLimitations) {
 				return
 			}
 		}
