@@ -19,7 +19,7 @@ func (a *Agent) startDocker(ctx context.Context) {
 	if !a.cfg.containerizerEnabled("docker") {
 		return
 	}
-	a.docker = containerizer.NewDocker(ctx, a.cfg.DockerSocket, a.process, a.log)
+	a.docker = containerizer.NewDocker(ctx, a.cfg.DockerSocket, a.process, a.clock, a.log)
 	if a.docker != nil {
 		a.router.UseDocker(a.docker)
 	}
