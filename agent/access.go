@@ -10,6 +10,7 @@ import (
 
 	"github.com/agoracluster/agora/agent/files"
 	"github.com/agoracluster/agora/agent/sandbox"
+	"github.com/agoracluster/agora/agent/workload"
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
 	"github.com/agoracluster/agora/security/acl"
 	"github.com/agoracluster/agora/security/authn"
@@ -127,15 +128,15 @@ func (a *Agent) viewerOf(ctx context.Context) viewer {
 	return v
 }
 
-func (v viewer) framework(info *mesos.FrameworkInfo) bool {
+func (v viewer) Framework(info *mesos.FrameworkInfo) bool {
 	return v.acls.Allowed(acl.ViewFrameworks, v.principal, info.GetUser())
 }
 
-func (v viewer) executor(fw *mesos.FrameworkInfo, ex *mesos.ExecutorInfo) bool {
+func (v viewer) Executor(fw *mesos.FrameworkInfo, ex *mesos.ExecutorInfo) bool {
 	return v.acls.Allowed(acl.ViewExecutors, v.principal, executorUser(fw, ex))
 }
 
-func (v viewer) task(fw *mesos.FrameworkInfo, t *mesos.Task) bool {
+func (v viewer) Task(fw *mesos.FrameworkInfo, t *mesos.Task) bool {
 	return v.acls.Allowed(acl.ViewTasks, v.principal, cmp.Or(t.GetUser(), fw.GetUser()))
 }
 
@@ -246,24 +247,24 @@ func sandboxOwner(workDir, path string) (frameworkID, executorID string, ok bool
 // executorUserByID is the user of an executor the agent knows (running or completed);
 // "" when it knows none. Loop only.
 func (a *Agent) executorUserByID(frameworkID, executorID string) string {
-	find := func(fw *framework) string {
-		if ex, ok := fw.executors[executorID]; ok {
-			return executorUser(fw.info, ex.info)
+	find := func(fw *workload.Framework) string {
+		if ex, ok := fw.Executors[executorID]; ok {
+			return executorUser(fw.Info, ex.Info)
 		}
-		for _, ex := range fw.completedExecutors {
-			if ex.id == executorID {
-				return executorUser(fw.info, ex.info)
+		for _, ex := range fw.CompletedExecutors {
+			if ex.ID == executorID {
+				return executorUser(fw.Info, ex.Info)
 			}
 		}
 		return ""
 	}
-	if fw, ok := a.st.frameworks[frameworkID]; ok {
+	if fw, ok := a.st.Frameworks[frameworkID]; ok {
 		if u := find(fw); u != "" {
 			return u
 		}
 	}
-	for _, fw := range a.st.completedFrameworks {
-		if fw.id == frameworkID {
+	for _, fw := range a.st.CompletedFrameworks {
+		if fw.ID == frameworkID {
 			if u := find(fw); u != "" {
 				return u
 			}

@@ -25,6 +25,8 @@ import (
 	"github.com/agoracluster/agora/agent/registration"
 	"github.com/agoracluster/agora/agent/sandbox"
 	"github.com/agoracluster/agora/agent/statusupdate"
+	"github.com/agoracluster/agora/agent/supervisor"
+	"github.com/agoracluster/agora/agent/workload"
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
 	"github.com/agoracluster/agora/resources"
 	"github.com/agoracluster/agora/security/acl"
@@ -55,12 +57,10 @@ type Agent struct {
 	executorBin string
 	master      *registration.Conn
 
-	events   chan func()   // run on the loop goroutine
-	loopDone chan struct{} // closed when the loop has returned
-	procCtx  context.Context
+	events   chan func()     // run on the loop goroutine
+	loopDone chan struct{}   // closed when the loop has returned
+	procCtx  context.Context // ends the executor supervisor's watchers
 	procStop context.CancelFunc
-	watchers sync.WaitGroup // executor launch/wait goroutines
-	launches chan struct{}  // one element per executor starting (Config.LaunchConcurrency)
 
 	// Set once in Run before any goroutine starts.
 	// info's resources change on the loop (CHECKPOINT_RESOURCES), which replaces it.
@@ -77,26 +77,22 @@ type Agent struct {
 	// connected mirrors st.connected for /health without a round trip.
 	connected atomic.Bool
 
-	// sup starts, watches and stops the executor containers (executors.go).
-	sup supervisor
+	// sup starts, watches and stops the executor containers; set in Run before recovery.
+	sup *supervisor.Supervisor
 	// gc removes the sandboxes of finished executors (gc_agent.go); set before the loop starts.
 	gc *sandboxGC
 }
 
 // loopState is every piece of mutable agent state; only the loop touches it.
 type loopState struct {
-	agentID             string
-	masterAddr          string
-	connected           bool
-	stopping            bool
-	frameworks          map[string]*framework
-	completedFrameworks []*framework
-	tasks               map[statusupdate.TaskKey]*task // every live task, by framework and task id
-	sum                 *statusupdate.Manager
-	retry               clock.Timer   // the next Tick of sum; nil when none is due
-	retryAt             time.Time     // when retry fires
-	stopped             chan struct{} // closed when stopping and every executor is gone
-	shutdownByMaster    bool
+	workload.State   // the frameworks, executors and tasks, and their status update streams
+	masterAddr       string
+	connected        bool
+	stopping         bool
+	retry            clock.Timer   // the next Tick of the status updates; nil when none is due
+	retryAt          time.Time     // when retry fires
+	stopped          chan struct{} // closed when stopping and every executor is gone
+	shutdownByMaster bool
 	// checkpointed are the agent's dynamic reservations and persistent volumes,
 	// as the master last sent them (reservations.go).
 	checkpointed resources.Resources
@@ -129,13 +125,8 @@ func New(cfg Config, logger *zap.Logger) (*Agent, error) {
 		events:      make(chan func(), 1024),
 		loopDone:    make(chan struct{}),
 		procCtx:     procCtx,
-		launches:    make(chan struct{}, cfg.LaunchConcurrency),
 		procStop:    procStop,
-		st: loopState{
-			frameworks: make(map[string]*framework),
-			tasks:      make(map[statusupdate.TaskKey]*task),
-			sum:        statusupdate.New(cfg.StatusUpdate),
-		},
+		st:          loopState{State: workload.NewState(cfg.StatusUpdate)},
 	}
 	if a.policy, err = policy.Load(policy.Flag{Name: "http_credentials", Value: cfg.HTTPCredentials},
 		policy.Flag{Name: "acls", Value: cfg.ACLs}, log); err != nil {
@@ -147,14 +138,13 @@ func New(cfg Config, logger *zap.Logger) (*Agent, error) {
 			return nil, fmt.Errorf("agent: --authenticate_http_executors: %w", err)
 		}
 	}
-	a.sup = supervisor{a}
 	a.process = containerizer.NewProcess(fetchURIs, log)
 	// Always there, to recover hosted executors of a run with ExecutorHost on; it starts no
 	// host until asked to launch.
 	a.hosted = containerizer.NewHosted(bin, cfg.WorkDir, logger.Level().String(), fetchURIs, log)
 	a.router = containerizer.NewRouter(a.process, a.hosted)
 	a.containerizer = a.router
-	a.st.sum.Pause() // nothing is sent before the first subscription
+	a.st.Updates.Pause() // nothing is sent before the first subscription
 	return a, nil
 }
 
@@ -206,6 +196,7 @@ func (a *Agent) Run(ctx context.Context, ln net.Listener) error {
 	if a.docker != nil {
 		defer a.docker.Close()
 	}
+	a.sup = a.newSupervisor()
 	if err := a.recover(ctx); err != nil {
 		return err
 	}
@@ -228,7 +219,7 @@ func (a *Agent) Run(ctx context.Context, ln net.Listener) error {
 	go func() { defer masterWG.Done(); a.master.Run(masterCtx) }()
 	if a.iso != nil {
 		masterWG.Add(1)
-		go func() { defer masterWG.Done(); a.sup.watchLimitations(masterCtx) }()
+		go func() { defer masterWG.Done(); a.sup.WatchLimitations(masterCtx) }()
 	}
 	masterWG.Add(1)
 	go func() { defer masterWG.Done(); a.gc.run(masterCtx) }()
@@ -253,7 +244,7 @@ func (a *Agent) Run(ctx context.Context, ln net.Listener) error {
 	}
 	cancel()
 	a.procStop()
-	a.watchers.Wait()
+	a.sup.Wait()
 	a.process.Close()
 	a.hosted.Close(a.cfg.ShutdownExecutorsOnExit)
 	return runErr
@@ -324,7 +315,7 @@ func (a *Agent) afterFunc(d time.Duration, ev func()) clock.Timer {
 
 // resetRetry arms the status update manager's next Tick for its next retry. Loop only.
 func (a *Agent) resetRetry() {
-	next, ok := a.st.sum.NextRetry()
+	next, ok := a.st.Updates.NextRetry()
 	if ok && a.st.retry != nil && next.Equal(a.st.retryAt) {
 		return // armed for that time already
 	}
@@ -338,7 +329,7 @@ func (a *Agent) resetRetry() {
 		if a.st.retry == t { // not a timer that fired while being replaced
 			a.st.retry = nil
 		}
-		a.st.sum.Tick(a.clock.Now())
+		a.st.Updates.Tick(a.clock.Now())
 	})
 	a.st.retry = t
 }
@@ -357,15 +348,15 @@ func (a *Agent) beginStop() {
 	a.st.stopping = true
 	a.st.stopped = make(chan struct{})
 	if a.cfg.ShutdownExecutorsOnExit {
-		for _, fw := range a.st.frameworks {
-			for _, ex := range fw.executors {
-				a.sup.shutdown(ex)
+		for _, fw := range a.st.Frameworks {
+			for _, ex := range fw.Executors {
+				a.sup.Shutdown(ex)
 			}
 		}
 	} else {
-		for _, fw := range a.st.frameworks {
-			for _, ex := range fw.executors {
-				a.sup.detach(ex)
+		for _, fw := range a.st.Frameworks {
+			for _, ex := range fw.Executors {
+				a.sup.Detach(ex)
 			}
 		}
 	}
@@ -382,9 +373,9 @@ func (a *Agent) checkStopped() {
 		return
 	default:
 	}
-	for _, fw := range a.st.frameworks {
-		for _, ex := range fw.executors {
-			if ex.state != executorTerminated && !ex.detached {
+	for _, fw := range a.st.Frameworks {
+		for _, ex := range fw.Executors {
+			if ex.State != workload.ExecutorTerminated && !ex.Detached {
 				return
 			}
 		}
@@ -393,12 +384,12 @@ func (a *Agent) checkStopped() {
 }
 
 func (a *Agent) closeExecutorConns() {
-	for _, fw := range a.st.frameworks {
-		for _, ex := range fw.executors {
-			ex.stopTimers()
-			if ex.conn != nil {
-				ex.conn.Close()
-				ex.conn = nil
+	for _, fw := range a.st.Frameworks {
+		for _, ex := range fw.Executors {
+			ex.StopTimers()
+			if ex.Conn != nil {
+				ex.Conn.Close()
+				ex.Conn = nil
 			}
 		}
 	}
@@ -462,8 +453,36 @@ func readBootID(path string) string {
 // currentAgentInfo is the AgentInfo with the agent id once registered. Loop only.
 func (a *Agent) currentAgentInfo() *mesos.AgentInfo {
 	info := proto.Clone(a.info).(*mesos.AgentInfo)
-	if a.st.agentID != "" {
-		info.Id = &mesos.AgentID{Value: proto.String(a.st.agentID)}
+	if a.st.AgentID != "" {
+		info.Id = &mesos.AgentID{Value: proto.String(a.st.AgentID)}
 	}
 	return info
+}
+
+// completeTask moves a task whose terminal update was acknowledged to completed, and its
+// executor out when that was its last. Loop only.
+func (a *Agent) completeTask(k statusupdate.TaskKey) {
+	if ex := a.st.CompleteTask(k); ex != nil {
+		a.maybeRemoveExecutor(ex)
+	}
+}
+
+// maybeRemoveExecutor forgets a terminated executor without live tasks, and its framework
+// when that was the framework's last executor, and schedules their sandboxes for removal.
+func (a *Agent) maybeRemoveExecutor(ex *workload.Executor) {
+	removed, fw := a.st.RemoveExecutor(ex)
+	if !removed {
+		return
+	}
+	a.gc.scheduleExecutor(ex)
+	if fw != nil {
+		a.gc.scheduleFramework(fw)
+	}
+	a.checkStopped()
+}
+
+// removeFramework forgets a framework and schedules its sandboxes for removal. Loop only.
+func (a *Agent) removeFramework(fw *workload.Framework) {
+	a.st.RemoveFramework(fw)
+	a.gc.scheduleFramework(fw)
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/agoracluster/agora/agent/containerizer"
+	"github.com/agoracluster/agora/agent/workload"
 	"github.com/agoracluster/agora/internal/poll"
 )
 
@@ -84,9 +85,9 @@ func benchLaunch(b *testing.B, n int) {
 	poll.Eventually(b, time.Minute, func() bool {
 		var started int
 		_ = ta.a.query(context.Background(), func() {
-			for _, fw := range ta.a.st.frameworks {
-				for _, ex := range fw.executors {
-					if ex.state == executorRegistering {
+			for _, fw := range ta.a.st.Frameworks {
+				for _, ex := range fw.Executors {
+					if ex.State == workload.ExecutorRegistering {
 						started++
 					}
 				}

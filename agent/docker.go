@@ -19,7 +19,7 @@ func (a *Agent) startDocker(ctx context.Context) {
 	if !a.cfg.containerizerEnabled("docker") {
 		return
 	}
-	a.docker = containerizer.NewDocker(ctx, a.cfg.DockerSocket, a.process, a.log)
+	a.docker = containerizer.NewDocker(ctx, a.cfg.DockerSocket, a.process, a.clock, a.log)
 	if a.docker != nil {
 		a.router.UseDocker(a.docker)
 	}
@@ -32,22 +32,10 @@ func (a *Agent) removeDockerOrphans(ctx context.Context) {
 	if a.docker == nil {
 		return
 	}
-	if a.st.agentID != "" {
-		a.docker.RemoveOrphans(ctx, a.st.agentID, a.st.knownContainerIDs())
+	if a.st.AgentID != "" {
+		a.docker.RemoveOrphans(ctx, a.st.AgentID, a.st.KnownContainerIDs())
 	}
 	a.docker.RemovePreviousAgentContainers(ctx, a.previousAgentIDs(), sandbox.Roots(a.cfg.WorkDir))
-}
-
-// knownContainerIDs is the container id of every executor the agent knows. Loop (or before
-// the loop starts) only.
-func (st *loopState) knownContainerIDs() map[string]bool {
-	known := make(map[string]bool)
-	for _, fw := range st.frameworks {
-		for _, ex := range fw.executors {
-			known[ex.containerID] = true
-		}
-	}
-	return known
 }
 
 // previousAgentIDs are the agent ids this work dir has sandboxes or checkpoints of, other
@@ -57,7 +45,7 @@ func (a *Agent) previousAgentIDs() map[string]bool {
 	for _, tree := range []string{sandbox.Root(a.cfg.WorkDir), filepath.Join(a.cfg.WorkDir, "meta", "slaves")} {
 		dirs, _ := sandbox.ListDirs(tree) // "latest" is a symlink, not listed
 		for _, id := range dirs {
-			if id != a.st.agentID {
+			if id != a.st.AgentID {
 				ids[id] = true
 			}
 		}
@@ -65,24 +53,19 @@ func (a *Agent) previousAgentIDs() map[string]bool {
 	return ids
 }
 
-// isDockerTask: the task asks for a Docker container. ContainerInfo.type defaults to DOCKER,
-// so an absent type is not one.
-func isDockerTask(t *mesos.TaskInfo) bool { return isDocker(t.GetContainer()) }
-
-func isDocker(ci *mesos.ContainerInfo) bool {
-	return ci != nil && ci.Type != nil && ci.GetType() == mesos.ContainerInfo_DOCKER
-}
+// isDockerTask: the task asks for a Docker container.
+func isDockerTask(t *mesos.TaskInfo) bool { return containerizer.IsDocker(t.GetContainer()) }
 
 // unsupportedContainer explains why tasks cannot run here ("" when they can): DOCKER tasks
 // need the docker containerizer, and custom executors cannot run in Docker containers.
 // Loop only.
 func (a *Agent) unsupportedContainer(groupExecutor *mesos.ExecutorInfo, tasks []*mesos.TaskInfo) string {
 	const dockerExecutors = "Failed to launch container: executors in Docker containers are not supported; use a DOCKER task with a command"
-	if isDocker(groupExecutor.GetContainer()) {
+	if containerizer.IsDocker(groupExecutor.GetContainer()) {
 		return dockerExecutors
 	}
 	for _, t := range tasks {
-		if isDocker(t.GetExecutor().GetContainer()) {
+		if containerizer.IsDocker(t.GetExecutor().GetContainer()) {
 			return dockerExecutors
 		}
 		if !isDockerTask(t) {

@@ -72,7 +72,7 @@ func TestPreviousAgentIDs(t *testing.T) {
 		t.Fatal(err)
 	}
 	a := &Agent{cfg: Config{WorkDir: work}}
-	a.st.agentID = "current"
+	a.st.AgentID = "current"
 	got := slices.Sorted(maps.Keys(a.previousAgentIDs()))
 	if strings.Join(got, ",") != "old,older" {
 		t.Fatalf("previous agent ids = %v, want old, older", got)

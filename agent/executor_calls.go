@@ -10,6 +10,8 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/agoracluster/agora/agent/executorapi"
+	"github.com/agoracluster/agora/agent/recovery"
+	"github.com/agoracluster/agora/agent/workload"
 	agorapb "github.com/agoracluster/agora/proto/agora/v1"
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
 	executorpb "github.com/agoracluster/agora/proto/mesos/v1/executor"
@@ -72,14 +74,14 @@ func (e executorCalls) known(c *executorpb.Call) error {
 	return err
 }
 
-func (e executorCalls) callExecutor(c *executorpb.Call) (*executor, error) {
+func (e executorCalls) callExecutor(c *executorpb.Call) (*workload.Executor, error) {
 	a := e.a
 	fid, eid := c.GetFrameworkId().GetValue(), c.GetExecutorId().GetValue()
-	if a.st.frameworks[fid] == nil {
+	if a.st.Frameworks[fid] == nil {
 		return nil, executorapi.BadRequest("Framework %q cannot be found on this agent", fid)
 	}
-	ex := a.st.executorOf(fid, eid)
-	if ex == nil || ex.gone() {
+	ex := a.st.ExecutorOf(fid, eid)
+	if ex == nil || ex.Gone() {
 		return nil, executorapi.BadRequest("Executor %q of framework %q cannot be found on this agent", eid, fid)
 	}
 	return ex, nil
@@ -95,32 +97,32 @@ func (e executorCalls) update(c *executorpb.Call) error {
 	return nil
 }
 
-func (e executorCalls) updateFromExecutor(ex *executor, status *mesos.TaskStatus) {
+func (e executorCalls) updateFromExecutor(ex *workload.Executor, status *mesos.TaskStatus) {
 	a := e.a
 	st := proto.Clone(status).(*mesos.TaskStatus)
 	st.Source = mesos.TaskStatus_SOURCE_EXECUTOR.Enum()
-	st.AgentId = &mesos.AgentID{Value: proto.String(a.st.agentID)}
-	st.ExecutorId = &mesos.ExecutorID{Value: proto.String(ex.id)}
+	st.AgentId = &mesos.AgentID{Value: proto.String(a.st.AgentID)}
+	st.ExecutorId = &mesos.ExecutorID{Value: proto.String(ex.ID)}
 	if st.Timestamp == nil {
 		st.Timestamp = proto.Float64(float64(a.clock.Now().UnixNano()) / 1e9)
 	}
 	if st.GetState() == mesos.TaskState_TASK_FAILED {
 		// A task the OOM killer killed: the executor only saw a signal.
-		if msg, ok := a.iso.MemoryLimitation(ex.containerID); ok {
+		if msg, ok := a.iso.MemoryLimitation(ex.ContainerID); ok {
 			st.Reason = mesos.TaskStatus_REASON_CONTAINER_LIMITATION_MEMORY.Enum()
 			st.Message = proto.String(msg)
-			defer a.sup.limit(ex, msg)
+			defer a.sup.Limit(ex, msg)
 		}
 	}
 	tid := st.GetTaskId().GetValue()
-	_, tracked := ex.tasks[tid]
+	_, tracked := ex.Tasks[tid]
 	if !tracked {
-		a.log.Warn("status update for a task this executor does not run", zap.String("framework_id", ex.fw.id),
-			zap.String("executor_id", ex.id), zap.String("task_id", tid))
+		a.log.Warn("status update for a task this executor does not run", zap.String("framework_id", ex.Framework.ID),
+			zap.String("executor_id", ex.ID), zap.String("task_id", tid))
 	}
-	_ = a.statusUpdate(ex.fw.id, st) // a rejected update is logged and acknowledged like Mesos does
-	if !tracked && ex.conn != nil {
-		ex.conn.Push(&executorpb.Event{Type: executorpb.Event_ACKNOWLEDGED.Enum(),
+	_ = a.statusUpdate(ex.Framework.ID, st) // a rejected update is logged and acknowledged like Mesos does
+	if !tracked && ex.Conn != nil {
+		ex.Conn.Push(&executorpb.Event{Type: executorpb.Event_ACKNOWLEDGED.Enum(),
 			Acknowledged: &executorpb.Event_Acknowledged{TaskId: st.GetTaskId(), Uuid: st.GetUuid()}})
 	}
 }
@@ -136,7 +138,7 @@ func (e executorCalls) message(c *executorpb.Call) error {
 		Type: agorapb.AgentCall_FRAMEWORK_MESSAGE.Enum(),
 		FrameworkMessage: &agorapb.AgentCall_FrameworkMessage{
 			FrameworkId: c.GetFrameworkId(),
-			ExecutorId:  &mesos.ExecutorID{Value: proto.String(ex.id)},
+			ExecutorId:  &mesos.ExecutorID{Value: proto.String(ex.ID)},
 			Data:        c.GetMessage().GetData(),
 		},
 	})
@@ -151,42 +153,44 @@ func (e executorCalls) subscribe(c *executorpb.Call, conn *executorapi.Conn) err
 	if err != nil {
 		return err
 	}
-	if ex.state == executorTerminating {
-		return &executorapi.Error{Code: http.StatusForbidden, Msg: fmt.Sprintf("Executor %q is terminating", ex.id)}
+	if ex.State == workload.ExecutorTerminating {
+		return &executorapi.Error{Code: http.StatusForbidden, Msg: fmt.Sprintf("Executor %q is terminating", ex.ID)}
 	}
 	if a.st.stopping {
 		return errShuttingDown
 	}
-	if ex.conn != nil {
-		ex.conn.Close()
+	if ex.Conn != nil {
+		ex.Conn.Close()
 	}
-	ex.conn = conn
-	ex.state = executorRunning
-	ex.starting.release()
-	if ex.regTimer != nil {
-		ex.regTimer.Stop()
-		ex.regTimer = nil
+	ex.Conn = conn
+	ex.State = workload.ExecutorRunning
+	if ex.Starting != nil { // a recovered executor has none
+		ex.Starting.Release()
 	}
-	a.log.Debug("executor subscribed", zap.String("framework_id", ex.fw.id), zap.String("executor_id", ex.id))
+	if ex.RegTimer != nil {
+		ex.RegTimer.Stop()
+		ex.RegTimer = nil
+	}
+	a.log.Debug("executor subscribed", zap.String("framework_id", ex.Framework.ID), zap.String("executor_id", ex.ID))
 	conn.Push(&executorpb.Event{
 		Type: executorpb.Event_SUBSCRIBED.Enum(),
 		Subscribed: &executorpb.Event_Subscribed{
-			ExecutorInfo:  ex.info,
-			FrameworkInfo: ex.fw.info,
+			ExecutorInfo:  ex.Info,
+			FrameworkInfo: ex.Framework.Info,
 			AgentInfo:     a.currentAgentInfo(),
-			ContainerId:   &mesos.ContainerID{Value: proto.String(ex.containerID)},
+			ContainerId:   &mesos.ContainerID{Value: proto.String(ex.ContainerID)},
 		},
 	})
 	sub := c.GetSubscribe()
 	known := make(map[string]bool)
 	for _, ti := range sub.GetUnacknowledgedTasks() {
 		known[ti.GetTaskId().GetValue()] = true
-		if t := ex.tasks[ti.GetTaskId().GetValue()]; t != nil {
-			t.launched = true // the executor has it already
+		if t := ex.Tasks[ti.GetTaskId().GetValue()]; t != nil {
+			t.Launched = true // the executor has it already
 		}
 	}
 	for _, u := range sub.GetUnacknowledgedUpdates() {
-		if _, ok := ex.tasks[u.GetStatus().GetTaskId().GetValue()]; !ok {
+		if _, ok := ex.Tasks[u.GetStatus().GetTaskId().GetValue()]; !ok {
 			// Already completed here: acknowledge so the executor stops resending it.
 			conn.Push(&executorpb.Event{Type: executorpb.Event_ACKNOWLEDGED.Enum(),
 				Acknowledged: &executorpb.Event_Acknowledged{TaskId: u.GetStatus().GetTaskId(), Uuid: u.GetStatus().GetUuid()}})
@@ -194,17 +198,20 @@ func (e executorCalls) subscribe(c *executorpb.Call, conn *executorapi.Conn) err
 		}
 		e.updateFromExecutor(ex, u.GetStatus())
 	}
-	if ex.recovered {
-		ex.recovered = false
-		a.dropUndelivered(ex, known)
+	if ex.Recovered {
+		ex.Recovered = false
+		tasks, state := recovery.Undelivered(ex, known)
+		for _, t := range tasks {
+			a.agentUpdate(t, state, mesos.TaskStatus_REASON_AGENT_RESTARTED, "Task launched during agent restart")
+		}
 	}
-	ex.flushQueue()
-	for tid, policy := range ex.pendingKills {
+	ex.FlushQueue()
+	for tid, policy := range ex.PendingKills {
 		conn.Push(killEvent(tid, policy))
-		delete(ex.pendingKills, tid)
+		delete(ex.PendingKills, tid)
 	}
-	if len(ex.tasks) == 0 {
-		a.sup.shutdown(ex)
+	if len(ex.Tasks) == 0 {
+		a.sup.Shutdown(ex)
 	}
 	return nil
 }
@@ -212,10 +219,10 @@ func (e executorCalls) subscribe(c *executorpb.Call, conn *executorapi.Conn) err
 // disconnected detaches a closed stream. Loop only.
 func (e executorCalls) disconnected(fid, eid string, conn *executorapi.Conn) {
 	a := e.a
-	ex := a.st.executorOf(fid, eid)
-	if ex == nil || ex.conn != conn {
+	ex := a.st.ExecutorOf(fid, eid)
+	if ex == nil || ex.Conn != conn {
 		return
 	}
-	ex.conn = nil
+	ex.Conn = nil
 	a.log.Info("executor disconnected", zap.String("framework_id", fid), zap.String("executor_id", eid))
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/agoracluster/agora/agent/gc"
 	"github.com/agoracluster/agora/agent/sandbox"
+	"github.com/agoracluster/agora/agent/workload"
 )
 
 // Sandbox garbage collection in the agent (as Mesos's): when an executor is removed (it
@@ -56,34 +57,34 @@ func (g *sandboxGC) run(ctx context.Context) {
 }
 
 // scheduleExecutor schedules the directories of a removed executor. Loop only.
-func (g *sandboxGC) scheduleExecutor(ex *executor) {
+func (g *sandboxGC) scheduleExecutor(ex *workload.Executor) {
 	if g == nil {
 		return
 	}
 	a := g.a
-	if a.st.agentID == "" || ex.sandbox == "" {
+	if a.st.AgentID == "" || ex.Sandbox == "" {
 		return
 	}
 	now := a.clock.Now()
-	exDir := filepath.Dir(filepath.Dir(ex.sandbox)) // <executor>/runs/<container_id>
-	g.c.Schedule(now, ex.sandbox)
+	exDir := filepath.Dir(filepath.Dir(ex.Sandbox)) // <executor>/runs/<container_id>
+	g.c.Schedule(now, ex.Sandbox)
 	g.c.Schedule(now, exDir)
-	g.c.Schedule(now, a.ckpt.RunDir(a.st.agentID, ex.fw.id, ex.id, ex.containerID))
-	g.c.Schedule(now, a.ckpt.ExecutorDir(a.st.agentID, ex.fw.id, ex.id))
+	g.c.Schedule(now, a.ckpt.RunDir(a.st.AgentID, ex.Framework.ID, ex.ID, ex.ContainerID))
+	g.c.Schedule(now, a.ckpt.ExecutorDir(a.st.AgentID, ex.Framework.ID, ex.ID))
 }
 
 // scheduleFramework schedules the directories of a removed framework. Loop only.
-func (g *sandboxGC) scheduleFramework(fw *framework) {
+func (g *sandboxGC) scheduleFramework(fw *workload.Framework) {
 	if g == nil {
 		return
 	}
 	a := g.a
-	if a.st.agentID == "" {
+	if a.st.AgentID == "" {
 		return
 	}
 	now := a.clock.Now()
-	g.c.Schedule(now, filepath.Join(a.cfg.WorkDir, "slaves", a.st.agentID, "frameworks", fw.id))
-	g.c.Schedule(now, a.ckpt.FrameworkDir(a.st.agentID, fw.id))
+	g.c.Schedule(now, filepath.Join(a.cfg.WorkDir, "slaves", a.st.AgentID, "frameworks", fw.ID))
+	g.c.Schedule(now, a.ckpt.FrameworkDir(a.st.AgentID, fw.ID))
 }
 
 // scanWorkDir schedules, at their modification time, the directories of earlier runs
@@ -94,14 +95,14 @@ func (g *sandboxGC) scanWorkDir() {
 		agents, _ := sandbox.ListDirs(tree) // "latest" is a symlink, not listed
 		for _, aid := range agents {
 			dir := filepath.Join(tree, aid)
-			if aid != a.st.agentID {
+			if aid != a.st.AgentID {
 				g.scheduleStale(dir)
 				continue
 			}
 			fws, _ := sandbox.ListDirs(filepath.Join(dir, "frameworks"))
 			for _, fid := range fws {
 				fwDir := filepath.Join(dir, "frameworks", fid)
-				fw := a.st.frameworks[fid]
+				fw := a.st.Frameworks[fid]
 				if fw == nil {
 					g.scheduleStale(fwDir)
 					continue
@@ -109,14 +110,14 @@ func (g *sandboxGC) scanWorkDir() {
 				exs, _ := sandbox.ListDirs(filepath.Join(fwDir, "executors"))
 				for _, eid := range exs {
 					exDir := filepath.Join(fwDir, "executors", eid)
-					ex := fw.executors[eid]
+					ex := fw.Executors[eid]
 					if ex == nil {
 						g.scheduleStale(exDir)
 						continue
 					}
 					runs, _ := sandbox.ListDirs(filepath.Join(exDir, "runs"))
 					for _, cid := range runs {
-						if cid != ex.containerID {
+						if cid != ex.ContainerID {
 							g.scheduleStale(filepath.Join(exDir, "runs", cid))
 						}
 					}
@@ -178,15 +179,15 @@ func (g *sandboxGC) claimLoop(due []gc.Candidate) []string {
 // executors. Loop only.
 func (g *sandboxGC) livePaths() []string {
 	a := g.a
-	if a.st.agentID == "" {
+	if a.st.AgentID == "" {
 		return nil
 	}
-	live := []string{filepath.Join(sandbox.Root(a.cfg.WorkDir), a.st.agentID), a.ckpt.AgentDir(a.st.agentID)}
-	for _, fw := range a.st.frameworks {
-		live = append(live, filepath.Join(sandbox.Root(a.cfg.WorkDir), a.st.agentID, "frameworks", fw.id),
-			a.ckpt.FrameworkDir(a.st.agentID, fw.id))
-		for _, ex := range fw.executors {
-			live = append(live, ex.sandbox, a.ckpt.RunDir(a.st.agentID, fw.id, ex.id, ex.containerID))
+	live := []string{filepath.Join(sandbox.Root(a.cfg.WorkDir), a.st.AgentID), a.ckpt.AgentDir(a.st.AgentID)}
+	for _, fw := range a.st.Frameworks {
+		live = append(live, filepath.Join(sandbox.Root(a.cfg.WorkDir), a.st.AgentID, "frameworks", fw.ID),
+			a.ckpt.FrameworkDir(a.st.AgentID, fw.ID))
+		for _, ex := range fw.Executors {
+			live = append(live, ex.Sandbox, a.ckpt.RunDir(a.st.AgentID, fw.ID, ex.ID, ex.ContainerID))
 		}
 	}
 	return live

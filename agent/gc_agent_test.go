@@ -16,6 +16,7 @@ import (
 	"github.com/agoracluster/agora/agent/clock"
 	"github.com/agoracluster/agora/agent/gc"
 	"github.com/agoracluster/agora/agent/stateapi"
+	"github.com/agoracluster/agora/agent/workload"
 	"github.com/agoracluster/agora/internal/poll"
 	agorapb "github.com/agoracluster/agora/proto/agora/v1"
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
@@ -131,10 +132,10 @@ func TestGCScanWorkDir(t *testing.T) {
 	}
 
 	a := &Agent{cfg: Config{WorkDir: work}, log: zaptest.NewLogger(t), ckpt: checkpoint.Store{WorkDir: work}}
-	a.st.agentID = "A"
-	fw := &framework{id: "F", executors: map[string]*executor{}}
-	fw.executors["E"] = &executor{fw: fw, id: "E", containerID: "C", sandbox: liveSandbox}
-	a.st.frameworks = map[string]*framework{"F": fw}
+	a.st.AgentID = "A"
+	fw := &workload.Framework{ID: "F", Executors: map[string]*workload.Executor{}}
+	fw.Executors["E"] = &workload.Executor{Framework: fw, ID: "E", ContainerID: "C", Sandbox: liveSandbox}
+	a.st.Frameworks = map[string]*workload.Framework{"F": fw}
 	a.gc = &sandboxGC{a: a, c: gc.NewCollector(gc.Policy{Delay: time.Hour, DiskWatch: time.Minute}, clock.Real{}, a.log, nil, nil, nil)}
 	a.gc.scanWorkDir()
 

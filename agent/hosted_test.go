@@ -81,8 +81,8 @@ func hostedTaskPID(t *testing.T, a *Agent, fid, eid string) int {
 		a.hosted.TaskSessions(sessions)
 		var cid string
 		_ = a.query(context.Background(), func() {
-			if fw := a.st.frameworks[fid]; fw != nil && fw.executors[eid] != nil {
-				cid = fw.executors[eid].containerID
+			if fw := a.st.Frameworks[fid]; fw != nil && fw.Executors[eid] != nil {
+				cid = fw.Executors[eid].ContainerID
 			}
 		})
 		for p, c := range sessions {
@@ -253,8 +253,8 @@ func TestHostedHealthCheckRunsInTheContainer(t *testing.T) {
 	fm.waitState(t, "checked", mesos.TaskState_TASK_RUNNING)
 	var cid, sandbox string
 	_ = ta.a.query(context.Background(), func() {
-		ex := ta.a.st.frameworks["fw-1"].executors["checked"]
-		cid, sandbox = ex.containerID, ex.sandbox
+		ex := ta.a.st.Frameworks["fw-1"].Executors["checked"]
+		cid, sandbox = ex.ContainerID, ex.Sandbox
 	})
 	var cg []byte
 	poll.Eventually(t, 10*time.Second, func() bool {

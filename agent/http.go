@@ -4,13 +4,15 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"time"
+
+	"go.uber.org/zap/zapcore"
 
 	"github.com/agoracluster/agora/agent/executorapi"
 	"github.com/agoracluster/agora/agent/files"
 	"github.com/agoracluster/agora/agent/operatorapi"
 	"github.com/agoracluster/agora/agent/stateapi"
-	"github.com/agoracluster/agora/resources"
+	mesos "github.com/agoracluster/agora/proto/mesos/v1"
+	agentpb "github.com/agoracluster/agora/proto/mesos/v1/agent"
 )
 
 // routes is the agent's HTTP API: the executor API, the files API and the state endpoints,
@@ -22,7 +24,7 @@ func (a *Agent) routes() http.Handler {
 	mux.Handle("/files/", files.Handler(a.cfg.WorkDir, a.accessSandbox))
 	(&operatorapi.Handler{Src: operatorSource{a}, WorkDir: a.cfg.WorkDir, Version: a.cfg.Version, Flags: a.cfg.Flags,
 		Authenticate: a.authenticateOperator, Access: a.accessSandbox, Authorize: a.authorize, LogLevel: a.cfg.LogLevel}).Register(mux)
-	mux.Handle("/", stateapi.Handler(stateSource{a}, time.Now))
+	mux.Handle("/", stateapi.Handler(stateSource{a}, a.clock.Now))
 	return a.secure(a.guardEndpoints(mux))
 }
 
@@ -47,7 +49,10 @@ func (s stateSource) Connected() bool { return s.a.connected.Load() }
 func (s stateSource) State(ctx context.Context) (stateapi.State, error) {
 	var st stateapi.State
 	v := s.a.viewerOf(ctx)
-	err := s.onLoop(ctx, func() { st = s.snapshot(v) })
+	err := s.onLoop(ctx, func() {
+		a := s.a
+		st = stateapi.Render(&a.st.State, stateapi.Agent{Info: a.info, Version: a.cfg.Version, Master: a.st.masterAddr, Connected: a.st.connected}, v)
+	})
 	return st, err
 }
 
@@ -55,17 +60,7 @@ func (s stateSource) State(ctx context.Context) (stateapi.State, error) {
 func (s stateSource) Executors(ctx context.Context) ([]stateapi.ExecutorStatistics, error) {
 	var out []stateapi.ExecutorStatistics
 	v := s.a.viewerOf(ctx)
-	err := s.onLoop(ctx, func() {
-		for _, fw := range s.a.st.frameworks {
-			for _, ex := range fw.executors {
-				if ex.gone() || !v.framework(fw.info) || !v.executor(fw.info, ex.info) {
-					continue
-				}
-				out = append(out, stateapi.ExecutorStatistics{ExecutorID: ex.id, ExecutorName: ex.info.GetName(),
-					FrameworkID: fw.id, Source: ex.info.GetSource(), ContainerID: ex.containerID})
-			}
-		}
-	})
+	err := s.onLoop(ctx, func() { out = stateapi.ExecutorsOf(&s.a.st.State, v) })
 	return out, err
 }
 
@@ -96,95 +91,64 @@ func (s stateSource) Usage(containerID string) (stateapi.ResourceStatistics, boo
 
 // Metrics implements stateapi.Source.
 func (s stateSource) Metrics(ctx context.Context) (stateapi.Metrics, error) {
-	m := stateapi.Metrics{TasksByState: map[string]int{}}
-	err := s.onLoop(ctx, func() {
-		for _, fw := range s.a.st.frameworks {
-			for _, ex := range fw.executors {
-				if !ex.gone() {
-					m.Executors++
-				}
-				for _, t := range ex.tasks {
-					m.TasksByState[t.state.String()]++
-				}
-				for _, t := range ex.completed {
-					m.TasksByState[t.GetState().String()]++
-				}
-			}
-		}
-		m.PendingUpdates = s.a.st.sum.PendingCount()
-		m.Connected = s.a.st.connected
-	})
+	var m stateapi.Metrics
+	err := s.onLoop(ctx, func() { m = stateapi.MetricsOf(&s.a.st.State, s.a.st.connected) })
 	return m, err
 }
 
-// snapshot renders /state as v may see it. Loop only.
-func (s stateSource) snapshot(v viewer) stateapi.State {
-	a := s.a
-	st := stateapi.State{
-		ID:                  a.st.agentID,
-		Hostname:            a.info.GetHostname(),
-		Port:                a.info.GetPort(),
-		Version:             a.cfg.Version,
-		Master:              a.st.masterAddr,
-		Connected:           a.st.connected,
-		Resources:           stateapi.ResourceMap(a.info.GetResources()),
-		Attributes:          resources.AttributeMap(a.info.GetAttributes()),
-		Frameworks:          []stateapi.FrameworkState{},
-		CompletedFrameworks: []stateapi.FrameworkState{},
+// operatorSource is the operator API's Source: the agent's workload rendered as the Mesos
+// v1 agent API's messages, on the loop.
+type operatorSource struct{ a *Agent }
+
+var _ operatorapi.Source = operatorSource{}
+
+// onLoop runs fn on the loop; a stopped agent is operatorapi.ErrUnavailable.
+func (s operatorSource) onLoop(ctx context.Context, fn func()) error {
+	err := s.a.query(ctx, fn)
+	if errors.Is(err, errStopped) {
+		return operatorapi.ErrUnavailable
 	}
-	for _, fw := range sortedByID(a.st.frameworks) {
-		if v.framework(fw.info) {
-			st.Frameworks = append(st.Frameworks, s.framework(v, fw))
-		}
-	}
-	for _, fw := range a.st.completedFrameworks {
-		if v.framework(fw.info) {
-			st.CompletedFrameworks = append(st.CompletedFrameworks, s.framework(v, fw))
-		}
-	}
-	return st
+	return err
 }
 
-func (s stateSource) framework(v viewer, fw *framework) stateapi.FrameworkState {
-	fs := stateapi.FrameworkState{
-		ID: fw.id, Name: fw.info.GetName(), User: fw.info.GetUser(), Role: fw.info.GetRole(),
-		Executors: []stateapi.ExecutorState{}, CompletedExecutors: []stateapi.ExecutorState{},
-	}
-	for _, ex := range sortedByID(fw.executors) {
-		if v.executor(fw.info, ex.info) {
-			fs.Executors = append(fs.Executors, s.executor(v, fw, ex))
-		}
-	}
-	for _, ex := range fw.completedExecutors {
-		if v.executor(fw.info, ex.info) {
-			fs.CompletedExecutors = append(fs.CompletedExecutors, s.executor(v, fw, ex))
-		}
-	}
-	return fs
+// Debug implements operatorapi.Source.
+func (s operatorSource) Debug() bool { return s.a.log.Core().Enabled(zapcore.DebugLevel) }
+
+// Info implements operatorapi.Source.
+func (s operatorSource) Info(ctx context.Context) (*mesos.AgentInfo, error) {
+	var info *mesos.AgentInfo
+	err := s.onLoop(ctx, func() { info = s.a.currentAgentInfo() })
+	return info, err
 }
 
-func (s stateSource) executor(v viewer, fw *framework, ex *executor) stateapi.ExecutorState {
-	es := stateapi.ExecutorState{
-		ID: ex.id, Name: ex.info.GetName(), Source: ex.info.GetSource(), Container: ex.containerID,
-		Directory: ex.sandbox, State: ex.state.String(), PID: ex.pid,
-		Tasks: []stateapi.TaskState{}, QueuedTasks: []stateapi.TaskState{}, CompletedTasks: []stateapi.TaskState{},
+// State implements operatorapi.Source.
+func (s operatorSource) State(ctx context.Context) (*agentpb.Response_GetState, error) {
+	var st *agentpb.Response_GetState
+	v := s.a.viewerOf(ctx)
+	err := s.onLoop(ctx, func() { st = operatorapi.StateOf(&s.a.st.State, v) })
+	return st, err
+}
+
+// Containers implements operatorapi.Source: the containers of the executors that run, with
+// their cgroup statistics where the agent has them (read off the loop).
+func (s operatorSource) Containers(ctx context.Context) ([]*agentpb.Response_GetContainers_Container, error) {
+	var out []*agentpb.Response_GetContainers_Container
+	v := s.a.viewerOf(ctx)
+	if err := s.onLoop(ctx, func() { out = operatorapi.ContainersOf(&s.a.st.State, v) }); err != nil {
+		return nil, err
 	}
-	for _, t := range sortedByID(ex.tasks) {
-		task := t.toTask(s.a.st.agentID, nil)
-		if !v.task(fw.info, task) {
-			continue
-		}
-		ts := stateapi.TaskOf(task)
-		if t.launched || t.state.IsTerminal() {
-			es.Tasks = append(es.Tasks, ts)
-		} else {
-			es.QueuedTasks = append(es.QueuedTasks, ts)
+	now := s.a.clock.Now()
+	for _, c := range out {
+		if u, ok := (stateSource{s.a}).Usage(c.GetContainerId().GetValue()); ok {
+			c.ResourceStatistics = operatorapi.Statistics(u, now)
 		}
 	}
-	for _, t := range ex.completed {
-		if v.task(fw.info, t) {
-			es.CompletedTasks = append(es.CompletedTasks, stateapi.TaskOf(t))
-		}
-	}
-	return es
+	return out, nil
+}
+
+// Metrics implements operatorapi.Source with Mesos's slave/… names.
+func (s operatorSource) Metrics(ctx context.Context) (map[string]float64, error) {
+	var m map[string]float64
+	err := s.onLoop(ctx, func() { m = operatorapi.MetricsOf(&s.a.st.State, s.a.info, s.a.st.connected) })
+	return m, err
 }

@@ -6,7 +6,9 @@ import (
 
 	"github.com/agoracluster/agora/agent/isolation"
 	"github.com/agoracluster/agora/agent/statusupdate"
+	"github.com/agoracluster/agora/agent/supervisor"
 	"github.com/agoracluster/agora/agent/volumes"
+	"github.com/agoracluster/agora/agent/workload"
 	agorapb "github.com/agoracluster/agora/proto/agora/v1"
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
 	executorpb "github.com/agoracluster/agora/proto/mesos/v1/executor"
@@ -30,7 +32,7 @@ func (l masterLink) event(ev *agorapb.AgentEvent) {
 	case agorapb.AgentEvent_ACKNOWLEDGE:
 		ack := ev.GetAcknowledge()
 		key := statusupdate.TaskKey{FrameworkID: ack.GetFrameworkId().GetValue(), TaskID: ack.GetTaskId().GetValue()}
-		if err := a.st.sum.Ack(key, string(ack.GetUuid()), a.clock.Now()); err != nil {
+		if err := a.st.Updates.Ack(key, string(ack.GetUuid()), a.clock.Now()); err != nil {
 			a.log.Debug("ignoring acknowledgement", zap.Error(err))
 		}
 	case agorapb.AgentEvent_SHUTDOWN_FRAMEWORK:
@@ -40,13 +42,13 @@ func (l masterLink) event(ev *agorapb.AgentEvent) {
 		l.shutdownExecutor(sh.GetFrameworkId().GetValue(), sh.GetExecutorId().GetValue())
 	case agorapb.AgentEvent_FRAMEWORK_MESSAGE:
 		m := ev.GetFrameworkMessage()
-		ex := a.st.executorOf(m.GetFrameworkId().GetValue(), m.GetExecutorId().GetValue())
-		if ex == nil || ex.conn == nil {
+		ex := a.st.ExecutorOf(m.GetFrameworkId().GetValue(), m.GetExecutorId().GetValue())
+		if ex == nil || ex.Conn == nil {
 			a.log.Warn("dropping framework message for an executor that is not subscribed",
 				zap.String("framework_id", m.GetFrameworkId().GetValue()), zap.String("executor_id", m.GetExecutorId().GetValue()))
 			return
 		}
-		ex.conn.Push(&executorpb.Event{Type: executorpb.Event_MESSAGE.Enum(),
+		ex.Conn.Push(&executorpb.Event{Type: executorpb.Event_MESSAGE.Enum(),
 			Message: &executorpb.Event_Message{Data: m.GetData()}})
 	case agorapb.AgentEvent_SHUTDOWN:
 		a.log.Warn("the master asked this agent to shut down")
@@ -74,19 +76,19 @@ func (l masterLink) runTasks(fwInfo *mesos.FrameworkInfo, groupExecutor *mesos.E
 		l.dropTasks(fid, tasks, "Agent is shutting down")
 		return
 	}
-	_, known := a.st.frameworks[fid]
-	fw := a.st.frameworkFor(fwInfo)
+	_, known := a.st.Frameworks[fid]
+	fw := a.st.FrameworkFor(fwInfo)
 	if !known {
-		if err := a.ckpt.WriteFramework(a.st.agentID, fwInfo); err != nil {
+		if err := a.ckpt.WriteFramework(a.st.AgentID, fwInfo); err != nil {
 			a.log.Warn("checkpoint framework", zap.Error(err))
 		}
 	}
-	if fw.shuttingDown {
+	if fw.ShuttingDown {
 		l.dropTasks(fid, tasks, "Framework is shutting down")
 		return
 	}
 	for _, t := range tasks {
-		if a.st.tasks[statusupdate.TaskKey{FrameworkID: fid, TaskID: t.GetTaskId().GetValue()}] != nil {
+		if a.st.Tasks[statusupdate.TaskKey{FrameworkID: fid, TaskID: t.GetTaskId().GetValue()}] != nil {
 			a.log.Warn("ignoring a task with a duplicate id", zap.String("framework_id", fid), zap.String("task_id", t.GetTaskId().GetValue()))
 			return
 		}
@@ -108,55 +110,55 @@ func (l masterLink) runTasks(fwInfo *mesos.FrameworkInfo, groupExecutor *mesos.E
 			return
 		}
 	} else {
-		info, command = executorInfoFor(fw, tasks[0], a.executorBin)
+		info, command = supervisor.ExecutorInfoFor(fw, tasks[0], a.executorBin)
 	}
-	ex := fw.executors[info.GetExecutorId().GetValue()]
-	if ex != nil && ex.state >= executorTerminating {
+	ex := fw.Executors[info.GetExecutorId().GetValue()]
+	if ex != nil && ex.State >= workload.ExecutorTerminating {
 		l.dropTasks(fid, tasks, "Executor is terminating")
 		return
 	}
 	newExecutor := ex == nil
 	if newExecutor {
 		// The launch checkpoints the tasks with the executor's run, off the loop.
-		ex = a.sup.launch(fw, info, command, tasks)
+		ex = a.sup.Launch(fw, info, command, tasks)
 	} else if a.iso != nil {
 		all := append([]*mesos.TaskInfo(nil), tasks...)
-		for _, t := range ex.tasks {
-			all = append(all, t.info)
+		for _, t := range ex.Tasks {
+			all = append(all, t.Info)
 		}
-		a.iso.Update(ex.containerID, isolation.LimitsOf(ex.info, all, ex.command))
+		a.iso.Update(ex.ContainerID, isolation.LimitsOf(ex.Info, all, ex.Command))
 	}
 	if !newExecutor {
 		// The new executor's launch links its volumes once the sandbox exists.
-		user := ex.info.GetCommand().GetUser()
+		user := ex.Info.GetCommand().GetUser()
 		if user == "" {
-			user = fw.info.GetUser()
+			user = fw.Info.GetUser()
 		}
-		if err := volumes.Link(a.cfg.WorkDir, ex.sandbox, volumesOf(nil, tasks), volumeOwner(user)); err != nil {
+		if err := volumes.Link(a.cfg.WorkDir, ex.Sandbox, volumes.Of(nil, tasks), volumes.OwnerOf(user)); err != nil {
 			l.dropTasksAs(fid, tasks, mesos.TaskState_TASK_FAILED, mesos.TaskStatus_REASON_CONTAINER_LAUNCH_FAILED, err.Error())
 			return
 		}
 	}
-	item := launchItem{}
+	item := workload.LaunchItem{}
 	if groupExecutor != nil {
-		item.group = &mesos.TaskGroupInfo{Tasks: tasks}
+		item.Group = &mesos.TaskGroupInfo{Tasks: tasks}
 	} else {
-		item.task = tasks[0]
+		item.Task = tasks[0]
 	}
 	for _, ti := range tasks {
-		t := &task{ex: ex, info: ti, state: mesos.TaskState_TASK_STAGING}
-		ex.tasks[ti.GetTaskId().GetValue()] = t
-		a.st.tasks[ex.key(ti.GetTaskId().GetValue())] = t
+		t := &workload.Task{Executor: ex, Info: ti, State: mesos.TaskState_TASK_STAGING}
+		ex.Tasks[ti.GetTaskId().GetValue()] = t
+		a.st.Tasks[ex.Key(ti.GetTaskId().GetValue())] = t
 		if newExecutor {
 			continue
 		}
-		if err := a.ckpt.WriteTask(a.st.agentID, fid, ex.id, ex.containerID, t.toTask(a.st.agentID, nil)); err != nil {
+		if err := a.ckpt.WriteTask(a.st.AgentID, fid, ex.ID, ex.ContainerID, t.ToTask(a.st.AgentID, nil)); err != nil {
 			a.log.Warn("checkpoint task", zap.Error(err))
 		}
 	}
-	ex.queue = append(ex.queue, item)
-	if ex.state == executorRunning && ex.conn != nil {
-		ex.flushQueue()
+	ex.Queue = append(ex.Queue, item)
+	if ex.State == workload.ExecutorRunning && ex.Conn != nil {
+		ex.FlushQueue()
 	}
 }
 
@@ -164,9 +166,9 @@ func (l masterLink) runTasks(fwInfo *mesos.FrameworkInfo, groupExecutor *mesos.E
 func (l masterLink) killTask(fid, tid string, policy *mesos.KillPolicy) {
 	a := l.a
 	log := a.log.With(zap.String("framework_id", fid), zap.String("task_id", tid))
-	t := a.st.tasks[statusupdate.TaskKey{FrameworkID: fid, TaskID: tid}]
+	t := a.st.Tasks[statusupdate.TaskKey{FrameworkID: fid, TaskID: tid}]
 	if t == nil {
-		if a.st.frameworks[fid] == nil {
+		if a.st.Frameworks[fid] == nil {
 			log.Info("ignoring kill of a task of an unknown framework")
 			return
 		}
@@ -174,27 +176,27 @@ func (l masterLink) killTask(fid, tid string, policy *mesos.KillPolicy) {
 		a.untrackedUpdate(fid, tid, mesos.TaskState_TASK_LOST, mesos.TaskStatus_REASON_TASK_UNKNOWN, "Cannot find the task on the agent")
 		return
 	}
-	if t.state.IsTerminal() {
+	if t.State.IsTerminal() {
 		return
 	}
-	t.killRequested = true
-	ex := t.ex
-	if !t.launched {
+	t.KillRequested = true
+	ex := t.Executor
+	if !t.Launched {
 		a.agentUpdate(t, mesos.TaskState_TASK_KILLED, mesos.TaskStatus_REASON_TASK_KILLED_DURING_LAUNCH,
 			"Killed before delivery to the executor")
-		if ex.state < executorRunning && !ex.hasLiveTasks() {
-			a.sup.shutdown(ex)
+		if ex.State < workload.ExecutorRunning && !ex.HasLiveTasks() {
+			a.sup.Shutdown(ex)
 		}
 		return
 	}
 	if policy == nil {
-		policy = t.info.GetKillPolicy()
+		policy = t.Info.GetKillPolicy()
 	}
-	if ex.conn == nil {
-		ex.pendingKills[tid] = policy
+	if ex.Conn == nil {
+		ex.PendingKills[tid] = policy
 		return
 	}
-	ex.conn.Push(killEvent(tid, policy))
+	ex.Conn.Push(killEvent(tid, policy))
 }
 
 func killEvent(tid string, policy *mesos.KillPolicy) *executorpb.Event {
@@ -205,18 +207,18 @@ func killEvent(tid string, policy *mesos.KillPolicy) *executorpb.Event {
 // shutdownFramework handles SHUTDOWN_FRAMEWORK.
 func (l masterLink) shutdownFramework(fid string) {
 	a := l.a
-	fw := a.st.frameworks[fid]
+	fw := a.st.Frameworks[fid]
 	if fw == nil {
 		return
 	}
 	a.log.Info("shutting down framework", zap.String("framework_id", fid))
-	fw.shuttingDown = true
-	if len(fw.executors) == 0 {
+	fw.ShuttingDown = true
+	if len(fw.Executors) == 0 {
 		a.removeFramework(fw)
 		return
 	}
-	for _, ex := range fw.executors {
-		a.sup.shutdown(ex)
+	for _, ex := range fw.Executors {
+		a.sup.Shutdown(ex)
 	}
 }
 
@@ -226,14 +228,14 @@ func (l masterLink) shutdownFramework(fid string) {
 func (l masterLink) shutdownExecutor(fid, eid string) {
 	a := l.a
 	log := a.log.With(zap.String("framework_id", fid), zap.String("executor_id", eid))
-	ex := a.st.executorOf(fid, eid)
-	if ex == nil || ex.gone() {
+	ex := a.st.ExecutorOf(fid, eid)
+	if ex == nil || ex.Gone() {
 		log.Warn("ignoring shutdown of an unknown executor")
 		return
 	}
 	log.Info("shutting down executor at the framework's request")
-	ex.shutdownRequested = true
-	a.sup.shutdown(ex)
+	ex.ShutdownRequested = true
+	a.sup.Shutdown(ex)
 }
 
 // dropTasks reports TASK_LOST for tasks the agent will not run.

@@ -7,6 +7,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/agoracluster/agora/agent/registration"
+	"github.com/agoracluster/agora/agent/workload"
 	agorapb "github.com/agoracluster/agora/proto/agora/v1"
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
 )
@@ -49,20 +50,20 @@ func (l masterLink) subscribeCall() *agorapb.AgentCall {
 	if a.bootID != "" {
 		sub.BootId = proto.String(a.bootID)
 	}
-	for _, fw := range sortedByID(a.st.frameworks) {
-		sub.Frameworks = append(sub.Frameworks, fw.info)
-		for _, ex := range sortedByID(fw.executors) {
-			if !ex.gone() {
-				sub.Executors = append(sub.Executors, ex.info)
+	for _, fw := range workload.SortedByID(a.st.Frameworks) {
+		sub.Frameworks = append(sub.Frameworks, fw.Info)
+		for _, ex := range workload.SortedByID(fw.Executors) {
+			if !ex.Gone() {
+				sub.Executors = append(sub.Executors, ex.Info)
 			}
-			for _, t := range sortedByID(ex.tasks) {
-				sub.Tasks = append(sub.Tasks, t.toTask(a.st.agentID, a.st.sum))
+			for _, t := range workload.SortedByID(ex.Tasks) {
+				sub.Tasks = append(sub.Tasks, t.ToTask(a.st.AgentID, a.st.Updates))
 			}
 		}
 	}
 	call := &agorapb.AgentCall{Type: agorapb.AgentCall_SUBSCRIBE.Enum(), Subscribe: sub}
-	if a.st.agentID != "" {
-		call.AgentId = &mesos.AgentID{Value: proto.String(a.st.agentID)}
+	if a.st.AgentID != "" {
+		call.AgentId = &mesos.AgentID{Value: proto.String(a.st.AgentID)}
 	}
 	return call
 }
@@ -70,17 +71,17 @@ func (l masterLink) subscribeCall() *agorapb.AgentCall {
 // subscribed records a new subscription and resumes status updates. Loop only.
 func (l masterLink) subscribed(agentID, masterAddr string, _ *mesos.MasterInfo) {
 	a := l.a
-	if a.st.agentID != "" && a.st.agentID != agentID {
-		a.log.Warn("the master assigned a new agent id", zap.String("old_agent_id", a.st.agentID), zap.String("agent_id", agentID))
+	if a.st.AgentID != "" && a.st.AgentID != agentID {
+		a.log.Warn("the master assigned a new agent id", zap.String("old_agent_id", a.st.AgentID), zap.String("agent_id", agentID))
 	}
-	a.st.agentID = agentID
+	a.st.AgentID = agentID
 	a.st.masterAddr = masterAddr
 	a.st.connected = true
 	a.connected.Store(true)
 	if err := a.ckpt.WriteAgent(a.currentAgentInfo(), a.bootID); err != nil {
 		a.log.Warn("checkpoint agent info", zap.Error(err))
 	}
-	a.st.sum.Resume(a.clock.Now())
+	a.st.Updates.Resume(a.clock.Now())
 }
 
 // disconnected pauses status updates until the next subscription. Loop only.
@@ -88,5 +89,5 @@ func (l masterLink) disconnected() {
 	a := l.a
 	a.st.connected = false
 	a.connected.Store(false)
-	a.st.sum.Pause()
+	a.st.Updates.Pause()
 }

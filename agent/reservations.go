@@ -2,9 +2,6 @@ package agent
 
 import (
 	"fmt"
-	"os"
-	"os/user"
-	"strconv"
 
 	"go.uber.org/zap"
 	"google.golang.org/protobuf/proto"
@@ -77,53 +74,4 @@ func (a *Agent) checkpointResources(pbs []*mesos.Resource) {
 		return
 	}
 	a.log.Info("checkpointed resources", zap.Stringer("resources", ckpt))
-}
-
-// volumeOwner is who the volumes of a container running as userName must
-// belong to: nil when the agent does not run as root or the container runs
-// as the agent's user. An unknown user gives nil too; the launch then fails
-// on it with a clear error.
-func volumeOwner(userName string) *volumes.Owner {
-	if userName == "" || os.Geteuid() != 0 {
-		return nil
-	}
-	u, err := user.Lookup(userName)
-	if err != nil {
-		return nil
-	}
-	uid, err1 := strconv.Atoi(u.Uid)
-	gid, err2 := strconv.Atoi(u.Gid)
-	if err1 != nil || err2 != nil {
-		return nil
-	}
-	return &volumes.Owner{UID: uid, GID: gid}
-}
-
-// volumesOf returns the persistent volumes that an executor and its tasks use.
-func volumesOf(info *mesos.ExecutorInfo, tasks []*mesos.TaskInfo) resources.Resources {
-	var out resources.Resources
-	add := func(pbs []*mesos.Resource) {
-		if r, err := resources.FromProto(stripAllocationInfo(pbs)); err == nil {
-			out = out.Plus(r.PersistentVolumes())
-		}
-	}
-	if info != nil {
-		add(info.GetResources())
-	}
-	for _, t := range tasks {
-		add(t.GetResources())
-	}
-	return out
-}
-
-func stripAllocationInfo(in []*mesos.Resource) []*mesos.Resource {
-	out := make([]*mesos.Resource, len(in))
-	for i, r := range in {
-		if r.AllocationInfo != nil {
-			r = proto.Clone(r).(*mesos.Resource)
-			r.AllocationInfo = nil
-		}
-		out[i] = r
-	}
-	return out
 }

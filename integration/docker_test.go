@@ -17,6 +17,7 @@ import (
 	"go.uber.org/zap/zaptest"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/agoracluster/agora/agent/clock"
 	"github.com/agoracluster/agora/agent/docker"
 	"github.com/agoracluster/agora/integration/cluster"
 	"github.com/agoracluster/agora/integration/dockertest"
@@ -210,7 +211,7 @@ func TestDockerTaskSurvivesAgentRestart(t *testing.T) {
 	orphanTask := helloTask("orphan-"+dockertest.RandomID(), image, mesos.ContainerInfo_DockerInfo_NONE, 0)
 	orphanTask.Container.Docker.PortMappings = nil
 	orphanTask.AgentId = &mesos.AgentID{Value: proto.String(agentID)}
-	rt := docker.New(cli, zaptest.NewLogger(t))
+	rt := docker.New(cli, clock.Real{}, zaptest.NewLogger(t))
 	orphan, err := rt.Run(context.Background(), docker.Spec{ContainerID: "orphan-" + dockertest.RandomID(), FrameworkID: "fw",
 		ExecutorID: "orphan", Sandbox: t.TempDir(), Task: orphanTask})
 	if err != nil {

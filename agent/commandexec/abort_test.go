@@ -3,6 +3,7 @@ package commandexec
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strconv"
 	"sync"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/agoracluster/agora/agent/executorclient"
 	"github.com/agoracluster/agora/agent/healthcheck"
+	"github.com/agoracluster/agora/internal/poll"
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
 	"github.com/agoracluster/agora/proto/mesos/v1/executor"
 )
@@ -48,18 +50,12 @@ func (s *startedPIDs) only(t *testing.T) int {
 // SIGKILL may still be on its way out when Run returns.
 func waitGroupGone(t *testing.T, pgid int) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		live := liveGroupMembers(t, pgid)
-		if len(live) == 0 {
-			return
+	poll.Eventually(t, 5*time.Second, func() error {
+		if live := liveGroupMembers(t, pgid); len(live) > 0 {
+			return fmt.Errorf("task process group %d still has live members %v", pgid, live)
 		}
-		if time.Now().After(deadline) {
-			t.Errorf("task process group %d still has live members %v", pgid, live)
-			return
-		}
-		time.Sleep(10 * time.Millisecond) // polling real processes' exit
-	}
+		return nil
+	})
 }
 
 func TestTaskSession(t *testing.T) {

@@ -182,7 +182,7 @@ func (e *commandExecutor) dockerRuntime() (*docker.Runtime, error) {
 		return nil, err
 	}
 	e.dockerClose = cli.Close
-	e.docker = docker.New(cli, e.log)
+	e.docker = docker.New(cli, e.cfg.Clock, e.log)
 	return e.docker, nil
 }
 

@@ -2,6 +2,7 @@ package commandexec
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -18,6 +19,7 @@ import (
 	"github.com/agoracluster/agora/agent/docker"
 	"github.com/agoracluster/agora/integration/dockertest"
 	"github.com/agoracluster/agora/internal/hosttest"
+	"github.com/agoracluster/agora/internal/poll"
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
 	"github.com/agoracluster/agora/proto/mesos/v1/executor"
 	"github.com/agoracluster/agora/resources"
@@ -52,18 +54,13 @@ func freePort(t *testing.T) uint32 {
 // containerGone polls until the engine no longer knows the task's container.
 func containerGone(t *testing.T, cli dockerclient.APIClient, containerID string) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	poll.Eventually(t, 30*time.Second, func() error {
 		_, err := cli.ContainerInspect(context.Background(), docker.Name(containerID))
 		if dockerclient.IsErrNotFound(err) {
-			return
+			return nil
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("container %s still exists (inspect: %v)", docker.Name(containerID), err)
-		}
-		tm := time.NewTimer(50 * time.Millisecond)
-		<-tm.C
-	}
+		return fmt.Errorf("container %s still exists (inspect: %v)", docker.Name(containerID), err)
+	})
 }
 
 // TestDocker runs DOCKER tasks through the executor against the real engine; the subtests
@@ -259,38 +256,30 @@ func TestDocker(t *testing.T) {
 // waitOutput polls the sandbox's stdout until it holds want.
 func waitOutput(t *testing.T, r *running, want string) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		if b, _ := os.ReadFile(filepath.Join(r.sandbox, "stdout")); strings.Contains(string(b), want) {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("stdout never contained %q", want)
-		}
-		tm := time.NewTimer(20 * time.Millisecond)
-		<-tm.C
-	}
+	poll.Eventually(t, 20*time.Second, func() bool {
+		b, _ := os.ReadFile(filepath.Join(r.sandbox, "stdout"))
+		return strings.Contains(string(b), want)
+	}, "stdout never contained %q", want)
 }
 
 // httpGetBody polls url until it answers 200 and returns the trimmed body.
 func httpGetBody(t *testing.T, url string) string {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
+	var body string
+	poll.Eventually(t, 20*time.Second, func() error {
 		resp, err := http.Get(url) //nolint:noctx // test poll with a deadline
-		if err == nil {
-			b, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return strings.TrimSpace(string(b))
-			}
+		if err != nil {
+			return err
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("GET %s: %v", url, err)
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("status %d", resp.StatusCode)
 		}
-		tm := time.NewTimer(50 * time.Millisecond)
-		<-tm.C
-	}
+		body = strings.TrimSpace(string(b))
+		return nil
+	}, "GET %s", url)
+	return body
 }
 
 func itoa(n uint32) string { return strconv.FormatUint(uint64(n), 10) }

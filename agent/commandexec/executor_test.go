@@ -15,6 +15,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/agoracluster/agora/internal/hosttest"
+	"github.com/agoracluster/agora/internal/poll"
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
 	"github.com/agoracluster/agora/proto/mesos/v1/executor"
 )
@@ -92,20 +93,20 @@ func (r *running) touch(t *testing.T, name string) {
 // waitFile polls for a file the task creates in its sandbox.
 func (r *running) waitFile(t *testing.T, name string) string {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
+	var text string
+	poll.Eventually(t, 20*time.Second, func() bool {
 		if b, err := os.ReadFile(filepath.Join(r.sandbox, name)); err == nil && len(b) > 0 {
-			return strings.TrimSpace(string(b))
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("task did not write %s", name)
+			text = strings.TrimSpace(string(b))
+			return true
 		}
 		select {
-		case <-time.After(10 * time.Millisecond):
 		case err := <-r.result:
 			t.Fatalf("executor exited (%v) before the task wrote %s", err, name)
+		default:
 		}
-	}
+		return false
+	}, "task did not write %s", name)
+	return text
 }
 
 func stateNames(ss []*mesos.TaskStatus) []string {

@@ -14,7 +14,9 @@ import (
 	dockerclient "github.com/docker/docker/client"
 	"go.uber.org/zap"
 
+	"github.com/agoracluster/agora/agent/clock"
 	"github.com/agoracluster/agora/agent/docker"
+	mesos "github.com/agoracluster/agora/proto/mesos/v1"
 )
 
 // Docker tasks run like Mesos's docker executor: the task's `agora executor` creates, starts,
@@ -49,14 +51,14 @@ const (
 // NewDocker connects to the engine on socket (empty: DOCKER_HOST, else
 // /var/run/docker.sock) and returns the docker containerizer that launches executors
 // through exec, or nil, with the reason logged, when the engine does not answer.
-func NewDocker(ctx context.Context, socket string, exec Containerizer, log *zap.Logger) *Docker {
+func NewDocker(ctx context.Context, socket string, exec Containerizer, clk clock.Clock, log *zap.Logger) *Docker {
 	base, log := log, log.Named("docker")
 	cli, err := docker.NewClient(socket)
 	if err != nil {
 		log.Warn("docker containerizer disabled: no engine client", zap.Error(err))
 		return nil
 	}
-	rt := docker.New(cli, base)
+	rt := docker.New(cli, clk, base)
 	pctx, cancel := context.WithTimeout(ctx, dockerPingTimeout)
 	err = rt.Ping(pctx)
 	cancel()
@@ -205,4 +207,10 @@ func sandboxMountUnder(mounts []container.MountPoint, roots []string) bool {
 		}
 	}
 	return false
+}
+
+// IsDocker reports whether a ContainerInfo asks for a Docker container. Its type defaults
+// to DOCKER, so an absent type is not one.
+func IsDocker(ci *mesos.ContainerInfo) bool {
+	return ci != nil && ci.Type != nil && ci.GetType() == mesos.ContainerInfo_DOCKER
 }

@@ -12,6 +12,7 @@ import (
 	"go.uber.org/zap/zaptest"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/agoracluster/agora/agent/clock"
 	"github.com/agoracluster/agora/agent/docker"
 	"github.com/agoracluster/agora/agent/sandbox"
 	"github.com/agoracluster/agora/integration/dockertest"
@@ -27,7 +28,7 @@ func TestRemoveDockerOrphans(t *testing.T) {
 	image := dockertest.HelloImage(t, cli)
 	agentID := "orphans-" + dockertest.RandomID()
 	dockertest.RemoveContainersOnCleanup(t, cli, docker.LabelAgentID, agentID)
-	rt := docker.New(cli, zaptest.NewLogger(t))
+	rt := docker.New(cli, clock.Real{}, zaptest.NewLogger(t))
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 
@@ -77,7 +78,7 @@ func TestRemoveDockerOrphans(t *testing.T) {
 func TestRemovePreviousAgentContainers(t *testing.T) {
 	cli := hosttest.RequireDocker(t)
 	image := dockertest.HelloImage(t, cli)
-	rt := docker.New(cli, zaptest.NewLogger(t))
+	rt := docker.New(cli, clock.Real{}, zaptest.NewLogger(t))
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	work := t.TempDir()

@@ -15,6 +15,7 @@ import (
 
 	"github.com/agoracluster/agora/agent/commandexec"
 	"github.com/agoracluster/agora/agent/executorclient"
+	"github.com/agoracluster/agora/internal/poll"
 	mesos "github.com/agoracluster/agora/proto/mesos/v1"
 	"github.com/agoracluster/agora/proto/mesos/v1/executor"
 	"github.com/agoracluster/agora/recordio"
@@ -113,13 +114,7 @@ func (a *fakeAgent) states() []string {
 
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	poll.Eventually(t, 10*time.Second, cond, "timed out waiting for %s", what)
 }
 
 func shellTask(id, cmd string) *mesos.TaskInfo {

@@ -46,7 +46,7 @@ func (c *Container) copyLogs(ctx context.Context, since string) {
 		return
 	}
 	defer rc.Close()
-	mark := &logMark{path: filepath.Join(c.Sandbox, logMarkFile)}
+	mark := &logMark{path: filepath.Join(c.Sandbox, logMarkFile), now: c.rt.clock.Now}
 	_, err = stdcopy.StdCopy(&stampStripper{w: stdout, mark: mark}, &stampStripper{w: stderr, mark: mark}, rc)
 	if err != nil && ctx.Err() == nil && !errors.Is(err, io.EOF) {
 		c.log.Warn("copying container output ended early", zap.Error(err))
@@ -90,6 +90,7 @@ func (s *stampStripper) Write(p []byte) (int, error) {
 // once per markInterval (and on flush).
 type logMark struct {
 	path    string
+	now     func() time.Time
 	last    time.Time
 	written time.Time // value of last when it was last written
 	at      time.Time // when it was last written
@@ -99,7 +100,7 @@ func (m *logMark) set(ts time.Time) {
 	if ts.After(m.last) {
 		m.last = ts
 	}
-	if now := time.Now(); now.Sub(m.at) >= markInterval {
+	if now := m.now(); now.Sub(m.at) >= markInterval {
 		m.at = now
 		_ = m.flush() // best effort; flushed again at the end
 	}

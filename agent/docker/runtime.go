@@ -15,6 +15,8 @@ import (
 	"github.com/docker/docker/api/types/filters"
 	dockerclient "github.com/docker/docker/client"
 	"go.uber.org/zap"
+
+	"github.com/agoracluster/agora/agent/clock"
 )
 
 // ErrNotFound is returned for a container the engine does not know.
@@ -42,13 +44,14 @@ func NewClient(socket string) (*dockerclient.Client, error) {
 // Runtime runs task containers on one Docker Engine. It holds no state of its own besides the
 // client: containers are found again through their labels.
 type Runtime struct {
-	cli dockerclient.APIClient
-	log *zap.Logger
+	cli   dockerclient.APIClient
+	clock clock.Clock // paces the writes of the log position (logs.go)
+	log   *zap.Logger
 }
 
 // New returns a Runtime using cli.
-func New(cli dockerclient.APIClient, log *zap.Logger) *Runtime {
-	return &Runtime{cli: cli, log: log.Named("docker")}
+func New(cli dockerclient.APIClient, clk clock.Clock, log *zap.Logger) *Runtime {
+	return &Runtime{cli: cli, clock: clk, log: log.Named("docker")}
 }
 
 // Ping checks that the engine answers.

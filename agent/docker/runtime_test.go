@@ -17,6 +17,7 @@ import (
 	"go.uber.org/zap/zaptest"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/agoracluster/agora/agent/clock"
 	"github.com/agoracluster/agora/agent/docker"
 	"github.com/agoracluster/agora/integration/dockertest"
 	"github.com/agoracluster/agora/internal/hosttest"
@@ -42,7 +43,7 @@ func newEngine(t *testing.T) *engine {
 	img := dockertest.HelloImage(t, cli)
 	agentID := "dockertest-" + dockertest.RandomID()
 	dockertest.RemoveContainersOnCleanup(t, cli, docker.LabelAgentID, agentID)
-	return &engine{rt: docker.New(cli, zaptest.NewLogger(t)), image: img, agentID: agentID}
+	return &engine{rt: docker.New(cli, clock.Real{}, zaptest.NewLogger(t)), image: img, agentID: agentID}
 }
 
 // spec returns a task running the hello image with args on network, with the given resources.

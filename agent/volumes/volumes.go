@@ -15,9 +15,14 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/user"
 	"path/filepath"
+	"strconv"
+
+	"google.golang.org/protobuf/proto"
 
 	"github.com/agoracluster/agora/agent/sandbox"
+	mesos "github.com/agoracluster/agora/proto/mesos/v1"
 	"github.com/agoracluster/agora/resources"
 )
 
@@ -92,4 +97,53 @@ func linkOne(target, link string, owner *Owner) error {
 		return fmt.Errorf("%s already exists in the sandbox", link)
 	}
 	return sandbox.Link(link, target)
+}
+
+// OwnerOf is who the volumes of a container running as userName must
+// belong to: nil when the agent does not run as root or the container runs
+// as the agent's user. An unknown user gives nil too; the launch then fails
+// on it with a clear error.
+func OwnerOf(userName string) *Owner {
+	if userName == "" || os.Geteuid() != 0 {
+		return nil
+	}
+	u, err := user.Lookup(userName)
+	if err != nil {
+		return nil
+	}
+	uid, err1 := strconv.Atoi(u.Uid)
+	gid, err2 := strconv.Atoi(u.Gid)
+	if err1 != nil || err2 != nil {
+		return nil
+	}
+	return &Owner{UID: uid, GID: gid}
+}
+
+// Of returns the persistent volumes that an executor and its tasks use.
+func Of(info *mesos.ExecutorInfo, tasks []*mesos.TaskInfo) resources.Resources {
+	var out resources.Resources
+	add := func(pbs []*mesos.Resource) {
+		if r, err := resources.FromProto(stripAllocationInfo(pbs)); err == nil {
+			out = out.Plus(r.PersistentVolumes())
+		}
+	}
+	if info != nil {
+		add(info.GetResources())
+	}
+	for _, t := range tasks {
+		add(t.GetResources())
+	}
+	return out
+}
+
+func stripAllocationInfo(in []*mesos.Resource) []*mesos.Resource {
+	out := make([]*mesos.Resource, len(in))
+	for i, r := range in {
+		if r.AllocationInfo != nil {
+			r = proto.Clone(r).(*mesos.Resource)
+			r.AllocationInfo = nil
+		}
+		out[i] = r
+	}
+	return out
 }

@@ -3,7 +3,9 @@ package httpapi
 import (
 	"encoding/json"
 	"io"
+	"maps"
 	"net/http"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -197,7 +199,7 @@ func (s *Server) handleStateSummary(w http.ResponseWriter, r *http.Request) {
 				ID: id, PID: ledger.AgentPID(a.Info), Hostname: a.Info.GetHostname(), RegisteredTime: secs(a.RegisteredTime),
 				Resources: resourcesJSON(a.Total), UsedResources: resourcesJSON(a.Used), Offered: resourcesJSON(a.Offered),
 				Unreserved: resourcesJSON(a.Total.Unreserved()), Attributes: resources.AttributeMap(a.Info.GetAttributes()),
-				Active: a.State == "active", Version: a.Version, FrameworkIDs: sortedKeys(agentFws[id]),
+				Active: a.State == "active", Version: a.Version, FrameworkIDs: slices.Sorted(maps.Keys(agentFws[id])),
 			}
 			slaves = append(slaves, withTaskCounts(aj, agentCounts[id]))
 		}
@@ -207,7 +209,7 @@ func (s *Server) handleStateSummary(w http.ResponseWriter, r *http.Request) {
 			fj := summaryFrameworkJSON{
 				ID: id, Name: fw.Info.GetName(), Hostname: fw.Info.GetHostname(), WebuiURL: fw.Info.GetWebuiUrl(),
 				Active: fw.Active, Connected: fw.Connected, Capabilities: []string{},
-				UsedResources: resourcesJSON(fw.Used), Offered: resourcesJSON(fw.Offered), SlaveIDs: sortedKeys(fwAgents[id]),
+				UsedResources: resourcesJSON(fw.Used), Offered: resourcesJSON(fw.Offered), SlaveIDs: slices.Sorted(maps.Keys(fwAgents[id])),
 			}
 			for _, c := range fw.Info.GetCapabilities() {
 				fj.Capabilities = append(fj.Capabilities, c.GetType().String())

@@ -308,7 +308,7 @@ func notImplemented(msg string) error { return &notImplementedError{msg: msg} }
 
 func flagsProto(flags map[string]string) []*mesos.Flag {
 	out := make([]*mesos.Flag, 0, len(flags))
-	for _, name := range sortedKeys(flags) {
+	for _, name := range slices.Sorted(maps.Keys(flags)) {
 		out = append(out, &mesos.Flag{Name: proto.String(name), Value: proto.String(flags[name])})
 	}
 	return out
@@ -333,7 +333,7 @@ func (s *Server) loggingLevel() uint32 {
 
 func weightsProto(ws map[string]float64) []*mesos.WeightInfo {
 	out := make([]*mesos.WeightInfo, 0, len(ws))
-	for _, role := range sortedKeys(ws) {
+	for _, role := range slices.Sorted(maps.Keys(ws)) {
 		out = append(out, &mesos.WeightInfo{Role: proto.String(role), Weight: proto.Float64(ws[role])})
 	}
 	return out
@@ -361,14 +361,14 @@ func rolesProto(l *ledger.Ledger, keep func(role string) bool) []*mesos.Role {
 func quotaStatus(l *ledger.Ledger, keep func(role string) bool) *quotapb.QuotaStatus {
 	qs := l.Quotas()
 	st := &quotapb.QuotaStatus{}
-	for _, role := range sortedKeys(qs) {
+	for _, role := range slices.Sorted(maps.Keys(qs)) {
 		if !keep(role) {
 			continue
 		}
 		q := qs[role]
 		st.Configs = append(st.Configs, ledger.QuotaConfig(role, q))
 		info := &quotapb.QuotaInfo{Role: proto.String(role)}
-		for _, name := range sortedKeys(q.Guarantees) {
+		for _, name := range slices.Sorted(maps.Keys(q.Guarantees)) {
 			info.Guarantee = append(info.Guarantee, &mesos.Resource{
 				Name: proto.String(name), Type: mesos.Value_SCALAR.Enum(),
 				Scalar: &mesos.Value_Scalar{Value: proto.Float64(q.Guarantees[name])},
@@ -394,12 +394,8 @@ func (s *Server) getMetrics(r *http.Request, gm *masterpb.Call_GetMetrics) (*mas
 	}
 	resp := response(masterpb.Response_GET_METRICS)
 	resp.GetMetrics = &masterpb.Response_GetMetrics{}
-	for _, name := range sortedKeys(figures) {
+	for _, name := range slices.Sorted(maps.Keys(figures)) {
 		resp.GetMetrics.Metrics = append(resp.GetMetrics.Metrics, &mesos.Metric{Name: proto.String(name), Value: proto.Float64(figures[name])})
 	}
 	return resp, nil
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	return slices.Sorted(maps.Keys(m))
 }

@@ -1,4 +1,4 @@
-package agent
+package supervisor
 
 import (
 	"context"
@@ -22,21 +22,21 @@ func TestLaunchSlotsBoundStartingExecutors(t *testing.T) {
 		if c.acquire(waiting) {
 			t.Fatal("a third executor started while two were starting")
 		}
-		a.release()
-		a.release() // only the first release gives the slot back
+		a.Release()
+		a.Release() // only the first release gives the slot back
 		if !c.acquire(ctx) {
 			t.Fatal("no slot after a release")
 		}
 		if len(slots) != 2 {
 			t.Fatalf("%d slots taken, want 2", len(slots))
 		}
-		b.release()
-		c.release()
+		b.Release()
+		c.Release()
 		if len(slots) != 0 {
 			t.Fatalf("%d slots taken after every release, want 0", len(slots))
 		}
 		var none *launchSlot
-		none.release() // recovered executors have none
+		none.Release() // recovered executors have none
 	})
 }
 
@@ -58,7 +58,7 @@ func TestLaunchSlotTimesOut(t *testing.T) {
 		if len(slots) != 0 {
 			t.Fatal("the slot of an executor that never subscribed was kept")
 		}
-		s.release()
+		s.Release()
 		if len(slots) != 0 {
 			t.Fatal("release after the timeout gave back a slot twice")
 		}
