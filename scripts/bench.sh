@@ -35,6 +35,9 @@
 #     BenchmarkAllocateMixed    one cycle with weights, reservations, hierarchical roles and quota
 #   DNS (discovery/dns, `agora dns`'s server in the test process, GOMAXPROCS 1):
 #     BenchmarkServeUDP         queries/s over loopback UDP, zone of 10,000 tasks (client on the same core)
+#     BenchmarkDNSvsNSD         queries/s of the server alone on one core (CPU 0; dnsperf on the
+#                               others), agora dns side by side with Debian's NSD serving the
+#                               same zone of 10,000 tasks (skipped without nsd and dnsperf)
 #     BenchmarkRecords          computing the zone of a /state snapshot, 1,000 and 10,000 tasks
 #   web UI (integration/bench_webui_test.go, the UI in headless Chromium, a synthetic state):
 #     BenchmarkWebUI            1,000 and 10,000 agents with 10 tasks each: the tasks view's
@@ -208,6 +211,12 @@ if ! go test ./discovery/dns/ -run '^$' -count 1 -cpu 1 -benchtime 3s \
 	status=1
 	failures+=("DNS benchmark failed: see $out/dns.txt")
 fi
+echo "bench: DNS queries/s on one core, agora dns and NSD side by side" >&2
+if ! go test ./discovery/dns/ -run '^$' -count 1 -benchtime 1x \
+	-bench '^BenchmarkDNSvsNSD$' >"$out/dns-nsd.txt" 2>&1; then
+	status=1
+	failures+=("DNS vs NSD benchmark failed: see $out/dns-nsd.txt")
+fi
 echo "bench: DNS record update after TASK_RUNNING (${BENCH_DNS_TASKS:-50} tasks)" >&2
 if ! go test ./integration/ -run '^$' -count 1 -timeout 10m -benchtime 1x \
 	-bench '^BenchmarkDNSUpdateAfterRunning$' -args -agora.dnstasks="${BENCH_DNS_TASKS:-50}" >"$out/dns-update.txt" 2>&1; then
@@ -249,7 +258,7 @@ fi
 
 # --- table ----------------------------------------------------------------------------------
 # Benchmark lines look like "BenchmarkName/sub-2  1  12.5 unit  3.0 unit ...".
-table=$(cat "$out/integration.txt" "$out/marathon.txt" "$out/batch.txt" "$out/ha.txt" "$out/allocator.txt" "$out/dns.txt" "$out/dns-update.txt" "$out/lb.txt" "$out/lb-route.txt" "$out/webui.txt" "$out/scale.txt" 2>/dev/null | awk -v tasks="$tasks" -v rts="$roundtrips" -v mem="$memtasks" \
+table=$(cat "$out/integration.txt" "$out/marathon.txt" "$out/batch.txt" "$out/ha.txt" "$out/allocator.txt" "$out/dns.txt" "$out/dns-nsd.txt" "$out/dns-update.txt" "$out/lb.txt" "$out/lb-route.txt" "$out/webui.txt" "$out/scale.txt" 2>/dev/null | awk -v tasks="$tasks" -v rts="$roundtrips" -v mem="$memtasks" \
 	-v minst="$m_instances" -v magents="$m_agents" -v mapps="$m_apps" -v mapptasks="$m_apptasks" '
 function row(name, value, unit, goal, cmp, limit,   verdict) {
 	verdict = "-"
@@ -376,7 +385,11 @@ function fmt(v) { return (v >= 100) ? sprintf("%.0f", v) : (v >= 10) ? sprintf("
 		row("DNS: TASK_RUNNING -> A record served, p50", fmt(m["p50-ms"]), "ms", "<= 100 ms", "le", 100)
 		row("DNS: TASK_RUNNING -> A record served, p99", fmt(m["p99-ms"]), "ms", "<= 100 ms", "le", 100)
 	} else if (name == "BenchmarkServeUDP") {
-		row("DNS: queries/s on one core, 10,000 tasks, loopback UDP (client included)", fmt(m["qps"]), "qps", ">= 100000", "ge", 100000)
+		row("DNS: queries/s, 10,000 tasks, loopback UDP, server and client on one core", fmt(m["qps"]), "qps", "-")
+	} else if (name == "BenchmarkDNSvsNSD") {
+		row("DNS: queries/s on one core, 10,000 tasks, agora dns (dnsperf on the other cores)", fmt(m["agora-qps"]), "qps", ">= 100000", "ge", 100000)
+		row("DNS: queries/s on one core, same zone, NSD (same run)", fmt(m["nsd-qps"]), "qps", "-")
+		row("DNS: agora dns / NSD queries/s (same run)", fmt(m["agora/nsd"]), "ratio", "-")
 	} else if (name ~ /^BenchmarkRecords\//) {
 		sub(/^BenchmarkRecords\//, "", name)
 		row("DNS: zone from a /state snapshot, " name, fmt(m["ns/op"] / 1e6), "ms", "-")

@@ -6,7 +6,8 @@
 # (bind9-dnsutils; the DNS integration test queries `agora dns` with it), and haproxy (the LB's
 # --haproxy configurations are checked with it and served by it in a test).
 # (bind9-dnsutils; the DNS integration test queries `agora dns` with it), and Chromium (the
-# web UI's tests drive it headless).
+# web UI's tests drive it headless), and NSD and dnsperf (`make bench` compares agora dns
+# with NSD under dnsperf's load).
 set -euo pipefail
 
 missing=()
@@ -16,6 +17,8 @@ command -v java >/dev/null 2>&1 || missing+=(default-jre-headless)
 command -v python3 >/dev/null 2>&1 || missing+=(python3)  # HTTP server of the readiness test's tasks
 command -v dig >/dev/null 2>&1 || missing+=(bind9-dnsutils)  # the DNS integration test's second resolver
 command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || missing+=(haproxy)  # agora lb --haproxy's configurations
+command -v dnsperf >/dev/null 2>&1 || missing+=(dnsperf)  # the load of the DNS benchmark against NSD
+command -v nsd >/dev/null 2>&1 || [ -x /usr/sbin/nsd ] || missing+=(nsd)  # the DNS server agora dns is compared with
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)  # the web UI's browser tests (integration/browsertest)
 # The Marathon client library, for Debian's python3 (/usr/bin/python3).
 if ! { [ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import marathon' >/dev/null 2>&1; }; then

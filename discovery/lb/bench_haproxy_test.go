@@ -23,13 +23,16 @@ var (
 	benchLBRequests = flag.Int("lb.requests", 20000, "BenchmarkLBvsHAProxy: requests per target for the throughput")
 	benchLBLatency  = flag.Int("lb.latency", 5000, "BenchmarkLBvsHAProxy: sequential requests per target for the latency")
 	benchLBClients  = flag.Int("lb.clients", 8, "BenchmarkLBvsHAProxy: concurrent clients for the throughput")
+	benchLBRounds   = flag.Int("lb.rounds", 10, "BenchmarkLBvsHAProxy: rounds over the targets, each a share of the requests")
 )
 
 // BenchmarkLBvsHAProxy sends small HTTP requests (keep-alive) to one loopback backend
 // directly, through agora's proxy (virtual host and service port) and through Debian's
 // HAProxy running the configuration RenderHAProxy writes for the same table, in the same run:
 // requests/s with lb.clients concurrent clients, and the p99 latency of sequential requests
-// minus the direct p99 (the latency the LB adds). Skipped without haproxy.
+// minus the direct p99 (the latency the LB adds), and agora's requests/s over HAProxy's. The
+// targets take turns in lb.rounds rounds, each sending a share of the requests, so that
+// other work on a shared machine slows them alike. Skipped without haproxy.
 func BenchmarkLBvsHAProxy(b *testing.B) {
 	haproxy := "/usr/sbin/haproxy"
 	if _, err := os.Stat(haproxy); err != nil {
@@ -68,15 +71,28 @@ func BenchmarkLBvsHAProxy(b *testing.B) {
 		poll.Eventually(b, 10*time.Second, func() error { return benchGet(http.DefaultClient, tg.addr, tg.host) }, "%s never served (haproxy: %s)", tg.name, &out)
 	}
 	for b.Loop() {
-		p99 := map[string]float64{}
+		rounds := max(1, *benchLBRounds)
+		sent, busy := map[string]int{}, map[string]time.Duration{}
+		lat := map[string][]time.Duration{}
+		for range rounds {
+			for _, tg := range targets {
+				n, took := throughput(b, tg.addr, tg.host, *benchLBRequests/rounds)
+				sent[tg.name] += n
+				busy[tg.name] += took
+				lat[tg.name] = latencies(b, tg.addr, tg.host, *benchLBLatency/rounds, lat[tg.name])
+			}
+		}
+		rps, p99 := map[string]float64{}, map[string]float64{}
 		for _, tg := range targets {
-			rps := throughput(b, tg.addr, tg.host)
-			p99[tg.name] = latencyP99(b, tg.addr, tg.host)
-			b.ReportMetric(rps, tg.name+"-req/s")
+			rps[tg.name] = float64(sent[tg.name]) / busy[tg.name].Seconds()
+			p99[tg.name] = percentile99(lat[tg.name])
+			b.ReportMetric(rps[tg.name], tg.name+"-req/s")
 		}
 		for _, tg := range targets[1:] {
 			b.ReportMetric((p99[tg.name]-p99["direct"])*1e6, tg.name+"-p99-added-us")
 		}
+		b.ReportMetric(rps["agora-vhost"]/rps["haproxy-vhost"], "vhost-agora/haproxy")
+		b.ReportMetric(rps["agora-tcp"]/rps["haproxy-tcp"], "tcp-agora/haproxy")
 	}
 }
 
@@ -113,12 +129,13 @@ type statusError struct{ code int }
 
 func (e *statusError) Error() string { return "status " + strconv.Itoa(e.code) }
 
-// throughput sends lb.requests requests from lb.clients keep-alive clients; requests/s.
-func throughput(b *testing.B, addr, host string) float64 {
+// throughput sends about requests requests from lb.clients keep-alive clients; how many
+// it sent and the time they took.
+func throughput(b *testing.B, addr, host string, requests int) (int, time.Duration) {
 	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: *benchLBClients}}
 	defer hc.CloseIdleConnections()
 	var wg sync.WaitGroup
-	per := *benchLBRequests / *benchLBClients
+	per := requests / *benchLBClients
 	start := time.Now()
 	for range *benchLBClients {
 		wg.Add(1)
@@ -133,22 +150,26 @@ func throughput(b *testing.B, addr, host string) float64 {
 		}()
 	}
 	wg.Wait()
-	return float64(per**benchLBClients) / time.Since(start).Seconds()
+	return per * *benchLBClients, time.Since(start)
 }
 
-// latencyP99 sends lb.latency sequential requests on one keep-alive connection; the p99 in
-// seconds.
-func latencyP99(b *testing.B, addr, host string) float64 {
+// latencies appends to lat the latencies of n sequential requests on one keep-alive
+// connection.
+func latencies(b *testing.B, addr, host string, n int, lat []time.Duration) []time.Duration {
 	hc := &http.Client{Transport: &http.Transport{}}
 	defer hc.CloseIdleConnections()
-	lat := make([]time.Duration, 0, *benchLBLatency)
-	for range *benchLBLatency {
+	for range n {
 		start := time.Now()
 		if err := benchGet(hc, addr, host); err != nil {
 			b.Fatal(err)
 		}
 		lat = append(lat, time.Since(start))
 	}
+	return lat
+}
+
+// percentile99 is the p99 of lat in seconds.
+func percentile99(lat []time.Duration) float64 {
 	slices.Sort(lat)
 	return lat[len(lat)*99/100].Seconds()
 }

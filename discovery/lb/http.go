@@ -1,7 +1,6 @@
 package lb
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -16,44 +15,54 @@ import (
 	"go.uber.org/zap"
 )
 
+// vhost is a virtual host's frontend: its pool and the reverse proxy that sends to it.
+type vhost struct {
+	pool    *pool
+	reverse *httputil.ReverseProxy
+}
+
 // serveHTTP routes a request by its Host header to the virtual host's backends.
 func (p *Proxy) serveHTTP(w http.ResponseWriter, r *http.Request) {
-	host := strings.ToLower(r.Host)
-	if h, _, err := net.SplitHostPort(host); err == nil {
-		host = h
-	}
-	host = strings.TrimSuffix(host, ".")
-	pl := (*p.vhosts.Load())[host]
-	if pl == nil {
+	host := vhostName(r.Host)
+	vh := (*p.vhosts.Load())[host]
+	if vh == nil {
 		http.Error(w, fmt.Sprintf("agora lb: no app serves virtual host %q", host), http.StatusServiceUnavailable)
 		return
 	}
-	pl.counters.total.Add(1)
-	pl.counters.active.Add(1)
-	defer pl.counters.active.Add(-1)
+	fc := vh.pool.counters
+	fc.total.Add(1)
+	fc.active.Add(1)
+	defer fc.active.Add(-1)
 	if r.ContentLength > 0 {
-		pl.counters.bytesIn.Add(r.ContentLength)
+		fc.bytesIn.Add(r.ContentLength)
 	}
-	ctx := context.WithValue(r.Context(), poolKey{}, pl)
-	p.reverse.ServeHTTP(w, r.WithContext(ctx))
+	vh.reverse.ServeHTTP(w, r)
 }
 
-type poolKey struct{}
+// vhostName is the virtual host a Host header names: lower case, without a port or a
+// trailing dot.
+func vhostName(hostHeader string) string {
+	host := strings.ToLower(hostHeader)
+	if strings.IndexByte(host, ':') >= 0 { // SplitHostPort allocates its error
+		if h, _, err := net.SplitHostPort(host); err == nil {
+			host = h
+		}
+	}
+	return strings.TrimSuffix(host, ".")
+}
 
-func poolOf(r *http.Request) *pool { return r.Context().Value(poolKey{}).(*pool) }
-
-// newReverseProxy is the proxy of every virtual host; the request's context names the pool.
-func (p *Proxy) newReverseProxy() *httputil.ReverseProxy {
-	return &httputil.ReverseProxy{
+// newVHost is the frontend of a virtual host served by pl: a reverse proxy of its own, so
+// that a request needs nothing but itself to find its pool.
+func (p *Proxy) newVHost(pl *pool) *vhost {
+	return &vhost{pool: pl, reverse: &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.Out.URL.Scheme = "http"
-			pr.Out.URL.Host = poolOf(pr.In).name // replaced by a backend's address in RoundTrip
+			pr.Out.URL.Host = pl.name // replaced by a backend's address in RoundTrip
 			pr.Out.Host = pr.In.Host
 			pr.SetXForwarded()
 		},
-		Transport: &poolTransport{base: p.newTransport()},
+		Transport: &poolTransport{base: p.transport, pool: pl},
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
-			pl := poolOf(r)
 			pl.counters.errors.Add(1)
 			p.log.Debug("proxy request failed", zap.String("frontend", pl.name), zap.Error(err))
 			code := http.StatusBadGateway
@@ -62,13 +71,9 @@ func (p *Proxy) newReverseProxy() *httputil.ReverseProxy {
 			}
 			http.Error(w, "agora lb: "+err.Error(), code)
 		},
-		ModifyResponse: func(resp *http.Response) error {
-			resp.Body = &countingBody{ReadCloser: resp.Body, n: &poolOf(resp.Request).counters.bytesOut}
-			return nil
-		},
-		ErrorLog:   zap.NewStdLog(p.log.Named("http")),
-		BufferPool: &bufferPool{},
-	}
+		ErrorLog:   p.httpLog,
+		BufferPool: p.buffers,
+	}}
 }
 
 // bufferPool reuses the buffers that copy response bodies.
@@ -86,7 +91,7 @@ func (bp *bufferPool) Put(b []byte) { bp.pool.Put(&b) }
 func (p *Proxy) newTransport() *http.Transport {
 	return &http.Transport{
 		DialContext:         p.dialer.DialContext,
-		MaxIdleConnsPerHost: 64,
+		MaxIdleConnsPerHost: 256, // kept per backend: a burst of clients reuses its connections
 		IdleConnTimeout:     30 * time.Second,
 		ForceAttemptHTTP2:   false,
 		DisableCompression:  true, // pass bodies through as the backend encoded them
@@ -99,20 +104,31 @@ func (p *Proxy) newTransport() *http.Transport {
 // restart behind the LB loses no such request.
 type poolTransport struct {
 	base *http.Transport
+	pool *pool
 }
 
+// RoundTrip sends req, the reverse proxy's own outbound request, to a backend. The first
+// try sends req itself with the backend's address as its URL's host (the URL is the proxy's
+// copy); a retry sends a shallow copy, as the failed try may still be reading req.
 func (t *poolTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	pl := poolOf(req)
+	pl := t.pool
 	var errs []error
+	var buf [8]*backend
 	// Every backend failing a retryable request (the old tasks of a rolling restart died
 	// before the feed brought the new ones in): wait for the set to change, and try once more.
 	for round := 0; round < 2; round++ {
-		order, set := pl.attempt()
-		for _, b := range order {
-			out, u := new(http.Request), *req.URL // the proxy's own outbound request, shallowly copied
-			*out = *req
-			u.Host = b.Addr
-			out.URL = &u
+		set := pl.backends.Load()
+		for _, b := range pl.orderInto(buf[:0], *set) {
+			out := req
+			if len(errs) == 0 {
+				req.URL.Host = b.Addr
+			} else {
+				u := *req.URL
+				u.Host = b.Addr
+				out = new(http.Request)
+				*out = *req
+				out.URL = &u
+			}
 			b.counters.total.Add(1)
 			b.counters.active.Add(1)
 			resp, err := t.base.RoundTrip(out)
@@ -120,7 +136,7 @@ func (t *poolTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 				if req.ContentLength > 0 {
 					b.counters.bytesIn.Add(req.ContentLength)
 				}
-				resp.Body = &countingBody{ReadCloser: resp.Body, n: &b.counters.bytesOut, done: func() { b.counters.active.Add(-1) }}
+				resp.Body = &countingBody{ReadCloser: resp.Body, frontend: pl.counters, backend: b.counters}
 				return resp, nil
 			}
 			b.counters.active.Add(-1)
@@ -158,23 +174,26 @@ func retryable(req *http.Request, err error) bool {
 	return false
 }
 
-// countingBody counts the bytes read through it and calls done once when closed.
+// countingBody counts the bytes of a response read through it as the frontend's and the
+// backend's bytes out, and ends the backend's active request once when closed.
 type countingBody struct {
 	io.ReadCloser
-	n      *atomic.Int64
-	done   func()
-	closed atomic.Bool
+	frontend, backend *Counters
+	closed            atomic.Bool
 }
 
 func (b *countingBody) Read(p []byte) (int, error) {
 	n, err := b.ReadCloser.Read(p)
-	b.n.Add(int64(n))
+	if n > 0 {
+		b.frontend.bytesOut.Add(int64(n))
+		b.backend.bytesOut.Add(int64(n))
+	}
 	return n, err
 }
 
 func (b *countingBody) Close() error {
-	if b.closed.CompareAndSwap(false, true) && b.done != nil {
-		b.done()
+	if b.closed.CompareAndSwap(false, true) {
+		b.backend.active.Add(-1)
 	}
 	return b.ReadCloser.Close()
 }

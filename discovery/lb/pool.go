@@ -56,7 +56,7 @@ func (p *pool) awaitChange(ctx context.Context, tried *[]*backend) bool {
 // attempt is the backends to try, in order, and the set they came from.
 func (p *pool) attempt() ([]*backend, *[]*backend) {
 	set := p.backends.Load()
-	return p.orderOf(*set), set
+	return p.orderInto(nil, *set), set
 }
 
 type backend struct {
@@ -89,19 +89,16 @@ func (p *pool) set(appID string, bs []Backend, st *stats) {
 	st.forget(p.name, keep)
 }
 
-// order is the order in which a new connection tries the backends: round robin starts one
-// further each time; least connections tries the least busy first (ties in round robin
-// order).
-func (p *pool) order() []*backend { return p.orderOf(*p.backends.Load()) }
-
-func (p *pool) orderOf(bs []*backend) []*backend {
+// orderInto appends to dst the order in which a new connection tries the backends bs: round
+// robin starts one further each time; least connections tries the least busy first (ties
+// in round robin order).
+func (p *pool) orderInto(dst, bs []*backend) []*backend {
 	n := len(bs)
 	if n == 0 {
-		return nil
+		return dst
 	}
 	start := int(p.next.Add(1)-1) % n
-	out := make([]*backend, 0, n)
-	out = append(out, bs[start:]...)
+	out := append(dst, bs[start:]...)
 	out = append(out, bs[:start]...)
 	if p.balance == LeastConn {
 		slices.SortStableFunc(out, func(a, b *backend) int {

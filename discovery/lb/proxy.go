@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"log"
 	"net"
 	"net/http"
 	"net/http/httputil"
@@ -35,8 +36,10 @@ type Proxy struct {
 	conns   map[net.Conn]struct{}
 	wg      sync.WaitGroup
 
-	vhosts  atomic.Pointer[map[string]*pool]
-	reverse *httputil.ReverseProxy
+	vhosts    atomic.Pointer[map[string]*vhost]
+	transport *http.Transport // to the virtual hosts' backends, shared by every vhost
+	httpLog   *log.Logger
+	buffers   httputil.BufferPool
 }
 
 type tcpFrontend struct {
@@ -58,9 +61,11 @@ func NewProxy(cfg Config, log *zap.Logger) (*Proxy, error) {
 		failed: map[int]UnboundPort{},
 		conns:  map[net.Conn]struct{}{},
 	}
-	empty := map[string]*pool{}
+	empty := map[string]*vhost{}
 	p.vhosts.Store(&empty)
-	p.reverse = p.newReverseProxy()
+	p.transport = p.newTransport()
+	p.httpLog = zap.NewStdLog(p.log.Named("http"))
+	p.buffers = &bufferPool{}
 	return p, nil
 }
 
@@ -112,14 +117,14 @@ func (p *Proxy) Update(t Table) {
 		}
 	}
 	old := *p.vhosts.Load()
-	next := make(map[string]*pool, len(t.VHosts))
+	next := make(map[string]*vhost, len(t.VHosts))
 	for _, v := range t.VHosts {
-		pl := old[v.Host]
-		if pl == nil {
-			pl = newPool(httpName(v.Host), p.cfg.Balance, p.stats)
+		vh := old[v.Host]
+		if vh == nil {
+			vh = p.newVHost(newPool(httpName(v.Host), p.cfg.Balance, p.stats))
 		}
-		pl.set(v.AppID, v.Backends, p.stats)
-		next[v.Host] = pl
+		vh.pool.set(v.AppID, v.Backends, p.stats)
+		next[v.Host] = vh
 	}
 	p.vhosts.Store(&next)
 }
@@ -137,7 +142,7 @@ func (p *Proxy) Run(ctx context.Context, httpLn net.Listener) error {
 	var hs *http.Server
 	errc := make(chan error, 1)
 	if httpLn != nil {
-		hs = &http.Server{Handler: http.HandlerFunc(p.serveHTTP), ErrorLog: zap.NewStdLog(p.log.Named("http"))}
+		hs = &http.Server{Handler: http.HandlerFunc(p.serveHTTP), ErrorLog: p.httpLog}
 		go func() { errc <- hs.Serve(httpLn) }()
 	}
 	var err error
@@ -161,7 +166,7 @@ func (p *Proxy) Run(ctx context.Context, httpLn net.Listener) error {
 	}
 	p.mu.Unlock()
 	p.wg.Wait()
-	p.reverse.Transport.(*poolTransport).base.CloseIdleConnections()
+	p.transport.CloseIdleConnections()
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
 	}
@@ -311,7 +316,7 @@ func (p *Proxy) Stats() []FrontendStats {
 	}
 	slices.SortFunc(hosts, strings.Compare)
 	for _, h := range hosts {
-		pools = append(pools, vh[h])
+		pools = append(pools, vh[h].pool)
 	}
 	out := make([]FrontendStats, 0, len(pools))
 	for _, pl := range pools {

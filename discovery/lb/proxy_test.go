@@ -435,3 +435,45 @@ func TestProxyHTTPPassesEncodingThrough(t *testing.T) {
 		t.Errorf("backend saw %s, want %s", b, want)
 	}
 }
+
+// TestProxyHTTPRetriesBackendThatDrops: a GET that a backend drops without an answer (a task
+// killed mid-request) goes to the next backend, and every request's end is counted.
+func TestProxyHTTPRetriesBackendThatDrops(t *testing.T) {
+	good, _ := httpBackend(t, "good")
+	dropper, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			c, err := dropper.Accept()
+			if err != nil {
+				return
+			}
+			_, _ = http.ReadRequest(bufio.NewReader(c)) // the whole request, then no answer
+			c.Close()
+		}
+	}()
+	t.Cleanup(func() { dropper.Close(); wg.Wait() })
+	p, httpAddr := startProxy(t, RoundRobin)
+	p.Update(Table{VHosts: []VHost{{Host: "web.local", AppID: "/web", Backends: []Backend{{"d1", dropper.Addr().String()}, {"g1", good}}}}})
+	for range 4 {
+		if code, body := get(t, "http://"+httpAddr+"/", "web.local"); code != 200 || !strings.HasPrefix(body, "good ") {
+			t.Fatalf("GET = %d %q, want good's answer", code, body)
+		}
+	}
+	st := p.Stats()
+	if len(st) != 1 || len(st[0].Backends) != 2 {
+		t.Fatalf("stats = %+v, want one frontend of two backends", st)
+	}
+	web, d1, g1 := st[0], st[0].Backends[0], st[0].Backends[1]
+	if web.Total != 4 || web.Active != 0 || web.Errors != 0 || web.BytesOut == 0 {
+		t.Errorf("frontend = %+v, want 4 requests, none active, no error, bytes out", web.CounterValues)
+	}
+	if d1.Errors != 2 || d1.Active != 0 || g1.Total != 4 || g1.Active != 0 || g1.BytesOut != web.BytesOut {
+		t.Errorf("backends = %+v, %+v, want 2 drops by d1 and 4 answers by g1, none active", d1.CounterValues, g1.CounterValues)
+	}
+}
